@@ -1,0 +1,120 @@
+# runtrail — the only build system. Non-recursive: each folder adds its sources in module.mk.
+#   make            build everything into $(BUILD)
+#   make test       unit (Criterion) + e2e + tui tests, one summary line at the end
+#   make demo       install missing packages, build, run the main job on the embedded default
+#   make SANITIZE=1 test   the same under ASan/UBSan (separate build folder)
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each
+#   make bench      benchmarks: tables of ratios measured side by side
+#   make lint       cppcheck + clang-format check
+#   make install    PREFIX=/usr/local DESTDIR=
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.SECONDEXPANSION:
+
+VERSION   := 0.1.0
+SANITIZE  ?= 0
+ifeq ($(SANITIZE),1)
+BUILD     ?= build-san
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD     ?= build
+SANFLAGS  :=
+endif
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+PKGS      := libzstd libcurl libmicrohttpd jansson ncursesw sqlite3 libcrypto expat
+PKG_CFLAGS := $(filter-out -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=%,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(BUILD)/gen \
+             -DRT_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm -ldl
+
+# Filled by the module.mk files.
+LIBS      :=   # static libraries (linked as one group, so order does not matter)
+BINS      :=   # programs in $(BUILD)/bin
+SOLIBS    :=   # shared objects in $(BUILD)/lib
+GENERATED :=   # generated headers every object depends on
+
+# $(call rt_static_lib,NAME,SOURCES): $(BUILD)/libNAME.a from SOURCES, added to LIBS.
+define rt_static_lib
+$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(2))
+	@mkdir -p $$(dir $$@)
+	$$(AR) rcs $$@ $$^
+LIBS += $(BUILD)/lib$(1).a
+endef
+
+# $(call rt_program,NAME,SOURCES): $(BUILD)/bin/NAME linked against every static library.
+define rt_program
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $$$$(LIBS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(filter %.o,$$^) -o $$@ -Wl,--start-group $$(LIBS) -Wl,--end-group $$(LDLIBS_ALL)
+BINS += $(BUILD)/bin/$(1)
+endef
+LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+
+all: $(BINS) $(SOLIBS)
+
+$(BUILD)/obj/%.o: %.c | $(GENERATED)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $$(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(shell pkg-config --libs criterion) $(LDLIBS_ALL)
+
+deps:
+	@bash scripts/deps.sh
+
+test-deps:
+	@bash scripts/deps.sh --test
+	@bash scripts/npm-deps.sh
+
+unit: $(UNIT_BINS) all
+
+test: all $(UNIT_BINS)
+	@BUILD=$(BUILD) bash tests/run.sh $(TESTS)
+
+test-unit: all $(UNIT_BINS)
+	@BUILD=$(BUILD) bash tests/run.sh unit
+
+demo:
+	@bash scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bash scripts/demo.sh
+
+FUZZ_SECONDS ?= 20
+fuzz:
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+
+bench: all
+	@BUILD=$(BUILD) bash tests/bench/run.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -I. \
+	  $(shell git ls-files '*.c' | grep -v '^tests/')
+	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/runtrail $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(SOLIBS),install -m 755 $(SOLIBS) $(DESTDIR)$(PREFIX)/lib/runtrail/)
+	install -m 644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-san build-*
+
+.PHONY: all deps test-deps unit test test-unit demo fuzz bench lint install clean
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

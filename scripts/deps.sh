@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages runtrail needs to build and test, when they are missing.
+# Idempotent and silent when everything is present. As non-root it prints the exact command.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config clang libclang-rt-14-dev
+  libzstd-dev zstd libsqlite3-dev sqlite3 libcurl4-openssl-dev curl libncurses-dev
+  libmicrohttpd-dev libjansson-dev libssl-dev libexpat1-dev libcriterion-dev
+  tmux strace python3 zip unzip cppcheck clang-format
+)
+# Test-time peers: npm packages (s3rver, aws-lambda-ric, AWS SDK) build a native addon.
+if [ "${1:-}" = "--test" ]; then
+  PKGS+=(nodejs cmake g++ autoconf automake libtool make git)
+  command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "runtrail: missing packages: ${missing[*]}" >&2
+  echo "runtrail: run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 2
+fi
+echo "runtrail: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,55 @@
+# Sourced by e2e and tui test scripts. Provides assertions that print TAP-like lines and a
+# summary; every assertion compares content and can fail.
+#   check "name" CMD...            passes when CMD exits 0
+#   expect_eq "name" EXPECTED ACTUAL
+#   expect_file "name" EXPECTED_FILE ACTUAL_FILE   (diff shown on failure)
+#   expect_grep "name" PATTERN FILE               (extended regex)
+#   expect_exit "name" CODE CMD...
+#   finish                          prints "N passed, N failed" and sets the exit status
+set -u
+: "${RT_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${BUILD:=build}"
+: "${RUNTRAIL:=$RT_ROOT/$BUILD/bin/runtrail}"
+export RT_ROOT BUILD RUNTRAIL
+_T_PASS=0 _T_FAIL=0 _T_N=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-test.XXXXXX")
+export T_TMP
+_t_cleanup() { rm -rf "$T_TMP"; }
+trap _t_cleanup EXIT
+
+_ok() { _T_N=$((_T_N + 1)); _T_PASS=$((_T_PASS + 1)); echo "ok $_T_N - $1"; }
+_notok() {
+    _T_N=$((_T_N + 1)); _T_FAIL=$((_T_FAIL + 1)); echo "not ok $_T_N - $1"
+    shift; [ $# -gt 0 ] && printf '#   %s\n' "$@"
+    return 0
+}
+check() { local n=$1; shift; if "$@"; then _ok "$n"; else _notok "$n" "command failed: $*"; fi; }
+expect_eq() {
+    if [ "$2" == "$3" ]; then _ok "$1"; else _notok "$1" "expected: $2" "actual:   $3"; fi
+}
+expect_file() {
+    if cmp -s "$2" "$3"; then _ok "$1"; else
+        _notok "$1" "files differ: $2 $3"; diff -u "$2" "$3" | head -n 40 | sed 's/^/#   /'; fi
+}
+expect_grep() {
+    if grep -a -q -E -- "$2" "$3"; then _ok "$1"; else
+        _notok "$1" "no line matches /$2/ in $3"; head -n 20 "$3" | sed 's/^/#   /'; fi
+}
+expect_no_grep() {
+    if ! grep -a -q -E -- "$2" "$3"; then _ok "$1"; else
+        _notok "$1" "a line matches /$2/ in $3"; grep -a -E -- "$2" "$3" | head -n 5 | sed 's/^/#   /'; fi
+}
+expect_exit() {
+    local n=$1 want=$2; shift 2
+    "$@" >"$T_TMP/last.out" 2>"$T_TMP/last.err"; local rc=$?
+    if [ "$rc" -eq "$want" ]; then _ok "$n"; else
+        _notok "$n" "expected exit $want, got $rc: $*"; head -n 10 "$T_TMP/last.err" | sed 's/^/#   /'; fi
+}
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+finish() {
+    echo "$_T_PASS passed, $_T_FAIL failed"
+    [ "$_T_FAIL" -eq 0 ]
+}
