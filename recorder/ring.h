@@ -1,0 +1,33 @@
+/* The shared event ring between the interposer (producers: every thread of every process that
+ * loads libruntrail-preload.so) and the consumer (`runtrail record`, the Lambda extension).
+ * A file under /tmp named by RUNTRAIL_RING, created by the consumer and mapped MAP_SHARED by
+ * everyone. Layout, memory ordering and the commit protocol: recorder/RING.md.
+ *
+ * Producers (ring_produce.c, linked into the preload library, libc only) never block, never
+ * allocate and never change errno; when the ring is full the record is counted as dropped.
+ * The consumer side (this header) is used by recorder/extension and cli/cmd_record.c. */
+#ifndef RUNTRAIL_RECORDER_RING_H
+#define RUNTRAIL_RECORDER_RING_H
+
+#include "formats/bundle.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rt_ring;
+
+/* Creates (truncating) the ring file at path with room for `slots` records (0 = default). */
+int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei);
+/* Unmaps; the file stays (call unlink yourself when done). */
+void rt_ring_close(struct rt_ring *ring);
+
+/* Calls fn for each committed record in order and frees its slot. The struct rt_event and its
+ * strings are valid only during the call. ts_ns in the event is CLOCK_MONOTONIC ns (absolute);
+ * the consumer rebases it to the invocation start. Returns the number of records drained. */
+size_t rt_ring_drain(struct rt_ring *ring, void (*fn)(const struct rt_event *ev, void *arg),
+                     void *arg);
+
+/* Records producers could not write since the last call (ring full), then resets to 0. */
+uint64_t rt_ring_take_dropped(struct rt_ring *ring);
+
+#endif

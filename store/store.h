@@ -1,0 +1,53 @@
+/* Where bundles live: a local folder or S3, behind one interface used by the recorder (the
+ * extension, `record`, `invoke`) and by the offline tools. Keys follow the layout in
+ * docs/format.md ("Store layout"):
+ *     PREFIX/v1/fn=NAME/dt=YYYY-MM-DD/hr=HH/<start-ns>-<request-id>.rtb
+ * A local folder store uses the same relative paths below the folder.
+ *
+ * The recorder-side contract: rt_store_put_bundle() never blocks longer than the store's
+ * timeout, and on failure keeps the bundle in the spool (bounded; oldest evicted and counted)
+ * to be retried by rt_store_flush_spool(). Not thread-safe: one struct rt_store per thread. */
+#ifndef RUNTRAIL_STORE_STORE_H
+#define RUNTRAIL_STORE_STORE_H
+
+#include "formats/bundle.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rt_store;
+
+struct rt_store_options {
+    const char *spool_dir;  /* NULL = no spool (CLI); the extension uses /tmp/runtrail-spool */
+    uint64_t spool_max;     /* bytes; 0 = default 64 MiB */
+    int timeout_ms;         /* per request; 0 = default 5000 */
+    const char *sse;        /* RUNTRAIL_SSE: NULL/"AES256" or "aws:kms:KEYID" */
+};
+
+/* url: "s3://bucket/prefix", "file:///dir" or a plain folder path. NULL opts = defaults.
+ * A folder is created on first write, not here. */
+int rt_store_open(const char *url, const struct rt_store_options *opts, struct rt_store **out,
+                  struct rt_errinfo *ei);
+void rt_store_close(struct rt_store *st);
+
+/* The key (relative path) for a bundle with this meta; writes at most cap bytes. */
+int rt_store_key(const struct rt_meta *meta, char *key, size_t cap);
+
+/* Stores one sealed bundle under rt_store_key(meta). On success, if where is not NULL, writes
+ * the local path (folder store) or the s3:// URL. On failure with a spool configured the
+ * bundle is spooled and RT_ERR_STORE_SPOOLED is returned (the data is safe). */
+int rt_store_put_bundle(struct rt_store *st, const struct rt_meta *meta, const uint8_t *data,
+                        size_t len, char *where, size_t where_cap, struct rt_errinfo *ei);
+
+/* Retries spooled bundles, oldest first, until one fails or the spool is empty. Returns the
+ * number delivered (>= 0) or a negative RT_ERR_* value. */
+int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei);
+
+/* Counters the recorder copies into the next bundle's META, then resets (RT_CTR_SPOOL_DROPPED,
+ * RT_CTR_STORE_FAILURES, RT_CTR_SPOOLED). */
+void rt_store_take_counters(struct rt_store *st, uint64_t counters[RT_CTR__COUNT]);
+
+/* The store the recording commands use by default: $RUNTRAIL_STORE, else "./runtrail-data". */
+const char *rt_store_default_url(void);
+
+#endif
