@@ -18,16 +18,16 @@
 #include <stdint.h>
 
 #define RT_BUNDLE_VERSION 1
-#define RT_DIGEST_LEN 32                               /* SHA-256 */
+#define RT_DIGEST_LEN 32                                /* SHA-256 */
 #define RT_BUNDLE_MAX_DECOMPRESSED (256u * 1024 * 1024) /* reader refuses larger */
 #define RT_BUNDLE_EXT ".rtb"
 
 /* Invocation outcome. */
-#define RT_STATUSES(_)                                                                         \
-    _(UNKNOWN, "unknown")                                                                      \
-    _(OK, "ok")           /* response delivered (or exit status 0 for record) */             \
-    _(ERROR, "error")     /* function error reported through /error (or exit != 0) */       \
-    _(TIMEOUT, "timeout") /* deadline passed */                                              \
+#define RT_STATUSES(_)                                                                             \
+    _(UNKNOWN, "unknown")                                                                          \
+    _(OK, "ok")           /* response delivered (or exit status 0 for record) */                   \
+    _(ERROR, "error")     /* function error reported through /error (or exit != 0) */              \
+    _(TIMEOUT, "timeout") /* deadline passed */                                                    \
     _(CRASH, "crash")     /* runtime died mid-invocation (or killed by a signal) */
 
 enum rt_status {
@@ -40,18 +40,18 @@ const char *rt_status_name(unsigned status);
 int rt_status_from_name(const char *name); /* -1 if unknown */
 
 /* Degradation and coverage counters carried in META. Append only (ids are on disk). */
-#define RT_COUNTERS(_)                                                                         \
-    _(EVENTS_DROPPED, 0, "events_dropped")       /* over the writer's max events */          \
-    _(RING_DROPPED, 1, "ring_dropped")           /* ring full: producers could not write */  \
-    _(STRINGS_TRUNCATED, 2, "strings_truncated") /* argument strings cut to the slot size */  \
-    _(PAYLOAD_TRUNCATED, 3, "payload_truncated") /* payload bytes not stored */              \
-    _(LOG_BYTES_DROPPED, 4, "log_bytes_dropped") /* over the log cap */                      \
-    _(SPOOL_DROPPED, 5, "spool_dropped")         /* spooled bundles evicted over the cap */   \
-    _(STORE_FAILURES, 6, "store_failures")       /* failed writes/uploads (then spooled) */  \
-    _(CONFIG_ERRORS, 7, "config_errors")         /* bad RUNTRAIL_* settings ignored */        \
-    _(OUTSIDE_EVENTS, 8, "outside_events")       /* events outside any invocation window */  \
-    _(PROXY_ERRORS, 9, "proxy_errors")           /* Runtime API proxy failures */            \
-    _(UNCOVERED_EXECS, 10, "uncovered_execs")    /* children the preload cannot enter */      \
+#define RT_COUNTERS(_)                                                                             \
+    _(EVENTS_DROPPED, 0, "events_dropped")       /* over the writer's max events */                \
+    _(RING_DROPPED, 1, "ring_dropped")           /* ring full: producers could not write */        \
+    _(STRINGS_TRUNCATED, 2, "strings_truncated") /* argument strings cut to the slot size */       \
+    _(PAYLOAD_TRUNCATED, 3, "payload_truncated") /* payload bytes not stored */                    \
+    _(LOG_BYTES_DROPPED, 4, "log_bytes_dropped") /* over the log cap */                            \
+    _(SPOOL_DROPPED, 5, "spool_dropped")         /* spooled bundles evicted over the cap */        \
+    _(STORE_FAILURES, 6, "store_failures")       /* failed writes/uploads (then spooled) */        \
+    _(CONFIG_ERRORS, 7, "config_errors")         /* bad RUNTRAIL_* settings ignored */             \
+    _(OUTSIDE_EVENTS, 8, "outside_events")       /* events outside any invocation window */        \
+    _(PROXY_ERRORS, 9, "proxy_errors")           /* Runtime API proxy failures */                  \
+    _(UNCOVERED_EXECS, 10, "uncovered_execs")    /* children the preload cannot enter */           \
     _(SPOOLED, 11, "spooled")                    /* bundles waiting in the spool */
 
 enum rt_counter {
@@ -69,31 +69,31 @@ const char *rt_counter_name(unsigned counter);
 
 /* META: strings are NUL-terminated (the writer cuts at an embedded NUL); NULL = absent. */
 struct rt_meta {
-    char *function;         /* function name, or the command's basename for `record` */
+    char *function; /* function name, or the command's basename for `record` */
     char *function_version;
     char *function_arn;
     char *region;
-    char *runtime;          /* AWS_EXECUTION_ENV or detected runtime */
+    char *runtime; /* AWS_EXECUTION_ENV or detected runtime */
     char *handler;
     char *request_id;
-    char *trace_id;         /* X-Amzn-Trace-Id */
-    char *caller;           /* caller identity from the event, where it carries one */
-    char *sandbox_id;       /* random per execution environment; chain key */
+    char *trace_id;   /* X-Amzn-Trace-Id */
+    char *caller;     /* caller identity from the event, where it carries one */
+    char *sandbox_id; /* random per execution environment; chain key */
     char *recorder_version;
-    char *error_type;       /* status ERROR/CRASH: the error type */
-    char *command;          /* `record`: the command line, arguments joined by spaces */
+    char *error_type; /* status ERROR/CRASH: the error type */
+    char *command;    /* `record`: the command line, arguments joined by spaces */
     uint32_t memory_mb;
-    int64_t start_wall_ns;  /* Unix time, ns */
+    int64_t start_wall_ns; /* Unix time, ns */
     int64_t end_wall_ns;
-    uint64_t duration_ns;   /* monotonic */
+    uint64_t duration_ns;     /* monotonic */
     int64_t deadline_wall_ns; /* 0 if none */
     bool cold_start;
-    uint8_t status;         /* enum rt_status */
-    int32_t exit_status;    /* `record`: exit code, or 128+signal */
-    uint64_t seq;           /* sequence number within the sandbox, from 0 */
-    bool has_prev;          /* false for the first bundle of a sandbox */
+    uint8_t status;                     /* enum rt_status */
+    int32_t exit_status;                /* `record`: exit code, or 128+signal */
+    uint64_t seq;                       /* sequence number within the sandbox, from 0 */
+    bool has_prev;                      /* false for the first bundle of a sandbox */
     uint8_t prev_digest[RT_DIGEST_LEN]; /* footer digest of the previous bundle */
-    uint32_t coverage;      /* RT_COV_* */
+    uint32_t coverage;                  /* RT_COV_* */
     uint64_t counters[RT_CTR__COUNT];
 };
 
@@ -125,13 +125,13 @@ enum rt_payload_mode {
 /* EVENT (the invocation's input), RESPONSE and ERROR blocks. */
 struct rt_payload {
     bool present;
-    uint8_t mode;             /* enum rt_payload_mode */
-    uint64_t original_len;    /* length before redaction/truncation */
+    uint8_t mode;                  /* enum rt_payload_mode */
+    uint64_t original_len;         /* length before redaction/truncation */
     uint8_t sha256[RT_DIGEST_LEN]; /* over the original bytes (before redaction) */
-    uint8_t *data;            /* stored bytes (after redaction, cut at the limit) */
+    uint8_t *data;                 /* stored bytes (after redaction, cut at the limit) */
     size_t len;
-    char *content_type;       /* may be NULL */
-    char *error_type;         /* ERROR block only: errorType */
+    char *content_type; /* may be NULL */
+    char *error_type;   /* ERROR block only: errorType */
 };
 
 /* A name/value pair: Lambda-Runtime-* headers of the invocation. */
@@ -174,8 +174,7 @@ int rt_writer_add_header(struct rt_writer *w, const char *name, const char *valu
 int rt_writer_set_payload(struct rt_writer *w, char which, const struct rt_payload *p);
 /* Copies the strings. Over max_events: not stored, counted, returns RT_OK. */
 int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev);
-int rt_writer_add_log(struct rt_writer *w, int64_t ts_ns, int stream, const char *text,
-                      size_t len);
+int rt_writer_add_log(struct rt_writer *w, int64_t ts_ns, int stream, const char *text, size_t len);
 size_t rt_writer_event_count(const struct rt_writer *w);
 
 /* Seals the bundle: serialises every block, appends the FOOTER (SHA-256 over all bytes
@@ -196,28 +195,48 @@ struct rt_bundle {
     struct rt_code code;
     struct rt_header *headers;
     size_t n_headers;
-    struct rt_payload event;    /* input */
+    struct rt_payload event; /* input */
     struct rt_payload response;
     struct rt_payload error;
-    struct rt_event *events;    /* in stored order (by ts_ns) */
+    struct rt_event *events; /* in stored order (by ts_ns) */
     size_t n_events;
     struct rt_log *logs;
     size_t n_logs;
     uint8_t digest[RT_DIGEST_LEN]; /* footer digest as stored (verified on open) */
     size_t compressed_len;
     size_t decompressed_len;
-    unsigned unknown_blocks;    /* blocks skipped for forward compatibility */
-    void *priv_;                /* reader-owned memory */
+    unsigned unknown_blocks; /* blocks skipped for forward compatibility */
+    void *priv_;             /* reader-owned memory */
 };
 
 /* Decodes and verifies (zstd checksum, footer digest) a bundle held in memory. The bundle
  * does not keep a reference to buf. Returns RT_OK and sets *out, or an RT_ERR_* with *ei
  * filled (offset into the decompressed stream, block index). */
-int rt_bundle_open_mem(const void *buf, size_t len, struct rt_bundle **out,
-                       struct rt_errinfo *ei);
+int rt_bundle_open_mem(const void *buf, size_t len, struct rt_bundle **out, struct rt_errinfo *ei);
 /* Same from a file; RT_ERR_IO with the errno text in ei->detail when it cannot be read. */
 int rt_bundle_open_file(const char *path, struct rt_bundle **out, struct rt_errinfo *ei);
 void rt_bundle_free(struct rt_bundle *b);
+
+/* ---- lower-level entry points: verify, tests, fuzzing, benchmarks ---- */
+
+/* Flags for rt_bundle_decode_raw(). */
+#define RT_BUNDLE_NO_DIGEST 0x1u /* do not check the footer digest (fuzzing only) */
+
+/* Decodes a decompressed stream (header, blocks, footer). The bundle copies raw. */
+int rt_bundle_decode_raw(const void *raw, size_t len, unsigned flags, struct rt_bundle **out,
+                         struct rt_errinfo *ei);
+/* Decompresses one zstd frame (content checksum required and verified, size capped at
+ * RT_BUNDLE_MAX_DECOMPRESSED) into a malloc'ed *out. */
+int rt_bundle_decompress(const void *buf, size_t len, uint8_t **out, size_t *out_len,
+                         struct rt_errinfo *ei);
+/* Reads a whole file (at most RT_BUNDLE_MAX_DECOMPRESSED bytes) into a malloc'ed *out. */
+int rt_bundle_read_file(const char *path, uint8_t **out, size_t *out_len, struct rt_errinfo *ei);
+/* Like rt_writer_finish() but returns the uncompressed stream (footer included). */
+int rt_writer_finish_raw(struct rt_writer *w, uint8_t **out, size_t *out_len,
+                         uint8_t digest[RT_DIGEST_LEN]);
+/* Compresses a raw stream into one zstd frame with content checksum (level 0 = 3). */
+int rt_bundle_compress(const uint8_t *raw, size_t raw_len, int level, uint8_t **out,
+                       size_t *out_len);
 
 /* Lowercase hex of a digest into out (2*RT_DIGEST_LEN+1 bytes); returns out. */
 char *rt_digest_hex(const uint8_t digest[RT_DIGEST_LEN], char *out);

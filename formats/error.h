@@ -22,9 +22,9 @@ enum rt_err {
 
 /* Where an error happened. Any field may be unset (offset -1, empty strings). */
 struct rt_errinfo {
-    int64_t offset;     /* byte offset in the decompressed bundle, or -1 */
-    int block;          /* block index, or -1 */
-    char detail[256];   /* free text: key, path, field, upstream message */
+    int64_t offset;   /* byte offset in the decompressed bundle, or -1 */
+    int block;        /* block index, or -1 */
+    char detail[256]; /* free text: key, path, field, upstream message */
 };
 
 /* Static text for a code; never NULL (unknown codes give "unknown error"). */

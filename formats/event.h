@@ -16,12 +16,12 @@
 #define RT_EVENT_NUMS 4
 
 /* Event families ("kind" in the CLI and catalog). */
-#define RT_KINDS(_)                                                                            \
-    _(PROC, "proc")                                                                            \
-    _(FILE, "file")                                                                            \
-    _(NET, "net")                                                                              \
-    _(SEC, "sec")                                                                              \
-    _(MARK, "mark")                                                                            \
+#define RT_KINDS(_)                                                                                \
+    _(PROC, "proc")                                                                                \
+    _(FILE, "file")                                                                                \
+    _(NET, "net")                                                                                  \
+    _(SEC, "sec")                                                                                  \
+    _(MARK, "mark")                                                                                \
     _(LOG, "log")
 
 enum rt_kind {
@@ -51,82 +51,82 @@ enum rt_argfmt {
 /* Operations. Columns: id, kind, name, then (format, field name) for strings s0..s2 and
  * numbers n0..n3. Result is always the call's return value or -errno. Append only: the
  * numeric value of an op is part of the bundle format (docs/format.md). */
-#define RT_OPS(_)                                                                              \
-    /* process */                                                                              \
-    _(PROC_START, PROC, "proc_start", RT_AF_STR, "exe", RT_AF_ARGV, "argv", RT_AF_NONE, NULL,  \
-      RT_AF_INT, "ppid", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                 \
-    _(PROC_EXIT, PROC, "proc_exit", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL,      \
-      RT_AF_INT, "status", RT_AF_SIGNAL, "signal", RT_AF_NONE, NULL, RT_AF_NONE, NULL)         \
-    _(EXEC, PROC, "execve", RT_AF_STR, "path", RT_AF_ARGV, "argv", RT_AF_NONE, NULL,           \
-      RT_AF_INT, "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                   \
-    _(SPAWN, PROC, "posix_spawn", RT_AF_STR, "path", RT_AF_ARGV, "argv", RT_AF_NONE, NULL,     \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                  \
-    _(FORK, PROC, "fork", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE,    \
-      NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
-    _(SYSTEM, PROC, "system", RT_AF_STR, "command", RT_AF_NONE, NULL, RT_AF_NONE, NULL,        \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                  \
-    _(POPEN, PROC, "popen", RT_AF_STR, "command", RT_AF_STR, "mode", RT_AF_NONE, NULL,         \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                  \
-    _(KILL, PROC, "kill", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
-      "pid", RT_AF_SIGNAL, "sig", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                          \
-    _(PRCTL, PROC, "prctl", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,   \
-      "option", RT_AF_HEX, "arg2", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                         \
-    /* file */                                                                                 \
-    _(OPEN, FILE, "openat", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,             \
-      RT_AF_AT_FD, "dirfd", RT_AF_OFLAGS, "flags", RT_AF_OCT, "mode", RT_AF_NONE, NULL)        \
-    _(FOPEN, FILE, "fopen", RT_AF_STR, "path", RT_AF_STR, "mode", RT_AF_NONE, NULL,            \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                  \
-    _(UNLINK, FILE, "unlinkat", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,         \
-      RT_AF_AT_FD, "dirfd", RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL)            \
-    _(RENAME, FILE, "renameat", RT_AF_STR, "old", RT_AF_STR, "new", RT_AF_NONE, NULL,          \
-      RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                \
-    _(CHMOD, FILE, "chmod", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_OCT,  \
-      "mode", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                            \
-    _(CHOWN, FILE, "chown", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,  \
-      "uid", RT_AF_INT, "gid", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                             \
-    _(MKDIR, FILE, "mkdir", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_OCT,  \
-      "mode", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                            \
-    _(TRUNCATE, FILE, "truncate", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,       \
-      RT_AF_INT, "length", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)               \
-    _(SYMLINK, FILE, "symlink", RT_AF_STR, "target", RT_AF_STR, "linkpath", RT_AF_NONE, NULL,  \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                  \
-    _(LINK, FILE, "link", RT_AF_STR, "old", RT_AF_STR, "new", RT_AF_NONE, NULL, RT_AF_NONE,    \
-      NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
-    _(DLOPEN, FILE, "dlopen", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,           \
-      RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                \
-    /* network */                                                                              \
-    _(SOCKET, NET, "socket", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL,             \
-      RT_AF_FAMILY, "domain", RT_AF_SOCKTYPE, "type", RT_AF_INT, "protocol", RT_AF_NONE, NULL) \
-    _(CONNECT, NET, "connect", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL,          \
-      RT_AF_INT, "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                   \
-    _(BIND, NET, "bind", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
-      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
-    _(LISTEN, NET, "listen", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, \
-      "fd", RT_AF_INT, "backlog", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                          \
-    _(ACCEPT, NET, "accept", RT_AF_STR, "peer", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, \
-      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
-    _(SENDTO, NET, "sendto", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, \
-      "fd", RT_AF_BYTES, "bytes", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                          \
-    _(DNS, NET, "getaddrinfo", RT_AF_STR, "name", RT_AF_STR, "answers", RT_AF_NONE, NULL,      \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                  \
-    /* One summary per outbound connection: s0 "ip:port", s1 DNS name or TLS SNI, s2 the    \
-     * plaintext HTTP request line + Host + status line; n0 bytes out, n1 bytes in, n2 the   \
-     * protocol seen (enum rt_proto). */                                                      \
-    _(OUTBOUND, NET, "outbound", RT_AF_STR, "dest", RT_AF_STR, "host", RT_AF_STR, "http",      \
-      RT_AF_BYTES, "bytes_out", RT_AF_BYTES, "bytes_in", RT_AF_INT, "proto", RT_AF_INT, "fd")  \
-    /* security-relevant */                                                                    \
-    _(SETID, SEC, "setuid", RT_AF_STR, "call", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,  \
-      "id0", RT_AF_INT, "id1", RT_AF_INT, "id2", RT_AF_NONE, NULL)                             \
-    _(PTRACE, SEC, "ptrace", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,  \
-      "request", RT_AF_INT, "pid", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                         \
-    _(MEMFD, SEC, "memfd_create", RT_AF_STR, "name", RT_AF_NONE, NULL, RT_AF_NONE, NULL,       \
-      RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                \
-    /* invocation markers: s0 request id; n0 enum rt_mark */                                  \
-    _(MARK, MARK, "mark", RT_AF_STR, "request_id", RT_AF_STR, "detail", RT_AF_NONE, NULL,      \
-      RT_AF_INT, "what", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                 \
-    /* a line the program wrote: s0 text; n0 stream (1 stdout, 2 stderr) */                   \
-    _(LOG, LOG, "log", RT_AF_STR, "text", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,       \
-      "stream", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)
+#define RT_OPS(_)                                                                                  \
+    /* process */                                                                                  \
+    _(PROC_START, PROC, "proc_start", RT_AF_STR, "exe", RT_AF_ARGV, "argv", RT_AF_NONE, NULL,      \
+      RT_AF_INT, "ppid", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                     \
+    _(PROC_EXIT, PROC, "proc_exit", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL,          \
+      RT_AF_INT, "status", RT_AF_SIGNAL, "signal", RT_AF_NONE, NULL, RT_AF_NONE, NULL)             \
+    _(EXEC, PROC, "execve", RT_AF_STR, "path", RT_AF_ARGV, "argv", RT_AF_NONE, NULL, RT_AF_INT,    \
+      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
+    _(SPAWN, PROC, "posix_spawn", RT_AF_STR, "path", RT_AF_ARGV, "argv", RT_AF_NONE, NULL,         \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
+    _(FORK, PROC, "fork", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL,  \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
+    _(SYSTEM, PROC, "system", RT_AF_STR, "command", RT_AF_NONE, NULL, RT_AF_NONE, NULL,            \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
+    _(POPEN, PROC, "popen", RT_AF_STR, "command", RT_AF_STR, "mode", RT_AF_NONE, NULL, RT_AF_NONE, \
+      NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
+    _(KILL, PROC, "kill", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "pid",  \
+      RT_AF_SIGNAL, "sig", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                     \
+    _(PRCTL, PROC, "prctl", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,       \
+      "option", RT_AF_HEX, "arg2", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                             \
+    /* file */                                                                                     \
+    _(OPEN, FILE, "openat", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_AT_FD,    \
+      "dirfd", RT_AF_OFLAGS, "flags", RT_AF_OCT, "mode", RT_AF_NONE, NULL)                         \
+    _(FOPEN, FILE, "fopen", RT_AF_STR, "path", RT_AF_STR, "mode", RT_AF_NONE, NULL, RT_AF_NONE,    \
+      NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
+    _(UNLINK, FILE, "unlinkat", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,             \
+      RT_AF_AT_FD, "dirfd", RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                \
+    _(RENAME, FILE, "renameat", RT_AF_STR, "old", RT_AF_STR, "new", RT_AF_NONE, NULL, RT_AF_HEX,   \
+      "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                               \
+    _(CHMOD, FILE, "chmod", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_OCT,      \
+      "mode", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                \
+    _(CHOWN, FILE, "chown", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,      \
+      "uid", RT_AF_INT, "gid", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                 \
+    _(MKDIR, FILE, "mkdir", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_OCT,      \
+      "mode", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                \
+    _(TRUNCATE, FILE, "truncate", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,           \
+      RT_AF_INT, "length", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                   \
+    _(SYMLINK, FILE, "symlink", RT_AF_STR, "target", RT_AF_STR, "linkpath", RT_AF_NONE, NULL,      \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
+    _(LINK, FILE, "link", RT_AF_STR, "old", RT_AF_STR, "new", RT_AF_NONE, NULL, RT_AF_NONE, NULL,  \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
+    _(DLOPEN, FILE, "dlopen", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_HEX,    \
+      "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                               \
+    /* network */                                                                                  \
+    _(SOCKET, NET, "socket", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_FAMILY,   \
+      "domain", RT_AF_SOCKTYPE, "type", RT_AF_INT, "protocol", RT_AF_NONE, NULL)                   \
+    _(CONNECT, NET, "connect", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,   \
+      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
+    _(BIND, NET, "bind", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "fd",   \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
+    _(LISTEN, NET, "listen", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
+      "fd", RT_AF_INT, "backlog", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
+    _(ACCEPT, NET, "accept", RT_AF_STR, "peer", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
+      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
+    _(SENDTO, NET, "sendto", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
+      "fd", RT_AF_BYTES, "bytes", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
+    _(DNS, NET, "getaddrinfo", RT_AF_STR, "name", RT_AF_STR, "answers", RT_AF_NONE, NULL,          \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
+    /* One summary per outbound connection: s0 "ip:port", s1 DNS name or TLS SNI, s2 the           \
+     * plaintext HTTP request line + Host + status line; n0 bytes out, n1 bytes in, n2 the         \
+     * protocol seen (enum rt_proto). */                                                           \
+    _(OUTBOUND, NET, "outbound", RT_AF_STR, "dest", RT_AF_STR, "host", RT_AF_STR, "http",          \
+      RT_AF_BYTES, "bytes_out", RT_AF_BYTES, "bytes_in", RT_AF_INT, "proto", RT_AF_INT, "fd")      \
+    /* security-relevant */                                                                        \
+    _(SETID, SEC, "setuid", RT_AF_STR, "call", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,      \
+      "id0", RT_AF_INT, "id1", RT_AF_INT, "id2", RT_AF_NONE, NULL)                                 \
+    _(PTRACE, SEC, "ptrace", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,      \
+      "request", RT_AF_INT, "pid", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                             \
+    _(MEMFD, SEC, "memfd_create", RT_AF_STR, "name", RT_AF_NONE, NULL, RT_AF_NONE, NULL,           \
+      RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                    \
+    /* invocation markers: s0 request id; n0 enum rt_mark */                                       \
+    _(MARK, MARK, "mark", RT_AF_STR, "request_id", RT_AF_STR, "detail", RT_AF_NONE, NULL,          \
+      RT_AF_INT, "what", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                     \
+    /* a line the program wrote: s0 text; n0 stream (1 stdout, 2 stderr) */                        \
+    _(LOG, LOG, "log", RT_AF_STR, "text", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "stream", \
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)
 
 enum rt_op {
 #define _(id, kind, name, f0, s0, f1, s1, f2, s2, g0, n0, g1, n1, g2, n2, g3, n3) RT_OP_##id,
@@ -136,16 +136,16 @@ enum rt_op {
 };
 
 /* Event flags: what a responder should notice, and how the event was observed. */
-#define RT_EVENT_FLAGS(_)                                                                      \
-    _(ENVIRON_READ, 0, "environ_read")   /* read of /proc/PID/environ */                      \
-    _(MEM_READ, 1, "mem_read")           /* open of /proc/PID/mem */                          \
-    _(EXEC_TMP, 2, "exec_tmp")           /* exec of a file under /tmp */                      \
-    _(EXEC_MEMFD, 3, "exec_memfd")       /* exec from a memfd */                              \
-    _(LISTENING, 4, "listening")         /* a listening socket */                             \
-    _(NOT_COVERED, 5, "not_covered")     /* the child cannot be traced (static binary) */     \
-    _(OUTSIDE, 6, "outside_invocation")  /* happened outside any invocation's window */       \
-    _(PRIVILEGE, 7, "privilege")         /* setuid family, ptrace */                          \
-    _(CREATE, 8, "create")               /* the call created the file */
+#define RT_EVENT_FLAGS(_)                                                                          \
+    _(ENVIRON_READ, 0, "environ_read")  /* read of /proc/PID/environ */                            \
+    _(MEM_READ, 1, "mem_read")          /* open of /proc/PID/mem */                                \
+    _(EXEC_TMP, 2, "exec_tmp")          /* exec of a file under /tmp */                            \
+    _(EXEC_MEMFD, 3, "exec_memfd")      /* exec from a memfd */                                    \
+    _(LISTENING, 4, "listening")        /* a listening socket */                                   \
+    _(NOT_COVERED, 5, "not_covered")    /* the child cannot be traced (static binary) */           \
+    _(OUTSIDE, 6, "outside_invocation") /* happened outside any invocation's window */             \
+    _(PRIVILEGE, 7, "privilege")        /* setuid family, ptrace */                                \
+    _(CREATE, 8, "create")              /* the call created the file */
 
 enum rt_event_flag {
 #define _(id, bit, name) RT_EF_##id = 1u << (bit),
@@ -172,12 +172,12 @@ struct rt_str {
 };
 
 struct rt_event {
-    int64_t ts_ns;       /* monotonic offset from the invocation (or record) start; may be < 0 */
-    uint64_t dur_ns;     /* duration of the call */
+    int64_t ts_ns;   /* monotonic offset from the invocation (or record) start; may be < 0 */
+    uint64_t dur_ns; /* duration of the call */
     int32_t pid, tid;
-    uint16_t op;         /* enum rt_op */
-    uint32_t flags;      /* RT_EF_* */
-    int64_t result;      /* return value, or -errno on failure */
+    uint16_t op;    /* enum rt_op */
+    uint32_t flags; /* RT_EF_* */
+    int64_t result; /* return value, or -errno on failure */
     struct rt_str str[RT_EVENT_STRS];
     int64_t num[RT_EVENT_NUMS];
 };
@@ -198,5 +198,7 @@ const char *rt_kind_name(unsigned kind);
 /* Reverse lookups; return -1 when the name is unknown. */
 int rt_kind_from_name(const char *name);
 int rt_op_from_name(const char *name);
+/* Name of event flag bit `bit` (0..31), e.g. "environ_read"; NULL if the bit is not defined. */
+const char *rt_event_flag_name(unsigned bit);
 
 #endif

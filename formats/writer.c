@@ -1,0 +1,562 @@
+/* The bundle writer used by the recorder: collects META, ENV, CODE, headers, payloads, events
+ * and log lines in bounded memory, then seals them into one zstd frame with a SHA-256 footer
+ * (docs/format.md). Events are encoded as they arrive into per-field columns with interned
+ * strings and delta timestamps, so appending an event costs a few varint writes and one hash
+ * lookup per string, and sealing only concatenates and compresses. */
+#include "formats/bundle.h"
+#include "formats/digest.h"
+#include "formats/wire.h"
+
+#include <zstd.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_EVENTS 100000
+#define DEFAULT_MAX_PAYLOAD (1024 * 1024)
+#define DEFAULT_MAX_LOG_BYTES (256 * 1024)
+#define DEFAULT_MAX_STRING 4096
+
+struct buf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+struct intern_slot {
+    uint64_t hash;
+    size_t off; /* of the string bytes in w->strings */
+    uint32_t len;
+    uint32_t idx; /* table index + 1; 0 = empty slot */
+};
+
+struct rt_writer {
+    struct rt_limits lim;
+    bool finished;
+    bool nomem;
+    struct rt_meta meta;
+    uint64_t counters[RT_CTR__COUNT];
+    struct buf env, headers, code, payload[3], strings, logs, cols[RT_COL__COUNT];
+    bool has_code, has_payload[3];
+    size_t n_env, n_headers, n_events, n_logs, n_strings;
+    int64_t prev_ts, prev_pid, prev_log_ts;
+    size_t log_bytes;
+    struct intern_slot *tab;
+    size_t tab_cap; /* power of two */
+};
+
+/* ---- buffers ---- */
+
+static int buf_reserve(struct buf *b, size_t more)
+{
+    if (b->cap - b->len >= more)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < more) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_put(struct buf *b, const void *data, size_t len)
+{
+    if (buf_reserve(b, len))
+        return -1;
+    if (len)
+        memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+static int buf_uvar(struct buf *b, uint64_t v)
+{
+    if (buf_reserve(b, 10))
+        return -1;
+    b->len += rt_varint_put(b->p + b->len, v);
+    return 0;
+}
+
+static int buf_svar(struct buf *b, int64_t v)
+{
+    return buf_uvar(b, rt_zigzag(v));
+}
+
+static int buf_lstr(struct buf *b, const void *s, size_t len)
+{
+    return buf_uvar(b, len) || buf_put(b, s, len);
+}
+
+static int tlv(struct buf *b, uint64_t id, const void *data, size_t len)
+{
+    return buf_uvar(b, id) || buf_lstr(b, data, len);
+}
+
+static int tlv_str(struct buf *b, uint64_t id, const char *s)
+{
+    return s ? tlv(b, id, s, strlen(s)) : 0;
+}
+
+static int tlv_uvar(struct buf *b, uint64_t id, uint64_t v)
+{
+    uint8_t tmp[10];
+    return v ? tlv(b, id, tmp, rt_varint_put(tmp, v)) : 0;
+}
+
+static int tlv_svar(struct buf *b, uint64_t id, int64_t v)
+{
+    return v ? tlv_uvar(b, id, rt_zigzag(v)) : 0;
+}
+
+static int block(struct buf *out, enum rt_block type, const struct buf *body)
+{
+    return buf_uvar(out, (uint64_t)type) || buf_lstr(out, body->p, body->len);
+}
+
+/* ---- writer ---- */
+
+struct rt_writer *rt_writer_new(const struct rt_limits *limits)
+{
+    struct rt_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    if (limits)
+        w->lim = *limits;
+    if (!w->lim.max_events)
+        w->lim.max_events = DEFAULT_MAX_EVENTS;
+    if (!w->lim.max_payload)
+        w->lim.max_payload = DEFAULT_MAX_PAYLOAD;
+    if (!w->lim.max_log_bytes)
+        w->lim.max_log_bytes = DEFAULT_MAX_LOG_BYTES;
+    if (!w->lim.max_string)
+        w->lim.max_string = DEFAULT_MAX_STRING;
+    if (w->lim.max_string > UINT32_MAX)
+        w->lim.max_string = UINT32_MAX;
+    return w;
+}
+
+static void meta_free_strings(struct rt_meta *m)
+{
+#define _(id, name, type, member) FREE_##type(member)
+#define FREE_RT_WT_STR(member) free(m->member);
+#define FREE_RT_WT_UVAR(member)
+#define FREE_RT_WT_SVAR(member)
+#define FREE_RT_WT_DIGEST(member)
+#define FREE_RT_WT_PAIRS(member)
+    RT_META_FIELDS(_)
+#undef _
+}
+
+void rt_writer_free(struct rt_writer *w)
+{
+    if (!w)
+        return;
+    meta_free_strings(&w->meta);
+    free(w->env.p);
+    free(w->headers.p);
+    free(w->code.p);
+    for (int i = 0; i < 3; i++)
+        free(w->payload[i].p);
+    free(w->strings.p);
+    free(w->logs.p);
+    for (int i = 0; i < RT_COL__COUNT; i++)
+        free(w->cols[i].p);
+    free(w->tab);
+    free(w);
+}
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *fail = true;
+    return d;
+}
+
+int rt_writer_set_meta(struct rt_writer *w, const struct rt_meta *meta)
+{
+    if (!w || !meta)
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    bool fail = false;
+    struct rt_meta m = *meta;
+#define _(id, name, type, member) DUP_##type(member)
+#define DUP_RT_WT_STR(member) m.member = dup_or_null(meta->member, &fail);
+#define DUP_RT_WT_UVAR(member)
+#define DUP_RT_WT_SVAR(member)
+#define DUP_RT_WT_DIGEST(member)
+#define DUP_RT_WT_PAIRS(member)
+    RT_META_FIELDS(_)
+#undef _
+    if (fail) {
+        meta_free_strings(&m);
+        return RT_ERR_NOMEM;
+    }
+    meta_free_strings(&w->meta);
+    w->meta = m;
+    return RT_OK;
+}
+
+void rt_writer_count(struct rt_writer *w, enum rt_counter counter, uint64_t n)
+{
+    if (w && (unsigned)counter < RT_CTR__COUNT)
+        w->counters[counter] += n;
+}
+
+int rt_writer_add_env(struct rt_writer *w, const struct rt_env_var *var)
+{
+    if (!w || !var || !var->name)
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    struct buf e = {0};
+    size_t nlen = strlen(var->name);
+    int fail = buf_lstr(&e, var->name, nlen) || buf_put(&e, var->hash, RT_DIGEST_LEN) ||
+               buf_uvar(&e, var->value ? 1 : 0) ||
+               (var->value && buf_lstr(&e, var->value, strlen(var->value))) ||
+               buf_lstr(&w->env, e.p, e.len);
+    free(e.p);
+    if (fail)
+        return RT_ERR_NOMEM;
+    w->n_env++;
+    return RT_OK;
+}
+
+int rt_writer_set_code(struct rt_writer *w, const struct rt_code *code)
+{
+    if (!w || !code)
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    struct buf *b = &w->code;
+    b->len = 0;
+    if (tlv(b, 1, code->task_root, RT_DIGEST_LEN) || tlv(b, 2, code->layers, RT_DIGEST_LEN) ||
+        tlv_uvar(b, 3, code->files) || tlv_uvar(b, 4, code->bytes) ||
+        tlv_str(b, 5, code->task_root_path))
+        return RT_ERR_NOMEM;
+    w->has_code = true;
+    return RT_OK;
+}
+
+int rt_writer_add_header(struct rt_writer *w, const char *name, const char *value)
+{
+    if (!w || !name)
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    if (!value)
+        value = "";
+    if (buf_lstr(&w->headers, name, strlen(name)) || buf_lstr(&w->headers, value, strlen(value)))
+        return RT_ERR_NOMEM;
+    w->n_headers++;
+    return RT_OK;
+}
+
+int rt_writer_set_payload(struct rt_writer *w, char which, const struct rt_payload *p)
+{
+    int k = which == 'E' ? 0 : which == 'R' ? 1 : which == 'X' ? 2 : -1;
+    if (!w || !p || k < 0 || p->mode > RT_PAYLOAD_NONE || (!p->data && p->len))
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    struct buf *b = &w->payload[k];
+    size_t keep = p->len < w->lim.max_payload ? p->len : w->lim.max_payload;
+    uint8_t mode = p->mode; /* a one-byte varint */
+    b->len = 0;
+    if (tlv(b, 1, &mode, 1) || tlv_uvar(b, 2, p->original_len) ||
+        tlv(b, 3, p->sha256, RT_DIGEST_LEN) || (keep && tlv(b, 4, p->data, keep)) ||
+        tlv_str(b, 5, p->content_type) || tlv_str(b, 6, p->error_type))
+        return RT_ERR_NOMEM;
+    if (keep < p->len)
+        w->counters[RT_CTR_PAYLOAD_TRUNCATED] += p->len - keep;
+    w->has_payload[k] = true;
+    return RT_OK;
+}
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        h = (h ^ v) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    for (; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h ^ (h >> 32);
+}
+
+static int intern_grow(struct rt_writer *w)
+{
+    size_t cap = w->tab_cap ? w->tab_cap * 2 : 1024;
+    struct intern_slot *tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        return -1;
+    for (size_t i = 0; i < w->tab_cap; i++) {
+        struct intern_slot *s = &w->tab[i];
+        if (!s->idx)
+            continue;
+        size_t j = s->hash & (cap - 1);
+        while (tab[j].idx)
+            j = (j + 1) & (cap - 1);
+        tab[j] = *s;
+    }
+    free(w->tab);
+    w->tab = tab;
+    w->tab_cap = cap;
+    return 0;
+}
+
+/* Returns the string table index of s, adding it if new; -1 when out of memory. */
+static int64_t intern(struct rt_writer *w, const char *s, uint32_t len)
+{
+    if ((w->n_strings + 1) * 2 > w->tab_cap && intern_grow(w))
+        return -1;
+    uint64_t h = hash_bytes(s, len);
+    size_t mask = w->tab_cap - 1, j = h & mask;
+    while (w->tab[j].idx) {
+        struct intern_slot *t = &w->tab[j];
+        if (t->hash == h && t->len == len && !memcmp(w->strings.p + t->off, s, len))
+            return t->idx - 1;
+        j = (j + 1) & mask;
+    }
+    if (buf_uvar(&w->strings, len))
+        return -1;
+    size_t off = w->strings.len;
+    if (buf_put(&w->strings, s, len))
+        return -1;
+    w->tab[j] = (struct intern_slot){h, off, len, (uint32_t)(w->n_strings + 1)};
+    return (int64_t)w->n_strings++;
+}
+
+static inline void col_uvar(struct buf *b, uint64_t v)
+{
+    b->len += rt_varint_put(b->p + b->len, v);
+}
+
+int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev)
+{
+    if (!w || !ev || ev->op >= RT_OP__COUNT)
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    if (w->n_events >= w->lim.max_events) {
+        w->counters[RT_CTR_EVENTS_DROPPED]++;
+        return RT_OK;
+    }
+    int64_t refs[RT_EVENT_STRS];
+    unsigned mask = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        size_t len = ev->str[i].len;
+        if (!len)
+            continue;
+        if (!ev->str[i].ptr)
+            return RT_ERR_INVALID_ARG;
+        if (len > w->lim.max_string) {
+            len = w->lim.max_string;
+            w->counters[RT_CTR_STRINGS_TRUNCATED]++;
+        }
+        refs[i] = intern(w, ev->str[i].ptr, (uint32_t)len);
+        if (refs[i] < 0)
+            return RT_ERR_NOMEM;
+        mask |= 1u << i;
+    }
+    for (int i = 0; i < RT_EVENT_NUMS; i++)
+        if (ev->num[i])
+            mask |= 1u << (RT_EVENT_STRS + i);
+    for (int i = 0; i < RT_COL__COUNT; i++)
+        if (buf_reserve(&w->cols[i], 10))
+            return RT_ERR_NOMEM;
+    col_uvar(&w->cols[RT_COL_OP], ev->op);
+    col_uvar(&w->cols[RT_COL_TS], rt_zigzag((int64_t)((uint64_t)ev->ts_ns - (uint64_t)w->prev_ts)));
+    col_uvar(&w->cols[RT_COL_DUR], ev->dur_ns);
+    col_uvar(&w->cols[RT_COL_PID], rt_zigzag((int64_t)ev->pid - w->prev_pid));
+    col_uvar(&w->cols[RT_COL_TID], rt_zigzag((int64_t)ev->tid - ev->pid));
+    col_uvar(&w->cols[RT_COL_FLAGS], ev->flags);
+    col_uvar(&w->cols[RT_COL_RESULT], rt_zigzag(ev->result));
+    col_uvar(&w->cols[RT_COL_MASK], mask);
+    for (int i = 0; i < RT_EVENT_STRS; i++)
+        if (mask & (1u << i))
+            col_uvar(&w->cols[RT_COL_S0 + i], (uint64_t)refs[i]);
+    for (int i = 0; i < RT_EVENT_NUMS; i++)
+        if (ev->num[i])
+            col_uvar(&w->cols[RT_COL_N0 + i], rt_zigzag(ev->num[i]));
+    w->prev_ts = ev->ts_ns;
+    w->prev_pid = ev->pid;
+    w->n_events++;
+    return RT_OK;
+}
+
+int rt_writer_add_log(struct rt_writer *w, int64_t ts_ns, int stream, const char *text, size_t len)
+{
+    if (!w || (stream != 1 && stream != 2) || (!text && len))
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    size_t room = w->lim.max_log_bytes - w->log_bytes;
+    size_t keep = len < room ? len : room;
+    if (keep < len)
+        w->counters[RT_CTR_LOG_BYTES_DROPPED] += len - keep;
+    if (!keep && len)
+        return RT_OK;
+    if (buf_svar(&w->logs, (int64_t)((uint64_t)ts_ns - (uint64_t)w->prev_log_ts)) ||
+        buf_uvar(&w->logs, (uint64_t)stream) || buf_lstr(&w->logs, text, keep))
+        return RT_ERR_NOMEM;
+    w->prev_log_ts = ts_ns;
+    w->log_bytes += keep;
+    w->n_logs++;
+    return RT_OK;
+}
+
+size_t rt_writer_event_count(const struct rt_writer *w)
+{
+    return w ? w->n_events : 0;
+}
+
+static int encode_meta(struct rt_writer *w, struct buf *b)
+{
+    const struct rt_meta *m = &w->meta;
+    int fail = 0;
+#define _(id, name, type, member) fail = fail || ENC_##type(id, member);
+#define ENC_RT_WT_STR(id, member) tlv_str(b, id, m->member)
+#define ENC_RT_WT_UVAR(id, member) tlv_uvar(b, id, (uint64_t)m->member)
+#define ENC_RT_WT_SVAR(id, member) tlv_svar(b, id, (int64_t)m->member)
+#define ENC_RT_WT_DIGEST(id, member) (m->has_prev && tlv(b, id, m->member, RT_DIGEST_LEN))
+#define ENC_RT_WT_PAIRS(id, member) 0 /* below */
+    RT_META_FIELDS(_)
+#undef _
+    if (fail)
+        return -1;
+    struct buf pairs = {0};
+    for (unsigned i = 0; i < RT_CTR__COUNT; i++) {
+        uint64_t v = m->counters[i] + w->counters[i];
+        if (v && (buf_uvar(&pairs, i) || buf_uvar(&pairs, v))) {
+            free(pairs.p);
+            return -1;
+        }
+    }
+    fail = pairs.len && tlv(b, 25, pairs.p, pairs.len);
+    free(pairs.p);
+    return fail ? -1 : 0;
+}
+
+static int counted_block(struct buf *out, enum rt_block type, size_t count, const struct buf *b)
+{
+    uint8_t tmp[10];
+    size_t n = rt_varint_put(tmp, count);
+    return buf_uvar(out, (uint64_t)type) || buf_uvar(out, n + b->len) || buf_put(out, tmp, n) ||
+           buf_put(out, b->p, b->len);
+}
+
+static int serialise(struct rt_writer *w, struct buf *out)
+{
+    static const enum rt_block payload_blocks[3] = {RT_BLK_EVENT, RT_BLK_RESPONSE, RT_BLK_ERROR};
+    uint8_t header[RT_WIRE_HEADER_LEN] = {'R', 'T', 'R', 'B', RT_BUNDLE_VERSION, 0, 0, 0};
+    struct buf meta = {0};
+    if (buf_put(out, header, sizeof header) || encode_meta(w, &meta) ||
+        block(out, RT_BLK_META, &meta)) {
+        free(meta.p);
+        return -1;
+    }
+    free(meta.p);
+    if (w->has_code && block(out, RT_BLK_CODE, &w->code))
+        return -1;
+    if (w->n_env && counted_block(out, RT_BLK_ENV, w->n_env, &w->env))
+        return -1;
+    if (w->n_headers && counted_block(out, RT_BLK_HEADERS, w->n_headers, &w->headers))
+        return -1;
+    for (int k = 0; k < 3; k++)
+        if (w->has_payload[k] && block(out, payload_blocks[k], &w->payload[k]))
+            return -1;
+    if (w->n_strings && counted_block(out, RT_BLK_STRINGS, w->n_strings, &w->strings))
+        return -1;
+    if (w->n_events) {
+        struct buf ev = {0};
+        int fail = buf_uvar(&ev, w->n_events) || buf_uvar(&ev, RT_COL__COUNT);
+        for (int i = 0; i < RT_COL__COUNT && !fail; i++)
+            fail = buf_lstr(&ev, w->cols[i].p, w->cols[i].len);
+        fail = fail || block(out, RT_BLK_EVENTS, &ev);
+        free(ev.p);
+        if (fail)
+            return -1;
+    }
+    if (w->n_logs && counted_block(out, RT_BLK_LOGS, w->n_logs, &w->logs))
+        return -1;
+    return 0;
+}
+
+int rt_writer_finish_raw(struct rt_writer *w, uint8_t **out, size_t *out_len,
+                         uint8_t digest[RT_DIGEST_LEN])
+{
+    if (!w || !out || !out_len)
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    w->finished = true;
+    struct buf raw = {0};
+    uint8_t d[RT_DIGEST_LEN];
+    if (serialise(w, &raw) || buf_reserve(&raw, 2 + RT_DIGEST_LEN)) {
+        free(raw.p);
+        return RT_ERR_NOMEM;
+    }
+    rt_sha256(raw.p, raw.len, d);
+    raw.p[raw.len++] = RT_BLK_FOOTER;
+    raw.p[raw.len++] = RT_DIGEST_LEN;
+    memcpy(raw.p + raw.len, d, RT_DIGEST_LEN);
+    raw.len += RT_DIGEST_LEN;
+    if (digest)
+        memcpy(digest, d, RT_DIGEST_LEN);
+    *out = raw.p;
+    *out_len = raw.len;
+    return RT_OK;
+}
+
+int rt_bundle_compress(const uint8_t *raw, size_t raw_len, int level, uint8_t **out,
+                       size_t *out_len)
+{
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    size_t cap = ZSTD_compressBound(raw_len);
+    uint8_t *z = malloc(cap ? cap : 1);
+    if (!cctx || !z) {
+        ZSTD_freeCCtx(cctx);
+        free(z);
+        return RT_ERR_NOMEM;
+    }
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level ? level : 3);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+    size_t n = ZSTD_compress2(cctx, z, cap, raw, raw_len);
+    ZSTD_freeCCtx(cctx);
+    if (ZSTD_isError(n)) {
+        free(z);
+        return RT_ERR_BUNDLE_ZSTD;
+    }
+    *out = z;
+    *out_len = n;
+    return RT_OK;
+}
+
+int rt_writer_finish(struct rt_writer *w, int level, uint8_t **out, size_t *out_len,
+                     uint8_t digest[RT_DIGEST_LEN])
+{
+    uint8_t *raw;
+    size_t raw_len;
+    if (!out || !out_len)
+        return RT_ERR_INVALID_ARG;
+    int rc = rt_writer_finish_raw(w, &raw, &raw_len, digest);
+    if (rc)
+        return rc;
+    rc = rt_bundle_compress(raw, raw_len, level, out, out_len);
+    free(raw);
+    return rc;
+}
