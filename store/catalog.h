@@ -7,7 +7,9 @@
 
 #include "formats/bundle.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct rt_catalog;
 
@@ -27,5 +29,60 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
 /* Convenience for recording commands: index path into the default catalog. Failures are
  * returned, never fatal to the caller's recording. */
 int rt_catalog_index_default(const char *path, struct rt_errinfo *ei);
+
+/* ---- queries (`runtrail ls`, `pull`) ---- */
+
+/* Which invocations to list. Unset fields (NULL, 0, -1) do not filter. */
+struct rt_catalog_filter {
+    const char *function;      /* exact function name */
+    int64_t since_ns;          /* start >= since (Unix ns); 0 = open */
+    int64_t until_ns;          /* start <= until (Unix ns); 0 = open */
+    int status;                /* enum rt_status; -1 = any */
+    const char *path_glob;     /* a file event's path matches (SQLite GLOB: * ? [...]) */
+    const char *dest;          /* HOST, IP, HOST:PORT, IP:PORT or [IPv6]:PORT of a net event */
+    const char *exec;          /* a program run: full path (glob) or a bare name (basename) */
+    const char *const *request_ids; /* any of these request ids */
+    size_t n_request_ids;
+    size_t limit;              /* 0 = all */
+};
+
+/* One invocation. Strings are valid only during the callback. */
+struct rt_catalog_row {
+    const char *function, *version, *request_id, *sandbox, *error_type;
+    uint64_t seq;
+    int64_t start_ns;
+    uint64_t duration_ns;
+    int status;                /* enum rt_status */
+    bool cold_start;
+    uint64_t n_events, n_logs, bytes_out, dropped;
+    uint32_t event_flags;      /* OR of RT_EF_* over its events */
+    const char *destinations;  /* "host:port,host:port,+N" or "" */
+    const char *env_digest, *code_digest, *digest; /* hex */
+    const char *key, *path;    /* store key (may be NULL), local file */
+    bool verified;
+};
+
+/* Calls fn for each matching invocation, oldest first; fn returns 0 to go on, anything else
+ * stops the query (and is returned). Returns RT_OK, the callback's value, or RT_ERR_*. */
+int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *filter,
+                     int (*fn)(const struct rt_catalog_row *row, void *arg), void *arg,
+                     struct rt_errinfo *ei);
+
+/* RT_OK with the local path when a verified bundle with this store key is indexed and its
+ * file is still there; RT_ERR_S3_NOT_FOUND otherwise. */
+int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, size_t cap);
+
+/* Groups the following rt_catalog_index_file() calls into one transaction (faster bulk
+ * ingest); rt_catalog_end_batch() commits it. */
+int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
+int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
+
+/* Parses a time for --since/--until: ISO 8601 ("2026-11-26", "2026-11-26T10:00",
+ * "2026-11-26T10:00:00.5Z", "...+02:00"; no zone = UTC), "now", or a relative time before
+ * now_ns ("90s", "15m", "2h", "7d", "1w"). RT_OK and *out (Unix ns) or RT_ERR_TIME_FORMAT. */
+int rt_parse_time(const char *text, int64_t now_ns, int64_t *out);
+
+/* The schema version this build writes (PRAGMA user_version). */
+int rt_catalog_schema_version(void);
 
 #endif

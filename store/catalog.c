@@ -1,0 +1,987 @@
+/* The SQLite catalog: one row per verified bundle (invocations) and one per behaviour record
+ * (events), so that a responder can ask across thousands of invocations which ones touched a
+ * path, talked to a host, ran a program, or fall in a time window. Event strings (paths,
+ * addresses, programs) are interned in a strings table: a glob runs over the distinct strings
+ * and the events are then found through an index, which keeps `ls --path` and `ls --dest`
+ * fast on millions of events. WAL mode; the schema is versioned with PRAGMA user_version and
+ * upgraded by the migrations below, in order, each in its own transaction. */
+#include "store/catalog.h"
+#include "formats/digest.h"
+#include "store/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Migration i takes the schema from user_version i to i + 1. Append only. */
+static const char *const migrations[] = {
+    "CREATE TABLE invocations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  digest TEXT NOT NULL UNIQUE,"
+    "  function TEXT NOT NULL DEFAULT '',"
+    "  version TEXT, request_id TEXT, sandbox TEXT, seq INTEGER,"
+    "  start_ns INTEGER NOT NULL DEFAULT 0, duration_ns INTEGER,"
+    "  status INTEGER, cold_start INTEGER, error_type TEXT,"
+    "  env_digest TEXT, code_digest TEXT,"
+    "  n_events INTEGER, n_logs INTEGER, bytes_out INTEGER, dropped INTEGER,"
+    "  event_flags INTEGER, destinations TEXT,"
+    "  key TEXT, path TEXT, size INTEGER, verified INTEGER NOT NULL DEFAULT 0,"
+    "  indexed_ns INTEGER);"
+    "CREATE INDEX invocations_start ON invocations(start_ns);"
+    "CREATE INDEX invocations_function ON invocations(function, start_ns);"
+    "CREATE INDEX invocations_request ON invocations(request_id);"
+    "CREATE INDEX invocations_key ON invocations(key);"
+    "CREATE TABLE strings (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE events ("
+    "  inv INTEGER NOT NULL REFERENCES invocations(id) ON DELETE CASCADE,"
+    "  ts_ns INTEGER, pid INTEGER, kind INTEGER, op INTEGER,"
+    "  target INTEGER, host INTEGER, port INTEGER,"
+    "  result INTEGER, bytes INTEGER, flags INTEGER);"
+    "CREATE INDEX events_inv ON events(inv);"
+    "CREATE INDEX events_target ON events(target, inv) WHERE target IS NOT NULL;"
+    "CREATE INDEX events_host ON events(host, inv) WHERE host IS NOT NULL;",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define INTERN_SLOTS (1u << 18)
+
+struct intern_slot {
+    char *text;
+    int64_t id;
+};
+
+struct rt_catalog {
+    sqlite3 *db;
+    sqlite3_stmt *ins_inv, *ins_ev, *find_digest, *upd_path, *find_str, *ins_str;
+    struct intern_slot *intern; /* cache of strings -> id */
+    size_t intern_used;
+    bool in_batch;
+};
+
+int rt_catalog_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+static int db_fail(struct rt_catalog *cat, struct rt_errinfo *ei, const char *what)
+{
+    return rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", what,
+                   cat && cat->db ? sqlite3_errmsg(cat->db) : "cannot open");
+}
+
+int rt_catalog_dir(const char *override, char *buf, size_t cap)
+{
+    const char *env = getenv("RUNTRAIL_CACHE");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int w;
+    if (override && *override)
+        w = snprintf(buf, cap, "%s", override);
+    else if (env && *env)
+        w = snprintf(buf, cap, "%s", env);
+    else if (xdg && *xdg)
+        w = snprintf(buf, cap, "%s/runtrail", xdg);
+    else if (home && *home)
+        w = snprintf(buf, cap, "%s/.cache/runtrail", home);
+    else
+        return RT_ERR_INVALID_ARG;
+    if (w < 0 || (size_t)w >= cap)
+        return RT_ERR_INVALID_ARG;
+    size_t n = (size_t)w;
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    return RT_OK;
+}
+
+static int migrate(struct rt_catalog *cat, struct rt_errinfo *ei)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "user_version");
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION)
+        return rt_fail(ei, RT_ERR_CATALOG_VERSION, -1, "schema %d, this runtrail knows %d",
+                       version, SCHEMA_VERSION);
+    for (int v = version; v < SCHEMA_VERSION; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return db_fail(cat, ei, "migration");
+        /* Another process may have migrated while we waited for the lock. */
+        int now = 0;
+        if (sqlite3_prepare_v2(cat->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                now = sqlite3_column_int(st, 0);
+            sqlite3_finalize(st);
+        }
+        if (now > v) {
+            sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL);
+            v = now - 1;
+            continue;
+        }
+        if (sqlite3_exec(cat->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(cat->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            int rc = db_fail(cat, ei, "migration");
+            sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        if (sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            return db_fail(cat, ei, "migration commit");
+    }
+    return RT_OK;
+}
+
+static int prepare(struct rt_catalog *cat, sqlite3_stmt **st, const char *sql,
+                   struct rt_errinfo *ei)
+{
+    if (sqlite3_prepare_v3(cat->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "prepare");
+    return RT_OK;
+}
+
+int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!dir || !out)
+        return RT_ERR_INVALID_ARG;
+    if (rt_mkdir_p(dir) != 0)
+        return rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", dir, strerror(errno));
+    char *path = rt_path_join(dir, "catalog.sqlite");
+    struct rt_catalog *cat = calloc(1, sizeof *cat);
+    if (!path || !cat) {
+        free(path);
+        free(cat);
+        return RT_ERR_NOMEM;
+    }
+    int rc = RT_OK;
+    if (sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", path,
+                     cat->db ? sqlite3_errmsg(cat->db) : "cannot open");
+        goto out;
+    }
+    sqlite3_busy_timeout(cat->db, 10000);
+    if (sqlite3_exec(cat->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(cat, ei, path);
+        goto out;
+    }
+    if ((rc = migrate(cat, ei)) != RT_OK)
+        goto out;
+    if ((rc = prepare(cat, &cat->ins_inv,
+                      "INSERT INTO invocations (digest, function, version, request_id, sandbox,"
+                      " seq, start_ns, duration_ns, status, cold_start, error_type, env_digest,"
+                      " code_digest, n_events, n_logs, bytes_out, dropped, event_flags,"
+                      " destinations, key, path, size, verified, indexed_ns)"
+                      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)",
+                      ei)) ||
+        (rc = prepare(cat, &cat->ins_ev,
+                      "INSERT INTO events (inv, ts_ns, pid, kind, op, target, host, port,"
+                      " result, bytes, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                      ei)) ||
+        (rc = prepare(cat, &cat->find_digest,
+                      "SELECT id, path, key FROM invocations WHERE digest = ?", ei)) ||
+        (rc = prepare(cat, &cat->upd_path,
+                      "UPDATE invocations SET path = ?, key = coalesce(?, key) WHERE id = ?",
+                      ei)) ||
+        (rc = prepare(cat, &cat->find_str, "SELECT id FROM strings WHERE text = ?", ei)) ||
+        (rc = prepare(cat, &cat->ins_str, "INSERT INTO strings (text) VALUES (?)", ei)))
+        goto out;
+    cat->intern = calloc(INTERN_SLOTS, sizeof *cat->intern);
+    if (!cat->intern)
+        rc = RT_ERR_NOMEM;
+out:
+    free(path);
+    if (rc != RT_OK) {
+        rt_catalog_close(cat);
+        return rc;
+    }
+    *out = cat;
+    return RT_OK;
+}
+
+static void intern_clear(struct rt_catalog *cat)
+{
+    if (!cat->intern)
+        return;
+    for (size_t i = 0; i < INTERN_SLOTS; i++) {
+        free(cat->intern[i].text);
+        cat->intern[i].text = NULL;
+    }
+    cat->intern_used = 0;
+}
+
+void rt_catalog_close(struct rt_catalog *cat)
+{
+    if (!cat)
+        return;
+    if (cat->in_batch)
+        sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_finalize(cat->ins_inv);
+    sqlite3_finalize(cat->ins_ev);
+    sqlite3_finalize(cat->find_digest);
+    sqlite3_finalize(cat->upd_path);
+    sqlite3_finalize(cat->find_str);
+    sqlite3_finalize(cat->ins_str);
+    intern_clear(cat);
+    free(cat->intern);
+    sqlite3_close(cat->db);
+    free(cat);
+}
+
+/* ---- indexing ---- */
+
+static uint64_t hash_str(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* The id of text in the strings table, inserting it if new; -1 on error. Slots are only
+ * valid for the current transaction's view, which is fine: ids never change once written. */
+static int64_t intern(struct rt_catalog *cat, const char *text, size_t len)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (nul)
+        len = (size_t)(nul - text);
+    if (len == 0)
+        return 0;
+    uint64_t h = hash_str(text, len);
+    size_t i = (size_t)h & (INTERN_SLOTS - 1);
+    for (;;) {
+        struct intern_slot *s = &cat->intern[i];
+        if (!s->text)
+            break;
+        if (!strncmp(s->text, text, len) && s->text[len] == '\0')
+            return s->id;
+        i = (i + 1) & (INTERN_SLOTS - 1);
+    }
+    int64_t id = -1;
+    sqlite3_reset(cat->find_str);
+    sqlite3_bind_text(cat->find_str, 1, text, (int)len, SQLITE_STATIC);
+    if (sqlite3_step(cat->find_str) == SQLITE_ROW)
+        id = sqlite3_column_int64(cat->find_str, 0);
+    sqlite3_reset(cat->find_str);
+    if (id < 0) {
+        sqlite3_reset(cat->ins_str);
+        sqlite3_bind_text(cat->ins_str, 1, text, (int)len, SQLITE_STATIC);
+        if (sqlite3_step(cat->ins_str) != SQLITE_DONE) {
+            sqlite3_reset(cat->ins_str);
+            return -1;
+        }
+        sqlite3_reset(cat->ins_str);
+        id = sqlite3_last_insert_rowid(cat->db);
+    }
+    if (cat->intern_used >= INTERN_SLOTS / 2)
+        intern_clear(cat);
+    struct intern_slot *s = &cat->intern[i];
+    if (s->text) { /* cleared above: find the slot again */
+        i = (size_t)h & (INTERN_SLOTS - 1);
+        while (cat->intern[i].text)
+            i = (i + 1) & (INTERN_SLOTS - 1);
+        s = &cat->intern[i];
+    }
+    s->text = strndup(text, len);
+    if (s->text) {
+        s->id = id;
+        cat->intern_used++;
+    }
+    return id;
+}
+
+/* Splits "1.2.3.4:443", "[::1]:443", "host:80" into host and port; a string without a port
+ * (or an IPv6 address without brackets) is all host, port -1. */
+static void split_hostport(const char *s, size_t len, const char **host, size_t *host_len,
+                           int *port)
+{
+    *host = s;
+    *host_len = len;
+    *port = -1;
+    const char *colon = NULL;
+    if (len && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close)
+            return;
+        *host = s + 1;
+        *host_len = (size_t)(close - s - 1);
+        if ((size_t)(close - s) + 1 < len && close[1] == ':')
+            colon = close + 1;
+    } else {
+        const char *first = memchr(s, ':', len);
+        if (!first || memchr(first + 1, ':', len - (size_t)(first - s) - 1))
+            return; /* none, or IPv6 */
+        colon = first;
+        *host_len = (size_t)(first - s);
+    }
+    if (!colon)
+        return;
+    long p = 0;
+    const char *q = colon + 1;
+    size_t digits = 0;
+    while (q < s + len && *q >= '0' && *q <= '9' && p <= 65535) {
+        p = p * 10 + (*q - '0');
+        q++;
+        digits++;
+    }
+    if (digits && q == s + len && p <= 65535)
+        *port = (int)p;
+    else if (s[0] != '[')
+        *host_len = len; /* not a port after all */
+}
+
+struct dest_set {
+    char *items[16];
+    size_t n;
+    size_t more;
+};
+
+static void dest_add(struct dest_set *d, const char *host, size_t host_len, int port)
+{
+    char buf[300];
+    if (host_len == 0)
+        return;
+    if (host_len > 200)
+        host_len = 200;
+    if (port >= 0)
+        snprintf(buf, sizeof buf, "%.*s:%d", (int)host_len, host, port);
+    else
+        snprintf(buf, sizeof buf, "%.*s", (int)host_len, host);
+    for (size_t i = 0; i < d->n; i++)
+        if (!strcmp(d->items[i], buf))
+            return;
+    if (d->n < 16 && (d->items[d->n] = strdup(buf)))
+        d->n++;
+    else
+        d->more++;
+}
+
+static char *dest_join(struct dest_set *d)
+{
+    size_t cap = 32;
+    for (size_t i = 0; i < d->n; i++)
+        cap += strlen(d->items[i]) + 1;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < d->n; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "," : "", d->items[i]);
+    if (d->more)
+        snprintf(out + n, cap - n, ",+%zu", d->more);
+    for (size_t i = 0; i < d->n; i++)
+        free(d->items[i]);
+    return out;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+static void bind_id_or_null(sqlite3_stmt *st, int col, int64_t id)
+{
+    if (id > 0)
+        sqlite3_bind_int64(st, col, id);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bundle *b)
+{
+    for (size_t i = 0; i < b->n_events; i++) {
+        const struct rt_event *ev = &b->events[i];
+        const struct rt_op_info *oi = rt_op_info(ev->op);
+        int kind = oi ? (int)oi->kind : -1;
+        int64_t target = 0, host = 0, bytes = 0;
+        int port = -1;
+        const struct rt_str *s0 = &ev->str[0], *s1 = &ev->str[1];
+        switch (ev->op) {
+        case RT_OP_OUTBOUND:
+        case RT_OP_CONNECT:
+        case RT_OP_SENDTO:
+        case RT_OP_BIND:
+        case RT_OP_LISTEN:
+        case RT_OP_ACCEPT: {
+            const char *h;
+            size_t hl;
+            if (s0->len) {
+                split_hostport(s0->ptr, s0->len, &h, &hl, &port);
+                target = intern(cat, h, hl);
+            }
+            if (ev->op == RT_OP_OUTBOUND) {
+                if (s1->len)
+                    host = intern(cat, s1->ptr, s1->len);
+                bytes = ev->num[0];
+            } else if (ev->op == RT_OP_SENDTO) {
+                bytes = ev->num[1];
+            }
+            break;
+        }
+        case RT_OP_DNS:
+            if (s0->len)
+                host = intern(cat, s0->ptr, s0->len);
+            break;
+        case RT_OP_MARK:
+        case RT_OP_LOG:
+        case RT_OP_SOCKET:
+        case RT_OP_FORK:
+        case RT_OP_KILL:
+        case RT_OP_PRCTL:
+        case RT_OP_PTRACE:
+        case RT_OP_PROC_EXIT:
+            break;
+        default:
+            if (s0->len)
+                target = intern(cat, s0->ptr, s0->len);
+            break;
+        }
+        if (target < 0 || host < 0)
+            return -1;
+        sqlite3_stmt *st = cat->ins_ev;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, inv);
+        sqlite3_bind_int64(st, 2, ev->ts_ns);
+        sqlite3_bind_int(st, 3, ev->pid);
+        sqlite3_bind_int(st, 4, kind);
+        sqlite3_bind_int(st, 5, ev->op);
+        bind_id_or_null(st, 6, target);
+        bind_id_or_null(st, 7, host);
+        if (port >= 0)
+            sqlite3_bind_int(st, 8, port);
+        else
+            sqlite3_bind_null(st, 8);
+        sqlite3_bind_int64(st, 9, ev->result);
+        sqlite3_bind_int64(st, 10, bytes);
+        sqlite3_bind_int64(st, 11, ev->flags);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+static void summarise(const struct rt_bundle *b, struct dest_set *dests, uint64_t *bytes_out,
+                      uint32_t *flags)
+{
+    for (size_t i = 0; i < b->n_events; i++) {
+        const struct rt_event *ev = &b->events[i];
+        *flags |= ev->flags;
+        if (ev->op == RT_OP_OUTBOUND) {
+            const char *h;
+            size_t hl;
+            int port;
+            split_hostport(ev->str[0].ptr, ev->str[0].len, &h, &hl, &port);
+            if (ev->str[1].len)
+                dest_add(dests, ev->str[1].ptr, strnlen(ev->str[1].ptr, ev->str[1].len), port);
+            else
+                dest_add(dests, h, hl, port);
+            if (ev->num[0] > 0)
+                *bytes_out += (uint64_t)ev->num[0];
+        } else if (ev->op == RT_OP_SENDTO && ev->num[1] > 0) {
+            *bytes_out += (uint64_t)ev->num[1];
+        }
+    }
+    if (dests->n == 0) { /* no outbound summaries: fall back to connect() targets */
+        for (size_t i = 0; i < b->n_events; i++) {
+            const struct rt_event *ev = &b->events[i];
+            if (ev->op != RT_OP_CONNECT || ev->str[0].len == 0)
+                continue;
+            const char *h;
+            size_t hl;
+            int port;
+            split_hostport(ev->str[0].ptr, ev->str[0].len, &h, &hl, &port);
+            if (port >= 0) /* skip unix sockets */
+                dest_add(dests, h, hl, port);
+        }
+    }
+}
+
+static void env_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1])
+{
+    struct rt_sha256_ctx *ctx = rt_sha256_new();
+    if (!ctx) {
+        hex[0] = '\0';
+        return;
+    }
+    for (size_t i = 0; i < b->n_env; i++) {
+        const char *name = b->env[i].name ? b->env[i].name : "";
+        rt_sha256_update(ctx, name, strlen(name) + 1);
+        rt_sha256_update(ctx, b->env[i].hash, RT_DIGEST_LEN);
+    }
+    uint8_t d[RT_DIGEST_LEN];
+    rt_sha256_final(ctx, d);
+    rt_hex(d, RT_DIGEST_LEN, hex);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int index_bundle(struct rt_catalog *cat, const struct rt_bundle *b, const char *abs,
+                        const char *key, uint64_t size, struct rt_errinfo *ei)
+{
+    const struct rt_meta *m = &b->meta;
+    char digest[2 * RT_DIGEST_LEN + 1], envd[2 * RT_DIGEST_LEN + 1] = "";
+    char coded[2 * RT_DIGEST_LEN + 1] = "";
+    rt_hex(b->digest, RT_DIGEST_LEN, digest);
+
+    sqlite3_stmt *fd = cat->find_digest;
+    sqlite3_reset(fd);
+    sqlite3_bind_text(fd, 1, digest, -1, SQLITE_STATIC);
+    if (sqlite3_step(fd) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(fd, 0);
+        const char *old_path = (const char *)sqlite3_column_text(fd, 1);
+        const char *old_key = (const char *)sqlite3_column_text(fd, 2);
+        bool same_path = old_path && !strcmp(old_path, abs);
+        bool same = same_path && (!key || (old_key && !strcmp(old_key, key)));
+        struct stat sb;
+        bool old_exists = old_path && stat(old_path, &sb) == 0;
+        sqlite3_reset(fd);
+        if (same)
+            return RT_OK;
+        if (!same_path && old_exists && !key)
+            return RT_OK; /* a copy of a bundle we already know where to find */
+        sqlite3_stmt *up = cat->upd_path;
+        sqlite3_reset(up);
+        sqlite3_bind_text(up, 1, abs, -1, SQLITE_STATIC);
+        bind_text_or_null(up, 2, key);
+        sqlite3_bind_int64(up, 3, id);
+        int rc = sqlite3_step(up) == SQLITE_DONE ? RT_OK : db_fail(cat, ei, "update");
+        sqlite3_reset(up);
+        return rc;
+    }
+    sqlite3_reset(fd);
+
+    env_digest(b, envd);
+    if (b->has_code) {
+        uint8_t both[2 * RT_DIGEST_LEN], d[RT_DIGEST_LEN];
+        memcpy(both, b->code.task_root, RT_DIGEST_LEN);
+        memcpy(both + RT_DIGEST_LEN, b->code.layers, RT_DIGEST_LEN);
+        rt_sha256(both, sizeof both, d);
+        rt_hex(d, RT_DIGEST_LEN, coded);
+    }
+    struct dest_set dests = {0};
+    uint64_t bytes_out = 0;
+    uint32_t flags = 0;
+    summarise(b, &dests, &bytes_out, &flags);
+    char *dest_text = dest_join(&dests);
+    uint64_t dropped = m->counters[RT_CTR_EVENTS_DROPPED] + m->counters[RT_CTR_RING_DROPPED];
+
+    sqlite3_stmt *st = cat->ins_inv;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    int c = 1;
+    sqlite3_bind_text(st, c++, digest, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, c++, m->function ? m->function : "", -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, c++, m->function_version);
+    bind_text_or_null(st, c++, m->request_id);
+    bind_text_or_null(st, c++, m->sandbox_id);
+    sqlite3_bind_int64(st, c++, (int64_t)m->seq);
+    sqlite3_bind_int64(st, c++, m->start_wall_ns);
+    sqlite3_bind_int64(st, c++, (int64_t)m->duration_ns);
+    sqlite3_bind_int(st, c++, m->status);
+    sqlite3_bind_int(st, c++, m->cold_start);
+    bind_text_or_null(st, c++, m->error_type);
+    bind_text_or_null(st, c++, envd[0] ? envd : NULL);
+    bind_text_or_null(st, c++, coded[0] ? coded : NULL);
+    sqlite3_bind_int64(st, c++, (int64_t)b->n_events);
+    sqlite3_bind_int64(st, c++, (int64_t)b->n_logs);
+    sqlite3_bind_int64(st, c++, (int64_t)bytes_out);
+    sqlite3_bind_int64(st, c++, (int64_t)dropped);
+    sqlite3_bind_int64(st, c++, flags);
+    bind_text_or_null(st, c++, dest_text);
+    bind_text_or_null(st, c++, key);
+    sqlite3_bind_text(st, c++, abs, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, c++, (int64_t)size);
+    sqlite3_bind_int64(st, c++, now_ns());
+    free(dest_text);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int rc = db_fail(cat, ei, "insert invocation");
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    int64_t inv = sqlite3_last_insert_rowid(cat->db);
+    if (insert_events(cat, inv, b) != 0)
+        return db_fail(cat, ei, "insert events");
+    return RT_OK;
+}
+
+int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *key,
+                          struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!cat || !path)
+        return RT_ERR_INVALID_ARG;
+    char abs[PATH_MAX];
+    if (!realpath(path, abs))
+        return rt_fail(ei, RT_ERR_IO, -1, "%s: %s", path, strerror(errno));
+    struct rt_bundle *b = NULL;
+    int rc = rt_bundle_open_file(abs, &b, ei);
+    if (rc != RT_OK)
+        return rc;
+    struct stat sb;
+    uint64_t size = stat(abs, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    bool own_tx = !cat->in_batch;
+    if (own_tx && sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        rt_bundle_free(b);
+        return db_fail(cat, ei, "begin");
+    }
+    if (!own_tx)
+        sqlite3_exec(cat->db, "SAVEPOINT bundle", NULL, NULL, NULL);
+    rc = index_bundle(cat, b, abs, key, size, ei);
+    rt_bundle_free(b);
+    if (own_tx) {
+        if (rc == RT_OK && sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(cat, ei, "commit");
+        if (rc != RT_OK) {
+            sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+            intern_clear(cat); /* ids of rolled-back strings are gone */
+        }
+    } else {
+        if (rc != RT_OK) {
+            sqlite3_exec(cat->db, "ROLLBACK TO bundle", NULL, NULL, NULL);
+            intern_clear(cat);
+        }
+        sqlite3_exec(cat->db, "RELEASE bundle", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
+{
+    if (!cat || cat->in_batch)
+        return RT_ERR_INVALID_ARG;
+    if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "begin");
+    cat->in_batch = true;
+    return RT_OK;
+}
+
+int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
+{
+    if (!cat || !cat->in_batch)
+        return RT_ERR_INVALID_ARG;
+    cat->in_batch = false;
+    if (sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = db_fail(cat, ei, "commit");
+        sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+        intern_clear(cat);
+        return rc;
+    }
+    return RT_OK;
+}
+
+int rt_catalog_index_default(const char *path, struct rt_errinfo *ei)
+{
+    char dir[PATH_MAX];
+    if (rt_catalog_dir(NULL, dir, sizeof dir) != RT_OK)
+        return rt_fail(ei, RT_ERR_CATALOG, -1, "no cache folder (set RUNTRAIL_CACHE or HOME)");
+    struct rt_catalog *cat;
+    int rc = rt_catalog_open(dir, &cat, ei);
+    if (rc != RT_OK)
+        return rc;
+    rc = rt_catalog_index_file(cat, path, NULL, ei);
+    rt_catalog_close(cat);
+    return rc;
+}
+
+/* ---- queries ---- */
+
+struct sqlbuf {
+    char text[4096];
+    size_t len;
+    bool overflow;
+};
+
+static void sql_add(struct sqlbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > sizeof b->text) {
+        b->overflow = true;
+        return;
+    }
+    memcpy(b->text + b->len, s, n + 1);
+    b->len += n;
+}
+
+int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
+                     int (*fn)(const struct rt_catalog_row *row, void *arg), void *arg,
+                     struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!cat || !f || !fn || f->n_request_ids > 500)
+        return RT_ERR_INVALID_ARG;
+    struct sqlbuf q = {.len = 0};
+    sql_add(&q, "SELECT function, version, request_id, sandbox, error_type, seq, start_ns,"
+                " duration_ns, status, cold_start, n_events, n_logs, bytes_out, dropped,"
+                " event_flags, destinations, env_digest, code_digest, digest, key, path,"
+                " verified FROM invocations i WHERE 1");
+    if (f->function)
+        sql_add(&q, " AND i.function = :fn");
+    if (f->since_ns)
+        sql_add(&q, " AND i.start_ns >= :since");
+    if (f->until_ns)
+        sql_add(&q, " AND i.start_ns <= :until");
+    if (f->status >= 0)
+        sql_add(&q, " AND i.status = :status");
+    if (f->n_request_ids) {
+        sql_add(&q, " AND i.request_id IN (");
+        for (size_t k = 0; k < f->n_request_ids; k++)
+            sql_add(&q, k ? ",?" : "?");
+        sql_add(&q, ")");
+    }
+    if (f->path_glob)
+        sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kfile AND"
+                    " e.target IN (SELECT id FROM strings WHERE text GLOB :path))");
+    const char *dest_host = NULL;
+    size_t dest_len = 0;
+    int dest_port = -1;
+    char dest_buf[300];
+    if (f->dest) {
+        split_hostport(f->dest, strlen(f->dest), &dest_host, &dest_len, &dest_port);
+        snprintf(dest_buf, sizeof dest_buf, "%.*s", (int)dest_len, dest_host);
+        sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :knet AND"
+                    " (e.target IN (SELECT id FROM strings WHERE text = :dest) OR"
+                    "  e.host IN (SELECT id FROM strings WHERE text = :dest))");
+        if (dest_port >= 0)
+            sql_add(&q, " AND e.port = :port");
+        sql_add(&q, ")");
+    }
+    char exec_glob[PATH_MAX + 4];
+    if (f->exec) {
+        if (strchr(f->exec, '/'))
+            snprintf(exec_glob, sizeof exec_glob, "%s", f->exec);
+        else
+            snprintf(exec_glob, sizeof exec_glob, "*/%s", f->exec);
+        sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kproc AND"
+                    " e.target IN (SELECT id FROM strings WHERE text GLOB :exec OR text = "
+                    ":execname))");
+    }
+    sql_add(&q, " ORDER BY i.start_ns, i.id");
+    if (f->limit)
+        sql_add(&q, " LIMIT :limit");
+    if (q.overflow)
+        return RT_ERR_INVALID_ARG;
+
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, q.text, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "query");
+#define BIND_NAME(name, call)                                                                  \
+    do {                                                                                       \
+        int ix_ = sqlite3_bind_parameter_index(st, name);                                      \
+        if (ix_ > 0)                                                                           \
+            call;                                                                              \
+    } while (0)
+    BIND_NAME(":fn", sqlite3_bind_text(st, ix_, f->function, -1, SQLITE_STATIC));
+    BIND_NAME(":since", sqlite3_bind_int64(st, ix_, f->since_ns));
+    BIND_NAME(":until", sqlite3_bind_int64(st, ix_, f->until_ns));
+    BIND_NAME(":status", sqlite3_bind_int(st, ix_, f->status));
+    BIND_NAME(":kfile", sqlite3_bind_int(st, ix_, RT_KIND_FILE));
+    BIND_NAME(":knet", sqlite3_bind_int(st, ix_, RT_KIND_NET));
+    BIND_NAME(":kproc", sqlite3_bind_int(st, ix_, RT_KIND_PROC));
+    BIND_NAME(":path", sqlite3_bind_text(st, ix_, f->path_glob, -1, SQLITE_STATIC));
+    BIND_NAME(":dest", sqlite3_bind_text(st, ix_, dest_buf, -1, SQLITE_STATIC));
+    BIND_NAME(":port", sqlite3_bind_int(st, ix_, dest_port));
+    BIND_NAME(":exec", sqlite3_bind_text(st, ix_, exec_glob, -1, SQLITE_STATIC));
+    BIND_NAME(":execname", sqlite3_bind_text(st, ix_, f->exec, -1, SQLITE_STATIC));
+    BIND_NAME(":limit", sqlite3_bind_int64(st, ix_, (int64_t)f->limit));
+#undef BIND_NAME
+    /* Positional request ids: the '?' after the named ones are numbered in order. */
+    if (f->n_request_ids) {
+        int first = 0;
+        int count = sqlite3_bind_parameter_count(st);
+        for (int i = 1; i <= count; i++) {
+            if (!sqlite3_bind_parameter_name(st, i)) {
+                first = i;
+                break;
+            }
+        }
+        for (size_t k = 0; first && k < f->n_request_ids; k++)
+            sqlite3_bind_text(st, first + (int)k, f->request_ids[k], -1, SQLITE_STATIC);
+    }
+
+    int rc = RT_OK, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct rt_catalog_row r;
+        int c = 0;
+#define COL_TEXT() ((const char *)sqlite3_column_text(st, c++))
+#define COL_INT() (sqlite3_column_int64(st, c++))
+        r.function = COL_TEXT();
+        r.version = COL_TEXT();
+        r.request_id = COL_TEXT();
+        r.sandbox = COL_TEXT();
+        r.error_type = COL_TEXT();
+        r.seq = (uint64_t)COL_INT();
+        r.start_ns = COL_INT();
+        r.duration_ns = (uint64_t)COL_INT();
+        r.status = (int)COL_INT();
+        r.cold_start = COL_INT() != 0;
+        r.n_events = (uint64_t)COL_INT();
+        r.n_logs = (uint64_t)COL_INT();
+        r.bytes_out = (uint64_t)COL_INT();
+        r.dropped = (uint64_t)COL_INT();
+        r.event_flags = (uint32_t)COL_INT();
+        r.destinations = COL_TEXT();
+        r.env_digest = COL_TEXT();
+        r.code_digest = COL_TEXT();
+        r.digest = COL_TEXT();
+        r.key = COL_TEXT();
+        r.path = COL_TEXT();
+        r.verified = COL_INT() != 0;
+#undef COL_TEXT
+#undef COL_INT
+        if (!r.destinations)
+            r.destinations = "";
+        if ((rc = fn(&r, arg)) != 0)
+            break;
+    }
+    if (rc == RT_OK && step != SQLITE_DONE)
+        rc = db_fail(cat, ei, "query");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, size_t cap)
+{
+    sqlite3_stmt *st;
+    if (!cat || !key ||
+        sqlite3_prepare_v2(cat->db,
+                           "SELECT path FROM invocations WHERE key = ? AND verified = 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return RT_ERR_CATALOG;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = RT_ERR_S3_NOT_FOUND;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *p = (const char *)sqlite3_column_text(st, 0);
+        struct stat sb;
+        if (p && stat(p, &sb) == 0) {
+            if (path && cap)
+                snprintf(path, cap, "%s", p);
+            rc = RT_OK;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- time parsing ---- */
+
+static int parse_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+int rt_parse_time(const char *text, int64_t now, int64_t *out)
+{
+    if (!text || !*text || !out)
+        return RT_ERR_TIME_FORMAT;
+    if (!strcmp(text, "now")) {
+        *out = now;
+        return RT_OK;
+    }
+    /* relative: digits + unit */
+    const char *p = text;
+    uint64_t n = 0;
+    size_t digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 12) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        p++;
+        digits++;
+    }
+    if (digits && p[0] && !p[1] && digits < 12) {
+        uint64_t unit = 0;
+        switch (*p) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        case 'w': unit = 7 * 86400; break;
+        default: return RT_ERR_TIME_FORMAT;
+        }
+        *out = now - (int64_t)(n * unit) * 1000000000;
+        return RT_OK;
+    }
+    /* ISO 8601 */
+    p = text;
+    struct tm tm = {0};
+    int y, mo, d, h = 0, mi = 0, s = 0;
+    int64_t frac_ns = 0, offset_s = 0;
+    if (parse_digits(&p, 4, &y) || *p++ != '-' || parse_digits(&p, 2, &mo) || *p++ != '-' ||
+        parse_digits(&p, 2, &d))
+        return RT_ERR_TIME_FORMAT;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &mi))
+            return RT_ERR_TIME_FORMAT;
+        if (*p == ':') {
+            p++;
+            if (parse_digits(&p, 2, &s))
+                return RT_ERR_TIME_FORMAT;
+            if (*p == '.' || *p == ',') {
+                p++;
+                int64_t scale = 100000000;
+                if (*p < '0' || *p > '9')
+                    return RT_ERR_TIME_FORMAT;
+                while (*p >= '0' && *p <= '9') {
+                    frac_ns += (*p - '0') * scale;
+                    scale /= 10;
+                    p++;
+                }
+            }
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p == '-' ? -1 : 1, oh, om = 0;
+            p++;
+            if (parse_digits(&p, 2, &oh))
+                return RT_ERR_TIME_FORMAT;
+            if (*p == ':')
+                p++;
+            if (*p && parse_digits(&p, 2, &om))
+                return RT_ERR_TIME_FORMAT;
+            offset_s = sign * (oh * 3600 + om * 60);
+        }
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return RT_ERR_TIME_FORMAT;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    time_t t = timegm(&tm);
+    *out = ((int64_t)t - offset_s) * 1000000000 + frac_ns;
+    return RT_OK;
+}

@@ -1,0 +1,165 @@
+/* File-system helpers for store/: paths, mkdir -p, atomic writes (temporary file, fsync,
+ * rename, fsync of the folder) so that a crash never leaves a half-written bundle under its
+ * final name, and bounded whole-file reads. */
+#include "store/util.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *rt_path_join(const char *a, const char *b)
+{
+    size_t al = a ? strlen(a) : 0;
+    while (b && *b == '/' && al)
+        b++;
+    size_t bl = b ? strlen(b) : 0;
+    bool slash = al && bl && a[al - 1] != '/';
+    char *out = malloc(al + bl + 2);
+    if (!out)
+        return NULL;
+    memcpy(out, a ? a : "", al);
+    if (slash)
+        out[al++] = '/';
+    memcpy(out + al, b ? b : "", bl);
+    out[al + bl] = '\0';
+    return out;
+}
+
+int rt_mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+            buf[i] = saved;
+            return -1;
+        }
+        buf[i] = saved;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return -1;
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+void rt_fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+int rt_write_file_atomic(const char *path, const void *data, size_t len, struct rt_errinfo *ei)
+{
+    char dir[PATH_MAX], tmp[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = path;
+    if (slash) {
+        base = path + (slash - dir) + 1;
+        if (slash == dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (rt_mkdir_p(dir) != 0)
+            return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", dir, strerror(errno));
+    }
+    static unsigned counter;
+    int n = snprintf(tmp, sizeof tmp, "%s%s.%s.tmp.%ld.%u", slash ? dir : "",
+                     slash && strcmp(dir, "/") ? "/" : "", base, (long)getpid(), counter++);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            close(fd);
+            unlink(tmp);
+            return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", tmp, strerror(e));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", tmp, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", path, strerror(e));
+    }
+    rt_fsync_parent(path);
+    return RT_OK;
+}
+
+int rt_read_file(const char *path, uint8_t **data, size_t *len, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return RT_ERR_IO;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        (max && (uint64_t)sb.st_size > (uint64_t)max)) {
+        close(fd);
+        return RT_ERR_IO;
+    }
+    size_t size = (size_t)sb.st_size;
+    uint8_t *buf = malloc(size + 1);
+    if (!buf) {
+        close(fd);
+        return RT_ERR_NOMEM;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *data = buf;
+    *len = got;
+    return RT_OK;
+}

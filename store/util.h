@@ -1,0 +1,29 @@
+/* Small file-system helpers shared by the store, the S3 client, the catalog and the store
+ * commands: path joining, recursive mkdir, atomic whole-file writes and bounded reads. */
+#ifndef RUNTRAIL_STORE_UTIL_H
+#define RUNTRAIL_STORE_UTIL_H
+
+#include "formats/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "a" + "/" + "b" (no doubled '/'; an empty a gives b). malloc'ed; NULL when out of memory. */
+char *rt_path_join(const char *a, const char *b);
+
+/* mkdir -p for path (mode 0755 for created folders). Returns 0 or -1 with errno set. */
+int rt_mkdir_p(const char *path);
+
+/* Writes data to path atomically: the parent folders are created, the bytes go to a temporary
+ * file in the same folder which is fsync'ed and renamed over path, then the folder is
+ * fsync'ed. Returns RT_OK or RT_ERR_STORE_IO with path and errno text in ei. */
+int rt_write_file_atomic(const char *path, const void *data, size_t len, struct rt_errinfo *ei);
+
+/* Reads a whole file (at most max bytes; 0 = no limit). *data is malloc'ed and
+ * NUL-terminated (not counted in *len). Returns RT_OK, RT_ERR_IO or RT_ERR_NOMEM. */
+int rt_read_file(const char *path, uint8_t **data, size_t *len, size_t max);
+
+/* fsyncs the folder that contains path (after a rename). Errors are ignored. */
+void rt_fsync_parent(const char *path);
+
+#endif

@@ -1,0 +1,315 @@
+/* Unit tests for store/catalog.c: schema creation and user_version, indexing real bundles
+ * written with the formats writer (idempotent by digest, corrupt files refused), each ls
+ * filter against known answers, and the --since/--until time parser. */
+#include "store/catalog.h"
+#include "store/util.h"
+
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/rt-unit-catalog.XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(catalog, .init = setup, .fini = teardown);
+
+static struct rt_str S(const char *s)
+{
+    struct rt_str r = {s, s ? strlen(s) : 0};
+    return r;
+}
+
+/* Writes a bundle with a few events to tmpdir/name.rtb. */
+static void make_bundle(const char *name, const char *fn, const char *rid, int64_t start,
+                        int status, const char *path, const char *dest, const char *host,
+                        const char *exe)
+{
+    struct rt_writer *w = rt_writer_new(NULL);
+    cr_assert_not_null(w);
+    struct rt_meta m;
+    memset(&m, 0, sizeof m);
+    m.function = (char *)fn;
+    m.request_id = (char *)rid;
+    m.sandbox_id = (char *)"sb1";
+    m.start_wall_ns = start;
+    m.end_wall_ns = start + 5000000;
+    m.duration_ns = 5000000;
+    m.status = (uint8_t)status;
+    cr_assert_eq(rt_writer_set_meta(w, &m), RT_OK);
+    struct rt_event ev;
+    if (path) {
+        memset(&ev, 0, sizeof ev);
+        ev.op = RT_OP_OPEN;
+        ev.pid = 7;
+        ev.str[0] = S(path);
+        ev.result = 3;
+        cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    }
+    if (dest) {
+        memset(&ev, 0, sizeof ev);
+        ev.op = RT_OP_OUTBOUND;
+        ev.ts_ns = 1000;
+        ev.str[0] = S(dest);
+        ev.str[1] = S(host);
+        ev.num[0] = 1234;
+        cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    }
+    if (exe) {
+        memset(&ev, 0, sizeof ev);
+        ev.op = RT_OP_EXEC;
+        ev.ts_ns = 2000;
+        ev.str[0] = S(exe);
+        ev.flags = RT_EF_EXEC_TMP;
+        cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    }
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(rt_writer_finish(w, 0, &out, &len, NULL), RT_OK);
+    rt_writer_free(w);
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s.rtb", tmpdir, name);
+    cr_assert_eq(rt_write_file_atomic(p, out, len, NULL), RT_OK);
+    free(out);
+}
+
+struct hits {
+    char ids[16][64];
+    int n;
+};
+
+static int collect(const struct rt_catalog_row *r, void *arg)
+{
+    struct hits *h = arg;
+    if (h->n < 16)
+        snprintf(h->ids[h->n++], 64, "%s", r->request_id ? r->request_id : "-");
+    return 0;
+}
+
+static const int64_t T0 = 1795689711000000000LL; /* 2026-11-26T10:41:51Z */
+#define HOUR 3600000000000LL
+
+static struct rt_catalog *fixture(void)
+{
+    make_bundle("a", "orders", "req-a", T0, RT_STATUS_OK, "/etc/passwd", "10.0.0.1:443",
+                "api.example.com", NULL);
+    make_bundle("b", "orders", "req-b", T0 + HOUR, RT_STATUS_ERROR, "/tmp/x.txt",
+                "192.0.2.7:8080", NULL, "/tmp/payload");
+    make_bundle("c", "billing", "req-c", T0 + 2 * HOUR, RT_STATUS_OK, "/var/task/index.js",
+                "[2001:db8::1]:443", "v6.example.net", "/usr/bin/curl");
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    const char *names[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s.rtb", tmpdir, names[i]);
+        cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_OK, "%s", ei.detail);
+    }
+    return cat;
+}
+
+static void expect(struct rt_catalog *cat, struct rt_catalog_filter f, const char *want)
+{
+    struct hits h = {.n = 0};
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_catalog_query(cat, &f, collect, &h, &ei), RT_OK, "%s", ei.detail);
+    char got[512] = "";
+    for (int i = 0; i < h.n; i++) {
+        strcat(got, i ? "," : "");
+        strcat(got, h.ids[i]);
+    }
+    cr_assert_str_eq(got, want);
+}
+
+#define F(...) ((struct rt_catalog_filter){.status = -1, __VA_ARGS__})
+
+Test(catalog, schema_version_set)
+{
+    struct rt_catalog *cat = fixture();
+    rt_catalog_close(cat);
+    char p[300];
+    snprintf(p, sizeof p, "%s/cache/catalog.sqlite", tmpdir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), rt_catalog_schema_version());
+    sqlite3_finalize(st);
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    /* a newer schema is refused, not clobbered */
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    struct rt_catalog *c2;
+    struct rt_errinfo ei;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &c2, &ei), RT_ERR_CATALOG_VERSION);
+}
+
+Test(catalog, filters)
+{
+    struct rt_catalog *cat = fixture();
+    expect(cat, F(.limit = 0), "req-a,req-b,req-c");
+    expect(cat, F(.function = "orders"), "req-a,req-b");
+    expect(cat, F(.function = "nope"), "");
+    expect(cat, F(.since_ns = T0 + HOUR), "req-b,req-c");
+    expect(cat, F(.until_ns = T0 + HOUR), "req-a,req-b");
+    expect(cat, F(.since_ns = T0 + 1, .until_ns = T0 + HOUR + 1), "req-b");
+    expect(cat, (struct rt_catalog_filter){.status = RT_STATUS_ERROR}, "req-b");
+    expect(cat, (struct rt_catalog_filter){.status = RT_STATUS_OK}, "req-a,req-c");
+    expect(cat, F(.path_glob = "/etc/*"), "req-a");
+    expect(cat, F(.path_glob = "*.js"), "req-c");
+    expect(cat, F(.path_glob = "/tmp/*"), "req-b");
+    expect(cat, F(.path_glob = "/nothing*"), "");
+    expect(cat, F(.dest = "api.example.com"), "req-a");
+    expect(cat, F(.dest = "api.example.com:443"), "req-a");
+    expect(cat, F(.dest = "api.example.com:80"), "");
+    expect(cat, F(.dest = "10.0.0.1"), "req-a");
+    expect(cat, F(.dest = "192.0.2.7:8080"), "req-b");
+    expect(cat, F(.dest = "2001:db8::1"), "req-c");
+    expect(cat, F(.dest = "[2001:db8::1]:443"), "req-c");
+    expect(cat, F(.exec = "curl"), "req-c");
+    expect(cat, F(.exec = "/tmp/*"), "req-b");
+    expect(cat, F(.exec = "/usr/bin/curl"), "req-c");
+    const char *ids[] = {"req-c", "req-a", "zzz"};
+    expect(cat, F(.request_ids = ids, .n_request_ids = 3), "req-a,req-c");
+    expect(cat, F(.request_ids = ids, .n_request_ids = 3, .function = "orders"), "req-a");
+    expect(cat, F(.limit = 2), "req-a,req-b");
+    rt_catalog_close(cat);
+}
+
+static int grab_row(const struct rt_catalog_row *r, void *arg)
+{
+    char *out = arg;
+    snprintf(out, 512, "%s|%s|%llu|%llu|%u|%d", r->function, r->destinations,
+             (unsigned long long)r->n_events, (unsigned long long)r->bytes_out, r->event_flags,
+             r->verified);
+    return 0;
+}
+
+Test(catalog, row_summary)
+{
+    struct rt_catalog *cat = fixture();
+    char out[512] = "";
+    const char *ids[] = {"req-a"};
+    struct rt_catalog_filter f = F(.request_ids = ids, .n_request_ids = 1);
+    cr_assert_eq(rt_catalog_query(cat, &f, grab_row, out, NULL), RT_OK);
+    cr_assert_str_eq(out, "orders|api.example.com:443|2|1234|0|1");
+    const char *idb[] = {"req-b"};
+    f.request_ids = idb;
+    cr_assert_eq(rt_catalog_query(cat, &f, grab_row, out, NULL), RT_OK);
+    cr_assert_str_eq(out, "orders|192.0.2.7:8080|3|1234|4|1");
+    rt_catalog_close(cat);
+}
+
+Test(catalog, reindex_is_noop_and_corrupt_refused)
+{
+    struct rt_catalog *cat = fixture();
+    struct rt_errinfo ei;
+    char p[512];
+    snprintf(p, sizeof p, "%s/a.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_OK);
+    expect(cat, F(.limit = 0), "req-a,req-b,req-c");
+    /* flip a byte in a copy */
+    uint8_t *data;
+    size_t len;
+    cr_assert_eq(rt_read_file(p, &data, &len, 0), RT_OK);
+    data[len / 2] ^= 0x55;
+    char q[512];
+    snprintf(q, sizeof q, "%s/bad.rtb", tmpdir);
+    cr_assert_eq(rt_write_file_atomic(q, data, len, NULL), RT_OK);
+    free(data);
+    cr_assert_neq(rt_catalog_index_file(cat, q, NULL, &ei), RT_OK);
+    expect(cat, F(.limit = 0), "req-a,req-b,req-c");
+    /* find by key */
+    cr_assert_eq(rt_catalog_index_file(cat, p, "v1/fn=orders/x.rtb", &ei), RT_OK);
+    char found[512];
+    cr_assert_eq(rt_catalog_find_key(cat, "v1/fn=orders/x.rtb", found, sizeof found), RT_OK);
+    cr_assert_str_eq(found, p);
+    cr_assert_eq(rt_catalog_find_key(cat, "v1/none", found, sizeof found),
+                 RT_ERR_S3_NOT_FOUND);
+    rt_catalog_close(cat);
+}
+
+Test(catalog, batch_ingest)
+{
+    make_bundle("a", "orders", "req-a", T0, RT_STATUS_OK, "/etc/passwd", NULL, NULL, NULL);
+    make_bundle("b", "orders", "req-b", T0 + 1, RT_STATUS_OK, "/etc/passwd", NULL, NULL, NULL);
+    struct rt_catalog *cat;
+    char dir[300], p[512];
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, NULL), RT_OK);
+    cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_OK);
+    snprintf(p, sizeof p, "%s/a.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
+    snprintf(p, sizeof p, "%s/missing.rtb", tmpdir);
+    cr_assert_neq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
+    snprintf(p, sizeof p, "%s/b.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
+    cr_assert_eq(rt_catalog_end_batch(cat, NULL), RT_OK);
+    expect(cat, F(.path_glob = "/etc/passwd"), "req-a,req-b");
+    rt_catalog_close(cat);
+}
+
+Test(catalog, parse_time)
+{
+    int64_t t, now = T0;
+    cr_assert_eq(rt_parse_time("2026-11-26T10:41:51Z", now, &t), RT_OK);
+    cr_assert_eq(t, T0);
+    cr_assert_eq(rt_parse_time("2026-11-26T12:41:51+02:00", now, &t), RT_OK);
+    cr_assert_eq(t, T0);
+    cr_assert_eq(rt_parse_time("2026-11-26 10:41:51.25", now, &t), RT_OK);
+    cr_assert_eq(t, T0 + 250000000);
+    cr_assert_eq(rt_parse_time("2026-11-26", now, &t), RT_OK);
+    cr_assert_eq(t, T0 - (10 * 3600 + 41 * 60 + 51) * 1000000000LL);
+    cr_assert_eq(rt_parse_time("2h", now, &t), RT_OK);
+    cr_assert_eq(t, T0 - 2 * HOUR);
+    cr_assert_eq(rt_parse_time("7d", now, &t), RT_OK);
+    cr_assert_eq(t, T0 - 7 * 24 * HOUR);
+    cr_assert_eq(rt_parse_time("30m", now, &t), RT_OK);
+    cr_assert_eq(t, T0 - HOUR / 2);
+    cr_assert_eq(rt_parse_time("now", now, &t), RT_OK);
+    cr_assert_eq(t, T0);
+    const char *bad[] = {"", "2h30", "yesterday", "2026-13-01", "2026-11-26T25:00",
+                         "2026-11-26T10", "h", "-2h", "2026-11-26Tx"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(rt_parse_time(bad[i], now, &t), RT_ERR_TIME_FORMAT, "%s", bad[i]);
+}
+
+Test(catalog, dir_resolution)
+{
+    char buf[300];
+    setenv("RUNTRAIL_CACHE", "/x/cache/", 1);
+    cr_assert_eq(rt_catalog_dir(NULL, buf, sizeof buf), RT_OK);
+    cr_assert_str_eq(buf, "/x/cache");
+    cr_assert_eq(rt_catalog_dir("/o", buf, sizeof buf), RT_OK);
+    cr_assert_str_eq(buf, "/o");
+    unsetenv("RUNTRAIL_CACHE");
+    setenv("XDG_CACHE_HOME", "/xdg", 1);
+    cr_assert_eq(rt_catalog_dir(NULL, buf, sizeof buf), RT_OK);
+    cr_assert_str_eq(buf, "/xdg/runtrail");
+    unsetenv("XDG_CACHE_HOME");
+    setenv("HOME", "/home/u", 1);
+    cr_assert_eq(rt_catalog_dir(NULL, buf, sizeof buf), RT_OK);
+    cr_assert_str_eq(buf, "/home/u/.cache/runtrail");
+}

@@ -1,0 +1,241 @@
+/* Unit tests for store/store.c and store/util.c: the partitioned key layout and its
+ * sanitising, store URLs, atomic writes into a folder store, and the recorder's spool (bundles
+ * kept while the store is down, delivered oldest first by flush, oldest evicted and counted
+ * past the cap). */
+#include "store/store.h"
+#include "store/util.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/rt-unit-store.XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static struct rt_meta meta_for(const char *fn, const char *rid, int64_t start_ns)
+{
+    struct rt_meta m;
+    memset(&m, 0, sizeof m);
+    m.function = (char *)fn;
+    m.request_id = (char *)rid;
+    m.start_wall_ns = start_ns;
+    return m;
+}
+
+Test(store, key_layout)
+{
+    char key[512];
+    /* 2026-11-26T10:41:51.5Z */
+    struct rt_meta m = meta_for("orders-api", "c0ffee-1234", 1795689711500000000LL);
+    cr_assert_eq(rt_store_key(&m, key, sizeof key), RT_OK);
+    cr_assert_str_eq(key, "v1/fn=orders-api/dt=2026-11-26/hr=10/"
+                          "1795689711500000000-c0ffee-1234.rtb");
+}
+
+Test(store, key_sanitises_names)
+{
+    char key[512];
+    struct rt_meta m = meta_for("../../etc", "a/b c\n\xc3\xa9", 0);
+    cr_assert_eq(rt_store_key(&m, key, sizeof key), RT_OK);
+    cr_assert_str_eq(key, "v1/fn=_._.._etc/dt=1970-01-01/hr=00/0000000000000000000-a_b_c___.rtb");
+    cr_assert_null(strstr(key, "/../"));
+    m = meta_for(NULL, "", -5);
+    cr_assert_eq(rt_store_key(&m, key, sizeof key), RT_OK);
+    cr_assert_str_eq(key, "v1/fn=unknown/dt=1970-01-01/hr=00/0000000000000000000-no-request-id.rtb");
+    cr_assert_eq(rt_store_key(&m, key, 10), RT_ERR_INVALID_ARG);
+}
+
+Test(store, key_sorts_by_time_within_partition)
+{
+    char a[512], b[512];
+    struct rt_meta m1 = meta_for("f", "zzz", 1795689711000000000LL);
+    struct rt_meta m2 = meta_for("f", "aaa", 1795689712000000000LL);
+    rt_store_key(&m1, a, sizeof a);
+    rt_store_key(&m2, b, sizeof b);
+    cr_assert_lt(strcmp(a, b), 0);
+}
+
+Test(store, bad_urls)
+{
+    struct rt_store *st;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_store_open("http://x/y", NULL, &st, &ei), RT_ERR_STORE_URL);
+    cr_assert_eq(rt_store_open("s3://", NULL, &st, &ei), RT_ERR_STORE_URL);
+    cr_assert_eq(rt_store_open("s3://Bad_Bucket/p", NULL, &st, &ei), RT_ERR_STORE_URL);
+    cr_assert_eq(rt_store_open("file://relative", NULL, &st, &ei), RT_ERR_STORE_URL);
+    cr_assert_eq(rt_store_open("", NULL, &st, &ei), RT_ERR_STORE_URL);
+}
+
+static int read_all(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return (int)n;
+}
+
+Test(store, folder_put_writes_under_key)
+{
+    char url[300], where[600], expect[600], buf[64];
+    snprintf(url, sizeof url, "file://%s/data/", tmpdir);
+    struct rt_store *st;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_store_open(url, NULL, &st, &ei), RT_OK);
+    struct rt_meta m = meta_for("fn", "r1", 1795689711500000000LL);
+    cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"hello", 5, where, sizeof where,
+                                     &ei),
+                 RT_OK);
+    snprintf(expect, sizeof expect,
+             "%s/data/v1/fn=fn/dt=2026-11-26/hr=10/1795689711500000000-r1.rtb", tmpdir);
+    cr_assert_str_eq(where, expect);
+    cr_assert_eq(read_all(expect, buf, sizeof buf), 5);
+    cr_assert_eq(memcmp(buf, "hello", 5), 0);
+    /* no temporary files left beside it */
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/data/v1/fn=fn/dt=2026-11-26/hr=10", tmpdir);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp"))
+            n++;
+    closedir(d);
+    cr_assert_eq(n, 1);
+    rt_store_close(st);
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+Test(store, spool_keeps_bundles_while_down_and_flush_delivers)
+{
+    char root[300], spool[300], blocker[300];
+    snprintf(blocker, sizeof blocker, "%s/down", tmpdir);
+    snprintf(root, sizeof root, "%s/down/store", tmpdir);
+    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
+    FILE *f = fopen(blocker, "w"); /* a file where the store's parent folder should be */
+    cr_assert_not_null(f);
+    fclose(f);
+    struct rt_store_options o = {.spool_dir = spool};
+    struct rt_store *st;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
+    for (int i = 0; i < 4; i++) {
+        char rid[16];
+        snprintf(rid, sizeof rid, "r%d", i);
+        struct rt_meta m = meta_for("fn", rid, 1795689711000000000LL + i);
+        cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)rid, 2, NULL, 0, &ei),
+                     RT_ERR_STORE_SPOOLED);
+    }
+    cr_assert_eq(count_files(spool), 4);
+    cr_assert_lt(rt_store_flush_spool(st, &ei), 0); /* still down */
+    uint64_t c[RT_CTR__COUNT] = {0};
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_STORE_FAILURES], 5);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 4);
+    cr_assert_eq(c[RT_CTR_SPOOL_DROPPED], 0);
+
+    cr_assert_eq(unlink(blocker), 0); /* the store comes back */
+    cr_assert_eq(rt_store_flush_spool(st, &ei), 4);
+    cr_assert_eq(count_files(spool), 0);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/v1/fn=fn/dt=2026-11-26/hr=10", root);
+    cr_assert_eq(count_files(dir), 4);
+    memset(c, 0, sizeof c);
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_STORE_FAILURES], 0);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 0);
+    rt_store_close(st);
+}
+
+Test(store, spool_cap_evicts_oldest_and_counts)
+{
+    char root[300], spool[300], blocker[300];
+    snprintf(blocker, sizeof blocker, "%s/down", tmpdir);
+    snprintf(root, sizeof root, "%s/down/store", tmpdir);
+    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
+    FILE *f = fopen(blocker, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    struct rt_store_options o = {.spool_dir = spool, .spool_max = 2500};
+    struct rt_store *st;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
+    static uint8_t data[1000];
+    for (int i = 0; i < 5; i++) {
+        char rid[16];
+        snprintf(rid, sizeof rid, "r%d", i);
+        struct rt_meta m = meta_for("fn", rid, 1795689711000000000LL + i);
+        cr_assert_eq(rt_store_put_bundle(st, &m, data, sizeof data, NULL, 0, &ei),
+                     RT_ERR_STORE_SPOOLED);
+    }
+    uint64_t c[RT_CTR__COUNT] = {0};
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_SPOOL_DROPPED], 3);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 2);
+    cr_assert_eq(unlink(blocker), 0);
+    cr_assert_eq(rt_store_flush_spool(st, &ei), 2);
+    char p[600];
+    /* the newest two survived */
+    snprintf(p, sizeof p, "%s/v1/fn=fn/dt=2026-11-26/hr=10/1795689711000000003-r3.rtb", root);
+    cr_assert_eq(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/v1/fn=fn/dt=2026-11-26/hr=10/1795689711000000004-r4.rtb", root);
+    cr_assert_eq(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/v1/fn=fn/dt=2026-11-26/hr=10/1795689711000000000-r0.rtb", root);
+    cr_assert_neq(access(p, F_OK), 0);
+    rt_store_close(st);
+}
+
+Test(store, default_url)
+{
+    unsetenv("RUNTRAIL_STORE");
+    cr_assert_str_eq(rt_store_default_url(), "./runtrail-data");
+    setenv("RUNTRAIL_STORE", "s3://b/p", 1);
+    cr_assert_str_eq(rt_store_default_url(), "s3://b/p");
+    unsetenv("RUNTRAIL_STORE");
+}
+
+Test(store, path_join)
+{
+    char *p = rt_path_join("/a/", "/b");
+    cr_assert_str_eq(p, "/a/b");
+    free(p);
+    p = rt_path_join("", "k/x");
+    cr_assert_str_eq(p, "k/x");
+    free(p);
+    p = rt_path_join("pre", "k");
+    cr_assert_str_eq(p, "pre/k");
+    free(p);
+}
