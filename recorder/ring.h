@@ -30,4 +30,14 @@ size_t rt_ring_drain(struct rt_ring *ring, void (*fn)(const struct rt_event *ev,
 /* Records producers could not write since the last call (ring full), then resets to 0. */
 uint64_t rt_ring_take_dropped(struct rt_ring *ring);
 
+/* Added by the recorder: */
+/* Drains until nothing is reserved or wait_ms passed, then once more giving up on slots whose
+ * producer never committed and flushing held exec records. For the end of a recording. */
+size_t rt_ring_drain_final(struct rt_ring *ring, int wait_ms,
+                           void (*fn)(const struct rt_event *ev, void *arg), void *arg);
+/* Records reserved by producers and not yet drained. */
+size_t rt_ring_backlog(const struct rt_ring *ring);
+/* Strings producers cut to fit a slot since the last call (RT_CTR_STRINGS_TRUNCATED). */
+uint64_t rt_ring_take_truncated(struct rt_ring *ring);
+
 #endif

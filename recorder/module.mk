@@ -1,0 +1,33 @@
+# recorder/: librecorder.a (the ring consumer, plus the producer and sniffers so unit tests and
+# the extension can use them) and libruntrail-preload.so, the LD_PRELOAD interposer. The .so is
+# built without sanitizers even when SANITIZE=1 (it is preloaded into uninstrumented programs),
+# position-independent, with hidden visibility (only the hooks are exported), against libc and
+# libdl only. The tiny test programs in tests/recorder/progs/ are built the same way.
+RECORDER_LIB_SRCS := recorder/ring.c recorder/preload/ring_produce.c recorder/preload/sniff.c
+$(eval $(call rt_static_lib,recorder,$(RECORDER_LIB_SRCS)))
+
+PRELOAD_SRCS := $(wildcard recorder/preload/*.c)
+PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/preload-obj/%.o,$(PRELOAD_SRCS))
+PRELOAD_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. -fPIC -fvisibility=hidden \
+                 -ftls-model=initial-exec -fno-builtin-exit -MMD -MP
+PRELOAD_SO := $(BUILD)/lib/libruntrail-preload.so
+
+$(BUILD)/preload-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+
+$(PRELOAD_SO): $(PRELOAD_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -o $@ $^ -ldl
+
+SOLIBS += $(PRELOAD_SO)
+
+# Test programs: plain C, uninstrumented, so the interposer can be preloaded into them.
+RECORDER_PROG_SRCS := $(wildcard tests/recorder/progs/*.c)
+RECORDER_PROGS := $(patsubst tests/recorder/progs/%.c,$(BUILD)/tests/recorder/%,$(RECORDER_PROG_SRCS))
+$(BUILD)/tests/recorder/%: tests/recorder/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread $(if $(findstring static,$*),-static,)
+
+test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
+-include $(shell find $(BUILD)/preload-obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,694 @@
+/* Network hooks of libruntrail-preload.so: socket, connect, bind, listen, accept, sendto and
+ * sendmsg destinations, getaddrinfo, and the outbound summary. Every connection this process
+ * opens to an IPv4/IPv6 peer (except the recorder's own proxy, RUNTRAIL_PROXY) gets a slot in
+ * a fixed per-fd table and a bit in a small bitmap; read/write/send/recv and friends test the
+ * bit (file descriptors of files cost one load) and count bytes, and the first bytes each
+ * way are sniffed for TLS SNI, the HTTP request line and Host, the HTTP status line or a DNS
+ * query name. One OUTBOUND record per connection is written at close() or at process exit.
+ * getaddrinfo answers go to a small lock-free table so a connect can name its destination. */
+#include "recorder/preload/preload.h"
+#include "recorder/preload/sniff.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CONN_FDS 1024
+
+enum conn_state {
+    C_TRACKED = 1,    /* an outbound connection being counted */
+    C_OUT_SEEN = 2,   /* first outgoing bytes sniffed */
+    C_IN_SEEN = 4,    /* first incoming bytes sniffed (after a request) */
+    C_DGRAM = 8,      /* UDP */
+};
+
+struct conn {
+    uint32_t state;
+    uint32_t proto;
+    int64_t t0;
+    uint64_t bytes_out, bytes_in;
+    char dest[64];
+    char dns[128];
+    char sni[256];
+    char req[256];
+    char host[128];
+    char status[96];
+};
+
+static uint64_t tracked_bits[CONN_FDS / 64];
+static struct conn conns[CONN_FDS];
+
+static inline bool is_tracked(int fd)
+{
+    return (unsigned)fd < CONN_FDS &&
+           (__atomic_load_n(&tracked_bits[fd >> 6], __ATOMIC_RELAXED) >> (fd & 63)) & 1;
+}
+
+static void set_tracked(int fd, bool on)
+{
+    uint64_t bit = 1ull << (fd & 63);
+    if (on)
+        __atomic_fetch_or(&tracked_bits[fd >> 6], bit, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_and(&tracked_bits[fd >> 6], ~bit, __ATOMIC_RELAXED);
+}
+
+/* ---- the recorder's own proxy ---- */
+
+static uint32_t proxy_ip; /* network order; 0 = none */
+static uint16_t proxy_port;
+
+void rt_pl_net_init(void)
+{
+    const char *p = getenv("RUNTRAIL_PROXY");
+    if (!p)
+        return;
+    char host[64];
+    const char *colon = strrchr(p, ':');
+    if (!colon || (size_t)(colon - p) >= sizeof host)
+        return;
+    memcpy(host, p, (size_t)(colon - p));
+    host[colon - p] = 0;
+    long port = strtol(colon + 1, NULL, 10);
+    struct in_addr a;
+    if (!strcmp(host, "localhost"))
+        rt_pl_strlcpy(host, "127.0.0.1", sizeof host);
+    if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &a) != 1)
+        return;
+    proxy_ip = a.s_addr;
+    proxy_port = htons((uint16_t)port);
+}
+
+static bool is_proxy(const struct sockaddr *sa, socklen_t len)
+{
+    if (!proxy_port || !sa || sa->sa_family != AF_INET || len < sizeof(struct sockaddr_in))
+        return false;
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    return in->sin_port == proxy_port && in->sin_addr.s_addr == proxy_ip;
+}
+
+/* ---- address text ---- */
+
+static size_t put_uint(char *out, size_t cap, size_t n, unsigned v)
+{
+    char d[12];
+    size_t k = 0;
+    do {
+        d[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k && n + 1 < cap)
+        out[n++] = d[--k];
+    return n;
+}
+
+/* "1.2.3.4:80", "[::1]:443", a unix path ("@name" for abstract), or "family N". */
+static size_t format_addr(const struct sockaddr *sa, socklen_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    if (!sa || len < sizeof(sa_family_t))
+        return 0;
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        const unsigned char *b = (const unsigned char *)&in->sin_addr;
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                out[n++] = '.';
+            n = put_uint(out, cap, n, b[i]);
+        }
+        out[n++] = ':';
+        n = put_uint(out, cap, n, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        out[n++] = '[';
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, out + n, (socklen_t)(cap - n - 8)))
+            n += rt_pl_strlen(out + n);
+        out[n++] = ']';
+        out[n++] = ':';
+        n = put_uint(out, cap, n, ntohs(in6->sin6_port));
+    } else if (sa->sa_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        size_t plen = len - offsetof(struct sockaddr_un, sun_path);
+        if (plen > sizeof un->sun_path)
+            plen = sizeof un->sun_path;
+        size_t i = 0;
+        if (plen > 0 && un->sun_path[0] == 0) {
+            out[n++] = '@';
+            i = 1;
+        }
+        for (; i < plen && un->sun_path[i] && n + 1 < cap; i++)
+            out[n++] = un->sun_path[i];
+    } else {
+        memcpy(out, "family ", 7);
+        n = put_uint(out, cap, 7, sa->sa_family);
+    }
+    out[n] = 0;
+    return n;
+}
+
+static uint16_t addr_port(const struct sockaddr *sa, socklen_t len)
+{
+    if (sa && sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    if (sa && sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return 0;
+}
+
+/* ---- recent getaddrinfo answers: address -> name ---- */
+
+#define DNS_ENTRIES 64
+struct dns_entry {
+    uint32_t gen; /* odd while being written */
+    uint8_t family;
+    uint8_t addr[16];
+    char name[128];
+};
+static struct dns_entry dns_table[DNS_ENTRIES];
+static uint32_t dns_next;
+
+static void dns_remember(int family, const void *addr, const char *name)
+{
+    uint32_t i = __atomic_fetch_add(&dns_next, 1, __ATOMIC_RELAXED) % DNS_ENTRIES;
+    struct dns_entry *e = &dns_table[i];
+    __atomic_fetch_add(&e->gen, 1, __ATOMIC_ACQ_REL);
+    e->family = (uint8_t)family;
+    memcpy(e->addr, addr, family == AF_INET ? 4 : 16);
+    rt_pl_strlcpy(e->name, name, sizeof e->name);
+    __atomic_fetch_add(&e->gen, 1, __ATOMIC_RELEASE);
+}
+
+static bool dns_lookup(const struct sockaddr *sa, socklen_t len, char *out, size_t cap)
+{
+    const void *addr;
+    size_t alen;
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        addr = &((const struct sockaddr_in *)sa)->sin_addr;
+        alen = 4;
+    } else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        alen = 16;
+    } else {
+        return false;
+    }
+    for (int i = 0; i < DNS_ENTRIES; i++) {
+        struct dns_entry *e = &dns_table[i];
+        uint32_t g = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
+        if ((g & 1) || g == 0 || e->family != sa->sa_family || memcmp(e->addr, addr, alen))
+            continue;
+        rt_pl_strlcpy(out, e->name, cap);
+        if (__atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) == g)
+            return true;
+    }
+    out[0] = 0;
+    return false;
+}
+
+/* ---- the outbound summary ---- */
+
+static void emit_outbound(int fd)
+{
+    struct conn *c = &conns[fd];
+    set_tracked(fd, false);
+    const char *host = c->sni[0] ? c->sni : c->host[0] ? c->host : c->dns;
+    char http[512];
+    size_t hn = 0;
+    if (c->req[0]) {
+        hn = rt_pl_strlcpy(http, c->req, sizeof http);
+        if (c->host[0] && hn + 8 < sizeof http) {
+            hn += rt_pl_strlcpy(http + hn, "\nHost: ", sizeof http - hn);
+            hn += rt_pl_strlcpy(http + hn, c->host, sizeof http - hn);
+        }
+        if (c->status[0] && hn + 2 < sizeof http) {
+            http[hn++] = '\n';
+            hn += rt_pl_strlcpy(http + hn, c->status, sizeof http - hn);
+        }
+    }
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, RT_OP_OUTBOUND, c->t0, 0);
+    rt_pl_str(&rec, 0, c->dest);
+    rt_pl_str(&rec, 1, host);
+    rt_pl_strn(&rec, 2, http, hn);
+    rec.num[0] = (int64_t)__atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED);
+    rec.num[1] = (int64_t)__atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED);
+    rec.num[2] = c->proto;
+    rec.num[3] = fd;
+    rt_pl_emit(&rec);
+    c->state = 0;
+}
+
+void rt_pl_net_flush(void)
+{
+    for (int fd = 0; fd < CONN_FDS; fd++)
+        if (is_tracked(fd))
+            emit_outbound(fd);
+}
+
+void rt_pl_net_fork_child(void)
+{
+    /* The parent reports its connections; the child counts only what it opens itself. */
+    for (size_t i = 0; i < CONN_FDS / 64; i++)
+        tracked_bits[i] = 0;
+}
+
+static void emit_dns(int fd, const char *name, size_t len, int64_t res)
+{
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, RT_OP_DNS, rt_pl_now(), res);
+    rt_pl_strn(&rec, 0, name, len);
+    rec.num[0] = fd;
+    rt_pl_emit(&rec);
+}
+
+/* The first bytes written on a tracked connection. */
+static void sniff_out(int fd, const void *buf, size_t len)
+{
+    struct conn *c = &conns[fd];
+    if (c->state & C_OUT_SEEN || !buf || !len)
+        return;
+    c->state |= C_OUT_SEEN;
+    if (c->state & C_DGRAM) {
+        size_t n = rt_sniff_dns_qname(buf, len, c->sni, sizeof c->sni);
+        if (n) {
+            c->proto = RT_PROTO_DNS;
+            emit_dns(fd, c->sni, n, (int64_t)len);
+        }
+        return;
+    }
+    if (rt_sniff_tls_sni(buf, len, c->sni, sizeof c->sni) ||
+        (len >= 3 && ((const unsigned char *)buf)[0] == 0x16))
+        c->proto = RT_PROTO_TLS;
+    else if (rt_sniff_http_request(buf, len, c->req, sizeof c->req, c->host, sizeof c->host))
+        c->proto = RT_PROTO_HTTP;
+}
+
+static void sniff_in(int fd, const void *buf, size_t len)
+{
+    struct conn *c = &conns[fd];
+    if (c->proto != RT_PROTO_HTTP || c->state & C_IN_SEEN || !buf || !len)
+        return;
+    c->state |= C_IN_SEEN;
+    rt_sniff_http_status(buf, len, c->status, sizeof c->status);
+}
+
+static inline void count_out(int fd, const void *buf, ssize_t r)
+{
+    if (r > 0) {
+        __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)r, __ATOMIC_RELAXED);
+        sniff_out(fd, buf, (size_t)r);
+    }
+}
+
+static inline void count_in(int fd, const void *buf, ssize_t r)
+{
+    if (r > 0) {
+        __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)r, __ATOMIC_RELAXED);
+        sniff_in(fd, buf, (size_t)r);
+    }
+}
+
+/* ---- socket lifecycle ---- */
+
+static void rec_net(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0,
+                    int64_t n1, int64_t n2, uint32_t flags)
+{
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, op, t0, res);
+    rt_pl_str(&rec, 0, s0);
+    rec.num[0] = n0;
+    rec.num[1] = n1;
+    rec.num[2] = n2;
+    rec.flags = flags;
+    rt_pl_emit(&rec);
+}
+
+#define RES(r) ((r) < 0 ? -(int64_t)errno : (int64_t)(r))
+
+RT_EXPORT int socket(int domain, int type, int protocol)
+{
+    if (!rt_pl_enter())
+        return REAL(socket)(domain, type, protocol);
+    int64_t t0 = rt_pl_now();
+    int r = REAL(socket)(domain, type, protocol);
+    int e = errno;
+    if ((unsigned)r < CONN_FDS && is_tracked(r))
+        set_tracked(r, false); /* an fd closed behind our back (close_range, dup2) */
+    rec_net(RT_OP_SOCKET, t0, RES(r), NULL, domain, type, protocol, 0);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    if (!rt_pl_enter())
+        return REAL(connect)(fd, sa, len);
+    if (is_proxy(sa, len)) {
+        rt_pl_leave();
+        return REAL(connect)(fd, sa, len);
+    }
+    int64_t t0 = rt_pl_now();
+    int r = REAL(connect)(fd, sa, len);
+    int e = errno;
+    char addr[128];
+    format_addr(sa, len, addr, sizeof addr);
+    rec_net(RT_OP_CONNECT, t0, RES(r), addr, fd, 0, 0, 0);
+    if ((r == 0 || e == EINPROGRESS) && sa && (unsigned)fd < CONN_FDS &&
+        (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+        if (is_tracked(fd))
+            emit_outbound(fd); /* re-connect of a UDP socket */
+        struct conn *c = &conns[fd];
+        memset(c, 0, offsetof(struct conn, dest) + 1);
+        c->sni[0] = c->req[0] = c->host[0] = c->status[0] = 0;
+        int type = 0;
+        socklen_t tl = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
+            c->state |= C_DGRAM;
+        c->t0 = t0;
+        rt_pl_strlcpy(c->dest, addr, sizeof c->dest);
+        dns_lookup(sa, len, c->dns, sizeof c->dns);
+        if (addr_port(sa, len) == 53 && (c->state & C_DGRAM))
+            c->proto = RT_PROTO_DNS;
+        c->state |= C_TRACKED;
+        set_tracked(fd, true);
+    }
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    if (!rt_pl_enter())
+        return REAL(bind)(fd, sa, len);
+    int64_t t0 = rt_pl_now();
+    int r = REAL(bind)(fd, sa, len);
+    int e = errno;
+    char addr[128];
+    format_addr(sa, len, addr, sizeof addr);
+    rec_net(RT_OP_BIND, t0, RES(r), addr, fd, 0, 0, 0);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int listen(int fd, int backlog)
+{
+    if (!rt_pl_enter())
+        return REAL(listen)(fd, backlog);
+    int64_t t0 = rt_pl_now();
+    int r = REAL(listen)(fd, backlog);
+    int e = errno;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char addr[128] = "";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        format_addr((struct sockaddr *)&ss, sl, addr, sizeof addr);
+    rec_net(RT_OP_LISTEN, t0, RES(r), addr, fd, backlog, 0, RT_EF_LISTENING);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags, bool four)
+{
+    if (!rt_pl_enter())
+        return four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
+    int64_t t0 = rt_pl_now();
+    int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
+    int e = errno;
+    char addr[128] = "";
+    if (r >= 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getpeername(r, (struct sockaddr *)&ss, &sl) == 0)
+            format_addr((struct sockaddr *)&ss, sl, addr, sizeof addr);
+        if (is_tracked(r))
+            set_tracked(r, false);
+    }
+    rec_net(RT_OP_ACCEPT, t0, RES(r), addr, fd, 0, 0, 0);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    return accept_common(fd, sa, len, 0, false);
+}
+
+RT_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+    return accept_common(fd, sa, len, flags, true);
+}
+
+RT_EXPORT int close(int fd)
+{
+    if (__builtin_expect(!is_tracked(fd), 1) || !rt_pl_enter())
+        return REAL(close)(fd);
+    int saved = errno;
+    emit_outbound(fd);
+    errno = saved;
+    rt_pl_leave();
+    return REAL(close)(fd);
+}
+
+/* ---- getaddrinfo ---- */
+
+RT_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                          struct addrinfo **res)
+{
+    if (!rt_pl_enter() || !node)
+        return REAL(getaddrinfo)(node, service, hints, res);
+    int64_t t0 = rt_pl_now();
+    int r = REAL(getaddrinfo)(node, service, hints, res);
+    int e = errno;
+    char answers[512];
+    size_t n = 0;
+    if (r == 0 && res) {
+        for (const struct addrinfo *ai = *res; ai && n + 48 < sizeof answers; ai = ai->ai_next) {
+            char one[64];
+            const void *addr = NULL;
+            if (ai->ai_family == AF_INET && ai->ai_addr)
+                addr = &((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+            else if (ai->ai_family == AF_INET6 && ai->ai_addr)
+                addr = &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+            if (!addr || !inet_ntop(ai->ai_family, addr, one, sizeof one))
+                continue;
+            size_t ol = rt_pl_strlen(one);
+            /* getaddrinfo repeats an address once per socket type: keep one */
+            bool dup = false;
+            for (size_t p = 0; p + ol <= n; p++)
+                if ((p == 0 || answers[p - 1] == ',') && !memcmp(answers + p, one, ol) &&
+                    (p + ol == n || answers[p + ol] == ','))
+                    dup = true;
+            if (dup)
+                continue;
+            if (n)
+                answers[n++] = ',';
+            memcpy(answers + n, one, ol);
+            n += ol;
+            dns_remember(ai->ai_family, addr, node);
+        }
+    }
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, RT_OP_DNS, t0, r);
+    rt_pl_str(&rec, 0, node);
+    rt_pl_strn(&rec, 1, answers, n);
+    rec.num[0] = -1;
+    rt_pl_emit(&rec);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+/* ---- data: destinations of datagrams, byte counts on tracked connections ---- */
+
+static void rec_sendto(int fd, int64_t t0, ssize_t r, int e, const struct sockaddr *sa,
+                       socklen_t len, const void *buf, size_t blen)
+{
+    char addr[128];
+    format_addr(sa, len, addr, sizeof addr);
+    rec_net(RT_OP_SENDTO, t0, r < 0 ? -(int64_t)e : (int64_t)r, addr, fd, (int64_t)blen, 0, 0);
+    if (addr_port(sa, len) == 53 && buf) {
+        char name[256];
+        size_t n = rt_sniff_dns_qname(buf, blen, name, sizeof name);
+        if (n)
+            emit_dns(fd, name, n, r < 0 ? -(int64_t)e : (int64_t)r);
+    }
+}
+
+RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+                         const struct sockaddr *sa, socklen_t alen)
+{
+    if (sa && alen && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+        !is_proxy(sa, alen) && rt_pl_enter()) {
+        int64_t t0 = rt_pl_now();
+        ssize_t r = REAL(sendto)(fd, buf, len, flags, sa, alen);
+        int e = errno;
+        rec_sendto(fd, t0, r, e, sa, alen, buf, len);
+        rt_pl_leave();
+        errno = e;
+        return r;
+    }
+    ssize_t r = REAL(sendto)(fd, buf, len, flags, sa, alen);
+    if (is_tracked(fd)) {
+        int e = errno;
+        count_out(fd, buf, r);
+        errno = e;
+    }
+    return r;
+}
+
+RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    const struct sockaddr *sa = msg ? msg->msg_name : NULL;
+    socklen_t alen = msg ? msg->msg_namelen : 0;
+    const void *b0 = msg && msg->msg_iovlen ? msg->msg_iov[0].iov_base : NULL;
+    size_t l0 = msg && msg->msg_iovlen ? msg->msg_iov[0].iov_len : 0;
+    if (sa && alen && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+        !is_proxy(sa, alen) && rt_pl_enter()) {
+        int64_t t0 = rt_pl_now();
+        ssize_t r = REAL(sendmsg)(fd, msg, flags);
+        int e = errno;
+        rec_sendto(fd, t0, r, e, sa, alen, b0, l0);
+        rt_pl_leave();
+        errno = e;
+        return r;
+    }
+    ssize_t r = REAL(sendmsg)(fd, msg, flags);
+    if (is_tracked(fd)) {
+        int e = errno;
+        count_out(fd, b0, r > (ssize_t)l0 ? (ssize_t)l0 : r);
+        if (r > (ssize_t)l0)
+            __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - (ssize_t)l0),
+                               __ATOMIC_RELAXED);
+        errno = e;
+    }
+    return r;
+}
+
+#define COUNT_OUT(CALL, buf)                                                                   \
+    do {                                                                                       \
+        ssize_t r_ = CALL;                                                                     \
+        if (__builtin_expect(is_tracked(fd), 0)) {                                             \
+            int e_ = errno;                                                                    \
+            count_out(fd, buf, r_);                                                            \
+            errno = e_;                                                                        \
+        }                                                                                      \
+        return r_;                                                                             \
+    } while (0)
+
+#define COUNT_IN(CALL, buf)                                                                    \
+    do {                                                                                       \
+        ssize_t r_ = CALL;                                                                     \
+        if (__builtin_expect(is_tracked(fd), 0)) {                                             \
+            int e_ = errno;                                                                    \
+            count_in(fd, buf, r_);                                                             \
+            errno = e_;                                                                        \
+        }                                                                                      \
+        return r_;                                                                             \
+    } while (0)
+
+RT_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+    COUNT_OUT(REAL(send)(fd, buf, len, flags), buf);
+}
+
+RT_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+    COUNT_OUT(REAL(write)(fd, buf, len), buf);
+}
+
+/* For vectored calls the sniffers see the first buffer; the count is the total. */
+static const void *iov_first(const struct iovec *iov, int n, ssize_t r, ssize_t *first)
+{
+    *first = 0;
+    if (n <= 0 || !iov || r <= 0)
+        return NULL;
+    *first = r < (ssize_t)iov[0].iov_len ? r : (ssize_t)iov[0].iov_len;
+    return iov[0].iov_base;
+}
+
+RT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+    ssize_t r = REAL(writev)(fd, iov, n);
+    if (__builtin_expect(is_tracked(fd), 0)) {
+        int e = errno;
+        ssize_t first;
+        const void *b = iov_first(iov, n, r, &first);
+        count_out(fd, b, first);
+        if (r > first)
+            __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - first), __ATOMIC_RELAXED);
+        errno = e;
+    }
+    return r;
+}
+
+RT_EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+    COUNT_IN(REAL(read)(fd, buf, len), buf);
+}
+
+RT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+    COUNT_IN(REAL(__read_chk)(fd, buf, len, buflen), buf);
+}
+
+RT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+    ssize_t r = REAL(readv)(fd, iov, n);
+    if (__builtin_expect(is_tracked(fd), 0)) {
+        int e = errno;
+        ssize_t first;
+        const void *b = iov_first(iov, n, r, &first);
+        count_in(fd, b, first);
+        if (r > first)
+            __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)(r - first), __ATOMIC_RELAXED);
+        errno = e;
+    }
+    return r;
+}
+
+RT_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+    COUNT_IN(REAL(recv)(fd, buf, len, flags), buf);
+}
+
+RT_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+    COUNT_IN(REAL(__recv_chk)(fd, buf, len, buflen, flags), buf);
+}
+
+RT_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa,
+                           socklen_t *alen)
+{
+    COUNT_IN(REAL(recvfrom)(fd, buf, len, flags, sa, alen), buf);
+}
+
+RT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+                                 struct sockaddr *sa, socklen_t *alen)
+{
+    COUNT_IN(REAL(__recvfrom_chk)(fd, buf, len, buflen, flags, sa, alen), buf);
+}
+
+RT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    ssize_t r = REAL(recvmsg)(fd, msg, flags);
+    if (__builtin_expect(is_tracked(fd), 0)) {
+        int e = errno;
+        ssize_t first;
+        const void *b = iov_first(msg ? msg->msg_iov : NULL, msg ? (int)msg->msg_iovlen : 0, r,
+                                  &first);
+        count_in(fd, b, first);
+        if (r > first)
+            __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)(r - first), __ATOMIC_RELAXED);
+        errno = e;
+    }
+    return r;
+}

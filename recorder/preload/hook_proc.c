@@ -1,0 +1,601 @@
+/* Process hooks of libruntrail-preload.so: the exec family, posix_spawn, fork, system, popen,
+ * kill, prctl, ptrace, the setuid family, memfd_create and exit. An exec is recorded before
+ * the call (the image is gone if it succeeds) and again if it returns; the consumer merges the
+ * two. Before an exec the target is checked cheaply for a PT_INTERP header: a static binary
+ * cannot load the interposer and is flagged not covered. The interposer's own variables are
+ * put back into an environment that lost them, so children keep recording. vfork is not
+ * hooked: a vfork child that calls exec or _exit here touches no shared state. */
+#include "recorder/preload/preload.h"
+
+#include <elf.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAX_ENV 4096
+#define MAX_ARGS 4096
+
+extern char **environ;
+
+/* ---- coverage of an exec target ---- */
+
+static long raw_open(const char *path)
+{
+    return syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+}
+
+/* 1: a dynamic ELF of our class (the interposer will load), 0: static or foreign, -1: cannot
+ * tell (missing, unreadable: the exec itself will report). Scripts follow their #! line. */
+static int exec_covered(const char *path, int depth)
+{
+    long fd = raw_open(path);
+    if (fd < 0)
+        return -1;
+    unsigned char buf[512];
+    long n = syscall(SYS_pread64, fd, buf, sizeof buf, 0);
+    int rc = -1;
+    if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
+        syscall(SYS_close, fd);
+        if (depth > 1)
+            return -1;
+        char interp[256];
+        size_t i = 2, j = 0;
+        while (i < (size_t)n && (buf[i] == ' ' || buf[i] == '\t'))
+            i++;
+        while (i < (size_t)n && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
+               j + 1 < sizeof interp)
+            interp[j++] = (char)buf[i++];
+        interp[j] = 0;
+        return j ? exec_covered(interp, depth + 1) : -1;
+    }
+    if (n >= (long)sizeof(Elf64_Ehdr) && memcmp(buf, ELFMAG, SELFMAG) == 0) {
+        if (buf[EI_CLASS] != ELFCLASS64) {
+            rc = 0; /* a 32-bit image cannot load a 64-bit interposer */
+        } else {
+            Elf64_Ehdr eh;
+            memcpy(&eh, buf, sizeof eh);
+            rc = 0;
+            for (unsigned i = 0; i < eh.e_phnum && i < 128; i++) {
+                Elf64_Phdr ph;
+                long off = (long)eh.e_phoff + (long)i * (long)sizeof ph;
+                if (syscall(SYS_pread64, fd, &ph, sizeof ph, off) != (long)sizeof ph)
+                    break;
+                if (ph.p_type == PT_INTERP) {
+                    rc = 1;
+                    break;
+                }
+            }
+        }
+    }
+    syscall(SYS_close, fd);
+    return rc;
+}
+
+static uint32_t exec_flags(const char *path)
+{
+    if (!path)
+        return 0;
+    if (!strncmp(path, "/tmp/", 5) || !strncmp(path, "/var/tmp/", 9) ||
+        !strncmp(path, "/dev/shm/", 9))
+        return RT_EF_EXEC_TMP;
+    if (!strncmp(path, "/proc/self/fd/", 14) || !strncmp(path, "/dev/fd/", 8)) {
+        char link[64];
+        ssize_t n = readlink(path, link, sizeof link);
+        if (n >= 7 && !memcmp(link, "/memfd:", 7))
+            return RT_EF_EXEC_MEMFD;
+    }
+    if (path[0] != '/') {
+        char cwd[512];
+        if (getcwd(cwd, sizeof cwd) && (!strcmp(cwd, "/tmp") || !strncmp(cwd, "/tmp/", 5)))
+            return RT_EF_EXEC_TMP;
+    }
+    return 0;
+}
+
+/* execvp-style search, for recording and the coverage check only: the real call searches
+ * again. Writes the first executable candidate into out. */
+static const char *search_path(const char *file, char *out, size_t cap)
+{
+    if (!file || !*file || strchr(file, '/'))
+        return file;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    size_t flen = rt_pl_strlen(file);
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : rt_pl_strlen(p);
+        if (dlen + flen + 2 <= cap) {
+            size_t k = 0;
+            if (dlen == 0)
+                out[k++] = '.';
+            memcpy(out + k, p, dlen);
+            k += dlen;
+            out[k++] = '/';
+            memcpy(out + k, file, flen + 1);
+            if (access(out, X_OK) == 0)
+                return out;
+        }
+        if (!end)
+            break;
+        p = end;
+    }
+    return file;
+}
+
+/* ---- keeping the interposer in the environment ---- */
+
+static char saved_preload[4096];
+static char saved_ring[1024];
+static char saved_proxy[256];
+
+__attribute__((constructor(200))) static void save_env(void)
+{
+    const char *v = getenv("LD_PRELOAD");
+    const char *r = getenv("RUNTRAIL_RING");
+    const char *x = getenv("RUNTRAIL_PROXY");
+    if (v && r) {
+        rt_pl_strlcpy(saved_preload, "LD_PRELOAD=", sizeof saved_preload);
+        rt_pl_strlcpy(saved_preload + 11, v, sizeof saved_preload - 11);
+        rt_pl_strlcpy(saved_ring, "RUNTRAIL_RING=", sizeof saved_ring);
+        rt_pl_strlcpy(saved_ring + 14, r, sizeof saved_ring - 14);
+    }
+    if (x) {
+        rt_pl_strlcpy(saved_proxy, "RUNTRAIL_PROXY=", sizeof saved_proxy);
+        rt_pl_strlcpy(saved_proxy + 15, x, sizeof saved_proxy - 15);
+    }
+}
+
+static bool has_var(char *const envp[], const char *prefix, size_t plen)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (!strncmp(envp[i], prefix, plen))
+            return true;
+    return false;
+}
+
+/* Returns envp, or out filled with envp plus our variables when a child would lose them.
+ * *covered is cleared when LD_PRELOAD was replaced by something without us. */
+static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *covered)
+{
+    if (!saved_ring[0] || !rt_pl_active)
+        return envp;
+    bool has_ring = has_var(envp, "RUNTRAIL_RING=", 14);
+    bool has_preload = has_var(envp, "LD_PRELOAD=", 11);
+    if (has_ring && has_preload)
+        return envp;
+    if (has_preload) { /* the program chose its own LD_PRELOAD: leave it */
+        *covered = false;
+        return envp;
+    }
+    size_t n = 0;
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (n + 4 >= cap)
+            return envp;
+        out[n++] = envp[i];
+    }
+    out[n++] = saved_preload;
+    if (!has_ring)
+        out[n++] = saved_ring;
+    if (saved_proxy[0] && !has_var(envp, "RUNTRAIL_PROXY=", 15))
+        out[n++] = saved_proxy;
+    out[n] = NULL;
+    return out;
+}
+
+/* ---- exec ---- */
+
+/* Writes the record of an exec about to happen (internal=PENDING) or one that returned
+ * (internal=FAILED). Uses raw pid/tid: this may run in a vfork child. */
+static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res,
+                     const char *path, char *const argv[], int64_t fd, uint32_t flags)
+{
+    char args[2048];
+    size_t alen = rt_pl_join_argv(argv, args, sizeof args);
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, op, t0, res);
+    rec.internal = internal;
+    rec.pid = (int32_t)syscall(SYS_getpid);
+    rec.tid = (int32_t)syscall(SYS_gettid);
+    rt_pl_str(&rec, 0, path);
+    rt_pl_strn(&rec, 1, args, alen);
+    rec.num[0] = fd;
+    rec.flags = flags;
+    rt_producer_emit(&rt_pl_ring, &rec);
+}
+
+enum exec_kind { EXEC_VE, EXEC_VPE };
+
+/* vfork cannot be wrapped (the child would return into a dead frame), so a vfork child is
+ * noticed when it reaches exec or _exit with a pid that is not ours: record the fork its
+ * parent made. Touches nothing but the ring (the child shares our memory). */
+static void note_vfork_child(int32_t pid, int64_t t0)
+{
+    if (pid == rt_pl_pid)
+        return;
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, RT_OP_FORK, t0, pid);
+    rec.pid = rt_pl_pid;
+    rec.tid = rt_pl_tid_cache ? rt_pl_tid_cache : rt_pl_pid; /* do not fill the parent's cache */
+    rt_producer_emit(&rt_pl_ring, &rec);
+}
+
+static int do_exec(enum exec_kind kind, const char *file, char *const argv[],
+                   char *const envp[])
+{
+    if (!rt_pl_enter()) {
+        if (kind == EXEC_VE)
+            return REAL(execve)(file, argv, envp);
+        return REAL(execvpe)(file, argv, envp);
+    }
+    int64_t t0 = rt_pl_now();
+    char resolved[1024];
+    const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
+    uint32_t flags = exec_flags(path);
+    bool covered = exec_covered(path, 0) != 0;
+    char *env_buf[MAX_ENV];
+    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
+    if (!covered)
+        flags |= RT_EF_NOT_COVERED;
+    note_vfork_child((int32_t)syscall(SYS_getpid), t0);
+    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags);
+    rt_pl_leave(); /* a vfork child shares this thread's TLS with its parent */
+    int r = kind == EXEC_VE ? REAL(execve)(file, argv, env) : REAL(execvpe)(file, argv, env);
+    int e = errno;
+    if (rt_pl_enter()) {
+        rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, path, argv, -1, flags);
+        rt_pl_leave();
+    }
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    return do_exec(EXEC_VE, path, argv, envp);
+}
+
+RT_EXPORT int execv(const char *path, char *const argv[])
+{
+    return do_exec(EXEC_VE, path, argv, environ);
+}
+
+RT_EXPORT int execvp(const char *file, char *const argv[])
+{
+    return do_exec(EXEC_VPE, file, argv, environ);
+}
+
+RT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    return do_exec(EXEC_VPE, file, argv, envp);
+}
+
+#define COLLECT_ARGS(arg0, last_named)                                                         \
+    char *argv_[MAX_ARGS];                                                                     \
+    size_t argc_ = 0;                                                                          \
+    va_list ap;                                                                                \
+    va_start(ap, last_named);                                                                  \
+    argv_[argc_++] = (char *)(arg0);                                                           \
+    while (argv_[argc_ - 1] && argc_ < MAX_ARGS)                                               \
+        argv_[argc_++] = va_arg(ap, char *);                                                   \
+    if (argv_[argc_ - 1]) {                                                                    \
+        va_end(ap);                                                                            \
+        errno = E2BIG;                                                                         \
+        return -1;                                                                             \
+    }
+
+RT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    COLLECT_ARGS(arg, arg);
+    va_end(ap);
+    return do_exec(EXEC_VE, path, argv_, environ);
+}
+
+RT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    COLLECT_ARGS(arg, arg);
+    va_end(ap);
+    return do_exec(EXEC_VPE, file, argv_, environ);
+}
+
+RT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    COLLECT_ARGS(arg, arg);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return do_exec(EXEC_VE, path, argv_, envp);
+}
+
+RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    if (!rt_pl_enter())
+        return REAL(fexecve)(fd, argv, envp);
+    int64_t t0 = rt_pl_now();
+    char self[64], target[1024];
+    rt_pl_strlcpy(self, "/proc/self/fd/", sizeof self);
+    size_t k = 14;
+    char digits[16];
+    size_t nd = 0;
+    for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    while (nd)
+        self[k++] = digits[--nd];
+    self[k] = 0;
+    ssize_t n = readlink(self, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = 0;
+    uint32_t flags = n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD
+                                                             : exec_flags(target);
+    bool covered = exec_covered(self, 0) != 0;
+    char *env_buf[MAX_ENV];
+    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
+    if (!covered)
+        flags |= RT_EF_NOT_COVERED;
+    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags);
+    rt_pl_leave();
+    int r = REAL(fexecve)(fd, argv, env);
+    int e = errno;
+    if (rt_pl_enter()) {
+        rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, target, argv, fd, flags);
+        rt_pl_leave();
+    }
+    errno = e;
+    return r;
+}
+
+/* ---- spawn, fork, system, popen ---- */
+
+static int spawn_common(bool search, pid_t *pid, const char *file,
+                        const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                        char *const argv[], char *const envp[])
+{
+    if (!rt_pl_enter())
+        return search ? REAL(posix_spawnp)(pid, file, fa, attr, argv, envp)
+                      : REAL(posix_spawn)(pid, file, fa, attr, argv, envp);
+    int64_t t0 = rt_pl_now();
+    char resolved[1024];
+    const char *path = search ? search_path(file, resolved, sizeof resolved) : file;
+    uint32_t flags = exec_flags(path);
+    bool covered = exec_covered(path, 0) != 0;
+    char *env_buf[MAX_ENV];
+    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
+    if (!covered)
+        flags |= RT_EF_NOT_COVERED;
+    pid_t child = 0;
+    int rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, env)
+                    : REAL(posix_spawn)(&child, file, fa, attr, argv, env);
+    int e = errno;
+    if (pid)
+        *pid = child;
+    char args[2048];
+    size_t alen = rt_pl_join_argv(argv, args, sizeof args);
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, RT_OP_SPAWN, t0, rc == 0 ? (int64_t)child : -(int64_t)rc);
+    rt_pl_str(&rec, 0, path);
+    rt_pl_strn(&rec, 1, args, alen);
+    rec.flags = flags;
+    rt_pl_emit(&rec);
+    rt_pl_leave();
+    errno = e;
+    return rc;
+}
+
+RT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_common(false, pid, path, fa, attr, argv, envp);
+}
+
+RT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                           const posix_spawnattr_t *attr, char *const argv[],
+                           char *const envp[])
+{
+    return spawn_common(true, pid, file, fa, attr, argv, envp);
+}
+
+RT_EXPORT pid_t fork(void)
+{
+    if (!rt_pl_enter())
+        return REAL(fork)();
+    int64_t t0 = rt_pl_now();
+    pid_t r = REAL(fork)();
+    int e = errno;
+    if (r != 0) { /* the child's pid cache was refreshed by the atfork handler */
+        struct rt_rec rec;
+        rt_pl_rec_init(&rec, RT_OP_FORK, t0, r < 0 ? -(int64_t)e : (int64_t)r);
+        rt_pl_emit(&rec);
+    }
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int system(const char *command)
+{
+    if (!rt_pl_enter() || !command)
+        return REAL(system)(command);
+    int64_t t0 = rt_pl_now();
+    int r = REAL(system)(command);
+    int e = errno;
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, RT_OP_SYSTEM, t0, r < 0 ? -(int64_t)e : (int64_t)r);
+    rt_pl_str(&rec, 0, command);
+    rt_pl_emit(&rec);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT FILE *popen(const char *command, const char *mode)
+{
+    if (!rt_pl_enter())
+        return REAL(popen)(command, mode);
+    int64_t t0 = rt_pl_now();
+    FILE *f = REAL(popen)(command, mode);
+    int e = errno;
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, RT_OP_POPEN, t0, f ? (int64_t)fileno(f) : -(int64_t)e);
+    rt_pl_str(&rec, 0, command);
+    rt_pl_str(&rec, 1, mode);
+    rt_pl_emit(&rec);
+    rt_pl_leave();
+    errno = e;
+    return f;
+}
+
+/* ---- signals, prctl, ptrace, ids, memfd ---- */
+
+static void rec_nums(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0,
+                     int64_t n1, int64_t n2, uint32_t flags)
+{
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, op, t0, res);
+    rt_pl_str(&rec, 0, s0);
+    rec.num[0] = n0;
+    rec.num[1] = n1;
+    rec.num[2] = n2;
+    rec.flags = flags;
+    rt_pl_emit(&rec);
+}
+
+#define NUM_BODY(T, op, s0, n0, n1, n2, flags, CALL)                                           \
+    do {                                                                                       \
+        if (!rt_pl_enter())                                                                    \
+            return CALL;                                                                       \
+        int64_t t0_ = rt_pl_now();                                                             \
+        T r_ = CALL;                                                                           \
+        int e_ = errno;                                                                        \
+        rec_nums(op, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, s0, n0, n1, n2, flags);         \
+        rt_pl_leave();                                                                         \
+        errno = e_;                                                                            \
+        return r_;                                                                             \
+    } while (0)
+
+#define ID(x) ((int64_t)(int32_t)(x))
+
+RT_EXPORT int kill(pid_t pid, int sig)
+{
+    NUM_BODY(int, RT_OP_KILL, NULL, pid, sig, 0, 0, REAL(kill)(pid, sig));
+}
+
+RT_EXPORT int prctl(int option, ...)
+{
+    va_list ap;
+    va_start(ap, option);
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+    unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    NUM_BODY(int, RT_OP_PRCTL, NULL, option, (int64_t)a2, 0, 0,
+             REAL(prctl)(option, a2, a3, a4, a5));
+}
+
+RT_EXPORT long ptrace(enum __ptrace_request request, ...)
+{
+    va_list ap;
+    va_start(ap, request);
+    pid_t pid = va_arg(ap, pid_t);
+    void *addr = va_arg(ap, void *), *data = va_arg(ap, void *);
+    va_end(ap);
+    if (!rt_pl_enter())
+        return REAL(ptrace)(request, pid, addr, data);
+    int64_t t0 = rt_pl_now();
+    errno = 0;
+    long r = REAL(ptrace)(request, pid, addr, data);
+    int e = errno;
+    rec_nums(RT_OP_PTRACE, t0, r == -1 && e ? -(int64_t)e : r, NULL, (int64_t)request, pid, 0,
+             RT_EF_PRIVILEGE);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int setuid(uid_t id)
+{
+    NUM_BODY(int, RT_OP_SETID, "setuid", ID(id), 0, 0, RT_EF_PRIVILEGE, REAL(setuid)(id));
+}
+RT_EXPORT int setgid(gid_t id)
+{
+    NUM_BODY(int, RT_OP_SETID, "setgid", ID(id), 0, 0, RT_EF_PRIVILEGE, REAL(setgid)(id));
+}
+RT_EXPORT int seteuid(uid_t id)
+{
+    NUM_BODY(int, RT_OP_SETID, "seteuid", ID(id), 0, 0, RT_EF_PRIVILEGE, REAL(seteuid)(id));
+}
+RT_EXPORT int setegid(gid_t id)
+{
+    NUM_BODY(int, RT_OP_SETID, "setegid", ID(id), 0, 0, RT_EF_PRIVILEGE, REAL(setegid)(id));
+}
+RT_EXPORT int setreuid(uid_t r, uid_t e)
+{
+    NUM_BODY(int, RT_OP_SETID, "setreuid", ID(r), ID(e), 0, RT_EF_PRIVILEGE,
+             REAL(setreuid)(r, e));
+}
+RT_EXPORT int setregid(gid_t r, gid_t e)
+{
+    NUM_BODY(int, RT_OP_SETID, "setregid", ID(r), ID(e), 0, RT_EF_PRIVILEGE,
+             REAL(setregid)(r, e));
+}
+RT_EXPORT int setresuid(uid_t r, uid_t e, uid_t s)
+{
+    NUM_BODY(int, RT_OP_SETID, "setresuid", ID(r), ID(e), ID(s), RT_EF_PRIVILEGE,
+             REAL(setresuid)(r, e, s));
+}
+RT_EXPORT int setresgid(gid_t r, gid_t e, gid_t s)
+{
+    NUM_BODY(int, RT_OP_SETID, "setresgid", ID(r), ID(e), ID(s), RT_EF_PRIVILEGE,
+             REAL(setresgid)(r, e, s));
+}
+
+RT_EXPORT int memfd_create(const char *name, unsigned flags)
+{
+    NUM_BODY(int, RT_OP_MEMFD, name, flags, 0, 0, 0, REAL(memfd_create)(name, flags));
+}
+
+/* ---- exit ---- */
+
+RT_EXPORT void exit(int status)
+{
+    rt_pl_proc_exit(status & 0xff);
+    REAL(exit)(status);
+    __builtin_unreachable();
+}
+
+static void quick_exit_record(int status)
+{
+    if (!rt_pl_active)
+        return;
+    if ((int32_t)syscall(SYS_getpid) == rt_pl_pid) {
+        rt_pl_proc_exit(status & 0xff);
+        return;
+    }
+    /* a vfork child (shares our memory): record, touch nothing else */
+    struct rt_rec rec;
+    int saved = errno;
+    rt_pl_rec_init(&rec, RT_OP_PROC_EXIT, rt_pl_now(), 0);
+    rec.pid = (int32_t)syscall(SYS_getpid);
+    rec.tid = (int32_t)syscall(SYS_gettid);
+    rec.num[0] = status & 0xff;
+    rt_producer_emit(&rt_pl_ring, &rec);
+    errno = saved;
+}
+
+RT_EXPORT void _exit(int status)
+{
+    quick_exit_record(status);
+    REAL(_exit)(status);
+    __builtin_unreachable();
+}
+
+RT_EXPORT void _Exit(int status)
+{
+    quick_exit_record(status);
+    REAL(_Exit)(status);
+    __builtin_unreachable();
+}

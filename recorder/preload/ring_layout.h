@@ -1,0 +1,63 @@
+/* The byte layout of the shared event ring file, shared by the producer (ring_produce.c, in
+ * the preload library) and the consumer (recorder/ring.c). One header page followed by
+ * slot_count fixed-size slots; each slot carries one record with its strings inline. The
+ * protocol (a bounded multi-producer queue with a sequence word per slot, after Vyukov) is
+ * described in recorder/RING.md. Every field a producer can scribble on is validated by the
+ * consumer before use. */
+#ifndef RUNTRAIL_RECORDER_PRELOAD_RING_LAYOUT_H
+#define RUNTRAIL_RECORDER_PRELOAD_RING_LAYOUT_H
+
+#include <stdint.h>
+
+#define RT_RING_MAGIC 0x31474e4952545255ull /* "URTRING1" little-endian */
+#define RT_RING_VERSION 1u
+#define RT_RING_HDR_SIZE 4096u
+#define RT_RING_SLOT_SIZE 1024u
+#define RT_RING_DEFAULT_SLOTS 16384u
+#define RT_RING_MIN_SLOTS 16u
+#define RT_RING_MAX_SLOTS (1u << 20)
+#define RT_RING_NSTR 3
+#define RT_RING_NNUM 4
+
+/* Slot header bits (slot.internal): producer-to-consumer hints not shown to readers. */
+#define RT_RING_INT_EXEC_PENDING 0x1u /* exec about to happen: result unknown until it fails */
+#define RT_RING_INT_EXEC_FAILED 0x2u  /* the pending exec of this pid/tid failed: result here */
+
+struct rt_ring_header {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t slot_size;
+    uint64_t slot_count; /* power of two */
+    uint64_t hdr_size;
+    uint64_t consumer_pid;
+    uint8_t pad0[24];
+    uint64_t head; /* next position to reserve (producers, CAS) */
+    uint8_t pad1[56];
+    uint64_t tail; /* next position the consumer reads (informational for producers) */
+    uint8_t pad2[56];
+    uint64_t dropped;   /* records producers could not write (ring full) */
+    uint64_t truncated; /* strings cut to fit a slot */
+    uint8_t pad3[48];
+};
+
+struct rt_ring_slot {
+    uint64_t seq; /* == pos: free for position pos; == pos + 1: record committed */
+    int64_t ts_ns;
+    uint64_t dur_ns;
+    int64_t result;
+    int64_t num[RT_RING_NNUM];
+    int32_t pid, tid;
+    uint32_t flags;
+    uint16_t op;
+    uint16_t internal;
+    uint16_t str_len[RT_RING_NSTR];
+    uint16_t pad;
+    char str[RT_RING_SLOT_SIZE - 88]; /* the strings back to back, no terminators */
+};
+
+#define RT_RING_STR_BYTES (RT_RING_SLOT_SIZE - 88u)
+
+_Static_assert(sizeof(struct rt_ring_header) <= RT_RING_HDR_SIZE, "ring header size");
+_Static_assert(sizeof(struct rt_ring_slot) == RT_RING_SLOT_SIZE, "ring slot size");
+
+#endif

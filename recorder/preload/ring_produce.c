@@ -1,0 +1,129 @@
+/* The ring producer: reserves a slot by advancing the shared head with compare-and-swap when
+ * the slot's sequence word says it is free for that lap, copies the record and its strings
+ * (cut to fit, counted), then commits by moving the sequence word to pos + 1. A full ring
+ * counts the record as dropped instead of waiting. See recorder/RING.md. */
+#include "recorder/preload/ring_produce.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define RESERVE_TRIES 256
+
+int rt_producer_attach(struct rt_producer *p, const char *path)
+{
+    int saved = errno;
+    memset(p, 0, sizeof *p);
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    struct stat st;
+    int rc = -1;
+    if (fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size >= RT_RING_HDR_SIZE + RT_RING_MIN_SLOTS * RT_RING_SLOT_SIZE) {
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                         (int)fd, 0);
+        if (map != MAP_FAILED) {
+            struct rt_ring_header *h = map;
+            uint64_t n = h->slot_count;
+            if (h->magic == RT_RING_MAGIC && h->version == RT_RING_VERSION &&
+                h->slot_size == RT_RING_SLOT_SIZE && h->hdr_size == RT_RING_HDR_SIZE &&
+                n >= RT_RING_MIN_SLOTS && n <= RT_RING_MAX_SLOTS && (n & (n - 1)) == 0 &&
+                RT_RING_HDR_SIZE + n * RT_RING_SLOT_SIZE <= (uint64_t)st.st_size) {
+                p->hdr = h;
+                p->slots = (struct rt_ring_slot *)((char *)map + RT_RING_HDR_SIZE);
+                p->mask = n - 1;
+                p->map_len = (size_t)st.st_size;
+                rc = 0;
+            } else {
+                munmap(map, (size_t)st.st_size);
+            }
+        }
+    }
+    syscall(SYS_close, fd);
+    errno = saved;
+    return rc;
+}
+
+void rt_producer_detach(struct rt_producer *p)
+{
+    if (p->hdr) {
+        int saved = errno;
+        munmap(p->hdr, p->map_len);
+        errno = saved;
+    }
+    memset(p, 0, sizeof *p);
+}
+
+int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
+{
+    struct rt_ring_header *h = p->hdr;
+    if (!h)
+        return -1;
+    uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+    struct rt_ring_slot *s = NULL;
+    for (int tries = 0; tries < RESERVE_TRIES; tries++) {
+        s = &p->slots[pos & p->mask];
+        uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        int64_t diff = (int64_t)(seq - pos);
+        if (diff == 0) {
+            if (__atomic_compare_exchange_n(&h->head, &pos, pos + 1, true, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED))
+                goto reserved;
+        } else if (diff < 0) {
+            break; /* the consumer has not freed this slot yet: full */
+        } else {
+            pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+        }
+    }
+    __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
+    return -1;
+
+reserved:
+    s->ts_ns = rec->ts_ns;
+    s->dur_ns = rec->dur_ns;
+    s->result = rec->result;
+    for (int i = 0; i < RT_RING_NNUM; i++)
+        s->num[i] = rec->num[i];
+    s->pid = rec->pid;
+    s->tid = rec->tid;
+    s->flags = rec->flags;
+    s->op = rec->op;
+    s->internal = rec->internal;
+    s->pad = 0;
+    /* Strings back to back; each may use what the later ones do not need (a later string
+     * keeps at least min(its length, 192) bytes). */
+    size_t used = 0, truncated = 0;
+    for (int i = 0; i < RT_RING_NSTR; i++) {
+        size_t len = rec->str[i] ? rec->str_len[i] : 0;
+        size_t reserve = 0;
+        for (int j = i + 1; j < RT_RING_NSTR; j++) {
+            size_t lj = rec->str[j] ? rec->str_len[j] : 0;
+            reserve += lj < 192 ? lj : 192;
+        }
+        size_t room = RT_RING_STR_BYTES - used;
+        room = room > reserve ? room - reserve : 0;
+        if (len > room) {
+            len = room;
+            truncated++;
+        }
+        if (len)
+            memcpy(s->str + used, rec->str[i], len);
+        s->str_len[i] = (uint16_t)len;
+        used += len;
+    }
+    if (truncated)
+        __atomic_fetch_add(&h->truncated, truncated, __ATOMIC_RELAXED);
+    uint64_t expect = pos;
+    /* Fails only if the consumer gave up on this slot (producer stalled); it counted it. */
+    __atomic_compare_exchange_n(&s->seq, &expect, pos + 1, false, __ATOMIC_RELEASE,
+                                __ATOMIC_RELAXED);
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* The producer side of the shared event ring, used by every hook of the preload library:
+ * attach to the ring named by RUNTRAIL_RING and append records. libc only, no allocation, no
+ * locks, async-signal-safe and fork-safe (the mapping is MAP_SHARED and survives fork; the
+ * only shared state is updated with atomic instructions). Never changes errno. */
+#ifndef RUNTRAIL_RECORDER_PRELOAD_RING_PRODUCE_H
+#define RUNTRAIL_RECORDER_PRELOAD_RING_PRODUCE_H
+
+#include "recorder/preload/ring_layout.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One record as a hook fills it; strings are (pointer, length), NULL = empty. */
+struct rt_rec {
+    int64_t ts_ns;
+    uint64_t dur_ns;
+    int64_t result;
+    int64_t num[RT_RING_NNUM];
+    int32_t pid, tid;
+    uint32_t flags;
+    uint16_t op;
+    uint16_t internal;
+    const char *str[RT_RING_NSTR];
+    size_t str_len[RT_RING_NSTR];
+};
+
+struct rt_producer {
+    struct rt_ring_header *hdr; /* NULL: not attached (every emit is a no-op) */
+    struct rt_ring_slot *slots;
+    uint64_t mask;
+    size_t map_len;
+};
+
+/* Maps the ring at path (opened with raw system calls, not through any hook). Returns 0, or
+ * -1 when the file is missing or not a valid ring (the producer stays detached). */
+int rt_producer_attach(struct rt_producer *p, const char *path);
+/* Unmaps. */
+void rt_producer_detach(struct rt_producer *p);
+/* Appends one record; returns 0, or -1 when it was dropped (ring full, counted). */
+int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec);
+
+#endif

@@ -1,0 +1,293 @@
+/* The consumer side of the shared event ring (recorder/ring.h): creates the ring file, drains
+ * committed records in order into plain struct rt_event values, gives up on slots whose
+ * producer stalled (killed between reserve and commit) after a grace period, and merges the
+ * two halves of an exec (the record written before execve and, if the call returned, its
+ * failure) into one event. Everything read from the shared mapping is validated: a producer
+ * may scribble on it. Layout and protocol: recorder/RING.md. */
+#include "recorder/ring.h"
+
+#include "recorder/preload/ring_layout.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STALL_NS (100 * 1000 * 1000LL)    /* a reserved slot this long uncommitted is lost */
+#define PENDING_NS (1000 * 1000 * 1000LL) /* an exec with no news this long succeeded */
+#define MAX_PENDING 32
+
+struct pending {
+    bool used;
+    int64_t seen_ns;
+    struct rt_ring_slot slot;
+};
+
+struct rt_ring {
+    void *map;
+    size_t map_len;
+    struct rt_ring_header *hdr;
+    struct rt_ring_slot *slots;
+    uint64_t count, mask;
+    uint64_t tail;
+    uint64_t dropped_local;   /* slots skipped or rejected by this consumer */
+    uint64_t dropped_seen;    /* hdr->dropped already reported */
+    uint64_t truncated_seen;  /* hdr->truncated already reported */
+    uint64_t stall_pos;
+    int64_t stall_since;
+    struct pending pend[MAX_PENDING];
+    struct rt_ring_slot copy;
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    uint64_t n = RT_RING_MIN_SLOTS;
+    uint64_t want = slots ? slots : RT_RING_DEFAULT_SLOTS;
+    while (n < want && n < RT_RING_MAX_SLOTS)
+        n <<= 1;
+    size_t len = RT_RING_HDR_SIZE + (size_t)n * RT_RING_SLOT_SIZE;
+    struct rt_ring *r = calloc(1, sizeof *r);
+    if (!r)
+        return rt_fail(ei, RT_ERR_NOMEM, -1, "%s", path);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        free(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        free(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
+    }
+    if (ftruncate(fd, (off_t)len) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        free(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(e));
+    }
+    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    if (map == MAP_FAILED) {
+        unlink(path);
+        free(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: mmap: %s", path, strerror(e));
+    }
+    r->map = map;
+    r->map_len = len;
+    r->hdr = map;
+    r->slots = (struct rt_ring_slot *)((char *)map + RT_RING_HDR_SIZE);
+    r->count = n;
+    r->mask = n - 1;
+    for (uint64_t i = 0; i < n; i++)
+        r->slots[i].seq = i;
+    struct rt_ring_header *h = r->hdr;
+    h->version = RT_RING_VERSION;
+    h->slot_size = RT_RING_SLOT_SIZE;
+    h->slot_count = n;
+    h->hdr_size = RT_RING_HDR_SIZE;
+    h->consumer_pid = (uint64_t)getpid();
+    /* Producers check the magic first: publish it last. */
+    __atomic_store_n(&h->magic, RT_RING_MAGIC, __ATOMIC_RELEASE);
+    *out = r;
+    return RT_OK;
+}
+
+void rt_ring_close(struct rt_ring *ring)
+{
+    if (!ring)
+        return;
+    munmap(ring->map, ring->map_len);
+    free(ring);
+}
+
+/* Builds the public event from a private copy of a slot, clamping what a scribbler could
+ * have made inconsistent. Returns false if the record is unusable. */
+static bool slot_to_event(const struct rt_ring_slot *s, struct rt_event *ev)
+{
+    if (s->op >= RT_OP__COUNT)
+        return false;
+    memset(ev, 0, sizeof *ev);
+    ev->ts_ns = s->ts_ns;
+    ev->dur_ns = s->dur_ns;
+    ev->pid = s->pid;
+    ev->tid = s->tid;
+    ev->op = s->op;
+    ev->flags = s->flags;
+    ev->result = s->result;
+    for (int i = 0; i < RT_RING_NNUM && i < RT_EVENT_NUMS; i++)
+        ev->num[i] = s->num[i];
+    size_t used = 0;
+    for (int i = 0; i < RT_RING_NSTR && i < RT_EVENT_STRS; i++) {
+        size_t len = s->str_len[i];
+        if (len > RT_RING_STR_BYTES - used)
+            len = RT_RING_STR_BYTES - used;
+        ev->str[i].ptr = len ? s->str + used : NULL;
+        ev->str[i].len = len;
+        used += len;
+    }
+    return true;
+}
+
+typedef void (*drain_fn)(const struct rt_event *ev, void *arg);
+
+static size_t emit(struct rt_ring *r, const struct rt_ring_slot *s, drain_fn fn, void *arg)
+{
+    struct rt_event ev;
+    if (!slot_to_event(s, &ev)) {
+        r->dropped_local++;
+        return 0;
+    }
+    fn(&ev, arg);
+    return 1;
+}
+
+static size_t flush_pending(struct rt_ring *r, struct pending *p, drain_fn fn, void *arg)
+{
+    p->used = false;
+    return emit(r, &p->slot, fn, arg);
+}
+
+/* Routes one committed record through the exec merge; returns the events emitted. */
+static size_t deliver(struct rt_ring *r, struct rt_ring_slot *s, int64_t now, drain_fn fn,
+                      void *arg)
+{
+    size_t n = 0;
+    uint16_t internal = s->internal;
+    s->internal = 0;
+    for (int i = 0; i < MAX_PENDING; i++) {
+        struct pending *p = &r->pend[i];
+        if (!p->used || p->slot.pid != s->pid)
+            continue;
+        if ((internal & RT_RING_INT_EXEC_FAILED) && p->slot.tid == s->tid) {
+            p->used = false; /* the failure record replaces the optimistic one */
+            return emit(r, s, fn, arg);
+        }
+        if (s->op == RT_OP_PROC_START || p->slot.tid == s->tid)
+            n += flush_pending(r, p, fn, arg);
+    }
+    if (internal & RT_RING_INT_EXEC_PENDING) {
+        struct pending *slot = NULL, *oldest = NULL;
+        for (int i = 0; i < MAX_PENDING; i++) {
+            struct pending *p = &r->pend[i];
+            if (!p->used) {
+                slot = p;
+                break;
+            }
+            if (!oldest || p->seen_ns < oldest->seen_ns)
+                oldest = p;
+        }
+        if (!slot) {
+            n += flush_pending(r, oldest, fn, arg);
+            slot = oldest;
+        }
+        slot->used = true;
+        slot->seen_ns = now;
+        slot->slot = *s;
+        return n;
+    }
+    return n + emit(r, s, fn, arg);
+}
+
+static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
+{
+    size_t n = 0;
+    int64_t now = mono_ns();
+    for (uint64_t budget = r->count; budget > 0; budget--) {
+        struct rt_ring_slot *s = &r->slots[r->tail & r->mask];
+        uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        if (seq != r->tail + 1) {
+            uint64_t head = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
+            if ((int64_t)(head - r->tail) <= 0 || (int64_t)(head - r->tail) > (int64_t)r->count)
+                break; /* nothing reserved past us (or a scribbled head) */
+            if (r->stall_pos != r->tail + 1) {
+                r->stall_pos = r->tail + 1;
+                r->stall_since = now;
+            }
+            if (!final && now - r->stall_since < STALL_NS)
+                break;
+            /* Give up on this slot: its producer stalled or died after reserving it. */
+            uint64_t expect = r->tail;
+            if (!__atomic_compare_exchange_n(&s->seq, &expect, r->tail + r->count, false,
+                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                if (expect == r->tail + 1)
+                    continue; /* committed just now: read it on the next turn */
+                __atomic_store_n(&s->seq, r->tail + r->count, __ATOMIC_RELEASE);
+            }
+            r->dropped_local++;
+            r->tail++;
+            __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+            continue;
+        }
+        memcpy(&r->copy, s, sizeof r->copy);
+        /* Free the slot for the next lap before the callback runs. */
+        __atomic_store_n(&s->seq, r->tail + r->count, __ATOMIC_RELEASE);
+        r->tail++;
+        __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+        n += deliver(r, &r->copy, now, fn, arg);
+    }
+    for (int i = 0; i < MAX_PENDING; i++) {
+        struct pending *p = &r->pend[i];
+        if (p->used && (final || now - p->seen_ns >= PENDING_NS))
+            n += flush_pending(r, p, fn, arg);
+    }
+    return n;
+}
+
+size_t rt_ring_drain(struct rt_ring *ring, void (*fn)(const struct rt_event *ev, void *arg),
+                     void *arg)
+{
+    return drain(ring, fn, arg, false);
+}
+
+size_t rt_ring_drain_final(struct rt_ring *ring, int wait_ms,
+                           void (*fn)(const struct rt_event *ev, void *arg), void *arg)
+{
+    size_t n = 0;
+    int64_t until = mono_ns() + (int64_t)wait_ms * 1000000LL;
+    for (;;) {
+        n += drain(ring, fn, arg, false);
+        if (rt_ring_backlog(ring) == 0 || mono_ns() >= until)
+            break;
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return n + drain(ring, fn, arg, true);
+}
+
+size_t rt_ring_backlog(const struct rt_ring *ring)
+{
+    uint64_t head = __atomic_load_n(&ring->hdr->head, __ATOMIC_ACQUIRE);
+    int64_t d = (int64_t)(head - ring->tail);
+    if (d <= 0)
+        return 0;
+    return d > (int64_t)ring->count ? ring->count : (size_t)d;
+}
+
+uint64_t rt_ring_take_dropped(struct rt_ring *ring)
+{
+    uint64_t shared = __atomic_load_n(&ring->hdr->dropped, __ATOMIC_RELAXED);
+    uint64_t n = shared - ring->dropped_seen + ring->dropped_local;
+    ring->dropped_seen = shared;
+    ring->dropped_local = 0;
+    return n;
+}
+
+uint64_t rt_ring_take_truncated(struct rt_ring *ring)
+{
+    uint64_t shared = __atomic_load_n(&ring->hdr->truncated, __ATOMIC_RELAXED);
+    uint64_t n = shared - ring->truncated_seen;
+    ring->truncated_seen = shared;
+    return n;
+}
