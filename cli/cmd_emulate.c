@@ -1,0 +1,228 @@
+/* `runtrail emulate`: the local Lambda emulator behind an HTTP endpoint shaped like AWS's
+ * runtime interface emulator (RIE): POST /2015-03-31/functions/FUNCTION/invocations with the
+ * event as the body returns the response body, or Lambda's error JSON with the
+ * X-Amz-Function-Error header. Invocations are served one at a time, like one execution
+ * environment; it runs until SIGINT or SIGTERM, then shuts the sandbox down. */
+#include "cli/cli.h"
+#include "formats/bundle.h"
+#include "replay/emulator.h"
+#include "replay/invoke.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help_text[] =
+    "usage: runtrail emulate --listen ADDR [OPTIONS] -- RUNTIME ARGS...\n"
+    "\n"
+    "Serves POST /2015-03-31/functions/function/invocations on ADDR (HOST:PORT, or PORT on\n"
+    "127.0.0.1) like AWS's runtime interface emulator: the request body is the event, the\n"
+    "reply is the function's response body, or Lambda's error JSON with the header\n"
+    "X-Amz-Function-Error: Unhandled. Events over 6 MB get 413. The sandbox (extensions,\n"
+    "wrapper, runtime) starts on the first request and is reset after a timeout or a crash.\n"
+    "Runs until SIGINT or SIGTERM.\n"
+    "\n"
+    "Recording: unless --no-record, the runtrail layer built next to this binary records\n"
+    "each invocation into the store (--store); without that layer, use --no-record.\n"
+    "\n"
+    "Options:\n";
+
+static const char help_tail[] =
+    "\n"
+    "Exit status: 0 after a clean stop, 2 usage or start-up error. See runtrail-emulate(1).\n";
+
+struct server {
+    struct rt_emu *emu;
+    pthread_mutex_t call_mu; /* one invocation at a time */
+    bool quiet;
+};
+
+struct upload {
+    char *body;
+    size_t len, cap;
+    bool too_big;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                             const char *request_id, bool function_error)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (request_id)
+        MHD_add_response_header(r, "X-Amzn-RequestId", request_id);
+    if (function_error)
+        MHD_add_response_header(r, "X-Amz-Function-Error", "Unhandled");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *type,
+                                   const char *message)
+{
+    char *body = rt_emu_error_json(type, message);
+    return reply(c, status, body, body ? strlen(body) : 0, NULL, false);
+}
+
+static bool invocation_path(const char *url)
+{
+    static const char prefix[] = "/2015-03-31/functions/";
+    static const char suffix[] = "/invocations";
+    size_t n = strlen(url), p = sizeof prefix - 1, s = sizeof suffix - 1;
+    return n > p + s && !strncmp(url, prefix, p) && !strcmp(url + n - s, suffix) &&
+           !memchr(url + p, '/', n - p - s);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct server *srv = cls;
+    struct upload *up = *con_cls;
+    if (!up) {
+        if (!(up = calloc(1, sizeof *up)))
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (up->too_big || up->len + n > RT_EMU_MAX_EVENT) {
+            up->too_big = true;
+            return MHD_YES;
+        }
+        if (up->len + n + 1 > up->cap) {
+            size_t cap = up->cap ? up->cap * 2 : 4096;
+            while (cap < up->len + n + 1)
+                cap *= 2;
+            char *b = realloc(up->body, cap);
+            if (!b)
+                return MHD_NO;
+            up->body = b;
+            up->cap = cap;
+        }
+        memcpy(up->body + up->len, upload_data, n);
+        up->len += n;
+        return MHD_YES;
+    }
+    if (!invocation_path(url))
+        return reply_error(c, 404, "ResourceNotFoundException", "Unknown path");
+    if (strcmp(method, "POST"))
+        return reply_error(c, 405, "MethodNotAllowed", "Use POST");
+    if (up->too_big)
+        return reply_error(c, 413, "RequestEntityTooLargeException",
+                           "Request must be smaller than 6291456 bytes for the Invoke operation");
+    struct rt_emu_request req = {
+        .payload = up->len ? up->body : "{}",
+        .payload_len = up->len ? up->len : 2,
+        .client_context = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Client-Context"),
+    };
+    struct rt_emu_result res;
+    struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
+    pthread_mutex_lock(&srv->call_mu);
+    int rc = rt_emu_invoke(srv->emu, &req, &res, &ei);
+    pthread_mutex_unlock(&srv->call_mu);
+    if (rc != RT_OK) {
+        char msg[400];
+        return reply_error(c, 500, "ServiceException", rt_errinfo_format(rc, &ei, msg, sizeof msg));
+    }
+    if (res.status != RT_STATUS_OK && !srv->quiet)
+        fprintf(stderr, "runtrail emulate: %s: status %s\n", res.request_id, res.error_type);
+    enum MHD_Result ret = reply(c, 200, res.body, res.body_len, res.request_id,
+                                res.status != RT_STATUS_OK);
+    res.body = NULL; /* owned by the MHD response now */
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    struct upload *up = *con_cls;
+    if (up) {
+        free(up->body);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endpoint")
+{
+    if (rt_cli_wants_help(argc, argv)) {
+        fputs(help_text, stdout);
+        fputs(rt_invoke_options_help, stdout);
+        fputs(help_tail, stdout);
+        return RT_EXIT_OK;
+    }
+    static struct rt_invoke_opts o;
+    char err[512];
+    if (rt_invoke_opts_parse(argc, argv, true, &o, err, sizeof err) != RT_OK)
+        return rt_cli_usage_error("emulate", "%s", err);
+    if (o.n_events || o.repeat)
+        return rt_cli_usage_error("emulate", "--event and --repeat are options of 'invoke'");
+    char host[256];
+    unsigned port;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (rt_emu_parse_listen(o.listen, host, sizeof host, &port) != RT_OK ||
+        inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return rt_cli_usage_error("emulate", "--listen wants HOST:PORT (IPv4), not '%s'",
+                                  o.listen);
+    sa.sin_port = htons((uint16_t)port);
+    if (!o.no_record) {
+        const char *store = o.store ? o.store : getenv("RUNTRAIL_STORE");
+        if (rt_invoke_setup_recording(&o, "/proc/self/exe", store, err, sizeof err) != RT_OK) {
+            rt_cli_error("emulate: %s", err);
+            return RT_EXIT_USAGE;
+        }
+    }
+    /* SIGINT/SIGTERM are taken by sigwait below; every thread inherits the mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    static struct server srv;
+    pthread_mutex_init(&srv.call_mu, NULL);
+    srv.quiet = o.quiet;
+    struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
+    int rc = rt_emu_start(&o.cfg, &srv.emu, &ei);
+    if (rc != RT_OK) {
+        rt_cli_error("emulate: %s", rt_errinfo_format(rc, &ei, err, sizeof err));
+        return RT_EXIT_USAGE;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+        on_request, &srv, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
+    if (!d) {
+        rt_cli_error("emulate: cannot listen on %s", o.listen);
+        rt_emu_stop(srv.emu);
+        return RT_EXIT_USAGE;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    fprintf(stderr, "runtrail emulate: listening on http://%s:%u/2015-03-31/functions/function/"
+            "invocations (Runtime API on %s)\n", host, info ? (unsigned)info->port : port,
+            rt_emu_runtime_api(srv.emu));
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0) {
+    }
+    MHD_stop_daemon(d);
+    rt_emu_stop(srv.emu);
+    return RT_EXIT_OK;
+}

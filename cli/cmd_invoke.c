@@ -1,0 +1,234 @@
+/* `runtrail invoke`: runs a function's runtime in the local Lambda emulator (replay/), delivers
+ * each event in turn and prints each response body on its own line — or Lambda's error JSON
+ * for a failed invocation — exiting 1 if any invocation failed. Unless --no-record, the
+ * runtrail layer built next to this binary records every invocation into the store. */
+#include "cli/cli.h"
+#include "formats/bundle.h"
+#include "replay/emulator.h"
+#include "replay/invoke.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help_text[] =
+    "usage: runtrail invoke [OPTIONS] -- RUNTIME ARGS...\n"
+    "\n"
+    "Runs RUNTIME in a local Lambda execution environment (Runtime API 2018-06-01 and\n"
+    "Extensions API 2020-01-01 on 127.0.0.1), delivers each event in turn and prints each\n"
+    "response body on its own line. A failed invocation prints Lambda's error JSON\n"
+    "({\"errorMessage\",\"errorType\"}); a timed-out or crashed one also resets the sandbox, so\n"
+    "the next invocation is a new cold start. The runtime's and extensions' output goes to\n"
+    "stderr.\n"
+    "\n"
+    "Recording: unless --no-record, the runtrail layer built next to this binary (../layer:\n"
+    "extensions/runtrail, runtrail/wrapper) is added as a layer, so every invocation is sealed\n"
+    "into a bundle in the store. Without that layer (not built yet), use --no-record.\n"
+    "\n"
+    "Options:\n";
+
+static const char help_tail[] =
+    "\n"
+    "Exit status: 0 all invocations succeeded, 1 at least one failed (error, timeout, crash),\n"
+    "2 usage or input error. See runtrail-invoke(1).\n";
+
+static int print_help(void)
+{
+    fputs(help_text, stdout);
+    fputs(rt_invoke_options_help, stdout);
+    fputs(help_tail, stdout);
+    return RT_EXIT_OK;
+}
+
+static const char *status_word(int status)
+{
+    switch (status) {
+    case RT_STATUS_OK: return "ok";
+    case RT_STATUS_ERROR: return "error";
+    case RT_STATUS_TIMEOUT: return "timeout";
+    case RT_STATUS_CRASH: return "crash";
+    default: return "unknown";
+    }
+}
+
+/* Reads a whole event file ("-" = stdin). Returns NULL and sets errno on failure. */
+static char *read_event(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n > RT_EMU_MAX_EVENT) {
+            errno = EFBIG;
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        if (n == cap) {
+            char *b = realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+    }
+    int e = errno;
+    bool bad = buf && ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        free(buf);
+        errno = e ? e : EIO;
+        return NULL;
+    }
+    if (buf)
+        *len = n;
+    return buf;
+}
+
+/* Response bodies go to stdout as they are; on a terminal, control bytes are shown escaped. */
+static void print_body(const char *body, size_t len)
+{
+    if (!rt_cli_stdout_is_tty()) {
+        fwrite(body, 1, len, stdout);
+    } else {
+        for (size_t i = 0; i < len; i++) {
+            unsigned char ch = (unsigned char)body[i];
+            if (ch < 0x20 || ch == 0x7f)
+                printf("\\x%02x", ch);
+            else
+                putchar(ch);
+        }
+    }
+    putchar('\n');
+    fflush(stdout);
+}
+
+static void report_line(FILE *f, unsigned long n, const struct rt_emu_result *res)
+{
+    fprintf(f,
+            "{\"n\":%lu,\"requestId\":\"%s\",\"status\":\"%s\",\"errorType\":\"%s\","
+            "\"coldStart\":%s,\"initMs\":%.3f,\"durationMs\":%.3f}\n",
+            n, res->request_id, status_word(res->status), res->error_type,
+            res->cold_start ? "true" : "false", (double)res->init_ns / 1e6,
+            (double)res->duration_ns / 1e6);
+    fflush(f);
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording each invocation")
+{
+    if (rt_cli_wants_help(argc, argv))
+        return print_help();
+    static struct rt_invoke_opts o;
+    char err[512];
+    if (rt_invoke_opts_parse(argc, argv, false, &o, err, sizeof err) != RT_OK)
+        return rt_cli_usage_error("invoke", "%s", err);
+
+    size_t n_events = o.n_events ? o.n_events : 1;
+    char **events = calloc(n_events, sizeof *events);
+    size_t *lens = calloc(n_events, sizeof *lens);
+    int rc = RT_EXIT_OK;
+    if (!events || !lens) {
+        rt_cli_error("invoke: out of memory");
+        rc = RT_EXIT_USAGE;
+        goto out;
+    }
+    for (size_t i = 0; i < o.n_events; i++) {
+        events[i] = read_event(o.events[i], &lens[i]);
+        if (!events[i]) {
+            rt_cli_error("invoke: %s: %s", o.events[i],
+                         errno == EFBIG ? "event larger than Lambda's 6 MB payload limit"
+                                        : strerror(errno));
+            rc = RT_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (!o.n_events) {
+        events[0] = strdup("{}");
+        lens[0] = 2;
+    }
+    if (!o.no_record) {
+        const char *store = o.store ? o.store : getenv("RUNTRAIL_STORE");
+        if (rt_invoke_setup_recording(&o, "/proc/self/exe", store, err, sizeof err) != RT_OK) {
+            rt_cli_error("invoke: %s", err);
+            rc = RT_EXIT_USAGE;
+            goto out;
+        }
+    }
+    FILE *report = NULL;
+    if (o.report && !(report = fopen(o.report, "w"))) {
+        rt_cli_error("invoke: %s: %s", o.report, strerror(errno));
+        rc = RT_EXIT_USAGE;
+        goto out;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    struct rt_emu *emu = NULL;
+    struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
+    int erc = rt_emu_start(&o.cfg, &emu, &ei);
+    if (erc != RT_OK) {
+        rt_cli_error("invoke: %s", rt_errinfo_format(erc, &ei, err, sizeof err));
+        rc = RT_EXIT_USAGE;
+        if (report)
+            fclose(report);
+        goto out;
+    }
+    unsigned long repeat = o.repeat ? o.repeat : 1, n = 0;
+    for (unsigned long r = 0; r < repeat && !interrupted; r++) {
+        for (size_t i = 0; i < n_events && !interrupted; i++) {
+            struct rt_emu_request req = {.payload = events[i], .payload_len = lens[i]};
+            struct rt_emu_result res;
+            erc = rt_emu_invoke(emu, &req, &res, &ei);
+            n++;
+            if (erc != RT_OK) {
+                rt_cli_error("invoke: invocation %lu: %s", n,
+                             rt_errinfo_format(erc, &ei, err, sizeof err));
+                rc = RT_EXIT_USAGE;
+                interrupted = 1;
+                break;
+            }
+            print_body(res.body, res.body_len);
+            if (res.status != RT_STATUS_OK) {
+                rc = rc == RT_EXIT_OK ? RT_EXIT_FINDINGS : rc;
+                if (!o.quiet)
+                    fprintf(stderr, "runtrail invoke: invocation %lu (%s): status %s (%s) after "
+                            "%.1f ms\n", n, res.request_id, status_word(res.status),
+                            res.error_type, (double)res.duration_ns / 1e6);
+            }
+            if (report)
+                report_line(report, n, &res);
+            rt_emu_result_free(&res);
+        }
+    }
+    rt_emu_stop(emu);
+    if (report)
+        fclose(report);
+    if (interrupted && rc == RT_EXIT_OK)
+        rc = RT_EXIT_FINDINGS;
+out:
+    for (size_t i = 0; events && i < n_events; i++)
+        free(events[i]);
+    free(events);
+    free(lens);
+    return rc;
+}

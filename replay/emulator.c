@@ -1,0 +1,467 @@
+/* The emulator's lifecycle, as Lambda runs an execution environment: on the first invocation
+ * (and after every reset) the sandbox cold-starts — the extensions of the layer folders
+ * start and register, then the runtime starts (through the layer's exec wrapper, if any) and
+ * signals readiness with its first /next. Each invocation is delivered to the runtime and, as
+ * an INVOKE event, to the extensions; it completes when the runtime has posted its response
+ * or error and every INVOKE-subscribed extension is back in event/next. A deadline overrun or
+ * a runtime that dies resets the sandbox (SHUTDOWN "timeout"/"failure"). */
+#include "replay/emulator_int.h"
+
+#include "formats/bundle.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_NS 5000000ull /* how often waits check on child processes */
+
+uint64_t emu_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int64_t emu_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool emu_wait_until(struct rt_emu *emu, uint64_t until_ns)
+{
+    uint64_t now = emu_mono_ns();
+    if (now >= until_ns)
+        return false;
+    uint64_t step = until_ns - now < POLL_NS ? until_ns - now : POLL_NS;
+    uint64_t t = now + step;
+    struct timespec ts = {.tv_sec = (time_t)(t / 1000000000ull),
+                          .tv_nsec = (long)(t % 1000000000ull)};
+    pthread_cond_timedwait(&emu->cv, &emu->mu, &ts);
+    return true;
+}
+
+void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body,
+                    size_t len)
+{
+    free(emu->res_body);
+    emu->res_body = body;
+    emu->res_len = body ? len : 0;
+    emu->res_status = status;
+    snprintf(emu->res_error_type, sizeof emu->res_error_type, "%s", error_type ? error_type : "");
+    emu->inv_active = false;
+    emu->inv_done = true;
+    pthread_cond_broadcast(&emu->cv);
+}
+
+const char *rt_emu_runtime_api(const struct rt_emu *emu)
+{
+    return emu->api;
+}
+
+int rt_emu_runtime_pid(const struct rt_emu *emu)
+{
+    return emu->up && !emu->runtime.exited ? emu->runtime.pid : 0;
+}
+
+int rt_emu_start(const struct rt_emu_config *cfg, struct rt_emu **out, struct rt_errinfo *ei)
+{
+    if (!cfg->runtime_argv || !cfg->runtime_argv[0])
+        return rt_fail(ei, RT_ERR_EMULATOR, -1, "no runtime command");
+    struct rt_emu *emu = calloc(1, sizeof *emu);
+    if (!emu)
+        return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "emulator state");
+    emu->cfg = cfg;
+    pthread_mutex_init(&emu->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&emu->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (cfg->task_root) {
+        if (!realpath(cfg->task_root, emu->task_root)) {
+            int rc = rt_fail(ei, RT_ERR_EMULATOR, -1, "%s: %s", cfg->task_root, strerror(errno));
+            rt_emu_stop(emu);
+            return rc;
+        }
+    } else if (!getcwd(emu->task_root, sizeof emu->task_root)) {
+        snprintf(emu->task_root, sizeof emu->task_root, ".");
+    }
+    /* AWS_LAMBDA_EXEC_WRAPPER: an explicit --env wins, else the first layer that has one. */
+    for (size_t i = 0; i < cfg->n_env; i++)
+        if (!strncmp(cfg->env[i], "AWS_LAMBDA_EXEC_WRAPPER=", 24))
+            snprintf(emu->wrapper, sizeof emu->wrapper, "%s", cfg->env[i] + 24);
+    for (size_t i = 0; !emu->wrapper[0] && i < cfg->n_layers; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/runtrail/wrapper", cfg->layers[i]);
+        if (access(path, X_OK) == 0 && !realpath(path, emu->wrapper))
+            emu->wrapper[0] = '\0';
+    }
+    int rc = emu_http_start(emu, ei);
+    if (rc != RT_OK) {
+        rt_emu_stop(emu);
+        return rc;
+    }
+    *out = emu;
+    return RT_OK;
+}
+
+/* ---- sandbox ---- */
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Starts every executable file in LAYER/extensions/, in name order, like Lambda. */
+static int start_extensions(struct rt_emu *emu, const char *layer, struct rt_errinfo *ei)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/extensions", layer);
+    DIR *d = opendir(dir);
+    if (!d)
+        return RT_OK;
+    char *names[EMU_MAX_EXTENSIONS];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < EMU_MAX_EXTENSIONS) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096 + 256];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
+            names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], name_cmp);
+    int rc = RT_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == RT_OK && names[i] && emu->n_ext_procs < EMU_MAX_EXTENSIONS) {
+            char path[4096 + 256];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+            char real[4096];
+            char *argv[] = {realpath(path, real) ? real : path, NULL};
+            rc = emu_proc_spawn(emu, argv, names[i], &emu->ext_procs[emu->n_ext_procs], ei);
+            if (rc == RT_OK)
+                emu->n_ext_procs++;
+        }
+        free(names[i]);
+    }
+    return rc;
+}
+
+static void clear_sandbox(struct rt_emu *emu)
+{
+    for (int i = 0; i < emu->n_exts; i++)
+        for (int q = 0; q < emu->exts[i].queued; q++)
+            free(emu->exts[i].queue[q]);
+    emu->n_exts = 0;
+    emu->n_ext_procs = 0;
+    memset(&emu->runtime, 0, sizeof emu->runtime);
+    emu->up = false;
+    emu->registration_open = false;
+    emu->runtime_ready = false;
+    emu->runtime_waiting = false;
+    emu->init_failed = false;
+    free(emu->init_error_body);
+    emu->init_error_body = NULL;
+    emu->init_error_len = 0;
+    emu->inv_pending = emu->inv_active = false;
+    emu->invocations = 0;
+    rt_lambda_env_free(emu->envp);
+    emu->envp = NULL;
+    emu->gen++;
+    pthread_cond_broadcast(&emu->cv);
+}
+
+static bool extensions_ready(struct rt_emu *emu)
+{
+    int ready = 0, exited = 0;
+    for (int i = 0; i < emu->n_ext_procs; i++)
+        if (emu_proc_poll(&emu->ext_procs[i]))
+            exited++;
+    for (int i = 0; i < emu->n_exts; i++)
+        if (emu->exts[i].waiting || !emu->exts[i].events)
+            ready++;
+    return ready + exited >= emu->n_ext_procs;
+}
+
+/* Caller holds mu. Returns RT_OK when the runtime is ready; otherwise fills the result fields
+ * (status, error type, body) with the init failure and returns RT_ERR_EMU_INIT, or another
+ * RT_ERR_* when the emulator itself failed. */
+static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
+{
+    const struct rt_emu_config *cfg = emu->cfg;
+    emu->envp = rt_lambda_env_build(cfg, emu->api, emu->wrapper[0] ? emu->wrapper : NULL);
+    if (!emu->envp)
+        return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "environment");
+    emu->up = true;
+    emu->registration_open = true;
+    uint64_t until = emu_mono_ns() + (uint64_t)(cfg->init_timeout_ms ? cfg->init_timeout_ms
+                                                                     : 10000) * 1000000ull;
+    int rc = RT_OK;
+    for (size_t i = 0; rc == RT_OK && i < cfg->n_layers; i++)
+        rc = start_extensions(emu, cfg->layers[i], ei);
+    if (rc != RT_OK)
+        return rc;
+    while (!extensions_ready(emu) && !emu->init_failed && emu_wait_until(emu, until)) {
+    }
+
+    /* The runtime, through the wrapper when there is one (AWS_LAMBDA_EXEC_WRAPPER). */
+    size_t argc = 0;
+    while (cfg->runtime_argv[argc])
+        argc++;
+    char **argv = calloc(argc + 2, sizeof *argv);
+    if (!argv)
+        return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "argv");
+    size_t k = 0;
+    if (emu->wrapper[0])
+        argv[k++] = emu->wrapper;
+    for (size_t i = 0; i < argc; i++)
+        argv[k++] = cfg->runtime_argv[i];
+    rc = emu->init_failed ? RT_OK : emu_proc_spawn(emu, argv, "runtime", &emu->runtime, ei);
+    free(argv);
+    if (rc != RT_OK)
+        return rc;
+
+    char msg[512];
+    while (!emu->init_failed) {
+        if (emu->runtime_waiting)
+            return RT_OK;
+        if (emu_proc_poll(&emu->runtime)) {
+            char how[64];
+            emu_proc_describe(&emu->runtime, how, sizeof how);
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: %s",
+                     emu->req_id, how);
+            char *body = rt_emu_error_json("Runtime.ExitError", msg);
+            emu_set_result(emu, RT_STATUS_CRASH, "Runtime.ExitError", body,
+                           body ? strlen(body) : 0);
+            return RT_ERR_EMU_INIT;
+        }
+        if (!emu_wait_until(emu, until)) {
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Init phase timed out after %.2f "
+                     "seconds", emu->req_id, (cfg->init_timeout_ms ? cfg->init_timeout_ms
+                                                                   : 10000) / 1000.0);
+            char *body = rt_emu_error_json("Sandbox.Timedout", msg);
+            emu_set_result(emu, RT_STATUS_TIMEOUT, "Sandbox.Timedout", body,
+                           body ? strlen(body) : 0);
+            return RT_ERR_EMU_INIT;
+        }
+    }
+    char *body = emu->init_error_body;
+    emu->init_error_body = NULL;
+    emu_set_result(emu, RT_STATUS_ERROR, emu->init_error_type, body, emu->init_error_len);
+    return RT_ERR_EMU_INIT;
+}
+
+/* Queues an event document for every extension subscribed to it. Caller holds mu. */
+static void queue_event(struct rt_emu *emu, unsigned bit, json_t *event)
+{
+    char *doc = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    for (int i = 0; doc && i < emu->n_exts; i++) {
+        struct emu_ext *ext = &emu->exts[i];
+        if ((ext->events & bit) && ext->queued < EMU_EXT_QUEUE)
+            ext->queue[ext->queued++] = strdup(doc);
+    }
+    free(doc);
+    json_decref(event);
+    pthread_cond_broadcast(&emu->cv);
+}
+
+static bool all_extensions_idle(struct rt_emu *emu)
+{
+    for (int i = 0; i < emu->n_exts; i++) {
+        struct emu_ext *ext = &emu->exts[i];
+        if (!(ext->events & RT_EMU_EV_INVOKE))
+            continue;
+        if (ext->queued || !ext->waiting) {
+            /* An extension whose process is gone never comes back: do not wait for it. */
+            bool alive = false;
+            for (int p = 0; p < emu->n_ext_procs; p++)
+                alive |= !emu_proc_poll(&emu->ext_procs[p]);
+            if (alive)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Caller holds mu. */
+static void shutdown_locked(struct rt_emu *emu, const char *reason)
+{
+    if (!emu->up)
+        return;
+    bool graceful = !strcmp(reason, "spindown");
+    /* The runtime first: SIGTERM with a short grace when ending normally, else SIGKILL. */
+    if (emu->runtime.pid > 0) {
+        if (graceful && !emu_proc_poll(&emu->runtime)) {
+            emu_proc_kill(&emu->runtime, SIGTERM);
+            uint64_t grace = emu_mono_ns() + 300000000ull;
+            while (!emu_proc_poll(&emu->runtime) && emu_wait_until(emu, grace)) {
+            }
+        }
+        emu_proc_reap(&emu->runtime);
+    }
+    unsigned budget = emu->cfg->shutdown_ms ? emu->cfg->shutdown_ms : 2000;
+    json_t *ev = json_object();
+    json_object_set_new(ev, "eventType", json_string("SHUTDOWN"));
+    json_object_set_new(ev, "shutdownReason", json_string(reason));
+    json_object_set_new(ev, "deadlineMs", json_integer(emu_wall_ms() + budget));
+    queue_event(emu, RT_EMU_EV_SHUTDOWN, ev);
+    uint64_t until = emu_mono_ns() + (uint64_t)budget * 1000000ull;
+    for (;;) {
+        bool all_gone = true;
+        for (int i = 0; i < emu->n_ext_procs; i++)
+            all_gone &= emu_proc_poll(&emu->ext_procs[i]);
+        if (all_gone || !emu_wait_until(emu, until))
+            break;
+    }
+    for (int i = 0; i < emu->n_ext_procs; i++)
+        emu_proc_reap(&emu->ext_procs[i]);
+    clear_sandbox(emu);
+}
+
+void rt_emu_shutdown(struct rt_emu *emu, const char *reason)
+{
+    pthread_mutex_lock(&emu->mu);
+    shutdown_locked(emu, reason ? reason : "spindown");
+    pthread_mutex_unlock(&emu->mu);
+}
+
+static void fill_result(struct rt_emu *emu, struct rt_emu_result *res)
+{
+    res->status = emu->res_status;
+    snprintf(res->request_id, sizeof res->request_id, "%s", emu->req_id);
+    snprintf(res->error_type, sizeof res->error_type, "%s", emu->res_error_type);
+    res->body = emu->res_body ? emu->res_body : strdup("");
+    res->body_len = emu->res_body ? emu->res_len : 0;
+    res->streamed = emu->res_streamed;
+    emu->res_body = NULL;
+    emu->res_len = 0;
+}
+
+int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct rt_emu_result *res,
+                  struct rt_errinfo *ei)
+{
+    const struct rt_emu_config *cfg = emu->cfg;
+    memset(res, 0, sizeof *res);
+    pthread_mutex_lock(&emu->mu);
+    rt_emu_uuid(emu->req_id);
+    rt_emu_trace_id(emu->trace_id, sizeof emu->trace_id);
+    free(emu->res_body);
+    emu->res_body = NULL;
+    emu->res_status = RT_STATUS_UNKNOWN;
+    emu->res_error_type[0] = '\0';
+    emu->res_streamed = false;
+    emu->inv_done = false;
+
+    /* A runtime that exited between invocations means a new sandbox. */
+    if (emu->up && emu_proc_poll(&emu->runtime))
+        shutdown_locked(emu, "failure");
+    if (!emu->up) {
+        uint64_t t0 = emu_mono_ns();
+        res->cold_start = true;
+        int rc = cold_start(emu, ei);
+        res->init_ns = emu_mono_ns() - t0;
+        if (rc != RT_OK) {
+            if (rc == RT_ERR_EMU_INIT) {
+                fill_result(emu, res);
+                rc = RT_OK;
+            }
+            shutdown_locked(emu, "failure");
+            pthread_mutex_unlock(&emu->mu);
+            return rc;
+        }
+    }
+
+    unsigned timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 3000;
+    uint64_t start = emu_mono_ns();
+    uint64_t until = start + (uint64_t)timeout_ms * 1000000ull;
+    emu->deadline_ms = emu_wall_ms() + timeout_ms;
+    emu->req = req;
+    emu->inv_pending = true;
+    emu->invocations++;
+    json_t *ev = json_object();
+    json_object_set_new(ev, "eventType", json_string("INVOKE"));
+    json_object_set_new(ev, "deadlineMs", json_integer(emu->deadline_ms));
+    json_object_set_new(ev, "requestId", json_string(emu->req_id));
+    char arn[512];
+    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:123456789012:function:%s",
+             cfg->region ? cfg->region : "us-east-1",
+             cfg->function_name ? cfg->function_name : "runtrail-function");
+    json_object_set_new(ev, "invokedFunctionArn", json_string(arn));
+    json_t *tracing = json_object();
+    json_object_set_new(tracing, "type", json_string("X-Amzn-Trace-Id"));
+    json_object_set_new(tracing, "value", json_string(emu->trace_id));
+    json_object_set_new(ev, "tracing", tracing);
+    queue_event(emu, RT_EMU_EV_INVOKE, ev);
+
+    const char *reset = NULL;
+    char msg[512];
+    for (;;) {
+        if (emu->inv_done && all_extensions_idle(emu))
+            break;
+        if (!emu->inv_done && emu_proc_poll(&emu->runtime)) {
+            char how[64];
+            emu_proc_describe(&emu->runtime, how, sizeof how);
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: %s",
+                     emu->req_id, how);
+            char *body = rt_emu_error_json("Runtime.ExitError", msg);
+            emu_set_result(emu, RT_STATUS_CRASH, "Runtime.ExitError", body,
+                           body ? strlen(body) : 0);
+            reset = "failure";
+            break;
+        }
+        if (!emu_wait_until(emu, until)) {
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Task timed out after %.2f seconds",
+                     emu->req_id, timeout_ms / 1000.0);
+            char *body = rt_emu_error_json("Sandbox.Timedout", msg);
+            emu_set_result(emu, RT_STATUS_TIMEOUT, "Sandbox.Timedout", body,
+                           body ? strlen(body) : 0);
+            reset = "timeout";
+            break;
+        }
+    }
+    res->duration_ns = emu_mono_ns() - start;
+    emu->inv_pending = emu->inv_active = false;
+    emu->req = NULL;
+    fill_result(emu, res);
+    if (reset)
+        shutdown_locked(emu, reset);
+    pthread_mutex_unlock(&emu->mu);
+    return RT_OK;
+}
+
+void rt_emu_result_free(struct rt_emu_result *res)
+{
+    if (!res)
+        return;
+    free(res->body);
+    res->body = NULL;
+    res->body_len = 0;
+}
+
+void rt_emu_stop(struct rt_emu *emu)
+{
+    if (!emu)
+        return;
+    if (emu->mhd) {
+        rt_emu_shutdown(emu, "spindown");
+        emu_http_stop(emu);
+    }
+    free(emu->res_body);
+    free(emu->init_error_body);
+    rt_lambda_env_free(emu->envp);
+    pthread_cond_destroy(&emu->cv);
+    pthread_mutex_destroy(&emu->mu);
+    free(emu);
+}

@@ -1,0 +1,105 @@
+/* Internal state of the local Lambda emulator, shared by its files: emulator.c (sandbox
+ * lifecycle and invocations), emulator_http.c (the Runtime and Extensions API endpoints) and
+ * emulator_proc.c (starting, reaping and killing the sandbox's processes). Everything below
+ * `mu` is guarded by it; `cv` is broadcast on every state change. */
+#ifndef RUNTRAIL_REPLAY_EMULATOR_INT_H
+#define RUNTRAIL_REPLAY_EMULATOR_INT_H
+
+#include "replay/emulator.h"
+
+#include "formats/bundle.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define EMU_MAX_EXTENSIONS 16
+#define EMU_MAX_PROCS (EMU_MAX_EXTENSIONS + 1)
+#define EMU_EXT_QUEUE 4
+
+struct emu_ext {
+    char id[37];
+    char name[128];
+    unsigned events;     /* RT_EMU_EV_* */
+    bool waiting;        /* blocked in event/next */
+    char *queue[EMU_EXT_QUEUE]; /* pending event JSON documents, oldest first */
+    int queued;
+};
+
+struct emu_proc {
+    pid_t pid;      /* also its process group */
+    bool exited;
+    int wstatus;
+    char name[128];
+};
+
+struct rt_emu {
+    const struct rt_emu_config *cfg;
+    struct MHD_Daemon *mhd;
+    char api[64];
+    char wrapper[4096]; /* the exec wrapper a layer provides, or "" */
+    char task_root[4096];
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    bool stopping;
+
+    /* sandbox */
+    bool up;
+    unsigned gen;             /* incremented whenever a sandbox ends */
+    bool registration_open;
+    bool runtime_ready;       /* runtime called /next at least once this sandbox */
+    bool runtime_waiting;     /* runtime is blocked in /next now */
+    bool init_failed;
+    char init_error_type[128];
+    char *init_error_body;
+    size_t init_error_len;
+    char **envp;
+    struct emu_proc runtime;
+    struct emu_proc ext_procs[EMU_MAX_EXTENSIONS];
+    int n_ext_procs;
+    struct emu_ext exts[EMU_MAX_EXTENSIONS];
+    int n_exts;
+    uint64_t invocations;     /* in this sandbox */
+
+    /* current invocation */
+    bool inv_pending;         /* delivered, not yet taken by the runtime */
+    bool inv_active;          /* taken, not yet responded */
+    bool inv_done;            /* response or error posted */
+    char req_id[37];
+    int64_t deadline_ms;
+    char trace_id[128];
+    const struct rt_emu_request *req;
+    int res_status;
+    char res_error_type[128];
+    char *res_body;
+    size_t res_len;
+    bool res_streamed;
+};
+
+/* emulator_http.c */
+int emu_http_start(struct rt_emu *emu, struct rt_errinfo *ei);
+void emu_http_stop(struct rt_emu *emu);
+/* Sets the invocation's outcome (takes ownership of body). Caller holds mu. */
+void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body,
+                    size_t len);
+
+/* emulator_proc.c */
+int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name,
+                   struct emu_proc *out, struct rt_errinfo *ei);
+/* Non-blocking: updates p->exited; returns p->exited. */
+bool emu_proc_poll(struct emu_proc *p);
+void emu_proc_kill(struct emu_proc *p, int sig);
+/* SIGKILL to the group and wait for the process. */
+void emu_proc_reap(struct emu_proc *p);
+/* "exit status N" or "signal: killed" etc. */
+void emu_proc_describe(const struct emu_proc *p, char *buf, size_t cap);
+
+/* time */
+uint64_t emu_mono_ns(void);
+int64_t emu_wall_ms(void);
+/* Waits on cv until the absolute monotonic time (ns); returns false when it has passed. */
+bool emu_wait_until(struct rt_emu *emu, uint64_t until_ns);
+
+#endif

@@ -1,0 +1,240 @@
+/* Option handling for `runtrail invoke` and `runtrail emulate`: the option table, the parser
+ * (getopt_long, stopping at `--` or the first non-option, which starts the runtime command)
+ * and the recording set-up — the runtrail layer that the build puts next to the binary
+ * ($(BUILD)/layer, like /opt in Lambda), the store the extension writes to, and a free port
+ * for the extension's Runtime API proxy so that parallel runs never collide. */
+#include "replay/invoke.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* name, has_arg, id, help */
+#define INVOKE_OPTIONS(_)                                                                      \
+    _("store", 1, 'S', "--store URL          where bundles go (s3://BUCKET/PREFIX or a folder; "  \
+                       "default $RUNTRAIL_STORE, else ./runtrail-data)")                      \
+    _("event", 1, 'e', "--event FILE|-       an event payload; repeatable (default: {})")       \
+    _("repeat", 1, 'n', "--repeat N           deliver the events N times")                      \
+    _("handler", 1, 'H', "--handler H          _HANDLER (default function.handler)")            \
+    _("task-root", 1, 'T', "--task-root DIR      LAMBDA_TASK_ROOT and working directory "       \
+                           "(default .)")                                                     \
+    _("function-name", 1, 'F', "--function-name F    AWS_LAMBDA_FUNCTION_NAME (default "         \
+                               "runtrail-function)")                                          \
+    _("region", 1, 'R', "--region R           AWS_REGION (default us-east-1)")                  \
+    _("timeout", 1, 't', "--timeout S          per-invocation timeout in seconds (default 3)")   \
+    _("memory", 1, 'm', "--memory MB          AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)")  \
+    _("layer", 1, 'L', "--layer DIR          a layer folder laid out like /opt (extensions/, "   \
+                       "runtrail/wrapper); repeatable; default $RUNTRAIL_LAYER")              \
+    _("env", 1, 'E', "--env K=V            an extra environment variable; repeatable")         \
+    _("no-record", 0, 'N', "--no-record          run without the runtrail recorder layer")      \
+    _("report", 1, 'r', "--report FILE        one JSON line per invocation (id, status, "        \
+                        "timings)")                                                           \
+    _("quiet", 0, 'q', "--quiet              no per-invocation status lines on stderr")         \
+    _("listen", 1, 'l', "--listen ADDR        (emulate) HOST:PORT of the invoke endpoint")
+
+const char rt_invoke_options_help[] =
+#define _(name, arg, id, help) "  " help "\n"
+    INVOKE_OPTIONS(_)
+#undef _
+    ;
+
+static const struct option long_options[] = {
+#define _(name, arg, id, help) {name, arg, NULL, id},
+    INVOKE_OPTIONS(_)
+#undef _
+    {"help", 0, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int fail(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return RT_ERR_EMU_BAD_REQUEST;
+}
+
+static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return false;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_opts *o,
+                         char *err, size_t err_cap)
+{
+    memset(o, 0, sizeof *o);
+    const char *env_layer = getenv("RUNTRAIL_LAYER");
+    optind = 1;
+    opterr = 0;
+    int c;
+    unsigned long v;
+    while ((c = getopt_long(argc, argv, "+:h", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'S': o->store = optarg; break;
+        case 'e':
+            if (o->n_events >= RT_INVOKE_MAX_LIST)
+                return fail(err, err_cap, "too many --event options (at most 64)");
+            o->events[o->n_events++] = optarg;
+            break;
+        case 'n':
+            if (!parse_ulong(optarg, 100000000, &v) || v == 0)
+                return fail(err, err_cap, "--repeat wants a positive number, not '%s'", optarg);
+            o->repeat = v;
+            break;
+        case 'H': o->cfg.handler = optarg; break;
+        case 'T': o->cfg.task_root = optarg; break;
+        case 'F': o->cfg.function_name = optarg; break;
+        case 'R': o->cfg.region = optarg; break;
+        case 't': {
+            char *end;
+            double s = strtod(optarg, &end);
+            if (*end || !(s > 0) || s > 900)
+                return fail(err, err_cap, "--timeout wants seconds in (0, 900], not '%s'",
+                            optarg);
+            o->cfg.timeout_ms = (unsigned)(s * 1000 + 0.5);
+            if (!o->cfg.timeout_ms)
+                o->cfg.timeout_ms = 1;
+            break;
+        }
+        case 'm':
+            if (!parse_ulong(optarg, 10240, &v) || v < 1)
+                return fail(err, err_cap, "--memory wants megabytes (1..10240), not '%s'",
+                            optarg);
+            o->cfg.memory_mb = (unsigned)v;
+            break;
+        case 'L':
+            if (o->n_layers >= RT_INVOKE_MAX_LIST)
+                return fail(err, err_cap, "too many --layer options (at most 64)");
+            o->layers[o->n_layers++] = optarg;
+            break;
+        case 'E':
+            if (!strchr(optarg, '=') || optarg[0] == '=')
+                return fail(err, err_cap, "--env wants K=V, not '%s'", optarg);
+            if (o->n_env >= RT_INVOKE_MAX_LIST)
+                return fail(err, err_cap, "too many --env options (at most 64)");
+            o->env[o->n_env++] = optarg;
+            break;
+        case 'N': o->no_record = true; break;
+        case 'r': o->report = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'l':
+            if (!emulate)
+                return fail(err, err_cap, "--listen is an option of 'runtrail emulate'");
+            o->listen = optarg;
+            break;
+        case ':':
+            return fail(err, err_cap, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return fail(err, err_cap, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return fail(err, err_cap, "missing the runtime command (after --)");
+    if (emulate && !o->listen)
+        return fail(err, err_cap, "--listen ADDR is required");
+    if (!emulate && o->n_events == 0 && o->repeat == 0)
+        o->repeat = 1;
+    if (!o->n_layers && env_layer && *env_layer)
+        o->layers[o->n_layers++] = env_layer;
+    o->cfg.runtime_argv = argv + optind;
+    o->cfg.layers = o->layers;
+    o->cfg.n_layers = o->n_layers;
+    o->cfg.env = o->env;
+    o->cfg.n_env = o->n_env;
+    o->cfg.log_fd = 2;
+    return RT_OK;
+}
+
+static bool user_env_has(const struct rt_invoke_opts *o, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < o->n_env; i++)
+        if (!strncmp(o->env[i], name, n) && o->env[i][n] == '=')
+            return true;
+    return false;
+}
+
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    unsigned port = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe,
+                              const char *store_url, char *err, size_t err_cap)
+{
+    char exe[PATH_MAX];
+    if (!self_exe || !realpath(self_exe, exe))
+        snprintf(exe, sizeof exe, "%s", self_exe ? self_exe : "runtrail");
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(exe, sizeof exe, ".");
+    char layer[PATH_MAX + 16];
+    snprintf(layer, sizeof layer, "%s/../layer", exe);
+    char probe[PATH_MAX + 64];
+    snprintf(probe, sizeof probe, "%s/extensions/runtrail", layer);
+    if (access(probe, X_OK) != 0 || !realpath(layer, o->layer_path)) {
+        snprintf(err, err_cap,
+                 "the runtrail recorder layer is not built yet (looked for %s); "
+                 "run 'make', or pass --no-record to invoke without recording",
+                 probe);
+        return RT_ERR_EMULATOR;
+    }
+    /* The recorder layer comes first: its wrapper wraps the runtime. */
+    memmove(o->layers + 1, o->layers, o->n_layers * sizeof o->layers[0]);
+    o->layers[0] = o->layer_path;
+    o->n_layers++;
+    o->cfg.n_layers = o->n_layers;
+    if (!user_env_has(o, "RUNTRAIL_STORE")) {
+        const char *url = store_url && *store_url ? store_url : "./runtrail-data";
+        char abs[2 * PATH_MAX + 8];
+        if (strstr(url, "://") || url[0] == '/') {
+            snprintf(abs, sizeof abs, "%s", url);
+        } else {
+            char cwd[PATH_MAX];
+            if (!getcwd(cwd, sizeof cwd))
+                snprintf(cwd, sizeof cwd, ".");
+            snprintf(abs, sizeof abs, "%s/%s", cwd,
+                     !strncmp(url, "./", 2) ? url + 2 : url);
+        }
+        snprintf(o->store_env, sizeof o->store_env, "RUNTRAIL_STORE=%s", abs);
+        o->env[o->n_env++] = o->store_env;
+    }
+    if (!user_env_has(o, "RUNTRAIL_PROXY_PORT") && !getenv("RUNTRAIL_PROXY_PORT")) {
+        unsigned port = free_port();
+        if (port) {
+            snprintf(o->port_env, sizeof o->port_env, "RUNTRAIL_PROXY_PORT=%u", port);
+            o->env[o->n_env++] = o->port_env;
+        }
+    }
+    o->cfg.n_env = o->n_env;
+    return RT_OK;
+}
