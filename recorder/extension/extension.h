@@ -1,0 +1,197 @@
+/* The runtrail Lambda extension's internal interfaces: the RUNTRAIL_* configuration table,
+ * payload redaction, the once-per-sandbox environment and code digests, the Runtime API proxy
+ * and the sealer that turns finished invocations into bundles. main.c ties them together with
+ * the Extensions API client (api.c). Everything here is library code: it returns RT_ERR_*
+ * codes and counts degradations, it never prints to the function's logs except through the
+ * one diagnostic helper in main.c. */
+#ifndef RUNTRAIL_RECORDER_EXTENSION_H
+#define RUNTRAIL_RECORDER_EXTENSION_H
+
+#include "formats/bundle.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- configuration (config.c) ---- */
+
+/* The RUNTRAIL_* settings. Columns: field, variable, default, parser, documentation.
+ * Parsers: str (any text), size (bytes, with optional k/m/g suffix), port (1..65535),
+ * bool (0/1/true/false/yes/no), ratio (0..1), payload (full|redacted|hash|none). */
+#define RT_EXT_CONFIG(_)                                                                       \
+    _(store, "RUNTRAIL_STORE", "/tmp/runtrail-data", str,                                      \
+      "Where sealed bundles go: `s3://bucket/prefix`, `file:///dir` or a folder.")             \
+    _(payload, "RUNTRAIL_PAYLOAD", "full", payload,                                            \
+      "How event, response and error payloads are kept: `full`, `redacted` (keys listed in "   \
+      "RUNTRAIL_REDACT replaced by a keyed hash), `hash` (SHA-256 and length only) or `none`.") \
+    _(redact, "RUNTRAIL_REDACT", "", str,                                                      \
+      "Comma-separated JSON keys (matched at any depth) or dotted paths from the root "        \
+      "(`password,body.card.number`) redacted in `redacted` mode. Arrays are transparent; a "  \
+      "string holding JSON (API Gateway `body`) is searched too.")                             \
+    _(max_payload, "RUNTRAIL_MAX_PAYLOAD", "1m", size,                                         \
+      "Bytes of each payload stored; longer payloads are cut (length and SHA-256 of the "      \
+      "whole payload are kept).")                                                              \
+    _(max_events, "RUNTRAIL_MAX_EVENTS", "100000", size,                                       \
+      "Behaviour events kept per bundle; more are counted as dropped.")                        \
+    _(spool_max, "RUNTRAIL_SPOOL_MAX", "64m", size,                                            \
+      "Bytes of bundles kept in the /tmp spool while the store is unreachable.")               \
+    _(spool_dir, "RUNTRAIL_SPOOL_DIR", "/tmp/runtrail-spool", str,                             \
+      "Folder of the spool.")                                                                  \
+    _(proxy_port, "RUNTRAIL_PROXY_PORT", "9009", port,                                         \
+      "Port of the Runtime API proxy on 127.0.0.1.")                                           \
+    _(sse, "RUNTRAIL_SSE", "", str,                                                            \
+      "S3 server-side encryption: `AES256` or `aws:kms:KEYID` (empty: the bucket default).")   \
+    _(hash_key, "RUNTRAIL_HASH_KEY", "", str,                                                  \
+      "Key of the HMAC-SHA256 hashes of environment values and redacted fields (empty: the "   \
+      "random sandbox id, so hashes compare only within one sandbox).")                        \
+    _(sample, "RUNTRAIL_SAMPLE", "1", ratio,                                                   \
+      "Fraction of invocations to keep (accepted; every invocation is currently kept).")       \
+    _(disable, "RUNTRAIL_DISABLE", "0", bool,                                                  \
+      "1: the extension registers and does nothing else; the wrapper runs the runtime as is.") \
+    _(run_dir, "RUNTRAIL_RUN_DIR", "/tmp/runtrail", str,                                       \
+      "Folder of the event ring and of the ready file the wrapper reads.")                     \
+    _(ring_slots, "RUNTRAIL_RING_SLOTS", "0", size,                                            \
+      "Records the event ring holds (0: the ring's default).")                                 \
+    _(layers_dir, "RUNTRAIL_LAYERS_DIR", "/opt", str,                                          \
+      "Layers folder hashed into the CODE digest (runtrail's own files excluded).")
+
+typedef const char *rt_ext_cfg_str_t;
+typedef uint64_t rt_ext_cfg_size_t;
+typedef uint16_t rt_ext_cfg_port_t;
+typedef bool rt_ext_cfg_bool_t;
+typedef double rt_ext_cfg_ratio_t;
+typedef uint8_t rt_ext_cfg_payload_t; /* enum rt_payload_mode */
+
+struct rt_ext_config {
+#define RT_EXT_CFG_FIELD(field, var, def, type, doc) rt_ext_cfg_##type##_t field;
+    RT_EXT_CONFIG(RT_EXT_CFG_FIELD)
+#undef RT_EXT_CFG_FIELD
+    unsigned errors;       /* settings that did not parse (default used instead) */
+    char error_names[256]; /* their variable names, comma-separated */
+};
+
+
+/* Fills *cfg from getenv (strings point into the environment or the defaults). A value that
+ * does not parse is replaced by the default and counted in cfg->errors. Never fails. */
+void rt_ext_config_load(struct rt_ext_config *cfg);
+/* Same with a lookup function instead of getenv (tests). */
+void rt_ext_config_load_from(struct rt_ext_config *cfg, const char *(*get)(const char *name));
+/* Writes the Markdown table of docs/config.md. */
+void rt_ext_config_doc(FILE *f);
+/* Payload mode names: "full", "redacted", "hash", "none"; -1 if unknown. */
+int rt_ext_payload_mode_from_name(const char *name);
+
+/* ---- payload capture and redaction (redact.c) ---- */
+
+struct rt_redact {
+    uint8_t mode;          /* enum rt_payload_mode */
+    const char *paths;     /* RUNTRAIL_REDACT */
+    const uint8_t *key;    /* HMAC key of the replacement hashes */
+    size_t key_len;
+};
+
+/* Captures data[0..len) as a payload according to r: sets p->present, mode, original_len,
+ * sha256 (over the original bytes; zero in `none` mode) and p->data/len (malloc'ed, caller
+ * frees; NULL when nothing is stored). In `redacted` mode a payload that is not JSON is
+ * stored as `hash`. Returns RT_OK or RT_ERR_NOMEM-like failures as RT_ERR_* (the payload is
+ * then left empty). redacted_fields (if not NULL) receives the number of values replaced. */
+int rt_ext_capture_payload(const struct rt_redact *r, const uint8_t *data, size_t len,
+                           struct rt_payload *p, unsigned *redacted_fields);
+
+/* The replacement for one value: "<redacted:hmac:" + 32 hex + ">" of HMAC-SHA256(key,
+ * bytes). out needs RT_EXT_REDACTED_LEN + 1 bytes. */
+#define RT_EXT_REDACTED_LEN (15 + 32 + 1)
+void rt_ext_redacted_token(const uint8_t *key, size_t key_len, const void *bytes, size_t len,
+                           char out[RT_EXT_REDACTED_LEN + 1]);
+
+/* ---- environment, code, runtime (envinfo.c) ---- */
+
+/* True when a variable's value may be stored in clear (non-secret Lambda variables). */
+bool rt_ext_env_allowed(const char *name);
+/* Hashes every NAME=VALUE of envp (NULL-terminated) into *out (malloc'ed array, caller frees
+ * with rt_ext_env_free). RUNTRAIL_HASH_KEY itself is left out. */
+int rt_ext_env_collect(char *const *envp, const uint8_t *key, size_t key_len,
+                       struct rt_env_var **out, size_t *n_out);
+void rt_ext_env_free(struct rt_env_var *vars, size_t n);
+/* Digest of a folder tree: sorted walk, each regular file contributes its relative path and
+ * the SHA-256 of its content; symlinks contribute their target. Paths for which skip()
+ * returns true are left out. A missing folder gives the digest of nothing. */
+int rt_ext_tree_digest(const char *root, bool (*skip)(const char *rel), uint8_t out[32],
+                       uint32_t *files, uint64_t *bytes);
+/* Code digest of the task root and the layers folder (runtrail's files excluded). */
+int rt_ext_code_digest(const char *task_root, const char *layers_dir, struct rt_code *code);
+
+/* ---- one invocation as the proxy saw it ---- */
+
+struct rt_ext_invocation {
+    char *request_id;
+    struct rt_header *headers; /* Lambda-Runtime-* headers of invocation/next */
+    size_t n_headers;
+    uint8_t *event;
+    size_t event_len;
+    char *event_type;          /* Content-Type of the event */
+    uint8_t *result;           /* response or error body */
+    size_t result_len;
+    char *result_type;         /* Content-Type of the result */
+    char *error_type;          /* Lambda-Runtime-Function-Error-Type or errorType */
+    bool is_error;             /* result is an error (through /error) */
+    bool init_error;           /* /runtime/init/error: no event */
+    uint8_t status;            /* enum rt_status */
+    int64_t start_mono_ns, end_mono_ns;
+    int64_t start_wall_ns, end_wall_ns;
+    int64_t deadline_wall_ns;
+    bool cold_start;
+};
+void rt_ext_invocation_free(struct rt_ext_invocation *inv);
+
+/* ---- the sealer (sealer.c): a thread that turns invocations into bundles ---- */
+
+struct rt_ring;
+struct rt_ext_sealer;
+
+struct rt_ext_sealer_options {
+    const struct rt_ext_config *cfg;
+    struct rt_ring *ring;          /* may be NULL (no preload coverage) */
+    const char *sandbox_id;
+    const char *proxy_addr;        /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    uint64_t initial_counters[RT_CTR__COUNT]; /* degradations seen at start (config errors) */
+};
+
+int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out);
+/* Hands a finished invocation over (ownership moves). Never blocks on I/O. */
+void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv);
+/* Adds to a counter carried by the next bundle. Thread-safe. */
+void rt_ext_sealer_count(struct rt_ext_sealer *s, enum rt_counter c, uint64_t n);
+/* Seals everything queued, flushes the spool and stops the thread, giving up at
+ * deadline_mono_ns (CLOCK_MONOTONIC). Returns the number of bundles stored. */
+int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns);
+/* Bundles sealed so far (for tests and the bench). */
+uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s);
+
+/* ---- the Runtime API proxy (proxy.c) ---- */
+
+struct rt_ext_proxy;
+
+struct rt_ext_proxy_options {
+    const char *upstream;         /* host:port of the real Runtime API */
+    uint16_t port;                /* on 127.0.0.1; 0 = any free port */
+    struct rt_ext_sealer *sealer; /* NULL: pure pass-through */
+};
+
+int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy **out,
+                       struct rt_errinfo *ei);
+uint16_t rt_ext_proxy_port(const struct rt_ext_proxy *p);
+/* Ends the invocation in flight (SHUTDOWN or a new INVOKE without a response): status is
+ * RT_STATUS_TIMEOUT or RT_STATUS_CRASH; it is handed to the sealer. No-op when none. */
+void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type);
+/* The request id of the invocation in flight is copied into buf ("" when none). */
+void rt_ext_proxy_inflight_id(struct rt_ext_proxy *p, char *buf, size_t cap);
+void rt_ext_proxy_stop(struct rt_ext_proxy *p);
+
+/* ---- helpers (util in sealer.c) ---- */
+int64_t rt_ext_now_mono_ns(void);
+int64_t rt_ext_now_wall_ns(void);
+
+#endif

@@ -1,0 +1,347 @@
+/* runtrail-extension: the Lambda external extension (/opt/extensions/runtrail). It reads the
+ * RUNTRAIL_* configuration, creates the event ring, starts the sealer thread and the Runtime
+ * API proxy, writes the ready file the wrapper checks, registers with the Extensions API
+ * (2020-01-01) for INVOKE and SHUTDOWN, and loops on event/next. On SHUTDOWN it seals what is
+ * pending and flushes the spool within Lambda's budget. Whatever goes wrong, the function
+ * keeps working: a bad configuration degrades to pass-through (or to doing nothing), counted
+ * in the next bundle; the extension never reports init/error for its own problems, since that
+ * would fail the function's init. */
+#include "recorder/extension/extension.h"
+
+#include "formats/digest.h"
+#include "recorder/ring.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define API_VERSION "2020-01-01"
+
+static const char usage_text[] =
+    "usage: runtrail-extension [--config-doc | --version | --help]\n"
+    "\n"
+    "The runtrail Lambda extension. Lambda starts it from /opt/extensions/runtrail; it\n"
+    "registers with the Extensions API found in AWS_LAMBDA_RUNTIME_API, serves a Runtime API\n"
+    "proxy on 127.0.0.1:RUNTRAIL_PROXY_PORT and stores one bundle per invocation in\n"
+    "RUNTRAIL_STORE. Settings: docs/config.md (printed by --config-doc).\n";
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("runtrail-extension: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- Extensions API client ---- */
+
+struct api {
+    CURL *h;
+    char base[320];
+    char id[160];
+    char name[128];
+};
+
+struct api_reply {
+    long status;
+    char *body;
+    size_t len;
+};
+
+static size_t on_api_body(char *ptr, size_t size, size_t n, void *arg)
+{
+    struct api_reply *r = arg;
+    size_t add = size * n;
+    if (r->len + add > 1024 * 1024)
+        return 0;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + r->len, ptr, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+static int api_call(struct api *a, const char *method, const char *path,
+                    struct curl_slist *headers, const char *body, struct api_reply *r)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", a->base, path);
+    memset(r, 0, sizeof *r);
+    curl_easy_reset(a->h);
+    curl_easy_setopt(a->h, CURLOPT_URL, url);
+    curl_easy_setopt(a->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(a->h, CURLOPT_PROXY, "");
+    curl_easy_setopt(a->h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_api_body);
+    curl_easy_setopt(a->h, CURLOPT_WRITEDATA, r);
+    if (headers)
+        curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, headers);
+    if (!strcmp(method, "POST")) {
+        curl_easy_setopt(a->h, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+    CURLcode cc = curl_easy_perform(a->h);
+    curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &r->status);
+    return cc == CURLE_OK ? 0 : -1;
+}
+
+static int api_register(struct api *a)
+{
+    char hdr[200];
+    snprintf(hdr, sizeof hdr, "Lambda-Extension-Name: %s", a->name);
+    struct curl_slist *h = curl_slist_append(NULL, hdr);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    struct api_reply r;
+    int rc = api_call(a, "POST", "/" API_VERSION "/extension/register", h,
+                      "{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}", &r);
+    struct curl_header *id = NULL;
+    if (rc == 0 && r.status == 200 &&
+        curl_easy_header(a->h, "Lambda-Extension-Identifier", 0, CURLH_HEADER, -1, &id) ==
+            CURLHE_OK)
+        snprintf(a->id, sizeof a->id, "%s", id->value);
+    else
+        rc = -1;
+    curl_slist_free_all(h);
+    free(r.body);
+    return rc;
+}
+
+/* What event/next returned. */
+struct api_event {
+    bool shutdown;
+    char request_id[128];
+    char reason[64];
+    int64_t deadline_ms;
+};
+
+static int api_next(struct api *a, struct api_event *ev)
+{
+    char hdr[220];
+    snprintf(hdr, sizeof hdr, "Lambda-Extension-Identifier: %s", a->id);
+    struct curl_slist *h = curl_slist_append(NULL, hdr);
+    struct api_reply r;
+    int rc = api_call(a, "GET", "/" API_VERSION "/extension/event/next", h, NULL, &r);
+    curl_slist_free_all(h);
+    memset(ev, 0, sizeof *ev);
+    json_t *root = rc == 0 && r.status == 200 && r.body ? json_loadb(r.body, r.len, 0, NULL)
+                                                        : NULL;
+    free(r.body);
+    if (!root)
+        return -1;
+    const char *type = json_string_value(json_object_get(root, "eventType"));
+    const char *rid = json_string_value(json_object_get(root, "requestId"));
+    const char *reason = json_string_value(json_object_get(root, "shutdownReason"));
+    json_t *deadline = json_object_get(root, "deadlineMs");
+    ev->shutdown = type && !strcmp(type, "SHUTDOWN");
+    snprintf(ev->request_id, sizeof ev->request_id, "%s", rid ? rid : "");
+    snprintf(ev->reason, sizeof ev->reason, "%s", reason ? reason : "");
+    ev->deadline_ms = json_is_integer(deadline) ? json_integer_value(deadline)
+                      : json_is_real(deadline)  ? (int64_t)json_real_value(deadline)
+                                                : 0;
+    json_decref(root);
+    return type ? 0 : -1;
+}
+
+/* init/error or exit/error: reported only for the extension's own fatal failures. */
+static void api_error(struct api *a, const char *which, const char *type, const char *message)
+{
+    char hdr1[220], hdr2[200];
+    snprintf(hdr1, sizeof hdr1, "Lambda-Extension-Identifier: %s", a->id);
+    snprintf(hdr2, sizeof hdr2, "Lambda-Extension-Function-Error-Type: %s", type);
+    struct curl_slist *h = curl_slist_append(NULL, hdr1);
+    h = curl_slist_append(h, hdr2);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    json_t *body = json_pack("{s:s,s:s,s:[]}", "errorMessage", message, "errorType", type,
+                             "stackTrace");
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char path[64];
+    snprintf(path, sizeof path, "/" API_VERSION "/extension/%s/error", which);
+    struct api_reply r;
+    api_call(a, "POST", path, h, text ? text : "{}", &r);
+    free(r.body);
+    free(text);
+    json_decref(body);
+    curl_slist_free_all(h);
+}
+
+/* ---- the ready file the wrapper checks ---- */
+
+static int write_ready(const char *dir, uint16_t port, const char *ring_path)
+{
+    char path[4096], tmp[4200], text[4400];
+    snprintf(path, sizeof path, "%s/ready", dir);
+    snprintf(tmp, sizeof tmp, "%s/.ready.%d", dir, (int)getpid());
+    int n = snprintf(text, sizeof text, "RUNTRAIL_PROXY=127.0.0.1:%u\nRUNTRAIL_RING=%s\n"
+                     "RUNTRAIL_PID=%d\n", (unsigned)port, ring_path ? ring_path : "",
+                     (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    bool ok = n > 0 && write(fd, text, (size_t)n) == n;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void random_id(char out[33])
+{
+    uint8_t b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
+        for (int i = 0; i < 16; i++)
+            b[i] = (uint8_t)(x >> ((i % 8) * 8)) ^ (uint8_t)(i * 37);
+    }
+    rt_hex(b, sizeof b, out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (!strcmp(argv[1], "--config-doc")) {
+            rt_ext_config_doc(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[1], "--version")) {
+            printf("runtrail-extension %s\n", RT_VERSION);
+            return 0;
+        }
+        fputs(usage_text, strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? stderr : stdout);
+        return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stderr, NULL, _IOLBF, 0);
+
+    struct rt_ext_config cfg;
+    rt_ext_config_load(&cfg);
+    if (cfg.errors)
+        diag("ignoring bad settings (defaults used): %s", cfg.error_names);
+    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (!runtime_api || !*runtime_api) {
+        diag("%s", "AWS_LAMBDA_RUNTIME_API is not set: not running inside Lambda");
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    struct api a = {.h = curl_easy_init()};
+    snprintf(a.base, sizeof a.base, "http://%s", runtime_api);
+    char *prog = strdup(argv[0] ? argv[0] : "runtrail");
+    snprintf(a.name, sizeof a.name, "%s", prog ? basename(prog) : "runtrail");
+    free(prog);
+    if (!a.h)
+        return 1;
+
+    char sandbox_id[33];
+    random_id(sandbox_id);
+    char ring_path[4096] = "", ready_path[4096] = "";
+    struct rt_ring *ring = NULL;
+    struct rt_ext_sealer *sealer = NULL;
+    struct rt_ext_proxy *proxy = NULL;
+
+    if (!cfg.disable) {
+        uint64_t counters[RT_CTR__COUNT] = {0};
+        counters[RT_CTR_CONFIG_ERRORS] = cfg.errors;
+        snprintf(ready_path, sizeof ready_path, "%s/ready", cfg.run_dir);
+        if (mkdir(cfg.run_dir, 0755) != 0 && errno != EEXIST)
+            counters[RT_CTR_CONFIG_ERRORS]++;
+        unlink(ready_path);
+        snprintf(ring_path, sizeof ring_path, "%s/ring", cfg.run_dir);
+        if (rt_ring_create(ring_path, (size_t)cfg.ring_slots, &ring, NULL) != RT_OK) {
+            diag("cannot create the event ring %s: recording without the interposer",
+                 ring_path);
+            ring = NULL;
+            ring_path[0] = '\0';
+        }
+        char proxy_addr[64];
+        snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg.proxy_port);
+        struct rt_ext_sealer_options so = {.cfg = &cfg, .ring = ring, .sandbox_id = sandbox_id,
+                                           .proxy_addr = proxy_addr};
+        memcpy(so.initial_counters, counters, sizeof counters);
+        if (rt_ext_sealer_start(&so, &sealer) != RT_OK)
+            sealer = NULL;
+        struct rt_ext_proxy_options po = {.upstream = runtime_api, .port = cfg.proxy_port,
+                                          .sealer = sealer};
+        struct rt_errinfo ei;
+        rt_errinfo_clear(&ei);
+        if (rt_ext_proxy_start(&po, &proxy, &ei) != RT_OK) {
+            diag("cannot start the Runtime API proxy on %s: the runtime runs unrecorded",
+                 ei.detail);
+            proxy = NULL;
+            if (sealer)
+                rt_ext_sealer_count(sealer, RT_CTR_PROXY_ERRORS, 1);
+        } else if (write_ready(cfg.run_dir, rt_ext_proxy_port(proxy), ring_path) != 0) {
+            diag("cannot write the ready file in %s: the runtime runs unrecorded", cfg.run_dir);
+        }
+    }
+
+    int tries = 0;
+    while (api_register(&a) != 0) {
+        if (++tries >= 5) {
+            diag("%s", "cannot register with the Extensions API");
+            if (ready_path[0])
+                unlink(ready_path);
+            return 1;
+        }
+        usleep(100 * 1000);
+    }
+
+    int failures = 0;
+    int64_t shutdown_deadline_ms = 0;
+    for (;;) {
+        struct api_event ev;
+        if (api_next(&a, &ev) != 0) {
+            if (++failures >= 10) {
+                diag("%s", "Extensions API event/next keeps failing: exiting");
+                api_error(&a, "exit", "Extension.NextFailed", "event/next keeps failing");
+                break;
+            }
+            usleep(50 * 1000);
+            continue;
+        }
+        failures = 0;
+        if (!ev.shutdown)
+            continue; /* INVOKE: the proxy sees the invocation itself */
+        shutdown_deadline_ms = ev.deadline_ms;
+        if (proxy) {
+            bool timeout = !strcmp(ev.reason, "timeout");
+            rt_ext_proxy_abort_inflight(proxy, timeout ? RT_STATUS_TIMEOUT : RT_STATUS_CRASH,
+                                        timeout ? "Sandbox.Timedout" : "Runtime.ExitError");
+        }
+        break;
+    }
+
+    /* SHUTDOWN (or a dead Extensions API): seal and flush within the budget. */
+    int64_t budget_ns = 1800 * 1000000LL;
+    if (shutdown_deadline_ms > 0) {
+        int64_t left = shutdown_deadline_ms * 1000000 - rt_ext_now_wall_ns() - 100 * 1000000LL;
+        if (left < budget_ns)
+            budget_ns = left > 0 ? left : 0;
+    }
+    int64_t deadline = rt_ext_now_mono_ns() + budget_ns;
+    if (ready_path[0])
+        unlink(ready_path);
+    if (sealer)
+        rt_ext_sealer_stop(sealer, deadline);
+    if (ring_path[0])
+        unlink(ring_path);
+    fflush(NULL);
+    _exit(0); /* the proxy's threads end with the process */
+}

@@ -1,0 +1,546 @@
+/* The sealer: one thread that owns the ring consumer, the bundle writer and the store. The
+ * proxy hands it finished invocations; it drains the event ring (every few ms, so the ring
+ * does not fill while a function runs), attributes each behaviour event to the invocation
+ * whose window [start, end] holds its timestamp, flags everything else RT_EF_OUTSIDE in the
+ * next bundle, seals the bundle (META with the sandbox chain, ENV, CODE, headers, payloads,
+ * events) and stores it, spooling on failure. Nothing here runs on the runtime's request
+ * path, and no failure here reaches the function: it is counted in the next bundle. */
+#include "recorder/extension/extension.h"
+
+#include "formats/digest.h"
+#include "recorder/ring.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DRAIN_PERIOD_MS 20
+#define HELD_MAX_FACTOR 2 /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
+
+extern char **environ;
+
+/* A behaviour event copied out of the ring, strings included. */
+struct held {
+    struct rt_event ev;
+    char data[]; /* the strings, back to back */
+};
+
+struct queued {
+    struct rt_ext_invocation *inv;
+    struct queued *next;
+};
+
+struct rt_ext_sealer {
+    struct rt_ext_config cfg;
+    struct rt_ring *ring;
+    char sandbox_id[64];
+    char proxy_addr[64];
+    const uint8_t *hash_key;
+    size_t hash_key_len;
+
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct queued *head, *tail;
+    bool stopping;
+    uint64_t counters[RT_CTR__COUNT]; /* for the next bundle (under mu) */
+    uint64_t sealed;                  /* under mu */
+    int stored;
+
+    /* sealer thread only */
+    struct held **events;
+    size_t n_events, cap_events;
+    struct rt_store *store;
+    bool store_tried, spool_pending;
+    uint64_t seq;
+    bool has_prev;
+    uint8_t prev_digest[RT_DIGEST_LEN];
+    struct rt_env_var *env;
+    size_t n_env;
+    bool code_done;
+    struct rt_code code;
+    char runtime[128];
+};
+
+/* ---- holding ring events ---- */
+
+static bool is_proxy_traffic(const struct rt_ext_sealer *s, const struct rt_event *ev)
+{
+    if (ev->op != RT_OP_CONNECT && ev->op != RT_OP_OUTBOUND && ev->op != RT_OP_SENDTO)
+        return false;
+    size_t n = strlen(s->proxy_addr);
+    const struct rt_str *a = &ev->str[0];
+    return n && a->len >= n && !memcmp(a->ptr, s->proxy_addr, n) &&
+           (a->len == n || a->ptr[n] == ' ' || a->ptr[n] == '\0');
+}
+
+static void hold_event(const struct rt_event *ev, void *arg)
+{
+    struct rt_ext_sealer *s = arg;
+    if (is_proxy_traffic(s, ev))
+        return;
+    if (ev->op == RT_OP_PROC_START && !s->runtime[0] && ev->str[0].len) {
+        const char *exe = ev->str[0].ptr;
+        const char *base = memrchr(exe, '/', ev->str[0].len);
+        base = base ? base + 1 : exe;
+        size_t len = ev->str[0].len - (size_t)(base - exe);
+        if (len >= sizeof s->runtime)
+            len = sizeof s->runtime - 1;
+        memcpy(s->runtime, base, len);
+        s->runtime[len] = '\0';
+    }
+    size_t limit = (s->cfg.max_events ? s->cfg.max_events : 100000) * HELD_MAX_FACTOR;
+    if (s->n_events >= limit) {
+        rt_ext_sealer_count(s, RT_CTR_EVENTS_DROPPED, 1);
+        return;
+    }
+    size_t strs = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++)
+        strs += ev->str[i].len;
+    if (s->n_events == s->cap_events) {
+        size_t ncap = s->cap_events ? s->cap_events * 2 : 256;
+        struct held **ne = realloc(s->events, ncap * sizeof *ne);
+        if (!ne) {
+            rt_ext_sealer_count(s, RT_CTR_EVENTS_DROPPED, 1);
+            return;
+        }
+        s->events = ne;
+        s->cap_events = ncap;
+    }
+    struct held *h = malloc(sizeof *h + strs + 1);
+    if (!h) {
+        rt_ext_sealer_count(s, RT_CTR_EVENTS_DROPPED, 1);
+        return;
+    }
+    h->ev = *ev;
+    char *d = h->data;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        if (ev->str[i].len)
+            memcpy(d, ev->str[i].ptr, ev->str[i].len);
+        h->ev.str[i].ptr = ev->str[i].len ? d : NULL;
+        d += ev->str[i].len;
+    }
+    s->events[s->n_events++] = h;
+}
+
+static void drain(struct rt_ext_sealer *s)
+{
+    if (!s->ring)
+        return;
+    rt_ring_drain(s->ring, hold_event, s);
+    uint64_t dropped = rt_ring_take_dropped(s->ring);
+    if (dropped)
+        rt_ext_sealer_count(s, RT_CTR_RING_DROPPED, dropped);
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+    const struct held *x = *(struct held *const *)a, *y = *(struct held *const *)b;
+    return (x->ev.ts_ns > y->ev.ts_ns) - (x->ev.ts_ns < y->ev.ts_ns);
+}
+
+/* ---- once per sandbox ---- */
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+static void sandbox_once(struct rt_ext_sealer *s)
+{
+    if (!s->env && rt_ext_env_collect(environ, s->hash_key, s->hash_key_len, &s->env,
+                                      &s->n_env) != RT_OK)
+        s->env = NULL;
+    if (!s->code_done) {
+        rt_ext_code_digest(getenv("LAMBDA_TASK_ROOT"), s->cfg.layers_dir, &s->code);
+        s->code_done = true;
+    }
+}
+
+/* The caller, where the event says who it is (API Gateway, S3, SQS). */
+static char *event_caller(const struct rt_ext_invocation *inv)
+{
+    static const char *const paths[][4] = {
+        {"requestContext", "identity", "userArn", NULL},
+        {"requestContext", "identity", "sourceIp", NULL},
+        {"requestContext", "http", "sourceIp", NULL},
+        {"userIdentity", "principalId", NULL, NULL},
+        {"attributes", "SenderId", NULL, NULL},
+    };
+    for (size_t i = 0; i < inv->n_headers; i++)
+        if (!strcasecmp(inv->headers[i].name, "Lambda-Runtime-Cognito-Identity") &&
+            *inv->headers[i].value)
+            return strdup(inv->headers[i].value);
+    if (!inv->event || inv->event_len == 0 || inv->event_len > 1024 * 1024)
+        return NULL;
+    json_t *root = json_loadb((const char *)inv->event, inv->event_len, 0, NULL);
+    if (!root)
+        return NULL;
+    json_t *base = root;
+    json_t *records = json_object_get(root, "Records");
+    char *out = NULL;
+    for (size_t i = 0; i < sizeof paths / sizeof *paths && !out; i++) {
+        json_t *node = i >= 3 && json_is_array(records) ? json_array_get(records, 0) : base;
+        for (size_t k = 0; k < 4 && paths[i][k] && node; k++)
+            node = json_object_get(node, paths[i][k]);
+        if (json_is_string(node) && json_string_length(node) > 0)
+            out = strdup(json_string_value(node));
+    }
+    json_decref(root);
+    return out;
+}
+
+static char *error_type_of(const uint8_t *body, size_t len)
+{
+    json_t *root = json_loadb((const char *)body, len, 0, NULL);
+    char *out = NULL;
+    if (root) {
+        json_t *t = json_object_get(root, "errorType");
+        if (json_is_string(t))
+            out = strdup(json_string_value(t));
+        json_decref(root);
+    }
+    return out;
+}
+
+/* ---- sealing ---- */
+
+static void add_marker(struct rt_writer *w, int64_t ts, const char *request_id, int what,
+                       const char *detail)
+{
+    struct rt_event ev = {.ts_ns = ts, .op = RT_OP_MARK};
+    ev.str[0].ptr = request_id;
+    ev.str[0].len = request_id ? strlen(request_id) : 0;
+    ev.str[1].ptr = detail;
+    ev.str[1].len = detail ? strlen(detail) : 0;
+    ev.num[0] = what;
+    rt_writer_add_event(w, &ev);
+}
+
+static void set_payload(struct rt_ext_sealer *s, struct rt_writer *w, char which,
+                        const uint8_t *data, size_t len, const char *ctype, const char *etype)
+{
+    struct rt_redact r = {.mode = s->cfg.payload, .paths = s->cfg.redact, .key = s->hash_key,
+                          .key_len = s->hash_key_len};
+    struct rt_payload p;
+    rt_ext_capture_payload(&r, data ? data : (const uint8_t *)"", data ? len : 0, &p, NULL);
+    p.content_type = (char *)ctype;
+    p.error_type = (char *)etype;
+    rt_writer_set_payload(w, which, &p);
+    free(p.data);
+}
+
+static void take_counters(struct rt_ext_sealer *s, uint64_t out[RT_CTR__COUNT])
+{
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < RT_CTR__COUNT; i++) {
+        out[i] += s->counters[i];
+        s->counters[i] = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void open_store(struct rt_ext_sealer *s)
+{
+    if (s->store_tried)
+        return;
+    s->store_tried = true;
+    struct rt_store_options so = {.spool_dir = s->cfg.spool_dir,
+                                  .spool_max = s->cfg.spool_max,
+                                  .sse = *s->cfg.sse ? s->cfg.sse : NULL};
+    if (rt_store_open(s->cfg.store, &so, &s->store, NULL) != RT_OK) {
+        s->store = NULL;
+        rt_ext_sealer_count(s, RT_CTR_CONFIG_ERRORS, 1);
+    }
+}
+
+static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
+{
+    drain(s);
+    sandbox_once(s);
+    open_store(s);
+
+    struct rt_limits lim = {.max_events = s->cfg.max_events, .max_payload = s->cfg.max_payload};
+    struct rt_writer *w = rt_writer_new(&lim);
+    if (!w) {
+        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
+        return;
+    }
+
+    /* Events up to the end of this invocation: inside its window or flagged outside. */
+    int64_t start = inv->start_mono_ns, end = inv->end_mono_ns;
+    qsort(s->events, s->n_events, sizeof *s->events, cmp_held);
+    size_t upto = 0;
+    while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)
+        upto++;
+    uint64_t outside = 0;
+    bool started = false;
+    for (size_t i = 0; i < upto; i++) {
+        struct rt_event ev = s->events[i]->ev;
+        if (ev.ts_ns < start) {
+            ev.flags |= RT_EF_OUTSIDE;
+            outside++;
+        } else if (!started) {
+            add_marker(w, 0, inv->request_id,
+                       inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START, NULL);
+            started = true;
+        }
+        ev.ts_ns -= start;
+        rt_writer_add_event(w, &ev);
+    }
+    if (!started)
+        add_marker(w, 0, inv->request_id, inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START,
+                   NULL);
+    add_marker(w, end - start, inv->request_id,
+               inv->status == RT_STATUS_OK ? RT_MARK_RESPONSE : RT_MARK_ERROR,
+               rt_status_name(inv->status));
+    for (size_t i = 0; i < upto; i++)
+        free(s->events[i]);
+    memmove(s->events, s->events + upto, (s->n_events - upto) * sizeof *s->events);
+    s->n_events -= upto;
+
+    struct rt_meta m;
+    memset(&m, 0, sizeof m);
+    char *caller = s->cfg.payload == RT_PAYLOAD_FULL || s->cfg.payload == RT_PAYLOAD_REDACTED
+                       ? event_caller(inv)
+                       : NULL;
+    char *parsed_type = NULL;
+    if (!inv->error_type && inv->is_error && inv->result)
+        parsed_type = error_type_of(inv->result, inv->result_len);
+    const char *arn = NULL, *trace = NULL;
+    for (size_t i = 0; i < inv->n_headers; i++) {
+        if (!strcasecmp(inv->headers[i].name, "Lambda-Runtime-Invoked-Function-Arn"))
+            arn = inv->headers[i].value;
+        if (!strcasecmp(inv->headers[i].name, "Lambda-Runtime-Trace-Id"))
+            trace = inv->headers[i].value;
+    }
+    m.function = (char *)env_or("AWS_LAMBDA_FUNCTION_NAME", "unknown");
+    m.function_version = (char *)env_or("AWS_LAMBDA_FUNCTION_VERSION", NULL);
+    m.function_arn = (char *)arn;
+    m.region = (char *)env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", NULL));
+    m.runtime = (char *)env_or("AWS_EXECUTION_ENV", s->runtime[0] ? s->runtime : "unknown");
+    m.handler = (char *)env_or("_HANDLER", NULL);
+    m.request_id = inv->request_id;
+    m.trace_id = (char *)trace;
+    m.caller = caller;
+    m.sandbox_id = s->sandbox_id;
+    m.recorder_version = RT_VERSION;
+    m.error_type = inv->status == RT_STATUS_OK ? NULL : inv->error_type ? inv->error_type
+                                                                        : parsed_type;
+    m.memory_mb = (uint32_t)strtoul(env_or("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"), NULL, 10);
+    m.start_wall_ns = inv->start_wall_ns;
+    m.end_wall_ns = inv->end_wall_ns;
+    m.duration_ns = end > start ? (uint64_t)(end - start) : 0;
+    m.deadline_wall_ns = inv->deadline_wall_ns;
+    m.cold_start = inv->cold_start;
+    m.status = inv->status;
+    m.seq = s->seq;
+    m.has_prev = s->has_prev;
+    memcpy(m.prev_digest, s->prev_digest, RT_DIGEST_LEN);
+    m.coverage = RT_COV_PROXY | (s->ring ? RT_COV_PRELOAD : 0);
+    if (s->store)
+        rt_store_take_counters(s->store, m.counters);
+    take_counters(s, m.counters);
+    m.counters[RT_CTR_OUTSIDE_EVENTS] += outside;
+    rt_writer_set_meta(w, &m);
+
+    for (size_t i = 0; s->env && i < s->n_env; i++)
+        rt_writer_add_env(w, &s->env[i]);
+    if (s->code_done)
+        rt_writer_set_code(w, &s->code);
+    for (size_t i = 0; i < inv->n_headers; i++)
+        rt_writer_add_header(w, inv->headers[i].name, inv->headers[i].value);
+    if (!inv->init_error)
+        set_payload(s, w, 'E', inv->event, inv->event_len, inv->event_type, NULL);
+    if (inv->result)
+        set_payload(s, w, inv->is_error ? 'X' : 'R', inv->result, inv->result_len,
+                    inv->result_type, inv->is_error ? m.error_type : NULL);
+
+    uint8_t *data = NULL;
+    size_t len = 0;
+    uint8_t digest[RT_DIGEST_LEN];
+    int rc = rt_writer_finish(w, 0, &data, &len, digest);
+    rt_writer_free(w);
+    free(caller);
+    free(parsed_type);
+    if (rc != RT_OK) {
+        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
+        return;
+    }
+    /* The chain advances even when the store fails: a lost bundle shows as a gap. */
+    s->seq++;
+    s->has_prev = true;
+    memcpy(s->prev_digest, digest, RT_DIGEST_LEN);
+    if (!s->store) {
+        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
+    } else {
+        rc = rt_store_put_bundle(s->store, &m, data, len, NULL, 0, NULL);
+        if (rc == RT_OK) {
+            s->stored++;
+            if (s->spool_pending && rt_store_flush_spool(s->store, NULL) >= 0)
+                s->spool_pending = false;
+        } else {
+            s->spool_pending = true;
+        }
+    }
+    free(data);
+    pthread_mutex_lock(&s->mu);
+    s->sealed++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- the thread ---- */
+
+static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
+{
+    struct queued *q = s->head;
+    if (!q)
+        return NULL;
+    s->head = q->next;
+    if (!s->head)
+        s->tail = NULL;
+    struct rt_ext_invocation *inv = q->inv;
+    free(q);
+    return inv;
+}
+
+static void *run(void *arg)
+{
+    struct rt_ext_sealer *s = arg;
+    sandbox_once(s); /* while the runtime initialises */
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        struct rt_ext_invocation *inv;
+        while ((inv = pop(s)) != NULL) {
+            pthread_mutex_unlock(&s->mu);
+            seal(s, inv);
+            rt_ext_invocation_free(inv);
+            pthread_mutex_lock(&s->mu);
+        }
+        if (s->stopping)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += DRAIN_PERIOD_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+        if (!s->head && !s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            drain(s);
+            pthread_mutex_lock(&s->mu);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (s->store && s->spool_pending)
+        rt_store_flush_spool(s->store, NULL);
+    return NULL;
+}
+
+int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out)
+{
+    struct rt_ext_sealer *s = calloc(1, sizeof *s);
+    if (!s)
+        return RT_ERR_NOMEM;
+    s->cfg = *o->cfg;
+    s->ring = o->ring;
+    snprintf(s->sandbox_id, sizeof s->sandbox_id, "%s", o->sandbox_id);
+    snprintf(s->proxy_addr, sizeof s->proxy_addr, "%s", o->proxy_addr ? o->proxy_addr : "");
+    if (s->cfg.hash_key && *s->cfg.hash_key) {
+        s->hash_key = (const uint8_t *)s->cfg.hash_key;
+        s->hash_key_len = strlen(s->cfg.hash_key);
+    } else {
+        s->hash_key = (const uint8_t *)s->sandbox_id;
+        s->hash_key_len = strlen(s->sandbox_id);
+    }
+    memcpy(s->counters, o->initial_counters, sizeof s->counters);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&s->thread, NULL, run, s) != 0) {
+        pthread_cond_destroy(&s->cond);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return RT_ERR_NOMEM;
+    }
+    *out = s;
+    return RT_OK;
+}
+
+void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
+{
+    struct queued *q = malloc(sizeof *q);
+    if (!q) {
+        rt_ext_invocation_free(inv);
+        rt_ext_sealer_count(s, RT_CTR_EVENTS_DROPPED, 1);
+        return;
+    }
+    q->inv = inv;
+    q->next = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->tail)
+        s->tail->next = q;
+    else
+        s->head = q;
+    s->tail = q;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void rt_ext_sealer_count(struct rt_ext_sealer *s, enum rt_counter c, uint64_t n)
+{
+    if ((unsigned)c >= RT_CTR__COUNT)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->counters[c] += n;
+    pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->sealed;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    int64_t left = deadline_mono_ns - rt_ext_now_mono_ns();
+    if (left < 0)
+        left = 0;
+    int64_t abs_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec + left;
+    struct timespec until = {.tv_sec = abs_ns / 1000000000, .tv_nsec = abs_ns % 1000000000};
+    if (pthread_timedjoin_np(s->thread, NULL, &until) != 0)
+        return -1; /* still sealing: the process exits anyway, the spool keeps the rest */
+    int stored = s->stored;
+    while (s->head)
+        rt_ext_invocation_free(pop(s));
+    for (size_t i = 0; i < s->n_events; i++)
+        free(s->events[i]);
+    free(s->events);
+    if (s->store)
+        rt_store_close(s->store);
+    rt_ext_env_free(s->env, s->n_env);
+    free(s->code.task_root_path);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return stored;
+}
