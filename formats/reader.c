@@ -556,7 +556,7 @@ static int decode(struct dec *d, const uint8_t *raw, size_t len, unsigned flags)
             rt_sha256(raw, k->at, want);
             if (!(flags & RT_BUNDLE_NO_DIGEST) && memcmp(want, b->digest, RT_DIGEST_LEN)) {
                 char h1[2 * RT_DIGEST_LEN + 1], h2[2 * RT_DIGEST_LEN + 1];
-                rc = fail(d, RT_ERR_BUNDLE_DIGEST, k->at, "stored %.16s..., computed %.16s...",
+                rc = fail(d, RT_ERR_BUNDLE_DIGEST, k->at, "stored %s, computed %s",
                           rt_digest_hex(b->digest, h1), rt_digest_hex(want, h2));
                 break;
             }

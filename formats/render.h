@@ -1,0 +1,36 @@
+/* Text and JSON renderings of bundle contents shared by `show`, `export` and the viewer:
+ * the strace-like line of an event, argument formatting by RT_AF_* and JSON objects built
+ * with jansson. Every captured string is escaped (formats/escape.h): the text never contains
+ * raw control characters, and JSON is emitted ASCII-only by the callers. */
+#ifndef RUNTRAIL_FORMATS_RENDER_H
+#define RUNTRAIL_FORMATS_RENDER_H
+
+#include "formats/bundle.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "openat(AT_FDCWD, "/etc/hosts", O_RDONLY) = 3" or "... = -1 ENOENT (No such file or
+ * directory)", plus " <0.012ms>" when dur_ns > 0 and " [environ_read]" flags. Writes at most
+ * cap bytes (NUL-terminated); returns the length the full text needs. */
+size_t rt_render_event(char *buf, size_t cap, const struct rt_event *ev);
+/* One argument value in format fmt (numbers; strings use rt_render_str). */
+size_t rt_render_num(char *buf, size_t cap, enum rt_argfmt fmt, int64_t v);
+/* "+12.345ms" / "-0.500ms": ns as milliseconds with microsecond precision. */
+size_t rt_render_ms(char *buf, size_t cap, int64_t ns);
+/* "2025-11-26T10:00:00.123456789Z" (UTC). */
+size_t rt_render_wall(char *buf, size_t cap, int64_t wall_ns);
+/* Errno name for a positive errno ("ENOENT"), or NULL. */
+const char *rt_render_errno_name(int err);
+
+/* JSON string for captured bytes: the text itself when it is valid UTF-8, otherwise its
+ * escaped form (rt_escape_buf). Never NULL unless out of memory. */
+json_t *rt_json_bytes(const void *s, size_t len);
+/* {"record":"event","ts_ns":..,"pid":..,"tid":..,"kind":..,"op":..,"result":..,
+ *  ["errno":..,] "dur_ns":..,"flags":[..],"args":{slot name: value}} */
+json_t *rt_json_event(const struct rt_event *ev);
+/* {"record":"meta", every META field, "digest":hex, "counters":{nonzero}} */
+json_t *rt_json_meta(const struct rt_bundle *b);
+
+#endif

@@ -1,0 +1,9 @@
+# tests/tools/: helper programs for tests, samples and benchmarks (not installed).
+#   $(BUILD)/tools/gen_samples OUTDIR   writes the sample bundles (samples/bundles/README.md)
+RT_TOOLS := $(BUILD)/tools/gen_samples
+$(BUILD)/tools/gen_samples: tests/tools/gen_samples.c $$(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
+tools: $(RT_TOOLS)
+all: $(RT_TOOLS)
+.PHONY: tools
