@@ -1,0 +1,491 @@
+/* Unit tests of recorder/: the shared event ring (producer and consumer together): records
+ * round-trip intact, strings are cut and counted, a full ring counts drops, many threads in
+ * several processes lose nothing silently (every record present once or counted as dropped),
+ * a stalled producer's slot is skipped, exec records are merged, a scribbled ring cannot crash
+ * the consumer; and the protocol sniffers (TLS SNI, HTTP, DNS). */
+#include "recorder/preload/ring_produce.h"
+#include "recorder/preload/sniff.h"
+#include "recorder/ring.h"
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define STRESS_PER_THREAD 20000
+#else
+#define STRESS_PER_THREAD 100000
+#endif
+
+static char ring_path[64];
+
+static struct rt_ring *make_ring(size_t slots)
+{
+    snprintf(ring_path, sizeof ring_path, "/tmp/rt-test-ring-%d-%ld", (int)getpid(),
+             (long)random());
+    struct rt_ring *r = NULL;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(ring_path, slots, &r, &ei), RT_OK, "%s", ei.detail);
+    return r;
+}
+
+static void drop_ring(struct rt_ring *r)
+{
+    rt_ring_close(r);
+    unlink(ring_path);
+}
+
+struct collected {
+    size_t n;
+    struct rt_event ev[64];
+    char strs[64][3][1024];
+};
+
+static void collect(const struct rt_event *ev, void *arg)
+{
+    struct collected *c = arg;
+    if (c->n >= 64)
+        return;
+    c->ev[c->n] = *ev;
+    for (int i = 0; i < 3; i++) {
+        memcpy(c->strs[c->n][i], ev->str[i].ptr ? ev->str[i].ptr : "", ev->str[i].len);
+        c->strs[c->n][i][ev->str[i].len] = 0;
+        c->ev[c->n].str[i].ptr = c->strs[c->n][i];
+    }
+    c->n++;
+}
+
+static struct rt_rec rec_open(const char *path, int64_t result)
+{
+    struct rt_rec r;
+    memset(&r, 0, sizeof r);
+    r.op = RT_OP_OPEN;
+    r.ts_ns = 1000;
+    r.dur_ns = 7;
+    r.result = result;
+    r.pid = 42;
+    r.tid = 43;
+    r.flags = RT_EF_CREATE;
+    r.num[0] = -100;
+    r.num[1] = 0101;
+    r.num[2] = 0644;
+    r.str[0] = path;
+    r.str_len[0] = strlen(path);
+    return r;
+}
+
+Test(ring, roundtrip)
+{
+    struct rt_ring *ring = make_ring(0);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    struct rt_rec r = rec_open("/etc/hosts", 3);
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    r = rec_open("/missing", -2);
+    const char argv[] = "a\0b c";
+    r.str[1] = argv;
+    r.str_len[1] = sizeof argv - 1;
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    cr_assert_eq(rt_ring_backlog(ring), 2);
+    struct collected *c = calloc(1, sizeof *c);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 2);
+    cr_assert_eq(c->n, 2);
+    cr_assert_str_eq(c->ev[0].str[0].ptr, "/etc/hosts");
+    cr_assert_eq(c->ev[0].result, 3);
+    cr_assert_eq(c->ev[0].op, RT_OP_OPEN);
+    cr_assert_eq(c->ev[0].pid, 42);
+    cr_assert_eq(c->ev[0].tid, 43);
+    cr_assert_eq(c->ev[0].flags, RT_EF_CREATE);
+    cr_assert_eq(c->ev[0].num[0], -100);
+    cr_assert_eq(c->ev[0].num[2], 0644);
+    cr_assert_eq(c->ev[0].ts_ns, 1000);
+    cr_assert_eq(c->ev[0].dur_ns, 7);
+    cr_assert_eq(c->ev[1].result, -2);
+    cr_assert_eq(c->ev[1].str[1].len, sizeof argv - 1);
+    cr_assert_eq(memcmp(c->ev[1].str[1].ptr, argv, sizeof argv - 1), 0);
+    cr_assert_eq(c->ev[1].str[2].len, 0);
+    cr_assert_eq(rt_ring_backlog(ring), 0);
+    cr_assert_eq(rt_ring_take_dropped(ring), 0);
+    cr_assert_eq(rt_ring_take_truncated(ring), 0);
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+Test(ring, long_strings_are_cut_and_counted)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    static char big[5000];
+    memset(big, 'x', sizeof big);
+    struct rt_rec r = rec_open("", 0);
+    r.str[0] = big;
+    r.str_len[0] = sizeof big;
+    r.str[1] = "second";
+    r.str_len[1] = 6;
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    struct collected *c = calloc(1, sizeof *c);
+    rt_ring_drain(ring, collect, c);
+    cr_assert_eq(c->n, 1);
+    cr_assert_str_eq(c->ev[0].str[1].ptr, "second", "a later string keeps its room");
+    cr_assert_gt(c->ev[0].str[0].len, 500);
+    cr_assert_lt(c->ev[0].str[0].len, sizeof big);
+    cr_assert_eq(rt_ring_take_truncated(ring), 1);
+    cr_assert_eq(rt_ring_take_truncated(ring), 0, "taking resets");
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+Test(ring, full_ring_counts_drops)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    struct rt_rec r = rec_open("/x", 0);
+    int ok = 0;
+    for (int i = 0; i < 20; i++)
+        ok += rt_producer_emit(&p, &r) == 0;
+    cr_assert_eq(ok, 16);
+    cr_assert_eq(rt_ring_take_dropped(ring), 4);
+    struct collected *c = calloc(1, sizeof *c);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 16);
+    cr_assert_eq(rt_producer_emit(&p, &r), 0, "room again after a drain");
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+Test(ring, detached_producer_and_bad_files)
+{
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, "/nonexistent/ring"), -1);
+    struct rt_rec r = rec_open("/x", 0);
+    cr_assert_eq(rt_producer_emit(&p, &r), -1);
+    char path[] = "/tmp/rt-test-notring-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    char junk[70000];
+    memset(junk, 0x5a, sizeof junk);
+    cr_assert_eq(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+    close(fd);
+    errno = 1234;
+    cr_assert_eq(rt_producer_attach(&p, path), -1);
+    cr_assert_eq(errno, 1234, "errno preserved");
+    unlink(path);
+}
+
+/* ---- stress: threads x processes ---- */
+
+struct counter {
+    uint64_t *seen; /* [producer][seq] bitmap in bytes */
+    size_t producers, per;
+    size_t received, dups, bad;
+};
+
+static void count_ev(const struct rt_event *ev, void *arg)
+{
+    struct counter *c = arg;
+    size_t prod = (size_t)ev->num[0], seq = (size_t)ev->num[1];
+    if (ev->op != RT_OP_OPEN || prod >= c->producers || seq >= c->per || ev->num[2] != (int64_t)(prod * 7 + seq) ||
+        ev->str[0].len != 12 || memcmp(ev->str[0].ptr, "/stress/path", 12) != 0) {
+        c->bad++;
+        return;
+    }
+    uint64_t *w = &c->seen[(prod * c->per + seq) / 64];
+    uint64_t bit = 1ull << ((prod * c->per + seq) % 64);
+    if (*w & bit)
+        c->dups++;
+    *w |= bit;
+    c->received++;
+}
+
+struct thread_arg {
+    struct rt_producer *p;
+    size_t id, per;
+};
+
+static void *stress_thread(void *arg)
+{
+    struct thread_arg *a = arg;
+    struct rt_rec r = rec_open("/stress/path", 0);
+    for (size_t i = 0; i < a->per; i++) {
+        r.num[0] = (int64_t)a->id;
+        r.num[1] = (int64_t)i;
+        r.num[2] = (int64_t)(a->id * 7 + i);
+        rt_producer_emit(a->p, &r);
+    }
+    return NULL;
+}
+
+static void run_producers(size_t first_id, size_t threads, size_t per)
+{
+    struct rt_producer p;
+    if (rt_producer_attach(&p, ring_path) != 0)
+        _exit(3);
+    pthread_t th[16];
+    struct thread_arg args[16];
+    for (size_t t = 0; t < threads; t++) {
+        args[t] = (struct thread_arg){&p, first_id + t, per};
+        pthread_create(&th[t], NULL, stress_thread, &args[t]);
+    }
+    for (size_t t = 0; t < threads; t++)
+        pthread_join(th[t], NULL);
+}
+
+Test(ring, stress_threads_and_processes, .timeout = 120)
+{
+    const size_t procs = 4, threads = 8, per = STRESS_PER_THREAD;
+    struct rt_ring *ring = make_ring(0);
+    struct counter c = {.producers = procs * threads, .per = per};
+    c.seen = calloc((procs * threads * per + 63) / 64, sizeof(uint64_t));
+    pid_t kids[4];
+    for (size_t k = 0; k < procs; k++) {
+        kids[k] = fork();
+        cr_assert_geq(kids[k], 0);
+        if (kids[k] == 0) {
+            run_producers(k * threads, threads, per);
+            _exit(0);
+        }
+    }
+    size_t alive = procs;
+    while (alive > 0) {
+        rt_ring_drain(ring, count_ev, &c);
+        for (size_t k = 0; k < procs; k++) {
+            int st;
+            if (kids[k] > 0 && waitpid(kids[k], &st, WNOHANG) == kids[k]) {
+                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+                kids[k] = -1;
+                alive--;
+            }
+        }
+    }
+    rt_ring_drain_final(ring, 100, count_ev, &c);
+    uint64_t dropped = rt_ring_take_dropped(ring);
+    cr_assert_eq(c.bad, 0, "no torn or corrupt record");
+    cr_assert_eq(c.dups, 0, "no record twice");
+    cr_assert_eq(c.received + dropped, procs * threads * per, "received %zu + dropped %llu",
+                 c.received, (unsigned long long)dropped);
+    cr_assert_gt(c.received, 0);
+    cr_log_info("stress: %zu received, %llu dropped", c.received, (unsigned long long)dropped);
+    free(c.seen);
+    drop_ring(ring);
+}
+
+/* ---- stalled producers, exec merging ---- */
+
+Test(ring, stalled_producer_is_skipped_at_final_drain)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    /* a producer that reserved a slot and died before committing */
+    __atomic_fetch_add(&p.hdr->head, 1, __ATOMIC_ACQ_REL);
+    struct rt_rec r = rec_open("/after", 0);
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    struct collected *c = calloc(1, sizeof *c);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 0, "waits for the reserved slot first");
+    rt_ring_drain_final(ring, 10, collect, c);
+    cr_assert_eq(c->n, 1);
+    cr_assert_str_eq(c->ev[0].str[0].ptr, "/after");
+    cr_assert_eq(rt_ring_take_dropped(ring), 1);
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+static struct rt_rec rec_exec(uint16_t internal, int64_t result, int pid)
+{
+    struct rt_rec r;
+    memset(&r, 0, sizeof r);
+    r.op = RT_OP_EXEC;
+    r.internal = internal;
+    r.result = result;
+    r.pid = pid;
+    r.tid = pid;
+    r.str[0] = "/bin/true";
+    r.str_len[0] = 9;
+    return r;
+}
+
+Test(ring, failed_exec_is_one_event)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    struct rt_rec a = rec_exec(RT_RING_INT_EXEC_PENDING, 0, 10);
+    struct rt_rec b = rec_exec(RT_RING_INT_EXEC_FAILED, -2, 10);
+    rt_producer_emit(&p, &a);
+    rt_producer_emit(&p, &b);
+    struct collected *c = calloc(1, sizeof *c);
+    rt_ring_drain_final(ring, 10, collect, c);
+    cr_assert_eq(c->n, 1);
+    cr_assert_eq(c->ev[0].op, RT_OP_EXEC);
+    cr_assert_eq(c->ev[0].result, -2);
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+Test(ring, successful_exec_precedes_proc_start)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    struct rt_rec a = rec_exec(RT_RING_INT_EXEC_PENDING, 0, 11);
+    struct rt_rec other = rec_open("/other", 0);
+    other.pid = 99;
+    struct rt_rec start = rec_exec(0, 0, 11);
+    start.op = RT_OP_PROC_START;
+    rt_producer_emit(&p, &a);
+    rt_producer_emit(&p, &other);
+    rt_producer_emit(&p, &start);
+    struct collected *c = calloc(1, sizeof *c);
+    rt_ring_drain(ring, collect, c);
+    cr_assert_eq(c->n, 3);
+    cr_assert_eq(c->ev[0].op, RT_OP_OPEN);
+    cr_assert_eq(c->ev[1].op, RT_OP_EXEC);
+    cr_assert_eq(c->ev[1].result, 0);
+    cr_assert_eq(c->ev[2].op, RT_OP_PROC_START);
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+static void count_only(const struct rt_event *ev, void *arg)
+{
+    size_t *n = arg;
+    /* touch every byte the consumer hands out */
+    volatile char sink = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++)
+        for (size_t k = 0; k < ev->str[i].len; k++)
+            sink ^= ev->str[i].ptr[k];
+    (void)sink;
+    (*n)++;
+}
+
+Test(ring, scribbled_ring_does_not_crash_the_consumer)
+{
+    srandom(7);
+    for (int round = 0; round < 50; round++) {
+        struct rt_ring *ring = make_ring(16);
+        struct rt_producer p;
+        cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+        struct rt_rec r = rec_open("/ok", 0);
+        for (int i = 0; i < 10; i++)
+            rt_producer_emit(&p, &r);
+        unsigned char *base = (unsigned char *)p.hdr;
+        for (int k = 0; k < 400; k++)
+            base[(size_t)random() % p.map_len] = (unsigned char)random();
+        if (round % 3 == 0)
+            memset(base + 4096, 0xff, 4096);
+        size_t n = 0;
+        rt_ring_drain(ring, count_only, &n);
+        rt_ring_drain_final(ring, 1, count_only, &n);
+        rt_ring_take_dropped(ring);
+        rt_producer_detach(&p);
+        drop_ring(ring);
+    }
+}
+
+/* ---- sniffers ---- */
+
+static size_t client_hello(unsigned char *b, const char *host)
+{
+    size_t hl = strlen(host), p = 0;
+    unsigned char body[512];
+    size_t q = 0;
+    body[q++] = 0x03, body[q++] = 0x03;   /* version */
+    memset(body + q, 0xab, 32), q += 32;  /* random */
+    body[q++] = 0;                        /* session id */
+    body[q++] = 0, body[q++] = 2, body[q++] = 0x13, body[q++] = 0x01; /* suites */
+    body[q++] = 1, body[q++] = 0;         /* compression */
+    size_t ext_len = 4 + 2 + 3 + hl;
+    body[q++] = (unsigned char)(ext_len >> 8), body[q++] = (unsigned char)ext_len;
+    body[q++] = 0, body[q++] = 0;         /* server_name */
+    body[q++] = (unsigned char)((5 + hl) >> 8), body[q++] = (unsigned char)(5 + hl);
+    body[q++] = (unsigned char)((3 + hl) >> 8), body[q++] = (unsigned char)(3 + hl);
+    body[q++] = 0;
+    body[q++] = (unsigned char)(hl >> 8), body[q++] = (unsigned char)hl;
+    memcpy(body + q, host, hl), q += hl;
+    b[p++] = 0x16, b[p++] = 0x03, b[p++] = 0x01;
+    b[p++] = (unsigned char)((q + 4) >> 8), b[p++] = (unsigned char)(q + 4);
+    b[p++] = 0x01, b[p++] = 0, b[p++] = (unsigned char)(q >> 8), b[p++] = (unsigned char)q;
+    memcpy(b + p, body, q);
+    return p + q;
+}
+
+Test(sniff, tls_sni)
+{
+    unsigned char hello[600];
+    size_t n = client_hello(hello, "s3.eu-west-1.amazonaws.com");
+    char out[256];
+    cr_assert_eq(rt_sniff_tls_sni(hello, n, out, sizeof out), 26);
+    cr_assert_str_eq(out, "s3.eu-west-1.amazonaws.com");
+    for (size_t cut = 0; cut < n; cut++)
+        rt_sniff_tls_sni(hello, cut, out, sizeof out); /* partial records never overread */
+    cr_assert_eq(rt_sniff_tls_sni((const unsigned char *)"GET / HTTP/1.1\r\n", 16, out, 256), 0);
+}
+
+Test(sniff, http_request_and_status)
+{
+    const char req[] = "POST /v1/items?id=3 HTTP/1.1\r\nUser-Agent: x\r\nhost:  api.example.com \r\n\r\n";
+    char line[256], host[128];
+    cr_assert_gt(rt_sniff_http_request(req, sizeof req - 1, line, sizeof line, host, sizeof host), 0);
+    cr_assert_str_eq(line, "POST /v1/items?id=3 HTTP/1.1");
+    cr_assert_str_eq(host, "api.example.com");
+    cr_assert_eq(rt_sniff_http_request("\x16\x03\x01", 3, line, sizeof line, host, sizeof host), 0);
+    const char resp[] = "HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\n";
+    cr_assert_gt(rt_sniff_http_status(resp, sizeof resp - 1, line, sizeof line), 0);
+    cr_assert_str_eq(line, "HTTP/1.0 404 Not Found");
+}
+
+Test(sniff, dns_query_name)
+{
+    const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                               3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+                               3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+    char out[256];
+    cr_assert_eq(rt_sniff_dns_qname(q, sizeof q, out, sizeof out), 15);
+    cr_assert_str_eq(out, "www.example.com");
+    unsigned char resp[sizeof q];
+    memcpy(resp, q, sizeof q);
+    resp[2] |= 0x80;
+    cr_assert_eq(rt_sniff_dns_qname(resp, sizeof resp, out, sizeof out), 0, "answers are not queries");
+}
+
+Test(ring, nothing_lost_when_the_ring_has_room, .timeout = 60)
+{
+    const size_t procs = 4, threads = 8, per = 2000;
+    struct rt_ring *ring = make_ring(65536);
+    struct counter c = {.producers = procs * threads, .per = per};
+    c.seen = calloc((procs * threads * per + 63) / 64, sizeof(uint64_t));
+    for (size_t k = 0; k < procs; k++) {
+        pid_t kid = fork();
+        cr_assert_geq(kid, 0);
+        if (kid == 0) {
+            run_producers(k * threads, threads, per);
+            _exit(0);
+        }
+    }
+    for (size_t k = 0; k < procs; k++) {
+        int st;
+        cr_assert_gt(wait(&st), 0);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    rt_ring_drain_final(ring, 100, count_ev, &c);
+    cr_assert_eq(rt_ring_take_dropped(ring), 0);
+    cr_assert_eq(c.bad, 0);
+    cr_assert_eq(c.dups, 0);
+    cr_assert_eq(c.received, procs * threads * per);
+    free(c.seen);
+    drop_ring(ring);
+}
