@@ -7,6 +7,7 @@
 #include "formats/bundle.h"
 #include "replay/emulator.h"
 #include "replay/invoke.h"
+#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -182,7 +183,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
                                   o.listen);
     sa.sin_port = htons((uint16_t)port);
     if (!o.no_record) {
-        const char *store = o.store ? o.store : getenv("RUNTRAIL_STORE");
+        const char *store = o.store ? o.store : rt_store_default_url();
         if (rt_invoke_setup_recording(&o, "/proc/self/exe", store, err, sizeof err) != RT_OK) {
             rt_cli_error("emulate: %s", err);
             return RT_EXIT_USAGE;

@@ -4,8 +4,10 @@
  * runtrail layer built next to this binary records every invocation into the store. */
 #include "cli/cli.h"
 #include "formats/bundle.h"
+#include "formats/escape.h"
 #include "replay/emulator.h"
 #include "replay/invoke.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -98,17 +100,10 @@ static char *read_event(const char *path, size_t *len)
 /* Response bodies go to stdout as they are; on a terminal, control bytes are shown escaped. */
 static void print_body(const char *body, size_t len)
 {
-    if (!rt_cli_stdout_is_tty()) {
+    if (rt_cli_stdout_is_tty())
+        rt_escape_fputs(stdout, body, len, 0);
+    else
         fwrite(body, 1, len, stdout);
-    } else {
-        for (size_t i = 0; i < len; i++) {
-            unsigned char ch = (unsigned char)body[i];
-            if (ch < 0x20 || ch == 0x7f)
-                printf("\\x%02x", ch);
-            else
-                putchar(ch);
-        }
-    }
     putchar('\n');
     fflush(stdout);
 }
@@ -117,9 +112,10 @@ static void report_line(FILE *f, unsigned long n, const struct rt_emu_result *re
 {
     fprintf(f,
             "{\"n\":%lu,\"requestId\":\"%s\",\"status\":\"%s\",\"errorType\":\"%s\","
-            "\"coldStart\":%s,\"initMs\":%.3f,\"durationMs\":%.3f}\n",
+            "\"coldStart\":%s,\"streamed\":%s,\"initMs\":%.3f,\"durationMs\":%.3f}\n",
             n, res->request_id, status_word(res->status), res->error_type,
-            res->cold_start ? "true" : "false", (double)res->init_ns / 1e6,
+            res->cold_start ? "true" : "false", res->streamed ? "true" : "false",
+            (double)res->init_ns / 1e6,
             (double)res->duration_ns / 1e6);
     fflush(f);
 }
@@ -165,7 +161,7 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
         lens[0] = 2;
     }
     if (!o.no_record) {
-        const char *store = o.store ? o.store : getenv("RUNTRAIL_STORE");
+        const char *store = o.store ? o.store : rt_store_default_url();
         if (rt_invoke_setup_recording(&o, "/proc/self/exe", store, err, sizeof err) != RT_OK) {
             rt_cli_error("invoke: %s", err);
             rc = RT_EXIT_USAGE;

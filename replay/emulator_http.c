@@ -28,9 +28,24 @@ struct request {
     size_t received; /* total body bytes seen */
 };
 
+/* RUNTRAIL_EMU_TRACE=1: one line per API call on the log descriptor (set at start). */
+static int trace_fd = -1;
+
+static void trace_call(struct MHD_Connection *c, unsigned status, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    unsigned port = 0;
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        port = ntohs(((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_port);
+    dprintf(trace_fd, "runtrail emulator: [client :%u] -> %u (%zu bytes)\n", port, status, len);
+}
+
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body,
                                  size_t len, const char *const *headers)
 {
+    if (trace_fd >= 0)
+        trace_call(c, status, len);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, body ? body : "", body ? MHD_RESPMEM_MUST_FREE
                                                                     : MHD_RESPMEM_PERSISTENT);
@@ -414,6 +429,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct rt_emu *emu = cls;
     struct request *rq = *con_cls;
     if (!rq) {
+        if (trace_fd >= 0)
+            dprintf(trace_fd, "runtrail emulator: %s %s\n", method, url);
         rq = calloc(1, sizeof *rq);
         if (!rq)
             return MHD_NO;
@@ -467,6 +484,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 int emu_http_start(struct rt_emu *emu, struct rt_errinfo *ei)
 {
+    const char *trace = getenv("RUNTRAIL_EMU_TRACE");
+    if (trace && *trace && strcmp(trace, "0"))
+        trace_fd = emu->cfg->log_fd >= 0 ? emu->cfg->log_fd : 2;
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;

@@ -69,6 +69,20 @@ if [ -f "$RIC" ]; then
         -- node "$RIC"
     expect_eq "Node sample: error JSON from aws-lambda-ric" "SampleError: no such pet" \
         "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["errorType"]+": "+d["errorMessage"])' <"$T_TMP/last.out")"
+    # Response streaming: chunked body, and an error after the first chunk in the trailers.
+    echo '{"parts":3}' >"$T_TMP/parts.json"
+    echo '{"fail":"stream broke"}' >"$T_TMP/sfail.json"
+    "$RUNTRAIL" invoke --no-record --task-root "$SAMPLES/node" --handler stream.handler \
+        --timeout 20 --report "$T_TMP/stream-report" --event "$T_TMP/parts.json" \
+        --event "$T_TMP/sfail.json" -- node "$RIC" >"$T_TMP/stream.out" 2>"$T_TMP/stream.err"
+    printf 'part 1 of 3\npart 2 of 3\npart 3 of 3\n\n' >"$T_TMP/stream.want"
+    head -n 4 "$T_TMP/stream.out" >"$T_TMP/stream.got"
+    expect_file "streaming response (aws-lambda-ric, chunked) arrives whole" "$T_TMP/stream.want" "$T_TMP/stream.got"
+    expect_eq "streaming error in trailers: error JSON" "Error: stream broke" \
+        "$(tail -n 1 "$T_TMP/stream.out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["errorType"]+": "+d["errorMessage"])')"
+    expect_eq "streaming: both marked streamed, statuses ok and error" "ok true,error true," \
+        "$(python3 -c 'import json,sys
+for l in open(sys.argv[1]): d=json.loads(l); print(d["status"], str(d["streamed"]).lower())' "$T_TMP/stream-report" | tr '\n' ',')"
 else
     _notok "Node sample: node_modules/aws-lambda-ric is missing (make test-deps)"
 fi

@@ -13,6 +13,7 @@ api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
 ext="http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 0' TERM
 code() { curl -s -o "$tmp/out" -w '%{http_code}' "$@"; }
 if [ "${PROBE_INIT_ERROR:-}" = 1 ]; then
     curl -s -o /dev/null -X POST -H 'Lambda-Runtime-Function-Error-Type: Probe.InitFailed' \
