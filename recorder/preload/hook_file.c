@@ -336,7 +336,7 @@ RT_EXPORT int linkat(int olddir, const char *old, int newdir, const char *new, i
 /* dlopen resolves bare names against the caller's RUNPATH, found from the return address:
  * for those the record is written first and the real call is a tail call, so libc still sees
  * the original caller (result recorded as 0). Paths with a '/' are recorded with the result
- * (0 loaded, -1 failed). */
+ * (0 loaded, or -errno of the failure, ENOENT when libdl left none). */
 RT_EXPORT void *dlopen(const char *path, int flags)
 {
     if (!rt_pl_enter())
@@ -349,10 +349,12 @@ RT_EXPORT void *dlopen(const char *path, int flags)
         errno = e;
         return REAL(dlopen)(path, flags);
     }
+    int e0 = errno;
+    errno = 0;
     void *h = REAL(dlopen)(path, flags);
     int e = errno;
-    rec_path(RT_OP_DLOPEN, t0, h ? 0 : -1, path, NULL, flags, 0, 0);
+    rec_path(RT_OP_DLOPEN, t0, h ? 0 : -(int64_t)(e ? e : ENOENT), path, NULL, flags, 0, 0);
     rt_pl_leave();
-    errno = e;
+    errno = e ? e : e0;
     return h;
 }

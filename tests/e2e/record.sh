@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# runtrail record and the interposer: exact events, arguments and results for one tiny C
+# program per hooked family (tests/recorder/progs/), failing calls included; exit status and
+# output pass-through; pass-through when the ring is missing; usage errors; and transparency:
+# sh, python3, node, curl and git give byte-identical stdout and exit codes under record.
+. "$(dirname "$0")/../lib.sh"
+PROGS="$RT_ROOT/$BUILD/tests/recorder"
+EVENTS="python3 $RT_ROOT/tests/recorder/events.py"
+export RUNTRAIL_CACHE="$T_TMP/cache"
+cd "$T_TMP" || exit 1
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$T_TMP"; }
+trap cleanup EXIT
+
+# rec CMD... : records into $T_TMP/st; sets BUNDLE and RC; stdout/stderr in rec.out/rec.err
+rec() {
+    timeout 60 "$RUNTRAIL" record --store "$T_TMP/st" -- "$@" >rec.out 2>rec.err
+    RC=$?
+    BUNDLE=$(sed -n 's/^runtrail: recorded .* to //p' rec.err | tail -n 1)
+}
+# events [--pids]: the normalised events of $BUNDLE, without proc_start (its ppid varies)
+events() { "$RUNTRAIL" show --json "$BUNDLE" | $EVENTS "$@"; }
+
+# ---- file family ----
+mkdir w
+rec "$PROGS/file_ops" w
+expect_eq "file_ops exit status" 0 "$RC"
+expect_eq "file_ops stdout passes through" "file_ops done" "$(cat rec.out)"
+check "bundle path printed and present" test -f "$BUNDLE"
+events | grep -v '^proc_start\|^meta' >file.got
+cat >file.want <<'W'
+openat 3 {"dirfd":-100,"flags":577,"mode":416,"path":"w/created.txt"} [create]
+openat -2 {"dirfd":-100,"flags":0,"mode":0,"path":"w/missing.txt"}
+openat -21 {"dirfd":-100,"flags":1,"mode":0,"path":"w"}
+openat 3 {"dirfd":-100,"flags":524288,"mode":0,"path":"w/created.txt"}
+mkdir 0 {"mode":488,"path":"w/sub"}
+mkdir -17 {"mode":488,"path":"w/sub"}
+renameat 0 {"flags":0,"new":"w/sub/renamed.txt","old":"w/created.txt"}
+chmod 0 {"mode":384,"path":"w/sub/renamed.txt"}
+symlink 0 {"linkpath":"w/link","target":"w/sub/renamed.txt"}
+truncate 0 {"length":3,"path":"w/sub/renamed.txt"}
+fopen 3 {"mode":"w","path":"w/f.txt"} [create]
+fopen -2 {"mode":"r","path":"w/nodir/f.txt"}
+openat 3 {"dirfd":-100,"flags":0,"mode":0,"path":"/proc/self/environ"} [environ_read]
+unlinkat 0 {"dirfd":-100,"flags":0,"path":"w/sub/renamed.txt"}
+unlinkat -2 {"dirfd":-100,"flags":0,"path":"w/sub/renamed.txt"}
+unlinkat 0 {"dirfd":-100,"flags":512,"path":"w/sub"}
+dlopen -2 {"flags":2,"path":"/nonexistent/libnothing.so"}
+proc_exit 0 {"signal":0,"status":0}
+W
+expect_file "file family: exact events, args and results" file.want file.got
+events | grep -q "^proc_start 0 {\"argv\":\[\"$PROGS/file_ops\",\"w\"\],\"exe\":\"$PROGS/file_ops\"" &&
+    _ok "proc_start has exe and argv" || _notok "proc_start has exe and argv" "$(events | head -n 8)"
+events | grep '^meta' >meta.got
+expect_grep "meta function is the basename" '^meta function=file_ops$' meta.got
+expect_grep "meta command line" "^meta command=$PROGS/file_ops w\$" meta.got
+expect_grep "meta coverage" '^meta coverage=preload,record$' meta.got
+
+# ---- process family ----
+rm -rf st
+rec "$PROGS/proc_ops" w "$PROGS/static_hello"
+expect_eq "proc_ops exit status passes through" 5 "$RC"
+expect_eq "proc_ops stdout (static child included)" "static static-arg
+proc_ops done" "$(cat rec.out)"
+events --pids >proc.got
+main=$(sed -n 's/^\([0-9]*\) proc_start .*proc_ops.*/\1/p' proc.got | head -n 1)
+sed "s/^$main /main /; s/^[0-9][0-9]* /child /" proc.got | grep -v '^meta\|proc_start' >proc.norm
+for want in \
+    'main openat 3 {"dirfd":-100,"flags":577,"mode":420,"path":"w/noexec.sh"} [create]' \
+    'child proc_exit 0 {"signal":0,"status":7}' \
+    'main execve -2 {"argv":["nothing","arg1"],"fd":-1,"path":"/nonexistent/bin/nothing"}' \
+    'main execve -13 {"argv":["w/noexec.sh"],"fd":-1,"path":"w/noexec.sh"} [exec_tmp]' \
+    'main system 768 {"command":"exit 3"}' \
+    'child proc_exit 0 {"signal":0,"status":3}' \
+    'main kill 0 {"pid":'"$main"',"sig":0}' \
+    'main kill -3 {"pid":999999,"sig":15}' \
+    'main memfd_create 3 {"flags":1,"name":"rt-test-memfd"}' \
+    'main proc_exit 0 {"signal":0,"status":5}' \
+    "child execve 0 {\"argv\":[\"$PROGS/static_hello\",\"static-arg\"],\"fd\":-1,\"path\":\"$PROGS/static_hello\"} [not_covered]"; do
+    grep -qxF -- "$want" proc.norm && _ok "proc: $want" || _notok "proc: $want" "$(cat proc.norm)"
+done
+check "two forks with child pids" test "$(grep -c '^main fork [1-9][0-9]* {}$' proc.norm)" -eq 2
+expect_grep "posix_spawn with its child pid" '^main posix_spawn [1-9][0-9]* \{"argv":\["true"\],"path":"/bin/true"\}$' proc.norm
+grep -q '^meta counter uncovered_execs=1$' proc.got && _ok "uncovered exec counted" || _notok "uncovered exec counted" "$(grep meta proc.got)"
+check "execs of child processes are recorded once" test "$(grep -c 'execve -2' proc.norm)" -eq 1
+check "system's shell records its own start" grep -q "proc_start 0 {\"argv\":\[\"sh\",\"-c\",\"exit 3\"\]" proc.got
+
+# ---- network family ----
+rm -rf st
+closed=$(free_port)
+rec "$PROGS/net_ops" "$closed"
+expect_eq "net_ops exit status" 0 "$RC"
+events | grep -v '^meta\|proc_start' | sed -E "s/127\.0\.0\.1:$closed\"/127.0.0.1:CLOSED\"/; s/127\.0\.0\.1:[0-9]{4,5}\"/127.0.0.1:PORT\"/g" >net.got
+cat >net.want <<'W'
+socket 3 {"domain":2,"protocol":0,"type":1}
+connect -111 {"addr":"127.0.0.1:CLOSED","fd":3}
+socket 3 {"domain":2,"protocol":0,"type":1}
+bind 0 {"addr":"127.0.0.1:0","fd":3}
+listen 0 {"addr":"127.0.0.1:PORT","backlog":4,"fd":3} [listening]
+socket 4 {"domain":2,"protocol":0,"type":1}
+connect 0 {"addr":"127.0.0.1:PORT","fd":4}
+accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
+outbound 0 {"bytes_in":43,"bytes_out":52,"dest":"127.0.0.1:PORT","fd":4,"host":"api.example.test","http":"GET /items?id=7 HTTP/1.1\nHost: api.example.test\nHTTP/1.1 201 Created","proto":2}
+socket 4 {"domain":2,"protocol":0,"type":1}
+connect 0 {"addr":"127.0.0.1:PORT","fd":4}
+accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
+outbound 0 {"bytes_in":0,"bytes_out":77,"dest":"127.0.0.1:PORT","fd":4,"host":"tls.example.test","http":"","proto":1}
+getaddrinfo 0 {"answers":"127.0.0.1","name":"localhost"}
+socket 3 {"domain":2,"protocol":0,"type":2}
+sendto 36 {"addr":"127.0.0.1:53","bytes":36,"fd":3}
+getaddrinfo 36 {"answers":"","name":"query.example.test"}
+proc_exit 0 {"signal":0,"status":0}
+W
+expect_file "net family: exact events, outbound summaries, SNI, HTTP, DNS" net.want net.got
+
+# The recorder's own proxy is not an outbound call.
+rm -rf st
+port=$(free_port)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(20)' "$port" &
+server_pid=$!
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+RUNTRAIL_PROXY=127.0.0.1:$port rec python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1]))).close()' "$port"
+events >proxy.got
+expect_no_grep "no connect or outbound to RUNTRAIL_PROXY" "127.0.0.1:$port" proxy.got
+kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=
+
+# ---- pass-through, output, exit status ----
+PRELOAD="$RT_ROOT/$BUILD/lib/libruntrail-preload.so"
+mkdir -p w2 w3
+"$PROGS/file_ops" w2 >native.out; native_rc=$?
+LD_PRELOAD=$PRELOAD "$PROGS/file_ops" w3 >noring.out; noring_rc=$?
+expect_eq "no ring: same exit status" "$native_rc" "$noring_rc"
+expect_file "no ring: same output" native.out noring.out
+rm -rf w3; mkdir w3
+LD_PRELOAD=$PRELOAD RUNTRAIL_RING=/nonexistent/ring "$PROGS/file_ops" w3 >badring.out
+expect_eq "unusable ring: same exit status" "$native_rc" "$?"
+rm -rf st
+rec sh -c 'printf "a\nb"; printf "err line\n" >&2; kill -TERM $$'
+expect_eq "killed by a signal: 128+N" 143 "$RC"
+printf 'a\nb' >want.out
+expect_file "stdout passes through byte for byte" want.out rec.out
+expect_grep "stderr passes through" '^err line$' rec.err
+"$RUNTRAIL" show "$BUNDLE" >show.txt 2>&1
+expect_grep "logs keep stdout lines" 'stdout +"a"' show.txt
+expect_grep "logs keep the last partial line" 'stdout +"b"' show.txt
+expect_grep "logs keep stderr lines" 'stderr +"err line"' show.txt
+expect_grep "status crash when killed" 'status +crash' show.txt
+expect_exit "usage: no command" 2 "$RUNTRAIL" record
+expect_exit "usage: unknown option" 2 "$RUNTRAIL" record --bogus -- true
+expect_exit "usage: bad --max-events" 2 "$RUNTRAIL" record --max-events x -- true
+expect_exit "--help" 0 "$RUNTRAIL" record --help
+expect_grep "--help names the options" 'max-events N' "$T_TMP/last.out"
+expect_exit "missing command: 127" 127 "$RUNTRAIL" record --store "$T_TMP/st" -- /nonexistent/cmd
+rm -rf st
+timeout 30 "$RUNTRAIL" record --store "$T_TMP/st" --name custom --max-events 3 --quiet -- sh -c 'ls / >/dev/null; cat /nonexistent 2>/dev/null; true' >q.out 2>q.err
+expect_eq "--quiet prints nothing" "" "$(cat q.err)"
+B=$(find st -name '*.rtb')
+case "$B" in */fn=custom/*) _ok "--name sets the store key" ;; *) _notok "--name sets the store key" "$B" ;; esac
+"$RUNTRAIL" show --json "$B" | $EVENTS >max.got
+check "--max-events keeps 3" test "$(grep -vc '^meta' max.got)" -eq 3
+expect_grep "--max-events counts the rest" '^meta counter events_dropped=[1-9]' max.got
+
+# ---- transparency: identical stdout and exit codes with and without the interposer ----
+mkdir -p srv && printf 'hello from the server\n' >srv/hello.txt
+port=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory srv "$port" >/dev/null 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/hello.txt" >/dev/null 2>&1 && break; sleep 0.1; done
+git init -q repo && git -C repo -c user.name=t -c user.email=t@e commit -q --allow-empty -m first
+transparent() { # NAME CMD...
+    local name=$1; shift
+    timeout 60 "$@" >plain.out 2>/dev/null; local prc=$?
+    timeout 60 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- "$@" >rec.out 2>/dev/null; local rrc=$?
+    if [ "$prc" -eq "$rrc" ] && cmp -s plain.out rec.out; then _ok "transparent: $name (exit $prc)"
+    else _notok "transparent: $name" "exit $prc vs $rrc"; diff plain.out rec.out | head -n 5 | sed 's/^/#   /'; fi
+}
+transparent sh sh -c 'echo one; ls / | sort | head -n 3; x=$(cat /etc/hostname); echo "${#x}"; exit 3'
+transparent python3 python3 -c 'import os,sys,subprocess; print(sorted(os.listdir("/"))[:3]); print(subprocess.run(["echo","sub"],capture_output=True).stdout); open("/nonexistent/x") if False else None; sys.exit(4)'
+transparent node node -e 'const fs=require("fs"); console.log(fs.readdirSync("/").sort().slice(0,3).join(",")); console.log(require("child_process").execSync("echo child").toString().trim()); process.exit(6)'
+transparent curl curl -s "http://127.0.0.1:$port/hello.txt"
+transparent curl-404 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$port/missing"
+transparent git git -C repo log --format=%s
+transparent git-status git -C repo status --porcelain=v1 --branch
+kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=
+finish
