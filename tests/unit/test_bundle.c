@@ -7,6 +7,9 @@
 
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,4 +251,398 @@ Test(bundle, names)
     uint8_t back[RT_DIGEST_LEN];
     cr_assert_eq(rt_unhex(hex, back, RT_DIGEST_LEN), 0);
     cr_assert(!memcmp(back, d, RT_DIGEST_LEN));
+}
+
+/* ---- docs/format.md tables: generated from the X-macro lists, checked here ---- */
+
+static const char *af_name(enum rt_argfmt f)
+{
+    static const char *const names[] = {"-",        "str",    "argv",  "int",    "hex",
+                                        "oct",      "oflags", "at_fd", "signal", "family",
+                                        "socktype", "bytes",  "ns"};
+    return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "?";
+}
+
+static const char *wt_name(enum rt_wire_type t)
+{
+    static const char *const names[] = {
+        "string", "uvarint", "zigzag", "digest (32 bytes)", "(id, value) uvarint pairs", "bytes"};
+    return names[t];
+}
+
+/* The markdown between the tables markers of docs/format.md. */
+static char *tables_markdown(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f,
+            "### Operations (`RT_OPS`)\n\n| op | name | kind | s0 | s1 | s2 | n0 | n1 | n2 | n3 |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (unsigned op = 0; op < RT_OP__COUNT; op++) {
+        const struct rt_op_info *i = rt_op_info(op);
+        fprintf(f, "| %u | `%s` | %s |", op, i->name, rt_kind_name(i->kind));
+        for (int k = 0; k < RT_EVENT_STRS; k++)
+            if (i->str_fmt[k] == RT_AF_NONE)
+                fprintf(f, " |");
+            else
+                fprintf(f, " %s (%s) |", i->str_name[k], af_name(i->str_fmt[k]));
+        for (int k = 0; k < RT_EVENT_NUMS; k++)
+            if (i->num_fmt[k] == RT_AF_NONE)
+                fprintf(f, " |");
+            else
+                fprintf(f, " %s (%s) |", i->num_name[k], af_name(i->num_fmt[k]));
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n### Kinds (`RT_KINDS`)\n\n| value | name |\n| --- | --- |\n");
+    for (unsigned k = 0; k < RT_KIND__COUNT; k++)
+        fprintf(f, "| %u | `%s` |\n", k, rt_kind_name(k));
+    fprintf(f, "\n### Event flags (`RT_EVENT_FLAGS`)\n\n| bit | name |\n| --- | --- |\n");
+    for (unsigned b = 0; b < 32; b++)
+        if (rt_event_flag_name(b))
+            fprintf(f, "| %u | `%s` |\n", b, rt_event_flag_name(b));
+    fprintf(f, "\n### Statuses (`RT_STATUSES`)\n\n| value | name |\n| --- | --- |\n");
+    for (unsigned s = 0; s < RT_STATUS__COUNT; s++)
+        fprintf(f, "| %u | `%s` |\n", s, rt_status_name(s));
+    fprintf(f, "\n### Counters (`RT_COUNTERS`)\n\n| id | name |\n| --- | --- |\n");
+    for (unsigned c = 0; c < RT_CTR__COUNT; c++)
+        fprintf(f, "| %u | `%s` |\n", c, rt_counter_name(c));
+    fprintf(f, "\n### Block types (`RT_BLOCKS`)\n\n| type | name |\n| --- | --- |\n");
+#define _(id, num, name) fprintf(f, "| %d | `%s` |\n", num, name);
+    RT_BLOCKS(_)
+#undef _
+    fprintf(f, "\n### META fields (`RT_META_FIELDS`)\n\n| id | name | encoding |\n"
+               "| --- | --- | --- |\n");
+#define _(id, name, type, member) fprintf(f, "| %d | `%s` | %s |\n", id, name, wt_name(type));
+    RT_META_FIELDS(_)
+#undef _
+    fprintf(f, "\n### CODE fields (`RT_CODE_FIELDS`)\n\n| id | name | encoding |\n"
+               "| --- | --- | --- |\n");
+#define _(id, name, type, member) fprintf(f, "| %d | `%s` | %s |\n", id, name, wt_name(type));
+    RT_CODE_FIELDS(_)
+#undef _
+    fprintf(f, "\n### Payload fields (`RT_PAYLOAD_FIELDS`)\n\n| id | name | encoding |\n"
+               "| --- | --- | --- |\n");
+#define _(id, name, type, member) fprintf(f, "| %d | `%s` | %s |\n", id, name, wt_name(type));
+    RT_PAYLOAD_FIELDS(_)
+#undef _
+    fprintf(f, "\n### EVENTS columns (`RT_COLUMNS`)\n\n| # | column | values |\n"
+               "| --- | --- | --- |\n");
+    int col = 0;
+#define _(id, name, doc) fprintf(f, "| %d | `%s` | %s |\n", col++, name, doc);
+    RT_COLUMNS(_)
+#undef _
+    fclose(f);
+    return text;
+}
+
+Test(bundle, docs_tables_match_the_code)
+{
+    char *want = tables_markdown();
+    if (getenv("RT_PRINT_TABLES")) {
+        fputs(want, stdout);
+        free(want);
+        return;
+    }
+    FILE *f = fopen("docs/format.md", "r");
+    cr_assert(f, "docs/format.md must exist (tests run from the repository root)");
+    static char doc[256 * 1024];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    const char *begin = strstr(doc, "<!-- tables:begin -->\n");
+    const char *end = strstr(doc, "<!-- tables:end -->");
+    cr_assert(begin && end && end > begin, "tables markers missing in docs/format.md");
+    begin += strlen("<!-- tables:begin -->\n");
+    size_t got_len = (size_t)(end - begin);
+    cr_assert(got_len == strlen(want) && !memcmp(begin, want, got_len),
+              "docs/format.md tables differ from the X-macro lists; regenerate with\n"
+              "RT_PRINT_TABLES=1 build/tests/unit/test_bundle --filter bundle/docs_tables*");
+    free(want);
+}
+
+/* ---- limits ---- */
+
+Test(bundle, limits_are_counted_not_failed)
+{
+    struct rt_limits lim = {.max_events = 3, .max_payload = 4, .max_log_bytes = 5, .max_string = 6};
+    struct rt_writer *w = rt_writer_new(&lim);
+    struct rt_meta m = {0};
+    rt_writer_set_meta(w, &m);
+    struct rt_event e = {0};
+    e.op = RT_OP_OPEN;
+    e.str[0] = S("/a/very/long/path");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(rt_writer_add_event(w, &e), RT_OK);
+    cr_assert_eq(rt_writer_event_count(w), 3);
+    uint8_t data[10] = "0123456789";
+    struct rt_payload p = {true, RT_PAYLOAD_FULL, 10, {0}, data, 10, NULL, NULL};
+    cr_assert_eq(rt_writer_set_payload(w, 'E', &p), RT_OK);
+    cr_assert_eq(rt_writer_add_log(w, 0, 1, "abc", 3), RT_OK);
+    cr_assert_eq(rt_writer_add_log(w, 1, 1, "defg", 4), RT_OK);
+    cr_assert_eq(rt_writer_add_log(w, 2, 1, "hij", 3), RT_OK);
+    struct rt_bundle *b = seal_and_open(w, NULL);
+    cr_assert_eq(b->n_events, 3);
+    cr_assert_eq(b->meta.counters[RT_CTR_EVENTS_DROPPED], 2);
+    cr_assert_eq(b->events[0].str[0].len, 6);
+    cr_assert(!memcmp(b->events[0].str[0].ptr, "/a/ver", 6));
+    cr_assert_eq(b->meta.counters[RT_CTR_STRINGS_TRUNCATED], 3);
+    cr_assert_eq(b->event.len, 4);
+    cr_assert_eq(b->event.original_len, 10);
+    cr_assert_eq(b->meta.counters[RT_CTR_PAYLOAD_TRUNCATED], 6);
+    cr_assert_eq(b->n_logs, 2);
+    cr_assert_eq(b->logs[1].text.len, 2);
+    cr_assert_eq(b->meta.counters[RT_CTR_LOG_BYTES_DROPPED], 5);
+    rt_bundle_free(b);
+}
+
+Test(bundle, writer_rejects_bad_input_and_reuse)
+{
+    struct rt_writer *w = rt_writer_new(NULL);
+    struct rt_event e = {0};
+    e.op = RT_OP__COUNT;
+    cr_assert_eq(rt_writer_add_event(w, &e), RT_ERR_INVALID_ARG);
+    e.op = RT_OP_OPEN;
+    e.str[0] = (struct rt_str){NULL, 3};
+    cr_assert_eq(rt_writer_add_event(w, &e), RT_ERR_INVALID_ARG);
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(rt_writer_finish(w, 1, &out, &len, NULL), RT_OK);
+    free(out);
+    cr_assert_eq(rt_writer_finish(w, 1, &out, &len, NULL), RT_ERR_BUNDLE_FINISHED);
+    cr_assert_eq(rt_writer_add_log(w, 0, 1, "x", 1), RT_ERR_BUNDLE_FINISHED);
+    rt_writer_free(w);
+}
+
+Test(bundle, interning_stores_each_string_once)
+{
+    struct rt_writer *w = rt_writer_new(NULL);
+    struct rt_meta m = {0};
+    rt_writer_set_meta(w, &m);
+    for (int i = 0; i < 1000; i++) {
+        struct rt_event e = {0};
+        e.op = RT_OP_OPEN;
+        e.ts_ns = i * 1000;
+        e.str[0] = S(i % 2 ? "/etc/hosts" : "/etc/resolv.conf");
+        rt_writer_add_event(w, &e);
+    }
+    uint8_t *raw;
+    size_t len;
+    cr_assert_eq(rt_writer_finish_raw(w, &raw, &len, NULL), RT_OK);
+    rt_writer_free(w);
+    cr_assert(memmem(raw, len, "/etc/hosts", 10));
+    const uint8_t *first = memmem(raw, len, "/etc/hosts", 10);
+    cr_assert_null(memmem(first + 1, len - (size_t)(first + 1 - raw), "/etc/hosts", 10));
+    cr_assert_lt(len, 1000 * 12);
+    free(raw);
+}
+
+/* ---- reader errors, each with its offset ---- */
+
+/* A small raw stream: header, META {function "f"}, STRINGS ["/x"], EVENTS [openat], footer. */
+static size_t sample_raw(uint8_t **raw)
+{
+    struct rt_writer *w = rt_writer_new(NULL);
+    struct rt_meta m = {0};
+    m.function = "f";
+    rt_writer_set_meta(w, &m);
+    struct rt_event e = {0};
+    e.op = RT_OP_OPEN;
+    e.str[0] = S("/x");
+    rt_writer_add_event(w, &e);
+    size_t len;
+    cr_assert_eq(rt_writer_finish_raw(w, raw, &len, NULL), RT_OK);
+    rt_writer_free(w);
+    return len;
+}
+
+/* Re-seals raw[0..len - 34) with a correct footer so only the intended error remains. */
+static void reseal(uint8_t *raw, size_t len)
+{
+    rt_sha256(raw, len - 34, raw + len - 32);
+}
+
+static int decode(const uint8_t *raw, size_t len, struct rt_errinfo *ei)
+{
+    struct rt_bundle *b = NULL;
+    int rc = rt_bundle_decode_raw(raw, len, 0, &b, ei);
+    rt_bundle_free(b);
+    return rc;
+}
+
+Test(reader, layout_of_the_sample)
+{
+    uint8_t *raw;
+    size_t len = sample_raw(&raw);
+    /* header 8 | META 1,4,{1,1,'f'} | STRINGS 8,4,{1,2,'/','x'} | EVENTS 9,... | FOOTER */
+    cr_assert(!memcmp(raw, "RTRB\x01\x00\x00\x00", 8));
+    cr_assert_eq(raw[8], RT_BLK_META);
+    cr_assert_eq(raw[9], 3);
+    cr_assert_eq(raw[13], RT_BLK_STRINGS);
+    cr_assert_eq(raw[19], RT_BLK_EVENTS);
+    cr_assert_eq(raw[len - 34], RT_BLK_FOOTER);
+    struct rt_errinfo ei;
+    cr_assert_eq(decode(raw, len, &ei), RT_OK);
+    free(raw);
+}
+
+Test(reader, truncated_bad_magic_version)
+{
+    uint8_t *raw;
+    size_t len = sample_raw(&raw);
+    struct rt_errinfo ei;
+    cr_assert_eq(decode(raw, 6, &ei), RT_ERR_BUNDLE_TRUNCATED);
+    cr_assert_eq(ei.offset, 6);
+    cr_assert_eq(decode(raw, 20, &ei), RT_ERR_BUNDLE_TRUNCATED); /* inside a length varint */
+    cr_assert_eq(ei.offset, 20);
+    cr_assert_eq(decode(raw, 25, &ei), RT_ERR_BUNDLE_LENGTH); /* EVENTS length > rest */
+    cr_assert_eq(ei.offset, 19);
+    cr_assert_eq(ei.block, 2);
+    cr_assert_eq(decode(raw, len - 34, &ei), RT_ERR_BUNDLE_NO_FOOTER);
+    cr_assert_eq(ei.offset, (int64_t)(len - 34));
+    raw[0] = 'X';
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_MAGIC);
+    cr_assert_eq(ei.offset, 0);
+    raw[0] = 'R';
+    raw[4] = 2;
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_VERSION);
+    cr_assert_eq(ei.offset, 4);
+    raw[4] = 1;
+    raw[20] = 0xff; /* a varint that never ends within the bundle: EVENTS length */
+    raw[21] = 0xff;
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_LENGTH);
+    free(raw);
+}
+
+Test(reader, digest_and_trailing)
+{
+    uint8_t *raw;
+    size_t len = sample_raw(&raw);
+    struct rt_errinfo ei;
+    raw[12] = 'g'; /* function name */
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_DIGEST);
+    cr_assert_eq(ei.offset, (int64_t)(len - 34));
+    reseal(raw, len);
+    cr_assert_eq(decode(raw, len, &ei), RT_OK);
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, raw, len);
+    longer[len] = 0;
+    cr_assert_eq(decode(longer, len + 1, &ei), RT_ERR_BUNDLE_TRAILING);
+    cr_assert_eq(ei.offset, (int64_t)len);
+    free(longer);
+    free(raw);
+}
+
+Test(reader, bad_string_ref_and_bad_enum)
+{
+    uint8_t *raw;
+    size_t len = sample_raw(&raw);
+    struct rt_errinfo ei;
+    /* EVENTS body: count 1, 15 columns; op column = (len 1, op); find it after the header */
+    size_t ev = 19 + 2; /* type, length (1 byte) */
+    cr_assert_eq(raw[ev], 1);
+    cr_assert_eq(raw[ev + 1], 15);
+    cr_assert_eq(raw[ev + 2], 1);
+    cr_assert_eq(raw[ev + 3], RT_OP_OPEN);
+    raw[ev + 3] = 120;
+    reseal(raw, len);
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_ENUM);
+    cr_assert_eq(ei.offset, (int64_t)(ev + 3));
+    cr_assert_eq(ei.block, 2);
+    raw[ev + 3] = RT_OP_OPEN;
+    /* the s0 column is the 9th: skip 8 columns of (len, value...) */
+    size_t p = ev + 2;
+    for (int c = 0; c < RT_COL_S0; c++)
+        p += 1 + raw[p];
+    cr_assert_eq(raw[p], 1);
+    cr_assert_eq(raw[p + 1], 0);
+    raw[p + 1] = 5;
+    reseal(raw, len);
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_STRING_REF);
+    cr_assert_eq(ei.offset, (int64_t)(p + 1));
+    free(raw);
+}
+
+Test(reader, duplicate_and_missing_meta)
+{
+    uint8_t *raw;
+    size_t len = sample_raw(&raw);
+    struct rt_errinfo ei;
+    raw[13] = RT_BLK_META; /* STRINGS becomes a second META */
+    reseal(raw, len);
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_DUPLICATE);
+    cr_assert_eq(ei.offset, 13);
+    raw[13] = RT_BLK_STRINGS;
+    raw[8] = 100; /* META becomes an unknown block: then STRINGS comes before any META */
+    reseal(raw, len);
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_NO_META);
+    free(raw);
+}
+
+Test(reader, unknown_blocks_are_skipped)
+{
+    uint8_t *raw;
+    size_t len = sample_raw(&raw);
+    /* insert an unknown block (type 42, 3 bytes) after META */
+    uint8_t *b = malloc(len + 5);
+    memcpy(b, raw, 13);
+    memcpy(b + 13, "\x2a\x03xyz", 5);
+    memcpy(b + 18, raw + 13, len - 13);
+    reseal(b, len + 5);
+    struct rt_bundle *bd = NULL;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_bundle_decode_raw(b, len + 5, 0, &bd, &ei), RT_OK);
+    cr_assert_eq(bd->unknown_blocks, 1);
+    cr_assert_eq(bd->n_events, 1);
+    cr_assert_str_eq(bd->meta.function, "f");
+    rt_bundle_free(bd);
+    free(b);
+    free(raw);
+}
+
+Test(reader, zstd_errors)
+{
+    uint8_t *raw, *z;
+    size_t len = sample_raw(&raw), zlen;
+    cr_assert_eq(rt_bundle_compress(raw, len, 3, &z, &zlen), RT_OK);
+    struct rt_bundle *b = NULL;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_bundle_open_mem(z, zlen, &b, &ei), RT_OK);
+    rt_bundle_free(b);
+    cr_assert_eq(rt_bundle_open_mem(z, zlen - 1, &b, &ei), RT_ERR_BUNDLE_TRUNCATED);
+    cr_assert_eq(rt_bundle_open_mem(raw, len, &b, &ei), RT_ERR_BUNDLE_ZSTD);
+    z[zlen - 1] ^= 1; /* the checksum itself */
+    cr_assert_eq(rt_bundle_open_mem(z, zlen, &b, &ei), RT_ERR_BUNDLE_CHECKSUM);
+    cr_assert_eq(rt_bundle_open_file("/nonexistent/x.rtb", &b, &ei), RT_ERR_IO);
+    free(z);
+    free(raw);
+}
+
+/* ---- fuzz regressions: every input that once crashed the reader is replayed ---- */
+
+Test(reader, fuzz_regressions)
+{
+    DIR *d = opendir("tests/fuzz/regressions/bundle");
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "tests/fuzz/regressions/bundle/%s", de->d_name);
+        uint8_t *buf;
+        size_t len;
+        struct rt_errinfo ei;
+        if (rt_bundle_read_file(path, &buf, &len, &ei))
+            continue;
+        struct rt_bundle *b = NULL;
+        if (rt_bundle_open_mem(buf, len, &b, &ei) == RT_OK)
+            rt_bundle_free(b);
+        b = NULL;
+        if (rt_bundle_decode_raw(buf, len, RT_BUNDLE_NO_DIGEST, &b, &ei) == RT_OK)
+            rt_bundle_free(b);
+        free(buf);
+    }
+    closedir(d);
 }
