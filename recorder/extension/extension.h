@@ -136,6 +136,8 @@ struct rt_ext_invocation {
     size_t result_len;
     char *result_type;         /* Content-Type of the result */
     char *error_type;          /* Lambda-Runtime-Function-Error-Type or errorType */
+    uint8_t *stream_error;     /* streamed response failed: the error body from the trailers */
+    size_t stream_error_len;
     bool is_error;             /* result is an error (through /error) */
     bool init_error;           /* /runtime/init/error: no event */
     uint8_t status;            /* enum rt_status */

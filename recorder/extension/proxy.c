@@ -11,6 +11,7 @@
 #include "recorder/extension/extension.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -94,6 +95,7 @@ void rt_ext_invocation_free(struct rt_ext_invocation *inv)
     free(inv->result);
     free(inv->result_type);
     free(inv->error_type);
+    free(inv->stream_error);
     free(inv);
 }
 
@@ -364,9 +366,13 @@ static void note_result(struct rt_ext_proxy *p, struct MHD_Connection *conn, con
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     const char *etype =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
+    /* A streamed response that failed midway reports the error in the trailers. */
+    const char *trailer_type = MHD_lookup_connection_value(conn, MHD_FOOTER_KIND,
+                                                           "Lambda-Runtime-Function-Error-Type");
+    const char *trailer_body = MHD_lookup_connection_value(conn, MHD_FOOTER_KIND,
+                                                           "Lambda-Runtime-Function-Error-Body");
     if (!etype)
-        etype = MHD_lookup_connection_value(conn, MHD_FOOTER_KIND,
-                                            "Lambda-Runtime-Function-Error-Type");
+        etype = trailer_type;
     pthread_mutex_lock(&p->mu);
     struct rt_ext_invocation *inv = p->inflight;
     if (init_error) {
@@ -398,6 +404,25 @@ static void note_result(struct rt_ext_proxy *p, struct MHD_Connection *conn, con
     free(inv->result_type);
     inv->result_type = dup_or_null(ctype);
     inv->is_error = is_error || init_error;
+    if (trailer_type && !is_error && !init_error) {
+        inv->is_error = true;
+        free(inv->stream_error);
+        inv->stream_error = NULL;
+        inv->stream_error_len = 0;
+        size_t b64 = trailer_body ? strlen(trailer_body) : 0;
+        uint8_t *dec = b64 ? malloc(b64 / 4 * 3 + 4) : NULL;
+        int n = dec ? EVP_DecodeBlock(dec, (const unsigned char *)trailer_body, (int)b64) : -1;
+        if (n >= 0) {
+            int pad = 0; /* EVP_DecodeBlock counts the padding as data */
+            while (pad < 2 && b64 > (size_t)pad && trailer_body[b64 - 1 - (size_t)pad] == '=')
+                pad++;
+            n = n >= pad ? n - pad : 0;
+            inv->stream_error = dec;
+            inv->stream_error_len = (size_t)n;
+        } else {
+            free(dec);
+        }
+    }
     if (etype) {
         free(inv->error_type);
         inv->error_type = strdup(etype);

@@ -163,7 +163,8 @@ static void sandbox_once(struct rt_ext_sealer *s)
 }
 
 /* The caller, where the event says who it is (API Gateway, S3, SQS). */
-static char *event_caller(const struct rt_ext_invocation *inv)
+static char *event_caller(const struct rt_ext_invocation *inv, const uint8_t *event,
+                          size_t event_len)
 {
     static const char *const paths[][4] = {
         {"requestContext", "identity", "userArn", NULL},
@@ -176,9 +177,9 @@ static char *event_caller(const struct rt_ext_invocation *inv)
         if (!strcasecmp(inv->headers[i].name, "Lambda-Runtime-Cognito-Identity") &&
             *inv->headers[i].value)
             return strdup(inv->headers[i].value);
-    if (!inv->event || inv->event_len == 0 || inv->event_len > 1024 * 1024)
+    if (!event || event_len == 0 || event_len > 1024 * 1024)
         return NULL;
-    json_t *root = json_loadb((const char *)inv->event, inv->event_len, 0, NULL);
+    json_t *root = json_loadb((const char *)event, event_len, 0, NULL);
     if (!root)
         return NULL;
     json_t *base = root;
@@ -222,8 +223,11 @@ static void add_marker(struct rt_writer *w, int64_t ts, const char *request_id, 
     rt_writer_add_event(w, &ev);
 }
 
+/* Captures and writes one payload; *kept (if not NULL) receives the stored bytes (after
+ * redaction; caller frees), else they are freed. */
 static void set_payload(struct rt_ext_sealer *s, struct rt_writer *w, char which,
-                        const uint8_t *data, size_t len, const char *ctype, const char *etype)
+                        const uint8_t *data, size_t len, const char *ctype, const char *etype,
+                        struct rt_payload *kept)
 {
     struct rt_redact r = {.mode = s->cfg.payload, .paths = s->cfg.redact, .key = s->hash_key,
                           .key_len = s->hash_key_len};
@@ -232,7 +236,10 @@ static void set_payload(struct rt_ext_sealer *s, struct rt_writer *w, char which
     p.content_type = (char *)ctype;
     p.error_type = (char *)etype;
     rt_writer_set_payload(w, which, &p);
-    free(p.data);
+    if (kept)
+        *kept = p;
+    else
+        free(p.data);
 }
 
 static void take_counters(struct rt_ext_sealer *s, uint64_t out[RT_CTR__COUNT])
@@ -306,11 +313,16 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 
     struct rt_meta m;
     memset(&m, 0, sizeof m);
-    char *caller = s->cfg.payload == RT_PAYLOAD_FULL || s->cfg.payload == RT_PAYLOAD_REDACTED
-                       ? event_caller(inv)
-                       : NULL;
+    /* The event as stored: the caller is read from it, so redaction applies to it too. */
+    struct rt_payload ev_kept = {0};
+    if (!inv->init_error)
+        set_payload(s, w, 'E', inv->event, inv->event_len, inv->event_type, NULL, &ev_kept);
+    char *caller = event_caller(inv, ev_kept.data, ev_kept.len);
+    free(ev_kept.data);
     char *parsed_type = NULL;
-    if (!inv->error_type && inv->is_error && inv->result)
+    if (!inv->error_type && inv->is_error && inv->stream_error)
+        parsed_type = error_type_of(inv->stream_error, inv->stream_error_len);
+    else if (!inv->error_type && inv->is_error && inv->result)
         parsed_type = error_type_of(inv->result, inv->result_len);
     const char *arn = NULL, *trace = NULL;
     for (size_t i = 0; i < inv->n_headers; i++) {
@@ -355,11 +367,15 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         rt_writer_set_code(w, &s->code);
     for (size_t i = 0; i < inv->n_headers; i++)
         rt_writer_add_header(w, inv->headers[i].name, inv->headers[i].value);
-    if (!inv->init_error)
-        set_payload(s, w, 'E', inv->event, inv->event_len, inv->event_type, NULL);
-    if (inv->result)
+    if (inv->result && inv->stream_error) {
+        /* A streamed response that failed midway: what was streamed, then the error. */
+        set_payload(s, w, 'R', inv->result, inv->result_len, inv->result_type, NULL, NULL);
+        set_payload(s, w, 'X', inv->stream_error, inv->stream_error_len, "application/json",
+                    m.error_type, NULL);
+    } else if (inv->result) {
         set_payload(s, w, inv->is_error ? 'X' : 'R', inv->result, inv->result_len,
-                    inv->result_type, inv->is_error ? m.error_type : NULL);
+                    inv->result_type, inv->is_error ? m.error_type : NULL, NULL);
+    }
 
     uint8_t *data = NULL;
     size_t len = 0;
