@@ -10,6 +10,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,14 +111,22 @@ static void print_body(const char *body, size_t len)
 
 static void report_line(FILE *f, unsigned long n, const struct rt_emu_result *res)
 {
-    fprintf(f,
-            "{\"n\":%lu,\"requestId\":\"%s\",\"status\":\"%s\",\"errorType\":\"%s\","
-            "\"coldStart\":%s,\"streamed\":%s,\"initMs\":%.3f,\"durationMs\":%.3f}\n",
-            n, res->request_id, status_word(res->status), res->error_type,
-            res->cold_start ? "true" : "false", res->streamed ? "true" : "false",
-            (double)res->init_ns / 1e6,
-            (double)res->duration_ns / 1e6);
+    json_t *o = json_object();
+    json_object_set_new(o, "n", json_integer((json_int_t)n));
+    json_object_set_new(o, "requestId", json_string(res->request_id));
+    json_object_set_new(o, "status", json_string(status_word(res->status)));
+    /* The error type comes from the function: jansson escapes it (NULL if not UTF-8). */
+    json_t *type = json_string(res->error_type);
+    json_object_set_new(o, "errorType", type ? type : json_string("(invalid UTF-8)"));
+    json_object_set_new(o, "coldStart", json_boolean(res->cold_start));
+    json_object_set_new(o, "streamed", json_boolean(res->streamed));
+    json_object_set_new(o, "initMs", json_real((double)res->init_ns / 1e6));
+    json_object_set_new(o, "responseMs", json_real((double)res->response_ns / 1e6));
+    json_object_set_new(o, "durationMs", json_real((double)res->duration_ns / 1e6));
+    json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    fputc('\n', f);
     fflush(f);
+    json_decref(o);
 }
 
 static volatile sig_atomic_t interrupted;

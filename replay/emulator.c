@@ -59,6 +59,7 @@ void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char
     snprintf(emu->res_error_type, sizeof emu->res_error_type, "%s", error_type ? error_type : "");
     emu->inv_active = false;
     emu->inv_done = true;
+    emu->res_at_ns = emu_mono_ns();
     pthread_cond_broadcast(&emu->cv);
 }
 
@@ -432,6 +433,7 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
         }
     }
     res->duration_ns = emu_mono_ns() - start;
+    res->response_ns = emu->res_at_ns > start ? emu->res_at_ns - start : res->duration_ns;
     emu->inv_pending = emu->inv_active = false;
     emu->req = NULL;
     fill_result(emu, res);

@@ -57,7 +57,8 @@ struct rt_emu_result {
     bool cold_start;
     bool streamed;         /* the runtime used Lambda-Runtime-Function-Response-Mode: streaming */
     uint64_t init_ns;      /* cold start: sandbox start to runtime's first /next */
-    uint64_t duration_ns;  /* delivery to completion */
+    uint64_t response_ns;  /* delivery to the runtime's response or error (what a caller waits) */
+    uint64_t duration_ns;  /* delivery to completion (extensions back in event/next) */
 };
 
 struct rt_emu;

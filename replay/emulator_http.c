@@ -492,8 +492,9 @@ int emu_http_start(struct rt_emu *emu, struct rt_errinfo *ei)
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sa.sin_port = 0;
-    emu->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-                                0, NULL, NULL, on_request, emu, MHD_OPTION_SOCK_ADDR, &sa,
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    emu->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, emu, MHD_OPTION_SOCK_ADDR, &sa,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, emu,
                                 MHD_OPTION_END);

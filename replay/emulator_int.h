@@ -76,6 +76,7 @@ struct rt_emu {
     char *res_body;
     size_t res_len;
     bool res_streamed;
+    uint64_t res_at_ns;       /* monotonic time the outcome was set */
 };
 
 /* emulator_http.c */

@@ -131,7 +131,8 @@ static char *handle(json_t *event, CURL *upstream, char **error)
     json_t *sleep_ms = json_object_get(event, "sleep_ms");
     if (json_is_integer(sleep_ms)) {
         json_int_t ms = json_integer_value(sleep_ms);
-        struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+        struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+                              .tv_nsec = (long)(ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
     }
     json_t *crash = json_object_get(event, "crash");

@@ -62,7 +62,8 @@ Test(emulator, error_json)
 
 Test(emulator, function_error_keeps_json_objects)
 {
-    const char *body = "{ \"errorType\" : \"ValueError\", \"errorMessage\":\"x\", \"stackTrace\":[] }";
+    const char *body =
+        "{ \"errorType\" : \"ValueError\", \"errorMessage\":\"x\", \"stackTrace\":[] }";
     char type[64];
     size_t len = 0;
     char *doc = rt_emu_function_error(body, strlen(body), "Hdr", type, sizeof type, &len);
@@ -121,7 +122,8 @@ Test(emulator, trace_id_format)
     char t[128];
     rt_emu_trace_id(t, sizeof t);
     cr_assert_eq(strncmp(t, "Root=1-", 7), 0);
-    cr_assert_eq(strlen(t), strlen("Root=1-12345678-123456789012345678901234;Parent=1234567890123456;Sampled=0"));
+    cr_assert_eq(strlen(t), strlen("Root=1-12345678-123456789012345678901234;"
+                                   "Parent=1234567890123456;Sampled=0"));
     cr_assert_eq(t[15], '-');
     cr_assert(strstr(t, ";Parent=") && strstr(t, ";Sampled=0"));
 }

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Benchmark: what recording costs a Lambda invocation. 2000 invocations of the C sample
+# (samples/c-bootstrap) through the local emulator, without the recorder (--no-record) and
+# with it (the runtrail layer: extension, Runtime API proxy, preload, local folder store), in
+# one run, side by side: p50/p99 response latency (delivery of the event to the runtime's
+# response, as the emulator measures it) and completion (until the extension is back in
+# event/next), the cold start (sandbox start to the first response, median of COLD runs), and
+# the extension's peak RSS. Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold
+# start added <= 5 ms, RSS <= 10 MB. Not a test: it prints a table.
+# Usage: tests/bench/invoke.sh   (N=2000 COLD=15 BUILD=build)
+set -u
+RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-build}
+N=${N:-2000}
+COLD=${COLD:-15}
+RUNTRAIL=$RT_ROOT/$BUILD/bin/runtrail
+BOOTSTRAP=$RT_ROOT/$BUILD/samples/c/bootstrap
+LAYER=$RT_ROOT/$BUILD/layer
+TASK=$RT_ROOT/samples/c-bootstrap
+EVENT=$RT_ROOT/samples/events/sqs-batch.json
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench.XXXXXX")
+SAMPLER=
+trap '[ -n "$SAMPLER" ] && kill $SAMPLER 2>/dev/null; rm -rf "$TMP"' EXIT
+for f in "$RUNTRAIL" "$BOOTSTRAP"; do
+    [ -x "$f" ] || { echo "bench invoke: $f is missing; run make first" >&2; exit 2; }
+done
+RECORD=1
+[ -x "$LAYER/extensions/runtrail" ] || RECORD=0
+
+# stats FILE FIELD -> "p50 p99 mean" (ms) over the warm invocations of a --report file
+stats() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+vals = sorted(json.loads(l)[sys.argv[2]] for l in open(sys.argv[1])
+              if not json.loads(l)["coldStart"] and json.loads(l)["status"] == "ok")
+if not vals:
+    print("nan nan nan"); sys.exit()
+pick = lambda q: vals[min(len(vals) - 1, int(q * len(vals)))]
+print("%.4f %.4f %.4f" % (pick(0.50), pick(0.99), sum(vals) / len(vals)))
+PY
+}
+# cold MODE -> median ms from sandbox start to the first response over COLD fresh runs
+cold() {
+    local mode=$1 i
+    for i in $(seq "$COLD"); do
+        "$RUNTRAIL" invoke $mode --quiet --task-root "$TASK" --event "$EVENT" \
+            --report "$TMP/cold.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/cold.err"
+        python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d["initMs"]+d["responseMs"])' "$TMP/cold.json"
+    done | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+
+echo "invoke benchmark: $N invocations of the C sample through the local Lambda emulator"
+"$RUNTRAIL" invoke --no-record --quiet --task-root "$TASK" --event "$EVENT" --repeat "$N" \
+    --report "$TMP/plain.json" -- "$BOOTSTRAP" >/dev/null 2>"$TMP/plain.err"
+read -r p50a p99a meana <<<"$(stats "$TMP/plain.json" responseMs)"
+read -r c50a c99a cmeana <<<"$(stats "$TMP/plain.json" durationMs)"
+colda=$(cold --no-record)
+
+if [ $RECORD = 1 ]; then
+    # Sample the extension's VmHWM (peak RSS) while the recorded run goes on.
+    (
+        peak=0
+        while :; do
+            for pid in $(pgrep -f "$LAYER/extensions/runtrail" 2>/dev/null); do
+                kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null)
+                [ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb && echo "$peak" >"$TMP/rss"
+            done
+            sleep 0.05
+        done
+    ) &
+    SAMPLER=$!
+    "$RUNTRAIL" invoke --store "$TMP/store" --quiet --task-root "$TASK" --event "$EVENT" \
+        --repeat "$N" --report "$TMP/rec.json" -- "$BOOTSTRAP" >/dev/null 2>"$TMP/rec.err"
+    kill $SAMPLER 2>/dev/null; wait $SAMPLER 2>/dev/null; SAMPLER=
+    read -r p50b p99b meanb <<<"$(stats "$TMP/rec.json" responseMs)"
+    read -r c50b c99b cmeanb <<<"$(stats "$TMP/rec.json" durationMs)"
+    coldb=$(cold "--store $TMP/store")
+    rss=$(cat "$TMP/rss" 2>/dev/null || echo 0)
+    bundles=$(find "$TMP/store" -name '*.rtb' 2>/dev/null | wc -l)
+fi
+
+row() { # row LABEL A B TARGET
+    if [ $RECORD = 1 ]; then
+        awk -v l="$1" -v a="$2" -v b="$3" -v t="$4" 'BEGIN {
+            printf "%-28s %10.3f %10.3f %+10.3f %8.2fx   %s\n", l, a, b, b - a, (a > 0 ? b / a : 0), t }'
+    else
+        awk -v l="$1" -v a="$2" 'BEGIN { printf "%-28s %10.3f %10s %10s %9s\n", l, a, "-", "-", "-" }'
+    fi
+}
+printf '%-28s %10s %10s %10s %9s   %s\n' "" "no-record" "recorder" "added" "ratio" "target (added)"
+row "response p50 (ms)" "$p50a" "${p50b:-0}" "<= 0.3 ms"
+row "response p99 (ms)" "$p99a" "${p99b:-0}" "<= 1 ms"
+row "response mean (ms)" "$meana" "${meanb:-0}" ""
+row "completion p50 (ms)" "$c50a" "${c50b:-0}" "(extension back in next)"
+row "completion p99 (ms)" "$c99a" "${c99b:-0}" ""
+row "cold start, median (ms)" "$colda" "${coldb:-0}" "<= 5 ms"
+if [ $RECORD = 1 ]; then
+    awk -v r="$rss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension peak RSS (MB)", "-", r / 1024, "", "", "<= 10 MB" }'
+    echo "bundles written: $bundles (of $N + $COLD)"
+else
+    echo "recorder: $LAYER/extensions/runtrail is not built, so only the baseline was measured"
+fi
