@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The runtrail layer as shipped: `runtrail layer` writes the zip, its unpacked tree is
+# self-contained (the extension finds its bundled libraries through its run path) and records
+# when used as the only layer; and the wrapper's decisions: redirect the runtime only when the
+# extension's ready file names a live process, append to an existing LD_PRELOAD, keep the
+# runtime's arguments, and run the runtime unchanged otherwise (no ready file, stale pid,
+# RUNTRAIL_DISABLE=1, garbage in the ready file).
+source "$(dirname "$0")/../lib.sh"
+ROOT=$RT_ROOT
+LAYER=$ROOT/$BUILD/layer
+WRAPPER=$LAYER/runtrail/wrapper
+C_BOOTSTRAP=$ROOT/$BUILD/samples/c/bootstrap
+
+# --- runtrail layer ---
+expect_exit "runtrail layer -o FILE" 0 "$RUNTRAIL" layer -o "$T_TMP/layer.zip"
+unzip -Z1 "$T_TMP/layer.zip" | grep -v '/$' | sort >"$T_TMP/zip.list"
+printf '%s\n' extensions/runtrail runtrail/lib/libjansson.so.4 \
+    runtrail/lib/libmicrohttpd.so.12 runtrail/lib/libruntrail-preload.so runtrail/wrapper \
+    >"$T_TMP/zip.want"
+expect_file "the zip holds the extension, the wrapper, the interposer and the libraries" \
+    "$T_TMP/zip.want" "$T_TMP/zip.list"
+expect_exit "runtrail layer: unknown option is a usage error" 2 "$RUNTRAIL" layer --frob
+expect_exit "runtrail layer --from a folder that is no layer" 2 "$RUNTRAIL" layer --from "$T_TMP"
+expect_exit "runtrail layer --help" 0 "$RUNTRAIL" layer --help
+expect_grep "help names the man page" 'runtrail-layer\(1\)' "$T_TMP/last.out"
+
+mkdir -p "$T_TMP/opt"
+(cd "$T_TMP/opt" && unzip -q "$T_TMP/layer.zip")
+ldd "$T_TMP/opt/extensions/runtrail" >"$T_TMP/ldd.out"
+expect_grep "unpacked: the extension loads libmicrohttpd from the layer" \
+    "libmicrohttpd.* => $T_TMP/opt/extensions/../runtrail/lib/libmicrohttpd" "$T_TMP/ldd.out"
+expect_no_grep "unpacked: no library missing" 'not found' "$T_TMP/ldd.out"
+
+# The unpacked zip as the only layer: the function answers and a bundle is sealed.
+mkdir -p "$T_TMP/run"
+"$RUNTRAIL" invoke --no-record --layer "$T_TMP/opt" --env RUNTRAIL_STORE="$T_TMP/store" \
+    --env RUNTRAIL_RUN_DIR="$T_TMP/run" --env RUNTRAIL_SPOOL_DIR="$T_TMP/spool" \
+    --env RUNTRAIL_PROXY_PORT="$(free_port)" --env RUNTRAIL_LAYERS_DIR="$T_TMP/opt" \
+    --task-root "$ROOT/samples/c-bootstrap" --event "$ROOT/samples/events/s3-put.json" \
+    -- "$C_BOOTSTRAP" >"$T_TMP/zip.out" 2>"$T_TMP/zip.err"
+expect_grep "layer from the zip: the function answers" '"bucket":"example-uploads"' "$T_TMP/zip.out"
+expect_eq "layer from the zip: one bundle" 1 "$(find "$T_TMP/store" -name '*.rtb' | wc -l)"
+
+# --- the wrapper ---
+cat >"$T_TMP/show-env" <<'EOF'
+#!/bin/sh
+printf 'api=%s\npreload=%s\nring=%s\nupstream=%s\nargs=%s|%s|%s\n' "$AWS_LAMBDA_RUNTIME_API" \
+    "${LD_PRELOAD:-}" "${RUNTRAIL_RING:-}" "${RUNTRAIL_UPSTREAM:-}" "$1" "$2" "${3:-}"
+EOF
+chmod +x "$T_TMP/show-env"
+RUN="$T_TMP/wrun"
+mkdir -p "$RUN"
+wrap() { # wrap: runs the wrapper around show-env with a fixed environment
+    env AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 LD_PRELOAD=/lib/other.so RUNTRAIL_RUN_DIR="$RUN" \
+        "$@" "$WRAPPER" "$T_TMP/show-env" "two words" "x" >"$T_TMP/wrap.out" 2>"$T_TMP/wrap.err"
+}
+unchanged=$(printf 'api=127.0.0.1:9001\npreload=/lib/other.so\nring=\nupstream=\nargs=two words|x|')
+
+wrap
+expect_eq "wrapper: no ready file, runtime runs unchanged" "$unchanged" "$(cat "$T_TMP/wrap.out")"
+
+sleep 600 &
+LIVE=$!
+trap 'kill $LIVE 2>/dev/null; rm -rf "$T_TMP"' EXIT
+printf 'RUNTRAIL_PROXY=127.0.0.1:9555\nRUNTRAIL_RING=%s/ring\nRUNTRAIL_PID=%s\n' "$RUN" "$LIVE" \
+    >"$RUN/ready"
+wrap
+expect_eq "wrapper: live extension, runtime redirected, interposer appended, args kept" \
+    "$(printf 'api=127.0.0.1:9555\npreload=/lib/other.so:%s/runtrail/lib/libruntrail-preload.so\nring=%s/ring\nupstream=127.0.0.1:9001\nargs=two words|x|' "$LAYER" "$RUN")" \
+    "$(cat "$T_TMP/wrap.out")"
+
+env -u LD_PRELOAD AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" \
+    "$T_TMP/show-env" a b >"$T_TMP/wrap.out"
+expect_grep "wrapper: LD_PRELOAD set when there was none" \
+    "^preload=$LAYER/runtrail/lib/libruntrail-preload.so\$" "$T_TMP/wrap.out"
+
+wrap RUNTRAIL_DISABLE=1
+expect_eq "wrapper: RUNTRAIL_DISABLE=1, runtime runs unchanged" "$unchanged" "$(cat "$T_TMP/wrap.out")"
+
+sh -c 'exit 0' &
+DEAD=$!
+wait "$DEAD"
+printf 'RUNTRAIL_PROXY=127.0.0.1:9555\nRUNTRAIL_RING=%s/ring\nRUNTRAIL_PID=%s\n' "$RUN" "$DEAD" \
+    >"$RUN/ready"
+wrap
+expect_eq "wrapper: stale ready file (extension gone), runtime runs unchanged" "$unchanged" \
+    "$(cat "$T_TMP/wrap.out")"
+
+printf 'RUNTRAIL_PROXY=$(touch %s/pwned)\nRUNTRAIL_PID=%s\n' "$T_TMP" "$LIVE" >"$RUN/ready"
+wrap
+expect_eq "wrapper: garbage in the ready file is not executed, runtime unchanged" \
+    "$unchanged no" "$(cat "$T_TMP/wrap.out") $([ -e "$T_TMP/pwned" ] && echo yes || echo no)"
+
+expect_exit "wrapper: no runtime given is a usage error" 2 "$WRAPPER"
+finish
