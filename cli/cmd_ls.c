@@ -1,0 +1,237 @@
+/* runtrail ls: lists indexed invocations from the catalog, filtered by function, time window,
+ * status, a path they touched, a destination they talked to, a program they ran or request
+ * id; as a table (time, function, request id, duration, status, events, destinations, flags)
+ * or as JSON lines. Strings come from captured data, so the table escapes them and JSON is
+ * ASCII-only. */
+#include "cli/cli.h"
+#include "formats/bundle.h"
+#include "formats/escape.h"
+#include "store/catalog.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char help[] =
+    "usage: runtrail ls [--function F] [--since T] [--until T] [--status S] [--path GLOB]\n"
+    "                   [--dest HOST|IP[:PORT]] [--exec PATH] [--request-id ID]...\n"
+    "                   [--limit N] [--json] [--cache DIR]\n"
+    "\n"
+    "List the invocations in the catalog (bundles pulled, recorded or indexed), oldest\n"
+    "first, as a table or as JSON lines. Filters combine (all must match):\n"
+    "\n"
+    "  --function F       this function\n"
+    "  --since T          started at or after T; --until T: at or before T\n"
+    "                     T is ISO 8601 (2026-11-26T10:00Z) or relative (90s, 15m, 2h, 7d)\n"
+    "  --status S         ok, error, timeout, crash or unknown\n"
+    "  --path GLOB        opened, created, renamed... a file matching GLOB (* ? [..];\n"
+    "                     * also matches '/'), e.g. '/etc/*' or '*id_rsa*'\n"
+    "  --dest D           connected to D: a host name, an IP, HOST:PORT, IP:PORT or\n"
+    "                     [IPv6]:PORT\n"
+    "  --exec PATH        ran PATH (a glob when it has a '/', else matched by name)\n"
+    "  --request-id ID    this request id (repeatable)\n"
+    "  --limit N          at most N rows\n"
+    "  --json             one JSON object per line (ASCII only)\n"
+    "  --cache DIR        cache folder (default $RUNTRAIL_CACHE, else\n"
+    "                     ${XDG_CACHE_HOME:-~/.cache}/runtrail)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Columns: TIME (UTC start), FUNCTION, REQUEST ID, DURATION, STATUS, EVENTS,\n"
+    "DESTINATIONS (outbound host:port, first few), FLAGS (cold = cold start, dropped =\n"
+    "events lost, then the event flags seen: exec_tmp, environ_read, privilege, ...).\n"
+    "\n"
+    "Exit status: 0 ok (also when nothing matches), 2 usage error or unreadable catalog.\n"
+    "See runtrail-ls(1).\n";
+
+#define MAX_IDS 256
+
+struct out {
+    bool json;
+    size_t rows;
+};
+
+static void fmt_time(int64_t ns, char *buf, size_t cap)
+{
+    time_t s = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, cap, "%s.%03dZ", base, (int)((ns % 1000000000) / 1000000));
+}
+
+static void fmt_flags(const struct rt_catalog_row *r, char *buf, size_t cap)
+{
+    static const char *const names[] = {
+#define _(id, bit, name) [bit] = name,
+        RT_EVENT_FLAGS(_)
+#undef _
+    };
+    size_t n = 0;
+    buf[0] = '\0';
+#define ADD(s)                                                                                 \
+    do {                                                                                       \
+        int w_ = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", s);                          \
+        if (w_ > 0 && (size_t)w_ < cap - n)                                                    \
+            n += (size_t)w_;                                                                   \
+    } while (0)
+    if (r->cold_start)
+        ADD("cold");
+    if (r->dropped)
+        ADD("dropped");
+    for (unsigned b = 0; b < sizeof names / sizeof names[0]; b++)
+        if ((r->event_flags & (1u << b)) && names[b])
+            ADD(names[b]);
+#undef ADD
+    if (!n)
+        snprintf(buf, cap, "-");
+}
+
+static json_t *jstr(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char esc[4096]; /* invalid UTF-8: fall back to the escaped form */
+    rt_escape_buf(esc, sizeof esc, s, strlen(s), 0);
+    return json_string(esc);
+}
+
+static int print_row(const struct rt_catalog_row *r, void *arg)
+{
+    struct out *o = arg;
+    char when[40], flags[256];
+    fmt_time(r->start_ns, when, sizeof when);
+    fmt_flags(r, flags, sizeof flags);
+    const char *status = rt_status_name((unsigned)r->status);
+    if (o->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "time", json_string(when));
+        json_object_set_new(j, "start_ns", json_integer(r->start_ns));
+        json_object_set_new(j, "function", jstr(r->function));
+        json_object_set_new(j, "version", jstr(r->version));
+        json_object_set_new(j, "request_id", jstr(r->request_id));
+        json_object_set_new(j, "sandbox", jstr(r->sandbox));
+        json_object_set_new(j, "seq", json_integer((json_int_t)r->seq));
+        json_object_set_new(j, "duration_ms", json_real((double)r->duration_ns / 1e6));
+        json_object_set_new(j, "status", json_string(status ? status : "unknown"));
+        json_object_set_new(j, "error_type", jstr(r->error_type));
+        json_object_set_new(j, "cold_start", json_boolean(r->cold_start));
+        json_object_set_new(j, "events", json_integer((json_int_t)r->n_events));
+        json_object_set_new(j, "bytes_out", json_integer((json_int_t)r->bytes_out));
+        json_object_set_new(j, "destinations", jstr(r->destinations));
+        json_object_set_new(j, "flags", json_string(flags));
+        json_object_set_new(j, "env_digest", jstr(r->env_digest));
+        json_object_set_new(j, "code_digest", jstr(r->code_digest));
+        json_object_set_new(j, "digest", jstr(r->digest));
+        json_object_set_new(j, "key", jstr(r->key));
+        json_object_set_new(j, "path", jstr(r->path));
+        json_object_set_new(j, "verified", json_boolean(r->verified));
+        char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+        if (line)
+            puts(line);
+        free(line);
+        json_decref(j);
+    } else {
+        if (o->rows == 0)
+            printf("%-24s %-20s %-36s %10s %-7s %6s  %-30s %s\n", "TIME", "FUNCTION",
+                   "REQUEST ID", "DURATION", "STATUS", "EVENTS", "DESTINATIONS", "FLAGS");
+        char fn[64], rid[64], dest[96];
+        rt_escape_buf(fn, sizeof fn, r->function ? r->function : "-",
+                      strlen(r->function ? r->function : "-"), 0);
+        rt_escape_buf(rid, sizeof rid, r->request_id ? r->request_id : "-",
+                      strlen(r->request_id ? r->request_id : "-"), 0);
+        rt_escape_buf(dest, sizeof dest, r->destinations[0] ? r->destinations : "-",
+                      strlen(r->destinations[0] ? r->destinations : "-"), 0);
+        char dur[32];
+        snprintf(dur, sizeof dur, "%.1fms", (double)r->duration_ns / 1e6);
+        printf("%-24s %-20s %-36s %10s %-7s %6llu  %-30s %s\n", when, fn, rid, dur,
+               status ? status : "unknown", (unsigned long long)r->n_events, dest, flags);
+    }
+    o->rows++;
+    return 0;
+}
+
+RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, destination...")
+{
+    if (rt_cli_wants_help(argc, argv))
+        return rt_cli_help(help);
+    struct rt_catalog_filter f = {.status = -1};
+    const char *ids[MAX_IDS];
+    const char *cache = NULL;
+    struct out o = {false, 0};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = strcmp(a, "--json") != 0;
+        if (a[0] != '-')
+            return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
+        if (takes && !val)
+            return rt_cli_usage_error("ls", "%s needs a value", a);
+        if (!strcmp(a, "--json")) {
+            o.json = true;
+            continue;
+        }
+        i++;
+        if (!strcmp(a, "--function")) {
+            f.function = val;
+        } else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
+            int64_t *dst = a[2] == 's' ? &f.since_ns : &f.until_ns;
+            if (rt_parse_time(val, now, dst) != RT_OK)
+                return rt_cli_usage_error("ls", "%s '%s': %s", a, val,
+                                          rt_strerror(RT_ERR_TIME_FORMAT));
+        } else if (!strcmp(a, "--status")) {
+            f.status = rt_status_from_name(val);
+            if (f.status < 0)
+                return rt_cli_usage_error("ls", "--status '%s': ok, error, timeout, crash or "
+                                                "unknown",
+                                          val);
+        } else if (!strcmp(a, "--path")) {
+            f.path_glob = val;
+        } else if (!strcmp(a, "--dest")) {
+            f.dest = val;
+        } else if (!strcmp(a, "--exec")) {
+            f.exec = val;
+        } else if (!strcmp(a, "--request-id")) {
+            if (f.n_request_ids >= MAX_IDS)
+                return rt_cli_usage_error("ls", "at most %d --request-id", MAX_IDS);
+            ids[f.n_request_ids++] = val;
+            f.request_ids = ids;
+        } else if (!strcmp(a, "--limit")) {
+            char *end;
+            long long n = strtoll(val, &end, 10);
+            if (*end || n < 1)
+                return rt_cli_usage_error("ls", "--limit wants a positive number");
+            f.limit = (size_t)n;
+        } else if (!strcmp(a, "--cache")) {
+            cache = val;
+        } else {
+            return rt_cli_usage_error("ls", "unknown option '%s'", a);
+        }
+    }
+    char dir[PATH_MAX];
+    if (rt_catalog_dir(cache, dir, sizeof dir) != RT_OK)
+        return rt_cli_usage_error("ls", "no cache folder: use --cache or set RUNTRAIL_CACHE");
+    struct rt_catalog *cat = NULL;
+    struct rt_errinfo ei;
+    int rc = rt_catalog_open(dir, &cat, &ei);
+    if (rc == RT_OK)
+        rc = rt_catalog_query(cat, &f, print_row, &o, &ei);
+    rt_catalog_close(cat);
+    if (rc != RT_OK) {
+        char buf[600];
+        rt_cli_error("%s: %s", dir, rt_errinfo_format(rc, &ei, buf, sizeof buf));
+        return RT_EXIT_USAGE;
+    }
+    if (!o.json && o.rows == 0)
+        fprintf(stderr, "runtrail: no invocations match (catalog %s/catalog.sqlite)\n", dir);
+    return RT_EXIT_OK;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# runtrail index + ls on the sample bundles: each filter against known answers (the scripted
+# exfiltration, the error, the chain of four), idempotent re-indexing, a corrupt bundle
+# refused by name, escaped hostile strings in the table, valid ASCII JSON lines.
+source "$(dirname "$0")/../lib.sh"
+C="$T_TMP/cache"
+S="$RT_ROOT/samples/bundles"
+EXFIL=e07a55c2-41b9-4d3e-b6f0-77c18a2e9d05
+ERR=9b2d4e61-0c3a-4f58-8e17-2a6c9d0b3f44
+GW=3f1c9a52-8d1e-4c7b-9a40-5b2f0e6d7a11
+HOSTILE=0d4e2b71-9a6c-4e3f-8b25-c1f07e9a6d38
+CH=51c2d8e0-1a2b-4c3d-8e4f-00000000000
+
+"$RUNTRAIL" index --cache "$C" "$S" >"$T_TMP/index.out" 2>&1
+expect_grep "index finds the 8 sample bundles" "indexed 8 bundles, 0 failed" "$T_TMP/index.out"
+
+ids() { # ids ls-args...: request ids, space separated, in listed order
+    "$RUNTRAIL" ls --cache "$C" --json "$@" | python3 -c '
+import sys, json
+print(" ".join(json.loads(l)["request_id"] for l in sys.stdin))'
+}
+expect_eq "all, oldest first" "$GW $ERR $EXFIL $HOSTILE ${CH}1 ${CH}2 ${CH}3 ${CH}4" "$(ids)"
+expect_eq "--function" "8" "$("$RUNTRAIL" ls --cache "$C" --function orders-api --json | wc -l)"
+expect_eq "--function unknown" "" "$(ids --function nope)"
+expect_eq "--status error" "$ERR" "$(ids --status error)"
+expect_eq "--since/--until window" "${CH}1 ${CH}2 ${CH}3" \
+    "$(ids --since 2025-11-26T10:20:00Z --until 2025-11-26T10:20:03Z)"
+expect_eq "--since with an offset" "${CH}2 ${CH}3 ${CH}4" "$(ids --since 2025-11-26T12:20:01+02:00)"
+expect_eq "--dest IP" "$EXFIL" "$(ids --dest 203.0.113.66)"
+expect_eq "--dest IP:PORT" "$EXFIL" "$(ids --dest 203.0.113.66:4444)"
+expect_eq "--dest IP:other port" "" "$(ids --dest 203.0.113.66:80)"
+expect_eq "--dest host name" "$GW ${CH}1 ${CH}2 ${CH}3 ${CH}4" \
+    "$(ids --dest dynamodb.eu-west-1.amazonaws.com)"
+expect_eq "--dest host:port" "$ERR" "$(ids --dest 127.0.0.1:6379)"
+expect_eq "--path glob" "$EXFIL" "$(ids --path '/proc/*/environ')"
+expect_eq "--path no match" "" "$(ids --path '/nonexistent/*')"
+expect_eq "--path exact file" "$ERR" "$(ids --path '/etc/shadow')"
+expect_eq "--exec by name" "$EXFIL" "$(ids --exec curl)"
+expect_eq "--exec by path" "$EXFIL" "$(ids --exec /bin/sh)"
+expect_eq "--request-id twice" "$ERR ${CH}4" "$(ids --request-id ${CH}4 --request-id $ERR)"
+expect_eq "filters combine" "" "$(ids --dest 203.0.113.66 --status error)"
+expect_eq "--limit" "$GW $ERR" "$(ids --limit 2)"
+
+"$RUNTRAIL" ls --cache "$C" --dest 203.0.113.66 >"$T_TMP/table"
+expect_grep "table header" '^TIME +FUNCTION +REQUEST ID +DURATION +STATUS +EVENTS +DESTINATIONS +FLAGS' "$T_TMP/table"
+expect_grep "table row" "^2025-11-26T10:17:00.000Z orders-api +$EXFIL +412.0ms ok +15  203.0.113.66:4444 +environ_read" "$T_TMP/table"
+
+"$RUNTRAIL" index --cache "$C" "$S" "$S/error.rtb" >"$T_TMP/again.out" 2>&1
+expect_eq "re-indexing adds nothing" "8" "$("$RUNTRAIL" ls --cache "$C" --json | wc -l)"
+
+python3 - "$S/error.rtb" "$T_TMP/bad.rtb" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read()); d[len(d) // 2] ^= 0x40
+open(sys.argv[2], 'wb').write(d)
+PY
+expect_exit "a corrupt bundle fails index" 2 "$RUNTRAIL" index --cache "$C" "$T_TMP/bad.rtb"
+expect_grep "and is named" "bad.rtb: " "$T_TMP/last.err"
+expect_eq "still 8" "8" "$("$RUNTRAIL" ls --cache "$C" --json | wc -l)"
+
+# hostile strings: a function name with escape sequences, through the table and JSON
+"$RUNTRAIL" ls --cache "$C" >"$T_TMP/all.txt"
+"$RUNTRAIL" ls --cache "$C" --json >"$T_TMP/all.json"
+expect_eq "no raw control bytes in the table" "0" "$(tr -d '\n' <"$T_TMP/all.txt" | tr -dc '\000-\037' | wc -c)"
+check "JSON lines parse and are ASCII" python3 -c '
+import sys, json
+for l in open(sys.argv[1], "rb"):
+    l.decode("ascii"); json.loads(l)' "$T_TMP/all.json"
+expect_grep "JSON carries the catalog fields" '"digest":"[0-9a-f]{64}".*"verified":true' "$T_TMP/all.json"
+
+expect_exit "bad --status" 2 "$RUNTRAIL" ls --cache "$C" --status maybe
+expect_grep "hint" "Try 'runtrail ls --help'" "$T_TMP/last.err"
+expect_exit "bad --since" 2 "$RUNTRAIL" ls --cache "$C" --since tomorrow
+expect_exit "index without paths" 2 "$RUNTRAIL" index --cache "$C"
+expect_exit "ls --help" 0 "$RUNTRAIL" ls --help
+finish
