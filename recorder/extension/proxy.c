@@ -173,7 +173,7 @@ static bool hop_by_hop(const char *name)
 {
     static const char *const hop[] = {"host", "content-length", "transfer-encoding",
                                       "connection", "keep-alive", "expect", "te",
-                                      "upgrade", "trailer", "proxy-connection"};
+                                      "upgrade", "proxy-connection"};
     for (size_t i = 0; i < sizeof hop / sizeof *hop; i++)
         if (!strcasecmp(name, hop[i]))
             return true;
