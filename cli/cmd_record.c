@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/random.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,7 +46,8 @@ static const char help_text[] =
     "  -h, --help        this text\n"
     "\n"
     "Environment: RUNTRAIL_PRELOAD overrides the interposer's path (default\n"
-    "../lib/libruntrail-preload.so next to this binary); RUNTRAIL_STORE the store.\n"
+    "../lib/libruntrail-preload.so next to this binary); RUNTRAIL_STORE the store;\n"
+    "RUNTRAIL_RING_DIR where the event ring file lives (default /dev/shm if tmpfs, else /tmp).\n"
     "Exit status: CMD's, or 2 for a usage error, 127 if CMD cannot be run.\n"
     "See runtrail-record(1).\n";
 
@@ -213,6 +216,17 @@ static char *join_args(char **argv)
     return s;
 }
 
+/* /dev/shm when it is a writable tmpfs (page faults on the shared mapping are several times
+ * cheaper there than on a disk filesystem), else /tmp. */
+static const char *default_ring_dir(void)
+{
+    struct statfs sf;
+    if (statfs("/dev/shm", &sf) == 0 && sf.f_type == TMPFS_MAGIC &&
+        access("/dev/shm", W_OK | X_OK) == 0)
+        return "/dev/shm";
+    return "/tmp";
+}
+
 static volatile sig_atomic_t forward_sig;
 static void on_signal(int sig)
 {
@@ -309,10 +323,13 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
         rt_cli_error("warning: interposer not found (%s); recording the exit status only",
                      getenv("RUNTRAIL_PRELOAD") ? getenv("RUNTRAIL_PRELOAD")
                                                 : "../lib/libruntrail-preload.so");
-    char ring_path[128];
+    char ring_path[PATH_MAX];
     char rnd[17];
     random_hex(rnd, 8);
-    snprintf(ring_path, sizeof ring_path, "/tmp/runtrail-ring-%d-%s", (int)getpid(), rnd);
+    const char *ring_dir = getenv("RUNTRAIL_RING_DIR");
+    if (!ring_dir || !*ring_dir)
+        ring_dir = default_ring_dir();
+    snprintf(ring_path, sizeof ring_path, "%s/runtrail-ring-%d-%s", ring_dir, (int)getpid(), rnd);
     struct rt_ring *ring = NULL;
     if (have_preload) {
         rc = rt_ring_create(ring_path, 0, &ring, &ei);

@@ -31,3 +31,9 @@ $(BUILD)/tests/recorder/%: tests/recorder/progs/%.c
 
 test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
 -include $(shell find $(BUILD)/preload-obj -name '*.d' 2>/dev/null)
+
+# The interposer's microbenchmark program (tests/bench/preload.sh), uninstrumented.
+$(BUILD)/tests/bench/preload: tests/bench/preload.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread
+bench: $(BUILD)/tests/bench/preload

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -230,7 +231,13 @@ static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
             __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
             continue;
         }
-        memcpy(&r->copy, s, sizeof r->copy);
+        /* Copy the fixed part and only the string bytes in use (clamped later anyway). */
+        size_t used = 0;
+        for (int i = 0; i < RT_RING_NSTR; i++)
+            used += __atomic_load_n(&s->str_len[i], __ATOMIC_RELAXED);
+        if (used > RT_RING_STR_BYTES)
+            used = RT_RING_STR_BYTES;
+        memcpy(&r->copy, s, offsetof(struct rt_ring_slot, str) + used);
         /* Free the slot for the next lap before the callback runs. */
         __atomic_store_n(&s->seq, r->tail + r->count, __ATOMIC_RELEASE);
         r->tail++;

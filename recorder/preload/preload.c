@@ -114,6 +114,7 @@ static void atfork_child(void)
 {
     rt_pl_pid = (int32_t)syscall(SYS_getpid);
     rt_pl_tid_cache = 0;
+    rt_producer_forget_pages(&rt_pl_ring);
     rt_pl_net_fork_child();
 }
 

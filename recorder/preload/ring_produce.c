@@ -62,6 +62,31 @@ void rt_producer_detach(struct rt_producer *p)
     memset(p, 0, sizeof *p);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void rt_producer_forget_pages(struct rt_producer *p)
+{
+    memset(p->populated, 0, sizeof p->populated);
+}
+
+static void populate(struct rt_producer *p, uint64_t slot_index)
+{
+    uint64_t chunk = slot_index / (RT_RING_CHUNK / RT_RING_SLOT_SIZE);
+    uint64_t bit = 1ull << (chunk & 63);
+    uint64_t *word = &p->populated[chunk >> 6];
+    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
+        return;
+    __atomic_fetch_or(word, bit, __ATOMIC_RELAXED);
+    size_t off = (size_t)(chunk * RT_RING_CHUNK);
+    size_t ring_len = (size_t)(p->mask + 1) * RT_RING_SLOT_SIZE;
+    size_t len = ring_len - off < RT_RING_CHUNK ? ring_len - off : RT_RING_CHUNK;
+    int saved = errno;
+    syscall(SYS_madvise, (char *)p->slots + off, len, MADV_POPULATE_WRITE);
+    errno = saved;
+}
+
 int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
 {
     struct rt_ring_header *h = p->hdr;
@@ -87,6 +112,7 @@ int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
     return -1;
 
 reserved:
+    populate(p, pos & p->mask);
     s->ts_ns = rec->ts_ns;
     s->dur_ns = rec->dur_ns;
     s->result = rec->result;

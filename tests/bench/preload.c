@@ -1,0 +1,110 @@
+/* The interposer's microbenchmark program (tests/bench/preload.sh). Modes:
+ *   preload serve PORT [drain]  accept on 127.0.0.1:PORT and close at once, or (drain)
+ *                               read and discard each connection in a thread
+ *   preload open N FILE         N x (openat FILE + close)
+ *   preload connect N PORT      N x (socket + connect to 127.0.0.1:PORT + close)
+ *   preload write N PORT        one connection, N x write of 64 bytes
+ * Prints "MODE NS_PER_OP" (monotonic clock around the loop only). */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static struct sockaddr_in loopback(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    return sa;
+}
+
+static void *drain(void *arg)
+{
+    int fd = (int)(long)arg;
+    char buf[65536];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+    close(fd);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    const char *mode = argv[1];
+    if (!strcmp(mode, "serve")) {
+        int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in sa = loopback(atoi(argv[2]));
+        if (bind(ls, (struct sockaddr *)&sa, sizeof sa) || listen(ls, 4096))
+            return 1;
+        for (;;) {
+            int c = accept(ls, NULL, NULL);
+            if (c < 0)
+                continue;
+            if (argc < 4) {
+                close(c);
+                continue;
+            }
+            pthread_t t;
+            pthread_create(&t, NULL, drain, (void *)(long)c);
+            pthread_detach(t);
+        }
+    }
+    if (argc < 4)
+        return 2;
+    long n = atol(argv[2]);
+    double t0 = 0, t1 = 0;
+    if (!strcmp(mode, "open")) {
+        t0 = now();
+        for (long i = 0; i < n; i++) {
+            int fd = openat(AT_FDCWD, argv[3], O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                return 1;
+            close(fd);
+        }
+        t1 = now();
+    } else if (!strcmp(mode, "connect")) {
+        struct sockaddr_in sa = loopback(atoi(argv[3]));
+        t0 = now();
+        for (long i = 0; i < n; i++) {
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
+                return 1;
+            close(s);
+        }
+        t1 = now();
+    } else if (!strcmp(mode, "write")) {
+        struct sockaddr_in sa = loopback(atoi(argv[3]));
+        int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0)
+            return 1;
+        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        char buf[64];
+        memset(buf, 'x', sizeof buf);
+        t0 = now();
+        for (long i = 0; i < n; i++)
+            if (write(s, buf, sizeof buf) != (ssize_t)sizeof buf)
+                return 1;
+        t1 = now();
+        close(s);
+    } else {
+        return 2;
+    }
+    printf("%s %.1f\n", mode, (t1 - t0) / (double)n);
+    return 0;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Benchmark of the interposer (one run, side by side): a syscall-heavy program (openat+close
+# loop; socket+connect+close to a loopback listener; 64-byte writes on a TCP socket) run
+# natively, with the interposer loaded but no ring (pass-through), under `runtrail record`,
+# under `strace -f` and under `strace -f --seccomp-bpf`, tracing the same calls. Prints ns per
+# operation, ratios to native, how much less time runtrail adds than strace, and ns per
+# recorded event. Targets: runtrail <= 1.15x native, >= 20x less added time than strace.
+# Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts)
+set -u
+RT_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+RUNTRAIL="$RT_ROOT/$BUILD/bin/runtrail"
+P="$RT_ROOT/$BUILD/tests/bench/preload"
+SO="$RT_ROOT/$BUILD/lib/libruntrail-preload.so"
+N=${BENCH_N:-200000}
+TMP=$(mktemp -d /tmp/rt-bench.XXXXXX)
+server=
+cleanup() { [ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+for f in "$P" "$SO" "$RUNTRAIL"; do [ -x "$f" ] || [ -f "$f" ] || { echo "bench/preload: build first ($f missing)"; exit 1; }; done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port) dport=$(free_port)
+"$P" serve "$port" &
+server=$!
+"$P" serve "$dport" drain &
+server="$server $!"
+sleep 0.3
+echo data >"$TMP/file"
+have_strace=1; strace -f -o /dev/null true 2>/dev/null || have_strace=0
+have_seccomp=0; [ $have_strace = 1 ] && strace -f --seccomp-bpf -o /dev/null true 2>/dev/null && have_seccomp=1
+TRACE=openat,close,socket,connect,write
+
+# run VARIANT MODE COUNT ARG -> ns/op (best of 5: the least disturbed by other load)
+run() {
+    local variant=$1 mode=$2 n=$3 arg=$4 out=() i
+    for i in 1 2 3 4 5; do
+        case $variant in
+        native) r=$("$P" "$mode" "$n" "$arg") ;;
+        passthru) r=$(LD_PRELOAD=$SO "$P" "$mode" "$n" "$arg") ;;
+        runtrail) r=$("$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg") ;;
+        strace) r=$(strace -f -qq -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg") ;;
+        seccomp) r=$(strace -f -qq --seccomp-bpf -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg") ;;
+        esac
+        out+=("${r#* }")
+    done
+    printf '%s\n' "${out[@]}" | sort -g | sed -n 1p
+}
+
+declare -A res
+# workload: mode count arg events-per-op
+workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 0")
+variants=(native passthru runtrail)
+[ $have_strace = 1 ] && variants+=(strace)
+[ $have_seccomp = 1 ] && variants+=(seccomp)
+for w in "${workloads[@]}"; do
+    set -- $w
+    for v in "${variants[@]}"; do res[$1,$v]=$(run "$v" "$1" "$2" "$3"); done
+    echo "bench/preload: $1 done" >&2
+done
+
+printf '\n%-14s' "ns/op"; for v in "${variants[@]}"; do printf '%12s' "$v"; done; echo
+for w in "${workloads[@]}"; do
+    set -- $w
+    printf '%-14s' "$1"; for v in "${variants[@]}"; do printf '%12s' "${res[$1,$v]}"; done; echo
+done
+printf '\n%-14s' "x native"; for v in "${variants[@]}"; do printf '%12s' "$v"; done; echo
+for w in "${workloads[@]}"; do
+    set -- $w
+    printf '%-14s' "$1"
+    for v in "${variants[@]}"; do printf '%12s' "$(awk -v a="${res[$1,$v]}" -v b="${res[$1,native]}" 'BEGIN{printf "%.3f", a/b}')"; done
+    echo
+done
+echo
+printf '%-14s%14s%16s%18s%18s\n' "workload" "rt added ns" "ns/rec. event" "strace/rt added" "seccomp/rt added"
+for w in "${workloads[@]}"; do
+    set -- $w
+    add=$(awk -v a="${res[$1,runtrail]}" -v b="${res[$1,native]}" 'BEGIN{d=a-b; if (d<1) d=1; printf "%.1f", d}')
+    per=$( [ "$4" -gt 0 ] && awk -v a="$add" -v e="$4" 'BEGIN{printf "%.1f", a/e}' || echo "-")
+    s1=- s2=-
+    [ $have_strace = 1 ] && s1=$(awk -v s="${res[$1,strace]}" -v b="${res[$1,native]}" -v a="$add" 'BEGIN{printf "%.0fx", (s-b)/a}')
+    [ $have_seccomp = 1 ] && s2=$(awk -v s="${res[$1,seccomp]}" -v b="${res[$1,native]}" -v a="$add" 'BEGIN{printf "%.0fx", (s-b)/a}')
+    printf '%-14s%14s%16s%18s%18s\n' "$1" "$add" "$per" "$s1" "$s2"
+done
+echo
+echo "pass-through cost (interposer loaded, RUNTRAIL_RING unset), ns/op:"
+for w in "${workloads[@]}"; do
+    set -- $w
+    awk -v a="${res[$1,passthru]}" -v b="${res[$1,native]}" -v m="$1" 'BEGIN{printf "  %-12s %+.1f\n", m, a-b}'
+done
+echo "(open: 1 recorded event per op; connect: socket+connect+outbound = 3; write: byte counting only)"
