@@ -52,8 +52,9 @@
       "1: the extension registers and does nothing else; the wrapper runs the runtime as is.") \
     _(run_dir, "RUNTRAIL_RUN_DIR", "/tmp/runtrail", str,                                       \
       "Folder of the event ring and of the ready file the wrapper reads.")                     \
-    _(ring_slots, "RUNTRAIL_RING_SLOTS", "0", size,                                            \
-      "Records the event ring holds (0: the ring's default).")                                 \
+    _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                         \
+      "Records the event ring holds (1 KiB each, rounded to a power of two; drained every "    \
+      "20 ms; 0: the ring's default).")                                                        \
     _(layers_dir, "RUNTRAIL_LAYERS_DIR", "/opt", str,                                          \
       "Layers folder hashed into the CODE digest (runtrail's own files excluded).")
 

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -229,6 +230,10 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stderr, NULL, _IOLBF, 0);
+    /* Lambda counts the extension's memory against the function's: few malloc arenas for
+     * the proxy's threads, and large blocks (compression contexts) returned to the system. */
+    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 
     struct rt_ext_config cfg;
     rt_ext_config_load(&cfg);

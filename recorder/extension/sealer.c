@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +62,13 @@ struct rt_ext_sealer {
     uint8_t prev_digest[RT_DIGEST_LEN];
     struct rt_env_var *env;
     size_t n_env;
-    bool code_done;
-    struct rt_code code;
     char runtime[128];
+
+    /* The code digest runs in its own low-priority thread (a layer can hold 250 MB). */
+    pthread_t code_thread;
+    bool code_started;
+    bool code_done; /* under mu */
+    struct rt_code code;
 };
 
 /* ---- holding ring events ---- */
@@ -151,15 +156,46 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
+static void *code_digest_thread(void *arg)
+{
+    struct rt_ext_sealer *s = arg;
+    /* Linux: a thread's nice value is its own; the function's threads keep priority. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+    struct rt_code code;
+    rt_ext_code_digest(getenv("LAMBDA_TASK_ROOT"), s->cfg.layers_dir, &code);
+    pthread_mutex_lock(&s->mu);
+    s->code = code;
+    s->code_done = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 static void sandbox_once(struct rt_ext_sealer *s)
 {
     if (!s->env && rt_ext_env_collect(environ, s->hash_key, s->hash_key_len, &s->env,
                                       &s->n_env) != RT_OK)
         s->env = NULL;
-    if (!s->code_done) {
-        rt_ext_code_digest(getenv("LAMBDA_TASK_ROOT"), s->cfg.layers_dir, &s->code);
-        s->code_done = true;
+}
+
+/* Whether the CODE digest is ready; the first bundles wait for it a little (small task roots
+ * finish in milliseconds), later ones never. */
+static bool code_ready(struct rt_ext_sealer *s, int wait_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->code_done && wait_ms > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t until = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + wait_ms * 1000000LL;
+        while (!s->code_done) {
+            struct timespec u = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
+            if (pthread_cond_timedwait(&s->cond, &s->mu, &u) != 0)
+                break;
+        }
     }
+    bool done = s->code_done;
+    pthread_mutex_unlock(&s->mu);
+    return done;
 }
 
 /* The caller, where the event says who it is (API Gateway, S3, SQS). */
@@ -363,7 +399,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 
     for (size_t i = 0; s->env && i < s->n_env; i++)
         rt_writer_add_env(w, &s->env[i]);
-    if (s->code_done)
+    if (code_ready(s, s->seq == 0 ? 200 : 0))
         rt_writer_set_code(w, &s->code);
     for (size_t i = 0; i < inv->n_headers; i++)
         rt_writer_add_header(w, inv->headers[i].name, inv->headers[i].value);
@@ -428,6 +464,8 @@ static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
 static void *run(void *arg)
 {
     struct rt_ext_sealer *s = arg;
+    /* Below the proxy's threads and the function: sealing can wait, responses cannot. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
     sandbox_once(s); /* while the runtime initialises */
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -489,6 +527,7 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
         free(s);
         return RT_ERR_NOMEM;
     }
+    s->code_started = pthread_create(&s->code_thread, NULL, code_digest_thread, s) == 0;
     *out = s;
     return RT_OK;
 }
@@ -546,6 +585,10 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
     if (pthread_timedjoin_np(s->thread, NULL, &until) != 0)
         return -1; /* still sealing: the process exits anyway, the spool keeps the rest */
     int stored = s->stored;
+    if (s->code_started && !code_ready(s, 0))
+        return stored; /* the digest thread still reads s: leave it all to process exit */
+    if (s->code_started)
+        pthread_join(s->code_thread, NULL);
     while (s->head)
         rt_ext_invocation_free(pop(s));
     for (size_t i = 0; i < s->n_events; i++)
