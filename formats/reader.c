@@ -371,15 +371,101 @@ static int dec_strings(struct dec *d, struct cur c)
 }
 
 static const char *const column_names[] = {
-#define _(id, name, doc) name,
+#define _(id, name, scope, doc) name,
     RT_COLUMNS(_)
 #undef _
 };
 
+/* A column being decoded: its byte planes and where the current value started. */
+struct column {
+    struct cur plane[RT_WIRE_MAX_PLANES];
+    unsigned n;
+    size_t at;
+    const char *name;
+};
+
+static int get_stream(struct dec *d, struct cur *body, struct column *col, const char *name)
+{
+    uint64_t n;
+    size_t at = body->pos;
+    int rc = get_uvar(d, body, &n, "plane count");
+    if (rc)
+        return rc;
+    if (n < 1 || n > RT_WIRE_MAX_PLANES)
+        return fail(d, RT_ERR_BUNDLE_LENGTH, at, "column %s: %llu planes", name,
+                    (unsigned long long)n);
+    col->n = (unsigned)n;
+    col->name = name;
+    for (unsigned k = 0; k < col->n; k++)
+        if ((rc = get_slice(d, body, &col->plane[k], name)))
+            return rc;
+    return RT_OK;
+}
+
+/* Column i: its streams, by key, into cols[0..keys). Missing streams stay empty (n == 0). */
+static int get_column(struct dec *d, struct cur *c, int i, struct column *cols, unsigned keys)
+{
+    struct cur body;
+    uint64_t n, key;
+    const char *name = column_names[i];
+    int rc = get_slice(d, c, &body, "EVENTS column");
+    if (!rc)
+        rc = get_uvar(d, &body, &n, "stream count");
+    if (rc)
+        return rc;
+    for (uint64_t s = 0; s < n; s++) {
+        size_t at = body.pos;
+        if ((rc = get_uvar(d, &body, &key, "stream key")))
+            return rc;
+        if (key >= keys)
+            return fail(d, RT_ERR_BUNDLE_ENUM, at, "column %s: stream key %llu", name,
+                        (unsigned long long)key);
+        if (cols[key].n)
+            return fail(d, RT_ERR_BUNDLE_DUPLICATE, at, "column %s: stream %llu twice", name,
+                        (unsigned long long)key);
+        if ((rc = get_stream(d, &body, &cols[key], name)))
+            return rc;
+    }
+    if (body.pos != body.end)
+        return fail(d, RT_ERR_BUNDLE_LENGTH, body.pos, "column %s: %zu bytes after the streams",
+                    name, body.end - body.pos);
+    return RT_OK;
+}
+
+static int col_uvar(struct dec *d, struct column *c, uint64_t *v)
+{
+    uint64_t r = 0;
+    if (!c->n)
+        return fail(d, RT_ERR_BUNDLE_TRUNCATED, -1, "no values in a column stream");
+    c->at = c->plane[0].pos;
+    for (unsigned i = 0; i < 10; i++) {
+        struct cur *p = &c->plane[i < c->n ? i : c->n - 1];
+        if (p->pos >= p->end)
+            return fail(d, RT_ERR_BUNDLE_TRUNCATED, p->pos, "column %s ends early", c->name);
+        uint8_t b = p->base[p->pos++];
+        if (i == 9 && b > 1)
+            return fail(d, RT_ERR_BUNDLE_VARINT, p->pos - 1, "column %s", c->name);
+        r |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *v = r;
+            return RT_OK;
+        }
+    }
+    return fail(d, RT_ERR_BUNDLE_VARINT, c->at, "column %s", c->name); /* not reached */
+}
+
+static int col_svar(struct dec *d, struct column *c, int64_t *v)
+{
+    uint64_t u;
+    int rc = col_uvar(d, c, &u);
+    if (!rc)
+        *v = rt_unzigzag(u);
+    return rc;
+}
+
 static int dec_events(struct dec *d, struct cur c)
 {
     uint64_t n, ncols;
-    struct cur col[RT_COL__COUNT];
     size_t at = c.pos;
     int rc = get_uvar(d, &c, &n, "EVENTS count");
     if (!rc)
@@ -389,40 +475,54 @@ static int dec_events(struct dec *d, struct cur c)
     if (ncols < RT_COL__COUNT)
         return fail(d, RT_ERR_BUNDLE_LENGTH, at, "%llu columns, expected at least %d",
                     (unsigned long long)ncols, RT_COL__COUNT);
-    for (uint64_t i = 0; i < ncols; i++) {
-        struct cur skip;
-        if ((rc = get_slice(d, &c, i < RT_COL__COUNT ? &col[i] : &skip, "EVENTS column")))
-            return rc;
-    }
-    /* every event has at least one byte in the op column */
-    if (n > RT_WIRE_MAX_EVENTS || n > col[RT_COL_OP].end - col[RT_COL_OP].pos)
-        return fail(d, RT_ERR_BUNDLE_LENGTH, at, "event count %llu exceeds the op column",
-                    (unsigned long long)n);
-    struct rt_event *ev = dcalloc(d, (size_t)n, sizeof *ev);
-    if (!ev)
+    /* col[i][key]: seq columns have the single key 0, op columns one stream per op */
+    struct column(*col)[RT_OP__COUNT] = calloc(RT_COL__COUNT, sizeof *col);
+    if (!col)
         return NOMEM();
+    for (uint64_t i = 0; i < ncols && !rc; i++) {
+        struct cur skip;
+        if (i >= RT_COL__COUNT)
+            rc = get_slice(d, &c, &skip, "EVENTS column"); /* a later version's column */
+        else
+            rc = get_column(d, &c, (int)i, col[i], i < RT_COL_SEQ_COUNT ? 1 : RT_OP__COUNT);
+    }
+    /* every event has at least one byte in plane 0 of the op column */
+    struct cur *ops = &col[RT_COL_OP][0].plane[0];
+    if (!rc && (n > RT_WIRE_MAX_EVENTS || n > ops->end - ops->pos))
+        rc = fail(d, RT_ERR_BUNDLE_LENGTH, at, "event count %llu exceeds the op column",
+                  (unsigned long long)n);
+    struct rt_event *ev = rc ? NULL : dcalloc(d, (size_t)n, sizeof *ev);
+    if (!rc && !ev)
+        rc = NOMEM();
     uint64_t ts = 0, pid = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; !rc && i < n; i++) {
         uint64_t op, dur, flags, mask, ref;
         int64_t dts, dpid, dtid, result, num;
         struct rt_event *e = &ev[i];
-        if ((rc = get_uvar(d, &col[RT_COL_OP], &op, "op")) ||
-            (rc = get_svar(d, &col[RT_COL_TS], &dts, "ts")) ||
-            (rc = get_uvar(d, &col[RT_COL_DUR], &dur, "dur")) ||
-            (rc = get_svar(d, &col[RT_COL_PID], &dpid, "pid")) ||
-            (rc = get_svar(d, &col[RT_COL_TID], &dtid, "tid")) ||
-            (rc = get_uvar(d, &col[RT_COL_FLAGS], &flags, "flags")) ||
-            (rc = get_svar(d, &col[RT_COL_RESULT], &result, "result")) ||
-            (rc = get_uvar(d, &col[RT_COL_MASK], &mask, "mask")))
-            return rc;
-        if (op >= RT_OP__COUNT)
-            return fail(d, RT_ERR_BUNDLE_ENUM, col[RT_COL_OP].pos - 1, "event %zu: op %llu", i,
-                        (unsigned long long)op);
-        if (mask >> (RT_EVENT_STRS + RT_EVENT_NUMS))
-            return fail(d, RT_ERR_BUNDLE_ENUM, col[RT_COL_MASK].pos - 1, "event %zu: mask %#llx", i,
-                        (unsigned long long)mask);
-        if (flags > UINT32_MAX)
-            return fail(d, RT_ERR_BUNDLE_ENUM, col[RT_COL_FLAGS].pos - 1, "event %zu: flags", i);
+        if ((rc = col_uvar(d, &col[RT_COL_OP][0], &op)))
+            break;
+        if (op >= RT_OP__COUNT) {
+            rc = fail(d, RT_ERR_BUNDLE_ENUM, col[RT_COL_OP][0].at, "event %zu: op %llu", i,
+                      (unsigned long long)op);
+            break;
+        }
+        if ((rc = col_svar(d, &col[RT_COL_TS][0], &dts)) ||
+            (rc = col_svar(d, &col[RT_COL_PID][0], &dpid)) ||
+            (rc = col_svar(d, &col[RT_COL_TID][0], &dtid)) ||
+            (rc = col_uvar(d, &col[RT_COL_DUR][op], &dur)) ||
+            (rc = col_uvar(d, &col[RT_COL_FLAGS][op], &flags)) ||
+            (rc = col_svar(d, &col[RT_COL_RESULT][op], &result)) ||
+            (rc = col_uvar(d, &col[RT_COL_MASK][op], &mask)))
+            break;
+        if (mask >> (RT_EVENT_STRS + RT_EVENT_NUMS)) {
+            rc = fail(d, RT_ERR_BUNDLE_ENUM, col[RT_COL_MASK][op].at, "event %zu: mask %#llx", i,
+                      (unsigned long long)mask);
+            break;
+        }
+        if (flags > UINT32_MAX) {
+            rc = fail(d, RT_ERR_BUNDLE_ENUM, col[RT_COL_FLAGS][op].at, "event %zu: flags", i);
+            break;
+        }
         ts += (uint64_t)dts;
         pid += (uint64_t)dpid;
         e->op = (uint16_t)op;
@@ -432,32 +532,38 @@ static int dec_events(struct dec *d, struct cur c)
         e->tid = (int32_t)(uint32_t)(pid + (uint64_t)dtid);
         e->flags = (uint32_t)flags;
         e->result = result;
-        for (int k = 0; k < RT_EVENT_STRS; k++) {
+        for (int k = 0; !rc && k < RT_EVENT_STRS; k++) {
             if (!(mask & (1u << k)))
                 continue;
-            struct cur *sc = &col[RT_COL_S0 + k];
-            size_t ref_at = sc->pos;
-            if ((rc = get_uvar(d, sc, &ref, column_names[RT_COL_S0 + k])))
-                return rc;
+            struct column *sc = &col[RT_COL_S0 + k][op];
+            if ((rc = col_uvar(d, sc, &ref)))
+                break;
             if (ref >= d->n_strings)
-                return fail(d, RT_ERR_BUNDLE_STRING_REF, ref_at,
-                            "event %zu: str[%d] refers to string %llu of %zu", i, k,
-                            (unsigned long long)ref, d->n_strings);
-            e->str[k] = d->strings[ref];
+                rc = fail(d, RT_ERR_BUNDLE_STRING_REF, sc->at,
+                          "event %zu: str[%d] refers to string %llu of %zu", i, k,
+                          (unsigned long long)ref, d->n_strings);
+            else
+                e->str[k] = d->strings[ref];
         }
-        for (int k = 0; k < RT_EVENT_NUMS; k++) {
+        for (int k = 0; !rc && k < RT_EVENT_NUMS; k++) {
             if (!(mask & (1u << (RT_EVENT_STRS + k))))
                 continue;
-            if ((rc = get_svar(d, &col[RT_COL_N0 + k], &num, column_names[RT_COL_N0 + k])))
-                return rc;
-            e->num[k] = num;
+            if (!(rc = col_svar(d, &col[RT_COL_N0 + k][op], &num)))
+                e->num[k] = num;
         }
     }
-    for (int k = 0; k < RT_COL__COUNT; k++)
-        if (col[k].pos != col[k].end)
-            return fail(d, RT_ERR_BUNDLE_LENGTH, col[k].pos,
-                        "column %s has %zu bytes after the last event", column_names[k],
-                        col[k].end - col[k].pos);
+    for (int k = 0; !rc && k < RT_COL__COUNT; k++)
+        for (unsigned key = 0; !rc && key < RT_OP__COUNT; key++)
+            for (unsigned p = 0; !rc && p < col[k][key].n; p++) {
+                struct cur *pl = &col[k][key].plane[p];
+                if (pl->pos != pl->end)
+                    rc = fail(d, RT_ERR_BUNDLE_LENGTH, pl->pos,
+                              "column %s has %zu bytes after the last event", column_names[k],
+                              pl->end - pl->pos);
+            }
+    free(col);
+    if (rc)
+        return rc;
     d->b->events = ev;
     d->b->n_events = (size_t)n;
     return RT_OK;

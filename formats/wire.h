@@ -87,31 +87,39 @@ enum rt_wire_type {
     _(5, "content_type", RT_WT_STR, content_type)                                                  \
     _(6, "error_type", RT_WT_STR, error_type)
 
-/* EVENTS columns, in stored order. Each column is a varint byte length then one value per
- * event (string refs and numbers only for events whose mask bit is set). */
+/* EVENTS columns, in stored order: id, name, scope, values. A "seq" column is one stream over
+ * all events; an "op" column has one stream per operation (values of events of that op only),
+ * so each stream holds similar values (openat flags, connect results, sendto sizes) and
+ * compresses to little. Values are LEB128 split into byte planes (docs/format.md). */
 #define RT_COLUMNS(_)                                                                              \
-    _(OP, "op", "varint: enum rt_op")                                                              \
-    _(TS, "ts", "zigzag: ts_ns minus the previous event's ts_ns (first: minus 0)")                 \
-    _(DUR, "dur", "varint: dur_ns")                                                                \
-    _(PID, "pid", "zigzag: pid minus the previous event's pid")                                    \
-    _(TID, "tid", "zigzag: tid minus this event's pid")                                            \
-    _(FLAGS, "flags", "varint: RT_EF_* bits")                                                      \
-    _(RESULT, "result", "zigzag: result")                                                          \
-    _(MASK, "mask", "varint: bit i (0..2) string i non-empty, bit 3+j number j non-zero")          \
-    _(S0, "s0", "varint: string table index of str[0]")                                            \
-    _(S1, "s1", "varint: string table index of str[1]")                                            \
-    _(S2, "s2", "varint: string table index of str[2]")                                            \
-    _(N0, "n0", "zigzag: num[0]")                                                                  \
-    _(N1, "n1", "zigzag: num[1]")                                                                  \
-    _(N2, "n2", "zigzag: num[2]")                                                                  \
-    _(N3, "n3", "zigzag: num[3]")
+    _(OP, "op", "seq", "uvarint: enum rt_op")                                                      \
+    _(TS, "ts", "seq", "zigzag: ts_ns minus the previous event's ts_ns (first: minus 0)")          \
+    _(PID, "pid", "seq", "zigzag: pid minus the previous event's pid")                             \
+    _(TID, "tid", "seq", "zigzag: tid minus this event's pid")                                     \
+    _(DUR, "dur", "op", "uvarint: dur_ns")                                                         \
+    _(FLAGS, "flags", "op", "uvarint: RT_EF_* bits")                                               \
+    _(RESULT, "result", "op", "zigzag: result")                                                    \
+    _(MASK, "mask", "op", "uvarint: bit i (0..2) string i non-empty, bit 3+j number j non-zero")   \
+    _(S0, "s0", "op", "uvarint: string table index of str[0]")                                     \
+    _(S1, "s1", "op", "uvarint: string table index of str[1]")                                     \
+    _(S2, "s2", "op", "uvarint: string table index of str[2]")                                     \
+    _(N0, "n0", "op", "zigzag: num[0]")                                                            \
+    _(N1, "n1", "op", "zigzag: num[1]")                                                            \
+    _(N2, "n2", "op", "zigzag: num[2]")                                                            \
+    _(N3, "n3", "op", "zigzag: num[3]")
+#define RT_COL_SEQ_COUNT 4 /* the first 4 columns are per-sequence, the others per-op */
 
 enum rt_column {
-#define _(id, name, doc) RT_COL_##id,
+#define _(id, name, scope, doc) RT_COL_##id,
     RT_COLUMNS(_)
 #undef _
         RT_COL__COUNT
 };
+
+/* Planes per EVENTS column written by this writer: bytes 0, 1, 2 of each LEB128 value, then
+ * the rest. Readers accept 1..RT_WIRE_MAX_PLANES. */
+#define RT_WIRE_PLANES 4
+#define RT_WIRE_MAX_PLANES 10
 
 /* Reader limits beyond RT_BUNDLE_MAX_DECOMPRESSED. */
 #define RT_WIRE_MAX_EVENTS (16u * 1024 * 1024)

@@ -16,10 +16,17 @@
 #define DEFAULT_MAX_PAYLOAD (1024 * 1024)
 #define DEFAULT_MAX_LOG_BYTES (256 * 1024)
 #define DEFAULT_MAX_STRING 4096
+#define SMALL_STREAM 512 /* bytes: below this a stream is written as one plane */
+#define COL_BATCH 512    /* events per column capacity check (a value is at most 10 bytes) */
 
 struct buf {
     uint8_t *p;
     size_t len, cap;
+};
+
+/* An EVENTS column: LEB128 bytes split into planes (docs/format.md, "EVENTS"). */
+struct column {
+    struct buf plane[RT_WIRE_PLANES];
 };
 
 struct intern_slot {
@@ -35,9 +42,12 @@ struct rt_writer {
     bool nomem;
     struct rt_meta meta;
     uint64_t counters[RT_CTR__COUNT];
-    struct buf env, headers, code, payload[3], strings, logs, cols[RT_COL__COUNT];
+    struct buf env, headers, code, payload[3], strings, logs;
+    struct column cols[RT_COL__COUNT][RT_OP__COUNT]; /* seq columns use [col][0] */
+    size_t op_room[RT_OP__COUNT]; /* events of an op that fit its columns unchecked */
     bool has_code, has_payload[3];
     size_t n_env, n_headers, n_events, n_logs, n_strings;
+    size_t col_room; /* events that fit in every column without a capacity check */
     int64_t prev_ts, prev_pid, prev_log_ts;
     size_t log_bytes;
     struct intern_slot *tab;
@@ -165,7 +175,9 @@ void rt_writer_free(struct rt_writer *w)
     free(w->strings.p);
     free(w->logs.p);
     for (int i = 0; i < RT_COL__COUNT; i++)
-        free(w->cols[i].p);
+        for (int op = 0; op < RT_OP__COUNT; op++)
+            for (int k = 0; k < RT_WIRE_PLANES; k++)
+                free(w->cols[i][op].plane[k].p);
     free(w->tab);
     free(w);
 }
@@ -339,9 +351,29 @@ static int64_t intern(struct rt_writer *w, const char *s, uint32_t len)
     return (int64_t)w->n_strings++;
 }
 
-static inline void col_uvar(struct buf *b, uint64_t v)
+static int col_reserve(struct column *c)
 {
-    b->len += rt_varint_put(b->p + b->len, v);
+    for (int k = 0; k < RT_WIRE_PLANES; k++)
+        if (buf_reserve(&c->plane[k], COL_BATCH * (k < RT_WIRE_PLANES - 1 ? 1 : 8)))
+            return -1;
+    return 0;
+}
+
+/* Byte k (k < RT_WIRE_PLANES - 1) of the value's LEB128 form goes to plane k, the remaining
+ * bytes to the last plane. Capacity was reserved for the batch. */
+static inline void col_uvar(struct column *c, uint64_t v)
+{
+    for (int k = 0; k < RT_WIRE_PLANES - 1; k++) {
+        struct buf *p = &c->plane[k];
+        if (v < 0x80) {
+            p->p[p->len++] = (uint8_t)v;
+            return;
+        }
+        p->p[p->len++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    struct buf *last = &c->plane[RT_WIRE_PLANES - 1];
+    last->len += rt_varint_put(last->p + last->len, v);
 }
 
 int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev)
@@ -374,23 +406,36 @@ int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev)
     for (int i = 0; i < RT_EVENT_NUMS; i++)
         if (ev->num[i])
             mask |= 1u << (RT_EVENT_STRS + i);
-    for (int i = 0; i < RT_COL__COUNT; i++)
-        if (buf_reserve(&w->cols[i], 10))
-            return RT_ERR_NOMEM;
-    col_uvar(&w->cols[RT_COL_OP], ev->op);
-    col_uvar(&w->cols[RT_COL_TS], rt_zigzag((int64_t)((uint64_t)ev->ts_ns - (uint64_t)w->prev_ts)));
-    col_uvar(&w->cols[RT_COL_DUR], ev->dur_ns);
-    col_uvar(&w->cols[RT_COL_PID], rt_zigzag((int64_t)ev->pid - w->prev_pid));
-    col_uvar(&w->cols[RT_COL_TID], rt_zigzag((int64_t)ev->tid - ev->pid));
-    col_uvar(&w->cols[RT_COL_FLAGS], ev->flags);
-    col_uvar(&w->cols[RT_COL_RESULT], rt_zigzag(ev->result));
-    col_uvar(&w->cols[RT_COL_MASK], mask);
+    if (!w->col_room) {
+        for (int i = 0; i < RT_COL_SEQ_COUNT; i++)
+            if (col_reserve(&w->cols[i][0]))
+                return RT_ERR_NOMEM;
+        w->col_room = COL_BATCH;
+    }
+    unsigned op = ev->op;
+    if (!w->op_room[op]) {
+        for (int i = RT_COL_SEQ_COUNT; i < RT_COL__COUNT; i++)
+            if (col_reserve(&w->cols[i][op]))
+                return RT_ERR_NOMEM;
+        w->op_room[op] = COL_BATCH;
+    }
+    w->col_room--;
+    w->op_room[op]--;
+    col_uvar(&w->cols[RT_COL_OP][0], op);
+    col_uvar(&w->cols[RT_COL_TS][0],
+             rt_zigzag((int64_t)((uint64_t)ev->ts_ns - (uint64_t)w->prev_ts)));
+    col_uvar(&w->cols[RT_COL_PID][0], rt_zigzag((int64_t)ev->pid - w->prev_pid));
+    col_uvar(&w->cols[RT_COL_TID][0], rt_zigzag((int64_t)ev->tid - ev->pid));
+    col_uvar(&w->cols[RT_COL_DUR][op], ev->dur_ns);
+    col_uvar(&w->cols[RT_COL_FLAGS][op], ev->flags);
+    col_uvar(&w->cols[RT_COL_RESULT][op], rt_zigzag(ev->result));
+    col_uvar(&w->cols[RT_COL_MASK][op], mask);
     for (int i = 0; i < RT_EVENT_STRS; i++)
         if (mask & (1u << i))
-            col_uvar(&w->cols[RT_COL_S0 + i], (uint64_t)refs[i]);
+            col_uvar(&w->cols[RT_COL_S0 + i][op], (uint64_t)refs[i]);
     for (int i = 0; i < RT_EVENT_NUMS; i++)
         if (ev->num[i])
-            col_uvar(&w->cols[RT_COL_N0 + i], rt_zigzag(ev->num[i]));
+            col_uvar(&w->cols[RT_COL_N0 + i][op], rt_zigzag(ev->num[i]));
     w->prev_ts = ev->ts_ns;
     w->prev_pid = ev->pid;
     w->n_events++;
@@ -458,6 +503,62 @@ static int counted_block(struct buf *out, enum rt_block type, size_t count, cons
            buf_put(out, b->p, b->len);
 }
 
+static size_t column_len(const struct column *c)
+{
+    size_t n = 0;
+    for (int k = 0; k < RT_WIRE_PLANES; k++)
+        n += c->plane[k].len;
+    return n;
+}
+
+/* A small stream as a single plane (plain LEB128): planes cost their length prefixes and
+ * only pay off once zstd has enough values to model each plane. */
+static int put_merged(struct buf *out, const struct column *c)
+{
+    size_t pos[RT_WIRE_PLANES] = {0};
+    size_t len = column_len(c);
+    if (buf_uvar(out, len) || buf_reserve(out, len))
+        return -1;
+    while (pos[0] < c->plane[0].len) {
+        for (int k = 0;; k++) {
+            const struct buf *p = &c->plane[k < RT_WIRE_PLANES ? k : RT_WIRE_PLANES - 1];
+            size_t *at = &pos[k < RT_WIRE_PLANES ? k : RT_WIRE_PLANES - 1];
+            uint8_t b = p->p[(*at)++];
+            out->p[out->len++] = b;
+            if (!(b & 0x80))
+                break;
+        }
+    }
+    return 0;
+}
+
+/* A column: uvarint stream count, then per stream uvarint key (the op, 0 for a seq column),
+ * uvarint plane count and the planes as lstrings. Empty streams are left out. */
+static int encode_column(const struct rt_writer *w, int i, struct buf *ev)
+{
+    struct buf col = {0};
+    size_t streams = 0;
+    unsigned n_keys = i < RT_COL_SEQ_COUNT ? 1 : RT_OP__COUNT;
+    for (unsigned op = 0; op < n_keys; op++)
+        streams += column_len(&w->cols[i][op]) > 0;
+    int fail = buf_uvar(&col, streams);
+    for (unsigned op = 0; op < n_keys && !fail; op++) {
+        const struct column *c = &w->cols[i][op];
+        if (!column_len(c))
+            continue;
+        if (column_len(c) < SMALL_STREAM) {
+            fail = buf_uvar(&col, op) || buf_uvar(&col, 1) || put_merged(&col, c);
+            continue;
+        }
+        fail = buf_uvar(&col, op) || buf_uvar(&col, RT_WIRE_PLANES);
+        for (int k = 0; k < RT_WIRE_PLANES && !fail; k++)
+            fail = buf_lstr(&col, c->plane[k].p, c->plane[k].len);
+    }
+    fail = fail || buf_lstr(ev, col.p, col.len);
+    free(col.p);
+    return fail;
+}
+
 static int serialise(struct rt_writer *w, struct buf *out)
 {
     static const enum rt_block payload_blocks[3] = {RT_BLK_EVENT, RT_BLK_RESPONSE, RT_BLK_ERROR};
@@ -484,7 +585,7 @@ static int serialise(struct rt_writer *w, struct buf *out)
         struct buf ev = {0};
         int fail = buf_uvar(&ev, w->n_events) || buf_uvar(&ev, RT_COL__COUNT);
         for (int i = 0; i < RT_COL__COUNT && !fail; i++)
-            fail = buf_lstr(&ev, w->cols[i].p, w->cols[i].len);
+            fail = encode_column(w, i, &ev);
         fail = fail || block(out, RT_BLK_EVENTS, &ev);
         free(ev.p);
         if (fail)

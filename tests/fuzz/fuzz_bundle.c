@@ -1,5 +1,5 @@
 /* fuzz-sources: formats/*.c */
-/* fuzz-libs: -lzstd -lcrypto */
+/* fuzz-libs: -lzstd -lcrypto -ljansson */
 /* libFuzzer harness for the bundle reader. Inputs starting with the zstd magic go through
  * rt_bundle_open_mem() (decompression, checksum, digest, decode); anything else is decoded as
  * a decompressed stream with the footer digest check off, so the fuzzer reaches every block

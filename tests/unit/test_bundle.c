@@ -326,10 +326,10 @@ static char *tables_markdown(void)
 #define _(id, name, type, member) fprintf(f, "| %d | `%s` | %s |\n", id, name, wt_name(type));
     RT_PAYLOAD_FIELDS(_)
 #undef _
-    fprintf(f, "\n### EVENTS columns (`RT_COLUMNS`)\n\n| # | column | values |\n"
-               "| --- | --- | --- |\n");
+    fprintf(f, "\n### EVENTS columns (`RT_COLUMNS`)\n\n| # | column | streams | values |\n"
+               "| --- | --- | --- | --- |\n");
     int col = 0;
-#define _(id, name, doc) fprintf(f, "| %d | `%s` | %s |\n", col++, name, doc);
+#define _(id, name, scope, doc) fprintf(f, "| %d | `%s` | %s | %s |\n", col++, name, scope, doc);
     RT_COLUMNS(_)
 #undef _
     fclose(f);
@@ -538,28 +538,36 @@ Test(reader, bad_string_ref_and_bad_enum)
     uint8_t *raw;
     size_t len = sample_raw(&raw);
     struct rt_errinfo ei;
-    /* EVENTS body: count 1, 15 columns; op column = (len 1, op); find it after the header */
-    size_t ev = 19 + 2; /* type, length (1 byte) */
-    cr_assert_eq(raw[ev], 1);
-    cr_assert_eq(raw[ev + 1], 15);
-    cr_assert_eq(raw[ev + 2], 1);
-    cr_assert_eq(raw[ev + 3], RT_OP_OPEN);
-    raw[ev + 3] = 120;
+    /* EVENTS body at 21: count 1, 15 columns, then the op column: length, 1 stream, key 0,
+     * 1 plane (a small stream) = (length 1, the op) */
+    static const uint8_t op_col[] = {1, 15, 5, 1, 0, 1, 1, RT_OP_OPEN};
+    cr_assert(!memcmp(raw + 21, op_col, sizeof op_col));
+    size_t op_at = 21 + sizeof op_col - 1;
+    raw[op_at] = 120;
     reseal(raw, len);
     cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_ENUM);
-    cr_assert_eq(ei.offset, (int64_t)(ev + 3));
+    cr_assert_eq(ei.offset, (int64_t)op_at);
     cr_assert_eq(ei.block, 2);
-    raw[ev + 3] = RT_OP_OPEN;
-    /* the s0 column is the 9th: skip 8 columns of (len, value...) */
-    size_t p = ev + 2;
-    for (int c = 0; c < RT_COL_S0; c++)
+    raw[op_at] = RT_OP_OPEN;
+    /* the s0 column (9th): one stream, key = op, 1 plane = (length 1, string index 0) */
+    size_t p = 21 + 2;
+    for (int c = 0; c < 8; c++)
         p += 1 + raw[p];
-    cr_assert_eq(raw[p], 1);
-    cr_assert_eq(raw[p + 1], 0);
-    raw[p + 1] = 5;
+    static const uint8_t s0_col[] = {5, 1, RT_OP_OPEN, 1, 1, 0};
+    cr_assert(!memcmp(raw + p, s0_col, sizeof s0_col));
+    size_t ref_at = p + sizeof s0_col - 1;
+    raw[ref_at] = 5;
     reseal(raw, len);
     cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_STRING_REF);
-    cr_assert_eq(ei.offset, (int64_t)(p + 1));
+    cr_assert_eq(ei.offset, (int64_t)ref_at);
+    raw[ref_at] = 0;
+    raw[p + 2] = 120; /* stream key outside the op table */
+    reseal(raw, len);
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_ENUM);
+    cr_assert_eq(ei.offset, (int64_t)(p + 2));
+    raw[p + 2] = RT_OP_OPEN + 1; /* the openat event finds no s0 value */
+    reseal(raw, len);
+    cr_assert_eq(decode(raw, len, &ei), RT_ERR_BUNDLE_TRUNCATED);
     free(raw);
 }
 
@@ -645,4 +653,49 @@ Test(reader, fuzz_regressions)
         free(buf);
     }
     closedir(d);
+}
+
+/* Enough events for multi-plane streams, with values of every byte length. */
+Test(bundle, large_streams_round_trip)
+{
+    enum { N = 6000 };
+    static struct rt_event evs[N];
+    struct rt_limits lim = {.max_events = N};
+    struct rt_writer *w = rt_writer_new(&lim);
+    struct rt_meta m = {0};
+    rt_writer_set_meta(w, &m);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < N; i++) {
+        struct rt_event *e = &evs[i];
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int shift = (int)(x % 64);
+        e->op = (uint16_t)(i % 3 == 0   ? RT_OP_OPEN
+                           : i % 3 == 1 ? RT_OP_OUTBOUND
+                                        : x % RT_OP__COUNT);
+        e->ts_ns = (int64_t)(x >> shift) - (int64_t)(x >> 40);
+        e->dur_ns = x >> shift;
+        e->pid = (int32_t)(x % 7);
+        e->tid = (int32_t)(x % 11) - 5;
+        e->flags = (uint32_t)(x >> 32);
+        e->result = i % 5 == 0 ? INT64_MIN : (int64_t)(x >> shift) * (i % 2 ? -1 : 1);
+        e->str[0] = S(i % 7 ? "/var/task/index.js" : "/etc/hosts");
+        e->str[2] = S(i % 2 ? "x" : "");
+        e->num[0] = (int64_t)x;
+        e->num[3] = i % 4 ? INT64_MAX : 0;
+        cr_assert_eq(rt_writer_add_event(w, e), RT_OK);
+    }
+    struct rt_bundle *b = seal_and_open(w, NULL);
+    cr_assert_eq(b->n_events, N);
+    for (int i = 0; i < N; i++) {
+        const struct rt_event *a = &b->events[i], *e = &evs[i];
+        cr_assert(a->op == e->op && a->ts_ns == e->ts_ns && a->dur_ns == e->dur_ns &&
+                      a->pid == e->pid && a->tid == e->tid && a->flags == e->flags &&
+                      a->result == e->result && a->num[0] == e->num[0] && a->num[3] == e->num[3],
+                  "event %d differs", i);
+        cr_assert_eq(a->str[0].len, e->str[0].len);
+        cr_assert_eq(a->str[2].len, e->str[2].len);
+    }
+    rt_bundle_free(b);
 }
