@@ -928,6 +928,8 @@ int rt_parse_time(const char *text, int64_t now, int64_t *out)
         case 'w': unit = 7 * 86400; break;
         default: return RT_ERR_TIME_FORMAT;
         }
+        if (n * unit > 9000000000ull) /* beyond int64 nanoseconds */
+            return RT_ERR_TIME_FORMAT;
         *out = now - (int64_t)(n * unit) * 1000000000;
         return RT_OK;
     }
@@ -982,6 +984,9 @@ int rt_parse_time(const char *text, int64_t now, int64_t *out)
     tm.tm_min = mi;
     tm.tm_sec = s;
     time_t t = timegm(&tm);
-    *out = ((int64_t)t - offset_s) * 1000000000 + frac_ns;
+    int64_t secs = (int64_t)t - offset_s;
+    if (secs < -9000000000LL || secs > 9000000000LL) /* years past 2255 do not fit in ns */
+        return RT_ERR_TIME_FORMAT;
+    *out = secs * 1000000000 + frac_ns;
     return RT_OK;
 }

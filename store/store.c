@@ -152,8 +152,10 @@ int rt_store_open(const char *url, const struct rt_store_options *opts, struct r
     if (rc == RT_OK && opts && opts->sse && !(st->sse = strdup(opts->sse)))
         rc = RT_ERR_NOMEM;
     if (rc == RT_OK && st->is_s3) {
+        /* The whole put, retries included, stays within timeout_ms; each attempt gets half
+         * of it so that one slow attempt still leaves room for a retry. */
         struct rt_s3_options so = {
-            .timeout_ms = st->timeout_ms,
+            .timeout_ms = st->timeout_ms / 2 > 250 ? st->timeout_ms / 2 : 250,
             .sse = st->sse,
             .max_time_ms = st->timeout_ms,
         };

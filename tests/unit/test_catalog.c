@@ -291,7 +291,8 @@ Test(catalog, parse_time)
     cr_assert_eq(rt_parse_time("now", now, &t), RT_OK);
     cr_assert_eq(t, T0);
     const char *bad[] = {"", "2h30", "yesterday", "2026-13-01", "2026-11-26T25:00",
-                         "2026-11-26T10", "h", "-2h", "2026-11-26Tx"};
+                         "2026-11-26T10", "h", "-2h", "2026-11-26Tx", "7691-01-01",
+                         "99999999999w"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(rt_parse_time(bad[i], now, &t), RT_ERR_TIME_FORMAT, "%s", bad[i]);
 }
