@@ -2,7 +2,8 @@
 # the extension can use them) and libruntrail-preload.so, the LD_PRELOAD interposer. The .so is
 # built without sanitizers even when SANITIZE=1 (it is preloaded into uninstrumented programs),
 # position-independent, with hidden visibility (only the hooks are exported), against libc and
-# libdl only. The tiny test programs in tests/recorder/progs/ are built the same way.
+# libdl only (dlsym bound to its GLIBC_2.2.5 version, so the library also loads on glibc < 2.34).
+# The tiny test programs in tests/recorder/progs/ are built the same way.
 RECORDER_LIB_SRCS := recorder/ring.c recorder/preload/ring_produce.c recorder/preload/sniff.c
 $(eval $(call rt_static_lib,recorder,$(RECORDER_LIB_SRCS)))
 
@@ -18,7 +19,7 @@ $(BUILD)/preload-obj/%.o: %.c
 
 $(PRELOAD_SO): $(PRELOAD_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -o $@ $^ -ldl
+	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -o $@ $^ -Wl,--no-as-needed -l:libdl.so.2
 
 SOLIBS += $(PRELOAD_SO)
 

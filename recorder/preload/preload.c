@@ -13,6 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Bind dlsym to its oldest version so the library also loads on glibc < 2.34 (Amazon Linux
+ * 2 runtimes), where dlsym lives in libdl. */
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+
 #define _(fam, name, ret, params) rt_fn_##name rt_real_##name;
 RT_HOOKS(_)
 #undef _
@@ -144,9 +148,11 @@ __attribute__((constructor)) static void preload_init(int argc, char **argv, cha
     (void)envp;
     int saved = errno;
     rt_pl_depth++;
+    /* A symbol this libc lacks (renameat2 before 2.28...) stays NULL: no program on this libc
+     * can call it, so its hook never runs. */
     for (size_t i = 0; i < sizeof hook_table / sizeof hook_table[0]; i++)
         if (!*hook_table[i].slot)
-            rt_pl_resolve(hook_table[i].name, hook_table[i].slot);
+            *hook_table[i].slot = dlsym(RTLD_NEXT, hook_table[i].name);
     rt_pl_pid = (int32_t)syscall(SYS_getpid);
     const char *ring = getenv("RUNTRAIL_RING");
     const char *off = getenv("RUNTRAIL_DISABLE");

@@ -26,7 +26,7 @@ int rt_producer_attach(struct rt_producer *p, const char *path)
     }
     struct stat st;
     int rc = -1;
-    if (fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) &&
+    if (syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size >= RT_RING_HDR_SIZE + RT_RING_MIN_SLOTS * RT_RING_SLOT_SIZE) {
         void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
                          (int)fd, 0);
