@@ -6,7 +6,7 @@
  * the command's exit status (128+N when a signal killed it). */
 #include "cli/cli.h"
 #include "formats/bundle.h"
-#include "formats/escape.h"
+#include "formats/render.h"
 #include "recorder/ring.h"
 #include "store/catalog.h"
 #include "store/store.h"
@@ -76,32 +76,12 @@ static int64_t now_ns(clockid_t clk)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* One strace-like line on stderr: "[pid N] op("arg", 3) = result". */
+/* One strace-like line on stderr, as `runtrail show` prints it, prefixed by the pid. */
 static void trace_event(const struct rt_event *ev)
 {
-    const struct rt_op_info *info = rt_op_info(ev->op);
-    if (!info)
-        return;
-    fprintf(stderr, "[pid %5d] %s(", (int)ev->pid, info->name);
-    const char *sep = "";
-    for (int i = 0; i < RT_EVENT_STRS; i++) {
-        if (info->str_fmt[i] == RT_AF_NONE)
-            continue;
-        fprintf(stderr, "%s\"", sep);
-        rt_escape_fputs(stderr, ev->str[i].ptr, ev->str[i].len, '"');
-        fputc('"', stderr);
-        sep = ", ";
-    }
-    for (int i = 0; i < RT_EVENT_NUMS; i++) {
-        if (info->num_fmt[i] == RT_AF_NONE)
-            continue;
-        fprintf(stderr, "%s%lld", sep, (long long)ev->num[i]);
-        sep = ", ";
-    }
-    if (ev->result < 0 && ev->result >= -4095)
-        fprintf(stderr, ") = -1 %s\n", strerror((int)-ev->result));
-    else
-        fprintf(stderr, ") = %lld\n", (long long)ev->result);
+    char buf[2048];
+    rt_render_event(buf, sizeof buf, ev);
+    fprintf(stderr, "[pid %5d] %s\n", (int)ev->pid, buf);
 }
 
 static void on_event(const struct rt_event *ev, void *arg)

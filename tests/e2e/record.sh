@@ -160,6 +160,9 @@ case "$B" in */fn=custom/*) _ok "--name sets the store key" ;; *) _notok "--name
 check "--max-events keeps 3" test "$(grep -vc '^meta' max.got)" -eq 3
 expect_grep "--max-events counts the rest" '^meta counter events_dropped=[1-9]' max.got
 
+timeout 30 "$RUNTRAIL" record --trace --quiet --store "$T_TMP/st" -- cat /nonexistent/traced >/dev/null 2>trace.err
+expect_grep "--trace prints events strace-like" '^\[pid +[0-9]+\] openat\(AT_FDCWD, "/nonexistent/traced", O_RDONLY\) = -1 ENOENT' trace.err
+
 # ---- transparency: identical stdout and exit codes with and without the interposer ----
 mkdir -p srv && printf 'hello from the server\n' >srv/hello.txt
 port=$(free_port)
