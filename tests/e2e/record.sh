@@ -60,7 +60,8 @@ expect_grep "meta coverage" '^meta coverage=preload,record$' meta.got
 rm -rf st
 rec "$PROGS/proc_ops" w "$PROGS/static_hello"
 expect_eq "proc_ops exit status passes through" 5 "$RC"
-expect_eq "proc_ops stdout (static child included)" "static static-arg
+expect_eq "proc_ops stdout (static children included)" "static static-arg
+static from-memfd
 proc_ops done" "$(cat rec.out)"
 events --pids >proc.got
 main=$(sed -n 's/^\([0-9]*\) proc_start .*proc_ops.*/\1/p' proc.got | head -n 1)
@@ -76,12 +77,17 @@ for want in \
     'main kill -3 {"pid":999999,"sig":15}' \
     'main memfd_create 3 {"flags":1,"name":"rt-test-memfd"}' \
     'main proc_exit 0 {"signal":0,"status":5}' \
+    'child memfd_create 3 {"flags":0,"name":"payload"}' \
+    'child execve 0 {"argv":["payload","from-memfd"],"fd":3,"path":"/memfd:payload (deleted)"} [exec_memfd,not_covered]' \
+    "main setuid 0 {\"call\":\"setuid\",\"id0\":$(id -u),\"id1\":0,\"id2\":0} [privilege]" \
+    'main ptrace -3 {"pid":999999,"request":3} [privilege]' \
     "child execve 0 {\"argv\":[\"$PROGS/static_hello\",\"static-arg\"],\"fd\":-1,\"path\":\"$PROGS/static_hello\"} [not_covered]"; do
     grep -qxF -- "$want" proc.norm && _ok "proc: $want" || _notok "proc: $want" "$(cat proc.norm)"
 done
-check "two forks with child pids" test "$(grep -c '^main fork [1-9][0-9]* {}$' proc.norm)" -eq 2
+expect_grep "prctl(PR_SET_NAME) with its pointer argument" '^main prctl 0 \{"arg2":[1-9][0-9]*,"option":15\}$' proc.norm
+check "three forks with child pids" test "$(grep -c '^main fork [1-9][0-9]* {}$' proc.norm)" -eq 3
 expect_grep "posix_spawn with its child pid" '^main posix_spawn [1-9][0-9]* \{"argv":\["true"\],"path":"/bin/true"\}$' proc.norm
-grep -q '^meta counter uncovered_execs=1$' proc.got && _ok "uncovered exec counted" || _notok "uncovered exec counted" "$(grep meta proc.got)"
+grep -q '^meta counter uncovered_execs=2$' proc.got && _ok "uncovered exec counted" || _notok "uncovered exec counted" "$(grep meta proc.got)"
 check "execs of child processes are recorded once" test "$(grep -c 'execve -2' proc.norm)" -eq 1
 check "system's shell records its own start" grep -q "proc_start 0 {\"argv\":\[\"sh\",\"-c\",\"exit 3\"\]" proc.got
 

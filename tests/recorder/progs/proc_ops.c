@@ -1,7 +1,8 @@
 /* Recorder behaviour test: known process operations, including failing ones. Usage:
  * proc_ops DIR STATIC_BIN. Forks a child that exits 7, fails to exec a missing path (ENOENT)
  * and a non-executable file (EACCES), runs system("exit 3"), posix_spawns /bin/true, execs a
- * static binary in a child (not covered), signals itself with 0, creates a memfd, exits 5. */
+ * static binary in a child (not covered), signals itself with 0, creates a memfd, copies the
+ * static binary into a memfd and fexecve's it in a child, calls setuid/ptrace/prctl, exits 5. */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +63,26 @@ int main(int argc, char **argv)
     if (fd < 0)
         return 19;
     close(fd);
+    pid = fork();
+    if (pid == 0) {
+        int mfd = memfd_create("payload", 0), src = open(argv[2], O_RDONLY);
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(src, buf, sizeof buf)) > 0)
+            if (write(mfd, buf, (size_t)n) != n)
+                _exit(98);
+        char *margs[] = {"payload", "from-memfd", NULL};
+        fexecve(mfd, margs, environ);
+        _exit(99);
+    }
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 4)
+        return 20;
+    if (setuid(getuid()) != 0)
+        return 21;
+    if (ptrace(PTRACE_PEEKUSER, 999999, NULL, NULL) != -1 || errno != ESRCH)
+        return 22;
+    if (prctl(PR_SET_NAME, "rt-proc-ops", 0, 0, 0) != 0)
+        return 23;
     printf("proc_ops done\n");
     fflush(stdout);
     exit(5);
