@@ -430,7 +430,9 @@ RT_COMMAND(show, "print a bundle: meta header and strace-like timeline, or JSON 
     int rc = rt_bundle_open_file(path, &b, &ei);
     if (rc) {
         char msg[512];
-        rt_cli_error("%s: %s", path, rt_errinfo_format(rc, &ei, msg, sizeof msg));
+        char name[1024];
+        rt_escape_buf(name, sizeof name, path, strlen(path), 0);
+        rt_cli_error("%s: %s", name, rt_errinfo_format(rc, &ei, msg, sizeof msg));
         return RT_EXIT_USAGE;
     }
     if (json)

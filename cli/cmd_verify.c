@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "formats/bundle.h"
 #include "formats/chain.h"
+#include "formats/escape.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +35,21 @@ struct files {
     char **v;
     size_t n, cap;
 };
+
+/* File names and sandbox ids come from the outside: escaped before they reach the terminal.
+ * Returns buf. */
+static const char *esc(const char *s, char *buf, size_t cap)
+{
+    rt_escape_buf(buf, cap, s, strlen(s), 0);
+    return buf;
+}
+
+/* "runtrail: NAME: text" with both parts escaped. */
+static void finding(const char *name, const char *text)
+{
+    char n[1024], t[1024];
+    rt_cli_error("%s: %s", esc(name, n, sizeof n), esc(text, t, sizeof t));
+}
 
 static int push(struct files *f, const char *path)
 {
@@ -67,7 +83,7 @@ static int scan(struct files *f, const char *dir, int depth)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        rt_cli_error("%s: %s", dir, strerror(errno));
+        finding(dir, strerror(errno));
         return 1;
     }
     int bad = 0;
@@ -118,7 +134,7 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
             continue;
         struct stat st;
         if (stat(p, &st) != 0) {
-            rt_cli_error("%s: %s", p, strerror(errno));
+            finding(p, strerror(errno));
             unreadable++;
         } else if (S_ISDIR(st.st_mode)) {
             size_t before = files.n;
@@ -138,27 +154,30 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         char msg[600];
         int rc = rt_bundle_open_file(path, &b, &ei);
         if (rc == RT_ERR_IO || rc == RT_ERR_NOMEM) {
-            rt_cli_error("%s: %s", path, rt_errinfo_format(rc, &ei, msg, sizeof msg));
+            finding(path, rt_errinfo_format(rc, &ei, msg, sizeof msg));
             unreadable++;
             continue;
         }
         if (rc) {
-            rt_cli_error("%s: %s", path, rt_errinfo_format(rc, &ei, msg, sizeof msg));
+            finding(path, rt_errinfo_format(rc, &ei, msg, sizeof msg));
             findings++;
             continue;
         }
         if (rt_chain_add(chain, path, &b->meta, b->digest))
             unreadable++;
         intact++;
-        if (verbose)
-            printf("ok %s (sandbox %s seq %llu)\n", path,
-                   b->meta.sandbox_id ? b->meta.sandbox_id : "-", (unsigned long long)b->meta.seq);
+        if (verbose) {
+            char n[1024], s[256];
+            printf("ok %s (sandbox %s seq %llu)\n", esc(path, n, sizeof n),
+                   esc(b->meta.sandbox_id ? b->meta.sandbox_id : "-", s, sizeof s),
+                   (unsigned long long)b->meta.seq);
+        }
         rt_bundle_free(b);
     }
     const struct rt_chain_finding *cf = NULL;
     size_t n_cf = rt_chain_check(chain, &cf);
     for (size_t i = 0; i < n_cf; i++)
-        rt_cli_error("%s: %s", cf[i].name, cf[i].text);
+        finding(cf[i].name, cf[i].text);
     findings += n_cf;
     size_t n_sb = rt_chain_sandboxes(chain);
     printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s", n_sb,

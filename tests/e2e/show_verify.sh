@@ -107,6 +107,15 @@ for f in flipped truncated modified wrong-digest bad-magic version length; do
     expect_eq "show $f exits 2" 2 "$rc"
 done
 
+# a hostile file name is escaped in findings too
+evil="$T_TMP/evil"$'\e[31m'"name.rtb"
+cp "$C/truncated.rtb" "$evil"
+"$RUNTRAIL" verify "$evil" >/dev/null 2>"$T_TMP/evil.err"
+expect_grep "file name escaped in findings" 'evil\\x1b\[31mname\.rtb: bundle ends' "$T_TMP/evil.err"
+expect_no_grep "no raw ESC in findings" $'\x1b' "$T_TMP/evil.err"
+"$RUNTRAIL" show "$evil" >/dev/null 2>"$T_TMP/evil-show.err"
+expect_no_grep "no raw ESC in show errors" $'\x1b' "$T_TMP/evil-show.err"
+
 # a chain with a missing bundle (seq 1 deleted) and an unreadable path
 cp -r "$S/chain" "$T_TMP/chain"
 rm "$T_TMP"/chain/v1/fn=orders-api/dt=2025-11-26/hr=10/*-000000000002.rtb
