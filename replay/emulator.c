@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,6 +97,10 @@ int rt_emu_start(const struct rt_emu_config *cfg, struct rt_emu **out, struct rt
     } else if (!getcwd(emu->task_root, sizeof emu->task_root)) {
         snprintf(emu->task_root, sizeof emu->task_root, ".");
     }
+    /* The runtime starts in the task root: a relative command path is made absolute first. */
+    const char *argv0 = cfg->runtime_argv[0];
+    if (!(strchr(argv0, '/') && argv0[0] != '/' && realpath(argv0, emu->runtime_exe)))
+        snprintf(emu->runtime_exe, sizeof emu->runtime_exe, "%s", argv0);
     /* AWS_LAMBDA_EXEC_WRAPPER: an explicit --env wins, else the first layer that has one. */
     for (size_t i = 0; i < cfg->n_env; i++)
         if (!strncmp(cfg->env[i], "AWS_LAMBDA_EXEC_WRAPPER=", 24))
@@ -160,6 +165,22 @@ static int start_extensions(struct rt_emu *emu, const char *layer, struct rt_err
     return rc;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    if (type == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+/* Removes the sandbox's temporary folder (created by us; symlinks are not followed). */
+static void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void clear_sandbox(struct rt_emu *emu)
 {
     for (int i = 0; i < emu->n_exts; i++)
@@ -180,6 +201,10 @@ static void clear_sandbox(struct rt_emu *emu)
     emu->invocations = 0;
     rt_lambda_env_free(emu->envp);
     emu->envp = NULL;
+    if (emu->tmp_dir[0]) {
+        remove_tree(emu->tmp_dir);
+        emu->tmp_dir[0] = '\0';
+    }
     emu->gen++;
     pthread_cond_broadcast(&emu->cv);
 }
@@ -202,7 +227,13 @@ static bool extensions_ready(struct rt_emu *emu)
 static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
 {
     const struct rt_emu_config *cfg = emu->cfg;
-    emu->envp = rt_lambda_env_build(cfg, emu->api, emu->wrapper[0] ? emu->wrapper : NULL);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(emu->tmp_dir, sizeof emu->tmp_dir, "%s/runtrail-sandbox.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(emu->tmp_dir))
+        emu->tmp_dir[0] = '\0';
+    emu->envp = rt_lambda_env_build(cfg, emu->api, emu->wrapper[0] ? emu->wrapper : NULL,
+                                    emu->tmp_dir[0] ? emu->tmp_dir : NULL);
     if (!emu->envp)
         return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "environment");
     emu->up = true;
@@ -227,7 +258,8 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
     size_t k = 0;
     if (emu->wrapper[0])
         argv[k++] = emu->wrapper;
-    for (size_t i = 0; i < argc; i++)
+    argv[k++] = emu->runtime_exe;
+    for (size_t i = 1; i < argc; i++)
         argv[k++] = cfg->runtime_argv[i];
     rc = emu->init_failed ? RT_OK : emu_proc_spawn(emu, argv, "runtime", &emu->runtime, ei);
     free(argv);
@@ -318,7 +350,8 @@ static void shutdown_locked(struct rt_emu *emu, const char *reason)
     json_object_set_new(ev, "shutdownReason", json_string(reason));
     json_object_set_new(ev, "deadlineMs", json_integer(emu_wall_ms() + budget));
     queue_event(emu, RT_EMU_EV_SHUTDOWN, ev);
-    uint64_t until = emu_mono_ns() + (uint64_t)budget * 1000000ull;
+    uint64_t t0 = emu_mono_ns(), until = t0 + (uint64_t)budget * 1000000ull;
+    emu_trace("SHUTDOWN (%s) to %d extension(s), %u ms budget", reason, emu->n_ext_procs, budget);
     for (;;) {
         bool all_gone = true;
         for (int i = 0; i < emu->n_ext_procs; i++)
@@ -326,8 +359,15 @@ static void shutdown_locked(struct rt_emu *emu, const char *reason)
         if (all_gone || !emu_wait_until(emu, until))
             break;
     }
-    for (int i = 0; i < emu->n_ext_procs; i++)
-        emu_proc_reap(&emu->ext_procs[i]);
+    for (int i = 0; i < emu->n_ext_procs; i++) {
+        struct emu_proc *p = &emu->ext_procs[i];
+        if (p->exited)
+            emu_trace("extension %s exited %.1f ms after SHUTDOWN", p->name,
+                      (double)(emu_mono_ns() - t0) / 1e6);
+        else
+            emu_trace("extension %s still running after %u ms: killed", p->name, budget);
+        emu_proc_reap(p);
+    }
     clear_sandbox(emu);
 }
 

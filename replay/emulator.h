@@ -117,8 +117,11 @@ void rt_emu_trace_id(char *out, size_t cap);
 
 /* The Lambda environment for the sandbox's processes: a NULL-terminated, malloc'ed array of
  * malloc'ed "K=V" strings (free with rt_lambda_env_free). api = AWS_LAMBDA_RUNTIME_API;
- * wrapper = AWS_LAMBDA_EXEC_WRAPPER or NULL. cfg->env entries override the defaults. */
-char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, const char *wrapper);
+ * wrapper = AWS_LAMBDA_EXEC_WRAPPER or NULL; tmp_dir = the sandbox's private /tmp (TMPDIR,
+ * and the recorder's RUNTRAIL_RUN_DIR and RUNTRAIL_SPOOL_DIR below it unless set) or NULL.
+ * cfg->env entries override the defaults. */
+char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, const char *wrapper,
+                           const char *tmp_dir);
 void rt_lambda_env_free(char **env);
 /* The value of name in a "K=V" array, or NULL. */
 const char *rt_lambda_env_get(char *const *env, const char *name);

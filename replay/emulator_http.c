@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,18 @@ static void trace_call(struct MHD_Connection *c, unsigned status, size_t len)
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
         port = ntohs(((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_port);
     dprintf(trace_fd, "runtrail emulator: [client :%u] -> %u (%zu bytes)\n", port, status, len);
+}
+
+void emu_trace(const char *fmt, ...)
+{
+    if (trace_fd < 0)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    dprintf(trace_fd, "runtrail emulator: %s\n", line);
 }
 
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body,

@@ -40,6 +40,7 @@ struct rt_emu {
     char api[64];
     char wrapper[4096]; /* the exec wrapper a layer provides, or "" */
     char task_root[4096];
+    char runtime_exe[4096];   /* argv[0] of the runtime, absolute when it was a relative path */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
@@ -56,6 +57,7 @@ struct rt_emu {
     char *init_error_body;
     size_t init_error_len;
     char **envp;
+    char tmp_dir[4096];       /* the sandbox's private /tmp, removed when it ends; or "" */
     struct emu_proc runtime;
     struct emu_proc ext_procs[EMU_MAX_EXTENSIONS];
     int n_ext_procs;
@@ -82,6 +84,8 @@ struct rt_emu {
 /* emulator_http.c */
 int emu_http_start(struct rt_emu *emu, struct rt_errinfo *ei);
 void emu_http_stop(struct rt_emu *emu);
+/* With RUNTRAIL_EMU_TRACE set: one line on the log descriptor. */
+void emu_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sets the invocation's outcome (takes ownership of body). Caller holds mu. */
 void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body,
                     size_t len);

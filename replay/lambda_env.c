@@ -2,7 +2,8 @@
  * documented reserved variables (function name, version, memory, log group and stream,
  * region, task root, handler, runtime API, execution environment, initialisation type, time
  * zone), obviously fake credentials so that SDKs never pick up the user's real ones, and the
- * caller's K=V overrides. A few host variables pass through (PATH, HOME, TMPDIR, LANG,
+ * caller's K=V overrides, and a private temporary folder per execution environment (TMPDIR,
+ * the recorder's run and spool folders). A few host variables pass through (PATH, HOME, TMPDIR, LANG,
  * LD_LIBRARY_PATH and RUNTRAIL_*) so that local interpreters and the recorder still work. */
 #include "replay/emulator.h"
 
@@ -75,7 +76,17 @@ static void env_kv(struct env_builder *b, const char *kv)
 static const char *const passthrough[] = {"PATH", "HOME", "TMPDIR", "LANG", "LD_LIBRARY_PATH",
                                           "NODE_PATH", "PYTHONPATH"};
 
-char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, const char *wrapper)
+static bool env_has(const struct env_builder *b, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < b->n; i++)
+        if (name_len(b->vars[i]) == n && !strncmp(b->vars[i], name, n))
+            return true;
+    return false;
+}
+
+char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, const char *wrapper,
+                           const char *tmp_dir)
 {
     struct env_builder b = {0};
     const char *fn = cfg->function_name ? cfg->function_name : "runtrail-function";
@@ -134,6 +145,18 @@ char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, con
     env_set(&b, "AWS_SESSION_TOKEN", "runtrail-emulator-fake-session-token");
     if (wrapper)
         env_set(&b, "AWS_LAMBDA_EXEC_WRAPPER", wrapper);
+    if (tmp_dir) {
+        /* Lambda's /tmp belongs to one execution environment; so does this folder. */
+        env_set(&b, "TMPDIR", tmp_dir);
+        static const char *const under_tmp[][2] = {{"RUNTRAIL_RUN_DIR", "runtrail"},
+                                                   {"RUNTRAIL_SPOOL_DIR", "runtrail-spool"}};
+        for (size_t i = 0; i < 2; i++) {
+            if (env_has(&b, under_tmp[i][0]))
+                continue;
+            snprintf(buf, sizeof buf, "%s/%s", tmp_dir, under_tmp[i][1]);
+            env_set(&b, under_tmp[i][0], buf);
+        }
+    }
     for (size_t i = 0; i < cfg->n_env; i++)
         env_kv(&b, cfg->env[i]);
     if (b.oom || !b.vars) {

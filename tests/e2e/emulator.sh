@@ -123,6 +123,13 @@ expect_eq "responses after the timeout and the crash are fine" 3 \
 expect_grep "stderr names the timed-out invocation" 'status timeout \(Sandbox.Timedout\)' "$T_TMP/last.err"
 sleep 0.2
 expect_eq "no sample process left behind" "" "$(pgrep -f "$C_BOOTSTRAP" || true)"
+mkdir -p "$T_TMP/tmpdir"
+echo '{"echo":1}' >"$T_TMP/echo.json"
+TMPDIR="$T_TMP/tmpdir" "$RUNTRAIL" invoke --no-record --event "$T_TMP/echo.json" \
+    -- /bin/sh -c 'touch "$TMPDIR/mark" && exec "$0"' "$ROOT/tests/replay/probe_runtime.sh" \
+    >"$T_TMP/tmpdir.out" 2>/dev/null
+expect_eq "each sandbox has a private TMPDIR, removed at its end" '{"echo":1}|' \
+    "$(cat "$T_TMP/tmpdir.out")|$(ls -A "$T_TMP/tmpdir")"
 
 # --- the Extensions API lifecycle ---
 mkdir -p "$T_TMP/layer/extensions"
@@ -206,6 +213,10 @@ wait $EM_PID
 expect_eq "emulate: SIGTERM stops it cleanly" 0 $?
 
 # --- usage ---
+# A relative runtime path works although the runtime starts in the task root.
+(cd "$ROOT" && "$RUNTRAIL" invoke --no-record --task-root samples/c-bootstrap \
+    --event samples/events/s3-put.json -- "$BUILD/samples/c/bootstrap") >"$T_TMP/rel.out" 2>/dev/null
+expect_grep "relative runtime path and task root" '"bucket":"example-uploads"' "$T_TMP/rel.out"
 expect_exit "invoke without a runtime command is a usage error" 2 "$RUNTRAIL" invoke --no-record
 expect_grep "usage error names the problem" "missing the runtime command" "$T_TMP/last.err"
 expect_exit "invoke --timeout garbage" 2 "$RUNTRAIL" invoke --no-record --timeout x -- true

@@ -157,7 +157,8 @@ Test(emulator, lambda_environment)
     struct rt_emu_config cfg = {.runtime_argv = argv, .function_name = "orders",
                                 .handler = "app.handler", .task_root = "/var/task",
                                 .memory_mb = 512, .env = extra, .n_env = 2};
-    char **env = rt_lambda_env_build(&cfg, "127.0.0.1:9001", "/opt/runtrail/wrapper");
+    char **env = rt_lambda_env_build(&cfg, "127.0.0.1:9001", "/opt/runtrail/wrapper",
+                                     "/tmp/sandbox.1");
     cr_assert_not_null(env);
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_LAMBDA_FUNCTION_NAME"), "orders");
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_LAMBDA_FUNCTION_VERSION"), "$LATEST");
@@ -177,6 +178,9 @@ Test(emulator, lambda_environment)
     cr_assert_not_null(rt_lambda_env_get(env, "AWS_SECRET_ACCESS_KEY"));
     cr_assert_not_null(strstr(rt_lambda_env_get(env, "AWS_SECRET_ACCESS_KEY"), "FAKE"));
     cr_assert_null(rt_lambda_env_get(env, "AWS_REGIONX"));
+    cr_assert_str_eq(rt_lambda_env_get(env, "TMPDIR"), "/tmp/sandbox.1");
+    if (!getenv("RUNTRAIL_RUN_DIR"))
+        cr_assert_str_eq(rt_lambda_env_get(env, "RUNTRAIL_RUN_DIR"), "/tmp/sandbox.1/runtrail");
     int regions = 0;
     for (char **e = env; *e; e++)
         regions += !strncmp(*e, "AWS_REGION=", 11);
