@@ -3,6 +3,7 @@
  * forward-compatible skipping of unknown blocks, and the tables behind names. */
 #include "formats/bundle.h"
 #include "formats/digest.h"
+#include "formats/render.h"
 #include "formats/wire.h"
 
 #include <criterion/criterion.h>
@@ -698,4 +699,78 @@ Test(bundle, large_streams_round_trip)
         cr_assert_eq(a->str[2].len, e->str[2].len);
     }
     rt_bundle_free(b);
+}
+
+Test(bundle, maximal_strings)
+{
+    static char big[4097];
+    memset(big, 'a', sizeof big);
+    big[0] = '\xff';
+    struct rt_writer *w = rt_writer_new(NULL);
+    struct rt_meta m = {0};
+    rt_writer_set_meta(w, &m);
+    struct rt_event e = {0};
+    e.op = RT_OP_RENAME;
+    e.str[0] = (struct rt_str){big, 4096}; /* exactly the default limit: kept */
+    e.str[1] = (struct rt_str){big, 4097}; /* one over: cut and counted */
+    cr_assert_eq(rt_writer_add_event(w, &e), RT_OK);
+    struct rt_bundle *b = seal_and_open(w, NULL);
+    cr_assert_eq(b->events[0].str[0].len, 4096);
+    cr_assert_eq(b->events[0].str[1].len, 4096);
+    cr_assert(!memcmp(b->events[0].str[1].ptr, big, 4096));
+    cr_assert_eq(b->meta.counters[RT_CTR_STRINGS_TRUNCATED], 1);
+    rt_bundle_free(b);
+}
+
+/* ---- rendering (formats/render.c) ---- */
+
+Test(render, strace_like_lines)
+{
+    char buf[512];
+    struct rt_event e = {0};
+    e.op = RT_OP_OPEN;
+    e.str[0] = S("/etc/hosts");
+    e.num[0] = -100;     /* AT_FDCWD */
+    e.num[1] = 02000000; /* O_CLOEXEC */
+    e.result = -2;
+    e.dur_ns = 12000;
+    e.flags = RT_EF_ENVIRON_READ | (1u << 30);
+    rt_render_event(buf, sizeof buf, &e);
+    cr_assert_str_eq(buf, "openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No "
+                          "such file or directory) <0.012ms> [environ_read,flag30]");
+    struct rt_event x = {0};
+    static const char argv[] = "sh\0-c\0echo \x1b[2J";
+    x.op = RT_OP_EXEC;
+    x.str[0] = S("/bin/sh");
+    x.str[1] = (struct rt_str){argv, sizeof argv - 1};
+    x.result = 0;
+    rt_render_event(buf, sizeof buf, &x);
+    cr_assert_str_eq(buf, "execve(\"/bin/sh\", [\"sh\", \"-c\", \"echo \\x1b[2J\"], 0) = 0");
+    struct rt_event k = {0};
+    k.op = RT_OP_KILL;
+    k.num[0] = 42;
+    k.num[1] = 9;
+    rt_render_event(buf, sizeof buf, &k);
+    cr_assert_str_eq(buf, "kill(42, SIGKILL) = 0");
+    size_t need = rt_render_event(buf, 8, &e);
+    cr_assert_gt(need, 8);
+    cr_assert_eq(strlen(buf), 7);
+    rt_render_ms(buf, sizeof buf, -1500000);
+    cr_assert_str_eq(buf, "-1.500ms");
+    rt_render_wall(buf, sizeof buf, 1764152100123456789LL);
+    cr_assert_str_eq(buf, "2025-11-26T10:15:00.123456789Z");
+}
+
+Test(render, json_is_safe)
+{
+    struct rt_event e = {0};
+    e.op = RT_OP_OPEN;
+    e.str[0] = (struct rt_str){"/tmp/\xff\x1b", 7};
+    json_t *j = rt_json_event(&e);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+    cr_assert(strstr(s, "\"path\":\"/tmp/\\\\xff\\\\x1b\""), "%s", s);
+    cr_assert(strstr(s, "\"op\":\"openat\""), "%s", s);
+    cr_assert(strstr(s, "\"kind\":\"file\""), "%s", s);
+    free(s);
+    json_decref(j);
 }
