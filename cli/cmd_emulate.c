@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -125,10 +126,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (up->too_big)
         return reply_error(c, 413, "RequestEntityTooLargeException",
                            "Request must be smaller than 6291456 bytes for the Invoke operation");
+    /* X-Amz-Client-Context is base64 (as for Lambda's Invoke); the runtime gets the JSON. */
+    char *client_context = NULL;
+    const char *cc64 = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Client-Context");
+    if (cc64 && *cc64) {
+        size_t n = strlen(cc64);
+        client_context = calloc(1, n / 4 * 3 + 4);
+        int got = client_context && n % 4 == 0
+                      ? EVP_DecodeBlock((unsigned char *)client_context,
+                                        (const unsigned char *)cc64, (int)n)
+                      : -1;
+        if (got < 0) {
+            free(client_context);
+            return reply_error(c, 400, "InvalidRequestContentException",
+                               "Client context must be a valid Base64-encoded JSON object.");
+        }
+    }
     struct rt_emu_request req = {
         .payload = up->len ? up->body : "{}",
         .payload_len = up->len ? up->len : 2,
-        .client_context = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Client-Context"),
+        .client_context = client_context,
     };
     struct rt_emu_result res;
     struct rt_errinfo ei;
@@ -136,6 +153,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     pthread_mutex_lock(&srv->call_mu);
     int rc = rt_emu_invoke(srv->emu, &req, &res, &ei);
     pthread_mutex_unlock(&srv->call_mu);
+    free(client_context);
     if (rc != RT_OK) {
         char msg[400];
         return reply_error(c, 500, "ServiceException", rt_errinfo_format(rc, &ei, msg, sizeof msg));

@@ -133,19 +133,24 @@ static enum MHD_Result runtime_next(struct rt_emu *emu, struct MHD_Connection *c
              emu->cfg->region ? emu->cfg->region : "us-east-1",
              emu->cfg->function_name ? emu->cfg->function_name : "runtrail-function");
     snprintf(trace, sizeof trace, "%s", emu->trace_id);
+    /* Copies: the request belongs to rt_emu_invoke, which may return once mu is released. */
+    char *client_context = req->client_context ? strdup(req->client_context) : NULL;
+    char *cognito = req->cognito_identity ? strdup(req->cognito_identity) : NULL;
     const char *headers[] = {
         "Lambda-Runtime-Aws-Request-Id", req_id,
         "Lambda-Runtime-Deadline-Ms", deadline,
         "Lambda-Runtime-Invoked-Function-Arn", arn,
         "Lambda-Runtime-Trace-Id", trace,
-        "Lambda-Runtime-Client-Context", req->client_context,
-        "Lambda-Runtime-Cognito-Identity", req->cognito_identity,
+        "Lambda-Runtime-Client-Context", client_context,
+        "Lambda-Runtime-Cognito-Identity", cognito,
         NULL, NULL,
     };
     pthread_mutex_unlock(&emu->mu);
-    if (!payload)
-        return send_error(c, 500, "Runtime.OutOfMemory", "Out of memory");
-    return send_body(c, 200, payload, len, headers);
+    enum MHD_Result ret = payload ? send_body(c, 200, payload, len, headers)
+                                  : send_error(c, 500, "Runtime.OutOfMemory", "Out of memory");
+    free(client_context);
+    free(cognito);
+    return ret;
 }
 
 static char *base64_decode(const char *text, size_t *out_len)

@@ -208,9 +208,38 @@ expect_eq "emulate: a 7 MB event gets 413" 413 \
     "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T_TMP/huge.json" "$URL")"
 expect_eq "emulate: unknown path 404" 404 \
     "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EM_PORT/nope")"
+API=$(sed -n 's/.*(Runtime API on \(127.0.0.1:[0-9]*\)).*/\1/p' "$T_TMP/emulate.err")
+code() { curl -s -o "$T_TMP/code.out" -w '%{http_code}' "$@"; }
+expect_eq "emulate's Runtime API: POST /response for an unknown request id is 400" \
+    "400 InvalidRequestID" \
+    "$(code -d '{}' "http://$API/2018-06-01/runtime/invocation/nope/response") $(sed 's/.*"errorType":"\([^"]*\)".*/\1/' "$T_TMP/code.out")"
+expect_eq "emulate's Extensions API: event/next with an unknown identifier is 403" \
+    "403 Extension.UnknownExtensionIdentifier" \
+    "$(code -H 'Lambda-Extension-Identifier: 00000000-0000-4000-8000-000000000000' "http://$API/2020-01-01/extension/event/next") $(sed 's/.*"errorType":"\([^"]*\)".*/\1/' "$T_TMP/code.out")"
+expect_eq "emulate's Extensions API: register after init is 403" 403 \
+    "$(code -H 'Lambda-Extension-Name: late' -d '{"events":["INVOKE"]}' "http://$API/2020-01-01/extension/register")"
+expect_eq "emulate's Runtime API: unknown path is 404" 404 \
+    "$(code "http://$API/2018-06-01/runtime/whatever")"
 kill -TERM $EM_PID
 wait $EM_PID
 expect_eq "emulate: SIGTERM stops it cleanly" 0 $?
+
+# emulate: X-Amz-Client-Context (base64) reaches the runtime as JSON.
+EM_PORT=$(free_port)
+"$RUNTRAIL" emulate --no-record --listen "$EM_PORT" -- "$ROOT/tests/replay/probe_runtime.sh" \
+    2>"$T_TMP/emulate2.err" &
+EM_PID=$!
+PIDS+=($EM_PID)
+for _ in $(seq 100); do grep -q listening "$T_TMP/emulate2.err" && break; sleep 0.1; done
+ctx='{"custom":{"tenant":"acme"}}'
+expect_eq "emulate: client context passed to the runtime" "$ctx" \
+    "$(curl -s -H "X-Amz-Client-Context: $(printf '%s' "$ctx" | base64 -w0)" -d '{"ctx":1}' \
+        "http://127.0.0.1:$EM_PORT/2015-03-31/functions/function/invocations")"
+expect_eq "emulate: a bad client context is 400" 400 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Amz-Client-Context: %%%' -d '{}' \
+        "http://127.0.0.1:$EM_PORT/2015-03-31/functions/function/invocations")"
+kill -TERM $EM_PID
+wait $EM_PID
 
 # --- usage ---
 # A relative runtime path works although the runtime starts in the task root.

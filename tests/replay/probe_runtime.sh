@@ -5,8 +5,8 @@
 #             {"codes":"bad-id:400 ..."}
 #   big     - posts a 7 MB response (Lambda answers 413) and writes "<status> <body>" to
 #             $PROBE_OUT
-#   initerr - (in the event of the next cold start) nothing; see PROBE_INIT_ERROR below
-#   echo    - responds with the event itself
+#   ctx     - responds with the Lambda-Runtime-Client-Context header it received
+#   other   - responds with the event itself
 # PROBE_INIT_ERROR=1 makes it post /runtime/init/error instead of starting.
 set -u
 api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
@@ -47,6 +47,9 @@ while :; do
         echo "$s $(cat "$tmp/out")" >"${PROBE_OUT:-/dev/stderr}"
         continue
         ;;
+    *'"ctx"'*) # the client context header, as the runtime received it
+        tr -d '\r' <"$tmp/h" | sed -n 's/^[Ll]ambda-[Rr]untime-[Cc]lient-[Cc]ontext: *//p' \
+            >"$tmp/resp" ;;
     *) printf '%s' "$body" >"$tmp/resp" ;;
     esac
     curl -s -o /dev/null -X POST --data-binary @"$tmp/resp" "$api/invocation/$id/response"
