@@ -141,6 +141,7 @@ struct rt_ext_invocation {
     size_t stream_error_len;
     bool is_error;             /* result is an error (through /error) */
     bool init_error;           /* /runtime/init/error: no event */
+    bool result_pending;       /* result received, being forwarded upstream */
     uint8_t status;            /* enum rt_status */
     int64_t start_mono_ns, end_mono_ns;
     int64_t start_wall_ns, end_wall_ns;

@@ -273,7 +273,10 @@ static void abandon_locked(struct rt_ext_proxy *p, const char *why)
     if (!inv)
         return;
     uint8_t status = RT_STATUS_CRASH;
-    if (inv->result) {
+    if (inv->result_pending) {
+        status = inv->is_error ? RT_STATUS_ERROR : RT_STATUS_OK; /* it was delivered */
+        why = NULL;
+    } else if (inv->result) {
         status = RT_STATUS_ERROR; /* a response the platform refused */
     } else if (inv->deadline_wall_ns && rt_ext_now_wall_ns() >= inv->deadline_wall_ns) {
         status = RT_STATUS_TIMEOUT;
@@ -287,10 +290,15 @@ static void abandon_locked(struct rt_ext_proxy *p, const char *why)
 void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type)
 {
     pthread_mutex_lock(&p->mu);
-    if (p->inflight) {
-        if (!p->inflight->error_type)
-            p->inflight->error_type = dup_or_null(error_type);
-        if (status == RT_STATUS_CRASH && p->inflight->result)
+    struct rt_ext_invocation *inv = p->inflight;
+    if (inv && inv->result_pending) {
+        /* SHUTDOWN raced with the forward of its result: the runtime did answer. */
+        inv->result_pending = false;
+        finish_locked(p, inv->is_error ? RT_STATUS_ERROR : RT_STATUS_OK);
+    } else if (inv) {
+        if (!inv->error_type)
+            inv->error_type = dup_or_null(error_type);
+        if (status == RT_STATUS_CRASH && inv->result)
             status = RT_STATUS_ERROR;
         finish_locked(p, status);
     }
@@ -358,10 +366,12 @@ static void note_next(struct rt_ext_proxy *p, CURL *h, struct upstream_reply *up
     pthread_mutex_unlock(&p->mu);
 }
 
-/* /runtime/invocation/ID/response or /error, or /runtime/init/error. */
-static void note_result(struct rt_ext_proxy *p, struct MHD_Connection *conn, const char *id,
-                        size_t id_len, bool is_error, bool init_error, struct request *r,
-                        long upstream_status, int64_t mono, int64_t wall)
+/* /runtime/invocation/ID/response or /error, or /runtime/init/error, before it is forwarded:
+ * the result is noted first so that a SHUTDOWN racing with the forward still seals the
+ * invocation as answered. note_result_end() then settles it with the upstream's status. */
+static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *conn,
+                              const char *id, size_t id_len, bool is_error, bool init_error,
+                              struct request *r, int64_t mono, int64_t wall)
 {
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     const char *etype =
@@ -429,8 +439,26 @@ static void note_result(struct rt_ext_proxy *p, struct MHD_Connection *conn, con
     }
     inv->end_mono_ns = mono;
     inv->end_wall_ns = wall;
-    bool accepted = upstream_status >= 200 && upstream_status < 300;
-    if (accepted || is_error || init_error) {
+    inv->result_pending = true;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void note_result_end(struct rt_ext_proxy *p, const char *id, size_t id_len,
+                            bool init_error, long upstream_status)
+{
+    if (init_error) {
+        id = "init";
+        id_len = 4;
+    }
+    pthread_mutex_lock(&p->mu);
+    struct rt_ext_invocation *inv = p->inflight;
+    if (!inv || !inv->result_pending || !inv->request_id || strlen(inv->request_id) != id_len ||
+        memcmp(inv->request_id, id, id_len) != 0) {
+        pthread_mutex_unlock(&p->mu);
+        return; /* already sealed (SHUTDOWN came first), or not ours */
+    }
+    inv->result_pending = false;
+    if ((upstream_status >= 200 && upstream_status < 300) || inv->is_error) {
         finish_locked(p, inv->is_error ? RT_STATUS_ERROR : RT_STATUS_OK);
     } else {
         /* The platform refused the response (413, ...): the runtime normally reports an
@@ -488,11 +516,10 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
     const char *id = NULL;
     size_t id_len = 0;
     enum endpoint ep = classify(url, &id, &id_len);
-    int64_t mono = 0, wall = 0;
-    if (ep == EP_RESPONSE || ep == EP_ERROR || ep == EP_INIT_ERROR) {
-        mono = rt_ext_now_mono_ns();
-        wall = rt_ext_now_wall_ns();
-    }
+    bool is_result = ep == EP_RESPONSE || ep == EP_ERROR || ep == EP_INIT_ERROR;
+    if (is_result && p->sealer)
+        note_result_begin(p, conn, id, id_len, ep == EP_ERROR, ep == EP_INIT_ERROR, r,
+                          rt_ext_now_mono_ns(), rt_ext_now_wall_ns());
 
     CURL *h = thread_curl(p);
     if (!h) {
@@ -566,6 +593,8 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
     free(target.data);
     if (cc != CURLE_OK || up.body.overflow) {
         free(up.body.data);
+        if (is_result && p->sealer)
+            note_result_end(p, id, id_len, ep == EP_INIT_ERROR, 0);
         if (p->sealer)
             rt_ext_sealer_count(p->sealer, RT_CTR_PROXY_ERRORS, 1);
         return reply_plain(conn, 502,
@@ -576,9 +605,8 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
 
     if (ep == EP_NEXT && up.status == 200 && p->sealer)
         note_next(p, h, &up, rt_ext_now_mono_ns(), rt_ext_now_wall_ns());
-    else if ((ep == EP_RESPONSE || ep == EP_ERROR || ep == EP_INIT_ERROR) && p->sealer)
-        note_result(p, conn, id, id_len, ep == EP_ERROR, ep == EP_INIT_ERROR, r, up.status,
-                    mono, wall);
+    else if (is_result && p->sealer)
+        note_result_end(p, id, id_len, ep == EP_INIT_ERROR, up.status);
 
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         up.body.len, up.body.len ? up.body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
@@ -670,7 +698,7 @@ int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(256 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        (size_t)(256 * 1024), MHD_OPTION_END);
     if (!p->daemon) {
         pthread_key_delete(p->curl_key);
         pthread_mutex_destroy(&p->mu);

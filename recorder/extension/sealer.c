@@ -21,6 +21,7 @@
 
 #define DRAIN_PERIOD_MS 20
 #define HELD_MAX_FACTOR 2 /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
+#define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
 
 extern char **environ;
 
@@ -47,6 +48,7 @@ struct rt_ext_sealer {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     struct queued *head, *tail;
+    size_t queued_bytes; /* payload bytes waiting (under mu) */
     bool stopping;
     uint64_t counters[RT_CTR__COUNT]; /* for the next bundle (under mu) */
     uint64_t sealed;                  /* under mu */
@@ -457,6 +459,7 @@ static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
     if (!s->head)
         s->tail = NULL;
     struct rt_ext_invocation *inv = q->inv;
+    s->queued_bytes -= inv->event_len + inv->result_len;
     free(q);
     return inv;
 }
@@ -543,6 +546,17 @@ void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv
     q->inv = inv;
     q->next = NULL;
     pthread_mutex_lock(&s->mu);
+    size_t bytes = inv->event_len + inv->result_len;
+    if (s->head && s->queued_bytes + bytes > QUEUE_MAX_BYTES) {
+        /* The sealer is far behind (a burst of large payloads on a slow sandbox): bound the
+         * memory the recorder takes from the function; the loss is counted. */
+        s->counters[RT_CTR_STORE_FAILURES]++;
+        pthread_mutex_unlock(&s->mu);
+        free(q);
+        rt_ext_invocation_free(inv);
+        return;
+    }
+    s->queued_bytes += bytes;
     if (s->tail)
         s->tail->next = q;
     else

@@ -174,6 +174,16 @@ expect_eq "bundles: timeout, ok (new sandbox), crash (warm), ok (new sandbox)" \
     "timeout Sandbox.Timedout true,ok - true,crash Runtime.ExitError false,ok - true" \
     "$(status_line "$T_TMP/store-tc")"
 
+echo '{"fail":"no such order"}' >"$T_TMP/fail.json"
+rec "$T_TMP/store-err" --env "$UPSTREAM" --task-root "$SAMPLES/c-bootstrap" \
+    --event "$T_TMP/fail.json" -- "$C_BOOTSTRAP" >"$T_TMP/err.out" 2>/dev/null
+E=$(bundles "$T_TMP/store-err")
+head -c -1 "$T_TMP/err.out" >"$T_TMP/err.want"
+facts "$E" payload.error.data >"$T_TMP/err.got"
+expect_eq "function error: status error with its type, no response" "error SampleError -" \
+    "$(facts "$E" meta.status meta.error_type payload.response.mode | paste -sd' ')"
+expect_file "function error: the error body as the runtime posted it" "$T_TMP/err.want" "$T_TMP/err.got"
+
 rec "$T_TMP/store-cfg" --env "$UPSTREAM" --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" \
     --env RUNTRAIL_PAYLOAD=everything --env RUNTRAIL_MAX_EVENTS=lots -- "$C_BOOTSTRAP" \
     >"$T_TMP/cfg.out" 2>"$T_TMP/cfg.err"
@@ -196,9 +206,9 @@ expect_eq "RUNTRAIL_DISABLE=1: no bundle" 0 "$(bundles "$T_TMP/store-off" | wc -
 
 # The proxy port is taken: the wrapper leaves the runtime alone, the function still works.
 BUSY=$(free_port)
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); time.sleep(60)' "$BUSY" &
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); open(sys.argv[2],"w").close(); time.sleep(60)' "$BUSY" "$T_TMP/busy.up" &
 PIDS+=($!)
-sleep 0.3
+for _ in $(seq 100); do [ -e "$T_TMP/busy.up" ] && break; sleep 0.05; done
 rec "$T_TMP/store-busy" --env RUNTRAIL_PROXY_PORT="$BUSY" --env "$UPSTREAM" \
     --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" -- "$C_BOOTSTRAP" \
     >"$T_TMP/busy.out" 2>"$T_TMP/busy.err"
@@ -216,7 +226,7 @@ mkdir -p "$T_TMP/run-em"
     -- "$C_BOOTSTRAP" 2>"$T_TMP/emulate.err" &
 EM_PID=$!
 PIDS+=($EM_PID)
-for _ in $(seq 100); do grep -q listening "$T_TMP/emulate.err" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q listening "$T_TMP/emulate.err" 2>/dev/null && break; sleep 0.1; done
 URL="http://127.0.0.1:$EM_PORT/2015-03-31/functions/function/invocations"
 curl -s --max-time 10 --data-binary @"$ok_event" "$URL" >"$T_TMP/em1"
 sed -n 2p "$T_TMP/plain-c" | head -c -1 >"$T_TMP/em1.want"

@@ -74,6 +74,11 @@ env -u LD_PRELOAD AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 RUNTRAIL_RUN_DIR="$RUN" 
 expect_grep "wrapper: LD_PRELOAD set when there was none" \
     "^preload=$LAYER/runtrail/lib/libruntrail-preload.so\$" "$T_TMP/wrap.out"
 
+(cd "$LAYER/runtrail" && env -u LD_PRELOAD AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 \
+    RUNTRAIL_RUN_DIR="$RUN" ./wrapper "$T_TMP/show-env" a b >"$T_TMP/wrap.out")
+expect_grep "wrapper run by a relative path: the interposer path is still absolute" \
+    "^preload=$LAYER/runtrail/./lib/libruntrail-preload.so\$" "$T_TMP/wrap.out"
+
 wrap RUNTRAIL_DISABLE=1
 expect_eq "wrapper: RUNTRAIL_DISABLE=1, runtime runs unchanged" "$unchanged" "$(cat "$T_TMP/wrap.out")"
 
