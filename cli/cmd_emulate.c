@@ -85,9 +85,8 @@ static bool invocation_path(const char *url)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct server *srv = cls;
@@ -160,8 +159,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (res.status != RT_STATUS_OK && !srv->quiet)
         fprintf(stderr, "runtrail emulate: %s: status %s\n", res.request_id, res.error_type);
-    enum MHD_Result ret = reply(c, 200, res.body, res.body_len, res.request_id,
-                                res.status != RT_STATUS_OK);
+    enum MHD_Result ret =
+        reply(c, 200, res.body, res.body_len, res.request_id, res.status != RT_STATUS_OK);
     res.body = NULL; /* owned by the MHD response now */
     return ret;
 }
@@ -197,8 +196,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
     struct sockaddr_in sa = {.sin_family = AF_INET};
     if (rt_emu_parse_listen(o.listen, host, sizeof host, &port) != RT_OK ||
         inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return rt_cli_usage_error("emulate", "--listen wants HOST:PORT (IPv4), not '%s'",
-                                  o.listen);
+        return rt_cli_usage_error("emulate", "--listen wants HOST:PORT (IPv4), not '%s'", o.listen);
     sa.sin_port = htons((uint16_t)port);
     if (!o.no_record) {
         const char *store = o.store ? o.store : rt_store_default_url();
@@ -235,9 +233,10 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
         return RT_EXIT_USAGE;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    fprintf(stderr, "runtrail emulate: listening on http://%s:%u/2015-03-31/functions/function/"
-            "invocations (Runtime API on %s)\n", host, info ? (unsigned)info->port : port,
-            rt_emu_runtime_api(srv.emu));
+    fprintf(stderr,
+            "runtrail emulate: listening on http://%s:%u/2015-03-31/functions/function/"
+            "invocations (Runtime API on %s)\n",
+            host, info ? (unsigned)info->port : port, rt_emu_runtime_api(srv.emu));
     int sig = 0;
     while (sigwait(&stop, &sig) != 0) {
     }

@@ -48,11 +48,16 @@ static int print_help(void)
 static const char *status_word(int status)
 {
     switch (status) {
-    case RT_STATUS_OK: return "ok";
-    case RT_STATUS_ERROR: return "error";
-    case RT_STATUS_TIMEOUT: return "timeout";
-    case RT_STATUS_CRASH: return "crash";
-    default: return "unknown";
+    case RT_STATUS_OK:
+        return "ok";
+    case RT_STATUS_ERROR:
+        return "error";
+    case RT_STATUS_TIMEOUT:
+        return "timeout";
+    case RT_STATUS_CRASH:
+        return "crash";
+    default:
+        return "unknown";
     }
 }
 
@@ -216,9 +221,11 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
             if (res.status != RT_STATUS_OK) {
                 rc = rc == RT_EXIT_OK ? RT_EXIT_FINDINGS : rc;
                 if (!o.quiet)
-                    fprintf(stderr, "runtrail invoke: invocation %lu (%s): status %s (%s) after "
-                            "%.1f ms\n", n, res.request_id, status_word(res.status),
-                            res.error_type, (double)res.duration_ns / 1e6);
+                    fprintf(stderr,
+                            "runtrail invoke: invocation %lu (%s): status %s (%s) after "
+                            "%.1f ms\n",
+                            n, res.request_id, status_word(res.status), res.error_type,
+                            (double)res.duration_ns / 1e6);
             }
             if (report)
                 report_line(report, n, &res);

@@ -50,8 +50,7 @@ bool emu_wait_until(struct rt_emu *emu, uint64_t until_ns)
     return true;
 }
 
-void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body,
-                    size_t len)
+void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body, size_t len)
 {
     free(emu->res_body);
     emu->res_body = body;
@@ -238,8 +237,8 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
         return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "environment");
     emu->up = true;
     emu->registration_open = true;
-    uint64_t until = emu_mono_ns() + (uint64_t)(cfg->init_timeout_ms ? cfg->init_timeout_ms
-                                                                     : 10000) * 1000000ull;
+    uint64_t until = emu_mono_ns() +
+                     (uint64_t)(cfg->init_timeout_ms ? cfg->init_timeout_ms : 10000) * 1000000ull;
     int rc = RT_OK;
     for (size_t i = 0; rc == RT_OK && i < cfg->n_layers; i++)
         rc = start_extensions(emu, cfg->layers[i], ei);
@@ -281,9 +280,10 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
             return RT_ERR_EMU_INIT;
         }
         if (!emu_wait_until(emu, until)) {
-            snprintf(msg, sizeof msg, "RequestId: %s Error: Init phase timed out after %.2f "
-                     "seconds", emu->req_id, (cfg->init_timeout_ms ? cfg->init_timeout_ms
-                                                                   : 10000) / 1000.0);
+            snprintf(msg, sizeof msg,
+                     "RequestId: %s Error: Init phase timed out after %.2f "
+                     "seconds",
+                     emu->req_id, (cfg->init_timeout_ms ? cfg->init_timeout_ms : 10000) / 1000.0);
             char *body = rt_emu_error_json("Sandbox.Timedout", msg);
             emu_set_result(emu, RT_STATUS_TIMEOUT, "Sandbox.Timedout", body,
                            body ? strlen(body) : 0);

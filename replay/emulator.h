@@ -23,21 +23,21 @@
 #define RT_EMU_MAX_EVENT 6291556u
 
 struct rt_emu_config {
-    char *const *runtime_argv;   /* the runtime command, NULL-terminated; required */
-    const char *function_name;   /* NULL = "runtrail-function" */
+    char *const *runtime_argv;    /* the runtime command, NULL-terminated; required */
+    const char *function_name;    /* NULL = "runtrail-function" */
     const char *function_version; /* NULL = "$LATEST" */
-    const char *handler;         /* _HANDLER; NULL = "function.handler" */
-    const char *task_root;       /* LAMBDA_TASK_ROOT and the runtime's cwd; NULL = cwd */
-    const char *region;          /* NULL = "us-east-1" */
-    unsigned memory_mb;          /* 0 = 128 */
-    unsigned timeout_ms;         /* per invocation; 0 = 3000 */
-    unsigned init_timeout_ms;    /* extensions + runtime init; 0 = 10000 */
-    unsigned shutdown_ms;        /* extensions' SHUTDOWN budget; 0 = 2000 */
-    const char *const *layers;   /* folders laid out like /opt (extensions/, runtrail/wrapper) */
+    const char *handler;          /* _HANDLER; NULL = "function.handler" */
+    const char *task_root;        /* LAMBDA_TASK_ROOT and the runtime's cwd; NULL = cwd */
+    const char *region;           /* NULL = "us-east-1" */
+    unsigned memory_mb;           /* 0 = 128 */
+    unsigned timeout_ms;          /* per invocation; 0 = 3000 */
+    unsigned init_timeout_ms;     /* extensions + runtime init; 0 = 10000 */
+    unsigned shutdown_ms;         /* extensions' SHUTDOWN budget; 0 = 2000 */
+    const char *const *layers;    /* folders laid out like /opt (extensions/, runtrail/wrapper) */
     size_t n_layers;
-    const char *const *env;      /* extra "K=V" for runtime and extensions (override defaults) */
+    const char *const *env; /* extra "K=V" for runtime and extensions (override defaults) */
     size_t n_env;
-    int log_fd;                  /* where children's stdout/stderr go; < 0 = 2 */
+    int log_fd; /* where children's stdout/stderr go; < 0 = 2 */
 };
 
 /* Optional per-invocation context (NULL fields are absent). */
@@ -49,16 +49,16 @@ struct rt_emu_request {
 };
 
 struct rt_emu_result {
-    int status;            /* enum rt_status (formats/bundle.h): OK, ERROR, TIMEOUT, CRASH */
+    int status; /* enum rt_status (formats/bundle.h): OK, ERROR, TIMEOUT, CRASH */
     char request_id[40];
-    char error_type[128];  /* status != OK */
-    char *body;            /* response body, or Lambda's error JSON; NUL-terminated; owned */
+    char error_type[128]; /* status != OK */
+    char *body;           /* response body, or Lambda's error JSON; NUL-terminated; owned */
     size_t body_len;
     bool cold_start;
-    bool streamed;         /* the runtime used Lambda-Runtime-Function-Response-Mode: streaming */
-    uint64_t init_ns;      /* cold start: sandbox start to runtime's first /next */
-    uint64_t response_ns;  /* delivery to the runtime's response or error (what a caller waits) */
-    uint64_t duration_ns;  /* delivery to completion (extensions back in event/next) */
+    bool streamed;        /* the runtime used Lambda-Runtime-Function-Response-Mode: streaming */
+    uint64_t init_ns;     /* cold start: sandbox start to runtime's first /next */
+    uint64_t response_ns; /* delivery to the runtime's response or error (what a caller waits) */
+    uint64_t duration_ns; /* delivery to completion (extensions back in event/next) */
 };
 
 struct rt_emu;
@@ -106,8 +106,8 @@ char *rt_emu_error_json(const char *type, const char *message);
  * object body is kept byte for byte; anything else becomes {"errorMessage","errorType"}.
  * Writes the error type (body's errorType, else the header, else "Unhandled") into type.
  * Returns a malloc'ed string and its length, NULL on OOM. */
-char *rt_emu_function_error(const char *body, size_t len, const char *header_type,
-                            char *type, size_t type_cap, size_t *out_len);
+char *rt_emu_function_error(const char *body, size_t len, const char *header_type, char *type,
+                            size_t type_cap, size_t *out_len);
 
 /* A random RFC 4122 version 4 UUID (36 chars + NUL). */
 void rt_emu_uuid(char out[37]);

@@ -24,7 +24,7 @@
 struct request {
     char *body;
     size_t len, cap;
-    size_t limit;    /* bytes kept; more sets too_big */
+    size_t limit; /* bytes kept; more sets too_big */
     bool too_big;
     size_t received; /* total body bytes seen */
 };
@@ -54,14 +54,13 @@ void emu_trace(const char *fmt, ...)
     dprintf(trace_fd, "runtrail emulator: %s\n", line);
 }
 
-static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body,
-                                 size_t len, const char *const *headers)
+static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                                 const char *const *headers)
 {
     if (trace_fd >= 0)
         trace_call(c, status, len);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body ? body : "", body ? MHD_RESPMEM_MUST_FREE
-                                                                    : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body ? body : "", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(body);
         return MHD_NO;
@@ -136,6 +135,7 @@ static enum MHD_Result runtime_next(struct rt_emu *emu, struct MHD_Connection *c
     /* Copies: the request belongs to rt_emu_invoke, which may return once mu is released. */
     char *client_context = req->client_context ? strdup(req->client_context) : NULL;
     char *cognito = req->cognito_identity ? strdup(req->cognito_identity) : NULL;
+    /* clang-format off */
     const char *headers[] = {
         "Lambda-Runtime-Aws-Request-Id", req_id,
         "Lambda-Runtime-Deadline-Ms", deadline,
@@ -145,6 +145,7 @@ static enum MHD_Result runtime_next(struct rt_emu *emu, struct MHD_Connection *c
         "Lambda-Runtime-Cognito-Identity", cognito,
         NULL, NULL,
     };
+    /* clang-format on */
     pthread_mutex_unlock(&emu->mu);
     enum MHD_Result ret = payload ? send_body(c, 200, payload, len, headers)
                                   : send_error(c, 500, "Runtime.OutOfMemory", "Out of memory");
@@ -159,8 +160,7 @@ static char *base64_decode(const char *text, size_t *out_len)
     char *out = malloc(n / 4 * 3 + 4);
     if (!out)
         return NULL;
-    int r = n % 4 == 0 ? EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)text,
-                                         (int)n)
+    int r = n % 4 == 0 ? EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n)
                        : -1;
     if (r < 0) { /* not base64: keep the text as it is */
         memcpy(out, text, n);
@@ -191,8 +191,7 @@ static enum MHD_Result runtime_post(struct rt_emu *emu, struct MHD_Connection *c
         emu_set_result(emu, RT_STATUS_ERROR, "Function.ResponseSizeTooLarge", body,
                        body ? strlen(body) : 0);
         pthread_mutex_unlock(&emu->mu);
-        snprintf(msg, sizeof msg, "Exceeded maximum allowed payload size (%zu bytes).",
-                 rq->limit);
+        snprintf(msg, sizeof msg, "Exceeded maximum allowed payload size (%zu bytes).", rq->limit);
         return send_error(c, 413, "RequestEntityTooLarge", msg);
     }
     const char *mode = header(c, "Lambda-Runtime-Function-Response-Mode");
@@ -200,8 +199,8 @@ static enum MHD_Result runtime_post(struct rt_emu *emu, struct MHD_Connection *c
     const char *trailer_type =
         MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Type");
     if (is_error || trailer_type) {
-        const char *type = is_error ? header(c, "Lambda-Runtime-Function-Error-Type")
-                                    : trailer_type;
+        const char *type =
+            is_error ? header(c, "Lambda-Runtime-Function-Error-Type") : trailer_type;
         char *err_body = rq->body;
         size_t err_len = rq->len;
         char *decoded = NULL;
@@ -213,8 +212,7 @@ static enum MHD_Result runtime_post(struct rt_emu *emu, struct MHD_Connection *c
         }
         char etype[128];
         size_t out_len = 0;
-        char *doc = rt_emu_function_error(err_body, err_len, type, etype, sizeof etype,
-                                          &out_len);
+        char *doc = rt_emu_function_error(err_body, err_len, type, etype, sizeof etype, &out_len);
         free(decoded);
         emu_set_result(emu, RT_STATUS_ERROR, etype, doc, out_len);
     } else {
@@ -238,9 +236,9 @@ static enum MHD_Result runtime_init_error(struct rt_emu *emu, struct MHD_Connect
     }
     char etype[128];
     size_t out_len = 0;
-    char *doc = rt_emu_function_error(rq->body, rq->len,
-                                      header(c, "Lambda-Runtime-Function-Error-Type"), etype,
-                                      sizeof etype, &out_len);
+    char *doc =
+        rt_emu_function_error(rq->body, rq->len, header(c, "Lambda-Runtime-Function-Error-Type"),
+                              etype, sizeof etype, &out_len);
     free(emu->init_error_body);
     emu->init_error_body = doc;
     emu->init_error_len = doc ? out_len : 0;
@@ -251,8 +249,8 @@ static enum MHD_Result runtime_init_error(struct rt_emu *emu, struct MHD_Connect
     return send_accepted(c);
 }
 
-static enum MHD_Result runtime_api(struct rt_emu *emu, struct MHD_Connection *c,
-                                   const char *method, const char *path, struct request *rq)
+static enum MHD_Result runtime_api(struct rt_emu *emu, struct MHD_Connection *c, const char *method,
+                                   const char *path, struct request *rq)
 {
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
     if (!strcmp(path, "invocation/next"))
@@ -439,9 +437,8 @@ static enum MHD_Result extension_api(struct rt_emu *emu, struct MHD_Connection *
 /* ---- libmicrohttpd glue ---- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct rt_emu *emu = cls;
@@ -453,8 +450,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!rq)
             return MHD_NO;
         const char *mode = header(c, "Lambda-Runtime-Function-Response-Mode");
-        rq->limit = mode && !strcasecmp(mode, "streaming") ? RT_EMU_MAX_STREAMED
-                                                           : RT_EMU_MAX_RESPONSE;
+        rq->limit =
+            mode && !strcasecmp(mode, "streaming") ? RT_EMU_MAX_STREAMED : RT_EMU_MAX_RESPONSE;
         *con_cls = rq;
         return MHD_YES;
     }
@@ -510,12 +507,10 @@ int emu_http_start(struct rt_emu *emu, struct rt_errinfo *ei)
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sa.sin_port = 0;
-    unsigned flags =
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     emu->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, emu, MHD_OPTION_SOCK_ADDR, &sa,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, emu,
-                                MHD_OPTION_END);
+                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, emu, MHD_OPTION_END);
     if (!emu->mhd)
         return rt_fail(ei, RT_ERR_EMU_LISTEN, -1, "127.0.0.1: cannot start the API server");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(emu->mhd, MHD_DAEMON_INFO_BIND_PORT);

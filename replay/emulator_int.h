@@ -21,14 +21,14 @@
 struct emu_ext {
     char id[37];
     char name[128];
-    unsigned events;     /* RT_EMU_EV_* */
-    bool waiting;        /* blocked in event/next */
+    unsigned events;            /* RT_EMU_EV_* */
+    bool waiting;               /* blocked in event/next */
     char *queue[EMU_EXT_QUEUE]; /* pending event JSON documents, oldest first */
     int queued;
 };
 
 struct emu_proc {
-    pid_t pid;      /* also its process group */
+    pid_t pid; /* also its process group */
     bool exited;
     int wstatus;
     char name[128];
@@ -40,7 +40,7 @@ struct rt_emu {
     char api[64];
     char wrapper[4096]; /* the exec wrapper a layer provides, or "" */
     char task_root[4096];
-    char runtime_exe[4096];   /* argv[0] of the runtime, absolute when it was a relative path */
+    char runtime_exe[4096]; /* argv[0] of the runtime, absolute when it was a relative path */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
@@ -48,27 +48,27 @@ struct rt_emu {
 
     /* sandbox */
     bool up;
-    unsigned gen;             /* incremented whenever a sandbox ends */
+    unsigned gen; /* incremented whenever a sandbox ends */
     bool registration_open;
-    bool runtime_ready;       /* runtime called /next at least once this sandbox */
-    bool runtime_waiting;     /* runtime is blocked in /next now */
+    bool runtime_ready;   /* runtime called /next at least once this sandbox */
+    bool runtime_waiting; /* runtime is blocked in /next now */
     bool init_failed;
     char init_error_type[128];
     char *init_error_body;
     size_t init_error_len;
     char **envp;
-    char tmp_dir[4096];       /* the sandbox's private /tmp, removed when it ends; or "" */
+    char tmp_dir[4096]; /* the sandbox's private /tmp, removed when it ends; or "" */
     struct emu_proc runtime;
     struct emu_proc ext_procs[EMU_MAX_EXTENSIONS];
     int n_ext_procs;
     struct emu_ext exts[EMU_MAX_EXTENSIONS];
     int n_exts;
-    uint64_t invocations;     /* in this sandbox */
+    uint64_t invocations; /* in this sandbox */
 
     /* current invocation */
-    bool inv_pending;         /* delivered, not yet taken by the runtime */
-    bool inv_active;          /* taken, not yet responded */
-    bool inv_done;            /* response or error posted */
+    bool inv_pending; /* delivered, not yet taken by the runtime */
+    bool inv_active;  /* taken, not yet responded */
+    bool inv_done;    /* response or error posted */
     char req_id[37];
     int64_t deadline_ms;
     char trace_id[128];
@@ -78,7 +78,7 @@ struct rt_emu {
     char *res_body;
     size_t res_len;
     bool res_streamed;
-    uint64_t res_at_ns;       /* monotonic time the outcome was set */
+    uint64_t res_at_ns; /* monotonic time the outcome was set */
 };
 
 /* emulator_http.c */
@@ -87,12 +87,11 @@ void emu_http_stop(struct rt_emu *emu);
 /* With RUNTRAIL_EMU_TRACE set: one line on the log descriptor. */
 void emu_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sets the invocation's outcome (takes ownership of body). Caller holds mu. */
-void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body,
-                    size_t len);
+void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body, size_t len);
 
 /* emulator_proc.c */
-int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name,
-                   struct emu_proc *out, struct rt_errinfo *ei);
+int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, struct emu_proc *out,
+                   struct rt_errinfo *ei);
 /* Non-blocking: updates p->exited; returns p->exited. */
 bool emu_proc_poll(struct emu_proc *p);
 void emu_proc_kill(struct emu_proc *p, int sig);

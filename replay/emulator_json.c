@@ -26,7 +26,8 @@ int rt_emu_parse_register(const char *body, size_t len, unsigned *events, struct
     }
     size_t i;
     json_t *item;
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         const char *name = json_string_value(item);
         if (name && !strcmp(name, "INVOKE")) {
             bits |= RT_EMU_EV_INVOKE;
@@ -61,8 +62,8 @@ static void copy_type(char *type, size_t cap, const char *src)
         snprintf(type, cap, "%s", src);
 }
 
-char *rt_emu_function_error(const char *body, size_t len, const char *header_type,
-                            char *type, size_t type_cap, size_t *out_len)
+char *rt_emu_function_error(const char *body, size_t len, const char *header_type, char *type,
+                            size_t type_cap, size_t *out_len)
 {
     const char *fallback = header_type && *header_type ? header_type : "Unhandled";
     json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
@@ -105,8 +106,8 @@ static void random_bytes(unsigned char *buf, size_t n)
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             for (; got < n; got++)
-                buf[got] = (unsigned char)((uint64_t)ts.tv_nsec >> (got % 8 * 4)) ^
-                           (unsigned char)rand();
+                buf[got] =
+                    (unsigned char)((uint64_t)ts.tv_nsec >> (got % 8 * 4)) ^ (unsigned char)rand();
             return;
         }
         got += (size_t)r;
@@ -119,10 +120,9 @@ void rt_emu_uuid(char out[37])
     random_bytes(b, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 void rt_emu_trace_id(char *out, size_t cap)

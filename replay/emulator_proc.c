@@ -37,8 +37,8 @@ static int resolve(const char *cmd, char *const *envp, char *out, size_t cap)
     return -1;
 }
 
-int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name,
-                   struct emu_proc *out, struct rt_errinfo *ei)
+int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, struct emu_proc *out,
+                   struct rt_errinfo *ei)
 {
     char exe[4096];
     if (resolve(argv[0], emu->envp, exe, sizeof exe) != 0)

@@ -17,26 +17,31 @@
 #include <unistd.h>
 
 /* name, has_arg, id, help */
-#define INVOKE_OPTIONS(_)                                                                      \
-    _("store", 1, 'S', "--store URL          where bundles go (s3://BUCKET/PREFIX or a folder; "  \
-                       "default $RUNTRAIL_STORE, else ./runtrail-data)")                      \
-    _("event", 1, 'e', "--event FILE|-       an event payload; repeatable (default: {})")       \
-    _("repeat", 1, 'n', "--repeat N           deliver the events N times")                      \
-    _("handler", 1, 'H', "--handler H          _HANDLER (default function.handler)")            \
-    _("task-root", 1, 'T', "--task-root DIR      LAMBDA_TASK_ROOT and working directory "       \
-                           "(default .)")                                                     \
-    _("function-name", 1, 'F', "--function-name F    AWS_LAMBDA_FUNCTION_NAME (default "         \
-                               "runtrail-function)")                                          \
-    _("region", 1, 'R', "--region R           AWS_REGION (default us-east-1)")                  \
-    _("timeout", 1, 't', "--timeout S          per-invocation timeout in seconds (default 3)")   \
-    _("memory", 1, 'm', "--memory MB          AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)")  \
-    _("layer", 1, 'L', "--layer DIR          a layer folder laid out like /opt (extensions/, "   \
-                       "runtrail/wrapper); repeatable; default $RUNTRAIL_LAYER")              \
-    _("env", 1, 'E', "--env K=V            an extra environment variable; repeatable")         \
-    _("no-record", 0, 'N', "--no-record          run without the runtrail recorder layer")      \
-    _("report", 1, 'r', "--report FILE        one JSON line per invocation (id, status, "        \
-                        "timings)")                                                           \
-    _("quiet", 0, 'q', "--quiet              no per-invocation status lines on stderr")         \
+#define INVOKE_OPTIONS(_)                                                                          \
+    _("store", 1, 'S',                                                                             \
+      "--store URL          where bundles go (s3://BUCKET/PREFIX or a folder; "                    \
+      "default $RUNTRAIL_STORE, else ./runtrail-data)")                                            \
+    _("event", 1, 'e', "--event FILE|-       an event payload; repeatable (default: {})")          \
+    _("repeat", 1, 'n', "--repeat N           deliver the events N times")                         \
+    _("handler", 1, 'H', "--handler H          _HANDLER (default function.handler)")               \
+    _("task-root", 1, 'T',                                                                         \
+      "--task-root DIR      LAMBDA_TASK_ROOT and working directory "                               \
+      "(default .)")                                                                               \
+    _("function-name", 1, 'F',                                                                     \
+      "--function-name F    AWS_LAMBDA_FUNCTION_NAME (default "                                    \
+      "runtrail-function)")                                                                        \
+    _("region", 1, 'R', "--region R           AWS_REGION (default us-east-1)")                     \
+    _("timeout", 1, 't', "--timeout S          per-invocation timeout in seconds (default 3)")     \
+    _("memory", 1, 'm', "--memory MB          AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)")      \
+    _("layer", 1, 'L',                                                                             \
+      "--layer DIR          a layer folder laid out like /opt (extensions/, "                      \
+      "runtrail/wrapper); repeatable; default $RUNTRAIL_LAYER")                                    \
+    _("env", 1, 'E', "--env K=V            an extra environment variable; repeatable")             \
+    _("no-record", 0, 'N', "--no-record          run without the runtrail recorder layer")         \
+    _("report", 1, 'r',                                                                            \
+      "--report FILE        one JSON line per invocation (id, status, "                            \
+      "timings)")                                                                                  \
+    _("quiet", 0, 'q', "--quiet              no per-invocation status lines on stderr")            \
     _("listen", 1, 'l', "--listen ADDR        (emulate) HOST:PORT of the invoke endpoint")
 
 const char rt_invoke_options_help[] =
@@ -49,12 +54,11 @@ static const struct option long_options[] = {
 #define _(name, arg, id, help) {name, arg, NULL, id},
     INVOKE_OPTIONS(_)
 #undef _
-    {"help", 0, NULL, 'h'},
+        {"help", 0, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-static int fail(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t cap, const char *fmt, ...)
 {
     va_list ap;
@@ -76,8 +80,8 @@ static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
-int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_opts *o,
-                         char *err, size_t err_cap)
+int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_opts *o, char *err,
+                         size_t err_cap)
 {
     memset(o, 0, sizeof *o);
     const char *env_layer = getenv("RUNTRAIL_LAYER");
@@ -87,7 +91,9 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
     unsigned long v;
     while ((c = getopt_long(argc, argv, "+:h", long_options, NULL)) != -1) {
         switch (c) {
-        case 'S': o->store = optarg; break;
+        case 'S':
+            o->store = optarg;
+            break;
         case 'e':
             if (o->n_events >= RT_INVOKE_MAX_LIST)
                 return fail(err, err_cap, "too many --event options (at most 64)");
@@ -98,16 +104,23 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
                 return fail(err, err_cap, "--repeat wants a positive number, not '%s'", optarg);
             o->repeat = v;
             break;
-        case 'H': o->cfg.handler = optarg; break;
-        case 'T': o->cfg.task_root = optarg; break;
-        case 'F': o->cfg.function_name = optarg; break;
-        case 'R': o->cfg.region = optarg; break;
+        case 'H':
+            o->cfg.handler = optarg;
+            break;
+        case 'T':
+            o->cfg.task_root = optarg;
+            break;
+        case 'F':
+            o->cfg.function_name = optarg;
+            break;
+        case 'R':
+            o->cfg.region = optarg;
+            break;
         case 't': {
             char *end;
             double s = strtod(optarg, &end);
             if (*end || !(s > 0) || s > 900)
-                return fail(err, err_cap, "--timeout wants seconds in (0, 900], not '%s'",
-                            optarg);
+                return fail(err, err_cap, "--timeout wants seconds in (0, 900], not '%s'", optarg);
             o->cfg.timeout_ms = (unsigned)(s * 1000 + 0.5);
             if (!o->cfg.timeout_ms)
                 o->cfg.timeout_ms = 1;
@@ -115,8 +128,7 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
         }
         case 'm':
             if (!parse_ulong(optarg, 10240, &v) || v < 1)
-                return fail(err, err_cap, "--memory wants megabytes (1..10240), not '%s'",
-                            optarg);
+                return fail(err, err_cap, "--memory wants megabytes (1..10240), not '%s'", optarg);
             o->cfg.memory_mb = (unsigned)v;
             break;
         case 'L':
@@ -131,9 +143,15 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
                 return fail(err, err_cap, "too many --env options (at most 64)");
             o->env[o->n_env++] = optarg;
             break;
-        case 'N': o->no_record = true; break;
-        case 'r': o->report = optarg; break;
-        case 'q': o->quiet = true; break;
+        case 'N':
+            o->no_record = true;
+            break;
+        case 'r':
+            o->report = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
         case 'l':
             if (!emulate)
                 return fail(err, err_cap, "--listen is an option of 'runtrail emulate'");
@@ -186,8 +204,8 @@ static unsigned free_port(void)
     return port;
 }
 
-int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe,
-                              const char *store_url, char *err, size_t err_cap)
+int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, const char *store_url,
+                              char *err, size_t err_cap)
 {
     char exe[PATH_MAX];
     if (!self_exe || !realpath(self_exe, exe))
@@ -222,8 +240,7 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe,
             char cwd[PATH_MAX];
             if (!getcwd(cwd, sizeof cwd))
                 snprintf(cwd, sizeof cwd, ".");
-            snprintf(abs, sizeof abs, "%s/%s", cwd,
-                     !strncmp(url, "./", 2) ? url + 2 : url);
+            snprintf(abs, sizeof abs, "%s/%s", cwd, !strncmp(url, "./", 2) ? url + 2 : url);
         }
         snprintf(o->store_env, sizeof o->store_env, "RUNTRAIL_STORE=%s", abs);
         o->env[o->n_env++] = o->store_env;

@@ -14,22 +14,22 @@
 #define RT_INVOKE_MAX_LIST 64
 
 struct rt_invoke_opts {
-    const char *store;                     /* --store; NULL = default */
+    const char *store;                      /* --store; NULL = default */
     const char *events[RT_INVOKE_MAX_LIST]; /* --event FILE|- */
     size_t n_events;
-    unsigned long repeat;                  /* --repeat; 0 = 1 */
-    const char *listen;                    /* emulate: --listen */
-    const char *report;                    /* --report FILE (JSON lines) */
+    unsigned long repeat;                       /* --repeat; 0 = 1 */
+    const char *listen;                         /* emulate: --listen */
+    const char *report;                         /* --report FILE (JSON lines) */
     const char *layers[RT_INVOKE_MAX_LIST + 1]; /* --layer, plus the recorder layer */
     size_t n_layers;
     const char *env[RT_INVOKE_MAX_LIST + 4]; /* --env K=V, plus what recording adds */
     size_t n_env;
     bool no_record;
     bool quiet;
-    struct rt_emu_config cfg;              /* filled from the options */
-    char store_env[8300];                  /* "RUNTRAIL_STORE=..." when recording */
-    char port_env[64];                     /* "RUNTRAIL_PROXY_PORT=..." when recording */
-    char layer_path[4096];                 /* the recorder layer */
+    struct rt_emu_config cfg; /* filled from the options */
+    char store_env[8300];     /* "RUNTRAIL_STORE=..." when recording */
+    char port_env[64];        /* "RUNTRAIL_PROXY_PORT=..." when recording */
+    char layer_path[4096];    /* the recorder layer */
 };
 
 /* The option lines of the help text (same table as the parser). */
@@ -37,13 +37,13 @@ extern const char rt_invoke_options_help[];
 
 /* Parses argv (argv[0] = command name). emulate enables --listen. On a usage error returns
  * RT_ERR_EMU_BAD_REQUEST with a one-line message in err. */
-int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_opts *o,
-                         char *err, size_t err_cap);
+int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_opts *o, char *err,
+                         size_t err_cap);
 
 /* Completes o->cfg for recording: finds the recorder layer (self_exe's ../layer), sets
  * RUNTRAIL_STORE (store_url made absolute when it is a folder) and a free
  * RUNTRAIL_PROXY_PORT. Returns RT_ERR_EMULATOR with a message when the layer is missing. */
-int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe,
-                              const char *store_url, char *err, size_t err_cap);
+int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, const char *store_url,
+                              char *err, size_t err_cap);
 
 #endif

@@ -3,8 +3,8 @@
  * region, task root, handler, runtime API, execution environment, initialisation type, time
  * zone), obviously fake credentials so that SDKs never pick up the user's real ones, and the
  * caller's K=V overrides, and a private temporary folder per execution environment (TMPDIR,
- * the recorder's run and spool folders). A few host variables pass through (PATH, HOME, TMPDIR, LANG,
- * LD_LIBRARY_PATH and RUNTRAIL_*) so that local interpreters and the recorder still work. */
+ * the recorder's run and spool folders). A few host variables pass through (PATH, HOME, TMPDIR,
+ * LANG, LD_LIBRARY_PATH and RUNTRAIL_*) so that local interpreters and the recorder still work. */
 #include "replay/emulator.h"
 
 #include <stdio.h>
@@ -73,8 +73,8 @@ static void env_kv(struct env_builder *b, const char *kv)
         env_put(b, kv, (size_t)(eq - kv), eq + 1);
 }
 
-static const char *const passthrough[] = {"PATH", "HOME", "TMPDIR", "LANG", "LD_LIBRARY_PATH",
-                                          "NODE_PATH", "PYTHONPATH"};
+static const char *const passthrough[] = {
+    "PATH", "HOME", "TMPDIR", "LANG", "LD_LIBRARY_PATH", "NODE_PATH", "PYTHONPATH"};
 
 static bool env_has(const struct env_builder *b, const char *name)
 {
@@ -96,8 +96,9 @@ char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, con
 
     env_set(&b, "PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin");
     env_set(&b, "LANG", "en_US.UTF-8");
-    env_set(&b, "LD_LIBRARY_PATH", "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/"
-                                   "lib:/var/task:/var/task/lib:/opt/lib");
+    env_set(&b, "LD_LIBRARY_PATH",
+            "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/"
+            "lib:/var/task:/var/task/lib:/opt/lib");
     for (size_t i = 0; i < sizeof passthrough / sizeof passthrough[0]; i++) {
         const char *v = getenv(passthrough[i]);
         if (v)

@@ -143,7 +143,7 @@ static char *handle(json_t *event, CURL *upstream, char **error)
     json_object_set_new(out, "runtime", json_string("c"));
     const char *source = record_source(event);
     bool apigw = json_is_string(json_object_get(event, "httpMethod"));
-    const char *kind = apigw ? "apigw"
+    const char *kind = apigw                                  ? "apigw"
                        : source && !strcmp(source, "aws:s3")  ? "s3"
                        : source && !strcmp(source, "aws:sqs") ? "sqs"
                                                               : "other";
@@ -155,8 +155,8 @@ static char *handle(json_t *event, CURL *upstream, char **error)
     json_t *config = config_text ? json_loads(config_text, 0, NULL) : NULL;
     free(config_text);
     json_t *greeting = json_object_get(config, "greeting");
-    json_object_set_new(out, "greeting", json_is_string(greeting) ? json_copy(greeting)
-                                                                  : json_string("no config"));
+    json_object_set_new(out, "greeting",
+                        json_is_string(greeting) ? json_copy(greeting) : json_string("no config"));
     json_decref(config);
     json_object_set_new(out, "upstream", call_upstream(upstream));
     json_object_set_new(out, "child", run_child());
@@ -244,8 +244,8 @@ int main(void)
         char *response = handle(doc, upstream, &error);
         json_decref(doc);
         if (response) {
-            snprintf(url, sizeof url, "http://%s/2018-06-01/runtime/invocation/%s/response",
-                     api, request_id);
+            snprintf(url, sizeof url, "http://%s/2018-06-01/runtime/invocation/%s/response", api,
+                     request_id);
             post(runtime, url, response, NULL);
             free(response);
         } else {

@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char type[128];
         memset(type, 'x', sizeof type);
         size_t out_len = 0;
-        char *doc = rt_emu_function_error(body, body_len, nl ? header : NULL, type, sizeof type,
-                                          &out_len);
+        char *doc =
+            rt_emu_function_error(body, body_len, nl ? header : NULL, type, sizeof type, &out_len);
         if (doc) {
             if (!memchr(type, '\0', sizeof type))
                 abort();

@@ -31,14 +31,18 @@ Test(emulator, register_rejects_bad_bodies)
 {
     unsigned ev = 7;
     struct rt_errinfo ei;
-    const char *cases[] = {"", "nope", "[]", "{}", "{\"events\":\"INVOKE\"}",
-                           "{\"events\":[\"INVOKE\",\"PAUSE\"]}", "{\"events\":[1]}",
+    const char *cases[] = {"",
+                           "nope",
+                           "[]",
+                           "{}",
+                           "{\"events\":\"INVOKE\"}",
+                           "{\"events\":[\"INVOKE\",\"PAUSE\"]}",
+                           "{\"events\":[1]}",
                            "{\"events\":[],\"events\":[]}"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rt_errinfo_clear(&ei);
         int rc = rt_emu_parse_register(cases[i], strlen(cases[i]), &ev, &ei);
-        cr_assert(rc == RT_ERR_EMU_BAD_JSON || rc == RT_ERR_EMU_BAD_REQUEST, "case %zu: %d", i,
-                  rc);
+        cr_assert(rc == RT_ERR_EMU_BAD_JSON || rc == RT_ERR_EMU_BAD_REQUEST, "case %zu: %d", i, rc);
         cr_assert_eq(ev, 7, "untouched on error");
     }
     rt_errinfo_clear(&ei);
@@ -144,8 +148,7 @@ Test(emulator, parse_listen)
     cr_assert_str_eq(host, "0.0.0.0");
     const char *bad[] = {"", "host:", "1:65536", "a:b", "1:-1", "1:123456", "x:12a"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        cr_assert_neq(rt_emu_parse_listen(bad[i], host, sizeof host, &port), RT_OK, "%s",
-                      bad[i]);
+        cr_assert_neq(rt_emu_parse_listen(bad[i], host, sizeof host, &port), RT_OK, "%s", bad[i]);
 }
 
 /* ---- the Lambda environment ---- */
@@ -154,18 +157,21 @@ Test(emulator, lambda_environment)
 {
     const char *extra[] = {"AWS_REGION=eu-west-1", "MY_SETTING=1"};
     char *argv[] = {"true", NULL};
-    struct rt_emu_config cfg = {.runtime_argv = argv, .function_name = "orders",
-                                .handler = "app.handler", .task_root = "/var/task",
-                                .memory_mb = 512, .env = extra, .n_env = 2};
-    char **env = rt_lambda_env_build(&cfg, "127.0.0.1:9001", "/opt/runtrail/wrapper",
-                                     "/tmp/sandbox.1");
+    struct rt_emu_config cfg = {.runtime_argv = argv,
+                                .function_name = "orders",
+                                .handler = "app.handler",
+                                .task_root = "/var/task",
+                                .memory_mb = 512,
+                                .env = extra,
+                                .n_env = 2};
+    char **env =
+        rt_lambda_env_build(&cfg, "127.0.0.1:9001", "/opt/runtrail/wrapper", "/tmp/sandbox.1");
     cr_assert_not_null(env);
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_LAMBDA_FUNCTION_NAME"), "orders");
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_LAMBDA_FUNCTION_VERSION"), "$LATEST");
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), "512");
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_LAMBDA_LOG_GROUP_NAME"), "/aws/lambda/orders");
-    cr_assert_not_null(strstr(rt_lambda_env_get(env, "AWS_LAMBDA_LOG_STREAM_NAME"),
-                              "/[$LATEST]"));
+    cr_assert_not_null(strstr(rt_lambda_env_get(env, "AWS_LAMBDA_LOG_STREAM_NAME"), "/[$LATEST]"));
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_REGION"), "eu-west-1", "--env overrides");
     cr_assert_str_eq(rt_lambda_env_get(env, "AWS_DEFAULT_REGION"), "us-east-1");
     cr_assert_str_eq(rt_lambda_env_get(env, "LAMBDA_TASK_ROOT"), "/var/task");
@@ -194,9 +200,9 @@ Test(emulator, invoke_options)
 {
     static struct rt_invoke_opts o;
     char err[256];
-    char *argv[] = {"invoke", "--event", "a.json", "--event", "-", "--timeout", "0.25",
-                    "--env", "K=V", "--no-record", "--memory", "256", "--", "./bootstrap",
-                    "--flag", NULL};
+    char *argv[] = {"invoke", "--event",     "a.json", "--event",     "-",        "--timeout",
+                    "0.25",   "--env",       "K=V",    "--no-record", "--memory", "256",
+                    "--",     "./bootstrap", "--flag", NULL};
     int argc = (int)(sizeof argv / sizeof argv[0]) - 1;
     cr_assert_eq(rt_invoke_opts_parse(argc, argv, false, &o, err, sizeof err), RT_OK, "%s", err);
     cr_assert_eq(o.n_events, 2);
@@ -237,8 +243,8 @@ Test(emulator, recording_needs_the_layer)
     char err[512];
     char *argv[] = {"invoke", "--", "x", NULL};
     cr_assert_eq(rt_invoke_opts_parse(3, argv, false, &o, err, sizeof err), RT_OK);
-    cr_assert_neq(rt_invoke_setup_recording(&o, "/nonexistent/bin/runtrail", NULL, err,
-                                            sizeof err), RT_OK);
+    cr_assert_neq(rt_invoke_setup_recording(&o, "/nonexistent/bin/runtrail", NULL, err, sizeof err),
+                  RT_OK);
     cr_assert_not_null(strstr(err, "--no-record"), "%s", err);
 }
 
@@ -277,8 +283,7 @@ Test(emulator, echo_invocations_warm_after_cold, .timeout = 30)
 Test(emulator, init_timeout_and_crash, .timeout = 30)
 {
     char *never_ready[] = {"/bin/sh", "-c", "sleep 30", NULL};
-    struct rt_emu_config cfg = {.runtime_argv = never_ready, .init_timeout_ms = 300,
-                                .log_fd = -1};
+    struct rt_emu_config cfg = {.runtime_argv = never_ready, .init_timeout_ms = 300, .log_fd = -1};
     struct rt_emu *emu = NULL;
     cr_assert_eq(rt_emu_start(&cfg, &emu, NULL), RT_OK);
     struct rt_emu_request req = {.payload = "{}", .payload_len = 2};
