@@ -134,7 +134,7 @@ static int start_extensions(struct rt_emu *emu, const char *layer, struct rt_err
     DIR *d = opendir(dir);
     if (!d)
         return RT_OK;
-    char *names[EMU_MAX_EXTENSIONS];
+    char *names[EMU_MAX_EXTENSIONS] = {0};
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d)) && n < EMU_MAX_EXTENSIONS) {

@@ -24,11 +24,8 @@ int rt_emu_parse_register(const char *body, size_t len, unsigned *events, struct
         rc = rt_fail(ei, RT_ERR_EMU_BAD_REQUEST, -1, "\"events\" must be an array");
         goto out;
     }
-    size_t i;
-    json_t *item;
-    json_array_foreach(list, i, item)
-    {
-        const char *name = json_string_value(item);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *name = json_string_value(json_array_get(list, i));
         if (name && !strcmp(name, "INVOKE")) {
             bits |= RT_EMU_EV_INVOKE;
         } else if (name && !strcmp(name, "SHUTDOWN")) {

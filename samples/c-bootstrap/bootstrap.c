@@ -170,9 +170,8 @@ static char *handle(json_t *event, CURL *upstream, char **error)
         json_object_set(out, "key", json_object_get(json_object_get(s3, "object"), "key"));
     } else if (!strcmp(kind, "sqs")) {
         json_t *ids = json_array();
-        size_t i;
-        json_t *r;
-        json_array_foreach(records, i, r) json_array_append(ids, json_object_get(r, "messageId"));
+        for (size_t i = 0; i < json_array_size(records); i++)
+            json_array_append(ids, json_object_get(json_array_get(records, i), "messageId"));
         json_object_set_new(out, "messages", json_integer((json_int_t)json_array_size(records)));
         json_object_set_new(out, "ids", ids);
     }
