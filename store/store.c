@@ -381,7 +381,7 @@ int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei)
         delivered++;
     }
     spool_free(v, n);
-    if (failure != RT_OK && delivered == 0)
+    if (failure != RT_OK) /* the spool is not empty: say so, even if some went out */
         return -failure;
     return delivered;
 }

@@ -40,7 +40,8 @@ int rt_store_put_bundle(struct rt_store *st, const struct rt_meta *meta, const u
                         size_t len, char *where, size_t where_cap, struct rt_errinfo *ei);
 
 /* Retries spooled bundles, oldest first, until one fails or the spool is empty. Returns the
- * number delivered (>= 0) or a negative RT_ERR_* value. */
+ * number delivered (>= 0) or a negative RT_ERR_* value. A negative value means the spool is
+ * not empty (bundles delivered before the failure are out of the spool all the same). */
 int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei);
 
 /* Counters the recorder copies into the next bundle's META, then resets (RT_CTR_SPOOL_DROPPED,

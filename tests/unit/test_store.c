@@ -59,7 +59,8 @@ Test(store, key_sanitises_names)
     cr_assert_null(strstr(key, "/../"));
     m = meta_for(NULL, "", -5);
     cr_assert_eq(rt_store_key(&m, key, sizeof key), RT_OK);
-    cr_assert_str_eq(key, "v1/fn=unknown/dt=1970-01-01/hr=00/0000000000000000000-no-request-id.rtb");
+    cr_assert_str_eq(key,
+                     "v1/fn=unknown/dt=1970-01-01/hr=00/0000000000000000000-no-request-id.rtb");
     cr_assert_eq(rt_store_key(&m, key, 10), RT_ERR_INVALID_ARG);
 }
 
