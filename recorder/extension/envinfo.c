@@ -194,7 +194,8 @@ static void walk_dir(struct tree *t, int dirfd, const char *rel, int depth)
         if ((names[n] = strdup(de->d_name)) != NULL)
             n++;
     }
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
         char child[PATH_MAX];
         int len = snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "", names[i]);

@@ -319,7 +319,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 
     /* Events up to the end of this invocation: inside its window or flagged outside. */
     int64_t start = inv->start_mono_ns, end = inv->end_mono_ns;
-    qsort(s->events, s->n_events, sizeof *s->events, cmp_held);
+    if (s->n_events > 1)
+        qsort(s->events, s->n_events, sizeof *s->events, cmp_held);
     size_t upto = 0;
     while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)
         upto++;
@@ -346,7 +347,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
                rt_status_name(inv->status));
     for (size_t i = 0; i < upto; i++)
         free(s->events[i]);
-    memmove(s->events, s->events + upto, (s->n_events - upto) * sizeof *s->events);
+    if (upto > 0 && upto < s->n_events)
+        memmove(s->events, s->events + upto, (s->n_events - upto) * sizeof *s->events);
     s->n_events -= upto;
 
     struct rt_meta m;

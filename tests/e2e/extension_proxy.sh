@@ -200,7 +200,9 @@ expect_grep "bundle: the invocation answered through /response is ok" \
     '8476a536-e9f4-11e8-9739-2dfe598c3fcd ok -;' "$T_TMP/summary"
 expect_grep "bundle: init/error sealed as an error with its type" \
     'init error Runtime.ImportModuleError;' "$T_TMP/summary"
-first=${B[0]}
+expect_no_grep "the extension reported no sanitizer or runtime error" \
+    'runtime error|AddressSanitizer|LeakSanitizer' "$T_TMP/ext.err"
+first=${B[0]:-none}
 "$RUNTRAIL" show --json "$first" >"$T_TMP/first.json"
 expect_eq "bundle: event, response and the client context header as the runtime saw them" \
     "$NEXT_EVENT|$body|{\"custom\":{\"k\":\"v\"}}" \

@@ -316,3 +316,18 @@ Test(extension_code, tree_digest_tracks_content_and_skips_runtrail)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     cr_assert_eq(system(cmd), 0);
 }
+
+Test(extension_code, empty_and_missing_folders)
+{
+    char root[] = "/tmp/rt-ext-empty.XXXXXX";
+    cr_assert_not_null(mkdtemp(root));
+    uint8_t a[32], b[32];
+    uint32_t files = 0;
+    uint64_t bytes = 0;
+    cr_assert_eq(rt_ext_tree_digest(root, NULL, a, &files, &bytes), RT_OK);
+    cr_assert_eq(rt_ext_tree_digest("/nonexistent/rt-ext", NULL, b, &files, &bytes), RT_OK);
+    cr_assert_eq(files, 0);
+    cr_assert_eq(bytes, 0);
+    cr_assert(memcmp(a, b, 32) == 0, "an empty folder hashes like a missing one");
+    rmdir(root);
+}
