@@ -362,6 +362,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
 
     int status = 0;
     bool exited = false;
+    size_t last_batch = 0; /* events in the previous drain: keep up while they flow */
     int64_t exited_at = 0;
     for (;;) {
         if (forward_sig) {
@@ -374,7 +375,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
             if (streams[s].fd >= 0)
                 pf[np++] = (struct pollfd){.fd = streams[s].fd, .events = POLLIN};
         if (np > 0) {
-            int pr = poll(pf, np, 10);
+            int pr = poll(pf, np, last_batch > 64 ? 0 : last_batch > 0 ? 1 : 10);
             for (nfds_t k = 0; pr > 0 && k < np; k++) {
                 if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
                     continue;
@@ -383,11 +384,11 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
                         pump(&st, &streams[s]);
             }
         } else if (!exited) {
-            struct timespec ts = {0, 5 * 1000 * 1000};
+            struct timespec ts = {0, last_batch > 0 ? 200 * 1000 : 5 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
         if (ring)
-            rt_ring_drain(ring, on_event, &st);
+            last_batch = rt_ring_drain(ring, on_event, &st);
         if (!exited) {
             pid_t w = waitpid(child, &status, WNOHANG);
             if (w == child) {

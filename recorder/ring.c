@@ -40,6 +40,7 @@ struct rt_ring {
     uint64_t stall_pos;
     int64_t stall_since;
     struct pending pend[MAX_PENDING];
+    int n_pending; /* entries in use (lets the common case skip the table) */
     struct rt_ring_slot copy;
 };
 
@@ -157,6 +158,7 @@ static size_t emit(struct rt_ring *r, const struct rt_ring_slot *s, drain_fn fn,
 static size_t flush_pending(struct rt_ring *r, struct pending *p, drain_fn fn, void *arg)
 {
     p->used = false;
+    r->n_pending--;
     return emit(r, &p->slot, fn, arg);
 }
 
@@ -167,12 +169,15 @@ static size_t deliver(struct rt_ring *r, struct rt_ring_slot *s, int64_t now, dr
     size_t n = 0;
     uint16_t internal = s->internal;
     s->internal = 0;
-    for (int i = 0; i < MAX_PENDING; i++) {
+    if (!r->n_pending && !(internal & RT_RING_INT_EXEC_PENDING))
+        return emit(r, s, fn, arg);
+    for (int i = 0; i < MAX_PENDING && r->n_pending; i++) {
         struct pending *p = &r->pend[i];
         if (!p->used || p->slot.pid != s->pid)
             continue;
         if ((internal & RT_RING_INT_EXEC_FAILED) && p->slot.tid == s->tid) {
             p->used = false; /* the failure record replaces the optimistic one */
+            r->n_pending--;
             return emit(r, s, fn, arg);
         }
         if (s->op == RT_OP_PROC_START || p->slot.tid == s->tid)
@@ -194,6 +199,7 @@ static size_t deliver(struct rt_ring *r, struct rt_ring_slot *s, int64_t now, dr
             slot = oldest;
         }
         slot->used = true;
+        r->n_pending++;
         slot->seen_ns = now;
         slot->slot = *s;
         return n;
@@ -244,7 +250,7 @@ static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
         __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
         n += deliver(r, &r->copy, now, fn, arg);
     }
-    for (int i = 0; i < MAX_PENDING; i++) {
+    for (int i = 0; i < MAX_PENDING && r->n_pending; i++) {
         struct pending *p = &r->pend[i];
         if (p->used && (final || now - p->seen_ns >= PENDING_NS))
             n += flush_pending(r, p, fn, arg);
