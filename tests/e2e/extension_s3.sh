@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The extension storing to S3 as it would in Lambda: RUNTRAIL_STORE=s3://bkt/trails and the
+# function's own credentials, against the real s3rver behind the SigV4-verifying proxy
+# (tests/store/s3env.sh). Keys follow the partition layout, every request is correctly signed,
+# bundles downloaded from S3 verify and hold no credential in clear; while S3 answers 503 the
+# invocation is unaffected, its bundle waits in the spool and is uploaded later, and the next
+# bundle counts the failure.
+source "$(dirname "$0")/../lib.sh"
+source "$RT_ROOT/tests/store/s3env.sh"
+s3_start || { _notok "s3rver starts"; finish; exit; }
+ROOT=$RT_ROOT
+C_BOOTSTRAP=$ROOT/$BUILD/samples/c/bootstrap
+EVENT=$ROOT/samples/events/s3-put.json
+mkdir -p "$T_TMP/run" "$T_TMP/opt"
+S3ENV=(--env AWS_ACCESS_KEY_ID=S3RVER --env AWS_SECRET_ACCESS_KEY=S3RVER
+       --env AWS_ENDPOINT_URL="$AWS_ENDPOINT_URL" --env AWS_REGION=us-east-1
+       --env RUNTRAIL_RUN_DIR="$T_TMP/run" --env RUNTRAIL_SPOOL_DIR="$T_TMP/spool"
+       --env RUNTRAIL_LAYERS_DIR="$T_TMP/opt")
+
+"$RUNTRAIL" invoke --store s3://bkt/trails --function-name orders --event "$EVENT" --repeat 3 \
+    "${S3ENV[@]}" --task-root "$ROOT/samples/c-bootstrap" -- "$C_BOOTSTRAP" \
+    >"$T_TMP/out" 2>"$T_TMP/err"
+expect_eq "three invocations answered" 3 "$(grep -c example-uploads "$T_TMP/out")"
+"$S3TOOL" list bkt trails/ | cut -f1 >"$T_TMP/keys"
+expect_eq "three bundles uploaded" 3 "$(wc -l <"$T_TMP/keys")"
+expect_eq "keys: trails/v1/fn=orders/dt=YYYY-MM-DD/hr=HH/<ns>-<request id>.rtb" 3 \
+    "$(grep -cE '^trails/v1/fn=orders/dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/hr=[0-9]{2}/[0-9]{19}-[0-9a-f-]{36}\.rtb$' "$T_TMP/keys")"
+expect_eq "every upload was correctly signed (independent SigV4 check)" 0 "$(s3_mismatches)"
+mkdir -p "$T_TMP/got"
+i=0
+while read -r key; do
+    i=$((i + 1))
+    "$S3TOOL" get bkt "$key" "$T_TMP/got/$i.rtb" >/dev/null 2>&1
+done <"$T_TMP/keys"
+expect_exit "downloaded bundles verify as one chain" 0 "$RUNTRAIL" verify "$T_TMP/got"
+for f in "$T_TMP"/got/*.rtb; do zstd -dc "$f"; done >"$T_TMP/raw"
+expect_eq "no credential in clear in the uploaded bundles" 0 \
+    "$(grep -a -c -e 'S3RVER' "$T_TMP/raw")"
+
+# S3 answers 503 for a while: the function does not notice; the spool catches up.
+EM_PORT=$(free_port)
+"$RUNTRAIL" emulate --listen "127.0.0.1:$EM_PORT" --store s3://bkt/flaky --function-name flaky \
+    "${S3ENV[@]}" --task-root "$ROOT/samples/c-bootstrap" -- "$C_BOOTSTRAP" \
+    2>"$T_TMP/emulate.err" &
+EM_PID=$!
+S3_PIDS+=($EM_PID)
+for _ in $(seq 100); do grep -q listening "$T_TMP/emulate.err" 2>/dev/null && break; sleep 0.1; done
+URL="http://127.0.0.1:$EM_PORT/2015-03-31/functions/function/invocations"
+s3_fault '{"mode":"503","count":1000}'
+curl -s --max-time 20 --data-binary @"$EVENT" "$URL" >"$T_TMP/em1"
+expect_grep "S3 down: the invocation answers normally" '"bucket":"example-uploads"' "$T_TMP/em1"
+for _ in $(seq 100); do [ -n "$(find "$T_TMP/spool" -type f 2>/dev/null)" ] && break; sleep 0.1; done
+expect_eq "S3 down: the bundle waits in the spool" yes \
+    "$([ -n "$(find "$T_TMP/spool" -type f 2>/dev/null)" ] && echo yes)"
+s3_fault '{"mode":"none"}'
+curl -s --max-time 20 --data-binary @"$EVENT" "$URL" >"$T_TMP/em2"
+kill -TERM "$EM_PID" 2>/dev/null
+for _ in $(seq 50); do kill -0 "$EM_PID" 2>/dev/null || break; sleep 0.1; done
+"$S3TOOL" list bkt flaky/ | cut -f1 >"$T_TMP/fkeys"
+expect_eq "S3 back: both bundles uploaded" 2 "$(wc -l <"$T_TMP/fkeys")"
+second=$(sort "$T_TMP/fkeys" | tail -n 1)
+"$S3TOOL" get bkt "$second" "$T_TMP/second.rtb" >/dev/null 2>&1
+expect_eq "the next bundle counts the failed upload" yes \
+    "$([ "$("$RUNTRAIL" show --json "$T_TMP/second.rtb" | python3 "$ROOT/tests/extension/facts.py" counter.store_failures)" -ge 1 ] && echo yes)"
+finish
