@@ -132,6 +132,14 @@ events >proxy.got
 expect_no_grep "no connect or outbound to RUNTRAIL_PROXY" "127.0.0.1:$port" proxy.got
 kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=
 
+# ---- errno and return values exactly as without the interposer ----
+mkdir e1 e2
+"$PROGS/errno_ops" e1 >errno.native
+rec "$PROGS/errno_ops" e2
+cp rec.out errno.rec
+expect_file "errno and results identical natively and under record" errno.native errno.rec
+check "errno test exercised the calls" test "$(wc -l <errno.native)" -ge 30
+
 # ---- pass-through, output, exit status ----
 PRELOAD="$RT_ROOT/$BUILD/lib/libruntrail-preload.so"
 mkdir -p w2 w3
