@@ -560,9 +560,11 @@ RT_EXPORT int memfd_create(const char *name, unsigned flags)
 
 /* ---- exit ---- */
 
+static void quick_exit_record(int status);
+
 RT_EXPORT void exit(int status)
 {
-    rt_pl_proc_exit(status & 0xff);
+    quick_exit_record(status); /* exit() from a vfork child must not touch shared state */
     REAL(exit)(status);
     __builtin_unreachable();
 }
