@@ -817,8 +817,20 @@ int rt_s3_get_many(struct rt_s3 *s3, struct rt_s3_get_item *items, size_t n, int
                     inflight += xs[i].written;
             progress(done_bytes + inflight, arg);
         }
-        if (finished < n)
-            curl_multi_poll(multi, NULL, 0, active ? 100 : 20, NULL);
+        if (finished >= n)
+            break;
+        /* Refill free slots at once; wait for sockets only when there is nothing to start. */
+        bool startable = active < parallel && next < n;
+        int64_t wait_ms = active ? 100 : 20;
+        for (size_t r = 0; r < n_retry && active < parallel; r++) {
+            int64_t due = xs[retry[r]].not_before_ms - mono_ms();
+            if (due <= 0)
+                startable = true;
+            else if (due < wait_ms)
+                wait_ms = due;
+        }
+        if (!startable)
+            curl_multi_poll(multi, NULL, 0, (int)wait_ms, NULL);
     }
     for (int i = 0; i < n_pool; i++)
         curl_easy_cleanup(pool[i]);
