@@ -110,7 +110,8 @@ RT_COMMAND(layer, "build the Lambda layer zip (extension, wrapper, interposer)")
     if (from) {
         if (!is_layer(from) || !realpath(from, layer)) {
             rt_cli_error("layer: %s is not a layer tree (needs extensions/runtrail and "
-                         "runtrail/wrapper)", from);
+                         "runtrail/wrapper)",
+                         from);
             return RT_EXIT_USAGE;
         }
     } else if (!find_layer(layer, sizeof layer)) {
@@ -134,8 +135,7 @@ RT_COMMAND(layer, "build the Lambda layer zip (extension, wrapper, interposer)")
     int rc = posix_spawnp(&pid, "zip", &fa, NULL, args, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
-        rt_cli_error("layer: cannot run zip: %s (install it: apt-get install zip)",
-                     strerror(rc));
+        rt_cli_error("layer: cannot run zip: %s (install it: apt-get install zip)", strerror(rc));
         return RT_EXIT_USAGE;
     }
     int status = 0;
@@ -143,8 +143,8 @@ RT_COMMAND(layer, "build the Lambda layer zip (extension, wrapper, interposer)")
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         unlink(tmp);
-        rt_cli_error("layer: zip failed (status %d) packing %s", WIFEXITED(status)
-                     ? WEXITSTATUS(status) : 128 + WTERMSIG(status), layer);
+        rt_cli_error("layer: zip failed (status %d) packing %s",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), layer);
         return RT_EXIT_USAGE;
     }
     if (rename(tmp, out) != 0) {

@@ -36,10 +36,23 @@ static int parse_size(const char *s, rt_ext_cfg_size_t *out)
         return -1;
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        break;
     }
     if (*end == 'b' || *end == 'B')
         end++;
@@ -96,8 +109,8 @@ static void note_error(struct rt_ext_config *cfg, const char *var)
     size_t used = strlen(cfg->error_names);
     cfg->errors++;
     if (used + strlen(var) + 2 < sizeof cfg->error_names)
-        snprintf(cfg->error_names + used, sizeof cfg->error_names - used, "%s%s",
-                 used ? "," : "", var);
+        snprintf(cfg->error_names + used, sizeof cfg->error_names - used, "%s%s", used ? "," : "",
+                 var);
 }
 
 static const char *env_get(const char *name)
@@ -108,15 +121,15 @@ static const char *env_get(const char *name)
 void rt_ext_config_load_from(struct rt_ext_config *cfg, const char *(*get)(const char *name))
 {
     memset(cfg, 0, sizeof *cfg);
-#define LOAD(field, var, def, type, doc)                                                       \
-    do {                                                                                       \
-        const char *v_ = get(var);                                                             \
-        int bad_ = parse_##type(def, &cfg->field);                                             \
-        (void)bad_;                                                                            \
-        if (v_ && parse_##type(v_, &cfg->field) != 0) {                                        \
-            parse_##type(def, &cfg->field);                                                    \
-            note_error(cfg, var);                                                              \
-        }                                                                                      \
+#define LOAD(field, var, def, type, doc)                                                           \
+    do {                                                                                           \
+        const char *v_ = get(var);                                                                 \
+        int bad_ = parse_##type(def, &cfg->field);                                                 \
+        (void)bad_;                                                                                \
+        if (v_ && parse_##type(v_, &cfg->field) != 0) {                                            \
+            parse_##type(def, &cfg->field);                                                        \
+            note_error(cfg, var);                                                                  \
+        }                                                                                          \
     } while (0);
     RT_EXT_CONFIG(LOAD)
 #undef LOAD
@@ -138,8 +151,8 @@ void rt_ext_config_doc(FILE *f)
           "| variable | default | kind | meaning |\n"
           "| --- | --- | --- | --- |\n",
           f);
-#define DOC(field, var, def, type, doc)                                                        \
-    fprintf(f, "| `%s` | %s%s%s | %s | %s |\n", var, *def ? "`" : "", *def ? def : "(empty)",    \
+#define DOC(field, var, def, type, doc)                                                            \
+    fprintf(f, "| `%s` | %s%s%s | %s | %s |\n", var, *def ? "`" : "", *def ? def : "(empty)",      \
             *def ? "`" : "", #type, doc);
     RT_EXT_CONFIG(DOC)
 #undef DOC

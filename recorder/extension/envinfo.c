@@ -259,8 +259,8 @@ int rt_ext_code_digest(const char *task_root, const char *layers_dir, struct rt_
     memset(code, 0, sizeof *code);
     int rc = rt_ext_tree_digest(task_root, NULL, code->task_root, &code->files, &code->bytes);
     if (rc == RT_OK)
-        rc = rt_ext_tree_digest(layers_dir, skip_runtrail, code->layers, &code->files,
-                                &code->bytes);
+        rc =
+            rt_ext_tree_digest(layers_dir, skip_runtrail, code->layers, &code->files, &code->bytes);
     code->task_root_path = task_root ? strdup(task_root) : NULL;
     return rc;
 }

@@ -20,42 +20,41 @@
 /* The RUNTRAIL_* settings. Columns: field, variable, default, parser, documentation.
  * Parsers: str (any text), size (bytes, with optional k/m/g suffix), port (1..65535),
  * bool (0/1/true/false/yes/no), ratio (0..1), payload (full|redacted|hash|none). */
-#define RT_EXT_CONFIG(_)                                                                       \
-    _(store, "RUNTRAIL_STORE", "/tmp/runtrail-data", str,                                      \
-      "Where sealed bundles go: `s3://bucket/prefix`, `file:///dir` or a folder.")             \
-    _(payload, "RUNTRAIL_PAYLOAD", "full", payload,                                            \
-      "How event, response and error payloads are kept: `full`, `redacted` (keys listed in "   \
-      "RUNTRAIL_REDACT replaced by a keyed hash), `hash` (SHA-256 and length only) or `none`.") \
-    _(redact, "RUNTRAIL_REDACT", "", str,                                                      \
-      "Comma-separated JSON keys (matched at any depth) or dotted paths from the root "        \
-      "(`password,body.card.number`) redacted in `redacted` mode. Arrays are transparent; a "  \
-      "string holding JSON (API Gateway `body`) is searched too.")                             \
-    _(max_payload, "RUNTRAIL_MAX_PAYLOAD", "1m", size,                                         \
-      "Bytes of each payload stored; longer payloads are cut (length and SHA-256 of the "      \
-      "whole payload are kept).")                                                              \
-    _(max_events, "RUNTRAIL_MAX_EVENTS", "100000", size,                                       \
-      "Behaviour events kept per bundle; more are counted as dropped.")                        \
-    _(spool_max, "RUNTRAIL_SPOOL_MAX", "64m", size,                                            \
-      "Bytes of bundles kept in the /tmp spool while the store is unreachable.")               \
-    _(spool_dir, "RUNTRAIL_SPOOL_DIR", "/tmp/runtrail-spool", str,                             \
-      "Folder of the spool.")                                                                  \
-    _(proxy_port, "RUNTRAIL_PROXY_PORT", "9009", port,                                         \
-      "Port of the Runtime API proxy on 127.0.0.1.")                                           \
-    _(sse, "RUNTRAIL_SSE", "", str,                                                            \
-      "S3 server-side encryption: `AES256` or `aws:kms:KEYID` (empty: the bucket default).")   \
-    _(hash_key, "RUNTRAIL_HASH_KEY", "", str,                                                  \
-      "Key of the HMAC-SHA256 hashes of environment values and redacted fields (empty: the "   \
-      "random sandbox id, so hashes compare only within one sandbox).")                        \
-    _(sample, "RUNTRAIL_SAMPLE", "1", ratio,                                                   \
-      "Fraction of invocations to keep (accepted; every invocation is currently kept).")       \
-    _(disable, "RUNTRAIL_DISABLE", "0", bool,                                                  \
-      "1: the extension registers and does nothing else; the wrapper runs the runtime as is.") \
-    _(run_dir, "RUNTRAIL_RUN_DIR", "/tmp/runtrail", str,                                       \
-      "Folder of the event ring and of the ready file the wrapper reads.")                     \
-    _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                         \
-      "Records the event ring holds (1 KiB each, rounded to a power of two; drained every "    \
-      "20 ms; 0: the ring's default).")                                                        \
-    _(layers_dir, "RUNTRAIL_LAYERS_DIR", "/opt", str,                                          \
+#define RT_EXT_CONFIG(_)                                                                           \
+    _(store, "RUNTRAIL_STORE", "/tmp/runtrail-data", str,                                          \
+      "Where sealed bundles go: `s3://bucket/prefix`, `file:///dir` or a folder.")                 \
+    _(payload, "RUNTRAIL_PAYLOAD", "full", payload,                                                \
+      "How event, response and error payloads are kept: `full`, `redacted` (keys listed in "       \
+      "RUNTRAIL_REDACT replaced by a keyed hash), `hash` (SHA-256 and length only) or `none`.")    \
+    _(redact, "RUNTRAIL_REDACT", "", str,                                                          \
+      "Comma-separated JSON keys (matched at any depth) or dotted paths from the root "            \
+      "(`password,body.card.number`) redacted in `redacted` mode. Arrays are transparent; a "      \
+      "string holding JSON (API Gateway `body`) is searched too.")                                 \
+    _(max_payload, "RUNTRAIL_MAX_PAYLOAD", "1m", size,                                             \
+      "Bytes of each payload stored; longer payloads are cut (length and SHA-256 of the "          \
+      "whole payload are kept).")                                                                  \
+    _(max_events, "RUNTRAIL_MAX_EVENTS", "100000", size,                                           \
+      "Behaviour events kept per bundle; more are counted as dropped.")                            \
+    _(spool_max, "RUNTRAIL_SPOOL_MAX", "64m", size,                                                \
+      "Bytes of bundles kept in the /tmp spool while the store is unreachable.")                   \
+    _(spool_dir, "RUNTRAIL_SPOOL_DIR", "/tmp/runtrail-spool", str, "Folder of the spool.")         \
+    _(proxy_port, "RUNTRAIL_PROXY_PORT", "9009", port,                                             \
+      "Port of the Runtime API proxy on 127.0.0.1.")                                               \
+    _(sse, "RUNTRAIL_SSE", "", str,                                                                \
+      "S3 server-side encryption: `AES256` or `aws:kms:KEYID` (empty: the bucket default).")       \
+    _(hash_key, "RUNTRAIL_HASH_KEY", "", str,                                                      \
+      "Key of the HMAC-SHA256 hashes of environment values and redacted fields (empty: the "       \
+      "random sandbox id, so hashes compare only within one sandbox).")                            \
+    _(sample, "RUNTRAIL_SAMPLE", "1", ratio,                                                       \
+      "Fraction of invocations to keep (accepted; every invocation is currently kept).")           \
+    _(disable, "RUNTRAIL_DISABLE", "0", bool,                                                      \
+      "1: the extension registers and does nothing else; the wrapper runs the runtime as is.")     \
+    _(run_dir, "RUNTRAIL_RUN_DIR", "/tmp/runtrail", str,                                           \
+      "Folder of the event ring and of the ready file the wrapper reads.")                         \
+    _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                             \
+      "Records the event ring holds (1 KiB each, rounded to a power of two; drained every "        \
+      "20 ms; 0: the ring's default).")                                                            \
+    _(layers_dir, "RUNTRAIL_LAYERS_DIR", "/opt", str,                                              \
       "Layers folder hashed into the CODE digest (runtrail's own files excluded).")
 
 typedef const char *rt_ext_cfg_str_t;
@@ -73,7 +72,6 @@ struct rt_ext_config {
     char error_names[256]; /* their variable names, comma-separated */
 };
 
-
 /* Fills *cfg from getenv (strings point into the environment or the defaults). A value that
  * does not parse is replaced by the default and counted in cfg->errors. Never fails. */
 void rt_ext_config_load(struct rt_ext_config *cfg);
@@ -87,9 +85,9 @@ int rt_ext_payload_mode_from_name(const char *name);
 /* ---- payload capture and redaction (redact.c) ---- */
 
 struct rt_redact {
-    uint8_t mode;          /* enum rt_payload_mode */
-    const char *paths;     /* RUNTRAIL_REDACT */
-    const uint8_t *key;    /* HMAC key of the replacement hashes */
+    uint8_t mode;       /* enum rt_payload_mode */
+    const char *paths;  /* RUNTRAIL_REDACT */
+    const uint8_t *key; /* HMAC key of the replacement hashes */
     size_t key_len;
 };
 
@@ -132,17 +130,17 @@ struct rt_ext_invocation {
     size_t n_headers;
     uint8_t *event;
     size_t event_len;
-    char *event_type;          /* Content-Type of the event */
-    uint8_t *result;           /* response or error body */
+    char *event_type; /* Content-Type of the event */
+    uint8_t *result;  /* response or error body */
     size_t result_len;
-    char *result_type;         /* Content-Type of the result */
-    char *error_type;          /* Lambda-Runtime-Function-Error-Type or errorType */
-    uint8_t *stream_error;     /* streamed response failed: the error body from the trailers */
+    char *result_type;     /* Content-Type of the result */
+    char *error_type;      /* Lambda-Runtime-Function-Error-Type or errorType */
+    uint8_t *stream_error; /* streamed response failed: the error body from the trailers */
     size_t stream_error_len;
-    bool is_error;             /* result is an error (through /error) */
-    bool init_error;           /* /runtime/init/error: no event */
-    bool result_pending;       /* result received, being forwarded upstream */
-    uint8_t status;            /* enum rt_status */
+    bool is_error;       /* result is an error (through /error) */
+    bool init_error;     /* /runtime/init/error: no event */
+    bool result_pending; /* result received, being forwarded upstream */
+    uint8_t status;      /* enum rt_status */
     int64_t start_mono_ns, end_mono_ns;
     int64_t start_wall_ns, end_wall_ns;
     int64_t deadline_wall_ns;
@@ -157,9 +155,9 @@ struct rt_ext_sealer;
 
 struct rt_ext_sealer_options {
     const struct rt_ext_config *cfg;
-    struct rt_ring *ring;          /* may be NULL (no preload coverage) */
+    struct rt_ring *ring; /* may be NULL (no preload coverage) */
     const char *sandbox_id;
-    const char *proxy_addr;        /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    const char *proxy_addr; /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
     uint64_t initial_counters[RT_CTR__COUNT]; /* degradations seen at start (config errors) */
 };
 

@@ -77,8 +77,8 @@ static size_t on_api_body(char *ptr, size_t size, size_t n, void *arg)
     return add;
 }
 
-static int api_call(struct api *a, const char *method, const char *path,
-                    struct curl_slist *headers, const char *body, struct api_reply *r)
+static int api_call(struct api *a, const char *method, const char *path, struct curl_slist *headers,
+                    const char *body, struct api_reply *r)
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", a->base, path);
@@ -138,8 +138,7 @@ static int api_next(struct api *a, struct api_event *ev)
     int rc = api_call(a, "GET", "/" API_VERSION "/extension/event/next", h, NULL, &r);
     curl_slist_free_all(h);
     memset(ev, 0, sizeof *ev);
-    json_t *root = rc == 0 && r.status == 200 && r.body ? json_loadb(r.body, r.len, 0, NULL)
-                                                        : NULL;
+    json_t *root = rc == 0 && r.status == 200 && r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL;
     free(r.body);
     if (!root)
         return -1;
@@ -166,8 +165,8 @@ static void api_error(struct api *a, const char *which, const char *type, const 
     struct curl_slist *h = curl_slist_append(NULL, hdr1);
     h = curl_slist_append(h, hdr2);
     h = curl_slist_append(h, "Content-Type: application/json");
-    json_t *body = json_pack("{s:s,s:s,s:[]}", "errorMessage", message, "errorType", type,
-                             "stackTrace");
+    json_t *body =
+        json_pack("{s:s,s:s,s:[]}", "errorMessage", message, "errorType", type, "stackTrace");
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     char path[64];
     snprintf(path, sizeof path, "/" API_VERSION "/extension/%s/error", which);
@@ -186,9 +185,10 @@ static int write_ready(const char *dir, uint16_t port, const char *ring_path)
     char path[4096], tmp[4200], text[4400];
     snprintf(path, sizeof path, "%s/ready", dir);
     snprintf(tmp, sizeof tmp, "%s/.ready.%d", dir, (int)getpid());
-    int n = snprintf(text, sizeof text, "RUNTRAIL_PROXY=127.0.0.1:%u\nRUNTRAIL_RING=%s\n"
-                     "RUNTRAIL_PID=%d\n", (unsigned)port, ring_path ? ring_path : "",
-                     (int)getpid());
+    int n = snprintf(text, sizeof text,
+                     "RUNTRAIL_PROXY=127.0.0.1:%u\nRUNTRAIL_RING=%s\n"
+                     "RUNTRAIL_PID=%d\n",
+                     (unsigned)port, ring_path ? ring_path : "", (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
@@ -270,20 +270,19 @@ int main(int argc, char **argv)
         unlink(ready_path);
         snprintf(ring_path, sizeof ring_path, "%s/ring", cfg.run_dir);
         if (rt_ring_create(ring_path, (size_t)cfg.ring_slots, &ring, NULL) != RT_OK) {
-            diag("cannot create the event ring %s: recording without the interposer",
-                 ring_path);
+            diag("cannot create the event ring %s: recording without the interposer", ring_path);
             ring = NULL;
             ring_path[0] = '\0';
         }
         char proxy_addr[64];
         snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg.proxy_port);
-        struct rt_ext_sealer_options so = {.cfg = &cfg, .ring = ring, .sandbox_id = sandbox_id,
-                                           .proxy_addr = proxy_addr};
+        struct rt_ext_sealer_options so = {
+            .cfg = &cfg, .ring = ring, .sandbox_id = sandbox_id, .proxy_addr = proxy_addr};
         memcpy(so.initial_counters, counters, sizeof counters);
         if (rt_ext_sealer_start(&so, &sealer) != RT_OK)
             sealer = NULL;
-        struct rt_ext_proxy_options po = {.upstream = runtime_api, .port = cfg.proxy_port,
-                                          .sealer = sealer};
+        struct rt_ext_proxy_options po = {
+            .upstream = runtime_api, .port = cfg.proxy_port, .sealer = sealer};
         struct rt_errinfo ei;
         rt_errinfo_clear(&ei);
         if (rt_ext_proxy_start(&po, &proxy, &ei) != RT_OK) {

@@ -171,9 +171,9 @@ struct header_ctx {
 
 static bool hop_by_hop(const char *name)
 {
-    static const char *const hop[] = {"host", "content-length", "transfer-encoding",
-                                      "connection", "keep-alive", "expect", "te",
-                                      "upgrade", "proxy-connection"};
+    static const char *const hop[] = {"host",       "content-length", "transfer-encoding",
+                                      "connection", "keep-alive",     "expect",
+                                      "te",         "upgrade",        "proxy-connection"};
     for (size_t i = 0; i < sizeof hop / sizeof *hop; i++)
         if (!strcasecmp(name, hop[i]))
             return true;
@@ -194,8 +194,8 @@ static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char
     if (!strcasecmp(key, "content-type"))
         h->has_content_type = true;
     char line[16384];
-    int n = value_len ? snprintf(line, sizeof line, "%.*s: %.*s", (int)key_len, key,
-                                 (int)value_len, value)
+    int n = value_len ? snprintf(line, sizeof line, "%.*s: %.*s", (int)key_len, key, (int)value_len,
+                                 value)
                       : snprintf(line, sizeof line, "%.*s;", (int)key_len, key); /* empty */
     if (n > 0 && (size_t)n < sizeof line) {
         struct curl_slist *l = curl_slist_append(h->list, line);
@@ -206,8 +206,8 @@ static enum MHD_Result add_header(void *arg, enum MHD_ValueKind kind, const char
 }
 
 /* Rebuilds "?k=v&..." from the (unescaped-as-received) arguments. */
-static enum MHD_Result add_arg(void *arg, enum MHD_ValueKind kind, const char *key,
-                               size_t key_len, const char *value, size_t value_len)
+static enum MHD_Result add_arg(void *arg, enum MHD_ValueKind kind, const char *key, size_t key_len,
+                               const char *value, size_t value_len)
 {
     (void)kind;
     struct buf *q = arg;
@@ -308,13 +308,12 @@ void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const c
 void rt_ext_proxy_inflight_id(struct rt_ext_proxy *p, char *buf, size_t cap)
 {
     pthread_mutex_lock(&p->mu);
-    snprintf(buf, cap, "%s", p->inflight && p->inflight->request_id ? p->inflight->request_id
-                                                                      : "");
+    snprintf(buf, cap, "%s", p->inflight && p->inflight->request_id ? p->inflight->request_id : "");
     pthread_mutex_unlock(&p->mu);
 }
 
-static void note_next(struct rt_ext_proxy *p, CURL *h, struct upstream_reply *up,
-                      int64_t mono, int64_t wall)
+static void note_next(struct rt_ext_proxy *p, CURL *h, struct upstream_reply *up, int64_t mono,
+                      int64_t wall)
 {
     struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
     if (!inv)
@@ -369,18 +368,18 @@ static void note_next(struct rt_ext_proxy *p, CURL *h, struct upstream_reply *up
 /* /runtime/invocation/ID/response or /error, or /runtime/init/error, before it is forwarded:
  * the result is noted first so that a SHUTDOWN racing with the forward still seals the
  * invocation as answered. note_result_end() then settles it with the upstream's status. */
-static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *conn,
-                              const char *id, size_t id_len, bool is_error, bool init_error,
-                              struct request *r, int64_t mono, int64_t wall)
+static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *conn, const char *id,
+                              size_t id_len, bool is_error, bool init_error, struct request *r,
+                              int64_t mono, int64_t wall)
 {
     const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     const char *etype =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
     /* A streamed response that failed midway reports the error in the trailers. */
-    const char *trailer_type = MHD_lookup_connection_value(conn, MHD_FOOTER_KIND,
-                                                           "Lambda-Runtime-Function-Error-Type");
-    const char *trailer_body = MHD_lookup_connection_value(conn, MHD_FOOTER_KIND,
-                                                           "Lambda-Runtime-Function-Error-Body");
+    const char *trailer_type =
+        MHD_lookup_connection_value(conn, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Type");
+    const char *trailer_body =
+        MHD_lookup_connection_value(conn, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Body");
     if (!etype)
         etype = trailer_type;
     pthread_mutex_lock(&p->mu);
@@ -443,8 +442,8 @@ static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *con
     pthread_mutex_unlock(&p->mu);
 }
 
-static void note_result_end(struct rt_ext_proxy *p, const char *id, size_t id_len,
-                            bool init_error, long upstream_status)
+static void note_result_end(struct rt_ext_proxy *p, const char *id, size_t id_len, bool init_error,
+                            long upstream_status)
 {
     if (init_error) {
         id = "init";
@@ -510,8 +509,8 @@ static enum MHD_Result reply_plain(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
-static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *conn,
-                               const char *url, const char *method, struct request *r)
+static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *conn, const char *url,
+                               const char *method, struct request *r)
 {
     const char *id = NULL;
     size_t id_len = 0;
@@ -626,9 +625,8 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct rt_ext_proxy *p = cls;
@@ -695,10 +693,9 @@ int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
             MHD_USE_SUPPRESS_DATE_NO_CLOCK,
         o->port, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(256 * 1024), MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(128 * 1024), MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
     if (!p->daemon) {
         pthread_key_delete(p->curl_key);
         pthread_mutex_destroy(&p->mu);

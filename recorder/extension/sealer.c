@@ -175,8 +175,8 @@ static void *code_digest_thread(void *arg)
 
 static void sandbox_once(struct rt_ext_sealer *s)
 {
-    if (!s->env && rt_ext_env_collect(environ, s->hash_key, s->hash_key_len, &s->env,
-                                      &s->n_env) != RT_OK)
+    if (!s->env &&
+        rt_ext_env_collect(environ, s->hash_key, s->hash_key_len, &s->env, &s->n_env) != RT_OK)
         s->env = NULL;
 }
 
@@ -267,7 +267,9 @@ static void set_payload(struct rt_ext_sealer *s, struct rt_writer *w, char which
                         const uint8_t *data, size_t len, const char *ctype, const char *etype,
                         struct rt_payload *kept)
 {
-    struct rt_redact r = {.mode = s->cfg.payload, .paths = s->cfg.redact, .key = s->hash_key,
+    struct rt_redact r = {.mode = s->cfg.payload,
+                          .paths = s->cfg.redact,
+                          .key = s->hash_key,
                           .key_len = s->hash_key_len};
     struct rt_payload p;
     rt_ext_capture_payload(&r, data ? data : (const uint8_t *)"", data ? len : 0, &p, NULL);
@@ -332,8 +334,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
             ev.flags |= RT_EF_OUTSIDE;
             outside++;
         } else if (!started) {
-            add_marker(w, 0, inv->request_id,
-                       inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START, NULL);
+            add_marker(w, 0, inv->request_id, inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START,
+                       NULL);
             started = true;
         }
         ev.ts_ns -= start;
@@ -382,8 +384,9 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     m.caller = caller;
     m.sandbox_id = s->sandbox_id;
     m.recorder_version = RT_VERSION;
-    m.error_type = inv->status == RT_STATUS_OK ? NULL : inv->error_type ? inv->error_type
-                                                                        : parsed_type;
+    m.error_type = inv->status == RT_STATUS_OK ? NULL
+                   : inv->error_type           ? inv->error_type
+                                               : parsed_type;
     m.memory_mb = (uint32_t)strtoul(env_or("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"), NULL, 10);
     m.start_wall_ns = inv->start_wall_ns;
     m.end_wall_ns = inv->end_wall_ns;
@@ -413,8 +416,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         set_payload(s, w, 'X', inv->stream_error, inv->stream_error_len, "application/json",
                     m.error_type, NULL);
     } else if (inv->result) {
-        set_payload(s, w, inv->is_error ? 'X' : 'R', inv->result, inv->result_len,
-                    inv->result_type, inv->is_error ? m.error_type : NULL, NULL);
+        set_payload(s, w, inv->is_error ? 'X' : 'R', inv->result, inv->result_len, inv->result_type,
+                    inv->is_error ? m.error_type : NULL, NULL);
     }
 
     uint8_t *data = NULL;

@@ -47,8 +47,8 @@ int main(int argc, char **argv)
         if (curl_easy_header(h, "Lambda-Runtime-Aws-Request-Id", 0, CURLH_HEADER, -1, &id) !=
             CURLHE_OK)
             return 1;
-        snprintf(resp_url, sizeof resp_url,
-                 "http://%s/2018-06-01/runtime/invocation/%s/response", api, id->value);
+        snprintf(resp_url, sizeof resp_url, "http://%s/2018-06-01/runtime/invocation/%s/response",
+                 api, id->value);
         curl_easy_reset(h);
         curl_easy_setopt(h, CURLOPT_URL, resp_url);
         curl_easy_setopt(h, CURLOPT_PROXY, "");

@@ -15,7 +15,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const lists[] = {
-    "password", "a,b.c", "body.card.number,password,token", "x.y.z.w.v.u.t.s.r.q.p.o.n.m.l.k",
+    "password",    "a,b.c", "body.card.number,password,token", "x.y.z.w.v.u.t.s.r.q.p.o.n.m.l.k",
     ",,.,a..b, ,", "",
 };
 
@@ -38,8 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (p.mode == RT_PAYLOAD_FULL && (p.len != size - 1 || memcmp(p.data, data + 1, p.len)))
         abort();
     if (p.mode == RT_PAYLOAD_REDACTED && replaced > 0) {
-        json_t *j = json_loadb((const char *)p.data, p.len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                               NULL);
+        json_t *j = json_loadb((const char *)p.data, p.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         if (!j)
             abort();
         json_decref(j);

@@ -40,10 +40,19 @@ Test(extension_config, defaults)
 
 Test(extension_config, values)
 {
-    static const char *const env[] = {"RUNTRAIL_PAYLOAD", "redacted", "RUNTRAIL_PROXY_PORT",
-                                      "9100", "RUNTRAIL_MAX_PAYLOAD", "64k", "RUNTRAIL_DISABLE",
-                                      "yes", "RUNTRAIL_SAMPLE", "0.25", "RUNTRAIL_REDACT",
-                                      "password,body.card.number", NULL};
+    static const char *const env[] = {"RUNTRAIL_PAYLOAD",
+                                      "redacted",
+                                      "RUNTRAIL_PROXY_PORT",
+                                      "9100",
+                                      "RUNTRAIL_MAX_PAYLOAD",
+                                      "64k",
+                                      "RUNTRAIL_DISABLE",
+                                      "yes",
+                                      "RUNTRAIL_SAMPLE",
+                                      "0.25",
+                                      "RUNTRAIL_REDACT",
+                                      "password,body.card.number",
+                                      NULL};
     fake_env = env;
     struct rt_ext_config c;
     rt_ext_config_load_from(&c, fake_get);
@@ -58,9 +67,17 @@ Test(extension_config, values)
 
 Test(extension_config, bad_values_fall_back_and_count)
 {
-    static const char *const env[] = {"RUNTRAIL_PAYLOAD", "everything", "RUNTRAIL_PROXY_PORT",
-                                      "70000", "RUNTRAIL_MAX_PAYLOAD", "-5",
-                                      "RUNTRAIL_SAMPLE", "2", "RUNTRAIL_DISABLE", "maybe", NULL};
+    static const char *const env[] = {"RUNTRAIL_PAYLOAD",
+                                      "everything",
+                                      "RUNTRAIL_PROXY_PORT",
+                                      "70000",
+                                      "RUNTRAIL_MAX_PAYLOAD",
+                                      "-5",
+                                      "RUNTRAIL_SAMPLE",
+                                      "2",
+                                      "RUNTRAIL_DISABLE",
+                                      "maybe",
+                                      NULL};
     fake_env = env;
     struct rt_ext_config c;
     rt_ext_config_load_from(&c, fake_get);
@@ -229,10 +246,14 @@ Test(extension_payload, non_string_values)
 
 Test(extension_env, allow_list_and_keyed_hashes)
 {
-    char *envp[] = {"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "AWS_SESSION_TOKEN=tok",
-                    "AWS_ACCESS_KEY_ID=AKIAEXAMPLE",           "AWS_REGION=eu-west-1",
-                    "_HANDLER=app.handler",                     "MY_DB_PASSWORD=hunter2",
-                    "RUNTRAIL_HASH_KEY=kk",                      "AWS_LAMBDA_FUNCTION_NAME=fn",
+    char *envp[] = {"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
+                    "AWS_SESSION_TOKEN=tok",
+                    "AWS_ACCESS_KEY_ID=AKIAEXAMPLE",
+                    "AWS_REGION=eu-west-1",
+                    "_HANDLER=app.handler",
+                    "MY_DB_PASSWORD=hunter2",
+                    "RUNTRAIL_HASH_KEY=kk",
+                    "AWS_LAMBDA_FUNCTION_NAME=fn",
                     NULL};
     struct rt_env_var *v = NULL;
     size_t n = 0;
