@@ -242,6 +242,11 @@ kill -TERM $EM_PID
 wait $EM_PID
 
 # --- usage ---
+# --event - reads stdin; --repeat delivers the list N times.
+printf '{"from":"stdin"}' | "$RUNTRAIL" invoke --no-record --event - --repeat 3 \
+    -- "$ROOT/tests/replay/probe_runtime.sh" >"$T_TMP/stdin.out" 2>/dev/null
+expect_eq "--event - and --repeat 3" '{"from":"stdin"}|{"from":"stdin"}|{"from":"stdin"}' \
+    "$(paste -sd'|' "$T_TMP/stdin.out")"
 # A relative runtime path works although the runtime starts in the task root.
 (cd "$ROOT" && "$RUNTRAIL" invoke --no-record --task-root samples/c-bootstrap \
     --event samples/events/s3-put.json -- "$BUILD/samples/c/bootstrap") >"$T_TMP/rel.out" 2>/dev/null
