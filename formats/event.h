@@ -46,6 +46,8 @@ enum rt_argfmt {
     RT_AF_SOCKTYPE, /* SOCK_STREAM */
     RT_AF_BYTES,    /* byte count */
     RT_AF_NS,       /* nanoseconds, rendered as ms */
+    RT_AF_PROTO,    /* enum rt_proto: tls, http, dns */
+    RT_AF_MARK,     /* enum rt_mark: invoke_start, response, ... */
 };
 
 /* Operations. Columns: id, kind, name, then (format, field name) for strings s0..s2 and
@@ -113,7 +115,7 @@ enum rt_argfmt {
      * plaintext HTTP request line + Host + status line; n0 bytes out, n1 bytes in, n2 the         \
      * protocol seen (enum rt_proto). */                                                           \
     _(OUTBOUND, NET, "outbound", RT_AF_STR, "dest", RT_AF_STR, "host", RT_AF_STR, "http",          \
-      RT_AF_BYTES, "bytes_out", RT_AF_BYTES, "bytes_in", RT_AF_INT, "proto", RT_AF_INT, "fd")      \
+      RT_AF_BYTES, "bytes_out", RT_AF_BYTES, "bytes_in", RT_AF_PROTO, "proto", RT_AF_INT, "fd")    \
     /* security-relevant */                                                                        \
     _(SETID, SEC, "setuid", RT_AF_STR, "call", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,      \
       "id0", RT_AF_INT, "id1", RT_AF_INT, "id2", RT_AF_NONE, NULL)                                 \
@@ -123,7 +125,7 @@ enum rt_argfmt {
       RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                    \
     /* invocation markers: s0 request id; n0 enum rt_mark */                                       \
     _(MARK, MARK, "mark", RT_AF_STR, "request_id", RT_AF_STR, "detail", RT_AF_NONE, NULL,          \
-      RT_AF_INT, "what", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                     \
+      RT_AF_MARK, "what", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                    \
     /* a line the program wrote: s0 text; n0 stream (1 stdout, 2 stderr) */                        \
     _(LOG, LOG, "log", RT_AF_STR, "text", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "stream", \
       RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)

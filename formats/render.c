@@ -179,6 +179,23 @@ static void add_num(struct out *o, enum rt_argfmt fmt, int64_t v)
     case RT_AF_SOCKTYPE:
         add_socktype(o, v);
         break;
+    case RT_AF_PROTO: {
+        static const char *const names[] = {"unknown", "tls", "http", "dns"};
+        if (v >= 0 && v < 4)
+            adds(o, names[v]);
+        else
+            addf(o, "%" PRId64, v);
+        break;
+    }
+    case RT_AF_MARK: {
+        static const char *const names[] = {NULL,    "invoke_start", "response",
+                                            "error", "init",         "shutdown"};
+        if (v > 0 && v < 6)
+            adds(o, names[v]);
+        else
+            addf(o, "%" PRId64, v);
+        break;
+    }
     case RT_AF_NS: {
         char tmp[40];
         rt_render_ms(tmp, sizeof tmp, v);

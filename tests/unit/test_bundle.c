@@ -260,7 +260,7 @@ static const char *af_name(enum rt_argfmt f)
 {
     static const char *const names[] = {"-",        "str",    "argv",  "int",    "hex",
                                         "oct",      "oflags", "at_fd", "signal", "family",
-                                        "socktype", "bytes",  "ns"};
+                                        "socktype", "bytes",  "ns",    "proto",  "mark"};
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "?";
 }
 
