@@ -297,6 +297,11 @@ uint64_t rt_ring_take_dropped(struct rt_ring *ring)
     return n;
 }
 
+void rt_ring_request_flush(struct rt_ring *ring)
+{
+    __atomic_fetch_add(&ring->hdr->flush_gen, 1, __ATOMIC_RELEASE);
+}
+
 uint64_t rt_ring_take_truncated(struct rt_ring *ring)
 {
     uint64_t shared = __atomic_load_n(&ring->hdr->truncated, __ATOMIC_RELAXED);

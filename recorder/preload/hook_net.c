@@ -62,8 +62,11 @@ static void set_tracked(int fd, bool on)
 static uint32_t proxy_ip; /* network order; 0 = none */
 static uint16_t proxy_port;
 
+uint64_t rt_pl_flush_seen;
+
 void rt_pl_net_init(void)
 {
+    rt_pl_flush_seen = __atomic_load_n(&rt_pl_ring.hdr->flush_gen, __ATOMIC_RELAXED);
     const char *p = getenv("RUNTRAIL_PROXY");
     if (!p)
         return;
@@ -211,10 +214,11 @@ static bool dns_lookup(const struct sockaddr *sa, socklen_t len, char *out, size
 
 /* ---- the outbound summary ---- */
 
-static void emit_outbound(int fd)
+static void emit_summary(int fd, bool closing)
 {
     struct conn *c = &conns[fd];
-    set_tracked(fd, false);
+    if (closing)
+        set_tracked(fd, false);
     const char *host = c->sni[0] ? c->sni : c->host[0] ? c->host : c->dns;
     char http[512];
     size_t hn = 0;
@@ -234,12 +238,64 @@ static void emit_outbound(int fd)
     rt_pl_str(&rec, 0, c->dest);
     rt_pl_str(&rec, 1, host);
     rt_pl_strn(&rec, 2, http, hn);
-    rec.num[0] = (int64_t)__atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED);
-    rec.num[1] = (int64_t)__atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED);
+    rec.num[0] = (int64_t)__atomic_exchange_n(&c->bytes_out, 0, __ATOMIC_RELAXED);
+    rec.num[1] = (int64_t)__atomic_exchange_n(&c->bytes_in, 0, __ATOMIC_RELAXED);
     rec.num[2] = c->proto;
     rec.num[3] = fd;
-    rt_pl_emit(&rec);
-    c->state = 0;
+    rec.pid = rt_pl_pid;
+    rec.tid = rt_pl_tid();
+    rt_producer_emit(&rt_pl_ring, &rec); /* not rt_pl_emit: no flush check from here */
+    if (closing) {
+        c->state = 0;
+    } else {
+        c->t0 = rt_pl_now();
+        c->state &= ~(uint32_t)(C_OUT_SEEN | C_IN_SEEN);
+        c->req[0] = c->status[0] = 0;
+    }
+}
+
+static void emit_outbound(int fd)
+{
+    emit_summary(fd, true);
+}
+
+/* A summary of what an open connection did since its previous summary, then re-arm the
+ * sniffers for the next request on it (keep-alive). Idle connections write nothing. */
+static void snapshot_outbound(int fd)
+{
+    struct conn *c = &conns[fd];
+    if (!__atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED))
+        return;
+    emit_summary(fd, false);
+}
+
+/* Caller is inside a hook (rt_pl_depth > 0). One thread per generation does the work. */
+void rt_pl_net_flush_open(uint64_t gen)
+{
+    uint64_t seen = __atomic_load_n(&rt_pl_flush_seen, __ATOMIC_RELAXED);
+    if (seen == gen ||
+        !__atomic_compare_exchange_n(&rt_pl_flush_seen, &seen, gen, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return;
+    int saved = errno;
+    for (int fd = 0; fd < CONN_FDS; fd++)
+        if (is_tracked(fd))
+            snapshot_outbound(fd);
+    errno = saved;
+}
+
+/* Outside any hook: enter first (a signal handler or a nested call defers to later). */
+static inline void check_flush_data(void)
+{
+    const struct rt_ring_header *h = rt_pl_ring.hdr;
+    if (__builtin_expect(h != NULL, 0) &&
+        __builtin_expect(__atomic_load_n(&h->flush_gen, __ATOMIC_RELAXED) != rt_pl_flush_seen,
+                         0) &&
+        rt_pl_enter()) {
+        rt_pl_check_flush();
+        rt_pl_leave();
+    }
 }
 
 void rt_pl_net_flush(void)
@@ -526,6 +582,7 @@ static void rec_sendto(int fd, int64_t t0, ssize_t r, int e, const struct sockad
 RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
                          const struct sockaddr *sa, socklen_t alen)
 {
+    check_flush_data();
     if (sa && alen && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
         !is_proxy(sa, alen) && rt_pl_enter()) {
         int64_t t0 = rt_pl_now();
@@ -547,6 +604,7 @@ RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 
 RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+    check_flush_data();
     const struct sockaddr *sa = msg ? msg->msg_name : NULL;
     socklen_t alen = msg ? msg->msg_namelen : 0;
     const void *b0 = msg && msg->msg_iovlen ? msg->msg_iov[0].iov_base : NULL;
@@ -575,6 +633,7 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 #define COUNT_OUT(CALL, buf)                                                                   \
     do {                                                                                       \
+        check_flush_data();                                                                    \
         ssize_t r_ = CALL;                                                                     \
         if (__builtin_expect(is_tracked(fd), 0)) {                                             \
             int e_ = errno;                                                                    \
@@ -586,6 +645,7 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 #define COUNT_IN(CALL, buf)                                                                    \
     do {                                                                                       \
+        check_flush_data();                                                                    \
         ssize_t r_ = CALL;                                                                     \
         if (__builtin_expect(is_tracked(fd), 0)) {                                             \
             int e_ = errno;                                                                    \
@@ -617,6 +677,7 @@ static const void *iov_first(const struct iovec *iov, int n, ssize_t r, ssize_t 
 
 RT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
+    check_flush_data();
     ssize_t r = REAL(writev)(fd, iov, n);
     if (__builtin_expect(is_tracked(fd), 0)) {
         int e = errno;
@@ -642,6 +703,7 @@ RT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 RT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
+    check_flush_data();
     ssize_t r = REAL(readv)(fd, iov, n);
     if (__builtin_expect(is_tracked(fd), 0)) {
         int e = errno;
@@ -679,6 +741,7 @@ RT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, i
 
 RT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
+    check_flush_data();
     ssize_t r = REAL(recvmsg)(fd, msg, flags);
     if (__builtin_expect(is_tracked(fd), 0)) {
         int e = errno;

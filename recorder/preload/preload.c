@@ -107,6 +107,7 @@ void rt_pl_rec_init(struct rt_rec *rec, enum rt_op op, int64_t t0, int64_t resul
 
 void rt_pl_emit(struct rt_rec *rec)
 {
+    rt_pl_check_flush(); /* always inside a hook here */
     if (!rec->pid)
         rec->pid = rt_pl_pid;
     if (!rec->tid)

@@ -198,6 +198,19 @@ size_t rt_pl_strlen(const char *s);
 size_t rt_pl_strlcpy(char *dst, const char *src, size_t cap);
 
 /* ---- per-family hooks that others call ---- */
+/* The consumer asked for summaries of open connections (rt_ring_request_flush): cheap check,
+ * then rt_pl_net_flush_open() inside a hook. */
+extern uint64_t rt_pl_flush_seen;
+void rt_pl_net_flush_open(uint64_t gen);
+static inline void rt_pl_check_flush(void)
+{
+    const struct rt_ring_header *h = rt_pl_ring.hdr;
+    if (h) {
+        uint64_t gen = __atomic_load_n(&h->flush_gen, __ATOMIC_RELAXED);
+        if (__builtin_expect(gen != rt_pl_flush_seen, 0))
+            rt_pl_net_flush_open(gen);
+    }
+}
 void rt_pl_net_fork_child(void);
 /* Emits the OUTBOUND summary of every connection still open (process exit). */
 void rt_pl_net_flush(void);

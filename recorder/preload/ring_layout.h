@@ -30,7 +30,8 @@ struct rt_ring_header {
     uint64_t slot_count; /* power of two */
     uint64_t hdr_size;
     uint64_t consumer_pid;
-    uint8_t pad0[24];
+    uint64_t flush_gen; /* bumped by the consumer: producers summarise open connections */
+    uint8_t pad0[16];
     uint64_t head; /* next position to reserve (producers, CAS) */
     uint8_t pad1[56];
     uint64_t tail; /* next position the consumer reads (informational for producers) */

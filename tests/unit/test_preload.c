@@ -1,0 +1,135 @@
+/* Unit tests of the interposer driven through the consumer API: a program preloaded with
+ * libruntrail-preload.so (built in $BUILD/lib) writes into a ring this test created; the test
+ * asks for open-connection summaries mid-run (rt_ring_request_flush) and checks that a
+ * keep-alive connection yields one OUTBOUND per request with the bytes and HTTP lines of
+ * each; and that without RUNTRAIL_RING the same program records nothing and behaves the same. */
+#include "recorder/ring.h"
+
+#include <criterion/criterion.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct outbound {
+    int n;
+    char http[4][256];
+    int64_t out[4], in[4], fd[4];
+};
+
+static void collect(const struct rt_event *ev, void *arg)
+{
+    struct outbound *o = arg;
+    if (ev->op != RT_OP_OUTBOUND || o->n >= 4)
+        return;
+    snprintf(o->http[o->n], sizeof o->http[0], "%.*s", (int)ev->str[2].len,
+             ev->str[2].ptr ? ev->str[2].ptr : "");
+    o->out[o->n] = ev->num[0];
+    o->in[o->n] = ev->num[1];
+    o->fd[o->n] = ev->num[3];
+    o->n++;
+}
+
+static const char *build_dir(void)
+{
+    const char *b = getenv("BUILD");
+    return b && *b ? b : "build";
+}
+
+/* Starts the keepalive program; returns its pid, fills the pipe ends. */
+static pid_t start(const char *ring, int *to_child, int *from_child)
+{
+    int in[2], out[2];
+    cr_assert_eq(pipe(in), 0);
+    cr_assert_eq(pipe(out), 0);
+    char so[512], prog[512];
+    snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
+    snprintf(prog, sizeof prog, "%s/tests/recorder/keepalive", build_dir());
+    cr_assert_eq(access(so, R_OK), 0, "%s missing", so);
+    cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        setenv("LD_PRELOAD", so, 1);
+        if (ring)
+            setenv("RUNTRAIL_RING", ring, 1);
+        else
+            unsetenv("RUNTRAIL_RING");
+        execl(prog, prog, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    *to_child = in[1];
+    *from_child = out[0];
+    return pid;
+}
+
+static void wait_ready(int fd)
+{
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&pf, 1, 20000), 1, "program never got ready");
+    char buf[16] = "";
+    cr_assert_gt(read(fd, buf, sizeof buf - 1), 0);
+    cr_assert_str_eq(buf, "ready\n");
+}
+
+static int finish(pid_t pid)
+{
+    int st = 0;
+    for (int i = 0; i < 2000; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    cr_assert_fail("program hung");
+    return -1;
+}
+
+Test(preload, keepalive_connection_summarised_per_request, .timeout = 60)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rt-test-preload-%d", (int)getpid());
+    struct rt_ring *ring;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    int to, from;
+    pid_t pid = start(path, &to, &from);
+    wait_ready(from);
+    struct outbound o = {0};
+    rt_ring_drain(ring, collect, &o);
+    cr_assert_eq(o.n, 0, "nothing summarised before the request");
+    rt_ring_request_flush(ring);
+    cr_assert_eq(write(to, "x", 1), 1);
+    cr_assert_eq(finish(pid), 0);
+    rt_ring_drain_final(ring, 100, collect, &o);
+    cr_assert_eq(o.n, 2, "one summary per request, got %d", o.n);
+    cr_assert_str_eq(o.http[0], "GET /one HTTP/1.1\nHost: ka.test\nHTTP/1.1 200 OK");
+    cr_assert_eq(o.out[0], 36);
+    cr_assert_eq(o.in[0], 19);
+    cr_assert_str_eq(o.http[1], "GET /two HTTP/1.1\nHost: ka.test\nHTTP/1.1 404 Not Found");
+    cr_assert_eq(o.out[1], 36);
+    cr_assert_eq(o.in[1], 26);
+    cr_assert_eq(o.fd[0], o.fd[1]);
+    rt_ring_close(ring);
+    unlink(path);
+}
+
+Test(preload, no_ring_is_pass_through, .timeout = 60)
+{
+    int to, from;
+    pid_t pid = start(NULL, &to, &from);
+    wait_ready(from);
+    cr_assert_eq(write(to, "x", 1), 1);
+    cr_assert_eq(finish(pid), 0);
+}
