@@ -189,8 +189,9 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
     char err[512];
     if (rt_invoke_opts_parse(argc, argv, true, &o, err, sizeof err) != RT_OK)
         return rt_cli_usage_error("emulate", "%s", err);
-    if (o.n_events || o.repeat)
-        return rt_cli_usage_error("emulate", "--event and --repeat are options of 'invoke'");
+    if (o.n_events || o.repeat || o.report)
+        return rt_cli_usage_error("emulate",
+                                  "--event, --repeat and --report are options of 'invoke'");
     char host[256];
     unsigned port;
     struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -240,6 +241,8 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
     int sig = 0;
     while (sigwait(&stop, &sig) != 0) {
     }
+    fprintf(stderr, "runtrail emulate: %s: stopping\n", strsignal(sig));
+    rt_emu_cancel(srv.emu); /* an invocation in progress ends now, not at its deadline */
     MHD_stop_daemon(d);
     rt_emu_stop(srv.emu);
     return RT_EXIT_OK;

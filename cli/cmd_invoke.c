@@ -11,7 +11,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,12 +136,25 @@ static void report_line(FILE *f, unsigned long n, const struct rt_emu_result *re
     json_decref(o);
 }
 
-static volatile sig_atomic_t interrupted;
+/* SIGINT/SIGTERM: a thread waits for them and cancels the invocation in progress, so the
+ * sandbox's processes (in their own process groups) are always shut down and reaped. */
+static atomic_int interrupted;
 
-static void on_signal(int sig)
+struct signal_watch {
+    sigset_t set;
+    struct rt_emu *emu;
+};
+
+static void *watch_signals(void *arg)
 {
-    (void)sig;
-    interrupted = 1;
+    struct signal_watch *w = arg;
+    int sig = 0;
+    if (sigwait(&w->set, &sig) == 0) {
+        atomic_store(&interrupted, 1);
+        fprintf(stderr, "runtrail invoke: %s: stopping\n", strsignal(sig));
+        rt_emu_cancel(w->emu);
+    }
+    return NULL;
 }
 
 RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording each invocation")
@@ -190,8 +205,11 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
     }
 
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    static struct signal_watch watch;
+    sigemptyset(&watch.set);
+    sigaddset(&watch.set, SIGINT);
+    sigaddset(&watch.set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &watch.set, NULL); /* before any thread starts */
     struct rt_emu *emu = NULL;
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
@@ -203,9 +221,12 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
             fclose(report);
         goto out;
     }
+    watch.emu = emu;
+    pthread_t watcher;
+    bool watching = pthread_create(&watcher, NULL, watch_signals, &watch) == 0;
     unsigned long repeat = o.repeat ? o.repeat : 1, n = 0;
-    for (unsigned long r = 0; r < repeat && !interrupted; r++) {
-        for (size_t i = 0; i < n_events && !interrupted; i++) {
+    for (unsigned long r = 0; r < repeat && !atomic_load(&interrupted); r++) {
+        for (size_t i = 0; i < n_events && !atomic_load(&interrupted); i++) {
             struct rt_emu_request req = {.payload = events[i], .payload_len = lens[i]};
             struct rt_emu_result res;
             erc = rt_emu_invoke(emu, &req, &res, &ei);
@@ -213,8 +234,9 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
             if (erc != RT_OK) {
                 rt_cli_error("invoke: invocation %lu: %s", n,
                              rt_errinfo_format(erc, &ei, err, sizeof err));
-                rc = RT_EXIT_USAGE;
-                interrupted = 1;
+                if (!atomic_load(&interrupted))
+                    rc = RT_EXIT_USAGE;
+                atomic_store(&interrupted, 1);
                 break;
             }
             print_body(res.body, res.body_len);
@@ -233,9 +255,13 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
         }
     }
     rt_emu_stop(emu);
+    if (watching) {
+        pthread_cancel(watcher);
+        pthread_join(watcher, NULL);
+    }
     if (report)
         fclose(report);
-    if (interrupted && rc == RT_EXIT_OK)
+    if (atomic_load(&interrupted) && rc == RT_EXIT_OK)
         rc = RT_EXIT_FINDINGS;
 out:
     for (size_t i = 0; events && i < n_events; i++)

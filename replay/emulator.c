@@ -208,6 +208,23 @@ static void clear_sandbox(struct rt_emu *emu)
     pthread_cond_broadcast(&emu->cv);
 }
 
+/* The outcome of an invocation that rt_emu_cancel() stopped. Caller holds mu. */
+static void set_cancelled(struct rt_emu *emu)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "RequestId: %s Error: the invocation was cancelled", emu->req_id);
+    char *body = rt_emu_error_json("Runtrail.Cancelled", msg);
+    emu_set_result(emu, RT_STATUS_ERROR, "Runtrail.Cancelled", body, body ? strlen(body) : 0);
+}
+
+void rt_emu_cancel(struct rt_emu *emu)
+{
+    pthread_mutex_lock(&emu->mu);
+    emu->cancelled = true;
+    pthread_cond_broadcast(&emu->cv);
+    pthread_mutex_unlock(&emu->mu);
+}
+
 static bool extensions_ready(struct rt_emu *emu)
 {
     int ready = 0, exited = 0;
@@ -244,7 +261,8 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
         rc = start_extensions(emu, cfg->layers[i], ei);
     if (rc != RT_OK)
         return rc;
-    while (!extensions_ready(emu) && !emu->init_failed && emu_wait_until(emu, until)) {
+    while (!extensions_ready(emu) && !emu->init_failed && !emu->cancelled &&
+           emu_wait_until(emu, until)) {
     }
 
     /* The runtime, through the wrapper when there is one (AWS_LAMBDA_EXEC_WRAPPER). */
@@ -269,6 +287,10 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
     while (!emu->init_failed) {
         if (emu->runtime_waiting)
             return RT_OK;
+        if (emu->cancelled) {
+            set_cancelled(emu);
+            return RT_ERR_EMU_INIT;
+        }
         if (emu_proc_poll(&emu->runtime)) {
             char how[64];
             emu_proc_describe(&emu->runtime, how, sizeof how);
@@ -396,6 +418,10 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
     const struct rt_emu_config *cfg = emu->cfg;
     memset(res, 0, sizeof *res);
     pthread_mutex_lock(&emu->mu);
+    if (emu->cancelled) {
+        pthread_mutex_unlock(&emu->mu);
+        return rt_fail(ei, RT_ERR_EMULATOR, -1, "the emulator was cancelled");
+    }
     rt_emu_uuid(emu->req_id);
     rt_emu_trace_id(emu->trace_id, sizeof emu->trace_id);
     free(emu->res_body);
@@ -451,6 +477,11 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
     for (;;) {
         if (emu->inv_done && all_extensions_idle(emu))
             break;
+        if (emu->cancelled) {
+            set_cancelled(emu);
+            reset = "spindown";
+            break;
+        }
         if (!emu->inv_done && emu_proc_poll(&emu->runtime)) {
             char how[64];
             emu_proc_describe(&emu->runtime, how, sizeof how);

@@ -82,6 +82,10 @@ void rt_emu_result_free(struct rt_emu_result *res);
  * "timeout" or "failure") to extensions, SIGKILL after the shutdown budget. */
 void rt_emu_shutdown(struct rt_emu *emu, const char *reason);
 
+/* Thread-safe (not async-signal-safe): ends the invocation in progress, if any, as status
+ * ERROR "Runtrail.Cancelled" and makes later rt_emu_invoke calls fail. For SIGINT handling. */
+void rt_emu_cancel(struct rt_emu *emu);
+
 /* Shuts down (spindown), stops the server and frees. NULL is allowed. */
 void rt_emu_stop(struct rt_emu *emu);
 

@@ -45,6 +45,7 @@ struct rt_emu {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
     bool stopping;
+    bool cancelled; /* rt_emu_cancel(): no more invocations */
 
     /* sandbox */
     bool up;

@@ -242,6 +242,26 @@ kill -TERM $EM_PID
 wait $EM_PID
 
 # --- usage ---
+# SIGINT during a long invocation: cancelled at once, sandbox shut down, exit 1.
+echo '{"sleep_ms":20000}' >"$T_TMP/long.json"
+"$RUNTRAIL" invoke --no-record --timeout 60 --task-root "$SAMPLES/c-bootstrap" \
+    --event "$T_TMP/long.json" --event "$ok_event" -- "$C_BOOTSTRAP" \
+    >"$T_TMP/int.out" 2>"$T_TMP/int.err" &
+INV_PID=$!
+PIDS+=($INV_PID)
+for _ in $(seq 100); do pgrep -f "$C_BOOTSTRAP" >/dev/null && break; sleep 0.05; done
+sleep 0.3
+t0=$(date +%s%N)
+kill -INT $INV_PID
+wait $INV_PID
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_eq "SIGINT: invoke exits 1 within 2 s" "1 yes" "$rc $([ $ms -lt 2000 ] && echo yes || echo "no ($ms ms)")"
+expect_grep "SIGINT: the invocation is reported cancelled, the next one never starts" \
+    '^\{"errorMessage":"RequestId: [0-9a-f-]{36} Error: the invocation was cancelled","errorType":"Runtrail.Cancelled"\}$' "$T_TMP/int.out"
+expect_eq "SIGINT: one line printed, no sample process left" "1|" \
+    "$(wc -l <"$T_TMP/int.out" | tr -d ' ')|$(pgrep -f "$C_BOOTSTRAP" || true)"
+
 # --event - reads stdin; --repeat delivers the list N times.
 printf '{"from":"stdin"}' | "$RUNTRAIL" invoke --no-record --event - --repeat 3 \
     -- "$ROOT/tests/replay/probe_runtime.sh" >"$T_TMP/stdin.out" 2>/dev/null
