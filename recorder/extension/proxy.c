@@ -60,10 +60,20 @@ static int buf_add(struct buf *b, const void *data, size_t len)
     return 0;
 }
 
-/* One request from the runtime. */
+struct upstream_call;
+
+/* One request from the runtime. A chunked body (response streaming) is forwarded while it
+ * arrives: the upstream call runs in its own thread and reads the chunks as MHD delivers
+ * them, so the function's first bytes reach Lambda without waiting for the last. */
 struct request {
-    struct buf body;
-    size_t sent; /* read position when forwarding a chunked body */
+    struct buf body; /* the whole body (recorded; forwarded from here) */
+    size_t sent;     /* upload position */
+    bool streaming;
+    bool thread_started, eof, aborted;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct upstream_call *call;
 };
 
 int64_t rt_ext_now_mono_ns(void)
@@ -123,15 +133,24 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *arg)
     return buf_add(b, ptr, size * n) == 0 ? size * n : 0;
 }
 
+/* curl's upload callback for a streamed body: waits for the next chunk from the runtime. */
 static size_t on_read(char *dst, size_t size, size_t n, void *arg)
 {
     struct request *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (r->sent == r->body.len && !r->eof && !r->aborted)
+        pthread_cond_wait(&r->cv, &r->mu);
+    if (r->aborted) {
+        pthread_mutex_unlock(&r->mu);
+        return CURL_READFUNC_ABORT;
+    }
     size_t left = r->body.len - r->sent, want = size * n;
     if (want > left)
         want = left;
     if (want)
         memcpy(dst, r->body.data + r->sent, want);
     r->sent += want;
+    pthread_mutex_unlock(&r->mu);
     return want;
 }
 
@@ -224,8 +243,32 @@ static enum MHD_Result add_arg(void *arg, enum MHD_ValueKind kind, const char *k
 struct upstream_reply {
     long status;
     struct buf body;
-    struct MHD_Response *resp; /* built from the reply */
 };
+
+/* One forwarded request: the curl handle (this MHD thread's, kept alive), what it sends and
+ * what came back. */
+struct upstream_call {
+    CURL *h;
+    bool own_handle; /* a handle of its own, cleaned up after the call */
+    struct buf target;
+    struct curl_slist *headers;
+    struct trailer_ctx tc;
+    struct upstream_reply up;
+    CURLcode cc;
+};
+
+static void call_free(struct upstream_call *c)
+{
+    if (!c)
+        return;
+    if (c->own_handle)
+        curl_easy_cleanup(c->h);
+    curl_slist_free_all(c->headers);
+    curl_slist_free_all(c->tc.list);
+    free(c->target.data);
+    free(c->up.body.data);
+    free(c);
+}
 
 static bool starts_with_ci(const char *s, const char *prefix)
 {
@@ -509,34 +552,34 @@ static enum MHD_Result reply_plain(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
-static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *conn, const char *url,
-                               const char *method, struct request *r)
+/* Sets up the upstream call for this request on the thread's kept-alive handle. */
+static struct upstream_call *prepare_call(struct rt_ext_proxy *p, struct MHD_Connection *conn,
+                                          const char *url, const char *method, struct request *r,
+                                          bool chunked)
 {
-    const char *id = NULL;
-    size_t id_len = 0;
-    enum endpoint ep = classify(url, &id, &id_len);
-    bool is_result = ep == EP_RESPONSE || ep == EP_ERROR || ep == EP_INIT_ERROR;
-    if (is_result && p->sealer)
-        note_result_begin(p, conn, id, id_len, ep == EP_ERROR, ep == EP_INIT_ERROR, r,
-                          rt_ext_now_mono_ns(), rt_ext_now_wall_ns());
-
-    CURL *h = thread_curl(p);
-    if (!h) {
-        if (p->sealer)
-            rt_ext_sealer_count(p->sealer, RT_CTR_PROXY_ERRORS, 1);
-        return reply_plain(conn, 502, "{\"errorMessage\":\"runtrail proxy: no memory\"}");
+    /* A chunked upload gets a handle of its own: libcurl 7.88 does not reset its trailer
+     * state between transfers, and the next upload with trailers on the same handle
+     * overflows a buffer (seen under ASan). Streamed responses are one per invocation. */
+    CURL *h = chunked ? curl_easy_init() : thread_curl(p);
+    struct upstream_call *c = h ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        if (chunked && h)
+            curl_easy_cleanup(h);
+        return NULL;
     }
+    c->h = h;
+    c->own_handle = chunked;
+    c->tc.conn = conn;
     curl_easy_reset(h);
 
-    struct buf target = {0};
-    buf_add(&target, "http://", 7);
-    buf_add(&target, p->upstream, strlen(p->upstream));
-    buf_add(&target, url, strlen(url));
+    buf_add(&c->target, "http://", 7);
+    buf_add(&c->target, p->upstream, strlen(p->upstream));
+    buf_add(&c->target, url, strlen(url));
     struct buf query = {0};
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, add_arg, &query);
     if (query.len)
-        buf_add(&target, query.data, query.len);
-    buf_add(&target, "", 1);
+        buf_add(&c->target, query.data, query.len);
+    buf_add(&c->target, "", 1);
     free(query.data);
 
     struct header_ctx hc = {0};
@@ -547,14 +590,11 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
     if (!hc.has_content_type)
         extra = curl_slist_append(extra, "Content-Type:");
     extra = curl_slist_append(extra, "Expect:");
-    struct trailer_ctx tc = {.conn = conn};
-    if (hc.chunked) {
+    if (chunked)
         extra = curl_slist_append(extra, "Transfer-Encoding: chunked");
-        MHD_get_connection_values_n(conn, MHD_FOOTER_KIND, add_trailer, &tc);
-    }
+    c->headers = extra;
 
-    struct upstream_reply up = {0};
-    curl_easy_setopt(h, CURLOPT_URL, (char *)target.data);
+    curl_easy_setopt(h, CURLOPT_URL, (char *)c->target.data);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROXY, "");
@@ -562,8 +602,8 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, extra);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &up.body);
-    bool has_body = r->body.len > 0 || hc.chunked || !strcmp(method, "POST") ||
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->up.body);
+    bool has_body = r->body.len > 0 || chunked || !strcmp(method, "POST") ||
                     !strcmp(method, "PUT") || !strcmp(method, "PATCH");
     if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -571,13 +611,11 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         if (strcmp(method, "POST") != 0)
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        if (hc.chunked) {
+        if (chunked) {
             curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
             curl_easy_setopt(h, CURLOPT_READDATA, r);
-            if (tc.list) {
-                curl_easy_setopt(h, CURLOPT_TRAILERFUNCTION, on_trailers);
-                curl_easy_setopt(h, CURLOPT_TRAILERDATA, &tc);
-            }
+            curl_easy_setopt(h, CURLOPT_TRAILERFUNCTION, on_trailers);
+            curl_easy_setopt(h, CURLOPT_TRAILERDATA, &c->tc);
         } else {
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body.len ? (char *)r->body.data : "");
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
@@ -585,43 +623,109 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
     } else if (strcmp(method, "GET") != 0) {
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
+    return c;
+}
 
-    CURLcode cc = curl_easy_perform(h);
-    curl_slist_free_all(extra);
-    curl_slist_free_all(tc.list);
-    free(target.data);
-    if (cc != CURLE_OK || up.body.overflow) {
-        free(up.body.data);
+static enum MHD_Result proxy_error(struct rt_ext_proxy *p, struct MHD_Connection *conn)
+{
+    if (p->sealer)
+        rt_ext_sealer_count(p->sealer, RT_CTR_PROXY_ERRORS, 1);
+    return reply_plain(conn, 502,
+                       "{\"errorMessage\":\"runtrail proxy: Runtime API unreachable\","
+                       "\"errorType\":\"Runtrail.ProxyError\"}");
+}
+
+/* After the upstream call: notes what the bundle needs and answers the runtime with exactly
+ * what the upstream answered. Frees c. */
+static enum MHD_Result finish_call(struct rt_ext_proxy *p, struct MHD_Connection *conn,
+                                   const char *url, struct upstream_call *c)
+{
+    const char *id = NULL;
+    size_t id_len = 0;
+    enum endpoint ep = classify(url, &id, &id_len);
+    bool is_result = ep == EP_RESPONSE || ep == EP_ERROR || ep == EP_INIT_ERROR;
+    if (c->cc != CURLE_OK || c->up.body.overflow) {
         if (is_result && p->sealer)
             note_result_end(p, id, id_len, ep == EP_INIT_ERROR, 0);
-        if (p->sealer)
-            rt_ext_sealer_count(p->sealer, RT_CTR_PROXY_ERRORS, 1);
-        return reply_plain(conn, 502,
-                           "{\"errorMessage\":\"runtrail proxy: Runtime API unreachable\","
-                           "\"errorType\":\"Runtrail.ProxyError\"}");
+        call_free(c);
+        return proxy_error(p, conn);
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &up.status);
-
-    if (ep == EP_NEXT && up.status == 200 && p->sealer)
-        note_next(p, h, &up, rt_ext_now_mono_ns(), rt_ext_now_wall_ns());
+    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &c->up.status);
+    if (ep == EP_NEXT && c->up.status == 200 && p->sealer)
+        note_next(p, c->h, &c->up, rt_ext_now_mono_ns(), rt_ext_now_wall_ns());
     else if (is_result && p->sealer)
-        note_result_end(p, id, id_len, ep == EP_INIT_ERROR, up.status);
+        note_result_end(p, id, id_len, ep == EP_INIT_ERROR, c->up.status);
 
     struct MHD_Response *resp = MHD_create_response_from_buffer(
-        up.body.len, up.body.len ? up.body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
-    free(up.body.data);
-    if (!resp)
+        c->up.body.len, c->up.body.len ? (void *)c->up.body.data : (void *)"",
+        MHD_RESPMEM_MUST_COPY);
+    if (!resp) {
+        call_free(c);
         return MHD_NO;
+    }
     struct curl_header *prev = NULL, *hd;
-    while ((hd = curl_easy_nextheader(h, CURLH_HEADER, -1, prev)) != NULL) {
+    while ((hd = curl_easy_nextheader(c->h, CURLH_HEADER, -1, prev)) != NULL) {
         prev = hd;
         if (hop_by_hop(hd->name))
             continue;
         MHD_add_response_header(resp, hd->name, hd->value);
     }
-    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)up.status, resp);
+    long status = c->up.status;
+    call_free(c);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static void note_begin(struct rt_ext_proxy *p, struct MHD_Connection *conn, const char *url,
+                       struct request *r)
+{
+    const char *id = NULL;
+    size_t id_len = 0;
+    enum endpoint ep = classify(url, &id, &id_len);
+    if ((ep == EP_RESPONSE || ep == EP_ERROR || ep == EP_INIT_ERROR) && p->sealer)
+        note_result_begin(p, conn, id, id_len, ep == EP_ERROR, ep == EP_INIT_ERROR, r,
+                          rt_ext_now_mono_ns(), rt_ext_now_wall_ns());
+}
+
+/* A whole (not chunked) request: forwarded once it has arrived. */
+static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *conn, const char *url,
+                               const char *method, struct request *r)
+{
+    note_begin(p, conn, url, r);
+    struct upstream_call *c = prepare_call(p, conn, url, method, r, false);
+    if (!c)
+        return proxy_error(p, conn);
+    c->cc = curl_easy_perform(c->h);
+    return finish_call(p, conn, url, c);
+}
+
+static void *stream_thread(void *arg)
+{
+    struct request *r = arg;
+    r->call->cc = curl_easy_perform(r->call->h);
+    return NULL;
+}
+
+/* Ends a streamed upload: no more chunks (or abort), then waits for the upstream's answer. */
+static void stream_end(struct request *r, bool abort)
+{
+    pthread_mutex_lock(&r->mu);
+    if (abort)
+        r->aborted = true;
+    r->eof = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (r->thread_started) {
+        pthread_join(r->thread, NULL);
+        r->thread_started = false;
+    }
+}
+
+static bool is_chunked(struct MHD_Connection *conn)
+{
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    return te && strcasestr(te, "chunked");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -635,19 +739,47 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
+        pthread_mutex_init(&r->mu, NULL);
+        pthread_cond_init(&r->cv, NULL);
         *con_cls = r;
+        if (is_chunked(conn) && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+            r->streaming = true;
+            r->call = prepare_call(p, conn, url, method, r, true);
+            r->thread_started = r->call && pthread_create(&r->thread, NULL, stream_thread, r) == 0;
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
+        pthread_mutex_lock(&r->mu);
         buf_add(&r->body, upload_data, *upload_data_size);
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->body.overflow)
+    if (r->body.overflow) {
+        if (r->streaming)
+            stream_end(r, true);
         return reply_plain(conn, 413,
                            "{\"errorMessage\":\"runtrail proxy: request body too large\","
                            "\"errorType\":\"RequestEntityTooLarge\"}");
-    return forward(p, conn, url, method, r);
+    }
+    if (!r->streaming)
+        return forward(p, conn, url, method, r);
+    if (!r->thread_started) { /* could not start the streamed call */
+        call_free(r->call);
+        r->call = NULL;
+        return proxy_error(p, conn);
+    }
+    /* The last chunk arrived: note the result, hand over the trailers, wait for the answer. */
+    note_begin(p, conn, url, r);
+    pthread_mutex_lock(&r->mu);
+    MHD_get_connection_values_n(conn, MHD_FOOTER_KIND, add_trailer, &r->call->tc);
+    pthread_mutex_unlock(&r->mu);
+    stream_end(r, false);
+    struct upstream_call *c = r->call;
+    r->call = NULL;
+    return finish_call(p, conn, url, c);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -658,6 +790,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     struct request *r = *con_cls;
     if (r) {
+        if (r->thread_started)
+            stream_end(r, true); /* the runtime went away mid-stream */
+        call_free(r->call);
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
         free(r->body.data);
         free(r);
         *con_cls = NULL;

@@ -119,6 +119,19 @@ C0=$(bundles "$T_TMP/store-c" | head -n 1)
 facts "$C0" events >"$T_TMP/c0.events"
 expect_grep "C sample: upstream call recorded" "127\\.0\\.0\\.1:$UP_PORT" "$T_TMP/c0.events"
 if [ -f "$RIC" ]; then
+    # Response streaming through the proxy (aws-lambda-ric, chunked, error in the trailers).
+    echo '{"parts":3}' >"$T_TMP/parts.json"
+    echo '{"fail":"stream broke"}' >"$T_TMP/sfail.json"
+    SEV=(--task-root "$SAMPLES/node" --handler stream.handler --timeout 20
+         --event "$T_TMP/parts.json" --event "$T_TMP/sfail.json")
+    "$RUNTRAIL" invoke --no-record "${SEV[@]}" -- node "$RIC" >"$T_TMP/plain-stream" 2>/dev/null
+    rec "$T_TMP/store-stream" "${SEV[@]}" -- node "$RIC" >"$T_TMP/rec-stream" 2>/dev/null
+    expect_file "streaming: responses byte-identical with and without the recorder" \
+        "$T_TMP/plain-stream" "$T_TMP/rec-stream"
+    mapfile -t ST < <(bundles "$T_TMP/store-stream")
+    expect_eq "streaming: ok with the streamed body; then error with the trailer's type and body" \
+        "ok|part 1 of 3\npart 2 of 3\npart 3 of 3\n|error|Error|stream broke" \
+        "$(facts "${ST[0]}" meta.status)|$(facts "${ST[0]}" payload.response.data | sed -z 's/\n/\\n/g')|$(facts "${ST[1]}" meta.status meta.error_type | paste -sd'|')|$(facts "${ST[1]}" payload.error.data | python3 -c 'import json,sys; print(json.load(sys.stdin)["errorMessage"])')"
     N0=$(bundles "$T_TMP/store-node" | head -n 1)
     facts "$N0" events >"$T_TMP/n0.events"
     expect_grep "Node sample (aws-lambda-ric): config read recorded" \

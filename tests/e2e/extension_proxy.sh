@@ -92,6 +92,7 @@ def wire(which):
     for line in open("%s/wire-%s-%s" % (tmp, which, name)):
         r = json.loads(line)
         r["headers"] = sorted(h for h in r["headers"] if h[0].lower() not in HOP)
+        r.pop("stream_ms", None)  # timing, compared by the slow-stream case
         out.append(r)
     return out
 d, p = answers("direct"), answers("proxy")
@@ -154,9 +155,21 @@ run_case put-500
         "$(printf '{"errorType":"Error","errorMessage":"stream broke"}' | base64 -w0)"
 } | case_req streaming
 run_case streaming
+run_case streaming --twice
+expect_eq "streaming twice on one connection (trailers both times)" 2 \
+    "$(grep -c '"status": 202' "$T_TMP/proxy-streaming")"
 expect_grep "streaming: chunked with both trailers upstream" \
     '"chunked": true, "trailers": \[\["Lambda-Runtime-Function-Error-Type", "Error"\], \["Lambda-Runtime-Function-Error-Body"' \
     "$T_TMP/wire-proxy-streaming"
+
+# A slow stream: the first chunk, 0.6 s of nothing, the rest. The proxy must pass the first
+# chunk on at once (response streaming), not after the last one.
+cut=$(grep -a -b -o 'part 2 of 3' "$T_TMP/req-streaming" | head -n 1 | cut -d: -f1)
+cp "$T_TMP/req-streaming" "$T_TMP/req-slow-stream"
+run_case slow-stream --pause-at "$((cut - 4))"
+expect_eq "slow stream: upstream gets the first chunk >= 0.5 s before the last (direct, proxy)" \
+    "yes yes" \
+    "$(python3 -c 'import json,sys; print(" ".join("yes" if json.loads(open(f).readline())["stream_ms"] >= 500 else "no:%s" % json.loads(open(f).readline())["stream_ms"] for f in sys.argv[1:]))' "$T_TMP/wire-direct-slow-stream" "$T_TMP/wire-proxy-slow-stream")"
 
 head -c 3000 /dev/urandom >"$T_TMP/bin"
 printf '\0\0\xff' >>"$T_TMP/bin"

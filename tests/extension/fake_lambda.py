@@ -12,7 +12,7 @@ answers an event with the Lambda-Runtime-* headers (request ids req-1, req-2, ..
 request is answered from --replies (JSON: {"METHOD PATH": {"status": N, "headers": [[k, v],
 ...], "body": "...", "body_b64": "..."}}), else 202 {"status":"OK"} for POSTs and 404 for the
 rest. Every Runtime API request is logged as one JSON line: method, target, version,
-headers, body_b64, chunked, trailers.
+headers, body_b64, chunked, trailers, stream_ms (first to last chunk, in ms).
 """
 import argparse
 import base64
@@ -48,15 +48,18 @@ def read_request(f):
         k, _, v = h.partition(":")
         headers.append([k, v.strip()])
     get = lambda name: next((v for k, v in headers if k.lower() == name), None)
-    body, trailers, chunked = b"", [], False
+    body, trailers, chunked, span = b"", [], False, 0.0
     if (get("transfer-encoding") or "").lower() == "chunked":
         chunked = True
+        first = None
         while True:
             size = int(read_line(f).split(b";")[0].strip(), 16)
+            first = first if first is not None else time.monotonic()
             if size == 0:
                 break
             body += f.read(size)
             f.read(2)
+        span = (time.monotonic() - first) * 1000
         while True:
             t = read_line(f).decode("latin-1").rstrip("\r\n")
             if not t:
@@ -65,7 +68,7 @@ def read_request(f):
             trailers.append([k, v.strip()])
     elif get("content-length"):
         body = f.read(int(get("content-length")))
-    return method, target, version, headers, body, chunked, trailers
+    return method, target, version, headers, body, chunked, trailers, span
 
 
 def send(conn, status, headers, body):
@@ -82,7 +85,7 @@ def handle(conn):
     f = conn.makefile("rb")
     try:
         while True:
-            method, target, version, headers, body, chunked, trailers = read_request(f)
+            method, target, version, headers, body, chunked, trailers, span = read_request(f)
             path = target.split("?")[0]
             if path == "/2020-01-01/extension/register":
                 send(conn, 200, [["Lambda-Extension-Identifier", "ext-id-1"],
@@ -102,7 +105,8 @@ def handle(conn):
             if args.log:
                 rec = {"method": method, "target": target, "version": version,
                        "headers": headers, "body_b64": base64.b64encode(body).decode(),
-                       "chunked": chunked, "trailers": trailers}
+                       "chunked": chunked, "trailers": trailers,
+                       "stream_ms": round(span)}
                 with log_lock, open(args.log, "a") as lf:
                     lf.write(json.dumps(rec) + "\n")
             key = method + " " + path
