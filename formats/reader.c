@@ -486,11 +486,14 @@ static int dec_events(struct dec *d, struct cur c)
         else
             rc = get_column(d, &c, (int)i, col[i], i < RT_COL_SEQ_COUNT ? 1 : RT_OP__COUNT);
     }
-    /* every event has at least one byte in plane 0 of the op column */
-    struct cur *ops = &col[RT_COL_OP][0].plane[0];
-    if (!rc && (n > RT_WIRE_MAX_EVENTS || n > ops->end - ops->pos))
-        rc = fail(d, RT_ERR_BUNDLE_LENGTH, at, "event count %llu exceeds the op column",
-                  (unsigned long long)n);
+    /* every event has a byte in plane 0 of each seq column: the event array (about 100 bytes
+     * an event) stays within a small multiple of the stream's size */
+    for (int k = 0; !rc && k < RT_COL_SEQ_COUNT; k++) {
+        struct cur *p0 = &col[k][0].plane[0];
+        if (n > RT_WIRE_MAX_EVENTS || (n && (!col[k][0].n || n > p0->end - p0->pos)))
+            rc = fail(d, RT_ERR_BUNDLE_LENGTH, at, "event count %llu exceeds the %s column",
+                      (unsigned long long)n, column_names[k]);
+    }
     struct rt_event *ev = rc ? NULL : dcalloc(d, (size_t)n, sizeof *ev);
     if (!rc && !ev)
         rc = NOMEM();

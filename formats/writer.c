@@ -448,17 +448,19 @@ int rt_writer_add_log(struct rt_writer *w, int64_t ts_ns, int stream, const char
         return RT_ERR_INVALID_ARG;
     if (w->finished)
         return RT_ERR_BUNDLE_FINISHED;
-    size_t room = w->lim.max_log_bytes - w->log_bytes;
-    size_t keep = len < room ? len : room;
-    if (keep < len)
-        w->counters[RT_CTR_LOG_BYTES_DROPPED] += len - keep;
-    if (!keep && len)
+    /* each line costs its length plus one, so empty lines are bounded too */
+    if (w->log_bytes >= w->lim.max_log_bytes) {
+        w->counters[RT_CTR_LOG_BYTES_DROPPED] += len;
         return RT_OK;
+    }
+    size_t room = w->lim.max_log_bytes - w->log_bytes - 1;
+    size_t keep = len < room ? len : room;
+    w->counters[RT_CTR_LOG_BYTES_DROPPED] += len - keep;
     if (buf_svar(&w->logs, (int64_t)((uint64_t)ts_ns - (uint64_t)w->prev_log_ts)) ||
         buf_uvar(&w->logs, (uint64_t)stream) || buf_lstr(&w->logs, text, keep))
         return RT_ERR_NOMEM;
     w->prev_log_ts = ts_ns;
-    w->log_bytes += keep;
+    w->log_bytes += keep + 1;
     w->n_logs++;
     return RT_OK;
 }

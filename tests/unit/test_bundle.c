@@ -379,9 +379,12 @@ Test(bundle, limits_are_counted_not_failed)
     uint8_t data[10] = "0123456789";
     struct rt_payload p = {true, RT_PAYLOAD_FULL, 10, {0}, data, 10, NULL, NULL};
     cr_assert_eq(rt_writer_set_payload(w, 'E', &p), RT_OK);
-    cr_assert_eq(rt_writer_add_log(w, 0, 1, "abc", 3), RT_OK);
-    cr_assert_eq(rt_writer_add_log(w, 1, 1, "defg", 4), RT_OK);
-    cr_assert_eq(rt_writer_add_log(w, 2, 1, "hij", 3), RT_OK);
+    /* max_log_bytes 5: each line costs its length + 1 */
+    cr_assert_eq(rt_writer_add_log(w, 0, 1, "abc", 3), RT_OK);  /* 4 */
+    cr_assert_eq(rt_writer_add_log(w, 1, 1, "defg", 4), RT_OK); /* "" kept: 5, 4 dropped */
+    cr_assert_eq(rt_writer_add_log(w, 2, 1, "hij", 3), RT_OK);  /* dropped */
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(rt_writer_add_log(w, 3, 2, "", 0), RT_OK); /* bounded too */
     struct rt_bundle *b = seal_and_open(w, NULL);
     cr_assert_eq(b->n_events, 3);
     cr_assert_eq(b->meta.counters[RT_CTR_EVENTS_DROPPED], 2);
@@ -392,8 +395,8 @@ Test(bundle, limits_are_counted_not_failed)
     cr_assert_eq(b->event.original_len, 10);
     cr_assert_eq(b->meta.counters[RT_CTR_PAYLOAD_TRUNCATED], 6);
     cr_assert_eq(b->n_logs, 2);
-    cr_assert_eq(b->logs[1].text.len, 2);
-    cr_assert_eq(b->meta.counters[RT_CTR_LOG_BYTES_DROPPED], 5);
+    cr_assert_eq(b->logs[1].text.len, 0);
+    cr_assert_eq(b->meta.counters[RT_CTR_LOG_BYTES_DROPPED], 7);
     rt_bundle_free(b);
 }
 
