@@ -7,9 +7,11 @@
 #include "replay/invoke.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- register bodies ---- */
 
@@ -320,5 +322,38 @@ Test(emulator, missing_runtime_is_an_emulator_error)
     cr_assert_eq(rt_emu_invoke(emu, &req, &res, &ei), RT_ERR_EMU_SPAWN);
     cr_assert_not_null(strstr(ei.detail, "/nonexistent/bootstrap"));
     rt_emu_result_free(&res);
+    rt_emu_stop(emu);
+}
+
+static void *cancel_soon(void *arg)
+{
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    rt_emu_cancel(arg);
+    return NULL;
+}
+
+Test(emulator, cancel_ends_a_waiting_invocation, .timeout = 30)
+{
+    char *never_ready[] = {"/bin/sh", "-c", "sleep 30", NULL};
+    struct rt_emu_config cfg = {.runtime_argv = never_ready, .log_fd = -1};
+    struct rt_emu *emu = NULL;
+    cr_assert_eq(rt_emu_start(&cfg, &emu, NULL), RT_OK);
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_soon, emu);
+    struct rt_emu_request req = {.payload = "{}", .payload_len = 2};
+    struct rt_emu_result res;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(rt_emu_invoke(emu, &req, &res, NULL), RT_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(t, NULL);
+    cr_assert_eq(res.status, RT_STATUS_ERROR);
+    cr_assert_str_eq(res.error_type, "Runtrail.Cancelled");
+    cr_assert_lt(t1.tv_sec - t0.tv_sec, 5, "not the 10 s init timeout");
+    rt_emu_result_free(&res);
+    struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
+    cr_assert_eq(rt_emu_invoke(emu, &req, &res, &ei), RT_ERR_EMULATOR, "no invocations after");
     rt_emu_stop(emu);
 }
