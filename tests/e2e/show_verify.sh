@@ -33,6 +33,28 @@ for name in api-gateway error exfiltration hostile-strings; do
         python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T_TMP/$name.jsonl"
 done
 
+# a bundle is one zstd frame: the zstd tool opens it
+check "zstd -t accepts a bundle" zstd -q -t "$S/api-gateway.rtb"
+expect_eq "decompressed stream starts with the magic" "RTRB" \
+    "$(zstd -q -d -c "$S/api-gateway.rtb" | head -c 4)"
+
+# the committed samples are what the generator writes today (compared decompressed, so a
+# different zstd version cannot matter): regenerate them when the format changes
+if [ -x "$RT_ROOT/$BUILD/tools/gen_samples" ]; then
+    "$RT_ROOT/$BUILD/tools/gen_samples" "$T_TMP/gen" >/dev/null
+    same=yes
+    while IFS= read -r f; do
+        rel=${f#"$T_TMP/gen/"}
+        if ! cmp -s <(zstd -q -d -c "$f") <(zstd -q -d -c "$S/$rel"); then
+            same="no: $rel differs"
+            break
+        fi
+    done < <(find "$T_TMP/gen" -name '*.rtb' | sort)
+    expect_eq "samples/bundles match tests/tools/gen_samples" yes "$same"
+    expect_eq "generator writes every committed sample" \
+        "$(cd "$S" && find . -name '*.rtb' | sort)" "$(cd "$T_TMP/gen" && find . -name '*.rtb' | sort)"
+fi
+
 # filters
 "$RUNTRAIL" show --kind net,sec "$S/exfiltration.rtb" >"$T_TMP/net.txt" 2>&1
 compare "show --kind net,sec" "$E/show_exfiltration_net.txt" "$T_TMP/net.txt"
