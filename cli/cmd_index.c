@@ -72,8 +72,7 @@ static void index_path(struct rt_catalog *cat, const char *path, bool top, struc
             struct stat cs;
             if (stat(child, &cs) != 0)
                 continue;
-            if (S_ISDIR(cs.st_mode) ||
-                (nl > el && !strcmp(de->d_name + nl - el, RT_BUNDLE_EXT)))
+            if (S_ISDIR(cs.st_mode) || (nl > el && !strcmp(de->d_name + nl - el, RT_BUNDLE_EXT)))
                 index_path(cat, child, false, c, depth + 1);
         }
         closedir(d);

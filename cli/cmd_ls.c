@@ -72,11 +72,11 @@ static void fmt_flags(const struct rt_catalog_row *r, char *buf, size_t cap)
     };
     size_t n = 0;
     buf[0] = '\0';
-#define ADD(s)                                                                                 \
-    do {                                                                                       \
-        int w_ = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", s);                          \
-        if (w_ > 0 && (size_t)w_ < cap - n)                                                    \
-            n += (size_t)w_;                                                                   \
+#define ADD(s)                                                                                     \
+    do {                                                                                           \
+        int w_ = snprintf(buf + n, cap - n, "%s%s", n ? "," : "", s);                              \
+        if (w_ > 0 && (size_t)w_ < cap - n)                                                        \
+            n += (size_t)w_;                                                                       \
     } while (0)
     if (r->cold_start)
         ADD("cold");
@@ -139,8 +139,8 @@ static int print_row(const struct rt_catalog_row *r, void *arg)
         json_decref(j);
     } else {
         if (o->rows == 0)
-            printf("%-24s %-20s %-36s %10s %-7s %6s  %-30s %s\n", "TIME", "FUNCTION",
-                   "REQUEST ID", "DURATION", "STATUS", "EVENTS", "DESTINATIONS", "FLAGS");
+            printf("%-24s %-20s %-36s %10s %-7s %6s  %-30s %s\n", "TIME", "FUNCTION", "REQUEST ID",
+                   "DURATION", "STATUS", "EVENTS", "DESTINATIONS", "FLAGS");
         char fn[64], rid[64], dest[96];
         rt_escape_buf(fn, sizeof fn, r->function ? r->function : "-",
                       strlen(r->function ? r->function : "-"), 0);
@@ -191,8 +191,9 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
         } else if (!strcmp(a, "--status")) {
             f.status = rt_status_from_name(val);
             if (f.status < 0)
-                return rt_cli_usage_error("ls", "--status '%s': ok, error, timeout, crash or "
-                                                "unknown",
+                return rt_cli_usage_error("ls",
+                                          "--status '%s': ok, error, timeout, crash or "
+                                          "unknown",
                                           val);
         } else if (!strcmp(a, "--path")) {
             f.path_glob = val;

@@ -135,8 +135,7 @@ static void print_err(const char *what, int rc, const struct rt_errinfo *ei)
 
 /* Lists every page under prefix; with delim, collects common prefixes into prefixes,
  * otherwise objects into p->objects. */
-static int list_all(struct pull *p, const char *prefix, const char *delim,
-                    struct strvec *prefixes)
+static int list_all(struct pull *p, const char *prefix, const char *delim, struct strvec *prefixes)
 {
     char *token = NULL;
     int rc;
@@ -254,8 +253,7 @@ static int list_function(struct pull *p, const char *fn_prefix)
         const char *dt = strstr(days.v[i] + strlen(fn_prefix), "dt=");
         int64_t day_start;
         char date[16];
-        if (!dt || sscanf(dt + 3, "%10s", date) != 1 ||
-            rt_parse_time(date, 0, &day_start) != RT_OK)
+        if (!dt || sscanf(dt + 3, "%10s", date) != 1 || rt_parse_time(date, 0, &day_start) != RT_OK)
             continue; /* not a partition of ours */
         int64_t day_end = day_start + DAY_NS - 1;
         if (day_end < p->since || day_start > p->until)
@@ -347,8 +345,8 @@ static void draw(struct pull *p, bool final)
         double left = secs / (double)p->done * (double)(total - p->done);
         snprintf(eta, sizeof eta, "%.0fs", left);
     }
-    fprintf(stderr, "\r[%s] %zu/%zu bundles  %s  %s/s  ETA %s\033[K", bar, p->done,
-            p->to_fetch, bytes, r, eta);
+    fprintf(stderr, "\r[%s] %zu/%zu bundles  %s  %s/s  ETA %s\033[K", bar, p->done, p->to_fetch,
+            bytes, r, eta);
     if (final)
         fputc('\n', stderr);
     fflush(stderr);
@@ -417,11 +415,11 @@ static int parse_args(struct pull *p, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VAL()                                                                             \
-    do {                                                                                       \
-        if (!val)                                                                              \
-            return rt_cli_usage_error("pull", "%s needs a value", a);                          \
-        i++;                                                                                   \
+#define NEED_VAL()                                                                                 \
+    do {                                                                                           \
+        if (!val)                                                                                  \
+            return rt_cli_usage_error("pull", "%s needs a value", a);                              \
+        i++;                                                                                       \
     } while (0)
         if (!strcmp(a, "--function")) {
             NEED_VAL();

@@ -95,8 +95,8 @@ int rt_ini_parse(const char *text, size_t len, struct rt_ini *out, struct rt_err
         const char *eq = memchr(line + i, '=', ll - i);
         if (!eq || eq == line + i || !have_section) {
             rt_ini_free(out);
-            return rt_fail(ei, RT_ERR_AWS_CONFIG, -1, "line %zu: expected key = value%s",
-                           line_no, have_section ? "" : " inside a [section]");
+            return rt_fail(ei, RT_ERR_AWS_CONFIG, -1, "line %zu: expected key = value%s", line_no,
+                           have_section ? "" : " inside a [section]");
         }
         char *key = trim_dup(line + i, (size_t)(eq - line - i));
         char *value = trim_dup(eq + 1, (size_t)(line + ll - eq - 1));
@@ -193,21 +193,20 @@ int rt_aws_parse_process_output(const char *text, size_t len, struct rt_aws_cred
     const char *token = json_string_value(json_object_get(root, "SessionToken"));
     const char *exp = json_string_value(json_object_get(root, "Expiration"));
     int rc = RT_OK;
-    int64_t expiration = 0;
-    if (!json_is_integer(ver) || json_integer_value(ver) != 1)
+    int64_t expiration = 0, ns = 0;
+    if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
         rc = rt_fail(ei, RT_ERR_AWS_CREDENTIALS, -1, "credential_process: Version must be 1");
-    else if (!akid || !*akid || !secret || !*secret)
+    } else if (!akid || !*akid || !secret || !*secret) {
         rc = rt_fail(ei, RT_ERR_AWS_CREDENTIALS, -1,
                      "credential_process: AccessKeyId and SecretAccessKey are required");
-    else if (exp) {
-        int64_t ns;
-        if (rt_parse_time(exp, 0, &ns) != RT_OK)
-            rc = rt_fail(ei, RT_ERR_AWS_CREDENTIALS, -1,
-                         "credential_process: bad Expiration '%.60s'", exp);
-        else
-            expiration = ns / 1000000000;
+        akid = secret = NULL;
+    } else if (exp && rt_parse_time(exp, 0, &ns) != RT_OK) {
+        rc = rt_fail(ei, RT_ERR_AWS_CREDENTIALS, -1, "credential_process: bad Expiration '%.60s'",
+                     exp);
+    } else if (exp) {
+        expiration = ns / 1000000000;
     }
-    if (rc == RT_OK) {
+    if (rc == RT_OK && akid && secret) {
         memset(out, 0, sizeof *out);
         out->access_key_id = strdup(akid);
         out->secret_access_key = strdup(secret);
@@ -286,8 +285,8 @@ int rt_aws_load(const char *profile, struct rt_aws_config *out, struct rt_errinf
     out->profile = strdup(profile);
     struct rt_ini creds = {0}, config = {0};
     char creds_path[4096] = "", config_path[4096] = "";
-    int rc = load_ini("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", &creds, ei,
-                      creds_path, sizeof creds_path);
+    int rc = load_ini("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", &creds, ei, creds_path,
+                      sizeof creds_path);
     if (rc == RT_OK)
         rc = load_ini("AWS_CONFIG_FILE", ".aws/config", &config, ei, config_path,
                       sizeof config_path);
@@ -362,8 +361,7 @@ int rt_aws_load(const char *profile, struct rt_aws_config *out, struct rt_errinf
     }
     rt_ini_free(&creds);
     rt_ini_free(&config);
-    if (rc == RT_OK && (!out->creds.access_key_id || !out->creds.secret_access_key ||
-                        !out->region))
+    if (rc == RT_OK && (!out->creds.access_key_id || !out->creds.secret_access_key || !out->region))
         rc = RT_ERR_NOMEM;
     if (rc != RT_OK)
         rt_aws_config_free(out);
@@ -372,8 +370,7 @@ int rt_aws_load(const char *profile, struct rt_aws_config *out, struct rt_errinf
 
 int rt_aws_refresh(struct rt_aws_config *cfg, int64_t now_s, struct rt_errinfo *ei)
 {
-    if (!cfg->credential_process || !cfg->creds.expiration ||
-        cfg->creds.expiration - now_s > 300)
+    if (!cfg->credential_process || !cfg->creds.expiration || cfg->creds.expiration - now_s > 300)
         return RT_OK;
     struct rt_aws_creds fresh;
     int rc = run_process(cfg->credential_process, &fresh, ei);

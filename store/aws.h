@@ -50,9 +50,9 @@ int rt_aws_parse_process_output(const char *json, size_t len, struct rt_aws_cred
 
 struct rt_aws_config {
     struct rt_aws_creds creds;
-    char *profile;          /* the profile used */
+    char *profile; /* the profile used */
     char *region;
-    char *endpoint;         /* NULL = AWS */
+    char *endpoint;           /* NULL = AWS */
     char *credential_process; /* kept to refresh expiring credentials */
 };
 

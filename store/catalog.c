@@ -107,8 +107,8 @@ static int migrate(struct rt_catalog *cat, struct rt_errinfo *ei)
     int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
     if (version > SCHEMA_VERSION)
-        return rt_fail(ei, RT_ERR_CATALOG_VERSION, -1, "schema %d, this runtrail knows %d",
-                       version, SCHEMA_VERSION);
+        return rt_fail(ei, RT_ERR_CATALOG_VERSION, -1, "schema %d, this runtrail knows %d", version,
+                       SCHEMA_VERSION);
     for (int v = version; v < SCHEMA_VERSION; v++) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
@@ -161,8 +161,9 @@ int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo 
         return RT_ERR_NOMEM;
     }
     int rc = RT_OK;
-    if (sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path, &cat->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         rc = rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", path,
                      cat->db ? sqlite3_errmsg(cat->db) : "cannot open");
         goto out;
@@ -195,9 +196,9 @@ int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo 
                       ei)) ||
         (rc = prepare(cat, &cat->find_digest,
                       "SELECT id, path, key FROM invocations WHERE digest = ?", ei)) ||
-        (rc = prepare(cat, &cat->upd_path,
-                      "UPDATE invocations SET path = ?, key = coalesce(?, key) WHERE id = ?",
-                      ei)) ||
+        (rc =
+             prepare(cat, &cat->upd_path,
+                     "UPDATE invocations SET path = ?, key = coalesce(?, key) WHERE id = ?", ei)) ||
         (rc = prepare(cat, &cat->find_str, "SELECT id FROM strings WHERE text = ?", ei)) ||
         (rc = prepare(cat, &cat->ins_str, "INSERT INTO strings (text) VALUES (?)", ei)))
         goto out;
@@ -791,11 +792,11 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(cat->db, q.text, -1, &st, NULL) != SQLITE_OK)
         return db_fail(cat, ei, "query");
-#define BIND_NAME(name, call)                                                                  \
-    do {                                                                                       \
-        int ix_ = sqlite3_bind_parameter_index(st, name);                                      \
-        if (ix_ > 0)                                                                           \
-            call;                                                                              \
+#define BIND_NAME(name, call)                                                                      \
+    do {                                                                                           \
+        int ix_ = sqlite3_bind_parameter_index(st, name);                                          \
+        if (ix_ > 0)                                                                               \
+            call;                                                                                  \
     } while (0)
     BIND_NAME(":fn", sqlite3_bind_text(st, ix_, f->function, -1, SQLITE_STATIC));
     BIND_NAME(":since", sqlite3_bind_int64(st, ix_, f->since_ns));
@@ -870,8 +871,7 @@ int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, siz
 {
     sqlite3_stmt *st;
     if (!cat || !key ||
-        sqlite3_prepare_v2(cat->db,
-                           "SELECT path FROM invocations WHERE key = ? AND verified = 1",
+        sqlite3_prepare_v2(cat->db, "SELECT path FROM invocations WHERE key = ? AND verified = 1",
                            -1, &st, NULL) != SQLITE_OK)
         return RT_ERR_CATALOG;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -926,12 +926,23 @@ int rt_parse_time(const char *text, int64_t now, int64_t *out)
     if (digits && p[0] && !p[1] && digits < 12) {
         uint64_t unit = 0;
         switch (*p) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
-        case 'w': unit = 7 * 86400; break;
-        default: return RT_ERR_TIME_FORMAT;
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        case 'w':
+            unit = 7 * 86400;
+            break;
+        default:
+            return RT_ERR_TIME_FORMAT;
         }
         if (n * unit > 9000000000ull) /* beyond int64 nanoseconds */
             return RT_ERR_TIME_FORMAT;

@@ -34,16 +34,16 @@ int rt_catalog_index_default(const char *path, struct rt_errinfo *ei);
 
 /* Which invocations to list. Unset fields (NULL, 0, -1) do not filter. */
 struct rt_catalog_filter {
-    const char *function;      /* exact function name */
-    int64_t since_ns;          /* start >= since (Unix ns); 0 = open */
-    int64_t until_ns;          /* start <= until (Unix ns); 0 = open */
-    int status;                /* enum rt_status; -1 = any */
-    const char *path_glob;     /* a file event's path matches (SQLite GLOB: * ? [...]) */
-    const char *dest;          /* HOST, IP, HOST:PORT, IP:PORT or [IPv6]:PORT of a net event */
-    const char *exec;          /* a program run: full path (glob) or a bare name (basename) */
+    const char *function;           /* exact function name */
+    int64_t since_ns;               /* start >= since (Unix ns); 0 = open */
+    int64_t until_ns;               /* start <= until (Unix ns); 0 = open */
+    int status;                     /* enum rt_status; -1 = any */
+    const char *path_glob;          /* a file event's path matches (SQLite GLOB: * ? [...]) */
+    const char *dest;               /* HOST, IP, HOST:PORT, IP:PORT or [IPv6]:PORT of a net event */
+    const char *exec;               /* a program run: full path (glob) or a bare name (basename) */
     const char *const *request_ids; /* any of these request ids */
     size_t n_request_ids;
-    size_t limit;              /* 0 = all */
+    size_t limit; /* 0 = all */
 };
 
 /* One invocation. Strings are valid only during the callback. */
@@ -52,13 +52,13 @@ struct rt_catalog_row {
     uint64_t seq;
     int64_t start_ns;
     uint64_t duration_ns;
-    int status;                /* enum rt_status */
+    int status; /* enum rt_status */
     bool cold_start;
     uint64_t n_events, n_logs, bytes_out, dropped;
-    uint32_t event_flags;      /* OR of RT_EF_* over its events */
-    const char *destinations;  /* "host:port,host:port,+N" or "" */
+    uint32_t event_flags;                          /* OR of RT_EF_* over its events */
+    const char *destinations;                      /* "host:port,host:port,+N" or "" */
     const char *env_digest, *code_digest, *digest; /* hex */
-    const char *key, *path;    /* store key (may be NULL), local file */
+    const char *key, *path;                        /* store key (may be NULL), local file */
     bool verified;
 };
 

@@ -446,9 +446,9 @@ enum outcome { DONE, RETRY, FAILED };
 
 static bool retryable_code(const char *code)
 {
-    static const char *const codes[] = {"SlowDown", "Throttling", "ThrottlingException",
-                                        "RequestTimeout", "InternalError", "ServiceUnavailable",
-                                        "RequestLimitExceeded", "TooManyRequests"};
+    static const char *const codes[] = {
+        "SlowDown",      "Throttling",         "ThrottlingException",  "RequestTimeout",
+        "InternalError", "ServiceUnavailable", "RequestLimitExceeded", "TooManyRequests"};
     for (size_t i = 0; code && i < sizeof codes / sizeof codes[0]; i++)
         if (!strcmp(code, codes[i]))
             return true;
@@ -458,9 +458,9 @@ static bool retryable_code(const char *code)
 static bool region_problem(long status, const char *code)
 {
     return status == 301 || status == 307 ||
-           (code && (!strcmp(code, "PermanentRedirect") ||
-                     !strcmp(code, "AuthorizationHeaderMalformed") ||
-                     !strcmp(code, "IllegalLocationConstraintException")));
+           (code &&
+            (!strcmp(code, "PermanentRedirect") || !strcmp(code, "AuthorizationHeaderMalformed") ||
+             !strcmp(code, "IllegalLocationConstraintException")));
 }
 
 /* Classifies a finished attempt and fills ei for a final failure. */
@@ -469,8 +469,8 @@ static enum outcome classify(struct xfer *x, CURLcode cc, struct rt_errinfo *ei,
     struct rt_s3 *s3 = x->s3;
     const char *key = x->key ? x->key : "";
     if (cc != CURLE_OK) {
-        *err = rt_fail(ei, RT_ERR_S3_NETWORK, -1, "%s s3://%s/%s: %s", x->action, s3->bucket,
-                       key, x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+        *err = rt_fail(ei, RT_ERR_S3_NETWORK, -1, "%s s3://%s/%s: %s", x->action, s3->bucket, key,
+                       x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
         return cc == CURLE_WRITE_ERROR || cc == CURLE_URL_MALFORMAT ||
                        cc == CURLE_UNSUPPORTED_PROTOCOL
                    ? FAILED
@@ -490,8 +490,8 @@ static enum outcome classify(struct xfer *x, CURLcode cc, struct rt_errinfo *ei,
         *err = rt_fail(ei, RT_ERR_S3_HTTP, -1, "%s s3://%s/%s: HTTP %ld %s %s", x->action,
                        s3->bucket, key, st, code ? code : "", msg);
         out = RETRY;
-    } else if (region_problem(st, code) || (st == 400 && x->bucket_region[0] &&
-                                             strcmp(x->bucket_region, s3->cfg.region))) {
+    } else if (region_problem(st, code) ||
+               (st == 400 && x->bucket_region[0] && strcmp(x->bucket_region, s3->cfg.region))) {
         const char *right = x->bucket_region[0] ? x->bucket_region : e.region;
         if (right && *right)
             *err = rt_fail(ei, RT_ERR_S3_REGION, -1,
@@ -501,20 +501,19 @@ static enum outcome classify(struct xfer *x, CURLcode cc, struct rt_errinfo *ei,
             *err = rt_fail(ei, RT_ERR_S3_REGION, -1, "bucket %s is not in region %s (%s)",
                            s3->bucket, s3->cfg.region, code ? code : "redirect");
     } else if (st == 403) {
-        *err = rt_fail(ei, RT_ERR_S3_DENIED, -1,
-                       "%s on s3://%s/%s denied for %.24s (%s): %s%s%s", x->action, s3->bucket,
-                       key, s3->cfg.creds.access_key_id, s3->cfg.creds.source,
-                       code ? code : "Forbidden", msg[0] ? ": " : "", msg);
+        *err = rt_fail(ei, RT_ERR_S3_DENIED, -1, "%s on s3://%s/%s denied for %.24s (%s): %s%s%s",
+                       x->action, s3->bucket, key, s3->cfg.creds.access_key_id,
+                       s3->cfg.creds.source, code ? code : "Forbidden", msg[0] ? ": " : "", msg);
     } else if (st == 404) {
         if (code && !strcmp(code, "NoSuchBucket"))
-            *err = rt_fail(ei, RT_ERR_S3_NOT_FOUND, -1, "%s: bucket %s does not exist",
-                           x->action, s3->bucket);
+            *err = rt_fail(ei, RT_ERR_S3_NOT_FOUND, -1, "%s: bucket %s does not exist", x->action,
+                           s3->bucket);
         else if (x->key)
             *err = rt_fail(ei, RT_ERR_S3_NOT_FOUND, -1, "%s: no object s3://%s/%s", x->action,
                            s3->bucket, key);
         else
-            *err = rt_fail(ei, RT_ERR_S3_NOT_FOUND, -1, "%s: s3://%s not found (%s)",
-                           x->action, s3->bucket, code ? code : "404");
+            *err = rt_fail(ei, RT_ERR_S3_NOT_FOUND, -1, "%s: s3://%s not found (%s)", x->action,
+                           s3->bucket, code ? code : "404");
     } else {
         *err = rt_fail(ei, RT_ERR_S3_HTTP, -1, "%s s3://%s/%s: HTTP %ld %s %s", x->action,
                        s3->bucket, key, st, code ? code : "", msg);
@@ -619,8 +618,12 @@ int rt_s3_put(struct rt_s3 *s3, const char *key, const void *data, size_t len,
               struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
-    struct xfer x = {.s3 = s3, .method = "PUT", .action = "PutObject", .key = key,
-                     .body = data ? data : (const uint8_t *)"", .body_len = len};
+    struct xfer x = {.s3 = s3,
+                     .method = "PUT",
+                     .action = "PutObject",
+                     .key = key,
+                     .body = data ? data : (const uint8_t *)"",
+                     .body_len = len};
     int rc = perform(&x, ei);
     xfer_free(&x);
     return rc;
@@ -630,8 +633,8 @@ int rt_s3_get_file(struct rt_s3 *s3, const char *key, const char *path, uint64_t
                    struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
-    struct xfer x = {.s3 = s3, .method = "GET", .action = "GetObject", .key = key,
-                     .out_path = path};
+    struct xfer x = {
+        .s3 = s3, .method = "GET", .action = "GetObject", .key = key, .out_path = path};
     int rc = perform(&x, ei);
     if (rc == RT_OK && size)
         *size = x.written;
@@ -659,21 +662,28 @@ int rt_s3_delete(struct rt_s3 *s3, const char *key, struct rt_errinfo *ei)
     return rc;
 }
 
-int rt_s3_list(struct rt_s3 *s3, const char *prefix, const char *delimiter,
-               const char *start_after, const char *token, unsigned max_keys,
-               struct rt_s3_list *out, struct rt_errinfo *ei)
+int rt_s3_list(struct rt_s3 *s3, const char *prefix, const char *delimiter, const char *start_after,
+               const char *token, unsigned max_keys, struct rt_s3_list *out, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
     memset(out, 0, sizeof *out);
     char mk[16];
     snprintf(mk, sizeof mk, "%u", max_keys);
-    const char *kv[] = {"list-type",          "2",
-                        "prefix",             prefix && *prefix ? prefix : NULL,
-                        "delimiter",          delimiter && *delimiter ? delimiter : NULL,
-                        "start-after",        start_after && *start_after ? start_after : NULL,
-                        "continuation-token", token && *token ? token : NULL,
-                        "max-keys",           max_keys ? mk : NULL};
-    struct xfer x = {.s3 = s3, .method = "GET", .action = "ListObjectsV2",
+    const char *kv[] = {"list-type",
+                        "2",
+                        "prefix",
+                        prefix && *prefix ? prefix : NULL,
+                        "delimiter",
+                        delimiter && *delimiter ? delimiter : NULL,
+                        "start-after",
+                        start_after && *start_after ? start_after : NULL,
+                        "continuation-token",
+                        token && *token ? token : NULL,
+                        "max-keys",
+                        max_keys ? mk : NULL};
+    struct xfer x = {.s3 = s3,
+                     .method = "GET",
+                     .action = "ListObjectsV2",
                      .query = rt_s3_canonical_query(kv, sizeof kv / sizeof kv[0] / 2)};
     if (!x.query)
         return RT_ERR_NOMEM;
@@ -681,8 +691,8 @@ int rt_s3_list(struct rt_s3 *s3, const char *prefix, const char *delimiter,
     if (rc == RT_OK) {
         rc = rt_s3_parse_list(x.resp.data ? x.resp.data : "", x.resp.len, out);
         if (rc != RT_OK)
-            rt_fail(ei, rc, -1, "ListObjectsV2 s3://%s/%s: response is not a listing",
-                    s3->bucket, prefix ? prefix : "");
+            rt_fail(ei, rc, -1, "ListObjectsV2 s3://%s/%s: response is not a listing", s3->bucket,
+                    prefix ? prefix : "");
     }
     xfer_free(&x);
     return rc;
@@ -717,8 +727,11 @@ int rt_s3_get_many(struct rt_s3 *s3, struct rt_s3_get_item *items, size_t n, int
         return RT_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        xs[i] = (struct xfer){.s3 = s3, .method = "GET", .action = "GetObject",
-                              .key = items[i].key, .out_path = items[i].path,
+        xs[i] = (struct xfer){.s3 = s3,
+                              .method = "GET",
+                              .action = "GetObject",
+                              .key = items[i].key,
+                              .out_path = items[i].path,
                               .item = &items[i]};
         xs[i].resp.max = MAX_ERROR_BODY;
         rt_errinfo_clear(&items[i].info);

@@ -64,9 +64,8 @@ struct rt_s3_list {
 void rt_s3_list_free(struct rt_s3_list *list);
 
 /* One ListObjectsV2 request; any string may be NULL. max_keys 0 = server default (1000). */
-int rt_s3_list(struct rt_s3 *s3, const char *prefix, const char *delimiter,
-               const char *start_after, const char *token, unsigned max_keys,
-               struct rt_s3_list *out, struct rt_errinfo *ei);
+int rt_s3_list(struct rt_s3 *s3, const char *prefix, const char *delimiter, const char *start_after,
+               const char *token, unsigned max_keys, struct rt_s3_list *out, struct rt_errinfo *ei);
 
 /* Parallel downloads (curl multi) for `pull`. Each item is fetched into path via a temporary
  * file and then renamed; failed transfers are retried with backoff. */

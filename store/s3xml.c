@@ -58,8 +58,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
             fail(p);
             return;
         }
-        struct rt_s3_object *no =
-            realloc(p->list->objects, (p->list->n_objects + 1) * sizeof *no);
+        struct rt_s3_object *no = realloc(p->list->objects, (p->list->n_objects + 1) * sizeof *no);
         if (!no) {
             fail(p);
             return;

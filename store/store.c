@@ -74,9 +74,9 @@ int rt_store_key(const struct rt_meta *meta, char *key, size_t cap)
     struct tm tm;
     if (!gmtime_r(&secs, &tm))
         return RT_ERR_INVALID_ARG;
-    int w = snprintf(key, cap, "v1/fn=%s/dt=%04d-%02d-%02d/hr=%02d/%019" PRId64 "-%s%s", fn,
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, ns, rid,
-                     RT_BUNDLE_EXT);
+    int w =
+        snprintf(key, cap, "v1/fn=%s/dt=%04d-%02d-%02d/hr=%02d/%019" PRId64 "-%s%s", fn,
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, ns, rid, RT_BUNDLE_EXT);
     if (w < 0 || (size_t)w >= cap)
         return RT_ERR_INVALID_ARG;
     return RT_OK;
@@ -96,8 +96,7 @@ static int parse_url(struct rt_store *st, const char *url, struct rt_errinfo *ei
         for (size_t i = 0; i < blen; i++) {
             char c = b[i];
             if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-                return rt_fail(ei, RT_ERR_STORE_URL, -1, "%s: bad character in bucket name",
-                               url);
+                return rt_fail(ei, RT_ERR_STORE_URL, -1, "%s: bad character in bucket name", url);
         }
         st->is_s3 = true;
         st->bucket = strndup(b, blen);
@@ -118,8 +117,7 @@ static int parse_url(struct rt_store *st, const char *url, struct rt_errinfo *ei
         if (!strncmp(path, "localhost/", 10))
             path += 9;
         if (*path != '/')
-            return rt_fail(ei, RT_ERR_STORE_URL, -1, "%s: file:// URLs need an absolute path",
-                           url);
+            return rt_fail(ei, RT_ERR_STORE_URL, -1, "%s: file:// URLs need an absolute path", url);
     } else if (strstr(url, "://")) {
         return rt_fail(ei, RT_ERR_STORE_URL, -1, "%s: only s3:// and file:// are supported", url);
     }
@@ -287,8 +285,7 @@ static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, 
     clock_gettime(CLOCK_REALTIME, &ts);
     char name[512];
     int w = snprintf(name, sizeof name, "%020" PRId64 "-%06u-%s",
-                     (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, st->spool_seq++ % 1000000,
-                     key);
+                     (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, st->spool_seq++ % 1000000, key);
     if (w < 0 || (size_t)w >= sizeof name)
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: key too long for the spool", key);
     for (char *p = name; *p; p++)

@@ -18,10 +18,10 @@
 struct rt_store;
 
 struct rt_store_options {
-    const char *spool_dir;  /* NULL = no spool (CLI); the extension uses /tmp/runtrail-spool */
-    uint64_t spool_max;     /* bytes; 0 = default 64 MiB */
-    int timeout_ms;         /* per request; 0 = default 5000 */
-    const char *sse;        /* RUNTRAIL_SSE: NULL/"AES256" or "aws:kms:KEYID" */
+    const char *spool_dir; /* NULL = no spool (CLI); the extension uses /tmp/runtrail-spool */
+    uint64_t spool_max;    /* bytes; 0 = default 64 MiB */
+    int timeout_ms;        /* per request; 0 = default 5000 */
+    const char *sse;       /* RUNTRAIL_SSE: NULL/"AES256" or "aws:kms:KEYID" */
 };
 
 /* url: "s3://bucket/prefix", "file:///dir" or a plain folder path. NULL opts = defaults.

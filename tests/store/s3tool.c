@@ -38,8 +38,8 @@ static const char *opt(int argc, char **argv, const char *name, const char *def)
     return def;
 }
 
-static int make_bundle(const char *fn, const char *rid, int64_t start, int events,
-                       uint8_t **out, size_t *len, struct rt_meta *meta_out)
+static int make_bundle(const char *fn, const char *rid, int64_t start, int events, uint8_t **out,
+                       size_t *len, struct rt_meta *meta_out)
 {
     struct rt_writer *w = rt_writer_new(NULL);
     if (!w)
@@ -123,8 +123,7 @@ static int cmd_bundles(int argc, char **argv)
     }
     uint64_t c[RT_CTR__COUNT] = {0};
     rt_store_take_counters(st, c);
-    printf("counters store_failures=%" PRIu64 " spool_dropped=%" PRIu64 " spooled=%" PRIu64
-           "\n",
+    printf("counters store_failures=%" PRIu64 " spool_dropped=%" PRIu64 " spooled=%" PRIu64 "\n",
            c[RT_CTR_STORE_FAILURES], c[RT_CTR_SPOOL_DROPPED], c[RT_CTR_SPOOLED]);
     rt_store_close(st);
     return failures ? 1 : 0;

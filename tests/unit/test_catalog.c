@@ -27,16 +27,15 @@ static void teardown(void)
 
 TestSuite(catalog, .init = setup, .fini = teardown);
 
-static struct rt_str S(const char *s)
-{
+static struct rt_str S(const char *s) {
     struct rt_str r = {s, s ? strlen(s) : 0};
     return r;
 }
 
 /* Writes a bundle with a few events to tmpdir/name.rtb. */
-static void make_bundle(const char *name, const char *fn, const char *rid, int64_t start,
-                        int status, const char *path, const char *dest, const char *host,
-                        const char *exe)
+static void
+make_bundle(const char *name, const char *fn, const char *rid, int64_t start, int status,
+            const char *path, const char *dest, const char *host, const char *exe)
 {
     struct rt_writer *w = rt_writer_new(NULL);
     cr_assert_not_null(w);
@@ -106,8 +105,8 @@ static struct rt_catalog *fixture(void)
 {
     make_bundle("a", "orders", "req-a", T0, RT_STATUS_OK, "/etc/passwd", "10.0.0.1:443",
                 "api.example.com", NULL);
-    make_bundle("b", "orders", "req-b", T0 + HOUR, RT_STATUS_ERROR, "/tmp/x.txt",
-                "192.0.2.7:8080", NULL, "/tmp/payload");
+    make_bundle("b", "orders", "req-b", T0 + HOUR, RT_STATUS_ERROR, "/tmp/x.txt", "192.0.2.7:8080",
+                NULL, "/tmp/payload");
     make_bundle("c", "billing", "req-c", T0 + 2 * HOUR, RT_STATUS_OK, "/var/task/index.js",
                 "[2001:db8::1]:443", "v6.example.net", "/usr/bin/curl");
     struct rt_catalog *cat;
@@ -246,8 +245,7 @@ Test(catalog, reindex_is_noop_and_corrupt_refused)
     char found[512];
     cr_assert_eq(rt_catalog_find_key(cat, "v1/fn=orders/x.rtb", found, sizeof found), RT_OK);
     cr_assert_str_eq(found, p);
-    cr_assert_eq(rt_catalog_find_key(cat, "v1/none", found, sizeof found),
-                 RT_ERR_S3_NOT_FOUND);
+    cr_assert_eq(rt_catalog_find_key(cat, "v1/none", found, sizeof found), RT_ERR_S3_NOT_FOUND);
     rt_catalog_close(cat);
 }
 
@@ -290,9 +288,9 @@ Test(catalog, parse_time)
     cr_assert_eq(t, T0 - HOUR / 2);
     cr_assert_eq(rt_parse_time("now", now, &t), RT_OK);
     cr_assert_eq(t, T0);
-    const char *bad[] = {"", "2h30", "yesterday", "2026-13-01", "2026-11-26T25:00",
-                         "2026-11-26T10", "h", "-2h", "2026-11-26Tx", "7691-01-01",
-                         "99999999999w"};
+    const char *bad[] = {
+        "",  "2h30", "yesterday",    "2026-13-01", "2026-11-26T25:00", "2026-11-26T10",
+        "h", "-2h",  "2026-11-26Tx", "7691-01-01", "99999999999w"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(rt_parse_time(bad[i], now, &t), RT_ERR_TIME_FORMAT, "%s", bad[i]);
 }

@@ -22,8 +22,9 @@ Test(s3, uri_encode)
 
 Test(s3, canonical_query_sorted_and_encoded)
 {
-    const char *kv[] = {"prefix", "p/v1/fn=a b", "list-type", "2", "delimiter", "/",
-                        "start-after", NULL, "continuation-token", "1/2+3="};
+    const char *kv[] = {
+        "prefix",      "p/v1/fn=a b", "list-type",          "2",     "delimiter", "/",
+        "start-after", NULL,          "continuation-token", "1/2+3="};
     char *q = rt_s3_canonical_query(kv, 5);
     cr_assert_str_eq(q, "continuation-token=1%2F2%2B3%3D&delimiter=%2F&list-type=2&"
                         "prefix=p%2Fv1%2Ffn%3Da%20b");
@@ -60,7 +61,7 @@ Test(s3, parse_list_rejects_hostile)
 {
     struct rt_s3_list l;
     const char *bad[] = {
-        "<ListBucketResult><Contents><Key>x</Key>",                 /* truncated */
+        "<ListBucketResult><Contents><Key>x</Key>", /* truncated */
         "<ListBucketResult><Contents><Size>12x</Size></Contents></ListBucketResult>",
         "<!DOCTYPE l [<!ENTITY a \"aaaa\">]><ListBucketResult>&a;</ListBucketResult>",
         "not xml",
@@ -104,8 +105,7 @@ Test(s3, ini_dialect)
     cr_assert_str_eq(rt_ini_get(&ini, "default", "aws_access_key_id"), "AKID2");
     cr_assert_str_eq(rt_ini_get(&ini, "default", "aws_secret_access_key"), "s3cr=t");
     cr_assert_str_eq(rt_ini_get(&ini, "profile dev", "region"), "eu-west-1");
-    cr_assert_str_eq(rt_ini_get(&ini, "profile dev", "s3.endpoint_url"),
-                     "http://127.0.0.1:9000");
+    cr_assert_str_eq(rt_ini_get(&ini, "profile dev", "s3.endpoint_url"), "http://127.0.0.1:9000");
     cr_assert_str_eq(rt_ini_get(&ini, "profile dev", "credential_process"), "/bin/echo {}");
     cr_assert_null(rt_ini_get(&ini, "dev", "region"));
     rt_ini_free(&ini);
@@ -158,9 +158,9 @@ static void chain_setup(void)
     setenv("AWS_SHARED_CREDENTIALS_FILE", p, 1);
     snprintf(p, sizeof p, "%s/config", dir);
     setenv("AWS_CONFIG_FILE", p, 1);
-    const char *unset[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                           "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-                           "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"};
+    const char *unset[] = {
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+        "AWS_REGION",        "AWS_DEFAULT_REGION",    "AWS_ENDPOINT_URL",  "AWS_ENDPOINT_URL_S3"};
     for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++)
         unsetenv(unset[i]);
     write_file("credentials", "[default]\naws_access_key_id = DEFK\naws_secret_access_key = "

@@ -103,8 +103,7 @@ Test(store, folder_put_writes_under_key)
     struct rt_errinfo ei;
     cr_assert_eq(rt_store_open(url, NULL, &st, &ei), RT_OK);
     struct rt_meta m = meta_for("fn", "r1", 1795689711500000000LL);
-    cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"hello", 5, where, sizeof where,
-                                     &ei),
+    cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"hello", 5, where, sizeof where, &ei),
                  RT_OK);
     snprintf(expect, sizeof expect,
              "%s/data/v1/fn=fn/dt=2026-11-26/hr=10/1795689711500000000-r1.rtb", tmpdir);
