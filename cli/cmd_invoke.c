@@ -198,7 +198,7 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
         }
     }
     FILE *report = NULL;
-    if (o.report && !(report = fopen(o.report, "w"))) {
+    if (o.report && !(report = fopen(o.report, "we"))) {
         rt_cli_error("invoke: %s: %s", o.report, strerror(errno));
         rc = RT_EXIT_USAGE;
         goto out;

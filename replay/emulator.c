@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -208,6 +209,21 @@ static void clear_sandbox(struct rt_emu *emu)
     pthread_cond_broadcast(&emu->cv);
 }
 
+/* Lambda's message for a runtime that exited: "... Runtime exited with error: exit status 3"
+ * or "... Runtime exited without providing a reason" (exit status 0). */
+static void exit_message(const struct rt_emu *emu, char *msg, size_t cap)
+{
+    const struct emu_proc *p = &emu->runtime;
+    if (WIFEXITED(p->wstatus) && WEXITSTATUS(p->wstatus) == 0) {
+        snprintf(msg, cap, "RequestId: %s Error: Runtime exited without providing a reason",
+                 emu->req_id);
+        return;
+    }
+    char how[64];
+    emu_proc_describe(p, how, sizeof how);
+    snprintf(msg, cap, "RequestId: %s Error: Runtime exited with error: %s", emu->req_id, how);
+}
+
 /* The outcome of an invocation that rt_emu_cancel() stopped. Caller holds mu. */
 static void set_cancelled(struct rt_emu *emu)
 {
@@ -292,10 +308,7 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
             return RT_ERR_EMU_INIT;
         }
         if (emu_proc_poll(&emu->runtime)) {
-            char how[64];
-            emu_proc_describe(&emu->runtime, how, sizeof how);
-            snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: %s",
-                     emu->req_id, how);
+            exit_message(emu, msg, sizeof msg);
             char *body = rt_emu_error_json("Runtime.ExitError", msg);
             emu_set_result(emu, RT_STATUS_CRASH, "Runtime.ExitError", body,
                            body ? strlen(body) : 0);
@@ -483,10 +496,7 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
             break;
         }
         if (!emu->inv_done && emu_proc_poll(&emu->runtime)) {
-            char how[64];
-            emu_proc_describe(&emu->runtime, how, sizeof how);
-            snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: %s",
-                     emu->req_id, how);
+            exit_message(emu, msg, sizeof msg);
             char *body = rt_emu_error_json("Runtime.ExitError", msg);
             emu_set_result(emu, RT_STATUS_CRASH, "Runtime.ExitError", body,
                            body ? strlen(body) : 0);
