@@ -65,6 +65,7 @@ struct rt_ext_sealer {
     struct rt_env_var *env;
     size_t n_env;
     char runtime[128];
+    bool ring_seen; /* the interposer has written at least one record */
 
     /* The code digest runs in its own low-priority thread (a layer can hold 250 MB). */
     pthread_t code_thread;
@@ -88,6 +89,7 @@ static bool is_proxy_traffic(const struct rt_ext_sealer *s, const struct rt_even
 static void hold_event(const struct rt_event *ev, void *arg)
 {
     struct rt_ext_sealer *s = arg;
+    s->ring_seen = true;
     if (is_proxy_traffic(s, ev))
         return;
     if (ev->op == RT_OP_PROC_START && !s->runtime[0] && ev->str[0].len) {
@@ -297,8 +299,10 @@ static void open_store(struct rt_ext_sealer *s)
     if (s->store_tried)
         return;
     s->store_tried = true;
+    /* 2 s per request: a bundle still reaches the spool within SHUTDOWN's budget. */
     struct rt_store_options so = {.spool_dir = s->cfg.spool_dir,
                                   .spool_max = s->cfg.spool_max,
+                                  .timeout_ms = 2000,
                                   .sse = *s->cfg.sse ? s->cfg.sse : NULL};
     if (rt_store_open(s->cfg.store, &so, &s->store, NULL) != RT_OK) {
         s->store = NULL;
@@ -397,7 +401,9 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     m.seq = s->seq;
     m.has_prev = s->has_prev;
     memcpy(m.prev_digest, s->prev_digest, RT_DIGEST_LEN);
-    m.coverage = RT_COV_PROXY | (s->ring ? RT_COV_PRELOAD : 0);
+    /* The interposer counts as present once it has written to the ring (a static or
+     * unwrapped runtime never does). */
+    m.coverage = RT_COV_PROXY | (s->ring && s->ring_seen ? RT_COV_PRELOAD : 0);
     if (s->store)
         rt_store_take_counters(s->store, m.counters);
     take_counters(s, m.counters);
