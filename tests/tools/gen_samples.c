@@ -3,9 +3,10 @@
  * `runtrail verify` at once and the e2e tests can compare exact output. Usage:
  *     gen_samples OUTDIR
  * writes api-gateway.rtb, error.rtb, exfiltration.rtb, hostile-strings.rtb and a chain of four
- * bundles from one sandbox under OUTDIR/chain/ in the store's key layout. */
+ * bundles from one sandbox under OUTDIR/chain/ in the store's key layout (rt_store_key). */
 #include "formats/bundle.h"
 #include "formats/digest.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define START_NS 1764152100000000000LL /* 2025-11-26T10:15:00Z */
 #define MS 1000000LL
@@ -332,13 +332,12 @@ static void gen_chain(const char *dir)
         payload('E', body, "application/json", NULL);
         payload('R', "{\"statusCode\":200}", "application/json", NULL);
         api_invocation(reqs[i], start, 8, "2000");
-        char name[256];
-        time_t secs = (time_t)(start / 1000000000);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        snprintf(name, sizeof name, "chain/v1/fn=orders-api/dt=%04d-%02d-%02d/hr=%02d/%lld-%s.rtb",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, (long long)start,
-                 reqs[i]);
+        char key[512], name[600];
+        if (rt_store_key(&m, key, sizeof key)) {
+            fprintf(stderr, "gen_samples: no store key\n");
+            exit(1);
+        }
+        snprintf(name, sizeof name, "chain/%s", key);
         seal(dir, name, prev);
     }
 }
