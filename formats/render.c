@@ -302,8 +302,10 @@ size_t rt_render_event(char *buf, size_t cap, const struct rt_event *ev)
         addf(&o, " = -1 %s (%s)", ename, strerror((int)-ev->result));
     else
         addf(&o, " = %" PRId64, ev->result);
-    if (ev->dur_ns)
+    if (ev->dur_ns >= 1000)
         addf(&o, " <%" PRIu64 ".%03" PRIu64 "ms>", ev->dur_ns / 1000000, ev->dur_ns / 1000 % 1000);
+    else if (ev->dur_ns)
+        addf(&o, " <%" PRIu64 "ns>", ev->dur_ns);
     if (ev->flags) {
         adds(&o, " [");
         bool any = false;

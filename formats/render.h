@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 /* "openat(AT_FDCWD, "/etc/hosts", O_RDONLY) = 3" or "... = -1 ENOENT (No such file or
- * directory)", plus " <0.012ms>" when dur_ns > 0 and " [environ_read]" flags. Writes at most
+ * directory)", plus the duration (" <0.012ms>", or " <450ns>" under a microsecond) when
+ * dur_ns > 0 and flags (" [environ_read]"). Writes at most
  * cap bytes (NUL-terminated); returns the length the full text needs. */
 size_t rt_render_event(char *buf, size_t cap, const struct rt_event *ev);
 /* One argument value in format fmt (numbers; strings use rt_render_str). */

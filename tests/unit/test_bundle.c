@@ -753,8 +753,9 @@ Test(render, strace_like_lines)
     k.op = RT_OP_KILL;
     k.num[0] = 42;
     k.num[1] = 9;
+    k.dur_ns = 450;
     rt_render_event(buf, sizeof buf, &k);
-    cr_assert_str_eq(buf, "kill(42, SIGKILL) = 0");
+    cr_assert_str_eq(buf, "kill(42, SIGKILL) = 0 <450ns>");
     size_t need = rt_render_event(buf, 8, &e);
     cr_assert_gt(need, 8);
     cr_assert_eq(strlen(buf), 7);
