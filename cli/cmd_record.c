@@ -375,7 +375,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
             if (streams[s].fd >= 0)
                 pf[np++] = (struct pollfd){.fd = streams[s].fd, .events = POLLIN};
         if (np > 0) {
-            int pr = poll(pf, np, last_batch > 64 ? 0 : last_batch > 0 ? 1 : 10);
+            int pr = poll(pf, np, last_batch > 0 ? 1 : 10);
             for (nfds_t k = 0; pr > 0 && k < np; k++) {
                 if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
                     continue;
