@@ -146,6 +146,15 @@ expect_eq "verify chain with a gap exits 1" 1 "$rc"
 sed "s|$T_TMP/||g" "$T_TMP/g.err" >"$T_TMP/gap.err"
 compare "verify chain gap: finding" "$E/show_verify_gap.err" "$T_TMP/gap.err"
 compare "verify chain gap: summary" "$E/show_verify_gap.out" "$T_TMP/g.out"
+# modified, forked and reordered chains (made by the generator)
+"$RT_ROOT/$BUILD/tools/gen_samples" --tampered "$T_TMP/t" >/dev/null
+for t in modified fork reorder; do
+    rc=$(run_rc "$T_TMP/t.out" "$T_TMP/t.err" "$RUNTRAIL" verify "$T_TMP/t/$t")
+    expect_eq "verify $t chain exits 1" 1 "$rc"
+    sed "s|$T_TMP/||g" "$T_TMP/t.err" >"$T_TMP/t-$t.err"
+    compare "verify $t chain: finding" "$E/show_verify_chain_$t.err" "$T_TMP/t-$t.err"
+done
+
 rc=$(run_rc "$T_TMP/u.out" "$T_TMP/u.err" "$RUNTRAIL" verify "$T_TMP/missing.rtb" "$S/error.rtb")
 expect_eq "verify of a missing file exits 2" 2 "$rc"
 expect_grep "missing file named" "missing.rtb: No such file or directory" "$T_TMP/u.err"

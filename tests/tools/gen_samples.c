@@ -3,7 +3,9 @@
  * `runtrail verify` at once and the e2e tests can compare exact output. Usage:
  *     gen_samples OUTDIR
  * writes api-gateway.rtb, error.rtb, exfiltration.rtb, hostile-strings.rtb and a chain of four
- * bundles from one sandbox under OUTDIR/chain/ in the store's key layout (rt_store_key). */
+ * bundles from one sandbox under OUTDIR/chain/ in the store's key layout (rt_store_key).
+ *     gen_samples --tampered OUTDIR
+ * writes broken chains for tests/e2e/show_verify.sh: modified/, fork/, reorder/. */
 #include "formats/bundle.h"
 #include "formats/digest.h"
 #include "store/store.h"
@@ -308,44 +310,79 @@ static void gen_hostile(const char *dir)
     seal(dir, "hostile-strings.rtb", NULL);
 }
 
-/* Four invocations in one sandbox: seq 0..3, each linking the previous bundle's digest. */
-static void gen_chain(const char *dir)
+/* One invocation of the chain's sandbox. prev NULL: the first of the sandbox. variant != 0
+ * changes the input (a tampered or forked copy). The bundle's digest goes to digest. */
+static void chain_bundle(const char *dir, const char *name, uint64_t seq, const uint8_t *prev,
+                         int variant, uint8_t digest[RT_DIGEST_LEN])
 {
     static const char *const reqs[4] = {
         "51c2d8e0-1a2b-4c3d-8e4f-000000000001", "51c2d8e0-1a2b-4c3d-8e4f-000000000002",
         "51c2d8e0-1a2b-4c3d-8e4f-000000000003", "51c2d8e0-1a2b-4c3d-8e4f-000000000004"};
-    uint8_t prev[RT_DIGEST_LEN];
-    for (int i = 0; i < 4; i++) {
-        struct rt_meta m;
-        int64_t start = START_NS + 300000 * MS + i * 1500 * MS;
-        w = rt_writer_new(NULL);
-        base_meta(&m, "orders-api", reqs[i], "sbx-1d9e4b7a22c05f31", start, 17 + (uint64_t)i);
-        m.cold_start = i == 0;
-        m.seq = (uint64_t)i;
-        m.has_prev = i > 0;
-        if (i > 0)
-            memcpy(m.prev_digest, prev, RT_DIGEST_LEN);
-        rt_writer_set_meta(w, &m);
-        headers(reqs[i]);
-        char body[128];
-        snprintf(body, sizeof body, "{\"path\":\"/orders/%d\",\"httpMethod\":\"GET\"}", 2000 + i);
-        payload('E', body, "application/json", NULL);
-        payload('R', "{\"statusCode\":200}", "application/json", NULL);
-        api_invocation(reqs[i], start, 8, "2000");
-        char key[512], name[600];
+    struct rt_meta m;
+    int64_t start = START_NS + 300000 * MS + (int64_t)seq * 1500 * MS;
+    w = rt_writer_new(NULL);
+    base_meta(&m, "orders-api", reqs[seq % 4], "sbx-1d9e4b7a22c05f31", start, 17 + seq);
+    m.cold_start = seq == 0;
+    m.seq = seq;
+    m.has_prev = prev != NULL;
+    if (prev)
+        memcpy(m.prev_digest, prev, RT_DIGEST_LEN);
+    rt_writer_set_meta(w, &m);
+    headers(reqs[seq % 4]);
+    char body[128];
+    snprintf(body, sizeof body, "{\"path\":\"/orders/%d\",\"httpMethod\":\"GET\"}",
+             variant ? 6666 : 2000 + (int)seq);
+    payload('E', body, "application/json", NULL);
+    payload('R', "{\"statusCode\":200}", "application/json", NULL);
+    api_invocation(reqs[seq % 4], start, 8, "2000");
+    char key[512], path[600];
+    if (!name) {
         if (rt_store_key(&m, key, sizeof key)) {
             fprintf(stderr, "gen_samples: no store key\n");
             exit(1);
         }
-        snprintf(name, sizeof name, "chain/%s", key);
-        seal(dir, name, prev);
+        snprintf(path, sizeof path, "chain/%s", key);
+        name = path;
     }
+    seal(dir, name, digest);
+}
+
+/* Four invocations in one sandbox: seq 0..3, each linking the previous bundle's digest. */
+static void gen_chain(const char *dir)
+{
+    uint8_t d[4][RT_DIGEST_LEN];
+    for (uint64_t i = 0; i < 4; i++)
+        chain_bundle(dir, NULL, i, i ? d[i - 1] : NULL, 0, d[i]);
+}
+
+/* Broken chains for the tests: modified/ (seq 2 replaced by a re-sealed variant), fork/ (two
+ * different seq 1), reorder/ (seq 2 links to seq 0). */
+static void gen_tampered(const char *dir)
+{
+    uint8_t d[4][RT_DIGEST_LEN], x[RT_DIGEST_LEN];
+    chain_bundle(dir, "modified/seq0.rtb", 0, NULL, 0, d[0]);
+    chain_bundle(dir, "modified/seq1.rtb", 1, d[0], 0, d[1]);
+    chain_bundle(dir, "modified/seq2.rtb", 2, d[1], 0, d[2]);
+    chain_bundle(dir, "modified/seq3.rtb", 3, d[2], 0, d[3]);
+    chain_bundle(dir, "modified/seq2.rtb", 2, d[1], 1, x); /* overwrites the original */
+    chain_bundle(dir, "fork/seq0.rtb", 0, NULL, 0, d[0]);
+    chain_bundle(dir, "fork/seq1-a.rtb", 1, d[0], 0, d[1]);
+    chain_bundle(dir, "fork/seq1-b.rtb", 1, d[0], 1, x);
+    chain_bundle(dir, "fork/seq2.rtb", 2, d[1], 0, d[2]);
+    chain_bundle(dir, "reorder/seq0.rtb", 0, NULL, 0, d[0]);
+    chain_bundle(dir, "reorder/seq1.rtb", 1, d[0], 0, d[1]);
+    chain_bundle(dir, "reorder/seq2.rtb", 2, d[0], 0, d[2]);
 }
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--tampered")) {
+        mkdir(argv[2], 0755);
+        gen_tampered(argv[2]);
+        return 0;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: gen_samples OUTDIR\n");
+        fprintf(stderr, "usage: gen_samples [--tampered] OUTDIR\n");
         return 2;
     }
     mkdir(argv[1], 0755);
