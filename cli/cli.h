@@ -10,6 +10,7 @@
 #define RUNTRAIL_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define RT_COMMAND(name, summary)                                                              \
@@ -32,6 +33,11 @@ bool rt_cli_wants_help(int argc, char **argv);
 /* Prints the man page-like help for cmd (docs/man/runtrail-CMD.1 summary is compiled in by
  * each command itself; this prints `text` to stdout) and returns RT_EXIT_OK. */
 int rt_cli_help(const char *text);
+
+/* Indexes the bundles a recording command wrote into a local folder store since since_wall_ns
+ * (Unix ns) into the default catalog; S3 stores are left to `pull`. Errors are printed as
+ * warnings prefixed with cmd, never fatal. Returns the number indexed, or -1 on a failure. */
+int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_wall_ns);
 
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);

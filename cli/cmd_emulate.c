@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char help_text[] =
     "usage: runtrail emulate --listen ADDR [OPTIONS] -- RUNTIME ARGS...\n"
@@ -238,6 +239,8 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
             "runtrail emulate: listening on http://%s:%u/2015-03-31/functions/function/"
             "invocations (Runtime API on %s)\n",
             host, info ? (unsigned)info->port : port, rt_emu_runtime_api(srv.emu));
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
     int sig = 0;
     while (sigwait(&stop, &sig) != 0) {
     }
@@ -245,5 +248,8 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
     rt_emu_cancel(srv.emu); /* an invocation in progress ends now, not at its deadline */
     MHD_stop_daemon(d);
     rt_emu_stop(srv.emu);
+    if (o.store_env[0]) /* recorded into a local folder: make it visible to ls/view/check */
+        rt_cli_index_recorded("emulate", o.store_env + strlen("RUNTRAIL_STORE="),
+                              (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
     return RT_EXIT_OK;
 }

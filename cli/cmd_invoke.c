@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char help_text[] =
     "usage: runtrail invoke [OPTIONS] -- RUNTIME ARGS...\n"
@@ -213,6 +214,8 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
     struct rt_emu *emu = NULL;
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
     int erc = rt_emu_start(&o.cfg, &emu, &ei);
     if (erc != RT_OK) {
         rt_cli_error("invoke: %s", rt_errinfo_format(erc, &ei, err, sizeof err));
@@ -255,6 +258,9 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
         }
     }
     rt_emu_stop(emu);
+    if (o.store_env[0]) /* recorded into a local folder: make it visible to ls/view/check */
+        rt_cli_index_recorded("invoke", o.store_env + strlen("RUNTRAIL_STORE="),
+                              (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
     if (watching) {
         pthread_cancel(watcher);
         pthread_join(watcher, NULL);

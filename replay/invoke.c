@@ -6,6 +6,7 @@
 #include "replay/invoke.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -108,7 +109,11 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
             o->cfg.handler = optarg;
             break;
         case 'T':
-            o->cfg.task_root = optarg;
+            /* The runtime runs inside the task root, so a relative LAMBDA_TASK_ROOT would
+             * point nowhere: resolve it here, as Lambda's is always absolute (/var/task). */
+            if (!realpath(optarg, o->task_root_abs))
+                return fail(err, err_cap, "--task-root %s: %s", optarg, strerror(errno));
+            o->cfg.task_root = o->task_root_abs;
             break;
         case 'F':
             o->cfg.function_name = optarg;

@@ -13,6 +13,8 @@ set -u
 export RT_ROOT BUILD RUNTRAIL
 _T_PASS=0 _T_FAIL=0 _T_N=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-test.XXXXXX")
+# Tests never touch the user's catalog: the default cache folder lives in the test's tmp.
+export XDG_CACHE_HOME="$T_TMP/xdg-cache"
 export T_TMP
 _t_cleanup() { rm -rf "$T_TMP"; }
 trap _t_cleanup EXIT
