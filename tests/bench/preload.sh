@@ -30,9 +30,10 @@ have_strace=1; strace -f -o /dev/null true 2>/dev/null || have_strace=0
 have_seccomp=0; [ $have_strace = 1 ] && strace -f --seccomp-bpf -o /dev/null true 2>/dev/null && have_seccomp=1
 TRACE=openat,close,socket,connect,write
 
-# run VARIANT MODE COUNT ARG -> ns/op (best of 5: the least disturbed by other load)
+# run VARIANT MODE COUNT ARG -> "wall_ns cpu_ns" per op (best of 5 each: the least disturbed
+# by other load on the machine)
 run() {
-    local variant=$1 mode=$2 n=$3 arg=$4 out=() i
+    local variant=$1 mode=$2 n=$3 arg=$4 walls=() cpus=() i r
     case $variant in strace|seccomp) n=$((n / 20 > 500 ? n / 20 : 500)) ;; esac # ~50x slower
     for i in 1 2 3 4 5; do
         case $variant in
@@ -42,12 +43,14 @@ run() {
         strace) r=$(strace -f -qq -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg") ;;
         seccomp) r=$(strace -f -qq --seccomp-bpf -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg") ;;
         esac
-        out+=("${r#* }")
+        set -- $r
+        [ $# -eq 3 ] || continue
+        walls+=("$2") cpus+=("$3")
     done
-    printf '%s\n' "${out[@]}" | sort -g | sed -n 1p
+    echo "$(printf '%s\n' "${walls[@]}" | sort -g | head -n 1) $(printf '%s\n' "${cpus[@]}" | sort -g | head -n 1)"
 }
 
-declare -A res
+declare -A res cpu
 # workload: mode count arg events-per-op
 workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 0")
 variants=(native passthru runtrail)
@@ -55,7 +58,11 @@ variants=(native passthru runtrail)
 [ $have_seccomp = 1 ] && variants+=(seccomp)
 for w in "${workloads[@]}"; do
     set -- $w
-    for v in "${variants[@]}"; do res[$1,$v]=$(run "$v" "$1" "$2" "$3"); done
+    for v in "${variants[@]}"; do
+        r=$(run "$v" "$1" "$2" "$3")
+        res[$1,$v]=${r% *}
+        cpu[$1,$v]=${r#* }
+    done
     echo "bench/preload: $1 done" >&2
 done
 
@@ -88,4 +95,14 @@ for w in "${workloads[@]}"; do
     set -- $w
     awk -v a="${res[$1,passthru]}" -v b="${res[$1,native]}" -v m="$1" 'BEGIN{printf "  %-12s %+.1f\n", m, a-b}'
 done
+echo
+echo "CPU time of the traced thread, ns/op (robust to other load; excludes the tracer's and the"
+echo "consumer's own CPU):"
+printf '%-14s%12s%12s%12s%14s%16s\n' "" native passthru runtrail "rt x native" "ns/rec. event"
+for w in "${workloads[@]}"; do
+    set -- $w
+    awk -v m="$1" -v a="${cpu[$1,native]}" -v p="${cpu[$1,passthru]}" -v r="${cpu[$1,runtrail]}" -v e="$4" \
+        'BEGIN{printf "%-14s%12.1f%12.1f%12.1f%14.3f%16s\n", m, a, p, r, r/a, (e>0 ? sprintf("%.1f", (r-a)/e) : "-")}'
+done
 echo "(open: 1 recorded event per op; connect: socket+connect+outbound = 3; write: byte counting only)"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
