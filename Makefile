@@ -82,10 +82,10 @@ test-deps:
 
 unit: $(UNIT_BINS) all
 
-test: all $(UNIT_BINS)
+test: test-deps all $(UNIT_BINS)
 	@BUILD=$(BUILD) bash tests/run.sh $(TESTS)
 
-test-unit: all $(UNIT_BINS)
+test-unit: deps all $(UNIT_BINS)
 	@BUILD=$(BUILD) bash tests/run.sh unit
 
 demo:
