@@ -313,6 +313,10 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     struct rt_ring *ring = NULL;
     if (have_preload) {
         rc = rt_ring_create(ring_path, 0, &ring, &ei);
+        if (rc != RT_OK && !getenv("RUNTRAIL_RING_DIR") && strcmp(ring_dir, "/tmp") != 0) {
+            snprintf(ring_path, sizeof ring_path, "/tmp/runtrail-ring-%d-%s", (int)getpid(), rnd);
+            rc = rt_ring_create(ring_path, 0, &ring, &ei); /* e.g. a full or tiny /dev/shm */
+        }
         if (rc != RT_OK) {
             rt_cli_error("warning: %s; recording the exit status only",
                          rt_errinfo_format(rc, &ei, errbuf, sizeof errbuf));

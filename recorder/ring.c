@@ -71,6 +71,14 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
         free(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
     }
+    /* Reserve the blocks now: on a full tmpfs a sparse file would SIGBUS on first write. */
+    int fe = posix_fallocate(fd, 0, (off_t)len);
+    if (fe != 0 && fe != EOPNOTSUPP && fe != EINVAL) {
+        close(fd);
+        unlink(path);
+        free(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(fe));
+    }
     if (ftruncate(fd, (off_t)len) != 0) {
         int e = errno;
         close(fd);
