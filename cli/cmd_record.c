@@ -457,6 +457,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.coverage = RT_COV_RECORD | (have_preload ? RT_COV_PRELOAD : 0);
     rt_writer_set_meta(st.w, &meta);
 
+    size_t stored = rt_writer_event_count(st.w);
     uint8_t *data = NULL;
     size_t len = 0;
     rc = rt_writer_finish(st.w, 0, &data, &len, NULL);
@@ -478,8 +479,14 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
         if (ic != RT_OK)
             rt_cli_error("warning: not indexed in the catalog: %s",
                          rt_errinfo_format(ic, &ei, errbuf, sizeof errbuf));
+        /* Losses are part of the answer: say so next to the count. */
+        uint64_t lost = meta.counters[RT_CTR_RING_DROPPED] + (st.events - stored);
+        char extra[96] = "";
+        if (lost)
+            snprintf(extra, sizeof extra, ", %llu not kept (ring full or --max-events)",
+                     (unsigned long long)lost);
         if (!quiet)
-            fprintf(stderr, "runtrail: recorded %zu events (exit %d) to %s\n", st.events,
+            fprintf(stderr, "runtrail: recorded %zu events%s (exit %d) to %s\n", stored, extra,
                     exit_code, where);
     }
     free(cmdline);
