@@ -63,7 +63,11 @@ static void fmt_time(int64_t ns, char *buf, size_t cap)
     snprintf(buf, cap, "%s.%03dZ", base, (int)((ns % 1000000000) / 1000000));
 }
 
-static void fmt_flags(const struct rt_catalog_row *r, char *buf, size_t cap)
+/* Flags that say how an event was attributed, not that it deserves a look: left out of the
+ * table so that its FLAGS column stays a list of findings (--json keeps every flag). */
+#define BOOKKEEPING_FLAGS (RT_EF_OUTSIDE | RT_EF_CREATE)
+
+static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, size_t cap)
 {
     static const char *const names[] = {
 #define _(id, bit, name) [bit] = name,
@@ -83,7 +87,7 @@ static void fmt_flags(const struct rt_catalog_row *r, char *buf, size_t cap)
     if (r->dropped)
         ADD("dropped");
     for (unsigned b = 0; b < sizeof names / sizeof names[0]; b++)
-        if ((r->event_flags & (1u << b)) && names[b])
+        if ((r->event_flags & ~hide & (1u << b)) && names[b])
             ADD(names[b]);
 #undef ADD
     if (!n)
@@ -107,7 +111,7 @@ static int print_row(const struct rt_catalog_row *r, void *arg)
     struct out *o = arg;
     char when[40], flags[256];
     fmt_time(r->start_ns, when, sizeof when);
-    fmt_flags(r, flags, sizeof flags);
+    fmt_flags(r, o->json ? 0 : BOOKKEEPING_FLAGS, flags, sizeof flags);
     const char *status = rt_status_name((unsigned)r->status);
     if (o->json) {
         json_t *j = json_object();

@@ -432,8 +432,13 @@ static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bu
                 target = intern(cat, h, hl);
             }
             if (ev->op == RT_OP_OUTBOUND) {
-                if (s1->len)
-                    host = intern(cat, s1->ptr, s1->len);
+                if (s1->len) {
+                    const char *n;
+                    size_t nl;
+                    int name_port;
+                    split_hostport(s1->ptr, s1->len, &n, &nl, &name_port);
+                    host = intern(cat, n, nl);
+                }
                 bytes = ev->num[0];
             } else if (ev->op == RT_OP_SENDTO) {
                 bytes = ev->num[1];
@@ -493,9 +498,15 @@ static void summarise(const struct rt_bundle *b, struct dest_set *dests, uint64_
             size_t hl;
             int port;
             split_hostport(ev->str[0].ptr, ev->str[0].len, &h, &hl, &port);
-            if (ev->str[1].len)
-                dest_add(dests, ev->str[1].ptr, strnlen(ev->str[1].ptr, ev->str[1].len), port);
-            else
+            if (ev->str[1].len) { /* a DNS name, a TLS SNI or an HTTP Host (which may carry
+                                     * the port): the name, with the connection's port */
+                const char *n;
+                size_t nl;
+                int name_port;
+                split_hostport(ev->str[1].ptr, strnlen(ev->str[1].ptr, ev->str[1].len), &n, &nl,
+                               &name_port);
+                dest_add(dests, n, nl, port);
+            } else
                 dest_add(dests, h, hl, port);
             if (ev->num[0] > 0)
                 *bytes_out += (uint64_t)ev->num[0];

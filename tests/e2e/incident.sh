@@ -28,6 +28,12 @@ expect_grep "the collector received the environment" '^received [0-9]+ bytes' "$
 "$RUNTRAIL" ls --function thumbnailer --json >"$T_TMP/ls.json"
 expect_eq "invoke indexed all three invocations into the catalog" 3 "$(wc -l <"$T_TMP/ls.json")"
 
+"$RUNTRAIL" ls --function thumbnailer >"$T_TMP/ls.txt"
+expect_grep "ls table: the attack's row names the collector once, flagged environ_read" \
+    "${attack_req:-[0-9a-f-]{36}} +[0-9.]+ms ok +[0-9]+ +127\.0\.0\.1:$port +environ_read\$" "$T_TMP/ls.txt"
+expect_eq "ls table: the other rows have no destination and no finding" 2 \
+    "$(grep -c -E ' ok +[0-9]+ +- +(cold|-)$' "$T_TMP/ls.txt")"
+
 "$RUNTRAIL" ls --function thumbnailer --dest "127.0.0.1:$port" --json >"$T_TMP/hit.json"
 expect_eq "ls --dest finds exactly the attack" 1 "$(wc -l <"$T_TMP/hit.json")"
 attack_req=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["request_id"])' <"$T_TMP/hit.json")
