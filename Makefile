@@ -106,10 +106,14 @@ lint:
 	  $(shell git ls-files '*.c' | grep -v '^tests/')
 	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
 
+# Installed layout: the programs find their parts relative to themselves, as in the build tree:
+# bin/runtrail, lib/libruntrail-preload.so (record), lib/runtrail/layer/ (invoke, layer).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/runtrail $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	$(if $(SOLIBS),install -m 755 $(SOLIBS) $(DESTDIR)$(PREFIX)/lib/runtrail/)
+	$(if $(SOLIBS),install -m 755 $(SOLIBS) $(DESTDIR)$(PREFIX)/lib/)
+	rm -rf $(DESTDIR)$(PREFIX)/lib/runtrail/layer
+	cp -R $(BUILD)/layer $(DESTDIR)$(PREFIX)/lib/runtrail/layer
 	install -m 644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:

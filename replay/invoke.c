@@ -220,10 +220,14 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, co
         *slash = '\0';
     else
         snprintf(exe, sizeof exe, ".");
-    char layer[PATH_MAX + 16];
+    /* The build tree has bin/../layer; an installed tree (make install) lib/runtrail/layer. */
+    char layer[PATH_MAX + 32], probe[PATH_MAX + 64];
     snprintf(layer, sizeof layer, "%s/../layer", exe);
-    char probe[PATH_MAX + 64];
     snprintf(probe, sizeof probe, "%s/extensions/runtrail", layer);
+    if (access(probe, X_OK) != 0) {
+        snprintf(layer, sizeof layer, "%s/../lib/runtrail/layer", exe);
+        snprintf(probe, sizeof probe, "%s/extensions/runtrail", layer);
+    }
     if (access(probe, X_OK) != 0 || !realpath(layer, o->layer_path)) {
         snprintf(err, err_cap,
                  "the runtrail recorder layer is not built yet (looked for %s); "
