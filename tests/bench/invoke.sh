@@ -5,7 +5,8 @@
 # one run, side by side: p50/p99 response latency (delivery of the event to the runtime's
 # response, as the emulator measures it) and completion (until the extension is back in
 # event/next), the cold start (sandbox start to the first response, median of COLD runs), and
-# the extension's peak RSS. Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold
+# the extension's peak RSS; plus the same with a no-op handler ({"noop":true}), which shows
+# the emulator's own round trip and the recorder's fixed cost per invocation. Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold
 # start added <= 5 ms, RSS <= 10 MB. Not a test: it prints a table.
 # Usage: tests/bench/invoke.sh   (N=2000 COLD=15 BUILD=build)
 set -u
@@ -55,6 +56,10 @@ echo "invoke benchmark: $N invocations of the C sample through the local Lambda 
 read -r p50a p99a meana <<<"$(stats "$TMP/plain.json" responseMs)"
 read -r c50a c99a cmeana <<<"$(stats "$TMP/plain.json" durationMs)"
 colda=$(cold --no-record)
+echo '{"noop":true}' >"$TMP/noop.json"
+"$RUNTRAIL" invoke --no-record --quiet --task-root "$TASK" --event "$TMP/noop.json" \
+    --repeat "$N" --report "$TMP/noop-plain.json" -- "$BOOTSTRAP" >/dev/null 2>&1
+read -r n50a n99a nmeana <<<"$(stats "$TMP/noop-plain.json" responseMs)"
 
 if [ $RECORD = 1 ]; then
     # Sample the extension's VmHWM (peak RSS) while the recorded run goes on.
@@ -75,6 +80,10 @@ if [ $RECORD = 1 ]; then
     read -r p50b p99b meanb <<<"$(stats "$TMP/rec.json" responseMs)"
     read -r c50b c99b cmeanb <<<"$(stats "$TMP/rec.json" durationMs)"
     coldb=$(cold "--store $TMP/store")
+    "$RUNTRAIL" invoke --store "$TMP/store-noop" --quiet --task-root "$TASK" \
+        --event "$TMP/noop.json" --repeat "$N" --report "$TMP/noop-rec.json" -- "$BOOTSTRAP" \
+        >/dev/null 2>&1
+    read -r n50b n99b nmeanb <<<"$(stats "$TMP/noop-rec.json" responseMs)"
     rss=$(cat "$TMP/rss" 2>/dev/null || echo 0)
     bundles=$(find "$TMP/store" -name '*.rtb' 2>/dev/null | wc -l)
 fi
@@ -94,6 +103,8 @@ row "response mean (ms)" "$meana" "${meanb:-0}" ""
 row "completion p50 (ms)" "$c50a" "${c50b:-0}" "(extension back in next)"
 row "completion p99 (ms)" "$c99a" "${c99b:-0}" ""
 row "cold start, median (ms)" "$colda" "${coldb:-0}" "<= 5 ms"
+row "no-op handler p50 (ms)" "$n50a" "${n50b:-0}" "(emulator round trip)"
+row "no-op handler p99 (ms)" "$n99a" "${n99b:-0}" ""
 if [ $RECORD = 1 ]; then
     awk -v r="$rss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension peak RSS (MB)", "-", r / 1024, "", "", "<= 10 MB" }'
     echo "bundles written: $bundles (of $N + $COLD)"
