@@ -147,6 +147,11 @@ reserved:
     }
     if (truncated)
         __atomic_fetch_add(&h->truncated, truncated, __ATOMIC_RELAXED);
+    /* The next record (of any thread) most likely lands in the next slot: start fetching
+     * its first two lines for writing while this one is committed. */
+    struct rt_ring_slot *next = &p->slots[(pos + 1) & p->mask];
+    __builtin_prefetch(next, 1, 3);
+    __builtin_prefetch((char *)next + 64, 1, 3);
     uint64_t expect = pos;
     /* Fails only if the consumer gave up on this slot (producer stalled); it counted it. */
     __atomic_compare_exchange_n(&s->seq, &expect, pos + 1, false, __ATOMIC_RELEASE,
