@@ -10,6 +10,7 @@
 #include "formats/escape.h"
 #include "store/catalog.h"
 #include "store/s3.h"
+#include "store/store.h"
 #include "store/util.h"
 
 #include <errno.h>
@@ -517,8 +518,13 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
     struct strvec fn_prefixes = {0};
     if (p.functions.n) {
         for (size_t i = 0; i < p.functions.n; i++) {
-            char pre[1200];
-            snprintf(pre, sizeof pre, "%sfn=%s/", p.base, p.functions.v[i]);
+            /* the partition name is the function name as the store sanitised it */
+            struct rt_meta m = {.function = p.functions.v[i], .request_id = (char *)"x"};
+            char key[512], pre[1200];
+            rt_store_key(&m, key, sizeof key);
+            char *fn_end = strstr(key, "/dt=");
+            int fn_len = fn_end ? (int)(fn_end - key) - 3 : 0; /* after "v1/" */
+            snprintf(pre, sizeof pre, "%s%.*s/", p.base, fn_len, key + 3);
             strvec_add(&fn_prefixes, pre);
         }
     } else if (list_children(&p, p.base, &fn_prefixes) != RT_OK) {

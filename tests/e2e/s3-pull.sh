@@ -50,6 +50,9 @@ expect_no_grep "hours after the window were not listed" 'dt%3D2026-11-26%2Fhr%3D
 expect_grep "dry run names the key" 'fn=orders/dt=2026-11-19/hr=.*-old-00000.rtb' "$T_TMP/dry.out"
 expect_grep "dry run summary" "dry run: 1 bundles" "$T_TMP/dry.out"
 expect_eq "dry run indexed nothing" "5" "$("$RUNTRAIL" ls --cache "$C" --json | wc -l)"
+"$S3TOOL" bundles s3://bkt/odd 1 --fn 'my fn/../x' >/dev/null 2>&1
+"$RUNTRAIL" pull s3://bkt/odd --function 'my fn/../x' --dry-run --cache "$C" >"$T_TMP/odd.out"
+expect_grep "--function finds the sanitised partition" 'odd/v1/fn=my_fn_.._x/dt=' "$T_TMP/odd.out"
 
 # 5. a corrupt object is reported, not indexed; the others still arrive
 head -c 300 /dev/urandom >"$T_TMP/junk"
