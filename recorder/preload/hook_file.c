@@ -55,6 +55,8 @@ static bool will_create(int dirfd, const char *path, int flags)
 static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int flags,
                      mode_t mode, bool create)
 {
+    if (res >= 0)
+        rt_pl_net_fd_reused((int)res);
     struct rt_rec rec;
     rt_pl_rec_init(&rec, RT_OP_OPEN, t0, res);
     rt_pl_str(&rec, 0, path);
@@ -156,6 +158,8 @@ RT_EXPORT int creat64(const char *path, mode_t mode)
         int64_t t0_ = rt_pl_now();                                                             \
         FILE *f_ = CALL;                                                                       \
         int e_ = errno;                                                                        \
+        if (f_)                                                                                \
+            rt_pl_net_fd_reused(fileno(f_));                                                   \
         struct rt_rec rec;                                                                     \
         rt_pl_rec_init(&rec, RT_OP_FOPEN, t0_, f_ ? (int64_t)fileno(f_) : -(int64_t)e_);       \
         rt_pl_str(&rec, 0, path);                                                              \

@@ -298,6 +298,12 @@ static inline void check_flush_data(void)
     }
 }
 
+void rt_pl_net_fd_reused(int fd)
+{
+    if (is_tracked(fd))
+        emit_outbound(fd);
+}
+
 void rt_pl_net_flush(void)
 {
     for (int fd = 0; fd < CONN_FDS; fd++)
@@ -392,8 +398,8 @@ RT_EXPORT int socket(int domain, int type, int protocol)
     int64_t t0 = rt_pl_now();
     int r = REAL(socket)(domain, type, protocol);
     int e = errno;
-    if ((unsigned)r < CONN_FDS && is_tracked(r))
-        set_tracked(r, false); /* an fd closed behind our back (close_range, dup2) */
+    if (r >= 0)
+        rt_pl_net_fd_reused(r); /* an fd closed behind our back (fclose, close_range) */
     rec_net(RT_OP_SOCKET, t0, RES(r), NULL, domain, type, protocol, 0);
     rt_pl_leave();
     errno = e;
@@ -484,8 +490,7 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
         socklen_t sl = sizeof ss;
         if (getpeername(r, (struct sockaddr *)&ss, &sl) == 0)
             format_addr((struct sockaddr *)&ss, sl, addr, sizeof addr);
-        if (is_tracked(r))
-            set_tracked(r, false);
+        rt_pl_net_fd_reused(r);
     }
     rec_net(RT_OP_ACCEPT, t0, RES(r), addr, fd, 0, 0, 0);
     rt_pl_leave();
@@ -512,6 +517,33 @@ RT_EXPORT int close(int fd)
     errno = saved;
     rt_pl_leave();
     return REAL(close)(fd);
+}
+
+/* dup2/dup3 onto a tracked descriptor closes that connection. Not recorded otherwise. */
+RT_EXPORT int dup2(int oldfd, int newfd)
+{
+    if (__builtin_expect(!is_tracked(newfd), 1) || oldfd == newfd || !rt_pl_enter())
+        return REAL(dup2)(oldfd, newfd);
+    int r = REAL(dup2)(oldfd, newfd);
+    int e = errno;
+    if (r >= 0)
+        emit_outbound(newfd);
+    rt_pl_leave();
+    errno = e;
+    return r;
+}
+
+RT_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    if (__builtin_expect(!is_tracked(newfd), 1) || !rt_pl_enter())
+        return REAL(dup3)(oldfd, newfd, flags);
+    int r = REAL(dup3)(oldfd, newfd, flags);
+    int e = errno;
+    if (r >= 0)
+        emit_outbound(newfd);
+    rt_pl_leave();
+    errno = e;
+    return r;
 }
 
 /* ---- getaddrinfo ---- */

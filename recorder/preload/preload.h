@@ -130,7 +130,9 @@ typedef int (*rt_main_fn)(int, char **, char **);
     _(net, __recvfrom_chk, ssize_t,                                                            \
       (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *))                      \
     _(net, recvmsg, ssize_t, (int, struct msghdr *, int))                                      \
-    _(net, close, int, (int))
+    _(net, close, int, (int))                                                                  \
+    _(net, dup2, int, (int, int))                                                              \
+    _(net, dup3, int, (int, int, int))
 
 #define _(fam, name, ret, params)                                                              \
     typedef ret(*rt_fn_##name) params;                                                         \
@@ -214,6 +216,10 @@ static inline void rt_pl_check_flush(void)
 void rt_pl_net_fork_child(void);
 /* Emits the OUTBOUND summary of every connection still open (process exit). */
 void rt_pl_net_flush(void);
+/* fd was just returned by a call that creates descriptors (open, dup2...): if it still looked
+ * like a tracked connection (closed behind our back by fclose, dup2, close_range), write that
+ * connection's summary and forget it. Inside a hook only. */
+void rt_pl_net_fd_reused(int fd);
 void rt_pl_net_init(void);
 /* Records PROC_EXIT once per process image. */
 void rt_pl_proc_exit(int status);

@@ -121,6 +121,17 @@ proc_exit 0 {"signal":0,"status":0}
 W
 expect_file "net family: exact events, outbound summaries, SNI, HTTP, DNS" net.want net.got
 
+# Connections closed behind the interposer's back: summarised once, file I/O not counted.
+rm -rf st
+rec "$PROGS/fdreuse" "$T_TMP/reused.txt"
+expect_eq "fdreuse exit status" 0 "$RC"
+events | grep '^outbound' | sed -E 's/127\.0\.0\.1:[0-9]+/127.0.0.1:PORT/' >reuse.got
+cat >reuse.want <<'W'
+outbound 0 {"bytes_in":0,"bytes_out":19,"dest":"127.0.0.1:PORT","fd":4,"host":"","http":"GET /r HTTP/1.1","proto":2}
+outbound 0 {"bytes_in":0,"bytes_out":19,"dest":"127.0.0.1:PORT","fd":4,"host":"","http":"GET /d HTTP/1.1","proto":2}
+W
+expect_file "fclose/dup2 of a socket: one summary each, no file bytes counted" reuse.want reuse.got
+
 # The recorder's own proxy is not an outbound call.
 rm -rf st
 port=$(free_port)
