@@ -61,12 +61,25 @@ struct stream {
     size_t len;
 };
 
+/* Events arrive in ring order, which is reservation order except for execs (held until the
+ * new image starts or the call fails): they are kept here, then sorted by time (stable) and
+ * handed to the writer at the end, so the bundle's events are in time order. */
+struct held_event {
+    struct rt_event ev;
+    size_t seq;
+    char *strings; /* the three strings back to back (ev.str point into it) */
+};
+
 struct rec_state {
     struct rt_writer *w;
     int64_t start_mono;
     uint64_t uncovered;
     size_t events;
     bool trace;
+    size_t max_events;
+    struct held_event *held;
+    size_t n_held, cap_held;
+    uint64_t not_held; /* over max_events, or out of memory: counted as dropped */
 };
 
 static int64_t now_ns(clockid_t clk)
@@ -91,10 +104,64 @@ static void on_event(const struct rt_event *ev, void *arg)
     copy.ts_ns = ev->ts_ns - st->start_mono;
     if ((ev->op == RT_OP_EXEC || ev->op == RT_OP_SPAWN) && (ev->flags & RT_EF_NOT_COVERED))
         st->uncovered++;
-    rt_writer_add_event(st->w, &copy);
     st->events++;
     if (st->trace)
         trace_event(&copy);
+    if (st->n_held >= st->max_events) {
+        st->not_held++;
+        return;
+    }
+    if (st->n_held == st->cap_held) {
+        size_t cap = st->cap_held ? st->cap_held * 2 : 1024;
+        struct held_event *h = realloc(st->held, cap * sizeof *h);
+        if (!h) {
+            st->not_held++;
+            return;
+        }
+        st->held = h;
+        st->cap_held = cap;
+    }
+    size_t total = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++)
+        total += ev->str[i].len;
+    char *strings = malloc(total ? total : 1);
+    if (!strings) {
+        st->not_held++;
+        return;
+    }
+    size_t off = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        if (ev->str[i].len)
+            memcpy(strings + off, ev->str[i].ptr, ev->str[i].len);
+        copy.str[i].ptr = ev->str[i].len ? strings + off : NULL;
+        off += ev->str[i].len;
+    }
+    size_t idx = st->n_held++;
+    st->held[idx] = (struct held_event){copy, idx, strings};
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const struct held_event *x = a, *y = b;
+    if (x->ev.ts_ns != y->ev.ts_ns)
+        return x->ev.ts_ns < y->ev.ts_ns ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorts the held events by time and gives them to the writer; frees them. */
+static void write_held(struct rec_state *st)
+{
+    if (st->n_held)
+        qsort(st->held, st->n_held, sizeof *st->held, by_time);
+    for (size_t i = 0; i < st->n_held; i++) {
+        rt_writer_add_event(st->w, &st->held[i].ev);
+        free(st->held[i].strings);
+    }
+    if (st->not_held)
+        rt_writer_count(st->w, RT_CTR_EVENTS_DROPPED, st->not_held);
+    free(st->held);
+    st->held = NULL;
+    st->n_held = st->cap_held = 0;
 }
 
 static void log_line(struct rec_state *st, struct stream *s)
@@ -325,7 +392,8 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     }
 
     struct rt_limits limits = {.max_events = max_events};
-    struct rec_state st = {.w = rt_writer_new(&limits), .trace = trace};
+    struct rec_state st = {.w = rt_writer_new(&limits), .trace = trace,
+                           .max_events = max_events ? max_events : 100000};
     if (!st.w) {
         rt_cli_error("out of memory");
         return RT_EXIT_USAGE;
@@ -456,6 +524,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
         meta.error_type = (char *)strsignal(WTERMSIG(status));
     meta.coverage = RT_COV_RECORD | (have_preload ? RT_COV_PRELOAD : 0);
     rt_writer_set_meta(st.w, &meta);
+    write_held(&st);
 
     size_t stored = rt_writer_event_count(st.w);
     uint8_t *data = NULL;

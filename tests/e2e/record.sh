@@ -91,6 +91,11 @@ check "three forks with child pids" test "$(grep -c '^main fork [1-9][0-9]* {}$'
 expect_grep "posix_spawn with its child pid" '^main posix_spawn [1-9][0-9]* \{"argv":\["true"\],"path":"/bin/true"\}$' proc.norm
 grep -q '^meta counter uncovered_execs=2$' proc.got && _ok "uncovered exec counted" || _notok "uncovered exec counted" "$(grep meta proc.got)"
 check "execs of child processes are recorded once" test "$(grep -c 'execve -2' proc.norm)" -eq 1
+"$RUNTRAIL" show --json "$BUNDLE" | python3 -c '
+import json, sys
+t = [r["ts_ns"] for r in map(json.loads, sys.stdin) if r.get("record") == "event"]
+sys.exit(0 if len(t) > 10 and t == sorted(t) else 1)'
+expect_eq "events are stored in time order (held execs included)" 0 "$?"
 check "system's shell records its own start" grep -q "proc_start 0 {\"argv\":\[\"sh\",\"-c\",\"exit 3\"\]" proc.got
 
 # ---- network family ----
@@ -107,18 +112,19 @@ bind 0 {"addr":"127.0.0.1:0","fd":3}
 listen 0 {"addr":"127.0.0.1:PORT","backlog":4,"fd":3} [listening]
 socket 4 {"domain":2,"protocol":0,"type":1}
 connect 0 {"addr":"127.0.0.1:PORT","fd":4}
-accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
 outbound 0 {"bytes_in":43,"bytes_out":52,"dest":"127.0.0.1:PORT","fd":4,"host":"api.example.test","http":"GET /items?id=7 HTTP/1.1\nHost: api.example.test\nHTTP/1.1 201 Created","proto":2}
+accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
 socket 4 {"domain":2,"protocol":0,"type":1}
 connect 0 {"addr":"127.0.0.1:PORT","fd":4}
-accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
 outbound 0 {"bytes_in":0,"bytes_out":77,"dest":"127.0.0.1:PORT","fd":4,"host":"tls.example.test","http":"","proto":1}
+accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
 getaddrinfo 0 {"answers":"127.0.0.1","name":"localhost"}
 socket 3 {"domain":2,"protocol":0,"type":2}
 sendto 36 {"addr":"127.0.0.1:53","bytes":36,"fd":3}
 getaddrinfo 36 {"answers":"","name":"query.example.test"}
 proc_exit 0 {"signal":0,"status":0}
 W
+# (events are in time order; an outbound summary is stamped with its connection's start)
 expect_file "net family: exact events, outbound summaries, SNI, HTTP, DNS" net.want net.got
 
 # Connections closed behind the interposer's back: summarised once, file I/O not counted.
