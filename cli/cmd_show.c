@@ -22,6 +22,7 @@ static const char help[] =
     "environment digests, headers and payload summaries, then an strace-like timeline:\n"
     "    +12.345ms  pid 7  openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY) = 3\n"
     "Captured strings are escaped (\\x1b, \\n, \\\\); nothing raw reaches the terminal.\n"
+    "BUNDLE '-' reads the bundle from standard input.\n"
     "\n"
     "  --json        one JSON object per line (ASCII only): meta first, then code, env,\n"
     "                header, payload records, then event and log records in time order\n"
@@ -427,7 +428,8 @@ RT_COMMAND(show, "print a bundle: meta header and strace-like timeline, or JSON 
         return rt_cli_usage_error("show", "which bundle? (runtrail show BUNDLE)");
     struct rt_bundle *b = NULL;
     struct rt_errinfo ei;
-    int rc = rt_bundle_open_file(path, &b, &ei);
+    /* "-": the bundle on standard input (aws s3 cp s3://.../x.rtb - | runtrail show -) */
+    int rc = rt_bundle_open_file(strcmp(path, "-") ? path : "/dev/stdin", &b, &ei);
     if (rc) {
         char msg[512];
         char name[1024];

@@ -55,6 +55,11 @@ if [ -x "$RT_ROOT/$BUILD/tools/gen_samples" ]; then
         "$(cd "$S" && find . -name '*.rtb' | sort)" "$(cd "$T_TMP/gen" && find . -name '*.rtb' | sort)"
 fi
 
+# standard input
+"$RUNTRAIL" show - <"$S/error.rtb" | tail -n +3 >"$T_TMP/stdin.txt"
+tail -n +3 "$E/show_error.txt" >"$T_TMP/stdin.want"
+expect_file "show - reads standard input" "$T_TMP/stdin.want" "$T_TMP/stdin.txt"
+
 # filters
 "$RUNTRAIL" show --kind net,sec "$S/exfiltration.rtb" >"$T_TMP/net.txt" 2>&1
 compare "show --kind net,sec" "$E/show_exfiltration_net.txt" "$T_TMP/net.txt"
