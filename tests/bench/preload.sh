@@ -30,25 +30,20 @@ have_strace=1; strace -f -o /dev/null true 2>/dev/null || have_strace=0
 have_seccomp=0; [ $have_strace = 1 ] && strace -f --seccomp-bpf -o /dev/null true 2>/dev/null && have_seccomp=1
 TRACE=openat,close,socket,connect,write
 
-# run VARIANT MODE COUNT ARG -> "wall_ns cpu_ns" per op (best of 5 each: the least disturbed
-# by other load on the machine)
-run() {
-    local variant=$1 mode=$2 n=$3 arg=$4 walls=() cpus=() i r
+# once VARIANT MODE COUNT ARG -> "MODE WALL_NS CPU_NS" per op from one run
+once() {
+    local variant=$1 mode=$2 n=$3 arg=$4
     case $variant in strace|seccomp) n=$((n / 20 > 500 ? n / 20 : 500)) ;; esac # ~50x slower
-    for i in 1 2 3 4 5; do
-        case $variant in
-        native) r=$("$P" "$mode" "$n" "$arg") ;;
-        passthru) r=$(LD_PRELOAD=$SO "$P" "$mode" "$n" "$arg") ;;
-        runtrail) r=$("$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg") ;;
-        strace) r=$(strace -f -qq -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg") ;;
-        seccomp) r=$(strace -f -qq --seccomp-bpf -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg") ;;
-        esac
-        set -- $r
-        [ $# -eq 3 ] || continue
-        walls+=("$2") cpus+=("$3")
-    done
-    echo "$(printf '%s\n' "${walls[@]}" | sort -g | head -n 1) $(printf '%s\n' "${cpus[@]}" | sort -g | head -n 1)"
+    case $variant in
+    native) "$P" "$mode" "$n" "$arg" ;;
+    passthru) LD_PRELOAD=$SO "$P" "$mode" "$n" "$arg" ;;
+    runtrail) "$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg" ;;
+    strace) strace -f -qq -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg" ;;
+    seccomp) strace -f -qq --seccomp-bpf -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg" ;;
+    esac
 }
+# best VALUES... -> the smallest (the run least disturbed by other load on the machine)
+best() { printf '%s\n' "$@" | sort -g | head -n 1; }
 
 declare -A res cpu
 # workload: mode count arg events-per-op
@@ -58,10 +53,19 @@ variants=(native passthru runtrail)
 [ $have_seccomp = 1 ] && variants+=(seccomp)
 for w in "${workloads[@]}"; do
     set -- $w
+    declare -A walls=() cpus=()
+    for rep in 1 2 3 4 5; do # variants interleaved, so drift hits them alike
+        for v in "${variants[@]}"; do
+            r=$(once "$v" "$1" "$2" "$3")
+            set -- $w $r
+            [ $# -eq 7 ] || continue
+            walls[$v]+=" $6" cpus[$v]+=" $7"
+            set -- $w
+        done
+    done
     for v in "${variants[@]}"; do
-        r=$(run "$v" "$1" "$2" "$3")
-        res[$1,$v]=${r% *}
-        cpu[$1,$v]=${r#* }
+        res[$1,$v]=$(best ${walls[$v]:-0})
+        cpu[$1,$v]=$(best ${cpus[$v]:-0})
     done
     echo "bench/preload: $1 done" >&2
 done
