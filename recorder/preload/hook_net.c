@@ -548,6 +548,28 @@ RT_EXPORT int dup3(int oldfd, int newfd, int flags)
 
 /* ---- getaddrinfo ---- */
 
+/* EAI_* codes as the nearest -errno, so a failed lookup reads like any failed call. */
+static int64_t gai_result(int r, int e)
+{
+    switch (r) {
+    case 0: return 0;
+    case EAI_NONAME:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+    case EAI_SERVICE: return -ENOENT;
+    case EAI_AGAIN: return -EAGAIN;
+    case EAI_FAIL: return -EIO;
+    case EAI_MEMORY: return -ENOMEM;
+    case EAI_FAMILY: return -EAFNOSUPPORT;
+    case EAI_SOCKTYPE: return -ESOCKTNOSUPPORT;
+    case EAI_BADFLAGS: return -EINVAL;
+    case EAI_OVERFLOW: return -EOVERFLOW;
+    case EAI_SYSTEM: return e ? -(int64_t)e : -EIO;
+    default: return -EIO;
+    }
+}
+
 RT_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                           struct addrinfo **res)
 {
@@ -585,7 +607,7 @@ RT_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
         }
     }
     struct rt_rec rec;
-    rt_pl_rec_init(&rec, RT_OP_DNS, t0, r);
+    rt_pl_rec_init(&rec, RT_OP_DNS, t0, gai_result(r, e));
     rt_pl_str(&rec, 0, node);
     rt_pl_strn(&rec, 1, answers, n);
     rec.num[0] = -1;
