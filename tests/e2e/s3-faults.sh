@@ -17,10 +17,10 @@ for mode in 500 503 slowdown down; do
     expect_eq "$mode x2: exactly 3 objects, no duplicates" "3" "$(count_keys "f-$mode/")"
 done
 
-# slow: the first attempt times out (1.5 s of a 3 s budget), the retry succeeds; still one
+# slow: the first attempt times out (2.5 s of a 5 s budget), the retry succeeds; still one
 # object per key
-s3_fault '{"mode":"slow","count":1,"method":"PUT","delay_ms":2500}'
-"$S3TOOL" bundles s3://bkt/f-slow 2 --fn faulty --timeout 3000 >"$T_TMP/slow.out" 2>&1
+s3_fault '{"mode":"slow","count":1,"method":"PUT","delay_ms":3500}'
+"$S3TOOL" bundles s3://bkt/f-slow 2 --fn faulty --timeout 5000 >"$T_TMP/slow.out" 2>&1
 expect_eq "slow: both puts succeed" "2" "$(grep -c $'\tok$' "$T_TMP/slow.out")"
 sleep 1.5 # let the delayed first attempt reach s3rver too
 expect_eq "slow: exactly 2 objects" "2" "$(count_keys f-slow/)"
