@@ -297,9 +297,10 @@ size_t rt_render_event(char *buf, size_t cap, const struct rt_event *ev)
         }
     }
     adds(&o, ")");
-    const char *ename = ev->result < 0 ? rt_render_errno_name((int)-ev->result) : NULL;
+    int err = ev->result < 0 && ev->result >= -4095 ? (int)-ev->result : 0;
+    const char *ename = rt_render_errno_name(err);
     if (ename)
-        addf(&o, " = -1 %s (%s)", ename, strerror((int)-ev->result));
+        addf(&o, " = -1 %s (%s)", ename, strerror(err));
     else
         addf(&o, " = %" PRId64, ev->result);
     if (ev->dur_ns >= 1000)
@@ -381,7 +382,8 @@ json_t *rt_json_event(const struct rt_event *ev)
     json_object_set_new(j, "kind", json_string(info ? rt_kind_name(info->kind) : "unknown"));
     json_object_set_new(j, "op", info ? json_string(info->name) : json_integer(ev->op));
     json_object_set_new(j, "result", json_integer(ev->result));
-    const char *ename = ev->result < 0 ? rt_render_errno_name((int)-ev->result) : NULL;
+    int err = ev->result < 0 && ev->result >= -4095 ? (int)-ev->result : 0;
+    const char *ename = rt_render_errno_name(err);
     if (ename)
         json_object_set_new(j, "errno", json_string(ename));
     json_object_set_new(j, "dur_ns", json_integer((json_int_t)ev->dur_ns));

@@ -3,8 +3,12 @@
 /* libFuzzer harness for the bundle reader. Inputs starting with the zstd magic go through
  * rt_bundle_open_mem() (decompression, checksum, digest, decode); anything else is decoded as
  * a decompressed stream with the footer digest check off, so the fuzzer reaches every block
- * decoder. A decoded bundle is walked completely so ASan sees every pointer it holds. */
+ * decoder. A decoded bundle is walked completely so ASan sees every pointer it holds, and
+ * every event is rendered as text and JSON (formats/render.c, escape.c) as `show` does. */
 #include "formats/bundle.h"
+#include "formats/render.h"
+
+#include <stdlib.h>
 
 #include <stdint.h>
 #include <string.h>
@@ -16,8 +20,15 @@ static volatile size_t sink;
 static void walk(const struct rt_bundle *b)
 {
     size_t n = 0;
+    char line[256];
     for (size_t i = 0; i < b->n_events; i++) {
         const struct rt_event *e = &b->events[i];
+        n += rt_render_event(line, sizeof line, e); /* show's rendering of hostile values */
+        json_t *j = rt_json_event(e);
+        char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+        n += s ? strlen(s) : 0;
+        free(s);
+        json_decref(j);
         n += rt_op_info(e->op)->name[0];
         for (int k = 0; k < RT_EVENT_STRS; k++)
             for (size_t j = 0; j < e->str[k].len; j++)
