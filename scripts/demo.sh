@@ -20,6 +20,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 exfil_port=$(port)
 python3 samples/incident/collector.py "$exfil_port" "$work/collector.log" &
 pids+=($!)
+for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$exfil_port") 2>/dev/null && break; sleep 0.1; done
 sed "s/EXFIL_PORT/$exfil_port/" samples/incident/events/attack.json > "$work/attack.json"
 since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 

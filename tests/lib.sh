@@ -51,6 +51,15 @@ expect_exit() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT (default 20 s).
+wait_port() {
+    local i
+    for ((i = 0; i < ${2:-20} * 10; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
 finish() {
     echo "$_T_PASS passed, $_T_FAIL failed"
     [ "$_T_FAIL" -eq 0 ]

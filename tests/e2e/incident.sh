@@ -11,6 +11,7 @@ port=$(free_port)
 python3 samples/incident/collector.py "$port" "$T_TMP/collector.log" &
 collector=$!
 trap 'kill $collector 2>/dev/null; rm -rf "$T_TMP"' EXIT
+check "the collector listens" wait_port "$port"
 sed "s/EXFIL_PORT/$port/" samples/incident/events/attack.json > "$T_TMP/attack.json"
 
 # A relative --task-root must work: the runtime runs inside it.
