@@ -46,6 +46,12 @@ static const char *const migrations[] = {
     "CREATE INDEX events_inv ON events(inv);"
     "CREATE INDEX events_target ON events(target, inv) WHERE target IS NOT NULL;"
     "CREATE INDEX events_host ON events(host, inv) WHERE host IS NOT NULL;",
+    /* 2: the kind (and port) in the lookup indexes, so that --path/--dest/--exec never read
+     * event rows: the index alone answers "which invocations" */
+    "DROP INDEX events_target;"
+    "DROP INDEX events_host;"
+    "CREATE INDEX events_target ON events(target, kind, inv) WHERE target IS NOT NULL;"
+    "CREATE INDEX events_host ON events(host, kind, port, inv) WHERE host IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -499,7 +505,7 @@ static void summarise(const struct rt_bundle *b, struct dest_set *dests, uint64_
             int port;
             split_hostport(ev->str[0].ptr, ev->str[0].len, &h, &hl, &port);
             if (ev->str[1].len) { /* a DNS name, a TLS SNI or an HTTP Host (which may carry
-                                     * the port): the name, with the connection's port */
+                                   * the port): the name, with the connection's port */
                 const char *n;
                 size_t nl;
                 int name_port;

@@ -109,8 +109,8 @@ SELECT 1 + i / $EVENTS_PER, (i % $EVENTS_PER) * 1000, 1,
     CASE WHEN i % 10 < 7 THEN NULL ELSE 443 END, 0, 0, 0 FROM n;
 COMMIT;
 CREATE INDEX events_inv ON events(inv);
-CREATE INDEX events_target ON events(target, inv) WHERE target IS NOT NULL;
-CREATE INDEX events_host ON events(host, inv) WHERE host IS NOT NULL;
+CREATE INDEX events_target ON events(target, kind, inv) WHERE target IS NOT NULL;
+CREATE INDEX events_host ON events(host, kind, port, inv) WHERE host IS NOT NULL;
 ANALYZE;
 SQL
 t1=$(now)

@@ -165,6 +165,46 @@ Test(catalog, schema_version_set)
     cr_assert_eq(rt_catalog_open(dir, &c2, &ei), RT_ERR_CATALOG_VERSION);
 }
 
+Test(catalog, migrates_an_older_schema)
+{
+    struct rt_catalog *cat = fixture();
+    rt_catalog_close(cat);
+    char p[300], dir[300];
+    snprintf(p, sizeof p, "%s/cache/catalog.sqlite", tmpdir);
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+    /* back to schema 1: the lookup indexes without the kind */
+    cr_assert_eq(sqlite3_exec(db,
+                              "DROP INDEX events_target; DROP INDEX events_host;"
+                              "CREATE INDEX events_target ON events(target, inv) WHERE target "
+                              "IS NOT NULL;"
+                              "CREATE INDEX events_host ON events(host, inv) WHERE host IS NOT "
+                              "NULL;"
+                              "PRAGMA user_version = 1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_catalog_open(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    expect(cat, F(.path_glob = "/etc/*"), "req-a");
+    expect(cat, F(.dest = "api.example.com:443"), "req-a");
+    rt_catalog_close(cat);
+    cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_index_info('events_target')",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), 3); /* target, kind, inv */
+    sqlite3_finalize(st);
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), rt_catalog_schema_version());
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 Test(catalog, filters)
 {
     struct rt_catalog *cat = fixture();
