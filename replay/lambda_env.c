@@ -7,6 +7,7 @@
  * LANG, LD_LIBRARY_PATH and RUNTRAIL_*) so that local interpreters and the recorder still work. */
 #include "replay/emulator.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,8 @@ char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, con
     env_set(&b, "AWS_DEFAULT_REGION", region);
     char cwd[4096];
     const char *root = cfg->task_root ? cfg->task_root : getcwd(cwd, sizeof cwd);
+    if (root && root[0] != '/' && realpath(root, cwd)) /* processes start inside it */
+        root = cwd;
     env_set(&b, "LAMBDA_TASK_ROOT", root ? root : ".");
     env_set(&b, "LAMBDA_RUNTIME_DIR", root ? root : ".");
     env_set(&b, "_HANDLER", cfg->handler ? cfg->handler : "function.handler");
