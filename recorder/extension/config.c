@@ -135,6 +135,17 @@ void rt_ext_config_load_from(struct rt_ext_config *cfg, const char *(*get)(const
 #undef LOAD
 }
 
+void rt_ext_default_run_dir(const char *runtime_api, char *out, size_t cap)
+{
+    const char *colon = runtime_api ? strrchr(runtime_api, ':') : NULL;
+    const char *port = colon ? colon + 1 : "";
+    bool digits = *port && strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5;
+    if (digits)
+        snprintf(out, cap, "/tmp/runtrail-%s", port);
+    else
+        snprintf(out, cap, "/tmp/runtrail");
+}
+
 void rt_ext_config_load(struct rt_ext_config *cfg)
 {
     rt_ext_config_load_from(cfg, env_get);

@@ -49,8 +49,10 @@
       "Fraction of invocations to keep (accepted; every invocation is currently kept).")           \
     _(disable, "RUNTRAIL_DISABLE", "0", bool,                                                      \
       "1: the extension registers and does nothing else; the wrapper runs the runtime as is.")     \
-    _(run_dir, "RUNTRAIL_RUN_DIR", "/tmp/runtrail", str,                                           \
-      "Folder of the event ring and of the ready file the wrapper reads.")                         \
+    _(run_dir, "RUNTRAIL_RUN_DIR", "", str,                                                        \
+      "Folder of the event ring and of the ready file the wrapper reads (empty: "                  \
+      "`/tmp/runtrail-PORT`, PORT from AWS_LAMBDA_RUNTIME_API, 9001 in Lambda, so that local "     \
+      "sandboxes sharing one /tmp never share a ring).")                                           \
     _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                             \
       "Records the event ring holds (1 KiB each, rounded to a power of two; drained every "        \
       "20 ms; 0: the ring's default).")                                                            \
@@ -79,6 +81,9 @@ void rt_ext_config_load(struct rt_ext_config *cfg);
 void rt_ext_config_load_from(struct rt_ext_config *cfg, const char *(*get)(const char *name));
 /* Writes the Markdown table of docs/config.md. */
 void rt_ext_config_doc(FILE *f);
+/* The run folder for an empty RUNTRAIL_RUN_DIR: /tmp/runtrail-PORT, PORT being the digits
+ * after the last ':' of runtime_api (else /tmp/runtrail). The wrapper computes the same. */
+void rt_ext_default_run_dir(const char *runtime_api, char *out, size_t cap);
 /* Payload mode names: "full", "redacted", "hash", "none"; -1 if unknown. */
 int rt_ext_payload_mode_from_name(const char *name);
 

@@ -261,6 +261,11 @@ int main(int argc, char **argv)
     struct rt_ext_sealer *sealer = NULL;
     struct rt_ext_proxy *proxy = NULL;
 
+    char run_dir[256];
+    if (!*cfg.run_dir) {
+        rt_ext_default_run_dir(runtime_api, run_dir, sizeof run_dir);
+        cfg.run_dir = run_dir;
+    }
     if (!cfg.disable) {
         uint64_t counters[RT_CTR__COUNT] = {0};
         counters[RT_CTR_CONFIG_ERRORS] = cfg.errors;
@@ -346,6 +351,8 @@ int main(int argc, char **argv)
         rt_ext_sealer_stop(sealer, deadline);
     if (ring_path[0])
         unlink(ring_path);
+    if (!cfg.disable)
+        rmdir(cfg.run_dir); /* only when empty: never someone else's files */
     fflush(NULL);
     _exit(0); /* the proxy's threads end with the process */
 }

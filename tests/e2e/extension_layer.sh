@@ -33,13 +33,15 @@ expect_no_grep "unpacked: no library missing" 'not found' "$T_TMP/ldd.out"
 
 # The unpacked zip as the only layer: the function answers and a bundle is sealed.
 mkdir -p "$T_TMP/run"
+# (No RUNTRAIL_RUN_DIR: the extension and the wrapper agree on /tmp/runtrail-PORT.)
 "$RUNTRAIL" invoke --no-record --layer "$T_TMP/opt" --env RUNTRAIL_STORE="$T_TMP/store" \
-    --env RUNTRAIL_RUN_DIR="$T_TMP/run" --env RUNTRAIL_SPOOL_DIR="$T_TMP/spool" \
+    --env RUNTRAIL_SPOOL_DIR="$T_TMP/spool" \
     --env RUNTRAIL_PROXY_PORT="$(free_port)" --env RUNTRAIL_LAYERS_DIR="$T_TMP/opt" \
     --task-root "$ROOT/samples/c-bootstrap" --event "$ROOT/samples/events/s3-put.json" \
     -- "$C_BOOTSTRAP" >"$T_TMP/zip.out" 2>"$T_TMP/zip.err"
 expect_grep "layer from the zip: the function answers" '"bucket":"example-uploads"' "$T_TMP/zip.out"
-expect_eq "layer from the zip: one bundle" 1 "$(find "$T_TMP/store" -name '*.rtb' | wc -l)"
+expect_eq "layer from the zip: one bundle, with the interposer's events" "1 yes" \
+    "$(find "$T_TMP/store" -name '*.rtb' | wc -l) $("$RUNTRAIL" show --json "$(find "$T_TMP/store" -name '*.rtb' | head -n 1)" | grep -q '"coverage":\["preload","proxy"\]' && echo yes)"
 
 # --- the wrapper ---
 cat >"$T_TMP/show-env" <<'EOF'
@@ -78,6 +80,18 @@ expect_grep "wrapper: LD_PRELOAD set when there was none" \
     RUNTRAIL_RUN_DIR="$RUN" ./wrapper "$T_TMP/show-env" a b >"$T_TMP/wrap.out")
 expect_grep "wrapper run by a relative path: the interposer path is still absolute" \
     "^preload=$LAYER/runtrail/./lib/libruntrail-preload.so\$" "$T_TMP/wrap.out"
+
+# No RUNTRAIL_RUN_DIR: the wrapper looks where the extension writes by default,
+# /tmp/runtrail-PORT with the port of the original AWS_LAMBDA_RUNTIME_API.
+DPORT=$(free_port)
+mkdir -p "/tmp/runtrail-$DPORT"
+printf 'RUNTRAIL_PROXY=127.0.0.1:9556\nRUNTRAIL_RING=\nRUNTRAIL_PID=%s\n' "$LIVE" \
+    >"/tmp/runtrail-$DPORT/ready"
+env -u RUNTRAIL_RUN_DIR AWS_LAMBDA_RUNTIME_API="127.0.0.1:$DPORT" "$WRAPPER" "$T_TMP/show-env" a b \
+    >"$T_TMP/wrap.out" 2>/dev/null
+rm -rf "/tmp/runtrail-$DPORT"
+expect_grep "wrapper: default run folder from the Runtime API port" '^api=127.0.0.1:9556$' \
+    "$T_TMP/wrap.out"
 
 wrap RUNTRAIL_DISABLE=1
 expect_eq "wrapper: RUNTRAIL_DISABLE=1, runtime runs unchanged" "$unchanged" "$(cat "$T_TMP/wrap.out")"

@@ -35,7 +35,22 @@ Test(extension_config, defaults)
     cr_assert_eq(c.max_payload, 1024 * 1024);
     cr_assert_eq(c.spool_max, 64ull * 1024 * 1024);
     cr_assert_eq(c.disable, false);
-    cr_assert_str_eq(c.run_dir, "/tmp/runtrail");
+    cr_assert_str_eq(c.run_dir, "");
+}
+
+Test(extension_config, default_run_dir_follows_the_runtime_api_port)
+{
+    char d[64];
+    rt_ext_default_run_dir("127.0.0.1:9001", d, sizeof d);
+    cr_assert_str_eq(d, "/tmp/runtrail-9001");
+    rt_ext_default_run_dir("localhost:45123", d, sizeof d);
+    cr_assert_str_eq(d, "/tmp/runtrail-45123");
+    rt_ext_default_run_dir("127.0.0.1:../../etc", d, sizeof d);
+    cr_assert_str_eq(d, "/tmp/runtrail");
+    rt_ext_default_run_dir(NULL, d, sizeof d);
+    cr_assert_str_eq(d, "/tmp/runtrail");
+    rt_ext_default_run_dir("127.0.0.1:", d, sizeof d);
+    cr_assert_str_eq(d, "/tmp/runtrail");
 }
 
 Test(extension_config, values)
