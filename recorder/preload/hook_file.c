@@ -24,7 +24,7 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 
 static uint32_t path_flags(const char *path)
 {
-    if (!path || strncmp(path, "/proc/", 6) != 0)
+    if (!path || path[0] != '/' || path[1] != 'p' || strncmp(path, "/proc/", 6) != 0)
         return 0;
     size_t n = rt_pl_strlen(path);
     if (ends_with(path, n, "/environ"))

@@ -15,6 +15,23 @@
 
 #define RESERVE_TRIES 256
 
+/* The fields from ts_ns to internal, in the same order and padding in both structs. */
+#define FIXED_BYTES                                                                            \
+    (offsetof(struct rt_ring_slot, str_len) - offsetof(struct rt_ring_slot, ts_ns))
+_Static_assert(FIXED_BYTES == offsetof(struct rt_rec, str) - offsetof(struct rt_rec, ts_ns),
+               "record and slot fixed parts differ");
+#define SAME_OFFSET(f)                                                                         \
+    _Static_assert(offsetof(struct rt_ring_slot, f) - offsetof(struct rt_ring_slot, ts_ns) ==   \
+                       offsetof(struct rt_rec, f) - offsetof(struct rt_rec, ts_ns),             \
+                   "record and slot differ at " #f)
+SAME_OFFSET(result);
+SAME_OFFSET(num);
+SAME_OFFSET(pid);
+SAME_OFFSET(tid);
+SAME_OFFSET(flags);
+SAME_OFFSET(op);
+SAME_OFFSET(internal);
+
 int rt_producer_attach(struct rt_producer *p, const char *path)
 {
     int saved = errno;
@@ -113,37 +130,42 @@ int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
 
 reserved:
     populate(p, pos & p->mask);
-    s->ts_ns = rec->ts_ns;
-    s->dur_ns = rec->dur_ns;
-    s->result = rec->result;
-    for (int i = 0; i < RT_RING_NNUM; i++)
-        s->num[i] = rec->num[i];
-    s->pid = rec->pid;
-    s->tid = rec->tid;
-    s->flags = rec->flags;
-    s->op = rec->op;
-    s->internal = rec->internal;
+    /* ts_ns .. internal are laid out alike in the record and the slot: one 72-byte copy. */
+    memcpy(&s->ts_ns, &rec->ts_ns, FIXED_BYTES);
     s->pad = 0;
-    /* Strings back to back; each may use what the later ones do not need (a later string
-     * keeps at least min(its length, 192) bytes). */
-    size_t used = 0, truncated = 0;
+    size_t len[RT_RING_NSTR], total = 0, truncated = 0;
     for (int i = 0; i < RT_RING_NSTR; i++) {
-        size_t len = rec->str[i] ? rec->str_len[i] : 0;
-        size_t reserve = 0;
-        for (int j = i + 1; j < RT_RING_NSTR; j++) {
-            size_t lj = rec->str[j] ? rec->str_len[j] : 0;
-            reserve += lj < 192 ? lj : 192;
+        len[i] = rec->str[i] ? rec->str_len[i] : 0;
+        total += len[i];
+    }
+    if (__builtin_expect(total <= RT_RING_STR_BYTES, 1)) {
+        /* Everything fits (the usual case): back to back, nothing to share out. */
+        size_t used = 0;
+        for (int i = 0; i < RT_RING_NSTR; i++) {
+            if (len[i])
+                memcpy(s->str + used, rec->str[i], len[i]);
+            s->str_len[i] = (uint16_t)len[i];
+            used += len[i];
         }
-        size_t room = RT_RING_STR_BYTES - used;
-        room = room > reserve ? room - reserve : 0;
-        if (len > room) {
-            len = room;
-            truncated++;
+    } else {
+        /* Strings back to back; each may use what the later ones do not need (a later
+         * string keeps at least min(its length, 192) bytes). */
+        size_t used = 0;
+        for (int i = 0; i < RT_RING_NSTR; i++) {
+            size_t n = len[i], reserve = 0;
+            for (int j = i + 1; j < RT_RING_NSTR; j++)
+                reserve += len[j] < 192 ? len[j] : 192;
+            size_t room = RT_RING_STR_BYTES - used;
+            room = room > reserve ? room - reserve : 0;
+            if (n > room) {
+                n = room;
+                truncated++;
+            }
+            if (n)
+                memcpy(s->str + used, rec->str[i], n);
+            s->str_len[i] = (uint16_t)n;
+            used += n;
         }
-        if (len)
-            memcpy(s->str + used, rec->str[i], len);
-        s->str_len[i] = (uint16_t)len;
-        used += len;
     }
     if (truncated)
         __atomic_fetch_add(&h->truncated, truncated, __ATOMIC_RELAXED);
