@@ -4,6 +4,9 @@
  *   preload open N FILE         N x (openat FILE + close)
  *   preload connect N PORT      N x (socket + connect to 127.0.0.1:PORT + close)
  *   preload write N PORT        one connection, N x write of 64 bytes
+ *   preload kill N X            N x kill(getpid(), 0): the cheapest recorded call (a system
+ *                               call doing almost nothing), so the recorder's own cost per
+ *                               event dominates the difference to native
  * Prints "MODE WALL_NS_PER_OP CPU_NS_PER_OP" (monotonic clock and this thread's CPU time around
  * the loop only; CPU time is robust to other load on the machine but does not include work
  * done in other processes, such as a tracer's). */
@@ -12,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +115,13 @@ int main(int argc, char **argv)
                 return 1;
         t1 = now();
         close(s);
+    } else if (!strcmp(mode, "kill")) {
+        pid_t self = getpid();
+        t0 = now();
+        for (long i = 0; i < n; i++)
+            if (kill(self, 0) != 0)
+                return 1;
+        t1 = now();
     } else {
         return 2;
     }

@@ -5,7 +5,9 @@
 # under `strace -f` and under `strace -f --seccomp-bpf`, tracing the same calls. Prints ns per
 # operation, ratios to native, how much less time runtrail adds than strace, and ns per
 # recorded event. Targets: runtrail <= 1.15x native, >= 20x less added time than strace.
-# Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts)
+# Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts; BENCH_REF=SO adds
+# a column "ref": runtrail record with another build of the interposer, e.g. the previous one,
+# measured side by side in the same run)
 set -u
 RT_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -28,7 +30,8 @@ sleep 0.3
 echo data >"$TMP/file"
 have_strace=1; strace -f -o /dev/null true 2>/dev/null || have_strace=0
 have_seccomp=0; [ $have_strace = 1 ] && strace -f --seccomp-bpf -o /dev/null true 2>/dev/null && have_seccomp=1
-TRACE=openat,close,socket,connect,write
+TRACE=openat,close,socket,connect,write,kill
+REF=${BENCH_REF:-}
 
 # once VARIANT MODE COUNT ARG -> "MODE WALL_NS CPU_NS" per op from one run
 once() {
@@ -38,6 +41,7 @@ once() {
     native) "$P" "$mode" "$n" "$arg" ;;
     passthru) LD_PRELOAD=$SO "$P" "$mode" "$n" "$arg" ;;
     runtrail) "$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg" ;;
+    ref) RUNTRAIL_PRELOAD=$REF "$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg" ;;
     strace) strace -f -qq -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg" ;;
     seccomp) strace -f -qq --seccomp-bpf -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg" ;;
     esac
@@ -47,8 +51,9 @@ best() { printf '%s\n' "$@" | sort -g | head -n 1; }
 
 declare -A res cpu
 # workload: mode count arg events-per-op
-workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 0")
+workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 0" "kill $N - 1")
 variants=(native passthru runtrail)
+[ -n "$REF" ] && { [ -f "$REF" ] || { echo "bench/preload: BENCH_REF $REF missing"; exit 1; }; variants+=(ref); }
 [ $have_strace = 1 ] && variants+=(strace)
 [ $have_seccomp = 1 ] && variants+=(seccomp)
 for w in "${workloads[@]}"; do
@@ -102,11 +107,16 @@ done
 echo
 echo "CPU time of the traced thread, ns/op (robust to other load; excludes the tracer's and the"
 echo "consumer's own CPU):"
-printf '%-14s%12s%12s%12s%14s%16s\n' "" native passthru runtrail "rt x native" "ns/rec. event"
+printf '%-14s%12s%12s%12s%14s%16s' "" native passthru runtrail "rt x native" "ns/rec. event"
+[ -n "$REF" ] && printf '%12s%16s' ref "ref ns/event"
+echo
 for w in "${workloads[@]}"; do
     set -- $w
     awk -v m="$1" -v a="${cpu[$1,native]}" -v p="${cpu[$1,passthru]}" -v r="${cpu[$1,runtrail]}" -v e="$4" \
-        'BEGIN{printf "%-14s%12.1f%12.1f%12.1f%14.3f%16s\n", m, a, p, r, r/a, (e>0 ? sprintf("%.1f", (r-a)/e) : "-")}'
+        'BEGIN{printf "%-14s%12.1f%12.1f%12.1f%14.3f%16s", m, a, p, r, r/a, (e>0 ? sprintf("%.1f", (r-a)/e) : "-")}'
+    [ -n "$REF" ] && awk -v a="${cpu[$1,native]}" -v r="${cpu[$1,ref]}" -v e="$4" \
+        'BEGIN{printf "%12.1f%16s", r, (e>0 ? sprintf("%.1f", (r-a)/e) : "-")}'
+    echo
 done
-echo "(open: 1 recorded event per op; connect: socket+connect+outbound = 3; write: byte counting only)"
+echo "(open, kill: 1 recorded event per op; connect: socket+connect+outbound = 3; write: byte counting only)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
