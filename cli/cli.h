@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RT_COMMAND(name, summary)                                                              \
-    int cmd_##name(int argc, char **argv);                                                     \
+#define RT_COMMAND(name, summary)                                                                  \
+    int cmd_##name(int argc, char **argv);                                                         \
     int cmd_##name(int argc, char **argv)
 
 enum rt_exit {
@@ -26,8 +26,7 @@ enum rt_exit {
 /* Prints "runtrail: " + message + newline on stderr. */
 void rt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "runtrail CMD: message\nTry 'runtrail CMD --help'." and returns RT_EXIT_USAGE. */
-int rt_cli_usage_error(const char *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int rt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True if argv[1..] asks for help (-h/--help as the first argument). */
 bool rt_cli_wants_help(int argc, char **argv);
 /* Prints the man page-like help for cmd (docs/man/runtrail-CMD.1 summary is compiled in by

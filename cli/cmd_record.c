@@ -54,9 +54,9 @@ static const char help_text[] =
 #define MAX_LINE 8192
 
 struct stream {
-    int fd;       /* read end of the child's pipe, -1 at EOF */
-    int out;      /* where the bytes go unchanged */
-    int which;    /* 1 stdout, 2 stderr */
+    int fd;    /* read end of the child's pipe, -1 at EOF */
+    int out;   /* where the bytes go unchanged */
+    int which; /* 1 stdout, 2 stderr */
     char line[MAX_LINE];
     size_t len;
 };
@@ -166,8 +166,7 @@ static void write_held(struct rec_state *st)
 
 static void log_line(struct rec_state *st, struct stream *s)
 {
-    rt_writer_add_log(st->w, now_ns(CLOCK_MONOTONIC) - st->start_mono, s->which, s->line,
-                      s->len);
+    rt_writer_add_log(st->w, now_ns(CLOCK_MONOTONIC) - st->start_mono, s->which, s->line, s->len);
     s->len = 0;
 }
 
@@ -392,7 +391,8 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     }
 
     struct rt_limits limits = {.max_events = max_events};
-    struct rec_state st = {.w = rt_writer_new(&limits), .trace = trace,
+    struct rec_state st = {.w = rt_writer_new(&limits),
+                           .trace = trace,
                            .max_events = max_events ? max_events : 100000};
     if (!st.w) {
         rt_cli_error("out of memory");
@@ -498,7 +498,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
         unlink(ring_path);
     }
     meta.counters[RT_CTR_UNCOVERED_EXECS] = st.uncovered;
-    int exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
+    int exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                           : 1;
     char *cmdline = join_args(cmd);

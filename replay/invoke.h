@@ -28,7 +28,7 @@ struct rt_invoke_opts {
     bool quiet;
     struct rt_emu_config cfg; /* filled from the options */
     char store_env[8300];     /* "RUNTRAIL_STORE=..." when recording */
-    char task_root_abs[4096];  /* --task-root, resolved to an absolute path */
+    char task_root_abs[4096]; /* --task-root, resolved to an absolute path */
     char port_env[64];        /* "RUNTRAIL_PROXY_PORT=..." when recording */
     char layer_path[4096];    /* the recorder layer */
 };

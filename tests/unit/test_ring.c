@@ -195,8 +195,9 @@ static void count_ev(const struct rt_event *ev, void *arg)
 {
     struct counter *c = arg;
     size_t prod = (size_t)ev->num[0], seq = (size_t)ev->num[1];
-    if (ev->op != RT_OP_OPEN || prod >= c->producers || seq >= c->per || ev->num[2] != (int64_t)(prod * 7 + seq) ||
-        ev->str[0].len != 12 || memcmp(ev->str[0].ptr, "/stress/path", 12) != 0) {
+    if (ev->op != RT_OP_OPEN || prod >= c->producers || seq >= c->per ||
+        ev->num[2] != (int64_t)(prod * 7 + seq) || ev->str[0].len != 12 ||
+        memcmp(ev->str[0].ptr, "/stress/path", 12) != 0) {
         c->bad++;
         return;
     }
@@ -403,14 +404,14 @@ static size_t client_hello(unsigned char *b, const char *host)
     size_t hl = strlen(host), p = 0;
     unsigned char body[512];
     size_t q = 0;
-    body[q++] = 0x03, body[q++] = 0x03;   /* version */
-    memset(body + q, 0xab, 32), q += 32;  /* random */
-    body[q++] = 0;                        /* session id */
+    body[q++] = 0x03, body[q++] = 0x03;                               /* version */
+    memset(body + q, 0xab, 32), q += 32;                              /* random */
+    body[q++] = 0;                                                    /* session id */
     body[q++] = 0, body[q++] = 2, body[q++] = 0x13, body[q++] = 0x01; /* suites */
-    body[q++] = 1, body[q++] = 0;         /* compression */
+    body[q++] = 1, body[q++] = 0;                                     /* compression */
     size_t ext_len = 4 + 2 + 3 + hl;
     body[q++] = (unsigned char)(ext_len >> 8), body[q++] = (unsigned char)ext_len;
-    body[q++] = 0, body[q++] = 0;         /* server_name */
+    body[q++] = 0, body[q++] = 0; /* server_name */
     body[q++] = (unsigned char)((5 + hl) >> 8), body[q++] = (unsigned char)(5 + hl);
     body[q++] = (unsigned char)((3 + hl) >> 8), body[q++] = (unsigned char)(3 + hl);
     body[q++] = 0;
@@ -437,9 +438,11 @@ Test(sniff, tls_sni)
 
 Test(sniff, http_request_and_status)
 {
-    const char req[] = "POST /v1/items?id=3 HTTP/1.1\r\nUser-Agent: x\r\nhost:  api.example.com \r\n\r\n";
+    const char req[] =
+        "POST /v1/items?id=3 HTTP/1.1\r\nUser-Agent: x\r\nhost:  api.example.com \r\n\r\n";
     char line[256], host[128];
-    cr_assert_gt(rt_sniff_http_request(req, sizeof req - 1, line, sizeof line, host, sizeof host), 0);
+    cr_assert_gt(rt_sniff_http_request(req, sizeof req - 1, line, sizeof line, host, sizeof host),
+                 0);
     cr_assert_str_eq(line, "POST /v1/items?id=3 HTTP/1.1");
     cr_assert_str_eq(host, "api.example.com");
     cr_assert_eq(rt_sniff_http_request("\x16\x03\x01", 3, line, sizeof line, host, sizeof host), 0);
@@ -450,16 +453,17 @@ Test(sniff, http_request_and_status)
 
 Test(sniff, dns_query_name)
 {
-    const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-                               3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-                               3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+    const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,
+                               0,    3,    'w',  'w',  'w', 7,   'e', 'x', 'a', 'm', 'p',
+                               'l',  'e',  3,    'c',  'o', 'm', 0,   0,   1,   0,   1};
     char out[256];
     cr_assert_eq(rt_sniff_dns_qname(q, sizeof q, out, sizeof out), 15);
     cr_assert_str_eq(out, "www.example.com");
     unsigned char resp[sizeof q];
     memcpy(resp, q, sizeof q);
     resp[2] |= 0x80;
-    cr_assert_eq(rt_sniff_dns_qname(resp, sizeof resp, out, sizeof out), 0, "answers are not queries");
+    cr_assert_eq(rt_sniff_dns_qname(resp, sizeof resp, out, sizeof out), 0,
+                 "answers are not queries");
 }
 
 Test(ring, nothing_lost_when_the_ring_has_room, .timeout = 60)

@@ -16,12 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define T(name, expr)                                                                          \
-    do {                                                                                       \
-        errno = 12345;                                                                         \
-        long r_ = (long)(expr);                                                                \
-        int e_ = errno;                                                                        \
-        printf("%-12s %ld %d\n", name, r_ < 0 ? -1L : r_ > 2 ? 3L : r_, e_);                  \
+#define T(name, expr)                                                                              \
+    do {                                                                                           \
+        errno = 12345;                                                                             \
+        long r_ = (long)(expr);                                                                    \
+        int e_ = errno;                                                                            \
+        printf("%-12s %ld %d\n", name, r_<0 ? -1L : r_> 2 ? 3L : r_, e_);                          \
     } while (0)
 
 int main(int argc, char **argv)

@@ -95,9 +95,9 @@ int main(int argc, char **argv)
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in dns = {.sin_family = AF_INET, .sin_port = htons(53)};
     inet_pton(AF_INET, "127.0.0.1", &dns.sin_addr);
-    const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-                               5, 'q', 'u', 'e', 'r', 'y', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-                               4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
+    const unsigned char q[] = {0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,   0,   0,   0,
+                               5,    'q',  'u',  'e',  'r', 'y', 7,   'e', 'x', 'a', 'm', 'p',
+                               'l',  'e',  4,    't',  'e', 's', 't', 0,   0,   1,   0,   1};
     if (sendto(u, q, sizeof q, 0, (struct sockaddr *)&dns, sizeof dns) != (ssize_t)sizeof q)
         return 21;
     close(u);
