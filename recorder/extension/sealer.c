@@ -66,6 +66,7 @@ struct rt_ext_sealer {
     size_t n_env;
     char runtime[128];
     bool ring_seen; /* the interposer has written at least one record */
+    uint64_t rng;   /* RUNTRAIL_SAMPLE draws */
 
     /* The code digest runs in its own low-priority thread (a layer can hold 250 MB). */
     pthread_t code_thread;
@@ -310,6 +311,26 @@ static void open_store(struct rt_ext_sealer *s)
     }
 }
 
+/* Flags that make an invocation worth keeping whatever RUNTRAIL_SAMPLE says. */
+#define SUSPICIOUS_FLAGS                                                                           \
+    (RT_EF_ENVIRON_READ | RT_EF_MEM_READ | RT_EF_EXEC_TMP | RT_EF_EXEC_MEMFD | RT_EF_LISTENING |   \
+     RT_EF_NOT_COVERED | RT_EF_PRIVILEGE)
+
+/* RUNTRAIL_SAMPLE: keeps a cold start (it carries the sandbox's first ENV/CODE), every
+ * invocation that did not end ok or showed a suspicious flag, and a `sample` fraction of the
+ * rest. The draw needs no secrecy: a per-sandbox xorshift seeded at start. */
+static bool keep_invocation(struct rt_ext_sealer *s, const struct rt_ext_invocation *inv,
+                            uint32_t flags)
+{
+    if (s->cfg.sample >= 1.0 || inv->cold_start || inv->status != RT_STATUS_OK ||
+        (flags & SUSPICIOUS_FLAGS))
+        return true;
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    return (double)(s->rng >> 11) / 9007199254740992.0 < s->cfg.sample;
+}
+
 static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 {
     drain(s);
@@ -331,9 +352,11 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)
         upto++;
     uint64_t outside = 0;
+    uint32_t seen_flags = 0;
     bool started = false;
     for (size_t i = 0; i < upto; i++) {
         struct rt_event ev = s->events[i]->ev;
+        seen_flags |= ev.flags;
         if (ev.ts_ns < start) {
             ev.flags |= RT_EF_OUTSIDE;
             outside++;
@@ -356,6 +379,14 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     if (upto > 0 && upto < s->n_events)
         memmove(s->events, s->events + upto, (s->n_events - upto) * sizeof *s->events);
     s->n_events -= upto;
+
+    if (!keep_invocation(s, inv, seen_flags)) {
+        /* Not kept: nothing is sealed and the chain does not advance, so verify sees no gap;
+         * the next kept bundle says how many were left out. */
+        rt_writer_free(w);
+        rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
+        return;
+    }
 
     struct rt_meta m;
     memset(&m, 0, sizeof m);
@@ -520,6 +551,10 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
     s->cfg = *o->cfg;
     s->ring = o->ring;
     snprintf(s->sandbox_id, sizeof s->sandbox_id, "%s", o->sandbox_id);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    s->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ ((uint64_t)getpid() << 40) ^
+             0x9e3779b97f4a7c15ull; /* never 0 */
     snprintf(s->proxy_addr, sizeof s->proxy_addr, "%s", o->proxy_addr ? o->proxy_addr : "");
     if (s->cfg.hash_key && *s->cfg.hash_key) {
         s->hash_key = (const uint8_t *)s->cfg.hash_key;
