@@ -18,8 +18,9 @@ want() { # want GROUP NAME
     [ $# -ge 2 ] || return 0
     local g=$1 n=$2
     [ ${#SEL[@]} -eq 0 ] && return 0
-    for s in "${SEL[@]}"; do
-        case "$s" in "$g"|*"$n"*) return 0 ;; esac
+    for s in "${SEL[@]}"; do # a group name, or a substring of the test's name
+        [ "$s" = "$g" ] && return 0
+        case "$n" in *"$s"*) return 0 ;; esac
     done
     return 1
 }
