@@ -152,6 +152,7 @@ struct rt_ext_invocation {
     int64_t start_wall_ns, end_wall_ns;
     int64_t deadline_wall_ns;
     bool cold_start;
+    bool shutdown; /* not an invocation: activity after the last one, sealed at SHUTDOWN */
 };
 void rt_ext_invocation_free(struct rt_ext_invocation *inv);
 

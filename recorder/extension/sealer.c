@@ -368,12 +368,15 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         ev.ts_ns -= start;
         rt_writer_add_event(w, &ev);
     }
-    if (!started)
+    if (inv->shutdown)
+        add_marker(w, 0, inv->request_id, RT_MARK_SHUTDOWN, "shutdown");
+    else if (!started)
         add_marker(w, 0, inv->request_id, inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START,
                    NULL);
-    add_marker(w, end - start, inv->request_id,
-               inv->status == RT_STATUS_OK ? RT_MARK_RESPONSE : RT_MARK_ERROR,
-               rt_status_name(inv->status));
+    if (!inv->shutdown)
+        add_marker(w, end - start, inv->request_id,
+                   inv->status == RT_STATUS_OK ? RT_MARK_RESPONSE : RT_MARK_ERROR,
+                   rt_status_name(inv->status));
     for (size_t i = 0; i < upto; i++)
         free(s->events[i]);
     if (upto > 0 && upto < s->n_events)
@@ -392,7 +395,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     memset(&m, 0, sizeof m);
     /* The event as stored: the caller is read from it, so redaction applies to it too. */
     struct rt_payload ev_kept = {0};
-    if (!inv->init_error)
+    if (!inv->init_error && !inv->shutdown)
         set_payload(s, w, 'E', inv->event, inv->event_len, inv->event_type, NULL, &ev_kept);
     char *caller = event_caller(inv, ev_kept.data, ev_kept.len);
     free(ev_kept.data);
@@ -506,6 +509,49 @@ static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
     return inv;
 }
 
+/* Whether held events show activity of their own: anything but the runtime's bookkeeping
+ * between invocations (a socket() and the lookup of the numeric Runtime API address before its
+ * next /invocation/next; the connection itself is proxy traffic, never held) and processes
+ * exiting at shutdown. */
+static bool held_activity(const struct rt_ext_sealer *s)
+{
+    for (size_t i = 0; i < s->n_events; i++) {
+        const struct rt_event *ev = &s->events[i]->ev;
+        if (ev->op == RT_OP_SOCKET || ev->op == RT_OP_PROC_EXIT)
+            continue;
+        if (ev->op == RT_OP_DNS && ev->str[0].len &&
+            strspn(ev->str[0].ptr, "0123456789.:") >= ev->str[0].len)
+            continue;
+        return true;
+    }
+    return false;
+}
+
+/* At SHUTDOWN: what happened after the last invocation (a background thread or child still at
+ * work after the response) is sealed into one more bundle, request id "shutdown", status
+ * unknown, every event flagged outside_invocation, times relative to the shutdown. */
+static void seal_after_last(struct rt_ext_sealer *s)
+{
+    if (s->ring) {
+        rt_ring_request_flush(s->ring);
+        rt_ring_drain_final(s->ring, 50, hold_event, s);
+    }
+    if (!held_activity(s))
+        return;
+    struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
+    if (!inv || !(inv->request_id = strdup("shutdown"))) {
+        free(inv);
+        return;
+    }
+    inv->shutdown = true;
+    inv->status = RT_STATUS_UNKNOWN;
+    /* One past now: every held event is before the start (flagged) and before the end (kept). */
+    inv->start_mono_ns = inv->end_mono_ns = rt_ext_now_mono_ns() + 1;
+    inv->start_wall_ns = inv->end_wall_ns = rt_ext_now_wall_ns();
+    seal(s, inv);
+    rt_ext_invocation_free(inv);
+}
+
 static void *run(void *arg)
 {
     struct rt_ext_sealer *s = arg;
@@ -538,6 +584,7 @@ static void *run(void *arg)
         }
     }
     pthread_mutex_unlock(&s->mu);
+    seal_after_last(s);
     if (s->store && s->spool_pending)
         rt_store_flush_spool(s->store, NULL);
     return NULL;
