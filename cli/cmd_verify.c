@@ -9,6 +9,7 @@
 #include "formats/escape.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #include <sys/stat.h>
 
 static const char help[] =
-    "usage: runtrail verify [-v] PATH...\n"
+    "usage: runtrail verify [-v] [--json] PATH...\n"
     "\n"
     "Verify trace bundles. PATH is a bundle file or a folder searched recursively for\n"
     "*.rtb files. Each bundle's zstd checksum, footer digest (SHA-256) and blocks are\n"
@@ -26,6 +27,10 @@ static const char help[] =
     "as 'runtrail: FILE: reason'; a summary line is printed on stdout.\n"
     "\n"
     "  -v, --verbose   also print one 'ok' line per intact bundle\n"
+    "  --json          one JSON object per line on stdout instead: each finding\n"
+    "                  {\"record\":\"finding\",\"file\",\"problem\",\"reason\",...} (problem:\n"
+    "                  unreadable, corrupt, gap, modified, reordered, fork), \"ok\" records\n"
+    "                  with -v, and a last {\"record\":\"summary\",...}\n"
     "  -h, --help      this help\n"
     "\n"
     "Exit status: 0 all intact, 1 findings, 2 usage error or unreadable input.\n"
@@ -44,12 +49,66 @@ static const char *esc(const char *s, char *buf, size_t cap)
     return buf;
 }
 
-/* "runtrail: NAME: text" with both parts escaped. */
-static void finding(const char *name, const char *text)
+static bool json_mode;
+
+/* Prints one JSON object as a line on stdout (ASCII only) and frees it. */
+static void json_line(json_t *j)
 {
+    char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+    if (line)
+        puts(line);
+    free(line);
+    json_decref(j);
+}
+
+/* A string for JSON: file names need not be UTF-8, so invalid ones are given escaped. */
+static json_t *jstr(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char buf[2048];
+    rt_escape_buf(buf, sizeof buf, s, strlen(s), 0);
+    return json_string(buf);
+}
+
+/* One finding: "runtrail: NAME: text" with both parts escaped on stderr, or a JSON line.
+ * problem names the kind (unreadable, corrupt, or a chain problem); sandbox, seq and other
+ * are optional (NULL, -1, NULL). */
+static void report(const char *name, const char *problem, const char *text, const char *sandbox,
+                   long long seq, const char *other)
+{
+    if (json_mode) {
+        json_t *j = json_object();
+        json_object_set_new(j, "record", json_string("finding"));
+        json_object_set_new(j, "file", jstr(name));
+        json_object_set_new(j, "problem", json_string(problem));
+        json_object_set_new(j, "reason", jstr(text));
+        if (sandbox)
+            json_object_set_new(j, "sandbox", jstr(sandbox));
+        if (seq >= 0)
+            json_object_set_new(j, "seq", json_integer(seq));
+        if (other)
+            json_object_set_new(j, "other", jstr(other));
+        json_line(j);
+        return;
+    }
     char n[1024], t[1024];
     rt_cli_error("%s: %s", esc(name, n, sizeof n), esc(text, t, sizeof t));
 }
+
+static void finding(const char *name, const char *text)
+{
+    report(name, "unreadable", text, NULL, -1, NULL);
+}
+
+static const char *const chain_problem[] = {
+#define _(id, name) [RT_CHAIN_##id] = name,
+    RT_CHAIN_PROBLEMS(_)
+#undef _
+};
 
 static int push(struct files *f, const char *path)
 {
@@ -118,6 +177,8 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             verbose = true;
+        else if (!strcmp(argv[i], "--json"))
+            json_mode = true;
         else if (argv[i][0] == '-' && argv[i][1])
             return rt_cli_usage_error("verify", "unknown option '%s'", argv[i]);
         else
@@ -159,14 +220,23 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
             continue;
         }
         if (rc) {
-            finding(path, rt_errinfo_format(rc, &ei, msg, sizeof msg));
+            report(path, "corrupt", rt_errinfo_format(rc, &ei, msg, sizeof msg), NULL, -1, NULL);
             findings++;
             continue;
         }
         if (rt_chain_add(chain, path, &b->meta, b->digest))
             unreadable++;
         intact++;
-        if (verbose) {
+        if (verbose && json_mode) {
+            char hex[2 * RT_DIGEST_LEN + 1];
+            json_t *j = json_object();
+            json_object_set_new(j, "record", json_string("ok"));
+            json_object_set_new(j, "file", jstr(path));
+            json_object_set_new(j, "sandbox", jstr(b->meta.sandbox_id));
+            json_object_set_new(j, "seq", json_integer((json_int_t)b->meta.seq));
+            json_object_set_new(j, "digest", json_string(rt_digest_hex(b->digest, hex)));
+            json_line(j);
+        } else if (verbose) {
             char n[1024], s[256];
             printf("ok %s (sandbox %s seq %llu)\n", esc(path, n, sizeof n),
                    esc(b->meta.sandbox_id ? b->meta.sandbox_id : "-", s, sizeof s),
@@ -177,18 +247,29 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
     const struct rt_chain_finding *cf = NULL;
     size_t n_cf = rt_chain_check(chain, &cf);
     for (size_t i = 0; i < n_cf; i++)
-        finding(cf[i].name, cf[i].text);
+        report(cf[i].name, chain_problem[cf[i].problem], cf[i].text, cf[i].sandbox_id,
+               (long long)cf[i].seq, cf[i].other);
     findings += n_cf;
     size_t n_sb = rt_chain_sandboxes(chain);
-    printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s", n_sb,
-           n_sb == 1 ? "" : "es", findings ? "" : "all intact\n");
-    if (findings)
-        printf("%zu finding%s\n", findings, findings == 1 ? "" : "s");
+    if (json_mode) {
+        json_t *j = json_object();
+        json_object_set_new(j, "record", json_string("summary"));
+        json_object_set_new(j, "bundles", json_integer((json_int_t)files.n));
+        json_object_set_new(j, "intact", json_integer((json_int_t)intact));
+        json_object_set_new(j, "sandboxes", json_integer((json_int_t)n_sb));
+        json_object_set_new(j, "findings", json_integer((json_int_t)findings));
+        json_object_set_new(j, "unreadable", json_integer(unreadable));
+        json_line(j);
+    } else {
+        printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s",
+               n_sb, n_sb == 1 ? "" : "es", findings ? "" : "all intact\n");
+        if (findings)
+            printf("%zu finding%s\n", findings, findings == 1 ? "" : "s");
+    }
     if (!chain) {
         rt_cli_error("out of memory");
         unreadable++;
     }
-    (void)intact;
     rt_chain_free(chain);
     for (size_t i = 0; i < files.n; i++)
         free(files.v[i]);
