@@ -261,8 +261,8 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         json_object_set_new(j, "unreadable", json_integer(unreadable));
         json_line(j);
     } else {
-        printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s",
-               n_sb, n_sb == 1 ? "" : "es", findings ? "" : "all intact\n");
+        printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s", n_sb,
+               n_sb == 1 ? "" : "es", findings ? "" : "all intact\n");
         if (findings)
             printf("%zu finding%s\n", findings, findings == 1 ? "" : "s");
     }

@@ -48,7 +48,7 @@
     _(sample, "RUNTRAIL_SAMPLE", "1", ratio,                                                       \
       "Fraction of invocations to keep. Always kept: a cold start, a status other than ok, and "   \
       "any invocation with a security flag (environ_read, exec_tmp, ...). The others are counted " \
-      "in the next kept bundle's `sampled_out`; the chain stays gap-free.")           \
+      "in the next kept bundle's `sampled_out`; the chain stays gap-free.")                        \
     _(disable, "RUNTRAIL_DISABLE", "0", bool,                                                      \
       "1: the extension registers and does nothing else; the wrapper runs the runtime as is.")     \
     _(run_dir, "RUNTRAIL_RUN_DIR", "", str,                                                        \
