@@ -9,6 +9,7 @@
 #ifndef RUNTRAIL_CLI_CLI_H
 #define RUNTRAIL_CLI_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +38,11 @@ int rt_cli_help(const char *text);
  * (Unix ns) into the default catalog; S3 stores are left to `pull`. Errors are printed as
  * warnings prefixed with cmd, never fatal. Returns the number indexed, or -1 on a failure. */
 int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_wall_ns);
+
+/* --json output: a string for a JSON object (NULL gives null; text that is not UTF-8 is given
+ * in its escaped form), and one object printed as a compact ASCII line on stdout (freed). */
+json_t *rt_cli_json_str(const char *s);
+void rt_cli_json_line(json_t *obj);
 
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);

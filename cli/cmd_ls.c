@@ -94,18 +94,6 @@ static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, 
         snprintf(buf, cap, "-");
 }
 
-static json_t *jstr(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    char esc[4096]; /* invalid UTF-8: fall back to the escaped form */
-    rt_escape_buf(esc, sizeof esc, s, strlen(s), 0);
-    return json_string(esc);
-}
-
 static int print_row(const struct rt_catalog_row *r, void *arg)
 {
     struct out *o = arg;
@@ -117,30 +105,26 @@ static int print_row(const struct rt_catalog_row *r, void *arg)
         json_t *j = json_object();
         json_object_set_new(j, "time", json_string(when));
         json_object_set_new(j, "start_ns", json_integer(r->start_ns));
-        json_object_set_new(j, "function", jstr(r->function));
-        json_object_set_new(j, "version", jstr(r->version));
-        json_object_set_new(j, "request_id", jstr(r->request_id));
-        json_object_set_new(j, "sandbox", jstr(r->sandbox));
+        json_object_set_new(j, "function", rt_cli_json_str(r->function));
+        json_object_set_new(j, "version", rt_cli_json_str(r->version));
+        json_object_set_new(j, "request_id", rt_cli_json_str(r->request_id));
+        json_object_set_new(j, "sandbox", rt_cli_json_str(r->sandbox));
         json_object_set_new(j, "seq", json_integer((json_int_t)r->seq));
         json_object_set_new(j, "duration_ms", json_real((double)r->duration_ns / 1e6));
         json_object_set_new(j, "status", json_string(status ? status : "unknown"));
-        json_object_set_new(j, "error_type", jstr(r->error_type));
+        json_object_set_new(j, "error_type", rt_cli_json_str(r->error_type));
         json_object_set_new(j, "cold_start", json_boolean(r->cold_start));
         json_object_set_new(j, "events", json_integer((json_int_t)r->n_events));
         json_object_set_new(j, "bytes_out", json_integer((json_int_t)r->bytes_out));
-        json_object_set_new(j, "destinations", jstr(r->destinations));
+        json_object_set_new(j, "destinations", rt_cli_json_str(r->destinations));
         json_object_set_new(j, "flags", json_string(flags));
-        json_object_set_new(j, "env_digest", jstr(r->env_digest));
-        json_object_set_new(j, "code_digest", jstr(r->code_digest));
-        json_object_set_new(j, "digest", jstr(r->digest));
-        json_object_set_new(j, "key", jstr(r->key));
-        json_object_set_new(j, "path", jstr(r->path));
+        json_object_set_new(j, "env_digest", rt_cli_json_str(r->env_digest));
+        json_object_set_new(j, "code_digest", rt_cli_json_str(r->code_digest));
+        json_object_set_new(j, "digest", rt_cli_json_str(r->digest));
+        json_object_set_new(j, "key", rt_cli_json_str(r->key));
+        json_object_set_new(j, "path", rt_cli_json_str(r->path));
         json_object_set_new(j, "verified", json_boolean(r->verified));
-        char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-        if (line)
-            puts(line);
-        free(line);
-        json_decref(j);
+        rt_cli_json_line(j);
     } else {
         if (o->rows == 0)
             printf("%-24s %-20s %-36s %10s %-7s %6s  %-30s %s\n", "TIME", "FUNCTION", "REQUEST ID",

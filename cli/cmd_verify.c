@@ -51,29 +51,6 @@ static const char *esc(const char *s, char *buf, size_t cap)
 
 static bool json_mode;
 
-/* Prints one JSON object as a line on stdout (ASCII only) and frees it. */
-static void json_line(json_t *j)
-{
-    char *line = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-    if (line)
-        puts(line);
-    free(line);
-    json_decref(j);
-}
-
-/* A string for JSON: file names need not be UTF-8, so invalid ones are given escaped. */
-static json_t *jstr(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    char buf[2048];
-    rt_escape_buf(buf, sizeof buf, s, strlen(s), 0);
-    return json_string(buf);
-}
-
 /* One finding: "runtrail: NAME: text" with both parts escaped on stderr, or a JSON line.
  * problem names the kind (unreadable, corrupt, or a chain problem); sandbox, seq and other
  * are optional (NULL, -1, NULL). */
@@ -83,16 +60,16 @@ static void report(const char *name, const char *problem, const char *text, cons
     if (json_mode) {
         json_t *j = json_object();
         json_object_set_new(j, "record", json_string("finding"));
-        json_object_set_new(j, "file", jstr(name));
+        json_object_set_new(j, "file", rt_cli_json_str(name));
         json_object_set_new(j, "problem", json_string(problem));
-        json_object_set_new(j, "reason", jstr(text));
+        json_object_set_new(j, "reason", rt_cli_json_str(text));
         if (sandbox)
-            json_object_set_new(j, "sandbox", jstr(sandbox));
+            json_object_set_new(j, "sandbox", rt_cli_json_str(sandbox));
         if (seq >= 0)
             json_object_set_new(j, "seq", json_integer(seq));
         if (other)
-            json_object_set_new(j, "other", jstr(other));
-        json_line(j);
+            json_object_set_new(j, "other", rt_cli_json_str(other));
+        rt_cli_json_line(j);
         return;
     }
     char n[1024], t[1024];
@@ -231,11 +208,11 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
             char hex[2 * RT_DIGEST_LEN + 1];
             json_t *j = json_object();
             json_object_set_new(j, "record", json_string("ok"));
-            json_object_set_new(j, "file", jstr(path));
-            json_object_set_new(j, "sandbox", jstr(b->meta.sandbox_id));
+            json_object_set_new(j, "file", rt_cli_json_str(path));
+            json_object_set_new(j, "sandbox", rt_cli_json_str(b->meta.sandbox_id));
             json_object_set_new(j, "seq", json_integer((json_int_t)b->meta.seq));
             json_object_set_new(j, "digest", json_string(rt_digest_hex(b->digest, hex)));
-            json_line(j);
+            rt_cli_json_line(j);
         } else if (verbose) {
             char n[1024], s[256];
             printf("ok %s (sandbox %s seq %llu)\n", esc(path, n, sizeof n),
@@ -259,7 +236,7 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         json_object_set_new(j, "sandboxes", json_integer((json_int_t)n_sb));
         json_object_set_new(j, "findings", json_integer((json_int_t)findings));
         json_object_set_new(j, "unreadable", json_integer(unreadable));
-        json_line(j);
+        rt_cli_json_line(j);
     } else {
         printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s", n_sb,
                n_sb == 1 ? "" : "es", findings ? "" : "all intact\n");
