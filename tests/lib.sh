@@ -60,6 +60,23 @@ wait_port() {
     done
     return 1
 }
+# wait_http URL: until URL answers (at most 10 s).
+wait_http() {
+    for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+    return 1
+}
+# start_upstream: the upstream HTTP service the sample functions call (python3 http.server on a
+# free port, serving upstream.txt = "upstream-ok"). Appends its pid to PIDS (the caller kills
+# them) and sets UP_PORT and UPSTREAM (the --env setting for the samples).
+start_upstream() {
+    mkdir -p "$T_TMP/www"
+    echo "upstream-ok" >"$T_TMP/www/upstream.txt"
+    UP_PORT=$(free_port)
+    (cd "$T_TMP/www" && exec python3 -m http.server -b 127.0.0.1 "$UP_PORT") >/dev/null 2>&1 &
+    PIDS+=($!)
+    wait_http "http://127.0.0.1:$UP_PORT/upstream.txt" || echo "# upstream server did not start"
+    UPSTREAM="SAMPLE_UPSTREAM_URL=http://127.0.0.1:$UP_PORT/upstream.txt"
+}
 finish() {
     echo "$_T_PASS passed, $_T_FAIL failed"
     [ "$_T_FAIL" -eq 0 ]

@@ -21,15 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
-
-mkdir -p "$T_TMP/www"
-echo "upstream-ok" >"$T_TMP/www/upstream.txt"
-UP_PORT=$(free_port)
-(cd "$T_TMP/www" && exec python3 -m http.server -b 127.0.0.1 "$UP_PORT") >/dev/null 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$UP_PORT/upstream.txt" || echo "# upstream server did not start"
-UPSTREAM="SAMPLE_UPSTREAM_URL=http://127.0.0.1:$UP_PORT/upstream.txt"
+start_upstream
 EVENTS=(--event "$SAMPLES/events/apigw-proxy.json" --event "$SAMPLES/events/s3-put.json"
         --event "$SAMPLES/events/sqs-batch.json")
 
