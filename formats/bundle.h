@@ -52,7 +52,7 @@ int rt_status_from_name(const char *name); /* -1 if unknown */
     _(OUTSIDE_EVENTS, 8, "outside_events")       /* events outside any invocation window */        \
     _(PROXY_ERRORS, 9, "proxy_errors")           /* Runtime API proxy failures */                  \
     _(UNCOVERED_EXECS, 10, "uncovered_execs")    /* children the preload cannot enter */           \
-    _(SPOOLED, 11, "spooled")                    /* bundles waiting in the spool */            \
+    _(SPOOLED, 11, "spooled")                    /* bundles waiting in the spool */                \
     _(SAMPLED_OUT, 12, "sampled_out")            /* invocations not kept (RUNTRAIL_SAMPLE) */
 
 enum rt_counter {

@@ -34,9 +34,9 @@ struct rt_ring {
     struct rt_ring_slot *slots;
     uint64_t count, mask;
     uint64_t tail;
-    uint64_t dropped_local;   /* slots skipped or rejected by this consumer */
-    uint64_t dropped_seen;    /* hdr->dropped already reported */
-    uint64_t truncated_seen;  /* hdr->truncated already reported */
+    uint64_t dropped_local;  /* slots skipped or rejected by this consumer */
+    uint64_t dropped_seen;   /* hdr->dropped already reported */
+    uint64_t truncated_seen; /* hdr->truncated already reported */
     uint64_t stall_pos;
     int64_t stall_since;
     struct pending pend[MAX_PENDING];

@@ -52,8 +52,8 @@ static bool will_create(int dirfd, const char *path, int flags)
     return missing;
 }
 
-static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int flags,
-                     mode_t mode, bool create)
+static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int flags, mode_t mode,
+                     bool create)
 {
     if (res >= 0)
         rt_pl_net_fd_reused((int)res);
@@ -72,27 +72,27 @@ static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int f
 #define RES(r) ((r) < 0 ? -(int64_t)errno : (int64_t)(r))
 
 /* The body shared by every open-like hook; CALL is the real call expression. */
-#define OPEN_BODY(dirfd, path, flags, mode, CALL)                                              \
-    do {                                                                                       \
-        if (!rt_pl_enter())                                                                    \
-            return CALL;                                                                       \
-        bool create_ = will_create(dirfd, path, flags);                                        \
-        int64_t t0_ = rt_pl_now();                                                             \
-        int r_ = CALL;                                                                         \
-        int e_ = errno;                                                                        \
-        rec_open(t0_, RES(r_), dirfd, path, flags, mode, create_);                             \
-        rt_pl_leave();                                                                         \
-        errno = e_;                                                                            \
-        return r_;                                                                             \
+#define OPEN_BODY(dirfd, path, flags, mode, CALL)                                                  \
+    do {                                                                                           \
+        if (!rt_pl_enter())                                                                        \
+            return CALL;                                                                           \
+        bool create_ = will_create(dirfd, path, flags);                                            \
+        int64_t t0_ = rt_pl_now();                                                                 \
+        int r_ = CALL;                                                                             \
+        int e_ = errno;                                                                            \
+        rec_open(t0_, RES(r_), dirfd, path, flags, mode, create_);                                 \
+        rt_pl_leave();                                                                             \
+        errno = e_;                                                                                \
+        return r_;                                                                                 \
     } while (0)
 
-#define VA_MODE(flags, last)                                                                   \
-    mode_t mode = 0;                                                                           \
-    if (wants_mode(flags)) {                                                                   \
-        va_list ap;                                                                            \
-        va_start(ap, last);                                                                    \
-        mode = (mode_t)va_arg(ap, unsigned);                                                   \
-        va_end(ap);                                                                            \
+#define VA_MODE(flags, last)                                                                       \
+    mode_t mode = 0;                                                                               \
+    if (wants_mode(flags)) {                                                                       \
+        va_list ap;                                                                                \
+        va_start(ap, last);                                                                        \
+        mode = (mode_t)va_arg(ap, unsigned);                                                       \
+        va_end(ap);                                                                                \
     }
 
 RT_EXPORT int open(const char *path, int flags, ...)
@@ -150,25 +150,25 @@ RT_EXPORT int creat64(const char *path, mode_t mode)
 }
 
 /* fopen family: FOPEN with the mode string; result is the new stream's fd or -errno. */
-#define FOPEN_BODY(path, mode, CALL)                                                           \
-    do {                                                                                       \
-        if (!rt_pl_enter())                                                                    \
-            return CALL;                                                                       \
-        bool create_ = (mode) && (mode)[0] != 'r' && access(path, F_OK) != 0;                 \
-        int64_t t0_ = rt_pl_now();                                                             \
-        FILE *f_ = CALL;                                                                       \
-        int e_ = errno;                                                                        \
-        if (f_)                                                                                \
-            rt_pl_net_fd_reused(fileno(f_));                                                   \
-        struct rt_rec rec;                                                                     \
-        rt_pl_rec_init(&rec, RT_OP_FOPEN, t0_, f_ ? (int64_t)fileno(f_) : -(int64_t)e_);       \
-        rt_pl_str(&rec, 0, path);                                                              \
-        rt_pl_str(&rec, 1, mode);                                                              \
-        rec.flags = path_flags(path) | (f_ && create_ ? RT_EF_CREATE : 0);                     \
-        rt_pl_emit(&rec);                                                                      \
-        rt_pl_leave();                                                                         \
-        errno = e_;                                                                            \
-        return f_;                                                                             \
+#define FOPEN_BODY(path, mode, CALL)                                                               \
+    do {                                                                                           \
+        if (!rt_pl_enter())                                                                        \
+            return CALL;                                                                           \
+        bool create_ = (mode) && (mode)[0] != 'r' && access(path, F_OK) != 0;                      \
+        int64_t t0_ = rt_pl_now();                                                                 \
+        FILE *f_ = CALL;                                                                           \
+        int e_ = errno;                                                                            \
+        if (f_)                                                                                    \
+            rt_pl_net_fd_reused(fileno(f_));                                                       \
+        struct rt_rec rec;                                                                         \
+        rt_pl_rec_init(&rec, RT_OP_FOPEN, t0_, f_ ? (int64_t)fileno(f_) : -(int64_t)e_);           \
+        rt_pl_str(&rec, 0, path);                                                                  \
+        rt_pl_str(&rec, 1, mode);                                                                  \
+        rec.flags = path_flags(path) | (f_ && create_ ? RT_EF_CREATE : 0);                         \
+        rt_pl_emit(&rec);                                                                          \
+        rt_pl_leave();                                                                             \
+        errno = e_;                                                                                \
+        return f_;                                                                                 \
     } while (0)
 
 RT_EXPORT FILE *fopen(const char *path, const char *mode)
@@ -223,17 +223,17 @@ static void rec_path(enum rt_op op, int64_t t0, int64_t res, const char *p0, con
     rt_pl_emit(&rec);
 }
 
-#define PATH_BODY(op, p0, p1, n0, n1, n2, CALL)                                                \
-    do {                                                                                       \
-        if (!rt_pl_enter())                                                                    \
-            return CALL;                                                                       \
-        int64_t t0_ = rt_pl_now();                                                             \
-        int r_ = CALL;                                                                         \
-        int e_ = errno;                                                                        \
-        rec_path(op, t0_, RES(r_), p0, p1, n0, n1, n2);                                        \
-        rt_pl_leave();                                                                         \
-        errno = e_;                                                                            \
-        return r_;                                                                             \
+#define PATH_BODY(op, p0, p1, n0, n1, n2, CALL)                                                    \
+    do {                                                                                           \
+        if (!rt_pl_enter())                                                                        \
+            return CALL;                                                                           \
+        int64_t t0_ = rt_pl_now();                                                                 \
+        int r_ = CALL;                                                                             \
+        int e_ = errno;                                                                            \
+        rec_path(op, t0_, RES(r_), p0, p1, n0, n1, n2);                                            \
+        rt_pl_leave();                                                                             \
+        errno = e_;                                                                                \
+        return r_;                                                                                 \
     } while (0)
 
 #define ID(x) ((int64_t)(int32_t)(x)) /* uid -1 shows as -1 */
@@ -263,8 +263,7 @@ RT_EXPORT int renameat(int olddir, const char *old, int newdir, const char *new)
     PATH_BODY(RT_OP_RENAME, old, new, 0, 0, 0, REAL(renameat)(olddir, old, newdir, new));
 }
 
-RT_EXPORT int renameat2(int olddir, const char *old, int newdir, const char *new,
-                        unsigned flags)
+RT_EXPORT int renameat2(int olddir, const char *old, int newdir, const char *new, unsigned flags)
 {
     PATH_BODY(RT_OP_RENAME, old, new, flags, 0, 0,
               REAL(renameat2)(olddir, old, newdir, new, flags));
@@ -323,8 +322,7 @@ RT_EXPORT int symlink(const char *target, const char *linkpath)
 
 RT_EXPORT int symlinkat(const char *target, int dirfd, const char *linkpath)
 {
-    PATH_BODY(RT_OP_SYMLINK, target, linkpath, 0, 0, 0,
-              REAL(symlinkat)(target, dirfd, linkpath));
+    PATH_BODY(RT_OP_SYMLINK, target, linkpath, 0, 0, 0, REAL(symlinkat)(target, dirfd, linkpath));
 }
 
 RT_EXPORT int link(const char *old, const char *new)

@@ -20,10 +20,10 @@
 #define CONN_FDS 1024
 
 enum conn_state {
-    C_TRACKED = 1,    /* an outbound connection being counted */
-    C_OUT_SEEN = 2,   /* first outgoing bytes sniffed */
-    C_IN_SEEN = 4,    /* first incoming bytes sniffed (after a request) */
-    C_DGRAM = 8,      /* UDP */
+    C_TRACKED = 1,  /* an outbound connection being counted */
+    C_OUT_SEEN = 2, /* first outgoing bytes sniffed */
+    C_IN_SEEN = 4,  /* first incoming bytes sniffed (after a request) */
+    C_DGRAM = 8,    /* UDP */
 };
 
 struct conn {
@@ -274,9 +274,8 @@ static void snapshot_outbound(int fd)
 void rt_pl_net_flush_open(uint64_t gen)
 {
     uint64_t seen = __atomic_load_n(&rt_pl_flush_seen, __ATOMIC_RELAXED);
-    if (seen == gen ||
-        !__atomic_compare_exchange_n(&rt_pl_flush_seen, &seen, gen, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_RELAXED))
+    if (seen == gen || !__atomic_compare_exchange_n(&rt_pl_flush_seen, &seen, gen, false,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return;
     int saved = errno;
     for (int fd = 0; fd < CONN_FDS; fd++)
@@ -290,8 +289,7 @@ static inline void check_flush_data(void)
 {
     const struct rt_ring_header *h = rt_pl_ring.hdr;
     if (__builtin_expect(h != NULL, 0) &&
-        __builtin_expect(__atomic_load_n(&h->flush_gen, __ATOMIC_RELAXED) != rt_pl_flush_seen,
-                         0) &&
+        __builtin_expect(__atomic_load_n(&h->flush_gen, __ATOMIC_RELAXED) != rt_pl_flush_seen, 0) &&
         rt_pl_enter()) {
         rt_pl_check_flush();
         rt_pl_leave();
@@ -376,8 +374,8 @@ static inline void count_in(int fd, const void *buf, ssize_t r)
 
 /* ---- socket lifecycle ---- */
 
-static void rec_net(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0,
-                    int64_t n1, int64_t n2, uint32_t flags)
+static void rec_net(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0, int64_t n1,
+                    int64_t n2, uint32_t flags)
 {
     struct rt_rec rec;
     rt_pl_rec_init(&rec, op, t0, res);
@@ -552,21 +550,32 @@ RT_EXPORT int dup3(int oldfd, int newfd, int flags)
 static int64_t gai_result(int r, int e)
 {
     switch (r) {
-    case 0: return 0;
+    case 0:
+        return 0;
     case EAI_NONAME:
 #ifdef EAI_NODATA
     case EAI_NODATA:
 #endif
-    case EAI_SERVICE: return -ENOENT;
-    case EAI_AGAIN: return -EAGAIN;
-    case EAI_FAIL: return -EIO;
-    case EAI_MEMORY: return -ENOMEM;
-    case EAI_FAMILY: return -EAFNOSUPPORT;
-    case EAI_SOCKTYPE: return -ESOCKTNOSUPPORT;
-    case EAI_BADFLAGS: return -EINVAL;
-    case EAI_OVERFLOW: return -EOVERFLOW;
-    case EAI_SYSTEM: return e ? -(int64_t)e : -EIO;
-    default: return -EIO;
+    case EAI_SERVICE:
+        return -ENOENT;
+    case EAI_AGAIN:
+        return -EAGAIN;
+    case EAI_FAIL:
+        return -EIO;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_FAMILY:
+        return -EAFNOSUPPORT;
+    case EAI_SOCKTYPE:
+        return -ESOCKTNOSUPPORT;
+    case EAI_BADFLAGS:
+        return -EINVAL;
+    case EAI_OVERFLOW:
+        return -EOVERFLOW;
+    case EAI_SYSTEM:
+        return e ? -(int64_t)e : -EIO;
+    default:
+        return -EIO;
     }
 }
 
@@ -633,8 +642,8 @@ static void rec_sendto(int fd, int64_t t0, ssize_t r, int e, const struct sockad
     }
 }
 
-RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
-                         const struct sockaddr *sa, socklen_t alen)
+RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
+                         socklen_t alen)
 {
     check_flush_data();
     if (sa && alen && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
@@ -678,35 +687,34 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         int e = errno;
         count_out(fd, b0, r > (ssize_t)l0 ? (ssize_t)l0 : r);
         if (r > (ssize_t)l0)
-            __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - (ssize_t)l0),
-                               __ATOMIC_RELAXED);
+            __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - (ssize_t)l0), __ATOMIC_RELAXED);
         errno = e;
     }
     return r;
 }
 
-#define COUNT_OUT(CALL, buf)                                                                   \
-    do {                                                                                       \
-        check_flush_data();                                                                    \
-        ssize_t r_ = CALL;                                                                     \
-        if (__builtin_expect(is_tracked(fd), 0)) {                                             \
-            int e_ = errno;                                                                    \
-            count_out(fd, buf, r_);                                                            \
-            errno = e_;                                                                        \
-        }                                                                                      \
-        return r_;                                                                             \
+#define COUNT_OUT(CALL, buf)                                                                       \
+    do {                                                                                           \
+        check_flush_data();                                                                        \
+        ssize_t r_ = CALL;                                                                         \
+        if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
+            int e_ = errno;                                                                        \
+            count_out(fd, buf, r_);                                                                \
+            errno = e_;                                                                            \
+        }                                                                                          \
+        return r_;                                                                                 \
     } while (0)
 
-#define COUNT_IN(CALL, buf)                                                                    \
-    do {                                                                                       \
-        check_flush_data();                                                                    \
-        ssize_t r_ = CALL;                                                                     \
-        if (__builtin_expect(is_tracked(fd), 0)) {                                             \
-            int e_ = errno;                                                                    \
-            count_in(fd, buf, r_);                                                             \
-            errno = e_;                                                                        \
-        }                                                                                      \
-        return r_;                                                                             \
+#define COUNT_IN(CALL, buf)                                                                        \
+    do {                                                                                           \
+        check_flush_data();                                                                        \
+        ssize_t r_ = CALL;                                                                         \
+        if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
+            int e_ = errno;                                                                        \
+            count_in(fd, buf, r_);                                                                 \
+            errno = e_;                                                                            \
+        }                                                                                          \
+        return r_;                                                                                 \
     } while (0)
 
 RT_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -800,8 +808,8 @@ RT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     if (__builtin_expect(is_tracked(fd), 0)) {
         int e = errno;
         ssize_t first;
-        const void *b = iov_first(msg ? msg->msg_iov : NULL, msg ? (int)msg->msg_iovlen : 0, r,
-                                  &first);
+        const void *b =
+            iov_first(msg ? msg->msg_iov : NULL, msg ? (int)msg->msg_iovlen : 0, r, &first);
         count_in(fd, b, first);
         if (r > first)
             __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)(r - first), __ATOMIC_RELAXED);

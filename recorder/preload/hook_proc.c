@@ -195,8 +195,8 @@ static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *c
 
 /* Writes the record of an exec about to happen (internal=PENDING) or one that returned
  * (internal=FAILED). Uses raw pid/tid: this may run in a vfork child. */
-static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res,
-                     const char *path, char *const argv[], int64_t fd, uint32_t flags)
+static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, const char *path,
+                     char *const argv[], int64_t fd, uint32_t flags)
 {
     char args[2048];
     size_t alen = rt_pl_join_argv(argv, args, sizeof args);
@@ -228,8 +228,7 @@ static void note_vfork_child(int32_t pid, int64_t t0)
     rt_producer_emit(&rt_pl_ring, &rec);
 }
 
-static int do_exec(enum exec_kind kind, const char *file, char *const argv[],
-                   char *const envp[])
+static int do_exec(enum exec_kind kind, const char *file, char *const argv[], char *const envp[])
 {
     if (!rt_pl_enter()) {
         if (kind == EXEC_VE)
@@ -278,18 +277,18 @@ RT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
     return do_exec(EXEC_VPE, file, argv, envp);
 }
 
-#define COLLECT_ARGS(arg0, last_named)                                                         \
-    char *argv_[MAX_ARGS];                                                                     \
-    size_t argc_ = 0;                                                                          \
-    va_list ap;                                                                                \
-    va_start(ap, last_named);                                                                  \
-    argv_[argc_++] = (char *)(arg0);                                                           \
-    while (argv_[argc_ - 1] && argc_ < MAX_ARGS)                                               \
-        argv_[argc_++] = va_arg(ap, char *);                                                   \
-    if (argv_[argc_ - 1]) {                                                                    \
-        va_end(ap);                                                                            \
-        errno = E2BIG;                                                                         \
-        return -1;                                                                             \
+#define COLLECT_ARGS(arg0, last_named)                                                             \
+    char *argv_[MAX_ARGS];                                                                         \
+    size_t argc_ = 0;                                                                              \
+    va_list ap;                                                                                    \
+    va_start(ap, last_named);                                                                      \
+    argv_[argc_++] = (char *)(arg0);                                                               \
+    while (argv_[argc_ - 1] && argc_ < MAX_ARGS)                                                   \
+        argv_[argc_++] = va_arg(ap, char *);                                                       \
+    if (argv_[argc_ - 1]) {                                                                        \
+        va_end(ap);                                                                                \
+        errno = E2BIG;                                                                             \
+        return -1;                                                                                 \
     }
 
 RT_EXPORT int execl(const char *path, const char *arg, ...)
@@ -331,8 +330,8 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     self[k] = 0;
     ssize_t n = readlink(self, target, sizeof target - 1);
     target[n > 0 ? n : 0] = 0;
-    uint32_t flags = n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD
-                                                             : exec_flags(target);
+    uint32_t flags =
+        n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD : exec_flags(target);
     bool covered = exec_covered(self, 0) != 0;
     char *env_buf[MAX_ENV];
     char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
@@ -394,8 +393,7 @@ RT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 }
 
 RT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                           const posix_spawnattr_t *attr, char *const argv[],
-                           char *const envp[])
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
     return spawn_common(true, pid, file, fa, attr, argv, envp);
 }
@@ -452,8 +450,8 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
 
 /* ---- signals, prctl, ptrace, ids, memfd ---- */
 
-static void rec_nums(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0,
-                     int64_t n1, int64_t n2, uint32_t flags)
+static void rec_nums(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0, int64_t n1,
+                     int64_t n2, uint32_t flags)
 {
     struct rt_rec rec;
     rt_pl_rec_init(&rec, op, t0, res);
@@ -465,17 +463,17 @@ static void rec_nums(enum rt_op op, int64_t t0, int64_t res, const char *s0, int
     rt_pl_emit(&rec);
 }
 
-#define NUM_BODY(T, op, s0, n0, n1, n2, flags, CALL)                                           \
-    do {                                                                                       \
-        if (!rt_pl_enter())                                                                    \
-            return CALL;                                                                       \
-        int64_t t0_ = rt_pl_now();                                                             \
-        T r_ = CALL;                                                                           \
-        int e_ = errno;                                                                        \
-        rec_nums(op, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, s0, n0, n1, n2, flags);         \
-        rt_pl_leave();                                                                         \
-        errno = e_;                                                                            \
-        return r_;                                                                             \
+#define NUM_BODY(T, op, s0, n0, n1, n2, flags, CALL)                                               \
+    do {                                                                                           \
+        if (!rt_pl_enter())                                                                        \
+            return CALL;                                                                           \
+        int64_t t0_ = rt_pl_now();                                                                 \
+        T r_ = CALL;                                                                               \
+        int e_ = errno;                                                                            \
+        rec_nums(op, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, s0, n0, n1, n2, flags);             \
+        rt_pl_leave();                                                                             \
+        errno = e_;                                                                                \
+        return r_;                                                                                 \
     } while (0)
 
 #define ID(x) ((int64_t)(int32_t)(x))
@@ -534,13 +532,11 @@ RT_EXPORT int setegid(gid_t id)
 }
 RT_EXPORT int setreuid(uid_t r, uid_t e)
 {
-    NUM_BODY(int, RT_OP_SETID, "setreuid", ID(r), ID(e), 0, RT_EF_PRIVILEGE,
-             REAL(setreuid)(r, e));
+    NUM_BODY(int, RT_OP_SETID, "setreuid", ID(r), ID(e), 0, RT_EF_PRIVILEGE, REAL(setreuid)(r, e));
 }
 RT_EXPORT int setregid(gid_t r, gid_t e)
 {
-    NUM_BODY(int, RT_OP_SETID, "setregid", ID(r), ID(e), 0, RT_EF_PRIVILEGE,
-             REAL(setregid)(r, e));
+    NUM_BODY(int, RT_OP_SETID, "setregid", ID(r), ID(e), 0, RT_EF_PRIVILEGE, REAL(setregid)(r, e));
 }
 RT_EXPORT int setresuid(uid_t r, uid_t e, uid_t s)
 {

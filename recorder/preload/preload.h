@@ -33,125 +33,124 @@ ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
                        struct sockaddr *addr, socklen_t *alen);
-int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-                      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
-                      void *stack_end);
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
+                      void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 
 typedef int (*rt_main_fn)(int, char **, char **);
 
 /* The central table: family, name, return type, parameter list. Each row gives a pointer
  * rt_real_NAME to the next definition (libc's), resolved in the constructor (or lazily if a
  * hook runs before it). */
-#define RT_HOOKS(_)                                                                            \
-    _(file, open, int, (const char *, int, ...))                                               \
-    _(file, open64, int, (const char *, int, ...))                                             \
-    _(file, openat, int, (int, const char *, int, ...))                                        \
-    _(file, openat64, int, (int, const char *, int, ...))                                      \
-    _(file, __open_2, int, (const char *, int))                                                \
-    _(file, __open64_2, int, (const char *, int))                                              \
-    _(file, __openat_2, int, (int, const char *, int))                                         \
-    _(file, __openat64_2, int, (int, const char *, int))                                       \
-    _(file, creat, int, (const char *, mode_t))                                                \
-    _(file, creat64, int, (const char *, mode_t))                                              \
-    _(file, fopen, FILE *, (const char *, const char *))                                       \
-    _(file, fopen64, FILE *, (const char *, const char *))                                     \
-    _(file, freopen, FILE *, (const char *, const char *, FILE *))                             \
-    _(file, freopen64, FILE *, (const char *, const char *, FILE *))                           \
-    _(file, opendir, DIR *, (const char *))                                                    \
-    _(file, unlink, int, (const char *))                                                       \
-    _(file, unlinkat, int, (int, const char *, int))                                           \
-    _(file, rmdir, int, (const char *))                                                        \
-    _(file, rename, int, (const char *, const char *))                                         \
-    _(file, renameat, int, (int, const char *, int, const char *))                             \
-    _(file, renameat2, int, (int, const char *, int, const char *, unsigned))                  \
-    _(file, chmod, int, (const char *, mode_t))                                                \
-    _(file, fchmodat, int, (int, const char *, mode_t, int))                                   \
-    _(file, chown, int, (const char *, uid_t, gid_t))                                          \
-    _(file, lchown, int, (const char *, uid_t, gid_t))                                         \
-    _(file, fchownat, int, (int, const char *, uid_t, gid_t, int))                             \
-    _(file, mkdir, int, (const char *, mode_t))                                                \
-    _(file, mkdirat, int, (int, const char *, mode_t))                                         \
-    _(file, truncate, int, (const char *, off_t))                                              \
-    _(file, truncate64, int, (const char *, off_t))                                            \
-    _(file, symlink, int, (const char *, const char *))                                        \
-    _(file, symlinkat, int, (const char *, int, const char *))                                 \
-    _(file, link, int, (const char *, const char *))                                           \
-    _(file, linkat, int, (int, const char *, int, const char *, int))                          \
-    _(file, dlopen, void *, (const char *, int))                                               \
-    _(proc, execve, int, (const char *, char *const[], char *const[]))                         \
-    _(proc, execv, int, (const char *, char *const[]))                                         \
-    _(proc, execvp, int, (const char *, char *const[]))                                        \
-    _(proc, execvpe, int, (const char *, char *const[], char *const[]))                        \
-    _(proc, fexecve, int, (int, char *const[], char *const[]))                                 \
-    _(proc, posix_spawn, int,                                                                  \
-      (pid_t *, const char *, const posix_spawn_file_actions_t *,                              \
-       const posix_spawnattr_t *, char *const[], char *const[]))                               \
-    _(proc, posix_spawnp, int,                                                                 \
-      (pid_t *, const char *, const posix_spawn_file_actions_t *,                              \
-       const posix_spawnattr_t *, char *const[], char *const[]))                               \
-    _(proc, fork, pid_t, (void))                                                               \
-    _(proc, system, int, (const char *))                                                       \
-    _(proc, popen, FILE *, (const char *, const char *))                                       \
-    _(proc, kill, int, (pid_t, int))                                                           \
-    _(proc, prctl, int, (int, ...))                                                            \
-    _(proc, ptrace, long, (enum __ptrace_request, ...))                                                          \
-    _(proc, setuid, int, (uid_t))                                                              \
-    _(proc, setgid, int, (gid_t))                                                              \
-    _(proc, seteuid, int, (uid_t))                                                             \
-    _(proc, setegid, int, (gid_t))                                                             \
-    _(proc, setreuid, int, (uid_t, uid_t))                                                     \
-    _(proc, setregid, int, (gid_t, gid_t))                                                     \
-    _(proc, setresuid, int, (uid_t, uid_t, uid_t))                                             \
-    _(proc, setresgid, int, (gid_t, gid_t, gid_t))                                             \
-    _(proc, memfd_create, int, (const char *, unsigned))                                       \
-    _(proc, exit, void, (int))                                                                 \
-    _(proc, _exit, void, (int))                                                                \
-    _(proc, _Exit, void, (int))                                                                \
-    _(proc, __libc_start_main, int,                                                            \
-      (rt_main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *))      \
-    _(net, socket, int, (int, int, int))                                                       \
-    _(net, connect, int, (int, const struct sockaddr *, socklen_t))                            \
-    _(net, bind, int, (int, const struct sockaddr *, socklen_t))                               \
-    _(net, listen, int, (int, int))                                                            \
-    _(net, accept, int, (int, struct sockaddr *, socklen_t *))                                 \
-    _(net, accept4, int, (int, struct sockaddr *, socklen_t *, int))                           \
-    _(net, getaddrinfo, int,                                                                   \
-      (const char *, const char *, const struct addrinfo *, struct addrinfo **))               \
-    _(net, sendto, ssize_t, (int, const void *, size_t, int, const struct sockaddr *, socklen_t)) \
-    _(net, sendmsg, ssize_t, (int, const struct msghdr *, int))                                \
-    _(net, send, ssize_t, (int, const void *, size_t, int))                                    \
-    _(net, write, ssize_t, (int, const void *, size_t))                                        \
-    _(net, writev, ssize_t, (int, const struct iovec *, int))                                  \
-    _(net, read, ssize_t, (int, void *, size_t))                                               \
-    _(net, __read_chk, ssize_t, (int, void *, size_t, size_t))                                 \
-    _(net, readv, ssize_t, (int, const struct iovec *, int))                                   \
-    _(net, recv, ssize_t, (int, void *, size_t, int))                                          \
-    _(net, __recv_chk, ssize_t, (int, void *, size_t, size_t, int))                            \
-    _(net, recvfrom, ssize_t, (int, void *, size_t, int, struct sockaddr *, socklen_t *))      \
-    _(net, __recvfrom_chk, ssize_t,                                                            \
-      (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *))                      \
-    _(net, recvmsg, ssize_t, (int, struct msghdr *, int))                                      \
-    _(net, close, int, (int))                                                                  \
-    _(net, dup2, int, (int, int))                                                              \
+#define RT_HOOKS(_)                                                                                \
+    _(file, open, int, (const char *, int, ...))                                                   \
+    _(file, open64, int, (const char *, int, ...))                                                 \
+    _(file, openat, int, (int, const char *, int, ...))                                            \
+    _(file, openat64, int, (int, const char *, int, ...))                                          \
+    _(file, __open_2, int, (const char *, int))                                                    \
+    _(file, __open64_2, int, (const char *, int))                                                  \
+    _(file, __openat_2, int, (int, const char *, int))                                             \
+    _(file, __openat64_2, int, (int, const char *, int))                                           \
+    _(file, creat, int, (const char *, mode_t))                                                    \
+    _(file, creat64, int, (const char *, mode_t))                                                  \
+    _(file, fopen, FILE *, (const char *, const char *))                                           \
+    _(file, fopen64, FILE *, (const char *, const char *))                                         \
+    _(file, freopen, FILE *, (const char *, const char *, FILE *))                                 \
+    _(file, freopen64, FILE *, (const char *, const char *, FILE *))                               \
+    _(file, opendir, DIR *, (const char *))                                                        \
+    _(file, unlink, int, (const char *))                                                           \
+    _(file, unlinkat, int, (int, const char *, int))                                               \
+    _(file, rmdir, int, (const char *))                                                            \
+    _(file, rename, int, (const char *, const char *))                                             \
+    _(file, renameat, int, (int, const char *, int, const char *))                                 \
+    _(file, renameat2, int, (int, const char *, int, const char *, unsigned))                      \
+    _(file, chmod, int, (const char *, mode_t))                                                    \
+    _(file, fchmodat, int, (int, const char *, mode_t, int))                                       \
+    _(file, chown, int, (const char *, uid_t, gid_t))                                              \
+    _(file, lchown, int, (const char *, uid_t, gid_t))                                             \
+    _(file, fchownat, int, (int, const char *, uid_t, gid_t, int))                                 \
+    _(file, mkdir, int, (const char *, mode_t))                                                    \
+    _(file, mkdirat, int, (int, const char *, mode_t))                                             \
+    _(file, truncate, int, (const char *, off_t))                                                  \
+    _(file, truncate64, int, (const char *, off_t))                                                \
+    _(file, symlink, int, (const char *, const char *))                                            \
+    _(file, symlinkat, int, (const char *, int, const char *))                                     \
+    _(file, link, int, (const char *, const char *))                                               \
+    _(file, linkat, int, (int, const char *, int, const char *, int))                              \
+    _(file, dlopen, void *, (const char *, int))                                                   \
+    _(proc, execve, int, (const char *, char *const[], char *const[]))                             \
+    _(proc, execv, int, (const char *, char *const[]))                                             \
+    _(proc, execvp, int, (const char *, char *const[]))                                            \
+    _(proc, execvpe, int, (const char *, char *const[], char *const[]))                            \
+    _(proc, fexecve, int, (int, char *const[], char *const[]))                                     \
+    _(proc, posix_spawn, int,                                                                      \
+      (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,       \
+       char *const[], char *const[]))                                                              \
+    _(proc, posix_spawnp, int,                                                                     \
+      (pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,       \
+       char *const[], char *const[]))                                                              \
+    _(proc, fork, pid_t, (void))                                                                   \
+    _(proc, system, int, (const char *))                                                           \
+    _(proc, popen, FILE *, (const char *, const char *))                                           \
+    _(proc, kill, int, (pid_t, int))                                                               \
+    _(proc, prctl, int, (int, ...))                                                                \
+    _(proc, ptrace, long, (enum __ptrace_request, ...))                                            \
+    _(proc, setuid, int, (uid_t))                                                                  \
+    _(proc, setgid, int, (gid_t))                                                                  \
+    _(proc, seteuid, int, (uid_t))                                                                 \
+    _(proc, setegid, int, (gid_t))                                                                 \
+    _(proc, setreuid, int, (uid_t, uid_t))                                                         \
+    _(proc, setregid, int, (gid_t, gid_t))                                                         \
+    _(proc, setresuid, int, (uid_t, uid_t, uid_t))                                                 \
+    _(proc, setresgid, int, (gid_t, gid_t, gid_t))                                                 \
+    _(proc, memfd_create, int, (const char *, unsigned))                                           \
+    _(proc, exit, void, (int))                                                                     \
+    _(proc, _exit, void, (int))                                                                    \
+    _(proc, _Exit, void, (int))                                                                    \
+    _(proc, __libc_start_main, int,                                                                \
+      (rt_main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *))          \
+    _(net, socket, int, (int, int, int))                                                           \
+    _(net, connect, int, (int, const struct sockaddr *, socklen_t))                                \
+    _(net, bind, int, (int, const struct sockaddr *, socklen_t))                                   \
+    _(net, listen, int, (int, int))                                                                \
+    _(net, accept, int, (int, struct sockaddr *, socklen_t *))                                     \
+    _(net, accept4, int, (int, struct sockaddr *, socklen_t *, int))                               \
+    _(net, getaddrinfo, int,                                                                       \
+      (const char *, const char *, const struct addrinfo *, struct addrinfo **))                   \
+    _(net, sendto, ssize_t, (int, const void *, size_t, int, const struct sockaddr *, socklen_t))  \
+    _(net, sendmsg, ssize_t, (int, const struct msghdr *, int))                                    \
+    _(net, send, ssize_t, (int, const void *, size_t, int))                                        \
+    _(net, write, ssize_t, (int, const void *, size_t))                                            \
+    _(net, writev, ssize_t, (int, const struct iovec *, int))                                      \
+    _(net, read, ssize_t, (int, void *, size_t))                                                   \
+    _(net, __read_chk, ssize_t, (int, void *, size_t, size_t))                                     \
+    _(net, readv, ssize_t, (int, const struct iovec *, int))                                       \
+    _(net, recv, ssize_t, (int, void *, size_t, int))                                              \
+    _(net, __recv_chk, ssize_t, (int, void *, size_t, size_t, int))                                \
+    _(net, recvfrom, ssize_t, (int, void *, size_t, int, struct sockaddr *, socklen_t *))          \
+    _(net, __recvfrom_chk, ssize_t,                                                                \
+      (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *))                          \
+    _(net, recvmsg, ssize_t, (int, struct msghdr *, int))                                          \
+    _(net, close, int, (int))                                                                      \
+    _(net, dup2, int, (int, int))                                                                  \
     _(net, dup3, int, (int, int, int))
 
-#define _(fam, name, ret, params)                                                              \
-    typedef ret(*rt_fn_##name) params;                                                         \
+#define _(fam, name, ret, params)                                                                  \
+    typedef ret(*rt_fn_##name) params;                                                             \
     extern rt_fn_##name rt_real_##name;
 RT_HOOKS(_)
 #undef _
 
 /* Resolves one entry of the table through dlsym(RTLD_NEXT) (constructor or first use). */
 void *rt_pl_resolve(const char *name, void **slot);
-#define REAL(name)                                                                             \
-    (__builtin_expect(rt_real_##name != NULL, 1)                                               \
-         ? rt_real_##name                                                                      \
+#define REAL(name)                                                                                 \
+    (__builtin_expect(rt_real_##name != NULL, 1)                                                   \
+         ? rt_real_##name                                                                          \
          : (rt_fn_##name)rt_pl_resolve(#name, (void **)&rt_real_##name))
 
 /* ---- shared state ---- */
 extern struct rt_producer rt_pl_ring;
-extern int rt_pl_active;   /* attached to a ring and not disabled */
-extern int32_t rt_pl_pid;  /* this process (refreshed after fork) */
+extern int rt_pl_active;       /* attached to a ring and not disabled */
+extern int32_t rt_pl_pid;      /* this process (refreshed after fork) */
 extern RT_TLS int rt_pl_depth; /* > 0 while this thread is inside a hook */
 extern RT_TLS int32_t rt_pl_tid_cache;
 

@@ -16,13 +16,12 @@
 #define RESERVE_TRIES 256
 
 /* The fields from ts_ns to internal, in the same order and padding in both structs. */
-#define FIXED_BYTES                                                                            \
-    (offsetof(struct rt_ring_slot, str_len) - offsetof(struct rt_ring_slot, ts_ns))
+#define FIXED_BYTES (offsetof(struct rt_ring_slot, str_len) - offsetof(struct rt_ring_slot, ts_ns))
 _Static_assert(FIXED_BYTES == offsetof(struct rt_rec, str) - offsetof(struct rt_rec, ts_ns),
                "record and slot fixed parts differ");
-#define SAME_OFFSET(f)                                                                         \
-    _Static_assert(offsetof(struct rt_ring_slot, f) - offsetof(struct rt_ring_slot, ts_ns) ==   \
-                       offsetof(struct rt_rec, f) - offsetof(struct rt_rec, ts_ns),             \
+#define SAME_OFFSET(f)                                                                             \
+    _Static_assert(offsetof(struct rt_ring_slot, f) - offsetof(struct rt_ring_slot, ts_ns) ==      \
+                       offsetof(struct rt_rec, f) - offsetof(struct rt_rec, ts_ns),                \
                    "record and slot differ at " #f)
 SAME_OFFSET(result);
 SAME_OFFSET(num);
@@ -45,8 +44,7 @@ int rt_producer_attach(struct rt_producer *p, const char *path)
     int rc = -1;
     if (syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size >= RT_RING_HDR_SIZE + RT_RING_MIN_SLOTS * RT_RING_SLOT_SIZE) {
-        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                         (int)fd, 0);
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
         if (map != MAP_FAILED) {
             struct rt_ring_header *h = map;
             uint64_t n = h->slot_count;

@@ -73,7 +73,7 @@ size_t rt_sniff_tls_sni(const unsigned char *buf, size_t len, char *out, size_t 
     return 0;
 }
 
-static const char *const methods[] = {"GET ",     "POST ",  "PUT ",   "DELETE ", "HEAD ",
+static const char *const methods[] = {"GET ",     "POST ",  "PUT ",     "DELETE ", "HEAD ",
                                       "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "};
 
 static size_t line_len(const char *buf, size_t len)
