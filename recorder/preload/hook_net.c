@@ -374,19 +374,6 @@ static inline void count_in(int fd, const void *buf, ssize_t r)
 
 /* ---- socket lifecycle ---- */
 
-static void rec_net(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0, int64_t n1,
-                    int64_t n2, uint32_t flags)
-{
-    struct rt_rec rec;
-    rt_pl_rec_init(&rec, op, t0, res);
-    rt_pl_str(&rec, 0, s0);
-    rec.num[0] = n0;
-    rec.num[1] = n1;
-    rec.num[2] = n2;
-    rec.flags = flags;
-    rt_pl_emit(&rec);
-}
-
 #define RES(r) ((r) < 0 ? -(int64_t)errno : (int64_t)(r))
 
 RT_EXPORT int socket(int domain, int type, int protocol)
@@ -398,7 +385,7 @@ RT_EXPORT int socket(int domain, int type, int protocol)
     int e = errno;
     if (r >= 0)
         rt_pl_net_fd_reused(r); /* an fd closed behind our back (fclose, close_range) */
-    rec_net(RT_OP_SOCKET, t0, RES(r), NULL, domain, type, protocol, 0);
+    rt_pl_emit_simple(RT_OP_SOCKET, t0, RES(r), NULL, domain, type, protocol, 0);
     rt_pl_leave();
     errno = e;
     return r;
@@ -417,7 +404,7 @@ RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     int e = errno;
     char addr[128];
     format_addr(sa, len, addr, sizeof addr);
-    rec_net(RT_OP_CONNECT, t0, RES(r), addr, fd, 0, 0, 0);
+    rt_pl_emit_simple(RT_OP_CONNECT, t0, RES(r), addr, fd, 0, 0, 0);
     if ((r == 0 || e == EINPROGRESS) && sa && (unsigned)fd < CONN_FDS &&
         (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
         if (is_tracked(fd))
@@ -451,7 +438,7 @@ RT_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
     int e = errno;
     char addr[128];
     format_addr(sa, len, addr, sizeof addr);
-    rec_net(RT_OP_BIND, t0, RES(r), addr, fd, 0, 0, 0);
+    rt_pl_emit_simple(RT_OP_BIND, t0, RES(r), addr, fd, 0, 0, 0);
     rt_pl_leave();
     errno = e;
     return r;
@@ -469,7 +456,7 @@ RT_EXPORT int listen(int fd, int backlog)
     char addr[128] = "";
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
         format_addr((struct sockaddr *)&ss, sl, addr, sizeof addr);
-    rec_net(RT_OP_LISTEN, t0, RES(r), addr, fd, backlog, 0, RT_EF_LISTENING);
+    rt_pl_emit_simple(RT_OP_LISTEN, t0, RES(r), addr, fd, backlog, 0, RT_EF_LISTENING);
     rt_pl_leave();
     errno = e;
     return r;
@@ -490,7 +477,7 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
             format_addr((struct sockaddr *)&ss, sl, addr, sizeof addr);
         rt_pl_net_fd_reused(r);
     }
-    rec_net(RT_OP_ACCEPT, t0, RES(r), addr, fd, 0, 0, 0);
+    rt_pl_emit_simple(RT_OP_ACCEPT, t0, RES(r), addr, fd, 0, 0, 0);
     rt_pl_leave();
     errno = e;
     return r;
@@ -633,7 +620,8 @@ static void rec_sendto(int fd, int64_t t0, ssize_t r, int e, const struct sockad
 {
     char addr[128];
     format_addr(sa, len, addr, sizeof addr);
-    rec_net(RT_OP_SENDTO, t0, r < 0 ? -(int64_t)e : (int64_t)r, addr, fd, (int64_t)blen, 0, 0);
+    rt_pl_emit_simple(RT_OP_SENDTO, t0, r < 0 ? -(int64_t)e : (int64_t)r, addr, fd, (int64_t)blen,
+                      0, 0);
     if (addr_port(sa, len) == 53 && buf) {
         char name[256];
         size_t n = rt_sniff_dns_qname(buf, blen, name, sizeof name);

@@ -450,19 +450,6 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
 
 /* ---- signals, prctl, ptrace, ids, memfd ---- */
 
-static void rec_nums(enum rt_op op, int64_t t0, int64_t res, const char *s0, int64_t n0, int64_t n1,
-                     int64_t n2, uint32_t flags)
-{
-    struct rt_rec rec;
-    rt_pl_rec_init(&rec, op, t0, res);
-    rt_pl_str(&rec, 0, s0);
-    rec.num[0] = n0;
-    rec.num[1] = n1;
-    rec.num[2] = n2;
-    rec.flags = flags;
-    rt_pl_emit(&rec);
-}
-
 #define NUM_BODY(T, op, s0, n0, n1, n2, flags, CALL)                                               \
     do {                                                                                           \
         if (!rt_pl_enter())                                                                        \
@@ -470,7 +457,7 @@ static void rec_nums(enum rt_op op, int64_t t0, int64_t res, const char *s0, int
         int64_t t0_ = rt_pl_now();                                                                 \
         T r_ = CALL;                                                                               \
         int e_ = errno;                                                                            \
-        rec_nums(op, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, s0, n0, n1, n2, flags);             \
+        rt_pl_emit_simple(op, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, s0, n0, n1, n2, flags);    \
         rt_pl_leave();                                                                             \
         errno = e_;                                                                                \
         return r_;                                                                                 \
@@ -507,8 +494,8 @@ RT_EXPORT long ptrace(enum __ptrace_request request, ...)
     errno = 0;
     long r = REAL(ptrace)(request, pid, addr, data);
     int e = errno;
-    rec_nums(RT_OP_PTRACE, t0, r == -1 && e ? -(int64_t)e : r, NULL, (int64_t)request, pid, 0,
-             RT_EF_PRIVILEGE);
+    rt_pl_emit_simple(RT_OP_PTRACE, t0, r == -1 && e ? -(int64_t)e : r, NULL, (int64_t)request, pid,
+                      0, RT_EF_PRIVILEGE);
     rt_pl_leave();
     errno = e;
     return r;

@@ -105,6 +105,19 @@ void rt_pl_rec_init(struct rt_rec *rec, enum rt_op op, int64_t t0, int64_t resul
     rec->result = result;
 }
 
+void rt_pl_emit_simple(enum rt_op op, int64_t t0, int64_t result, const char *s0, int64_t n0,
+                       int64_t n1, int64_t n2, uint32_t flags)
+{
+    struct rt_rec rec;
+    rt_pl_rec_init(&rec, op, t0, result);
+    rt_pl_str(&rec, 0, s0);
+    rec.num[0] = n0;
+    rec.num[1] = n1;
+    rec.num[2] = n2;
+    rec.flags = flags;
+    rt_pl_emit(&rec);
+}
+
 void rt_pl_emit(struct rt_rec *rec)
 {
     rt_pl_check_flush(); /* always inside a hook here */

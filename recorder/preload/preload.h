@@ -179,6 +179,10 @@ int32_t rt_pl_tid(void);
 void rt_pl_emit(struct rt_rec *rec);
 /* A record for op started at t0 that returned result (negative errno when failed). */
 void rt_pl_rec_init(struct rt_rec *rec, enum rt_op op, int64_t t0, int64_t result);
+/* The common shape of the net and process hooks in one call: a record with string s0
+ * (may be NULL), numbers n0..n2 and flags, emitted at once. errno unchanged. */
+void rt_pl_emit_simple(enum rt_op op, int64_t t0, int64_t result, const char *s0, int64_t n0,
+                       int64_t n1, int64_t n2, uint32_t flags);
 /* The length (at most 4096) through libc's vectorised strnlen, which is pure and
  * async-signal-safe; a byte loop storing through rec cost ~8 instructions per byte. */
 static inline void rt_pl_str(struct rt_rec *rec, int i, const char *s)
