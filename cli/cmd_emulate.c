@@ -248,7 +248,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
     rt_emu_cancel(srv.emu); /* an invocation in progress ends now, not at its deadline */
     MHD_stop_daemon(d);
     rt_emu_stop(srv.emu);
-    if (o.store_env[0]) /* recorded into a local folder: make it visible to ls/view/check */
+    if (o.store_env[0]) /* recorded into a local folder: make it visible to ls */
         rt_cli_index_recorded("emulate", o.store_env + strlen("RUNTRAIL_STORE="),
                               (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
     return RT_EXIT_OK;

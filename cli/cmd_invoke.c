@@ -258,7 +258,7 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
         }
     }
     rt_emu_stop(emu);
-    if (o.store_env[0]) /* recorded into a local folder: make it visible to ls/view/check */
+    if (o.store_env[0]) /* recorded into a local folder: make it visible to ls */
         rt_cli_index_recorded("invoke", o.store_env + strlen("RUNTRAIL_STORE="),
                               (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
     if (watching) {

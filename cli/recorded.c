@@ -1,5 +1,5 @@
 /* After a recording command (invoke, emulate) the bundles it wrote into a local folder store
- * are indexed into the user's catalog, so `ls`, `view` and `check` with no arguments see
+ * are indexed into the user's catalog, so `ls` with no arguments sees
  * everything runtrail recorded. The recorder inside the sandbox never touches the catalog;
  * this runs on the user's side once the invocations are done. S3 stores are indexed by
  * `runtrail pull`. */
