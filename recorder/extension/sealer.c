@@ -331,32 +331,49 @@ static bool keep_invocation(struct rt_ext_sealer *s, const struct rt_ext_invocat
     return (double)(s->rng >> 11) / 9007199254740992.0 < s->cfg.sample;
 }
 
+/* Frees the first n held events (sorted, already sealed or left out) and keeps the rest. */
+static void release_held(struct rt_ext_sealer *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(s->events[i]);
+    if (n > 0 && n < s->n_events)
+        memmove(s->events, s->events + n, (s->n_events - n) * sizeof *s->events);
+    s->n_events -= n;
+}
+
 static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 {
     drain(s);
     sandbox_once(s);
     open_store(s);
 
-    struct rt_limits lim = {.max_events = s->cfg.max_events, .max_payload = s->cfg.max_payload};
-    struct rt_writer *w = rt_writer_new(&lim);
-    if (!w) {
-        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
-        return;
-    }
-
     /* Events up to the end of this invocation: inside its window or flagged outside. */
     int64_t start = inv->start_mono_ns, end = inv->end_mono_ns;
     if (s->n_events > 1)
         qsort(s->events, s->n_events, sizeof *s->events, cmp_held);
     size_t upto = 0;
-    while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)
-        upto++;
-    uint64_t outside = 0;
     uint32_t seen_flags = 0;
+    while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)
+        seen_flags |= s->events[upto++]->ev.flags;
+
+    if (!keep_invocation(s, inv, seen_flags)) {
+        /* Not kept: nothing is encoded or sealed and the chain does not advance, so verify
+         * sees no gap; the next kept bundle says how many were left out. */
+        release_held(s, upto);
+        rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
+        return;
+    }
+
+    struct rt_limits lim = {.max_events = s->cfg.max_events, .max_payload = s->cfg.max_payload};
+    struct rt_writer *w = rt_writer_new(&lim);
+    if (!w) { /* the events stay held: the next bundle carries them */
+        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
+        return;
+    }
+    uint64_t outside = 0;
     bool started = false;
     for (size_t i = 0; i < upto; i++) {
         struct rt_event ev = s->events[i]->ev;
-        seen_flags |= ev.flags;
         if (ev.ts_ns < start) {
             ev.flags |= RT_EF_OUTSIDE;
             outside++;
@@ -377,19 +394,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         add_marker(w, end - start, inv->request_id,
                    inv->status == RT_STATUS_OK ? RT_MARK_RESPONSE : RT_MARK_ERROR,
                    rt_status_name(inv->status));
-    for (size_t i = 0; i < upto; i++)
-        free(s->events[i]);
-    if (upto > 0 && upto < s->n_events)
-        memmove(s->events, s->events + upto, (s->n_events - upto) * sizeof *s->events);
-    s->n_events -= upto;
-
-    if (!keep_invocation(s, inv, seen_flags)) {
-        /* Not kept: nothing is sealed and the chain does not advance, so verify sees no gap;
-         * the next kept bundle says how many were left out. */
-        rt_writer_free(w);
-        rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
-        return;
-    }
+    release_held(s, upto);
 
     struct rt_meta m;
     memset(&m, 0, sizeof m);
