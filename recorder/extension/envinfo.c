@@ -42,6 +42,7 @@ static const char *const allowed[] = {
     "PATH",
     "PYTHONPATH",
     "RUNTRAIL_DISABLE",
+    "RUNTRAIL_DRAIN_MS",
     "RUNTRAIL_LAYERS_DIR",
     "RUNTRAIL_MAX_EVENTS",
     "RUNTRAIL_MAX_PAYLOAD",

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DRAIN_PERIOD_MS 20
+#define DRAIN_PERIOD_MS 20 /* when RUNTRAIL_DRAIN_MS is 0 */
 #define HELD_MAX_FACTOR 2 /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
 #define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
 
@@ -576,11 +576,12 @@ static void *run(void *arg)
             break;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += DRAIN_PERIOD_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        uint64_t period_ms = s->cfg.drain_ms ? s->cfg.drain_ms : DRAIN_PERIOD_MS;
+        if (period_ms > 3600000)
+            period_ms = 3600000;
+        uint64_t nsec = (uint64_t)ts.tv_nsec + period_ms * 1000000ull;
+        ts.tv_sec += (time_t)(nsec / 1000000000ull);
+        ts.tv_nsec = (long)(nsec % 1000000000ull);
         pthread_cond_timedwait(&s->cond, &s->mu, &ts);
         if (!s->head && !s->stopping) {
             pthread_mutex_unlock(&s->mu);

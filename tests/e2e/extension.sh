@@ -197,7 +197,8 @@ expect_eq "bad config: invocation fine, defaults used, 2 config errors counted" 
     "$(grep -q example-uploads "$T_TMP/cfg.out" && echo yes) $(facts "$(bundles "$T_TMP/store-cfg")" payload.event.mode counter.config_errors | paste -sd' ')"
 
 rec "$T_TMP/store-ring" --task-root "$SAMPLES/python" --handler app.handler --event "$ok_event" \
-    --env "$UPSTREAM" --env RUNTRAIL_RING_SLOTS=1 -- python3 "$SAMPLES/python/bootstrap.py" \
+    --env "$UPSTREAM" --env RUNTRAIL_RING_SLOTS=1 --env RUNTRAIL_DRAIN_MS=60000 \
+    -- python3 "$SAMPLES/python/bootstrap.py" \
     >"$T_TMP/ring.out" 2>/dev/null
 expect_file "ring full: response unchanged" "$(line "$T_TMP/plain-python" 2)" "$T_TMP/ring.out"
 expect_eq "ring full: drops counted in the bundle" yes \
