@@ -56,7 +56,7 @@
       "`/tmp/runtrail-PORT`, PORT from AWS_LAMBDA_RUNTIME_API, 9001 in Lambda, so that local "     \
       "sandboxes sharing one /tmp never share a ring).")                                           \
     _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                             \
-      "Records the event ring holds (1 KiB each, rounded to a power of two; 0: the ring's "       \
+      "Records the event ring holds (1 KiB each, rounded to a power of two; 0: the ring's "        \
       "default).")                                                                                 \
     _(drain_ms, "RUNTRAIL_DRAIN_MS", "20", size,                                                   \
       "How often the extension empties the event ring between seals, in milliseconds (0: the "     \

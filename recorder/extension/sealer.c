@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define DRAIN_PERIOD_MS 20 /* when RUNTRAIL_DRAIN_MS is 0 */
-#define HELD_MAX_FACTOR 2 /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
+#define HELD_MAX_FACTOR 2  /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
 #define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
 
 extern char **environ;
