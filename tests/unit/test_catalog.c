@@ -3,6 +3,7 @@
  * filter against known answers, and the --since/--until time parser. */
 #include "store/catalog.h"
 #include "store/util.h"
+#include "tests/unit/tmpdir.h"
 
 #include <criterion/criterion.h>
 #include <sqlite3.h>
@@ -10,22 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char tmpdir[256];
-
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rt-unit-catalog.XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(catalog, .init = setup, .fini = teardown);
+RT_TMPDIR_SUITE(catalog);
 
 static struct rt_str S(const char *s) {
     struct rt_str r = {s, s ? strlen(s) : 0};

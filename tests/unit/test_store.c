@@ -4,6 +4,7 @@
  * past the cap). */
 #include "store/store.h"
 #include "store/util.h"
+#include "tests/unit/tmpdir.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -13,22 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
-
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rt-unit-store.XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(store, .init = setup, .fini = teardown);
+RT_TMPDIR_SUITE(store);
 
 static struct rt_meta meta_for(const char *fn, const char *rid, int64_t start_ns)
 {
