@@ -77,7 +77,7 @@ static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int f
         if (!rt_pl_enter())                                                                        \
             return CALL;                                                                           \
         bool create_ = will_create(dirfd, path, flags);                                            \
-        int64_t t0_ = rt_pl_now();                                                                 \
+        int64_t t0_ = rt_pl_stamp();                                                               \
         int r_ = CALL;                                                                             \
         int e_ = errno;                                                                            \
         rec_open(t0_, RES(r_), dirfd, path, flags, mode, create_);                                 \
@@ -155,7 +155,7 @@ RT_EXPORT int creat64(const char *path, mode_t mode)
         if (!rt_pl_enter())                                                                        \
             return CALL;                                                                           \
         bool create_ = (mode) && (mode)[0] != 'r' && access(path, F_OK) != 0;                      \
-        int64_t t0_ = rt_pl_now();                                                                 \
+        int64_t t0_ = rt_pl_stamp();                                                               \
         FILE *f_ = CALL;                                                                           \
         int e_ = errno;                                                                            \
         if (f_)                                                                                    \
@@ -199,7 +199,7 @@ RT_EXPORT DIR *opendir(const char *path)
 {
     if (!rt_pl_enter())
         return REAL(opendir)(path);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     DIR *d = REAL(opendir)(path);
     int e = errno;
     rec_open(t0, d ? (int64_t)dirfd(d) : -(int64_t)e, AT_FDCWD, path,
@@ -227,7 +227,7 @@ static void rec_path(enum rt_op op, int64_t t0, int64_t res, const char *p0, con
     do {                                                                                           \
         if (!rt_pl_enter())                                                                        \
             return CALL;                                                                           \
-        int64_t t0_ = rt_pl_now();                                                                 \
+        int64_t t0_ = rt_pl_stamp();                                                               \
         int r_ = CALL;                                                                             \
         int e_ = errno;                                                                            \
         rec_path(op, t0_, RES(r_), p0, p1, n0, n1, n2);                                            \
@@ -343,7 +343,7 @@ RT_EXPORT void *dlopen(const char *path, int flags)
 {
     if (!rt_pl_enter())
         return REAL(dlopen)(path, flags);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     if (path && !strchr(path, '/')) {
         int e = errno;
         rec_path(RT_OP_DLOPEN, t0, 0, path, NULL, flags, 0, 0);

@@ -29,7 +29,7 @@ enum conn_state {
 struct conn {
     uint32_t state;
     uint32_t proto;
-    int64_t t0;
+    int64_t t0; /* CLOCK_MONOTONIC ns of the connect (or of the previous summary) */
     uint64_t bytes_out, bytes_in;
     char dest[64];
     char dns[128];
@@ -234,7 +234,7 @@ static void emit_summary(int fd, bool closing)
         }
     }
     struct rt_rec rec;
-    rt_pl_rec_init(&rec, RT_OP_OUTBOUND, c->t0, 0);
+    rt_pl_rec_init_ns(&rec, RT_OP_OUTBOUND, c->t0, 0);
     rt_pl_str(&rec, 0, c->dest);
     rt_pl_str(&rec, 1, host);
     rt_pl_strn(&rec, 2, http, hn);
@@ -319,7 +319,7 @@ void rt_pl_net_fork_child(void)
 static void emit_dns(int fd, const char *name, size_t len, int64_t res)
 {
     struct rt_rec rec;
-    rt_pl_rec_init(&rec, RT_OP_DNS, rt_pl_now(), res);
+    rt_pl_rec_init(&rec, RT_OP_DNS, rt_pl_stamp(), res);
     rt_pl_strn(&rec, 0, name, len);
     rec.num[0] = fd;
     rt_pl_emit(&rec);
@@ -380,7 +380,7 @@ RT_EXPORT int socket(int domain, int type, int protocol)
 {
     if (!rt_pl_enter())
         return REAL(socket)(domain, type, protocol);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     int r = REAL(socket)(domain, type, protocol);
     int e = errno;
     if (r >= 0)
@@ -399,7 +399,7 @@ RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
         rt_pl_leave();
         return REAL(connect)(fd, sa, len);
     }
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     int r = REAL(connect)(fd, sa, len);
     int e = errno;
     char addr[128];
@@ -416,7 +416,7 @@ RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
         socklen_t tl = sizeof type;
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
             c->state |= C_DGRAM;
-        c->t0 = t0;
+        c->t0 = rt_pl_stamp_ns(t0);
         rt_pl_strlcpy(c->dest, addr, sizeof c->dest);
         dns_lookup(sa, len, c->dns, sizeof c->dns);
         if (addr_port(sa, len) == 53 && (c->state & C_DGRAM))
@@ -433,7 +433,7 @@ RT_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
     if (!rt_pl_enter())
         return REAL(bind)(fd, sa, len);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     int r = REAL(bind)(fd, sa, len);
     int e = errno;
     char addr[128];
@@ -448,7 +448,7 @@ RT_EXPORT int listen(int fd, int backlog)
 {
     if (!rt_pl_enter())
         return REAL(listen)(fd, backlog);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     int r = REAL(listen)(fd, backlog);
     int e = errno;
     struct sockaddr_storage ss;
@@ -466,7 +466,7 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 {
     if (!rt_pl_enter())
         return four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
     int e = errno;
     char addr[128] = "";
@@ -571,7 +571,7 @@ RT_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 {
     if (!rt_pl_enter() || !node)
         return REAL(getaddrinfo)(node, service, hints, res);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     int r = REAL(getaddrinfo)(node, service, hints, res);
     int e = errno;
     char answers[512];
@@ -636,7 +636,7 @@ RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
     check_flush_data();
     if (sa && alen && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
         !is_proxy(sa, alen) && rt_pl_enter()) {
-        int64_t t0 = rt_pl_now();
+        int64_t t0 = rt_pl_stamp();
         ssize_t r = REAL(sendto)(fd, buf, len, flags, sa, alen);
         int e = errno;
         rec_sendto(fd, t0, r, e, sa, alen, buf, len);
@@ -662,7 +662,7 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     size_t l0 = msg && msg->msg_iovlen ? msg->msg_iov[0].iov_len : 0;
     if (sa && alen && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
         !is_proxy(sa, alen) && rt_pl_enter()) {
-        int64_t t0 = rt_pl_now();
+        int64_t t0 = rt_pl_stamp();
         ssize_t r = REAL(sendmsg)(fd, msg, flags);
         int e = errno;
         rec_sendto(fd, t0, r, e, sa, alen, b0, l0);

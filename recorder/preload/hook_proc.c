@@ -235,7 +235,7 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
             return REAL(execve)(file, argv, envp);
         return REAL(execvpe)(file, argv, envp);
     }
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     char resolved[1024];
     const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
@@ -317,7 +317,7 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     if (!rt_pl_enter())
         return REAL(fexecve)(fd, argv, envp);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     char self[64], target[1024];
     rt_pl_strlcpy(self, "/proc/self/fd/", sizeof self);
     size_t k = 14;
@@ -358,7 +358,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
     if (!rt_pl_enter())
         return search ? REAL(posix_spawnp)(pid, file, fa, attr, argv, envp)
                       : REAL(posix_spawn)(pid, file, fa, attr, argv, envp);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     char resolved[1024];
     const char *path = search ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
@@ -402,7 +402,7 @@ RT_EXPORT pid_t fork(void)
 {
     if (!rt_pl_enter())
         return REAL(fork)();
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     pid_t r = REAL(fork)();
     int e = errno;
     if (r != 0) { /* the child's pid cache was refreshed by the atfork handler */
@@ -419,7 +419,7 @@ RT_EXPORT int system(const char *command)
 {
     if (!rt_pl_enter() || !command)
         return REAL(system)(command);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     int r = REAL(system)(command);
     int e = errno;
     struct rt_rec rec;
@@ -435,7 +435,7 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
 {
     if (!rt_pl_enter())
         return REAL(popen)(command, mode);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     FILE *f = REAL(popen)(command, mode);
     int e = errno;
     struct rt_rec rec;
@@ -454,7 +454,7 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
     do {                                                                                           \
         if (!rt_pl_enter())                                                                        \
             return CALL;                                                                           \
-        int64_t t0_ = rt_pl_now();                                                                 \
+        int64_t t0_ = rt_pl_stamp();                                                               \
         T r_ = CALL;                                                                               \
         int e_ = errno;                                                                            \
         rt_pl_emit_simple(op, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, s0, n0, n1, n2, flags);    \
@@ -490,7 +490,7 @@ RT_EXPORT long ptrace(enum __ptrace_request request, ...)
     va_end(ap);
     if (!rt_pl_enter())
         return REAL(ptrace)(request, pid, addr, data);
-    int64_t t0 = rt_pl_now();
+    int64_t t0 = rt_pl_stamp();
     errno = 0;
     long r = REAL(ptrace)(request, pid, addr, data);
     int e = errno;
@@ -563,7 +563,7 @@ static void quick_exit_record(int status)
     /* a vfork child (shares our memory): record, touch nothing else */
     struct rt_rec rec;
     int saved = errno;
-    rt_pl_rec_init(&rec, RT_OP_PROC_EXIT, rt_pl_now(), 0);
+    rt_pl_rec_init(&rec, RT_OP_PROC_EXIT, rt_pl_stamp(), 0);
     rec.pid = (int32_t)syscall(SYS_getpid);
     rec.tid = (int32_t)syscall(SYS_gettid);
     rec.num[0] = status & 0xff;

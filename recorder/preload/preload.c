@@ -95,14 +95,221 @@ int32_t rt_pl_tid(void)
     return rt_pl_tid_cache;
 }
 
+/* ---- time (preload.h) ---- */
+
+#define CAL_NS (10 * 1000 * 1000LL)     /* the TSC rate is measured over at least this */
+#define RECAL_NS (1000 * 1000 * 1000LL) /* and again this often (an ever longer baseline) */
+#define ANCHOR_NS (1000 * 1000LL)       /* a thread re-reads its anchor this often */
+#define PAIR_MAX_TICKS 20000            /* a (TSC, clock) pair read slower than this is retried */
+#define STEP_MAX_NS 10000               /* a thread's stamps never step back by less than this */
+
+uint64_t rt_pl_tsc_interval;
+RT_TLS uint64_t rt_pl_anchor_tsc; /* 0 = this thread has no anchor */
+static RT_TLS int64_t anchor_ns;
+static RT_TLS int64_t last_ts; /* the latest start this thread recorded */
+static uint64_t base_tsc;      /* the ring header's pair; 0 = TSC not usable */
+static int64_t base_mono;
+static uint64_t tsc_mult; /* ns per tick << 32 */
+static int64_t cal_at;    /* CLOCK_MONOTONIC of the last rate measurement */
+static int tsc_off;
+
+void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
+{
+    base_tsc = h->clock_tsc;
+    base_mono = h->clock_mono;
+    if (!base_tsc || base_mono <= 0 || (tsc_env && !strcmp(tsc_env, "0")))
+        tsc_off = 1;
+}
+
+#if defined(__x86_64__)
+static inline uint64_t rdtsc(void)
+{
+    return __builtin_ia32_rdtsc();
+}
+
+/* A TSC value and CLOCK_MONOTONIC read together: the narrowest of up to 4 tries, the counter
+ * taken at the middle of the clock read. False if every try was interrupted. */
+static bool read_pair(uint64_t *tsc, int64_t *mono)
+{
+    uint64_t best = PAIR_MAX_TICKS;
+    for (int i = 0; i < 4; i++) {
+        uint64_t t0 = rdtsc();
+        int64_t m = rt_pl_mono_ns();
+        uint64_t t1 = rdtsc();
+        if (t1 > t0 && t1 - t0 < best) {
+            best = t1 - t0;
+            *tsc = t0 + (t1 - t0) / 2;
+            *mono = m;
+            if (best < PAIR_MAX_TICKS / 8)
+                break;
+        }
+    }
+    return best < PAIR_MAX_TICKS;
+}
+
+static void clock_off(void)
+{
+    __atomic_store_n(&tsc_off, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&rt_pl_tsc_interval, 0, __ATOMIC_RELAXED);
+}
+
+/* The rate from the ring's creation to now (>= CAL_NS): 0 if too early or implausible. */
+static uint64_t measure_rate(uint64_t t, int64_t m)
+{
+    int64_t dn = m - base_mono;
+    if (dn < CAL_NS || t <= base_tsc)
+        return 0;
+    uint64_t mult = (uint64_t)(((unsigned __int128)dn << 32) / (t - base_tsc));
+    /* 200 MHz .. 10 GHz */
+    if (mult < (1ull << 32) / 10 || mult > (1ull << 32) * 5) {
+        clock_off();
+        return 0;
+    }
+    __atomic_store_n(&tsc_mult, mult, __ATOMIC_RELAXED);
+    __atomic_store_n(&cal_at, m, __ATOMIC_RELAXED);
+    return mult;
+}
+
+static inline int64_t ticks_ns(int64_t d, uint64_t mult)
+{
+    return (int64_t)(((__int128)d * (__int128)mult) >> 32);
+}
+
+/* The calling thread's anchor, read consistently even if a signal handler re-anchors. */
+static inline void get_anchor(uint64_t *a, int64_t *n)
+{
+    do {
+        *a = __atomic_load_n(&rt_pl_anchor_tsc, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        *n = anchor_ns;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    } while (*a != __atomic_load_n(&rt_pl_anchor_tsc, __ATOMIC_RELAXED));
+}
+
+static inline int64_t tsc_to_ns(uint64_t t)
+{
+    uint64_t a;
+    int64_t n;
+    get_anchor(&a, &n);
+    if (!a) { /* not reached for this thread's own stamps */
+        a = base_tsc;
+        n = base_mono;
+    }
+    return n + ticks_ns((int64_t)(t - a), __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED));
+}
+#endif
+
+/* No TSC stamp now: no anchor yet, the anchor expired, or the TSC is not in use. */
+int64_t rt_pl_stamp_slow(void)
+{
+#if defined(__x86_64__)
+    uint64_t t, mult = __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED);
+    int64_t m;
+    if (!mult && !__atomic_load_n(&tsc_off, __ATOMIC_RELAXED)) {
+        m = rt_pl_mono_ns(); /* too early to measure the rate: the clock alone */
+        if (m - base_mono < CAL_NS)
+            return -1 - m;
+    }
+    if (!__atomic_load_n(&tsc_off, __ATOMIC_RELAXED) && read_pair(&t, &m)) {
+        uint64_t old;
+        int64_t old_ns;
+        get_anchor(&old, &old_ns);
+        if (mult && old) {
+            /* Where the old anchor says we are vs the clock: more than 20 us + 0.2% of the
+             * time since off means the counter is not what the kernel counts with. */
+            int64_t since = m - old_ns;
+            int64_t err = old_ns + ticks_ns((int64_t)(t - old), mult) - m;
+            if (t < old || err > 20000 + since / 500 || -err > 20000 + since / 500) {
+                clock_off();
+                return -1 - m;
+            }
+        }
+        if (!mult || m - __atomic_load_n(&cal_at, __ATOMIC_RELAXED) >= RECAL_NS) {
+            uint64_t again = measure_rate(t, m);
+            if (again)
+                mult = again;
+        }
+        if (!mult || __atomic_load_n(&tsc_off, __ATOMIC_RELAXED))
+            return -1 - m;
+        __atomic_store_n(&rt_pl_anchor_tsc, 0, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        anchor_ns = m;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(&rt_pl_anchor_tsc, t, __ATOMIC_RELAXED);
+        if (!__atomic_load_n(&rt_pl_tsc_interval, __ATOMIC_RELAXED))
+            __atomic_store_n(&rt_pl_tsc_interval, (uint64_t)((ANCHOR_NS << 32) / (int64_t)mult),
+                             __ATOMIC_RELAXED);
+        uint64_t now = rdtsc();
+        return now > t ? (int64_t)now : (int64_t)t;
+    }
+#endif
+    return -1 - rt_pl_mono_ns();
+}
+
+int64_t rt_pl_stamp_ns(int64_t stamp)
+{
+#if defined(__x86_64__)
+    if (stamp >= 0)
+        return tsc_to_ns((uint64_t)stamp);
+#endif
+    return -1 - stamp;
+}
+
+/* A thread's starts only grow: a conversion a few ns behind the previous one (the rate
+ * error over one anchor period) is moved just past it. */
+static inline int64_t thread_order(int64_t ts)
+{
+    int64_t last = last_ts;
+    if (ts <= last && last - ts <= STEP_MAX_NS)
+        ts = last + 1;
+    if (ts > last)
+        last_ts = ts;
+    return ts;
+}
+
+/* Every field but the times zero: field by field, since for 120 bytes gcc's memset is a
+ * `rep stos` that costs ~10 ns to start on this path. */
+static inline void rec_clear(struct rt_rec *rec)
+{
+    for (int i = 0; i < RT_RING_NNUM; i++)
+        rec->num[i] = 0;
+    rec->pid = rec->tid = 0;
+    rec->flags = 0;
+    rec->internal = 0;
+    for (int i = 0; i < RT_RING_NSTR; i++) {
+        rec->str[i] = NULL;
+        rec->str_len[i] = 0;
+    }
+}
+
 void rt_pl_rec_init(struct rt_rec *rec, enum rt_op op, int64_t t0, int64_t result)
 {
-    memset(rec, 0, sizeof *rec);
+    rec_clear(rec);
     rec->op = (uint16_t)op;
-    rec->ts_ns = t0;
-    int64_t now = rt_pl_now();
-    rec->dur_ns = now > t0 ? (uint64_t)(now - t0) : 0;
     rec->result = result;
+#if defined(__x86_64__)
+    if (t0 >= 0) {
+        uint64_t now = rdtsc();
+        uint64_t d = now > (uint64_t)t0 ? now - (uint64_t)t0 : 0;
+        rec->dur_ns =
+            (uint64_t)(((unsigned __int128)d * __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED)) >> 32);
+        rec->ts_ns = thread_order(tsc_to_ns((uint64_t)t0));
+        return;
+    }
+#endif
+    int64_t ts = -1 - t0, now = rt_pl_mono_ns();
+    rec->dur_ns = now > ts ? (uint64_t)(now - ts) : 0;
+    rec->ts_ns = thread_order(ts);
+}
+
+void rt_pl_rec_init_ns(struct rt_rec *rec, enum rt_op op, int64_t t0_ns, int64_t result)
+{
+    rec_clear(rec);
+    rec->op = (uint16_t)op;
+    rec->result = result;
+    rec->ts_ns = t0_ns;
+    int64_t now = rt_pl_now();
+    rec->dur_ns = now > t0_ns ? (uint64_t)(now - t0_ns) : 0;
 }
 
 void rt_pl_emit_simple(enum rt_op op, int64_t t0, int64_t result, const char *s0, int64_t n0,
@@ -149,8 +356,7 @@ static void record_start(int argc, char **argv)
             args[alen++] = *p;
     }
     struct rt_rec rec;
-    int64_t t = rt_pl_now();
-    rt_pl_rec_init(&rec, RT_OP_PROC_START, t, 0);
+    rt_pl_rec_init(&rec, RT_OP_PROC_START, rt_pl_stamp(), 0);
     rt_pl_strn(&rec, 0, exe, n > 0 ? (size_t)n : 0);
     rt_pl_strn(&rec, 1, args, alen);
     rec.num[0] = (int64_t)getppid();
@@ -172,6 +378,7 @@ __attribute__((constructor)) static void preload_init(int argc, char **argv, cha
     const char *off = getenv("RUNTRAIL_DISABLE");
     if (ring && *ring && !(off && *off && strcmp(off, "0") != 0) &&
         rt_producer_attach(&rt_pl_ring, ring) == 0) {
+        rt_pl_clock_init(rt_pl_ring.hdr, getenv("RUNTRAIL_TSC"));
         pthread_atfork(NULL, NULL, atfork_child);
         rt_pl_net_init();
         __atomic_store_n(&rt_pl_active, 1, __ATOMIC_RELEASE);
@@ -195,7 +402,7 @@ void rt_pl_proc_exit(int status)
     rt_pl_depth++;
     rt_pl_net_flush();
     struct rt_rec rec;
-    rt_pl_rec_init(&rec, RT_OP_PROC_EXIT, rt_pl_now(), 0);
+    rt_pl_rec_init(&rec, RT_OP_PROC_EXIT, rt_pl_stamp(), 0);
     rec.num[0] = status;
     rt_pl_emit(&rec);
     rt_pl_depth--;

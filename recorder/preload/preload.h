@@ -167,20 +167,57 @@ static inline void rt_pl_leave(void)
     rt_pl_depth--;
 }
 
-static inline int64_t rt_pl_now(void)
+/* ---- time ----
+ * A hook takes a stamp before the real call; rt_pl_rec_init turns it into the record's
+ * CLOCK_MONOTONIC start and duration. With a usable time stamp counter (the ring header
+ * says so, recorder/RING.md) a stamp is the raw TSC (>= 0): one rdtsc instead of a vDSO
+ * clock_gettime, converted with the rate this process measured against the ring's creation
+ * and a per-thread (TSC, CLOCK_MONOTONIC) anchor re-read every millisecond, so the error
+ * never grows past what the rate error adds in 1 ms. Otherwise (no TSC, not calibrated yet:
+ * the ring is younger than 10 ms, RUNTRAIL_TSC=0) a stamp is -1 - CLOCK_MONOTONIC ns. */
+extern uint64_t rt_pl_tsc_interval; /* ticks an anchor stays valid; 0 = no TSC stamps */
+extern RT_TLS uint64_t rt_pl_anchor_tsc;
+int64_t rt_pl_stamp_slow(void);
+
+static inline int64_t rt_pl_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static inline int64_t rt_pl_stamp(void)
+{
+#if defined(__x86_64__)
+    uint64_t t = __builtin_ia32_rdtsc();
+    if (__builtin_expect(t - __atomic_load_n(&rt_pl_anchor_tsc, __ATOMIC_RELAXED) <
+                             __atomic_load_n(&rt_pl_tsc_interval, __ATOMIC_RELAXED),
+                         1))
+        return (int64_t)t;
+#endif
+    return rt_pl_stamp_slow();
+}
+
+/* A stamp as CLOCK_MONOTONIC ns (for times kept past the hook, like a connection's start). */
+int64_t rt_pl_stamp_ns(int64_t stamp);
+/* CLOCK_MONOTONIC now, in ns. */
+static inline int64_t rt_pl_now(void)
+{
+    return rt_pl_stamp_ns(rt_pl_stamp());
+}
+/* Reads the ring header's clock pair and RUNTRAIL_TSC (constructor). */
+void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env);
+
 int32_t rt_pl_tid(void);
 /* Fills pid/tid (unless already set) and appends the record to the ring. errno unchanged. */
 void rt_pl_emit(struct rt_rec *rec);
-/* A record for op started at t0 that returned result (negative errno when failed). */
+/* A record for op started at stamp t0 (rt_pl_stamp) that returned result (negative errno
+ * when failed), lasting until now. */
 void rt_pl_rec_init(struct rt_rec *rec, enum rt_op op, int64_t t0, int64_t result);
-/* The common shape of the net and process hooks in one call: a record with string s0
- * (may be NULL), numbers n0..n2 and flags, emitted at once. errno unchanged. */
+/* The same with the start given in CLOCK_MONOTONIC ns. */
+void rt_pl_rec_init_ns(struct rt_rec *rec, enum rt_op op, int64_t t0_ns, int64_t result);
+/* The common shape of the net and process hooks in one call: a record started at stamp t0,
+ * with string s0 (may be NULL), numbers n0..n2 and flags, emitted at once. errno unchanged. */
 void rt_pl_emit_simple(enum rt_op op, int64_t t0, int64_t result, const char *s0, int64_t n0,
                        int64_t n1, int64_t n2, uint32_t flags);
 /* The length (at most 4096) through libc's vectorised strnlen, which is pure and

@@ -7,10 +7,11 @@
 #ifndef RUNTRAIL_RECORDER_PRELOAD_RING_LAYOUT_H
 #define RUNTRAIL_RECORDER_PRELOAD_RING_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define RT_RING_MAGIC 0x31474e4952545255ull /* "URTRING1" little-endian */
-#define RT_RING_VERSION 1u
+#define RT_RING_VERSION 2u
 #define RT_RING_HDR_SIZE 4096u
 #define RT_RING_SLOT_SIZE 1024u
 #define RT_RING_DEFAULT_SLOTS 16384u
@@ -31,7 +32,11 @@ struct rt_ring_header {
     uint64_t hdr_size;
     uint64_t consumer_pid;
     uint64_t flush_gen; /* bumped by the consumer: producers summarise open connections */
-    uint8_t pad0[16];
+    /* The time stamp counter and CLOCK_MONOTONIC read together at creation, if the TSC is
+     * invariant and the kernel's clocksource (0 = producers read CLOCK_MONOTONIC instead):
+     * producers derive the TSC rate from it and time events with the TSC (RING.md). */
+    uint64_t clock_tsc;
+    int64_t clock_mono;
     uint64_t head; /* next position to reserve (producers, CAS) */
     uint8_t pad1[56];
     uint64_t tail; /* next position the consumer reads (informational for producers) */
@@ -60,5 +65,7 @@ struct rt_ring_slot {
 
 _Static_assert(sizeof(struct rt_ring_header) <= RT_RING_HDR_SIZE, "ring header size");
 _Static_assert(sizeof(struct rt_ring_slot) == RT_RING_SLOT_SIZE, "ring slot size");
+_Static_assert(offsetof(struct rt_ring_header, clock_tsc) == 48, "ring header clock");
+_Static_assert(offsetof(struct rt_ring_header, head) == 64, "ring header head");
 
 #endif

@@ -133,3 +133,91 @@ Test(preload, no_ring_is_pass_through, .timeout = 60)
     cr_assert_eq(write(to, "x", 1), 1);
     cr_assert_eq(finish(pid), 0);
 }
+
+/* ---- recorded times are CLOCK_MONOTONIC (TSC-derived or not) ---- */
+
+#define CLOCK_CALLS 201 /* 200 kill + 1 accept, as tests/recorder/progs/clock.c prints them */
+
+struct timed {
+    int n;
+    int64_t ts[CLOCK_CALLS], dur[CLOCK_CALLS];
+};
+
+static void collect_timed(const struct rt_event *ev, void *arg)
+{
+    struct timed *t = arg;
+    if ((ev->op == RT_OP_KILL || ev->op == RT_OP_ACCEPT) && t->n < CLOCK_CALLS) {
+        t->ts[t->n] = ev->ts_ns;
+        t->dur[t->n] = (int64_t)ev->dur_ns;
+        t->n++;
+    }
+}
+
+static void check_times(const char *tsc_env)
+{
+    char path[64], so[512], prog[512];
+    snprintf(path, sizeof path, "/tmp/rt-test-clock-%d", (int)getpid());
+    snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
+    snprintf(prog, sizeof prog, "%s/tests/recorder/clock", build_dir());
+    cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
+    struct rt_ring *ring;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    int out[2];
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        setenv("LD_PRELOAD", so, 1);
+        setenv("RUNTRAIL_RING", path, 1);
+        if (tsc_env)
+            setenv("RUNTRAIL_TSC", tsc_env, 1);
+        else
+            unsetenv("RUNTRAIL_TSC");
+        execl(prog, prog, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    static char text[65536];
+    size_t len = 0;
+    ssize_t r;
+    while ((r = read(out[0], text + len, sizeof text - 1 - len)) > 0)
+        len += (size_t)r;
+    close(out[0]);
+    text[len] = 0;
+    cr_assert_eq(finish(pid), 0);
+    struct timed t = {0};
+    rt_ring_drain_final(ring, 100, collect_timed, &t);
+    rt_ring_close(ring);
+    unlink(path);
+    cr_assert_eq(t.n, CLOCK_CALLS, "recorded %d of the timed calls", t.n);
+    /* The interposer turns TSC stamps off if its conversion is off by more than 20 us. */
+    const int64_t slack = 50 * 1000;
+    const char *p = text;
+    for (int i = 0; i < CLOCK_CALLS; i++) {
+        long long a, b;
+        int used = 0;
+        cr_assert_eq(sscanf(p, "%lld %lld\n%n", &a, &b, &used), 2, "line %d of the output", i);
+        p += used;
+        cr_assert_geq(t.ts[i], a - slack, "call %d starts %lld ns before its bracket", i,
+                      (long long)(a - t.ts[i]));
+        cr_assert_leq(t.ts[i] + t.dur[i], b + slack, "call %d ends %lld ns after its bracket", i,
+                      (long long)(t.ts[i] + t.dur[i] - b));
+        if (i > 0)
+            cr_assert_gt(t.ts[i], t.ts[i - 1], "the starts of one thread's calls grow");
+    }
+    cr_assert_geq(t.dur[CLOCK_CALLS - 1], 50 * 1000 * 1000,
+                  "accept blocked ~100 ms, recorded %lld ns", (long long)t.dur[CLOCK_CALLS - 1]);
+}
+
+Test(preload, recorded_times_are_clock_monotonic, .timeout = 60)
+{
+    check_times(NULL);
+}
+
+Test(preload, recorded_times_without_tsc, .timeout = 60)
+{
+    check_times("0");
+}
