@@ -62,8 +62,6 @@ static void set_tracked(int fd, bool on)
 static uint32_t proxy_ip; /* network order; 0 = none */
 static uint16_t proxy_port;
 
-uint64_t rt_pl_flush_seen;
-
 void rt_pl_net_init(void)
 {
     rt_pl_flush_seen = __atomic_load_n(&rt_pl_ring.hdr->flush_gen, __ATOMIC_RELAXED);

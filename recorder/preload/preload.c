@@ -31,11 +31,8 @@ static const struct hook_row hook_table[] = {
 #undef _
 };
 
-struct rt_producer rt_pl_ring;
-int rt_pl_active;
-int32_t rt_pl_pid;
-RT_TLS int rt_pl_depth;
-RT_TLS int32_t rt_pl_tid_cache;
+struct rt_pl_hot rt_pl_hot;
+RT_TLS struct rt_pl_thread rt_pl_thread;
 
 void *rt_pl_resolve(const char *name, void **slot)
 {
@@ -103,14 +100,12 @@ int32_t rt_pl_tid(void)
 #define PAIR_MAX_TICKS 20000            /* a (TSC, clock) pair read slower than this is retried */
 #define STEP_MAX_NS 10000               /* a thread's stamps never step back by less than this */
 
-uint64_t rt_pl_tsc_interval;
-RT_TLS uint64_t rt_pl_anchor_tsc; /* 0 = this thread has no anchor */
-static RT_TLS int64_t anchor_ns;
-static RT_TLS int64_t last_ts; /* the latest start this thread recorded */
-static uint64_t base_tsc;      /* the ring header's pair; 0 = TSC not usable */
+#define anchor_ns rt_pl_thread.anchor_ns
+#define last_ts rt_pl_thread.last_ts
+#define tsc_mult rt_pl_hot.tsc_mult
+static uint64_t base_tsc; /* the ring header's pair; 0 = TSC not usable */
 static int64_t base_mono;
-static uint64_t tsc_mult; /* ns per tick << 32 */
-static int64_t cal_at;    /* CLOCK_MONOTONIC of the last rate measurement */
+static int64_t cal_at; /* CLOCK_MONOTONIC of the last rate measurement */
 static int tsc_off;
 
 void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
