@@ -1,6 +1,6 @@
 /* The ring producer: reserves a slot by advancing the shared head with compare-and-swap when
  * the slot's sequence word says it is free for that lap, copies the record and its strings
- * (cut to fit, counted), then commits by moving the sequence word to pos + 1. A full ring
+ * (cut to fit, counted), then commits by storing pos + 1 in the sequence word. A full ring
  * counts the record as dropped instead of waiting. See recorder/RING.md. */
 #include "recorder/preload/ring_produce.h"
 
@@ -172,9 +172,10 @@ reserved:
     struct rt_ring_slot *next = &p->slots[(pos + 1) & p->mask];
     __builtin_prefetch(next, 1, 3);
     __builtin_prefetch((char *)next + 64, 1, 3);
-    uint64_t expect = pos;
-    /* Fails only if the consumer gave up on this slot (producer stalled); it counted it. */
-    __atomic_compare_exchange_n(&s->seq, &expect, pos + 1, false, __ATOMIC_RELEASE,
-                                __ATOMIC_RELAXED);
+    /* Commit: a plain release store (a locked compare-and-swap costs ~7 ns more). If the
+     * consumer already gave up on this slot (this producer stalled > 100 ms; it counted the
+     * record as dropped), this rewinds a sequence word freed for a later lap; the consumer
+     * repairs that (RING.md, "Stalled producer"). */
+    __atomic_store_n(&s->seq, pos + 1, __ATOMIC_RELEASE);
     return 0;
 }

@@ -303,6 +303,40 @@ Test(ring, stalled_producer_is_skipped_at_final_drain)
     drop_ring(ring);
 }
 
+/* A producer given up on commits late with a plain store, rewinding the sequence word of a
+ * slot already freed for the next lap: producers cannot reserve it, nothing is reserved, and
+ * the consumer must free it again instead of the ring staying wedged. */
+Test(ring, late_commit_after_give_up_does_not_wedge_the_ring)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    __atomic_fetch_add(&p.hdr->head, 1, __ATOMIC_ACQ_REL); /* reserves position 0, stalls */
+    struct collected *c = calloc(1, sizeof *c);
+    rt_ring_drain_final(ring, 10, collect, c); /* gives up on it */
+    cr_assert_eq(rt_ring_take_dropped(ring), 1);
+    cr_assert_eq(__atomic_load_n(&p.slots[0].seq, __ATOMIC_ACQUIRE), 16, "freed for lap 2");
+    __atomic_store_n(&p.slots[0].seq, 1, __ATOMIC_RELEASE); /* the late commit */
+    struct rt_rec r = rec_open("/lap1", 0);
+    for (int i = 1; i < 16; i++)
+        cr_assert_eq(rt_producer_emit(&p, &r), 0, "position %d", i);
+    rt_ring_drain(ring, collect, c);
+    cr_assert_eq(c->n, 15);
+    struct rt_rec r2 = rec_open("/lap2", 0);
+    cr_assert_eq(rt_producer_emit(&p, &r2), -1, "slot 0 looks taken: dropped");
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 0);
+    rt_ring_drain_final(ring, 10, collect, c); /* the repair (at once when final) */
+    cr_assert_eq(__atomic_load_n(&p.slots[0].seq, __ATOMIC_ACQUIRE), 16, "free again");
+    cr_assert_eq(rt_producer_emit(&p, &r2), 0, "the ring takes records again");
+    rt_ring_drain(ring, collect, c);
+    cr_assert_eq(c->n, 16);
+    cr_assert_str_eq(c->ev[15].str[0].ptr, "/lap2");
+    cr_assert_eq(rt_ring_take_dropped(ring), 1, "the record dropped while wedged");
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
 static struct rt_rec rec_exec(uint16_t internal, int64_t result, int pid)
 {
     struct rt_rec r;
