@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark of the interposer (one run, side by side): a syscall-heavy program (openat+close
-# loop; socket+connect+close to a loopback listener; 64-byte writes on a TCP socket) run
+# loop; socket+connect+close to a loopback listener; 64-byte writes on a connected UDP socket,
+# counted like any outbound connection's; kill(self, 0)) run
 # natively, with the interposer loaded but no ring (pass-through), under `runtrail record`,
 # under `strace -f` and under `strace -f --seccomp-bpf`, tracing the same calls. Prints ns per
 # operation, ratios to native, how much less time runtrail adds than strace, and ns per
-# recorded event. Targets: runtrail <= 1.15x native, >= 20x less added time than strace.
+# recorded event (best of 5 runs, variants interleaved; the best-vs-median summary at the end
+# shows how much the load on the machine moved them). Targets: runtrail <= 1.15x native,
+# >= 20x less added time than strace.
 # Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts; BENCH_REF=SO adds
 # a column "ref": runtrail record with another build of the interposer, e.g. the previous one,
 # measured side by side in the same run)
@@ -24,7 +27,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port) dport=$(free_port)
 "$P" serve "$port" &
 server=$!
-"$P" serve "$dport" drain &
+"$P" serve "$dport" udp &
 server="$server $!"
 sleep 0.3
 echo data >"$TMP/file"
@@ -48,8 +51,10 @@ once() {
 }
 # best VALUES... -> the smallest (the run least disturbed by other load on the machine)
 best() { printf '%s\n' "$@" | sort -g | head -n 1; }
+# median VALUES... -> the middle one (what a typical run sees)
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-declare -A res cpu
+declare -A res cpu mres mcpu
 # workload: mode count arg events-per-op
 workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 0" "kill $N - 1")
 variants=(native passthru runtrail)
@@ -71,6 +76,8 @@ for w in "${workloads[@]}"; do
     for v in "${variants[@]}"; do
         res[$1,$v]=$(best ${walls[$v]:-0})
         cpu[$1,$v]=$(best ${cpus[$v]:-0})
+        mres[$1,$v]=$(median ${walls[$v]:-0})
+        mcpu[$1,$v]=$(median ${cpus[$v]:-0})
     done
     echo "bench/preload: $1 done" >&2
 done
@@ -119,4 +126,13 @@ for w in "${workloads[@]}"; do
     echo
 done
 echo "(open, kill: 1 recorded event per op; connect: socket+connect+outbound = 3; write: byte counting only)"
+echo
+echo "runtrail x native, best of 5 vs median of 5 (wall; CPU of the traced thread):"
+for w in "${workloads[@]}"; do
+    set -- $w
+    awk -v m="$1" -v bw="${res[$1,runtrail]}" -v nw="${res[$1,native]}" -v mw="${mres[$1,runtrail]}" \
+        -v mnw="${mres[$1,native]}" -v bc="${cpu[$1,runtrail]}" -v nc="${cpu[$1,native]}" \
+        -v mc="${mcpu[$1,runtrail]}" -v mnc="${mcpu[$1,native]}" \
+        'BEGIN{printf "  %-12s wall %.3f / %.3f   CPU %.3f / %.3f\n", m, bw/nw, mw/mnw, bc/nc, mc/mnc}'
+done
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
