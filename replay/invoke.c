@@ -261,6 +261,17 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, co
             o->env[o->n_env++] = o->port_env;
         }
     }
+    /* The CODE digest hashes the layers folder (/opt in Lambda). Here the layers are the
+     * --layer folders, not the host's /opt (which can hold anything, hundreds of MB hashed at
+     * every cold start): the first --layer folder, else the recorder layer itself, whose own
+     * files the digest leaves out. */
+    if (!user_env_has(o, "RUNTRAIL_LAYERS_DIR") && !getenv("RUNTRAIL_LAYERS_DIR")) {
+        char dir[PATH_MAX];
+        if (o->n_layers < 2 || !realpath(o->layers[1], dir))
+            snprintf(dir, sizeof dir, "%s", o->layer_path);
+        snprintf(o->layers_env, sizeof o->layers_env, "RUNTRAIL_LAYERS_DIR=%s", dir);
+        o->env[o->n_env++] = o->layers_env;
+    }
     o->cfg.n_env = o->n_env;
     return RT_OK;
 }

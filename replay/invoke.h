@@ -31,6 +31,7 @@ struct rt_invoke_opts {
     char task_root_abs[4096]; /* --task-root, resolved to an absolute path */
     char port_env[64];        /* "RUNTRAIL_PROXY_PORT=..." when recording */
     char layer_path[4096];    /* the recorder layer */
+    char layers_env[4200];    /* "RUNTRAIL_LAYERS_DIR=..." when recording */
 };
 
 /* The option lines of the help text (same table as the parser). */
@@ -42,8 +43,9 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
                          size_t err_cap);
 
 /* Completes o->cfg for recording: finds the recorder layer (self_exe's ../layer), sets
- * RUNTRAIL_STORE (store_url made absolute when it is a folder) and a free
- * RUNTRAIL_PROXY_PORT. Returns RT_ERR_EMULATOR with a message when the layer is missing. */
+ * RUNTRAIL_STORE (store_url made absolute when it is a folder), a free RUNTRAIL_PROXY_PORT and
+ * RUNTRAIL_LAYERS_DIR (the first --layer folder, else the recorder layer). Returns
+ * RT_ERR_EMULATOR with a message when the layer is missing. */
 int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, const char *store_url,
                               char *err, size_t err_cap);
 

@@ -253,4 +253,22 @@ if [ "${#EM[@]}" -eq 2 ]; then
     expect_exit "spooled and direct bundles form one verified chain" 0 "$RUNTRAIL" verify "${EM[@]}"
 fi
 
+# The CODE digest's layers folder: invoke passes the emulated layers (the first --layer folder,
+# else the recorder layer), never the host's /opt, unless RUNTRAIL_LAYERS_DIR is set.
+for case in recorder-layer user-layer; do
+    layer_args=()
+    want=$(cd "$ROOT/$BUILD/layer" && pwd -P)
+    if [ $case = user-layer ]; then
+        layer_args=(--layer "$T_TMP/opt")
+        want=$(cd "$T_TMP/opt" && pwd -P)
+    fi
+    env -u RUNTRAIL_LAYERS_DIR "$RUNTRAIL" invoke --quiet --store "$T_TMP/store-layers-$case" \
+        --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" "${layer_args[@]}" \
+        -- "$C_BOOTSTRAP" >/dev/null 2>"$T_TMP/layers-$case.err"
+    mapfile -t LB < <(bundles "$T_TMP/store-layers-$case")
+    expect_eq "layers folder ($case): one bundle" 1 "${#LB[@]}"
+    expect_eq "layers folder ($case): RUNTRAIL_LAYERS_DIR in the bundle's env" "$want" \
+        "$(facts "${LB[0]:-none}" env.RUNTRAIL_LAYERS_DIR.value)"
+done
+
 finish
