@@ -46,9 +46,9 @@ static bool will_create(int dirfd, const char *path, int flags)
         return false;
     if (flags & O_EXCL)
         return true;
-    int saved = errno;
+    int saved = RT_ERRNO;
     bool missing = faccessat(dirfd, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT;
-    errno = saved;
+    RT_ERRNO = saved;
     return missing;
 }
 
@@ -69,7 +69,7 @@ static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int f
     rt_pl_emit(&rec);
 }
 
-#define RES(r) ((r) < 0 ? -(int64_t)errno : (int64_t)(r))
+#define RES(r) ((r) < 0 ? -(int64_t)RT_ERRNO : (int64_t)(r))
 
 /* The body shared by every open-like hook; CALL is the real call expression. */
 #define OPEN_BODY(dirfd, path, flags, mode, CALL)                                                  \
@@ -79,10 +79,10 @@ static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int f
         bool create_ = will_create(dirfd, path, flags);                                            \
         int64_t t0_ = rt_pl_stamp();                                                               \
         int r_ = CALL;                                                                             \
-        int e_ = errno;                                                                            \
+        int e_ = RT_ERRNO;                                                                         \
         rec_open(t0_, RES(r_), dirfd, path, flags, mode, create_);                                 \
         rt_pl_leave();                                                                             \
-        errno = e_;                                                                                \
+        RT_ERRNO = e_;                                                                             \
         return r_;                                                                                 \
     } while (0)
 
@@ -157,7 +157,7 @@ RT_EXPORT int creat64(const char *path, mode_t mode)
         bool create_ = (mode) && (mode)[0] != 'r' && access(path, F_OK) != 0;                      \
         int64_t t0_ = rt_pl_stamp();                                                               \
         FILE *f_ = CALL;                                                                           \
-        int e_ = errno;                                                                            \
+        int e_ = RT_ERRNO;                                                                         \
         if (f_)                                                                                    \
             rt_pl_net_fd_reused(fileno(f_));                                                       \
         struct rt_rec rec;                                                                         \
@@ -167,7 +167,7 @@ RT_EXPORT int creat64(const char *path, mode_t mode)
         rec.flags = path_flags(path) | (f_ && create_ ? RT_EF_CREATE : 0);                         \
         rt_pl_emit(&rec);                                                                          \
         rt_pl_leave();                                                                             \
-        errno = e_;                                                                                \
+        RT_ERRNO = e_;                                                                             \
         return f_;                                                                                 \
     } while (0)
 
@@ -201,11 +201,11 @@ RT_EXPORT DIR *opendir(const char *path)
         return REAL(opendir)(path);
     int64_t t0 = rt_pl_stamp();
     DIR *d = REAL(opendir)(path);
-    int e = errno;
+    int e = RT_ERRNO;
     rec_open(t0, d ? (int64_t)dirfd(d) : -(int64_t)e, AT_FDCWD, path,
              O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_DIRECTORY, 0, false);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return d;
 }
 
@@ -229,10 +229,10 @@ static void rec_path(enum rt_op op, int64_t t0, int64_t res, const char *p0, con
             return CALL;                                                                           \
         int64_t t0_ = rt_pl_stamp();                                                               \
         int r_ = CALL;                                                                             \
-        int e_ = errno;                                                                            \
+        int e_ = RT_ERRNO;                                                                         \
         rec_path(op, t0_, RES(r_), p0, p1, n0, n1, n2);                                            \
         rt_pl_leave();                                                                             \
-        errno = e_;                                                                                \
+        RT_ERRNO = e_;                                                                             \
         return r_;                                                                                 \
     } while (0)
 
@@ -345,18 +345,18 @@ RT_EXPORT void *dlopen(const char *path, int flags)
         return REAL(dlopen)(path, flags);
     int64_t t0 = rt_pl_stamp();
     if (path && !strchr(path, '/')) {
-        int e = errno;
+        int e = RT_ERRNO;
         rec_path(RT_OP_DLOPEN, t0, 0, path, NULL, flags, 0, 0);
         rt_pl_leave();
-        errno = e;
+        RT_ERRNO = e;
         return REAL(dlopen)(path, flags);
     }
-    int e0 = errno;
-    errno = 0;
+    int e0 = RT_ERRNO;
+    RT_ERRNO = 0;
     void *h = REAL(dlopen)(path, flags);
-    int e = errno;
+    int e = RT_ERRNO;
     rec_path(RT_OP_DLOPEN, t0, h ? 0 : -(int64_t)(e ? e : ENOENT), path, NULL, flags, 0, 0);
     rt_pl_leave();
-    errno = e ? e : e0;
+    RT_ERRNO = e ? e : e0;
     return h;
 }

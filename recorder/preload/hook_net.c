@@ -275,11 +275,11 @@ void rt_pl_net_flush_open(uint64_t gen)
     if (seen == gen || !__atomic_compare_exchange_n(&rt_pl_flush_seen, &seen, gen, false,
                                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return;
-    int saved = errno;
+    int saved = RT_ERRNO;
     for (int fd = 0; fd < CONN_FDS; fd++)
         if (is_tracked(fd))
             snapshot_outbound(fd);
-    errno = saved;
+    RT_ERRNO = saved;
 }
 
 /* Outside any hook: enter first (a signal handler or a nested call defers to later). */
@@ -372,7 +372,7 @@ static inline void count_in(int fd, const void *buf, ssize_t r)
 
 /* ---- socket lifecycle ---- */
 
-#define RES(r) ((r) < 0 ? -(int64_t)errno : (int64_t)(r))
+#define RES(r) ((r) < 0 ? -(int64_t)RT_ERRNO : (int64_t)(r))
 
 RT_EXPORT int socket(int domain, int type, int protocol)
 {
@@ -380,12 +380,12 @@ RT_EXPORT int socket(int domain, int type, int protocol)
         return REAL(socket)(domain, type, protocol);
     int64_t t0 = rt_pl_stamp();
     int r = REAL(socket)(domain, type, protocol);
-    int e = errno;
+    int e = RT_ERRNO;
     if (r >= 0)
         rt_pl_net_fd_reused(r); /* an fd closed behind our back (fclose, close_range) */
     rt_pl_emit_simple(RT_OP_SOCKET, t0, RES(r), NULL, domain, type, protocol, 0);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -399,7 +399,7 @@ RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     }
     int64_t t0 = rt_pl_stamp();
     int r = REAL(connect)(fd, sa, len);
-    int e = errno;
+    int e = RT_ERRNO;
     char addr[128];
     format_addr(sa, len, addr, sizeof addr);
     rt_pl_emit_simple(RT_OP_CONNECT, t0, RES(r), addr, fd, 0, 0, 0);
@@ -423,7 +423,7 @@ RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
         set_tracked(fd, true);
     }
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -433,12 +433,12 @@ RT_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
         return REAL(bind)(fd, sa, len);
     int64_t t0 = rt_pl_stamp();
     int r = REAL(bind)(fd, sa, len);
-    int e = errno;
+    int e = RT_ERRNO;
     char addr[128];
     format_addr(sa, len, addr, sizeof addr);
     rt_pl_emit_simple(RT_OP_BIND, t0, RES(r), addr, fd, 0, 0, 0);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -448,7 +448,7 @@ RT_EXPORT int listen(int fd, int backlog)
         return REAL(listen)(fd, backlog);
     int64_t t0 = rt_pl_stamp();
     int r = REAL(listen)(fd, backlog);
-    int e = errno;
+    int e = RT_ERRNO;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char addr[128] = "";
@@ -456,7 +456,7 @@ RT_EXPORT int listen(int fd, int backlog)
         format_addr((struct sockaddr *)&ss, sl, addr, sizeof addr);
     rt_pl_emit_simple(RT_OP_LISTEN, t0, RES(r), addr, fd, backlog, 0, RT_EF_LISTENING);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -466,7 +466,7 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
         return four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
     int64_t t0 = rt_pl_stamp();
     int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
-    int e = errno;
+    int e = RT_ERRNO;
     char addr[128] = "";
     if (r >= 0) {
         struct sockaddr_storage ss;
@@ -477,7 +477,7 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
     }
     rt_pl_emit_simple(RT_OP_ACCEPT, t0, RES(r), addr, fd, 0, 0, 0);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -495,9 +495,9 @@ RT_EXPORT int close(int fd)
 {
     if (__builtin_expect(!is_tracked(fd), 1) || !rt_pl_enter())
         return REAL(close)(fd);
-    int saved = errno;
+    int saved = RT_ERRNO;
     emit_outbound(fd);
-    errno = saved;
+    RT_ERRNO = saved;
     rt_pl_leave();
     return REAL(close)(fd);
 }
@@ -508,11 +508,11 @@ RT_EXPORT int dup2(int oldfd, int newfd)
     if (__builtin_expect(!is_tracked(newfd), 1) || oldfd == newfd || !rt_pl_enter())
         return REAL(dup2)(oldfd, newfd);
     int r = REAL(dup2)(oldfd, newfd);
-    int e = errno;
+    int e = RT_ERRNO;
     if (r >= 0)
         emit_outbound(newfd);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -521,11 +521,11 @@ RT_EXPORT int dup3(int oldfd, int newfd, int flags)
     if (__builtin_expect(!is_tracked(newfd), 1) || !rt_pl_enter())
         return REAL(dup3)(oldfd, newfd, flags);
     int r = REAL(dup3)(oldfd, newfd, flags);
-    int e = errno;
+    int e = RT_ERRNO;
     if (r >= 0)
         emit_outbound(newfd);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -571,7 +571,7 @@ RT_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
         return REAL(getaddrinfo)(node, service, hints, res);
     int64_t t0 = rt_pl_stamp();
     int r = REAL(getaddrinfo)(node, service, hints, res);
-    int e = errno;
+    int e = RT_ERRNO;
     char answers[512];
     size_t n = 0;
     if (r == 0 && res) {
@@ -607,7 +607,7 @@ RT_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
     rec.num[0] = -1;
     rt_pl_emit(&rec);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -636,17 +636,17 @@ RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
         !is_proxy(sa, alen) && rt_pl_enter()) {
         int64_t t0 = rt_pl_stamp();
         ssize_t r = REAL(sendto)(fd, buf, len, flags, sa, alen);
-        int e = errno;
+        int e = RT_ERRNO;
         rec_sendto(fd, t0, r, e, sa, alen, buf, len);
         rt_pl_leave();
-        errno = e;
+        RT_ERRNO = e;
         return r;
     }
     ssize_t r = REAL(sendto)(fd, buf, len, flags, sa, alen);
     if (is_tracked(fd)) {
-        int e = errno;
+        int e = RT_ERRNO;
         count_out(fd, buf, r);
-        errno = e;
+        RT_ERRNO = e;
     }
     return r;
 }
@@ -662,19 +662,19 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         !is_proxy(sa, alen) && rt_pl_enter()) {
         int64_t t0 = rt_pl_stamp();
         ssize_t r = REAL(sendmsg)(fd, msg, flags);
-        int e = errno;
+        int e = RT_ERRNO;
         rec_sendto(fd, t0, r, e, sa, alen, b0, l0);
         rt_pl_leave();
-        errno = e;
+        RT_ERRNO = e;
         return r;
     }
     ssize_t r = REAL(sendmsg)(fd, msg, flags);
     if (is_tracked(fd)) {
-        int e = errno;
+        int e = RT_ERRNO;
         count_out(fd, b0, r > (ssize_t)l0 ? (ssize_t)l0 : r);
         if (r > (ssize_t)l0)
             __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - (ssize_t)l0), __ATOMIC_RELAXED);
-        errno = e;
+        RT_ERRNO = e;
     }
     return r;
 }
@@ -684,9 +684,9 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         check_flush_data();                                                                        \
         ssize_t r_ = CALL;                                                                         \
         if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
-            int e_ = errno;                                                                        \
+            int e_ = RT_ERRNO;                                                                     \
             count_out(fd, buf, r_);                                                                \
-            errno = e_;                                                                            \
+            RT_ERRNO = e_;                                                                         \
         }                                                                                          \
         return r_;                                                                                 \
     } while (0)
@@ -696,9 +696,9 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         check_flush_data();                                                                        \
         ssize_t r_ = CALL;                                                                         \
         if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
-            int e_ = errno;                                                                        \
+            int e_ = RT_ERRNO;                                                                     \
             count_in(fd, buf, r_);                                                                 \
-            errno = e_;                                                                            \
+            RT_ERRNO = e_;                                                                         \
         }                                                                                          \
         return r_;                                                                                 \
     } while (0)
@@ -728,13 +728,13 @@ RT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
     check_flush_data();
     ssize_t r = REAL(writev)(fd, iov, n);
     if (__builtin_expect(is_tracked(fd), 0)) {
-        int e = errno;
+        int e = RT_ERRNO;
         ssize_t first;
         const void *b = iov_first(iov, n, r, &first);
         count_out(fd, b, first);
         if (r > first)
             __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - first), __ATOMIC_RELAXED);
-        errno = e;
+        RT_ERRNO = e;
     }
     return r;
 }
@@ -754,13 +754,13 @@ RT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
     check_flush_data();
     ssize_t r = REAL(readv)(fd, iov, n);
     if (__builtin_expect(is_tracked(fd), 0)) {
-        int e = errno;
+        int e = RT_ERRNO;
         ssize_t first;
         const void *b = iov_first(iov, n, r, &first);
         count_in(fd, b, first);
         if (r > first)
             __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)(r - first), __ATOMIC_RELAXED);
-        errno = e;
+        RT_ERRNO = e;
     }
     return r;
 }
@@ -792,14 +792,14 @@ RT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     check_flush_data();
     ssize_t r = REAL(recvmsg)(fd, msg, flags);
     if (__builtin_expect(is_tracked(fd), 0)) {
-        int e = errno;
+        int e = RT_ERRNO;
         ssize_t first;
         const void *b =
             iov_first(msg ? msg->msg_iov : NULL, msg ? (int)msg->msg_iovlen : 0, r, &first);
         count_in(fd, b, first);
         if (r > first)
             __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)(r - first), __ATOMIC_RELAXED);
-        errno = e;
+        RT_ERRNO = e;
     }
     return r;
 }

@@ -248,12 +248,12 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags);
     rt_pl_leave(); /* a vfork child shares this thread's TLS with its parent */
     int r = kind == EXEC_VE ? REAL(execve)(file, argv, env) : REAL(execvpe)(file, argv, env);
-    int e = errno;
+    int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, path, argv, -1, flags);
         rt_pl_leave();
     }
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -340,12 +340,12 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags);
     rt_pl_leave();
     int r = REAL(fexecve)(fd, argv, env);
-    int e = errno;
+    int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, target, argv, fd, flags);
         rt_pl_leave();
     }
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -370,7 +370,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
     pid_t child = 0;
     int rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, env)
                     : REAL(posix_spawn)(&child, file, fa, attr, argv, env);
-    int e = errno;
+    int e = RT_ERRNO;
     if (pid)
         *pid = child;
     char args[2048];
@@ -382,7 +382,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
     rec.flags = flags;
     rt_pl_emit(&rec);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return rc;
 }
 
@@ -404,14 +404,14 @@ RT_EXPORT pid_t fork(void)
         return REAL(fork)();
     int64_t t0 = rt_pl_stamp();
     pid_t r = REAL(fork)();
-    int e = errno;
+    int e = RT_ERRNO;
     if (r != 0) { /* the child's pid cache was refreshed by the atfork handler */
         struct rt_rec rec;
         rt_pl_rec_init(&rec, RT_OP_FORK, t0, r < 0 ? -(int64_t)e : (int64_t)r);
         rt_pl_emit(&rec);
     }
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -421,13 +421,13 @@ RT_EXPORT int system(const char *command)
         return REAL(system)(command);
     int64_t t0 = rt_pl_stamp();
     int r = REAL(system)(command);
-    int e = errno;
+    int e = RT_ERRNO;
     struct rt_rec rec;
     rt_pl_rec_init(&rec, RT_OP_SYSTEM, t0, r < 0 ? -(int64_t)e : (int64_t)r);
     rt_pl_str(&rec, 0, command);
     rt_pl_emit(&rec);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -437,14 +437,14 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
         return REAL(popen)(command, mode);
     int64_t t0 = rt_pl_stamp();
     FILE *f = REAL(popen)(command, mode);
-    int e = errno;
+    int e = RT_ERRNO;
     struct rt_rec rec;
     rt_pl_rec_init(&rec, RT_OP_POPEN, t0, f ? (int64_t)fileno(f) : -(int64_t)e);
     rt_pl_str(&rec, 0, command);
     rt_pl_str(&rec, 1, mode);
     rt_pl_emit(&rec);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return f;
 }
 
@@ -456,10 +456,10 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
             return CALL;                                                                           \
         int64_t t0_ = rt_pl_stamp();                                                               \
         T r_ = CALL;                                                                               \
-        int e_ = errno;                                                                            \
+        int e_ = RT_ERRNO;                                                                         \
         rt_pl_emit_simple(op, t0_, r_ < 0 ? -(int64_t)e_ : (int64_t)r_, s0, n0, n1, n2, flags);    \
         rt_pl_leave();                                                                             \
-        errno = e_;                                                                                \
+        RT_ERRNO = e_;                                                                             \
         return r_;                                                                                 \
     } while (0)
 
@@ -491,13 +491,13 @@ RT_EXPORT long ptrace(enum __ptrace_request request, ...)
     if (!rt_pl_enter())
         return REAL(ptrace)(request, pid, addr, data);
     int64_t t0 = rt_pl_stamp();
-    errno = 0;
+    RT_ERRNO = 0;
     long r = REAL(ptrace)(request, pid, addr, data);
-    int e = errno;
+    int e = RT_ERRNO;
     rt_pl_emit_simple(RT_OP_PTRACE, t0, r == -1 && e ? -(int64_t)e : r, NULL, (int64_t)request, pid,
                       0, RT_EF_PRIVILEGE);
     rt_pl_leave();
-    errno = e;
+    RT_ERRNO = e;
     return r;
 }
 
@@ -562,13 +562,13 @@ static void quick_exit_record(int status)
     }
     /* a vfork child (shares our memory): record, touch nothing else */
     struct rt_rec rec;
-    int saved = errno;
+    int saved = RT_ERRNO;
     rt_pl_rec_init(&rec, RT_OP_PROC_EXIT, rt_pl_stamp(), 0);
     rec.pid = (int32_t)syscall(SYS_getpid);
     rec.tid = (int32_t)syscall(SYS_gettid);
     rec.num[0] = status & 0xff;
     rt_producer_emit(&rt_pl_ring, &rec);
-    errno = saved;
+    RT_ERRNO = saved;
 }
 
 RT_EXPORT void _exit(int status)

@@ -173,11 +173,24 @@ struct rt_pl_thread {
     uint64_t anchor_tsc; /* time anchor (see rt_pl_stamp); 0 = none */
     int64_t anchor_ns;
     int64_t last_ts; /* the latest start this thread recorded */
+    int *errno_ptr;  /* this thread's errno (see RT_ERRNO); NULL until first needed */
 } __attribute__((aligned(64)));
 extern RT_TLS struct rt_pl_thread rt_pl_thread;
 #define rt_pl_depth rt_pl_thread.depth
 #define rt_pl_tid_cache rt_pl_thread.tid_cache
 #define rt_pl_anchor_tsc rt_pl_thread.anchor_tsc
+
+/* errno through a pointer cached per thread: errno itself is a call to __errno_location
+ * through the PLT (~5 ns on every recorded call); a thread's errno never moves. */
+int *__errno_location(void);
+static inline int *rt_pl_errno_ptr(void)
+{
+    int *p = rt_pl_thread.errno_ptr;
+    if (__builtin_expect(!p, 0))
+        p = rt_pl_thread.errno_ptr = __errno_location();
+    return p;
+}
+#define RT_ERRNO (*rt_pl_errno_ptr())
 
 /* Enter a hook: true if this call should be recorded (then call rt_pl_leave()). */
 static inline bool rt_pl_enter(void)
