@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -68,10 +69,12 @@ struct rt_ext_sealer {
     bool ring_seen; /* the interposer has written at least one record */
     uint64_t rng;   /* RUNTRAIL_SAMPLE draws */
 
-    /* The code digest runs in its own low-priority thread (a layer can hold 250 MB). */
+    /* The code digest runs in its own low-priority thread (a layer can hold 250 MB), started
+     * with the first seal. */
     pthread_t code_thread;
-    bool code_started;
-    bool code_done; /* under mu */
+    bool code_tried;   /* sealer thread only */
+    bool code_started; /* written by the sealer thread; read after joining it */
+    bool code_done;    /* under mu */
     struct rt_code code;
 };
 
@@ -161,11 +164,24 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
+/* The calling thread runs only on CPU time nothing else wants: SCHED_IDLE, else (a kernel
+ * without it) the given nice value. SCHED_IDLE rather than a nice value because the scheduler
+ * then counts a core running only this thread as idle and puts the function's next woken
+ * thread there at once (A/B in docs/deploy.md: lower p50 and p99 than nice 10). The price: a
+ * function that keeps every core busy also holds back sealing; the backlog waits in the
+ * bounded queue (QUEUE_MAX_BYTES, beyond it counted as store_failures) and SHUTDOWN seals the
+ * rest. Linux: the policy and nice value are the thread's own. */
+static void background_priority(int nice_fallback)
+{
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), nice_fallback);
+}
+
 static void *code_digest_thread(void *arg)
 {
     struct rt_ext_sealer *s = arg;
-    /* Linux: a thread's nice value is its own; the function's threads keep priority. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+    background_priority(19);
     struct rt_code code;
     rt_ext_code_digest(getenv("LAMBDA_TASK_ROOT"), s->cfg.layers_dir, &code);
     pthread_mutex_lock(&s->mu);
@@ -174,6 +190,18 @@ static void *code_digest_thread(void *arg)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->mu);
     return NULL;
+}
+
+/* The once-per-sandbox work (the CODE digest, the ENV hashes) starts with the first seal,
+ * once the first invocation has answered, not when the extension starts: during a cold start
+ * the cores belong to the runtime's init and the first invocation. Sealer thread only;
+ * rt_ext_sealer_stop reads code_started after joining it. */
+static void start_code_digest(struct rt_ext_sealer *s)
+{
+    if (s->code_tried)
+        return;
+    s->code_tried = true;
+    s->code_started = pthread_create(&s->code_thread, NULL, code_digest_thread, s) == 0;
 }
 
 static void sandbox_once(struct rt_ext_sealer *s)
@@ -343,6 +371,7 @@ static void release_held(struct rt_ext_sealer *s, size_t n)
 
 static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 {
+    start_code_digest(s);
     drain(s);
     sandbox_once(s);
     open_store(s);
@@ -561,8 +590,7 @@ static void *run(void *arg)
 {
     struct rt_ext_sealer *s = arg;
     /* Below the proxy's threads and the function: sealing can wait, responses cannot. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
-    sandbox_once(s); /* while the runtime initialises */
+    background_priority(10);
     pthread_mutex_lock(&s->mu);
     for (;;) {
         struct rt_ext_invocation *inv;
@@ -629,7 +657,6 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
         free(s);
         return RT_ERR_NOMEM;
     }
-    s->code_started = pthread_create(&s->code_thread, NULL, code_digest_thread, s) == 0;
     *out = s;
     return RT_OK;
 }
