@@ -7,7 +7,9 @@
 # event/next), the cold start (sandbox start to the first response, median of COLD runs), and
 # the extension's peak RSS; plus the same with a no-op handler ({"noop":true}), which shows
 # the emulator's own round trip and the recorder's fixed cost per invocation. Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold
-# start added <= 5 ms, RSS <= 10 MB. Not a test: it prints a table.
+# start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
+# RUNTRAIL_LAYERS_DIR), not the host's /opt. Where the cold start goes: tests/bench/coldstart.sh;
+# figures and their explanation: docs/deploy.md (Overhead). Not a test: it prints a table.
 # Usage: tests/bench/invoke.sh   (N=2000 COLD=15 BUILD=build)
 set -u
 RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Benchmark: where the recorder's cold start time goes (issue 4: cold start added <= 5 ms). COLD
+# cold starts of the C sample through the local emulator, with the recorder and with
+# --no-record, each under `strace -f --seccomp-bpf` tracing only execve, mkdir, rename, clone and
+# exit_group (time stamps at a few points, little slowdown), interleaved; the median of each
+# phase:
+#   extension load    exec of extensions/runtrail to its first mkdir (dynamic loading, config)
+#   extension init    to the ready file (event ring, sealer thread, proxy listening)
+#   register          to the emulator's fork of the runtime (register + event/next round trips)
+#   wrapper           exec of the wrapper script to the exec of the runtime
+#   runtime init      exec of the runtime to the handler's child (sh -c 'uname -s'), i.e. the
+#                     runtime's start under the interposer and its first invocation/next
+#   child             the handler's child process, sh exec to its exit
+# and the first response as the emulator reports it (initMs + responseMs, untraced runs are in
+# tests/bench/invoke.sh). Also the bare cost of starting the extension binary
+# (`runtrail-extension --version`: the loader and its ~35 libraries, nothing else) against
+# /bin/true. Needs strace (skipped without it). Not a test: it prints a table.
+# Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build)
+set -u
+RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-build}
+COLD=${COLD:-15}
+RUNTRAIL=$RT_ROOT/$BUILD/bin/runtrail
+BOOTSTRAP=$RT_ROOT/$BUILD/samples/c/bootstrap
+LAYER=$RT_ROOT/$BUILD/layer
+TASK=$RT_ROOT/samples/c-bootstrap
+EVENT=$RT_ROOT/samples/events/sqs-batch.json
+for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail"; do
+    [ -x "$f" ] || { echo "bench coldstart: $f is missing; run make first" >&2; exit 2; }
+done
+if ! command -v strace >/dev/null || ! strace -f --seccomp-bpf -e trace=execve -o /dev/null true 2>/dev/null; then
+    echo "bench coldstart: strace with --seccomp-bpf is not available: skipped"
+    exit 0
+fi
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-cold.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+# one MODE OUT: a traced cold start, its phases appended to OUT as "name ms" lines
+one() {
+    local mode=$1 out=$2
+    rm -f "$TMP/trace" "$TMP/r.json"
+    strace -f --seccomp-bpf -ttt -e trace=execve,mkdir,rename,clone,exit_group -e signal=none \
+        -o "$TMP/trace" "$RUNTRAIL" invoke $mode --quiet --task-root "$TASK" --event "$EVENT" \
+        --report "$TMP/r.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/err"
+    python3 - "$TMP/trace" "$TMP/r.json" >>"$out" <<'PY'
+import json, re, sys
+ev = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'(\d+)\s+([\d.]+)\s+(.*)', line)
+    if not m:
+        continue
+    t, rest = float(m.group(2)) * 1000, m.group(3)
+    def mark(k):
+        ev.setdefault(k, t)
+    if rest.startswith('execve(') and '/extensions/' in rest:
+        mark('ext')
+    elif rest.startswith('mkdir(') and 'ext' in ev:
+        mark('main')
+    elif rest.startswith('rename(') and '/ready"' in rest:
+        mark('ready')
+    elif rest.startswith('clone(') and 'ready' in ev:
+        mark('fork')
+    elif rest.startswith('execve(') and '/wrapper"' in rest:
+        mark('wrap')
+    elif rest.startswith('execve(') and '/bootstrap"' in rest:
+        mark('boot')
+    elif rest.startswith('execve("/bin/sh"'):
+        mark('sh')
+    elif rest.startswith('exit_group') and 'sh' in ev:
+        mark('end')
+phases = [('extension load', 'ext', 'main'), ('extension init', 'main', 'ready'),
+          ('register', 'ready', 'fork'), ('wrapper', 'wrap', 'boot'),
+          ('runtime init', 'boot', 'sh'), ('child', 'sh', 'end')]
+for name, a, b in phases:
+    if a in ev and b in ev:
+        print('%s\t%.3f' % (name, ev[b] - ev[a]))
+r = json.loads(open(sys.argv[2]).readline())
+print('first response\t%.3f' % (r['initMs'] + r['responseMs']))
+PY
+}
+
+for _ in $(seq "$COLD"); do
+    one "--store $TMP/store" "$TMP/rec"
+    one --no-record "$TMP/plain"
+done
+
+# Starting the extension binary alone (loader + libraries) vs /bin/true, 50 runs each.
+start_ms() {
+    python3 - "$@" <<'PY'
+import subprocess, sys, time
+runs = []
+for _ in range(50):
+    t = time.perf_counter()
+    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+    runs.append((time.perf_counter() - t) * 1000)
+runs.sort()
+print('%.3f' % runs[len(runs) // 2])
+PY
+}
+ext_start=$(start_ms "$LAYER/extensions/runtrail" --version)
+true_start=$(start_ms /bin/true)
+
+echo "cold start breakdown: median of $COLD traced cold starts of the C sample (ms)"
+python3 - "$TMP/rec" "$TMP/plain" <<'PY'
+import collections, sys
+def load(path):
+    v = collections.defaultdict(list)
+    for line in open(path):
+        k, x = line.rstrip('\n').split('\t')
+        v[k].append(float(x))
+    return {k: sorted(x)[len(x) // 2] for k, x in v.items()}
+rec, plain = load(sys.argv[1]), load(sys.argv[2])
+print('%-22s %10s %10s' % ('', 'recorder', 'no-record'))
+for k in ['extension load', 'extension init', 'register', 'wrapper', 'runtime init', 'child',
+          'first response']:
+    a = rec.get(k)
+    b = plain.get(k)
+    print('%-22s %10s %10s' % (k, '%.2f' % a if a is not None else '-',
+                               '%.2f' % b if b is not None else '-'))
+PY
+printf '%-22s %10s %10s\n' "process start (ms)" "$ext_start" "$true_start"
+echo "(process start: runtrail-extension --version vs /bin/true, median of 50)"
