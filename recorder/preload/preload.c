@@ -211,10 +211,12 @@ int64_t rt_pl_stamp_slow(void)
         get_anchor(&old, &old_ns);
         if (mult && old) {
             /* Where the old anchor says we are vs the clock: more than 20 us + 0.2% of the
-             * time since off means the counter is not what the kernel counts with. */
+             * time since off means the counter is not what the kernel counts with. (A
+             * counter a few ticks behind on the CPU this thread moved to is no reason: the
+             * difference is signed, and such a thread just re-anchors.) */
             int64_t since = m - old_ns;
             int64_t err = old_ns + ticks_ns((int64_t)(t - old), mult) - m;
-            if (t < old || err > 20000 + since / 500 || -err > 20000 + since / 500) {
+            if (err > 20000 + since / 500 || -err > 20000 + since / 500) {
                 clock_off();
                 return -1 - m;
             }
