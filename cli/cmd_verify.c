@@ -177,7 +177,8 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         } else if (S_ISDIR(st.st_mode)) {
             size_t before = files.n;
             unreadable += scan(&files, p, 0);
-            qsort(files.v + before, files.n - before, sizeof *files.v, cmp_str);
+            if (files.n > before)
+                qsort(files.v + before, files.n - before, sizeof *files.v, cmp_str);
         } else if (push(&files, p)) {
             unreadable++;
         }
