@@ -711,6 +711,10 @@ uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s)
 
 int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
 {
+    /* SHUTDOWN: the function has answered, the rest is sealed at normal priority where the
+     * kernel lets this process raise it again (root; RLIMIT_NICE otherwise), else on idle CPU. */
+    struct sched_param sp = {0};
+    pthread_setschedparam(s->thread, SCHED_OTHER, &sp);
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_signal(&s->cond);
