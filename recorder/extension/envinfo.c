@@ -43,6 +43,7 @@ static const char *const allowed[] = {
     "PYTHONPATH",
     "RUNTRAIL_DISABLE",
     "RUNTRAIL_DRAIN_MS",
+    "RUNTRAIL_FLUSH_WAIT_MS",
     "RUNTRAIL_LAYERS_DIR",
     "RUNTRAIL_MAX_EVENTS",
     "RUNTRAIL_MAX_PAYLOAD",

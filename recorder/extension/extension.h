@@ -58,6 +58,12 @@
     _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                             \
       "Records the event ring holds (1 KiB each, rounded to a power of two; 0: the ring's "        \
       "default).")                                                                                 \
+    _(flush_wait_ms, "RUNTRAIL_FLUSH_WAIT_MS", "1000", size,                                       \
+      "After an invocation's response, how long the extension may hold its event/next so the "     \
+      "bundle is sealed and stored before Lambda can freeze the sandbox, in milliseconds (the "    \
+      "response is not delayed; the invocation's post-runtime duration is). 0: do not hold; a "    \
+      "bundle not sealed before the freeze is then finished when the sandbox thaws or at "         \
+      "SHUTDOWN.")                                                                                 \
     _(drain_ms, "RUNTRAIL_DRAIN_MS", "20", size,                                                   \
       "How often the extension empties the event ring between seals, in milliseconds (0: the "     \
       "default). A larger ring tolerates a larger value; a record that finds the ring full is "    \
@@ -183,6 +189,11 @@ void rt_ext_sealer_count(struct rt_ext_sealer *s, enum rt_counter c, uint64_t n)
 int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns);
 /* Bundles sealed so far (for tests and the bench). */
 uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s);
+/* Waits until the invocation request_id has been dealt with (sealed and stored or spooled,
+ * sampled out, or dropped) or until deadline_mono_ns. Returns 1 when it has; 0 on timeout.
+ * *submitted_ns is set to when the proxy handed it over (CLOCK_MONOTONIC; 0: not yet). */
+int rt_ext_sealer_wait_done(struct rt_ext_sealer *s, const char *request_id,
+                            int64_t deadline_mono_ns, int64_t *submitted_ns);
 
 /* ---- the Runtime API proxy (proxy.c) ---- */
 
@@ -202,6 +213,8 @@ uint16_t rt_ext_proxy_port(const struct rt_ext_proxy *p);
 void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type);
 /* The request id of the invocation in flight is copied into buf ("" when none). */
 void rt_ext_proxy_inflight_id(struct rt_ext_proxy *p, char *buf, size_t cap);
+/* Whether the runtime has sent any request through the proxy (it runs behind it). */
+bool rt_ext_proxy_runtime_seen(struct rt_ext_proxy *p);
 void rt_ext_proxy_stop(struct rt_ext_proxy *p);
 
 /* ---- helpers (util in sealer.c) ---- */

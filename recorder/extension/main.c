@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -201,6 +202,76 @@ static int write_ready(const char *dir, uint16_t port, const char *ring_path)
     return 0;
 }
 
+/* The runtime's pid as the wrapper wrote it before exec'ing the runtime (0: unknown). */
+static pid_t runtime_pid(const char *run_dir)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof path, "%s/runtime.pid", run_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    long v = strtol(text, NULL, 10);
+    return v > 1 && v < INT_MAX ? (pid_t)v : 0;
+}
+
+/* Whether pid is gone (or a zombie nobody has reaped yet). */
+static bool process_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0)
+        return errno == ESRCH;
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    stat[n] = '\0';
+    const char *paren = strrchr(stat, ')'); /* the state follows "(comm) " */
+    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* After INVOKE: event/next waits until the invocation's bundle has been sealed and stored.
+ * Lambda may freeze the sandbox once the runtime and every extension have called next; a
+ * bundle not sealed by then would be finished only when the sandbox thaws (on the next
+ * invocation's CPU time) or at SHUTDOWN. The response has already gone out: this extends the
+ * invocation's post-runtime duration, never its response. Bounded by the invocation's
+ * deadline (for the runtime to answer), then by RUNTRAIL_FLUSH_WAIT_MS (for the seal); no wait
+ * at all when the runtime does not run behind the proxy, and a dead runtime ends it. */
+static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy *proxy,
+                              const struct rt_ext_config *cfg, const struct api_event *ev)
+{
+    if (!sealer || !proxy || !cfg->flush_wait_ms || !ev->request_id[0] ||
+        !rt_ext_proxy_runtime_seen(proxy))
+        return;
+    const int64_t slice = 10 * 1000000LL;
+    int64_t now = rt_ext_now_mono_ns();
+    int64_t answer_by = now + 900 * 1000000000LL; /* Lambda's longest timeout */
+    if (ev->deadline_ms > 0)
+        answer_by = now + (ev->deadline_ms * 1000000 - rt_ext_now_wall_ns());
+    int64_t flush_ns =
+        cfg->flush_wait_ms > 600000 ? 600000 * 1000000LL : (int64_t)cfg->flush_wait_ms * 1000000LL;
+    pid_t runtime = runtime_pid(cfg->run_dir);
+    for (;;) {
+        int64_t submitted = 0;
+        if (rt_ext_sealer_wait_done(sealer, ev->request_id, rt_ext_now_mono_ns() + slice,
+                                    &submitted))
+            return;
+        now = rt_ext_now_mono_ns();
+        if (submitted ? now >= submitted + flush_ns : now >= answer_by)
+            return;
+        if (!submitted && runtime > 0 && process_gone(runtime))
+            return;
+    }
+}
+
 static void random_id(char out[33])
 {
     uint8_t b[16];
@@ -326,8 +397,10 @@ int main(int argc, char **argv)
             continue;
         }
         failures = 0;
-        if (!ev.shutdown)
-            continue; /* INVOKE: the proxy sees the invocation itself */
+        if (!ev.shutdown) { /* INVOKE: the proxy sees the invocation itself */
+            hold_until_sealed(sealer, proxy, &cfg, &ev);
+            continue;
+        }
         shutdown_deadline_ms = ev.deadline_ms;
         if (proxy) {
             bool timeout = !strcmp(ev.reason, "timeout");
@@ -345,8 +418,12 @@ int main(int argc, char **argv)
             budget_ns = left > 0 ? left : 0;
     }
     int64_t deadline = rt_ext_now_mono_ns() + budget_ns;
-    if (ready_path[0])
+    if (ready_path[0]) {
         unlink(ready_path);
+        char pid_path[4200];
+        snprintf(pid_path, sizeof pid_path, "%s/runtime.pid", cfg.run_dir);
+        unlink(pid_path);
+    }
     if (sealer)
         rt_ext_sealer_stop(sealer, deadline);
     if (ring_path[0])

@@ -30,6 +30,7 @@ struct rt_ext_proxy {
     pthread_mutex_t mu;
     struct rt_ext_invocation *inflight; /* between invocation/next and response/error */
     bool had_invocation;                /* for cold_start */
+    bool runtime_seen;                  /* the runtime has sent a request through us */
 };
 
 struct buf {
@@ -346,6 +347,11 @@ void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const c
         finish_locked(p, status);
     }
     pthread_mutex_unlock(&p->mu);
+}
+
+bool rt_ext_proxy_runtime_seen(struct rt_ext_proxy *p)
+{
+    return __atomic_load_n(&p->runtime_seen, __ATOMIC_RELAXED);
 }
 
 void rt_ext_proxy_inflight_id(struct rt_ext_proxy *p, char *buf, size_t cap)
@@ -742,6 +748,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         pthread_mutex_init(&r->mu, NULL);
         pthread_cond_init(&r->cv, NULL);
         *con_cls = r;
+        __atomic_store_n(&p->runtime_seen, true, __ATOMIC_RELAXED);
         if (is_chunked(conn) && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
             r->streaming = true;
             r->call = prepare_call(p, conn, url, method, r, true);

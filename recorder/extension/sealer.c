@@ -54,6 +54,11 @@ struct rt_ext_sealer {
     uint64_t counters[RT_CTR__COUNT]; /* for the next bundle (under mu) */
     uint64_t sealed;                  /* under mu */
     int stored;
+    /* The latest invocation handed over and the latest one dealt with (under mu), for
+     * rt_ext_sealer_wait_done; done_cond is broadcast when done_id changes. */
+    char submitted_id[128], done_id[128];
+    int64_t submitted_ns;
+    pthread_cond_t done_cond;
 
     /* sealer thread only */
     struct held **events;
@@ -527,6 +532,14 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The invocation request_id has been dealt with: wake rt_ext_sealer_wait_done. Caller holds
+ * mu. */
+static void mark_done_locked(struct rt_ext_sealer *s, const char *request_id)
+{
+    snprintf(s->done_id, sizeof s->done_id, "%s", request_id ? request_id : "");
+    pthread_cond_broadcast(&s->done_cond);
+}
+
 /* ---- the thread ---- */
 
 static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
@@ -597,6 +610,9 @@ static void *run(void *arg)
         while ((inv = pop(s)) != NULL) {
             pthread_mutex_unlock(&s->mu);
             seal(s, inv);
+            pthread_mutex_lock(&s->mu);
+            mark_done_locked(s, inv->request_id);
+            pthread_mutex_unlock(&s->mu);
             rt_ext_invocation_free(inv);
             pthread_mutex_lock(&s->mu);
         }
@@ -650,8 +666,10 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cond, &ca);
+    pthread_cond_init(&s->done_cond, &ca);
     pthread_condattr_destroy(&ca);
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
+        pthread_cond_destroy(&s->done_cond);
         pthread_cond_destroy(&s->cond);
         pthread_mutex_destroy(&s->mu);
         free(s);
@@ -672,11 +690,14 @@ void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv
     q->inv = inv;
     q->next = NULL;
     pthread_mutex_lock(&s->mu);
+    snprintf(s->submitted_id, sizeof s->submitted_id, "%s", inv->request_id ? inv->request_id : "");
+    s->submitted_ns = rt_ext_now_mono_ns();
     size_t bytes = inv->event_len + inv->result_len;
     if (s->head && s->queued_bytes + bytes > QUEUE_MAX_BYTES) {
         /* The sealer is far behind (a burst of large payloads on a slow sandbox): bound the
          * memory the recorder takes from the function; the loss is counted. */
         s->counters[RT_CTR_STORE_FAILURES]++;
+        mark_done_locked(s, inv->request_id);
         pthread_mutex_unlock(&s->mu);
         free(q);
         rt_ext_invocation_free(inv);
@@ -707,6 +728,23 @@ uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s)
     uint64_t n = s->sealed;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+int rt_ext_sealer_wait_done(struct rt_ext_sealer *s, const char *request_id,
+                            int64_t deadline_mono_ns, int64_t *submitted_ns)
+{
+    struct timespec until = {.tv_sec = deadline_mono_ns / 1000000000,
+                             .tv_nsec = deadline_mono_ns % 1000000000};
+    pthread_mutex_lock(&s->mu);
+    int done;
+    while (!(done = !strcmp(s->done_id, request_id)) &&
+           pthread_cond_timedwait(&s->done_cond, &s->mu, &until) == 0) {
+    }
+    if (!done)
+        done = !strcmp(s->done_id, request_id);
+    *submitted_ns = !strcmp(s->submitted_id, request_id) ? s->submitted_ns : 0;
+    pthread_mutex_unlock(&s->mu);
+    return done;
 }
 
 int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
@@ -742,6 +780,7 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
         rt_store_close(s->store);
     rt_ext_env_free(s->env, s->n_env);
     free(s->code.task_root_path);
+    pthread_cond_destroy(&s->done_cond);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);
     free(s);

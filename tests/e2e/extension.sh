@@ -204,6 +204,26 @@ expect_file "ring full: response unchanged" "$(line "$T_TMP/plain-python" 2)" "$
 expect_eq "ring full: drops counted in the bundle" yes \
     "$([ "$(facts "$(bundles "$T_TMP/store-ring")" counter.ring_dropped)" -gt 0 ] && echo yes)"
 
+# The extension holds its event/next until the bundle is stored (Lambda may freeze the sandbox
+# once everyone has called next): each invocation finds the bundles of all before it.
+HELD=(--task-root "$ROOT/tests/extension/held" --handler app.handler)
+echo '{}' >"$T_TMP/empty.json"
+echo '{"crash":true}' >"$T_TMP/die.json"
+rec "$T_TMP/store-held" "${HELD[@]}" --event "$T_TMP/empty.json" --repeat 4 \
+    -- python3 "$SAMPLES/python/bootstrap.py" >"$T_TMP/held.out" 2>/dev/null
+expect_eq "hold on next: invocation N starts with N-1 bundles stored" \
+    '{"bundles_before":0},{"bundles_before":1},{"bundles_before":2},{"bundles_before":3}' \
+    "$(paste -sd, "$T_TMP/held.out")"
+# A runtime that dies mid-invocation ends the hold at once, not at the 30 s deadline.
+t0=$(date +%s)
+rec "$T_TMP/store-died" "${HELD[@]}" --timeout 30 --event "$T_TMP/die.json" \
+    --event "$T_TMP/empty.json" -- python3 "$SAMPLES/python/bootstrap.py" \
+    >"$T_TMP/died.out" 2>/dev/null
+secs=$(($(date +%s) - t0))
+expect_eq "hold on next: a crash is recorded and the next invocation answers, well before the deadline" \
+    "crash,ok yes" \
+    "$(for b in $(bundles "$T_TMP/store-died"); do facts "$b" meta.status; done | paste -sd,) $([ "$secs" -lt 20 ] && echo yes || echo "no ($secs s)")"
+
 rec "$T_TMP/store-off" --env RUNTRAIL_DISABLE=1 --env "$UPSTREAM" \
     --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" -- "$C_BOOTSTRAP" \
     >"$T_TMP/off.out" 2>/dev/null
