@@ -58,12 +58,13 @@
     _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                             \
       "Records the event ring holds (1 KiB each, rounded to a power of two; 0: the ring's "        \
       "default).")                                                                                 \
-    _(flush_wait_ms, "RUNTRAIL_FLUSH_WAIT_MS", "1000", size,                                       \
+    _(flush_wait_ms, "RUNTRAIL_FLUSH_WAIT_MS", "250", size,                                        \
       "After an invocation's response, how long the extension may hold its event/next so the "     \
       "bundle is sealed and stored before Lambda can freeze the sandbox, in milliseconds (the "    \
       "response is not delayed; the invocation's post-runtime duration is). 0: do not hold; a "    \
       "bundle not sealed before the freeze is then finished when the sandbox thaws or at "         \
-      "SHUTDOWN.")                                                                                 \
+      "SHUTDOWN. The default covers an S3 PutObject; an S3 that is down or slow costs each "       \
+      "invocation at most this much.")                                                             \
     _(drain_ms, "RUNTRAIL_DRAIN_MS", "20", size,                                                   \
       "How often the extension empties the event ring between seals, in milliseconds (0: the "     \
       "default). A larger ring tolerates a larger value; a record that finds the ring full is "    \
