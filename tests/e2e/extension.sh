@@ -209,7 +209,9 @@ expect_eq "ring full: drops counted in the bundle" yes \
 HELD=(--task-root "$ROOT/tests/extension/held" --handler app.handler)
 echo '{}' >"$T_TMP/empty.json"
 echo '{"crash":true}' >"$T_TMP/die.json"
-rec "$T_TMP/store-held" "${HELD[@]}" --event "$T_TMP/empty.json" --repeat 4 \
+# (A generous bound, so that a loaded machine's slow seal cannot end the hold early.)
+rec "$T_TMP/store-held" "${HELD[@]}" --env RUNTRAIL_FLUSH_WAIT_MS=20000 \
+    --event "$T_TMP/empty.json" --repeat 4 \
     -- python3 "$SAMPLES/python/bootstrap.py" >"$T_TMP/held.out" 2>/dev/null
 expect_eq "hold on next: invocation N starts with N-1 bundles stored" \
     '{"bundles_before":0},{"bundles_before":1},{"bundles_before":2},{"bundles_before":3}' \
