@@ -128,7 +128,14 @@ enum rt_argfmt {
       RT_AF_MARK, "what", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                    \
     /* a line the program wrote: s0 text; n0 stream (1 stdout, 2 stderr) */                        \
     _(LOG, LOG, "log", RT_AF_STR, "text", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "stream", \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)
+      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
+    /* network, appended: one summary per connection the program accepted (a bind shell, a         \
+     * debug server), the numbers as in OUTBOUND: s0 the peer "ip:port", s1 the local              \
+     * "ip:port" it reached; s2 the plaintext HTTP request line + Host + status line the           \
+     * program answered, or the TLS SNI the client sent; n0 bytes out (the program's answers),     \
+     * n1 bytes in, n2 the protocol seen (enum rt_proto). */                                       \
+    _(INBOUND, NET, "inbound", RT_AF_STR, "peer", RT_AF_STR, "local", RT_AF_STR, "request",        \
+      RT_AF_BYTES, "bytes_out", RT_AF_BYTES, "bytes_in", RT_AF_PROTO, "proto", RT_AF_INT, "fd")
 
 enum rt_op {
 #define _(id, kind, name, f0, s0, f1, s1, f2, s2, g0, n0, g1, n1, g2, n2, g3, n3) RT_OP_##id,
@@ -155,7 +162,7 @@ enum rt_event_flag {
 #undef _
 };
 
-/* Protocols identified on an outbound connection (OUTBOUND n2). */
+/* Protocols identified on a connection (OUTBOUND and INBOUND n2). */
 enum rt_proto { RT_PROTO_UNKNOWN = 0, RT_PROTO_TLS = 1, RT_PROTO_HTTP = 2, RT_PROTO_DNS = 3 };
 
 /* Invocation markers (MARK n0). */

@@ -39,9 +39,10 @@ size_t rt_ring_drain_final(struct rt_ring *ring, int wait_ms,
 size_t rt_ring_backlog(const struct rt_ring *ring);
 /* Strings producers cut to fit a slot since the last call (RT_CTR_STRINGS_TRUNCATED). */
 uint64_t rt_ring_take_truncated(struct rt_ring *ring);
-/* Asks every producer to write an OUTBOUND summary of each connection still open (bytes since
- * its previous summary), e.g. at the end of an invocation. Producers act on their next call
- * that touches a socket or is recorded, so drain for a moment afterwards. */
+/* Asks every producer to write a summary (OUTBOUND, or INBOUND for an accepted one) of each
+ * connection still open (bytes since its previous summary), e.g. at the end of an invocation.
+ * Producers act on their next call that touches a socket or is recorded, so drain for a
+ * moment afterwards. */
 void rt_ring_request_flush(struct rt_ring *ring);
 
 #endif

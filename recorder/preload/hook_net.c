@@ -1,10 +1,12 @@
 /* Network hooks of libruntrail-preload.so: socket, connect, bind, listen, accept, sendto and
- * sendmsg destinations, getaddrinfo, and the outbound summary. Every connection this process
- * opens to an IPv4/IPv6 peer (except the recorder's own proxy, RUNTRAIL_PROXY) gets a slot in
- * a fixed per-fd table and a bit in a small bitmap; read/write/send/recv and friends test the
- * bit (file descriptors of files cost one load) and count bytes, and the first bytes each
- * way are sniffed for TLS SNI, the HTTP request line and Host, the HTTP status line or a DNS
- * query name. One OUTBOUND record per connection is written at close() or at process exit.
+ * sendmsg destinations, getaddrinfo, and the per-connection summaries. Every connection this
+ * process opens to an IPv4/IPv6 peer (except the recorder's own proxy, RUNTRAIL_PROXY) or
+ * accepts from one gets a slot in a fixed per-fd table and a bit in a small bitmap;
+ * read/write/send/recv and friends test the bit (file descriptors of files cost one load) and
+ * count bytes, and the first bytes each way are sniffed for TLS SNI, the HTTP request line and
+ * Host, the HTTP status line or a DNS query name (the request is what the program writes on a
+ * connection it opened, and what it reads on one it accepted). One OUTBOUND (opened) or
+ * INBOUND (accepted) record per connection is written at close() or at process exit.
  * getaddrinfo answers go to a small lock-free table so a connect can name its destination. */
 #include "recorder/preload/preload.h"
 #include "recorder/preload/sniff.h"
@@ -20,18 +22,20 @@
 #define CONN_FDS 1024
 
 enum conn_state {
-    C_TRACKED = 1,  /* an outbound connection being counted */
-    C_OUT_SEEN = 2, /* first outgoing bytes sniffed */
-    C_IN_SEEN = 4,  /* first incoming bytes sniffed (after a request) */
-    C_DGRAM = 8,    /* UDP */
+    C_TRACKED = 1,   /* a connection being counted */
+    C_REQ_SEEN = 2,  /* first bytes of the request sniffed */
+    C_RESP_SEEN = 4, /* first bytes of the response sniffed (after a request) */
+    C_DGRAM = 8,     /* UDP */
+    C_INBOUND = 16,  /* accepted: the peer sends the request, the program answers */
 };
 
 struct conn {
     uint32_t state;
     uint32_t proto;
-    int64_t t0; /* CLOCK_MONOTONIC ns of the connect (or of the previous summary) */
+    int64_t t0; /* CLOCK_MONOTONIC ns of the connect/accept (or of the previous summary) */
     uint64_t bytes_out, bytes_in;
-    char dest[64];
+    char dest[64];  /* the peer */
+    char local[64]; /* inbound: the local address the peer reached */
     char dns[128];
     char sni[256];
     char req[256];
@@ -210,11 +214,12 @@ static bool dns_lookup(const struct sockaddr *sa, socklen_t len, char *out, size
     return false;
 }
 
-/* ---- the outbound summary ---- */
+/* ---- the connection summaries (OUTBOUND, INBOUND) ---- */
 
 static void emit_summary(int fd, bool closing)
 {
     struct conn *c = &conns[fd];
+    bool inbound = c->state & C_INBOUND;
     if (closing)
         set_tracked(fd, false);
     const char *host = c->sni[0] ? c->sni : c->host[0] ? c->host : c->dns;
@@ -232,10 +237,18 @@ static void emit_summary(int fd, bool closing)
         }
     }
     struct rt_rec rec;
-    rt_pl_rec_init_ns(&rec, RT_OP_OUTBOUND, c->t0, 0);
+    rt_pl_rec_init_ns(&rec, inbound ? RT_OP_INBOUND : RT_OP_OUTBOUND, c->t0, 0);
     rt_pl_str(&rec, 0, c->dest);
-    rt_pl_str(&rec, 1, host);
-    rt_pl_strn(&rec, 2, http, hn);
+    if (inbound) { /* local address; the request, or the SNI the client asked for */
+        rt_pl_str(&rec, 1, c->local);
+        if (hn)
+            rt_pl_strn(&rec, 2, http, hn);
+        else
+            rt_pl_str(&rec, 2, c->sni);
+    } else {
+        rt_pl_str(&rec, 1, host);
+        rt_pl_strn(&rec, 2, http, hn);
+    }
     rec.num[0] = (int64_t)__atomic_exchange_n(&c->bytes_out, 0, __ATOMIC_RELAXED);
     rec.num[1] = (int64_t)__atomic_exchange_n(&c->bytes_in, 0, __ATOMIC_RELAXED);
     rec.num[2] = c->proto;
@@ -247,19 +260,19 @@ static void emit_summary(int fd, bool closing)
         c->state = 0;
     } else {
         c->t0 = rt_pl_now();
-        c->state &= ~(uint32_t)(C_OUT_SEEN | C_IN_SEEN);
+        c->state &= ~(uint32_t)(C_REQ_SEEN | C_RESP_SEEN);
         c->req[0] = c->status[0] = 0;
     }
 }
 
-static void emit_outbound(int fd)
+static void emit_closed(int fd)
 {
     emit_summary(fd, true);
 }
 
 /* A summary of what an open connection did since its previous summary, then re-arm the
  * sniffers for the next request on it (keep-alive). Idle connections write nothing. */
-static void snapshot_outbound(int fd)
+static void snapshot_open(int fd)
 {
     struct conn *c = &conns[fd];
     if (!__atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED) &&
@@ -278,7 +291,7 @@ void rt_pl_net_flush_open(uint64_t gen)
     int saved = RT_ERRNO;
     for (int fd = 0; fd < CONN_FDS; fd++)
         if (is_tracked(fd))
-            snapshot_outbound(fd);
+            snapshot_open(fd);
     RT_ERRNO = saved;
 }
 
@@ -297,14 +310,14 @@ static inline void check_flush_data(void)
 void rt_pl_net_fd_reused(int fd)
 {
     if (is_tracked(fd))
-        emit_outbound(fd);
+        emit_closed(fd);
 }
 
 void rt_pl_net_flush(void)
 {
     for (int fd = 0; fd < CONN_FDS; fd++)
         if (is_tracked(fd))
-            emit_outbound(fd);
+            emit_closed(fd);
 }
 
 void rt_pl_net_fork_child(void)
@@ -323,13 +336,13 @@ static void emit_dns(int fd, const char *name, size_t len, int64_t res)
     rt_pl_emit(&rec);
 }
 
-/* The first bytes written on a tracked connection. */
-static void sniff_out(int fd, const void *buf, size_t len)
+/* The first bytes of a request: written on a connection the program opened, read on one it
+ * accepted. */
+static void sniff_request(int fd, struct conn *c, const void *buf, size_t len)
 {
-    struct conn *c = &conns[fd];
-    if (c->state & C_OUT_SEEN || !buf || !len)
+    if (c->state & C_REQ_SEEN || !buf || !len)
         return;
-    c->state |= C_OUT_SEEN;
+    c->state |= C_REQ_SEEN;
     if (c->state & C_DGRAM) {
         size_t n = rt_sniff_dns_qname(buf, len, c->sni, sizeof c->sni);
         if (n) {
@@ -345,29 +358,63 @@ static void sniff_out(int fd, const void *buf, size_t len)
         c->proto = RT_PROTO_HTTP;
 }
 
-static void sniff_in(int fd, const void *buf, size_t len)
+/* The first bytes of the answer to a plaintext HTTP request. */
+static void sniff_response(struct conn *c, const void *buf, size_t len)
 {
-    struct conn *c = &conns[fd];
-    if (c->proto != RT_PROTO_HTTP || c->state & C_IN_SEEN || !buf || !len)
+    if (c->proto != RT_PROTO_HTTP || c->state & C_RESP_SEEN || !buf || !len)
         return;
-    c->state |= C_IN_SEEN;
+    c->state |= C_RESP_SEEN;
     rt_sniff_http_status(buf, len, c->status, sizeof c->status);
 }
 
 static inline void count_out(int fd, const void *buf, ssize_t r)
 {
     if (r > 0) {
-        __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)r, __ATOMIC_RELAXED);
-        sniff_out(fd, buf, (size_t)r);
+        struct conn *c = &conns[fd];
+        __atomic_fetch_add(&c->bytes_out, (uint64_t)r, __ATOMIC_RELAXED);
+        if (c->state & C_INBOUND)
+            sniff_response(c, buf, (size_t)r);
+        else
+            sniff_request(fd, c, buf, (size_t)r);
     }
 }
 
 static inline void count_in(int fd, const void *buf, ssize_t r)
 {
     if (r > 0) {
-        __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)r, __ATOMIC_RELAXED);
-        sniff_in(fd, buf, (size_t)r);
+        struct conn *c = &conns[fd];
+        __atomic_fetch_add(&c->bytes_in, (uint64_t)r, __ATOMIC_RELAXED);
+        if (c->state & C_INBOUND)
+            sniff_request(fd, c, buf, (size_t)r);
+        else
+            sniff_response(c, buf, (size_t)r);
     }
+}
+
+/* Starts counting fd as a connection with the IPv4/IPv6 peer named peer, from stamp t0;
+ * state C_INBOUND for an accepted one. The caller fills the rest, then calls conn_track(). */
+static struct conn *conn_start(int fd, int64_t t0, const char *peer, uint32_t state)
+{
+    if (is_tracked(fd))
+        emit_closed(fd); /* re-connect of a UDP socket */
+    struct conn *c = &conns[fd];
+    memset(c, 0, offsetof(struct conn, dest) + 1);
+    c->local[0] = c->dns[0] = c->sni[0] = c->req[0] = c->host[0] = c->status[0] = 0;
+    c->state = state;
+    c->t0 = rt_pl_stamp_ns(t0);
+    rt_pl_strlcpy(c->dest, peer, sizeof c->dest);
+    return c;
+}
+
+static void conn_track(int fd)
+{
+    conns[fd].state |= C_TRACKED;
+    set_tracked(fd, true);
+}
+
+static bool is_inet(const struct sockaddr *sa)
+{
+    return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
 }
 
 /* ---- socket lifecycle ---- */
@@ -403,24 +450,15 @@ RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     char addr[128];
     format_addr(sa, len, addr, sizeof addr);
     rt_pl_emit_simple(RT_OP_CONNECT, t0, RES(r), addr, fd, 0, 0, 0);
-    if ((r == 0 || e == EINPROGRESS) && sa && (unsigned)fd < CONN_FDS &&
-        (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
-        if (is_tracked(fd))
-            emit_outbound(fd); /* re-connect of a UDP socket */
-        struct conn *c = &conns[fd];
-        memset(c, 0, offsetof(struct conn, dest) + 1);
-        c->sni[0] = c->req[0] = c->host[0] = c->status[0] = 0;
+    if ((r == 0 || e == EINPROGRESS) && is_inet(sa) && (unsigned)fd < CONN_FDS) {
         int type = 0;
         socklen_t tl = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
-            c->state |= C_DGRAM;
-        c->t0 = rt_pl_stamp_ns(t0);
-        rt_pl_strlcpy(c->dest, addr, sizeof c->dest);
+        bool dgram = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM;
+        struct conn *c = conn_start(fd, t0, addr, dgram ? C_DGRAM : 0);
         dns_lookup(sa, len, c->dns, sizeof c->dns);
-        if (addr_port(sa, len) == 53 && (c->state & C_DGRAM))
+        if (addr_port(sa, len) == 53 && dgram)
             c->proto = RT_PROTO_DNS;
-        c->state |= C_TRACKED;
-        set_tracked(fd, true);
+        conn_track(fd);
     }
     rt_pl_leave();
     RT_ERRNO = e;
@@ -468,14 +506,25 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
     int r = four ? REAL(accept4)(fd, sa, len, flags) : REAL(accept)(fd, sa, len);
     int e = RT_ERRNO;
     char addr[128] = "";
+    bool own = false; /* reached the recorder's own proxy (the proxy itself preloaded) */
     if (r >= 0) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        if (getpeername(r, (struct sockaddr *)&ss, &sl) == 0)
+        struct sockaddr_storage ss, ls;
+        socklen_t sl = sizeof ss, lsl = sizeof ls;
+        bool peer = getpeername(r, (struct sockaddr *)&ss, &sl) == 0;
+        if (peer)
             format_addr((struct sockaddr *)&ss, sl, addr, sizeof addr);
+        bool inet = peer && is_inet((struct sockaddr *)&ss);
         rt_pl_net_fd_reused(r);
+        /* Counted like an opened connection; its summary is an INBOUND record. */
+        if (inet && (unsigned)r < CONN_FDS && getsockname(r, (struct sockaddr *)&ls, &lsl) == 0 &&
+            !(own = is_proxy((struct sockaddr *)&ls, lsl))) {
+            struct conn *c = conn_start(r, t0, addr, C_INBOUND);
+            format_addr((struct sockaddr *)&ls, lsl, c->local, sizeof c->local);
+            conn_track(r);
+        }
     }
-    rt_pl_emit_simple(RT_OP_ACCEPT, t0, RES(r), addr, fd, 0, 0, 0);
+    if (!own)
+        rt_pl_emit_simple(RT_OP_ACCEPT, t0, RES(r), addr, fd, 0, 0, 0);
     rt_pl_leave();
     RT_ERRNO = e;
     return r;
@@ -496,7 +545,7 @@ RT_EXPORT int close(int fd)
     if (__builtin_expect(!is_tracked(fd), 1) || !rt_pl_enter())
         return REAL(close)(fd);
     int saved = RT_ERRNO;
-    emit_outbound(fd);
+    emit_closed(fd);
     RT_ERRNO = saved;
     rt_pl_leave();
     return REAL(close)(fd);
@@ -510,7 +559,7 @@ RT_EXPORT int dup2(int oldfd, int newfd)
     int r = REAL(dup2)(oldfd, newfd);
     int e = RT_ERRNO;
     if (r >= 0)
-        emit_outbound(newfd);
+        emit_closed(newfd);
     rt_pl_leave();
     RT_ERRNO = e;
     return r;
@@ -523,7 +572,7 @@ RT_EXPORT int dup3(int oldfd, int newfd, int flags)
     int r = REAL(dup3)(oldfd, newfd, flags);
     int e = RT_ERRNO;
     if (r >= 0)
-        emit_outbound(newfd);
+        emit_closed(newfd);
     rt_pl_leave();
     RT_ERRNO = e;
     return r;

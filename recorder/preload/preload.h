@@ -289,7 +289,7 @@ static inline void rt_pl_check_flush(void)
     }
 }
 void rt_pl_net_fork_child(void);
-/* Emits the OUTBOUND summary of every connection still open (process exit). */
+/* Emits the OUTBOUND/INBOUND summary of every connection still open (process exit). */
 void rt_pl_net_flush(void);
 /* fd was just returned by a call that creates descriptors (open, dup2...): if it still looked
  * like a tracked connection (closed behind our back by fclose, dup2, close_range), write that

@@ -1,4 +1,4 @@
-/* Protocol sniffers for the outbound summary (see sniff.h). These read a handful of fixed
+/* Protocol sniffers for the connection summaries (see sniff.h). These read a handful of fixed
  * fields of the first bytes on a connection; they do not parse or validate the protocols. */
 #include "recorder/preload/sniff.h"
 

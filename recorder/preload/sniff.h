@@ -1,7 +1,8 @@
-/* Protocol sniffing on the first bytes a program writes to (or reads from) an outbound
- * connection: TLS ClientHello SNI, the plaintext HTTP request line and Host header, the HTTP
- * status line, and the query name of a DNS packet. Pure functions over a buffer, bounded, no
- * allocation, async-signal-safe; hostile input never reads outside [buf, buf+len). */
+/* Protocol sniffing on the first bytes of a connection's request and response (written and
+ * read on a connection the program opened, read and written on one it accepted): TLS
+ * ClientHello SNI, the plaintext HTTP request line and Host header, the HTTP status line, and
+ * the query name of a DNS packet. Pure functions over a buffer, bounded, no allocation,
+ * async-signal-safe; hostile input never reads outside [buf, buf+len). */
 #ifndef RUNTRAIL_RECORDER_PRELOAD_SNIFF_H
 #define RUNTRAIL_RECORDER_PRELOAD_SNIFF_H
 

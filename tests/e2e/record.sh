@@ -103,29 +103,37 @@ rm -rf st
 closed=$(free_port)
 rec "$PROGS/net_ops" "$closed"
 expect_eq "net_ops exit status" 0 "$RC"
-events | grep -v '^meta\|proc_start' | sed -E "s/127\.0\.0\.1:$closed\"/127.0.0.1:CLOSED\"/; s/127\.0\.0\.1:[0-9]{4,5}\"/127.0.0.1:PORT\"/g" >net.got
+read -r _ lport cport1 cport2 < <(grep '^ports ' rec.out)
+check "net_ops printed its ports" test -n "$cport2"
+events | grep -v '^meta\|proc_start' | sed -E "s/127\.0\.0\.1:$closed\"/127.0.0.1:CLOSED\"/; s/127\.0\.0\.1:$lport\"/127.0.0.1:LPORT\"/g; s/127\.0\.0\.1:$cport1\"/127.0.0.1:CPORT1\"/g; s/127\.0\.0\.1:$cport2\"/127.0.0.1:CPORT2\"/g; s/127\.0\.0\.1:[0-9]{4,5}\"/127.0.0.1:PORT\"/g" >net.got
 cat >net.want <<'W'
 socket 3 {"domain":2,"protocol":0,"type":1}
 connect -111 {"addr":"127.0.0.1:CLOSED","fd":3}
 socket 3 {"domain":2,"protocol":0,"type":1}
 bind 0 {"addr":"127.0.0.1:0","fd":3}
-listen 0 {"addr":"127.0.0.1:PORT","backlog":4,"fd":3} [listening]
+listen 0 {"addr":"127.0.0.1:LPORT","backlog":4,"fd":3} [listening]
 socket 4 {"domain":2,"protocol":0,"type":1}
-connect 0 {"addr":"127.0.0.1:PORT","fd":4}
-outbound 0 {"bytes_in":43,"bytes_out":52,"dest":"127.0.0.1:PORT","fd":4,"host":"api.example.test","http":"GET /items?id=7 HTTP/1.1\nHost: api.example.test\nHTTP/1.1 201 Created","proto":2}
-accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
+connect 0 {"addr":"127.0.0.1:LPORT","fd":4}
+outbound 0 {"bytes_in":43,"bytes_out":52,"dest":"127.0.0.1:LPORT","fd":4,"host":"api.example.test","http":"GET /items?id=7 HTTP/1.1\nHost: api.example.test\nHTTP/1.1 201 Created","proto":2}
+accept 5 {"fd":3,"peer":"127.0.0.1:CPORT1"}
+inbound 0 {"bytes_in":52,"bytes_out":43,"fd":5,"local":"127.0.0.1:LPORT","peer":"127.0.0.1:CPORT1","proto":2,"request":"GET /items?id=7 HTTP/1.1\nHost: api.example.test\nHTTP/1.1 201 Created"}
 socket 4 {"domain":2,"protocol":0,"type":1}
-connect 0 {"addr":"127.0.0.1:PORT","fd":4}
-outbound 0 {"bytes_in":0,"bytes_out":77,"dest":"127.0.0.1:PORT","fd":4,"host":"tls.example.test","http":"","proto":1}
-accept 5 {"fd":3,"peer":"127.0.0.1:PORT"}
+connect 0 {"addr":"127.0.0.1:LPORT","fd":4}
+outbound 0 {"bytes_in":7,"bytes_out":77,"dest":"127.0.0.1:LPORT","fd":4,"host":"tls.example.test","http":"","proto":1}
+accept 5 {"fd":3,"peer":"127.0.0.1:CPORT2"}
+inbound 0 {"bytes_in":77,"bytes_out":7,"fd":5,"local":"127.0.0.1:LPORT","peer":"127.0.0.1:CPORT2","proto":1,"request":"tls.example.test"}
 getaddrinfo 0 {"answers":"127.0.0.1","name":"localhost"}
 socket 3 {"domain":2,"protocol":0,"type":2}
 sendto 36 {"addr":"127.0.0.1:53","bytes":36,"fd":3}
 getaddrinfo 36 {"answers":"","name":"query.example.test"}
 proc_exit 0 {"signal":0,"status":0}
 W
-# (events are in time order; an outbound summary is stamped with its connection's start)
-expect_file "net family: exact events, outbound summaries, SNI, HTTP, DNS" net.want net.got
+# (events are in time order; a summary is stamped with its connection's start; an inbound
+# one has the peer, the local address reached, and what the peer sent: HTTP request, SNI)
+expect_file "net family: exact events, outbound and inbound summaries, SNI, HTTP, DNS" net.want net.got
+"$RUNTRAIL" show "$BUNDLE" | sed -n 's/^.*  \(inbound(.*\)$/\1/p' | sed -E "s/:$lport\"/:LPORT\"/; s/:$cport1\"/:CPORT1\"/; s/ <[0-9.]+ms>$//" | head -n 1 >inbound.got
+echo 'inbound("127.0.0.1:CPORT1", "127.0.0.1:LPORT", "GET /items?id=7 HTTP/1.1\nHost: api.example.test\nHTTP/1.1 201 Created", bytes_out=43, bytes_in=52, http, 5) = 0' >inbound.want
+expect_file "show renders the inbound summary" inbound.want inbound.got
 
 # Connections closed behind the interposer's back: summarised once, file I/O not counted.
 rm -rf st
@@ -148,6 +156,18 @@ RUNTRAIL_PROXY=127.0.0.1:$port rec python3 -c 'import socket,sys; socket.create_
 events >proxy.got
 expect_no_grep "no connect or outbound to RUNTRAIL_PROXY" "127.0.0.1:$port" proxy.got
 kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=
+# ... nor are the connections a preloaded proxy accepts (its listen is still recorded)
+rm -rf st
+port=$(free_port)
+RUNTRAIL_PROXY=127.0.0.1:$port rec python3 -c '
+import socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen()
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); a, _ = l.accept()
+c.sendall(b"GET / HTTP/1.1\r\n\r\n"); a.recv(100); a.close(); c.close(); l.close()' "$port"
+expect_eq "proxy listener program exit status" 0 "$RC"
+events >proxy_in.got
+expect_grep "the proxy's listen is recorded" "^listen 0 .*127.0.0.1:$port" proxy_in.got
+expect_no_grep "no accept or inbound at RUNTRAIL_PROXY" '^(accept|inbound|outbound|connect) ' proxy_in.got
 
 # ---- errno and return values exactly as without the interposer ----
 mkdir e1 e2

@@ -2,7 +2,8 @@
  * libruntrail-preload.so (built in $BUILD/lib) writes into a ring this test created; the test
  * asks for open-connection summaries mid-run (rt_ring_request_flush) and checks that a
  * keep-alive connection yields one OUTBOUND per request with the bytes and HTTP lines of
- * each; and that without RUNTRAIL_RING the same program records nothing and behaves the same. */
+ * each, and its accepted end one INBOUND per request the same way; and that without
+ * RUNTRAIL_RING the same program records nothing and behaves the same. */
 #include "recorder/ring.h"
 
 #include <criterion/criterion.h>
@@ -15,23 +16,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct outbound {
+struct summaries {
     int n;
-    char http[4][256];
+    char http[4][256], local[4][64];
     int64_t out[4], in[4], fd[4];
 };
 
-static void collect(const struct rt_event *ev, void *arg)
+/* The connection summaries: OUTBOUND (opened) and INBOUND (accepted). */
+struct both {
+    struct summaries out, in;
+};
+
+static void add(struct summaries *o, const struct rt_event *ev)
 {
-    struct outbound *o = arg;
-    if (ev->op != RT_OP_OUTBOUND || o->n >= 4)
+    if (o->n >= 4)
         return;
     snprintf(o->http[o->n], sizeof o->http[0], "%.*s", (int)ev->str[2].len,
              ev->str[2].ptr ? ev->str[2].ptr : "");
+    snprintf(o->local[o->n], sizeof o->local[0], "%.*s", (int)ev->str[1].len,
+             ev->str[1].ptr ? ev->str[1].ptr : "");
     o->out[o->n] = ev->num[0];
     o->in[o->n] = ev->num[1];
     o->fd[o->n] = ev->num[3];
     o->n++;
+}
+
+static void collect(const struct rt_event *ev, void *arg)
+{
+    struct both *b = arg;
+    if (ev->op == RT_OP_OUTBOUND)
+        add(&b->out, ev);
+    else if (ev->op == RT_OP_INBOUND)
+        add(&b->in, ev);
 }
 
 static const char *build_dir(void)
@@ -106,21 +122,34 @@ Test(preload, keepalive_connection_summarised_per_request, .timeout = 60)
     int to, from;
     pid_t pid = start(path, &to, &from);
     wait_ready(from);
-    struct outbound o = {0};
-    rt_ring_drain(ring, collect, &o);
-    cr_assert_eq(o.n, 0, "nothing summarised before the request");
+    struct both b = {0};
+    rt_ring_drain(ring, collect, &b);
+    cr_assert_eq(b.out.n + b.in.n, 0, "nothing summarised before the request");
     rt_ring_request_flush(ring);
     cr_assert_eq(write(to, "x", 1), 1);
     cr_assert_eq(finish(pid), 0);
-    rt_ring_drain_final(ring, 100, collect, &o);
-    cr_assert_eq(o.n, 2, "one summary per request, got %d", o.n);
-    cr_assert_str_eq(o.http[0], "GET /one HTTP/1.1\nHost: ka.test\nHTTP/1.1 200 OK");
-    cr_assert_eq(o.out[0], 36);
-    cr_assert_eq(o.in[0], 19);
-    cr_assert_str_eq(o.http[1], "GET /two HTTP/1.1\nHost: ka.test\nHTTP/1.1 404 Not Found");
-    cr_assert_eq(o.out[1], 36);
-    cr_assert_eq(o.in[1], 26);
-    cr_assert_eq(o.fd[0], o.fd[1]);
+    rt_ring_drain_final(ring, 100, collect, &b);
+    const struct summaries *i = &b.in, *o = &b.out;
+    cr_assert_eq(o->n, 2, "one summary per request, got %d", o->n);
+    cr_assert_str_eq(o->http[0], "GET /one HTTP/1.1\nHost: ka.test\nHTTP/1.1 200 OK");
+    cr_assert_eq(o->out[0], 36);
+    cr_assert_eq(o->in[0], 19);
+    cr_assert_str_eq(o->http[1], "GET /two HTTP/1.1\nHost: ka.test\nHTTP/1.1 404 Not Found");
+    cr_assert_eq(o->out[1], 36);
+    cr_assert_eq(o->in[1], 26);
+    cr_assert_eq(o->fd[0], o->fd[1]);
+    /* the accepted end: the request read, the status line written, the bytes mirrored */
+    cr_assert_eq(i->n, 2, "one inbound summary per request, got %d", i->n);
+    cr_assert_str_eq(i->http[0], "GET /one HTTP/1.1\nHost: ka.test\nHTTP/1.1 200 OK");
+    cr_assert_eq(i->in[0], 36);
+    cr_assert_eq(i->out[0], 19);
+    cr_assert_str_eq(i->http[1], "GET /two HTTP/1.1\nHost: ka.test\nHTTP/1.1 404 Not Found");
+    cr_assert_eq(i->in[1], 36);
+    cr_assert_eq(i->out[1], 26);
+    cr_assert_eq(i->fd[0], i->fd[1]);
+    cr_assert_neq(i->fd[0], o->fd[0]);
+    cr_assert(!strncmp(i->local[0], "127.0.0.1:", 10), "local address %s", i->local[0]);
+    cr_assert_str_eq(i->local[0], i->local[1]);
     rt_ring_close(ring);
     unlink(path);
 }

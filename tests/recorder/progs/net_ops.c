@@ -1,8 +1,11 @@
 /* Recorder behaviour test: known network operations. Usage: net_ops CLOSED_PORT.
  * Connects to a closed loopback port (ECONNREFUSED); listens on 127.0.0.1 (ephemeral port),
- * connects to it, sends a plaintext HTTP request and answers it with a status line; opens a
- * second connection and writes a TLS ClientHello naming "tls.example.test"; resolves
- * "localhost"; sends a DNS query for "query.example.test" to 127.0.0.1:53 over UDP. */
+ * connects to it, sends a plaintext HTTP request (52 bytes) that the accepted side reads and
+ * answers with a status line (43 bytes); opens a second connection and writes a TLS
+ * ClientHello naming "tls.example.test" (77 bytes) that the side accepted with accept4 reads
+ * with readv and answers with a 7-byte alert through writev; resolves "localhost"; sends a
+ * DNS query for "query.example.test" to 127.0.0.1:53 over UDP. Prints
+ * "ports LISTEN CLIENT1 CLIENT2" (the listener's and the two clients' ports). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static size_t client_hello(unsigned char *b, const char *host)
@@ -34,6 +38,13 @@ static size_t client_hello(unsigned char *b, const char *host)
     b[p++] = 1, b[p++] = 0, b[p++] = (unsigned char)(q >> 8), b[p++] = (unsigned char)q;
     memcpy(b + p, body, q);
     return p + q;
+}
+
+static int local_port(int fd)
+{
+    struct sockaddr_in a;
+    socklen_t l = sizeof a;
+    return getsockname(fd, (struct sockaddr *)&a, &l) == 0 ? ntohs(a.sin_port) : -1;
 }
 
 int main(int argc, char **argv)
@@ -61,6 +72,7 @@ int main(int argc, char **argv)
     int a = accept(ls, NULL, NULL);
     if (a < 0)
         return 13;
+    int client1 = local_port(c);
     const char req[] = "GET /items?id=7 HTTP/1.1\r\nHost: api.example.test\r\n\r\n";
     if (write(c, req, sizeof req - 1) != (ssize_t)sizeof req - 1)
         return 14;
@@ -78,13 +90,34 @@ int main(int argc, char **argv)
     int t = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(t, (struct sockaddr *)&la, sizeof la) != 0)
         return 18;
-    int a2 = accept(ls, NULL, NULL);
+    int a2 = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+    if (a2 < 0)
+        return 22;
     unsigned char hello[600];
     size_t hn = client_hello(hello, "tls.example.test");
     if (send(t, hello, hn, 0) != (ssize_t)hn)
         return 19;
+    unsigned char in[600], spare[16];
+    size_t got = 0;
+    while (got < hn) { /* readv: the count must land whatever the split */
+        struct iovec iov[2] = {{in + got, sizeof in - got}, {spare, sizeof spare}};
+        ssize_t r = readv(a2, iov, 2);
+        if (r <= 0)
+            return 23;
+        got += (size_t)r;
+    }
+    if (got != hn)
+        return 24;
+    static const unsigned char alert[] = {0x15, 3, 3, 0, 2, 2, 0x28};
+    struct iovec out[2] = {{(void *)alert, 5}, {(void *)(alert + 5), 2}};
+    if (writev(a2, out, 2) != (ssize_t)sizeof alert)
+        return 25;
+    if (recv(t, buf, sizeof alert, MSG_WAITALL) != (ssize_t)sizeof alert)
+        return 26;
+    int client2 = local_port(t);
     close(a2);
     close(t);
+    printf("ports %d %d %d\n", local_port(ls), client1, client2);
     close(ls);
 
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
