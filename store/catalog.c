@@ -426,6 +426,7 @@ static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bu
         const struct rt_str *s0 = &ev->str[0], *s1 = &ev->str[1];
         switch (ev->op) {
         case RT_OP_OUTBOUND:
+        case RT_OP_INBOUND: /* target: the peer, as for accept */
         case RT_OP_CONNECT:
         case RT_OP_SENDTO:
         case RT_OP_BIND:
@@ -437,15 +438,15 @@ static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bu
                 split_hostport(s0->ptr, s0->len, &h, &hl, &port);
                 target = intern(cat, h, hl);
             }
-            if (ev->op == RT_OP_OUTBOUND) {
-                if (s1->len) {
-                    const char *n;
-                    size_t nl;
-                    int name_port;
-                    split_hostport(s1->ptr, s1->len, &n, &nl, &name_port);
-                    host = intern(cat, n, nl);
-                }
-                bytes = ev->num[0];
+            if (ev->op == RT_OP_OUTBOUND && s1->len) {
+                const char *n;
+                size_t nl;
+                int name_port;
+                split_hostport(s1->ptr, s1->len, &n, &nl, &name_port);
+                host = intern(cat, n, nl);
+            }
+            if (ev->op == RT_OP_OUTBOUND || ev->op == RT_OP_INBOUND) {
+                bytes = ev->num[0]; /* bytes the function sent */
             } else if (ev->op == RT_OP_SENDTO) {
                 bytes = ev->num[1];
             }
@@ -493,6 +494,8 @@ static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bu
     return 0;
 }
 
+/* DESTINATIONS and bytes_out are about what the function reached out to: connections it
+ * accepted (INBOUND) are neither, and their peers are found through the events table. */
 static void summarise(const struct rt_bundle *b, struct dest_set *dests, uint64_t *bytes_out,
                       uint32_t *flags)
 {

@@ -247,6 +247,75 @@ Test(catalog, row_summary)
     rt_catalog_close(cat);
 }
 
+/* A function that accepted a connection (a bind shell): the INBOUND summary is an events row
+ * with the peer as target (like its ACCEPT), the bytes the function sent, and no destination. */
+Test(catalog, inbound_indexed_by_peer)
+{
+    struct rt_writer *w = rt_writer_new(NULL);
+    struct rt_meta m;
+    memset(&m, 0, sizeof m);
+    m.function = (char *)"shell";
+    m.request_id = (char *)"req-in";
+    m.start_wall_ns = T0;
+    cr_assert_eq(rt_writer_set_meta(w, &m), RT_OK);
+    struct rt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.op = RT_OP_ACCEPT;
+    ev.str[0] = S("198.51.100.9:50123");
+    ev.num[0] = 3;
+    ev.result = 5;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    memset(&ev, 0, sizeof ev);
+    ev.op = RT_OP_INBOUND;
+    ev.ts_ns = 10;
+    ev.str[0] = S("198.51.100.9:50123");
+    ev.str[1] = S("10.0.0.5:4444");
+    ev.num[0] = 321; /* out */
+    ev.num[1] = 45;  /* in */
+    ev.num[3] = 5;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(rt_writer_finish(w, 0, &out, &len, NULL), RT_OK);
+    rt_writer_free(w);
+    char p[512], dir[300];
+    snprintf(p, sizeof p, "%s/in.rtb", tmpdir);
+    cr_assert_eq(rt_write_file_atomic(p, out, len, NULL), RT_OK);
+    free(out);
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    struct rt_catalog *cat;
+    cr_assert_eq(rt_catalog_open(dir, &cat, NULL), RT_OK);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
+    char row[512] = "";
+    const char *ids[] = {"req-in"};
+    struct rt_catalog_filter f = F(.request_ids = ids, .n_request_ids = 1);
+    cr_assert_eq(rt_catalog_query(cat, &f, grab_row, row, NULL), RT_OK);
+    cr_assert_str_eq(row, "shell||2|0|0|1", "no destination, no bytes_out: %s", row);
+    expect(cat, F(.dest = "198.51.100.9"), "req-in");
+    expect(cat, F(.dest = "10.0.0.5"), "");
+    rt_catalog_close(cat);
+
+    snprintf(p, sizeof p, "%s/catalog.sqlite", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT e.kind, s.text, e.port, e.bytes, e.host FROM events e"
+                                    " JOIN strings s ON s.id = e.target WHERE e.op = ?",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_int(st, 1, RT_OP_INBOUND);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), RT_KIND_NET);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 1), "198.51.100.9");
+    cr_assert_eq(sqlite3_column_int(st, 2), 50123);
+    cr_assert_eq(sqlite3_column_int64(st, 3), 321);
+    cr_assert_eq(sqlite3_column_type(st, 4), SQLITE_NULL);
+    cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 Test(catalog, reindex_is_noop_and_corrupt_refused)
 {
     struct rt_catalog *cat = fixture();
