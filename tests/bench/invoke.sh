@@ -2,20 +2,22 @@
 # Benchmark: what recording costs a Lambda invocation. 2000 invocations of the C sample
 # (samples/c-bootstrap) through the local emulator, without the recorder (--no-record) and
 # with it (the runtrail layer: extension, Runtime API proxy, preload, local folder store), in
-# one run, side by side: p50/p99 response latency (delivery of the event to the runtime's
+# one run, side by side (ROUNDS interleaved rounds per mode, pooled, so that a burst of load
+# on a shared machine does not land on one mode only): p50/p99 response latency (delivery of the event to the runtime's
 # response, as the emulator measures it) and completion (until the extension is back in
 # event/next), the cold start (sandbox start to the first response, median of COLD runs), and
 # the extension's peak RSS; plus the same with a no-op handler ({"noop":true}), which shows
-# the emulator's own round trip and the recorder's fixed cost per invocation. Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold
-# start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
+# the emulator's own round trip and the recorder's fixed cost per invocation. Targets (issue
+# 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
 # RUNTRAIL_LAYERS_DIR), not the host's /opt. Where the cold start goes: tests/bench/coldstart.sh;
 # figures and their explanation: docs/deploy.md (Overhead). Not a test: it prints a table.
-# Usage: tests/bench/invoke.sh   (N=2000 COLD=15 BUILD=build)
+# Usage: tests/bench/invoke.sh   (N=2000 ROUNDS=4 COLD=15 BUILD=build)
 set -u
 RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
 N=${N:-2000}
 COLD=${COLD:-15}
+ROUNDS=${ROUNDS:-4}
 RUNTRAIL=$RT_ROOT/$BUILD/bin/runtrail
 BOOTSTRAP=$RT_ROOT/$BUILD/samples/c/bootstrap
 LAYER=$RT_ROOT/$BUILD/layer
@@ -42,29 +44,28 @@ pick = lambda q: vals[min(len(vals) - 1, int(q * len(vals)))]
 print("%.4f %.4f %.4f" % (pick(0.50), pick(0.99), sum(vals) / len(vals)))
 PY
 }
-# cold MODE -> median ms from sandbox start to the first response over COLD fresh runs
-cold() {
-    local mode=$1 i
-    for i in $(seq "$COLD"); do
-        "$RUNTRAIL" invoke $mode --quiet --task-root "$TASK" --event "$EVENT" \
-            --report "$TMP/cold.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/cold.err"
-        python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d["initMs"]+d["responseMs"])' "$TMP/cold.json"
-    done | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+# cold_once MODE... -> ms from sandbox start to the first response of one fresh sandbox
+cold_once() {
+    "$RUNTRAIL" invoke "$@" --quiet --task-root "$TASK" --event "$EVENT" \
+        --report "$TMP/cold.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/cold.err"
+    python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d["initMs"]+d["responseMs"])' "$TMP/cold.json"
 }
 
-echo "invoke benchmark: $N invocations of the C sample through the local Lambda emulator"
-"$RUNTRAIL" invoke --no-record --quiet --task-root "$TASK" --event "$EVENT" --repeat "$N" \
-    --report "$TMP/plain.json" -- "$BOOTSTRAP" >/dev/null 2>"$TMP/plain.err"
-read -r p50a p99a meana <<<"$(stats "$TMP/plain.json" responseMs)"
-read -r c50a c99a cmeana <<<"$(stats "$TMP/plain.json" durationMs)"
-colda=$(cold --no-record)
+echo "invoke benchmark: $N invocations of the C sample through the local Lambda emulator," \
+    "in $ROUNDS interleaved rounds per mode"
 echo '{"noop":true}' >"$TMP/noop.json"
-"$RUNTRAIL" invoke --no-record --quiet --task-root "$TASK" --event "$TMP/noop.json" \
-    --repeat "$N" --report "$TMP/noop-plain.json" -- "$BOOTSTRAP" >/dev/null 2>&1
-read -r n50a n99a nmeana <<<"$(stats "$TMP/noop-plain.json" responseMs)"
-
+# One round: N/ROUNDS invocations of MODE (plain|rec) with EVENT, appended to TAG's report.
+# The modes alternate round by round, so a burst of load on this shared machine lands on both.
+per=$(( (N + ROUNDS - 1) / ROUNDS ))
+round() { # round MODE EVENT TAG
+    local mode=$1 event=$2 tag=$3 opt=(--no-record)
+    [ "$mode" = rec ] && opt=(--store "$TMP/store-$tag")
+    "$RUNTRAIL" invoke "${opt[@]}" --quiet --task-root "$TASK" --event "$event" --repeat "$per" \
+        --report "$TMP/r.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/$tag.err"
+    cat "$TMP/r.json" >>"$TMP/$tag.json"
+}
 if [ $RECORD = 1 ]; then
-    # Sample the extension's VmHWM (peak RSS) while the recorded run goes on.
+    # Sample the extension's VmHWM (peak RSS) while the recorded runs go on.
     (
         peak=0
         while :; do
@@ -76,18 +77,33 @@ if [ $RECORD = 1 ]; then
         done
     ) &
     SAMPLER=$!
-    "$RUNTRAIL" invoke --store "$TMP/store" --quiet --task-root "$TASK" --event "$EVENT" \
-        --repeat "$N" --report "$TMP/rec.json" -- "$BOOTSTRAP" >/dev/null 2>"$TMP/rec.err"
+fi
+for r in $(seq "$ROUNDS"); do
+    round plain "$EVENT" plain
+    [ $RECORD = 1 ] && round rec "$EVENT" rec
+    round plain "$TMP/noop.json" noop-plain
+    [ $RECORD = 1 ] && round rec "$TMP/noop.json" noop-rec
+done
+read -r p50a p99a meana <<<"$(stats "$TMP/plain.json" responseMs)"
+read -r c50a c99a cmeana <<<"$(stats "$TMP/plain.json" durationMs)"
+read -r n50a n99a nmeana <<<"$(stats "$TMP/noop-plain.json" responseMs)"
+if [ $RECORD = 1 ]; then
     kill $SAMPLER 2>/dev/null; wait $SAMPLER 2>/dev/null; SAMPLER=
     read -r p50b p99b meanb <<<"$(stats "$TMP/rec.json" responseMs)"
     read -r c50b c99b cmeanb <<<"$(stats "$TMP/rec.json" durationMs)"
-    coldb=$(cold "--store $TMP/store")
-    "$RUNTRAIL" invoke --store "$TMP/store-noop" --quiet --task-root "$TASK" \
-        --event "$TMP/noop.json" --repeat "$N" --report "$TMP/noop-rec.json" -- "$BOOTSTRAP" \
-        >/dev/null 2>&1
     read -r n50b n99b nmeanb <<<"$(stats "$TMP/noop-rec.json" responseMs)"
     rss=$(cat "$TMP/rss" 2>/dev/null || echo 0)
-    bundles=$(find "$TMP/store" -name '*.rtb' 2>/dev/null | wc -l)
+fi
+# Cold starts, alternating: the median of COLD fresh sandboxes per mode.
+for i in $(seq "$COLD"); do
+    cold_once --no-record >>"$TMP/cold-plain"
+    [ $RECORD = 1 ] && cold_once --store "$TMP/store-rec" >>"$TMP/cold-rec"
+done
+median() { sort -n "$1" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+colda=$(median "$TMP/cold-plain")
+if [ $RECORD = 1 ]; then
+    coldb=$(median "$TMP/cold-rec")
+    bundles=$(find "$TMP/store-rec" -name '*.rtb' 2>/dev/null | wc -l)
 fi
 
 row() { # row LABEL A B TARGET
@@ -109,7 +125,7 @@ row "no-op handler p50 (ms)" "$n50a" "${n50b:-0}" "(emulator round trip)"
 row "no-op handler p99 (ms)" "$n99a" "${n99b:-0}" ""
 if [ $RECORD = 1 ]; then
     awk -v r="$rss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension peak RSS (MB)", "-", r / 1024, "", "", "<= 10 MB" }'
-    echo "bundles written: $bundles (of $N + $COLD)"
+    echo "bundles written: $bundles (of $((per * ROUNDS)) + $COLD)"
 else
     echo "recorder: $LAYER/extensions/runtrail is not built, so only the baseline was measured"
 fi
