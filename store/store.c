@@ -32,6 +32,7 @@ struct rt_store {
     uint64_t spool_max;
     int timeout_ms;
     char *sse;
+    bool no_sync;
     unsigned spool_seq;
     uint64_t counters[RT_CTR__COUNT];
 };
@@ -143,6 +144,7 @@ int rt_store_open(const char *url, const struct rt_store_options *opts, struct r
         return RT_ERR_NOMEM;
     st->spool_max = opts && opts->spool_max ? opts->spool_max : DEFAULT_SPOOL_MAX;
     st->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    st->no_sync = opts && opts->no_sync;
     int rc = parse_url(st, url, ei);
     if (rc == RT_OK && opts && opts->spool_dir && *opts->spool_dir &&
         !(st->spool_dir = strdup(opts->spool_dir)))
@@ -194,7 +196,7 @@ static int put_key(struct rt_store *st, const char *key, const uint8_t *data, si
         if (rc == RT_OK && where && where_cap)
             snprintf(where, where_cap, "s3://%s/%s", st->bucket, full);
     } else {
-        rc = rt_write_file_atomic(full, data, len, ei);
+        rc = rt_write_file(full, data, len, !st->no_sync, ei);
         if (rc == RT_OK && where && where_cap)
             snprintf(where, where_cap, "%s", full);
     }
@@ -294,7 +296,7 @@ static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, 
     char *path = rt_path_join(st->spool_dir, name);
     if (!path)
         return RT_ERR_NOMEM;
-    int rc = rt_write_file_atomic(path, data, len, ei);
+    int rc = rt_write_file(path, data, len, !st->no_sync, ei);
     free(path);
     return rc;
 }

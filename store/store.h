@@ -22,6 +22,7 @@ struct rt_store_options {
     uint64_t spool_max;    /* bytes; 0 = default 64 MiB */
     int timeout_ms;        /* per request; 0 = default 5000 */
     const char *sse;       /* RUNTRAIL_SSE: NULL/"AES256" or "aws:kms:KEYID" */
+    bool no_sync; /* folder store and spool: no fsync (the disk does not outlive the writer) */
 };
 
 /* url: "s3://bucket/prefix", "file:///dir" or a plain folder path. NULL opts = defaults.

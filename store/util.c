@@ -81,6 +81,11 @@ void rt_fsync_parent(const char *path)
 
 int rt_write_file_atomic(const char *path, const void *data, size_t len, struct rt_errinfo *ei)
 {
+    return rt_write_file(path, data, len, true, ei);
+}
+
+int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei)
+{
     char dir[PATH_MAX], tmp[PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -117,7 +122,7 @@ int rt_write_file_atomic(const char *path, const void *data, size_t len, struct 
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if ((sync && fsync(fd) != 0) || close(fd) != 0) {
         int e = errno;
         unlink(tmp);
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", tmp, strerror(e));
@@ -127,7 +132,8 @@ int rt_write_file_atomic(const char *path, const void *data, size_t len, struct 
         unlink(tmp);
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", path, strerror(e));
     }
-    rt_fsync_parent(path);
+    if (sync)
+        rt_fsync_parent(path);
     return RT_OK;
 }
 

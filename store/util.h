@@ -5,6 +5,7 @@
 
 #include "formats/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ int rt_mkdir_p(const char *path);
  * file in the same folder which is fsync'ed and renamed over path, then the folder is
  * fsync'ed. Returns RT_OK or RT_ERR_STORE_IO with path and errno text in ei. */
 int rt_write_file_atomic(const char *path, const void *data, size_t len, struct rt_errinfo *ei);
+/* The same; without the two fsyncs when sync is false (a disk that does not outlive the
+ * writer, such as a Lambda sandbox's /tmp: readers still see the whole file or none). */
+int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei);
 
 /* Reads a whole file (at most max bytes; 0 = no limit). *data is malloc'ed and
  * NUL-terminated (not counted in *len). Returns RT_OK, RT_ERR_IO or RT_ERR_NOMEM. */

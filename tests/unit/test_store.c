@@ -81,13 +81,14 @@ static int read_all(const char *path, char *buf, size_t cap)
     return (int)n;
 }
 
-Test(store, folder_put_writes_under_key)
+/* A put into a folder store lands whole under its key, no temporary file beside it. */
+static void folder_put(const struct rt_store_options *o)
 {
     char url[300], where[600], expect[600], buf[64];
     snprintf(url, sizeof url, "file://%s/data/", tmpdir);
     struct rt_store *st;
     struct rt_errinfo ei;
-    cr_assert_eq(rt_store_open(url, NULL, &st, &ei), RT_OK);
+    cr_assert_eq(rt_store_open(url, o, &st, &ei), RT_OK);
     struct rt_meta m = meta_for("fn", "r1", 1795689711500000000LL);
     cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"hello", 5, where, sizeof where, &ei),
                  RT_OK);
@@ -109,6 +110,18 @@ Test(store, folder_put_writes_under_key)
     closedir(d);
     cr_assert_eq(n, 1);
     rt_store_close(st);
+}
+
+Test(store, folder_put_writes_under_key)
+{
+    folder_put(NULL);
+}
+
+/* The extension's store skips fsync (a sandbox's /tmp does not outlive it): same result. */
+Test(store, folder_put_without_fsync_writes_under_key)
+{
+    struct rt_store_options o = {.no_sync = true};
+    folder_put(&o);
 }
 
 static int count_files(const char *dir)
