@@ -84,7 +84,7 @@ C="$TMP/gen"
 "$RUNTRAIL" ls --cache "$C" >/dev/null 2>&1 # creates the schema
 EV=$((INVOCATIONS * EVENTS_PER))
 t0=$(now)
-sqlite3 "$C/catalog.sqlite" <<SQL
+sqlite3 "$C/catalog.sqlite" >/dev/null <<SQL # (journal_mode prints its new value)
 PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;
 DROP INDEX events_inv; DROP INDEX events_target; DROP INDEX events_host;
 BEGIN;
