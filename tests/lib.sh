@@ -6,6 +6,7 @@
 #   expect_grep "name" PATTERN FILE               (extended regex)
 #   expect_exit "name" CODE CMD...
 #   finish                          prints "N passed, N failed" and sets the exit status
+#   PIDS+=($!)                      a background process to kill when the script exits
 set -u
 : "${RT_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${BUILD:=build}"
@@ -16,7 +17,12 @@ T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-test.XXXXXX")
 # Tests never touch the user's catalog: the default cache folder lives in the test's tmp.
 export XDG_CACHE_HOME="$T_TMP/xdg-cache"
 export T_TMP
-_t_cleanup() { rm -rf "$T_TMP"; }
+# Background processes a test starts (servers, emulators) go in PIDS: killed and reaped at exit.
+PIDS=()
+_t_cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$T_TMP"
+}
 trap _t_cleanup EXIT
 
 _ok() { _T_N=$((_T_N + 1)); _T_PASS=$((_T_PASS + 1)); echo "ok $_T_N - $1"; }
@@ -66,8 +72,8 @@ wait_http() {
     return 1
 }
 # start_upstream: the upstream HTTP service the sample functions call (python3 http.server on a
-# free port, serving upstream.txt = "upstream-ok"). Appends its pid to PIDS (the caller kills
-# them) and sets UP_PORT and UPSTREAM (the --env setting for the samples).
+# free port, serving upstream.txt = "upstream-ok"). Appends its pid to PIDS (killed at
+# exit) and sets UP_PORT and UPSTREAM (the --env setting for the samples).
 start_upstream() {
     mkdir -p "$T_TMP/www"
     echo "upstream-ok" >"$T_TMP/www/upstream.txt"

@@ -10,12 +10,6 @@ ROOT=$RT_ROOT
 SAMPLES=$ROOT/samples
 C_BOOTSTRAP=$ROOT/$BUILD/samples/c/bootstrap
 RIC=$ROOT/node_modules/aws-lambda-ric/index.mjs
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$T_TMP"
-}
-trap cleanup EXIT
 
 # The upstream service every sample calls.
 start_upstream

@@ -14,12 +14,6 @@ C_BOOTSTRAP=$ROOT/$BUILD/samples/c/bootstrap
 RIC=$ROOT/node_modules/aws-lambda-ric/index.mjs
 FACTS="python3 $ROOT/tests/extension/facts.py"
 SECRET="wJalrXUtnFEMI-K7MDENG-bPxRfiCYSECRETKEY"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$T_TMP"
-}
-trap cleanup EXIT
 
 start_upstream
 EVENTS=(--event "$SAMPLES/events/apigw-proxy.json" --event "$SAMPLES/events/s3-put.json"

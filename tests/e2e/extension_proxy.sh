@@ -11,12 +11,6 @@
 source "$(dirname "$0")/../lib.sh"
 ROOT=$RT_ROOT
 EXT=$ROOT/$BUILD/bin/runtrail-extension
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$T_TMP"
-}
-trap cleanup EXIT
 
 NEXT_EVENT='{"order":{"id":42,"items":["a","b"]}}'
 python3 - "$T_TMP/replies.json" "$NEXT_EVENT" <<'PY'
