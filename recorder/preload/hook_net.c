@@ -367,27 +367,34 @@ static void sniff_response(struct conn *c, const void *buf, size_t len)
     rt_sniff_http_status(buf, len, c->status, sizeof c->status);
 }
 
-static inline void count_out(int fd, const void *buf, ssize_t r)
+/* A call on tracked fd moved r bytes out (r <= 0: none); the sniffers see the first seen of
+ * them, at buf (a vectored call's first buffer). */
+static inline void count_out(int fd, const void *buf, ssize_t seen, ssize_t r)
 {
     if (r > 0) {
         struct conn *c = &conns[fd];
         __atomic_fetch_add(&c->bytes_out, (uint64_t)r, __ATOMIC_RELAXED);
+        if (seen <= 0)
+            return;
         if (c->state & C_INBOUND)
-            sniff_response(c, buf, (size_t)r);
+            sniff_response(c, buf, (size_t)seen);
         else
-            sniff_request(fd, c, buf, (size_t)r);
+            sniff_request(fd, c, buf, (size_t)seen);
     }
 }
 
-static inline void count_in(int fd, const void *buf, ssize_t r)
+/* The same for r bytes in. */
+static inline void count_in(int fd, const void *buf, ssize_t seen, ssize_t r)
 {
     if (r > 0) {
         struct conn *c = &conns[fd];
         __atomic_fetch_add(&c->bytes_in, (uint64_t)r, __ATOMIC_RELAXED);
+        if (seen <= 0)
+            return;
         if (c->state & C_INBOUND)
-            sniff_request(fd, c, buf, (size_t)r);
+            sniff_request(fd, c, buf, (size_t)seen);
         else
-            sniff_response(c, buf, (size_t)r);
+            sniff_response(c, buf, (size_t)seen);
     }
 }
 
@@ -694,7 +701,7 @@ RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
     ssize_t r = REAL(sendto)(fd, buf, len, flags, sa, alen);
     if (is_tracked(fd)) {
         int e = RT_ERRNO;
-        count_out(fd, buf, r);
+        count_out(fd, buf, r, r);
         RT_ERRNO = e;
     }
     return r;
@@ -720,9 +727,7 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     ssize_t r = REAL(sendmsg)(fd, msg, flags);
     if (is_tracked(fd)) {
         int e = RT_ERRNO;
-        count_out(fd, b0, r > (ssize_t)l0 ? (ssize_t)l0 : r);
-        if (r > (ssize_t)l0)
-            __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - (ssize_t)l0), __ATOMIC_RELAXED);
+        count_out(fd, b0, r > (ssize_t)l0 ? (ssize_t)l0 : r, r);
         RT_ERRNO = e;
     }
     return r;
@@ -734,7 +739,7 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         ssize_t r_ = CALL;                                                                         \
         if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
             int e_ = RT_ERRNO;                                                                     \
-            count_out(fd, buf, r_);                                                                \
+            count_out(fd, buf, r_, r_);                                                            \
             RT_ERRNO = e_;                                                                         \
         }                                                                                          \
         return r_;                                                                                 \
@@ -746,7 +751,7 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         ssize_t r_ = CALL;                                                                         \
         if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
             int e_ = RT_ERRNO;                                                                     \
-            count_in(fd, buf, r_);                                                                 \
+            count_in(fd, buf, r_, r_);                                                             \
             RT_ERRNO = e_;                                                                         \
         }                                                                                          \
         return r_;                                                                                 \
@@ -772,20 +777,24 @@ static const void *iov_first(const struct iovec *iov, int n, ssize_t r, ssize_t 
     return iov[0].iov_base;
 }
 
+/* COUNT_OUT / COUNT_IN for a vectored CALL over the n buffers at iov (dir: out or in). */
+#define COUNT_IOV(dir, CALL, iov, n)                                                               \
+    do {                                                                                           \
+        check_flush_data();                                                                        \
+        ssize_t r_ = CALL;                                                                         \
+        if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
+            int e_ = RT_ERRNO;                                                                     \
+            ssize_t first_;                                                                        \
+            const void *b_ = iov_first(iov, n, r_, &first_);                                       \
+            count_##dir(fd, b_, first_, r_);                                                       \
+            RT_ERRNO = e_;                                                                         \
+        }                                                                                          \
+        return r_;                                                                                 \
+    } while (0)
+
 RT_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-    check_flush_data();
-    ssize_t r = REAL(writev)(fd, iov, n);
-    if (__builtin_expect(is_tracked(fd), 0)) {
-        int e = RT_ERRNO;
-        ssize_t first;
-        const void *b = iov_first(iov, n, r, &first);
-        count_out(fd, b, first);
-        if (r > first)
-            __atomic_fetch_add(&conns[fd].bytes_out, (uint64_t)(r - first), __ATOMIC_RELAXED);
-        RT_ERRNO = e;
-    }
-    return r;
+    COUNT_IOV(out, REAL(writev)(fd, iov, n), iov, n);
 }
 
 RT_EXPORT ssize_t read(int fd, void *buf, size_t len)
@@ -800,18 +809,7 @@ RT_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 RT_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-    check_flush_data();
-    ssize_t r = REAL(readv)(fd, iov, n);
-    if (__builtin_expect(is_tracked(fd), 0)) {
-        int e = RT_ERRNO;
-        ssize_t first;
-        const void *b = iov_first(iov, n, r, &first);
-        count_in(fd, b, first);
-        if (r > first)
-            __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)(r - first), __ATOMIC_RELAXED);
-        RT_ERRNO = e;
-    }
-    return r;
+    COUNT_IOV(in, REAL(readv)(fd, iov, n), iov, n);
 }
 
 RT_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
@@ -838,17 +836,6 @@ RT_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, i
 
 RT_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    check_flush_data();
-    ssize_t r = REAL(recvmsg)(fd, msg, flags);
-    if (__builtin_expect(is_tracked(fd), 0)) {
-        int e = RT_ERRNO;
-        ssize_t first;
-        const void *b =
-            iov_first(msg ? msg->msg_iov : NULL, msg ? (int)msg->msg_iovlen : 0, r, &first);
-        count_in(fd, b, first);
-        if (r > first)
-            __atomic_fetch_add(&conns[fd].bytes_in, (uint64_t)(r - first), __ATOMIC_RELAXED);
-        RT_ERRNO = e;
-    }
-    return r;
+    COUNT_IOV(in, REAL(recvmsg)(fd, msg, flags), msg ? msg->msg_iov : NULL,
+              msg ? (int)msg->msg_iovlen : 0);
 }
