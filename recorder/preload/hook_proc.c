@@ -191,6 +191,17 @@ static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *c
     return out;
 }
 
+/* The environment an exec of path passes on (keep_env), and RT_EF_NOT_COVERED added to
+ * *flags when the new image will not load the interposer (static, or LD_PRELOAD replaced). */
+static char *const *exec_env(const char *path, char *const envp[], char **env_buf, uint32_t *flags)
+{
+    bool covered = exec_covered(path, 0) != 0;
+    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
+    if (!covered)
+        *flags |= RT_EF_NOT_COVERED;
+    return env;
+}
+
 /* ---- exec ---- */
 
 /* Writes the record of an exec about to happen (internal=PENDING) or one that returned
@@ -239,11 +250,8 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
     char resolved[1024];
     const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
-    bool covered = exec_covered(path, 0) != 0;
     char *env_buf[MAX_ENV];
-    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
-    if (!covered)
-        flags |= RT_EF_NOT_COVERED;
+    char *const *env = exec_env(path, envp, env_buf, &flags);
     note_vfork_child((int32_t)syscall(SYS_getpid), t0);
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags);
     rt_pl_leave(); /* a vfork child shares this thread's TLS with its parent */
@@ -332,11 +340,8 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     target[n > 0 ? n : 0] = 0;
     uint32_t flags =
         n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD : exec_flags(target);
-    bool covered = exec_covered(self, 0) != 0;
     char *env_buf[MAX_ENV];
-    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
-    if (!covered)
-        flags |= RT_EF_NOT_COVERED;
+    char *const *env = exec_env(self, envp, env_buf, &flags);
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags);
     rt_pl_leave();
     int r = REAL(fexecve)(fd, argv, env);
@@ -362,11 +367,8 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
     char resolved[1024];
     const char *path = search ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
-    bool covered = exec_covered(path, 0) != 0;
     char *env_buf[MAX_ENV];
-    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
-    if (!covered)
-        flags |= RT_EF_NOT_COVERED;
+    char *const *env = exec_env(path, envp, env_buf, &flags);
     pid_t child = 0;
     int rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, env)
                     : REAL(posix_spawn)(&child, file, fa, attr, argv, env);
