@@ -20,7 +20,6 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
-#include <x86intrin.h>
 #endif
 
 #define STALL_NS (100 * 1000 * 1000LL)    /* a reserved slot this long uncommitted is lost */
@@ -78,27 +77,6 @@ static bool tsc_usable(void)
     return ok;
 #else
     return false;
-#endif
-}
-
-/* One (TSC, CLOCK_MONOTONIC) pair read back to back: the narrowest of a few tries, the
- * counter taken at the middle of the clock read. */
-static void clock_pair(uint64_t *tsc, int64_t *mono)
-{
-    *tsc = 0;
-    *mono = 0;
-#if defined(__x86_64__)
-    uint64_t best = UINT64_MAX;
-    for (int i = 0; i < 8; i++) {
-        uint64_t t0 = __rdtsc();
-        int64_t m = mono_ns();
-        uint64_t t1 = __rdtsc();
-        if (t1 > t0 && t1 - t0 < best) {
-            best = t1 - t0;
-            *tsc = t0 + (t1 - t0) / 2;
-            *mono = m;
-        }
-    }
 #endif
 }
 
@@ -188,8 +166,11 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     h->slot_count = n;
     h->hdr_size = RT_RING_HDR_SIZE;
     h->consumer_pid = (uint64_t)getpid();
+#if defined(__x86_64__)
+    /* The narrowest of 8 reads (the header is zero: no pair until one counts). */
     if (tsc_usable())
-        clock_pair(&h->clock_tsc, &h->clock_mono);
+        rt_ring_clock_pair(8, UINT64_MAX, 0, &h->clock_tsc, &h->clock_mono);
+#endif
     /* Producers check the magic first: publish it last. */
     __atomic_store_n(&h->magic, RT_RING_MAGIC, __ATOMIC_RELEASE);
     *out = r;

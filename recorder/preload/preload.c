@@ -122,24 +122,11 @@ static inline uint64_t rdtsc(void)
     return __builtin_ia32_rdtsc();
 }
 
-/* A TSC value and CLOCK_MONOTONIC read together: the narrowest of up to 4 tries, the counter
- * taken at the middle of the clock read. False if every try was interrupted. */
+/* A TSC value and CLOCK_MONOTONIC read together: the narrowest of up to 4 tries, enough once
+ * one is narrower than PAIR_MAX_TICKS / 8. False if every try was interrupted. */
 static bool read_pair(uint64_t *tsc, int64_t *mono)
 {
-    uint64_t best = PAIR_MAX_TICKS;
-    for (int i = 0; i < 4; i++) {
-        uint64_t t0 = rdtsc();
-        int64_t m = rt_pl_mono_ns();
-        uint64_t t1 = rdtsc();
-        if (t1 > t0 && t1 - t0 < best) {
-            best = t1 - t0;
-            *tsc = t0 + (t1 - t0) / 2;
-            *mono = m;
-            if (best < PAIR_MAX_TICKS / 8)
-                break;
-        }
-    }
-    return best < PAIR_MAX_TICKS;
+    return rt_ring_clock_pair(4, PAIR_MAX_TICKS, PAIR_MAX_TICKS / 8, tsc, mono);
 }
 
 static void clock_off(void)

@@ -68,4 +68,32 @@ _Static_assert(sizeof(struct rt_ring_slot) == RT_RING_SLOT_SIZE, "ring slot size
 _Static_assert(offsetof(struct rt_ring_header, clock_tsc) == 48, "ring header clock");
 _Static_assert(offsetof(struct rt_ring_header, head) == 64, "ring header head");
 
+#if defined(__x86_64__)
+#include <stdbool.h>
+#include <time.h>
+/* A (TSC, CLOCK_MONOTONIC) pair read back to back, as the header's clock pair (consumer) and
+ * the producers' calibration read it: the narrowest of up to `tries` reads, the counter taken
+ * at the middle of the clock read, stopping at the first narrower than good_ticks. A read
+ * max_ticks wide or wider does not count; false when none counted (*tsc, *mono untouched). */
+static inline bool rt_ring_clock_pair(int tries, uint64_t max_ticks, uint64_t good_ticks,
+                                      uint64_t *tsc, int64_t *mono)
+{
+    uint64_t best = max_ticks;
+    for (int i = 0; i < tries; i++) {
+        uint64_t t0 = __builtin_ia32_rdtsc();
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t t1 = __builtin_ia32_rdtsc();
+        if (t1 > t0 && t1 - t0 < best) {
+            best = t1 - t0;
+            *tsc = t0 + (t1 - t0) / 2;
+            *mono = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+            if (best < good_ticks)
+                break;
+        }
+    }
+    return best < max_ticks;
+}
+#endif
+
 #endif
