@@ -258,7 +258,7 @@ static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy 
         answer_by = now + (ev->deadline_ms * 1000000 - rt_ext_now_wall_ns());
     int64_t flush_ns =
         cfg->flush_wait_ms > 600000 ? 600000 * 1000000LL : (int64_t)cfg->flush_wait_ms * 1000000LL;
-    pid_t runtime = runtime_pid(cfg->run_dir);
+    pid_t runtime = -1; /* read once the invocation outlasts a slice: most never do */
     for (;;) {
         int64_t submitted = 0;
         if (rt_ext_sealer_wait_done(sealer, ev->request_id, rt_ext_now_mono_ns() + slice,
@@ -267,7 +267,11 @@ static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy 
         now = rt_ext_now_mono_ns();
         if (submitted ? now >= submitted + flush_ns : now >= answer_by)
             return;
-        if (!submitted && runtime > 0 && process_gone(runtime))
+        if (submitted)
+            continue;
+        if (runtime < 0)
+            runtime = runtime_pid(cfg->run_dir);
+        if (runtime > 0 && process_gone(runtime))
             return;
     }
 }
