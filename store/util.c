@@ -79,11 +79,6 @@ void rt_fsync_parent(const char *path)
     }
 }
 
-int rt_write_file_atomic(const char *path, const void *data, size_t len, struct rt_errinfo *ei)
-{
-    return rt_write_file(path, data, len, true, ei);
-}
-
 int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei)
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 64];

@@ -16,11 +16,10 @@ char *rt_path_join(const char *a, const char *b);
 int rt_mkdir_p(const char *path);
 
 /* Writes data to path atomically: the parent folders are created, the bytes go to a temporary
- * file in the same folder which is fsync'ed and renamed over path, then the folder is
- * fsync'ed. Returns RT_OK or RT_ERR_STORE_IO with path and errno text in ei. */
-int rt_write_file_atomic(const char *path, const void *data, size_t len, struct rt_errinfo *ei);
-/* The same; without the two fsyncs when sync is false (a disk that does not outlive the
- * writer, such as a Lambda sandbox's /tmp: readers still see the whole file or none). */
+ * file in the same folder which is renamed over path, so readers see the whole file or none.
+ * With sync, the file is fsync'ed before the rename and the folder after it; without (a disk
+ * that does not outlive the writer, such as a Lambda sandbox's /tmp), neither. Returns RT_OK
+ * or RT_ERR_STORE_IO with path and errno text in ei. */
 int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei);
 
 /* Reads a whole file (at most max bytes; 0 = no limit). *data is malloc'ed and

@@ -67,7 +67,7 @@ make_bundle(const char *name, const char *fn, const char *rid, int64_t start, in
     rt_writer_free(w);
     char p[512];
     snprintf(p, sizeof p, "%s/%s.rtb", tmpdir, name);
-    cr_assert_eq(rt_write_file_atomic(p, out, len, NULL), RT_OK);
+    cr_assert_eq(rt_write_file(p, out, len, true, NULL), RT_OK);
     free(out);
 }
 
@@ -280,7 +280,7 @@ Test(catalog, inbound_indexed_by_peer)
     rt_writer_free(w);
     char p[512], dir[300];
     snprintf(p, sizeof p, "%s/in.rtb", tmpdir);
-    cr_assert_eq(rt_write_file_atomic(p, out, len, NULL), RT_OK);
+    cr_assert_eq(rt_write_file(p, out, len, true, NULL), RT_OK);
     free(out);
     snprintf(dir, sizeof dir, "%s/cache", tmpdir);
     struct rt_catalog *cat;
@@ -331,7 +331,7 @@ Test(catalog, reindex_is_noop_and_corrupt_refused)
     data[len / 2] ^= 0x55;
     char q[512];
     snprintf(q, sizeof q, "%s/bad.rtb", tmpdir);
-    cr_assert_eq(rt_write_file_atomic(q, data, len, NULL), RT_OK);
+    cr_assert_eq(rt_write_file(q, data, len, true, NULL), RT_OK);
     free(data);
     cr_assert_neq(rt_catalog_index_file(cat, q, NULL, &ei), RT_OK);
     expect(cat, F(.limit = 0), "req-a,req-b,req-c");
