@@ -26,6 +26,16 @@ int rt_write_file(const char *path, const void *data, size_t len, bool sync, str
  * NUL-terminated (not counted in *len). Returns RT_OK, RT_ERR_IO or RT_ERR_NOMEM. */
 int rt_read_file(const char *path, uint8_t **data, size_t *len, size_t max);
 
+/* Opens the folder that holds rel (a relative path below dirfd), component by component:
+ * "", "." and ".." are refused (EINVAL), each folder is opened with O_NOFOLLOW (a symbolic
+ * link in the way fails with ELOOP or ENOTDIR), and with create missing folders are made
+ * (mkdirat, 0755). Returns the folder's fd (O_CLOEXEC; the caller closes it) and sets *base to
+ * the last component of rel, or returns -1 with errno set. Nothing outside dirfd is touched. */
+int rt_open_parent_beneath(int dirfd, const char *rel, bool create, const char **base);
+
+/* unlinkat() of rel below dirfd through rt_open_parent_beneath(). 0, or -1 with errno. */
+int rt_unlink_beneath(int dirfd, const char *rel);
+
 /* fsyncs the folder that contains path (after a rename). Errors are ignored. */
 void rt_fsync_parent(const char *path);
 
