@@ -224,8 +224,8 @@ static int list_children(struct pull *p, const char *prefix, struct strvec *out)
         }
         const char *key = l.n_objects ? l.objects[0].key : NULL;
         const char *slash = key && strlen(key) > pl ? strchr(key + pl, '/') : NULL;
-        if (!key || strncmp(key, prefix, pl)) {
-            rt_s3_list_free(&l);
+        if (!key || strncmp(key, prefix, pl) || (after[0] && strcmp(key, after) <= 0)) {
+            rt_s3_list_free(&l); /* done, or a server that does not honour start-after */
             break;
         }
         if (!slash) { /* an object right below prefix: step over it */
@@ -333,7 +333,7 @@ static bool key_valid(struct pull *p, const char *key)
     int rc = RT_ERR_STORE_KEY;
     rt_errinfo_clear(&ei);
     if (!strncmp(key, p->base, bl))
-        rc = rt_store_key_check(key + bl - 3, &ei); /* from "v1/" on */
+        rc = rt_store_key_check(key, bl - 3, &ei); /* the layout from "v1/" on */
     else
         rt_fail(&ei, rc, -1, "not under %s", p->base);
     if (rc == RT_OK)

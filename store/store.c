@@ -125,10 +125,10 @@ static bool take_name(const char **p, size_t max)
     return true;
 }
 
-int rt_store_key_check(const char *key, struct rt_errinfo *ei)
+int rt_store_key_check(const char *key, size_t prefix_len, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
-    if (!key)
+    if (!key || strlen(key) < prefix_len)
         return RT_ERR_INVALID_ARG;
     /* first the characters: a control character or a non-ASCII byte is named by position */
     for (size_t i = 0; key[i]; i++) {
@@ -142,7 +142,7 @@ int rt_store_key_check(const char *key, struct rt_errinfo *ei)
                            "not carry is shown as U+FFFD)",
                            c, i);
     }
-    const char *p = key;
+    const char *p = key + prefix_len;
     const char *what = "v1/fn=";
     int year, mon, day, hour;
     if (!take_lit(&p, "v1/fn="))
