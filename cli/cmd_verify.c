@@ -33,7 +33,12 @@ static const char help[] =
     "                  with -v, and a last {\"record\":\"summary\",...}\n"
     "  -h, --help      this help\n"
     "\n"
-    "Exit status: 0 all intact, 1 findings, 2 usage error or unreadable input.\n"
+    "Folders are searched following symbolic links, each folder once (a link loop\n"
+    "ends the walk). A missing path, an unreadable folder or an empty folder is\n"
+    "reported; when no bundle at all was found, verify says that nothing was checked.\n"
+    "\n"
+    "Exit status: 0 all intact, 1 findings, 2 usage error, unreadable input, or no\n"
+    "bundle found (nothing was checked).\n"
     "See runtrail-verify(1) and docs/format.md.\n";
 
 struct files {
@@ -108,41 +113,22 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool has_ext(const char *name)
+struct scan {
+    struct files *files;
+    int unreadable;
+};
+
+static void on_file(const char *path, void *arg)
 {
-    size_t n = strlen(name), e = strlen(RT_BUNDLE_EXT);
-    return n > e && !strcmp(name + n - e, RT_BUNDLE_EXT);
+    struct scan *sc = arg;
+    if (push(sc->files, path))
+        sc->unreadable++;
 }
 
-/* Adds the *.rtb files below dir; returns the number of unreadable folders. */
-static int scan(struct files *f, const char *dir, int depth)
+static void on_error(const char *path, const char *reason, void *arg)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        finding(dir, strerror(errno));
-        return 1;
-    }
-    int bad = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        char *p = malloc(len);
-        if (!p)
-            break;
-        snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (depth < 64)
-                bad += scan(f, p, depth + 1);
-        } else if (has_ext(de->d_name) && push(f, p)) {
-            bad++;
-        }
-        free(p);
-    }
-    closedir(d);
-    return bad;
+    (void)arg;
+    finding(path, reason);
 }
 
 RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox chain")
@@ -165,24 +151,21 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         return rt_cli_usage_error("verify", "which bundles? (runtrail verify PATH...)");
 
     struct files files = {0};
-    int unreadable = 0;
+    struct scan sc = {.files = &files};
+    static const struct rt_cli_walk_ops ops = {on_file, on_error};
     for (int i = 1; i < argc; i++) {
         const char *p = argv[i];
         if (p[0] == '-' && p[1])
             continue;
-        struct stat st;
-        if (stat(p, &st) != 0) {
-            finding(p, strerror(errno));
-            unreadable++;
-        } else if (S_ISDIR(st.st_mode)) {
-            size_t before = files.n;
-            unreadable += scan(&files, p, 0);
-            if (files.n > before)
-                qsort(files.v + before, files.n - before, sizeof *files.v, cmp_str);
-        } else if (push(&files, p)) {
-            unreadable++;
-        }
+        size_t before = files.n;
+        int errors = rt_cli_walk_bundles(p, &ops, &sc);
+        sc.unreadable += errors;
+        if (files.n > before)
+            qsort(files.v + before, files.n - before, sizeof *files.v, cmp_str);
+        else if (!errors) /* an empty folder: say so, it is not "intact" */
+            finding(p, "no *.rtb bundles in this folder");
     }
+    int unreadable = sc.unreadable;
 
     struct rt_chain *chain = rt_chain_new();
     size_t findings = 0, intact = 0;
@@ -237,7 +220,11 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         json_object_set_new(j, "sandboxes", json_integer((json_int_t)n_sb));
         json_object_set_new(j, "findings", json_integer((json_int_t)findings));
         json_object_set_new(j, "unreadable", json_integer(unreadable));
+        if (!files.n)
+            json_object_set_new(j, "nothing_checked", json_true());
         rt_cli_json_line(j);
+    } else if (!files.n) {
+        printf("verify: no bundles found: nothing was checked\n");
     } else {
         printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s", n_sb,
                n_sb == 1 ? "" : "es", findings ? "" : "all intact\n");
@@ -252,7 +239,7 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
     for (size_t i = 0; i < files.n; i++)
         free(files.v[i]);
     free(files.v);
-    if (unreadable)
+    if (unreadable || !files.n) /* nothing checked is never a success */
         return RT_EXIT_USAGE;
     return findings ? RT_EXIT_FINDINGS : RT_EXIT_OK;
 }

@@ -271,7 +271,8 @@ Test(store, key_check_rejects_hostile_keys)
     const struct {
         const char *key, *why;
     } bad[] = {
-        {"v1/fn=evil/dt=2026-11-26/hr=10/../../../../tmp/x/1795689711000000000-a.rtb", "<start-ns>"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/../../../../tmp/x/1795689711000000000-a.rtb",
+         "<start-ns>"},
         {"v1/fn=evil/dt=2026-11-26/hr=10/x/../1795689711000000000-a.rtb", "<start-ns>"},
         {"v1/fn=../dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "function name"},
         {"v1/fn=./dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "function name"},
@@ -287,7 +288,8 @@ Test(store, key_check_rejects_hostile_keys)
         {"v1/fn=evil//dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "function name"},
         {"/v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "v1/fn="},
         {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a\x1b.rtb", "control character 0x1b"},
-        {"v1/fn=e\xef\xbf\xbdl/dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "non-ASCII byte 0xef"},
+        {"v1/fn=e\xef\xbf\xbdl/dt=2026-11-26/hr=10/1795689711000000000-a.rtb",
+         "non-ASCII byte 0xef"},
         {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a%2F.rtb", "<start-ns>"},
         {"", "v1/fn="},
     };
@@ -319,8 +321,8 @@ Test(store, open_parent_beneath_stays_inside)
     snprintf(cmd, sizeof cmd, "%s/a/b", inside);
     cr_assert_eq(stat(cmd, &sb), 0);
     cr_assert(S_ISDIR(sb.st_mode));
-    const char *refused[] = {"../x/y.rtb", "a/../../x.rtb", "a/./b/x.rtb", "/etc/x", "a//b.rtb",
-                             ""};
+    const char *refused[] = {"../x/y.rtb", "a/../../x.rtb", "a/./b/x.rtb",
+                             "/etc/x",     "a//b.rtb",      ""};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         errno = 0;
         cr_assert_eq(rt_open_parent_beneath(dfd, refused[i], true, &base), -1, "%s", refused[i]);
