@@ -108,5 +108,27 @@ check "far less than 1 GiB left the server (${sent:-?} bytes)" test "${sent:-107
 expect_eq "no partial or oversized file left" "0" \
     "$(find "$C/s3/bkt/pre/v1/fn=big" -type f 2>/dev/null | wc -l)"
 expect_exit "--max-size over 256M is a usage error" 2 "$RUNTRAIL" pull s3://bkt/pre --max-size 257M
+hostile '{"objects":[]}'
+
+# 6. a catalog that cannot commit (here: a file size limit, as on a full disk) is an error,
+#    and the summary counts what the catalog holds, not what was downloaded
+"$S3TOOL" bundles s3://bkt/full 11 --fn many --start 1795689711000000000 --rid-prefix f \
+    >"$T_TMP/full.out" 2>&1
+expect_eq "11 more bundles stored" "11" "$(grep -c $'\tok$' "$T_TMP/full.out")"
+before=$("$RUNTRAIL" ls --cache "$C" --json | wc -l)
+wal=$(stat -c %s "$C/catalog.sqlite-wal")
+check "the catalog's WAL is past the limit set below ($wal bytes)" test "$wal" -gt 40960
+(trap '' XFSZ; ulimit -f 40; exec "$RUNTRAIL" pull s3://bkt/full --cache "$C") \
+    >"$T_TMP/full-pull.out" 2>"$T_TMP/full-pull.err"
+expect_eq "a pull whose commit fails exits 2" 2 $?
+expect_grep "the catalog is named with the reason" "catalog.sqlite: catalog \(SQLite\) error \(commit: " \
+    "$T_TMP/full-pull.err"
+expect_grep "nothing counted as new" "pulled 11 bundles .*: 0 new, 0 already present, 0 corrupt, 11 failed" \
+    "$T_TMP/full-pull.out"
+expect_eq "the catalog holds what it held" "$before" "$("$RUNTRAIL" ls --cache "$C" --json | wc -l)"
+"$RUNTRAIL" pull s3://bkt/full --cache "$C" >"$T_TMP/full-pull2.out" 2>&1
+expect_grep "once the disk has room, the same pull indexes them" \
+    "pulled 11 bundles .*: 0 new, 11 already present, 0 corrupt, 0 failed" "$T_TMP/full-pull2.out"
+expect_eq "11 more rows" "$((before + 11))" "$("$RUNTRAIL" ls --cache "$C" --json | wc -l)"
 expect_eq "no signature mismatches" "0" "$(s3_mismatches)"
 finish
