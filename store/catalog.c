@@ -172,12 +172,13 @@ static int prepare(struct rt_catalog *cat, sqlite3_stmt **st, const char *sql,
     return RT_OK;
 }
 
-static int open_catalog(const char *dir, bool readonly, struct rt_catalog **out,
+enum open_mode { OPEN_WRITE, OPEN_READ, OPEN_READ_IMMUTABLE };
+static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog **out,
                         struct rt_errinfo *ei);
 
 int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo *ei)
 {
-    return open_catalog(dir, false, out, ei);
+    return open_catalog(dir, OPEN_WRITE, out, ei);
 }
 
 int rt_catalog_open_readonly(const char *dir, struct rt_catalog **out, struct rt_errinfo *ei)
@@ -192,27 +193,52 @@ int rt_catalog_open_readonly(const char *dir, struct rt_catalog **out, struct rt
     bool exists = stat(path, &sb) == 0;
     free(path);
     if (!exists) /* nothing indexed yet: an empty catalog in memory, nothing created */
-        return open_catalog(NULL, false, out, ei);
+        return open_catalog(NULL, OPEN_WRITE, out, ei);
     struct rt_errinfo local;
-    int rc = open_catalog(dir, true, out, &local);
+    int rc = open_catalog(dir, OPEN_READ, out, &local);
+    if (rc == RT_ERR_CATALOG) /* WAL without its -shm in a folder we cannot write to */
+        rc = open_catalog(dir, OPEN_READ_IMMUTABLE, out, &local);
     if (rc == RT_ERR_CATALOG_VERSION && !strncmp(local.detail, "older", 5))
-        return open_catalog(dir, false, out, ei); /* migrate first (needs write access) */
+        return open_catalog(dir, OPEN_WRITE, out, ei); /* migrate first (needs write access) */
     if (ei)
         *ei = local;
     return rc;
 }
 
-/* dir NULL: an empty catalog in memory. readonly: SQLITE_OPEN_READONLY, no folder created, no
- * migration (an older schema fails with RT_ERR_CATALOG_VERSION "older schema ..."). */
-static int open_catalog(const char *dir, bool readonly, struct rt_catalog **out,
+/* dir NULL: an empty catalog in memory. OPEN_READ: SQLITE_OPEN_READONLY, no folder created, no
+ * migration (an older schema fails with RT_ERR_CATALOG_VERSION "older schema ..."). A WAL
+ * database can be read that way only when its -shm exists or can be made; in a folder the
+ * user cannot write to, without them, OPEN_READ_IMMUTABLE reads the file as it is (SQLite's
+ * immutable=1: no locks, so a writer at the same moment is not seen). */
+static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog **out,
                         struct rt_errinfo *ei)
 {
+    bool readonly = mode != OPEN_WRITE;
     rt_errinfo_clear(ei);
     if (!out)
         return RT_ERR_INVALID_ARG;
     if (dir && !readonly && rt_mkdir_p(dir) != 0)
         return rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", dir, strerror(errno));
     char *path = dir ? rt_path_join(dir, "catalog.sqlite") : strdup(":memory:");
+    if (path && mode == OPEN_READ_IMMUTABLE) {
+        char *uri = sqlite3_mprintf("file:%s?immutable=1", path); /* escaped below */
+        free(path);
+        path = NULL;
+        if (uri) {
+            size_t n = 0;
+            path = malloc(strlen(uri) * 3 + 1);
+            for (const char *c = uri; path && *c; c++) {
+                bool query = c >= uri + strlen(uri) - strlen("?immutable=1");
+                if (!query && (*c == '%' || *c == '?' || *c == '#'))
+                    n += (size_t)sprintf(path + n, "%%%02X", (unsigned char)*c);
+                else
+                    path[n++] = *c;
+            }
+            if (path)
+                path[n] = '\0';
+            sqlite3_free(uri);
+        }
+    }
     struct rt_catalog *cat = calloc(1, sizeof *cat);
     if (!path || !cat) {
         free(path);
@@ -221,6 +247,8 @@ static int open_catalog(const char *dir, bool readonly, struct rt_catalog **out,
     }
     int rc = RT_OK;
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (mode == OPEN_READ_IMMUTABLE)
+        flags |= SQLITE_OPEN_URI;
     if (sqlite3_open_v2(path, &cat->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", path,
                      cat->db ? sqlite3_errmsg(cat->db) : "cannot open");
