@@ -7,6 +7,7 @@
 #include "formats/bundle.h"
 #include "formats/chain.h"
 #include "formats/escape.h"
+#include "store/catalog.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -15,21 +16,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static const char help[] =
-    "usage: runtrail verify [-v] [--json] PATH...\n"
+    "usage: runtrail verify [-v] [--json] [--since T] [--strict] PATH...\n"
     "\n"
     "Verify trace bundles. PATH is a bundle file or a folder searched recursively for\n"
     "*.rtb files. Each bundle's zstd checksum, footer digest (SHA-256) and blocks are\n"
     "checked; then, for every sandbox, the chain of sequence numbers and previous-bundle\n"
     "digests: missing bundles (gap), modified or replaced bundles, reordering, and forks\n"
-    "(two different bundles with one sequence number). Each finding is printed on stderr\n"
-    "as 'runtrail: FILE: reason'; a summary line is printed on stdout.\n"
+    "(two different bundles with one sequence number), a chain that does not start at\n"
+    "seq 0 (head) and one whose highest bundle is not the sandbox's last (open). Each\n"
+    "finding is printed on stderr as 'runtrail: FILE: reason', each warning as\n"
+    "'runtrail: warning: FILE: reason'; a summary line is printed on stdout.\n"
     "\n"
     "  -v, --verbose   also print one 'ok' line per intact bundle\n"
+    "  --since T       the bundles were pulled from T on (pull --since): a chain\n"
+    "                  whose first bundle starts at or after T may begin before it,\n"
+    "                  so its missing head is a warning; without --since it is a finding\n"
+    "  --strict        warnings are findings too (an open chain, an explainable head)\n"
     "  --json          one JSON object per line on stdout instead: each finding\n"
     "                  {\"record\":\"finding\",\"file\",\"problem\",\"reason\",...} (problem:\n"
-    "                  unreadable, corrupt, gap, modified, reordered, fork), \"ok\" records\n"
+    "                  unreadable, corrupt, gap, modified, reordered, fork, head,\n"
+    "                  open), {\"record\":\"warning\",...} alike, \"ok\" records\n"
     "                  with -v, and a last {\"record\":\"summary\",...}\n"
     "  -h, --help      this help\n"
     "\n"
@@ -59,12 +68,12 @@ static bool json_mode;
 /* One finding: "runtrail: NAME: text" with both parts escaped on stderr, or a JSON line.
  * problem names the kind (unreadable, corrupt, or a chain problem); sandbox, seq and other
  * are optional (NULL, -1, NULL). */
-static void report(const char *name, const char *problem, const char *text, const char *sandbox,
-                   long long seq, const char *other)
+static void report_as(const char *record, const char *name, const char *problem, const char *text,
+                      const char *sandbox, long long seq, const char *other)
 {
     if (json_mode) {
         json_t *j = json_object();
-        json_object_set_new(j, "record", json_string("finding"));
+        json_object_set_new(j, "record", json_string(record));
         json_object_set_new(j, "file", rt_cli_json_str(name));
         json_object_set_new(j, "problem", json_string(problem));
         json_object_set_new(j, "reason", rt_cli_json_str(text));
@@ -78,7 +87,16 @@ static void report(const char *name, const char *problem, const char *text, cons
         return;
     }
     char n[1024], t[1024];
-    rt_cli_error("%s: %s", esc(name, n, sizeof n), esc(text, t, sizeof t));
+    if (!strcmp(record, "warning"))
+        rt_cli_error("warning: %s: %s", esc(name, n, sizeof n), esc(text, t, sizeof t));
+    else
+        rt_cli_error("%s: %s", esc(name, n, sizeof n), esc(text, t, sizeof t));
+}
+
+static void report(const char *name, const char *problem, const char *text, const char *sandbox,
+                   long long seq, const char *other)
+{
+    report_as("finding", name, problem, text, sandbox, seq, other);
 }
 
 static void finding(const char *name, const char *text)
@@ -133,18 +151,33 @@ static void on_error(const char *path, const char *reason, void *arg)
 
 RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox chain")
 {
-    bool verbose = false;
+    bool verbose = false, strict = false;
+    int64_t since_ns = 0;
     int n_paths = 0;
     if (rt_cli_wants_help(argc, argv))
         return rt_cli_help(help);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
             verbose = true;
-        else if (!strcmp(argv[i], "--json"))
+        } else if (!strcmp(argv[i], "--json")) {
             json_mode = true;
-        else if (argv[i][0] == '-' && argv[i][1])
+        } else if (!strcmp(argv[i], "--strict")) {
+            strict = true;
+        } else if (!strcmp(argv[i], "--since")) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            if (i + 1 >= argc)
+                return rt_cli_usage_error("verify", "--since needs a value");
+            if (rt_parse_time(argv[i + 1], (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                              &since_ns) != RT_OK ||
+                since_ns <= 0)
+                return rt_cli_usage_error("verify", "--since '%s': %s", argv[i + 1],
+                                          rt_strerror(RT_ERR_TIME_FORMAT));
+            argv[i] = argv[i + 1] = (char *)"-"; /* not paths */
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1])
             return rt_cli_usage_error("verify", "unknown option '%s'", argv[i]);
-        else
+        else if (strcmp(argv[i], "-") != 0)
             n_paths++;
     }
     if (!n_paths)
@@ -155,7 +188,7 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
     static const struct rt_cli_walk_ops ops = {on_file, on_error};
     for (int i = 1; i < argc; i++) {
         const char *p = argv[i];
-        if (p[0] == '-' && p[1])
+        if (p[0] == '-')
             continue;
         size_t before = files.n;
         int errors = rt_cli_walk_bundles(p, &ops, &sc);
@@ -168,6 +201,7 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
     int unreadable = sc.unreadable;
 
     struct rt_chain *chain = rt_chain_new();
+    rt_chain_set_since(chain, since_ns);
     size_t findings = 0, intact = 0;
     for (size_t i = 0; chain && i < files.n; i++) {
         const char *path = files.v[i];
@@ -207,10 +241,13 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
     }
     const struct rt_chain_finding *cf = NULL;
     size_t n_cf = rt_chain_check(chain, &cf);
-    for (size_t i = 0; i < n_cf; i++)
-        report(cf[i].name, chain_problem[cf[i].problem], cf[i].text, cf[i].sandbox_id,
-               (long long)cf[i].seq, cf[i].other);
-    findings += n_cf;
+    size_t warnings = 0;
+    for (size_t i = 0; i < n_cf; i++) {
+        bool warn = cf[i].warning && !strict;
+        report_as(warn ? "warning" : "finding", cf[i].name, chain_problem[cf[i].problem],
+                  cf[i].text, cf[i].sandbox_id, (long long)cf[i].seq, cf[i].other);
+        *(warn ? &warnings : &findings) += 1;
+    }
     size_t n_sb = rt_chain_sandboxes(chain);
     if (json_mode) {
         json_t *j = json_object();
@@ -220,6 +257,7 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         json_object_set_new(j, "sandboxes", json_integer((json_int_t)n_sb));
         json_object_set_new(j, "findings", json_integer((json_int_t)findings));
         json_object_set_new(j, "unreadable", json_integer(unreadable));
+        json_object_set_new(j, "warnings", json_integer((json_int_t)warnings));
         if (!files.n)
             json_object_set_new(j, "nothing_checked", json_true());
         rt_cli_json_line(j);
@@ -227,9 +265,13 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         printf("verify: no bundles found: nothing was checked\n");
     } else {
         printf("verify: %zu bundle%s, %zu sandbox%s: %s", files.n, files.n == 1 ? "" : "s", n_sb,
-               n_sb == 1 ? "" : "es", findings ? "" : "all intact\n");
+               n_sb == 1 ? "" : "es", findings ? "" : "all intact");
         if (findings)
-            printf("%zu finding%s\n", findings, findings == 1 ? "" : "s");
+            printf("%zu finding%s", findings, findings == 1 ? "" : "s");
+        if (warnings)
+            printf(", %zu warning%s (see stderr; --strict makes them findings)", warnings,
+                   warnings == 1 ? "" : "s");
+        printf("\n");
     }
     if (!chain) {
         rt_cli_error("out of memory");

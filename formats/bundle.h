@@ -96,7 +96,15 @@ struct rt_meta {
     uint8_t prev_digest[RT_DIGEST_LEN]; /* footer digest of the previous bundle */
     uint32_t coverage;                  /* RT_COV_* */
     uint64_t counters[RT_CTR__COUNT];
+    uint8_t chain_end; /* RT_CHAIN_END_*: whether more bundles of the sandbox may follow */
 };
+
+/* META chain_end: 0 the writer did not say (older recorders, `record`), 1 more bundles of this
+ * sandbox may follow, 2 the last bundle of the sandbox (sealed at SHUTDOWN), so a chain whose
+ * highest bundle says 1 is open or was cut. */
+#define RT_CHAIN_END_UNKNOWN 0
+#define RT_CHAIN_END_MORE 1
+#define RT_CHAIN_END_LAST 2
 
 /* ENV: one entry per variable. hash = HMAC-SHA256(key, value) (RUNTRAIL_HASH_KEY, or the
  * sandbox id); value is set only for allow-listed, non-secret variables. */
