@@ -64,6 +64,7 @@ static void on_file(const char *path, void *arg)
 static void on_error(const char *path, const char *reason, void *arg)
 {
     struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
     rt_fail(&ei, RT_ERR_IO, -1, "%s", reason);
     report(path, RT_ERR_IO, &ei);
     (void)arg;

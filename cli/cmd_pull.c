@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "formats/bundle.h"
 #include "formats/escape.h"
+#include "formats/toolbox.h"
 #include "store/catalog.h"
 #include "store/s3.h"
 #include "store/store.h"
@@ -35,7 +36,7 @@
 #define HOUR_NS (3600LL * 1000000000LL)
 #define MAX_LIST 64
 
-static const char help[] =
+static const char help_head[] =
     "usage: runtrail pull s3://BUCKET/PREFIX [--function F]... [--since T] [--until T]\n"
     "                     [--request-id ID]... [-j N] [--cache DIR] [--max-size N]\n"
     "                     [--dry-run]\n"
@@ -44,20 +45,39 @@ static const char help[] =
     "verify each one (zstd checksum, footer digest) and index it in the catalog.\n"
     "Only the partitions in the time range are listed; bundles already indexed and\n"
     "verified are skipped; an interrupted pull resumes where it stopped.\n"
-    "\n"
-    "  --function F      only this function (repeatable); default: every fn= partition\n"
-    "  --since T         bundles that started at or after T\n"
-    "  --until T         bundles that started at or before T (default: no limit)\n"
-    "                    T is ISO 8601 (2026-11-26, 2026-11-26T10:00Z, ...+02:00)\n"
-    "                    or relative to now: 90s, 15m, 2h, 7d, 1w\n"
-    "  --request-id ID   only this request id (repeatable)\n"
-    "  -j N              parallel downloads (default 8, 1..256)\n"
-    "  --cache DIR       cache folder (default $RUNTRAIL_CACHE, else\n"
-    "                    ${XDG_CACHE_HOME:-~/.cache}/runtrail)\n"
-    "  --max-size N      skip objects larger than N bytes (suffix k, M: KiB, MiB);\n"
-    "                    default and upper bound 256M, the largest bundle a reader opens\n"
-    "  --dry-run         list what would be downloaded, download nothing\n"
-    "  -h, --help        this help\n"
+    "\n";
+
+enum {
+    OPT_FUNCTION = 1,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_REQUEST_ID,
+    OPT_JOBS,
+    OPT_CACHE,
+    OPT_MAX_SIZE,
+    OPT_DRY_RUN
+};
+static const struct rt_cli_opt options[] = {
+    {OPT_FUNCTION, "function", 0, "F",
+     "only this function (repeatable); default: every fn= partition"},
+    {OPT_SINCE, "since", 0, "T", "bundles that started at or after T"},
+    {OPT_UNTIL, "until", 0, "T",
+     "bundles that started at or before T (default: no limit)\n"
+     "T is ISO 8601 (2026-11-26, 2026-11-26T10:00Z, ...+02:00)\n"
+     "or relative to now: 90s, 15m, 2h, 7d, 1w"},
+    {OPT_REQUEST_ID, "request-id", 0, "ID", "only this request id (repeatable)"},
+    {OPT_JOBS, "jobs", 'j', "N", "parallel downloads (default 8, 1..256)"},
+    {OPT_CACHE, "cache", 0, "DIR",
+     "cache folder (default $RUNTRAIL_CACHE, else\n"
+     "${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {OPT_MAX_SIZE, "max-size", 0, "N",
+     "skip objects larger than N bytes (suffix k, m: KiB, MiB);\n"
+     "default and upper bound 256m, the largest bundle a reader opens"},
+    {OPT_DRY_RUN, "dry-run", 0, NULL, "list what would be downloaded, download nothing"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
     "Credentials, region and endpoint follow the AWS conventions (AWS_PROFILE,\n"
     "~/.aws/credentials and config incl. credential_process, AWS_REGION,\n"
@@ -72,6 +92,8 @@ static const char help[] =
     "listed, downloaded, verified or committed to the catalog (the others are still pulled\n"
     "and indexed).\n"
     "See runtrail-pull(1) and docs/store.md.\n";
+
+static const struct rt_cli_spec pull_spec = {"pull", help_head, options, help_tail, false};
 
 struct strvec {
     char **v;
@@ -425,6 +447,7 @@ static void commit_batch(struct pull *p, bool again)
     if (!p->cat)
         return;
     struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
     int rc = p->in_batch ? rt_catalog_end_batch(p->cat, &ei) : RT_OK;
     p->in_batch = false;
     if (rc == RT_OK) {
@@ -501,70 +524,57 @@ static void on_progress(uint64_t bytes, void *arg)
     draw(p, false);
 }
 
-static int parse_args(struct pull *p, int argc, char **argv)
+static int parse_args(struct pull *p, int argc, char **argv, bool *stop)
 {
     const char *since = NULL, *until = NULL, *cache = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VAL()                                                                                 \
-    do {                                                                                           \
-        if (!val)                                                                                  \
-            return rt_cli_usage_error("pull", "%s needs a value", a);                              \
-        i++;                                                                                       \
-    } while (0)
-        if (!strcmp(a, "--function")) {
-            NEED_VAL();
-            if (strvec_add(&p->functions, val))
+    struct rt_cli_parser op;
+    rt_cli_opts_begin(&op, &pull_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&op)) != RT_CLI_OPTS_END;) {
+        uint64_t n;
+        struct rt_errinfo perr;
+        switch (id) {
+        case RT_CLI_OPTS_STOP: /* --help printed (0) or a usage error (2): stop either way */
+            *stop = true;
+            return op.status;
+        case OPT_FUNCTION:
+            if (strvec_add(&p->functions, op.value))
                 return RT_EXIT_USAGE;
-        } else if (!strcmp(a, "--request-id")) {
-            NEED_VAL();
-            if (strvec_add(&p->request_ids, val))
+            break;
+        case OPT_REQUEST_ID:
+            if (strvec_add(&p->request_ids, op.value))
                 return RT_EXIT_USAGE;
-        } else if (!strcmp(a, "--since")) {
-            NEED_VAL();
-            since = val;
-        } else if (!strcmp(a, "--until")) {
-            NEED_VAL();
-            until = val;
-        } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
-            NEED_VAL();
-            char *end;
-            long j = strtol(val, &end, 10);
-            if (*end || j < 1 || j > 256)
-                return rt_cli_usage_error("pull", "-j wants 1..256, not '%s'", val);
-            p->jobs = (int)j;
-        } else if (!strncmp(a, "-j", 2) && a[2]) {
-            char *end;
-            long j = strtol(a + 2, &end, 10);
-            if (*end || j < 1 || j > 256)
-                return rt_cli_usage_error("pull", "-j wants 1..256, not '%s'", a + 2);
-            p->jobs = (int)j;
-        } else if (!strcmp(a, "--cache")) {
-            NEED_VAL();
-            cache = val;
-        } else if (!strcmp(a, "--max-size")) {
-            NEED_VAL();
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(val, &end, 10);
-            unsigned long long mul = !strcmp(end, "k") || !strcmp(end, "K") ? 1024
-                                     : !strcmp(end, "M")                    ? 1024 * 1024
-                                     : !*end                                ? 1
-                                                                            : 0;
-            if (errno || !mul || end == val || v == 0 || v > RT_BUNDLE_MAX_DECOMPRESSED / mul)
-                return rt_cli_usage_error("pull", "--max-size wants 1..256M bytes, not '%s'", val);
-            p->max_size = v * mul;
-        } else if (!strcmp(a, "--dry-run")) {
+            break;
+        case OPT_SINCE:
+            since = op.value;
+            break;
+        case OPT_UNTIL:
+            until = op.value;
+            break;
+        case OPT_JOBS:
+            if (rt_parse_count(op.value, &n, &perr) != RT_OK || n < 1 || n > 256)
+                return rt_cli_opts_bad_value(&op, "wants 1..256, not '%s'", op.value);
+            p->jobs = (int)n;
+            break;
+        case OPT_CACHE:
+            cache = op.value;
+            break;
+        case OPT_MAX_SIZE:
+            if (rt_parse_size(op.value, &n, &perr) != RT_OK || n == 0 ||
+                n > RT_BUNDLE_MAX_DECOMPRESSED)
+                return rt_cli_opts_bad_value(&op, "wants 1..256m bytes, not '%s'", op.value);
+            p->max_size = n;
+            break;
+        case OPT_DRY_RUN:
             p->dry_run = true;
-        } else if (a[0] == '-') {
-            return rt_cli_usage_error("pull", "unknown option '%s'", a);
-        } else if (!p->url) {
-            p->url = a;
-        } else {
-            return rt_cli_usage_error("pull", "one s3:// URL only ('%s')", a);
+            break;
+        default:
+            break;
         }
-#undef NEED_VAL
+    }
+    for (int i = op.first_operand; i < argc; i++) {
+        if (p->url)
+            return rt_cli_usage_error("pull", "one s3:// URL only ('%s')", argv[i]);
+        p->url = argv[i];
     }
     if (!p->url)
         return rt_cli_usage_error("pull", "missing s3://BUCKET/PREFIX");
@@ -604,11 +614,10 @@ static int parse_args(struct pull *p, int argc, char **argv)
 
 RT_COMMAND(pull, "download bundles from S3, verify them and index them")
 {
-    if (rt_cli_wants_help(argc, argv))
-        return rt_cli_help(help);
     struct pull p = {.jobs = 8, .max_size = RT_BUNDLE_MAX_DECOMPRESSED, .bucket_fd = -1};
-    int ex = parse_args(&p, argc, argv);
-    if (ex != RT_EXIT_OK)
+    bool stop = false;
+    int ex = parse_args(&p, argc, argv, &stop);
+    if (ex != RT_EXIT_OK || stop)
         goto out;
     struct rt_errinfo ei;
     int rc = rt_s3_open(p.bucket, NULL, &p.s3, &ei);
@@ -681,6 +690,7 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
         if (p.objects[i].size > p.max_size) {
             char what[1400];
             struct rt_errinfo si;
+            rt_errinfo_clear(&si);
             snprintf(what, sizeof what, "s3://%s/%s", p.bucket, key);
             rt_fail(&si, RT_ERR_S3_TOO_LARGE, -1,
                     "listed at %" PRIu64 " bytes, over the %" PRIu64 "-byte limit (--max-size); "

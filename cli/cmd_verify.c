@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static const char help[] =
+static const char help_head[] =
     "usage: runtrail verify [-v] [--json] [--since T] [--strict] PATH...\n"
     "\n"
     "Verify trace bundles. PATH is a bundle file or a folder searched recursively for\n"
@@ -29,18 +29,27 @@ static const char help[] =
     "seq 0 (head) and one whose highest bundle is not the sandbox's last (open). Each\n"
     "finding is printed on stderr as 'runtrail: FILE: reason', each warning as\n"
     "'runtrail: warning: FILE: reason'; a summary line is printed on stdout.\n"
-    "\n"
-    "  -v, --verbose   also print one 'ok' line per intact bundle\n"
-    "  --since T       the bundles were pulled from T on (pull --since): a chain\n"
-    "                  whose first bundle starts at or after T may begin before it,\n"
-    "                  so its missing head is a warning; without --since it is a finding\n"
-    "  --strict        warnings are findings too (an open chain, an explainable head)\n"
-    "  --json          one JSON object per line on stdout instead: each finding\n"
-    "                  {\"record\":\"finding\",\"file\",\"problem\",\"reason\",...} (problem:\n"
-    "                  unreadable, corrupt, gap, modified, reordered, fork, head,\n"
-    "                  open), {\"record\":\"warning\",...} alike, \"ok\" records\n"
-    "                  with -v, and a last {\"record\":\"summary\",...}\n"
-    "  -h, --help      this help\n"
+    "\n";
+
+enum { OPT_VERBOSE = 1, OPT_JSON, OPT_SINCE, OPT_STRICT };
+static const struct rt_cli_opt options[] = {
+    {OPT_VERBOSE, "verbose", 'v', NULL, "also print one 'ok' line per intact bundle"},
+    {OPT_SINCE, "since", 0, "T",
+     "the bundles were pulled from T on (pull --since): a chain\n"
+     "whose first bundle starts at or after T may begin before it,\n"
+     "so its missing head is a warning; without --since it is a finding"},
+    {OPT_STRICT, "strict", 0, NULL,
+     "warnings are findings too (an open chain, an explainable head)"},
+    {OPT_JSON, "json", 0, NULL,
+     "one JSON object per line on stdout instead: each finding\n"
+     "{\"record\":\"finding\",\"file\",\"problem\",\"reason\",...} (problem:\n"
+     "unreadable, corrupt, gap, modified, reordered, fork, head,\n"
+     "open), {\"record\":\"warning\",...} alike, \"ok\" records\n"
+     "with -v, and a last {\"record\":\"summary\",...}"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
     "Folders are searched following symbolic links, each folder once (a link loop\n"
     "ends the walk). A missing path, an unreadable folder or an empty folder is\n"
@@ -49,6 +58,8 @@ static const char help[] =
     "Exit status: 0 all intact, 1 findings, 2 usage error, unreadable input, or no\n"
     "bundle found (nothing was checked).\n"
     "See runtrail-verify(1) and docs/format.md.\n";
+
+static const struct rt_cli_spec verify_spec = {"verify", help_head, options, help_tail, false};
 
 struct files {
     char **v;
@@ -153,50 +164,47 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
 {
     bool verbose = false, strict = false;
     int64_t since_ns = 0;
-    int n_paths = 0;
-    if (rt_cli_wants_help(argc, argv))
-        return rt_cli_help(help);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+    struct rt_cli_parser p;
+    rt_cli_opts_begin(&p, &verify_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;) {
+        struct timespec ts;
+        switch (id) {
+        case RT_CLI_OPTS_STOP:
+            return p.status;
+        case OPT_VERBOSE:
             verbose = true;
-        } else if (!strcmp(argv[i], "--json")) {
+            break;
+        case OPT_JSON:
             json_mode = true;
-        } else if (!strcmp(argv[i], "--strict")) {
+            break;
+        case OPT_STRICT:
             strict = true;
-        } else if (!strcmp(argv[i], "--since")) {
-            struct timespec ts;
+            break;
+        case OPT_SINCE:
             clock_gettime(CLOCK_REALTIME, &ts);
-            if (i + 1 >= argc)
-                return rt_cli_usage_error("verify", "--since needs a value");
-            if (rt_parse_time(argv[i + 1], (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-                              &since_ns) != RT_OK ||
+            if (rt_parse_time(p.value, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &since_ns) !=
+                    RT_OK ||
                 since_ns <= 0)
-                return rt_cli_usage_error("verify", "--since '%s': %s", argv[i + 1],
-                                          rt_strerror(RT_ERR_TIME_FORMAT));
-            argv[i] = argv[i + 1] = (char *)"-"; /* not paths */
-            i++;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return rt_cli_usage_error("verify", "unknown option '%s'", argv[i]);
-        else if (strcmp(argv[i], "-") != 0)
-            n_paths++;
+                return rt_cli_opts_bad_value(&p, "%s", rt_strerror(RT_ERR_TIME_FORMAT));
+            break;
+        default:
+            break;
+        }
     }
-    if (!n_paths)
+    if (p.first_operand >= argc)
         return rt_cli_usage_error("verify", "which bundles? (runtrail verify PATH...)");
 
     struct files files = {0};
     struct scan sc = {.files = &files};
     static const struct rt_cli_walk_ops ops = {on_file, on_error};
-    for (int i = 1; i < argc; i++) {
-        const char *p = argv[i];
-        if (p[0] == '-')
-            continue;
+    for (int i = p.first_operand; i < argc; i++) {
         size_t before = files.n;
-        int errors = rt_cli_walk_bundles(p, &ops, &sc);
+        int errors = rt_cli_walk_bundles(argv[i], &ops, &sc);
         sc.unreadable += errors;
         if (files.n > before)
             qsort(files.v + before, files.n - before, sizeof *files.v, cmp_str);
         else if (!errors) /* an empty folder: say so, it is not "intact" */
-            finding(p, "no *.rtb bundles in this folder");
+            finding(argv[i], "no *.rtb bundles in this folder");
     }
     int unreadable = sc.unreadable;
 

@@ -785,6 +785,7 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
 
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
 {
+    rt_errinfo_clear(ei);
     if (!cat || cat->in_batch)
         return RT_ERR_INVALID_ARG;
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -795,6 +796,7 @@ int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
 
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
 {
+    rt_errinfo_clear(ei);
     if (cat && cat->batch_lost) {
         cat->batch_lost = false;
         return rt_fail(ei, RT_ERR_CATALOG, -1,

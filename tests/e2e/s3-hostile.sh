@@ -108,6 +108,8 @@ check "far less than 1 GiB left the server (${sent:-?} bytes)" test "${sent:-107
 expect_eq "no partial or oversized file left" "0" \
     "$(find "$C/s3/bkt/pre/v1/fn=big" -type f 2>/dev/null | wc -l)"
 expect_exit "--max-size over 256M is a usage error" 2 "$RUNTRAIL" pull s3://bkt/pre --max-size 257M
+expect_exit "pull --help" 0 "$RUNTRAIL" pull --help
+expect_grep "documents --max-size" "^  --max-size N  .*skip objects larger than N bytes" "$T_TMP/last.out"
 hostile '{"objects":[]}'
 
 # 6. a catalog that cannot commit (here: a file size limit, as on a full disk) is an error,
