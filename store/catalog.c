@@ -741,6 +741,8 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
     rt_errinfo_clear(ei);
     if (!cat || !path)
         return RT_ERR_INVALID_ARG;
+    if (cat->batch_lost) /* until end_batch reports it: nothing half-committed */
+        return rt_fail(ei, RT_ERR_CATALOG, -1, "the batch was rolled back by an earlier failure");
     char abs[PATH_MAX];
     if (!realpath(path, abs))
         return rt_fail(ei, RT_ERR_IO, -1, "%s: %s", path, strerror(errno));
