@@ -287,14 +287,21 @@ static char *tables_markdown(void)
             if (i->str_fmt[k] == RT_AF_NONE)
                 fprintf(f, " |");
             else
-                fprintf(f, " %s (%s) |", i->str_name[k], af_name(i->str_fmt[k]));
+                fprintf(f, " %s (%s%s%s) |", i->str_name[k], af_name(i->str_fmt[k]),
+                        i->str_role[k] ? ", " : "",
+                        i->str_role[k] ? rt_role_name(i->str_role[k]) : "");
         for (int k = 0; k < RT_EVENT_NUMS; k++)
             if (i->num_fmt[k] == RT_AF_NONE)
                 fprintf(f, " |");
             else
-                fprintf(f, " %s (%s) |", i->num_name[k], af_name(i->num_fmt[k]));
+                fprintf(f, " %s (%s%s%s) |", i->num_name[k], af_name(i->num_fmt[k]),
+                        i->num_role[k] ? ", " : "",
+                        i->num_role[k] ? rt_role_name(i->num_role[k]) : "");
         fprintf(f, "\n");
     }
+    fprintf(f, "\n### Roles (`RT_ROLES`)\n\n| role | meaning |\n| --- | --- |\n");
+    for (unsigned r = 1; r < RT_ROLE__COUNT; r++)
+        fprintf(f, "| `%s` | %s |\n", rt_role_name(r), rt_role_doc(r));
     fprintf(f, "\n### Kinds (`RT_KINDS`)\n\n| value | name |\n| --- | --- |\n");
     for (unsigned k = 0; k < RT_KIND__COUNT; k++)
         fprintf(f, "| %u | `%s` |\n", k, rt_kind_name(k));
