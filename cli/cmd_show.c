@@ -162,6 +162,7 @@ static void show_header(const char *path, const struct rt_bundle *b)
     line_str("arn", m->function_arn);
     line_str("region", m->region);
     line_str("runtime", m->runtime);
+    line_str("arch", m->arch);
     line_str("handler", m->handler);
     line_str("command", m->command);
     line_str("request", m->request_id);
@@ -267,6 +268,7 @@ static void show_timeline(const struct rt_bundle *b, const struct filter *f, boo
 {
     size_t i = 0, j = 0, cap = 1024;
     char *line = malloc(cap);
+    enum rt_arch arch = rt_arch_from_name(b->meta.arch);
     if (!line)
         return;
     if (!json)
@@ -286,14 +288,14 @@ static void show_timeline(const struct rt_bundle *b, const struct filter *f, boo
                 json_decref(o);
                 continue;
             }
-            size_t need = rt_render_event(line, cap, ev);
+            size_t need = rt_render_event_arch(line, cap, ev, arch);
             if (need >= cap) {
                 char *p = realloc(line, need + 1);
                 if (!p)
                     break;
                 line = p;
                 cap = need + 1;
-                rt_render_event(line, cap, ev);
+                rt_render_event_arch(line, cap, ev, arch);
             }
             rt_render_ms(ts, sizeof ts, ev->ts_ns);
             if (ev->tid != ev->pid)
