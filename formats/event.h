@@ -65,6 +65,7 @@ enum rt_argfmt {
     _(LOCAL, "local", "a local address, ip:port (bind, listen, what an inbound peer reached)")     \
     _(HOST, "host", "a host name: the DNS query, the TLS SNI or HTTP Host of a connection")        \
     _(HTTP, "http", "plaintext HTTP request line + Host + status line (inbound: or the SNI)")      \
+    _(ANSWERS, "answers", "the addresses a DNS name resolved to")                                  \
     _(REQUEST_ID, "request_id", "an invocation's request id")                                      \
     _(BYTES_OUT, "bytes_out", "bytes the program sent")                                            \
     _(BYTES_IN, "bytes_in", "bytes the program received")                                          \
@@ -149,8 +150,8 @@ enum rt_role {
       RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
     _(SENDTO, NET, "sendto", RT_ARG(STR, "addr", PEER), RT_NOARG, RT_NOARG, RT_ARG(INT, "fd", FD), \
       RT_ARG(BYTES, "bytes", BYTES_OUT), RT_NOARG, RT_NOARG)                                       \
-    _(DNS, NET, "getaddrinfo", RT_ARG(STR, "name", HOST), RT_ARG(STR, "answers", NONE), RT_NOARG,  \
-      RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)                                                      \
+    _(DNS, NET, "getaddrinfo", RT_ARG(STR, "name", HOST), RT_ARG(STR, "answers", ANSWERS),         \
+      RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)                                            \
     /* One summary per outbound connection: s0 "ip:port", s1 DNS name or TLS SNI, s2 the           \
      * plaintext HTTP request line + Host + status line; n0 bytes out, n1 bytes in, n2 the         \
      * protocol seen (enum rt_proto). */                                                           \

@@ -237,8 +237,13 @@ static void add_num(struct out *o, enum rt_argfmt fmt, int64_t v, enum rt_arch a
 
 size_t rt_render_num(char *buf, size_t cap, enum rt_argfmt fmt, int64_t v)
 {
+    return rt_render_num_arch(buf, cap, fmt, v, rt_arch_from_name(RT_HOST_ARCH));
+}
+
+size_t rt_render_num_arch(char *buf, size_t cap, enum rt_argfmt fmt, int64_t v, enum rt_arch arch)
+{
     struct out o = {buf, cap, 0};
-    add_num(&o, fmt, v, rt_arch_from_name(RT_HOST_ARCH));
+    add_num(&o, fmt, v, arch);
     finish(&o);
     return o.n;
 }
