@@ -228,11 +228,15 @@ struct proc {
 struct keyer {
     struct proc *procs;
     size_t n, cap;
+    long *by_pid; /* open addressing: pid -> the latest proc index with it, -1 empty */
+    size_t slots; /* a power of two, at least twice n */
     const char *request_id;
     enum rt_arch arch;
     bool nomem;
     char *tmp; /* scratch for normalised strings */
     size_t tmp_cap;
+    char *key; /* the key being built */
+    size_t len, kcap;
 };
 
 static char *norm_dup(struct keyer *k, const char *s, size_t len, bool peer)
@@ -251,16 +255,44 @@ static char *norm_dup(struct keyer *k, const char *s, size_t len, bool peer)
     return d;
 }
 
+static size_t pid_slot(const struct keyer *k, int32_t pid)
+{
+    size_t h = ((uint32_t)pid * 2654435761u) & (k->slots - 1);
+    while (k->by_pid[h] >= 0 && k->procs[k->by_pid[h]].pid != pid)
+        h = (h + 1) & (k->slots - 1);
+    return h;
+}
+
 static long find_proc(const struct keyer *k, int32_t pid)
 {
-    for (size_t i = k->n; i > 0; i--)
-        if (k->procs[i - 1].pid == pid)
-            return (long)(i - 1);
-    return -1;
+    return k->slots ? k->by_pid[pid_slot(k, pid)] : -1;
+}
+
+/* Makes room for one more pid in by_pid; false when out of memory. */
+static bool grow_pid_map(struct keyer *k)
+{
+    if (2 * (k->n + 1) <= k->slots)
+        return true;
+    size_t slots = k->slots ? 2 * k->slots : 64;
+    long *map = malloc(slots * sizeof *map);
+    if (!map)
+        return false;
+    for (size_t i = 0; i < slots; i++)
+        map[i] = -1;
+    free(k->by_pid);
+    k->by_pid = map;
+    k->slots = slots;
+    for (size_t i = 0; i < k->n; i++) /* later entries of a pid replace earlier ones */
+        k->by_pid[pid_slot(k, k->procs[i].pid)] = (long)i;
+    return true;
 }
 
 static long add_proc(struct keyer *k, int32_t pid, long parent, const char *exe, size_t len)
 {
+    if (!grow_pid_map(k)) {
+        k->nomem = true;
+        return -1;
+    }
     if (k->n == k->cap) {
         size_t cap = k->cap ? 2 * k->cap : 16;
         struct proc *p = realloc(k->procs, cap * sizeof *p);
@@ -277,6 +309,7 @@ static long add_proc(struct keyer *k, int32_t pid, long parent, const char *exe,
         return -1;
     }
     k->procs[k->n] = (struct proc){pid, parent, e, false};
+    k->by_pid[pid_slot(k, pid)] = (long)k->n;
     return (long)k->n++;
 }
 
@@ -323,89 +356,128 @@ static long track(struct keyer *k, const struct rt_event *ev)
     return self;
 }
 
-static void put_position(FILE *f, const struct keyer *k, long p, int depth)
+/* ---- the key text, built in the keyer's reusable buffer ---- */
+
+static bool reserve(struct keyer *k, size_t more)
+{
+    if (k->len + more + 1 <= k->kcap)
+        return true;
+    size_t cap = k->kcap ? k->kcap : 256;
+    while (cap < k->len + more + 1)
+        cap *= 2;
+    char *p = realloc(k->key, cap);
+    if (!p) {
+        k->nomem = true;
+        return false;
+    }
+    k->key = p;
+    k->kcap = cap;
+    return true;
+}
+
+static void put(struct keyer *k, const char *s, size_t n)
+{
+    if (!reserve(k, n))
+        return;
+    memcpy(k->key + k->len, s, n);
+    k->len += n;
+    k->key[k->len] = '\0';
+}
+
+static void puts_(struct keyer *k, const char *s)
+{
+    put(k, s, strlen(s));
+}
+
+static void put_position(struct keyer *k, long p, int depth)
 {
     if (p < 0 || depth > 32) {
-        fputs("?", f);
+        puts_(k, "?");
         return;
     }
     if (k->procs[p].parent >= 0 && k->procs[p].parent != p) {
-        put_position(f, k, k->procs[p].parent, depth + 1);
-        fputc('>', f);
+        put_position(k, k->procs[p].parent, depth + 1);
+        puts_(k, ">");
     }
-    fputs(k->procs[p].exe, f);
+    puts_(k, k->procs[p].exe);
 }
 
-static void put_quoted(FILE *f, struct keyer *k, const char *s, size_t len, bool peer)
+/* s normalised (string rules, or the peer rule), escaped, in double quotes. */
+static void put_quoted(struct keyer *k, const char *s, size_t len, bool peer)
 {
-    char *n = norm_dup(k, s, len, peer);
-    if (!n)
-        return;
-    size_t need = rt_escape_buf(NULL, 0, n, strlen(n), '"');
-    if (need + 1 > k->tmp_cap) {
-        char *t = realloc(k->tmp, need + 1);
+    size_t need = 3 * len + 16; /* a rule at most triples what it replaces ("1" -> "{n}") */
+    if (need > k->tmp_cap) {
+        char *t = realloc(k->tmp, need);
         if (!t) {
             k->nomem = true;
-            free(n);
             return;
         }
         k->tmp = t;
-        k->tmp_cap = need + 1;
+        k->tmp_cap = need;
     }
-    rt_escape_buf(k->tmp, k->tmp_cap, n, strlen(n), '"');
-    fprintf(f, "\"%s\"", k->tmp);
-    free(n);
-}
-
-static void put_argv(FILE *f, struct keyer *k, struct rt_str s)
-{
-    if (!s.len) {
-        fputs("[]", f);
+    size_t n = peer ? rt_norm_peer(k->tmp, k->tmp_cap, s, len)
+                    : rt_norm_string(k->tmp, k->tmp_cap, s, len, k->request_id);
+    if (n >= k->tmp_cap) { /* cannot happen by the bound above; never print a cut key */
+        k->nomem = true;
         return;
     }
-    fputc('[', f);
+    size_t esc = rt_escape_buf(NULL, 0, k->tmp, n, '"');
+    if (!reserve(k, esc + 2))
+        return;
+    k->key[k->len++] = '"';
+    rt_escape_buf(k->key + k->len, esc + 1, k->tmp, n, '"');
+    k->len += esc;
+    k->key[k->len++] = '"';
+    k->key[k->len] = '\0';
+}
+
+static void put_argv(struct keyer *k, struct rt_str s)
+{
+    if (!s.len) {
+        puts_(k, "[]");
+        return;
+    }
+    puts_(k, "[");
     size_t start = 0;
     for (size_t i = 0; i <= s.len; i++) {
         if (i == s.len || s.ptr[i] == '\0') {
             if (i == s.len && i == start && i > 0)
                 break; /* trailing NUL */
             if (start)
-                fputs(", ", f);
-            put_quoted(f, k, s.ptr + start, i - start, false);
+                puts_(k, ", ");
+            put_quoted(k, s.ptr + start, i - start, false);
             start = i + 1;
         }
     }
-    fputc(']', f);
+    puts_(k, "]");
 }
 
 static char *event_key(struct keyer *k, const struct rt_event *ev)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        k->nomem = true;
-        return NULL;
-    }
+    char num[256];
+    k->len = 0;
     long self = track(k, ev);
-    put_position(f, k, self, 0);
+    put_position(k, self, 0);
     const struct rt_op_info *info = rt_op_info(ev->op);
     if (!info) {
-        fprintf(f, " op_%u()", ev->op);
+        snprintf(num, sizeof num, " op_%u()", ev->op);
+        puts_(k, num);
     } else {
-        fprintf(f, " %s(", info->name);
+        puts_(k, " ");
+        puts_(k, info->name);
+        puts_(k, "(");
         bool first = true;
         for (int s = 0; s < RT_EVENT_STRS; s++) {
             enum rt_role role = info->str_role[s];
             if (info->str_fmt[s] == RT_AF_NONE || role == RT_ROLE_REQUEST_ID ||
                 role == RT_ROLE_ANSWERS)
                 continue;
-            fputs(first ? "" : ", ", f);
+            puts_(k, first ? "" : ", ");
             first = false;
             if (info->str_fmt[s] == RT_AF_ARGV)
-                put_argv(f, k, ev->str[s]);
+                put_argv(k, ev->str[s]);
             else
-                put_quoted(f, k, ev->str[s].ptr, ev->str[s].len,
+                put_quoted(k, ev->str[s].ptr, ev->str[s].len,
                            role == RT_ROLE_PEER || role == RT_ROLE_LOCAL);
         }
         for (int n = 0; n < RT_EVENT_NUMS; n++) {
@@ -415,46 +487,42 @@ static char *event_key(struct keyer *k, const struct rt_event *ev)
                 role == RT_ROLE_BYTES_IN || (fmt == RT_AF_OCT && ev->num[n] == 0) ||
                 (ev->op == RT_OP_PROC_START && role == RT_ROLE_PID))
                 continue; /* a process's parent is already in its position */
-            fputs(first ? "" : ", ", f);
+            puts_(k, first ? "" : ", ");
             first = false;
             if (role == RT_ROLE_PID) {
-                put_position(f, k, find_proc(k, (int32_t)ev->num[n]), 0);
+                put_position(k, find_proc(k, (int32_t)ev->num[n]), 0);
                 continue;
             }
-            char num[256];
             rt_render_num_arch(num, sizeof num, fmt, ev->num[n], k->arch);
-            fputs(num, f);
+            puts_(k, num);
         }
-        fputc(')', f);
+        puts_(k, ")");
     }
     int err = ev->result < 0 && ev->result >= -4095 ? (int)-ev->result : 0;
     const char *ename = rt_render_errno_name(err);
+    puts_(k, ename ? " = " : ev->result < 0 ? " = error" : " = ok");
     if (ename)
-        fprintf(f, " = %s", ename);
-    else
-        fputs(ev->result < 0 ? " = error" : " = ok", f);
+        puts_(k, ename);
     uint32_t flags = ev->flags & ~(uint32_t)RT_EF_OUTSIDE;
     for (unsigned bit = 0, any = 0; bit < 32; bit++) {
         if (!(flags & (1u << bit)))
             continue;
         const char *name = rt_event_flag_name(bit);
-        fprintf(f, "%s", any ? "," : " [");
-        if (name)
-            fputs(name, f);
-        else
-            fprintf(f, "flag%u", bit);
+        puts_(k, any ? "," : " [");
+        snprintf(num, sizeof num, "flag%u", bit);
+        puts_(k, name ? name : num);
         any = 1;
     }
     if (flags)
-        fputc(']', f);
+        puts_(k, "]");
     if (ev->op == RT_OP_EXEC && ev->result == 0 && self >= 0) /* the new program, from now */
         set_exe(k, self, rt_event_program(ev));
-    if (fclose(f) != 0 || !text) {
-        free(text);
-        k->nomem = true;
+    if (k->nomem || !k->key)
         return NULL;
-    }
-    return text;
+    char *key = strndup(k->key, k->len);
+    if (!key)
+        k->nomem = true;
+    return key;
 }
 
 void rt_keys_free(struct rt_keys *k)
@@ -484,7 +552,9 @@ int rt_keys_of_bundle(const struct rt_bundle *b, struct rt_keys *out)
     for (size_t i = 0; i < k.n; i++)
         free(k.procs[i].exe);
     free(k.procs);
+    free(k.by_pid);
     free(k.tmp);
+    free(k.key);
     if (k.nomem) {
         rt_keys_free(out);
         return RT_ERR_NOMEM;
