@@ -3,6 +3,7 @@
  * tree; strings go through the pattern rules; the key is printable (escaped) text. */
 #include "analysis/keys.h"
 #include "formats/escape.h"
+#include "formats/toolbox.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -235,8 +236,7 @@ struct keyer {
     bool nomem;
     char *tmp; /* scratch for normalised strings */
     size_t tmp_cap;
-    char *key; /* the key being built */
-    size_t len, kcap;
+    struct rt_buf key; /* the key being built */
 };
 
 static char *norm_dup(struct keyer *k, const char *s, size_t len, bool peer)
@@ -358,35 +358,9 @@ static long track(struct keyer *k, const struct rt_event *ev)
 
 /* ---- the key text, built in the keyer's reusable buffer ---- */
 
-static bool reserve(struct keyer *k, size_t more)
-{
-    if (k->len + more + 1 <= k->kcap)
-        return true;
-    size_t cap = k->kcap ? k->kcap : 256;
-    while (cap < k->len + more + 1)
-        cap *= 2;
-    char *p = realloc(k->key, cap);
-    if (!p) {
-        k->nomem = true;
-        return false;
-    }
-    k->key = p;
-    k->kcap = cap;
-    return true;
-}
-
-static void put(struct keyer *k, const char *s, size_t n)
-{
-    if (!reserve(k, n))
-        return;
-    memcpy(k->key + k->len, s, n);
-    k->len += n;
-    k->key[k->len] = '\0';
-}
-
 static void puts_(struct keyer *k, const char *s)
 {
-    put(k, s, strlen(s));
+    rt_buf_puts(&k->key, s);
 }
 
 static void put_position(struct keyer *k, long p, int depth)
@@ -422,13 +396,14 @@ static void put_quoted(struct keyer *k, const char *s, size_t len, bool peer)
         return;
     }
     size_t esc = rt_escape_buf(NULL, 0, k->tmp, n, '"');
-    if (!reserve(k, esc + 2))
+    if (rt_buf_reserve(&k->key, esc + 2) != RT_OK)
         return;
-    k->key[k->len++] = '"';
-    rt_escape_buf(k->key + k->len, esc + 1, k->tmp, n, '"');
-    k->len += esc;
-    k->key[k->len++] = '"';
-    k->key[k->len] = '\0';
+    struct rt_buf *b = &k->key;
+    b->data[b->len++] = '"';
+    rt_escape_buf(b->data + b->len, esc + 1, k->tmp, n, '"');
+    b->len += esc;
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
 }
 
 static void put_argv(struct keyer *k, struct rt_str s)
@@ -455,7 +430,7 @@ static void put_argv(struct keyer *k, struct rt_str s)
 static char *event_key(struct keyer *k, const struct rt_event *ev)
 {
     char num[256];
-    k->len = 0;
+    rt_buf_reset(&k->key);
     long self = track(k, ev);
     put_position(k, self, 0);
     const struct rt_op_info *info = rt_op_info(ev->op);
@@ -517,9 +492,9 @@ static char *event_key(struct keyer *k, const struct rt_event *ev)
         puts_(k, "]");
     if (ev->op == RT_OP_EXEC && ev->result == 0 && self >= 0) /* the new program, from now */
         set_exe(k, self, rt_event_program(ev));
-    if (k->nomem || !k->key)
+    if (k->nomem || k->key.failed || !k->key.data)
         return NULL;
-    char *key = strndup(k->key, k->len);
+    char *key = strndup(k->key.data, k->key.len);
     if (!key)
         k->nomem = true;
     return key;
@@ -554,7 +529,7 @@ int rt_keys_of_bundle(const struct rt_bundle *b, struct rt_keys *out)
     free(k.procs);
     free(k.by_pid);
     free(k.tmp);
-    free(k.key);
+    rt_buf_free(&k.key);
     if (k.nomem) {
         rt_keys_free(out);
         return RT_ERR_NOMEM;

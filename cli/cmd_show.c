@@ -18,9 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char help[] =
-    "usage: runtrail show BUNDLE|REQUEST_ID... [--json] [--kind K[,K...]] [--op OP[,OP...]]\n"
-    "                     [--flag F[,F...]] [--from MS] [--to MS] [--cache DIR]\n"
+static const char help_head[] =
+    "usage: runtrail show BUNDLE|REQUEST_ID... [OPTIONS]\n"
     "\n"
     "Print trace bundles (.rtb): a header with the invocation's metadata, code and\n"
     "environment digests, headers and payload summaries, then an strace-like timeline:\n"
@@ -29,22 +28,35 @@ static const char help[] =
     "BUNDLE '-' reads the bundle from standard input. An argument that is not a file (no\n"
     "'/', not *.rtb) is a request id, looked up in the catalog (runtrail ls shows them).\n"
     "With several bundles each starts with a line '==> PATH <==', as head(1) does.\n"
-    "\n"
-    "  --json        one JSON object per line (ASCII only): meta first, then code, env,\n"
-    "                header, payload records, then event and log records in time order;\n"
-    "                with several bundles each starts with {\"record\":\"bundle\",\"path\":..}\n"
-    "  --kind K      only events of these kinds: proc, file, net, sec, mark, log\n"
-    "  --op OP       only events of these operations (openat, connect, execve, ...)\n"
-    "  --flag F      only events with one of these flags (environ_read, exec_tmp, ...)\n"
-    "  --from MS     only events at or after MS milliseconds from the start (12.5)\n"
-    "  --to MS       only events at or before MS milliseconds from the start\n"
-    "  --cache DIR   where the catalog is, for request ids (default $RUNTRAIL_CACHE, else\n"
-    "                ${XDG_CACHE_HOME:-~/.cache}/runtrail)\n"
-    "  -h, --help    this help\n"
+    "\n";
+
+enum { OPT_JSON = 1, OPT_KIND, OPT_OP, OPT_FLAG, OPT_FROM, OPT_TO, OPT_CACHE };
+static const struct rt_cli_opt options[] = {
+    {OPT_JSON, "json", 0, NULL,
+     "one JSON object per line (ASCII only): meta first, then code, env,\n"
+     "header, payload records, then event and log records in time order;\n"
+     "with several bundles each starts with {\"record\":\"bundle\",\"path\":..}"},
+    {OPT_KIND, "kind", 0, "K[,K...]",
+     "only events of these kinds: proc, file, net, sec, mark, log"},
+    {OPT_OP, "op", 0, "OP[,OP...]",
+     "only events of these operations (openat, connect, execve, ...)"},
+    {OPT_FLAG, "flag", 0, "F[,F...]",
+     "only events with one of these flags (environ_read, exec_tmp, ...)"},
+    {OPT_FROM, "from", 0, "MS", "only events at or after MS milliseconds from the start (12.5)"},
+    {OPT_TO, "to", 0, "MS", "only events at or before MS milliseconds from the start"},
+    {OPT_CACHE, "cache", 0, "DIR",
+     "where the catalog is, for request ids (default $RUNTRAIL_CACHE,\n"
+     "else ${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 ok, 2 usage error, unreadable bundle or unknown request id (the other\n"
     "bundles are still shown).\n"
     "See runtrail-show(1) and docs/format.md.\n";
+
+static const struct rt_cli_spec show_spec = {"show", help_head, options, help_tail, false};
 
 #define SHORT_HEX 16
 
@@ -60,26 +72,33 @@ static int parse_ms(const char *text, int64_t *ns)
     return 0;
 }
 
-static int add_option(char *arg, struct rt_filter *f, const char *opt)
+/* Adds one filter option (id from the options table) to f; a usage error names the value. */
+static int add_filter(struct rt_cli_parser *p, int id, struct rt_filter *f)
 {
     const char *bad = NULL;
-    if (!strcmp(opt, "--kind") && rt_filter_add_kinds(f, arg, &bad))
-        return rt_cli_usage_error("show", "unknown kind '%s' (proc, file, net, sec, mark, log)",
-                                  bad);
-    if (!strcmp(opt, "--op") && rt_filter_add_ops(f, arg, &bad))
-        return rt_cli_usage_error("show", "unknown operation '%s'", bad);
-    if (!strcmp(opt, "--flag") && rt_filter_add_flags(f, arg, &bad))
-        return rt_cli_usage_error("show", "unknown flag '%s'", bad);
-    if (!strcmp(opt, "--from") || !strcmp(opt, "--to")) {
-        bool from = opt[2] == 'f';
-        if (parse_ms(arg, from ? &f->from_ns : &f->to_ns))
-            return rt_cli_usage_error(
-                "show", "%s wants milliseconds from the start (12.5), not '%s'", opt, arg);
+    char *list = (char *)p->value; /* getopt's value points into argv: cut in place */
+    switch (id) {
+    case OPT_KIND:
+        if (rt_filter_add_kinds(f, list, &bad))
+            return rt_cli_opts_bad_value(p, "unknown kind '%s' (proc, file, net, sec, mark, log)",
+                                         bad);
+        break;
+    case OPT_OP:
+        if (rt_filter_add_ops(f, list, &bad))
+            return rt_cli_opts_bad_value(p, "unknown operation '%s'", bad);
+        break;
+    case OPT_FLAG:
+        if (rt_filter_add_flags(f, list, &bad))
+            return rt_cli_opts_bad_value(p, "unknown flag '%s'", bad);
+        break;
+    default: { /* OPT_FROM, OPT_TO */
+        bool from = id == OPT_FROM;
+        if (parse_ms(p->value, from ? &f->from_ns : &f->to_ns))
+            return rt_cli_opts_bad_value(p, "milliseconds from the start (12.5), not '%s'",
+                                         p->value);
         *(from ? &f->has_from : &f->has_to) = true;
     }
-    if (strcmp(opt, "--kind") && strcmp(opt, "--op") && strcmp(opt, "--flag") &&
-        strcmp(opt, "--from") && strcmp(opt, "--to"))
-        return rt_cli_usage_error("show", "unknown option '%s'", opt);
+    }
     return 0;
 }
 
@@ -496,40 +515,20 @@ RT_COMMAND(show, "print bundles: meta header and strace-like timeline, or JSON l
     const char *cache = NULL;
     struct paths args = {0}, paths = {0};
     int status = RT_EXIT_OK;
-    if (rt_cli_wants_help(argc, argv))
-        return rt_cli_help(help);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
+    struct rt_cli_parser p;
+    rt_cli_opts_begin(&p, &show_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;) {
+        if (id == RT_CLI_OPTS_STOP)
+            return p.status;
+        if (id == OPT_JSON)
             json = true;
-        } else if (!strcmp(a, "--kind") || !strcmp(a, "--op") || !strcmp(a, "--flag") ||
-                   !strcmp(a, "--from") || !strcmp(a, "--to") || !strcmp(a, "--cache")) {
-            if (i + 1 >= argc) {
-                status = rt_cli_usage_error("show", "%s needs a value", a);
-                goto out;
-            }
-            if (!strcmp(a, "--cache")) {
-                cache = argv[++i];
-                continue;
-            }
-            int rc = add_option(argv[++i], &f, a);
-            if (rc) {
-                status = rc;
-                goto out;
-            }
-        } else if (a[0] == '-' && a[1] == '-' && strchr(a, '=')) {
-            char *eq = strchr(argv[i], '=');
-            char opt[16];
-            snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
-            int rc = !strcmp(opt, "--cache") ? (cache = eq + 1, 0) : add_option(eq + 1, &f, opt);
-            if (rc) {
-                status = rc;
-                goto out;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            status = rt_cli_usage_error("show", "unknown option '%s'", a);
-            goto out;
-        } else if (paths_add(&args, a)) {
+        else if (id == OPT_CACHE)
+            cache = p.value;
+        else if (add_filter(&p, id, &f))
+            return p.status;
+    }
+    for (int i = p.first_operand; i < argc; i++) {
+        if (paths_add(&args, argv[i])) {
             status = RT_EXIT_USAGE;
             goto out;
         }
