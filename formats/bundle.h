@@ -110,7 +110,8 @@ struct rt_meta {
     uint64_t counters[RT_CTR__COUNT];
     char *arch; /* the recording machine: "x86_64", "aarch64" (RT_HOST_ARCH); how O_* flags
                  * are read. NULL in bundles older than the field: read as x86_64. */
-    uint8_t chain_end; /* RT_CHAIN_END_*: whether more bundles of the sandbox may follow */
+    /* RT_CHAIN_END_*: whether more bundles of the sandbox may follow */
+    uint8_t chain_end;
 };
 
 /* META chain_end: 0 the writer did not say (older recorders, `record`), 1 more bundles of this
