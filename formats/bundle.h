@@ -53,7 +53,8 @@ int rt_status_from_name(const char *name); /* -1 if unknown */
     _(PROXY_ERRORS, 9, "proxy_errors")           /* Runtime API proxy failures */                  \
     _(UNCOVERED_EXECS, 10, "uncovered_execs")    /* children the preload cannot enter */           \
     _(SPOOLED, 11, "spooled")                    /* bundles waiting in the spool */                \
-    _(SAMPLED_OUT, 12, "sampled_out")            /* invocations not kept (RUNTRAIL_SAMPLE) */
+    _(SAMPLED_OUT, 12, "sampled_out")            /* invocations not kept (RUNTRAIL_SAMPLE) */      \
+    _(CONNS_UNTRACKED, 13, "conns_untracked")    /* connections with no summary (table full) */
 
 enum rt_counter {
 #define _(id, num, name) RT_CTR_##id = num,

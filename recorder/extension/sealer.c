@@ -153,6 +153,9 @@ static void drain(struct rt_ext_sealer *s)
     uint64_t dropped = rt_ring_take_dropped(s->ring);
     if (dropped)
         rt_ext_sealer_count(s, RT_CTR_RING_DROPPED, dropped);
+    uint64_t untracked = rt_ring_take_untracked(s->ring);
+    if (untracked)
+        rt_ext_sealer_count(s, RT_CTR_CONNS_UNTRACKED, untracked);
 }
 
 static int cmp_held(const void *a, const void *b)
@@ -381,6 +384,11 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 {
     start_code_digest(s);
     drain(s);
+    /* What the connections the function still holds did (keep-alive): summarised now, with
+     * the time their period began, so they land in the bundle of the invocation that used them
+     * (the shutdown bundle's final drain covers the rest). */
+    if (s->ring && !inv->shutdown)
+        rt_ring_snapshot_conns(s->ring, hold_event, s);
     sandbox_once(s);
     open_store(s);
 
@@ -582,10 +590,8 @@ static bool held_activity(const struct rt_ext_sealer *s)
  * unknown, every event flagged outside_invocation, times relative to the shutdown. */
 static void seal_after_last(struct rt_ext_sealer *s)
 {
-    if (s->ring) {
-        rt_ring_request_flush(s->ring);
+    if (s->ring)
         rt_ring_drain_final(s->ring, 50, hold_event, s);
-    }
     if (!held_activity(s))
         return;
     struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
