@@ -571,6 +571,18 @@ uint64_t rt_ring_take_dropped(struct rt_ring *ring)
     return n;
 }
 
+size_t rt_ring_release_execs(struct rt_ring *ring, int64_t until_ns,
+                             void (*fn)(const struct rt_event *ev, void *arg), void *arg)
+{
+    size_t n = 0;
+    for (int i = 0; i < MAX_PENDING && ring->n_pending; i++) {
+        struct pending *p = &ring->pend[i];
+        if (p->used && p->slot.ts_ns <= until_ns)
+            n += flush_pending(ring, p, fn, arg);
+    }
+    return n;
+}
+
 uint64_t rt_ring_take_truncated(struct rt_ring *ring)
 {
     uint64_t shared = __atomic_load_n(&ring->hdr->truncated, __ATOMIC_RELAXED);

@@ -29,6 +29,13 @@ void rt_ring_close(struct rt_ring *ring);
 size_t rt_ring_drain(struct rt_ring *ring, void (*fn)(const struct rt_event *ev, void *arg),
                      void *arg);
 
+/* Emits the exec records still held for a sign of their outcome (RING.md "Exec records")
+ * that started at or before until_ns (CLOCK_MONOTONIC), as succeeded: an exec into a static
+ * image never sends one, and its invocation is sealed now. A failure record arriving later
+ * is then emitted on its own. Returns the events emitted. */
+size_t rt_ring_release_execs(struct rt_ring *ring, int64_t until_ns,
+                             void (*fn)(const struct rt_event *ev, void *arg), void *arg);
+
 /* Records producers could not write since the last call (ring full), then resets to 0. */
 uint64_t rt_ring_take_dropped(struct rt_ring *ring);
 
