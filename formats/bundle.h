@@ -69,8 +69,7 @@ const char *rt_counter_name(unsigned counter);
 #define RT_COV_PRELOAD 0x1u /* the interposer was active */
 #define RT_COV_PROXY 0x2u   /* the Runtime API proxy saw the invocation */
 #define RT_COV_RECORD 0x4u  /* `runtrail record` (a plain command, not Lambda) */
-#define RT_COV_PARTIAL 0x8u /* the interposer is not in the runtime (static, Go): little recorded  \
-                             */
+#define RT_COV_PARTIAL 0x8u /* the interposer is not in the runtime (static, Go) */
 
 /* META: strings are NUL-terminated (the writer cuts at an embedded NUL); NULL = absent. */
 struct rt_meta {
