@@ -8,6 +8,7 @@
 #include "recorder/extension/extension.h"
 
 #include "formats/digest.h"
+#include "formats/toolbox.h"
 #include "recorder/ring.h"
 #include "store/store.h"
 
@@ -432,12 +433,12 @@ static void prepare_seal(struct rt_ext_sealer *s, const struct rt_ext_invocation
     open_store(s);
 }
 
-/* Sorts the held events by time and returns how many belong to a bundle ending at end (inside
- * its window, or before it and flagged outside); *flags receives the union of their flags. */
+/* Sorts the held events by time (ties keep ring order) and returns how many belong to a bundle
+ * ending at end (inside its window, or before it and flagged outside); *flags receives the
+ * union of their flags. */
 static size_t held_until(struct rt_ext_sealer *s, int64_t end, uint32_t *flags)
 {
-    if (s->n_events > 1)
-        qsort(s->events, s->n_events, sizeof *s->events, cmp_held);
+    rt_sort_stable(s->events, s->n_events, sizeof *s->events, cmp_held);
     size_t upto = 0;
     *flags = 0;
     while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)
