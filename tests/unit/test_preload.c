@@ -4,8 +4,10 @@
  * with both ends open) and checks that a keep-alive connection yields one OUTBOUND per
  * request with the bytes and HTTP lines of each (the first flagged still_open), and its
  * accepted end one INBOUND per request the same way; that a connection on fd 1500 is
- * summarised like any other; and that without
+ * summarised like any other; that connections beyond the connection table are counted as
+ * untracked; and that without
  * RUNTRAIL_RING the same program records nothing and behaves the same. */
+#include "recorder/preload/ring_layout.h"
 #include "recorder/ring.h"
 
 #include <criterion/criterion.h>
@@ -198,6 +200,32 @@ Test(preload, high_fd_connection_summarised, .timeout = 60)
     cr_assert_eq(b.out.in[0], 27);
     cr_assert_eq(b.out.flags[0] & RT_EF_STILL_OPEN, 0);
     cr_assert_eq(rt_ring_take_untracked(ring), 0);
+    close(to);
+    close(from);
+    rt_ring_close(ring);
+    unlink(path);
+}
+
+static void count_outbound(const struct rt_event *ev, void *arg)
+{
+    if (ev->op == RT_OP_OUTBOUND)
+        (*(int *)arg)++;
+}
+
+Test(preload, connections_beyond_the_table_are_counted, .timeout = 60)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rt-test-many-%d", (int)getpid());
+    struct rt_ring *ring;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(path, 4096, &ring, &ei), RT_OK);
+    int to, from;
+    pid_t pid = start_prog("manyconns", path, &to, &from);
+    cr_assert_eq(finish(pid), 0);
+    int n = 0;
+    rt_ring_drain_final(ring, 100, count_outbound, &n);
+    cr_assert_eq(n, RT_RING_CONNS, "one summary per entry of the table, got %d", n);
+    cr_assert_eq(rt_ring_take_untracked(ring), 600 - RT_RING_CONNS);
     close(to);
     close(from);
     rt_ring_close(ring);
