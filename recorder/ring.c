@@ -366,7 +366,9 @@ static size_t conn_pass(struct rt_ring *r, enum conn_pass pass, drain_fn fn, voi
     size_t n = 0;
     int64_t now = mono_ns();
     struct rt_ring_conn *c = &r->conn_copy;
-    for (uint32_t i = 0; i < r->conn_count; i++) {
+    uint64_t used = __atomic_load_n(&r->hdr->conn_used, __ATOMIC_ACQUIRE);
+    uint32_t scan = used < r->conn_count ? (uint32_t)used : r->conn_count;
+    for (uint32_t i = 0; i < scan; i++) {
         struct rt_ring_conn *e = &r->conns[i];
         uint32_t state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
         if (!(state & RT_RING_CONN_LIVE) || (pass == CONN_CLOSED && !(state & RT_RING_CONN_CLOSED)))

@@ -448,9 +448,8 @@ static struct rt_ring_conn *conn_start(int fd, int64_t t0, const char *peer)
     uint64_t id = __atomic_add_fetch(&p->hdr->conn_next_id, 1, __ATOMIC_RELAXED);
     if (!(uint32_t)id) /* the low half names the connection in this process's map */
         id = __atomic_add_fetch(&p->hdr->conn_next_id, 1, __ATOMIC_RELAXED);
-    uint32_t start = ((uint32_t)rt_pl_pid * 40503u + (uint32_t)fd) % p->conn_count;
-    for (uint32_t k = 0; k < p->conn_count; k++) {
-        uint32_t i = (start + k) % p->conn_count;
+    /* The lowest free entry: the consumer reads only the prefix ever used. */
+    for (uint32_t i = 0; i < p->conn_count; i++) {
         struct rt_ring_conn *c = &p->conns[i];
         uint64_t free_id = 0;
         if (__atomic_load_n(&c->id, __ATOMIC_RELAXED) ||
@@ -469,6 +468,10 @@ static struct rt_ring_conn *conn_start(int fd, int64_t t0, const char *peer)
         c->closed_ns = 0;
         c->local[0] = c->dns[0] = c->sni[0] = c->req[0] = c->host[0] = c->status[0] = 0;
         rt_pl_strlcpy(c->dest, peer, sizeof c->dest);
+        uint64_t used = __atomic_load_n(&p->hdr->conn_used, __ATOMIC_RELAXED);
+        while (used < i + 1 && !__atomic_compare_exchange_n(&p->hdr->conn_used, &used, i + 1, true,
+                                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+        }
         if (map_fd(fd, (struct fd_conn){.idx = i, .id = (uint32_t)id}))
             return c;
         __atomic_store_n(&c->id, 0, __ATOMIC_RELEASE);

@@ -52,6 +52,7 @@ struct rt_ring_header {
     uint64_t conn_next_id;   /* connection ids handed out (producers, fetch-add) */
     uint64_t conn_closed;    /* bumped by a producer after marking an entry closed */
     uint64_t conn_untracked; /* connections producers could not enter (table full) */
+    uint64_t conn_used;      /* entries ever claimed are below this index (atomic max) */
 };
 
 /* Connection entry states (rt_ring_conn.state). */

@@ -546,6 +546,8 @@ static struct rt_ring_conn *conn_open(struct rt_producer *p, uint32_t i, int32_t
     c->period_gen = gen;
     strcpy(c->dest, "127.0.0.1:8080");
     strcpy(c->host, "api.test");
+    if (p->hdr->conn_used < i + 1)
+        p->hdr->conn_used = i + 1;
     __atomic_store_n(&c->state, RT_RING_CONN_LIVE, __ATOMIC_RELEASE);
     return c;
 }
@@ -671,6 +673,7 @@ Test(ring, scribbled_connection_table_is_bounded)
         c->pid = -1; /* never a process group to signal */
         c->state = RT_RING_CONN_LIVE;
     }
+    p.hdr->conn_used = UINT64_MAX; /* scribbled too: clamped to the table */
     size_t n = 0;
     rt_ring_snapshot_conns(ring, count_only, &n);
     cr_assert_eq(n, p.conn_count, "one summary per live entry, strings bounded");
