@@ -49,8 +49,8 @@ check_invocations() {
 
 # ---- Python: http.client, plus a POST at SIGTERM and a SIGKILL without closing ----
 start_server py
-"$RUNTRAIL" invoke --store "$T_TMP/py" --task-root "$HERE" --handler app.handler \
-    --env "KA_PORT=$PORT" "${EVENTS[@]}" -- python3 "$RT_ROOT/samples/python/bootstrap.py" \
+"$RUNTRAIL" invoke --store "$T_TMP/py" --function-name ka-py --task-root "$HERE" \
+    --handler app.handler --env "KA_PORT=$PORT" "${EVENTS[@]}" -- python3 "$RT_ROOT/samples/python/bootstrap.py" \
     >"$T_TMP/py.out" 2>"$T_TMP/py.err"
 expect_eq "python: three answers" 3 "$(grep -c '"status": *200' "$T_TMP/py.out")"
 check_invocations py /py/
@@ -61,6 +61,12 @@ sent=$(awk '{s += $3} END {print s}' "$LOG")
 summed=$(awk '{for (i = 4; i <= NF; i += 3) s += $i} END {print s}' "$T_TMP/py.sum")
 check "python: the summaries add up to at least the bodies the server got ($summed >= $sent)" \
     test "$summed" -ge "$sent"
+
+"$RUNTRAIL" ls --function ka-py >"$T_TMP/py.ls"
+expect_grep "python: ls names the server as a destination" "127\.0\.0\.1:$PORT" "$T_TMP/py.ls"
+expect_no_grep "python: ls FLAGS leave the bookkeeping flag still_open out" 'still_open' "$T_TMP/py.ls"
+"$RUNTRAIL" ls --function ka-py --json >"$T_TMP/py.lsjson"
+expect_grep "python: ls --json keeps it" '"flags":"[^"]*still_open' "$T_TMP/py.lsjson"
 
 # ---- Node: the default agent under aws-lambda-ric ----
 if [ -f "$RIC" ]; then
