@@ -528,6 +528,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->caller = ms->caller;
     m->sandbox_id = s->sandbox_id;
     m->recorder_version = RT_VERSION;
+    m->arch = RT_HOST_ARCH;
     m->error_type = inv->status == RT_STATUS_OK ? NULL
                     : inv->error_type           ? inv->error_type
                                                 : ms->parsed_type;
