@@ -1081,7 +1081,7 @@ struct rt_cursor {
     const uint8_t *mem;
     size_t mem_len, mem_pos;
     uint8_t *in;
-    size_t in_cap;
+    size_t in_cap, in_total; /* in_total: compressed bytes read */
     ZSTD_inBuffer zin;
     ZSTD_DCtx *dctx;
     bool frame_done;
@@ -1140,9 +1140,10 @@ static int ensure(struct rt_cursor *c, size_t need)
                 memcpy(c->in, c->mem + c->mem_pos, got);
                 c->mem_pos += got;
             }
+            c->in_total += got;
             if (!got && !c->zerr)
                 c->zerr = rt_fail(&c->zei, RT_ERR_BUNDLE_TRUNCATED, -1,
-                                  "zstd frame ends after %zu decompressed bytes", c->raw_len);
+                                  "zstd frame ends after %zu bytes", c->in_total);
             if (c->zerr)
                 break;
             c->zin = (ZSTD_inBuffer){c->in, got, 0};
@@ -1209,8 +1210,7 @@ static int next_block(struct rt_cursor *c)
             rc = fail(d, RT_ERR_BUNDLE_NO_FOOTER, at, "%d blocks, no footer", c->n_blocks);
             return damage(c, rc, &c->dei);
         }
-        c->zei.block = c->n_blocks;
-        return damage(c, rc, &c->zei);
+        return damage(c, rc, &c->zei); /* a frame-level error: no block */
     }
     const uint8_t *raw = c->pv->raw;
     struct cur hc = {raw, at, c->raw_len};
@@ -1225,9 +1225,10 @@ static int next_block(struct rt_cursor *c)
     }
     size_t body_end = hc.pos + (size_t)blen;
     if ((rc = ensure(c, body_end))) {
-        c->zei.block = c->n_blocks;
-        c->zei.offset = (int64_t)at;
-        return damage(c, rc, &c->zei);
+        if (c->zerr)
+            return damage(c, rc, &c->zei);
+        rc = fail(d, RT_ERR_BUNDLE_TRUNCATED, at, "block of %llu bytes", (unsigned long long)blen);
+        return damage(c, rc, &c->dei);
     }
     struct cur body = {raw, hc.pos, body_end};
     c->pos = body_end;
@@ -1526,6 +1527,7 @@ static int cursor_start(struct rt_cursor *c, struct rt_errinfo *ei)
         c->mem_pos = hlen;
     }
     c->zin = (ZSTD_inBuffer){c->in, hlen, 0};
+    c->in_total = hlen;
     memcpy(head, c->in, hlen < 4 ? hlen : 4);
     if (hlen < 4 || memcmp(head, zmagic, 4))
         return rt_fail(ei,

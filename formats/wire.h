@@ -132,7 +132,7 @@ enum rt_column {
 /* Events per EVENTS block (a chunk) written by this writer. A reader can decode a chunk as
  * soon as it has been decompressed, so the first events show before the rest of the frame has
  * been read. Readers accept any size up to RT_BUNDLE_MAX_EVENTS. */
-#define RT_WIRE_CHUNK_EVENTS 16384
+#define RT_WIRE_CHUNK_EVENTS 65536
 
 static inline uint64_t rt_zigzag(int64_t v)
 {
