@@ -79,7 +79,7 @@ struct rec_state {
     size_t max_events;
     struct held_event *held;
     size_t n_held, cap_held;
-    uint64_t not_held; /* over max_events, or out of memory: counted as dropped */
+    uint64_t not_held; /* out of memory: counted as dropped */
 };
 
 static int64_t now_ns(clockid_t clk)
@@ -97,6 +97,22 @@ static void trace_event(const struct rt_event *ev)
     fprintf(stderr, "[pid %5d] %s\n", (int)ev->pid, buf);
 }
 
+static int by_time(const void *a, const void *b);
+
+/* Over max_events held: sorts them and gives the older half to the writer, so the held events
+ * stay bounded and the writer sees every event (it drops from the middle, not the end). */
+static void write_older_half(struct rec_state *st)
+{
+    size_t half = st->n_held / 2;
+    qsort(st->held, st->n_held, sizeof *st->held, by_time);
+    for (size_t i = 0; i < half; i++) {
+        rt_writer_add_event(st->w, &st->held[i].ev);
+        free(st->held[i].strings);
+    }
+    memmove(st->held, st->held + half, (st->n_held - half) * sizeof *st->held);
+    st->n_held -= half;
+}
+
 static void on_event(const struct rt_event *ev, void *arg)
 {
     struct rec_state *st = arg;
@@ -107,10 +123,8 @@ static void on_event(const struct rt_event *ev, void *arg)
     st->events++;
     if (st->trace)
         trace_event(&copy);
-    if (st->n_held >= st->max_events) {
-        st->not_held++;
-        return;
-    }
+    if (st->n_held >= st->max_events)
+        write_older_half(st); /* the writer keeps the tail and what matters over its limit */
     if (st->n_held == st->cap_held) {
         size_t cap = st->cap_held ? st->cap_held * 2 : 1024;
         struct held_event *h = realloc(st->held, cap * sizeof *h);
