@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *const paths[] = {"/var/task/index.js", "/etc/hosts", "/tmp/x",
@@ -441,19 +440,25 @@ static uint8_t *crafted_many_events(uint64_t n, size_t *zlen)
 
 Test(reader, refuses_more_events_than_the_cap_before_allocating)
 {
+    /* The crafted bundle of the report (4.4 KB, 16 Mi fork events) is the fuzz seed
+     * events-16mi, made by crafted_many_events(16 Mi) (RT_WRITE_SEEDS=1 rewrites it). */
+    static const char seed[] = "tests/fuzz/seeds/bundle/events-16mi";
     size_t zlen;
-    uint8_t *z = crafted_many_events(16u * 1024 * 1024, &zlen);
-    cr_assert_lt(zlen, 16 * 1024, "crafted bundle is %zu bytes", zlen);
-    if (getenv("RT_WRITE_SEEDS")) { /* the fuzz seed tests/fuzz/seeds/bundle/events-16mi */
-        FILE *f = fopen("tests/fuzz/seeds/bundle/events-16mi", "wb");
+    uint8_t *z;
+    if (getenv("RT_WRITE_SEEDS")) {
+        z = crafted_many_events(16u * 1024 * 1024, &zlen);
+        FILE *f = fopen(seed, "wb");
         cr_assert(f);
-        fwrite(z, 1, zlen, f);
+        cr_assert_eq(fwrite(z, 1, zlen, f), zlen);
         fclose(f);
+        free(z);
     }
+    struct rt_errinfo rei;
+    cr_assert_eq(rt_bundle_read_file(seed, &z, &zlen, &rei), RT_OK, "%s (run from the root)", seed);
+    cr_assert_lt(zlen, 8 * 1024, "crafted bundle is %zu bytes", zlen);
     struct rt_bundle *b = NULL;
     struct rt_errinfo ei;
     char msg[512];
-    clock_t t0 = clock();
     int rc = rt_bundle_open_mem(z, zlen, &b, &ei);
     cr_assert_eq(rc, RT_ERR_BUNDLE_LENGTH);
     rt_errinfo_format(rc, &ei, msg, sizeof msg);
@@ -462,7 +467,6 @@ Test(reader, refuses_more_events_than_the_cap_before_allocating)
                  RT_ERR_BUNDLE_LENGTH);
     struct rt_cursor *c;
     cr_assert_eq(rt_cursor_open_mem(z, zlen, &c, &ei), RT_ERR_BUNDLE_LENGTH);
-    cr_assert_lt((double)(clock() - t0) / CLOCKS_PER_SEC, 2.0);
     free(z);
 
     /* at the cap: read */
