@@ -170,6 +170,20 @@ static int value_digest(struct dec *d, const struct cur *v, uint8_t out[RT_DIGES
     return RT_OK;
 }
 
+/* Makes room for element n of a growing array (doubling). Returns 0, or -1 out of memory. */
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *q = realloc(*p, ncap * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = ncap;
+    return 0;
+}
+
 #define NOMEM() fail(d, RT_ERR_NOMEM, 0, "decoding")
 
 /* ---- blocks ---- */
@@ -697,14 +711,17 @@ static int decode(struct dec *d, const uint8_t *raw, size_t len, unsigned flags)
                     RT_BUNDLE_VERSION);
     c.pos = RT_WIRE_HEADER_LEN;
 
-    /* Pass 1: block framing and the footer. Each block takes at least 2 bytes. */
-    size_t max_blocks = (len - c.pos) / 2 + 1, n_blocks = 0;
-    struct blk *blocks = malloc(max_blocks * sizeof *blocks);
-    if (!blocks)
-        return NOMEM();
+    /* Pass 1: block framing and the footer. Each block takes at least 2 bytes, so the array
+     * grows to at most len / 2 entries, as blocks are found. */
+    size_t cap_blocks = 0, n_blocks = 0;
+    struct blk *blocks = NULL;
     bool footer = false;
     rc = RT_OK;
     while (c.pos < c.end && !footer) {
+        if (grow((void **)&blocks, &cap_blocks, n_blocks, sizeof *blocks)) {
+            rc = NOMEM();
+            break;
+        }
         struct blk *k = &blocks[n_blocks];
         d->block = (int)n_blocks;
         k->at = c.pos;
@@ -1111,19 +1128,6 @@ struct rt_cursor {
     struct rt_errinfo err_ei;
 };
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *q = realloc(*p, ncap * size);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = ncap;
-    return 0;
-}
-
 /* Feeds the decompressor until raw_len >= need or the frame ends. Returns RT_OK when the bytes
  * are there, else the input's error (truncated, zstd, checksum, I/O) in c->zerr/zei. */
 static int ensure(struct rt_cursor *c, size_t need)
@@ -1224,6 +1228,20 @@ static int next_block(struct rt_cursor *c)
         return damage(c, rc, &c->dei);
     }
     size_t body_end = hc.pos + (size_t)blen;
+    if (type == RT_BLK_EVENTS && blen) { /* the count is checked before the body is read */
+        size_t total = 0;
+        struct cur head = {raw, hc.pos, hc.pos};
+        ensure(c, hc.pos + (blen < 10 ? blen : 10));
+        head.end = c->raw_len < body_end ? c->raw_len : body_end;
+        uint64_t n;
+        if (rt_varint_get(raw + head.pos, head.end - head.pos, &n) > 0) {
+            if (c->n_chunks)
+                total = c->chunks[c->n_chunks - 1].first + c->chunks[c->n_chunks - 1].n;
+            head.end = body_end; /* count_events compares with the whole block's length */
+            if ((rc = count_events(d, head, &total)))
+                return damage(c, rc, &c->dei);
+        }
+    }
     if ((rc = ensure(c, body_end))) {
         if (c->zerr)
             return damage(c, rc, &c->zei);
