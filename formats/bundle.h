@@ -183,8 +183,16 @@ int rt_writer_add_header(struct rt_writer *w, const char *name, const char *valu
 /* which: 'E' event (input), 'R' response, 'X' error. Data beyond max_payload is cut and
  * counted; original_len and sha256 are taken from *p as given (the caller knows the original). */
 int rt_writer_set_payload(struct rt_writer *w, char which, const struct rt_payload *p);
-/* Copies the strings. Over max_events: not stored, counted, returns RT_OK. */
+/* Copies the strings. Over max_events the writer keeps the first half of the budget as it
+ * came, then a ring of the latest events; an event leaving the ring is kept if
+ * rt_event_matters() while such events fill at most half of the second half; the others are
+ * dropped, counted in events_dropped, their flags ORed into META dropped_flags. Stored events
+ * stay in the order given. Returns RT_OK for a dropped event too. */
 int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev);
+/* Whether an event matters to a responder even in a flood: any flag, the process tree
+ * (start, exit, exec, spawn, system, popen, kill), connection summaries (outbound, inbound),
+ * the security family (setuid, ptrace, memfd_create) and invocation marks. */
+bool rt_event_matters(const struct rt_event *ev);
 int rt_writer_add_log(struct rt_writer *w, int64_t ts_ns, int stream, const char *text, size_t len);
 size_t rt_writer_event_count(const struct rt_writer *w);
 

@@ -6,8 +6,9 @@
  * hash lookup per string, and sealing only concatenates and compresses.
  *
  * Over max_events the writer keeps the first half of the budget as it came, then a ring of the
- * latest events; an event leaving the ring that matters to a responder (a flag, a process
- * start/exit/exec, a connection summary, a marker, a security call) is kept while the kept
+ * latest events; an event leaving the ring that matters to a responder (rt_event_matters: a
+ * flag, a process start/exit/exec, a connection summary, a marker, a security call) is kept
+ * while the kept
  * ones fill at most half of the second half of the budget. Every other event is dropped and
  * counted, and the flags of the dropped events are ORed into META dropped_flags. */
 #include "formats/bundle.h"
@@ -73,7 +74,7 @@ struct rt_writer {
     size_t head;       /* events encoded as they come: the first half of max_events */
     struct held *ring; /* the latest events past the head, oldest at ring_start */
     size_t ring_cap, ring_len, ring_start, ring_alloc;
-    struct held *kept; /* events that left the ring but matter (keep()) */
+    struct held *kept; /* events that left the ring but matter (rt_event_matters()) */
     size_t n_kept, cap_kept;
     uint32_t flags_dropped; /* OR of the flags of the events dropped */
     int64_t prev_ts, prev_pid, prev_log_ts;
@@ -476,9 +477,7 @@ static int encode_event(struct rt_writer *w, const struct rt_event *ev)
     return RT_OK;
 }
 
-/* Operations kept when they leave the tail ring, besides any event with a flag: the process
- * tree, connection summaries, markers and the security family. */
-static bool keep(const struct rt_event *ev)
+bool rt_event_matters(const struct rt_event *ev)
 {
     static const uint16_t ops[] = {RT_OP_PROC_START, RT_OP_PROC_EXIT, RT_OP_EXEC,   RT_OP_SPAWN,
                                    RT_OP_SYSTEM,     RT_OP_POPEN,     RT_OP_KILL,   RT_OP_OUTBOUND,
@@ -525,7 +524,7 @@ static int hold(struct rt_writer *w, struct held *h, const struct rt_event *ev)
 }
 
 /* Past the head: into the ring of the latest events. When the second half of the budget is
- * full, the oldest ring events leave it: kept if keep() says so and the kept ones fill less
+ * full, the oldest ring events leave it: kept if rt_event_matters() and the kept ones fill less
  * than half of the second half, dropped otherwise, until one is dropped. */
 static int add_tail(struct rt_writer *w, const struct rt_event *ev)
 {
@@ -537,7 +536,7 @@ static int add_tail(struct rt_writer *w, const struct rt_event *ev)
     }
     while (w->n_kept + w->ring_len >= room) {
         struct held *old = &w->ring[w->ring_start];
-        if (keep(&old->ev) && w->n_kept < room / 2) {
+        if (rt_event_matters(&old->ev) && w->n_kept < room / 2) {
             if (w->n_kept == w->cap_kept) {
                 size_t cap = w->cap_kept ? w->cap_kept * 2 : 64;
                 struct held *k = realloc(w->kept, cap * sizeof *k);
