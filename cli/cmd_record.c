@@ -48,8 +48,9 @@ static const struct rt_cli_opt options[] = {
      "function name in META and the store key (default: CMD's\n"
      "basename)"},
     {OPT_MAX_EVENTS, "max-events", 0, "N",
-     "keep at most N events (the rest are counted, default 100000;\n"
-     "100k, 1M accepted)"},
+     "keep at most N events: the first N/2, then the latest ones and\n"
+     "those that matter (flagged, process, connections); the rest are\n"
+     "counted (default 100000, at most 1048576; 100k, 1M accepted)"},
     {OPT_TRACE, "trace", 0, NULL, "print each event on stderr as it is recorded (strace-like)"},
     {OPT_QUIET, "quiet", 'q', NULL, "do not print the bundle path"},
     {0},
@@ -118,7 +119,7 @@ static int by_time(const void *a, const void *b);
 static void write_older_half(struct rec_state *st)
 {
     size_t half = st->n_held / 2;
-    qsort(st->held, st->n_held, sizeof *st->held, by_time);
+    rt_sort_stable(st->held, st->n_held, sizeof *st->held, by_time);
     for (size_t i = 0; i < half; i++) {
         rt_writer_add_event(st->w, &st->held[i].ev);
         free(st->held[i].strings);
