@@ -276,7 +276,8 @@ int rt_cursor_open_file(const char *path, struct rt_cursor **out, struct rt_erri
 int rt_cursor_open_mem(const void *buf, size_t len, struct rt_cursor **out, struct rt_errinfo *ei);
 void rt_cursor_free(struct rt_cursor *c);
 /* META and the blocks before the events (events and logs empty; LOGS, stored after the
- * events, are filled in once the cursor has passed them). Owned by the cursor. */
+ * events, the digest and the compressed/decompressed lengths are filled in once the cursor has
+ * reached the footer). Owned by the cursor. */
 const struct rt_bundle *rt_cursor_bundle(const struct rt_cursor *c);
 /* The next event: RT_OK and *ev set (valid until the next call on c), or RT_OK and *ev NULL at
  * the end (the state then says whether the bundle verified). On damage returns the RT_ERR_*

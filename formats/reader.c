@@ -1282,6 +1282,7 @@ static int next_block(struct rt_cursor *c)
         }
         c->state = RT_CURSOR_VERIFIED;
         c->b->decompressed_len = c->raw_len;
+        c->b->compressed_len = c->in_total;
         return RT_OK;
     }
     bool repeats = type == RT_BLK_EVENTS && c->version >= 2;
@@ -1642,7 +1643,6 @@ static int cursor_open(FILE *f, const void *buf, size_t len, struct rt_cursor **
         rt_cursor_free(c);
         return rc;
     }
-    c->b->compressed_len = len;
     *out = c;
     return RT_OK;
 }

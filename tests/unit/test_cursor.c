@@ -121,6 +121,8 @@ static void assert_cursor_matches(const uint8_t *z, size_t len)
     cr_assert(complete);
     cr_assert(!memcmp(cb->digest, b->digest, RT_DIGEST_LEN));
     cr_assert_eq(cb->n_logs, b->n_logs);
+    cr_assert_eq(cb->compressed_len, len);
+    cr_assert_eq(cb->decompressed_len, b->decompressed_len);
     rt_cursor_free(c);
     rt_bundle_free(b);
 }
