@@ -74,6 +74,18 @@ const char *rt_counter_name(unsigned counter);
 #define RT_COV_PROXY 0x2u   /* the Runtime API proxy saw the invocation */
 #define RT_COV_RECORD 0x4u  /* `runtrail record` (a plain command, not Lambda) */
 
+/* The architecture this program was built for, as writers put it in META's arch (the
+ * uname -m spelling; Lambda runs x86_64 and arm64 as "aarch64"). */
+#if defined(__x86_64__)
+#define RT_HOST_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define RT_HOST_ARCH "aarch64"
+#elif defined(__i386__)
+#define RT_HOST_ARCH "i686"
+#else
+#define RT_HOST_ARCH "unknown"
+#endif
+
 /* META: strings are C strings (NULL = absent). The writer takes C strings, so none holds a
  * NUL; a reader turns a NUL byte found in a stored string into U+FFFD (docs/format.md). */
 struct rt_meta {
@@ -106,6 +118,8 @@ struct rt_meta {
     /* OR of the RT_EF_* flags of the events dropped over the event limit (the writer adds
      * those it dropped): with the stored events' flags, the flags of every event seen. */
     uint32_t dropped_flags;
+    char *arch; /* the recording machine: "x86_64", "aarch64" (RT_HOST_ARCH); how O_* flags
+                 * are read. NULL in bundles older than the field: read as x86_64. */
 };
 
 /* ENV: one entry per variable. hash = HMAC-SHA256(key, value) (RUNTRAIL_HASH_KEY, or the

@@ -69,7 +69,8 @@ enum rt_wire_type {
     _(23, "prev_digest", RT_WT_DIGEST, prev_digest)                                                \
     _(24, "coverage", RT_WT_UVAR, coverage)                                                        \
     _(25, "counters", RT_WT_PAIRS, counters)                                                       \
-    _(28, "dropped_flags", RT_WT_UVAR, dropped_flags)
+    _(28, "dropped_flags", RT_WT_UVAR, dropped_flags)                                              \
+    _(29, "arch", RT_WT_STR, arch)
 
 /* META field ids by member name: RT_META_ID_status, RT_META_ID_counters, ... */
 enum rt_meta_id {
