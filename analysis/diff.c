@@ -646,7 +646,9 @@ static int make_hunks(struct rt_diff_proc *p, const struct runs *r, const size_t
             hunk_cap = hc;
         }
         p->hunks[p->n_hunks++] = (struct rt_diff_hunk){
-            a0 + 1, a_end - a0, b0 + 1, b_end - b0, first, p->n_lines - first,
+            /* diff -u: an empty side starts at the line before it */
+            a_end > a0 ? a0 + 1 : a0, a_end - a0, b_end > b0 ? b0 + 1 : b0, b_end - b0, first,
+            p->n_lines - first,
         };
     }
     return 0;
@@ -815,11 +817,13 @@ static int diff_env(struct rt_diff *d, const struct rt_bundle *a, const struct r
     for (size_t i = 0, j = 0; i < a->n_env || j < b->n_env;) {
         int c = i >= a->n_env ? 1 : j >= b->n_env ? -1 : strcmp(ea[i]->name, eb[j]->name);
         if (c < 0)
-            d->env[d->n_env++] = (struct rt_diff_env){ea[i]->name, RT_DIFF_ENV_REMOVED};
+            d->env[d->n_env++] = (struct rt_diff_env){strdup(ea[i]->name), RT_DIFF_ENV_REMOVED};
         else if (c > 0)
-            d->env[d->n_env++] = (struct rt_diff_env){eb[j]->name, RT_DIFF_ENV_ADDED};
+            d->env[d->n_env++] = (struct rt_diff_env){strdup(eb[j]->name), RT_DIFF_ENV_ADDED};
         else if (d->env_comparable && memcmp(ea[i]->hash, eb[j]->hash, RT_DIGEST_LEN))
-            d->env[d->n_env++] = (struct rt_diff_env){ea[i]->name, RT_DIFF_ENV_CHANGED};
+            d->env[d->n_env++] = (struct rt_diff_env){strdup(ea[i]->name), RT_DIFF_ENV_CHANGED};
+        if (d->n_env && !d->env[d->n_env - 1].name)
+            goto out;
         i += c <= 0;
         j += c >= 0;
     }
@@ -877,6 +881,8 @@ void rt_diff_free(struct rt_diff *d)
         free(d->fields[i].b);
     }
     free(d->fields);
+    for (size_t i = 0; i < d->n_env; i++)
+        free(d->env[i].name);
     free(d->env);
     for (int i = 0; i < 2; i++)
         rt_json_diff_free(&d->payloads[i].deltas);

@@ -53,7 +53,7 @@ struct rt_diff_field {
 enum rt_diff_env_change { RT_DIFF_ENV_ADDED, RT_DIFF_ENV_REMOVED, RT_DIFF_ENV_CHANGED };
 
 struct rt_diff_env {
-    const char *name; /* points into A's or B's bundle */
+    char *name; /* owned by the struct */
     enum rt_diff_env_change change;
 };
 
@@ -126,7 +126,7 @@ struct rt_diff {
     void *priv_;               /* the keys the lines point to */
 };
 
-/* Compares a and b (which must outlive *out: env names point into them). Returns RT_OK, or
+/* Compares a and b; *out owns everything it holds (a and b may be freed). Returns RT_OK, or
  * RT_ERR_NOMEM with *out zeroed. */
 int rt_diff_bundles(const struct rt_bundle *a, const struct rt_bundle *b,
                     const struct rt_diff_options *opt, struct rt_diff *out);

@@ -238,7 +238,8 @@ static void print_text(const struct rt_diff *d, const char *pa, const struct rt_
                    RT_DIFF_MAX_EDIT_DISTANCE, p->n_a, p->n_b);
         for (size_t h = 0; h < p->n_hunks; h++) {
             const struct rt_diff_hunk *hk = &p->hunks[h];
-            printf("@@ -%zu,%zu +%zu,%zu @@ ", hk->a_start, hk->a_len, hk->b_start, hk->b_len);
+            printf("@@ -%zu,%zu +%zu,%zu @@ process ", hk->a_start, hk->a_len, hk->b_start,
+                   hk->b_len);
             put_escaped(p->position);
             putchar('\n');
             for (size_t l = hk->first_line; l < hk->first_line + hk->n_lines; l++) {
