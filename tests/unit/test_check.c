@@ -452,7 +452,7 @@ Test(baseline, other_function_newer_and_corrupt_are_refused)
         const char *text, *detail;
     } bad[] = {
         {"{\"version\": 1,", "line 1"},
-        {"[1]", "version"},
+        {"[1]", "not a JSON object"},
         {"{\"version\": 1, \"function\": \"orders\"}", "invocations: missing"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
