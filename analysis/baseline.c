@@ -174,8 +174,9 @@ static void samples_range(struct samples *s, struct rt_range *r)
     _(argv)                                                                                        \
     _(peers)                                                                                       \
     _(hosts)                                                                                       \
-    _(http) _(files) _(paths) _(env) _(env_names) _(code) _(versions) _(runtimes) _(handlers)      \
-        _(memory) _(payload) _(payload_paths)
+    _(http)                                                                                        \
+    _(files) _(paths) _(env) _(env_names) _(code) _(versions) _(runtimes) _(handlers) _(memory)    \
+        _(payload) _(payload_paths)
 
 struct rt_baseline *rt_baseline_new(const char *function)
 {
@@ -263,6 +264,23 @@ const char *rt_baseline_norm_http(char *buf, size_t cap, struct rt_str s, const 
     while (len < s.len && s.ptr[len] != '\n' && s.ptr[len] != '\r')
         len++;
     return rt_baseline_norm(buf, cap, (struct rt_str){s.ptr, len}, request_id);
+}
+
+const char *rt_baseline_norm_host(char *buf, size_t cap, struct rt_str s, const char *request_id)
+{
+    /* "host:port" (an HTTP Host header) or a bare address: an address, not text */
+    size_t colon = s.len;
+    while (colon > 0 && s.ptr[colon - 1] != ':')
+        colon--;
+    bool port = colon > 0 && colon < s.len;
+    for (size_t i = colon; port && i < s.len; i++)
+        port = s.ptr[i] >= '0' && s.ptr[i] <= '9';
+    bool numeric = s.len > 0;
+    for (size_t i = 0; numeric && i < s.len; i++)
+        numeric = strchr("0123456789.:[]abcdefABCDEF", s.ptr[i]) != NULL;
+    if (port || numeric)
+        return rt_baseline_norm_peer(buf, cap, s);
+    return rt_baseline_norm(buf, cap, s, request_id);
 }
 
 bool rt_access_writes(const char *access)
@@ -506,7 +524,7 @@ static void learn_event(struct learner *L, const struct rt_event *ev, const char
     if (ev->op == RT_OP_LISTEN || ev->op == RT_OP_INBOUND)
         add(L, bl->peers, rt_baseline_norm_peer(a, sizeof a, rt_event_local(ev)));
     if (rt_event_host(ev).len)
-        add(L, bl->hosts, rt_baseline_norm(a, sizeof a, rt_event_host(ev), rid));
+        add(L, bl->hosts, rt_baseline_norm_host(a, sizeof a, rt_event_host(ev), rid));
     if (ev->op == RT_OP_OUTBOUND && rt_event_http(ev).len)
         add(L, bl->http, rt_baseline_norm_http(a, sizeof a, rt_event_http(ev), rid));
     struct rt_file_access fa[2];

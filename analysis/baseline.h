@@ -129,6 +129,8 @@ bool rt_access_writes(const char *access);
 const char *rt_baseline_norm(char *buf, size_t cap, struct rt_str s, const char *request_id);
 /* A peer with its ephemeral port as `*`, escaped. */
 const char *rt_baseline_norm_peer(char *buf, size_t cap, struct rt_str s);
+/* A host name normalised (string rules), or as a peer when it is an address or host:port. */
+const char *rt_baseline_norm_host(char *buf, size_t cap, struct rt_str s, const char *request_id);
 /* The argv pattern: elements normalised, escaped, joined by spaces. */
 const char *rt_baseline_norm_argv(char *buf, size_t cap, struct rt_str argv,
                                   const char *request_id);

@@ -439,7 +439,7 @@ static void check_event(struct ctx *c, const struct rt_event *ev, size_t i)
         struct rt_str h = rt_event_host(ev);
         rt_escape_buf(raw, sizeof raw, h.ptr, h.len, 0);
         check_destination(c, i, bl ? bl->hosts : none, "host",
-                          rt_baseline_norm(a, sizeof a, h, rid), raw);
+                          rt_baseline_norm_host(a, sizeof a, h, rid), raw);
     }
     if (ev->op == RT_OP_OUTBOUND && rt_event_http(ev).len) {
         rt_baseline_norm_http(a, sizeof a, rt_event_http(ev), rid);
