@@ -111,6 +111,37 @@ int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_
 json_t *rt_cli_json_str(const char *s);
 void rt_cli_json_line(json_t *obj);
 
+/* ---- bundle arguments (cli/bundle_args.c): a file, '-' (stdin) or a request id ---- */
+
+/* A list of bundle paths (malloc'ed strings). Zeroed is empty. */
+struct rt_cli_paths {
+    char **v;
+    size_t n, cap;
+};
+int rt_cli_paths_add(struct rt_cli_paths *p, const char *path); /* 0, or -1 out of memory */
+void rt_cli_paths_free(struct rt_cli_paths *p);
+/* An argument that is not a file is a request id when it looks like one: not '-', no '/',
+ * not *.rtb. */
+bool rt_cli_is_request_id(const char *arg);
+/* Adds the bundle of arg to *out: the path itself, or for a request id every bundle the
+ * catalog of cache (NULL: the default cache) has for it, oldest first. Returns 0, or
+ * RT_EXIT_USAGE after a message naming arg (no catalog, unknown request id). */
+int rt_cli_bundle_arg(const char *arg, const char *cache, struct rt_cli_paths *out);
+
+/* ---- sets of bundles (cli/bundle_set.c): baseline learn, check ---- */
+
+/* Which invocations a command works on: operands (bundle files, folders searched recursively
+ * for *.rtb in name order, request ids) and/or the catalog's invocations of function (since,
+ * until as for ls; NULL: open). Adds their paths to *out. Returns 0, or RT_EXIT_USAGE after a
+ * message prefixed with cmd. */
+struct rt_cli_bundle_set {
+    char **operands;
+    int n_operands;
+    const char *function, *since, *until, *cache;
+};
+int rt_cli_bundle_set(const char *cmd, const struct rt_cli_bundle_set *set,
+                      struct rt_cli_paths *out);
+
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);
 

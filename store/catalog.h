@@ -47,7 +47,8 @@ struct rt_catalog_filter {
     const char *exec;               /* a program run: full path (glob) or a bare name (basename) */
     const char *const *request_ids; /* any of these request ids */
     size_t n_request_ids;
-    size_t limit; /* 0 = all */
+    size_t limit;       /* 0 = all */
+    bool with_findings; /* only invocations with findings stored by `check` */
 };
 
 /* One invocation. Strings are valid only during the callback. */
@@ -64,6 +65,7 @@ struct rt_catalog_row {
     const char *env_digest, *code_digest, *digest; /* hex */
     const char *key, *path;                        /* store key (may be NULL), local file */
     bool verified;
+    const char *findings; /* the rules of its stored findings, "rule,rule" (sorted) or "" */
 };
 
 /* Calls fn for each matching invocation, oldest first; fn returns 0 to go on, anything else
@@ -82,6 +84,16 @@ int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, siz
  * A lock held by another process past the busy timeout is RT_ERR_CATALOG_BUSY. */
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
+
+/* One finding of `runtrail check` (analysis/check.h), as stored. */
+struct rt_catalog_finding {
+    const char *rule, *severity, *item, *explain;
+};
+
+/* Replaces the stored findings of the bundle at path (indexing it first when the catalog does
+ * not have it) with f[0..n); n = 0 clears them. */
+int rt_catalog_set_findings(struct rt_catalog *cat, const char *path,
+                            const struct rt_catalog_finding *f, size_t n, struct rt_errinfo *ei);
 
 /* Parses a time for --since/--until: ISO 8601 ("2026-11-26", "2026-11-26T10:00",
  * "2026-11-26T10:00:00.5Z", "...+02:00"; no zone = UTC), "now", or a relative time before
