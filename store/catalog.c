@@ -1032,7 +1032,8 @@ int rt_parse_time(const char *text, int64_t now, int64_t *out)
 }
 
 int rt_catalog_set_findings(struct rt_catalog *cat, const char *path,
-                            const struct rt_catalog_finding *f, size_t n, struct rt_errinfo *ei)
+                            const uint8_t digest[RT_DIGEST_LEN], const struct rt_catalog_finding *f,
+                            size_t n, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
     if (!cat || !path)
@@ -1043,10 +1044,11 @@ int rt_catalog_set_findings(struct rt_catalog *cat, const char *path,
     sqlite3_stmt *st = NULL;
     int64_t inv = -1;
     for (int attempt = 0; attempt < 2 && inv < 0; attempt++) {
-        if (sqlite3_prepare_v2(cat->db, "SELECT id FROM invocations WHERE path = ?", -1, &st,
+        char hex[2 * RT_DIGEST_LEN + 1];
+        if (sqlite3_prepare_v2(cat->db, "SELECT id FROM invocations WHERE digest = ?", -1, &st,
                                NULL) != SQLITE_OK)
             return db_fail(cat, ei, "findings");
-        sqlite3_bind_text(st, 1, abs, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, rt_digest_hex(digest, hex), -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_ROW)
             inv = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);

@@ -84,10 +84,11 @@ struct rt_catalog_finding {
     const char *rule, *severity, *item, *explain;
 };
 
-/* Replaces the stored findings of the bundle at path (indexing it first when the catalog does
- * not have it) with f[0..n); n = 0 clears them. */
+/* Replaces the stored findings of the bundle with this footer digest (indexing the file at path
+ * first when the catalog does not have it) with f[0..n); n = 0 clears them. */
 int rt_catalog_set_findings(struct rt_catalog *cat, const char *path,
-                            const struct rt_catalog_finding *f, size_t n, struct rt_errinfo *ei);
+                            const uint8_t digest[RT_DIGEST_LEN], const struct rt_catalog_finding *f,
+                            size_t n, struct rt_errinfo *ei);
 
 /* Parses a time for --since/--until: ISO 8601 ("2026-11-26", "2026-11-26T10:00",
  * "2026-11-26T10:00:00.5Z", "...+02:00"; no zone = UTC), "now", or a relative time before
