@@ -292,16 +292,15 @@ struct rt_diff_builder {
     size_t *count[2]; /* per item id */
     size_t count_cap;
     struct rt_buf buf;
-    char *tmp;
-    size_t tmp_cap;
     bool nomem;
 };
 
 static void count_item(struct rt_diff_builder *bd, int side, enum rt_diff_category cat,
                        const char *text, size_t len, size_t n)
 {
+    char tag = (char)('A' + (int)cat);
     rt_buf_reset(&bd->buf);
-    rt_buf_printf(&bd->buf, "%c", 'A' + (int)cat);
+    rt_buf_append(&bd->buf, &tag, 1);
     rt_buf_append(&bd->buf, text, len);
     if (bd->buf.failed) {
         bd->nomem = true;
@@ -341,31 +340,28 @@ static size_t position_len(const char *key, const struct rt_event *ev)
     return at ? (size_t)(at - key) : 0;
 }
 
-/* Appends the normalised, escaped, quoted form of s to bd->buf. */
-static void put_norm(struct rt_diff_builder *bd, struct rt_str s, const char *request_id)
+/* The n-th quoted string among the arguments of key (which starts at the op name): the
+ * normalised, escaped text the key already holds, quotes included. Escaped quotes inside are
+ * `\"` (formats/escape.h), so the closing quote is the first one not after a backslash. */
+static bool quoted_arg(const char *args, int n, const char **at, size_t *len)
 {
-    size_t need = rt_norm_string(NULL, 0, s.ptr ? s.ptr : "", s.len, request_id) + 1;
-    if (need > bd->tmp_cap) {
-        char *t = realloc(bd->tmp, need);
-        if (!t) {
-            bd->nomem = true;
-            return;
+    const char *p = strchr(args, '(');
+    for (int i = 0; p && *p; p++) {
+        if (*p != '"')
+            continue;
+        const char *q = p + 1;
+        while (*q && *q != '"')
+            q += q[0] == '\\' && q[1] ? 2 : 1;
+        if (!*q)
+            return false;
+        if (i++ == n) {
+            *at = p;
+            *len = (size_t)(q + 1 - p);
+            return true;
         }
-        bd->tmp = t;
-        bd->tmp_cap = need;
+        p = q;
     }
-    size_t n = rt_norm_string(bd->tmp, bd->tmp_cap, s.ptr ? s.ptr : "", s.len, request_id);
-    size_t esc = rt_escape_buf(NULL, 0, bd->tmp, n, '"');
-    if (rt_buf_reserve(&bd->buf, esc + 3)) {
-        bd->nomem = true;
-        return;
-    }
-    struct rt_buf *b = &bd->buf;
-    b->data[b->len++] = '"';
-    rt_escape_buf(b->data + b->len, esc + 1, bd->tmp, n, '"');
-    b->len += esc;
-    b->data[b->len++] = '"';
-    b->data[b->len] = '\0';
+    return false;
 }
 
 /* The access of a file operation to its path (which 0) or second path (which 1); NULL when
@@ -413,16 +409,22 @@ static const char *file_access(const struct rt_event *ev, int which)
     }
 }
 
+/* The file items of ev; args is its key from the op name on, whose quoted strings are the
+ * path (first) and the second path (second) already normalised and escaped. */
 static void file_items(struct rt_diff_builder *bd, int side, const struct rt_event *ev,
-                       const char *request_id)
+                       const char *args)
 {
     for (int which = 0; which < 2; which++) {
         const char *acc = file_access(ev, which);
         if (!acc)
             continue;
+        const char *path = "\"\"";
+        size_t path_len = 2;
+        quoted_arg(args, which, &path, &path_len);
         rt_buf_reset(&bd->buf);
-        rt_buf_printf(&bd->buf, "%s ", acc);
-        put_norm(bd, rt_event_path(ev, (unsigned)which), request_id);
+        rt_buf_puts(&bd->buf, acc);
+        rt_buf_puts(&bd->buf, " ");
+        rt_buf_append(&bd->buf, path, path_len);
         int err = ev->result < 0 && ev->result >= -4095 ? (int)-ev->result : 0;
         if (err) {
             const char *name = rt_render_errno_name(err);
@@ -467,7 +469,6 @@ struct loader {
     struct rt_diff_builder *bd;
     int s;
     const struct rt_bundle *b;
-    const char *request_id;
 };
 
 static int load_event(size_t i, const char *key, size_t klen, void *arg)
@@ -484,7 +485,7 @@ static int load_event(size_t i, const char *key, size_t klen, void *arg)
     if (cat == RT_DIFF_PROGRAM || cat == RT_DIFF_DESTINATION)
         count_item(bd, ld->s, cat, plen ? key + plen + 1 : key, plen ? klen - plen - 1 : klen, 1);
     else if (cat == RT_DIFF_FILE)
-        file_items(bd, ld->s, ev, ld->request_id);
+        file_items(bd, ld->s, ev, plen ? key + plen + 1 : key);
     uint32_t flags = ev->flags & ~(uint32_t)RT_EF_OUTSIDE;
     for (unsigned bit = 0; flags && bit < 32; bit++) {
         if (!(flags & (1u << bit)))
@@ -518,8 +519,7 @@ static int load_side(struct rt_diff_builder *bd, int s, const struct rt_bundle *
     sd->pospid = malloc(cap * sizeof *sd->pospid);
     if (!sd->index || !sd->key || !sd->pos || !sd->pospid)
         return -1;
-    struct loader ld = {bd, s, b,
-                        b->meta.request_id && b->meta.request_id[0] ? b->meta.request_id : NULL};
+    struct loader ld = {bd, s, b};
     if (rt_keys_each(b, load_event, &ld) != RT_OK || bd->nomem)
         return -1;
     /* processes: distinct pids per position; the pairs are not needed afterwards */
@@ -1007,7 +1007,6 @@ void rt_diff_builder_free(struct rt_diff_builder *bd)
     intern_free(&bd->items);
     free(bd->count[0]);
     free(bd->count[1]);
-    free(bd->tmp);
     rt_buf_free(&bd->buf);
     free(bd);
 }
