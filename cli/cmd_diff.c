@@ -26,7 +26,7 @@ static const char help_head[] =
     "or whose keyed hash changed: names only), the payloads' JSON structure, the behaviour\n"
     "(processes, programs, destinations, files by access, flags, each with its counts:\n"
     "'count 1 -> 300'), then per process the aligned timeline like diff -u:\n"
-    "    @@ -3,4 +3,5 @@ /var/lang/bin/node>/bin/sh\n"
+    "    @@ -3,4 +3,5 @@ process /var/lang/bin/node>/bin/sh\n"
     "     +1.204ms   pid 9  openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY) = 3\n"
     "    ++1.388ms   pid 9  openat(AT_FDCWD, \"/proc/self/environ\", O_RDONLY) = 4\n"
     "Events are compared by their behaviour keys (pids, fds, times, ports and random names\n"
@@ -397,7 +397,7 @@ static int diff_two(const struct diff_args *args, const char *arg_a, const char 
 {
     struct side_info sides[2] = {{0}};
     const char *arg[2] = {arg_a, arg_b};
-    struct rt_bundle *b = NULL;
+    struct rt_bundle *b = NULL, *stdin_a = NULL; /* A from '-' cannot be read twice: kept */
     struct rt_diff d;
     struct rt_diff_builder *bd = NULL;
     struct rt_diff_options opt = {.filter = &args->filter, .context = args->context};
@@ -405,7 +405,10 @@ static int diff_two(const struct diff_args *args, const char *arg_a, const char 
     if (rt_diff_begin(&opt, &bd) != RT_OK)
         goto nomem;
     for (int s = 0; s < 2; s++) {
-        rt_bundle_free(b);
+        if (b && !strcmp(sides[0].path, "-"))
+            stdin_a = b;
+        else
+            rt_bundle_free(b);
         b = NULL;
         if ((status = open_arg(arg[s], args->cache, &sides[s].path, &b)))
             goto out;
@@ -427,7 +430,11 @@ static int diff_two(const struct diff_args *args, const char *arg_a, const char 
     }
     rt_bundle_free(b);
     b = NULL;
-    if (rt_diff_needs_rows(&d, 0) && (status = fill_rows(&d, 0, &sides[0]))) {
+    if (stdin_a && rt_diff_rows(&d, 0, stdin_a) != RT_OK) {
+        rt_diff_free(&d);
+        goto nomem;
+    }
+    if (!stdin_a && rt_diff_needs_rows(&d, 0) && (status = fill_rows(&d, 0, &sides[0]))) {
         rt_diff_free(&d);
         goto out;
     }
@@ -455,6 +462,7 @@ nomem:
 out:
     rt_diff_builder_free(bd);
     rt_bundle_free(b);
+    rt_bundle_free(stdin_a);
     side_info_free(&sides[0]);
     side_info_free(&sides[1]);
     return status;
