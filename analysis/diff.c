@@ -486,7 +486,7 @@ static int load_event(size_t i, const char *key, size_t klen, void *arg)
         count_item(bd, ld->s, cat, plen ? key + plen + 1 : key, plen ? klen - plen - 1 : klen, 1);
     else if (cat == RT_DIFF_FILE)
         file_items(bd, ld->s, ev, plen ? key + plen + 1 : key);
-    uint32_t flags = ev->flags & ~(uint32_t)RT_EF_OUTSIDE;
+    uint32_t flags = ev->flags & ~RT_NORM_DROPPED_FLAGS;
     for (unsigned bit = 0; flags && bit < 32; bit++) {
         if (!(flags & (1u << bit)))
             continue;

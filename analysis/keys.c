@@ -480,7 +480,7 @@ static bool build_key(struct keyer *k, const struct rt_event *ev)
     if (ename)
         puts_(k, ename);
     /* how the event was attributed or summarised, not what happened */
-    uint32_t flags = ev->flags & ~(uint32_t)(RT_EF_OUTSIDE | RT_EF_STILL_OPEN);
+    uint32_t flags = ev->flags & ~RT_NORM_DROPPED_FLAGS;
     for (unsigned bit = 0, any = 0; bit < 32; bit++) {
         if (!(flags & (1u << bit)))
             continue;

@@ -52,6 +52,9 @@
       "a path component of digits (`/proc/{n}/environ`, `/dev/fd/{n}`) or a run of 3 or more "     \
       "digits not inside a word (`report-{n}.csv`); `python3.12`, `lib64` are kept")
 
+/* The flags the OUTSIDE_FLAG rule drops (bookkeeping, not behaviour). */
+#define RT_NORM_DROPPED_FLAGS ((uint32_t)(RT_EF_OUTSIDE | RT_EF_STILL_OPEN))
+
 enum rt_norm_rule {
 #define _(id, name, applies, replacement, doc) RT_NORM_##id,
     RT_NORM_RULES(_)
