@@ -113,7 +113,16 @@ struct rt_meta {
     uint64_t counters[RT_CTR__COUNT];
     char *arch; /* the recording machine: "x86_64", "aarch64" (RT_HOST_ARCH); how O_* flags
                  * are read. NULL in bundles older than the field: read as x86_64. */
+    /* RT_CHAIN_END_*: whether more bundles of the sandbox may follow */
+    uint8_t chain_end;
 };
+
+/* META chain_end: 0 the writer did not say (older recorders, `record`), 1 more bundles of this
+ * sandbox may follow, 2 the last bundle of the sandbox (sealed at SHUTDOWN), so a chain whose
+ * highest bundle says 1 is open or was cut. */
+#define RT_CHAIN_END_UNKNOWN 0
+#define RT_CHAIN_END_MORE 1
+#define RT_CHAIN_END_LAST 2
 
 /* ENV: one entry per variable. hash = HMAC-SHA256(key, value) (RUNTRAIL_HASH_KEY, or the
  * sandbox id); value is set only for allow-listed, non-secret variables. */

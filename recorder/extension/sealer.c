@@ -542,6 +542,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->seq = s->seq;
     m->has_prev = s->has_prev;
     memcpy(m->prev_digest, s->prev_digest, RT_DIGEST_LEN);
+    m->chain_end = inv->shutdown ? RT_CHAIN_END_LAST : RT_CHAIN_END_MORE;
     /* The interposer counts as present once it has written to the ring (a static or
      * unwrapped runtime never does). */
     m->coverage = RT_COV_PROXY | (s->ring && s->ring_seen ? RT_COV_PRELOAD : 0);
