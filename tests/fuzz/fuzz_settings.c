@@ -1,11 +1,11 @@
-/* fuzz-sources: recorder/extension/config.c store/catalog.c store/util.c formats/*.c */
-/* fuzz-libs: -ljansson -lsqlite3 -lzstd -lcrypto */
+/* fuzz-sources: recorder/extension/config.c formats/*.c */
+/* fuzz-libs: -ljansson -lzstd -lcrypto */
 /* libFuzzer harness for the small parsers of user-given settings: --since/--until times
  * (rt_parse_time: ISO 8601 and relative forms) and every RUNTRAIL_* value of the recorder's
  * configuration (sizes, ratios, ports, booleans, payload modes). A bad value must give an
  * error or the default, never a crash or an out-of-range result. */
 #include "recorder/extension/extension.h"
-#include "store/catalog.h"
+#include "formats/timeparse.h"
 
 #include <stdint.h>
 #include <stdlib.h>
