@@ -5,7 +5,8 @@
 #   make SANITIZE=1 test   the same under ASan/UBSan (separate build folder)
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each
 #   make bench      benchmarks: tables of ratios measured side by side
-#   make lint       cppcheck + clang-format check
+#   make lint       check-layers + cppcheck + clang-format check
+#   make check-layers   folder includes and program links follow docs/architecture.md
 #   make install    PREFIX=/usr/local DESTDIR=
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -134,7 +135,12 @@ fuzz:
 bench: all
 	@BUILD=$(BUILD) bash tests/bench/run.sh
 
-lint:
+# The layering (docs/architecture.md): includes between folders and what the interposer and
+# the extension link, checked on the built programs.
+check-layers: $(PRELOAD_SO) $(BUILD)/bin/runtrail-extension $(LAYER)/extensions/runtrail
+	@bash scripts/check-layers.sh --build $(BUILD)
+
+lint: check-layers
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -I. \
 	  $(shell git ls-files '*.c' | grep -v '^tests/')
@@ -153,6 +159,6 @@ install: all
 clean:
 	rm -rf build build-san build-*
 
-.PHONY: all deps test-deps unit test test-unit demo fuzz bench lint install clean
+.PHONY: all deps test-deps unit test test-unit demo fuzz bench lint check-layers install clean
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
