@@ -56,16 +56,15 @@ layer/extensions/runtrail        never  libsqlite3.so*|libncurses*|libncursesw*|
 
 status=0
 table=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' <<<"$LAYERS")
-prefixes=$(awk '{print $2}' <<<"$table")
 
-# 1. Includes. The source files of every room, as paths relative to ROOT.
+# 1. Includes. Every C source and header outside tests/ (which may include anything) and the
+# build folders, as paths relative to ROOT; one in no room fails too, so that a new folder
+# gets its row in the table.
 files=()
-while IFS= read -r f; do files+=("$f"); done < <(
-    cd "$ROOT" && for p in $prefixes; do
-        d=${p%/}
-        [ -d "$d" ] && find "$d" -type f \( -name '*.c' -o -name '*.h' -o -name '*.def' \)
-        case $p in */) ;; *) find "$(dirname "$p")" -maxdepth 1 -type f -name "$(basename "$p")*" ;; esac
-    done 2>/dev/null | sort -u)
+while IFS= read -r f; do files+=("${f#./}"); done < <(
+    cd "$ROOT" && find . \( -path ./tests -o -path ./node_modules -o -path './build*' \
+        -o -path './.*' \) -prune -o -type f \( -name '*.c' -o -name '*.h' -o -name '*.def' \) \
+        -print 2>/dev/null | sort)
 
 if [ ${#files[@]} -gt 0 ]; then
     (cd "$ROOT" && awk -v table="$table" '
@@ -95,7 +94,16 @@ if [ ${#files[@]} -gt 0 ]; then
             if (w[j] == "*" || w[j] == to || w[j] == header) return 1
         return 0
     }
-    FNR == 1 { from = room_of(FILENAME) }
+    FNR == 1 {
+        from = room_of(FILENAME)
+        folder = FILENAME; sub(/\/[^\/]*$/, "/", folder)
+        if (from == "" && !(folder in roomless)) {
+            roomless[folder] = 1
+            printf "%s: C sources in no room; add the folder to the LAYERS table of " \
+                   "scripts/check-layers.sh\n", folder
+            bad = 1
+        }
+    }
     /^[ \t]*#[ \t]*include[ \t]*"/ {
         header = $0
         sub(/^[ \t]*#[ \t]*include[ \t]*"/, "", header)

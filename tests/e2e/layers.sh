@@ -73,6 +73,17 @@ plant "analysis -> formats" analysis/filter.c formats/event.h 0
 plant "catalog -> store" store/catalog.c store/util.h 0
 plant "cli -> anything" cli/cmd_show.c viewer/viewer.h 0
 
+# A new folder of C sources without a row in the table fails until it gets one; tests/ may
+# include anything.
+rm -rf "$T_TMP/tree" && cp -a "$SRC" "$T_TMP/tree"
+mkdir -p "$T_TMP/tree/toolbox" "$T_TMP/tree/tests/unit"
+printf '#include "formats/error.h"\n' >"$T_TMP/tree/toolbox/buffer.c"
+printf '#include "store/catalog.h"\n#include "recorder/ring.h"\n' >"$T_TMP/tree/tests/unit/test_x.c"
+expect_exit "a folder in no room: exit 1" 1 bash "$CHECK" --root "$T_TMP/tree" --build "$RT_ROOT/$BUILD"
+expect_eq "a folder in no room: named once" \
+    "toolbox/: C sources in no room; add the folder to the LAYERS table of scripts/check-layers.sh" \
+    "$(cat "$T_TMP/last.out")"
+
 # Two violations in one tree: both reported, in file order.
 rm -rf "$T_TMP/tree" && cp -a "$SRC" "$T_TMP/tree"
 printf '#include "store/store.h"\n' >>"$T_TMP/tree/formats/escape.c"
