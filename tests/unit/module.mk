@@ -13,3 +13,4 @@ UNIT_test_store_LIBS     := store formats
 UNIT_test_catalog_LIBS   := catalog store formats
 UNIT_test_extension_LIBS := rtextension recorder store formats
 UNIT_test_emulator_LIBS  := replay formats
+UNIT_test_toolbox_LIBS   := formats rtextension
