@@ -5,7 +5,7 @@
 # libdl only (dlsym bound to its GLIBC_2.2.5 version, so the library also loads on glibc < 2.34).
 # The tiny test programs in tests/recorder/progs/ are built the same way.
 RECORDER_LIB_SRCS := recorder/ring.c recorder/preload/ring_produce.c recorder/preload/sniff.c
-$(eval $(call rt_static_lib,recorder,$(RECORDER_LIB_SRCS),))
+$(eval $(call rt_static_lib,recorder,$(RECORDER_LIB_SRCS)))
 
 PRELOAD_SRCS := $(wildcard recorder/preload/*.c)
 PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/preload-obj/%.o,$(PRELOAD_SRCS))
