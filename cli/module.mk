@@ -7,6 +7,6 @@ $(BUILD)/gen/cli_commands.def: $(wildcard cli/cmd_*.c) cli/module.mk
 	  | sed 's/^RT_COMMAND(/RT_COMMAND_ENTRY(/' > $@.tmp && mv $@.tmp $@
 GENERATED += $(BUILD)/gen/cli_commands.def
 # The CLI links every library (recursive: also those defined by later module.mk files).
-RUNTRAIL_LIBS = $(LIB_NAMES)
-RUNTRAIL_PKGS := jansson libmicrohttpd libcrypto
-$(eval $(call rt_program,runtrail,$(CLI_SRCS),RUNTRAIL))
+CLI_LIBS = $(LIB_NAMES)
+CLI_PKGS := jansson libmicrohttpd libcrypto
+$(eval $(call rt_program,runtrail,$(CLI_SRCS),CLI))

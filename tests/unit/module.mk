@@ -3,6 +3,8 @@
 # module that quietly needs a library it must not (docs/architecture.md) fails to link here.
 # A test without a line links every library.
 UNIT_test_bundle_LIBS    := formats
+UNIT_test_cursor_LIBS    := formats
+UNIT_test_analysis_LIBS  := analysis formats
 UNIT_test_chain_LIBS     := formats
 UNIT_test_escape_LIBS    := formats
 UNIT_test_timeparse_LIBS := formats
