@@ -7,7 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 CHECK=$RT_ROOT/scripts/check-layers.sh
 
 expect_exit "the real tree and build pass" 0 bash "$CHECK" --root "$RT_ROOT" --build "$RT_ROOT/$BUILD"
-expect_grep "it says what it checked" '^check-layers: ok \([0-9]+ source files, [0-9]+ rooms; links of 3 programs\)$' "$T_TMP/last.out"
+expect_grep "it says what it checked" '^check-layers: ok \([0-9]+ source files, [0-9]+ rooms; symbols of [0-9]+ objects; links of 3 programs\)$' "$T_TMP/last.out"
 
 # A pristine copy of the sources the check reads.
 SRC=$T_TMP/pristine
@@ -126,6 +126,47 @@ if cc "$T_TMP/nc.c" -o "$FAKE/layer/extensions/runtrail" -Wl,--no-as-needed -lnc
 else
     _notok "links: build a stand-in that needs ncurses" "$(head -n 3 "$T_TMP/cc.err")"
 fi
+cp "$RT_ROOT/$BUILD/layer/extensions/runtrail" "$FAKE/layer/extensions/"
+
+# Symbols: a prototype written by hand instead of an include is caught in the objects.
+rm -rf "$T_TMP/tree" && cp -a "$SRC" "$T_TMP/tree"
+mkdir -p "$FAKE/obj/formats" "$FAKE/obj/store" "$FAKE/obj/recorder/preload"
+cp "$RT_ROOT/$BUILD/obj/store/store.o" "$FAKE/obj/store/"
+cp "$RT_ROOT/$BUILD/obj/formats/event.o" "$FAKE/obj/formats/"
+cat >"$T_TMP/tree/formats/planted.c" <<'EOF2'
+/* A formats file that reaches the store without including its header. */
+struct rt_store;
+int rt_store_open(const char *url, struct rt_store **out, void *ei);
+int planted(void);
+int planted(void)
+{
+    return rt_store_open("x", 0, 0);
+}
+EOF2
+cat >"$T_TMP/tree/recorder/preload/planted.c" <<'EOF2'
+/* The interposer may use formats/event.h for its numbers, but none of formats' code. */
+const void *rt_op_info(int op);
+const void *planted_info(void);
+const void *planted_info(void)
+{
+    return rt_op_info(1);
+}
+EOF2
+cc -g -c "$T_TMP/tree/formats/planted.c" -o "$FAKE/obj/formats/planted.o"
+cc -g -c "$T_TMP/tree/recorder/preload/planted.c" -o "$FAKE/obj/recorder/preload/planted.o"
+expect_exit "symbols: hand-written prototypes fail" 1 bash "$CHECK" --root "$T_TMP/tree" --build "$FAKE"
+expect_grep "symbols: formats using the store, with file and line" \
+    '^formats/planted\.c:7: formats uses rt_store_open of store/store\.c \(room store\); formats may use: nothing of ours$' \
+    "$T_TMP/last.out"
+expect_grep "symbols: the interposer using formats' code, not just event.h" \
+    '^recorder/preload/planted\.c:6: preload uses rt_op_info of formats/event\.c \(room formats\); preload may use: formats/event\.h$' \
+    "$T_TMP/last.out"
+expect_eq "symbols: nothing else is reported" 2 "$(wc -l <"$T_TMP/last.out")"
+rm -f "$FAKE/obj/formats/planted.o" "$FAKE/obj/recorder/preload/planted.o"
+expect_exit "symbols: without them the stand-in objects pass" 0 bash "$CHECK" --root "$T_TMP/tree" \
+    --build "$FAKE"
+expect_grep "symbols: the summary counts the objects" 'symbols of 2 objects' "$T_TMP/last.out"
+
 rm -f "$FAKE/layer/extensions/runtrail"
 expect_exit "links: a program not built is a usage error" 2 bash "$CHECK" --root "$SRC" --build "$FAKE"
 expect_grep "links: names the missing program" "$FAKE/layer/extensions/runtrail: not built" "$T_TMP/last.err"
