@@ -294,7 +294,7 @@ static void note(struct ctx *c, enum rt_check_rule rule, const char *item, size_
         }
         f->n++;
     }
-    if (ev != SIZE_MAX) {
+    if (ev != SIZE_MAX && !(hit->n_total && hit->n_ev && hit->ev[hit->n_ev - 1] == ev)) {
         if (hit->n_ev < RT_FINDING_MAX_EVIDENCE)
             hit->ev[hit->n_ev++] = ev;
         hit->n_total++;

@@ -4,6 +4,7 @@
  * small ids once, so the alignment and the counts compare integers. */
 #include "analysis/diff.h"
 #include "analysis/keys.h"
+#include "analysis/timeline.h"
 #include "formats/digest.h"
 #include "formats/escape.h"
 #include "formats/render.h"
@@ -275,23 +276,31 @@ struct side {
     uint64_t *pospid; /* (position id << 32) | pid, for the process counts */
 };
 
-struct builder {
-    const struct rt_diff_options *opt;
+/* What rt_diff_add keeps of a bundle's header: meta strings, env, code and payloads, copied. */
+struct header {
+    struct rt_bundle b; /* only meta, env, code, event and response are set */
+    bool added;
+};
+
+struct rt_diff_builder {
+    struct rt_diff_options opt;
+    struct rt_filter filter;
     struct rt_diff *d;
+    struct header hdr[2];
+    struct side sides[2];
     struct intern keys, positions, items;
     size_t *count[2]; /* per item id */
     size_t count_cap;
     struct rt_buf buf;
-    char *tmp;
-    size_t tmp_cap;
     bool nomem;
 };
 
-static void count_item(struct builder *bd, int side, enum rt_diff_category cat, const char *text,
-                       size_t len, size_t n)
+static void count_item(struct rt_diff_builder *bd, int side, enum rt_diff_category cat,
+                       const char *text, size_t len, size_t n)
 {
+    char tag = (char)('A' + (int)cat);
     rt_buf_reset(&bd->buf);
-    rt_buf_printf(&bd->buf, "%c", 'A' + (int)cat);
+    rt_buf_append(&bd->buf, &tag, 1);
     rt_buf_append(&bd->buf, text, len);
     if (bd->buf.failed) {
         bd->nomem = true;
@@ -331,31 +340,28 @@ static size_t position_len(const char *key, const struct rt_event *ev)
     return at ? (size_t)(at - key) : 0;
 }
 
-/* Appends the normalised, escaped, quoted form of s to bd->buf. */
-static void put_norm(struct builder *bd, struct rt_str s, const char *request_id)
+/* The n-th quoted string among the arguments of key (which starts at the op name): the
+ * normalised, escaped text the key already holds, quotes included. Escaped quotes inside are
+ * `\"` (formats/escape.h), so the closing quote is the first one not after a backslash. */
+static bool quoted_arg(const char *args, int n, const char **at, size_t *len)
 {
-    size_t need = rt_norm_string(NULL, 0, s.ptr ? s.ptr : "", s.len, request_id) + 1;
-    if (need > bd->tmp_cap) {
-        char *t = realloc(bd->tmp, need);
-        if (!t) {
-            bd->nomem = true;
-            return;
+    const char *p = strchr(args, '(');
+    for (int i = 0; p && *p; p++) {
+        if (*p != '"')
+            continue;
+        const char *q = p + 1;
+        while (*q && *q != '"')
+            q += q[0] == '\\' && q[1] ? 2 : 1;
+        if (!*q)
+            return false;
+        if (i++ == n) {
+            *at = p;
+            *len = (size_t)(q + 1 - p);
+            return true;
         }
-        bd->tmp = t;
-        bd->tmp_cap = need;
+        p = q;
     }
-    size_t n = rt_norm_string(bd->tmp, bd->tmp_cap, s.ptr ? s.ptr : "", s.len, request_id);
-    size_t esc = rt_escape_buf(NULL, 0, bd->tmp, n, '"');
-    if (rt_buf_reserve(&bd->buf, esc + 3)) {
-        bd->nomem = true;
-        return;
-    }
-    struct rt_buf *b = &bd->buf;
-    b->data[b->len++] = '"';
-    rt_escape_buf(b->data + b->len, esc + 1, bd->tmp, n, '"');
-    b->len += esc;
-    b->data[b->len++] = '"';
-    b->data[b->len] = '\0';
+    return false;
 }
 
 /* The access of a file operation to its path (which 0) or second path (which 1); NULL when
@@ -403,16 +409,22 @@ static const char *file_access(const struct rt_event *ev, int which)
     }
 }
 
-static void file_items(struct builder *bd, int side, const struct rt_event *ev,
-                       const char *request_id)
+/* The file items of ev; args is its key from the op name on, whose quoted strings are the
+ * path (first) and the second path (second) already normalised and escaped. */
+static void file_items(struct rt_diff_builder *bd, int side, const struct rt_event *ev,
+                       const char *args)
 {
     for (int which = 0; which < 2; which++) {
         const char *acc = file_access(ev, which);
         if (!acc)
             continue;
+        const char *path = "\"\"";
+        size_t path_len = 2;
+        quoted_arg(args, which, &path, &path_len);
         rt_buf_reset(&bd->buf);
-        rt_buf_printf(&bd->buf, "%s ", acc);
-        put_norm(bd, rt_event_path(ev, (unsigned)which), request_id);
+        rt_buf_puts(&bd->buf, acc);
+        rt_buf_puts(&bd->buf, " ");
+        rt_buf_append(&bd->buf, path, path_len);
         int err = ev->result < 0 && ev->result >= -4095 ? (int)-ev->result : 0;
         if (err) {
             const char *name = rt_render_errno_name(err);
@@ -452,62 +464,65 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Keys, positions and behaviour items of one side. */
-static int load_side(struct builder *bd, int s, struct side *sd)
+/* Keys, positions and behaviour items of one side, one event at a time. */
+struct loader {
+    struct rt_diff_builder *bd;
+    int s;
+    const struct rt_bundle *b;
+};
+
+static int load_event(size_t i, const char *key, size_t klen, void *arg)
 {
-    const struct rt_bundle *b = sd->b;
-    struct rt_keys keys;
-    if (rt_keys_of_bundle(b, &keys) != RT_OK)
-        return -1;
+    struct loader *ld = arg;
+    struct rt_diff_builder *bd = ld->bd;
+    struct side *sd = &bd->sides[ld->s];
+    const struct rt_event *ev = &ld->b->events[i];
+    if (bd->opt.filter && !rt_filter_event(bd->opt.filter, ev))
+        return 0;
+    size_t plen = position_len(key, ev);
+    long pos = intern(&bd->positions, key, plen, NULL);
+    enum rt_diff_category cat = category_of(ev);
+    if (cat == RT_DIFF_PROGRAM || cat == RT_DIFF_DESTINATION)
+        count_item(bd, ld->s, cat, plen ? key + plen + 1 : key, plen ? klen - plen - 1 : klen, 1);
+    else if (cat == RT_DIFF_FILE)
+        file_items(bd, ld->s, ev, plen ? key + plen + 1 : key);
+    uint32_t flags = ev->flags & ~RT_NORM_DROPPED_FLAGS;
+    for (unsigned bit = 0; flags && bit < 32; bit++) {
+        if (!(flags & (1u << bit)))
+            continue;
+        char name[32];
+        const char *fname = rt_event_flag_name(bit);
+        if (!fname) {
+            snprintf(name, sizeof name, "flag%u", bit);
+            fname = name;
+        }
+        count_item(bd, ld->s, RT_DIFF_FLAG, fname, strlen(fname), 1);
+    }
+    long id = intern(&bd->keys, key, klen, NULL);
+    if (pos < 0 || id < 0 || bd->nomem)
+        return RT_ERR_NOMEM;
+    sd->index[sd->n] = i;
+    sd->key[sd->n] = (unsigned)id;
+    sd->pos[sd->n] = (unsigned)pos;
+    sd->pospid[sd->n] = (uint64_t)pos << 32 | (uint32_t)ev->pid;
+    sd->n++;
+    return 0;
+}
+
+static int load_side(struct rt_diff_builder *bd, int s, const struct rt_bundle *b)
+{
+    struct side *sd = &bd->sides[s];
     size_t cap = b->n_events ? b->n_events : 1;
     sd->index = malloc(cap * sizeof *sd->index);
     sd->key = malloc(cap * sizeof *sd->key);
     sd->pos = malloc(cap * sizeof *sd->pos);
     sd->pospid = malloc(cap * sizeof *sd->pospid);
-    if (!sd->index || !sd->key || !sd->pos || !sd->pospid) {
-        rt_keys_free(&keys);
+    if (!sd->index || !sd->key || !sd->pos || !sd->pospid)
         return -1;
-    }
-    const char *rid = b->meta.request_id && b->meta.request_id[0] ? b->meta.request_id : NULL;
-    for (size_t i = 0; i < b->n_events && !bd->nomem; i++) {
-        const struct rt_event *ev = &b->events[i];
-        if (bd->opt && bd->opt->filter && !rt_filter_event(bd->opt->filter, ev))
-            continue;
-        char *key = keys.key[i];
-        size_t plen = position_len(key, ev), klen = strlen(key);
-        long pos = intern(&bd->positions, key, plen, NULL);
-        enum rt_diff_category cat = category_of(ev);
-        if (cat == RT_DIFF_PROGRAM || cat == RT_DIFF_DESTINATION)
-            count_item(bd, s, cat, plen ? key + plen + 1 : key, plen ? klen - plen - 1 : klen, 1);
-        else if (cat == RT_DIFF_FILE)
-            file_items(bd, s, ev, rid);
-        uint32_t flags = ev->flags & ~(uint32_t)RT_EF_OUTSIDE;
-        for (unsigned bit = 0; flags && bit < 32; bit++) {
-            if (!(flags & (1u << bit)))
-                continue;
-            char name[32];
-            const char *fname = rt_event_flag_name(bit);
-            if (!fname) {
-                snprintf(name, sizeof name, "flag%u", bit);
-                fname = name;
-            }
-            count_item(bd, s, RT_DIFF_FLAG, fname, strlen(fname), 1);
-        }
-        long id = intern(&bd->keys, key, klen, &keys.key[i]);
-        if (pos < 0 || id < 0) {
-            bd->nomem = true;
-            break;
-        }
-        sd->index[sd->n] = i;
-        sd->key[sd->n] = (unsigned)id;
-        sd->pos[sd->n] = (unsigned)pos;
-        sd->pospid[sd->n] = (uint64_t)pos << 32 | (uint32_t)ev->pid;
-        sd->n++;
-    }
-    rt_keys_free(&keys); /* the keys not taken by the intern table */
-    if (bd->nomem)
+    struct loader ld = {bd, s, b};
+    if (rt_keys_each(b, load_event, &ld) != RT_OK || bd->nomem)
         return -1;
-    /* processes: distinct pids per position */
+    /* processes: distinct pids per position; the pairs are not needed afterwards */
     uint64_t *pp = sd->pospid;
     qsort(pp, sd->n, sizeof *pp, cmp_u64);
     for (size_t i = 0; i < sd->n; i++) {
@@ -516,6 +531,8 @@ static int load_side(struct builder *bd, int s, struct side *sd)
         size_t pos = (size_t)(pp[i] >> 32);
         count_item(bd, s, RT_DIFF_PROCESS, bd->positions.str[pos], bd->positions.len[pos], 1);
     }
+    free(sd->pospid);
+    sd->pospid = NULL;
     return bd->nomem ? -1 : 0;
 }
 
@@ -527,7 +544,7 @@ static int cmp_count(const void *a, const void *b)
     return strcmp(x->item, y->item);
 }
 
-static int collect_counts(struct builder *bd)
+static int collect_counts(struct rt_diff_builder *bd)
 {
     struct rt_diff *d = bd->d;
     size_t n = 0;
@@ -575,7 +592,7 @@ static int add_line(struct rt_diff_proc *p, size_t *cap, char op, size_t ai, siz
         p->lines = l;
         *cap = c;
     }
-    p->lines[p->n_lines++] = (struct rt_diff_line){op, ai, bi, key};
+    p->lines[p->n_lines++] = (struct rt_diff_line){op, ai, bi, key, NULL};
     return 0;
 }
 
@@ -655,7 +672,7 @@ static int make_hunks(struct rt_diff_proc *p, const struct runs *r, const size_t
 }
 
 /* For each position, the aligned timelines of A and B; processes with changes are kept. */
-static int diff_timelines(struct builder *bd, const struct side *sa, const struct side *sb)
+static int diff_timelines(struct rt_diff_builder *bd, const struct side *sa, const struct side *sb)
 {
     size_t np = bd->positions.n;
     size_t *start[2], *fill[2];
@@ -707,10 +724,9 @@ static int diff_timelines(struct builder *bd, const struct side *sa, const struc
         pr->n_b = m;
         pr->bounded = bounded;
         pr->position = strdup(bd->positions.str[p]);
-        int hrc = pr->position
-                      ? make_hunks(pr, &r, idx[0] + a0, idx[1] + b0, seq[0] + a0, seq[1] + b0,
-                                   bd->keys.str, bd->opt ? bd->opt->context : 3)
-                      : -1;
+        int hrc = pr->position ? make_hunks(pr, &r, idx[0] + a0, idx[1] + b0, seq[0] + a0,
+                                            seq[1] + b0, bd->keys.str, bd->opt.context)
+                               : -1;
         free(r.v);
         if (hrc)
             goto out;
@@ -891,6 +907,8 @@ void rt_diff_free(struct rt_diff *d)
     free(d->counts);
     for (size_t i = 0; i < d->n_procs; i++) {
         free(d->procs[i].position);
+        for (size_t l = 0; l < d->procs[i].n_lines; l++)
+            free(d->procs[i].lines[l].row);
         free(d->procs[i].lines);
         free(d->procs[i].hunks);
     }
@@ -909,53 +927,204 @@ static void side_free(struct side *s)
     free(s->pospid);
 }
 
-int rt_diff_bundles(const struct rt_bundle *a, const struct rt_bundle *b,
-                    const struct rt_diff_options *opt, struct rt_diff *out)
+static char *dup_or_null(const char *s, bool *nomem)
 {
-    struct builder bd = {.opt = opt, .d = out, .buf = RT_BUF_INIT};
-    struct side sa = {.b = a}, sb = {.b = b};
+    char *d = s ? strdup(s) : NULL;
+    *nomem |= s && !d;
+    return d;
+}
+
+static void copy_payload(struct rt_payload *to, const struct rt_payload *from, bool *nomem)
+{
+    *to = *from;
+    to->content_type = to->error_type = NULL;
+    to->data = NULL;
+    if (from->len && (to->data = malloc(from->len)))
+        memcpy(to->data, from->data, from->len);
+    *nomem |= from->len && !to->data;
+}
+
+/* Copies what the META/ENV/CODE/payload comparison needs from b into h. */
+static int header_copy(struct header *h, const struct rt_bundle *b)
+{
+    bool nomem = false;
+    const struct rt_meta *m = &b->meta;
+    struct rt_meta *c = &h->b.meta;
+    c->function = dup_or_null(m->function, &nomem);
+    c->function_version = dup_or_null(m->function_version, &nomem);
+    c->runtime = dup_or_null(m->runtime, &nomem);
+    c->handler = dup_or_null(m->handler, &nomem);
+    c->arch = dup_or_null(m->arch, &nomem);
+    c->error_type = dup_or_null(m->error_type, &nomem);
+    c->sandbox_id = dup_or_null(m->sandbox_id, &nomem);
+    c->memory_mb = m->memory_mb;
+    c->status = m->status;
+    h->b.has_code = b->has_code;
+    h->b.code = b->code;
+    h->b.code.task_root_path = dup_or_null(b->code.task_root_path, &nomem);
+    h->b.env = calloc(b->n_env ? b->n_env : 1, sizeof *h->b.env);
+    nomem |= !h->b.env;
+    for (size_t i = 0; h->b.env && i < b->n_env; i++) {
+        h->b.env[i].name = dup_or_null(b->env[i].name, &nomem);
+        memcpy(h->b.env[i].hash, b->env[i].hash, RT_DIGEST_LEN);
+        h->b.n_env = i + 1;
+    }
+    copy_payload(&h->b.event, &b->event, &nomem);
+    copy_payload(&h->b.response, &b->response, &nomem);
+    h->added = true;
+    return nomem ? -1 : 0;
+}
+
+static void header_free(struct header *h)
+{
+    struct rt_meta *c = &h->b.meta;
+    free(c->function);
+    free(c->function_version);
+    free(c->runtime);
+    free(c->handler);
+    free(c->arch);
+    free(c->error_type);
+    free(c->sandbox_id);
+    free(h->b.code.task_root_path);
+    for (size_t i = 0; i < h->b.n_env; i++)
+        free(h->b.env[i].name);
+    free(h->b.env);
+    free(h->b.event.data);
+    free(h->b.response.data);
+    memset(h, 0, sizeof *h);
+}
+
+void rt_diff_builder_free(struct rt_diff_builder *bd)
+{
+    if (!bd)
+        return;
+    for (int s = 0; s < 2; s++) {
+        side_free(&bd->sides[s]);
+        header_free(&bd->hdr[s]);
+    }
+    intern_free(&bd->keys);
+    intern_free(&bd->positions);
+    intern_free(&bd->items);
+    free(bd->count[0]);
+    free(bd->count[1]);
+    rt_buf_free(&bd->buf);
+    free(bd);
+}
+
+int rt_diff_begin(const struct rt_diff_options *opt, struct rt_diff_builder **out)
+{
+    struct rt_diff_builder *bd = calloc(1, sizeof *bd);
+    if (!bd)
+        return RT_ERR_NOMEM;
+    bd->opt.context = 3;
+    if (opt) {
+        bd->opt = *opt;
+        if (opt->filter) { /* a copy: the caller's filter need not outlive the call */
+            bd->filter = *opt->filter;
+            bd->opt.filter = &bd->filter;
+        }
+    }
+    *out = bd;
+    return RT_OK;
+}
+
+int rt_diff_add(struct rt_diff_builder *bd, int side, const struct rt_bundle *b)
+{
+    if (side < 0 || side > 1 || bd->hdr[side].added)
+        return RT_ERR_INVALID_ARG;
+    if (header_copy(&bd->hdr[side], b) || load_side(bd, side, b))
+        return RT_ERR_NOMEM;
+    return RT_OK;
+}
+
+int rt_diff_finish(struct rt_diff_builder *bd, struct rt_diff *out)
+{
     memset(out, 0, sizeof *out);
+    if (!bd->hdr[0].added || !bd->hdr[1].added) {
+        rt_diff_builder_free(bd);
+        return RT_ERR_INVALID_ARG;
+    }
+    bd->d = out;
+    const struct rt_bundle *a = &bd->hdr[0].b, *b = &bd->hdr[1].b;
     int rc = -1;
     const char *fa = a->meta.function, *fb = b->meta.function;
     out->different_functions = (fa || fb) && (!fa || !fb || strcmp(fa, fb));
     if (diff_fields(out, a, b) || diff_env(out, a, b) ||
         diff_payload(&out->payloads[0], "event", &a->event, &b->event) ||
-        diff_payload(&out->payloads[1], "response", &a->response, &b->response))
+        diff_payload(&out->payloads[1], "response", &a->response, &b->response) ||
+        collect_counts(bd))
         goto out;
-    if (load_side(&bd, 0, &sa) || load_side(&bd, 1, &sb) || collect_counts(&bd))
-        goto out;
-    /* the key strings are no longer needed once the events hold ids; free them before the
-     * alignment allocates */
-    intern_free(&bd.items);
-    memset(&bd.items, 0, sizeof bd.items);
-    if (diff_timelines(&bd, &sa, &sb))
+    /* the item strings are no longer needed: free them before the alignment allocates */
+    intern_free(&bd->items);
+    memset(&bd->items, 0, sizeof bd->items);
+    if (diff_timelines(bd, &bd->sides[0], &bd->sides[1]))
         goto out;
     struct intern *keys = malloc(sizeof *keys);
     if (!keys)
         goto out;
-    *keys = bd.keys; /* the lines point to the keys */
-    memset(&bd.keys, 0, sizeof bd.keys);
+    *keys = bd->keys; /* the lines point to the keys */
+    memset(&bd->keys, 0, sizeof bd->keys);
     out->priv_ = keys;
-    out->events_a = sa.n;
-    out->events_b = sb.n;
+    out->events_a = bd->sides[0].n;
+    out->events_b = bd->sides[1].n;
     out->differs = out->n_fields || out->n_env || out->n_counts || out->n_procs;
     for (int i = 0; i < 2; i++)
         out->differs |=
             out->payloads[i].shape_differs || out->payloads[i].in_a != out->payloads[i].in_b;
     rc = 0;
 out:
-    side_free(&sa);
-    side_free(&sb);
-    intern_free(&bd.keys);
-    intern_free(&bd.positions);
-    intern_free(&bd.items);
-    free(bd.count[0]);
-    free(bd.count[1]);
-    free(bd.tmp);
-    rt_buf_free(&bd.buf);
+    rt_diff_builder_free(bd);
     if (rc) {
         rt_diff_free(out);
         return RT_ERR_NOMEM;
+    }
+    return RT_OK;
+}
+
+int rt_diff_bundles(const struct rt_bundle *a, const struct rt_bundle *b,
+                    const struct rt_diff_options *opt, struct rt_diff *out)
+{
+    struct rt_diff_builder *bd = NULL;
+    int rc = rt_diff_begin(opt, &bd);
+    if (rc == RT_OK && (rc = rt_diff_add(bd, 0, a)) == RT_OK)
+        rc = rt_diff_add(bd, 1, b);
+    if (rc != RT_OK) {
+        rt_diff_builder_free(bd);
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    rc = rt_diff_finish(bd, out);
+    if (rc == RT_OK && (rt_diff_rows(out, 0, a) != RT_OK || rt_diff_rows(out, 1, b) != RT_OK)) {
+        rt_diff_free(out);
+        return RT_ERR_NOMEM;
+    }
+    return rc;
+}
+
+bool rt_diff_needs_rows(const struct rt_diff *d, int side)
+{
+    for (size_t p = 0; p < d->n_procs; p++)
+        for (size_t l = 0; l < d->procs[p].n_lines; l++)
+            if ((d->procs[p].lines[l].op == '+') == (side == 1))
+                return true;
+    return false;
+}
+
+int rt_diff_rows(struct rt_diff *d, int side, const struct rt_bundle *b)
+{
+    enum rt_arch arch = rt_arch_from_name(b->meta.arch);
+    for (size_t p = 0; p < d->n_procs; p++) {
+        for (size_t l = 0; l < d->procs[p].n_lines; l++) {
+            struct rt_diff_line *ln = &d->procs[p].lines[l];
+            size_t index = side ? ln->b_index : ln->a_index;
+            if ((ln->op == '+') != (side == 1) || ln->row || index >= b->n_events)
+                continue;
+            struct rt_timeline_item it = {&b->events[index], NULL, index};
+            size_t need = rt_timeline_row(NULL, 0, &it, arch);
+            if (!(ln->row = malloc(need + 1)))
+                return RT_ERR_NOMEM;
+            rt_timeline_row(ln->row, need + 1, &it, arch);
+        }
     }
     return RT_OK;
 }

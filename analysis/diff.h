@@ -80,6 +80,7 @@ struct rt_diff_line {
     char op;
     size_t a_index, b_index;
     const char *key; /* the behaviour key (escaped), owned by the struct rt_diff */
+    char *row;       /* the row `show` prints (escaped), once rt_diff_rows filled it; owned */
 };
 
 /* A hunk: positions are 1-based within the process's event sequence, as diff -u counts. */
@@ -126,10 +127,27 @@ struct rt_diff {
     void *priv_;               /* the keys the lines point to */
 };
 
-/* Compares a and b; *out owns everything it holds (a and b may be freed). Returns RT_OK, or
- * RT_ERR_NOMEM with *out zeroed. */
+/* Compares a and b, rows included; *out owns everything it holds (a and b may be freed).
+ * Returns RT_OK, or RT_ERR_NOMEM with *out zeroed. */
 int rt_diff_bundles(const struct rt_bundle *a, const struct rt_bundle *b,
                     const struct rt_diff_options *opt, struct rt_diff *out);
+
+/* The same in steps, so that only one decoded bundle is held at a time (two 1M-event bundles
+ * do not fit in memory side by side): begin; add A (side 0) and B (side 1), each bundle free
+ * to go after its call (the builder keeps its keys as ids, its header fields copied);
+ * finish, which frees the builder; then rt_diff_rows for each side whose rows are wanted
+ * (rt_diff_needs_rows), with the same bundle again. Each returns RT_OK, RT_ERR_NOMEM, or
+ * RT_ERR_INVALID_ARG for a side added twice or missing. rt_diff_builder_free is for a builder
+ * that is not finished. */
+struct rt_diff_builder;
+int rt_diff_begin(const struct rt_diff_options *opt, struct rt_diff_builder **out);
+int rt_diff_add(struct rt_diff_builder *bd, int side, const struct rt_bundle *b);
+int rt_diff_finish(struct rt_diff_builder *bd, struct rt_diff *out);
+void rt_diff_builder_free(struct rt_diff_builder *bd);
+/* Whether lines of side 0 (' ' and '-') or 1 ('+') are there; rt_diff_rows fills their rows
+ * from that side's bundle. */
+bool rt_diff_needs_rows(const struct rt_diff *d, int side);
+int rt_diff_rows(struct rt_diff *d, int side, const struct rt_bundle *b);
 void rt_diff_free(struct rt_diff *d);
 
 /* The edit script of two sequences of ids, as runs: Myers' O((N+M)D) algorithm after the

@@ -161,12 +161,15 @@ static void emit(struct differ *d, enum rt_json_change change, enum rt_json_type
         d->out->d = v;
         d->cap = cap;
     }
-    char *p = strdup(d->path.data);
-    if (!p) {
+    struct rt_json_delta *x = &d->out->d[d->out->n];
+    if (!(x->path = strdup(d->path.data))) {
         d->nomem = true;
         return;
     }
-    d->out->d[d->out->n++] = (struct rt_json_delta){p, change, a, b};
+    x->change = change;
+    x->a_type = a;
+    x->b_type = b;
+    d->out->n++;
 }
 
 static void compare(struct differ *d, const json_t *a, const json_t *b, int depth)

@@ -142,6 +142,12 @@ struct rt_cli_bundle_set {
 int rt_cli_bundle_set(const char *cmd, const struct rt_cli_bundle_set *set,
                       struct rt_cli_paths *out);
 
+/* `runtrail diff A --baseline FILE | --function F` (cli/diff_baseline.c): A's deviations from
+ * the baseline in FILE, or from one learned from the catalog's other invocations of function.
+ * Returns the exit status (0 none, 1 deviations, 2 error, printed). */
+int rt_cli_diff_baseline(const char *arg, const char *baseline_path, const char *function,
+                         const char *cache, bool json);
+
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);
 

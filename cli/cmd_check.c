@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,8 @@ static void print_json(const struct rt_bundle *b, const char *path, const struct
     }
 }
 
-static int store_findings(struct rt_catalog *cat, const char *path, const struct rt_findings *fs)
+static int store_findings(struct rt_catalog *cat, const char *path, const struct rt_bundle *b,
+                          const struct rt_findings *fs)
 {
     struct rt_catalog_finding *cf = calloc(fs->n + 1, sizeof *cf);
     if (!cf)
@@ -127,7 +129,7 @@ static int store_findings(struct rt_catalog *cat, const char *path, const struct
                                             fs->v[i].explain};
     }
     struct rt_errinfo ei;
-    int rc = rt_catalog_set_findings(cat, path, cf, fs->n, &ei);
+    int rc = rt_catalog_set_findings(cat, path, b->digest, cf, fs->n, &ei);
     free(cf);
     if (rc != RT_OK) {
         char msg[600];
@@ -213,6 +215,9 @@ RT_COMMAND(check, "judge invocations against flag rules, a baseline and a rules 
             rt_catalog_begin_batch(cat, &ei);
         }
     }
+    /* keep the heap between bundles (see cmd_baseline.c) */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
     size_t checked = 0, with = 0, total = 0, bad = 0;
     for (size_t i = 0; !status && i < paths.n; i++) {
         struct rt_bundle *b = NULL;
@@ -243,7 +248,7 @@ RT_COMMAND(check, "judge invocations against flag rules, a baseline and a rules 
                 print_json(b, paths.v[i], &fs);
             else
                 print_text(b, paths.v[i], &fs);
-            if (cat && store_findings(cat, paths.v[i], &fs) != RT_OK)
+            if (cat && store_findings(cat, paths.v[i], b, &fs) != RT_OK)
                 bad++;
             rt_findings_free(&fs);
         }

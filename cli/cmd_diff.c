@@ -26,15 +26,23 @@ static const char help_head[] =
     "or whose keyed hash changed: names only), the payloads' JSON structure, the behaviour\n"
     "(processes, programs, destinations, files by access, flags, each with its counts:\n"
     "'count 1 -> 300'), then per process the aligned timeline like diff -u:\n"
-    "    @@ -3,4 +3,5 @@ /var/lang/bin/node>/bin/sh\n"
+    "    @@ -3,4 +3,5 @@ process /var/lang/bin/node>/bin/sh\n"
     "     +1.204ms   pid 9  openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY) = 3\n"
     "    ++1.388ms   pid 9  openat(AT_FDCWD, \"/proc/self/environ\", O_RDONLY) = 4\n"
     "Events are compared by their behaviour keys (pids, fds, times, ports and random names\n"
     "taken out; docs/analysis.md). Captured strings are escaped. Bundles of different\n"
     "functions are compared with a warning.\n"
+    "\n"
+    "usage: runtrail diff A --baseline FILE | --function F [--json]\n"
+    "\n"
+    "Compare one invocation with a baseline (runtrail baseline learn), or with one learned\n"
+    "on the spot from the catalog's other invocations of F without security flags: one\n"
+    "'+' line per deviation (new program, destination, file, env, code, payload key,\n"
+    "range; as runtrail check --baseline reports them) with the events that show it; '!'\n"
+    "lines are the built-in flag rules, for context.\n"
     "\n";
 
-enum { OPT_JSON = 1, OPT_CONTEXT, OPT_KIND, OPT_CACHE };
+enum { OPT_JSON = 1, OPT_CONTEXT, OPT_KIND, OPT_CACHE, OPT_BASELINE, OPT_FUNCTION };
 static const struct rt_cli_opt options[] = {
     {OPT_JSON, "json", 0, NULL, "one JSON document (ASCII only; schema in docs/analysis.md)"},
     {OPT_CONTEXT, "context", 'U', "N", "timeline lines of context around changes (default 3)"},
@@ -43,6 +51,9 @@ static const struct rt_cli_opt options[] = {
     {OPT_CACHE, "cache", 0, "DIR",
      "where the catalog is, for request ids (default $RUNTRAIL_CACHE,\n"
      "else ${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {OPT_BASELINE, "baseline", 0, "FILE", "compare A with this baseline file"},
+    {OPT_FUNCTION, "function", 0, "F",
+     "compare A with a baseline learned from the catalog's other\ninvocations of F"},
     {0},
 };
 
@@ -59,9 +70,23 @@ struct diff_args {
     unsigned context;
     struct rt_filter filter;
     const char *cache;
+    const char *baseline, *function;
 };
 
 /* ---- input ---- */
+
+/* What is printed about a side after its bundle is freed. */
+struct side_info {
+    char *path;
+    char *function, *request_id;
+};
+
+static void side_info_free(struct side_info *s)
+{
+    free(s->path);
+    free(s->function);
+    free(s->request_id);
+}
 
 /* The one bundle of arg (a file or a request id). Returns 0, or RT_EXIT_USAGE after a message
  * naming it. */
@@ -115,17 +140,17 @@ static void put_quoted(const char *s)
     putchar('"');
 }
 
-static void side_line(const char *mark, const char *path, const struct rt_bundle *b)
+static void side_line(const char *mark, const struct side_info *s)
 {
     fputs(mark, stdout);
-    put_escaped(path);
-    if (b->meta.function) {
+    put_escaped(s->path);
+    if (s->function) {
         fputs("  function ", stdout);
-        put_escaped(b->meta.function);
+        put_escaped(s->function);
     }
-    if (b->meta.request_id) {
+    if (s->request_id) {
         fputs("  request ", stdout);
-        put_escaped(b->meta.request_id);
+        put_escaped(s->request_id);
     }
     putchar('\n');
 }
@@ -135,31 +160,18 @@ static const char *env_change_name(enum rt_diff_env_change c)
     return c == RT_DIFF_ENV_ADDED ? "added" : c == RT_DIFF_ENV_REMOVED ? "removed" : "changed";
 }
 
-static void print_row(char op, const struct rt_bundle *b, size_t index, char **row, size_t *cap)
+static void print_line(const struct rt_diff_line *ln)
 {
-    struct rt_timeline_item it = {&b->events[index], NULL, index};
-    enum rt_arch arch = rt_arch_from_name(b->meta.arch);
-    size_t need = rt_timeline_row(*row, *cap, &it, arch);
-    if (need >= *cap) {
-        char *p = realloc(*row, need + 1);
-        if (!p) {
-            printf("%c(out of memory)\n", op);
-            return;
-        }
-        *row = p;
-        *cap = need + 1;
-        rt_timeline_row(*row, *cap, &it, arch);
-    }
-    putchar(op);
-    fputs(*row, stdout);
+    putchar(ln->op);
+    fputs(ln->row ? ln->row : "(row not read)", stdout);
     putchar('\n');
 }
 
-static void print_text(const struct rt_diff *d, const char *pa, const struct rt_bundle *a,
-                       const char *pb, const struct rt_bundle *b)
+static void print_text(const struct rt_diff *d, const struct side_info *a,
+                       const struct side_info *b)
 {
-    side_line("--- ", pa, a);
-    side_line("+++ ", pb, b);
+    side_line("--- ", a);
+    side_line("+++ ", b);
     if (d->n_fields) {
         puts("meta");
         for (size_t i = 0; i < d->n_fields; i++) {
@@ -224,10 +236,6 @@ static void print_text(const struct rt_diff *d, const char *pa, const struct rt_
             printf("  count %zu -> %zu\n", c->a, c->b);
         }
     }
-    size_t cap = 1024;
-    char *row = malloc(cap);
-    if (!row)
-        return;
     for (size_t i = 0; i < d->n_procs; i++) {
         const struct rt_diff_proc *p = &d->procs[i];
         if (!i)
@@ -242,51 +250,31 @@ static void print_text(const struct rt_diff *d, const char *pa, const struct rt_
                    hk->b_len);
             put_escaped(p->position);
             putchar('\n');
-            for (size_t l = hk->first_line; l < hk->first_line + hk->n_lines; l++) {
-                const struct rt_diff_line *ln = &p->lines[l];
-                if (ln->op == '+')
-                    print_row('+', b, ln->b_index, &row, &cap);
-                else
-                    print_row(ln->op, a, ln->a_index, &row, &cap);
-            }
+            for (size_t l = hk->first_line; l < hk->first_line + hk->n_lines; l++)
+                print_line(&p->lines[l]);
         }
     }
-    free(row);
 }
 
 /* ---- JSON: one document, schema in docs/analysis.md ---- */
 
-static json_t *json_side(const char *path, const struct rt_bundle *b, size_t events)
+static json_t *json_side(const struct side_info *s, size_t events)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "path", rt_cli_json_str(path));
-    json_object_set_new(o, "function", rt_cli_json_str(b->meta.function));
-    json_object_set_new(o, "request_id", rt_cli_json_str(b->meta.request_id));
+    json_object_set_new(o, "path", rt_cli_json_str(s->path));
+    json_object_set_new(o, "function", rt_cli_json_str(s->function));
+    json_object_set_new(o, "request_id", rt_cli_json_str(s->request_id));
     json_object_set_new(o, "events", json_integer((json_int_t)events));
     return o;
 }
 
-static json_t *json_row(const struct rt_bundle *b, size_t index)
-{
-    struct rt_timeline_item it = {&b->events[index], NULL, index};
-    enum rt_arch arch = rt_arch_from_name(b->meta.arch);
-    size_t need = rt_timeline_row(NULL, 0, &it, arch);
-    char *row = malloc(need + 1);
-    if (!row)
-        return json_null();
-    rt_timeline_row(row, need + 1, &it, arch);
-    json_t *j = rt_cli_json_str(row);
-    free(row);
-    return j;
-}
-
-static json_t *json_doc(const struct rt_diff *d, const char *pa, const struct rt_bundle *a,
-                        const char *pb, const struct rt_bundle *b)
+static json_t *json_doc(const struct rt_diff *d, const struct side_info *a,
+                        const struct side_info *b)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "version", json_integer(1));
-    json_object_set_new(doc, "a", json_side(pa, a, d->events_a));
-    json_object_set_new(doc, "b", json_side(pb, b, d->events_b));
+    json_object_set_new(doc, "a", json_side(a, d->events_a));
+    json_object_set_new(doc, "b", json_side(b, d->events_b));
     json_object_set_new(doc, "equivalent", json_boolean(!d->differs));
     json_t *warnings = json_array();
     if (d->different_functions)
@@ -382,8 +370,7 @@ static json_t *json_doc(const struct rt_diff *d, const char *pa, const struct rt
                     lo, "b_index",
                     ln->b_index == SIZE_MAX ? json_null() : json_integer((json_int_t)ln->b_index));
                 json_object_set_new(lo, "key", rt_cli_json_str(ln->key));
-                json_object_set_new(
-                    lo, "row", ln->op == '+' ? json_row(b, ln->b_index) : json_row(a, ln->a_index));
+                json_object_set_new(lo, "row", rt_cli_json_str(ln->row));
                 json_array_append_new(lines, lo);
             }
             json_object_set_new(ho, "lines", lines);
@@ -398,46 +385,98 @@ static json_t *json_doc(const struct rt_diff *d, const char *pa, const struct rt
 
 /* ---- the modes ---- */
 
-/* `runtrail diff A B`: two invocations. */
+/* Opens side's bundle again (its path is resolved already) for the rows of its lines. */
+static int fill_rows(struct rt_diff *d, int side, const struct side_info *s)
+{
+    struct rt_bundle *b = NULL;
+    char *path = NULL;
+    int rc = open_arg(s->path, NULL, &path, &b);
+    free(path);
+    if (rc)
+        return rc;
+    rc = rt_diff_rows(d, side, b);
+    rt_bundle_free(b);
+    if (rc) {
+        rt_cli_error("diff: out of memory");
+        return RT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* `runtrail diff A B`: two invocations. One decoded bundle at a time: A is read, reduced to
+ * ids and freed, then B; A is read again only when the timeline shows rows of it. */
 static int diff_two(const struct diff_args *args, const char *arg_a, const char *arg_b)
 {
-    struct rt_bundle *a = NULL, *b = NULL;
-    char *pa = NULL, *pb = NULL;
+    struct side_info sides[2] = {{0}};
+    const char *arg[2] = {arg_a, arg_b};
+    struct rt_bundle *b = NULL, *stdin_a = NULL; /* A from '-' cannot be read twice: kept */
     struct rt_diff d;
-    int status = open_arg(arg_a, args->cache, &pa, &a);
-    if (!status)
-        status = open_arg(arg_b, args->cache, &pb, &b);
-    if (status)
-        goto out;
+    struct rt_diff_builder *bd = NULL;
     struct rt_diff_options opt = {.filter = &args->filter, .context = args->context};
-    if (rt_diff_bundles(a, b, &opt, &d) != RT_OK) {
-        rt_cli_error("diff: out of memory");
-        status = RT_EXIT_USAGE;
+    int status = 0;
+    if (rt_diff_begin(&opt, &bd) != RT_OK)
+        goto nomem;
+    for (int s = 0; s < 2; s++) {
+        if (b && !strcmp(sides[0].path, "-"))
+            stdin_a = b;
+        else
+            rt_bundle_free(b);
+        b = NULL;
+        if ((status = open_arg(arg[s], args->cache, &sides[s].path, &b)))
+            goto out;
+        bool nomem = false;
+        sides[s].function = b->meta.function ? strdup(b->meta.function) : NULL;
+        sides[s].request_id = b->meta.request_id ? strdup(b->meta.request_id) : NULL;
+        nomem |= (b->meta.function && !sides[s].function) ||
+                 (b->meta.request_id && !sides[s].request_id);
+        if (nomem || rt_diff_add(bd, s, b) != RT_OK)
+            goto nomem;
+    }
+    int rc = rt_diff_finish(bd, &d);
+    bd = NULL;
+    if (rc != RT_OK)
+        goto nomem;
+    if (rt_diff_needs_rows(&d, 1) && rt_diff_rows(&d, 1, b) != RT_OK) {
+        rt_diff_free(&d);
+        goto nomem;
+    }
+    rt_bundle_free(b);
+    b = NULL;
+    if (stdin_a && rt_diff_rows(&d, 0, stdin_a) != RT_OK) {
+        rt_diff_free(&d);
+        goto nomem;
+    }
+    if (!stdin_a && rt_diff_needs_rows(&d, 0) && (status = fill_rows(&d, 0, &sides[0]))) {
+        rt_diff_free(&d);
         goto out;
     }
     if (d.different_functions) {
         fflush(stdout);
         fputs("runtrail diff: warning: different functions: ", stderr);
-        rt_escape_fputs(stderr, a->meta.function ? a->meta.function : "(none)",
-                        strlen(a->meta.function ? a->meta.function : "(none)"), 0);
-        fputs(" and ", stderr);
-        rt_escape_fputs(stderr, b->meta.function ? b->meta.function : "(none)",
-                        strlen(b->meta.function ? b->meta.function : "(none)"), 0);
-        fputc('\n', stderr);
+        for (int s = 0; s < 2; s++) {
+            const char *f = sides[s].function ? sides[s].function : "(none)";
+            rt_escape_fputs(stderr, f, strlen(f), 0);
+            fputs(s ? "\n" : " and ", stderr);
+        }
     }
     if (args->json)
-        rt_cli_json_line(json_doc(&d, pa, a, pb, b));
+        rt_cli_json_line(json_doc(&d, &sides[0], &sides[1]));
     else
-        print_text(&d, pa, a, pb, b);
+        print_text(&d, &sides[0], &sides[1]);
     status = d.differs ? RT_EXIT_FINDINGS : RT_EXIT_OK;
     rt_diff_free(&d);
     if (fflush(stdout) != 0)
         status = RT_EXIT_USAGE;
+    goto out;
+nomem:
+    rt_cli_error("diff: out of memory");
+    status = RT_EXIT_USAGE;
 out:
-    rt_bundle_free(a);
+    rt_diff_builder_free(bd);
     rt_bundle_free(b);
-    free(pa);
-    free(pb);
+    rt_bundle_free(stdin_a);
+    side_info_free(&sides[0]);
+    side_info_free(&sides[1]);
     return status;
 }
 
@@ -470,11 +509,24 @@ RT_COMMAND(diff, "compare two invocations: metadata, env, payload, behaviour, ti
         case OPT_CACHE:
             args.cache = p.value;
             break;
+        case OPT_BASELINE:
+            args.baseline = p.value;
+            break;
+        case OPT_FUNCTION:
+            args.function = p.value;
+            break;
         }
     }
     int operands = argc - p.first_operand;
     /* Modes dispatch here, on the operands and options: two invocations (below); one
      * invocation against a baseline (--baseline FILE, --function F) joins as a second case. */
+    if (args.baseline || args.function) {
+        if (operands != 1 || (args.baseline && args.function))
+            return rt_cli_usage_error("diff", "one invocation and either --baseline FILE or "
+                                              "--function F");
+        return rt_cli_diff_baseline(argv[p.first_operand], args.baseline, args.function, args.cache,
+                                    args.json);
+    }
     if (operands != 2)
         return rt_cli_usage_error("diff",
                                   "two invocations to compare (runtrail diff A B), "

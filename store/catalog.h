@@ -6,6 +6,7 @@
 #define RUNTRAIL_STORE_CATALOG_H
 
 #include "formats/bundle.h"
+#include "formats/timeparse.h" /* rt_parse_time for the --since/--until filters */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -90,15 +91,11 @@ struct rt_catalog_finding {
     const char *rule, *severity, *item, *explain;
 };
 
-/* Replaces the stored findings of the bundle at path (indexing it first when the catalog does
- * not have it) with f[0..n); n = 0 clears them. */
+/* Replaces the stored findings of the bundle with this footer digest (indexing the file at path
+ * first when the catalog does not have it) with f[0..n); n = 0 clears them. */
 int rt_catalog_set_findings(struct rt_catalog *cat, const char *path,
-                            const struct rt_catalog_finding *f, size_t n, struct rt_errinfo *ei);
-
-/* Parses a time for --since/--until: ISO 8601 ("2026-11-26", "2026-11-26T10:00",
- * "2026-11-26T10:00:00.5Z", "...+02:00"; no zone = UTC), "now", or a relative time before
- * now_ns ("90s", "15m", "2h", "7d", "1w"). RT_OK and *out (Unix ns) or RT_ERR_TIME_FORMAT. */
-int rt_parse_time(const char *text, int64_t now_ns, int64_t *out);
+                            const uint8_t digest[RT_DIGEST_LEN], const struct rt_catalog_finding *f,
+                            size_t n, struct rt_errinfo *ei);
 
 /* The schema version this build writes (PRAGMA user_version). */
 int rt_catalog_schema_version(void);

@@ -79,6 +79,19 @@ printf 'allow programme curl\n' >"$T_TMP/bad-rules"
 expect_exit "a bad rules file: exit 2" 2 "$RUNTRAIL" check --no-store --rules "$T_TMP/bad-rules" "$attack_req"
 expect_grep "naming the file and line" "bad-rules: malformed rules file: line 1: " "$T_TMP/last.err"
 
+# runtrail diff A --baseline FILE | --function F
+expect_exit "diff the attack against the baseline: exit 1" 1 "$RUNTRAIL" diff "$attack_req" --baseline "$T_TMP/baseline.json"
+expect_grep "diff: the baseline header" '^--- baseline .*baseline\.json \(thumbnailer, 5 invocations\)' "$T_TMP/last.out"
+expect_grep "diff: curl is a + line" '^\+ high new_program /usr/bin/curl: ' "$T_TMP/last.out"
+expect_grep "diff: the flag is context (!)" '^! high environ_read ' "$T_TMP/last.out"
+expect_exit "diff a normal invocation against a baseline learned from the catalog: exit 0" 0 \
+    "$RUNTRAIL" diff "$normal" --function thumbnailer
+expect_grep "diff: nothing deviates" '^\(no deviation from the baseline\)' "$T_TMP/last.out"
+expect_grep "diff: learned from the others" 'baseline learned from 4 invocations \(2 left out' "$T_TMP/last.err"
+expect_exit "diff --baseline --json: exit 1" 1 "$RUNTRAIL" diff --json "$attack_req" --baseline "$T_TMP/baseline.json"
+expect_eq "diff --json: not equivalent, curl among the deviations" "False True" \
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["equivalent"], any(x["rule"]=="new_program" for x in d["deviations"]))' "$T_TMP/last.out")"
+
 # bad baselines
 head -c 300 "$T_TMP/baseline.json" >"$T_TMP/corrupt.json"
 expect_exit "a corrupt baseline: exit 2" 2 "$RUNTRAIL" check --baseline "$T_TMP/corrupt.json" "$normal"

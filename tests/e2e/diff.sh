@@ -52,6 +52,11 @@ print(d["equivalent"], sum(1 for c in d["behaviour"] if c["category"] == "destin
 expect_exit "--kind net: only network behaviour" 1 "$RUNTRAIL" diff --kind net "$warm2" "$attack"
 expect_no_grep "--kind net: no file or program items" '^  (files|programs)$' "$T_TMP/last.out"
 
+expect_exit "A from standard input ('-')" 1 \
+    bash -c '"$RUNTRAIL" diff - samples/bundles/exfiltration.rtb <samples/bundles/api-gateway.rtb'
+expect_grep "A's removed rows are printed (A is kept, not read twice)" \
+    '^-\+[0-9.]+ms +pid 8  openat\(AT_FDCWD, "/tmp/orders-cache.json"' "$T_TMP/last.out"
+
 head -c 200 "$attack" >"$T_TMP/corrupt.rtb"
 expect_exit "a corrupt bundle: exit 2" 2 "$RUNTRAIL" diff "$warm2" "$T_TMP/corrupt.rtb"
 expect_grep "the error names the file" "corrupt\.rtb: " "$T_TMP/last.err"

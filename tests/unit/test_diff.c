@@ -666,3 +666,32 @@ Test(diffcli, a_corrupt_bundle_is_named_and_exits_2)
     cr_assert_eq(run_diff("a.rtb bad.rtb", out, sizeof out), 2);
     cr_assert_str_eq(out, "");
 }
+
+/* ---- docs/analysis.md: the categories table is RT_DIFF_CATEGORIES ---- */
+
+Test(diffdocs, categories_table_matches_the_code)
+{
+    FILE *f = fopen("docs/analysis.md", "r");
+    cr_assert_not_null(f, "run from the repository root");
+    char line[1024], want[1024];
+    bool in = false;
+    unsigned cat = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "<!-- categories:begin -->")) {
+            in = true;
+            continue;
+        }
+        if (strstr(line, "<!-- categories:end -->"))
+            break;
+        if (!in || strncmp(line, "| ", 2) || strstr(line, "| category |") ||
+            strstr(line, "| --- |"))
+            continue;
+        cr_assert_lt(cat, RT_DIFF__COUNT, "more rows than categories: %s", line);
+        snprintf(want, sizeof want, "| %s | %s |\n", rt_diff_category_name(cat),
+                 rt_diff_category_doc(cat));
+        cr_expect_str_eq(line, want);
+        cat++;
+    }
+    fclose(f);
+    cr_assert_eq(cat, RT_DIFF__COUNT);
+}
