@@ -1,6 +1,6 @@
 /* Unit tests for store/catalog.c: schema creation and user_version, indexing real bundles
  * written with the formats writer (idempotent by digest, corrupt files refused), each ls
- * filter against known answers, and the --since/--until time parser. */
+ * filter against known answers. */
 #include "store/catalog.h"
 #include "store/util.h"
 #include "tests/unit/tmpdir.h"
@@ -248,6 +248,53 @@ Test(catalog, row_summary)
     rt_catalog_close(cat);
 }
 
+/* A flagged event dropped over the writer's limit still flags the invocation (META
+ * dropped_flags ORed into the flags column that `ls` shows). */
+Test(catalog, flags_of_dropped_events)
+{
+    struct rt_limits lim = {.max_events = 2}; /* head 1, then a ring of 1, nothing kept */
+    struct rt_writer *w = rt_writer_new(&lim);
+    struct rt_meta m;
+    memset(&m, 0, sizeof m);
+    m.function = (char *)"flood";
+    m.request_id = (char *)"req-f";
+    m.sandbox_id = (char *)"sb1";
+    m.start_wall_ns = T0;
+    cr_assert_eq(rt_writer_set_meta(w, &m), RT_OK);
+    struct rt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.op = RT_OP_OPEN;
+    ev.str[0] = S("/etc/hosts");
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    ev.op = RT_OP_EXEC;
+    ev.str[0] = S("/tmp/payload");
+    ev.flags = RT_EF_EXEC_TMP;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    ev.op = RT_OP_OPEN;
+    ev.str[0] = S("/etc/hosts");
+    ev.flags = 0;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK); /* pushes the exec out of the ring */
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(rt_writer_finish(w, 0, &out, &len, NULL), RT_OK);
+    rt_writer_free(w);
+    char p[512], dir[300];
+    snprintf(p, sizeof p, "%s/flood.rtb", tmpdir);
+    cr_assert_eq(rt_write_file(p, out, len, true, NULL), RT_OK);
+    free(out);
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_OK, "%s", ei.detail);
+    char row[512] = "";
+    const char *ids[] = {"req-f"};
+    struct rt_catalog_filter f = F(.request_ids = ids, .n_request_ids = 1);
+    cr_assert_eq(rt_catalog_query(cat, &f, grab_row, row, NULL), RT_OK);
+    cr_assert_str_eq(row, "flood||2|0|4|1"); /* 2 events stored, exec_tmp (4) from META */
+    rt_catalog_close(cat);
+}
+
 /* A function that accepted a connection (a bind shell): the INBOUND summary is an events row
  * with the peer as target (like its ACCEPT), the bytes the function sent, and no destination. */
 Test(catalog, inbound_indexed_by_peer)
@@ -363,32 +410,6 @@ Test(catalog, batch_ingest)
     cr_assert_eq(rt_catalog_end_batch(cat, NULL), RT_OK);
     expect(cat, F(.path_glob = "/etc/passwd"), "req-a,req-b");
     rt_catalog_close(cat);
-}
-
-Test(catalog, parse_time)
-{
-    int64_t t, now = T0;
-    cr_assert_eq(rt_parse_time("2026-11-26T10:41:51Z", now, &t), RT_OK);
-    cr_assert_eq(t, T0);
-    cr_assert_eq(rt_parse_time("2026-11-26T12:41:51+02:00", now, &t), RT_OK);
-    cr_assert_eq(t, T0);
-    cr_assert_eq(rt_parse_time("2026-11-26 10:41:51.25", now, &t), RT_OK);
-    cr_assert_eq(t, T0 + 250000000);
-    cr_assert_eq(rt_parse_time("2026-11-26", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - (10 * 3600 + 41 * 60 + 51) * 1000000000LL);
-    cr_assert_eq(rt_parse_time("2h", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - 2 * HOUR);
-    cr_assert_eq(rt_parse_time("7d", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - 7 * 24 * HOUR);
-    cr_assert_eq(rt_parse_time("30m", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - HOUR / 2);
-    cr_assert_eq(rt_parse_time("now", now, &t), RT_OK);
-    cr_assert_eq(t, T0);
-    const char *bad[] = {
-        "",  "2h30", "yesterday",    "2026-13-01", "2026-11-26T25:00", "2026-11-26T10",
-        "h", "-2h",  "2026-11-26Tx", "7691-01-01", "99999999999w"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        cr_assert_eq(rt_parse_time(bad[i], now, &t), RT_ERR_TIME_FORMAT, "%s", bad[i]);
 }
 
 Test(catalog, dir_resolution)
