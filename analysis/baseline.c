@@ -169,14 +169,25 @@ static void samples_range(struct samples *s, struct rt_range *r)
 
 /* ---- the baseline ---- */
 
-#define SETS(_)                                                                                    \
-    _(programs)                                                                                    \
-    _(argv)                                                                                        \
-    _(peers)                                                                                       \
-    _(hosts)                                                                                       \
-    _(http)                                                                                        \
-    _(files) _(paths) _(env) _(env_names) _(code) _(versions) _(runtimes) _(handlers) _(memory)    \
-        _(payload) _(payload_paths)
+/* clang-format off */
+#define SETS(_) \
+    _(programs) \
+    _(argv) \
+    _(peers) \
+    _(hosts) \
+    _(http) \
+    _(files) \
+    _(paths) \
+    _(env) \
+    _(env_names) \
+    _(code) \
+    _(versions) \
+    _(runtimes) \
+    _(handlers) \
+    _(memory) \
+    _(payload) \
+    _(payload_paths)
+/* clang-format on */
 
 struct rt_baseline *rt_baseline_new(const char *function)
 {

@@ -53,11 +53,11 @@ static const char *const migrations[] = {
     "CREATE INDEX events_target ON events(target, kind, inv) WHERE target IS NOT NULL;"
     "CREATE INDEX events_host ON events(host, kind, port, inv) WHERE host IS NOT NULL;",
     /* 3: the findings of `runtrail check`, replaced at each check of an invocation */
-    "CREATE TABLE findings ("
+    "CREATE TABLE IF NOT EXISTS findings ("
     "  inv INTEGER NOT NULL REFERENCES invocations(id) ON DELETE CASCADE,"
     "  rule TEXT NOT NULL, severity TEXT NOT NULL, item TEXT, explain TEXT,"
     "  checked_ns INTEGER);"
-    "CREATE INDEX findings_inv ON findings(inv);",
+    "CREATE INDEX IF NOT EXISTS findings_inv ON findings(inv);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
