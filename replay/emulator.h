@@ -37,8 +37,13 @@ struct rt_emu_config {
     size_t n_layers;
     const char *const *env; /* extra "K=V" for runtime and extensions (override defaults) */
     size_t n_env;
-    int log_fd; /* where children's stdout/stderr go; < 0 = 2 */
+    int log_fd;       /* where children's stdout/stderr go; < 0 = 2 */
+    bool inherit_env; /* the host's variables pass too, under Lambda's (--inherit-env) */
 };
+
+/* PATH as Lambda sets it. The runtime command is looked up there first, then in the host's
+ * PATH (the interpreter the user has); the sandbox's processes get this one. */
+#define RT_LAMBDA_PATH "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 
 /* Optional per-invocation context (NULL fields are absent). */
 struct rt_emu_request {
@@ -123,7 +128,8 @@ void rt_emu_trace_id(char *out, size_t cap);
  * malloc'ed "K=V" strings (free with rt_lambda_env_free). api = AWS_LAMBDA_RUNTIME_API;
  * wrapper = AWS_LAMBDA_EXEC_WRAPPER or NULL; tmp_dir = the sandbox's private /tmp (TMPDIR,
  * and the recorder's RUNTRAIL_RUN_DIR and RUNTRAIL_SPOOL_DIR below it unless set) or NULL.
- * cfg->env entries override the defaults. */
+ * From the host: RUNTRAIL_* only, or with cfg->inherit_env every variable Lambda does not set.
+ * cfg->env entries override everything. */
 char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, const char *wrapper,
                            const char *tmp_dir);
 void rt_lambda_env_free(char **env);

@@ -41,6 +41,8 @@ struct rt_emu {
     char wrapper[4096]; /* the exec wrapper a layer provides, or "" */
     char task_root[4096];
     char runtime_exe[4096]; /* argv[0] of the runtime, absolute when it was a relative path */
+    char **runtime_args;    /* [1..] its arguments, relative paths to existing files made
+                               absolute; [0] unused (NULL); NULL-terminated */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */

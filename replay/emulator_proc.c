@@ -13,26 +13,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Resolves a command name through the PATH of the sandbox environment (before fork, so the
- * child only calls async-signal-safe functions). */
+/* Resolves a command name through the PATH of the sandbox environment, then the host's (before
+ * fork, so the child only calls async-signal-safe functions). */
 static int resolve(const char *cmd, char *const *envp, char *out, size_t cap)
 {
     if (strchr(cmd, '/')) {
         snprintf(out, cap, "%s", cmd);
         return access(out, X_OK) == 0 ? 0 : -1;
     }
-    const char *path = rt_lambda_env_get(envp, "PATH");
-    if (!path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        const char *end = strchr(path, ':');
-        size_t len = end ? (size_t)(end - path) : strlen(path);
-        if (len) {
-            snprintf(out, cap, "%.*s/%s", (int)len, path, cmd);
-            if (access(out, X_OK) == 0)
-                return 0;
+    /* The sandbox's PATH (Lambda's), then the host's: `python3` or `node` is the interpreter
+     * the user has, wherever their shell finds it. */
+    const char *paths[] = {rt_lambda_env_get(envp, "PATH"), getenv("PATH")};
+    for (size_t i = 0; i < 2; i++) {
+        const char *path = paths[i] ? paths[i] : "";
+        while (*path) {
+            const char *end = strchr(path, ':');
+            size_t len = end ? (size_t)(end - path) : strlen(path);
+            if (len) {
+                snprintf(out, cap, "%.*s/%s", (int)len, path, cmd);
+                if (access(out, X_OK) == 0)
+                    return 0;
+            }
+            path += len + (end ? 1 : 0);
         }
-        path += len + (end ? 1 : 0);
     }
     return -1;
 }

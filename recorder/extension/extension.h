@@ -209,9 +209,16 @@ struct rt_ext_proxy_options {
 int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy **out,
                        struct rt_errinfo *ei);
 uint16_t rt_ext_proxy_port(const struct rt_ext_proxy *p);
-/* Ends the invocation in flight (SHUTDOWN or a new INVOKE without a response): status is
- * RT_STATUS_TIMEOUT or RT_STATUS_CRASH; it is handed to the sealer. No-op when none. */
+/* Ends the invocation in flight (SHUTDOWN or a new INVOKE without a response), or the one
+ * announced and never taken: status is RT_STATUS_TIMEOUT, RT_STATUS_CRASH or RT_STATUS_ERROR
+ * (an invocation that answered with an error keeps ERROR); it is handed to the sealer. No-op
+ * when none. */
 void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type);
+/* The Extensions API announced INVOKE request_id. If the runtime never takes it through
+ * invocation/next (it dies or hangs in its init), rt_ext_proxy_abort_inflight seals it under
+ * that id, cold start, with the init's activity; an init/error the runtime posted is renamed to
+ * it. Ignored when the runtime already took it. */
+void rt_ext_proxy_note_invoke(struct rt_ext_proxy *p, const char *request_id);
 /* The request id of the invocation in flight is copied into buf ("" when none). */
 void rt_ext_proxy_inflight_id(struct rt_ext_proxy *p, char *buf, size_t cap);
 /* Whether the runtime has sent any request through the proxy (it runs behind it). */

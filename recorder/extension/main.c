@@ -402,14 +402,24 @@ int main(int argc, char **argv)
         }
         failures = 0;
         if (!ev.shutdown) { /* INVOKE: the proxy sees the invocation itself */
+            /* ... unless the runtime dies before it takes it (an init crash) */
+            if (proxy)
+                rt_ext_proxy_note_invoke(proxy, ev.request_id);
             hold_until_sealed(sealer, proxy, &cfg, &ev);
             continue;
         }
         shutdown_deadline_ms = ev.deadline_ms;
         if (proxy) {
-            bool timeout = !strcmp(ev.reason, "timeout");
-            rt_ext_proxy_abort_inflight(proxy, timeout ? RT_STATUS_TIMEOUT : RT_STATUS_CRASH,
-                                        timeout ? "Sandbox.Timedout" : "Runtime.ExitError");
+            /* An invocation still in flight ends as the reason says: timeout, failure (the
+             * runtime died), or spindown (stopped from outside before it answered). */
+            bool timeout = !strcmp(ev.reason, "timeout"), failure = !strcmp(ev.reason, "failure");
+            rt_ext_proxy_abort_inflight(proxy,
+                                        timeout   ? RT_STATUS_TIMEOUT
+                                        : failure ? RT_STATUS_CRASH
+                                                  : RT_STATUS_ERROR,
+                                        timeout   ? "Sandbox.Timedout"
+                                        : failure ? "Runtime.ExitError"
+                                                  : "Runtrail.Cancelled");
         }
         break;
     }
