@@ -132,7 +132,12 @@ int rt_emu_start(const struct rt_emu_config *cfg, struct rt_emu **out, struct rt
         if (access(path, X_OK) == 0 && !realpath(path, emu->wrapper))
             emu->wrapper[0] = '\0';
     }
-    int rc = emu_http_start(emu, ei);
+    int rc = emu_tele_start(emu);
+    if (rc != RT_OK) {
+        rt_emu_stop(emu);
+        return rt_fail(ei, rc, -1, "telemetry thread");
+    }
+    rc = emu_http_start(emu, ei);
     if (rc != RT_OK) {
         rt_emu_stop(emu);
         return rc;
@@ -177,7 +182,7 @@ static int start_extensions(struct rt_emu *emu, const char *layer, struct rt_err
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);
             char real[4096];
             char *argv[] = {realpath(path, real) ? real : path, NULL};
-            rc = emu_proc_spawn(emu, argv, names[i], &emu->ext_procs[emu->n_ext_procs], ei);
+            rc = emu_proc_spawn(emu, argv, names[i], -1, &emu->ext_procs[emu->n_ext_procs], ei);
             if (rc == RT_OK)
                 emu->n_ext_procs++;
         }
@@ -315,8 +320,24 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
     argv[k++] = emu->runtime_exe;
     for (size_t i = 1; i < argc; i++)
         argv[k++] = emu->runtime_args[i];
-    rc = emu->init_failed ? RT_OK : emu_proc_spawn(emu, argv, "runtime", &emu->runtime, ei);
+    /* The runtime's output goes through the Telemetry API's pipe (passed on to the log). */
+    int out[2] = {-1, -1};
+    if (!emu->init_failed && emu_tele_pipe(emu, out) != 0)
+        out[0] = out[1] = -1;
+    rc = emu->init_failed ? RT_OK : emu_proc_spawn(emu, argv, "runtime", out[1], &emu->runtime, ei);
     free(argv);
+    if (out[1] >= 0)
+        close(out[1]);
+    if (out[0] >= 0) {
+        if (rc == RT_OK) {
+            /* the reader thread takes its own lock: never under mu (delivery is HTTP) */
+            pthread_mutex_unlock(&emu->mu);
+            emu_tele_attach(emu, out[0]);
+            pthread_mutex_lock(&emu->mu);
+        } else {
+            close(out[0]);
+        }
+    }
     if (rc != RT_OK)
         return rc;
 
@@ -420,6 +441,11 @@ static void shutdown_locked(struct rt_emu *emu, const char *reason)
         }
         emu_proc_reap(&emu->runtime);
     }
+    /* The runtime is dead: its last output reaches the extensions before SHUTDOWN does (read
+     * and delivered outside mu: delivery is HTTP to the extensions). */
+    pthread_mutex_unlock(&emu->mu);
+    emu_tele_end_sandbox(emu);
+    pthread_mutex_lock(&emu->mu);
     unsigned budget = emu->cfg->shutdown_ms ? emu->cfg->shutdown_ms : 2000;
     json_t *ev = json_object();
     json_object_set_new(ev, "eventType", json_string("SHUTDOWN"));
@@ -578,6 +604,7 @@ void rt_emu_stop(struct rt_emu *emu)
         rt_emu_shutdown(emu, "spindown");
         emu_http_stop(emu);
     }
+    emu_tele_stop(emu);
     free(emu->res_body);
     free(emu->init_error_body);
     rt_lambda_env_free(emu->envp);

@@ -1,7 +1,8 @@
 /* The sandbox's processes: the runtime and the extensions of the layer folders. Each starts in
  * its own process group (so a timeout or a crash kills the handler's children too), in the
  * task root, with the Lambda environment, its stdout and stderr sent to the emulator's log
- * descriptor (never to the caller's stdout, where invoke prints responses). */
+ * descriptor (never to the caller's stdout, where invoke prints responses) — the runtime's
+ * through the Telemetry API's pipe, which passes them on. */
 #include "replay/emulator_int.h"
 
 #include <errno.h>
@@ -40,13 +41,13 @@ static int resolve(const char *cmd, char *const *envp, char *out, size_t cap)
     return -1;
 }
 
-int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, struct emu_proc *out,
-                   struct rt_errinfo *ei)
+int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, int out_fd,
+                   struct emu_proc *out, struct rt_errinfo *ei)
 {
     char exe[4096];
     if (resolve(argv[0], emu->envp, exe, sizeof exe) != 0)
         return rt_fail(ei, RT_ERR_EMU_SPAWN, -1, "%s: not found or not executable", argv[0]);
-    int log_fd = emu->cfg->log_fd >= 0 ? emu->cfg->log_fd : 2;
+    int log_fd = out_fd >= 0 ? out_fd : emu->cfg->log_fd >= 0 ? emu->cfg->log_fd : 2;
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0)
         return rt_fail(ei, RT_ERR_EMU_SPAWN, -1, "pipe: %s", strerror(errno));

@@ -167,6 +167,23 @@ struct rt_ext_invocation {
 };
 void rt_ext_invocation_free(struct rt_ext_invocation *inv);
 
+/* ---- the function's log lines through the Telemetry API (telemetry.c) ---- */
+
+struct rt_ext_logs;
+struct rt_writer;
+
+/* Starts the listener Lambda delivers telemetry to (sandbox.localdomain's address, else
+ * 127.0.0.1; a free port). Thread-safe after start. */
+int rt_ext_logs_start(struct rt_ext_logs **out, struct rt_errinfo *ei);
+/* PUT /2022-07-01/telemetry for "function" records (after register, during init). 0 or -1. */
+int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const char *ext_id);
+/* Moves the held lines up to end_mono_ns into w (NULL: drops them) as stdout lines, times
+ * relative to start_mono_ns. Returns the log bytes dropped since the last call (held over
+ * the bound). NULL l does nothing. */
+uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns,
+                           int64_t end_mono_ns);
+void rt_ext_logs_stop(struct rt_ext_logs *l);
+
 /* ---- the sealer (sealer.c): a thread that turns invocations into bundles ---- */
 
 struct rt_ring;
@@ -176,7 +193,8 @@ struct rt_ext_sealer_options {
     const struct rt_ext_config *cfg;
     struct rt_ring *ring; /* may be NULL (no preload coverage) */
     const char *sandbox_id;
-    const char *proxy_addr; /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    const char *proxy_addr;   /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    struct rt_ext_logs *logs; /* the function's log lines (LOGS block); may be NULL */
     uint64_t initial_counters[RT_CTR__COUNT]; /* degradations seen at start (config errors) */
 };
 

@@ -335,6 +335,7 @@ int main(int argc, char **argv)
     struct rt_ring *ring = NULL;
     struct rt_ext_sealer *sealer = NULL;
     struct rt_ext_proxy *proxy = NULL;
+    struct rt_ext_logs *logs = NULL;
 
     char run_dir[256];
     if (!*cfg.run_dir) {
@@ -356,8 +357,13 @@ int main(int argc, char **argv)
         }
         char proxy_addr[64];
         snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg.proxy_port);
-        struct rt_ext_sealer_options so = {
-            .cfg = &cfg, .ring = ring, .sandbox_id = sandbox_id, .proxy_addr = proxy_addr};
+        if (rt_ext_logs_start(&logs, NULL) != RT_OK) /* the function's lines (LOGS) */
+            logs = NULL;
+        struct rt_ext_sealer_options so = {.cfg = &cfg,
+                                           .ring = ring,
+                                           .sandbox_id = sandbox_id,
+                                           .proxy_addr = proxy_addr,
+                                           .logs = logs};
         memcpy(so.initial_counters, counters, sizeof counters);
         if (rt_ext_sealer_start(&so, &sealer) != RT_OK)
             sealer = NULL;
@@ -386,6 +392,8 @@ int main(int argc, char **argv)
         }
         usleep(100 * 1000);
     }
+    if (logs && rt_ext_logs_subscribe(logs, runtime_api, a.id) != 0)
+        diag("%s", "cannot subscribe to the Telemetry API: bundles carry no log lines");
 
     int failures = 0;
     int64_t shutdown_deadline_ms = 0;

@@ -40,6 +40,7 @@ struct queued {
 struct rt_ext_sealer {
     struct rt_ext_config cfg;
     struct rt_ring *ring;
+    struct rt_ext_logs *logs;
     char sandbox_id[64];
     char proxy_addr[64];
     const uint8_t *hash_key;
@@ -397,6 +398,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         /* Not kept: nothing is encoded or sealed and the chain does not advance, so verify
          * sees no gap; the next kept bundle says how many were left out. */
         release_held(s, upto);
+        rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED, rt_ext_logs_write(s->logs, NULL, 0, end));
         rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
         return;
     }
@@ -432,6 +434,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
                    inv->status == RT_STATUS_OK ? RT_MARK_RESPONSE : RT_MARK_ERROR,
                    rt_status_name(inv->status));
     release_held(s, upto);
+    uint64_t log_dropped = rt_ext_logs_write(s->logs, w, start, end); /* LOGS */
 
     struct rt_meta m;
     memset(&m, 0, sizeof m);
@@ -484,6 +487,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         rt_store_take_counters(s->store, m.counters);
     take_counters(s, m.counters);
     m.counters[RT_CTR_OUTSIDE_EVENTS] += outside;
+    m.counters[RT_CTR_LOG_BYTES_DROPPED] += log_dropped;
     rt_writer_set_meta(w, &m);
 
     for (size_t i = 0; s->env && i < s->n_env; i++)
@@ -650,6 +654,7 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
         return RT_ERR_NOMEM;
     s->cfg = *o->cfg;
     s->ring = o->ring;
+    s->logs = o->logs;
     snprintf(s->sandbox_id, sizeof s->sandbox_id, "%s", o->sandbox_id);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
