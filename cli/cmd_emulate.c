@@ -54,7 +54,8 @@ struct server {
     pthread_mutex_t call_mu; /* one invocation at a time, from reading its body to the reply */
     bool quiet;
     struct rt_invoke_opts *opts;
-    size_t spooled; /* bundles in the recorder's spool at the last look */
+    pthread_mutex_t spool_mu;
+    size_t spooled; /* bundles in the recorder's spool at the last look (under spool_mu) */
     const char *store;
 };
 
@@ -67,6 +68,21 @@ struct upload {
     bool too_big;
     bool has_turn; /* holds call_mu */
 };
+
+/* A store that refuses bundles is said as soon as one lands in the spool (after an invocation
+ * and every second), not only when the server stops. */
+static void check_spool(struct server *srv)
+{
+    if (!srv->opts)
+        return;
+    pthread_mutex_lock(&srv->spool_mu);
+    size_t spooled = rt_invoke_spooled(srv->opts);
+    if (spooled > srv->spooled)
+        rt_cli_report_spooled("emulate", srv->store, spooled - srv->spooled, srv->opts->spool_dir,
+                              rt_invoke_env_value(srv->opts, "AWS_ACCESS_KEY_ID") != NULL);
+    srv->spooled = spooled;
+    pthread_mutex_unlock(&srv->spool_mu);
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, size_t len,
                              const char *request_id, bool function_error)
@@ -192,12 +208,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (res.status != RT_STATUS_OK && !srv->quiet)
         fprintf(stderr, "runtrail emulate: %s: status %s (%s)\n", res.request_id,
                 rt_status_name((unsigned)res.status), res.error_type);
-    /* A store that refuses bundles is said at once, not only when the server stops. */
-    size_t spooled = srv->opts ? rt_invoke_spooled(srv->opts) : 0;
-    if (spooled > srv->spooled)
-        rt_cli_report_spooled("emulate", srv->store, spooled, srv->opts->spool_dir,
-                              rt_invoke_env_value(srv->opts, "AWS_ACCESS_KEY_ID") != NULL);
-    srv->spooled = spooled;
+    check_spool(srv);
     enum MHD_Result ret =
         reply(c, 200, res.body, res.body_len, res.request_id, res.status != RT_STATUS_OK);
     res.body = NULL; /* owned by the MHD response now */
@@ -258,6 +269,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
 
     static struct server srv;
     pthread_mutex_init(&srv.call_mu, NULL);
+    pthread_mutex_init(&srv.spool_mu, NULL);
     srv.quiet = o.quiet;
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
@@ -290,8 +302,9 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
     struct timespec started;
     clock_gettime(CLOCK_REALTIME, &started);
     int sig = 0;
-    while (sigwait(&stop, &sig) != 0) {
-    }
+    const struct timespec second = {1, 0};
+    while ((sig = sigtimedwait(&stop, NULL, &second)) < 0)
+        check_spool(&srv);
     fprintf(stderr, "runtrail emulate: %s: stopping\n", strsignal(sig));
     rt_emu_cancel(srv.emu); /* an invocation in progress ends now, not at its deadline */
     MHD_stop_daemon(d);

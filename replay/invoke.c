@@ -292,7 +292,12 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, co
     }
     /* The spool: bundles the store refused stay in a folder of ours, outside the sandbox's
      * /tmp (removed when the sandbox ends), so that a failing store is seen and nothing lost. */
-    if (!user_env_has(o, "RUNTRAIL_SPOOL_DIR") && !getenv("RUNTRAIL_SPOOL_DIR")) {
+    const char *user_spool = rt_invoke_env_value(o, "RUNTRAIL_SPOOL_DIR");
+    if (!user_spool)
+        user_spool = getenv("RUNTRAIL_SPOOL_DIR");
+    if (user_spool && *user_spool) { /* theirs: looked at, never removed */
+        snprintf(o->spool_dir, sizeof o->spool_dir, "%s", user_spool);
+    } else {
         const char *tmp = getenv("TMPDIR");
         snprintf(o->spool_dir, sizeof o->spool_dir, "%s/runtrail-spool.XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
@@ -303,6 +308,7 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, co
         }
         snprintf(o->spool_env, sizeof o->spool_env, "RUNTRAIL_SPOOL_DIR=%s", o->spool_dir);
         o->env[o->n_env++] = o->spool_env;
+        o->spool_ours = true;
     }
     o->cfg.n_env = o->n_env;
     return RT_OK;
@@ -332,6 +338,6 @@ size_t rt_invoke_spooled(const struct rt_invoke_opts *o)
 
 void rt_invoke_spool_done(struct rt_invoke_opts *o)
 {
-    if (o->spool_dir[0] && rt_invoke_spooled(o) == 0)
+    if (o->spool_ours && rt_invoke_spooled(o) == 0)
         rmdir(o->spool_dir);
 }

@@ -33,7 +33,8 @@ struct rt_invoke_opts {
     char port_env[64];        /* "RUNTRAIL_PROXY_PORT=..." when recording */
     char layer_path[4096];    /* the recorder layer */
     char layers_env[4200];    /* "RUNTRAIL_LAYERS_DIR=..." when recording */
-    char spool_dir[4096];     /* the recorder's spool, ours ("" when the user set one) */
+    char spool_dir[4096];     /* the recorder's spool ("" without recording) */
+    bool spool_ours;          /* made by us (removed when left empty), not the user's */
     char spool_env[4200];     /* "RUNTRAIL_SPOOL_DIR=..." */
 };
 
@@ -53,8 +54,8 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
 int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, const char *store_url,
                               char *err, size_t err_cap);
 
-/* Bundles in the spool set up above: sealed, refused by the store, kept (0 when no spool of
- * ours). rt_invoke_spool_done removes the spool folder when it is empty. */
+/* Bundles in the recorder's spool (the one set up above, or the user's RUNTRAIL_SPOOL_DIR):
+ * sealed, refused by the store, kept. rt_invoke_spool_done removes our folder when empty. */
 size_t rt_invoke_spooled(const struct rt_invoke_opts *o);
 /* The value the sandbox gets for name from --env or the recording set-up, or NULL. */
 const char *rt_invoke_env_value(const struct rt_invoke_opts *o, const char *name);
