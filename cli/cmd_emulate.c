@@ -53,6 +53,7 @@ struct server {
     struct rt_emu *emu;
     pthread_mutex_t call_mu; /* one invocation at a time, from reading its body to the reply */
     bool quiet;
+    unsigned idle_timeout_s;
     struct rt_invoke_opts *opts;
     pthread_mutex_t spool_mu;
     size_t spooled; /* bundles in the recorder's spool at the last look (under spool_mu) */
@@ -137,7 +138,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             up->too_big = true; /* refused before a byte is read or a turn is taken */
             return MHD_YES;
         }
-        pthread_mutex_lock(&srv->call_mu); /* this connection's thread waits for its turn */
+        /* This connection's thread waits for its turn; waiting is not idling, so the idle
+         * timeout is off meanwhile and starts afresh for reading the body. */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+        pthread_mutex_lock(&srv->call_mu);
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, srv->idle_timeout_s);
         up->has_turn = true;
         if (declared) {
             up->body = malloc((size_t)declared + 1);
@@ -279,6 +284,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
         return RT_EXIT_USAGE;
     }
     srv.opts = o.no_record ? NULL : &o;
+    srv.idle_timeout_s = o.idle_timeout_s ? o.idle_timeout_s : 30u;
     const char *store_url = rt_invoke_env_value(&o, "RUNTRAIL_STORE");
     srv.store = store_url ? store_url : "the store";
     /* Idle clients are closed after --idle-timeout and at most MAX_CONNECTIONS are served at
