@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every command the documentation tells a user to type is run here. The `runtrail ...` and
-# `make ...` lines of the fenced code blocks of README.md and docs/*.md (a trailing `\` joins
-# lines) are extracted and run, in document order, in a prepared environment: a temporary
+# `make ...` lines of the fenced code blocks of README.md, docs/*.md and samples/README.md (a
+# trailing `\` joins lines) are extracted and run, in document order, in a prepared environment: a temporary
 # HOME and cache, a work folder that looks like the repository root (samples/, build/,
 # node_modules/), s3rver holding recorded bundles of the incident's `thumbnailer` function
 # (a normal request, the scripted exfiltration, one that execs from /tmp, one that crashes),
@@ -32,6 +32,9 @@ S3CREDS=(--env AWS_ACCESS_KEY_ID=S3RVER --env AWS_SECRET_ACCESS_KEY=S3RVER
 # Recorded into s3://bkt/trails as the function `thumbnailer`: the incident's requests, plus one
 # that runs a program copied under /tmp and one that kills the runtime (status crash).
 EXFIL_PORT=$(free_port)
+EMU_PORT=$(free_port)
+start_upstream # the samples' upstream service; samples/README.md sets UP the same way
+export UP=$UPSTREAM
 python3 "$ROOT/samples/incident/collector.py" "$EXFIL_PORT" "$T_TMP/collector.log" &
 PIDS+=($!)
 wait_port "$EXFIL_PORT"
@@ -72,6 +75,7 @@ SUBST=(
     "8f0c3c1e-..." "$CRASH_ID" # "the one in the CloudTrail/X-Ray trail"
     # example destinations of an incident -> the destinations the recorded data has
     "203.0.113.9" "127.0.0.1:$EXFIL_PORT"
+    "127.0.0.1:9000" "127.0.0.1:$EMU_PORT" # the samples' emulate endpoint: a free port
     "exfil.example.com:443" "dynamodb.eu-west-1.amazonaws.com:443"
 )
 
@@ -100,7 +104,10 @@ COVER=(
     '^runtrail verify ' sh 0 'grep -q "intact" "$OUT"'
     '^runtrail invoke --store s3://bkt/trails ' sh 0 'grep -q "\"runtime\":\"c\"" "$OUT" && ! grep -q "NOT stored" "$OUT"'
     '^runtrail invoke .*--task-root (\./)?thumbnailer ' sh 0 'grep -q "\"statusCode\": *200" "$OUT"'
-    '^runtrail invoke .*samples/python/bootstrap.py' sh 0 'grep -q "\"runtime\\\\\\\\\":\\\\\\\\\"python" "$OUT" || grep -q "python" "$OUT"'
+    '^runtrail invoke .*samples/python/bootstrap.py' sh 0 'grep -Eq "runtime.{3,5}python" "$OUT"'
+    '^runtrail invoke .*build/samples/c/bootstrap' sh 0 'grep -Eq "runtime.{3,5}c.{3,5}kind.*upstream-ok" "$OUT"'
+    '^runtrail invoke .*aws-lambda-ric/index.mjs' sh 0 'grep -q "\"runtime\":\"node\".*upstream-ok" "$OUT"'
+    '^runtrail emulate --listen 127.0.0.1:[0-9]+ .*samples/python/bootstrap.py' emulate 0 'grep -q "\"runtime\":\"python\".*\"bucket\":\"example-uploads\"" "$OUT.curl"'
 )
 # ---- SKIP: REGEX (on the command as written) | reason ----
 SKIP=(
@@ -112,6 +119,7 @@ extract() {
 import glob, os, re, sys
 root = sys.argv[1]
 files = ["README.md"] + sorted(os.path.relpath(p, root) for p in glob.glob(root + "/docs/*.md"))
+files.append("samples/README.md")
 for f in files:
     lines = open(os.path.join(root, f)).read().split("\n")
     fence, i = False, 0
@@ -171,6 +179,15 @@ while IFS=$'\t' read -r where cmd; do
     make) (cd "$ROOT" && RUNTRAIL_STORE="$T_TMP/demo-data" bash -c "${run%%#*} BUILD=$BUILD $SAN") \
         </dev/null >"$OUT" 2>&1 ;;
     make-n) (cd "$ROOT" && bash -c "${run%%#*} -n BUILD=$BUILD $SAN") </dev/null >"$OUT" 2>&1 ;;
+    emulate) # as documented, in the background; then the documented curl; then SIGTERM
+        (cd "$W" && exec bash -c "exec ${run%&}") </dev/null >"$OUT" 2>&1 &
+        em=$!
+        PIDS+=($em)
+        for _ in $(seq 100); do grep -q listening "$OUT" 2>/dev/null && break; sleep 0.1; done
+        (cd "$W" && curl -s --max-time 20 -d @samples/events/s3-put.json \
+            "http://127.0.0.1:$EMU_PORT/2015-03-31/functions/function/invocations") >"$OUT.curl"
+        kill -TERM "$em"
+        wait "$em" ;;
     esac
     rc=$?
     echo "# $where: $((SECONDS - t0)) s"
