@@ -107,6 +107,20 @@ int rt_emu_runtime_pid(const struct rt_emu *emu);
  * list is allowed (0). Returns RT_ERR_EMU_BAD_JSON / RT_ERR_EMU_BAD_REQUEST with detail. */
 int rt_emu_parse_register(const char *body, size_t len, unsigned *events, struct rt_errinfo *ei);
 
+/* A Telemetry API subscription (PUT /2022-07-01/telemetry). */
+struct rt_emu_tele_sub {
+    bool function; /* "function" is among the types */
+    char uri[512]; /* destination: http:// on sandbox.localdomain, 127.0.0.1 or localhost */
+    unsigned timeout_ms, max_items;
+    size_t max_bytes;
+};
+
+/* Parses a subscription body {"types":[...],"destination":{"protocol":"HTTP","URI":...},
+ * "buffering":{...}} with Lambda's rules and defaults. Returns RT_OK and fills *out, or
+ * RT_ERR_EMU_BAD_REQUEST with a message in err. */
+int rt_emu_parse_telemetry(const char *body, size_t len, struct rt_emu_tele_sub *out, char *err,
+                           size_t err_cap);
+
 /* Lambda's error JSON {"errorMessage":..,"errorType":..}; malloc'ed, NULL on OOM. */
 char *rt_emu_error_json(const char *type, const char *message);
 

@@ -298,88 +298,33 @@ void emu_tele_stop(struct rt_emu *emu)
     t->running = false;
 }
 
-/* Only loopback destinations: Lambda's sandbox.localdomain, or this machine by name. */
-static bool destination_ok(const char *uri)
-{
-    static const char *const hosts[] = {"http://sandbox.localdomain", "http://127.0.0.1",
-                                        "http://localhost"};
-    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-        size_t n = strlen(hosts[i]);
-        if (!strncmp(uri, hosts[i], n) && (uri[n] == ':' || uri[n] == '/' || !uri[n]))
-            return true;
-    }
-    return false;
-}
-
 int emu_tele_subscribe(struct rt_emu *emu, const char *ext_id, const char *body, size_t len,
                        char *err, size_t err_cap)
 {
-    json_error_t je;
-    json_t *root = body ? json_loadb(body, len, 0, &je) : NULL;
+    struct rt_emu_tele_sub sub;
+    if (rt_emu_parse_telemetry(body, len, &sub, err, err_cap) != RT_OK)
+        return -1;
+    if (!sub.function)
+        return 0; /* platform or extension records only: none are sent here */
+    struct emu_telemetry *t = &emu->tele;
+    pthread_mutex_lock(&t->mu);
+    int k = 0;
+    while (k < t->n_subs && strcmp(t->subs[k].ext_id, ext_id))
+        k++;
     int rc = -1;
-    const char *uri = NULL;
-    json_t *types = root ? json_object_get(root, "types") : NULL;
-    json_t *dest = root ? json_object_get(root, "destination") : NULL;
-    const char *protocol = json_string_value(json_object_get(dest, "protocol"));
-    uri = json_string_value(json_object_get(dest, "URI"));
-    bool function = false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(types, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (s && !strcmp(s, "function"))
-            function = true;
-        else if (!s || (strcmp(s, "platform") && strcmp(s, "extension"))) {
-            snprintf(err, err_cap, "types: unknown type");
-            goto out;
-        }
-    }
-    if (!root) {
-        snprintf(err, err_cap, "body is not JSON: %s", body ? je.text : "empty");
-    } else if (!json_is_array(types) || !json_array_size(types)) {
-        snprintf(err, err_cap, "types: a non-empty list of platform, function, extension");
-    } else if (!protocol || strcmp(protocol, "HTTP") || !uri || strlen(uri) >= 512 ||
-               !destination_ok(uri)) {
-        snprintf(
-            err, err_cap,
-            "destination: {\"protocol\":\"HTTP\",\"URI\":\"http://sandbox.localdomain:PORT\"}");
+    if (k < EMU_MAX_EXTENSIONS) {
+        struct emu_sub *s = &t->subs[k];
+        snprintf(s->ext_id, sizeof s->ext_id, "%s", ext_id);
+        snprintf(s->url, sizeof s->url, "%s", sub.uri);
+        s->timeout_ms = sub.timeout_ms;
+        s->max_items = sub.max_items;
+        s->max_bytes = sub.max_bytes;
+        if (k == t->n_subs)
+            t->n_subs++;
+        rc = 0;
     } else {
-        json_t *buf = json_object_get(root, "buffering");
-        json_int_t timeout_ms = json_integer_value(json_object_get(buf, "timeoutMs"));
-        json_int_t max_items = json_integer_value(json_object_get(buf, "maxItems"));
-        json_int_t max_bytes = json_integer_value(json_object_get(buf, "maxBytes"));
-        /* Lambda's ranges: timeoutMs 25..30000 (1000), maxItems 1000..10000 (10000),
-         * maxBytes 262144..1048576 (262144). */
-        if ((timeout_ms && (timeout_ms < 25 || timeout_ms > 30000)) ||
-            (max_items && (max_items < 1000 || max_items > 10000)) ||
-            (max_bytes && (max_bytes < 262144 || max_bytes > 1048576))) {
-            snprintf(err, err_cap, "buffering: out of range");
-            goto out;
-        }
-        struct emu_telemetry *t = &emu->tele;
-        pthread_mutex_lock(&t->mu);
-        int k = 0;
-        while (k < t->n_subs && strcmp(t->subs[k].ext_id, ext_id))
-            k++;
-        if (!function) { /* platform or extension records only: none are sent here */
-            rc = 0;
-        } else if (k < EMU_MAX_EXTENSIONS) {
-            struct emu_sub *s = &t->subs[k];
-            snprintf(s->ext_id, sizeof s->ext_id, "%s", ext_id);
-            snprintf(s->url, sizeof s->url, "%s", uri);
-            s->timeout_ms = timeout_ms ? (unsigned)timeout_ms : 1000;
-            s->max_items = max_items ? (unsigned)max_items : 10000;
-            s->max_bytes = max_bytes ? (size_t)max_bytes : 262144;
-            if (k == t->n_subs)
-                t->n_subs++;
-            rc = 0;
-        } else {
-            snprintf(err, err_cap, "too many subscribers");
-        }
-        pthread_mutex_unlock(&t->mu);
+        snprintf(err, err_cap, "too many subscribers");
     }
-out:
-    json_decref(root);
+    pthread_mutex_unlock(&t->mu);
     return rc;
 }

@@ -183,6 +183,13 @@ int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const 
 uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns,
                            int64_t end_mono_ns);
 void rt_ext_logs_stop(struct rt_ext_logs *l);
+/* Parses one Telemetry API delivery (telemetry_parse.c): calls line() for each "function"
+ * record with its time (Unix ns; 0 when absent or unparsable) and its text (not
+ * NUL-terminated; a JSON object record as compact JSON). Returns the number of lines. */
+size_t rt_ext_telemetry_records(const char *body, size_t len,
+                                void (*line)(void *arg, int64_t wall_ns, const char *text,
+                                             size_t len),
+                                void *arg);
 
 /* ---- the sealer (sealer.c): a thread that turns invocations into bundles ---- */
 

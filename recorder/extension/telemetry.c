@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #define HELD_MAX_BYTES (1024u * 1024)     /* lines held between two seals */
 #define BODY_MAX_BYTES (4u * 1024 * 1024) /* one delivery: Lambda sends at most 1 MiB */
@@ -42,21 +41,6 @@ struct delivery {
     size_t len;
     bool too_big;
 };
-
-/* "2026-12-05T01:56:25.123Z" -> Unix ns; 0 when it does not parse. */
-static int64_t parse_time(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (!rest)
-        return 0;
-    int64_t frac_ns = 0, scale = 100000000;
-    if (*rest == '.')
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++, scale /= 10)
-            frac_ns += (*rest - '0') * scale;
-    return (int64_t)timegm(&tm) * 1000000000 + frac_ns;
-}
 
 static void hold(struct rt_ext_logs *l, int64_t mono_ns, const char *text, size_t len)
 {
@@ -91,31 +75,12 @@ static void hold(struct rt_ext_logs *l, int64_t mono_ns, const char *text, size_
     pthread_mutex_unlock(&l->mu);
 }
 
-/* One delivery: a JSON array of {"time","type","record"}; "function" records are kept. */
-static void take_delivery(struct rt_ext_logs *l, const char *body, size_t len)
+/* One line of a delivery: held at the monotonic time matching its wall time. */
+static void take_line(void *arg, int64_t wall_ns, const char *text, size_t len)
 {
-    json_t *root = json_loadb(body, len, 0, NULL);
-    size_t i;
-    json_t *rec;
-    json_array_foreach(root, i, rec)
-    {
-        const char *type = json_string_value(json_object_get(rec, "type"));
-        json_t *record = json_object_get(rec, "record");
-        if (!type || strcmp(type, "function") || !record)
-            continue;
-        int64_t wall = parse_time(json_string_value(json_object_get(rec, "time")));
-        int64_t now_mono = rt_ext_now_mono_ns(), now_wall = rt_ext_now_wall_ns();
-        int64_t mono = wall && wall <= now_wall ? now_mono - (now_wall - wall) : now_mono;
-        if (json_is_string(record)) {
-            hold(l, mono, json_string_value(record), json_string_length(record));
-        } else { /* the JSON log format: the record is an object */
-            char *text = json_dumps(record, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            if (text)
-                hold(l, mono, text, strlen(text));
-            free(text);
-        }
-    }
-    json_decref(root);
+    int64_t now_mono = rt_ext_now_mono_ns(), now_wall = rt_ext_now_wall_ns();
+    int64_t mono = wall_ns && wall_ns <= now_wall ? now_mono - (now_wall - wall_ns) : now_mono;
+    hold(arg, mono, text, len);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -152,7 +117,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     else if (d->too_big)
         status = 413;
     else if (d->body)
-        take_delivery(l, d->body, d->len);
+        rt_ext_telemetry_records(d->body, d->len, take_line, l);
     struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
