@@ -5,6 +5,7 @@
  * environment; it runs until SIGINT or SIGTERM, then shuts the sandbox down. */
 #include "cli/cli.h"
 #include "formats/bundle.h"
+#include "formats/toolbox.h"
 #include "replay/emulator.h"
 #include "replay/invoke.h"
 #include "store/store.h"
@@ -64,8 +65,7 @@ struct server {
  * holds no body (the client's bytes wait in the socket), so memory is bounded by the one event
  * being served, allocated once at its Content-Length. */
 struct upload {
-    char *body;
-    size_t len, cap;
+    struct rt_buf body;
     bool too_big;
     bool has_turn; /* holds call_mu */
 };
@@ -144,34 +144,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_lock(&srv->call_mu);
         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, srv->idle_timeout_s);
         up->has_turn = true;
-        if (declared) {
-            up->body = malloc((size_t)declared + 1);
-            up->cap = up->body ? (size_t)declared + 1 : 0;
-        }
+        if (declared && rt_buf_reserve(&up->body, (size_t)declared) != RT_OK)
+            return MHD_NO;
         return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (up->too_big || up->len + n > RT_EMU_MAX_EVENT || !up->has_turn) {
+        if (up->too_big || up->body.len + n > RT_EMU_MAX_EVENT || !up->has_turn) {
             up->too_big = up->too_big || up->has_turn;
             return MHD_YES; /* over the limit (or not an invocation): discarded */
         }
-        if (up->len + n + 1 > up->cap) {
-            size_t cap = up->cap ? up->cap * 2 : 4096;
-            while (cap < up->len + n + 1)
-                cap *= 2;
-            if (cap > RT_EMU_MAX_EVENT + 1)
-                cap = RT_EMU_MAX_EVENT + 1;
-            char *b = realloc(up->body, cap);
-            if (!b)
-                return MHD_NO;
-            up->body = b;
-            up->cap = cap;
-        }
-        memcpy(up->body + up->len, upload_data, n);
-        up->len += n;
-        return MHD_YES;
+        return rt_buf_append(&up->body, upload_data, n) == RT_OK ? MHD_YES : MHD_NO;
     }
     if (!invocation_path(url))
         return reply_error(c, 404, "ResourceNotFoundException", "Unknown path");
@@ -197,8 +181,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
     }
     struct rt_emu_request req = {
-        .payload = up->len ? up->body : "{}",
-        .payload_len = up->len ? up->len : 2,
+        .payload = up->body.len ? up->body.data : "{}",
+        .payload_len = up->body.len ? up->body.len : 2,
         .client_context = client_context,
     };
     struct rt_emu_result res;
@@ -229,7 +213,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (up) {
         if (up->has_turn)
             pthread_mutex_unlock(&srv->call_mu);
-        free(up->body);
+        rt_buf_free(&up->body);
         free(up);
         *con_cls = NULL;
     }

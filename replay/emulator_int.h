@@ -52,7 +52,7 @@ struct emu_telemetry {
     char *partial; /* the line being assembled */
     size_t partial_len;
     struct {
-        int64_t wall_ms;
+        int64_t wall_ns;
         char *text;
         size_t len;
     } lines[EMU_TELE_QUEUE];

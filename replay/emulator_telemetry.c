@@ -11,6 +11,8 @@
 #include "replay/emulator_int.h"
 
 #include "formats/escape.h"
+#include "formats/render.h"
+#include "formats/toolbox.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -44,7 +46,7 @@ static void queue_line(struct emu_telemetry *t, const char *text, size_t len)
     }
     memcpy(copy, text, len);
     copy[len] = '\0';
-    t->lines[t->n].wall_ms = emu_wall_ms();
+    t->lines[t->n].wall_ns = rt_clock_wall_ns();
     t->lines[t->n].text = copy;
     t->lines[t->n].len = len;
     t->n++;
@@ -78,16 +80,6 @@ static bool read_pipe(struct rt_emu *emu)
     }
 }
 
-static void iso_time(int64_t wall_ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(wall_ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, cap, "%s.%03dZ", base, (int)(wall_ms % 1000));
-}
-
 static size_t discard_body(char *ptr, size_t size, size_t n, void *arg)
 {
     (void)ptr, (void)arg;
@@ -102,8 +94,8 @@ static void deliver(struct emu_telemetry *t)
         return;
     json_t *batch = json_array();
     for (size_t i = 0; batch && i < t->n; i++) {
-        char when[40];
-        iso_time(t->lines[i].wall_ms, when, sizeof when);
+        char when[48]; /* Lambda's ISO 8601 UTC, here to the nanosecond */
+        rt_render_wall(when, sizeof when, t->lines[i].wall_ns);
         json_t *rec = json_object();
         json_object_set_new(rec, "time", json_string(when));
         json_object_set_new(rec, "type", json_string("function"));

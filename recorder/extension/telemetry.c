@@ -8,6 +8,8 @@
  * Held lines are bounded; what does not fit is counted in the bundle's log_bytes_dropped. */
 #include "recorder/extension/extension.h"
 
+#include "formats/toolbox.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -37,8 +39,7 @@ struct rt_ext_logs {
 };
 
 struct delivery {
-    char *body;
-    size_t len;
+    struct rt_buf body;
     bool too_big;
 };
 
@@ -99,25 +100,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (d->too_big || d->len + n > BODY_MAX_BYTES) {
+        if (d->too_big || d->body.len + n > BODY_MAX_BYTES) {
             d->too_big = true;
             return MHD_YES;
         }
-        char *b = realloc(d->body, d->len + n + 1);
-        if (!b)
-            return MHD_NO;
-        memcpy(b + d->len, upload_data, n);
-        d->body = b;
-        d->len += n;
-        return MHD_YES;
+        return rt_buf_append(&d->body, upload_data, n) == RT_OK ? MHD_YES : MHD_NO;
     }
     unsigned status = 200;
     if (strcmp(method, "POST"))
         status = 405;
     else if (d->too_big)
         status = 413;
-    else if (d->body)
-        rt_ext_telemetry_records(d->body, d->len, take_line, l);
+    else if (d->body.len)
+        rt_ext_telemetry_records(d->body.data, d->body.len, take_line, l);
     struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
@@ -132,7 +127,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls, (void)c, (void)toe;
     struct delivery *d = *con_cls;
     if (d) {
-        free(d->body);
+        rt_buf_free(&d->body);
         free(d);
         *con_cls = NULL;
     }

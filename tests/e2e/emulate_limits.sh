@@ -23,6 +23,7 @@ for _ in range(300):
     s = socket.create_connection(("127.0.0.1", port))
     s.setblocking(False)
     socks.append(s)
+open(out + ".ready", "w").close()
 def closed():
     n = 0
     for s in socks:
@@ -44,8 +45,8 @@ time.sleep(30)  # keep the sockets open while the invocation is tried
 EOF
 IDLE=$!
 PIDS+=($IDLE)
-sleep 0.5
-t0=$(date +%s%N)
+for _ in $(seq 200); do [ -e "$T_TMP/idle.ready" ] && break; sleep 0.1; done
+t0=$(date +%s%N) # every connection slot is taken by an idle client now
 ok=no
 for _ in $(seq 60); do
     if curl -s --max-time 5 -d '{}' "$URL" 2>/dev/null | grep -q '"runtime":"c"'; then ok=yes; break; fi
