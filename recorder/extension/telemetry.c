@@ -216,8 +216,10 @@ uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t s
         free(l->lines[k].text);
         k++;
     }
-    memmove(l->lines, l->lines + k, (l->n - k) * sizeof *l->lines);
-    l->n -= k;
+    if (k) {
+        memmove(l->lines, l->lines + k, (l->n - k) * sizeof *l->lines);
+        l->n -= k;
+    }
     uint64_t dropped = l->dropped_bytes;
     l->dropped_bytes = 0;
     pthread_mutex_unlock(&l->mu);
