@@ -516,6 +516,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.request_id = request_id;
     meta.sandbox_id = sandbox_id;
     meta.recorder_version = (char *)RT_VERSION;
+    meta.arch = (char *)RT_HOST_ARCH;
     meta.runtime = (char *)"record";
     meta.start_wall_ns = start_wall;
     meta.end_wall_ns = end_wall;
