@@ -70,9 +70,14 @@ SUBST=(
     "SECRET" "S3RVER"
     "ENDPOINT" "$AWS_ENDPOINT_URL"
     "BUNDLE.rtb" "$ROOT/samples/bundles/exfiltration.rtb"
+    "a.rtb" "$ROOT/samples/bundles/exfiltration.rtb" # "several bundles"
+    "A.rtb" "$ROOT/samples/bundles/exfiltration.rtb"
+    "b.rtb" "$ROOT/samples/bundles/error.rtb"
+    "B.rtb" "$ROOT/samples/bundles/error.rtb"
     "s3://acme-runtrail/prod" "s3://bkt/trails" # the incident page's bucket
     "/path/to/bootstrap.py" "samples/python/bootstrap.py"
     "8f0c3c1e-..." "$CRASH_ID" # "the one in the CloudTrail/X-Ray trail"
+    "REQUEST_ID" "$CRASH_ID"   # "a request id ls listed"
     # example destinations of an incident -> the destinations the recorded data has
     "203.0.113.9" "127.0.0.1:$EXFIL_PORT"
     "127.0.0.1:9000" "127.0.0.1:$EMU_PORT" # the samples' emulate endpoint: a free port
@@ -99,6 +104,8 @@ COVER=(
     '^runtrail ls ' sh 0 'grep -Eq "^TIME +FUNCTION" "$OUT" && [ "$(wc -l <"$OUT")" -ge 2 ]'
     '^runtrail show .*--json \| jq -r .*> event.json' sh 0 'python3 -m json.tool "$W/event.json" >/dev/null'
     '^runtrail show .*--json \| jq \.' sh 0 'grep -q "\"record\": \"meta\"" "$OUT"'
+    '^runtrail show [^ ]+\.rtb [^ ]+\.rtb --flag ' sh 0 '[ "$(grep -c "^==> " "$OUT")" -eq 2 ] && grep -q "\[environ_read\]" "$OUT"'
+    '^runtrail show .* --from 3\.5 --to 10( |$)' sh 0 'awk "/^[+-][0-9.]+ms / {t=\$1+0; n++; if (t < 3.5 || t > 10) bad++} END {exit !(n > 0 && !bad)}" "$OUT"'
     '^runtrail show .*--kind proc,(sec,net|net,sec)' sh 0 'grep -q "execve(" "$OUT" && grep -q "connect(" "$OUT" && ! grep -q "mark(" "$OUT"'
     '^runtrail show ' sh 0 'grep -Eq "^request +[0-9a-f-]{36}" "$OUT" && grep -Eq "^[+-][0-9.]+ms " "$OUT"'
     '^runtrail verify ' sh 0 'grep -q "intact" "$OUT"'
