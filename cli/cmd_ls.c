@@ -81,7 +81,7 @@ static void fmt_time(int64_t ns, char *buf, size_t cap)
 
 /* Flags that say how an event was attributed, not that it deserves a look: left out of the
  * table so that its FLAGS column stays a list of findings (--json keeps every flag). */
-#define BOOKKEEPING_FLAGS (RT_EF_OUTSIDE | RT_EF_CREATE)
+#define BOOKKEEPING_FLAGS (RT_EF_OUTSIDE | RT_EF_CREATE | RT_EF_STILL_OPEN)
 
 static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, size_t cap)
 {
@@ -258,7 +258,7 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
         return rt_cli_usage_error("ls", "no cache folder: use --cache or set RUNTRAIL_CACHE");
     struct rt_catalog *cat = NULL;
     struct rt_errinfo ei;
-    int rc = rt_catalog_open(dir, &cat, &ei);
+    int rc = rt_catalog_open_readonly(dir, &cat, &ei);
     if (rc == RT_OK)
         rc = rt_catalog_query(cat, &f, print_row, &o, &ei);
     rt_catalog_close(cat);

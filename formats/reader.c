@@ -219,6 +219,8 @@ static int dec_meta(struct dec *d, struct cur c)
             return fail(d, RT_ERR_BUNDLE_ENUM, v.pos, "status %llu", (unsigned long long)u);
         if (id == 19 && u > 1)
             return fail(d, RT_ERR_BUNDLE_ENUM, v.pos, "cold_start %llu", (unsigned long long)u);
+        if (id == 27 && u > RT_CHAIN_END_LAST)
+            return fail(d, RT_ERR_BUNDLE_ENUM, v.pos, "chain_end %llu", (unsigned long long)u);
     }
     return RT_OK;
 }

@@ -69,6 +69,7 @@ enum rt_wire_type {
     _(23, "prev_digest", RT_WT_DIGEST, prev_digest)                                                \
     _(24, "coverage", RT_WT_UVAR, coverage)                                                        \
     _(25, "counters", RT_WT_PAIRS, counters)                                                       \
+    _(27, "chain_end", RT_WT_UVAR, chain_end)                                                      \
     _(29, "arch", RT_WT_STR, arch)
 
 /* CODE fields. */

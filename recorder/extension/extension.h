@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* ---- configuration (config.c) ---- */
 
@@ -41,7 +42,8 @@
     _(proxy_port, "RUNTRAIL_PROXY_PORT", "9009", port,                                             \
       "Port of the Runtime API proxy on 127.0.0.1.")                                               \
     _(sse, "RUNTRAIL_SSE", "", str,                                                                \
-      "S3 server-side encryption: `AES256` or `aws:kms:KEYID` (empty: the bucket default).")       \
+      "S3 server-side encryption: `AES256` (also when empty), `aws:kms` (the account's key), "     \
+      "`aws:kms:KEYID`, or `none` (no SSE header: the bucket's default encryption applies).")      \
     _(hash_key, "RUNTRAIL_HASH_KEY", "", str,                                                      \
       "Key of the HMAC-SHA256 hashes of environment values and redacted fields (empty: the "       \
       "random sandbox id, so hashes compare only within one sandbox).")                            \
@@ -253,6 +255,9 @@ bool rt_ext_proxy_runtime_seen(struct rt_ext_proxy *p);
 void rt_ext_proxy_stop(struct rt_ext_proxy *p);
 
 /* ---- helpers (util in sealer.c) ---- */
+/* The runtime's pid as the wrapper wrote it (RUNTRAIL_RUN_DIR/runtime.pid) before exec'ing the
+ * runtime; 0 when unknown. */
+pid_t rt_ext_runtime_pid(const char *run_dir);
 int64_t rt_ext_now_mono_ns(void);
 int64_t rt_ext_now_wall_ns(void);
 

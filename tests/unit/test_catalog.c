@@ -6,6 +6,7 @@
 #include "tests/unit/tmpdir.h"
 
 #include <criterion/criterion.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,4 +407,47 @@ Test(catalog, dir_resolution)
     setenv("HOME", "/home/u", 1);
     cr_assert_eq(rt_catalog_dir(NULL, buf, sizeof buf), RT_OK);
     cr_assert_str_eq(buf, "/home/u/.cache/runtrail");
+}
+
+/* An outbound event with no destination (a connection whose peer was never known) is indexed
+ * without touching a NULL pointer (UBSan flagged memchr(NULL, ..., 0) in split_hostport). */
+Test(catalog, outbound_without_destination)
+{
+    make_bundle("nodest", "orders", "req-nodest", T0, RT_STATUS_OK, NULL, "", NULL, NULL);
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    char dir[300], p[512];
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    snprintf(p, sizeof p, "%s/nodest.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_OK, "%s", ei.detail);
+    expect(cat, F(.dest = "10.0.0.1"), "");
+    expect(cat, F(.function = "orders"), "req-nodest");
+    rt_catalog_close(cat);
+}
+
+Test(catalog, readonly_open_creates_nothing_and_reads)
+{
+    char dir[300], p[400];
+    snprintf(dir, sizeof dir, "%s/none/cache", tmpdir);
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_catalog_open_readonly(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    expect(cat, F(.function = "orders"), ""); /* an empty catalog */
+    rt_catalog_close(cat);
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/none", tmpdir);
+    cr_assert_neq(stat(p, &sb), 0, "ls must not create the cache folder");
+
+    cat = fixture();
+    rt_catalog_close(cat);
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open_readonly(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    expect(cat, F(.function = "orders"), "req-a,req-b");
+    snprintf(p, sizeof p, "%s/a.rtb", tmpdir);
+    make_bundle("d", "orders", "req-d", T0 + 3 * HOUR, RT_STATUS_OK, NULL, NULL, NULL, NULL);
+    snprintf(p, sizeof p, "%s/d.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_ERR_CATALOG, "read-only: %s",
+                 ei.detail);
+    rt_catalog_close(cat);
 }
