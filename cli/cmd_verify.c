@@ -216,7 +216,8 @@ RT_COMMAND(verify, "check bundle checksums, footer digests and the per-sandbox c
         struct rt_bundle *b = NULL;
         struct rt_errinfo ei;
         char msg[600];
-        int rc = rt_bundle_open_file(path, &b, &ei);
+        /* the chain needs META and the footer digest: events are framed, not decoded */
+        int rc = rt_bundle_open_file_flags(path, RT_BUNDLE_NO_EVENTS, &b, &ei);
         if (rc == RT_ERR_IO || rc == RT_ERR_NOMEM) {
             finding(path, rt_errinfo_format(rc, &ei, msg, sizeof msg));
             unreadable++;

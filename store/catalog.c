@@ -680,7 +680,7 @@ static int index_bundle(struct rt_catalog *cat, const struct rt_bundle *b, const
     }
     struct dest_set dests = {0};
     uint64_t bytes_out = 0;
-    uint32_t flags = 0;
+    uint32_t flags = m->dropped_flags; /* and those of the events dropped over the limit */
     summarise(b, &dests, &bytes_out, &flags);
     if (m->coverage & RT_COV_PARTIAL) /* the runtime ran without the interposer */
         flags |= RT_EF_NOT_COVERED;

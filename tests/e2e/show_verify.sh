@@ -118,7 +118,7 @@ b = bytearray(raw); b[-1] ^= 1; save('wrong-digest', bytes(b))
 # bad magic
 b = bytearray(raw); b[0:4] = b'XXXX'; save('bad-magic', bytes(b))
 # unsupported version
-b = bytearray(raw); b[4] = 2; save('version', bytes(b))
+b = bytearray(raw); b[4] = 3; save('version', bytes(b))  # versions 1 and 2 are read
 # block 0 (META) length varint replaced by a huge one (same byte count: 2 bytes)
 b = bytearray(raw); b[9] = 0xff; b[10] = 0x7f; save('length', bytes(b))
 PY

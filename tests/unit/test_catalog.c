@@ -248,6 +248,53 @@ Test(catalog, row_summary)
     rt_catalog_close(cat);
 }
 
+/* A flagged event dropped over the writer's limit still flags the invocation (META
+ * dropped_flags ORed into the flags column that `ls` shows). */
+Test(catalog, flags_of_dropped_events)
+{
+    struct rt_limits lim = {.max_events = 2}; /* head 1, then a ring of 1, nothing kept */
+    struct rt_writer *w = rt_writer_new(&lim);
+    struct rt_meta m;
+    memset(&m, 0, sizeof m);
+    m.function = (char *)"flood";
+    m.request_id = (char *)"req-f";
+    m.sandbox_id = (char *)"sb1";
+    m.start_wall_ns = T0;
+    cr_assert_eq(rt_writer_set_meta(w, &m), RT_OK);
+    struct rt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.op = RT_OP_OPEN;
+    ev.str[0] = S("/etc/hosts");
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    ev.op = RT_OP_EXEC;
+    ev.str[0] = S("/tmp/payload");
+    ev.flags = RT_EF_EXEC_TMP;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    ev.op = RT_OP_OPEN;
+    ev.str[0] = S("/etc/hosts");
+    ev.flags = 0;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK); /* pushes the exec out of the ring */
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(rt_writer_finish(w, 0, &out, &len, NULL), RT_OK);
+    rt_writer_free(w);
+    char p[512], dir[300];
+    snprintf(p, sizeof p, "%s/flood.rtb", tmpdir);
+    cr_assert_eq(rt_write_file(p, out, len, true, NULL), RT_OK);
+    free(out);
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_OK, "%s", ei.detail);
+    char row[512] = "";
+    const char *ids[] = {"req-f"};
+    struct rt_catalog_filter f = F(.request_ids = ids, .n_request_ids = 1);
+    cr_assert_eq(rt_catalog_query(cat, &f, grab_row, row, NULL), RT_OK);
+    cr_assert_str_eq(row, "flood||2|0|4|1"); /* 2 events stored, exec_tmp (4) from META */
+    rt_catalog_close(cat);
+}
+
 /* A function that accepted a connection (a bind shell): the INBOUND summary is an events row
  * with the peer as target (like its ACCEPT), the bytes the function sent, and no destination. */
 Test(catalog, inbound_indexed_by_peer)
