@@ -46,10 +46,9 @@ static const char help[] =
     "\n"
     "Columns: TIME (UTC start), FUNCTION, REQUEST ID, DURATION, STATUS, EVENTS,\n"
     "DESTINATIONS (outbound host:port, first few), FLAGS (cold = cold start, dropped =\n"
-    "events lost, then the event flags seen: exec_tmp, environ_read, privilege, ...,\n"
-    "then finding:RULE for each rule runtrail check found, e.g. finding:new_destination),\n"
-    "with -l PATH (the bundle file; its S3 key when it is not in the cache, '-' when\n"
-    "neither).\n"
+    "events lost, then the event flags seen: exec_tmp, environ_read, privilege, ..., then\n"
+    "finding:RULE for each rule runtrail check found, e.g. finding:new_destination), with -l\n"
+    "PATH (the bundle file; its S3 key when it is not in the cache, '-' when neither).\n"
     "\n"
     "Exit status: 0 at least one invocation listed, 1 nothing matched (like grep), 2 usage\n"
     "error or unreadable catalog.\n"
@@ -221,14 +220,14 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = strcmp(a, "--json") && strcmp(a, "-l") && strcmp(a, "--paths") &&
                      strcmp(a, "--findings");
-        if (a[0] != '-')
-            return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
-        if (takes && !val)
-            return rt_cli_usage_error("ls", "%s needs a value", a);
         if (!strcmp(a, "--findings")) {
             f.with_findings = true;
             continue;
         }
+        if (a[0] != '-')
+            return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
+        if (takes && !val)
+            return rt_cli_usage_error("ls", "%s needs a value", a);
         if (!takes) {
             enum ls_format want = !strcmp(a, "--json") ? LS_JSON : a[1] == 'l' ? LS_LONG : LS_PATHS;
             if (o.format != LS_TABLE && o.format != want)
