@@ -1,0 +1,148 @@
+/* The key of runtrail's keyed hashes (ENV values, redacted payload fields, secrets in argv,
+ * command lines and URLs). The key is never derivable from a bundle: it is either configured
+ * (RUNTRAIL_HASH_KEY, or the file RUNTRAIL_HASH_KEY_FILE), so that hashes of one value compare
+ * across sandboxes and functions sharing that key, or drawn from getrandom() when the
+ * extension (or `runtrail record`) starts and kept in memory only, so that hashes compare only
+ * within that sandbox. Bundles carry the key id instead: the first 8 bytes of
+ * HMAC-SHA256(key, "runtrail hash key id v1"), which tells which hashes are comparable and,
+ * for a key with enough entropy, reveals nothing about it. */
+#include "recorder/extension/extension.h"
+
+#include "formats/digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define KEY_ID_LABEL "runtrail hash key id v1"
+#define KEY_FILE_MAX 4096
+
+void rt_ext_hash_key_set(struct rt_ext_hash_key *k, const void *key, size_t len, uint8_t source)
+{
+    memset(k, 0, sizeof *k);
+    if (len > sizeof k->key) { /* HMAC hashes such a key first: the same MAC */
+        rt_sha256(key, len, k->key);
+        k->len = RT_SHA256_LEN;
+    } else {
+        memcpy(k->key, key, len);
+        k->len = len;
+    }
+    k->source = source;
+    uint8_t mac[RT_SHA256_LEN];
+    rt_hmac_sha256(k->key, k->len, KEY_ID_LABEL, strlen(KEY_ID_LABEL), mac);
+    char hex[17];
+    rt_hex(mac, 8, hex);
+    snprintf(k->id, sizeof k->id, "%s:%s",
+             source == RT_EXT_KEY_CONFIGURED ? "configured" : "sandbox", hex);
+}
+
+void rt_ext_hash_key_random(struct rt_ext_hash_key *k)
+{
+    uint8_t raw[32];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got < sizeof raw && RAND_bytes(raw, (int)sizeof raw) == 1)
+        got = sizeof raw;
+    if (got < sizeof raw) {
+        memset(k, 0, sizeof *k);
+        snprintf(k->id, sizeof k->id, "none");
+        return;
+    }
+    rt_ext_hash_key_set(k, raw, sizeof raw, RT_EXT_KEY_RANDOM);
+    memset(raw, 0, sizeof raw);
+}
+
+void rt_ext_keyed_hash(const struct rt_ext_hash_key *k, const void *data, size_t len,
+                       uint8_t out[32])
+{
+    if (!k || k->source == RT_EXT_KEY_NONE) {
+        memset(out, 0, RT_SHA256_LEN);
+        return;
+    }
+    rt_hmac_sha256(k->key, k->len, data, len, out);
+}
+
+/* Reads the key file into buf; returns its length without trailing whitespace, -1 on error. */
+static ssize_t read_key_file(const char *path, uint8_t *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got == cap) { /* longer than any sensible key: not a key file */
+            close(fd);
+            return -1;
+        }
+    }
+    close(fd);
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r' || buf[got - 1] == ' ' ||
+                       buf[got - 1] == '\t'))
+        got--;
+    return (ssize_t)got;
+}
+
+void rt_ext_hash_key_load(struct rt_ext_config *cfg)
+{
+    const char *key = cfg->hash_key, *file = cfg->hash_key_file;
+    bool have_key = key && *key, have_file = file && *file;
+    if (have_key && have_file)
+        rt_ext_config_note_error(cfg, "RUNTRAIL_HASH_KEY_FILE"); /* ambiguous: the key wins */
+    if (have_key) {
+        if (strlen(key) >= RT_EXT_KEY_MIN_LEN) {
+            rt_ext_hash_key_set(&cfg->key, key, strlen(key), RT_EXT_KEY_CONFIGURED);
+            return;
+        }
+        rt_ext_config_note_error(cfg, "RUNTRAIL_HASH_KEY");
+    } else if (have_file) {
+        uint8_t *buf = malloc(KEY_FILE_MAX);
+        ssize_t n = buf ? read_key_file(file, buf, KEY_FILE_MAX) : -1;
+        if (n >= RT_EXT_KEY_MIN_LEN) {
+            rt_ext_hash_key_set(&cfg->key, buf, (size_t)n, RT_EXT_KEY_CONFIGURED);
+            memset(buf, 0, KEY_FILE_MAX);
+            free(buf);
+            return;
+        }
+        if (buf)
+            memset(buf, 0, KEY_FILE_MAX);
+        free(buf);
+        rt_ext_config_note_error(cfg, "RUNTRAIL_HASH_KEY_FILE");
+    }
+    rt_ext_hash_key_random(&cfg->key);
+}
+
+void rt_ext_config_secrets(struct rt_ext_config *cfg)
+{
+    rt_ext_hash_key_load(cfg);
+    if (cfg->redact && *cfg->redact) {
+        if (rt_ext_redact_list_check(cfg->redact) != 0)
+            rt_ext_config_note_error(cfg, "RUNTRAIL_REDACT");
+        /* A list of keys to redact asks for redaction: with `full` as well, the two settings
+         * contradict each other, and the safe one wins. */
+        if (cfg->payload == RT_PAYLOAD_FULL) {
+            rt_ext_config_note_error(cfg, "RUNTRAIL_PAYLOAD");
+            cfg->payload = RT_PAYLOAD_REDACTED;
+        }
+    }
+}

@@ -1,0 +1,556 @@
+/* Secrets outside payloads: the argv of a child, the command line handed to system()/popen()
+ * or `sh -c`, and the request target of a captured HTTP line. The interposer cannot hold the
+ * hash key (it runs inside the function), so the extension applies this at seal time and
+ * `runtrail record` before it writes its bundle. A value is replaced by "hmac:" and 32 hex
+ * digits of its keyed hash (comparable with the payload tokens and ENV hashes of the same key)
+ * when it belongs to a sensitive name of the one list in redact.c (plus RUNTRAIL_REDACT):
+ *   --password X, --password=X, -password X      (any option whose name is sensitive; not
+ *                                                 single-letter options, too ambiguous)
+ *   PGPASSWORD=X psql, env API_TOKEN=X           (assignments to a sensitive name)
+ *   -H "Authorization: Bearer X", "Cookie: X"    (header forms: the scheme word is kept)
+ *   http://u:X@h/, ...?api_key=X&X-Amz-Signature=X (URL passwords, query parameters, form data)
+ *   mysql -pX, curl -u user:X, sshpass -p X      (program-specific forms)
+ * A command line is split into words as the shell would (quotes, backslashes, ; & | ( ));
+ * a rewritten word is written back quoted, the others are kept byte for byte. An argv element
+ * after a shell's -c, and any other that holds spaces, is searched as a command line. */
+#include "recorder/extension/extension.h"
+
+#include "formats/digest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SHELL_DEPTH 3
+
+enum prog { PROG_OTHER, PROG_MYSQL, PROG_CURL, PROG_SSHPASS, PROG_SHELL };
+
+struct red {
+    const struct rt_ext_hash_key *key;
+    const char *user;
+    unsigned count;
+    int url_depth; /* URLs in query values in URLs ... */
+};
+
+#define MAX_URL_DEPTH 4
+
+/* Where a word stands in its command. */
+struct wctx {
+    bool expect_cmd; /* the next word that is not an assignment names the program */
+    enum prog prog;
+    bool hash_next;     /* the previous word was an option whose value is secret */
+    bool userpass_next; /* the previous word was curl's -u/--user: "user:password" */
+    bool command_next;  /* the previous word was a shell's -c: a command line follows */
+    int depth;          /* command lines inside command lines */
+};
+
+static void put_token(struct red *r, FILE *out, const char *v, size_t n)
+{
+    r->count++;
+    if (!r->key || r->key->source == RT_EXT_KEY_NONE) {
+        fputs("redacted", out);
+        return;
+    }
+    uint8_t mac[RT_SHA256_LEN];
+    char hex[33];
+    rt_ext_keyed_hash(r->key, v, n, mac);
+    rt_hex(mac, 16, hex);
+    fprintf(out, "hmac:%s", hex);
+}
+
+static bool sensitive(const struct red *r, const char *name, size_t n)
+{
+    return n > 0 && rt_ext_sensitive_name(name, n, r->user);
+}
+
+static bool is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static const char *mem_chr(const char *s, size_t n, char c)
+{
+    return n ? memchr(s, c, n) : NULL;
+}
+
+static bool has_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')
+            return true;
+    return false;
+}
+
+static enum prog prog_of(const char *w, size_t n)
+{
+    const char *slash = n ? memrchr(w, '/', n) : NULL;
+    if (slash) {
+        n -= (size_t)(slash + 1 - w);
+        w = slash + 1;
+    }
+    static const struct {
+        const char *name;
+        enum prog prog;
+    } progs[] = {{"mysql", PROG_MYSQL},       {"mysqldump", PROG_MYSQL}, {"mysqladmin", PROG_MYSQL},
+                 {"mysqlimport", PROG_MYSQL}, {"mysqlshow", PROG_MYSQL}, {"mysqlcheck", PROG_MYSQL},
+                 {"mariadb", PROG_MYSQL},     {"curl", PROG_CURL},       {"sshpass", PROG_SSHPASS},
+                 {"sh", PROG_SHELL},          {"bash", PROG_SHELL},      {"dash", PROG_SHELL},
+                 {"zsh", PROG_SHELL},         {"ksh", PROG_SHELL},       {"ash", PROG_SHELL}};
+    for (size_t i = 0; i < sizeof progs / sizeof *progs; i++)
+        if (strlen(progs[i].name) == n && !memcmp(progs[i].name, w, n))
+            return progs[i].prog;
+    return PROG_OTHER;
+}
+
+static void url(struct red *r, FILE *out, const char *s, size_t n);
+
+/* "k=v&k=v" (a query string or form data): the values of sensitive keys are replaced; a value
+ * that is a URL itself (a redirect target) is searched as one. */
+static void query(struct red *r, FILE *out, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i <= n) {
+        size_t end = i;
+        while (end < n && s[end] != '&' && s[end] != ';')
+            end++;
+        const char *eq = mem_chr(s + i, end - i, '=');
+        if (eq && sensitive(r, s + i, (size_t)(eq - (s + i)))) {
+            fwrite(s + i, 1, (size_t)(eq + 1 - (s + i)), out);
+            put_token(r, out, eq + 1, (size_t)(s + end - (eq + 1)));
+        } else if (eq && memmem(eq + 1, (size_t)(s + end - (eq + 1)), "://", 3)) {
+            fwrite(s + i, 1, (size_t)(eq + 1 - (s + i)), out);
+            if (r->url_depth < MAX_URL_DEPTH) {
+                r->url_depth++;
+                url(r, out, eq + 1, (size_t)(s + end - (eq + 1)));
+                r->url_depth--;
+            } else {
+                put_token(r, out, eq + 1, (size_t)(s + end - (eq + 1)));
+            }
+        } else {
+            fwrite(s + i, 1, end - i, out);
+        }
+        if (end < n)
+            fputc(s[end], out);
+        i = end + 1;
+    }
+}
+
+/* A URL or a request target: the password of scheme://user:password@host, the query. */
+static void url(struct red *r, FILE *out, const char *s, size_t n)
+{
+    size_t pos = 0;
+    const char *scheme = NULL, *first_q = mem_chr(s, n, '?');
+    size_t before_query = first_q ? (size_t)(first_q - s) : n; /* "://" in the query: a value */
+    for (size_t i = 0; i + 2 < before_query; i++)
+        if (s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
+            scheme = s + i;
+            break;
+        }
+    if (scheme) {
+        size_t auth = (size_t)(scheme - s) + 3, end = auth;
+        while (end < n && s[end] != '/' && s[end] != '?' && s[end] != '#')
+            end++;
+        const char *at = memrchr(s + auth, '@', end - auth);
+        const char *colon = at ? mem_chr(s + auth, (size_t)(at - (s + auth)), ':') : NULL;
+        if (colon) {
+            fwrite(s, 1, (size_t)(colon + 1 - s), out);
+            put_token(r, out, colon + 1, (size_t)(at - (colon + 1)));
+            pos = (size_t)(at - s);
+        }
+    }
+    const char *q = mem_chr(s + pos, n - pos, '?');
+    if (!q) {
+        fwrite(s + pos, 1, n - pos, out);
+        return;
+    }
+    fwrite(s + pos, 1, (size_t)(q + 1 - (s + pos)), out);
+    size_t qs = (size_t)(q + 1 - s);
+    const char *hash = mem_chr(s + qs, n - qs, '#');
+    size_t qe = hash ? (size_t)(hash - s) : n;
+    query(r, out, s + qs, qe - qs);
+    fwrite(s + qe, 1, n - qe, out);
+}
+
+/* "Name: value" with a header-like name; returns the length of "Name:" or 0. */
+static size_t header_name(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (is_alnum(s[i]) || s[i] == '-' || s[i] == '_'))
+        i++;
+    return i > 0 && i < n && s[i] == ':' && (i + 1 == n || s[i + 1] == ' ' || s[i + 1] == '\t')
+               ? i + 1
+               : 0;
+}
+
+/* "Authorization: Bearer X" -> "Authorization: Bearer hmac:..." (a scheme word is kept). */
+static void header_value(struct red *r, FILE *out, const char *s, size_t n, size_t name_len)
+{
+    size_t i = name_len;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    size_t w = i;
+    while (w < n && (is_alnum(s[w]) || s[w] == '-'))
+        w++;
+    if (w > i && w < n && s[w] == ' ' && w + 1 < n)
+        i = w + 1; /* Bearer, Basic, Digest, AWS4-HMAC-SHA256, Token */
+    fwrite(s, 1, i, out);
+    put_token(r, out, s + i, n - i);
+}
+
+/* An assignment NAME=VALUE with a shell variable name; returns the length of NAME or 0. */
+static size_t assignment_name(const char *s, size_t n)
+{
+    if (n == 0 || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return 0;
+    size_t i = 1;
+    while (i < n && (is_alnum(s[i]) || s[i] == '_'))
+        i++;
+    return i < n && s[i] == '=' ? i : 0;
+}
+
+static void shell(struct red *r, FILE *out, const char *s, size_t n, int depth);
+
+/* A value that stands on its own (after `=`, an option's argument): a header form, a
+ * sensitive assignment, form data, a URL. */
+static void value(struct red *r, FILE *out, const char *s, size_t n)
+{
+    size_t h = header_name(s, n);
+    if (h && sensitive(r, s, h - 1)) {
+        header_value(r, out, s, n, h);
+        return;
+    }
+    size_t a = assignment_name(s, n);
+    if (a && sensitive(r, s, a)) {
+        fwrite(s, 1, a + 1, out);
+        put_token(r, out, s + a + 1, n - a - 1);
+        return;
+    }
+    if (!mem_chr(s, n, '?') && mem_chr(s, n, '=') && mem_chr(s, n, '&')) {
+        query(r, out, s, n);
+        return;
+    }
+    if (a) {
+        fwrite(s, 1, a + 1, out);
+        url(r, out, s + a + 1, n - a - 1);
+        return;
+    }
+    url(r, out, s, n);
+}
+
+/* One word of a command (an argv element, or a shell word without its quotes). */
+static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx *c)
+{
+    if (c->hash_next) {
+        c->hash_next = false;
+        put_token(r, out, s, n);
+        return;
+    }
+    if (c->command_next) {
+        c->command_next = false;
+        if (c->depth < MAX_SHELL_DEPTH)
+            shell(r, out, s, n, c->depth + 1);
+        else
+            put_token(r, out, s, n); /* too deep to take apart: not kept in clear */
+        return;
+    }
+    if (c->userpass_next) {
+        c->userpass_next = false;
+        const char *colon = mem_chr(s, n, ':');
+        if (colon) {
+            fwrite(s, 1, (size_t)(colon + 1 - s), out);
+            put_token(r, out, colon + 1, (size_t)(s + n - (colon + 1)));
+        } else {
+            fwrite(s, 1, n, out);
+        }
+        return;
+    }
+    if (c->expect_cmd && !assignment_name(s, n)) {
+        c->expect_cmd = false;
+        c->prog = prog_of(s, n);
+        fwrite(s, 1, n, out);
+        return;
+    }
+    if (n >= 2 && s[0] == '-') {
+        size_t dashes = s[1] == '-' ? 2 : 1;
+        const char *name = s + dashes;
+        const char *eq = mem_chr(name, n - dashes, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : n - dashes;
+        bool negated = name_len > 3 && !memcmp(name, "no-", 3);
+        bool userpass =
+            c->prog == PROG_CURL && ((name_len == 4 && !memcmp(name, "user", 4)) ||
+                                     (name_len == 10 && !memcmp(name, "proxy-user", 10)));
+        if (c->prog == PROG_SHELL && dashes == 1 && !eq && memchr(s + 1, 'c', n - 1)) {
+            c->command_next = true; /* -c, -ec, -lc, -xc */
+            fwrite(s, 1, n, out);
+            return;
+        }
+        if (c->prog == PROG_MYSQL && dashes == 1 && s[1] == 'p' && n > 2) {
+            fputs("-p", out);
+            put_token(r, out, s + 2, n - 2);
+            return;
+        }
+        if (c->prog == PROG_SSHPASS && dashes == 1 && s[1] == 'p') {
+            fputs("-p", out);
+            if (n > 2)
+                put_token(r, out, s + 2, n - 2);
+            else
+                c->hash_next = true;
+            return;
+        }
+        if (c->prog == PROG_CURL && dashes == 1 && (s[1] == 'u' || s[1] == 'U')) {
+            if (n == 2) {
+                c->userpass_next = true;
+                fwrite(s, 1, n, out);
+            } else {
+                c->userpass_next = true;
+                fwrite(s, 1, 2, out);
+                word(r, out, s + 2, n - 2, c);
+            }
+            return;
+        }
+        if (userpass && !eq) {
+            c->userpass_next = true;
+            fwrite(s, 1, n, out);
+            return;
+        }
+        if (userpass) {
+            fwrite(s, 1, (size_t)(eq + 1 - s), out);
+            c->userpass_next = true;
+            word(r, out, eq + 1, (size_t)(s + n - (eq + 1)), c);
+            return;
+        }
+        if (name_len >= 2 && !negated && sensitive(r, name, name_len)) {
+            if (eq) {
+                fwrite(s, 1, (size_t)(eq + 1 - s), out);
+                put_token(r, out, eq + 1, (size_t)(s + n - (eq + 1)));
+            } else {
+                fwrite(s, 1, n, out);
+                c->hash_next = true;
+            }
+            return;
+        }
+        if (eq) {
+            fwrite(s, 1, (size_t)(eq + 1 - s), out);
+            value(r, out, eq + 1, (size_t)(s + n - (eq + 1)));
+            return;
+        }
+        fwrite(s, 1, n, out);
+        return;
+    }
+    size_t h = header_name(s, n);
+    size_t a = assignment_name(s, n);
+    bool secret_value = (h && sensitive(r, s, h - 1)) || (a && sensitive(r, s, a));
+    if (!secret_value && has_blank(s, n)) {
+        if (c->depth < MAX_SHELL_DEPTH)
+            shell(r, out, s, n, c->depth + 1);
+        else if (rt_ext_sensitive_name(s, n, r->user) || mem_chr(s, n, '?'))
+            put_token(r, out, s, n); /* too deep to take apart: not kept in clear */
+        else
+            fwrite(s, 1, n, out);
+        return;
+    }
+    value(r, out, s, n);
+}
+
+/* Writes w (unquoted text) as one shell word. */
+static void put_quoted(FILE *out, const char *w, size_t n)
+{
+    bool plain = n > 0;
+    for (size_t i = 0; i < n && plain; i++)
+        plain = is_alnum(w[i]) || strchr("_@%+=:,./-", w[i]) != NULL;
+    if (plain) {
+        fwrite(w, 1, n, out);
+        return;
+    }
+    fputc('\'', out);
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] == '\'')
+            fputs("'\\''", out);
+        else
+            fputc(w[i], out);
+    }
+    fputc('\'', out);
+}
+
+static bool is_operator(char c)
+{
+    return c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '\n';
+}
+
+/* A command line: words as the shell splits them; each word through word(). */
+static void shell(struct red *r, FILE *out, const char *s, size_t n, int depth)
+{
+    struct wctx c = {.expect_cmd = true, .depth = depth};
+    char *buf = malloc(n + 1);
+    if (!buf) { /* cannot take it apart: keep nothing of it */
+        put_token(r, out, s, n);
+        return;
+    }
+    size_t i = 0;
+    while (i < n) {
+        if (s[i] == ' ' || s[i] == '\t') {
+            fputc(s[i++], out);
+            continue;
+        }
+        if (is_operator(s[i])) {
+            fputc(s[i++], out);
+            c = (struct wctx){.expect_cmd = true, .depth = depth};
+            continue;
+        }
+        size_t start = i, len = 0;
+        while (i < n && s[i] != ' ' && s[i] != '\t' && !is_operator(s[i])) {
+            if (s[i] == '\'') {
+                for (i++; i < n && s[i] != '\''; i++)
+                    buf[len++] = s[i];
+                i += i < n;
+            } else if (s[i] == '"') {
+                for (i++; i < n && s[i] != '"'; i++) {
+                    if (s[i] == '\\' && i + 1 < n && strchr("\"\\$`\n", s[i + 1]))
+                        i++;
+                    buf[len++] = s[i];
+                }
+                i += i < n;
+            } else if (s[i] == '\\' && i + 1 < n) {
+                buf[len++] = s[i + 1];
+                i += 2;
+            } else {
+                buf[len++] = s[i++];
+            }
+        }
+        char *w = NULL;
+        size_t wn = 0;
+        FILE *f = open_memstream(&w, &wn);
+        unsigned before = r->count;
+        if (f) {
+            word(r, f, buf, len, &c);
+            fclose(f);
+        }
+        if (!f || !w) {
+            put_token(r, out, s + start, i - start);
+        } else if (r->count != before) {
+            put_quoted(out, w, wn);
+        } else {
+            fwrite(s + start, 1, i - start, out);
+        }
+        free(w);
+    }
+    free(buf);
+}
+
+/* argv: elements joined by NUL bytes (the last one may be cut). */
+static void argv_list(struct red *r, FILE *out, const char *s, size_t n)
+{
+    struct wctx c = {.expect_cmd = true};
+    for (size_t i = 0;;) {
+        const char *nul = mem_chr(s + i, n - i, '\0');
+        size_t end = nul ? (size_t)(nul - s) : n;
+        word(r, out, s + i, end - i, &c);
+        if (!nul)
+            break;
+        fputc('\0', out);
+        i = end + 1;
+    }
+}
+
+/* "METHOD TARGET VERSION\nHost: ...\nHTTP/1.1 200 OK": the target's secrets. */
+static void http_line(struct red *r, FILE *out, const char *s, size_t n)
+{
+    const char *nl = mem_chr(s, n, '\n');
+    size_t line = nl ? (size_t)(nl - s) : n;
+    const char *sp = mem_chr(s, line, ' ');
+    if (!sp) {
+        fwrite(s, 1, n, out);
+        return;
+    }
+    size_t ts = (size_t)(sp + 1 - s);
+    const char *sp2 = mem_chr(s + ts, line - ts, ' ');
+    size_t te = sp2 ? (size_t)(sp2 - s) : line;
+    fwrite(s, 1, ts, out);
+    url(r, out, s + ts, te - ts);
+    fwrite(s + te, 1, n - te, out);
+}
+
+unsigned rt_ext_redact_text(const struct rt_ext_hash_key *key, const char *user_list, char kind,
+                            const char *in, size_t len, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!in || len == 0)
+        return 0;
+    struct red r = {.key = key, .user = user_list};
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f)
+        return 0;
+    if (kind == 'a')
+        argv_list(&r, f, in, len);
+    else if (kind == 's')
+        shell(&r, f, in, len, 0);
+    else
+        http_line(&r, f, in, len);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return 0;
+    }
+    if (r.count == 0) {
+        free(buf);
+        return 0;
+    }
+    *out = buf;
+    *out_len = n;
+    return r.count;
+}
+
+unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user_list,
+                             struct rt_event *ev, char **scratch, size_t *scratch_cap)
+{
+    const struct rt_op_info *info = rt_op_info(ev->op);
+    if (!info)
+        return 0;
+    char kinds[RT_EVENT_STRS] = {0};
+    size_t total = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        const char *name = info->str_name[i] ? info->str_name[i] : "";
+        if (info->str_fmt[i] == RT_AF_ARGV)
+            kinds[i] = 'a';
+        else if (!strcmp(name, "command"))
+            kinds[i] = 's';
+        else if (!strcmp(name, "http") || !strcmp(name, "request"))
+            kinds[i] = 'h';
+    }
+    char *outs[RT_EVENT_STRS] = {0};
+    size_t lens[RT_EVENT_STRS] = {0};
+    unsigned count = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        if (!kinds[i] || !ev->str[i].len)
+            continue;
+        count += rt_ext_redact_text(key, user_list, kinds[i], ev->str[i].ptr, ev->str[i].len,
+                                    &outs[i], &lens[i]);
+        total += lens[i];
+    }
+    if (count == 0)
+        return 0;
+    if (total > *scratch_cap) {
+        char *grown = realloc(*scratch, total);
+        if (!grown) { /* nothing of the secret may stay: drop the rewritten strings' slots */
+            for (int i = 0; i < RT_EVENT_STRS; i++) {
+                if (outs[i])
+                    ev->str[i] = (struct rt_str){NULL, 0};
+                free(outs[i]);
+            }
+            return count;
+        }
+        *scratch = grown;
+        *scratch_cap = total;
+    }
+    size_t off = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        if (!outs[i])
+            continue;
+        memcpy(*scratch + off, outs[i], lens[i]);
+        ev->str[i] = (struct rt_str){*scratch + off, lens[i]};
+        off += lens[i];
+        free(outs[i]);
+    }
+    return count;
+}
