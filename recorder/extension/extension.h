@@ -139,6 +139,9 @@ void rt_ext_hash_key_random(struct rt_ext_hash_key *k);
 /* HMAC-SHA256(key, data); all zero with no key. */
 void rt_ext_keyed_hash(const struct rt_ext_hash_key *k, const void *data, size_t len,
                        uint8_t out[32]);
+/* The same from the process environment, for `runtrail record`. Returns NULL, or the name of
+ * the variable that was not usable (a random key is then used). */
+const char *rt_ext_hash_key_from_env(struct rt_ext_hash_key *k);
 /* After the settings are read: the key, RUNTRAIL_REDACT checked and implying `redacted`. */
 void rt_ext_config_secrets(struct rt_ext_config *cfg);
 
@@ -193,6 +196,10 @@ unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user
  * when something was replaced (the count), else 0 and *out NULL. */
 unsigned rt_ext_redact_text(const struct rt_ext_hash_key *key, const char *user_list, char kind,
                             const char *in, size_t len, char **out, size_t *out_len);
+/* argv as one line, elements joined by spaces, secrets replaced (META `command`). malloc'ed;
+ * NULL when out of memory. */
+char *rt_ext_redacted_command(const struct rt_ext_hash_key *key, const char *user_list,
+                              char *const *argv);
 
 /* ---- environment, code, runtime (envinfo.c) ---- */
 

@@ -146,3 +146,18 @@ void rt_ext_config_secrets(struct rt_ext_config *cfg)
         }
     }
 }
+
+const char *rt_ext_hash_key_from_env(struct rt_ext_hash_key *k)
+{
+    struct rt_ext_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.hash_key = getenv("RUNTRAIL_HASH_KEY");
+    cfg.hash_key_file = getenv("RUNTRAIL_HASH_KEY_FILE");
+    rt_ext_hash_key_load(&cfg);
+    *k = cfg.key;
+    memset(&cfg.key, 0, sizeof cfg.key);
+    if (!cfg.errors)
+        return NULL;
+    return strstr(cfg.error_names, "RUNTRAIL_HASH_KEY_FILE") ? "RUNTRAIL_HASH_KEY_FILE"
+                                                             : "RUNTRAIL_HASH_KEY";
+}

@@ -554,3 +554,32 @@ unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user
     }
     return count;
 }
+
+char *rt_ext_redacted_command(const struct rt_ext_hash_key *key, const char *user_list,
+                              char *const *argv)
+{
+    char *joined = NULL, *red = NULL;
+    size_t len = 0, red_len = 0;
+    FILE *f = open_memstream(&joined, &len);
+    if (!f)
+        return NULL;
+    for (size_t i = 0; argv[i]; i++)
+        fwrite(argv[i], 1, strlen(argv[i]) + (argv[i + 1] != NULL), f); /* NUL between */
+    if (fclose(f) != 0 || !joined) {
+        free(joined);
+        return NULL;
+    }
+    if (rt_ext_redact_text(key, user_list, 'a', joined, len, &red, &red_len)) {
+        free(joined);
+        joined = red;
+        len = red_len;
+    }
+    char *out = malloc(len + 1);
+    if (out) {
+        for (size_t i = 0; i < len; i++)
+            out[i] = joined[i] ? joined[i] : ' ';
+        out[len] = '\0';
+    }
+    free(joined);
+    return out;
+}
