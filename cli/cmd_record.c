@@ -48,7 +48,9 @@ static const char help_text[] =
     "\n"
     "Environment: RUNTRAIL_PRELOAD overrides the interposer's path (default\n"
     "../lib/libruntrail-preload.so next to this binary); RUNTRAIL_STORE the store;\n"
-    "RUNTRAIL_RING_DIR where the event ring file lives (default /dev/shm if tmpfs, else /tmp).\n"
+    "RUNTRAIL_RING_DIR where the event ring file lives (default /dev/shm if tmpfs, else /tmp);\n"
+    "RUNTRAIL_HASH_KEY or RUNTRAIL_HASH_KEY_FILE the key of the hmac: values that replace\n"
+    "secrets in argv and URLs (default: a random key per run); RUNTRAIL_REDACT more names.\n"
     "Exit status: CMD's, or 2 for a usage error, 127 if CMD cannot be run.\n"
     "See runtrail-record(1).\n";
 

@@ -174,6 +174,12 @@ void rt_ext_redacted_token(const struct rt_ext_hash_key *key, const void *bytes,
  * `client_secret`), or one of the plain names of user_list (RUNTRAIL_REDACT, normalised the
  * same way, equal). */
 bool rt_ext_sensitive_name(const char *name, size_t len, const char *user_list);
+/* A JSON text outside a payload (`curl -d '{"password":...}'`): returns the number of values
+ * replaced and sets *out (malloc'ed, NUL-terminated) to the redacted document; 0 when s is not
+ * JSON or names nothing sensitive; -1 when it is JSON that cannot be searched whole (the caller
+ * must then not keep it). */
+int rt_ext_redact_json(const struct rt_ext_hash_key *key, const char *user_list, const char *s,
+                       size_t len, char **out);
 /* Checks a RUNTRAIL_REDACT value: 0 if every entry is usable, else -1 (empty path segments,
  * too many entries or segments). */
 int rt_ext_redact_list_check(const char *list);

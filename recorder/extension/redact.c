@@ -96,7 +96,8 @@ void rt_ext_secrets_doc(FILE *f)
         "value you know against a bundle recorded with your configured key, compute\n"
         "`printf %s VALUE | openssl dgst -sha256 -hmac KEY`: ENV holds all 64 hex digits, the\n"
         "payload and argv tokens the first 32. The key protects against whoever holds bundles\n"
-        "(a bucket reader); it is not hidden from code running inside the function. Fetching\n"
+        "(a bucket reader); it is not hidden from code running inside the function. The\n"
+        "catalog's env digest, computed over the ENV hashes, compares the same way. Fetching\n"
         "the key from SSM Parameter Store or Secrets Manager is future work.\n\n"
         "### Payloads\n\n"
         "`RUNTRAIL_PAYLOAD` is `redacted` unless set otherwise: the value of every key whose\n"
@@ -504,6 +505,21 @@ static int redact_payload(const struct rt_redact *r, const uint8_t *data, size_t
     free(pa);
     json_decref(root);
     return rc;
+}
+
+int rt_ext_redact_json(const struct rt_ext_hash_key *key, const char *user_list, const char *s,
+                       size_t len, char **out)
+{
+    *out = NULL;
+    if (!looks_like_json(s, len))
+        return 0;
+    struct rt_redact r = {.mode = RT_PAYLOAD_REDACTED, .paths = user_list, .key = key};
+    unsigned replaced = 0;
+    if (redact_payload(&r, (const uint8_t *)s, len, out, &replaced) != 0)
+        return -1;
+    if (!*out && replaced == 0) /* not JSON after all, or nothing sensitive */
+        return 0;
+    return (int)replaced;
 }
 
 int rt_ext_capture_payload(const struct rt_redact *r, const uint8_t *data, size_t len,

@@ -9,7 +9,8 @@
  *   PGPASSWORD=X psql, env API_TOKEN=X           (assignments to a sensitive name)
  *   -H "Authorization: Bearer X", "Cookie: X"    (header forms: the scheme word is kept)
  *   http://u:X@h/, ...?api_key=X&X-Amz-Signature=X (URL passwords, query parameters, form data)
- *   mysql -pX, curl -u user:X, sshpass -p X      (program-specific forms)
+ *   '{"password":"X"}' (curl -d)                 (JSON documents, as payloads are)
+ *   mysql -pX, curl -u user:X, curl -b X, sshpass -p X   (program-specific forms)
  * A command line is split into words as the shell would (quotes, backslashes, ; & | ( ));
  * a rewritten word is written back quoted, the others are kept byte for byte. An argv element
  * after a shell's -c, and any other that holds spaces, is searched as a command line. */
@@ -209,10 +210,25 @@ static size_t assignment_name(const char *s, size_t n)
 
 static void shell(struct red *r, FILE *out, const char *s, size_t n, int depth);
 
-/* A value that stands on its own (after `=`, an option's argument): a header form, a
- * sensitive assignment, form data, a URL. */
+/* A value that stands on its own (after `=`, an option's argument): a JSON document, a header
+ * form, a sensitive assignment, form data, a URL. */
 static void value(struct red *r, FILE *out, const char *s, size_t n)
 {
+    if (n > 0 && (s[0] == '{' || s[0] == '[')) {
+        char *json = NULL;
+        int replaced = rt_ext_redact_json(r->key, r->user, s, n, &json);
+        if (replaced < 0) {
+            put_token(r, out, s, n); /* JSON too deep to search: not kept in clear */
+            return;
+        }
+        if (replaced > 0 && json) {
+            r->count += (unsigned)replaced;
+            fputs(json, out);
+            free(json);
+            return;
+        }
+        free(json);
+    }
     size_t h = header_name(s, n);
     if (h && sensitive(r, s, h - 1)) {
         header_value(r, out, s, n, h);
@@ -296,6 +312,14 @@ static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx 
                 c->hash_next = true;
             return;
         }
+        if (c->prog == PROG_CURL && dashes == 1 && s[1] == 'b') { /* -b COOKIES */
+            fputs("-b", out);
+            if (n > 2)
+                put_token(r, out, s + 2, n - 2);
+            else
+                c->hash_next = true;
+            return;
+        }
         if (c->prog == PROG_CURL && dashes == 1 && (s[1] == 'u' || s[1] == 'U')) {
             if (n == 2) {
                 c->userpass_next = true;
@@ -339,7 +363,8 @@ static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx 
     size_t h = header_name(s, n);
     size_t a = assignment_name(s, n);
     bool secret_value = (h && sensitive(r, s, h - 1)) || (a && sensitive(r, s, a));
-    if (!secret_value && has_blank(s, n)) {
+    bool json = n > 0 && (s[0] == '{' || s[0] == '[');
+    if (!secret_value && !json && has_blank(s, n)) {
         if (c->depth < MAX_SHELL_DEPTH)
             shell(r, out, s, n, c->depth + 1);
         else if (rt_ext_sensitive_name(s, n, r->user) || mem_chr(s, n, '?'))

@@ -709,6 +709,10 @@ Test(extension_args, argv_forms)
         {{"wget", "--header=X-Api-Key: S3NT-13", "--http-password=S3NT-14"},
          2,
          {"--header=X-Api-Key: hmac:", "--http-password=hmac:"}},
+        {{"curl", "-b", "sid=S3NT-15", "-d", "{\"user\": \"ann\", \"Password\": \"S3NT-16\"}",
+          "--data={\"x\":{\"token\":\"S3NT-17\"}}"},
+         3,
+         {"|-b|hmac:", "\"user\":\"ann\"", "\"Password\":\"<redacted:hmac:", "--data={\"x\":"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         size_t len;
