@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "formats/bundle.h"
 #include "formats/render.h"
+#include "formats/toolbox.h"
 #include "recorder/extension/extension.h"
 #include "recorder/ring.h"
 #include "store/catalog.h"
@@ -29,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char help_text[] =
+static const char help_head[] =
     "usage: runtrail record [OPTIONS] [--] CMD [ARGS...]\n"
     "\n"
     "Runs CMD with the runtrail interposer (libruntrail-preload.so) preloaded into it and\n"
@@ -37,14 +38,25 @@ static const char help_text[] =
     "connections - into one bundle. CMD's stdout and stderr pass through unchanged and are\n"
     "kept in the bundle (capped); the exit status is CMD's (128+N if signal N killed it).\n"
     "The bundle path is printed on stderr; read it with 'runtrail show BUNDLE'.\n"
-    "\n"
-    "Options:\n"
-    "  --store DIR       where the bundle goes (default $RUNTRAIL_STORE, else ./runtrail-data)\n"
-    "  --name NAME       function name in META and the store key (default: CMD's basename)\n"
-    "  --max-events N    keep at most N events (the rest are counted, default 100000)\n"
-    "  --trace           print each event on stderr as it is recorded (strace-like)\n"
-    "  --quiet           do not print the bundle path\n"
-    "  -h, --help        this text\n"
+    "\n";
+
+enum { OPT_STORE = 1, OPT_NAME, OPT_MAX_EVENTS, OPT_TRACE, OPT_QUIET };
+static const struct rt_cli_opt options[] = {
+    {OPT_STORE, "store", 0, "DIR",
+     "where the bundle goes (default $RUNTRAIL_STORE, else\n"
+     "./runtrail-data)"},
+    {OPT_NAME, "name", 0, "NAME",
+     "function name in META and the store key (default: CMD's\n"
+     "basename)"},
+    {OPT_MAX_EVENTS, "max-events", 0, "N",
+     "keep at most N events (the rest are counted, default 100000;\n"
+     "100k, 1M accepted)"},
+    {OPT_TRACE, "trace", 0, NULL, "print each event on stderr as it is recorded (strace-like)"},
+    {OPT_QUIET, "quiet", 'q', NULL, "do not print the bundle path"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
     "Environment: RUNTRAIL_PRELOAD overrides the interposer's path (default\n"
     "../lib/libruntrail-preload.so next to this binary); RUNTRAIL_STORE the store;\n"
@@ -53,6 +65,8 @@ static const char help_text[] =
     "secrets in argv and URLs (default: a random key per run); RUNTRAIL_REDACT more names.\n"
     "Exit status: CMD's, or 2 for a usage error, 127 if CMD cannot be run.\n"
     "See runtrail-record(1).\n";
+
+static const struct rt_cli_spec record_spec = {"record", help_head, options, help_tail, true};
 
 #define MAX_LINE 8192
 
@@ -65,11 +79,11 @@ struct stream {
 };
 
 /* Events arrive in ring order, which is reservation order except for execs (held until the
- * new image starts or the call fails): they are kept here, then sorted by time (stable) and
- * handed to the writer at the end, so the bundle's events are in time order. */
+ * new image starts or the call fails): they are kept here, then sorted by time (stable: equal
+ * times keep ring order) and handed to the writer at the end, so the bundle's events are in
+ * time order. */
 struct held_event {
     struct rt_event ev;
-    size_t seq;
     char *strings; /* the three strings back to back (ev.str point into it) */
 };
 
@@ -147,22 +161,19 @@ static void on_event(const struct rt_event *ev, void *arg)
         off += ev->str[i].len;
     }
     size_t idx = st->n_held++;
-    st->held[idx] = (struct held_event){copy, idx, strings};
+    st->held[idx] = (struct held_event){copy, strings};
 }
 
 static int by_time(const void *a, const void *b)
 {
     const struct held_event *x = a, *y = b;
-    if (x->ev.ts_ns != y->ev.ts_ns)
-        return x->ev.ts_ns < y->ev.ts_ns ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    return (x->ev.ts_ns > y->ev.ts_ns) - (x->ev.ts_ns < y->ev.ts_ns);
 }
 
 /* Sorts the held events by time and gives them to the writer; frees them. */
 static void write_held(struct rec_state *st)
 {
-    if (st->n_held)
-        qsort(st->held, st->n_held, sizeof *st->held, by_time);
+    rt_sort_stable(st->held, st->n_held, sizeof *st->held, by_time);
     for (size_t i = 0; i < st->n_held; i++) {
         rt_writer_add_event(st->w, &st->held[i].ev);
         free(st->held[i].strings);
@@ -305,42 +316,36 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     const char *store_url = NULL, *name = NULL;
     size_t max_events = 0;
     bool quiet = false, trace = false;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) {
-            i++;
+    struct rt_cli_parser p;
+    rt_cli_opts_begin(&p, &record_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;) {
+        uint64_t n;
+        struct rt_errinfo perr;
+        switch (id) {
+        case RT_CLI_OPTS_STOP:
+            return p.status;
+        case OPT_STORE:
+            store_url = p.value;
             break;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return rt_cli_help(help_text);
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = true;
-        } else if (!strcmp(a, "--trace")) {
+        case OPT_NAME:
+            name = p.value;
+            break;
+        case OPT_MAX_EVENTS:
+            if (rt_parse_count(p.value, &n, &perr) != RT_OK)
+                return rt_cli_opts_bad_value(&p, "not a positive count: %s", perr.detail);
+            if (n == 0 || n > SIZE_MAX)
+                return rt_cli_opts_bad_value(&p, "not a positive count: %s", p.value);
+            max_events = (size_t)n;
+            break;
+        case OPT_TRACE:
             trace = true;
-        } else if (!strcmp(a, "--store") || !strcmp(a, "--name") || !strcmp(a, "--max-events")) {
-            if (i + 1 >= argc)
-                return rt_cli_usage_error("record", "%s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--store")) {
-                store_url = v;
-            } else if (!strcmp(a, "--name")) {
-                name = v;
-            } else {
-                char *end;
-                errno = 0;
-                unsigned long long n = strtoull(v, &end, 10);
-                if (errno || *end || !*v || n == 0 || v[0] == '-')
-                    return rt_cli_usage_error("record", "--max-events: not a positive count: %s",
-                                              v);
-                max_events = (size_t)n;
-            }
-        } else if (a[0] == '-') {
-            return rt_cli_usage_error("record", "unknown option %s", a);
-        } else {
+            break;
+        case OPT_QUIET:
+            quiet = true;
             break;
         }
     }
+    int i = p.first_operand;
     if (i >= argc)
         return rt_cli_usage_error("record", "no command given (runtrail record -- CMD ARGS...)");
     char **cmd = argv + i;

@@ -131,36 +131,3 @@ int rt_write_file(const char *path, const void *data, size_t len, bool sync, str
         rt_fsync_parent(path);
     return RT_OK;
 }
-
-int rt_read_file(const char *path, uint8_t **data, size_t *len, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return RT_ERR_IO;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-        (max && (uint64_t)sb.st_size > (uint64_t)max)) {
-        close(fd);
-        return RT_ERR_IO;
-    }
-    size_t size = (size_t)sb.st_size;
-    uint8_t *buf = malloc(size + 1);
-    if (!buf) {
-        close(fd);
-        return RT_ERR_NOMEM;
-    }
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *data = buf;
-    *len = got;
-    return RT_OK;
-}

@@ -1,9 +1,11 @@
 /* Small file-system helpers shared by the store, the S3 client, the catalog and the store
- * commands: path joining, recursive mkdir, atomic whole-file writes and bounded reads. */
+ * commands: path joining, recursive mkdir, atomic whole-file writes (bounded reads:
+ * rt_read_file in formats/toolbox.h). */
 #ifndef RUNTRAIL_STORE_UTIL_H
 #define RUNTRAIL_STORE_UTIL_H
 
 #include "formats/error.h"
+#include "formats/toolbox.h" /* rt_read_file */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,10 +23,6 @@ int rt_mkdir_p(const char *path);
  * that does not outlive the writer, such as a Lambda sandbox's /tmp), neither. Returns RT_OK
  * or RT_ERR_STORE_IO with path and errno text in ei. */
 int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei);
-
-/* Reads a whole file (at most max bytes; 0 = no limit). *data is malloc'ed and
- * NUL-terminated (not counted in *len). Returns RT_OK, RT_ERR_IO or RT_ERR_NOMEM. */
-int rt_read_file(const char *path, uint8_t **data, size_t *len, size_t max);
 
 /* fsyncs the folder that contains path (after a rename). Errors are ignored. */
 void rt_fsync_parent(const char *path);

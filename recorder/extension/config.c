@@ -4,6 +4,8 @@
  * value never stops the extension: the default is used and the error counted. */
 #include "recorder/extension/extension.h"
 
+#include "formats/toolbox.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,39 +29,17 @@ static int parse_str(const char *s, rt_ext_cfg_str_t *out)
 
 static int parse_size(const char *s, rt_ext_cfg_size_t *out)
 {
-    char *end;
-    errno = 0;
-    if (*s == '-' || *s == '\0')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        shift = 10;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    default:
-        break;
-    }
-    if (*end == 'b' || *end == 'B')
-        end++;
-    if (*end != '\0' || (shift && v > (UINT64_MAX >> shift)))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
+    return rt_parse_size(s, out, NULL) == RT_OK ? 0 : -1;
+}
+
+static int parse_count(const char *s, rt_ext_cfg_count_t *out)
+{
+    return rt_parse_count(s, out, NULL) == RT_OK ? 0 : -1;
+}
+
+static int parse_ms(const char *s, rt_ext_cfg_ms_t *out)
+{
+    return rt_parse_duration_ms(s, out, NULL) == RT_OK ? 0 : -1;
 }
 
 static int parse_port(const char *s, rt_ext_cfg_port_t *out)
@@ -168,7 +148,10 @@ void rt_ext_config_doc(FILE *f)
             *def ? "`" : "", #type, doc);
     RT_EXT_CONFIG(DOC)
 #undef DOC
-    fputs("\nKinds: `str` any text; `size` bytes with an optional `k`, `m` or `g` suffix;\n"
+    fputs("\nKinds: `str` any text; `size` bytes with an optional `k`, `m` or `g` suffix\n"
+          "(KiB, MiB, GiB: `64m`); `count` a number with an optional `k`, `M` or `G` suffix\n"
+          "(thousand, million, billion: `100k`); `ms` a duration in milliseconds, or with a\n"
+          "unit `ms`, `s`, `m` or `h` (`250`, `2s`, `1m` = 60000);\n"
           "`port` 1 to 65535; `bool` `1`/`0`, `true`/`false`, `yes`/`no`; `ratio` 0 to 1;\n"
           "`payload` one of `full`, `redacted`, `hash`, `none`.\n",
           f);

@@ -35,7 +35,7 @@
     _(max_payload, "RUNTRAIL_MAX_PAYLOAD", "1m", size,                                             \
       "Bytes of each payload stored; longer payloads are cut (length and SHA-256 of the "          \
       "whole payload are kept).")                                                                  \
-    _(max_events, "RUNTRAIL_MAX_EVENTS", "100000", size,                                           \
+    _(max_events, "RUNTRAIL_MAX_EVENTS", "100000", count,                                          \
       "Behaviour events kept per bundle; more are counted as dropped.")                            \
     _(spool_max, "RUNTRAIL_SPOOL_MAX", "64m", size,                                                \
       "Bytes of bundles kept in the /tmp spool while the store is unreachable.")                   \
@@ -61,17 +61,17 @@
       "Folder of the event ring and of the ready file the wrapper reads (empty: "                  \
       "`/tmp/runtrail-PORT`, PORT from AWS_LAMBDA_RUNTIME_API, 9001 in Lambda, so that local "     \
       "sandboxes sharing one /tmp never share a ring).")                                           \
-    _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", size,                                             \
+    _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", count,                                            \
       "Records the event ring holds (1 KiB each, rounded to a power of two; 0: the ring's "        \
       "default).")                                                                                 \
-    _(flush_wait_ms, "RUNTRAIL_FLUSH_WAIT_MS", "250", size,                                        \
+    _(flush_wait_ms, "RUNTRAIL_FLUSH_WAIT_MS", "250", ms,                                          \
       "After an invocation's response, how long the extension may hold its event/next so the "     \
       "bundle is sealed and stored before Lambda can freeze the sandbox, in milliseconds (the "    \
       "response is not delayed; the invocation's post-runtime duration is). 0: do not hold; a "    \
       "bundle not sealed before the freeze is then finished when the sandbox thaws or at "         \
       "SHUTDOWN. The default covers an S3 PutObject; an S3 that is down or slow costs each "       \
       "invocation at most this much.")                                                             \
-    _(drain_ms, "RUNTRAIL_DRAIN_MS", "20", size,                                                   \
+    _(drain_ms, "RUNTRAIL_DRAIN_MS", "20", ms,                                                     \
       "How often the extension empties the event ring between seals, in milliseconds (0: the "     \
       "default). A larger ring tolerates a larger value; a record that finds the ring full is "    \
       "dropped and counted in `ring_dropped`.")                                                    \
@@ -80,6 +80,8 @@
 
 typedef const char *rt_ext_cfg_str_t;
 typedef uint64_t rt_ext_cfg_size_t;
+typedef uint64_t rt_ext_cfg_count_t; /* events, slots: 100000, 100k, 1M */
+typedef uint64_t rt_ext_cfg_ms_t;    /* milliseconds: 250, 250ms, 2s, 1m */
 typedef uint16_t rt_ext_cfg_port_t;
 typedef bool rt_ext_cfg_bool_t;
 typedef double rt_ext_cfg_ratio_t;

@@ -8,6 +8,7 @@
 #include "recorder/extension/extension.h"
 
 #include "formats/digest.h"
+#include "formats/toolbox.h"
 #include "recorder/ring.h"
 #include "store/store.h"
 
@@ -382,8 +383,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 
     /* Events up to the end of this invocation: inside its window or flagged outside. */
     int64_t start = inv->start_mono_ns, end = inv->end_mono_ns;
-    if (s->n_events > 1)
-        qsort(s->events, s->n_events, sizeof *s->events, cmp_held);
+    rt_sort_stable(s->events, s->n_events, sizeof *s->events, cmp_held); /* ties: ring order */
     size_t upto = 0;
     uint32_t seen_flags = 0;
     while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)

@@ -1,6 +1,6 @@
 /* clang-format off */
-/* fuzz-sources: recorder/extension/redact.c recorder/extension/hashkey.c recorder/extension/config.c formats/digest.c formats/error.c */
-/* fuzz-libs: -ljansson -lcrypto */
+/* fuzz-sources: recorder/extension/redact.c recorder/extension/hashkey.c recorder/extension/config.c formats/*.c */
+/* fuzz-libs: -ljansson -lzstd -lcrypto */
 /* clang-format on */
 /* libFuzzer harness for payload capture and redaction (RUNTRAIL_PAYLOAD / RUNTRAIL_REDACT).
  * The first input byte picks the mode and the redaction list, the rest is the payload, as

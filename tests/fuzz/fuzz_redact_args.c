@@ -1,6 +1,6 @@
 /* clang-format off */
-/* fuzz-sources: recorder/extension/redact_args.c recorder/extension/redact.c recorder/extension/hashkey.c recorder/extension/config.c formats/digest.c formats/error.c formats/event.c */
-/* fuzz-libs: -ljansson -lcrypto */
+/* fuzz-sources: recorder/extension/redact_args.c recorder/extension/redact.c recorder/extension/hashkey.c recorder/extension/config.c formats/*.c */
+/* fuzz-libs: -ljansson -lzstd -lcrypto */
 /* clang-format on */
 /* libFuzzer harness for the redactor of secrets in argv, command lines and HTTP request lines
  * (redact_args.c). The first input byte picks the form (argv, command line, HTTP line) and a
