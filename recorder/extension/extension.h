@@ -201,7 +201,8 @@ unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user
                              struct rt_event *ev, char **scratch, size_t *scratch_cap);
 /* The same on one string: kind 'a' argv (elements joined by NUL), 's' a shell command line,
  * 'h' an HTTP request line (+ headers). Returns a malloc'ed string in *out (length *out_len)
- * when something was replaced (the count), else 0 and *out NULL. */
+ * when something was replaced (the count), else 0 and *out NULL. A count with *out NULL means
+ * memory ran out: the caller must drop the string (it may hold secrets). */
 unsigned rt_ext_redact_text(const struct rt_ext_hash_key *key, const char *user_list, char kind,
                             const char *in, size_t len, char **out, size_t *out_len);
 /* argv as one line, elements joined by spaces, secrets replaced (META `command`). malloc'ed;

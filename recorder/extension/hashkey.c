@@ -9,14 +9,13 @@
 #include "recorder/extension/extension.h"
 
 #include "formats/digest.h"
+#include "formats/toolbox.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #define KEY_ID_LABEL "runtrail hash key id v1"
 #define KEY_FILE_MAX 4096
@@ -73,36 +72,6 @@ void rt_ext_keyed_hash(const struct rt_ext_hash_key *k, const void *data, size_t
     rt_hmac_sha256(k->key, k->len, data, len, out);
 }
 
-/* Reads the key file into buf; returns its length without trailing whitespace, -1 on error. */
-static ssize_t read_key_file(const char *path, uint8_t *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, cap - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got == cap) { /* longer than any sensible key: not a key file */
-            close(fd);
-            return -1;
-        }
-    }
-    close(fd);
-    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r' || buf[got - 1] == ' ' ||
-                       buf[got - 1] == '\t'))
-        got--;
-    return (ssize_t)got;
-}
-
 void rt_ext_hash_key_load(struct rt_ext_config *cfg)
 {
     const char *key = cfg->hash_key, *file = cfg->hash_key_file;
@@ -116,17 +85,20 @@ void rt_ext_hash_key_load(struct rt_ext_config *cfg)
         }
         rt_ext_config_note_error(cfg, "RUNTRAIL_HASH_KEY");
     } else if (have_file) {
-        uint8_t *buf = malloc(KEY_FILE_MAX);
-        ssize_t n = buf ? read_key_file(file, buf, KEY_FILE_MAX) : -1;
-        if (n >= RT_EXT_KEY_MIN_LEN) {
-            rt_ext_hash_key_set(&cfg->key, buf, (size_t)n, RT_EXT_KEY_CONFIGURED);
-            memset(buf, 0, KEY_FILE_MAX);
-            free(buf);
-            return;
+        uint8_t *buf = NULL;
+        size_t n = 0, len = 0;
+        if (rt_read_file(file, &buf, &len, KEY_FILE_MAX) == RT_OK) {
+            n = len; /* trailing newlines and spaces are not part of the key */
+            while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+                             buf[n - 1] == '\t'))
+                n--;
+            if (n >= RT_EXT_KEY_MIN_LEN)
+                rt_ext_hash_key_set(&cfg->key, buf, n, RT_EXT_KEY_CONFIGURED);
+            memset(buf, 0, len);
         }
-        if (buf)
-            memset(buf, 0, KEY_FILE_MAX);
         free(buf);
+        if (n >= RT_EXT_KEY_MIN_LEN)
+            return;
         rt_ext_config_note_error(cfg, "RUNTRAIL_HASH_KEY_FILE");
     }
     rt_ext_hash_key_random(&cfg->key);

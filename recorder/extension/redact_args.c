@@ -17,6 +17,7 @@
 #include "recorder/extension/extension.h"
 
 #include "formats/digest.h"
+#include "formats/toolbox.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,18 +45,23 @@ struct wctx {
     int depth;          /* command lines inside command lines */
 };
 
-static void put_token(struct red *r, FILE *out, const char *v, size_t n)
+static void put_char(struct rt_buf *out, char c)
+{
+    rt_buf_append(out, &c, 1);
+}
+
+static void put_token(struct red *r, struct rt_buf *out, const char *v, size_t n)
 {
     r->count++;
     if (!r->key || r->key->source == RT_EXT_KEY_NONE) {
-        fputs("redacted", out);
+        rt_buf_puts(out, "redacted");
         return;
     }
     uint8_t mac[RT_SHA256_LEN];
     char hex[33];
     rt_ext_keyed_hash(r->key, v, n, mac);
     rt_hex(mac, 16, hex);
-    fprintf(out, "hmac:%s", hex);
+    rt_buf_printf(out, "hmac:%s", hex);
 }
 
 static bool sensitive(const struct red *r, const char *name, size_t n)
@@ -102,11 +108,11 @@ static enum prog prog_of(const char *w, size_t n)
     return PROG_OTHER;
 }
 
-static void url(struct red *r, FILE *out, const char *s, size_t n);
+static void url(struct red *r, struct rt_buf *out, const char *s, size_t n);
 
 /* "k=v&k=v" (a query string or form data): the values of sensitive keys are replaced; a value
  * that is a URL itself (a redirect target) is searched as one. */
-static void query(struct red *r, FILE *out, const char *s, size_t n)
+static void query(struct red *r, struct rt_buf *out, const char *s, size_t n)
 {
     size_t i = 0;
     while (i <= n) {
@@ -115,10 +121,10 @@ static void query(struct red *r, FILE *out, const char *s, size_t n)
             end++;
         const char *eq = mem_chr(s + i, end - i, '=');
         if (eq && sensitive(r, s + i, (size_t)(eq - (s + i)))) {
-            fwrite(s + i, 1, (size_t)(eq + 1 - (s + i)), out);
+            rt_buf_append(out, s + i, (size_t)(eq + 1 - (s + i)));
             put_token(r, out, eq + 1, (size_t)(s + end - (eq + 1)));
         } else if (eq && memmem(eq + 1, (size_t)(s + end - (eq + 1)), "://", 3)) {
-            fwrite(s + i, 1, (size_t)(eq + 1 - (s + i)), out);
+            rt_buf_append(out, s + i, (size_t)(eq + 1 - (s + i)));
             if (r->url_depth < MAX_URL_DEPTH) {
                 r->url_depth++;
                 url(r, out, eq + 1, (size_t)(s + end - (eq + 1)));
@@ -127,16 +133,16 @@ static void query(struct red *r, FILE *out, const char *s, size_t n)
                 put_token(r, out, eq + 1, (size_t)(s + end - (eq + 1)));
             }
         } else {
-            fwrite(s + i, 1, end - i, out);
+            rt_buf_append(out, s + i, end - i);
         }
         if (end < n)
-            fputc(s[end], out);
+            put_char(out, s[end]);
         i = end + 1;
     }
 }
 
 /* A URL or a request target: the password of scheme://user:password@host, the query. */
-static void url(struct red *r, FILE *out, const char *s, size_t n)
+static void url(struct red *r, struct rt_buf *out, const char *s, size_t n)
 {
     size_t pos = 0;
     const char *scheme = NULL, *first_q = mem_chr(s, n, '?');
@@ -153,22 +159,22 @@ static void url(struct red *r, FILE *out, const char *s, size_t n)
         const char *at = memrchr(s + auth, '@', end - auth);
         const char *colon = at ? mem_chr(s + auth, (size_t)(at - (s + auth)), ':') : NULL;
         if (colon) {
-            fwrite(s, 1, (size_t)(colon + 1 - s), out);
+            rt_buf_append(out, s, (size_t)(colon + 1 - s));
             put_token(r, out, colon + 1, (size_t)(at - (colon + 1)));
             pos = (size_t)(at - s);
         }
     }
     const char *q = mem_chr(s + pos, n - pos, '?');
     if (!q) {
-        fwrite(s + pos, 1, n - pos, out);
+        rt_buf_append(out, s + pos, n - pos);
         return;
     }
-    fwrite(s + pos, 1, (size_t)(q + 1 - (s + pos)), out);
+    rt_buf_append(out, s + pos, (size_t)(q + 1 - (s + pos)));
     size_t qs = (size_t)(q + 1 - s);
     const char *hash = mem_chr(s + qs, n - qs, '#');
     size_t qe = hash ? (size_t)(hash - s) : n;
     query(r, out, s + qs, qe - qs);
-    fwrite(s + qe, 1, n - qe, out);
+    rt_buf_append(out, s + qe, n - qe);
 }
 
 /* "Name: value" with a header-like name; returns the length of "Name:" or 0. */
@@ -183,7 +189,8 @@ static size_t header_name(const char *s, size_t n)
 }
 
 /* "Authorization: Bearer X" -> "Authorization: Bearer hmac:..." (a scheme word is kept). */
-static void header_value(struct red *r, FILE *out, const char *s, size_t n, size_t name_len)
+static void header_value(struct red *r, struct rt_buf *out, const char *s, size_t n,
+                         size_t name_len)
 {
     size_t i = name_len;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
@@ -193,7 +200,7 @@ static void header_value(struct red *r, FILE *out, const char *s, size_t n, size
         w++;
     if (w > i && w < n && s[w] == ' ' && w + 1 < n)
         i = w + 1; /* Bearer, Basic, Digest, AWS4-HMAC-SHA256, Token */
-    fwrite(s, 1, i, out);
+    rt_buf_append(out, s, i);
     put_token(r, out, s + i, n - i);
 }
 
@@ -208,11 +215,11 @@ static size_t assignment_name(const char *s, size_t n)
     return i < n && s[i] == '=' ? i : 0;
 }
 
-static void shell(struct red *r, FILE *out, const char *s, size_t n, int depth);
+static void shell(struct red *r, struct rt_buf *out, const char *s, size_t n, int depth);
 
 /* A value that stands on its own (after `=`, an option's argument): a JSON document, a header
  * form, a sensitive assignment, form data, a URL. */
-static void value(struct red *r, FILE *out, const char *s, size_t n)
+static void value(struct red *r, struct rt_buf *out, const char *s, size_t n)
 {
     if (n > 0 && (s[0] == '{' || s[0] == '[')) {
         char *json = NULL;
@@ -223,7 +230,7 @@ static void value(struct red *r, FILE *out, const char *s, size_t n)
         }
         if (replaced > 0 && json) {
             r->count += (unsigned)replaced;
-            fputs(json, out);
+            rt_buf_puts(out, json);
             free(json);
             return;
         }
@@ -236,7 +243,7 @@ static void value(struct red *r, FILE *out, const char *s, size_t n)
     }
     size_t a = assignment_name(s, n);
     if (a && sensitive(r, s, a)) {
-        fwrite(s, 1, a + 1, out);
+        rt_buf_append(out, s, a + 1);
         put_token(r, out, s + a + 1, n - a - 1);
         return;
     }
@@ -245,7 +252,7 @@ static void value(struct red *r, FILE *out, const char *s, size_t n)
         return;
     }
     if (a) {
-        fwrite(s, 1, a + 1, out);
+        rt_buf_append(out, s, a + 1);
         url(r, out, s + a + 1, n - a - 1);
         return;
     }
@@ -253,7 +260,7 @@ static void value(struct red *r, FILE *out, const char *s, size_t n)
 }
 
 /* One word of a command (an argv element, or a shell word without its quotes). */
-static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx *c)
+static void word(struct red *r, struct rt_buf *out, const char *s, size_t n, struct wctx *c)
 {
     if (c->hash_next) {
         c->hash_next = false;
@@ -272,17 +279,17 @@ static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx 
         c->userpass_next = false;
         const char *colon = mem_chr(s, n, ':');
         if (colon) {
-            fwrite(s, 1, (size_t)(colon + 1 - s), out);
+            rt_buf_append(out, s, (size_t)(colon + 1 - s));
             put_token(r, out, colon + 1, (size_t)(s + n - (colon + 1)));
         } else {
-            fwrite(s, 1, n, out);
+            rt_buf_append(out, s, n);
         }
         return;
     }
     if (c->expect_cmd && !assignment_name(s, n)) {
         c->expect_cmd = false;
         c->prog = prog_of(s, n);
-        fwrite(s, 1, n, out);
+        rt_buf_append(out, s, n);
         return;
     }
     if (n >= 2 && s[0] == '-') {
@@ -296,16 +303,16 @@ static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx 
                                      (name_len == 10 && !memcmp(name, "proxy-user", 10)));
         if (c->prog == PROG_SHELL && dashes == 1 && !eq && memchr(s + 1, 'c', n - 1)) {
             c->command_next = true; /* -c, -ec, -lc, -xc */
-            fwrite(s, 1, n, out);
+            rt_buf_append(out, s, n);
             return;
         }
         if (c->prog == PROG_MYSQL && dashes == 1 && s[1] == 'p' && n > 2) {
-            fputs("-p", out);
+            rt_buf_puts(out, "-p");
             put_token(r, out, s + 2, n - 2);
             return;
         }
         if (c->prog == PROG_SSHPASS && dashes == 1 && s[1] == 'p') {
-            fputs("-p", out);
+            rt_buf_puts(out, "-p");
             if (n > 2)
                 put_token(r, out, s + 2, n - 2);
             else
@@ -313,7 +320,7 @@ static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx 
             return;
         }
         if (c->prog == PROG_CURL && dashes == 1 && s[1] == 'b') { /* -b COOKIES */
-            fputs("-b", out);
+            rt_buf_puts(out, "-b");
             if (n > 2)
                 put_token(r, out, s + 2, n - 2);
             else
@@ -323,41 +330,41 @@ static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx 
         if (c->prog == PROG_CURL && dashes == 1 && (s[1] == 'u' || s[1] == 'U')) {
             if (n == 2) {
                 c->userpass_next = true;
-                fwrite(s, 1, n, out);
+                rt_buf_append(out, s, n);
             } else {
                 c->userpass_next = true;
-                fwrite(s, 1, 2, out);
+                rt_buf_append(out, s, 2);
                 word(r, out, s + 2, n - 2, c);
             }
             return;
         }
         if (userpass && !eq) {
             c->userpass_next = true;
-            fwrite(s, 1, n, out);
+            rt_buf_append(out, s, n);
             return;
         }
         if (userpass) {
-            fwrite(s, 1, (size_t)(eq + 1 - s), out);
+            rt_buf_append(out, s, (size_t)(eq + 1 - s));
             c->userpass_next = true;
             word(r, out, eq + 1, (size_t)(s + n - (eq + 1)), c);
             return;
         }
         if (name_len >= 2 && !negated && sensitive(r, name, name_len)) {
             if (eq) {
-                fwrite(s, 1, (size_t)(eq + 1 - s), out);
+                rt_buf_append(out, s, (size_t)(eq + 1 - s));
                 put_token(r, out, eq + 1, (size_t)(s + n - (eq + 1)));
             } else {
-                fwrite(s, 1, n, out);
+                rt_buf_append(out, s, n);
                 c->hash_next = true;
             }
             return;
         }
         if (eq) {
-            fwrite(s, 1, (size_t)(eq + 1 - s), out);
+            rt_buf_append(out, s, (size_t)(eq + 1 - s));
             value(r, out, eq + 1, (size_t)(s + n - (eq + 1)));
             return;
         }
-        fwrite(s, 1, n, out);
+        rt_buf_append(out, s, n);
         return;
     }
     size_t h = header_name(s, n);
@@ -370,30 +377,30 @@ static void word(struct red *r, FILE *out, const char *s, size_t n, struct wctx 
         else if (rt_ext_sensitive_name(s, n, r->user) || mem_chr(s, n, '?'))
             put_token(r, out, s, n); /* too deep to take apart: not kept in clear */
         else
-            fwrite(s, 1, n, out);
+            rt_buf_append(out, s, n);
         return;
     }
     value(r, out, s, n);
 }
 
 /* Writes w (unquoted text) as one shell word. */
-static void put_quoted(FILE *out, const char *w, size_t n)
+static void put_quoted(struct rt_buf *out, const char *w, size_t n)
 {
     bool plain = n > 0;
     for (size_t i = 0; i < n && plain; i++)
         plain = is_alnum(w[i]) || strchr("_@%+=:,./-", w[i]) != NULL;
     if (plain) {
-        fwrite(w, 1, n, out);
+        rt_buf_append(out, w, n);
         return;
     }
-    fputc('\'', out);
+    put_char(out, '\'');
     for (size_t i = 0; i < n; i++) {
         if (w[i] == '\'')
-            fputs("'\\''", out);
+            rt_buf_puts(out, "'\\''");
         else
-            fputc(w[i], out);
+            put_char(out, w[i]);
     }
-    fputc('\'', out);
+    put_char(out, '\'');
 }
 
 static bool is_operator(char c)
@@ -402,7 +409,7 @@ static bool is_operator(char c)
 }
 
 /* A command line: words as the shell splits them; each word through word(). */
-static void shell(struct red *r, FILE *out, const char *s, size_t n, int depth)
+static void shell(struct red *r, struct rt_buf *out, const char *s, size_t n, int depth)
 {
     struct wctx c = {.expect_cmd = true, .depth = depth};
     char *buf = malloc(n + 1);
@@ -413,11 +420,11 @@ static void shell(struct red *r, FILE *out, const char *s, size_t n, int depth)
     size_t i = 0;
     while (i < n) {
         if (s[i] == ' ' || s[i] == '\t') {
-            fputc(s[i++], out);
+            put_char(out, s[i++]);
             continue;
         }
         if (is_operator(s[i])) {
-            fputc(s[i++], out);
+            put_char(out, s[i++]);
             c = (struct wctx){.expect_cmd = true, .depth = depth};
             continue;
         }
@@ -441,28 +448,22 @@ static void shell(struct red *r, FILE *out, const char *s, size_t n, int depth)
                 buf[len++] = s[i++];
             }
         }
-        char *w = NULL;
-        size_t wn = 0;
-        FILE *f = open_memstream(&w, &wn);
+        struct rt_buf w = RT_BUF_INIT;
         unsigned before = r->count;
-        if (f) {
-            word(r, f, buf, len, &c);
-            fclose(f);
-        }
-        if (!f || !w) {
-            put_token(r, out, s + start, i - start);
-        } else if (r->count != before) {
-            put_quoted(out, w, wn);
-        } else {
-            fwrite(s + start, 1, i - start, out);
-        }
-        free(w);
+        word(r, &w, buf, len, &c);
+        if (w.failed)
+            put_token(r, out, s + start, i - start); /* out of memory: not kept in clear */
+        else if (r->count != before)
+            put_quoted(out, w.data ? w.data : "", w.len);
+        else
+            rt_buf_append(out, s + start, i - start);
+        rt_buf_free(&w);
     }
     free(buf);
 }
 
 /* argv: elements joined by NUL bytes (the last one may be cut). */
-static void argv_list(struct red *r, FILE *out, const char *s, size_t n)
+static void argv_list(struct red *r, struct rt_buf *out, const char *s, size_t n)
 {
     struct wctx c = {.expect_cmd = true};
     for (size_t i = 0;;) {
@@ -471,27 +472,27 @@ static void argv_list(struct red *r, FILE *out, const char *s, size_t n)
         word(r, out, s + i, end - i, &c);
         if (!nul)
             break;
-        fputc('\0', out);
+        put_char(out, '\0');
         i = end + 1;
     }
 }
 
 /* "METHOD TARGET VERSION\nHost: ...\nHTTP/1.1 200 OK": the target's secrets. */
-static void http_line(struct red *r, FILE *out, const char *s, size_t n)
+static void http_line(struct red *r, struct rt_buf *out, const char *s, size_t n)
 {
     const char *nl = mem_chr(s, n, '\n');
     size_t line = nl ? (size_t)(nl - s) : n;
     const char *sp = mem_chr(s, line, ' ');
     if (!sp) {
-        fwrite(s, 1, n, out);
+        rt_buf_append(out, s, n);
         return;
     }
     size_t ts = (size_t)(sp + 1 - s);
     const char *sp2 = mem_chr(s + ts, line - ts, ' ');
     size_t te = sp2 ? (size_t)(sp2 - s) : line;
-    fwrite(s, 1, ts, out);
+    rt_buf_append(out, s, ts);
     url(r, out, s + ts, te - ts);
-    fwrite(s + te, 1, n - te, out);
+    rt_buf_append(out, s + te, n - te);
 }
 
 unsigned rt_ext_redact_text(const struct rt_ext_hash_key *key, const char *user_list, char kind,
@@ -502,28 +503,23 @@ unsigned rt_ext_redact_text(const struct rt_ext_hash_key *key, const char *user_
     if (!in || len == 0)
         return 0;
     struct red r = {.key = key, .user = user_list};
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&buf, &n);
-    if (!f)
-        return 0;
+    struct rt_buf b = RT_BUF_INIT;
     if (kind == 'a')
-        argv_list(&r, f, in, len);
+        argv_list(&r, &b, in, len);
     else if (kind == 's')
-        shell(&r, f, in, len, 0);
+        shell(&r, &b, in, len, 0);
     else
-        http_line(&r, f, in, len);
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        return 0;
+        http_line(&r, &b, in, len);
+    if (b.failed) { /* the secrets could not be taken out: the caller drops the string */
+        rt_buf_free(&b);
+        return 1;
     }
     if (r.count == 0) {
-        free(buf);
+        rt_buf_free(&b);
         return 0;
     }
-    *out = buf;
-    *out_len = n;
-    return r.count;
+    *out = rt_buf_detach(&b, out_len);
+    return *out ? r.count : 1;
 }
 
 unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user_list,
@@ -549,8 +545,11 @@ unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user
     for (int i = 0; i < RT_EVENT_STRS; i++) {
         if (!kinds[i] || !ev->str[i].len)
             continue;
-        count += rt_ext_redact_text(key, user_list, kinds[i], ev->str[i].ptr, ev->str[i].len,
-                                    &outs[i], &lens[i]);
+        unsigned n = rt_ext_redact_text(key, user_list, kinds[i], ev->str[i].ptr, ev->str[i].len,
+                                        &outs[i], &lens[i]);
+        if (n > 0 && !outs[i])
+            ev->str[i] = (struct rt_str){NULL, 0}; /* out of memory: dropped, never in clear */
+        count += n;
         total += lens[i];
     }
     if (count == 0)
@@ -583,28 +582,32 @@ unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user
 char *rt_ext_redacted_command(const struct rt_ext_hash_key *key, const char *user_list,
                               char *const *argv)
 {
-    char *joined = NULL, *red = NULL;
-    size_t len = 0, red_len = 0;
-    FILE *f = open_memstream(&joined, &len);
-    if (!f)
-        return NULL;
+    struct rt_buf joined = RT_BUF_INIT;
     for (size_t i = 0; argv[i]; i++)
-        fwrite(argv[i], 1, strlen(argv[i]) + (argv[i + 1] != NULL), f); /* NUL between */
-    if (fclose(f) != 0 || !joined) {
-        free(joined);
+        rt_buf_append(&joined, argv[i], strlen(argv[i]) + (argv[i + 1] != NULL)); /* NUL between */
+    if (joined.failed || !joined.data) {
+        rt_buf_free(&joined);
+        return joined.failed ? NULL : strdup("");
+    }
+    char *red = NULL;
+    size_t len = joined.len, red_len = 0;
+    unsigned n = rt_ext_redact_text(key, user_list, 'a', joined.data, joined.len, &red, &red_len);
+    char *src = joined.data;
+    if (n > 0 && !red) {
+        rt_buf_free(&joined);
         return NULL;
     }
-    if (rt_ext_redact_text(key, user_list, 'a', joined, len, &red, &red_len)) {
-        free(joined);
-        joined = red;
+    if (red) {
+        src = red;
         len = red_len;
     }
     char *out = malloc(len + 1);
     if (out) {
         for (size_t i = 0; i < len; i++)
-            out[i] = joined[i] ? joined[i] : ' ';
+            out[i] = src[i] ? src[i] : ' ';
         out[len] = '\0';
     }
-    free(joined);
+    free(red);
+    rt_buf_free(&joined);
     return out;
 }

@@ -687,7 +687,7 @@ Test(extension_args, argv_forms)
     static const struct {
         const char *args[8];
         unsigned count;
-        const char *want[4];
+        const char *want[5]; /* NULL-terminated */
     } cases[] = {
         {{"curl", "-H", "Authorization: Bearer S3NT-1", "http://127.0.0.1:1/x?api_key=S3NT-2&q=1"},
          2,
