@@ -52,6 +52,8 @@ static void put_char(struct rt_buf *out, char c)
 
 static void put_token(struct red *r, struct rt_buf *out, const char *v, size_t n)
 {
+    if (n == 0) /* an empty value hides nothing: kept as it is */
+        return;
     r->count++;
     if (!r->key || r->key->source == RT_EXT_KEY_NONE) {
         rt_buf_puts(out, "redacted");

@@ -754,7 +754,8 @@ Test(extension_args, command_lines_and_untouched_bytes)
     size_t n = 0;
     static const char *const clean[] = {"echo \"hello world\" 'x' && ls -p 22 | grep -v foo",
                                         "psql -p 5432 -h db --no-password orders",
-                                        "curl https://example.com/a?page=2&sort=asc"};
+                                        "curl https://example.com/a?page=2&sort=asc",
+                                        "curl -H 'Authorization:' 'http://h/?token=&a=1'"};
     for (size_t i = 0; i < sizeof clean / sizeof *clean; i++) {
         cr_assert_eq(rt_ext_redact_text(&tkey, NULL, 's', clean[i], strlen(clean[i]), &out, &n), 0,
                      "%s", clean[i]);
