@@ -497,6 +497,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
         rt_ring_drain_final(ring, 200, on_event, &st);
         meta.counters[RT_CTR_RING_DROPPED] = rt_ring_take_dropped(ring);
         meta.counters[RT_CTR_STRINGS_TRUNCATED] = rt_ring_take_truncated(ring);
+        meta.counters[RT_CTR_CONNS_UNTRACKED] = rt_ring_take_untracked(ring);
         rt_ring_close(ring);
         unlink(ring_path);
     }
@@ -515,6 +516,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.sandbox_id = sandbox_id;
     meta.hash_key_id = st.key.id;
     meta.recorder_version = (char *)RT_VERSION;
+    meta.arch = (char *)RT_HOST_ARCH;
     meta.runtime = (char *)"record";
     meta.start_wall_ns = start_wall;
     meta.end_wall_ns = end_wall;

@@ -69,7 +69,8 @@ enum rt_wire_type {
     _(23, "prev_digest", RT_WT_DIGEST, prev_digest)                                                \
     _(24, "coverage", RT_WT_UVAR, coverage)                                                        \
     _(25, "counters", RT_WT_PAIRS, counters)                                                       \
-    _(26, "hash_key_id", RT_WT_STR, hash_key_id)
+    _(29, "arch", RT_WT_STR, arch)                                                                 \
+    _(30, "hash_key_id", RT_WT_STR, hash_key_id)
 
 /* CODE fields. */
 #define RT_CODE_FIELDS(_)                                                                          \

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* ---- configuration (config.c) ---- */
 
@@ -194,9 +195,9 @@ void rt_ext_secrets_doc(FILE *f);
 #define RT_EXT_ARG_TOKEN_LEN (5 + 32)
 /* Rewrites the secrets of one behaviour event in place: argv (exec, spawn, proc_start),
  * shell command strings (system, popen) and HTTP request lines (outbound, inbound), chosen by
- * the op table's slot formats and names. A rewritten string is put in *scratch (grown with
- * realloc; caller frees; valid until the next call) and ev->str[i] points at it. Returns the
- * number of values replaced. user_list: RUNTRAIL_REDACT (may be NULL). */
+ * the op table's slot roles (RT_ROLE_ARGV, _COMMAND, _HTTP). A rewritten string is put in *scratch
+ * (grown with realloc; caller frees; valid until the next call) and ev->str[i] points at it.
+ * Returns the number of values replaced. user_list: RUNTRAIL_REDACT (may be NULL). */
 unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user_list,
                              struct rt_event *ev, char **scratch, size_t *scratch_cap);
 /* The same on one string: kind 'a' argv (elements joined by NUL), 's' a shell command line,
@@ -306,6 +307,9 @@ bool rt_ext_proxy_runtime_seen(struct rt_ext_proxy *p);
 void rt_ext_proxy_stop(struct rt_ext_proxy *p);
 
 /* ---- helpers (util in sealer.c) ---- */
+/* The runtime's pid as the wrapper wrote it (RUNTRAIL_RUN_DIR/runtime.pid) before exec'ing the
+ * runtime; 0 when unknown. */
+pid_t rt_ext_runtime_pid(const char *run_dir);
 int64_t rt_ext_now_mono_ns(void);
 int64_t rt_ext_now_wall_ns(void);
 

@@ -532,15 +532,11 @@ unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user
         return 0;
     char kinds[RT_EVENT_STRS] = {0};
     size_t total = 0;
-    for (int i = 0; i < RT_EVENT_STRS; i++) {
-        const char *name = info->str_name[i] ? info->str_name[i] : "";
-        if (info->str_fmt[i] == RT_AF_ARGV)
-            kinds[i] = 'a';
-        else if (!strcmp(name, "command"))
-            kinds[i] = 's';
-        else if (!strcmp(name, "http") || !strcmp(name, "request"))
-            kinds[i] = 'h';
-    }
+    for (int i = 0; i < RT_EVENT_STRS; i++)
+        kinds[i] = info->str_role[i] == RT_ROLE_ARGV      ? 'a'
+                   : info->str_role[i] == RT_ROLE_COMMAND ? 's'
+                   : info->str_role[i] == RT_ROLE_HTTP    ? 'h'
+                                                          : 0;
     char *outs[RT_EVENT_STRS] = {0};
     size_t lens[RT_EVENT_STRS] = {0};
     unsigned count = 0;
