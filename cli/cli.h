@@ -114,4 +114,14 @@ void rt_cli_json_line(json_t *obj);
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);
 
+/* Calls ops->file for PATH if it is a file, or for every *.rtb file below it if it is a folder
+ * (name order per folder; links followed, each folder entered once by device and inode, so a
+ * link loop ends; hidden names skipped). ops->error gets what could not be read (a missing
+ * PATH, an unreadable folder, a dangling *.rtb link) with the reason. Returns that count. */
+struct rt_cli_walk_ops {
+    void (*file)(const char *path, void *arg);
+    void (*error)(const char *path, const char *reason, void *arg);
+};
+int rt_cli_walk_bundles(const char *path, const struct rt_cli_walk_ops *ops, void *arg);
+
 #endif

@@ -49,8 +49,9 @@ static const struct rt_cli_opt options[] = {
      "function name in META and the store key (default: CMD's\n"
      "basename)"},
     {OPT_MAX_EVENTS, "max-events", 0, "N",
-     "keep at most N events (the rest are counted, default 100000;\n"
-     "100k, 1M accepted)"},
+     "keep at most N events: the first N/2, then the latest ones and\n"
+     "those that matter (flagged, process, connections); the rest are\n"
+     "counted (default 100000, at most 1048576; 100k, 1M accepted)"},
     {OPT_TRACE, "trace", 0, NULL, "print each event on stderr as it is recorded (strace-like)"},
     {OPT_QUIET, "quiet", 'q', NULL, "do not print the bundle path"},
     {0},
@@ -96,7 +97,7 @@ struct rec_state {
     size_t max_events;
     struct held_event *held;
     size_t n_held, cap_held;
-    uint64_t not_held;          /* over max_events, or out of memory: counted as dropped */
+    uint64_t not_held;          /* out of memory: counted as dropped */
     struct rt_ext_hash_key key; /* secrets in argv and URLs become keyed hashes (docs/config.md) */
     const char *redact;         /* RUNTRAIL_REDACT */
     char *scratch;              /* rt_ext_redact_event's rewritten strings */
@@ -118,6 +119,22 @@ static void trace_event(const struct rt_event *ev)
     fprintf(stderr, "[pid %5d] %s\n", (int)ev->pid, buf);
 }
 
+static int by_time(const void *a, const void *b);
+
+/* Over max_events held: sorts them and gives the older half to the writer, so the held events
+ * stay bounded and the writer sees every event (it drops from the middle, not the end). */
+static void write_older_half(struct rec_state *st)
+{
+    size_t half = st->n_held / 2;
+    rt_sort_stable(st->held, st->n_held, sizeof *st->held, by_time);
+    for (size_t i = 0; i < half; i++) {
+        rt_writer_add_event(st->w, &st->held[i].ev);
+        free(st->held[i].strings);
+    }
+    memmove(st->held, st->held + half, (st->n_held - half) * sizeof *st->held);
+    st->n_held -= half;
+}
+
 static void on_event(const struct rt_event *ev, void *arg)
 {
     struct rec_state *st = arg;
@@ -131,10 +148,8 @@ static void on_event(const struct rt_event *ev, void *arg)
     st->events++;
     if (st->trace)
         trace_event(&copy);
-    if (st->n_held >= st->max_events) {
-        st->not_held++;
-        return;
-    }
+    if (st->n_held >= st->max_events)
+        write_older_half(st); /* the writer keeps the tail and what matters over its limit */
     if (st->n_held == st->cap_held) {
         size_t cap = st->cap_held ? st->cap_held * 2 : 1024;
         struct held_event *h = realloc(st->held, cap * sizeof *h);
