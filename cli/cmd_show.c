@@ -214,6 +214,7 @@ static void show_header(const char *path, const struct rt_bundle *b)
         printf("  seq %" PRIu64 "  prev %s\n", m->seq,
                m->has_prev ? rt_digest_hex(m->prev_digest, hex) : "-");
     }
+    line_str("hash key", m->hash_key_id); /* which hmac values compare (docs/config.md) */
     label("recorder");
     put_escaped(m->recorder_version ? m->recorder_version : "?");
     fputs("  coverage", stdout);

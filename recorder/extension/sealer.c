@@ -46,8 +46,8 @@ struct rt_ext_sealer {
     struct rt_ext_logs *logs;
     char sandbox_id[64];
     char proxy_addr[64];
-    const uint8_t *hash_key;
-    size_t hash_key_len;
+    char *redact_scratch; /* rt_ext_redact_event's rewritten strings (sealer thread) */
+    size_t redact_scratch_cap;
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -246,8 +246,7 @@ static void start_code_digest(struct rt_ext_sealer *s)
 
 static void sandbox_once(struct rt_ext_sealer *s)
 {
-    if (!s->env &&
-        rt_ext_env_collect(environ, s->hash_key, s->hash_key_len, &s->env, &s->n_env) != RT_OK)
+    if (!s->env && rt_ext_env_collect(environ, &s->cfg.key, &s->env, &s->n_env) != RT_OK)
         s->env = NULL;
 }
 
@@ -338,10 +337,7 @@ static void set_payload(struct rt_ext_sealer *s, struct rt_writer *w, char which
                         const uint8_t *data, size_t len, const char *ctype, const char *etype,
                         struct rt_payload *kept)
 {
-    struct rt_redact r = {.mode = s->cfg.payload,
-                          .paths = s->cfg.redact,
-                          .key = s->hash_key,
-                          .key_len = s->hash_key_len};
+    struct rt_redact r = {.mode = s->cfg.payload, .paths = s->cfg.redact, .key = &s->cfg.key};
     struct rt_payload p;
     rt_ext_capture_payload(&r, data ? data : (const uint8_t *)"", data ? len : 0, &p, NULL);
     p.content_type = (char *)ctype;
@@ -481,6 +477,8 @@ static uint64_t write_events(struct rt_ext_sealer *s, struct rt_writer *w,
             started = true;
         }
         ev.ts_ns -= start;
+        rt_ext_redact_event(&s->cfg.key, s->cfg.redact, &ev, &s->redact_scratch,
+                            &s->redact_scratch_cap);
         rt_writer_add_event(w, &ev);
     }
     if (inv->shutdown)
@@ -543,6 +541,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->trace_id = (char *)inv_header(inv, "Lambda-Runtime-Trace-Id");
     m->caller = ms->caller;
     m->sandbox_id = s->sandbox_id;
+    m->hash_key_id = s->cfg.key.id;
     m->recorder_version = RT_VERSION;
     m->arch = RT_HOST_ARCH;
     m->error_type = inv->status == RT_STATUS_OK ? NULL
@@ -785,13 +784,6 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
     s->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ ((uint64_t)getpid() << 40) ^
              0x9e3779b97f4a7c15ull; /* never 0 */
     snprintf(s->proxy_addr, sizeof s->proxy_addr, "%s", o->proxy_addr ? o->proxy_addr : "");
-    if (s->cfg.hash_key && *s->cfg.hash_key) {
-        s->hash_key = (const uint8_t *)s->cfg.hash_key;
-        s->hash_key_len = strlen(s->cfg.hash_key);
-    } else {
-        s->hash_key = (const uint8_t *)s->sandbox_id;
-        s->hash_key_len = strlen(s->sandbox_id);
-    }
     memcpy(s->counters, o->initial_counters, sizeof s->counters);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
@@ -912,6 +904,7 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
         rt_store_close(s->store);
     rt_ext_env_free(s->env, s->n_env);
     free(s->code.task_root_path);
+    free(s->redact_scratch);
     pthread_cond_destroy(&s->done_cond);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);
