@@ -31,7 +31,7 @@ expect_grep "step 8: diff's +++ side is the attack" "^\+\+\+ .*-$attack\.rtb  fu
 expect_grep "step 8: diff's --- side is another thumbnailer request" '^--- .*\.rtb  function thumbnailer  request [0-9a-f-]{36}$' "$T_TMP/diff"
 expect_no_grep "step 8: --- is not the attack" "^--- .*$attack" "$T_TMP/diff"
 expect_grep "step 8: the payload's injected name" '^  changed  \$\.queryStringParameters\.name  string value$' "$T_TMP/diff"
-expect_grep "step 8: curl is a new program" '^    \+ execve\("/usr/bin/curl", .*count 0 -> 1$' "$T_TMP/diff"
+expect_grep "step 8: curl is a new program (its process start: execve's path is as the shell spelled it)" '^    \+ proc_start\("/usr/bin/curl", .*count 0 -> 1$' "$T_TMP/diff"
 expect_grep "step 8: the environ read is a new file" '^    \+ read "/proc/self/environ"  count 0 -> 1$' "$T_TMP/diff"
 expect_grep "step 8: the new flag" '^    \+ environ_read  count 0 -> 1$' "$T_TMP/diff"
 expect_grep "step 8: the aligned timeline shows the outbound POST" '^\+\+[0-9.]+ms +pid [0-9]+  outbound\("127\.0\.0\.1:[0-9]+", .*"POST /c HTTP/1\.1' "$T_TMP/diff"
