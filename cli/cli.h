@@ -134,6 +134,26 @@ bool rt_cli_is_request_id(const char *arg);
  * RT_EXIT_USAGE after a message naming arg (no catalog, unknown request id). */
 int rt_cli_bundle_arg(const char *arg, const char *cache, struct rt_cli_paths *out);
 
+/* ---- sets of bundles (cli/bundle_set.c): baseline learn, check ---- */
+
+/* Which invocations a command works on: operands (bundle files, folders searched recursively
+ * for *.rtb in name order, request ids) and/or the catalog's invocations of function (since,
+ * until as for ls; NULL: open). Adds their paths to *out. Returns 0, or RT_EXIT_USAGE after a
+ * message prefixed with cmd. */
+struct rt_cli_bundle_set {
+    char **operands;
+    int n_operands;
+    const char *function, *since, *until, *cache;
+};
+int rt_cli_bundle_set(const char *cmd, const struct rt_cli_bundle_set *set,
+                      struct rt_cli_paths *out);
+
+/* `runtrail diff A --baseline FILE | --function F` (cli/diff_baseline.c): A's deviations from
+ * the baseline in FILE, or from one learned from the catalog's other invocations of function.
+ * Returns the exit status (0 none, 1 deviations, 2 error, printed). */
+int rt_cli_diff_baseline(const char *arg, const char *baseline_path, const char *function,
+                         const char *cache, bool json);
+
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);
 

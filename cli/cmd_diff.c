@@ -32,9 +32,17 @@ static const char help_head[] =
     "Events are compared by their behaviour keys (pids, fds, times, ports and random names\n"
     "taken out; docs/analysis.md). Captured strings are escaped. Bundles of different\n"
     "functions are compared with a warning.\n"
+    "\n"
+    "usage: runtrail diff A --baseline FILE | --function F [--json]\n"
+    "\n"
+    "Compare one invocation with a baseline (runtrail baseline learn), or with one learned\n"
+    "on the spot from the catalog's other invocations of F without security flags: one\n"
+    "'+' line per deviation (new program, destination, file, env, code, payload key,\n"
+    "range; as runtrail check --baseline reports them) with the events that show it; '!'\n"
+    "lines are the built-in flag rules, for context.\n"
     "\n";
 
-enum { OPT_JSON = 1, OPT_CONTEXT, OPT_KIND, OPT_CACHE };
+enum { OPT_JSON = 1, OPT_CONTEXT, OPT_KIND, OPT_CACHE, OPT_BASELINE, OPT_FUNCTION };
 static const struct rt_cli_opt options[] = {
     {OPT_JSON, "json", 0, NULL, "one JSON document (ASCII only; schema in docs/analysis.md)"},
     {OPT_CONTEXT, "context", 'U', "N", "timeline lines of context around changes (default 3)"},
@@ -43,6 +51,9 @@ static const struct rt_cli_opt options[] = {
     {OPT_CACHE, "cache", 0, "DIR",
      "where the catalog is, for request ids (default $RUNTRAIL_CACHE,\n"
      "else ${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {OPT_BASELINE, "baseline", 0, "FILE", "compare A with this baseline file"},
+    {OPT_FUNCTION, "function", 0, "F",
+     "compare A with a baseline learned from the catalog's other\ninvocations of F"},
     {0},
 };
 
@@ -59,6 +70,7 @@ struct diff_args {
     unsigned context;
     struct rt_filter filter;
     const char *cache;
+    const char *baseline, *function;
 };
 
 /* ---- input ---- */
@@ -497,11 +509,24 @@ RT_COMMAND(diff, "compare two invocations: metadata, env, payload, behaviour, ti
         case OPT_CACHE:
             args.cache = p.value;
             break;
+        case OPT_BASELINE:
+            args.baseline = p.value;
+            break;
+        case OPT_FUNCTION:
+            args.function = p.value;
+            break;
         }
     }
     int operands = argc - p.first_operand;
     /* Modes dispatch here, on the operands and options: two invocations (below); one
      * invocation against a baseline (--baseline FILE, --function F) joins as a second case. */
+    if (args.baseline || args.function) {
+        if (operands != 1 || (args.baseline && args.function))
+            return rt_cli_usage_error("diff", "one invocation and either --baseline FILE or "
+                                              "--function F");
+        return rt_cli_diff_baseline(argv[p.first_operand], args.baseline, args.function, args.cache,
+                                    args.json);
+    }
     if (operands != 2)
         return rt_cli_usage_error("diff",
                                   "two invocations to compare (runtrail diff A B), "

@@ -19,7 +19,7 @@
 static const char help[] =
     "usage: runtrail ls [--function F] [--since T] [--until T] [--status S] [--path GLOB]\n"
     "                   [--dest HOST|IP[:PORT]] [--exec PATH] [--request-id ID]...\n"
-    "                   [--limit N] [-l | --paths | --json] [--cache DIR]\n"
+    "                   [--limit N] [--findings] [-l | --paths | --json] [--cache DIR]\n"
     "\n"
     "List the invocations in the catalog (bundles pulled, recorded or indexed), oldest\n"
     "first, as a table or as JSON lines. Filters combine (all must match):\n"
@@ -35,6 +35,7 @@ static const char help[] =
     "  --exec PATH        ran PATH (a glob when it has a '/', else matched by name)\n"
     "  --request-id ID    this request id (repeatable)\n"
     "  --limit N          at most N rows\n"
+    "  --findings         only invocations with findings stored by runtrail check\n"
     "  -l                 the table with one more column, PATH: where the bundle is\n"
     "  --paths            only the bundle paths, one per line (runtrail show $(runtrail\n"
     "                     ls --paths --status crash))\n"
@@ -45,7 +46,8 @@ static const char help[] =
     "\n"
     "Columns: TIME (UTC start), FUNCTION, REQUEST ID, DURATION, STATUS, EVENTS,\n"
     "DESTINATIONS (outbound host:port, first few), FLAGS (cold = cold start, dropped =\n"
-    "events lost, then the event flags seen: exec_tmp, environ_read, privilege, ...), with -l\n"
+    "events lost, then the event flags seen: exec_tmp, environ_read, privilege, ..., then\n"
+    "finding:RULE for each rule runtrail check found, e.g. finding:new_destination), with -l\n"
     "PATH (the bundle file; its S3 key when it is not in the cache, '-' when neither).\n"
     "\n"
     "Exit status: 0 at least one invocation listed, 1 nothing matched (like grep), 2 usage\n"
@@ -83,7 +85,8 @@ static void fmt_time(int64_t ns, char *buf, size_t cap)
  * table so that its FLAGS column stays a list of findings (--json keeps every flag). */
 #define BOOKKEEPING_FLAGS (RT_EF_OUTSIDE | RT_EF_CREATE | RT_EF_STILL_OPEN)
 
-static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, size_t cap)
+static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, bool with_findings, char *buf,
+                      size_t cap)
 {
     static const char *const names[] = {
 #define _(id, bit, name) [bit] = name,
@@ -105,6 +108,15 @@ static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, 
     for (unsigned b = 0; b < sizeof names / sizeof names[0]; b++)
         if ((r->event_flags & ~hide & (1u << b)) && names[b])
             ADD(names[b]);
+    if (with_findings) {
+        char rule[80];
+        for (const char *p = r->findings; *p;) {
+            size_t len = strcspn(p, ",");
+            snprintf(rule, sizeof rule, "finding:%.*s", (int)(len < 64 ? len : 64), p);
+            ADD(rule);
+            p += len + (p[len] == ',');
+        }
+    }
 #undef ADD
     if (!n)
         snprintf(buf, cap, "-");
@@ -113,9 +125,10 @@ static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, 
 static int print_row(const struct rt_catalog_row *r, void *arg)
 {
     struct out *o = arg;
-    char when[40], flags[256];
+    char when[40], flags[1024];
     fmt_time(r->start_ns, when, sizeof when);
-    fmt_flags(r, o->format == LS_JSON ? 0 : BOOKKEEPING_FLAGS, flags, sizeof flags);
+    fmt_flags(r, o->format == LS_JSON ? 0 : BOOKKEEPING_FLAGS, o->format != LS_JSON, flags,
+              sizeof flags);
     const char *status = rt_status_name((unsigned)r->status);
     if (o->format == LS_PATHS) {
         /* The request id in a bundle's name comes from the function: raw into a pipe (so the
@@ -143,6 +156,13 @@ static int print_row(const struct rt_catalog_row *r, void *arg)
         json_object_set_new(j, "bytes_out", json_integer((json_int_t)r->bytes_out));
         json_object_set_new(j, "destinations", rt_cli_json_str(r->destinations));
         json_object_set_new(j, "flags", json_string(flags));
+        json_t *fs = json_array();
+        for (const char *p = r->findings; *p;) {
+            size_t len = strcspn(p, ",");
+            json_array_append_new(fs, json_stringn(p, len));
+            p += len + (p[len] == ',');
+        }
+        json_object_set_new(j, "findings", fs);
         json_object_set_new(j, "env_digest", rt_cli_json_str(r->env_digest));
         json_object_set_new(j, "code_digest", rt_cli_json_str(r->code_digest));
         json_object_set_new(j, "digest", rt_cli_json_str(r->digest));
@@ -198,7 +218,12 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = strcmp(a, "--json") && strcmp(a, "-l") && strcmp(a, "--paths");
+        bool takes = strcmp(a, "--json") && strcmp(a, "-l") && strcmp(a, "--paths") &&
+                     strcmp(a, "--findings");
+        if (!strcmp(a, "--findings")) {
+            f.with_findings = true;
+            continue;
+        }
         if (a[0] != '-')
             return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
         if (takes && !val)
