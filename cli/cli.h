@@ -19,9 +19,10 @@
     int cmd_##name(int argc, char **argv)
 
 enum rt_exit {
-    RT_EXIT_OK = 0,       /* success, nothing found */
-    RT_EXIT_FINDINGS = 1, /* check/diff/verify found something; invoke: a failed invocation */
-    RT_EXIT_USAGE = 2,    /* usage or input error */
+    RT_EXIT_OK = 0,         /* success, nothing found */
+    RT_EXIT_FINDINGS = 1,   /* check/diff/verify found something; invoke: a failed invocation */
+    RT_EXIT_USAGE = 2,      /* usage or input error */
+    RT_EXIT_NOT_STORED = 3, /* invoke/emulate: the store refused bundles (kept in the spool) */
 };
 
 /* Prints "runtrail: " + message + newline on stderr. */
@@ -105,6 +106,11 @@ void rt_cli_opts_help(const struct rt_cli_spec *spec, FILE *f);
  * (Unix ns) into the default catalog; S3 stores are left to `pull`. Errors are printed as
  * warnings prefixed with cmd, never fatal. Returns the number indexed, or -1 on a failure. */
 int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_wall_ns);
+
+/* After invoke/emulate: when n bundles (n > 0) are in the recorder's spool folder, says so on
+ * stderr — the store, where they are kept, and what usually causes it. */
+void rt_cli_report_spooled(const char *cmd, const char *store_url, size_t n, const char *spool_dir,
+                           bool user_credentials);
 
 /* --json output: a string for a JSON object (NULL gives null; text that is not UTF-8 is given
  * in its escaped form), and one object printed as a compact ASCII line on stdout (freed). */

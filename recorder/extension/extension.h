@@ -171,6 +171,30 @@ struct rt_ext_invocation {
 };
 void rt_ext_invocation_free(struct rt_ext_invocation *inv);
 
+/* ---- the function's log lines through the Telemetry API (telemetry.c) ---- */
+
+struct rt_ext_logs;
+struct rt_writer;
+
+/* Starts the listener Lambda delivers telemetry to (sandbox.localdomain's address, else
+ * 127.0.0.1; a free port). Thread-safe after start. */
+int rt_ext_logs_start(struct rt_ext_logs **out, struct rt_errinfo *ei);
+/* PUT /2022-07-01/telemetry for "function" records (after register, during init). 0 or -1. */
+int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const char *ext_id);
+/* Moves the held lines up to end_mono_ns into w (NULL: drops them) as stdout lines, times
+ * relative to start_mono_ns. Returns the log bytes dropped since the last call (held over
+ * the bound). NULL l does nothing. */
+uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns,
+                           int64_t end_mono_ns);
+void rt_ext_logs_stop(struct rt_ext_logs *l);
+/* Parses one Telemetry API delivery (telemetry_parse.c): calls line() for each "function"
+ * record with its time (Unix ns; 0 when absent or unparsable) and its text (not
+ * NUL-terminated; a JSON object record as compact JSON). Returns the number of lines. */
+size_t rt_ext_telemetry_records(const char *body, size_t len,
+                                void (*line)(void *arg, int64_t wall_ns, const char *text,
+                                             size_t len),
+                                void *arg);
+
 /* ---- the sealer (sealer.c): a thread that turns invocations into bundles ---- */
 
 struct rt_ring;
@@ -180,7 +204,8 @@ struct rt_ext_sealer_options {
     const struct rt_ext_config *cfg;
     struct rt_ring *ring; /* may be NULL (no preload coverage) */
     const char *sandbox_id;
-    const char *proxy_addr; /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    const char *proxy_addr;   /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    struct rt_ext_logs *logs; /* the function's log lines (LOGS block); may be NULL */
     uint64_t initial_counters[RT_CTR__COUNT]; /* degradations seen at start (config errors) */
 };
 
@@ -213,9 +238,16 @@ struct rt_ext_proxy_options {
 int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy **out,
                        struct rt_errinfo *ei);
 uint16_t rt_ext_proxy_port(const struct rt_ext_proxy *p);
-/* Ends the invocation in flight (SHUTDOWN or a new INVOKE without a response): status is
- * RT_STATUS_TIMEOUT or RT_STATUS_CRASH; it is handed to the sealer. No-op when none. */
+/* Ends the invocation in flight (SHUTDOWN or a new INVOKE without a response), or the one
+ * announced and never taken: status is RT_STATUS_TIMEOUT, RT_STATUS_CRASH or RT_STATUS_ERROR
+ * (an invocation that answered with an error keeps ERROR); it is handed to the sealer. No-op
+ * when none. */
 void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type);
+/* The Extensions API announced INVOKE request_id. If the runtime never takes it through
+ * invocation/next (it dies or hangs in its init), rt_ext_proxy_abort_inflight seals it under
+ * that id, cold start, with the init's activity; an init/error the runtime posted is renamed to
+ * it. Ignored when the runtime already took it. */
+void rt_ext_proxy_note_invoke(struct rt_ext_proxy *p, const char *request_id);
 /* The request id of the invocation in flight is copied into buf ("" when none). */
 void rt_ext_proxy_inflight_id(struct rt_ext_proxy *p, char *buf, size_t cap);
 /* Whether the runtime has sent any request through the proxy (it runs behind it). */

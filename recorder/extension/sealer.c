@@ -43,6 +43,7 @@ struct queued {
 struct rt_ext_sealer {
     struct rt_ext_config cfg;
     struct rt_ring *ring;
+    struct rt_ext_logs *logs;
     char sandbox_id[64];
     char proxy_addr[64];
     const uint8_t *hash_key;
@@ -638,6 +639,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         /* Not kept: nothing is encoded or sealed and the chain does not advance, so verify
          * sees no gap; the next kept bundle says how many were left out. */
         release_held(s, upto);
+        rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED,
+                            rt_ext_logs_write(s->logs, NULL, 0, inv->end_mono_ns));
         rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
         return;
     }
@@ -649,6 +652,9 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     }
     uint64_t outside = write_events(s, w, inv, upto);
     release_held(s, upto);
+    /* LOGS: the function's lines up to the end; what the bound dropped is counted in META */
+    rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED,
+                        rt_ext_logs_write(s->logs, w, inv->start_mono_ns, inv->end_mono_ns));
     struct rt_meta m;
     struct meta_strings ms;
     fill_meta(s, w, inv, outside, &m, &ms);
@@ -772,6 +778,7 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
         return RT_ERR_NOMEM;
     s->cfg = *o->cfg;
     s->ring = o->ring;
+    s->logs = o->logs;
     snprintf(s->sandbox_id, sizeof s->sandbox_id, "%s", o->sandbox_id);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
