@@ -40,7 +40,7 @@ static const char help_head[] =
     "\n";
 
 enum { OPT_STORE = 1, OPT_NAME, OPT_MAX_EVENTS, OPT_TRACE, OPT_QUIET };
-static const struct rt_cli_opt options[] = {
+static const struct rt_opt options[] = {
     {OPT_STORE, "store", 0, "DIR",
      "where the bundle goes (default $RUNTRAIL_STORE, else\n"
      "./runtrail-data)"},
