@@ -213,7 +213,9 @@ case "$B" in */fn=custom/*) _ok "--name sets the store key" ;; *) _notok "--name
 check "--max-events keeps 3" test "$(grep -vc '^meta' max.got)" -eq 3
 expect_grep "--max-events counts the rest" '^meta counter events_dropped=[1-9]' max.got
 
-timeout 30 "$RUNTRAIL" record --trace --quiet --store "$T_TMP/st" -- cat /nonexistent/traced >/dev/null 2>trace.err
+# cat's own message goes elsewhere: it shares stderr with the trace and could split a line.
+timeout 30 "$RUNTRAIL" record --trace --quiet --store "$T_TMP/st" -- \
+    sh -c 'cat /nonexistent/traced 2>/dev/null' >/dev/null 2>trace.err
 expect_grep "--trace prints events strace-like" '^\[pid +[0-9]+\] openat\(AT_FDCWD, "/nonexistent/traced", O_RDONLY\) = -1 ENOENT' trace.err
 
 # ---- transparency: identical stdout and exit codes with and without the interposer ----
