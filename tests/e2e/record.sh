@@ -204,6 +204,50 @@ expect_exit "usage: bad --max-events" 2 "$RUNTRAIL" record --max-events x -- tru
 expect_exit "--help" 0 "$RUNTRAIL" record --help
 expect_grep "--help names the options" 'max-events N' "$T_TMP/last.out"
 expect_exit "missing command: 127" 127 "$RUNTRAIL" record --store "$T_TMP/st" -- /nonexistent/cmd
+expect_grep "a command that cannot run is named" '^runtrail: record: /nonexistent/cmd: No such file' "$T_TMP/last.err"
+
+# ---- the command keeps its own output (issue 14, items 16-17) ----
+# EPIPE: the reader went away, so the command gets SIGPIPE, exactly as without runtrail.
+seq 1 100000000 | head -n 1 >/dev/null; native_pipe=${PIPESTATUS[0]}
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- seq 1 100000000 2>/dev/null | head -n 1 >pipe.out
+expect_eq "reader gone: seq gets SIGPIPE (exit $native_pipe, as natively)" "$native_pipe 1" "${PIPESTATUS[0]} $(cat pipe.out)"
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- yes 2>/dev/null | head -n 1 >yes.out
+expect_eq "reader gone: 'record -- yes | head -1' ends (141, not a timeout)" "141 y" "${PIPESTATUS[0]} $(cat yes.out)"
+# 2>&1: one channel for both, so interleaved lines keep their order; the bundle keeps them too.
+inter='for i in 1 2 3 4 5 6; do echo out$i; echo err$i >&2; done'
+sh -c "$inter" 2>&1 | cat >inter.native
+rm -rf st-inter
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st-inter" -- sh -c "$inter" 2>&1 | cat >inter.rec
+expect_file "2>&1: interleaved stdout/stderr keep their order" inter.native inter.rec
+"$RUNTRAIL" show "$(find st-inter -name '*.rtb')" | sed -n 's/.*stdout *"\(.*\)"$/\1/p' >inter.logs
+expect_file "2>&1: the bundle keeps both streams' lines in order" inter.native inter.logs
+# A regular file stays a regular file for the command (and is read back for the bundle).
+sh -c 'test -f /dev/stdout && echo file || echo notfile; echo tail' >file.native
+rm -rf st-file
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st-file" -- sh -c 'test -f /dev/stdout && echo file || echo notfile; echo tail' >file.rec
+expect_file "a regular file stdout is still a regular file" file.native file.rec
+"$RUNTRAIL" show "$(find st-file -name '*.rtb')" >file.show
+expect_grep "a regular file stdout is read back into the bundle" 'stdout +"tail"' file.show
+# Output that outlives the command: a background child and a daemon() writer are not cut.
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- sh -c '(sleep 1; echo late1; sleep 0.3; echo late2) & echo now' | cat >bg.out
+expect_eq "a background child's late output is not cut" "now late1 late2" "$(tr '\n' ' ' <bg.out | sed 's/ $//')"
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- "$PROGS/daemon_writer" | cat >daemon.out
+expect_eq "a daemon() writer is not cut after its first line" "before daemon|daemon line 1|daemon line 2|daemon line 3" "$(paste -sd'|' daemon.out)"
+# A terminal stays a terminal (a pty with its size): run in tmux at a fixed size.
+if command -v tmux >/dev/null; then
+    sock="$T_TMP/tmux.sock"
+    probe='test -t 1 && echo T1 || echo N1; test -t 2 && echo T2 >&2 || echo N2 >&2; python3 -c "import os; s=os.get_terminal_size(1); print(\"size\", s.columns, s.lines)"'
+    tmux -S "$sock" new-session -d -x 97 -y 31 \
+        "$RUNTRAIL record --quiet --store $T_TMP/st -- sh -c '$probe'; echo DONE; sleep 30"
+    for _ in $(seq 100); do tmux -S "$sock" capture-pane -p >tty.screen 2>/dev/null; grep -q DONE tty.screen && break; sleep 0.2; done
+    tmux -S "$sock" kill-server 2>/dev/null
+    expect_grep "on a terminal, the command's stdout is a terminal" '^T1$' tty.screen
+    expect_grep "on a terminal, the command's stderr is a terminal" '^T2$' tty.screen
+    expect_grep "the terminal's size is passed on" '^size 97 31$' tty.screen
+else
+    _notok "tmux is needed for the terminal tests"
+fi
+
 rm -rf st
 timeout 30 "$RUNTRAIL" record --store "$T_TMP/st" --name custom --max-events 3 --quiet -- sh -c 'ls / >/dev/null; cat /nonexistent 2>/dev/null; true' >q.out 2>q.err
 expect_eq "--quiet prints nothing" "" "$(cat q.err)"
