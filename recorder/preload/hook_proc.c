@@ -163,11 +163,17 @@ static bool has_var(char *const envp[], const char *prefix, size_t plen)
 }
 
 /* Returns envp, or out filled with envp plus our variables when a child would lose them.
- * *covered is cleared when LD_PRELOAD was replaced by something without us. */
+ * *covered is cleared when LD_PRELOAD was replaced by something without us, and when the
+ * environment is explicitly empty (NULL or no variables, as `env -i` passes): a program that
+ * asks for a clean environment gets one, and its exec is recorded as not covered. */
 static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *covered)
 {
     if (!saved_ring[0] || !rt_pl_active)
         return envp;
+    if (!envp || !envp[0]) {
+        *covered = false;
+        return envp;
+    }
     bool has_ring = has_var(envp, "RUNTRAIL_RING=", 14);
     bool has_preload = has_var(envp, "LD_PRELOAD=", 11);
     if (has_ring && has_preload)

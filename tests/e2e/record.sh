@@ -98,6 +98,17 @@ sys.exit(0 if len(t) > 10 and t == sorted(t) else 1)'
 expect_eq "events are stored in time order (held execs included)" 0 "$?"
 check "system's shell records its own start" grep -q "proc_start 0 {\"argv\":\[\"sh\",\"-c\",\"exit 3\"\]" proc.got
 
+# An explicitly empty environment stays empty (issue 14, item 18); a partial one gets the
+# recorder's variables back so the child keeps recording (docs/recorder.md).
+rm -rf st
+rec sh -c 'env -i /usr/bin/env; echo "--"; env -i sh -c "cat /etc/hostname >/dev/null"; env -i PATH=/usr/bin:/bin sh -c "echo \${LD_PRELOAD:+kept}"'
+expect_eq "env -i: the child sees exactly the empty environment" "--
+kept" "$(cat rec.out)"
+events >envi.got
+expect_grep "env -i: the exec is recorded, flagged not_covered" '^execve 0 \{"argv":\["/usr/bin/env"\],"fd":-1,"path":"/usr/bin/env"\} \[not_covered\]$' envi.got
+expect_no_grep "env -i: nothing of the uncovered child is recorded" '"path":"/etc/hostname"' envi.got
+expect_grep "a partial environment still records the child" '"argv":\["sh","-c","echo \$\{LD_PRELOAD:\+kept\}"\]' envi.got
+
 # ---- network family ----
 rm -rf st
 closed=$(free_port)
