@@ -63,7 +63,7 @@ expect_eq "proc_ops exit status passes through" 5 "$RC"
 expect_eq "proc_ops stdout (static children included)" "static static-arg
 static from-memfd
 proc_ops done" "$(cat rec.out)"
-case "$T_TMP" in /tmp/*) tmp_flag=" [exec_tmp]" ;; *) tmp_flag= ;; esac
+# (a failed exec keeps its path and error, not exec_tmp: nothing ran)
 case "$PROGS" in /tmp/*|/var/tmp/*|/dev/shm/*) static_flags=exec_tmp,not_covered ;; *) static_flags=not_covered ;; esac
 events --pids >proc.got
 main=$(sed -n 's/^\([0-9]*\) proc_start .*proc_ops.*/\1/p' proc.got | head -n 1)
@@ -72,7 +72,7 @@ for want in \
     'main openat 3 {"dirfd":-100,"flags":577,"mode":420,"path":"w/noexec.sh"} [create]' \
     'child proc_exit 0 {"signal":0,"status":7}' \
     'main execve -2 {"argv":["nothing","arg1"],"fd":-1,"path":"/nonexistent/bin/nothing"}' \
-    "main execve -13 {\"argv\":[\"w/noexec.sh\"],\"fd\":-1,\"path\":\"w/noexec.sh\"}$tmp_flag" \
+    'main execve -13 {"argv":["w/noexec.sh"],"fd":-1,"path":"w/noexec.sh"}' \
     'main system 768 {"command":"exit 3"}' \
     'child proc_exit 0 {"signal":0,"status":3}' \
     'main kill 0 {"pid":'"$main"',"sig":0}' \
@@ -97,6 +97,44 @@ t = [r["ts_ns"] for r in map(json.loads, sys.stdin) if r.get("record") == "event
 sys.exit(0 if len(t) > 10 and t == sorted(t) else 1)'
 expect_eq "events are stored in time order (held execs included)" 0 "$?"
 check "system's shell records its own start" grep -q "proc_start 0 {\"argv\":\[\"sh\",\"-c\",\"exit 3\"\]" proc.got
+
+# Failed execs and PATH searches (issue 14, item 15): flags and --exec mean what ran; a
+# program's own PATH search is one fork and one execve, a search that fails is one failure.
+mkdir -p "$T_TMP/emptydir"
+rm -rf st
+# (the system python3 itself: a version-manager shim would add its own processes)
+PATH="/nonexistent1:/nonexistent2:$T_TMP/emptydir:$PATH" rec /usr/bin/python3 -c '
+import subprocess
+subprocess.run(["true"])
+try:
+    subprocess.run(["no-such-prog-rt"])
+except FileNotFoundError:
+    print("not found")'
+expect_eq "PATH search: the program runs as natively" "0 not found" "$RC $(cat rec.out)"
+events >search.got
+check "PATH search: one execve for the program found" test "$(grep -c '^execve .*"argv":\["true"\]' search.got)" -eq 1
+expect_grep "PATH search: the execve that ran" '^execve 0 \{"argv":\["true"\],"fd":-1,"path":"/[^"]*/true"\}$' search.got
+check "PATH search: one fork per child, not one per attempt" test "$(grep -c '^fork ' search.got)" -eq 2
+check "PATH search that fails everywhere: recorded once" test "$(grep -c '^execve .*"argv":\["no-such-prog-rt"\]' search.got)" -eq 1
+expect_grep "PATH search that fails: at the first folder, with its error" '^execve -2 \{"argv":\["no-such-prog-rt"\],"fd":-1,"path":"/nonexistent1/no-such-prog-rt"\}$' search.got
+exec_dir=$(mktemp -d /tmp/rt-exec.XXXXXX)
+cp /bin/true "$exec_dir/ran"
+rm -rf st
+rec sh -c "'$exec_dir/missing' 2>/dev/null; exit 0"
+events >failexec.got
+expect_grep "a failed exec under /tmp stays in the timeline" "^execve -2 \\{.*\"path\":\"$exec_dir/missing\"\\}\$" failexec.got
+req=$(basename "${BUNDLE##*-}" .rtb)
+"$RUNTRAIL" ls --exec "$exec_dir/*" >lsexec.out 2>&1
+expect_no_grep "a failed exec does not match ls --exec" "$req" lsexec.out
+"$RUNTRAIL" ls --json --request-id "$req" >lsflags.out 2>&1
+expect_grep "a failed exec under /tmp does not raise exec_tmp" '"flags":"cold"' lsflags.out
+rm -rf st
+rec sh -c "'$exec_dir/ran'"
+events >ranexec.got
+expect_grep "an exec that ran under /tmp is flagged exec_tmp" "^execve 0 .*\"path\":\"$exec_dir/ran\"\\} \\[exec_tmp\\]\$" ranexec.got
+"$RUNTRAIL" ls --exec "$exec_dir/*" >lsexec.out 2>&1
+expect_grep "an exec that ran matches ls --exec" "$(basename "${BUNDLE##*-}" .rtb)" lsexec.out
+rm -rf "$exec_dir"
 
 # An explicitly empty environment stays empty (issue 14, item 18); a partial one gets the
 # recorder's variables back so the child keeps recording (docs/recorder.md).
