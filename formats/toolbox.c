@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,8 @@
 
 int rt_buf_reserve(struct rt_buf *b, size_t extra)
 {
-    if (extra >= SIZE_MAX - b->len) {
+    if (b->len >= (size_t)PTRDIFF_MAX || extra >= (size_t)PTRDIFF_MAX - b->len) {
+        /* no allocation can be that large */
         b->failed = true;
         return RT_ERR_NOMEM;
     }
