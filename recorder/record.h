@@ -13,7 +13,10 @@
  * have. Output still flowing after the command exited (background children, daemons) is handed
  * to a small forwarding process, so nothing is cut; LOGS keeps what came before the hand-off.
  *
- * Library code: never prints (the trace hook gives each event to the caller) and never exits. */
+ * Library code: never prints (the trace hook gives each event to the caller) and never exits.
+ * One recording at a time per process: while it runs, SIGINT and SIGQUIT are ignored (the
+ * terminal sends them to the command too), SIGTERM and SIGHUP are passed on to the command,
+ * and SIGPIPE is ignored; rt_record_wait restores them. */
 #ifndef RUNTRAIL_RECORDER_RECORD_H
 #define RUNTRAIL_RECORDER_RECORD_H
 
