@@ -493,17 +493,25 @@ int rt_record_exit_code(int wait_status)
  * Returns true if it was handed off. */
 static bool hand_off(struct rt_recording *r)
 {
+    /* Forked twice, so the forwarder belongs to init and never waits as our zombie. */
     pid_t pid = fork();
     if (pid < 0)
-        return false; /* keep the old behaviour: the channels are closed below */
+        return false; /* as before: the channels are closed by the caller */
     if (pid > 0) {
-        for (int i = 0; i < r->n_streams; i++)
+        int ws;
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+            ;
+        bool forwarded = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+        for (int i = 0; forwarded && i < r->n_streams; i++)
             if (r->streams[i].fd >= 0) {
                 close(r->streams[i].fd);
                 r->streams[i].fd = -1;
             }
-        return true;
+        return forwarded;
     }
+    pid_t forwarder = fork();
+    if (forwarder != 0)
+        _exit(forwarder > 0 ? 0 : 1);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     if (r->ring)
