@@ -282,11 +282,13 @@ static bool path_search_miss(const char *path, char *const argv[])
     bool first;
     if (!slash || strcmp(slash + 1, argv[0]) || !in_path(path, (size_t)(slash - path), &first))
         return false;
-    if (syscall(SYS_faccessat, AT_FDCWD, path, F_OK, 0) == 0 ||
-        (errno != ENOENT && errno != ENOTDIR))
-        return false;
+    int saved = RT_ERRNO; /* the caller's errno is the exec's own, never ours */
+    bool absent = syscall(SYS_faccessat, AT_FDCWD, path, F_OK, 0) != 0 &&
+                  (RT_ERRNO == ENOENT || RT_ERRNO == ENOTDIR);
     char found[1024];
-    return search_path(argv[0], found, sizeof found) != argv[0] || !first;
+    bool miss = absent && (search_path(argv[0], found, sizeof found) != argv[0] || !first);
+    RT_ERRNO = saved;
+    return miss;
 }
 
 static int do_exec(enum exec_kind kind, const char *file, char *const argv[], char *const envp[])
