@@ -2,11 +2,13 @@
  * headers, payload summaries, then an strace-like timeline of events and log lines) or, with
  * --json, as JSON Lines (meta first). Every captured string is escaped before it reaches the
  * terminal; JSON is ASCII-only. */
+#include "analysis/analysis.h"
 #include "cli/cli.h"
 #include "formats/bundle.h"
 #include "formats/digest.h"
 #include "formats/escape.h"
 #include "formats/render.h"
+#include "store/catalog.h"
 
 #include <jansson.h>
 
@@ -14,71 +16,88 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static const char help[] =
-    "usage: runtrail show BUNDLE [--json] [--kind K[,K...]] [--op OP[,OP...]]\n"
+static const char help_head[] =
+    "usage: runtrail show BUNDLE|REQUEST_ID... [OPTIONS]\n"
     "\n"
-    "Print one trace bundle (.rtb): a header with the invocation's metadata, code and\n"
+    "Print trace bundles (.rtb): a header with the invocation's metadata, code and\n"
     "environment digests, headers and payload summaries, then an strace-like timeline:\n"
     "    +12.345ms  pid 7  openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY) = 3\n"
     "Captured strings are escaped (\\x1b, \\n, \\\\); nothing raw reaches the terminal.\n"
-    "BUNDLE '-' reads the bundle from standard input.\n"
+    "BUNDLE '-' reads the bundle from standard input. An argument that is not a file (no\n"
+    "'/', not *.rtb) is a request id, looked up in the catalog (runtrail ls shows them).\n"
+    "With several bundles each starts with a line '==> PATH <==', as head(1) does.\n"
+    "\n";
+
+enum { OPT_JSON = 1, OPT_KIND, OPT_OP, OPT_FLAG, OPT_FROM, OPT_TO, OPT_CACHE };
+static const struct rt_opt options[] = {
+    {OPT_JSON, "json", 0, NULL,
+     "one JSON object per line (ASCII only): meta first, then code, env,\n"
+     "header, payload records, then event and log records in time order;\n"
+     "with several bundles each starts with {\"record\":\"bundle\",\"path\":..}"},
+    {OPT_KIND, "kind", 0, "K[,K...]",
+     "only events of these kinds: proc, file, net, sec, mark, log"},
+    {OPT_OP, "op", 0, "OP[,OP...]",
+     "only events of these operations (openat, connect, execve, ...)"},
+    {OPT_FLAG, "flag", 0, "F[,F...]",
+     "only events with one of these flags (environ_read, exec_tmp, ...)"},
+    {OPT_FROM, "from", 0, "MS", "only events at or after MS milliseconds from the start (12.5)"},
+    {OPT_TO, "to", 0, "MS", "only events at or before MS milliseconds from the start"},
+    {OPT_CACHE, "cache", 0, "DIR",
+     "where the catalog is, for request ids (default $RUNTRAIL_CACHE,\n"
+     "else ${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
-    "  --json        one JSON object per line (ASCII only): meta first, then code, env,\n"
-    "                header, payload records, then event and log records in time order\n"
-    "  --kind K      only events of these kinds: proc, file, net, sec, mark, log\n"
-    "  --op OP       only events of these operations (openat, connect, execve, ...)\n"
-    "  -h, --help    this help\n"
-    "\n"
-    "Exit status: 0 ok, 2 usage error or unreadable bundle.\n"
+    "Exit status: 0 ok, 2 usage error, unreadable bundle or unknown request id (the other\n"
+    "bundles are still shown).\n"
     "See runtrail-show(1) and docs/format.md.\n";
+
+static const struct rt_cli_spec show_spec = {"show", help_head, options, help_tail, false};
 
 #define SHORT_HEX 16
 
-struct filter {
-    unsigned kinds; /* bit per enum rt_kind; 0 = all */
-    uint64_t ops[(RT_OP__COUNT + 63) / 64];
-    bool any_op;
-};
-
-static bool want_event(const struct filter *f, const struct rt_event *ev)
+/* A time offset for --from/--to: milliseconds from the invocation start, as `show` prints
+ * them ("12.5", "+12.345ms", "-3ms"). */
+static int parse_ms(const char *text, int64_t *ns)
 {
-    const struct rt_op_info *info = rt_op_info(ev->op);
-    if (f->kinds && (!info || !(f->kinds & (1u << info->kind))))
-        return false;
-    if (f->any_op && !(f->ops[ev->op / 64] & (1ull << (ev->op % 64))))
-        return false;
-    return true;
+    char *end = NULL;
+    double ms = strtod(text, &end);
+    if (end == text || (*end && strcmp(end, "ms")) || ms != ms || ms > 9e12 || ms < -9e12)
+        return -1;
+    *ns = (int64_t)(ms * 1e6);
+    return 0;
 }
 
-static bool want_log(const struct filter *f)
+/* Adds one filter option (id from the options table) to f; a usage error names the value. */
+static int add_filter(struct rt_cli_parser *p, int id, struct rt_filter *f)
 {
-    if (f->kinds && !(f->kinds & (1u << RT_KIND_LOG)))
-        return false;
-    if (f->any_op && !(f->ops[RT_OP_LOG / 64] & (1ull << (RT_OP_LOG % 64))))
-        return false;
-    return true;
-}
-
-static int parse_list(char *arg, struct filter *f, bool kinds)
-{
-    for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (kinds) {
-            int k = rt_kind_from_name(tok);
-            if (k < 0)
-                return rt_cli_usage_error("show",
-                                          "unknown kind '%s' (proc, file, net, sec, "
-                                          "mark, log)",
-                                          tok);
-            f->kinds |= 1u << k;
-        } else {
-            int op = rt_op_from_name(tok);
-            if (op < 0)
-                return rt_cli_usage_error("show", "unknown operation '%s'", tok);
-            f->ops[op / 64] |= 1ull << (op % 64);
-            f->any_op = true;
-        }
+    const char *bad = NULL;
+    char *list = (char *)p->value; /* getopt's value points into argv: cut in place */
+    switch (id) {
+    case OPT_KIND:
+        if (rt_filter_add_kinds(f, list, &bad))
+            return rt_cli_opts_bad_value(p, "unknown kind '%s' (proc, file, net, sec, mark, log)",
+                                         bad);
+        break;
+    case OPT_OP:
+        if (rt_filter_add_ops(f, list, &bad))
+            return rt_cli_opts_bad_value(p, "unknown operation '%s'", bad);
+        break;
+    case OPT_FLAG:
+        if (rt_filter_add_flags(f, list, &bad))
+            return rt_cli_opts_bad_value(p, "unknown flag '%s'", bad);
+        break;
+    default: { /* OPT_FROM, OPT_TO */
+        bool from = id == OPT_FROM;
+        if (parse_ms(p->value, from ? &f->from_ns : &f->to_ns))
+            return rt_cli_opts_bad_value(p, "milliseconds from the start (12.5), not '%s'",
+                                         p->value);
+        *(from ? &f->has_from : &f->has_to) = true;
+    }
     }
     return 0;
 }
@@ -162,6 +181,7 @@ static void show_header(const char *path, const struct rt_bundle *b)
     line_str("arn", m->function_arn);
     line_str("region", m->region);
     line_str("runtime", m->runtime);
+    line_str("arch", m->arch);
     line_str("handler", m->handler);
     line_str("command", m->command);
     line_str("request", m->request_id);
@@ -262,65 +282,48 @@ static void show_header(const char *path, const struct rt_bundle *b)
     putchar('\n');
 }
 
-/* Events and log lines merged by timestamp (stable: events first on ties). */
-static void show_timeline(const struct rt_bundle *b, const struct filter *f, bool json)
+/* Events and log lines merged by timestamp (analysis/timeline.h), as rows or JSON lines. */
+static void show_timeline(const struct rt_bundle *b, const struct rt_filter *f, bool json)
 {
-    size_t i = 0, j = 0, cap = 1024;
+    size_t cap = 1024;
     char *line = malloc(cap);
+    enum rt_arch arch = rt_arch_from_name(b->meta.arch);
     if (!line)
         return;
     if (!json)
         putchar('\n');
-    while (i < b->n_events || j < b->n_logs) {
-        bool take_event =
-            j >= b->n_logs || (i < b->n_events && b->events[i].ts_ns <= b->logs[j].ts_ns);
-        char ts[40];
-        if (take_event) {
-            const struct rt_event *ev = &b->events[i++];
-            if (!want_event(f, ev))
-                continue;
-            if (json) {
-                json_t *o = rt_json_event(ev);
-                json_dumpf(o, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-                putchar('\n');
-                json_decref(o);
-                continue;
-            }
-            size_t need = rt_render_event(line, cap, ev);
-            if (need >= cap) {
-                char *p = realloc(line, need + 1);
-                if (!p)
-                    break;
-                line = p;
-                cap = need + 1;
-                rt_render_event(line, cap, ev);
-            }
-            rt_render_ms(ts, sizeof ts, ev->ts_ns);
-            if (ev->tid != ev->pid)
-                printf("%-10s pid %" PRId32 " tid %" PRId32 "  %s\n", ts, ev->pid, ev->tid, line);
-            else
-                printf("%-10s pid %" PRId32 "  %s\n", ts, ev->pid, line);
-        } else {
-            const struct rt_log *lg = &b->logs[j++];
-            if (!want_log(f))
-                continue;
-            const char *stream = lg->stream == 2 ? "stderr" : "stdout";
-            if (json) {
-                json_t *o = json_object();
+    struct rt_timeline t;
+    struct rt_timeline_item it;
+    rt_timeline_init(&t, b, f);
+    while (rt_timeline_next(&t, &it)) {
+        if (json) {
+            json_t *o;
+            if (it.ev) {
+                o = rt_json_event(it.ev);
+            } else {
+                o = json_object();
                 json_object_set_new(o, "record", json_string("log"));
-                json_object_set_new(o, "ts_ns", json_integer(lg->ts_ns));
-                json_object_set_new(o, "stream", json_string(stream));
-                json_object_set_new(o, "text", rt_json_bytes(lg->text.ptr, lg->text.len));
-                json_dumpf(o, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-                putchar('\n');
-                json_decref(o);
-                continue;
+                json_object_set_new(o, "ts_ns", json_integer(it.log->ts_ns));
+                json_object_set_new(o, "stream",
+                                    json_string(it.log->stream == 2 ? "stderr" : "stdout"));
+                json_object_set_new(o, "text", rt_json_bytes(it.log->text.ptr, it.log->text.len));
             }
-            rt_render_ms(ts, sizeof ts, lg->ts_ns);
-            printf("%-10s %s  \"", ts, stream);
-            rt_escape_fputs(stdout, lg->text.ptr, lg->text.len, '"');
-            fputs("\"\n", stdout);
+            json_dumpf(o, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+            putchar('\n');
+            json_decref(o);
+            continue;
         }
+        size_t need = rt_timeline_row(line, cap, &it, arch);
+        if (need >= cap) {
+            char *p = realloc(line, need + 1);
+            if (!p)
+                break;
+            line = p;
+            cap = need + 1;
+            rt_timeline_row(line, cap, &it, arch);
+        }
+        fputs(line, stdout);
+        putchar('\n');
     }
     free(line);
 }
@@ -394,38 +397,9 @@ static void show_json_header(const struct rt_bundle *b)
     json_payload("error", &b->error);
 }
 
-RT_COMMAND(show, "print a bundle: meta header and strace-like timeline, or JSON lines")
+/* Prints one bundle; returns 0, or RT_EXIT_USAGE after an error message naming it. */
+static int show_one(const char *path, const struct rt_filter *f, bool json, bool banner, bool first)
 {
-    const char *path = NULL;
-    bool json = false;
-    struct filter f = {0};
-    if (rt_cli_wants_help(argc, argv))
-        return rt_cli_help(help);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            json = true;
-        } else if (!strcmp(a, "--kind") || !strcmp(a, "--op")) {
-            if (i + 1 >= argc)
-                return rt_cli_usage_error("show", "%s needs a value", a);
-            int rc = parse_list(argv[++i], &f, a[2] == 'k');
-            if (rc)
-                return rc;
-        } else if (!strncmp(a, "--kind=", 7) || !strncmp(a, "--op=", 5)) {
-            char *eq = strchr(argv[i], '=');
-            int rc = parse_list(eq + 1, &f, a[2] == 'k');
-            if (rc)
-                return rc;
-        } else if (a[0] == '-' && a[1]) {
-            return rt_cli_usage_error("show", "unknown option '%s'", a);
-        } else if (path) {
-            return rt_cli_usage_error("show", "one bundle at a time ('%s' and '%s')", path, a);
-        } else {
-            path = a;
-        }
-    }
-    if (!path)
-        return rt_cli_usage_error("show", "which bundle? (runtrail show BUNDLE)");
     struct rt_bundle *b = NULL;
     struct rt_errinfo ei;
     /* "-": the bundle on standard input (aws s3 cp s3://.../x.rtb - | runtrail show -) */
@@ -434,16 +408,157 @@ RT_COMMAND(show, "print a bundle: meta header and strace-like timeline, or JSON 
         char msg[512];
         char name[1024];
         rt_escape_buf(name, sizeof name, path, strlen(path), 0);
+        fflush(stdout);
         rt_cli_error("%s: %s", name, rt_errinfo_format(rc, &ei, msg, sizeof msg));
         return RT_EXIT_USAGE;
+    }
+    if (banner && json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "record", json_string("bundle"));
+        json_object_set_new(o, "path", rt_json_bytes(path, strlen(path)));
+        dump(o);
+    } else if (banner) {
+        fputs(first ? "==> " : "\n==> ", stdout);
+        put_escaped(path);
+        fputs(" <==\n", stdout);
     }
     if (json)
         show_json_header(b);
     else
         show_header(path, b);
-    show_timeline(b, &f, json);
+    show_timeline(b, f, json);
     rt_bundle_free(b);
-    if (fflush(stdout) != 0)
+    return 0;
+}
+
+/* A name that is not a file is a request id when it looks like one (no '/', not *.rtb). */
+static bool looks_like_request_id(const char *a)
+{
+    size_t n = strlen(a);
+    return n && !strchr(a, '/') && !(n > 4 && !strcmp(a + n - 4, ".rtb")) && access(a, F_OK) != 0;
+}
+
+struct paths {
+    char **v;
+    size_t n, cap;
+};
+
+static int paths_add(struct paths *p, const char *path)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 8;
+        char **v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    if (!(p->v[p->n] = strdup(path)))
+        return -1;
+    p->n++;
+    return 0;
+}
+
+static int add_row_path(const struct rt_catalog_row *r, void *arg)
+{
+    return r->path && paths_add(arg, r->path) ? -1 : 0;
+}
+
+/* The bundles of request id `id` in the catalog of `cache`, oldest first, added to *out.
+ * Returns 0, or RT_EXIT_USAGE after a message (no catalog, no such request id). */
+static int resolve_request_id(const char *id, const char *cache, struct paths *out)
+{
+    char dir[4096], db[4200], name[512];
+    rt_escape_buf(name, sizeof name, id, strlen(id), 0);
+    if (rt_catalog_dir(cache, dir, sizeof dir) != RT_OK) {
+        rt_cli_error("%s: no such file, and no cache folder to look it up as a request id "
+                     "(use --cache or set RUNTRAIL_CACHE)",
+                     name);
         return RT_EXIT_USAGE;
-    return RT_EXIT_OK;
+    }
+    snprintf(db, sizeof db, "%s/catalog.sqlite", dir);
+    char where[4400];
+    rt_escape_buf(where, sizeof where, db, strlen(db), 0);
+    if (access(db, F_OK) != 0) {
+        rt_cli_error("%s: no such file, and no catalog to look it up as a request id (%s does "
+                     "not exist: runtrail pull or runtrail index first)",
+                     name, where);
+        return RT_EXIT_USAGE;
+    }
+    struct rt_catalog *cat = NULL;
+    struct rt_errinfo ei;
+    const char *ids[1] = {id};
+    struct rt_catalog_filter f = {.status = -1, .request_ids = ids, .n_request_ids = 1};
+    size_t before = out->n;
+    int rc = rt_catalog_open(dir, &cat, &ei);
+    if (rc == RT_OK)
+        rc = rt_catalog_query(cat, &f, add_row_path, out, &ei);
+    rt_catalog_close(cat);
+    if (rc != RT_OK) {
+        char msg[512];
+        rt_cli_error("%s: %s", where,
+                     rc < 0 ? "out of memory" : rt_errinfo_format(rc, &ei, msg, sizeof msg));
+        return RT_EXIT_USAGE;
+    }
+    if (out->n == before) {
+        rt_cli_error("%s: no such file, and no bundle with this request id in the catalog (%s)",
+                     name, where);
+        return RT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+RT_COMMAND(show, "print bundles: meta header and strace-like timeline, or JSON lines")
+{
+    bool json = false;
+    struct rt_filter f = {0};
+    const char *cache = NULL;
+    struct paths args = {0}, paths = {0};
+    int status = RT_EXIT_OK;
+    struct rt_cli_parser p;
+    rt_cli_opts_begin(&p, &show_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;) {
+        if (id == RT_CLI_OPTS_STOP)
+            return p.status;
+        if (id == OPT_JSON)
+            json = true;
+        else if (id == OPT_CACHE)
+            cache = p.value;
+        else if (add_filter(&p, id, &f))
+            return p.status;
+    }
+    for (int i = p.first_operand; i < argc; i++) {
+        if (paths_add(&args, argv[i])) {
+            status = RT_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (!args.n) {
+        status = rt_cli_usage_error("show", "which bundle? (runtrail show BUNDLE|REQUEST_ID...)");
+        goto out;
+    }
+    for (size_t i = 0; i < args.n; i++) {
+        if (strcmp(args.v[i], "-") && looks_like_request_id(args.v[i])) {
+            int rc = resolve_request_id(args.v[i], cache, &paths);
+            if (rc)
+                status = rc;
+        } else if (paths_add(&paths, args.v[i])) {
+            status = RT_EXIT_USAGE;
+        }
+    }
+    for (size_t i = 0; i < paths.n; i++) {
+        int rc = show_one(paths.v[i], &f, json, paths.n > 1 || args.n > 1, i == 0);
+        if (rc)
+            status = rc;
+    }
+    if (fflush(stdout) != 0)
+        status = RT_EXIT_USAGE;
+out:
+    for (size_t i = 0; i < args.n; i++)
+        free(args.v[i]);
+    for (size_t i = 0; i < paths.n; i++)
+        free(paths.v[i]);
+    free(args.v);
+    free(paths.v);
+    return status;
 }

@@ -68,6 +68,18 @@ const char *rt_counter_name(unsigned counter);
 #define RT_COV_PROXY 0x2u   /* the Runtime API proxy saw the invocation */
 #define RT_COV_RECORD 0x4u  /* `runtrail record` (a plain command, not Lambda) */
 
+/* The architecture this program was built for, as writers put it in META's arch (the
+ * uname -m spelling; Lambda runs x86_64 and arm64 as "aarch64"). */
+#if defined(__x86_64__)
+#define RT_HOST_ARCH "x86_64"
+#elif defined(__aarch64__)
+#define RT_HOST_ARCH "aarch64"
+#elif defined(__i386__)
+#define RT_HOST_ARCH "i686"
+#else
+#define RT_HOST_ARCH "unknown"
+#endif
+
 /* META: strings are NUL-terminated (the writer cuts at an embedded NUL); NULL = absent. */
 struct rt_meta {
     char *function; /* function name, or the command's basename for `record` */
@@ -96,6 +108,8 @@ struct rt_meta {
     uint8_t prev_digest[RT_DIGEST_LEN]; /* footer digest of the previous bundle */
     uint32_t coverage;                  /* RT_COV_* */
     uint64_t counters[RT_CTR__COUNT];
+    char *arch; /* the recording machine: "x86_64", "aarch64" (RT_HOST_ARCH); how O_* flags
+                 * are read. NULL in bundles older than the field: read as x86_64. */
 };
 
 /* ENV: one entry per variable. hash = HMAC-SHA256(key, value) (RUNTRAIL_HASH_KEY, or the

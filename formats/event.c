@@ -8,10 +8,28 @@
 #include <string.h>
 
 static const struct rt_op_info op_table[] = {
-#define _(id, kind, name, f0, s0, f1, s1, f2, s2, g0, n0, g1, n1, g2, n2, g3, n3)                  \
-    [RT_OP_##id] = {name,         RT_KIND_##kind,   {f0, f1, f2},                                  \
-                    {s0, s1, s2}, {g0, g1, g2, g3}, {n0, n1, n2, n3}},
+#define _(id, kind, name, s0, s1, s2, n0, n1, n2, n3)                                              \
+    [RT_OP_##id] = {name,                                                                          \
+                    RT_KIND_##kind,                                                                \
+                    {RT_ARG_FMT(s0), RT_ARG_FMT(s1), RT_ARG_FMT(s2)},                              \
+                    {RT_ARG_NAME(s0), RT_ARG_NAME(s1), RT_ARG_NAME(s2)},                           \
+                    {RT_ARG_FMT(n0), RT_ARG_FMT(n1), RT_ARG_FMT(n2), RT_ARG_FMT(n3)},              \
+                    {RT_ARG_NAME(n0), RT_ARG_NAME(n1), RT_ARG_NAME(n2), RT_ARG_NAME(n3)},          \
+                    {RT_ARG_ROLE(s0), RT_ARG_ROLE(s1), RT_ARG_ROLE(s2)},                           \
+                    {RT_ARG_ROLE(n0), RT_ARG_ROLE(n1), RT_ARG_ROLE(n2), RT_ARG_ROLE(n3)}},
     RT_OPS(_)
+#undef _
+};
+
+static const char *const role_names[] = {
+#define _(id, name, doc) [RT_ROLE_##id] = name,
+    RT_ROLES(_)
+#undef _
+};
+
+static const char *const role_docs[] = {
+#define _(id, name, doc) [RT_ROLE_##id] = doc,
+    RT_ROLES(_)
 #undef _
 };
 
@@ -102,6 +120,100 @@ const char *rt_event_flag_name(unsigned bit)
     default:
         return NULL;
     }
+}
+
+const char *rt_role_name(unsigned role)
+{
+    return role < RT_ROLE__COUNT ? role_names[role] : NULL;
+}
+
+const char *rt_role_doc(unsigned role)
+{
+    return role < RT_ROLE__COUNT ? role_docs[role] : NULL;
+}
+
+int rt_op_str_slot(unsigned op, enum rt_role role)
+{
+    if (op >= RT_OP__COUNT || role == RT_ROLE_NONE)
+        return -1;
+    for (int k = 0; k < RT_EVENT_STRS; k++)
+        if (op_table[op].str_role[k] == role)
+            return k;
+    return -1;
+}
+
+int rt_op_num_slot(unsigned op, enum rt_role role)
+{
+    if (op >= RT_OP__COUNT || role == RT_ROLE_NONE)
+        return -1;
+    for (int k = 0; k < RT_EVENT_NUMS; k++)
+        if (op_table[op].num_role[k] == role)
+            return k;
+    return -1;
+}
+
+struct rt_str rt_event_str(const struct rt_event *ev, enum rt_role role)
+{
+    int k = rt_op_str_slot(ev->op, role);
+    return k < 0 ? (struct rt_str){NULL, 0} : ev->str[k];
+}
+
+bool rt_event_has_str(const struct rt_event *ev, enum rt_role role)
+{
+    return rt_op_str_slot(ev->op, role) >= 0;
+}
+
+bool rt_event_num(const struct rt_event *ev, enum rt_role role, int64_t *out)
+{
+    int k = rt_op_num_slot(ev->op, role);
+    if (k < 0)
+        return false;
+    *out = ev->num[k];
+    return true;
+}
+
+struct rt_str rt_event_path(const struct rt_event *ev, unsigned i)
+{
+    return rt_event_str(ev, i == 0 ? RT_ROLE_PATH : i == 1 ? RT_ROLE_PATH2 : RT_ROLE__COUNT);
+}
+
+struct rt_str rt_event_peer(const struct rt_event *ev)
+{
+    return rt_event_str(ev, RT_ROLE_PEER);
+}
+
+struct rt_str rt_event_local(const struct rt_event *ev)
+{
+    return rt_event_str(ev, RT_ROLE_LOCAL);
+}
+
+struct rt_str rt_event_host(const struct rt_event *ev)
+{
+    return rt_event_str(ev, RT_ROLE_HOST);
+}
+
+struct rt_str rt_event_http(const struct rt_event *ev)
+{
+    return rt_event_str(ev, RT_ROLE_HTTP);
+}
+
+struct rt_str rt_event_program(const struct rt_event *ev)
+{
+    return rt_event_str(ev, RT_ROLE_PROGRAM);
+}
+
+int64_t rt_event_bytes_out(const struct rt_event *ev)
+{
+    int64_t v = 0;
+    rt_event_num(ev, RT_ROLE_BYTES_OUT, &v);
+    return v;
+}
+
+int64_t rt_event_bytes_in(const struct rt_event *ev)
+{
+    int64_t v = 0;
+    rt_event_num(ev, RT_ROLE_BYTES_IN, &v);
+    return v;
 }
 
 char *rt_digest_hex(const uint8_t digest[RT_DIGEST_LEN], char *out)

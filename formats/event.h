@@ -3,7 +3,8 @@
  * `show`, the JSON field names and the table in docs/format.md, so they cannot drift apart.
  *
  * Each event carries up to RT_EVENT_STRS strings and RT_EVENT_NUMS integers; the op's row
- * in RT_OPS names each slot and says how `show` renders it. Strings are binary-safe
+ * in RT_OPS names each slot, says how `show` renders it and what role it plays (the target
+ * path, the peer, the host, the bytes, the program: RT_ROLES). Strings are binary-safe
  * (pointer + length): argv is stored as its elements joined by NUL bytes. */
 #ifndef RUNTRAIL_FORMATS_EVENT_H
 #define RUNTRAIL_FORMATS_EVENT_H
@@ -50,95 +51,137 @@ enum rt_argfmt {
     RT_AF_MARK,     /* enum rt_mark: invoke_start, response, ... */
 };
 
-/* Operations. Columns: id, kind, name, then (format, field name) for strings s0..s2 and
- * numbers n0..n3. Result is always the call's return value or -errno. Append only: the
- * numeric value of an op is part of the bundle format (docs/format.md). */
+/* What a slot means, beyond how it is rendered: the catalog, analysis/ and the viewer find the
+ * target path, the peer, the host, the bytes and the program of any event through these roles
+ * instead of each keeping its own switch over ops. Columns: id, name, meaning (docs/format.md). */
+#define RT_ROLES(_)                                                                                \
+    _(NONE, "-", "shown, not interpreted")                                                         \
+    _(PATH, "path", "the file the call acts on (rename, link: the old name; symlink: the target)") \
+    _(PATH2, "path2", "the second file: the new name of rename and link, symlink's link path")     \
+    _(PROGRAM, "program", "the program that runs: the exe of a process, the path of an exec")      \
+    _(ARGV, "argv", "the program's arguments")                                                     \
+    _(COMMAND, "command", "a shell command line (system, popen)")                                  \
+    _(PEER, "peer", "the remote address, ip:port")                                                 \
+    _(LOCAL, "local", "a local address, ip:port (bind, listen, what an inbound peer reached)")     \
+    _(HOST, "host", "a host name: the DNS query, the TLS SNI or HTTP Host of a connection")        \
+    _(HTTP, "http", "plaintext HTTP request line + Host + status line (inbound: or the SNI)")      \
+    _(ANSWERS, "answers", "the addresses a DNS name resolved to")                                  \
+    _(REQUEST_ID, "request_id", "an invocation's request id")                                      \
+    _(BYTES_OUT, "bytes_out", "bytes the program sent")                                            \
+    _(BYTES_IN, "bytes_in", "bytes the program received")                                          \
+    _(FD, "fd", "a file descriptor number (AT_FDCWD for a directory fd)")                          \
+    _(PID, "pid", "a process id")
+
+enum rt_role {
+#define _(id, name, doc) RT_ROLE_##id,
+    RT_ROLES(_)
+#undef _
+        RT_ROLE__COUNT
+};
+
+/* One argument slot of an op: how it is rendered (RT_AF_*), its field name in `show --json`,
+ * and its role. RT_NOARG is an unused slot. RT_ARG_FMT/NAME/ROLE take a slot apart. */
+#define RT_ARG(fmt, name, role) (RT_AF_##fmt, name, RT_ROLE_##role)
+#define RT_NOARG (RT_AF_NONE, NULL, RT_ROLE_NONE)
+#define RT_ARG_FMT_(fmt, name, role) fmt
+#define RT_ARG_NAME_(fmt, name, role) name
+#define RT_ARG_ROLE_(fmt, name, role) role
+#define RT_ARG_FMT(slot) RT_ARG_FMT_ slot
+#define RT_ARG_NAME(slot) RT_ARG_NAME_ slot
+#define RT_ARG_ROLE(slot) RT_ARG_ROLE_ slot
+
+/* Operations. Columns: id, kind, name, then the slots: strings s0..s2 and numbers n0..n3,
+ * each RT_ARG(format, field name, role) or RT_NOARG. Result is always the call's return value
+ * or -errno. Append only: the numeric value of an op is part of the bundle format
+ * (docs/format.md). */
 #define RT_OPS(_)                                                                                  \
     /* process */                                                                                  \
-    _(PROC_START, PROC, "proc_start", RT_AF_STR, "exe", RT_AF_ARGV, "argv", RT_AF_NONE, NULL,      \
-      RT_AF_INT, "ppid", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                     \
-    _(PROC_EXIT, PROC, "proc_exit", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL,          \
-      RT_AF_INT, "status", RT_AF_SIGNAL, "signal", RT_AF_NONE, NULL, RT_AF_NONE, NULL)             \
-    _(EXEC, PROC, "execve", RT_AF_STR, "path", RT_AF_ARGV, "argv", RT_AF_NONE, NULL, RT_AF_INT,    \
-      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
-    _(SPAWN, PROC, "posix_spawn", RT_AF_STR, "path", RT_AF_ARGV, "argv", RT_AF_NONE, NULL,         \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
-    _(FORK, PROC, "fork", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL,  \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
-    _(SYSTEM, PROC, "system", RT_AF_STR, "command", RT_AF_NONE, NULL, RT_AF_NONE, NULL,            \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
-    _(POPEN, PROC, "popen", RT_AF_STR, "command", RT_AF_STR, "mode", RT_AF_NONE, NULL, RT_AF_NONE, \
-      NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
-    _(KILL, PROC, "kill", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "pid",  \
-      RT_AF_SIGNAL, "sig", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                     \
-    _(PRCTL, PROC, "prctl", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,       \
-      "option", RT_AF_HEX, "arg2", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                             \
+    _(PROC_START, PROC, "proc_start", RT_ARG(STR, "exe", PROGRAM), RT_ARG(ARGV, "argv", ARGV),     \
+      RT_NOARG, RT_ARG(INT, "ppid", PID), RT_NOARG, RT_NOARG, RT_NOARG)                            \
+    _(PROC_EXIT, PROC, "proc_exit", RT_NOARG, RT_NOARG, RT_NOARG, RT_ARG(INT, "status", NONE),     \
+      RT_ARG(SIGNAL, "signal", NONE), RT_NOARG, RT_NOARG)                                          \
+    _(EXEC, PROC, "execve", RT_ARG(STR, "path", PROGRAM), RT_ARG(ARGV, "argv", ARGV), RT_NOARG,    \
+      RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG, RT_NOARG)                                         \
+    _(SPAWN, PROC, "posix_spawn", RT_ARG(STR, "path", PROGRAM), RT_ARG(ARGV, "argv", ARGV),        \
+      RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)                                            \
+    _(FORK, PROC, "fork", RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)    \
+    _(SYSTEM, PROC, "system", RT_ARG(STR, "command", COMMAND), RT_NOARG, RT_NOARG, RT_NOARG,       \
+      RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
+    _(POPEN, PROC, "popen", RT_ARG(STR, "command", COMMAND), RT_ARG(STR, "mode", NONE), RT_NOARG,  \
+      RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)                                                      \
+    _(KILL, PROC, "kill", RT_NOARG, RT_NOARG, RT_NOARG, RT_ARG(INT, "pid", PID),                   \
+      RT_ARG(SIGNAL, "sig", NONE), RT_NOARG, RT_NOARG)                                             \
+    _(PRCTL, PROC, "prctl", RT_NOARG, RT_NOARG, RT_NOARG, RT_ARG(INT, "option", NONE),             \
+      RT_ARG(HEX, "arg2", NONE), RT_NOARG, RT_NOARG)                                               \
     /* file */                                                                                     \
-    _(OPEN, FILE, "openat", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_AT_FD,    \
-      "dirfd", RT_AF_OFLAGS, "flags", RT_AF_OCT, "mode", RT_AF_NONE, NULL)                         \
-    _(FOPEN, FILE, "fopen", RT_AF_STR, "path", RT_AF_STR, "mode", RT_AF_NONE, NULL, RT_AF_NONE,    \
-      NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
-    _(UNLINK, FILE, "unlinkat", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,             \
-      RT_AF_AT_FD, "dirfd", RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                \
-    _(RENAME, FILE, "renameat", RT_AF_STR, "old", RT_AF_STR, "new", RT_AF_NONE, NULL, RT_AF_HEX,   \
-      "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                               \
-    _(CHMOD, FILE, "chmod", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_OCT,      \
-      "mode", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                \
-    _(CHOWN, FILE, "chown", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,      \
-      "uid", RT_AF_INT, "gid", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                 \
-    _(MKDIR, FILE, "mkdir", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_OCT,      \
-      "mode", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                \
-    _(TRUNCATE, FILE, "truncate", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL,           \
-      RT_AF_INT, "length", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                   \
-    _(SYMLINK, FILE, "symlink", RT_AF_STR, "target", RT_AF_STR, "linkpath", RT_AF_NONE, NULL,      \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
-    _(LINK, FILE, "link", RT_AF_STR, "old", RT_AF_STR, "new", RT_AF_NONE, NULL, RT_AF_NONE, NULL,  \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
-    _(DLOPEN, FILE, "dlopen", RT_AF_STR, "path", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_HEX,    \
-      "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                               \
+    _(OPEN, FILE, "openat", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                         \
+      RT_ARG(AT_FD, "dirfd", FD), RT_ARG(OFLAGS, "flags", NONE), RT_ARG(OCT, "mode", NONE),        \
+      RT_NOARG)                                                                                    \
+    _(FOPEN, FILE, "fopen", RT_ARG(STR, "path", PATH), RT_ARG(STR, "mode", NONE), RT_NOARG,        \
+      RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)                                                      \
+    _(UNLINK, FILE, "unlinkat", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                     \
+      RT_ARG(AT_FD, "dirfd", FD), RT_ARG(HEX, "flags", NONE), RT_NOARG, RT_NOARG)                  \
+    _(RENAME, FILE, "renameat", RT_ARG(STR, "old", PATH), RT_ARG(STR, "new", PATH2), RT_NOARG,     \
+      RT_ARG(HEX, "flags", NONE), RT_NOARG, RT_NOARG, RT_NOARG)                                    \
+    _(CHMOD, FILE, "chmod", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                         \
+      RT_ARG(OCT, "mode", NONE), RT_NOARG, RT_NOARG, RT_NOARG)                                     \
+    _(CHOWN, FILE, "chown", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                         \
+      RT_ARG(INT, "uid", NONE), RT_ARG(INT, "gid", NONE), RT_NOARG, RT_NOARG)                      \
+    _(MKDIR, FILE, "mkdir", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                         \
+      RT_ARG(OCT, "mode", NONE), RT_NOARG, RT_NOARG, RT_NOARG)                                     \
+    _(TRUNCATE, FILE, "truncate", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                   \
+      RT_ARG(INT, "length", NONE), RT_NOARG, RT_NOARG, RT_NOARG)                                   \
+    _(SYMLINK, FILE, "symlink", RT_ARG(STR, "target", PATH), RT_ARG(STR, "linkpath", PATH2),       \
+      RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)                                            \
+    _(LINK, FILE, "link", RT_ARG(STR, "old", PATH), RT_ARG(STR, "new", PATH2), RT_NOARG, RT_NOARG, \
+      RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
+    _(DLOPEN, FILE, "dlopen", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                       \
+      RT_ARG(HEX, "flags", NONE), RT_NOARG, RT_NOARG, RT_NOARG)                                    \
     /* network */                                                                                  \
-    _(SOCKET, NET, "socket", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_FAMILY,   \
-      "domain", RT_AF_SOCKTYPE, "type", RT_AF_INT, "protocol", RT_AF_NONE, NULL)                   \
-    _(CONNECT, NET, "connect", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,   \
-      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
-    _(BIND, NET, "bind", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "fd",   \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
-    _(LISTEN, NET, "listen", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
-      "fd", RT_AF_INT, "backlog", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
-    _(ACCEPT, NET, "accept", RT_AF_STR, "peer", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
-      "fd", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                  \
-    _(SENDTO, NET, "sendto", RT_AF_STR, "addr", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,     \
-      "fd", RT_AF_BYTES, "bytes", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                              \
-    _(DNS, NET, "getaddrinfo", RT_AF_STR, "name", RT_AF_STR, "answers", RT_AF_NONE, NULL,          \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                      \
+    _(SOCKET, NET, "socket", RT_NOARG, RT_NOARG, RT_NOARG, RT_ARG(FAMILY, "domain", NONE),         \
+      RT_ARG(SOCKTYPE, "type", NONE), RT_ARG(INT, "protocol", NONE), RT_NOARG)                     \
+    _(CONNECT, NET, "connect", RT_ARG(STR, "addr", PEER), RT_NOARG, RT_NOARG,                      \
+      RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG, RT_NOARG)                                         \
+    _(BIND, NET, "bind", RT_ARG(STR, "addr", LOCAL), RT_NOARG, RT_NOARG, RT_ARG(INT, "fd", FD),    \
+      RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
+    _(LISTEN, NET, "listen", RT_ARG(STR, "addr", LOCAL), RT_NOARG, RT_NOARG,                       \
+      RT_ARG(INT, "fd", FD), RT_ARG(INT, "backlog", NONE), RT_NOARG, RT_NOARG)                     \
+    _(ACCEPT, NET, "accept", RT_ARG(STR, "peer", PEER), RT_NOARG, RT_NOARG, RT_ARG(INT, "fd", FD), \
+      RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
+    _(SENDTO, NET, "sendto", RT_ARG(STR, "addr", PEER), RT_NOARG, RT_NOARG, RT_ARG(INT, "fd", FD), \
+      RT_ARG(BYTES, "bytes", BYTES_OUT), RT_NOARG, RT_NOARG)                                       \
+    _(DNS, NET, "getaddrinfo", RT_ARG(STR, "name", HOST), RT_ARG(STR, "answers", ANSWERS),         \
+      RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG, RT_NOARG)                                            \
     /* One summary per outbound connection: s0 "ip:port", s1 DNS name or TLS SNI, s2 the           \
      * plaintext HTTP request line + Host + status line; n0 bytes out, n1 bytes in, n2 the         \
      * protocol seen (enum rt_proto). */                                                           \
-    _(OUTBOUND, NET, "outbound", RT_AF_STR, "dest", RT_AF_STR, "host", RT_AF_STR, "http",          \
-      RT_AF_BYTES, "bytes_out", RT_AF_BYTES, "bytes_in", RT_AF_PROTO, "proto", RT_AF_INT, "fd")    \
+    _(OUTBOUND, NET, "outbound", RT_ARG(STR, "dest", PEER), RT_ARG(STR, "host", HOST),             \
+      RT_ARG(STR, "http", HTTP), RT_ARG(BYTES, "bytes_out", BYTES_OUT),                            \
+      RT_ARG(BYTES, "bytes_in", BYTES_IN), RT_ARG(PROTO, "proto", NONE), RT_ARG(INT, "fd", FD))    \
     /* security-relevant */                                                                        \
-    _(SETID, SEC, "setuid", RT_AF_STR, "call", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,      \
-      "id0", RT_AF_INT, "id1", RT_AF_INT, "id2", RT_AF_NONE, NULL)                                 \
-    _(PTRACE, SEC, "ptrace", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT,      \
-      "request", RT_AF_INT, "pid", RT_AF_NONE, NULL, RT_AF_NONE, NULL)                             \
-    _(MEMFD, SEC, "memfd_create", RT_AF_STR, "name", RT_AF_NONE, NULL, RT_AF_NONE, NULL,           \
-      RT_AF_HEX, "flags", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                    \
+    _(SETID, SEC, "setuid", RT_ARG(STR, "call", NONE), RT_NOARG, RT_NOARG,                         \
+      RT_ARG(INT, "id0", NONE), RT_ARG(INT, "id1", NONE), RT_ARG(INT, "id2", NONE), RT_NOARG)      \
+    _(PTRACE, SEC, "ptrace", RT_NOARG, RT_NOARG, RT_NOARG, RT_ARG(INT, "request", NONE),           \
+      RT_ARG(INT, "pid", PID), RT_NOARG, RT_NOARG)                                                 \
+    _(MEMFD, SEC, "memfd_create", RT_ARG(STR, "name", NONE), RT_NOARG, RT_NOARG,                   \
+      RT_ARG(HEX, "flags", NONE), RT_NOARG, RT_NOARG, RT_NOARG)                                    \
     /* invocation markers: s0 request id; n0 enum rt_mark */                                       \
-    _(MARK, MARK, "mark", RT_AF_STR, "request_id", RT_AF_STR, "detail", RT_AF_NONE, NULL,          \
-      RT_AF_MARK, "what", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                    \
+    _(MARK, MARK, "mark", RT_ARG(STR, "request_id", REQUEST_ID), RT_ARG(STR, "detail", NONE),      \
+      RT_NOARG, RT_ARG(MARK, "what", NONE), RT_NOARG, RT_NOARG, RT_NOARG)                          \
     /* a line the program wrote: s0 text; n0 stream (1 stdout, 2 stderr) */                        \
-    _(LOG, LOG, "log", RT_AF_STR, "text", RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_INT, "stream", \
-      RT_AF_NONE, NULL, RT_AF_NONE, NULL, RT_AF_NONE, NULL)                                        \
+    _(LOG, LOG, "log", RT_ARG(STR, "text", NONE), RT_NOARG, RT_NOARG, RT_ARG(INT, "stream", NONE), \
+      RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
     /* network, appended: one summary per connection the program accepted (a bind shell, a         \
      * debug server), the numbers as in OUTBOUND: s0 the peer "ip:port", s1 the local              \
      * "ip:port" it reached; s2 the plaintext HTTP request line + Host + status line the           \
      * program answered, or the TLS SNI the client sent; n0 bytes out (the program's answers),     \
      * n1 bytes in, n2 the protocol seen (enum rt_proto). */                                       \
-    _(INBOUND, NET, "inbound", RT_AF_STR, "peer", RT_AF_STR, "local", RT_AF_STR, "request",        \
-      RT_AF_BYTES, "bytes_out", RT_AF_BYTES, "bytes_in", RT_AF_PROTO, "proto", RT_AF_INT, "fd")
+    _(INBOUND, NET, "inbound", RT_ARG(STR, "peer", PEER), RT_ARG(STR, "local", LOCAL),             \
+      RT_ARG(STR, "request", HTTP), RT_ARG(BYTES, "bytes_out", BYTES_OUT),                         \
+      RT_ARG(BYTES, "bytes_in", BYTES_IN), RT_ARG(PROTO, "proto", NONE), RT_ARG(INT, "fd", FD))
 
 enum rt_op {
-#define _(id, kind, name, f0, s0, f1, s1, f2, s2, g0, n0, g1, n1, g2, n2, g3, n3) RT_OP_##id,
+#define _(id, kind, name, s0, s1, s2, n0, n1, n2, n3) RT_OP_##id,
     RT_OPS(_)
 #undef _
         RT_OP__COUNT
@@ -198,6 +241,8 @@ struct rt_op_info {
     const char *str_name[RT_EVENT_STRS];
     enum rt_argfmt num_fmt[RT_EVENT_NUMS];
     const char *num_name[RT_EVENT_NUMS];
+    enum rt_role str_role[RT_EVENT_STRS];
+    enum rt_role num_role[RT_EVENT_NUMS];
 };
 
 /* Table lookup; NULL for an op outside the table. */
@@ -209,5 +254,30 @@ int rt_kind_from_name(const char *name);
 int rt_op_from_name(const char *name);
 /* Name of event flag bit `bit` (0..31), e.g. "environ_read"; NULL if the bit is not defined. */
 const char *rt_event_flag_name(unsigned bit);
+
+/* Roles (RT_ROLES): "path", "peer", ...; NULL if out of range. rt_role_doc: its meaning. */
+const char *rt_role_name(unsigned role);
+const char *rt_role_doc(unsigned role);
+/* The string (number) slot of op that has role, or -1 when the op has no such slot. */
+int rt_op_str_slot(unsigned op, enum rt_role role);
+int rt_op_num_slot(unsigned op, enum rt_role role);
+/* The string in role `role` of ev; {NULL, 0} when its op has none (an empty string looks
+ * the same: test .len). rt_event_has_str tells the two apart. */
+struct rt_str rt_event_str(const struct rt_event *ev, enum rt_role role);
+bool rt_event_has_str(const struct rt_event *ev, enum rt_role role);
+/* Sets *out to the number in role `role` of ev and returns true; false (and *out untouched)
+ * when its op has none. */
+bool rt_event_num(const struct rt_event *ev, enum rt_role role, int64_t *out);
+/* Shorthands: path i (0 the target path, 1 the second path), the peer or local address, the
+ * host name, the HTTP line, the program (exe or exec path). Empty when the op has none. */
+struct rt_str rt_event_path(const struct rt_event *ev, unsigned i);
+struct rt_str rt_event_peer(const struct rt_event *ev);
+struct rt_str rt_event_local(const struct rt_event *ev);
+struct rt_str rt_event_host(const struct rt_event *ev);
+struct rt_str rt_event_http(const struct rt_event *ev);
+struct rt_str rt_event_program(const struct rt_event *ev);
+/* Bytes sent (received) by the program, 0 when the op counts none. */
+int64_t rt_event_bytes_out(const struct rt_event *ev);
+int64_t rt_event_bytes_in(const struct rt_event *ev);
 
 #endif

@@ -87,22 +87,50 @@ static void add_bits(struct out *o, uint64_t v, const struct flagname *t, size_t
         addf(o, "%s%#" PRIx64, any ? "|" : "", v);
 }
 
-static void add_oflags(struct out *o, int64_t v)
+/* open(2) flags as the recording machine's kernel numbers them, one table per architecture
+ * (never the viewing machine's <fcntl.h>): x86_64 and aarch64 share the generic values but
+ * for O_DIRECTORY, O_NOFOLLOW, O_DIRECT and O_LARGEFILE. O_TMPFILE includes O_DIRECTORY, so
+ * it is listed before it; O_SYNC includes O_DSYNC. Values in octal, as in the kernel. */
+#define RT_OFLAGS_COMMON(dir)                                                                      \
+    {0100, "O_CREAT"}, {0200, "O_EXCL"}, {0400, "O_NOCTTY"}, {01000, "O_TRUNC"},                   \
+        {02000, "O_APPEND"}, {04000, "O_NONBLOCK"},                                                \
+    {                                                                                              \
+        020000000 | (dir), "O_TMPFILE"                                                             \
+    }
+
+static const struct flagname oflags_x86_64[] = {
+    RT_OFLAGS_COMMON(0200000), {0200000, "O_DIRECTORY"}, {0400000, "O_NOFOLLOW"},
+    {02000000, "O_CLOEXEC"},   {04010000, "O_SYNC"},     {010000, "O_DSYNC"},
+    {010000000, "O_PATH"},     {040000, "O_DIRECT"},     {01000000, "O_NOATIME"},
+    {020000, "O_ASYNC"},       {0100000, "O_LARGEFILE"},
+};
+
+static const struct flagname oflags_aarch64[] = {
+    RT_OFLAGS_COMMON(040000), {040000, "O_DIRECTORY"},  {0100000, "O_NOFOLLOW"},
+    {02000000, "O_CLOEXEC"},  {04010000, "O_SYNC"},     {010000, "O_DSYNC"},
+    {010000000, "O_PATH"},    {0200000, "O_DIRECT"},    {01000000, "O_NOATIME"},
+    {020000, "O_ASYNC"},      {0400000, "O_LARGEFILE"},
+};
+
+enum rt_arch rt_arch_from_name(const char *name)
 {
-    static const struct flagname t[] = {
-        {O_CREAT, "O_CREAT"},     {O_EXCL, "O_EXCL"},           {O_NOCTTY, "O_NOCTTY"},
-        {O_TRUNC, "O_TRUNC"},     {O_APPEND, "O_APPEND"},       {O_NONBLOCK, "O_NONBLOCK"},
-        {O_TMPFILE, "O_TMPFILE"}, {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
-        {O_CLOEXEC, "O_CLOEXEC"}, {O_SYNC, "O_SYNC"},           {O_DSYNC, "O_DSYNC"},
-        {O_PATH, "O_PATH"},       {O_DIRECT, "O_DIRECT"},       {O_NOATIME, "O_NOATIME"},
-        {O_ASYNC, "O_ASYNC"},
-    };
+    if (name && (!strcmp(name, "aarch64") || !strcmp(name, "arm64")))
+        return RT_ARCH_AARCH64;
+    return RT_ARCH_X86_64;
+}
+
+static void add_oflags(struct out *o, int64_t v, enum rt_arch arch)
+{
     uint64_t u = (uint64_t)v;
     static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
-    adds(o, acc[u & O_ACCMODE]);
-    u &= ~(uint64_t)O_ACCMODE;
-    if (u)
-        add_bits(o, u, t, sizeof t / sizeof t[0], true);
+    adds(o, acc[u & 03]);
+    u &= ~(uint64_t)03;
+    if (!u)
+        return;
+    if (arch == RT_ARCH_AARCH64)
+        add_bits(o, u, oflags_aarch64, sizeof oflags_aarch64 / sizeof oflags_aarch64[0], true);
+    else
+        add_bits(o, u, oflags_x86_64, sizeof oflags_x86_64 / sizeof oflags_x86_64[0], true);
 }
 
 static void add_socktype(struct out *o, int64_t v)
@@ -147,7 +175,7 @@ static void add_family(struct out *o, int64_t v)
     }
 }
 
-static void add_num(struct out *o, enum rt_argfmt fmt, int64_t v)
+static void add_num(struct out *o, enum rt_argfmt fmt, int64_t v, enum rt_arch arch)
 {
     switch (fmt) {
     case RT_AF_HEX:
@@ -157,7 +185,7 @@ static void add_num(struct out *o, enum rt_argfmt fmt, int64_t v)
         addf(o, "0%" PRIo64, (uint64_t)v);
         break;
     case RT_AF_OFLAGS:
-        add_oflags(o, v);
+        add_oflags(o, v, arch);
         break;
     case RT_AF_AT_FD:
         if (v == AT_FDCWD)
@@ -209,8 +237,13 @@ static void add_num(struct out *o, enum rt_argfmt fmt, int64_t v)
 
 size_t rt_render_num(char *buf, size_t cap, enum rt_argfmt fmt, int64_t v)
 {
+    return rt_render_num_arch(buf, cap, fmt, v, rt_arch_from_name(RT_HOST_ARCH));
+}
+
+size_t rt_render_num_arch(char *buf, size_t cap, enum rt_argfmt fmt, int64_t v, enum rt_arch arch)
+{
     struct out o = {buf, cap, 0};
-    add_num(&o, fmt, v);
+    add_num(&o, fmt, v, arch);
     finish(&o);
     return o.n;
 }
@@ -264,6 +297,11 @@ static void add_str(struct out *o, enum rt_argfmt fmt, struct rt_str s)
 
 size_t rt_render_event(char *buf, size_t cap, const struct rt_event *ev)
 {
+    return rt_render_event_arch(buf, cap, ev, rt_arch_from_name(RT_HOST_ARCH));
+}
+
+size_t rt_render_event_arch(char *buf, size_t cap, const struct rt_event *ev, enum rt_arch arch)
+{
     struct out o = {buf, cap, 0};
     const struct rt_op_info *info = rt_op_info(ev->op);
     if (!info) {
@@ -292,7 +330,7 @@ size_t rt_render_event(char *buf, size_t cap, const struct rt_event *ev)
             adds(&o, first ? "" : ", ");
             if (f == RT_AF_BYTES || f == RT_AF_NS)
                 addf(&o, "%s=", info->num_name[k]);
-            add_num(&o, f, ev->num[k]);
+            add_num(&o, f, ev->num[k], arch);
             first = false;
         }
     }
@@ -436,6 +474,7 @@ json_t *rt_json_meta(const struct rt_bundle *b)
     set_str(j, "recorder_version", m->recorder_version);
     set_str(j, "error_type", m->error_type);
     set_str(j, "command", m->command);
+    set_str(j, "arch", m->arch);
     json_object_set_new(j, "memory_mb", json_integer(m->memory_mb));
     json_object_set_new(j, "start_wall_ns", json_integer(m->start_wall_ns));
     json_object_set_new(j, "end_wall_ns", json_integer(m->end_wall_ns));

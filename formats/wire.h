@@ -68,7 +68,8 @@ enum rt_wire_type {
     _(22, "seq", RT_WT_UVAR, seq)                                                                  \
     _(23, "prev_digest", RT_WT_DIGEST, prev_digest)                                                \
     _(24, "coverage", RT_WT_UVAR, coverage)                                                        \
-    _(25, "counters", RT_WT_PAIRS, counters)
+    _(25, "counters", RT_WT_PAIRS, counters)                                                       \
+    _(29, "arch", RT_WT_STR, arch)
 
 /* CODE fields. */
 #define RT_CODE_FIELDS(_)                                                                          \

@@ -629,6 +629,7 @@ int rt_record_seal(struct rt_recording *r, struct rt_meta *meta, uint8_t **data,
     if (WIFSIGNALED(st))
         meta->error_type = (char *)strsignal(WTERMSIG(st));
     meta->coverage = RT_COV_RECORD | (r->ring ? RT_COV_PRELOAD : 0);
+    meta->arch = (char *)RT_HOST_ARCH; /* the command ran here */
     meta->counters[RT_CTR_RING_DROPPED] = r->ring_dropped;
     meta->counters[RT_CTR_STRINGS_TRUNCATED] = r->strings_truncated;
     meta->counters[RT_CTR_UNCOVERED_EXECS] = r->uncovered;

@@ -66,7 +66,7 @@ int rt_record_wait(struct rt_recording *r);
 int rt_record_exec_errno(const struct rt_recording *r);
 /* Seals the bundle after rt_record_wait. meta comes in with the caller's fields (function,
  * command, request and sandbox ids, versions) and leaves with the recording's (times, duration,
- * exit status, status, error type, coverage, counters). *data is malloc'ed. Returns RT_OK or
+ * exit status, status, error type, coverage, arch, counters). *data is malloc'ed. Returns RT_OK or
  * the writer's error. */
 int rt_record_seal(struct rt_recording *r, struct rt_meta *meta, uint8_t **data, size_t *len,
                    struct rt_record_stats *stats);

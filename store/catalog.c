@@ -423,53 +423,42 @@ static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bu
         int kind = oi ? (int)oi->kind : -1;
         int64_t target = 0, host = 0, bytes = 0;
         int port = -1;
-        const struct rt_str *s0 = &ev->str[0], *s1 = &ev->str[1];
-        switch (ev->op) {
-        case RT_OP_OUTBOUND:
-        case RT_OP_INBOUND: /* target: the peer, as for accept */
-        case RT_OP_CONNECT:
-        case RT_OP_SENDTO:
-        case RT_OP_BIND:
-        case RT_OP_LISTEN:
-        case RT_OP_ACCEPT: {
-            const char *h;
-            size_t hl;
-            if (s0->len) {
-                split_hostport(s0->ptr, s0->len, &h, &hl, &port);
+        /* The op table's roles say what to index: a connection's address (host and port)
+         * or else the file, program or command the call acts on; a host name (a
+         * connection's may carry the HTTP Host port); the bytes the program sent. */
+        bool has_addr = rt_event_has_str(ev, RT_ROLE_PEER) || rt_event_has_str(ev, RT_ROLE_LOCAL);
+        struct rt_str addr = rt_event_peer(ev);
+        if (!rt_event_has_str(ev, RT_ROLE_PEER))
+            addr = rt_event_local(ev);
+        if (has_addr) {
+            if (addr.len) {
+                const char *h;
+                size_t hl;
+                split_hostport(addr.ptr, addr.len, &h, &hl, &port);
                 target = intern(cat, h, hl);
             }
-            if (ev->op == RT_OP_OUTBOUND && s1->len) {
-                const char *n;
-                size_t nl;
-                int name_port;
-                split_hostport(s1->ptr, s1->len, &n, &nl, &name_port);
-                host = intern(cat, n, nl);
+        } else {
+            static const enum rt_role target_roles[] = {RT_ROLE_PATH, RT_ROLE_PROGRAM,
+                                                        RT_ROLE_COMMAND};
+            for (size_t r = 0; r < sizeof target_roles / sizeof target_roles[0]; r++) {
+                struct rt_str t = rt_event_str(ev, target_roles[r]);
+                if (t.len) {
+                    target = intern(cat, t.ptr, t.len);
+                    break;
+                }
             }
-            if (ev->op == RT_OP_OUTBOUND || ev->op == RT_OP_INBOUND) {
-                bytes = ev->num[0]; /* bytes the function sent */
-            } else if (ev->op == RT_OP_SENDTO) {
-                bytes = ev->num[1];
-            }
-            break;
         }
-        case RT_OP_DNS:
-            if (s0->len)
-                host = intern(cat, s0->ptr, s0->len);
-            break;
-        case RT_OP_MARK:
-        case RT_OP_LOG:
-        case RT_OP_SOCKET:
-        case RT_OP_FORK:
-        case RT_OP_KILL:
-        case RT_OP_PRCTL:
-        case RT_OP_PTRACE:
-        case RT_OP_PROC_EXIT:
-            break;
-        default:
-            if (s0->len)
-                target = intern(cat, s0->ptr, s0->len);
-            break;
+        struct rt_str name = rt_event_host(ev);
+        if (name.len && has_addr) {
+            const char *n;
+            size_t nl;
+            int name_port;
+            split_hostport(name.ptr, name.len, &n, &nl, &name_port);
+            host = intern(cat, n, nl);
+        } else if (name.len) {
+            host = intern(cat, name.ptr, name.len);
         }
+        bytes = rt_event_bytes_out(ev);
         if (target < 0 || host < 0)
             return -1;
         sqlite3_stmt *st = cat->ins_ev;
@@ -503,35 +492,36 @@ static void summarise(const struct rt_bundle *b, struct dest_set *dests, uint64_
         const struct rt_event *ev = &b->events[i];
         *flags |= ev->flags;
         if (ev->op == RT_OP_OUTBOUND) {
+            struct rt_str peer = rt_event_peer(ev), name = rt_event_host(ev);
             const char *h;
             size_t hl;
             int port;
-            split_hostport(ev->str[0].ptr, ev->str[0].len, &h, &hl, &port);
-            if (ev->str[1].len) { /* a DNS name, a TLS SNI or an HTTP Host (which may carry
-                                   * the port): the name, with the connection's port */
+            split_hostport(peer.ptr, peer.len, &h, &hl, &port);
+            if (name.len) { /* a DNS name, a TLS SNI or an HTTP Host (which may carry the
+                             * port): the name, with the connection's port */
                 const char *n;
                 size_t nl;
                 int name_port;
-                split_hostport(ev->str[1].ptr, strnlen(ev->str[1].ptr, ev->str[1].len), &n, &nl,
-                               &name_port);
+                split_hostport(name.ptr, strnlen(name.ptr, name.len), &n, &nl, &name_port);
                 dest_add(dests, n, nl, port);
             } else
                 dest_add(dests, h, hl, port);
-            if (ev->num[0] > 0)
-                *bytes_out += (uint64_t)ev->num[0];
-        } else if (ev->op == RT_OP_SENDTO && ev->num[1] > 0) {
-            *bytes_out += (uint64_t)ev->num[1];
         }
+        /* what the function sent: its summaries and datagrams, not its answers to peers
+         * that connected to it */
+        if (ev->op != RT_OP_INBOUND && rt_event_bytes_out(ev) > 0)
+            *bytes_out += (uint64_t)rt_event_bytes_out(ev);
     }
     if (dests->n == 0) { /* no outbound summaries: fall back to connect() targets */
         for (size_t i = 0; i < b->n_events; i++) {
             const struct rt_event *ev = &b->events[i];
-            if (ev->op != RT_OP_CONNECT || ev->str[0].len == 0)
+            struct rt_str peer = rt_event_peer(ev);
+            if (ev->op != RT_OP_CONNECT || peer.len == 0)
                 continue;
             const char *h;
             size_t hl;
             int port;
-            split_hostport(ev->str[0].ptr, ev->str[0].len, &h, &hl, &port);
+            split_hostport(peer.ptr, peer.len, &h, &hl, &port);
             if (port >= 0) /* skip unix sockets */
                 dest_add(dests, h, hl, port);
         }

@@ -464,6 +464,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     m.caller = caller;
     m.sandbox_id = s->sandbox_id;
     m.recorder_version = RT_VERSION;
+    m.arch = RT_HOST_ARCH;
     m.error_type = inv->status == RT_STATUS_OK ? NULL
                    : inv->error_type           ? inv->error_type
                                                : parsed_type;

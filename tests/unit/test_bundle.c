@@ -35,6 +35,7 @@ fill_meta(struct rt_meta *m)
     m->recorder_version = "0.1.0";
     m->error_type = "Runtime.Crash";
     m->command = "node index.js";
+    m->arch = "aarch64";
     m->memory_mb = 512;
     m->start_wall_ns = 1764150000123456789;
     m->end_wall_ns = 1764150000223456789;
@@ -287,14 +288,21 @@ static char *tables_markdown(void)
             if (i->str_fmt[k] == RT_AF_NONE)
                 fprintf(f, " |");
             else
-                fprintf(f, " %s (%s) |", i->str_name[k], af_name(i->str_fmt[k]));
+                fprintf(f, " %s (%s%s%s) |", i->str_name[k], af_name(i->str_fmt[k]),
+                        i->str_role[k] ? ", " : "",
+                        i->str_role[k] ? rt_role_name(i->str_role[k]) : "");
         for (int k = 0; k < RT_EVENT_NUMS; k++)
             if (i->num_fmt[k] == RT_AF_NONE)
                 fprintf(f, " |");
             else
-                fprintf(f, " %s (%s) |", i->num_name[k], af_name(i->num_fmt[k]));
+                fprintf(f, " %s (%s%s%s) |", i->num_name[k], af_name(i->num_fmt[k]),
+                        i->num_role[k] ? ", " : "",
+                        i->num_role[k] ? rt_role_name(i->num_role[k]) : "");
         fprintf(f, "\n");
     }
+    fprintf(f, "\n### Roles (`RT_ROLES`)\n\n| role | meaning |\n| --- | --- |\n");
+    for (unsigned r = 1; r < RT_ROLE__COUNT; r++)
+        fprintf(f, "| `%s` | %s |\n", rt_role_name(r), rt_role_doc(r));
     fprintf(f, "\n### Kinds (`RT_KINDS`)\n\n| value | name |\n| --- | --- |\n");
     for (unsigned k = 0; k < RT_KIND__COUNT; k++)
         fprintf(f, "| %u | `%s` |\n", k, rt_kind_name(k));
@@ -763,6 +771,55 @@ Test(render, strace_like_lines)
     cr_assert_str_eq(buf, "-1.500ms");
     rt_render_wall(buf, sizeof buf, 1764152100123456789LL);
     cr_assert_str_eq(buf, "2025-11-26T10:15:00.123456789Z");
+}
+
+/* O_* flags are read with the recording machine's numbers (META arch), not the viewer's. */
+Test(render, open_flags_per_architecture)
+{
+    char buf[512];
+    struct rt_event e = {0};
+    e.op = RT_OP_OPEN;
+    e.str[0] = S("/var/task");
+    e.num[0] = -100;
+    e.result = 3;
+    /* aarch64: O_DIRECTORY 040000, O_NOFOLLOW 0100000, O_DIRECT 0200000, O_LARGEFILE 0400000 */
+    e.num[1] = 040000 | 0100000 | 02000000;
+    rt_render_event_arch(buf, sizeof buf, &e, RT_ARCH_AARCH64);
+    cr_assert_str_eq(buf, "openat(AT_FDCWD, \"/var/task\", O_RDONLY|O_DIRECTORY|O_NOFOLLOW|"
+                          "O_CLOEXEC) = 3");
+    /* the same numbers from an x86_64 machine are O_DIRECT and O_LARGEFILE */
+    rt_render_event_arch(buf, sizeof buf, &e, RT_ARCH_X86_64);
+    cr_assert_str_eq(buf, "openat(AT_FDCWD, \"/var/task\", O_RDONLY|O_CLOEXEC|O_DIRECT|"
+                          "O_LARGEFILE) = 3");
+    e.num[1] = 0200000 | 0400000 | 01;
+    rt_render_event_arch(buf, sizeof buf, &e, RT_ARCH_AARCH64);
+    cr_assert_str_eq(buf, "openat(AT_FDCWD, \"/var/task\", O_WRONLY|O_DIRECT|O_LARGEFILE) = 3");
+    rt_render_event_arch(buf, sizeof buf, &e, RT_ARCH_X86_64);
+    cr_assert_str_eq(buf, "openat(AT_FDCWD, \"/var/task\", O_WRONLY|O_DIRECTORY|O_NOFOLLOW) = 3");
+    /* O_TMPFILE carries the architecture's O_DIRECTORY bit */
+    e.num[1] = 020000000 | 040000 | 02;
+    rt_render_event_arch(buf, sizeof buf, &e, RT_ARCH_AARCH64);
+    cr_assert_str_eq(buf, "openat(AT_FDCWD, \"/var/task\", O_RDWR|O_TMPFILE) = 3");
+    rt_render_event_arch(buf, sizeof buf, &e, RT_ARCH_X86_64);
+    cr_assert_str_eq(buf, "openat(AT_FDCWD, \"/var/task\", O_RDWR|O_DIRECT|0x400000) = 3");
+    cr_assert_eq(rt_arch_from_name("aarch64"), RT_ARCH_AARCH64);
+    cr_assert_eq(rt_arch_from_name("arm64"), RT_ARCH_AARCH64);
+    cr_assert_eq(rt_arch_from_name(NULL), RT_ARCH_X86_64); /* a bundle without the field */
+    cr_assert_eq(rt_arch_from_name("x86_64"), RT_ARCH_X86_64);
+}
+
+/* An aarch64 bundle keeps its arch through the writer and the reader. */
+Test(render, arch_round_trips_in_meta)
+{
+    struct rt_writer *w = rt_writer_new(NULL);
+    struct rt_meta m = {0};
+    m.arch = "aarch64";
+    rt_writer_set_meta(w, &m);
+    uint8_t d[RT_DIGEST_LEN];
+    struct rt_bundle *b = seal_and_open(w, d);
+    cr_assert_str_eq(b->meta.arch, "aarch64");
+    cr_assert_eq(rt_arch_from_name(b->meta.arch), RT_ARCH_AARCH64);
+    rt_bundle_free(b);
 }
 
 Test(render, json_is_safe)
