@@ -478,7 +478,8 @@ static char *event_key(struct keyer *k, const struct rt_event *ev)
     puts_(k, ename ? " = " : ev->result < 0 ? " = error" : " = ok");
     if (ename)
         puts_(k, ename);
-    uint32_t flags = ev->flags & ~(uint32_t)RT_EF_OUTSIDE;
+    /* how the event was attributed or summarised, not what happened */
+    uint32_t flags = ev->flags & ~(uint32_t)(RT_EF_OUTSIDE | RT_EF_STILL_OPEN);
     for (unsigned bit = 0, any = 0; bit < 32; bit++) {
         if (!(flags & (1u << bit)))
             continue;

@@ -34,9 +34,9 @@
       "a port of 32768 or more (Linux's ephemeral range, 32768-60999) is the client side of a "    \
       "connection or a port the kernel chose; lower ports (:443, :53, :8080) are kept; the "       \
       "string rules below do not apply to addresses")                                              \
-    _(OUTSIDE_FLAG, "outside flag", "flags", "dropped",                                            \
-      "`outside_invocation` says when the event was drained, not what happened; other flags "      \
-      "are kept")                                                                                  \
+    _(OUTSIDE_FLAG, "outside and still_open flags", "flags", "dropped",                            \
+      "`outside_invocation` says when the event was drained, `still_open` whether a connection "   \
+      "summary was taken before its close: neither says what happened; other flags are kept")      \
     _(REQUEST_ID, "request id", "strings", "`{request_id}`",                                       \
       "the invocation's own request id (META request_id) inside a path, URL or text")              \
     _(UUID, "uuid", "strings", "`{uuid}`",                                                         \

@@ -65,7 +65,7 @@ static void fmt_time(int64_t ns, char *buf, size_t cap)
 
 /* Flags that say how an event was attributed, not that it deserves a look: left out of the
  * table so that its FLAGS column stays a list of findings (--json keeps every flag). */
-#define BOOKKEEPING_FLAGS (RT_EF_OUTSIDE | RT_EF_CREATE)
+#define BOOKKEEPING_FLAGS (RT_EF_OUTSIDE | RT_EF_CREATE | RT_EF_STILL_OPEN)
 
 static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, size_t cap)
 {

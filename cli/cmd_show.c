@@ -220,6 +220,8 @@ static void show_header(const char *path, const struct rt_bundle *b)
         fputs(" proxy", stdout);
     if (m->coverage & RT_COV_RECORD)
         fputs(" record", stdout);
+    if (m->coverage & RT_COV_PARTIAL)
+        fputs(" partial", stdout);
     fputs(m->coverage ? "\n" : " none\n", stdout);
     bool any = false;
     for (unsigned i = 0; i < RT_CTR__COUNT; i++) {

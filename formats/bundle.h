@@ -41,19 +41,21 @@ int rt_status_from_name(const char *name); /* -1 if unknown */
 
 /* Degradation and coverage counters carried in META. Append only (ids are on disk). */
 #define RT_COUNTERS(_)                                                                             \
-    _(EVENTS_DROPPED, 0, "events_dropped")       /* over the writer's max events */                \
-    _(RING_DROPPED, 1, "ring_dropped")           /* ring full: producers could not write */        \
-    _(STRINGS_TRUNCATED, 2, "strings_truncated") /* argument strings cut to the slot size */       \
-    _(PAYLOAD_TRUNCATED, 3, "payload_truncated") /* payload bytes not stored */                    \
-    _(LOG_BYTES_DROPPED, 4, "log_bytes_dropped") /* over the log cap */                            \
-    _(SPOOL_DROPPED, 5, "spool_dropped")         /* spooled bundles evicted over the cap */        \
-    _(STORE_FAILURES, 6, "store_failures")       /* failed writes/uploads (then spooled) */        \
-    _(CONFIG_ERRORS, 7, "config_errors")         /* bad RUNTRAIL_* settings ignored */             \
-    _(OUTSIDE_EVENTS, 8, "outside_events")       /* events outside any invocation window */        \
-    _(PROXY_ERRORS, 9, "proxy_errors")           /* Runtime API proxy failures */                  \
-    _(UNCOVERED_EXECS, 10, "uncovered_execs")    /* children the preload cannot enter */           \
-    _(SPOOLED, 11, "spooled")                    /* bundles waiting in the spool */                \
-    _(SAMPLED_OUT, 12, "sampled_out")            /* invocations not kept (RUNTRAIL_SAMPLE) */
+    _(EVENTS_DROPPED, 0, "events_dropped")        /* over the writer's max events */               \
+    _(RING_DROPPED, 1, "ring_dropped")            /* ring full: producers could not write */       \
+    _(STRINGS_TRUNCATED, 2, "strings_truncated")  /* argument strings cut to the slot size */      \
+    _(PAYLOAD_TRUNCATED, 3, "payload_truncated")  /* payload bytes not stored */                   \
+    _(LOG_BYTES_DROPPED, 4, "log_bytes_dropped")  /* over the log cap */                           \
+    _(SPOOL_DROPPED, 5, "spool_dropped")          /* spooled bundles evicted over the cap */       \
+    _(STORE_FAILURES, 6, "store_failures")        /* failed writes/uploads (then spooled) */       \
+    _(CONFIG_ERRORS, 7, "config_errors")          /* bad RUNTRAIL_* settings ignored */            \
+    _(OUTSIDE_EVENTS, 8, "outside_events")        /* events outside any invocation window */       \
+    _(PROXY_ERRORS, 9, "proxy_errors")            /* Runtime API proxy failures */                 \
+    _(UNCOVERED_EXECS, 10, "uncovered_execs")     /* children the preload cannot enter */          \
+    _(SPOOLED, 11, "spooled")                     /* bundles waiting in the spool */               \
+    _(SAMPLED_OUT, 12, "sampled_out")             /* invocations not kept (RUNTRAIL_SAMPLE) */     \
+    _(CONNS_UNTRACKED, 13, "conns_untracked")     /* connections with no summary (table full) */   \
+    _(RUNTIME_UNCOVERED, 14, "runtime_uncovered") /* 1: the interposer is not in the runtime */
 
 enum rt_counter {
 #define _(id, num, name) RT_CTR_##id = num,
@@ -67,6 +69,7 @@ const char *rt_counter_name(unsigned counter);
 #define RT_COV_PRELOAD 0x1u /* the interposer was active */
 #define RT_COV_PROXY 0x2u   /* the Runtime API proxy saw the invocation */
 #define RT_COV_RECORD 0x4u  /* `runtrail record` (a plain command, not Lambda) */
+#define RT_COV_PARTIAL 0x8u /* the interposer is not in the runtime (static, Go) */
 
 /* The architecture this program was built for, as writers put it in META's arch (the
  * uname -m spelling; Lambda runs x86_64 and arm64 as "aarch64"). */

@@ -197,7 +197,8 @@ enum rt_op {
     _(NOT_COVERED, 5, "not_covered")    /* the child cannot be traced (static binary) */           \
     _(OUTSIDE, 6, "outside_invocation") /* happened outside any invocation's window */             \
     _(PRIVILEGE, 7, "privilege")        /* setuid family, ptrace */                                \
-    _(CREATE, 8, "create")              /* the call created the file */
+    _(CREATE, 8, "create")              /* the call created the file */                            \
+    _(STILL_OPEN, 9, "still_open")      /* connection summary taken while it was open: partial */
 
 enum rt_event_flag {
 #define _(id, bit, name) RT_EF_##id = 1u << (bit),

@@ -494,6 +494,8 @@ json_t *rt_json_meta(const struct rt_bundle *b)
         json_array_append_new(cov, json_string("proxy"));
     if (m->coverage & RT_COV_RECORD)
         json_array_append_new(cov, json_string("record"));
+    if (m->coverage & RT_COV_PARTIAL)
+        json_array_append_new(cov, json_string("partial"));
     json_object_set_new(j, "coverage", cov);
     json_t *ctr = json_object();
     for (unsigned i = 0; i < RT_CTR__COUNT; i++)

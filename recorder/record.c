@@ -77,7 +77,7 @@ struct rt_recording {
     struct held_event *held;
     size_t n_held, cap_held;
     uint64_t not_held; /* over max_events, or out of memory: counted as dropped */
-    uint64_t ring_dropped, strings_truncated;
+    uint64_t ring_dropped, strings_truncated, conns_untracked;
     struct sigaction old_int, old_quit, old_term, old_hup, old_pipe;
     bool signals_set;
 };
@@ -610,6 +610,7 @@ int rt_record_wait(struct rt_recording *r)
         rt_ring_drain_final(r->ring, FINAL_DRAIN_MS, on_event, r);
         r->ring_dropped = rt_ring_take_dropped(r->ring);
         r->strings_truncated = rt_ring_take_truncated(r->ring);
+        r->conns_untracked = rt_ring_take_untracked(r->ring);
     }
     r->waited = true;
     return r->status;
@@ -632,6 +633,7 @@ int rt_record_seal(struct rt_recording *r, struct rt_meta *meta, uint8_t **data,
     meta->arch = (char *)RT_HOST_ARCH; /* the command ran here */
     meta->counters[RT_CTR_RING_DROPPED] = r->ring_dropped;
     meta->counters[RT_CTR_STRINGS_TRUNCATED] = r->strings_truncated;
+    meta->counters[RT_CTR_CONNS_UNTRACKED] = r->conns_untracked;
     meta->counters[RT_CTR_UNCOVERED_EXECS] = r->uncovered;
     rt_writer_set_meta(r->w, meta);
     write_held(r);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,15 @@ struct pending {
     struct rt_ring_slot slot;
 };
 
+/* What the summaries of one connection-table entry have covered so far (consumer only). */
+struct conn_report {
+    uint64_t id; /* the entry's connection id these figures belong to */
+    uint64_t out, in;
+    uint64_t gen;    /* the period whose HTTP lines were reported */
+    size_t text_len; /* how much of them */
+    bool reported;
+};
+
 struct rt_ring {
     void *map;
     size_t map_len;
@@ -47,6 +57,13 @@ struct rt_ring {
     struct pending pend[MAX_PENDING];
     int n_pending; /* entries in use (lets the common case skip the table) */
     struct rt_ring_slot copy;
+    struct rt_ring_conn *conns; /* the connection table (kept from creation) */
+    uint32_t conn_count;
+    struct conn_report *rep; /* per entry */
+    uint64_t closed_seen;    /* hdr->conn_closed already acted on */
+    uint64_t untracked_seen; /* hdr->conn_untracked already reported */
+    struct rt_ring_conn conn_copy;
+    char text[512];
 };
 
 static int64_t mono_ns(void)
@@ -80,6 +97,12 @@ static bool tsc_usable(void)
 #endif
 }
 
+static void ring_discard(struct rt_ring *r)
+{
+    free(r->rep);
+    free(r);
+}
+
 int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
@@ -87,17 +110,22 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     uint64_t want = slots ? slots : RT_RING_DEFAULT_SLOTS;
     while (n < want && n < RT_RING_MAX_SLOTS)
         n <<= 1;
-    size_t len = RT_RING_HDR_SIZE + (size_t)n * RT_RING_SLOT_SIZE;
+    size_t conn_off = RT_RING_HDR_SIZE + (size_t)n * RT_RING_SLOT_SIZE;
+    size_t len = conn_off + RT_RING_CONNS * sizeof(struct rt_ring_conn);
     struct rt_ring *r = calloc(1, sizeof *r);
+    if (r && !(r->rep = calloc(RT_RING_CONNS, sizeof *r->rep))) {
+        free(r);
+        r = NULL;
+    }
     if (!r)
         return rt_fail(ei, RT_ERR_NOMEM, -1, "%s", path);
     if (unlink(path) != 0 && errno != ENOENT) {
-        free(r);
+        ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
     }
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        free(r);
+        ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
     }
     /* Reserve the blocks now: on a full tmpfs a sparse file would SIGBUS on first write. */
@@ -105,14 +133,14 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     if (fe != 0 && fe != EOPNOTSUPP && fe != EINVAL) {
         close(fd);
         unlink(path);
-        free(r);
+        ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(fe));
     }
     if (ftruncate(fd, (off_t)len) != 0) {
         int e = errno;
         close(fd);
         unlink(path);
-        free(r);
+        ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(e));
     }
     /* Every slot starts free for its first lap (seq == index). Written with pwrite, a chunk
@@ -143,7 +171,7 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     if (werr) {
         close(fd);
         unlink(path);
-        free(r);
+        ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(werr));
     }
     void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -151,7 +179,7 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     close(fd);
     if (map == MAP_FAILED) {
         unlink(path);
-        free(r);
+        ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: mmap: %s", path, strerror(e));
     }
     r->map = map;
@@ -160,12 +188,17 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     r->slots = (struct rt_ring_slot *)((char *)map + RT_RING_HDR_SIZE);
     r->count = n;
     r->mask = n - 1;
+    r->conns = (struct rt_ring_conn *)((char *)map + conn_off);
+    r->conn_count = RT_RING_CONNS;
     struct rt_ring_header *h = r->hdr;
     h->version = RT_RING_VERSION;
     h->slot_size = RT_RING_SLOT_SIZE;
     h->slot_count = n;
     h->hdr_size = RT_RING_HDR_SIZE;
     h->consumer_pid = (uint64_t)getpid();
+    h->conn_off = conn_off;
+    h->conn_count = RT_RING_CONNS;
+    h->conn_size = sizeof(struct rt_ring_conn);
 #if defined(__x86_64__)
     /* The narrowest of 8 reads (the header is zero: no pair until one counts). */
     if (tsc_usable())
@@ -182,6 +215,7 @@ void rt_ring_close(struct rt_ring *ring)
     if (!ring)
         return;
     munmap(ring->map, ring->map_len);
+    free(ring->rep);
     free(ring);
 }
 
@@ -224,6 +258,166 @@ static size_t emit(struct rt_ring *r, const struct rt_ring_slot *s, drain_fn fn,
     }
     fn(&ev, arg);
     return 1;
+}
+
+/* ---- the connection table (RING.md "Connections") ---- */
+
+enum conn_pass {
+    CONN_CLOSED,   /* only entries their owner closed */
+    CONN_SNAPSHOT, /* every entry: what moved since the last summary; owners gone end theirs */
+    CONN_FINAL,    /* every entry, then freed: the end of the recording */
+};
+
+/* Whether pid, the owner of an entry, no longer exists (a runtime killed without closing). */
+static bool owner_gone(int32_t pid)
+{
+    return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Forces a NUL into the last byte of each string of a private copy. */
+static void conn_terminate(struct rt_ring_conn *c)
+{
+    c->dest[sizeof c->dest - 1] = c->local[sizeof c->local - 1] = 0;
+    c->dns[sizeof c->dns - 1] = c->sni[sizeof c->sni - 1] = c->req[sizeof c->req - 1] = 0;
+    c->host[sizeof c->host - 1] = c->status[sizeof c->status - 1] = 0;
+}
+
+/* The plaintext HTTP lines of a copy: request line, "Host: ...", status line. */
+static size_t conn_http_text(const struct rt_ring_conn *c, char *out, size_t cap)
+{
+    if (!c->req[0]) {
+        out[0] = 0;
+        return 0;
+    }
+    int n = snprintf(out, cap, "%s%s%s%s%s", c->req, c->host[0] ? "\nHost: " : "", c->host,
+                     c->status[0] ? "\n" : "", c->status);
+    return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+}
+
+static void set_str(struct rt_event *ev, int i, const char *s, size_t len)
+{
+    ev->str[i].ptr = len ? s : NULL;
+    ev->str[i].len = len;
+}
+
+/* Writes the summary of entry i (copy c) for what it did since its previous summary, if
+ * anything: bytes each way, the HTTP lines of the current period when not reported yet, and
+ * a first summary of every connection that ends. open_now: still open (flagged so). */
+static size_t conn_summary(struct rt_ring *r, uint32_t i, const struct rt_ring_conn *c,
+                           bool text_ok, bool open_now, int64_t now, drain_fn fn, void *arg)
+{
+    struct conn_report *rep = &r->rep[i];
+    if (rep->id != c->id) {
+        memset(rep, 0, sizeof *rep);
+        rep->id = c->id;
+    }
+    uint64_t out = c->bytes_out >= rep->out ? c->bytes_out - rep->out : 0;
+    uint64_t in = c->bytes_in >= rep->in ? c->bytes_in - rep->in : 0;
+    size_t tn = text_ok ? conn_http_text(c, r->text, sizeof r->text) : 0;
+    bool new_text =
+        text_ok && (!rep->reported || c->period_gen != rep->gen ? tn > 0 : tn > rep->text_len);
+    if (!out && !in && !new_text && (rep->reported || open_now))
+        return 0;
+    bool inbound = c->state & RT_RING_CONN_INBOUND;
+    struct rt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.op = inbound ? RT_OP_INBOUND : RT_OP_OUTBOUND;
+    ev.ts_ns = c->period_ns;
+    int64_t end = open_now || !c->closed_ns ? now : c->closed_ns;
+    ev.dur_ns = end > ev.ts_ns ? (uint64_t)(end - ev.ts_ns) : 0;
+    ev.pid = c->pid;
+    ev.tid = c->tid;
+    ev.flags = open_now ? RT_EF_STILL_OPEN : 0;
+    ev.num[0] = (int64_t)out;
+    ev.num[1] = (int64_t)in;
+    ev.num[2] = c->proto;
+    ev.num[3] = c->fd;
+    set_str(&ev, 0, c->dest, strlen(c->dest));
+    if (!new_text)
+        tn = 0;
+    if (inbound) { /* local address; the request, or the SNI the client asked for */
+        set_str(&ev, 1, c->local, strlen(c->local));
+        if (tn)
+            set_str(&ev, 2, r->text, tn);
+        else if (text_ok)
+            set_str(&ev, 2, c->sni, strlen(c->sni));
+    } else {
+        const char *host = !text_ok ? c->dns : c->sni[0] ? c->sni : c->host[0] ? c->host : c->dns;
+        set_str(&ev, 1, host, strlen(host));
+        set_str(&ev, 2, r->text, tn);
+    }
+    fn(&ev, arg);
+    rep->reported = true;
+    rep->out = c->bytes_out;
+    rep->in = c->bytes_in;
+    if (text_ok) {
+        rep->gen = c->period_gen;
+        rep->text_len = tn ? tn : rep->text_len;
+    }
+    return 1;
+}
+
+/* One pass over the table (see enum conn_pass). Each live entry is copied before use, its
+ * strings bounded; a copy torn by a producer rewriting the strings keeps only its numbers. */
+static size_t conn_pass(struct rt_ring *r, enum conn_pass pass, drain_fn fn, void *arg)
+{
+    if (!r->conns)
+        return 0;
+    size_t n = 0;
+    int64_t now = mono_ns();
+    struct rt_ring_conn *c = &r->conn_copy;
+    uint64_t used = __atomic_load_n(&r->hdr->conn_used, __ATOMIC_ACQUIRE);
+    uint32_t scan = used < r->conn_count ? (uint32_t)used : r->conn_count;
+    for (uint32_t i = 0; i < scan; i++) {
+        struct rt_ring_conn *e = &r->conns[i];
+        uint32_t state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+        if (!(state & RT_RING_CONN_LIVE) || (pass == CONN_CLOSED && !(state & RT_RING_CONN_CLOSED)))
+            continue;
+        uint64_t g1 = __atomic_load_n(&e->text_gen, __ATOMIC_ACQUIRE);
+        memcpy(c, e, sizeof *c);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        uint64_t g2 = __atomic_load_n(&e->text_gen, __ATOMIC_RELAXED);
+        if (!c->id || __atomic_load_n(&e->id, __ATOMIC_RELAXED) != c->id)
+            continue; /* freed or reused meanwhile */
+        conn_terminate(c);
+        bool closed = c->state & RT_RING_CONN_CLOSED;
+        bool open_now = !closed && !(pass != CONN_CLOSED && owner_gone(c->pid));
+        n += conn_summary(r, i, c, g1 == g2 && !(g1 & 1), open_now, now, fn, arg);
+        if (!open_now || pass == CONN_FINAL) {
+            __atomic_store_n(&e->state, 0, __ATOMIC_RELEASE);
+            __atomic_store_n(&e->id, 0, __ATOMIC_RELEASE);
+            r->rep[i].id = 0;
+        }
+    }
+    return n;
+}
+
+/* After draining: the summaries of connections closed since the previous look. */
+static size_t conn_closed(struct rt_ring *r, drain_fn fn, void *arg)
+{
+    if (!r->conns)
+        return 0;
+    uint64_t closed = __atomic_load_n(&r->hdr->conn_closed, __ATOMIC_ACQUIRE);
+    if (closed == r->closed_seen)
+        return 0;
+    r->closed_seen = closed;
+    return conn_pass(r, CONN_CLOSED, fn, arg);
+}
+
+size_t rt_ring_snapshot_conns(struct rt_ring *ring,
+                              void (*fn)(const struct rt_event *ev, void *arg), void *arg)
+{
+    size_t n = conn_pass(ring, CONN_SNAPSHOT, fn, arg);
+    __atomic_fetch_add(&ring->hdr->snap_gen, 1, __ATOMIC_RELEASE);
+    return n;
+}
+
+uint64_t rt_ring_take_untracked(struct rt_ring *ring)
+{
+    uint64_t shared = __atomic_load_n(&ring->hdr->conn_untracked, __ATOMIC_RELAXED);
+    uint64_t n = shared - ring->untracked_seen;
+    ring->untracked_seen = shared;
+    return n;
 }
 
 static size_t flush_pending(struct rt_ring *r, struct pending *p, drain_fn fn, void *arg)
@@ -336,7 +530,7 @@ static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
         if (p->used && (final || now - p->seen_ns >= PENDING_NS))
             n += flush_pending(r, p, fn, arg);
     }
-    return n;
+    return n + conn_closed(r, fn, arg);
 }
 
 size_t rt_ring_drain(struct rt_ring *ring, void (*fn)(const struct rt_event *ev, void *arg),
@@ -357,7 +551,8 @@ size_t rt_ring_drain_final(struct rt_ring *ring, int wait_ms,
         struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    return n + drain(ring, fn, arg, true);
+    n += drain(ring, fn, arg, true);
+    return n + conn_pass(ring, CONN_FINAL, fn, arg);
 }
 
 size_t rt_ring_backlog(const struct rt_ring *ring)
@@ -378,9 +573,16 @@ uint64_t rt_ring_take_dropped(struct rt_ring *ring)
     return n;
 }
 
-void rt_ring_request_flush(struct rt_ring *ring)
+size_t rt_ring_release_execs(struct rt_ring *ring, int64_t until_ns,
+                             void (*fn)(const struct rt_event *ev, void *arg), void *arg)
 {
-    __atomic_fetch_add(&ring->hdr->flush_gen, 1, __ATOMIC_RELEASE);
+    size_t n = 0;
+    for (int i = 0; i < MAX_PENDING && ring->n_pending; i++) {
+        struct pending *p = &ring->pend[i];
+        if (p->used && p->slot.ts_ns <= until_ns)
+            n += flush_pending(ring, p, fn, arg);
+    }
+    return n;
 }
 
 uint64_t rt_ring_take_truncated(struct rt_ring *ring)

@@ -21,28 +21,46 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
 /* Unmaps; the file stays (call unlink yourself when done). */
 void rt_ring_close(struct rt_ring *ring);
 
-/* Calls fn for each committed record in order and frees its slot. The struct rt_event and its
- * strings are valid only during the call. ts_ns in the event is CLOCK_MONOTONIC ns (absolute);
- * the consumer rebases it to the invocation start. Returns the number of records drained. */
+/* Calls fn for each committed record in order and frees its slot, then writes the summaries
+ * of connections closed since the previous call (see rt_ring_snapshot_conns). The struct rt_event
+ * and its strings are valid only during the call. ts_ns in the event is CLOCK_MONOTONIC ns
+ * (absolute); the consumer rebases it to the invocation start. Returns the number of records
+ * drained. */
 size_t rt_ring_drain(struct rt_ring *ring, void (*fn)(const struct rt_event *ev, void *arg),
                      void *arg);
+
+/* Emits the exec records still held for a sign of their outcome (RING.md "Exec records")
+ * that started at or before until_ns (CLOCK_MONOTONIC), as succeeded: an exec into a static
+ * image never sends one, and its invocation is sealed now. A failure record arriving later
+ * is then emitted on its own. Returns the events emitted. */
+size_t rt_ring_release_execs(struct rt_ring *ring, int64_t until_ns,
+                             void (*fn)(const struct rt_event *ev, void *arg), void *arg);
 
 /* Records producers could not write since the last call (ring full), then resets to 0. */
 uint64_t rt_ring_take_dropped(struct rt_ring *ring);
 
 /* Added by the recorder: */
 /* Drains until nothing is reserved or wait_ms passed, then once more giving up on slots whose
- * producer never committed and flushing held exec records. For the end of a recording. */
+ * producer never committed and flushing held exec records, then writes the last summary of
+ * every connection in the table (flagged RT_EF_STILL_OPEN when neither closed nor its owner
+ * gone) and frees
+ * the table. For the end of a recording. */
 size_t rt_ring_drain_final(struct rt_ring *ring, int wait_ms,
                            void (*fn)(const struct rt_event *ev, void *arg), void *arg);
 /* Records reserved by producers and not yet drained. */
 size_t rt_ring_backlog(const struct rt_ring *ring);
 /* Strings producers cut to fit a slot since the last call (RT_CTR_STRINGS_TRUNCATED). */
 uint64_t rt_ring_take_truncated(struct rt_ring *ring);
-/* Asks every producer to write a summary (OUTBOUND, or INBOUND for an accepted one) of each
- * connection still open (bytes since its previous summary), e.g. at the end of an invocation.
- * Producers act on their next call that touches a socket or is recorded, so drain for a
- * moment afterwards. */
-void rt_ring_request_flush(struct rt_ring *ring);
+/* The summaries of the connections producers still hold (RING.md "Connections"): one OUTBOUND
+ * (or INBOUND for an accepted one) per connection that moved bytes or sent a new HTTP request
+ * since its previous summary, with the bytes since then, flagged RT_EF_STILL_OPEN; then starts
+ * a new period on every connection. A connection whose owner is gone gets its last summary and
+ * its entry is freed. For the end of an invocation. Closed connections are summarised by
+ * rt_ring_drain, and every one left by rt_ring_drain_final. Returns the events written. */
+size_t rt_ring_snapshot_conns(struct rt_ring *ring,
+                              void (*fn)(const struct rt_event *ev, void *arg), void *arg);
+/* Connections producers could not enter in the connection table since the last call (table
+ * full: no summary), then resets (RT_CTR_CONNS_UNTRACKED). */
+uint64_t rt_ring_take_untracked(struct rt_ring *ring);
 
 #endif

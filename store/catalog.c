@@ -599,6 +599,8 @@ static int index_bundle(struct rt_catalog *cat, const struct rt_bundle *b, const
     uint64_t bytes_out = 0;
     uint32_t flags = 0;
     summarise(b, &dests, &bytes_out, &flags);
+    if (m->coverage & RT_COV_PARTIAL) /* the runtime ran without the interposer */
+        flags |= RT_EF_NOT_COVERED;
     char *dest_text = dest_join(&dests);
     uint64_t dropped = m->counters[RT_CTR_EVENTS_DROPPED] + m->counters[RT_CTR_RING_DROPPED];
 

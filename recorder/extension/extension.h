@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* ---- configuration (config.c) ---- */
 
@@ -221,6 +222,9 @@ bool rt_ext_proxy_runtime_seen(struct rt_ext_proxy *p);
 void rt_ext_proxy_stop(struct rt_ext_proxy *p);
 
 /* ---- helpers (util in sealer.c) ---- */
+/* The runtime's pid as the wrapper wrote it (RUNTRAIL_RUN_DIR/runtime.pid) before exec'ing the
+ * runtime; 0 when unknown. */
+pid_t rt_ext_runtime_pid(const char *run_dir);
 int64_t rt_ext_now_mono_ns(void);
 int64_t rt_ext_now_wall_ns(void);
 

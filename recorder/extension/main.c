@@ -28,6 +28,16 @@
 
 #define API_VERSION "2020-01-01"
 
+/* Lambda's limits and the extension's own patience, in one place. */
+#define FLUSH_WAIT_MAX_MS 600000 /* RUNTRAIL_FLUSH_WAIT_MS is capped at 10 minutes */
+#define LAMBDA_MAX_TIMEOUT_S 900 /* Lambda's longest function timeout */
+#define SHUTDOWN_BUDGET_MS 1800  /* of Lambda's 2000 ms for extensions at SHUTDOWN */
+#define SHUTDOWN_MARGIN_MS 100   /* kept free before the SHUTDOWN event's deadline */
+#define REGISTER_TRIES 5         /* Extensions API register attempts, */
+#define REGISTER_RETRY_MS 100    /* this far apart */
+#define NEXT_FAILURES_MAX 10     /* event/next failures in a row before giving up, */
+#define NEXT_RETRY_MS 50         /* this far apart */
+
 static const char usage_text[] =
     "usage: runtrail-extension [--config-doc | --version | --help]\n"
     "\n"
@@ -202,23 +212,6 @@ static int write_ready(const char *dir, uint16_t port, const char *ring_path)
     return 0;
 }
 
-/* The runtime's pid as the wrapper wrote it before exec'ing the runtime (0: unknown). */
-static pid_t runtime_pid(const char *run_dir)
-{
-    char path[4200], text[32];
-    snprintf(path, sizeof path, "%s/runtime.pid", run_dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    text[n] = '\0';
-    long v = strtol(text, NULL, 10);
-    return v > 1 && v < INT_MAX ? (pid_t)v : 0;
-}
-
 /* Whether pid is gone (or a zombie nobody has reaped yet). */
 static bool process_gone(pid_t pid)
 {
@@ -253,11 +246,12 @@ static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy 
         return;
     const int64_t slice = 10 * 1000000LL;
     int64_t now = rt_ext_now_mono_ns();
-    int64_t answer_by = now + 900 * 1000000000LL; /* Lambda's longest timeout */
+    int64_t answer_by = now + LAMBDA_MAX_TIMEOUT_S * 1000000000LL;
     if (ev->deadline_ms > 0)
         answer_by = now + (ev->deadline_ms * 1000000 - rt_ext_now_wall_ns());
-    int64_t flush_ns =
-        cfg->flush_wait_ms > 600000 ? 600000 * 1000000LL : (int64_t)cfg->flush_wait_ms * 1000000LL;
+    uint64_t flush_ms =
+        cfg->flush_wait_ms > FLUSH_WAIT_MAX_MS ? FLUSH_WAIT_MAX_MS : cfg->flush_wait_ms;
+    int64_t flush_ns = (int64_t)flush_ms * 1000000LL;
     pid_t runtime = -1; /* read once the invocation outlasts a slice: most never do */
     for (;;) {
         int64_t submitted = 0;
@@ -270,7 +264,7 @@ static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy 
         if (submitted)
             continue;
         if (runtime < 0)
-            runtime = runtime_pid(cfg->run_dir);
+            runtime = rt_ext_runtime_pid(cfg->run_dir);
         if (runtime > 0 && process_gone(runtime))
             return;
     }
@@ -289,20 +283,143 @@ static void random_id(char out[33])
     rt_hex(b, sizeof b, out);
 }
 
+/* --config-doc, --version, --help: returns the exit status, or -1 to run as the extension. */
+static int handle_arguments(int argc, char **argv)
+{
+    if (argc <= 1)
+        return -1;
+    if (!strcmp(argv[1], "--config-doc")) {
+        rt_ext_config_doc(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("runtrail-extension %s\n", RT_VERSION);
+        return 0;
+    }
+    bool help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+    fputs(usage_text, help ? stdout : stderr);
+    return help ? 0 : 2;
+}
+
+/* What records: the ring, the sealer and the proxy (each NULL when it could not start), and
+ * the files the wrapper reads. */
+struct recorder {
+    struct rt_ring *ring;
+    struct rt_ext_sealer *sealer;
+    struct rt_ext_proxy *proxy;
+    char ring_path[4096], ready_path[4096];
+};
+
+/* Creates the ring, starts the sealer and the proxy and writes the ready file. Every failure
+ * degrades (to no interposer, to pass-through) and is counted or reported, never fatal. */
+static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_api,
+                           const char *sandbox_id, struct recorder *rec)
+{
+    uint64_t counters[RT_CTR__COUNT] = {0};
+    counters[RT_CTR_CONFIG_ERRORS] = cfg->errors;
+    snprintf(rec->ready_path, sizeof rec->ready_path, "%s/ready", cfg->run_dir);
+    if (mkdir(cfg->run_dir, 0755) != 0 && errno != EEXIST)
+        counters[RT_CTR_CONFIG_ERRORS]++;
+    unlink(rec->ready_path);
+    snprintf(rec->ring_path, sizeof rec->ring_path, "%s/ring", cfg->run_dir);
+    if (rt_ring_create(rec->ring_path, (size_t)cfg->ring_slots, &rec->ring, NULL) != RT_OK) {
+        diag("cannot create the event ring %s: recording without the interposer", rec->ring_path);
+        rec->ring = NULL;
+        rec->ring_path[0] = '\0';
+    }
+    char proxy_addr[64];
+    snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg->proxy_port);
+    struct rt_ext_sealer_options so = {
+        .cfg = cfg, .ring = rec->ring, .sandbox_id = sandbox_id, .proxy_addr = proxy_addr};
+    memcpy(so.initial_counters, counters, sizeof counters);
+    if (rt_ext_sealer_start(&so, &rec->sealer) != RT_OK)
+        rec->sealer = NULL;
+    struct rt_ext_proxy_options po = {
+        .upstream = runtime_api, .port = cfg->proxy_port, .sealer = rec->sealer};
+    struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
+    if (rt_ext_proxy_start(&po, &rec->proxy, &ei) != RT_OK) {
+        diag("cannot start the Runtime API proxy on %s: the runtime runs unrecorded", ei.detail);
+        rec->proxy = NULL;
+        if (rec->sealer)
+            rt_ext_sealer_count(rec->sealer, RT_CTR_PROXY_ERRORS, 1);
+    } else if (write_ready(cfg->run_dir, rt_ext_proxy_port(rec->proxy), rec->ring_path) != 0) {
+        diag("cannot write the ready file in %s: the runtime runs unrecorded", cfg->run_dir);
+    }
+}
+
+static int register_with_retries(struct api *a)
+{
+    for (int tries = 1; api_register(a) != 0; tries++) {
+        if (tries >= REGISTER_TRIES)
+            return -1;
+        usleep(REGISTER_RETRY_MS * 1000);
+    }
+    return 0;
+}
+
+/* Loops on event/next until SHUTDOWN (or an Extensions API that keeps failing); returns the
+ * SHUTDOWN event's deadline (ms since the epoch; 0 when none). */
+static int64_t run_events(struct api *a, struct recorder *rec, const struct rt_ext_config *cfg)
+{
+    int failures = 0;
+    for (;;) {
+        struct api_event ev;
+        if (api_next(a, &ev) != 0) {
+            if (++failures >= NEXT_FAILURES_MAX) {
+                diag("%s", "Extensions API event/next keeps failing: exiting");
+                api_error(a, "exit", "Extension.NextFailed", "event/next keeps failing");
+                return 0;
+            }
+            usleep(NEXT_RETRY_MS * 1000);
+            continue;
+        }
+        failures = 0;
+        if (!ev.shutdown) { /* INVOKE: the proxy sees the invocation itself */
+            hold_until_sealed(rec->sealer, rec->proxy, cfg, &ev);
+            continue;
+        }
+        if (rec->proxy) {
+            bool timeout = !strcmp(ev.reason, "timeout");
+            rt_ext_proxy_abort_inflight(rec->proxy, timeout ? RT_STATUS_TIMEOUT : RT_STATUS_CRASH,
+                                        timeout ? "Sandbox.Timedout" : "Runtime.ExitError");
+        }
+        return ev.deadline_ms;
+    }
+}
+
+/* SHUTDOWN (or a dead Extensions API): seals what is pending and flushes the spool within
+ * the budget, then removes the run folder's files. */
+static void shutdown_recorder(struct recorder *rec, const struct rt_ext_config *cfg,
+                              int64_t shutdown_deadline_ms)
+{
+    int64_t budget_ns = SHUTDOWN_BUDGET_MS * 1000000LL;
+    if (shutdown_deadline_ms > 0) {
+        int64_t left =
+            shutdown_deadline_ms * 1000000 - rt_ext_now_wall_ns() - SHUTDOWN_MARGIN_MS * 1000000LL;
+        if (left < budget_ns)
+            budget_ns = left > 0 ? left : 0;
+    }
+    int64_t deadline = rt_ext_now_mono_ns() + budget_ns;
+    if (rec->ready_path[0]) {
+        unlink(rec->ready_path);
+        char pid_path[4200];
+        snprintf(pid_path, sizeof pid_path, "%s/runtime.pid", cfg->run_dir);
+        unlink(pid_path);
+    }
+    if (rec->sealer)
+        rt_ext_sealer_stop(rec->sealer, deadline);
+    if (rec->ring_path[0])
+        unlink(rec->ring_path);
+    if (!cfg->disable)
+        rmdir(cfg->run_dir); /* only when empty: never someone else's files */
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1) {
-        if (!strcmp(argv[1], "--config-doc")) {
-            rt_ext_config_doc(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[1], "--version")) {
-            printf("runtrail-extension %s\n", RT_VERSION);
-            return 0;
-        }
-        fputs(usage_text, strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? stderr : stdout);
-        return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
-    }
+    int rc = handle_arguments(argc, argv);
+    if (rc >= 0)
+        return rc;
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stderr, NULL, _IOLBF, 0);
     /* Lambda counts the extension's memory against the function's: few malloc arenas for
@@ -320,7 +437,6 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-
     struct api a = {.h = curl_easy_init()};
     snprintf(a.base, sizeof a.base, "http://%s", runtime_api);
     char *prog = strdup(argv[0] ? argv[0] : "runtrail");
@@ -331,109 +447,21 @@ int main(int argc, char **argv)
 
     char sandbox_id[33];
     random_id(sandbox_id);
-    char ring_path[4096] = "", ready_path[4096] = "";
-    struct rt_ring *ring = NULL;
-    struct rt_ext_sealer *sealer = NULL;
-    struct rt_ext_proxy *proxy = NULL;
-
     char run_dir[256];
     if (!*cfg.run_dir) {
         rt_ext_default_run_dir(runtime_api, run_dir, sizeof run_dir);
         cfg.run_dir = run_dir;
     }
-    if (!cfg.disable) {
-        uint64_t counters[RT_CTR__COUNT] = {0};
-        counters[RT_CTR_CONFIG_ERRORS] = cfg.errors;
-        snprintf(ready_path, sizeof ready_path, "%s/ready", cfg.run_dir);
-        if (mkdir(cfg.run_dir, 0755) != 0 && errno != EEXIST)
-            counters[RT_CTR_CONFIG_ERRORS]++;
-        unlink(ready_path);
-        snprintf(ring_path, sizeof ring_path, "%s/ring", cfg.run_dir);
-        if (rt_ring_create(ring_path, (size_t)cfg.ring_slots, &ring, NULL) != RT_OK) {
-            diag("cannot create the event ring %s: recording without the interposer", ring_path);
-            ring = NULL;
-            ring_path[0] = '\0';
-        }
-        char proxy_addr[64];
-        snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg.proxy_port);
-        struct rt_ext_sealer_options so = {
-            .cfg = &cfg, .ring = ring, .sandbox_id = sandbox_id, .proxy_addr = proxy_addr};
-        memcpy(so.initial_counters, counters, sizeof counters);
-        if (rt_ext_sealer_start(&so, &sealer) != RT_OK)
-            sealer = NULL;
-        struct rt_ext_proxy_options po = {
-            .upstream = runtime_api, .port = cfg.proxy_port, .sealer = sealer};
-        struct rt_errinfo ei;
-        rt_errinfo_clear(&ei);
-        if (rt_ext_proxy_start(&po, &proxy, &ei) != RT_OK) {
-            diag("cannot start the Runtime API proxy on %s: the runtime runs unrecorded",
-                 ei.detail);
-            proxy = NULL;
-            if (sealer)
-                rt_ext_sealer_count(sealer, RT_CTR_PROXY_ERRORS, 1);
-        } else if (write_ready(cfg.run_dir, rt_ext_proxy_port(proxy), ring_path) != 0) {
-            diag("cannot write the ready file in %s: the runtime runs unrecorded", cfg.run_dir);
-        }
-    }
-
-    int tries = 0;
-    while (api_register(&a) != 0) {
-        if (++tries >= 5) {
-            diag("%s", "cannot register with the Extensions API");
-            if (ready_path[0])
-                unlink(ready_path);
-            return 1;
-        }
-        usleep(100 * 1000);
-    }
-
-    int failures = 0;
-    int64_t shutdown_deadline_ms = 0;
-    for (;;) {
-        struct api_event ev;
-        if (api_next(&a, &ev) != 0) {
-            if (++failures >= 10) {
-                diag("%s", "Extensions API event/next keeps failing: exiting");
-                api_error(&a, "exit", "Extension.NextFailed", "event/next keeps failing");
-                break;
-            }
-            usleep(50 * 1000);
-            continue;
-        }
-        failures = 0;
-        if (!ev.shutdown) { /* INVOKE: the proxy sees the invocation itself */
-            hold_until_sealed(sealer, proxy, &cfg, &ev);
-            continue;
-        }
-        shutdown_deadline_ms = ev.deadline_ms;
-        if (proxy) {
-            bool timeout = !strcmp(ev.reason, "timeout");
-            rt_ext_proxy_abort_inflight(proxy, timeout ? RT_STATUS_TIMEOUT : RT_STATUS_CRASH,
-                                        timeout ? "Sandbox.Timedout" : "Runtime.ExitError");
-        }
-        break;
-    }
-
-    /* SHUTDOWN (or a dead Extensions API): seal and flush within the budget. */
-    int64_t budget_ns = 1800 * 1000000LL;
-    if (shutdown_deadline_ms > 0) {
-        int64_t left = shutdown_deadline_ms * 1000000 - rt_ext_now_wall_ns() - 100 * 1000000LL;
-        if (left < budget_ns)
-            budget_ns = left > 0 ? left : 0;
-    }
-    int64_t deadline = rt_ext_now_mono_ns() + budget_ns;
-    if (ready_path[0]) {
-        unlink(ready_path);
-        char pid_path[4200];
-        snprintf(pid_path, sizeof pid_path, "%s/runtime.pid", cfg.run_dir);
-        unlink(pid_path);
-    }
-    if (sealer)
-        rt_ext_sealer_stop(sealer, deadline);
-    if (ring_path[0])
-        unlink(ring_path);
+    static struct recorder rec; /* two 4 KiB paths: not on the stack */
     if (!cfg.disable)
-        rmdir(cfg.run_dir); /* only when empty: never someone else's files */
+        start_recorder(&cfg, runtime_api, sandbox_id, &rec);
+    if (register_with_retries(&a) != 0) {
+        diag("%s", "cannot register with the Extensions API");
+        if (rec.ready_path[0])
+            unlink(rec.ready_path);
+        return 1;
+    }
+    shutdown_recorder(&rec, &cfg, run_events(&a, &rec, &cfg));
     fflush(NULL);
     _exit(0); /* the proxy's threads end with the process */
 }

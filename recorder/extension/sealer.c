@@ -13,6 +13,8 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <jansson.h>
@@ -73,7 +75,12 @@ struct rt_ext_sealer {
     size_t n_env;
     char runtime[128];
     bool ring_seen; /* the interposer has written at least one record */
-    uint64_t rng;   /* RUNTRAIL_SAMPLE draws */
+    /* The runtime (the pid the wrapper wrote before exec'ing it, 0 = not known yet) and
+     * whether the interposer is in it: its proc_start says yes, a successful exec into an
+     * image the interposer cannot enter (static, Go) says no. */
+    pid_t runtime_pid;
+    bool runtime_covered;
+    uint64_t rng; /* RUNTRAIL_SAMPLE draws */
 
     /* The code digest runs in its own low-priority thread (a layer can hold 250 MB), started
      * with the first seal. */
@@ -96,12 +103,29 @@ static bool is_proxy_traffic(const struct rt_ext_sealer *s, const struct rt_even
            (a->len == n || a->ptr[n] == ' ' || a->ptr[n] == '\0');
 }
 
+static void note_runtime_coverage(struct rt_ext_sealer *s, const struct rt_event *ev)
+{
+    bool start = ev->op == RT_OP_PROC_START;
+    bool exec = ev->op == RT_OP_EXEC && ev->result == 0;
+    if (!start && !exec)
+        return;
+    if (!s->runtime_pid) /* the wrapper writes it before the runtime can start */
+        s->runtime_pid = rt_ext_runtime_pid(s->cfg.run_dir);
+    if (ev->pid != s->runtime_pid)
+        return;
+    if (start)
+        s->runtime_covered = true;
+    else if (ev->flags & RT_EF_NOT_COVERED)
+        s->runtime_covered = false;
+}
+
 static void hold_event(const struct rt_event *ev, void *arg)
 {
     struct rt_ext_sealer *s = arg;
     s->ring_seen = true;
     if (is_proxy_traffic(s, ev))
         return;
+    note_runtime_coverage(s, ev);
     if (ev->op == RT_OP_PROC_START && !s->runtime[0] && ev->str[0].len) {
         const char *exe = ev->str[0].ptr;
         const char *base = memrchr(exe, '/', ev->str[0].len);
@@ -154,6 +178,9 @@ static void drain(struct rt_ext_sealer *s)
     uint64_t dropped = rt_ring_take_dropped(s->ring);
     if (dropped)
         rt_ext_sealer_count(s, RT_CTR_RING_DROPPED, dropped);
+    uint64_t untracked = rt_ring_take_untracked(s->ring);
+    if (untracked)
+        rt_ext_sealer_count(s, RT_CTR_CONNS_UNTRACKED, untracked);
 }
 
 static int cmp_held(const void *a, const void *b)
@@ -378,35 +405,54 @@ static void release_held(struct rt_ext_sealer *s, size_t n)
     s->n_events -= n;
 }
 
-static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
+/* Whether the runtime runs without the interposer: the wrapper started it (its pid file) and
+ * no record says the interposer is in its current image. */
+static bool runtime_uncovered(struct rt_ext_sealer *s)
+{
+    if (!s->runtime_pid)
+        s->runtime_pid = rt_ext_runtime_pid(s->cfg.run_dir);
+    return s->runtime_pid > 0 && !s->runtime_covered;
+}
+
+/* Everything a seal needs before it cuts: the ring drained, the connections the function
+ * still holds summarised (keep-alive: their summaries carry the time their period began, so
+ * they land in the bundle of the invocation that used them; the shutdown bundle's final drain
+ * covers the rest), the execs of the invocation still waiting for news of their outcome
+ * released (a static helper never sends any: its exec belongs to the invocation whose window
+ * holds it, not to whichever bundle is sealed when the wait ends), the once-per-sandbox work
+ * started, the store opened. */
+static void prepare_seal(struct rt_ext_sealer *s, const struct rt_ext_invocation *inv)
 {
     start_code_digest(s);
     drain(s);
+    if (s->ring && !inv->shutdown) {
+        rt_ring_snapshot_conns(s->ring, hold_event, s);
+        rt_ring_release_execs(s->ring, inv->end_mono_ns, hold_event, s);
+    }
     sandbox_once(s);
     open_store(s);
+}
 
-    /* Events up to the end of this invocation: inside its window or flagged outside. */
-    int64_t start = inv->start_mono_ns, end = inv->end_mono_ns;
-    rt_sort_stable(s->events, s->n_events, sizeof *s->events, cmp_held); /* ties: ring order */
+/* Sorts the held events by time (ties keep ring order) and returns how many belong to a bundle
+ * ending at end (inside its window, or before it and flagged outside); *flags receives the
+ * union of their flags. */
+static size_t held_until(struct rt_ext_sealer *s, int64_t end, uint32_t *flags)
+{
+    rt_sort_stable(s->events, s->n_events, sizeof *s->events, cmp_held);
     size_t upto = 0;
-    uint32_t seen_flags = 0;
+    *flags = 0;
     while (upto < s->n_events && s->events[upto]->ev.ts_ns <= end)
-        seen_flags |= s->events[upto++]->ev.flags;
+        *flags |= s->events[upto++]->ev.flags;
+    return upto;
+}
 
-    if (!keep_invocation(s, inv, seen_flags)) {
-        /* Not kept: nothing is encoded or sealed and the chain does not advance, so verify
-         * sees no gap; the next kept bundle says how many were left out. */
-        release_held(s, upto);
-        rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
-        return;
-    }
-
-    struct rt_limits lim = {.max_events = s->cfg.max_events, .max_payload = s->cfg.max_payload};
-    struct rt_writer *w = rt_writer_new(&lim);
-    if (!w) { /* the events stay held: the next bundle carries them */
-        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
-        return;
-    }
+/* Writes the first upto held events, rebased to the invocation's start, with the invocation's
+ * markers; events before the start are flagged outside. Returns how many were. */
+static uint64_t write_events(struct rt_ext_sealer *s, struct rt_writer *w,
+                             const struct rt_ext_invocation *inv, size_t upto)
+{
+    int64_t start = inv->start_mono_ns;
+    int first_mark = inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START;
     uint64_t outside = 0;
     bool started = false;
     for (size_t i = 0; i < upto; i++) {
@@ -415,8 +461,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
             ev.flags |= RT_EF_OUTSIDE;
             outside++;
         } else if (!started) {
-            add_marker(w, 0, inv->request_id, inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START,
-                       NULL);
+            add_marker(w, 0, inv->request_id, first_mark, NULL);
             started = true;
         }
         ev.ts_ns -= start;
@@ -425,68 +470,96 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     if (inv->shutdown)
         add_marker(w, 0, inv->request_id, RT_MARK_SHUTDOWN, "shutdown");
     else if (!started)
-        add_marker(w, 0, inv->request_id, inv->init_error ? RT_MARK_INIT : RT_MARK_INVOKE_START,
-                   NULL);
+        add_marker(w, 0, inv->request_id, first_mark, NULL);
     if (!inv->shutdown)
-        add_marker(w, end - start, inv->request_id,
+        add_marker(w, inv->end_mono_ns - start, inv->request_id,
                    inv->status == RT_STATUS_OK ? RT_MARK_RESPONSE : RT_MARK_ERROR,
                    rt_status_name(inv->status));
-    release_held(s, upto);
+    return outside;
+}
 
-    struct rt_meta m;
-    memset(&m, 0, sizeof m);
-    /* The event as stored: the caller is read from it, so redaction applies to it too. */
+/* The value of the invocation/next header name ("Lambda-Runtime-..."), or NULL. */
+static const char *inv_header(const struct rt_ext_invocation *inv, const char *name)
+{
+    for (size_t i = 0; i < inv->n_headers; i++)
+        if (!strcasecmp(inv->headers[i].name, name))
+            return inv->headers[i].value;
+    return NULL;
+}
+
+/* Strings META borrows that the seal owns: freed by free_meta_strings. */
+struct meta_strings {
+    char *caller;      /* from the event as stored */
+    char *parsed_type; /* the error type read from the error body */
+};
+
+static void free_meta_strings(struct meta_strings *ms)
+{
+    free(ms->caller);
+    free(ms->parsed_type);
+}
+
+/* Fills *m for the invocation; counters and coverage included. Writes the EVENT payload
+ * (the caller is read from it as stored, so redaction applies to it too). */
+static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
+                      const struct rt_ext_invocation *inv, uint64_t outside, struct rt_meta *m,
+                      struct meta_strings *ms)
+{
+    memset(m, 0, sizeof *m);
     struct rt_payload ev_kept = {0};
     if (!inv->init_error && !inv->shutdown)
         set_payload(s, w, 'E', inv->event, inv->event_len, inv->event_type, NULL, &ev_kept);
-    char *caller = event_caller(inv, ev_kept.data, ev_kept.len);
+    ms->caller = event_caller(inv, ev_kept.data, ev_kept.len);
     free(ev_kept.data);
-    char *parsed_type = NULL;
+    ms->parsed_type = NULL;
     if (!inv->error_type && inv->is_error && inv->stream_error)
-        parsed_type = error_type_of(inv->stream_error, inv->stream_error_len);
+        ms->parsed_type = error_type_of(inv->stream_error, inv->stream_error_len);
     else if (!inv->error_type && inv->is_error && inv->result)
-        parsed_type = error_type_of(inv->result, inv->result_len);
-    const char *arn = NULL, *trace = NULL;
-    for (size_t i = 0; i < inv->n_headers; i++) {
-        if (!strcasecmp(inv->headers[i].name, "Lambda-Runtime-Invoked-Function-Arn"))
-            arn = inv->headers[i].value;
-        if (!strcasecmp(inv->headers[i].name, "Lambda-Runtime-Trace-Id"))
-            trace = inv->headers[i].value;
-    }
-    m.function = (char *)env_or("AWS_LAMBDA_FUNCTION_NAME", "unknown");
-    m.function_version = (char *)env_or("AWS_LAMBDA_FUNCTION_VERSION", NULL);
-    m.function_arn = (char *)arn;
-    m.region = (char *)env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", NULL));
-    m.runtime = (char *)env_or("AWS_EXECUTION_ENV", s->runtime[0] ? s->runtime : "unknown");
-    m.handler = (char *)env_or("_HANDLER", NULL);
-    m.request_id = inv->request_id;
-    m.trace_id = (char *)trace;
-    m.caller = caller;
-    m.sandbox_id = s->sandbox_id;
-    m.recorder_version = RT_VERSION;
-    m.arch = RT_HOST_ARCH;
-    m.error_type = inv->status == RT_STATUS_OK ? NULL
-                   : inv->error_type           ? inv->error_type
-                                               : parsed_type;
-    m.memory_mb = (uint32_t)strtoul(env_or("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"), NULL, 10);
-    m.start_wall_ns = inv->start_wall_ns;
-    m.end_wall_ns = inv->end_wall_ns;
-    m.duration_ns = end > start ? (uint64_t)(end - start) : 0;
-    m.deadline_wall_ns = inv->deadline_wall_ns;
-    m.cold_start = inv->cold_start;
-    m.status = inv->status;
-    m.seq = s->seq;
-    m.has_prev = s->has_prev;
-    memcpy(m.prev_digest, s->prev_digest, RT_DIGEST_LEN);
+        ms->parsed_type = error_type_of(inv->result, inv->result_len);
+    int64_t start = inv->start_mono_ns, end = inv->end_mono_ns;
+    m->function = (char *)env_or("AWS_LAMBDA_FUNCTION_NAME", "unknown");
+    m->function_version = (char *)env_or("AWS_LAMBDA_FUNCTION_VERSION", NULL);
+    m->function_arn = (char *)inv_header(inv, "Lambda-Runtime-Invoked-Function-Arn");
+    m->region = (char *)env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", NULL));
+    m->runtime = (char *)env_or("AWS_EXECUTION_ENV", s->runtime[0] ? s->runtime : "unknown");
+    m->handler = (char *)env_or("_HANDLER", NULL);
+    m->request_id = inv->request_id;
+    m->trace_id = (char *)inv_header(inv, "Lambda-Runtime-Trace-Id");
+    m->caller = ms->caller;
+    m->sandbox_id = s->sandbox_id;
+    m->recorder_version = RT_VERSION;
+    m->arch = RT_HOST_ARCH;
+    m->error_type = inv->status == RT_STATUS_OK ? NULL
+                    : inv->error_type           ? inv->error_type
+                                                : ms->parsed_type;
+    m->memory_mb = (uint32_t)strtoul(env_or("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"), NULL, 10);
+    m->start_wall_ns = inv->start_wall_ns;
+    m->end_wall_ns = inv->end_wall_ns;
+    m->duration_ns = end > start ? (uint64_t)(end - start) : 0;
+    m->deadline_wall_ns = inv->deadline_wall_ns;
+    m->cold_start = inv->cold_start;
+    m->status = inv->status;
+    m->seq = s->seq;
+    m->has_prev = s->has_prev;
+    memcpy(m->prev_digest, s->prev_digest, RT_DIGEST_LEN);
     /* The interposer counts as present once it has written to the ring (a static or
      * unwrapped runtime never does). */
-    m.coverage = RT_COV_PROXY | (s->ring && s->ring_seen ? RT_COV_PRELOAD : 0);
+    m->coverage = RT_COV_PROXY | (s->ring && s->ring_seen ? RT_COV_PRELOAD : 0);
+    if (runtime_uncovered(s)) {
+        m->coverage |= RT_COV_PARTIAL;
+        m->counters[RT_CTR_RUNTIME_UNCOVERED] = 1;
+    }
     if (s->store)
-        rt_store_take_counters(s->store, m.counters);
-    take_counters(s, m.counters);
-    m.counters[RT_CTR_OUTSIDE_EVENTS] += outside;
-    rt_writer_set_meta(w, &m);
+        rt_store_take_counters(s->store, m->counters);
+    take_counters(s, m->counters);
+    m->counters[RT_CTR_OUTSIDE_EVENTS] += outside;
+}
 
+/* ENV and CODE (once per sandbox, in every bundle), the invocation's headers, and the
+ * response or error payloads. */
+static void write_context(struct rt_ext_sealer *s, struct rt_writer *w,
+                          const struct rt_ext_invocation *inv, const struct rt_meta *m)
+{
     for (size_t i = 0; s->env && i < s->n_env; i++)
         rt_writer_add_env(w, &s->env[i]);
     if (code_ready(s, s->seq == 0 ? 200 : 0))
@@ -497,31 +570,32 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         /* A streamed response that failed midway: what was streamed, then the error. */
         set_payload(s, w, 'R', inv->result, inv->result_len, inv->result_type, NULL, NULL);
         set_payload(s, w, 'X', inv->stream_error, inv->stream_error_len, "application/json",
-                    m.error_type, NULL);
+                    m->error_type, NULL);
     } else if (inv->result) {
         set_payload(s, w, inv->is_error ? 'X' : 'R', inv->result, inv->result_len, inv->result_type,
-                    inv->is_error ? m.error_type : NULL, NULL);
+                    inv->is_error ? m->error_type : NULL, NULL);
     }
+}
 
+/* Finishes the bundle, advances the chain (even when the store fails: a lost bundle shows as
+ * a gap) and stores it, spooling on failure. */
+static void finish_and_store(struct rt_ext_sealer *s, struct rt_writer *w, const struct rt_meta *m)
+{
     uint8_t *data = NULL;
     size_t len = 0;
     uint8_t digest[RT_DIGEST_LEN];
     int rc = rt_writer_finish(w, 0, &data, &len, digest);
-    rt_writer_free(w);
-    free(caller);
-    free(parsed_type);
     if (rc != RT_OK) {
         rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
         return;
     }
-    /* The chain advances even when the store fails: a lost bundle shows as a gap. */
     s->seq++;
     s->has_prev = true;
     memcpy(s->prev_digest, digest, RT_DIGEST_LEN);
     if (!s->store) {
         rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
     } else {
-        rc = rt_store_put_bundle(s->store, &m, data, len, NULL, 0, NULL);
+        rc = rt_store_put_bundle(s->store, m, data, len, NULL, 0, NULL);
         if (rc == RT_OK) {
             s->stored++;
             if (s->spool_pending && rt_store_flush_spool(s->store, NULL) >= 0)
@@ -534,6 +608,38 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     pthread_mutex_lock(&s->mu);
     s->sealed++;
     pthread_mutex_unlock(&s->mu);
+}
+
+/* Turns one finished invocation into a bundle: the events up to its end, META, the sandbox's
+ * ENV/CODE, its headers and payloads; or counts it as sampled out. */
+static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
+{
+    prepare_seal(s, inv);
+    uint32_t seen_flags;
+    size_t upto = held_until(s, inv->end_mono_ns, &seen_flags);
+    if (!keep_invocation(s, inv, seen_flags)) {
+        /* Not kept: nothing is encoded or sealed and the chain does not advance, so verify
+         * sees no gap; the next kept bundle says how many were left out. */
+        release_held(s, upto);
+        rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
+        return;
+    }
+    struct rt_limits lim = {.max_events = s->cfg.max_events, .max_payload = s->cfg.max_payload};
+    struct rt_writer *w = rt_writer_new(&lim);
+    if (!w) { /* the events stay held: the next bundle carries them */
+        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
+        return;
+    }
+    uint64_t outside = write_events(s, w, inv, upto);
+    release_held(s, upto);
+    struct rt_meta m;
+    struct meta_strings ms;
+    fill_meta(s, w, inv, outside, &m, &ms);
+    rt_writer_set_meta(w, &m);
+    write_context(s, w, inv, &m);
+    finish_and_store(s, w, &m);
+    rt_writer_free(w);
+    free_meta_strings(&ms);
 }
 
 /* The invocation request_id has been dealt with: wake rt_ext_sealer_wait_done. Caller holds
@@ -583,10 +689,8 @@ static bool held_activity(const struct rt_ext_sealer *s)
  * unknown, every event flagged outside_invocation, times relative to the shutdown. */
 static void seal_after_last(struct rt_ext_sealer *s)
 {
-    if (s->ring) {
-        rt_ring_request_flush(s->ring);
+    if (s->ring)
         rt_ring_drain_final(s->ring, 50, hold_event, s);
-    }
     if (!held_activity(s))
         return;
     struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
@@ -789,4 +893,20 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
     pthread_mutex_destroy(&s->mu);
     free(s);
     return stored;
+}
+
+pid_t rt_ext_runtime_pid(const char *run_dir)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof path, "%s/runtime.pid", run_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    long v = strtol(text, NULL, 10);
+    return v > 1 && v < INT_MAX ? (pid_t)v : 0;
 }

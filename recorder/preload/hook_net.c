@@ -1,13 +1,17 @@
 /* Network hooks of libruntrail-preload.so: socket, connect, bind, listen, accept, sendto and
- * sendmsg destinations, getaddrinfo, and the per-connection summaries. Every connection this
+ * sendmsg destinations, getaddrinfo, and the per-connection counters. Every connection this
  * process opens to an IPv4/IPv6 peer (except the recorder's own proxy, RUNTRAIL_PROXY) or
- * accepts from one gets a slot in a fixed per-fd table and a bit in a small bitmap;
- * read/write/send/recv and friends test the bit (file descriptors of files cost one load) and
- * count bytes, and the first bytes each way are sniffed for TLS SNI, the HTTP request line and
+ * accepts from one gets an entry in the ring file's connection table (shared with the
+ * consumer, RING.md "Connections") and, in this process, a bit in a small bitmap (fds below
+ * 1024) or a slot in an open-addressing table (higher fds); read/write/send/recv and friends
+ * test the bit (file descriptors of files cost one load) and count bytes into the entry, and
+ * the first bytes each way of each period are sniffed for TLS SNI, the HTTP request line and
  * Host, the HTTP status line or a DNS query name (the request is what the program writes on a
- * connection it opened, and what it reads on one it accepted). One OUTBOUND (opened) or
- * INBOUND (accepted) record per connection is written at close() or at process exit.
- * getaddrinfo answers go to a small lock-free table so a connect can name its destination. */
+ * connection it opened, and what it reads on one it accepted). The consumer writes the
+ * OUTBOUND (opened) or INBOUND (accepted) summaries from the table: at each snapshot (the end
+ * of an invocation) for what moved since the previous one, and once the connection is closed
+ * (close(), process exit, or its owner gone). getaddrinfo answers go to a small lock-free
+ * table so a connect can name its destination. */
 #include "recorder/preload/preload.h"
 #include "recorder/preload/sniff.h"
 
@@ -19,46 +23,112 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CONN_FDS 1024
+#define LOW_FDS 1024   /* fds below: a bitmap and a direct map */
+#define HIGH_SLOTS 256 /* fds from LOW_FDS up: an open-addressing table (power of two) */
 
-enum conn_state {
-    C_TRACKED = 1,   /* a connection being counted */
-    C_REQ_SEEN = 2,  /* first bytes of the request sniffed */
-    C_RESP_SEEN = 4, /* first bytes of the response sniffed (after a request) */
-    C_DGRAM = 8,     /* UDP */
-    C_INBOUND = 16,  /* accepted: the peer sends the request, the program answers */
+/* Sniffed this period (rt_ring_conn.sniff). */
+enum { SNIFF_REQ = 1, SNIFF_RESP = 2 };
+
+/* Where this process counts one fd: the table entry and the low half of its id (the entry is
+ * this fd's connection only while the ids agree: the consumer frees entries). */
+struct fd_conn {
+    uint32_t idx;
+    uint32_t id;
 };
 
-struct conn {
-    uint32_t state;
-    uint32_t proto;
-    int64_t t0; /* CLOCK_MONOTONIC ns of the connect/accept (or of the previous summary) */
-    uint64_t bytes_out, bytes_in;
-    char dest[64];  /* the peer */
-    char local[64]; /* inbound: the local address the peer reached */
-    char dns[128];
-    char sni[256];
-    char req[256];
-    char host[128];
-    char status[96];
+/* High fds: key 0 = empty, HIGH_TOMB = removed, HIGH_BUSY = being written, else fd + 1. */
+#define HIGH_TOMB (-1)
+#define HIGH_BUSY (-2)
+struct high_slot {
+    int32_t key;
+    struct fd_conn c;
 };
 
-static uint64_t tracked_bits[CONN_FDS / 64];
-static struct conn conns[CONN_FDS];
+static uint64_t tracked_bits[LOW_FDS / 64];
+static struct fd_conn low_map[LOW_FDS];
+static struct high_slot high_map[HIGH_SLOTS];
+static uint32_t high_tracked; /* high fds tracked now: 0 lets every high fd skip the table */
+
+static int high_find(int fd)
+{
+    if (fd < LOW_FDS)
+        return -1;
+    uint32_t h = ((uint32_t)fd * 2654435761u) & (HIGH_SLOTS - 1);
+    for (uint32_t k = 0; k < HIGH_SLOTS; k++) {
+        struct high_slot *s = &high_map[(h + k) & (HIGH_SLOTS - 1)];
+        int32_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+        if (key == 0)
+            return -1;
+        if (key == fd + 1)
+            return (int)((h + k) & (HIGH_SLOTS - 1));
+    }
+    return -1;
+}
 
 static inline bool is_tracked(int fd)
 {
-    return (unsigned)fd < CONN_FDS &&
-           (__atomic_load_n(&tracked_bits[fd >> 6], __ATOMIC_RELAXED) >> (fd & 63)) & 1;
+    if (__builtin_expect((unsigned)fd < LOW_FDS, 1))
+        return (__atomic_load_n(&tracked_bits[fd >> 6], __ATOMIC_RELAXED) >> (fd & 63)) & 1;
+    return __atomic_load_n(&high_tracked, __ATOMIC_RELAXED) && high_find(fd) >= 0;
 }
 
-static void set_tracked(int fd, bool on)
+/* Maps fd to c in this process; false when the high table is full. */
+static bool map_fd(int fd, struct fd_conn c)
 {
-    uint64_t bit = 1ull << (fd & 63);
-    if (on)
-        __atomic_fetch_or(&tracked_bits[fd >> 6], bit, __ATOMIC_RELAXED);
-    else
-        __atomic_fetch_and(&tracked_bits[fd >> 6], ~bit, __ATOMIC_RELAXED);
+    if ((unsigned)fd < LOW_FDS) {
+        low_map[fd] = c;
+        __atomic_fetch_or(&tracked_bits[fd >> 6], 1ull << (fd & 63), __ATOMIC_RELEASE);
+        return true;
+    }
+    uint32_t h = ((uint32_t)fd * 2654435761u) & (HIGH_SLOTS - 1);
+    for (uint32_t k = 0; k < HIGH_SLOTS; k++) {
+        struct high_slot *s = &high_map[(h + k) & (HIGH_SLOTS - 1)];
+        int32_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+        if ((key == 0 || key == HIGH_TOMB) &&
+            __atomic_compare_exchange_n(&s->key, &key, HIGH_BUSY, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            s->c = c;
+            __atomic_store_n(&s->key, fd + 1, __ATOMIC_RELEASE);
+            __atomic_fetch_add(&high_tracked, 1, __ATOMIC_RELAXED);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void unmap_fd(int fd)
+{
+    if ((unsigned)fd < LOW_FDS) {
+        __atomic_fetch_and(&tracked_bits[fd >> 6], ~(1ull << (fd & 63)), __ATOMIC_RELEASE);
+        return;
+    }
+    int i = high_find(fd);
+    if (i >= 0) {
+        __atomic_store_n(&high_map[i].key, HIGH_TOMB, __ATOMIC_RELEASE);
+        __atomic_fetch_sub(&high_tracked, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* The table entry fd counts into, or NULL (not tracked, or the entry was freed and reused). */
+static struct rt_ring_conn *conn_of(int fd)
+{
+    struct fd_conn c;
+    if ((unsigned)fd < LOW_FDS) {
+        c = low_map[fd];
+    } else {
+        int i = high_find(fd);
+        if (i < 0)
+            return NULL;
+        c = high_map[i].c;
+    }
+    if (!rt_pl_ring.conns || c.idx >= rt_pl_ring.conn_count)
+        return NULL;
+    struct rt_ring_conn *e = &rt_pl_ring.conns[c.idx];
+    if ((uint32_t)__atomic_load_n(&e->id, __ATOMIC_RELAXED) != c.id) {
+        unmap_fd(fd);
+        return NULL;
+    }
+    return e;
 }
 
 /* ---- the recorder's own proxy ---- */
@@ -68,7 +138,6 @@ static uint16_t proxy_port;
 
 void rt_pl_net_init(void)
 {
-    rt_pl_flush_seen = __atomic_load_n(&rt_pl_ring.hdr->flush_gen, __ATOMIC_RELAXED);
     const char *p = getenv("RUNTRAIL_PROXY");
     if (!p)
         return;
@@ -214,117 +283,74 @@ static bool dns_lookup(const struct sockaddr *sa, socklen_t len, char *out, size
     return false;
 }
 
-/* ---- the connection summaries (OUTBOUND, INBOUND) ---- */
+/* ---- the connection table ---- */
 
-static void emit_summary(int fd, bool closing)
+static inline void text_begin(struct rt_ring_conn *c)
 {
-    struct conn *c = &conns[fd];
-    bool inbound = c->state & C_INBOUND;
-    if (closing)
-        set_tracked(fd, false);
-    const char *host = c->sni[0] ? c->sni : c->host[0] ? c->host : c->dns;
-    char http[512];
-    size_t hn = 0;
-    if (c->req[0]) {
-        hn = rt_pl_strlcpy(http, c->req, sizeof http);
-        if (c->host[0] && hn + 8 < sizeof http) {
-            hn += rt_pl_strlcpy(http + hn, "\nHost: ", sizeof http - hn);
-            hn += rt_pl_strlcpy(http + hn, c->host, sizeof http - hn);
-        }
-        if (c->status[0] && hn + 2 < sizeof http) {
-            http[hn++] = '\n';
-            hn += rt_pl_strlcpy(http + hn, c->status, sizeof http - hn);
-        }
-    }
-    struct rt_rec rec;
-    rt_pl_rec_init_ns(&rec, inbound ? RT_OP_INBOUND : RT_OP_OUTBOUND, c->t0, 0);
-    rt_pl_str(&rec, 0, c->dest);
-    if (inbound) { /* local address; the request, or the SNI the client asked for */
-        rt_pl_str(&rec, 1, c->local);
-        if (hn)
-            rt_pl_strn(&rec, 2, http, hn);
-        else
-            rt_pl_str(&rec, 2, c->sni);
-    } else {
-        rt_pl_str(&rec, 1, host);
-        rt_pl_strn(&rec, 2, http, hn);
-    }
-    rec.num[0] = (int64_t)__atomic_exchange_n(&c->bytes_out, 0, __ATOMIC_RELAXED);
-    rec.num[1] = (int64_t)__atomic_exchange_n(&c->bytes_in, 0, __ATOMIC_RELAXED);
-    rec.num[2] = c->proto;
-    rec.num[3] = fd;
-    rec.pid = rt_pl_pid;
-    rec.tid = rt_pl_tid();
-    rt_producer_emit(&rt_pl_ring, &rec); /* not rt_pl_emit: no flush check from here */
-    if (closing) {
-        c->state = 0;
-    } else {
-        c->t0 = rt_pl_now();
-        c->state &= ~(uint32_t)(C_REQ_SEEN | C_RESP_SEEN);
-        c->req[0] = c->status[0] = 0;
-    }
+    __atomic_fetch_add(&c->text_gen, 1, __ATOMIC_ACQ_REL);
 }
 
-static void emit_closed(int fd)
+static inline void text_end(struct rt_ring_conn *c)
 {
-    emit_summary(fd, true);
+    __atomic_fetch_add(&c->text_gen, 1, __ATOMIC_RELEASE);
 }
 
-/* A summary of what an open connection did since its previous summary, then re-arm the
- * sniffers for the next request on it (keep-alive). Idle connections write nothing. */
-static void snapshot_open(int fd)
+/* Ends fd's connection in this process. Its owner marks the entry closed (the consumer writes
+ * the last summary and frees it); another process (a forked child using an inherited socket)
+ * only forgets the fd. */
+static void conn_end(int fd)
 {
-    struct conn *c = &conns[fd];
-    if (!__atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED) &&
-        !__atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED))
+    struct rt_ring_conn *c = conn_of(fd);
+    unmap_fd(fd);
+    if (!c || c->pid != rt_pl_pid)
         return;
-    emit_summary(fd, false);
+    c->closed_ns = rt_pl_now();
+    __atomic_fetch_or(&c->state, RT_RING_CONN_CLOSED, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&rt_pl_ring.hdr->conn_closed, 1, __ATOMIC_RELEASE);
 }
 
-/* Caller is inside a hook (rt_pl_depth > 0). One thread per generation does the work. */
-void rt_pl_net_flush_open(uint64_t gen)
+/* The consumer took a snapshot since this connection last moved bytes: what follows is a new
+ * period, with its own start time and its own request/status lines. */
+static void begin_period(struct rt_ring_conn *c, uint64_t gen)
 {
-    uint64_t seen = __atomic_load_n(&rt_pl_flush_seen, __ATOMIC_RELAXED);
-    if (seen == gen || !__atomic_compare_exchange_n(&rt_pl_flush_seen, &seen, gen, false,
-                                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        return;
-    int saved = RT_ERRNO;
-    for (int fd = 0; fd < CONN_FDS; fd++)
-        if (is_tracked(fd))
-            snapshot_open(fd);
-    RT_ERRNO = saved;
+    text_begin(c);
+    c->sniff = 0;
+    c->req[0] = c->status[0] = 0;
+    c->period_ns = rt_pl_now();
+    __atomic_store_n(&c->period_gen, gen, __ATOMIC_RELAXED);
+    text_end(c);
 }
 
-/* Outside any hook: enter first (a signal handler or a nested call defers to later). */
-static inline void check_flush_data(void)
+static inline void check_period(struct rt_ring_conn *c)
 {
-    const struct rt_ring_header *h = rt_pl_ring.hdr;
-    if (__builtin_expect(h != NULL, 0) &&
-        __builtin_expect(__atomic_load_n(&h->flush_gen, __ATOMIC_RELAXED) != rt_pl_flush_seen, 0) &&
-        rt_pl_enter()) {
-        rt_pl_check_flush();
-        rt_pl_leave();
-    }
+    uint64_t gen = __atomic_load_n(&rt_pl_ring.hdr->snap_gen, __ATOMIC_RELAXED);
+    if (__builtin_expect(gen != __atomic_load_n(&c->period_gen, __ATOMIC_RELAXED), 0))
+        begin_period(c, gen);
 }
 
 void rt_pl_net_fd_reused(int fd)
 {
     if (is_tracked(fd))
-        emit_closed(fd);
+        conn_end(fd);
 }
 
 void rt_pl_net_flush(void)
 {
-    for (int fd = 0; fd < CONN_FDS; fd++)
-        if (is_tracked(fd))
-            emit_closed(fd);
+    for (int w = 0; w < LOW_FDS / 64; w++)
+        for (uint64_t bits = __atomic_load_n(&tracked_bits[w], __ATOMIC_RELAXED); bits;
+             bits &= bits - 1)
+            conn_end(w * 64 + __builtin_ctzll(bits));
+    for (int i = 0; i < HIGH_SLOTS && __atomic_load_n(&high_tracked, __ATOMIC_RELAXED); i++) {
+        int32_t key = __atomic_load_n(&high_map[i].key, __ATOMIC_ACQUIRE);
+        if (key > 0)
+            conn_end(key - 1);
+    }
 }
 
 void rt_pl_net_fork_child(void)
 {
-    /* The parent reports its connections; the child counts only what it opens itself. */
-    for (size_t i = 0; i < CONN_FDS / 64; i++)
-        tracked_bits[i] = 0;
+    /* The child keeps counting inherited connections into the same entries (the bytes it
+     * moves are the connection's); their owner, the parent, ends them. */
 }
 
 static void emit_dns(int fd, const char *name, size_t len, int64_t res)
@@ -338,17 +364,19 @@ static void emit_dns(int fd, const char *name, size_t len, int64_t res)
 
 /* The first bytes of a request: written on a connection the program opened, read on one it
  * accepted. */
-static void sniff_request(int fd, struct conn *c, const void *buf, size_t len)
+static void sniff_request(int fd, struct rt_ring_conn *c, const void *buf, size_t len)
 {
-    if (c->state & C_REQ_SEEN || !buf || !len)
+    if (c->sniff & SNIFF_REQ || !buf || !len)
         return;
-    c->state |= C_REQ_SEEN;
-    if (c->state & C_DGRAM) {
+    text_begin(c);
+    c->sniff |= SNIFF_REQ;
+    if (c->state & RT_RING_CONN_DGRAM) {
         size_t n = rt_sniff_dns_qname(buf, len, c->sni, sizeof c->sni);
-        if (n) {
+        if (n)
             c->proto = RT_PROTO_DNS;
+        text_end(c);
+        if (n)
             emit_dns(fd, c->sni, n, (int64_t)len);
-        }
         return;
     }
     if (rt_sniff_tls_sni(buf, len, c->sni, sizeof c->sni) ||
@@ -356,15 +384,18 @@ static void sniff_request(int fd, struct conn *c, const void *buf, size_t len)
         c->proto = RT_PROTO_TLS;
     else if (rt_sniff_http_request(buf, len, c->req, sizeof c->req, c->host, sizeof c->host))
         c->proto = RT_PROTO_HTTP;
+    text_end(c);
 }
 
 /* The first bytes of the answer to a plaintext HTTP request. */
-static void sniff_response(struct conn *c, const void *buf, size_t len)
+static void sniff_response(struct rt_ring_conn *c, const void *buf, size_t len)
 {
-    if (c->proto != RT_PROTO_HTTP || c->state & C_RESP_SEEN || !buf || !len)
+    if (c->proto != RT_PROTO_HTTP || c->sniff & SNIFF_RESP || !buf || !len)
         return;
-    c->state |= C_RESP_SEEN;
+    text_begin(c);
+    c->sniff |= SNIFF_RESP;
     rt_sniff_http_status(buf, len, c->status, sizeof c->status);
+    text_end(c);
 }
 
 /* A call on tracked fd moved r bytes out (r <= 0: none); the sniffers see the first seen of
@@ -372,11 +403,14 @@ static void sniff_response(struct conn *c, const void *buf, size_t len)
 static inline void count_out(int fd, const void *buf, ssize_t seen, ssize_t r)
 {
     if (r > 0) {
-        struct conn *c = &conns[fd];
+        struct rt_ring_conn *c = conn_of(fd);
+        if (!c)
+            return;
+        check_period(c);
         __atomic_fetch_add(&c->bytes_out, (uint64_t)r, __ATOMIC_RELAXED);
         if (seen <= 0)
             return;
-        if (c->state & C_INBOUND)
+        if (c->state & RT_RING_CONN_INBOUND)
             sniff_response(c, buf, (size_t)seen);
         else
             sniff_request(fd, c, buf, (size_t)seen);
@@ -387,36 +421,70 @@ static inline void count_out(int fd, const void *buf, ssize_t seen, ssize_t r)
 static inline void count_in(int fd, const void *buf, ssize_t seen, ssize_t r)
 {
     if (r > 0) {
-        struct conn *c = &conns[fd];
+        struct rt_ring_conn *c = conn_of(fd);
+        if (!c)
+            return;
+        check_period(c);
         __atomic_fetch_add(&c->bytes_in, (uint64_t)r, __ATOMIC_RELAXED);
         if (seen <= 0)
             return;
-        if (c->state & C_INBOUND)
+        if (c->state & RT_RING_CONN_INBOUND)
             sniff_request(fd, c, buf, (size_t)seen);
         else
             sniff_response(c, buf, (size_t)seen);
     }
 }
 
-/* Starts counting fd as a connection with the IPv4/IPv6 peer named peer, from stamp t0;
- * state C_INBOUND for an accepted one. The caller fills the rest, then calls conn_track(). */
-static struct conn *conn_start(int fd, int64_t t0, const char *peer, uint32_t state)
+/* Claims a table entry for fd, a connection with the IPv4/IPv6 peer named peer, from stamp
+ * t0, and maps fd to it. The caller fills the rest, then publishes it with conn_publish().
+ * NULL (counted in the ring's conn_untracked) when the table or this process's map is full. */
+static struct rt_ring_conn *conn_start(int fd, int64_t t0, const char *peer)
 {
     if (is_tracked(fd))
-        emit_closed(fd); /* re-connect of a UDP socket */
-    struct conn *c = &conns[fd];
-    memset(c, 0, offsetof(struct conn, dest) + 1);
-    c->local[0] = c->dns[0] = c->sni[0] = c->req[0] = c->host[0] = c->status[0] = 0;
-    c->state = state;
-    c->t0 = rt_pl_stamp_ns(t0);
-    rt_pl_strlcpy(c->dest, peer, sizeof c->dest);
-    return c;
+        conn_end(fd); /* re-connect of a UDP socket */
+    struct rt_producer *p = &rt_pl_ring;
+    if (!p->conns)
+        return NULL;
+    uint64_t id = __atomic_add_fetch(&p->hdr->conn_next_id, 1, __ATOMIC_RELAXED);
+    if (!(uint32_t)id) /* the low half names the connection in this process's map */
+        id = __atomic_add_fetch(&p->hdr->conn_next_id, 1, __ATOMIC_RELAXED);
+    /* The lowest free entry: the consumer reads only the prefix ever used. */
+    for (uint32_t i = 0; i < p->conn_count; i++) {
+        struct rt_ring_conn *c = &p->conns[i];
+        uint64_t free_id = 0;
+        if (__atomic_load_n(&c->id, __ATOMIC_RELAXED) ||
+            !__atomic_compare_exchange_n(&c->id, &free_id, id, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_RELAXED))
+            continue;
+        c->proto = 0;
+        c->pid = rt_pl_pid;
+        c->tid = rt_pl_tid();
+        c->fd = fd;
+        c->sniff = 0;
+        c->t0 = c->period_ns = rt_pl_stamp_ns(t0);
+        c->period_gen = __atomic_load_n(&p->hdr->snap_gen, __ATOMIC_RELAXED);
+        c->bytes_out = c->bytes_in = 0;
+        c->text_gen = 0;
+        c->closed_ns = 0;
+        c->local[0] = c->dns[0] = c->sni[0] = c->req[0] = c->host[0] = c->status[0] = 0;
+        rt_pl_strlcpy(c->dest, peer, sizeof c->dest);
+        uint64_t used = __atomic_load_n(&p->hdr->conn_used, __ATOMIC_RELAXED);
+        while (used < i + 1 && !__atomic_compare_exchange_n(&p->hdr->conn_used, &used, i + 1, true,
+                                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+        }
+        if (map_fd(fd, (struct fd_conn){.idx = i, .id = (uint32_t)id}))
+            return c;
+        __atomic_store_n(&c->id, 0, __ATOMIC_RELEASE);
+        break;
+    }
+    __atomic_fetch_add(&p->hdr->conn_untracked, 1, __ATOMIC_RELAXED);
+    return NULL;
 }
 
-static void conn_track(int fd)
+/* Makes a filled entry visible to the consumer. */
+static void conn_publish(struct rt_ring_conn *c, uint32_t flags)
 {
-    conns[fd].state |= C_TRACKED;
-    set_tracked(fd, true);
+    __atomic_store_n(&c->state, RT_RING_CONN_LIVE | flags, __ATOMIC_RELEASE);
 }
 
 static bool is_inet(const struct sockaddr *sa)
@@ -457,15 +525,15 @@ RT_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
     char addr[128];
     format_addr(sa, len, addr, sizeof addr);
     rt_pl_emit_simple(RT_OP_CONNECT, t0, RES(r), addr, fd, 0, 0, 0);
-    if ((r == 0 || e == EINPROGRESS) && is_inet(sa) && (unsigned)fd < CONN_FDS) {
+    struct rt_ring_conn *c;
+    if ((r == 0 || e == EINPROGRESS) && is_inet(sa) && (c = conn_start(fd, t0, addr))) {
         int type = 0;
         socklen_t tl = sizeof type;
         bool dgram = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM;
-        struct conn *c = conn_start(fd, t0, addr, dgram ? C_DGRAM : 0);
         dns_lookup(sa, len, c->dns, sizeof c->dns);
         if (addr_port(sa, len) == 53 && dgram)
             c->proto = RT_PROTO_DNS;
-        conn_track(fd);
+        conn_publish(c, dgram ? RT_RING_CONN_DGRAM : 0);
     }
     rt_pl_leave();
     RT_ERRNO = e;
@@ -523,11 +591,11 @@ static int accept_common(int fd, struct sockaddr *sa, socklen_t *len, int flags,
         bool inet = peer && is_inet((struct sockaddr *)&ss);
         rt_pl_net_fd_reused(r);
         /* Counted like an opened connection; its summary is an INBOUND record. */
-        if (inet && (unsigned)r < CONN_FDS && getsockname(r, (struct sockaddr *)&ls, &lsl) == 0 &&
-            !(own = is_proxy((struct sockaddr *)&ls, lsl))) {
-            struct conn *c = conn_start(r, t0, addr, C_INBOUND);
+        struct rt_ring_conn *c;
+        if (inet && getsockname(r, (struct sockaddr *)&ls, &lsl) == 0 &&
+            !(own = is_proxy((struct sockaddr *)&ls, lsl)) && (c = conn_start(r, t0, addr))) {
             format_addr((struct sockaddr *)&ls, lsl, c->local, sizeof c->local);
-            conn_track(r);
+            conn_publish(c, RT_RING_CONN_INBOUND);
         }
     }
     if (!own)
@@ -552,7 +620,7 @@ RT_EXPORT int close(int fd)
     if (__builtin_expect(!is_tracked(fd), 1) || !rt_pl_enter())
         return REAL(close)(fd);
     int saved = RT_ERRNO;
-    emit_closed(fd);
+    conn_end(fd);
     RT_ERRNO = saved;
     rt_pl_leave();
     return REAL(close)(fd);
@@ -566,7 +634,7 @@ RT_EXPORT int dup2(int oldfd, int newfd)
     int r = REAL(dup2)(oldfd, newfd);
     int e = RT_ERRNO;
     if (r >= 0)
-        emit_closed(newfd);
+        conn_end(newfd);
     rt_pl_leave();
     RT_ERRNO = e;
     return r;
@@ -579,7 +647,7 @@ RT_EXPORT int dup3(int oldfd, int newfd, int flags)
     int r = REAL(dup3)(oldfd, newfd, flags);
     int e = RT_ERRNO;
     if (r >= 0)
-        emit_closed(newfd);
+        conn_end(newfd);
     rt_pl_leave();
     RT_ERRNO = e;
     return r;
@@ -687,7 +755,6 @@ static void rec_sendto(int fd, int64_t t0, ssize_t r, int e, const struct sockad
 RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
                          socklen_t alen)
 {
-    check_flush_data();
     if (sa && alen && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
         !is_proxy(sa, alen) && rt_pl_enter()) {
         int64_t t0 = rt_pl_stamp();
@@ -709,7 +776,6 @@ RT_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
 
 RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    check_flush_data();
     const struct sockaddr *sa = msg ? msg->msg_name : NULL;
     socklen_t alen = msg ? msg->msg_namelen : 0;
     const void *b0 = msg && msg->msg_iovlen ? msg->msg_iov[0].iov_base : NULL;
@@ -735,7 +801,6 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 #define COUNT_OUT(CALL, buf)                                                                       \
     do {                                                                                           \
-        check_flush_data();                                                                        \
         ssize_t r_ = CALL;                                                                         \
         if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
             int e_ = RT_ERRNO;                                                                     \
@@ -747,7 +812,6 @@ RT_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 #define COUNT_IN(CALL, buf)                                                                        \
     do {                                                                                           \
-        check_flush_data();                                                                        \
         ssize_t r_ = CALL;                                                                         \
         if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
             int e_ = RT_ERRNO;                                                                     \
@@ -780,7 +844,6 @@ static const void *iov_first(const struct iovec *iov, int n, ssize_t r, ssize_t 
 /* COUNT_OUT / COUNT_IN for a vectored CALL over the n buffers at iov (dir: out or in). */
 #define COUNT_IOV(dir, CALL, iov, n)                                                               \
     do {                                                                                           \
-        check_flush_data();                                                                        \
         ssize_t r_ = CALL;                                                                         \
         if (__builtin_expect(is_tracked(fd), 0)) {                                                 \
             int e_ = RT_ERRNO;                                                                     \

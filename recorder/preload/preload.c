@@ -311,7 +311,6 @@ void rt_pl_emit_simple(enum rt_op op, int64_t t0, int64_t result, const char *s0
 
 void rt_pl_emit(struct rt_rec *rec)
 {
-    rt_pl_check_flush(); /* always inside a hook here */
     if (!rec->pid)
         rec->pid = rt_pl_pid;
     if (!rec->tid)

@@ -156,7 +156,6 @@ struct rt_pl_hot {
     int32_t pid;           /* this process (refreshed after fork) */
     uint64_t tsc_interval; /* ticks a thread's time anchor stays valid; 0 = no TSC stamps */
     uint64_t tsc_mult;     /* ns per TSC tick << 32 */
-    uint64_t flush_seen;   /* the ring's flush generation this process has acted on */
     /* hdr, slots, mask and the first chunks' bitmap in the next line */
     struct rt_producer ring __attribute__((aligned(64)));
 };
@@ -165,7 +164,6 @@ extern struct rt_pl_hot rt_pl_hot;
 #define rt_pl_active rt_pl_hot.active
 #define rt_pl_pid rt_pl_hot.pid
 #define rt_pl_tsc_interval rt_pl_hot.tsc_interval
-#define rt_pl_flush_seen rt_pl_hot.flush_seen
 
 struct rt_pl_thread {
     int depth; /* > 0 while this thread is inside a hook */
@@ -276,24 +274,13 @@ size_t rt_pl_strlen(const char *s);
 size_t rt_pl_strlcpy(char *dst, const char *src, size_t cap);
 
 /* ---- per-family hooks that others call ---- */
-/* The consumer asked for summaries of open connections (rt_ring_request_flush): cheap check,
- * then rt_pl_net_flush_open() inside a hook. */
-void rt_pl_net_flush_open(uint64_t gen);
-static inline void rt_pl_check_flush(void)
-{
-    const struct rt_ring_header *h = rt_pl_ring.hdr;
-    if (h) {
-        uint64_t gen = __atomic_load_n(&h->flush_gen, __ATOMIC_RELAXED);
-        if (__builtin_expect(gen != rt_pl_flush_seen, 0))
-            rt_pl_net_flush_open(gen);
-    }
-}
 void rt_pl_net_fork_child(void);
-/* Emits the OUTBOUND/INBOUND summary of every connection still open (process exit). */
+/* Marks every connection this process owns closed (process exit): the consumer writes their
+ * last summaries. */
 void rt_pl_net_flush(void);
 /* fd was just returned by a call that creates descriptors (open, dup2...): if it still looked
- * like a tracked connection (closed behind our back by fclose, dup2, close_range), write that
- * connection's summary and forget it. Inside a hook only. */
+ * like a tracked connection (closed behind our back by fclose, dup2, close_range), end that
+ * connection (its last summary follows) and forget it. Inside a hook only. */
 void rt_pl_net_fd_reused(int fd);
 void rt_pl_net_init(void);
 /* Records PROC_EXIT once per process image. */

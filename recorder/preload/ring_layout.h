@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define RT_RING_MAGIC 0x31474e4952545255ull /* "URTRING1" little-endian */
-#define RT_RING_VERSION 2u
+#define RT_RING_VERSION 3u
 #define RT_RING_HDR_SIZE 4096u
 #define RT_RING_SLOT_SIZE 1024u
 #define RT_RING_DEFAULT_SLOTS 16384u
@@ -19,6 +19,7 @@
 #define RT_RING_MAX_SLOTS (1u << 20)
 #define RT_RING_NSTR 3
 #define RT_RING_NNUM 4
+#define RT_RING_CONNS 512u /* entries of the connection table */
 
 /* Slot header bits (slot.internal): producer-to-consumer hints not shown to readers. */
 #define RT_RING_INT_EXEC_PENDING 0x1u /* exec about to happen: result unknown until it fails */
@@ -31,7 +32,7 @@ struct rt_ring_header {
     uint64_t slot_count; /* power of two */
     uint64_t hdr_size;
     uint64_t consumer_pid;
-    uint64_t flush_gen; /* bumped by the consumer: producers summarise open connections */
+    uint64_t snap_gen; /* bumped by the consumer at each snapshot of the connection table */
     /* The time stamp counter and CLOCK_MONOTONIC read together at creation, if the TSC is
      * invariant and the kernel's clocksource (0 = producers read CLOCK_MONOTONIC instead):
      * producers derive the TSC rate from it and time events with the TSC (RING.md). */
@@ -44,6 +45,48 @@ struct rt_ring_header {
     uint64_t dropped;   /* records producers could not write (ring full) */
     uint64_t truncated; /* strings cut to fit a slot */
     uint8_t pad3[48];
+    /* The connection table (RING.md "Connections"), after the slots. */
+    uint64_t conn_off;       /* byte offset of entry 0 in the file */
+    uint32_t conn_count;     /* entries */
+    uint32_t conn_size;      /* bytes per entry */
+    uint64_t conn_next_id;   /* connection ids handed out (producers, fetch-add) */
+    uint64_t conn_closed;    /* bumped by a producer after marking an entry closed */
+    uint64_t conn_untracked; /* connections producers could not enter (table full) */
+    uint64_t conn_used;      /* entries ever claimed are below this index (atomic max) */
+};
+
+/* Connection entry states (rt_ring_conn.state). */
+#define RT_RING_CONN_LIVE 0x1u    /* published by its producer: the consumer may read it */
+#define RT_RING_CONN_CLOSED 0x2u  /* closed by its owner: the consumer writes the last summary */
+#define RT_RING_CONN_INBOUND 0x4u /* accepted: INBOUND summary */
+#define RT_RING_CONN_DGRAM 0x8u   /* UDP */
+
+/* One connection a producer counts: claimed by CAS of id 0 -> a fresh id, filled, then
+ * published with state LIVE (release). Counters and strings are written by the processes that
+ * use the connection; the consumer reads them at a snapshot and frees the entry (state 0, then
+ * id 0) once it is closed or its owner is gone. Strings are NUL-terminated when intact; the
+ * consumer bounds them by their array size. */
+struct rt_ring_conn {
+    uint64_t id;         /* 0 = free */
+    uint32_t state;      /* RT_RING_CONN_* */
+    uint32_t proto;      /* enum rt_proto */
+    int32_t pid, tid;    /* owner: the process that opened it (and its thread) */
+    int32_t fd;          /* in the owner */
+    uint32_t sniff;      /* producer only: which first bytes were sniffed this period */
+    int64_t t0;          /* CLOCK_MONOTONIC ns of the connect/accept */
+    int64_t period_ns;   /* start of the current period (t0, then the first I/O after a snapshot) */
+    uint64_t period_gen; /* the snap_gen the current period belongs to */
+    uint64_t bytes_out, bytes_in; /* totals since connect (atomic adds) */
+    uint64_t text_gen;            /* odd while a producer rewrites the strings below */
+    int64_t closed_ns;            /* when the owner closed it */
+    char dest[64];                /* the peer */
+    char local[64];               /* inbound: the local address the peer reached */
+    char dns[128];
+    char sni[256];
+    char req[256]; /* the HTTP request line of the current period */
+    char host[128];
+    char status[96];
+    uint8_t pad[8];
 };
 
 struct rt_ring_slot {
@@ -67,6 +110,8 @@ _Static_assert(sizeof(struct rt_ring_header) <= RT_RING_HDR_SIZE, "ring header s
 _Static_assert(sizeof(struct rt_ring_slot) == RT_RING_SLOT_SIZE, "ring slot size");
 _Static_assert(offsetof(struct rt_ring_header, clock_tsc) == 48, "ring header clock");
 _Static_assert(offsetof(struct rt_ring_header, head) == 64, "ring header head");
+_Static_assert(offsetof(struct rt_ring_header, conn_off) == 256, "ring header connections");
+_Static_assert(sizeof(struct rt_ring_conn) == 1088, "connection entry size (RING.md)");
 
 #if defined(__x86_64__)
 #include <stdbool.h>

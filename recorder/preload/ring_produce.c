@@ -56,6 +56,15 @@ int rt_producer_attach(struct rt_producer *p, const char *path)
                 p->slots = (struct rt_ring_slot *)((char *)map + RT_RING_HDR_SIZE);
                 p->mask = n - 1;
                 p->map_len = (size_t)st.st_size;
+                /* The connection table, if it lies after the slots and inside the file. */
+                uint64_t off = h->conn_off, count = h->conn_count;
+                if (h->conn_size == sizeof(struct rt_ring_conn) && count > 0 &&
+                    count <= RT_RING_CONNS && off >= RT_RING_HDR_SIZE + n * RT_RING_SLOT_SIZE &&
+                    off % 64 == 0 &&
+                    off + count * sizeof(struct rt_ring_conn) <= (uint64_t)st.st_size) {
+                    p->conns = (struct rt_ring_conn *)((char *)map + off);
+                    p->conn_count = (uint32_t)count;
+                }
                 rc = 0;
             } else {
                 munmap(map, (size_t)st.st_size);

@@ -35,6 +35,8 @@ struct rt_producer {
     struct rt_ring_slot *slots;
     uint64_t mask;
     size_t map_len;
+    struct rt_ring_conn *conns; /* the connection table (RING.md "Connections") */
+    uint32_t conn_count;
     uint64_t populated[RT_RING_CHUNK_WORDS]; /* chunks this process has mapped */
 };
 

@@ -3,7 +3,8 @@
 /* libFuzzer harness for the ring consumer against a hostile producer: a fresh small ring gets
  * a few valid records, then the input scribbles on the shared file (each 5-byte step: a 32-bit
  * offset into the mapping and a byte; a step with offset 0xffffffff emits another valid
- * record instead), then the consumer drains, drains finally and takes its counters. It must
+ * record instead; a byte 0xd7 drains, 0xd6 snapshots the connection table), then the consumer
+ * drains, snapshots the connections, drains finally and takes its counters. It must
  * never crash, hang or read outside the mapping. */
 #include "recorder/preload/ring_produce.h"
 #include "recorder/ring.h"
@@ -64,10 +65,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         base[off % p.map_len] = data[i + 4];
         if (data[i + 4] == 0xd7)
             rt_ring_drain(ring, consume, NULL);
+        else if (data[i + 4] == 0xd6)
+            rt_ring_snapshot_conns(ring, consume, NULL);
     }
     rt_ring_drain(ring, consume, NULL);
+    rt_ring_snapshot_conns(ring, consume, NULL);
     rt_ring_drain_final(ring, 0, consume, NULL);
-    sink += rt_ring_take_dropped(ring) + rt_ring_take_truncated(ring) + rt_ring_backlog(ring);
+    sink += rt_ring_take_dropped(ring) + rt_ring_take_truncated(ring) + rt_ring_backlog(ring) +
+            rt_ring_take_untracked(ring);
     rt_producer_detach(&p);
     rt_ring_close(ring);
     unlink(path);

@@ -319,6 +319,7 @@ static struct rt_bundle *python_invocation(int run, bool extra)
                           .pid = pid,
                           .tid = pid,
                           .ts_ns = t0 + 60,
+                          .flags = run ? RT_EF_STILL_OPEN : 0, /* summarised before its close */
                           .num = {10, 20, RT_PROTO_HTTP, 9}};
     e.str[0] = S(peer);
     e.str[1] = S("127.0.0.1:8080");

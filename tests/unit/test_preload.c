@@ -1,9 +1,13 @@
 /* Unit tests of the interposer driven through the consumer API: a program preloaded with
  * libruntrail-preload.so (built in $BUILD/lib) writes into a ring this test created; the test
- * asks for open-connection summaries mid-run (rt_ring_request_flush) and checks that a
- * keep-alive connection yields one OUTBOUND per request with the bytes and HTTP lines of
- * each, and its accepted end one INBOUND per request the same way; and that without
+ * snapshots the connection table mid-run (rt_ring_snapshot_conns, while the program sits idle
+ * with both ends open) and checks that a keep-alive connection yields one OUTBOUND per
+ * request with the bytes and HTTP lines of each (the first flagged still_open), and its
+ * accepted end one INBOUND per request the same way; that a connection on fd 1500 is
+ * summarised like any other; that connections beyond the connection table are counted as
+ * untracked; and that without
  * RUNTRAIL_RING the same program records nothing and behaves the same. */
+#include "recorder/preload/ring_layout.h"
 #include "recorder/ring.h"
 
 #include <criterion/criterion.h>
@@ -20,6 +24,7 @@ struct summaries {
     int n;
     char http[4][256], local[4][64];
     int64_t out[4], in[4], fd[4];
+    uint32_t flags[4];
 };
 
 /* The connection summaries: OUTBOUND (opened) and INBOUND (accepted). */
@@ -38,6 +43,7 @@ static void add(struct summaries *o, const struct rt_event *ev)
     o->out[o->n] = ev->num[0];
     o->in[o->n] = ev->num[1];
     o->fd[o->n] = ev->num[3];
+    o->flags[o->n] = ev->flags;
     o->n++;
 }
 
@@ -56,15 +62,15 @@ static const char *build_dir(void)
     return b && *b ? b : "build";
 }
 
-/* Starts the keepalive program; returns its pid, fills the pipe ends. */
-static pid_t start(const char *ring, int *to_child, int *from_child)
+/* Starts a program of tests/recorder/progs; returns its pid, fills the pipe ends. */
+static pid_t start_prog(const char *name, const char *ring, int *to_child, int *from_child)
 {
     int in[2], out[2];
     cr_assert_eq(pipe(in), 0);
     cr_assert_eq(pipe(out), 0);
     char so[512], prog[512];
     snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
-    snprintf(prog, sizeof prog, "%s/tests/recorder/keepalive", build_dir());
+    snprintf(prog, sizeof prog, "%s/tests/recorder/%s", build_dir(), name);
     cr_assert_eq(access(so, R_OK), 0, "%s missing", so);
     cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
     pid_t pid = fork();
@@ -87,6 +93,11 @@ static pid_t start(const char *ring, int *to_child, int *from_child)
     *to_child = in[1];
     *from_child = out[0];
     return pid;
+}
+
+static pid_t start(const char *ring, int *to_child, int *from_child)
+{
+    return start_prog("keepalive", ring, to_child, from_child);
 }
 
 static void wait_ready(int fd)
@@ -125,7 +136,15 @@ Test(preload, keepalive_connection_summarised_per_request, .timeout = 60)
     struct both b = {0};
     rt_ring_drain(ring, collect, &b);
     cr_assert_eq(b.out.n + b.in.n, 0, "nothing summarised before the request");
-    rt_ring_request_flush(ring);
+    /* The program is blocked reading stdin: nothing of it runs during the snapshot. */
+    rt_ring_snapshot_conns(ring, collect, &b);
+    cr_assert_eq(b.out.n, 1, "the open connection summarised at the snapshot, got %d", b.out.n);
+    cr_assert_eq(b.in.n, 1, "the accepted end summarised at the snapshot, got %d", b.in.n);
+    cr_assert(b.out.flags[0] & RT_EF_STILL_OPEN);
+    cr_assert(b.in.flags[0] & RT_EF_STILL_OPEN);
+    struct both again = {0};
+    rt_ring_snapshot_conns(ring, collect, &again);
+    cr_assert_eq(again.out.n + again.in.n, 0, "an idle connection is summarised once");
     cr_assert_eq(write(to, "x", 1), 1);
     cr_assert_eq(finish(pid), 0);
     rt_ring_drain_final(ring, 100, collect, &b);
@@ -138,6 +157,7 @@ Test(preload, keepalive_connection_summarised_per_request, .timeout = 60)
     cr_assert_eq(o->out[1], 36);
     cr_assert_eq(o->in[1], 26);
     cr_assert_eq(o->fd[0], o->fd[1]);
+    cr_assert_eq(o->flags[1] & RT_EF_STILL_OPEN, 0, "closed before the end: a final summary");
     /* the accepted end: the request read, the status line written, the bytes mirrored */
     cr_assert_eq(i->n, 2, "one inbound summary per request, got %d", i->n);
     cr_assert_str_eq(i->http[0], "GET /one HTTP/1.1\nHost: ka.test\nHTTP/1.1 200 OK");
@@ -150,6 +170,64 @@ Test(preload, keepalive_connection_summarised_per_request, .timeout = 60)
     cr_assert_neq(i->fd[0], o->fd[0]);
     cr_assert(!strncmp(i->local[0], "127.0.0.1:", 10), "local address %s", i->local[0]);
     cr_assert_str_eq(i->local[0], i->local[1]);
+    rt_ring_close(ring);
+    unlink(path);
+}
+
+Test(preload, high_fd_connection_summarised, .timeout = 60)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rt-test-highfd-%d", (int)getpid());
+    struct rt_ring *ring;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    int to, from;
+    pid_t pid = start_prog("highfd", path, &to, &from);
+    int rc = finish(pid);
+    if (rc == 77) {
+        rt_ring_close(ring);
+        unlink(path);
+        cr_skip_test("the hard fd limit is below 1501");
+    }
+    cr_assert_eq(rc, 0, "highfd exited %d", rc);
+    struct both b = {0};
+    rt_ring_drain_final(ring, 100, collect, &b);
+    cr_assert_eq(b.out.n, 1, "one outbound summary, got %d", b.out.n);
+    cr_assert_eq(b.out.fd[0], 1500);
+    cr_assert_str_eq(b.out.http[0],
+                     "POST /high HTTP/1.1\nHost: high.test\nHTTP/1.1 204 No Content");
+    cr_assert_eq(b.out.out[0], 59);
+    cr_assert_eq(b.out.in[0], 27);
+    cr_assert_eq(b.out.flags[0] & RT_EF_STILL_OPEN, 0);
+    cr_assert_eq(rt_ring_take_untracked(ring), 0);
+    close(to);
+    close(from);
+    rt_ring_close(ring);
+    unlink(path);
+}
+
+static void count_outbound(const struct rt_event *ev, void *arg)
+{
+    if (ev->op == RT_OP_OUTBOUND)
+        (*(int *)arg)++;
+}
+
+Test(preload, connections_beyond_the_table_are_counted, .timeout = 60)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rt-test-many-%d", (int)getpid());
+    struct rt_ring *ring;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(path, 4096, &ring, &ei), RT_OK);
+    int to, from;
+    pid_t pid = start_prog("manyconns", path, &to, &from);
+    cr_assert_eq(finish(pid), 0);
+    int n = 0;
+    rt_ring_drain_final(ring, 100, count_outbound, &n);
+    cr_assert_eq(n, RT_RING_CONNS, "one summary per entry of the table, got %d", n);
+    cr_assert_eq(rt_ring_take_untracked(ring), 600 - RT_RING_CONNS);
+    close(to);
+    close(from);
     rt_ring_close(ring);
     unlink(path);
 }

@@ -2,7 +2,9 @@
  * round-trip intact, strings are cut and counted, a full ring counts drops, many threads in
  * several processes lose nothing silently (every record present once or counted as dropped),
  * a stalled producer's slot is skipped, exec records are merged, a scribbled ring cannot crash
- * the consumer; and the protocol sniffers (TLS SNI, HTTP, DNS). */
+ * the consumer; the connection table yields one summary per period with the bytes since the
+ * previous one, a last one at close or when the owner is gone, bounded strings when scribbled;
+ * and the protocol sniffers (TLS SNI, HTTP, DNS). */
 #include "recorder/preload/ring_produce.h"
 #include "recorder/preload/sniff.h"
 #include "recorder/ring.h"
@@ -525,5 +527,181 @@ Test(ring, nothing_lost_when_the_ring_has_room, .timeout = 60)
     cr_assert_eq(c.dups, 0);
     cr_assert_eq(c.received, procs * threads * per);
     free(c.seen);
+    drop_ring(ring);
+}
+
+/* ---- the connection table, driven as a producer would write it ---- */
+
+/* Claims entry i as an open HTTP connection of process pid, period generation gen. */
+static struct rt_ring_conn *conn_open(struct rt_producer *p, uint32_t i, int32_t pid, uint64_t gen)
+{
+    cr_assert(p->conns && i < p->conn_count, "the producer sees the connection table");
+    struct rt_ring_conn *c = &p->conns[i];
+    memset(c, 0, sizeof *c);
+    c->id = 100 + i;
+    c->pid = c->tid = pid;
+    c->fd = 7;
+    c->proto = RT_PROTO_HTTP;
+    c->t0 = c->period_ns = 5000;
+    c->period_gen = gen;
+    strcpy(c->dest, "127.0.0.1:8080");
+    strcpy(c->host, "api.test");
+    if (p->hdr->conn_used < i + 1)
+        p->hdr->conn_used = i + 1;
+    __atomic_store_n(&c->state, RT_RING_CONN_LIVE, __ATOMIC_RELEASE);
+    return c;
+}
+
+Test(ring, connections_summarised_per_snapshot_and_at_close)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    cr_assert_eq(p.conn_count, RT_RING_CONNS);
+    struct rt_ring_conn *c = conn_open(&p, 3, getpid(), p.hdr->snap_gen);
+    struct collected *got = calloc(1, sizeof *got);
+
+    rt_ring_drain(ring, collect, got);
+    cr_assert_eq(got->n, 0, "an open connection is not summarised by a drain");
+    rt_ring_snapshot_conns(ring, collect, got);
+    cr_assert_eq(got->n, 0, "nothing moved yet: nothing to say");
+
+    c->bytes_out = 100;
+    c->bytes_in = 20;
+    strcpy(c->req, "GET /a HTTP/1.1");
+    strcpy(c->status, "HTTP/1.1 200 OK");
+    rt_ring_snapshot_conns(ring, collect, got);
+    cr_assert_eq(got->n, 1);
+    cr_assert_eq(got->ev[0].op, RT_OP_OUTBOUND);
+    cr_assert_eq(got->ev[0].num[0], 100);
+    cr_assert_eq(got->ev[0].num[1], 20);
+    cr_assert_eq(got->ev[0].num[3], 7);
+    cr_assert_eq(got->ev[0].ts_ns, 5000);
+    cr_assert(got->ev[0].flags & RT_EF_STILL_OPEN);
+    cr_assert_str_eq(got->strs[0][0], "127.0.0.1:8080");
+    cr_assert_str_eq(got->strs[0][1], "api.test");
+    cr_assert_str_eq(got->strs[0][2], "GET /a HTTP/1.1\nHost: api.test\nHTTP/1.1 200 OK");
+    rt_ring_snapshot_conns(ring, collect, got);
+    cr_assert_eq(got->n, 1, "an idle connection is summarised once");
+
+    /* the next request on it: a new period (the producer saw the bumped generation) */
+    c->period_gen = p.hdr->snap_gen;
+    c->period_ns = 9000;
+    strcpy(c->req, "POST /b HTTP/1.1");
+    c->status[0] = 0;
+    c->bytes_out = 150;
+    rt_ring_snapshot_conns(ring, collect, got);
+    cr_assert_eq(got->n, 2);
+    cr_assert_eq(got->ev[1].num[0], 50, "the bytes since the previous summary");
+    cr_assert_eq(got->ev[1].num[1], 0);
+    cr_assert_eq(got->ev[1].ts_ns, 9000);
+    cr_assert_str_eq(got->strs[1][2], "POST /b HTTP/1.1\nHost: api.test");
+
+    /* closed by its owner: the last summary, unflagged, and the entry is freed */
+    c->bytes_out = 160;
+    c->closed_ns = 9500;
+    __atomic_fetch_or(&c->state, RT_RING_CONN_CLOSED, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&p.hdr->conn_closed, 1, __ATOMIC_RELEASE);
+    rt_ring_drain(ring, collect, got);
+    cr_assert_eq(got->n, 3);
+    cr_assert_eq(got->ev[2].num[0], 10);
+    cr_assert_eq(got->ev[2].flags & RT_EF_STILL_OPEN, 0);
+    cr_assert_str_eq(got->strs[2][2], "", "the request was already reported");
+    cr_assert_eq(got->ev[2].dur_ns, 500);
+    cr_assert_eq(c->id, 0, "the entry is free again");
+    cr_assert_eq(c->state, 0);
+    rt_ring_drain_final(ring, 0, collect, got);
+    cr_assert_eq(got->n, 3, "nothing left for the final drain");
+    free(got);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+Test(ring, connection_of_a_dead_owner_ends_at_the_snapshot)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0)
+        _exit(0);
+    cr_assert_eq(waitpid(child, NULL, 0), child); /* reaped: the pid is gone */
+    struct rt_ring_conn *dead = conn_open(&p, 0, child, p.hdr->snap_gen);
+    dead->bytes_out = 1000;
+    struct rt_ring_conn *alive = conn_open(&p, 1, getpid(), p.hdr->snap_gen);
+    alive->bytes_out = 10;
+    alive->state |= RT_RING_CONN_INBOUND;
+    strcpy(alive->local, "127.0.0.1:9000");
+    strcpy(alive->sni, "in.test");
+    struct collected *got = calloc(1, sizeof *got);
+    rt_ring_snapshot_conns(ring, collect, got);
+    cr_assert_eq(got->n, 2);
+    cr_assert_eq(got->ev[0].op, RT_OP_OUTBOUND);
+    cr_assert_eq(got->ev[0].num[0], 1000);
+    cr_assert_eq(got->ev[0].flags & RT_EF_STILL_OPEN, 0, "its owner is gone: the last summary");
+    cr_assert_eq(dead->id, 0, "freed");
+    cr_assert_eq(got->ev[1].op, RT_OP_INBOUND);
+    cr_assert_str_eq(got->strs[1][1], "127.0.0.1:9000");
+    cr_assert_str_eq(got->strs[1][2], "in.test");
+    cr_assert(got->ev[1].flags & RT_EF_STILL_OPEN);
+    cr_assert_neq(alive->id, 0, "still held");
+    /* the end of the recording: the open one's last summary only if something moved */
+    alive->bytes_in = 5;
+    rt_ring_drain_final(ring, 0, collect, got);
+    cr_assert_eq(got->n, 3);
+    cr_assert_eq(got->ev[2].num[1], 5);
+    cr_assert(got->ev[2].flags & RT_EF_STILL_OPEN, "never closed: still open at the end");
+    cr_assert_eq(alive->id, 0, "the final drain frees every entry");
+    p.hdr->conn_untracked += 3;
+    cr_assert_eq(rt_ring_take_untracked(ring), 3);
+    cr_assert_eq(rt_ring_take_untracked(ring), 0);
+    free(got);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+Test(ring, scribbled_connection_table_is_bounded)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    for (uint32_t i = 0; i < p.conn_count; i++) {
+        struct rt_ring_conn *c = &p.conns[i];
+        memset(c, 'A' + (int)(i % 26), sizeof *c); /* no terminators anywhere */
+        c->id = i + 1;
+        c->pid = -1; /* never a process group to signal */
+        c->state = RT_RING_CONN_LIVE;
+    }
+    p.hdr->conn_used = UINT64_MAX; /* scribbled too: clamped to the table */
+    size_t n = 0;
+    rt_ring_snapshot_conns(ring, count_only, &n);
+    cr_assert_eq(n, p.conn_count, "one summary per live entry, strings bounded");
+    rt_ring_drain_final(ring, 0, count_only, &n);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+Test(ring, held_exec_released_by_its_window)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    struct rt_rec a = rec_exec(RT_RING_INT_EXEC_PENDING, 0, 12);
+    a.ts_ns = 10000;
+    rt_producer_emit(&p, &a);
+    struct collected *c = calloc(1, sizeof *c);
+    rt_ring_drain(ring, collect, c);
+    cr_assert_eq(c->n, 0, "held for news of its outcome");
+    rt_ring_release_execs(ring, 9999, collect, c);
+    cr_assert_eq(c->n, 0, "after the window: still held");
+    rt_ring_release_execs(ring, 10000, collect, c);
+    cr_assert_eq(c->n, 1, "inside the window: released as succeeded");
+    cr_assert_eq(c->ev[0].op, RT_OP_EXEC);
+    cr_assert_eq(c->ev[0].result, 0);
+    rt_ring_drain_final(ring, 0, collect, c);
+    cr_assert_eq(c->n, 1, "released once");
+    free(c);
+    rt_producer_detach(&p);
     drop_ring(ring);
 }
