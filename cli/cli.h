@@ -57,6 +57,9 @@ int rt_cli_help(const char *text);
  *
  * -h/--help is part of every table: it prints the help text, made of the spec's head, the
  * "Options:" list generated from the table, and its tail. */
+/* The first version of this parser named the row type struct rt_cli_opt: same type. */
+#define rt_cli_opt rt_opt
+
 struct rt_cli_spec {
     const char *cmd;           /* "record": for messages */
     const char *head;          /* usage line and description, before "Options:" */
@@ -102,5 +105,15 @@ void rt_cli_json_line(json_t *obj);
 
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);
+
+/* Calls ops->file for PATH if it is a file, or for every *.rtb file below it if it is a folder
+ * (name order per folder; links followed, each folder entered once by device and inode, so a
+ * link loop ends; hidden names skipped). ops->error gets what could not be read (a missing
+ * PATH, an unreadable folder, a dangling *.rtb link) with the reason. Returns that count. */
+struct rt_cli_walk_ops {
+    void (*file)(const char *path, void *arg);
+    void (*error)(const char *path, const char *reason, void *arg);
+};
+int rt_cli_walk_bundles(const char *path, const struct rt_cli_walk_ops *ops, void *arg);
 
 #endif

@@ -19,7 +19,8 @@ static const char help_head[] =
     "Add local bundles to the catalog so that ls, view and check see them. A PATH is a\n"
     "bundle (.rtb) or a folder, searched recursively for *.rtb. Each bundle is verified\n"
     "(zstd checksum, footer digest) while it is indexed; one that fails is reported and\n"
-    "left out. Indexing a bundle again is a no-op.\n"
+    "left out. Indexing a bundle again is a no-op. Folders are searched following\n"
+    "symbolic links, each folder once (a link loop ends the walk).\n"
     "\n";
 
 enum { OPT_CACHE = 1 };
@@ -32,7 +33,9 @@ static const struct rt_opt options[] = {
 
 static const char help_tail[] =
     "\n"
-    "Exit status: 0 ok, 2 usage error or a bundle that could not be indexed.\n"
+    "Exit status: 0 ok, 2 usage error, a bundle that could not be indexed, or a\n"
+    "catalog that could not be written (locked by another runtrail past a 10 s wait,\n"
+    "a full disk): then nothing of this run was indexed.\n"
     "See runtrail-index(1).\n";
 
 static const struct rt_cli_spec index_spec = {"index", help_head, options, help_tail, false};
@@ -49,53 +52,31 @@ static void report(const char *path, int rc, const struct rt_errinfo *ei)
     rt_cli_error("%s: %s", esc, buf);
 }
 
-static void index_path(struct rt_catalog *cat, const char *path, bool top, struct counts *c,
-                       int depth)
+struct walk {
+    struct rt_catalog *cat;
+    struct counts *c;
+};
+
+static void on_file(const char *path, void *arg)
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        struct rt_errinfo ei;
-        rt_errinfo_clear(&ei);
-        snprintf(ei.detail, sizeof ei.detail, "no such file or folder");
-        report(path, RT_ERR_IO, &ei);
-        c->bad++;
-        return;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        if (depth > 32)
-            return;
-        DIR *d = opendir(path);
-        if (!d) {
-            report(path, RT_ERR_IO, NULL);
-            c->bad++;
-            return;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (de->d_name[0] == '.')
-                continue;
-            char child[PATH_MAX];
-            if (snprintf(child, sizeof child, "%s/%s", path, de->d_name) >= (int)sizeof child)
-                continue;
-            size_t nl = strlen(de->d_name), el = strlen(RT_BUNDLE_EXT);
-            struct stat cs;
-            if (stat(child, &cs) != 0)
-                continue;
-            if (S_ISDIR(cs.st_mode) || (nl > el && !strcmp(de->d_name + nl - el, RT_BUNDLE_EXT)))
-                index_path(cat, child, false, c, depth + 1);
-        }
-        closedir(d);
-        return;
-    }
-    (void)top;
+    struct walk *w = arg;
     struct rt_errinfo ei;
-    int rc = rt_catalog_index_file(cat, path, NULL, &ei);
+    int rc = rt_catalog_index_file(w->cat, path, NULL, &ei);
     if (rc == RT_OK) {
-        c->ok++;
+        w->c->ok++;
     } else {
         report(path, rc, &ei);
-        c->bad++;
+        w->c->bad++;
     }
+}
+
+static void on_error(const char *path, const char *reason, void *arg)
+{
+    struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
+    rt_fail(&ei, RT_ERR_IO, -1, "%s", reason);
+    report(path, RT_ERR_IO, &ei);
+    (void)arg;
 }
 
 RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
@@ -123,15 +104,23 @@ RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
         return RT_EXIT_USAGE;
     }
     struct counts c = {0, 0};
-    rt_catalog_begin_batch(cat, NULL);
+    rc = rt_catalog_begin_batch(cat, &ei);
+    if (rc != RT_OK) { /* locked by another runtrail past the busy timeout, or unwritable */
+        report(dir, rc, &ei);
+        rt_catalog_close(cat);
+        return RT_EXIT_USAGE;
+    }
+    struct walk w = {cat, &c};
+    static const struct rt_cli_walk_ops ops = {on_file, on_error};
     for (int i = first; i < argc; i++)
-        index_path(cat, argv[i], true, &c, 0);
+        c.bad += (size_t)rt_cli_walk_bundles(argv[i], &ops, &w);
     rc = rt_catalog_end_batch(cat, &ei);
     rt_catalog_close(cat);
     if (rc != RT_OK) {
         report(dir, rc, &ei);
         return RT_EXIT_USAGE;
     }
+    /* what the batch held is indexed only now that the commit succeeded */
     printf("indexed %zu bundles, %zu failed; catalog %s/catalog.sqlite\n", c.ok, c.bad, dir);
     return c.bad ? RT_EXIT_USAGE : RT_EXIT_OK;
 }

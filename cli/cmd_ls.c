@@ -211,7 +211,7 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
         return rt_cli_usage_error("ls", "no cache folder: use --cache or set RUNTRAIL_CACHE");
     struct rt_catalog *cat = NULL;
     struct rt_errinfo ei;
-    int rc = rt_catalog_open(dir, &cat, &ei);
+    int rc = rt_catalog_open_readonly(dir, &cat, &ei);
     if (rc == RT_OK)
         rc = rt_catalog_query(cat, &f, print_row, &o, &ei);
     rt_catalog_close(cat);

@@ -4,16 +4,25 @@
  * the key itself carries, skips what the catalog already holds verified, downloads the rest in
  * parallel (curl multi) through temporary files, verifies each bundle while indexing it, and
  * reports corrupt objects without indexing them. Interrupted pulls resume: finished files are
- * renamed into place, and files present but not yet indexed are verified and indexed. */
+ * renamed into place, and files present but not yet indexed are verified and indexed.
+ *
+ * The bucket is not trusted (a compromised function can write any key under its prefix): a
+ * key that does not match the layout exactly (rt_store_key_check: no "." or "..", no control
+ * character) is reported, escaped, and skipped while the rest is pulled; every file is written
+ * below the cache folder through an open folder fd without following links; an object listed
+ * larger than the size limit is not downloaded, and a download that outgrows it is stopped
+ * there. The summary counts what the catalog committed, not what was downloaded. */
 #include "cli/cli.h"
 #include "formats/bundle.h"
 #include "formats/escape.h"
+#include "formats/toolbox.h"
 #include "store/catalog.h"
 #include "store/s3.h"
 #include "store/store.h"
 #include "store/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,35 +36,64 @@
 #define HOUR_NS (3600LL * 1000000000LL)
 #define MAX_LIST 64
 
-static const char help[] =
+static const char help_head[] =
     "usage: runtrail pull s3://BUCKET/PREFIX [--function F]... [--since T] [--until T]\n"
-    "                     [--request-id ID]... [-j N] [--cache DIR] [--dry-run]\n"
+    "                     [--request-id ID]... [-j N] [--cache DIR] [--max-size N]\n"
+    "                     [--dry-run]\n"
     "\n"
     "Download the bundles under PREFIX/v1/fn=NAME/dt=YYYY-MM-DD/hr=HH/ into the cache,\n"
     "verify each one (zstd checksum, footer digest) and index it in the catalog.\n"
     "Only the partitions in the time range are listed; bundles already indexed and\n"
     "verified are skipped; an interrupted pull resumes where it stopped.\n"
-    "\n"
-    "  --function F      only this function (repeatable); default: every fn= partition\n"
-    "  --since T         bundles that started at or after T\n"
-    "  --until T         bundles that started at or before T (default: no limit)\n"
-    "                    T is ISO 8601 (2026-11-26, 2026-11-26T10:00Z, ...+02:00)\n"
-    "                    or relative to now: 90s, 15m, 2h, 7d, 1w\n"
-    "  --request-id ID   only this request id (repeatable)\n"
-    "  -j N              parallel downloads (default 8, 1..256)\n"
-    "  --cache DIR       cache folder (default $RUNTRAIL_CACHE, else\n"
-    "                    ${XDG_CACHE_HOME:-~/.cache}/runtrail)\n"
-    "  --dry-run         list what would be downloaded, download nothing\n"
-    "  -h, --help        this help\n"
+    "\n";
+
+enum {
+    OPT_FUNCTION = 1,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_REQUEST_ID,
+    OPT_JOBS,
+    OPT_CACHE,
+    OPT_MAX_SIZE,
+    OPT_DRY_RUN
+};
+static const struct rt_opt options[] = {
+    {OPT_FUNCTION, "function", 0, "F",
+     "only this function (repeatable); default: every fn= partition"},
+    {OPT_SINCE, "since", 0, "T", "bundles that started at or after T"},
+    {OPT_UNTIL, "until", 0, "T",
+     "bundles that started at or before T (default: no limit)\n"
+     "T is ISO 8601 (2026-11-26, 2026-11-26T10:00Z, ...+02:00)\n"
+     "or relative to now: 90s, 15m, 2h, 7d, 1w"},
+    {OPT_REQUEST_ID, "request-id", 0, "ID", "only this request id (repeatable)"},
+    {OPT_JOBS, "jobs", 'j', "N", "parallel downloads (default 8, 1..256)"},
+    {OPT_CACHE, "cache", 0, "DIR",
+     "cache folder (default $RUNTRAIL_CACHE, else\n"
+     "${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {OPT_MAX_SIZE, "max-size", 0, "N",
+     "skip objects larger than N bytes (suffix k, m: KiB, MiB);\n"
+     "default and upper bound 256m, the largest bundle a reader opens"},
+    {OPT_DRY_RUN, "dry-run", 0, NULL, "list what would be downloaded, download nothing"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
     "Credentials, region and endpoint follow the AWS conventions (AWS_PROFILE,\n"
     "~/.aws/credentials and config incl. credential_process, AWS_REGION,\n"
     "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL). On a terminal a progress bar is shown on\n"
     "stderr; the summary line goes to stdout.\n"
     "\n"
-    "Exit status: 0 ok, 2 usage error, or some object could not be listed, downloaded or\n"
-    "verified (the others are still pulled and indexed).\n"
+    "Keys that do not match the layout (a '.' or '..' segment, a control character,\n"
+    "anything else) are reported and skipped, as are objects over --max-size; files are\n"
+    "only ever written below the cache folder.\n"
+    "\n"
+    "Exit status: 0 ok, 2 usage error, or some key was skipped or some object could not be\n"
+    "listed, downloaded, verified or committed to the catalog (the others are still pulled\n"
+    "and indexed).\n"
     "See runtrail-pull(1) and docs/store.md.\n";
+
+static const struct rt_cli_spec pull_spec = {"pull", help_head, options, help_tail, false};
 
 struct strvec {
     char **v;
@@ -98,13 +136,19 @@ struct pull {
     int jobs;
     bool dry_run;
     char cache[PATH_MAX];
+    uint64_t max_size;
+    int bucket_fd; /* the cache's s3/BUCKET folder: every file is written below it */
     struct rt_s3 *s3;
     struct rt_catalog *cat;
     struct object *objects;
     size_t n_objects, cap_objects;
     /* progress */
     bool tty;
-    size_t done, fetched, skipped, corrupt, failed, to_fetch;
+    size_t done, fetched, skipped, corrupt, failed, rejected, to_fetch;
+    bool in_batch;
+    size_t pending_new, pending_present; /* indexed in the open batch, not yet committed */
+    char **paths;                        /* full path of items[i], for the catalog */
+    struct rt_s3_get_item *items;
     uint64_t bytes_total, bytes_now;
     int64_t t0;
     int64_t last_draw;
@@ -202,8 +246,8 @@ static int list_children(struct pull *p, const char *prefix, struct strvec *out)
         }
         const char *key = l.n_objects ? l.objects[0].key : NULL;
         const char *slash = key && strlen(key) > pl ? strchr(key + pl, '/') : NULL;
-        if (!key || strncmp(key, prefix, pl)) {
-            rt_s3_list_free(&l);
+        if (!key || strncmp(key, prefix, pl) || (after[0] && strcmp(key, after) <= 0)) {
+            rt_s3_list_free(&l); /* done, or a server that does not honour start-after */
             break;
         }
         if (!slash) { /* an object right below prefix: step over it */
@@ -302,14 +346,56 @@ static bool key_wanted(const struct pull *p, const char *key)
     return true;
 }
 
+/* Whether a listed key may be pulled: under PREFIX/v1/ and exactly of the layout. A key that
+ * is not is reported (escaped) and counted; the others are pulled all the same. */
+static bool key_valid(struct pull *p, const char *key)
+{
+    size_t bl = strlen(p->base);
+    struct rt_errinfo ei;
+    int rc = RT_ERR_STORE_KEY;
+    rt_errinfo_clear(&ei);
+    if (!strncmp(key, p->base, bl))
+        rc = rt_store_key_check(key, bl - 3, &ei); /* the layout from "v1/" on */
+    else
+        rt_fail(&ei, rc, -1, "not under %s", p->base);
+    if (rc == RT_OK)
+        return true;
+    char what[1400];
+    snprintf(what, sizeof what, "s3://%s/%s", p->bucket, key);
+    print_err(what, rc, &ei);
+    p->rejected++;
+    return false;
+}
+
+/* The folder of the bucket in the cache (created): cache/s3/BUCKET. */
+static char *bucket_dir(const struct pull *p)
+{
+    char *s3dir = rt_path_join(p->cache, "s3");
+    char *dir = s3dir ? rt_path_join(s3dir, p->bucket) : NULL;
+    free(s3dir);
+    return dir;
+}
+
 static char *local_path(const struct pull *p, const char *key)
 {
-    char *bucket_dir = rt_path_join(p->cache, "s3");
-    char *b2 = bucket_dir ? rt_path_join(bucket_dir, p->bucket) : NULL;
-    char *full = b2 ? rt_path_join(b2, key) : NULL;
-    free(bucket_dir);
-    free(b2);
+    char *dir = bucket_dir(p);
+    char *full = dir ? rt_path_join(dir, key) : NULL;
+    free(dir);
     return full;
+}
+
+/* A regular file (not a link) of this size at key below the bucket folder. */
+static bool have_file(const struct pull *p, const char *key, uint64_t size)
+{
+    const char *base = NULL;
+    int fd = rt_open_parent_beneath(p->bucket_fd, key, false, &base);
+    if (fd < 0)
+        return false;
+    struct stat sb;
+    bool ok = fstatat(fd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+              (uint64_t)sb.st_size == size;
+    close(fd);
+    return ok;
 }
 
 static void fmt_bytes(uint64_t b, char *out, size_t cap)
@@ -353,20 +439,47 @@ static void draw(struct pull *p, bool final)
     fflush(stderr);
 }
 
+/* Commits what was indexed since the last commit: it counts as new or present only once
+ * committed; a failed commit (a full disk, a catalog that cannot be written) is an error and
+ * what it held counts as failed. With again, a new batch is opened. */
+static void commit_batch(struct pull *p, bool again)
+{
+    if (!p->cat)
+        return;
+    struct rt_errinfo ei;
+    rt_errinfo_clear(&ei);
+    int rc = p->in_batch ? rt_catalog_end_batch(p->cat, &ei) : RT_OK;
+    p->in_batch = false;
+    if (rc == RT_OK) {
+        p->fetched += p->pending_new;
+        p->skipped += p->pending_present;
+    } else {
+        char what[PATH_MAX + 32];
+        snprintf(what, sizeof what, "%s/catalog.sqlite", p->cache);
+        if (p->tty)
+            fputc('\n', stderr);
+        print_err(what, rc, &ei);
+        p->failed += p->pending_new + p->pending_present;
+        if (!p->first_error)
+            p->first_error = rc;
+    }
+    p->pending_new = p->pending_present = 0;
+    p->since_commit = 0;
+    if (again) /* if this fails, each file commits on its own */
+        p->in_batch = rt_catalog_begin_batch(p->cat, NULL) == RT_OK;
+}
+
 static void index_one(struct pull *p, const char *path, const char *key, bool downloaded)
 {
     struct rt_errinfo ei;
     int rc = rt_catalog_index_file(p->cat, path, key, &ei);
     if (rc == RT_OK) {
         if (downloaded)
-            p->fetched++;
+            *(p->in_batch ? &p->pending_new : &p->fetched) += 1;
         else
-            p->skipped++;
-        if (++p->since_commit >= 500) {
-            rt_catalog_end_batch(p->cat, NULL);
-            rt_catalog_begin_batch(p->cat, NULL);
-            p->since_commit = 0;
-        }
+            *(p->in_batch ? &p->pending_present : &p->skipped) += 1;
+        if (++p->since_commit >= 500)
+            commit_batch(p, true);
         return;
     }
     char what[1200];
@@ -374,11 +487,12 @@ static void index_one(struct pull *p, const char *path, const char *key, bool do
     if (p->tty)
         fputc('\n', stderr);
     print_err(what, rc, &ei);
-    if (rc == RT_ERR_CATALOG) {
+    if (rc == RT_ERR_CATALOG || rc == RT_ERR_CATALOG_BUSY) {
         p->failed++;
+        commit_batch(p, true); /* the batch may be gone with the failure: settle it now */
     } else {
         p->corrupt++;
-        unlink(path); /* never keep an unverifiable bundle in the cache */
+        rt_unlink_beneath(p->bucket_fd, key); /* never keep an unverifiable bundle */
     }
     if (!p->first_error)
         p->first_error = rc;
@@ -389,7 +503,7 @@ static void on_done(struct rt_s3_get_item *item, void *arg)
     struct pull *p = arg;
     p->done++;
     if (item->result == RT_OK) {
-        index_one(p, item->path, item->key, true);
+        index_one(p, p->paths[item - p->items], item->key, true);
     } else {
         char what[1200];
         snprintf(what, sizeof what, "s3://%s/%s", p->bucket, item->key);
@@ -410,58 +524,57 @@ static void on_progress(uint64_t bytes, void *arg)
     draw(p, false);
 }
 
-static int parse_args(struct pull *p, int argc, char **argv)
+static int parse_args(struct pull *p, int argc, char **argv, bool *stop)
 {
     const char *since = NULL, *until = NULL, *cache = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VAL()                                                                                 \
-    do {                                                                                           \
-        if (!val)                                                                                  \
-            return rt_cli_usage_error("pull", "%s needs a value", a);                              \
-        i++;                                                                                       \
-    } while (0)
-        if (!strcmp(a, "--function")) {
-            NEED_VAL();
-            if (strvec_add(&p->functions, val))
+    struct rt_cli_parser op;
+    rt_cli_opts_begin(&op, &pull_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&op)) != RT_CLI_OPTS_END;) {
+        uint64_t n;
+        struct rt_errinfo perr;
+        switch (id) {
+        case RT_CLI_OPTS_STOP: /* --help printed (0) or a usage error (2): stop either way */
+            *stop = true;
+            return op.status;
+        case OPT_FUNCTION:
+            if (strvec_add(&p->functions, op.value))
                 return RT_EXIT_USAGE;
-        } else if (!strcmp(a, "--request-id")) {
-            NEED_VAL();
-            if (strvec_add(&p->request_ids, val))
+            break;
+        case OPT_REQUEST_ID:
+            if (strvec_add(&p->request_ids, op.value))
                 return RT_EXIT_USAGE;
-        } else if (!strcmp(a, "--since")) {
-            NEED_VAL();
-            since = val;
-        } else if (!strcmp(a, "--until")) {
-            NEED_VAL();
-            until = val;
-        } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
-            NEED_VAL();
-            char *end;
-            long j = strtol(val, &end, 10);
-            if (*end || j < 1 || j > 256)
-                return rt_cli_usage_error("pull", "-j wants 1..256, not '%s'", val);
-            p->jobs = (int)j;
-        } else if (!strncmp(a, "-j", 2) && a[2]) {
-            char *end;
-            long j = strtol(a + 2, &end, 10);
-            if (*end || j < 1 || j > 256)
-                return rt_cli_usage_error("pull", "-j wants 1..256, not '%s'", a + 2);
-            p->jobs = (int)j;
-        } else if (!strcmp(a, "--cache")) {
-            NEED_VAL();
-            cache = val;
-        } else if (!strcmp(a, "--dry-run")) {
+            break;
+        case OPT_SINCE:
+            since = op.value;
+            break;
+        case OPT_UNTIL:
+            until = op.value;
+            break;
+        case OPT_JOBS:
+            if (rt_parse_count(op.value, &n, &perr) != RT_OK || n < 1 || n > 256)
+                return rt_cli_opts_bad_value(&op, "wants 1..256, not '%s'", op.value);
+            p->jobs = (int)n;
+            break;
+        case OPT_CACHE:
+            cache = op.value;
+            break;
+        case OPT_MAX_SIZE:
+            if (rt_parse_size(op.value, &n, &perr) != RT_OK || n == 0 ||
+                n > RT_BUNDLE_MAX_DECOMPRESSED)
+                return rt_cli_opts_bad_value(&op, "wants 1..256m bytes, not '%s'", op.value);
+            p->max_size = n;
+            break;
+        case OPT_DRY_RUN:
             p->dry_run = true;
-        } else if (a[0] == '-') {
-            return rt_cli_usage_error("pull", "unknown option '%s'", a);
-        } else if (!p->url) {
-            p->url = a;
-        } else {
-            return rt_cli_usage_error("pull", "one s3:// URL only ('%s')", a);
+            break;
+        default:
+            break;
         }
-#undef NEED_VAL
+    }
+    for (int i = op.first_operand; i < argc; i++) {
+        if (p->url)
+            return rt_cli_usage_error("pull", "one s3:// URL only ('%s')", argv[i]);
+        p->url = argv[i];
     }
     if (!p->url)
         return rt_cli_usage_error("pull", "missing s3://BUCKET/PREFIX");
@@ -501,11 +614,10 @@ static int parse_args(struct pull *p, int argc, char **argv)
 
 RT_COMMAND(pull, "download bundles from S3, verify them and index them")
 {
-    if (rt_cli_wants_help(argc, argv))
-        return rt_cli_help(help);
-    struct pull p = {.jobs = 8};
-    int ex = parse_args(&p, argc, argv);
-    if (ex != RT_EXIT_OK)
+    struct pull p = {.jobs = 8, .max_size = RT_BUNDLE_MAX_DECOMPRESSED, .bucket_fd = -1};
+    bool stop = false;
+    int ex = parse_args(&p, argc, argv, &stop);
+    if (ex != RT_EXIT_OK || stop)
         goto out;
     struct rt_errinfo ei;
     int rc = rt_s3_open(p.bucket, NULL, &p.s3, &ei);
@@ -550,6 +662,15 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
             ex = RT_EXIT_USAGE;
             goto out;
         }
+        char *dir = bucket_dir(&p);
+        if (!dir || rt_mkdir_p(dir) != 0 ||
+            (p.bucket_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+            rt_cli_error("%s: %s", dir ? dir : p.cache, strerror(errno));
+            free(dir);
+            ex = RT_EXIT_USAGE;
+            goto out;
+        }
+        free(dir);
     }
     struct rt_s3_get_item *items = calloc(p.n_objects ? p.n_objects : 1, sizeof *items);
     char **paths = calloc(p.n_objects ? p.n_objects : 1, sizeof *paths);
@@ -558,12 +679,27 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
     p.tty = isatty(STDERR_FILENO) == 1 && !p.dry_run;
     p.t0 = mono_ns();
     if (p.cat)
-        rt_catalog_begin_batch(p.cat, NULL);
+        p.in_batch = rt_catalog_begin_batch(p.cat, NULL) == RT_OK;
+    p.items = items;
+    p.paths = paths;
     for (size_t i = 0; items && paths && i < p.n_objects; i++) {
         const char *key = p.objects[i].key;
-        if (!key_wanted(&p, key))
+        if (!key_valid(&p, key) || !key_wanted(&p, key))
             continue;
         listed++;
+        if (p.objects[i].size > p.max_size) {
+            char what[1400];
+            struct rt_errinfo si;
+            rt_errinfo_clear(&si);
+            snprintf(what, sizeof what, "s3://%s/%s", p.bucket, key);
+            rt_fail(&si, RT_ERR_S3_TOO_LARGE, -1,
+                    "listed at %" PRIu64 " bytes, over the %" PRIu64 "-byte limit (--max-size); "
+                    "not downloaded",
+                    p.objects[i].size, p.max_size);
+            print_err(what, RT_ERR_S3_TOO_LARGE, &si);
+            p.failed++;
+            continue;
+        }
         if (p.dry_run) {
             char esc[1200];
             rt_escape_buf(esc, sizeof esc, key, strlen(key), 0);
@@ -578,20 +714,21 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
         char *path = local_path(&p, key);
         if (!path)
             continue;
-        struct stat sb;
-        if (stat(path, &sb) == 0 && (uint64_t)sb.st_size == p.objects[i].size) {
+        if (have_file(&p, key, p.objects[i].size)) {
             /* downloaded by an interrupted pull, not yet indexed */
             struct rt_errinfo vi;
             if (rt_catalog_index_file(p.cat, path, key, &vi) == RT_OK) {
-                p.skipped++;
+                *(p.in_batch ? &p.pending_present : &p.skipped) += 1;
                 free(path);
                 continue;
             }
-            unlink(path);
+            rt_unlink_beneath(p.bucket_fd, key);
         }
         paths[n_items] = path;
         items[n_items].key = key;
-        items[n_items].path = path;
+        items[n_items].path = key; /* below bucket_fd, through rt_open_parent_beneath */
+        items[n_items].dir_fd = p.bucket_fd;
+        items[n_items].max_bytes = p.max_size;
         items[n_items].size_hint = p.objects[i].size;
         bytes_wanted += p.objects[i].size;
         n_items++;
@@ -601,20 +738,22 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
         fmt_bytes(bytes_wanted, b, sizeof b);
         printf("dry run: %zu bundles (%s) in range under s3://%s/%s\n", listed, b, p.bucket,
                p.base);
+        if (p.rejected)
+            ex = RT_EXIT_USAGE;
     } else {
         p.to_fetch = n_items;
         p.bytes_total = bytes_wanted;
         if (n_items)
             rt_s3_get_many(p.s3, items, n_items, p.jobs, on_done, on_progress, &p);
-        rt_catalog_end_batch(p.cat, NULL);
+        commit_batch(&p, false);
         draw(&p, true);
         double secs = (double)(mono_ns() - p.t0) / 1e9;
         char b[32];
         fmt_bytes(p.bytes_now, b, sizeof b);
         printf("pulled %zu bundles (%s) in %.1fs: %zu new, %zu already present, %zu corrupt, "
-               "%zu failed; catalog %s/catalog.sqlite\n",
-               listed, b, secs, p.fetched, p.skipped, p.corrupt, p.failed, p.cache);
-        if (p.corrupt || p.failed)
+               "%zu failed, %zu bad keys skipped; catalog %s/catalog.sqlite\n",
+               listed, b, secs, p.fetched, p.skipped, p.corrupt, p.failed, p.rejected, p.cache);
+        if (p.corrupt || p.failed || p.rejected)
             ex = RT_EXIT_USAGE;
     }
     for (size_t i = 0; i < n_items; i++)
@@ -622,6 +761,8 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
     free(paths);
     free(items);
 out:
+    if (p.bucket_fd >= 0)
+        close(p.bucket_fd);
     rt_catalog_close(p.cat);
     rt_s3_close(p.s3);
     for (size_t i = 0; i < p.n_objects; i++)

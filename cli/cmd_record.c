@@ -39,8 +39,9 @@ static const struct rt_opt options[] = {
      "function name in META and the store key (default: CMD's\n"
      "basename)"},
     {OPT_MAX_EVENTS, "max-events", 0, "N",
-     "keep at most N events (the rest are counted, default 100000;\n"
-     "100k, 1M accepted)"},
+     "keep at most N events: the first N/2, then the latest ones and\n"
+     "those that matter (flagged, process, connections); the rest are\n"
+     "counted (default 100000, at most 1048576; 100k, 1M accepted)"},
     {OPT_TRACE, "trace", 0, NULL, "print each event on stderr as it is recorded (strace-like)"},
     {OPT_QUIET, "quiet", 'q', NULL, "do not print the bundle path"},
     {0},

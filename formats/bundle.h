@@ -5,8 +5,9 @@
  * stored; each overflow is counted in the META counters instead of failing.
  * Reader: hostile input never reads outside the buffer, crashes, loops or allocates without
  * bound (allocation is bounded by a small multiple of the decompressed size, itself capped by
- * RT_BUNDLE_MAX_DECOMPRESSED). A successfully opened bundle is fully decoded: all its fields
- * are plain data owned by the struct rt_bundle and valid until rt_bundle_free(). */
+ * RT_BUNDLE_MAX_DECOMPRESSED, and events by RT_BUNDLE_MAX_EVENTS). A successfully opened
+ * bundle is fully decoded: all its fields are plain data owned by the struct rt_bundle and
+ * valid until rt_bundle_free(). The cursor (rt_cursor_*) streams the events instead. */
 #ifndef RUNTRAIL_FORMATS_BUNDLE_H
 #define RUNTRAIL_FORMATS_BUNDLE_H
 
@@ -17,9 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RT_BUNDLE_VERSION 1
+/* The newest version written: 2 when the events span several EVENTS blocks (chunks), 1 when
+ * they fit one (docs/format.md). Readers read both. */
+#define RT_BUNDLE_VERSION 2
 #define RT_DIGEST_LEN 32                                /* SHA-256 */
 #define RT_BUNDLE_MAX_DECOMPRESSED (256u * 1024 * 1024) /* reader refuses larger */
+/* Events per bundle. The reader refuses a bundle declaring more before allocating anything for
+ * them; the writer clamps max_events (default 100000, RUNTRAIL_MAX_EVENTS) to it. */
+#define RT_BUNDLE_MAX_EVENTS (1024u * 1024)
 #define RT_BUNDLE_EXT ".rtb"
 
 /* Invocation outcome. */
@@ -83,7 +89,8 @@ const char *rt_counter_name(unsigned counter);
 #define RT_HOST_ARCH "unknown"
 #endif
 
-/* META: strings are NUL-terminated (the writer cuts at an embedded NUL); NULL = absent. */
+/* META: strings are C strings (NULL = absent). The writer takes C strings, so none holds a
+ * NUL; a reader turns a NUL byte found in a stored string into U+FFFD (docs/format.md). */
 struct rt_meta {
     char *function; /* function name, or the command's basename for `record` */
     char *function_version;
@@ -111,9 +118,21 @@ struct rt_meta {
     uint8_t prev_digest[RT_DIGEST_LEN]; /* footer digest of the previous bundle */
     uint32_t coverage;                  /* RT_COV_* */
     uint64_t counters[RT_CTR__COUNT];
+    /* OR of the RT_EF_* flags of the events dropped over the event limit (the writer adds
+     * those it dropped): with the stored events' flags, the flags of every event seen. */
+    uint32_t dropped_flags;
     char *arch; /* the recording machine: "x86_64", "aarch64" (RT_HOST_ARCH); how O_* flags
                  * are read. NULL in bundles older than the field: read as x86_64. */
+    /* RT_CHAIN_END_*: whether more bundles of the sandbox may follow */
+    uint8_t chain_end;
 };
+
+/* META chain_end: 0 the writer did not say (older recorders, `record`), 1 more bundles of this
+ * sandbox may follow, 2 the last bundle of the sandbox (sealed at SHUTDOWN), so a chain whose
+ * highest bundle says 1 is open or was cut. */
+#define RT_CHAIN_END_UNKNOWN 0
+#define RT_CHAIN_END_MORE 1
+#define RT_CHAIN_END_LAST 2
 
 /* ENV: one entry per variable. hash = HMAC-SHA256(key, value) (RUNTRAIL_HASH_KEY, or the
  * sandbox id); value is set only for allow-listed, non-secret variables. */
@@ -190,8 +209,16 @@ int rt_writer_add_header(struct rt_writer *w, const char *name, const char *valu
 /* which: 'E' event (input), 'R' response, 'X' error. Data beyond max_payload is cut and
  * counted; original_len and sha256 are taken from *p as given (the caller knows the original). */
 int rt_writer_set_payload(struct rt_writer *w, char which, const struct rt_payload *p);
-/* Copies the strings. Over max_events: not stored, counted, returns RT_OK. */
+/* Copies the strings. Over max_events the writer keeps the first half of the budget as it
+ * came, then a ring of the latest events; an event leaving the ring is kept if
+ * rt_event_matters() while such events fill at most half of the second half; the others are
+ * dropped, counted in events_dropped, their flags ORed into META dropped_flags. Stored events
+ * stay in the order given. Returns RT_OK for a dropped event too. */
 int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev);
+/* Whether an event matters to a responder even in a flood: any flag, the process tree
+ * (start, exit, exec, spawn, system, popen, kill), connection summaries (outbound, inbound),
+ * the security family (setuid, ptrace, memfd_create) and invocation marks. */
+bool rt_event_matters(const struct rt_event *ev);
 int rt_writer_add_log(struct rt_writer *w, int64_t ts_ns, int stream, const char *text, size_t len);
 size_t rt_writer_event_count(const struct rt_writer *w);
 
@@ -227,18 +254,74 @@ struct rt_bundle {
     void *priv_;             /* reader-owned memory */
 };
 
+/* Flags of rt_bundle_open_*_flags() (and rt_bundle_decode_raw()). */
+#define RT_BUNDLE_NO_DIGEST 0x1u /* do not check the footer digest (fuzzing only) */
+/* Decode META, ENV, CODE, HEADERS and the payloads only: STRINGS, EVENTS and LOGS are framed
+ * (and the event count checked against RT_BUNDLE_MAX_EVENTS) but not decoded, n_events and
+ * n_logs stay 0. The zstd checksum and the footer digest are verified as usual. For tools
+ * that need no events: verify, listings, baselines over many bundles. */
+#define RT_BUNDLE_NO_EVENTS 0x2u
+
 /* Decodes and verifies (zstd checksum, footer digest) a bundle held in memory. The bundle
  * does not keep a reference to buf. Returns RT_OK and sets *out, or an RT_ERR_* with *ei
  * filled (offset into the decompressed stream, block index). */
 int rt_bundle_open_mem(const void *buf, size_t len, struct rt_bundle **out, struct rt_errinfo *ei);
 /* Same from a file; RT_ERR_IO with the errno text in ei->detail when it cannot be read. */
 int rt_bundle_open_file(const char *path, struct rt_bundle **out, struct rt_errinfo *ei);
+/* The same with RT_BUNDLE_NO_EVENTS in flags (other bits are ignored). */
+int rt_bundle_open_mem_flags(const void *buf, size_t len, unsigned flags, struct rt_bundle **out,
+                             struct rt_errinfo *ei);
+int rt_bundle_open_file_flags(const char *path, unsigned flags, struct rt_bundle **out,
+                              struct rt_errinfo *ei);
 void rt_bundle_free(struct rt_bundle *b);
 
-/* ---- lower-level entry points: verify, tests, fuzzing, benchmarks ---- */
+/* ---- event cursor: the events of a bundle as they are decompressed ---- */
 
-/* Flags for rt_bundle_decode_raw(). */
-#define RT_BUNDLE_NO_DIGEST 0x1u /* do not check the footer digest (fuzzing only) */
+/* A cursor decompresses the frame as the caller asks for events (ZSTD_decompressStream), so
+ * the first events of a large bundle come before the rest of it has been read, and keeps a
+ * checkpoint every RT_CURSOR_CHECKPOINT events so that seeking back costs at most that many
+ * event decodes. It holds the decompressed stream read so far (events' strings point into it)
+ * and one decoded event; not the event array. The footer digest and the zstd checksum can only
+ * be confirmed at the end of the frame: until then every event is RT_CURSOR_UNVERIFIED. */
+#define RT_CURSOR_CHECKPOINT 4096
+
+enum rt_cursor_state {
+    RT_CURSOR_UNVERIFIED = 0, /* the end of the bundle has not been reached yet */
+    RT_CURSOR_VERIFIED,       /* whole bundle read: footer digest and zstd checksum match */
+    RT_CURSOR_MISMATCH,       /* footer digest or zstd checksum mismatch: modified */
+    RT_CURSOR_DAMAGED,        /* truncated or malformed: events after the damage are lost */
+};
+
+struct rt_cursor;
+
+/* Opens a bundle file (or memory, which must stay valid until rt_cursor_free) and decodes
+ * every block before the first EVENTS block (META, ENV, CODE, HEADERS, payloads, STRINGS).
+ * Returns RT_OK and sets *out, or an RT_ERR_* with *ei filled (nothing before the events
+ * could be read). */
+int rt_cursor_open_file(const char *path, struct rt_cursor **out, struct rt_errinfo *ei);
+int rt_cursor_open_mem(const void *buf, size_t len, struct rt_cursor **out, struct rt_errinfo *ei);
+void rt_cursor_free(struct rt_cursor *c);
+/* META and the blocks before the events (events and logs empty; LOGS, stored after the
+ * events, the digest and the compressed/decompressed lengths are filled in once the cursor has
+ * reached the footer). Owned by the cursor. */
+const struct rt_bundle *rt_cursor_bundle(const struct rt_cursor *c);
+/* The next event: RT_OK and *ev set (valid until the next call on c), or RT_OK and *ev NULL at
+ * the end (the state then says whether the bundle verified). On damage returns the RT_ERR_*
+ * with *ei filled, after every event before the damage has been returned; it is returned again
+ * by later calls at that position. */
+int rt_cursor_next(struct rt_cursor *c, const struct rt_event **ev, struct rt_errinfo *ei);
+/* Positions the cursor so that the next rt_cursor_next() returns event `index` (0-based).
+ * Back: from the nearest checkpoint; forward: decodes (and decompresses) up to it. Returns
+ * RT_ERR_INVALID_ARG when the bundle has no such event, the damage's error when it lies before
+ * the index. */
+int rt_cursor_seek(struct rt_cursor *c, size_t index, struct rt_errinfo *ei);
+/* Index of the event the next rt_cursor_next() returns. */
+size_t rt_cursor_tell(const struct rt_cursor *c);
+/* Events seen so far (all of them once *complete is true). */
+size_t rt_cursor_known(const struct rt_cursor *c, bool *complete);
+enum rt_cursor_state rt_cursor_state(const struct rt_cursor *c);
+
+/* ---- lower-level entry points: verify, tests, fuzzing, benchmarks ---- */
 
 /* Decodes a decompressed stream (header, blocks, footer). The bundle copies raw. */
 int rt_bundle_decode_raw(const void *raw, size_t len, unsigned flags, struct rt_bundle **out,

@@ -2,7 +2,8 @@
  * sandbox id and sorted by sequence number; then each consecutive pair is checked for missing
  * numbers, a prev_digest that does not match its predecessor's footer digest (pointing to
  * another bundle of the chain = reordered, pointing nowhere = modified), start times that go
- * backwards, and duplicates of one number with different digests (fork). */
+ * backwards, duplicates of one number with different digests (fork), a first bundle after seq
+ * 0 (head) and a last bundle that does not say it is the last (open). */
 #include "formats/chain.h"
 
 #include <inttypes.h>
@@ -19,7 +20,8 @@ struct entry {
     uint8_t prev[RT_DIGEST_LEN];
     uint8_t digest[RT_DIGEST_LEN];
     int64_t start_wall_ns;
-    size_t order; /* insertion order, for stable sorting */
+    uint8_t chain_end; /* RT_CHAIN_END_* */
+    size_t order;      /* insertion order, for stable sorting */
 };
 
 struct rt_chain {
@@ -28,6 +30,7 @@ struct rt_chain {
     struct rt_chain_finding *f;
     size_t nf, capf;
     size_t n_sandboxes; /* counted by rt_chain_check */
+    int64_t since_ns;   /* the set starts here (0 = unknown) */
 };
 
 static const char *const problem_names[] = {
@@ -88,6 +91,7 @@ int rt_chain_add(struct rt_chain *c, const char *name, const struct rt_meta *met
     memcpy(e->prev, meta->prev_digest, RT_DIGEST_LEN);
     memcpy(e->digest, digest, RT_DIGEST_LEN);
     e->start_wall_ns = meta->start_wall_ns;
+    e->chain_end = meta->chain_end;
     e->order = c->n++;
     return RT_OK;
 }
@@ -124,10 +128,17 @@ static void add(struct rt_chain *c, enum rt_chain_problem p, const struct entry 
     f->seq = e->seq;
     f->name = e->name;
     f->other = other ? other->name : NULL;
+    f->warning = false;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(f->text, sizeof f->text, fmt, ap);
     va_end(ap);
+}
+
+void rt_chain_set_since(struct rt_chain *c, int64_t since_ns)
+{
+    if (c)
+        c->since_ns = since_ns;
 }
 
 static const struct entry *find_digest(const struct entry *g, size_t n, const uint8_t *d)
@@ -156,6 +167,23 @@ static void check_sandbox(struct rt_chain *c, struct entry *g, size_t n)
             g[i] = tmp;
         }
         m++;
+    }
+    if (g[0].seq > 0) {
+        bool explained = c->since_ns > 0 && g[0].start_wall_ns >= c->since_ns;
+        size_t before = c->nf;
+        if (g[0].seq == 1)
+            add(c, RT_CHAIN_HEAD, &g[0], NULL,
+                "sandbox %s: the chain starts at seq 1: seq 0 (the cold start) is not in the "
+                "set%s",
+                g[0].sandbox, explained ? " (it may predate --since)" : "");
+        else
+            add(c, RT_CHAIN_HEAD, &g[0], NULL,
+                "sandbox %s: the chain starts at seq %" PRIu64 ": seq 0..%" PRIu64
+                " (with the cold start) are not in the set%s",
+                g[0].sandbox, g[0].seq, g[0].seq - 1,
+                explained ? " (they may predate --since)" : "");
+        if (c->nf > before)
+            c->f[c->nf - 1].warning = explained;
     }
     if (g[0].seq == 0 && g[0].has_prev)
         add(c, RT_CHAIN_MODIFIED, &g[0], NULL,
@@ -197,6 +225,24 @@ static void check_sandbox(struct rt_chain *c, struct entry *g, size_t n)
                 "sandbox %s: seq %" PRIu64 " starts before seq %" PRIu64 " (%s) (reordered)",
                 b->sandbox, b->seq, a->seq, a->name);
     }
+    bool tracked = false;
+    for (size_t i = 0; i < m; i++)
+        tracked |= g[i].chain_end != RT_CHAIN_END_UNKNOWN;
+    if (tracked && g[m - 1].chain_end != RT_CHAIN_END_LAST) {
+        size_t before = c->nf;
+        add(c, RT_CHAIN_OPEN, &g[m - 1], NULL,
+            "sandbox %s: seq %" PRIu64 ", the highest present, is not the last bundle: the "
+            "sandbox still runs, ended without SHUTDOWN, or its last bundles were removed (open)",
+            g[m - 1].sandbox, g[m - 1].seq);
+        if (c->nf > before)
+            c->f[c->nf - 1].warning = true;
+    }
+    for (size_t i = 0; i + 1 < m; i++)
+        if (g[i].chain_end == RT_CHAIN_END_LAST)
+            add(c, RT_CHAIN_MODIFIED, &g[i + 1], &g[i],
+                "sandbox %s: seq %" PRIu64 " follows seq %" PRIu64
+                " (%s), which says it is the last (modified)",
+                g[i].sandbox, g[i + 1].seq, g[i].seq, g[i].name);
 }
 
 size_t rt_chain_check(struct rt_chain *c, const struct rt_chain_finding **out)

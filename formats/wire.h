@@ -1,4 +1,4 @@
-/* Internal to formats/: the on-disk vocabulary of bundle format v1 shared by the writer and
+/* Internal to formats/: the on-disk vocabulary of bundle format v1/v2 shared by the writer and
  * the reader — header magic, block ids, META/CODE/payload field ids (TLV), the EVENTS columns
  * and the varint/zigzag codecs. docs/format.md documents every value here; the table in that
  * document is checked against these lists by tests/unit/test_bundle.c. */
@@ -69,7 +69,16 @@ enum rt_wire_type {
     _(23, "prev_digest", RT_WT_DIGEST, prev_digest)                                                \
     _(24, "coverage", RT_WT_UVAR, coverage)                                                        \
     _(25, "counters", RT_WT_PAIRS, counters)                                                       \
+    _(27, "chain_end", RT_WT_UVAR, chain_end)                                                      \
+    _(28, "dropped_flags", RT_WT_UVAR, dropped_flags)                                              \
     _(29, "arch", RT_WT_STR, arch)
+
+/* META field ids by member name: RT_META_ID_status, RT_META_ID_counters, ... */
+enum rt_meta_id {
+#define _(id, name, type, member) RT_META_ID_##member = id,
+    RT_META_FIELDS(_)
+#undef _
+};
 
 /* CODE fields. */
 #define RT_CODE_FIELDS(_)                                                                          \
@@ -122,8 +131,10 @@ enum rt_column {
 #define RT_WIRE_PLANES 4
 #define RT_WIRE_MAX_PLANES 10
 
-/* Reader limits beyond RT_BUNDLE_MAX_DECOMPRESSED. */
-#define RT_WIRE_MAX_EVENTS (16u * 1024 * 1024)
+/* Events per EVENTS block (a chunk) written by this writer. A reader can decode a chunk as
+ * soon as it has been decompressed, so the first events show before the rest of the frame has
+ * been read. Readers accept any size up to RT_BUNDLE_MAX_EVENTS. */
+#define RT_WIRE_CHUNK_EVENTS 65536
 
 static inline uint64_t rt_zigzag(int64_t v)
 {

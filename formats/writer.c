@@ -1,8 +1,16 @@
 /* The bundle writer used by the recorder: collects META, ENV, CODE, headers, payloads, events
  * and log lines in bounded memory, then seals them into one zstd frame with a SHA-256 footer
  * (docs/format.md). Events are encoded as they arrive into per-field columns with interned
- * strings and delta timestamps, so appending an event costs a few varint writes and one hash
- * lookup per string, and sealing only concatenates and compresses. */
+ * strings and delta timestamps, in chunks of RT_WIRE_CHUNK_EVENTS events (one EVENTS block
+ * each, so a reader can stream them), so appending an event costs a few varint writes and one
+ * hash lookup per string, and sealing only concatenates and compresses.
+ *
+ * Over max_events the writer keeps the first half of the budget as it came, then a ring of the
+ * latest events; an event leaving the ring that matters to a responder (rt_event_matters: a
+ * flag, a process start/exit/exec, a connection summary, a marker, a security call) is kept
+ * while the kept
+ * ones fill at most half of the second half of the budget. Every other event is dropped and
+ * counted, and the flags of the dropped events are ORed into META dropped_flags. */
 #include "formats/bundle.h"
 #include "formats/digest.h"
 #include "formats/wire.h"
@@ -13,6 +21,9 @@
 #include <string.h>
 
 #define DEFAULT_MAX_EVENTS 100000
+#if DEFAULT_MAX_EVENTS > RT_BUNDLE_MAX_EVENTS
+#error "the writer's default must be readable"
+#endif
 #define DEFAULT_MAX_PAYLOAD (1024 * 1024)
 #define DEFAULT_MAX_LOG_BYTES (256 * 1024)
 #define DEFAULT_MAX_STRING 4096
@@ -36,6 +47,15 @@ struct intern_slot {
     uint32_t idx; /* table index + 1; 0 = empty slot */
 };
 
+/* An event held raw past the head of the budget (the tail ring or the kept middle): its
+ * strings, cut to max_string, back to back in an owned buffer. */
+struct held {
+    struct rt_event ev;
+    char *strings;
+    size_t cap;
+    unsigned cut; /* strings cut to max_string: counted if the event is stored */
+};
+
 struct rt_writer {
     struct rt_limits lim;
     bool finished;
@@ -47,7 +67,16 @@ struct rt_writer {
     size_t op_room[RT_OP__COUNT]; /* events of an op that fit its columns unchecked */
     bool has_code, has_payload[3];
     size_t n_env, n_headers, n_events, n_logs, n_strings;
-    size_t col_room; /* events that fit in every column without a capacity check */
+    size_t col_room;   /* events that fit in every column without a capacity check */
+    size_t n_chunk;    /* events in the columns (the chunk being filled) */
+    struct buf chunks; /* finished EVENTS blocks, type and length included */
+    size_t n_chunks;
+    size_t head;       /* events encoded as they come: the first half of max_events */
+    struct held *ring; /* the latest events past the head, oldest at ring_start */
+    size_t ring_cap, ring_len, ring_start, ring_alloc;
+    struct held *kept; /* events that left the ring but matter (rt_event_matters()) */
+    size_t n_kept, cap_kept;
+    uint32_t flags_dropped; /* OR of the flags of the events dropped */
     int64_t prev_ts, prev_pid, prev_log_ts;
     size_t log_bytes;
     struct intern_slot *tab;
@@ -139,6 +168,9 @@ struct rt_writer *rt_writer_new(const struct rt_limits *limits)
         w->lim = *limits;
     if (!w->lim.max_events)
         w->lim.max_events = DEFAULT_MAX_EVENTS;
+    if (w->lim.max_events > RT_BUNDLE_MAX_EVENTS)
+        w->lim.max_events = RT_BUNDLE_MAX_EVENTS; /* never write what readers refuse */
+    w->head = w->lim.max_events - w->lim.max_events / 2;
     if (!w->lim.max_payload)
         w->lim.max_payload = DEFAULT_MAX_PAYLOAD;
     if (!w->lim.max_log_bytes)
@@ -179,6 +211,13 @@ void rt_writer_free(struct rt_writer *w)
             for (int k = 0; k < RT_WIRE_PLANES; k++)
                 free(w->cols[i][op].plane[k].p);
     free(w->tab);
+    free(w->chunks.p);
+    for (size_t i = 0; i < w->ring_alloc; i++)
+        free(w->ring[i].strings);
+    free(w->ring);
+    for (size_t i = 0; i < w->n_kept; i++)
+        free(w->kept[i].strings);
+    free(w->kept);
     free(w);
 }
 
@@ -376,24 +415,19 @@ static inline void col_uvar(struct column *c, uint64_t v)
     last->len += rt_varint_put(last->p + last->len, v);
 }
 
-int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev)
+static int flush_chunk(struct rt_writer *w);
+
+/* Appends one event to the columns of the current chunk; strings are already checked. */
+static int encode_event(struct rt_writer *w, const struct rt_event *ev)
 {
-    if (!w || !ev || ev->op >= RT_OP__COUNT)
-        return RT_ERR_INVALID_ARG;
-    if (w->finished)
-        return RT_ERR_BUNDLE_FINISHED;
-    if (w->n_events >= w->lim.max_events) {
-        w->counters[RT_CTR_EVENTS_DROPPED]++;
-        return RT_OK;
-    }
     int64_t refs[RT_EVENT_STRS];
     unsigned mask = 0;
+    if (w->n_chunk == RT_WIRE_CHUNK_EVENTS && flush_chunk(w))
+        return RT_ERR_NOMEM;
     for (int i = 0; i < RT_EVENT_STRS; i++) {
         size_t len = ev->str[i].len;
         if (!len)
             continue;
-        if (!ev->str[i].ptr)
-            return RT_ERR_INVALID_ARG;
         if (len > w->lim.max_string) {
             len = w->lim.max_string;
             w->counters[RT_CTR_STRINGS_TRUNCATED]++;
@@ -439,7 +473,144 @@ int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev)
     w->prev_ts = ev->ts_ns;
     w->prev_pid = ev->pid;
     w->n_events++;
+    w->n_chunk++;
     return RT_OK;
+}
+
+bool rt_event_matters(const struct rt_event *ev)
+{
+    static const uint16_t ops[] = {RT_OP_PROC_START, RT_OP_PROC_EXIT, RT_OP_EXEC,   RT_OP_SPAWN,
+                                   RT_OP_SYSTEM,     RT_OP_POPEN,     RT_OP_KILL,   RT_OP_OUTBOUND,
+                                   RT_OP_INBOUND,    RT_OP_SETID,     RT_OP_PTRACE, RT_OP_MEMFD,
+                                   RT_OP_MARK};
+    if (ev->flags)
+        return true;
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (ev->op == ops[i])
+            return true;
+    return false;
+}
+
+/* Copies ev into h, strings cut to max_string, reusing h's buffer. */
+static int hold(struct rt_writer *w, struct held *h, const struct rt_event *ev)
+{
+    size_t len[RT_EVENT_STRS], total = 0;
+    unsigned cut = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        len[i] = ev->str[i].len;
+        if (len[i] > w->lim.max_string) {
+            len[i] = w->lim.max_string;
+            cut++;
+        }
+        total += len[i];
+    }
+    if (total > h->cap) {
+        char *p = realloc(h->strings, total);
+        if (!p)
+            return RT_ERR_NOMEM;
+        h->strings = p;
+        h->cap = total;
+    }
+    h->ev = *ev;
+    h->cut = cut;
+    size_t off = 0;
+    for (int i = 0; i < RT_EVENT_STRS; i++) {
+        if (len[i])
+            memcpy(h->strings + off, ev->str[i].ptr, len[i]);
+        h->ev.str[i] = (struct rt_str){len[i] ? h->strings + off : NULL, len[i]};
+        off += len[i];
+    }
+    return RT_OK;
+}
+
+/* Past the head: into the ring of the latest events. When the second half of the budget is
+ * full, the oldest ring events leave it: kept if rt_event_matters() and the kept ones fill less
+ * than half of the second half, dropped otherwise, until one is dropped. */
+static int add_tail(struct rt_writer *w, const struct rt_event *ev)
+{
+    size_t room = w->lim.max_events - w->head;
+    if (!room) {
+        w->counters[RT_CTR_EVENTS_DROPPED]++;
+        w->flags_dropped |= ev->flags;
+        return RT_OK;
+    }
+    while (w->n_kept + w->ring_len >= room) {
+        struct held *old = &w->ring[w->ring_start];
+        if (rt_event_matters(&old->ev) && w->n_kept < room / 2) {
+            if (w->n_kept == w->cap_kept) {
+                size_t cap = w->cap_kept ? w->cap_kept * 2 : 64;
+                struct held *k = realloc(w->kept, cap * sizeof *k);
+                if (!k)
+                    return RT_ERR_NOMEM;
+                w->kept = k;
+                w->cap_kept = cap;
+            }
+            w->kept[w->n_kept++] = *old; /* the kept entry takes the buffer */
+            *old = (struct held){0};
+        } else {
+            w->counters[RT_CTR_EVENTS_DROPPED]++;
+            w->flags_dropped |= old->ev.flags;
+            w->n_events--;
+        }
+        w->ring_start = (w->ring_start + 1) % w->ring_cap;
+        w->ring_len--;
+    }
+    if (w->ring_len == w->ring_cap) { /* grow (only while the ring is not yet full) */
+        size_t cap = w->ring_cap ? w->ring_cap * 2 : 256;
+        if (cap > room)
+            cap = room;
+        struct held *r = calloc(cap, sizeof *r);
+        if (!r)
+            return RT_ERR_NOMEM;
+        for (size_t i = 0; i < w->ring_len; i++)
+            r[i] = w->ring[(w->ring_start + i) % w->ring_cap];
+        for (size_t i = w->ring_len; i < w->ring_alloc; i++)
+            free(w->ring[(w->ring_start + i) % w->ring_cap].strings);
+        free(w->ring);
+        w->ring = r;
+        w->ring_cap = w->ring_alloc = cap;
+        w->ring_start = 0;
+    }
+    struct held *slot = &w->ring[(w->ring_start + w->ring_len) % w->ring_cap];
+    int rc = hold(w, slot, ev);
+    if (rc)
+        return rc;
+    w->ring_len++;
+    w->n_events++;
+    return RT_OK;
+}
+
+int rt_writer_add_event(struct rt_writer *w, const struct rt_event *ev)
+{
+    if (!w || !ev || ev->op >= RT_OP__COUNT)
+        return RT_ERR_INVALID_ARG;
+    if (w->finished)
+        return RT_ERR_BUNDLE_FINISHED;
+    for (int i = 0; i < RT_EVENT_STRS; i++)
+        if (ev->str[i].len && !ev->str[i].ptr)
+            return RT_ERR_INVALID_ARG;
+    if (w->n_events < w->head && !w->ring_len)
+        return encode_event(w, ev);
+    return add_tail(w, ev);
+}
+
+/* At seal time: the kept events, then the ring, oldest first, after the head. */
+static int encode_tail(struct rt_writer *w)
+{
+    for (size_t i = 0; i < w->n_kept; i++) {
+        w->counters[RT_CTR_STRINGS_TRUNCATED] += w->kept[i].cut;
+        w->n_events--; /* encode_event counts it again */
+        if (encode_event(w, &w->kept[i].ev))
+            return -1;
+    }
+    for (size_t i = 0; i < w->ring_len; i++) {
+        const struct held *h = &w->ring[(w->ring_start + i) % w->ring_cap];
+        w->counters[RT_CTR_STRINGS_TRUNCATED] += h->cut;
+        w->n_events--;
+        if (encode_event(w, &h->ev))
+            return -1;
+    }
+    return 0;
 }
 
 int rt_writer_add_log(struct rt_writer *w, int64_t ts_ns, int stream, const char *text, size_t len)
@@ -470,13 +641,19 @@ size_t rt_writer_event_count(const struct rt_writer *w)
     return w ? w->n_events : 0;
 }
 
+/* A uvarint META field as stored: dropped_flags adds what the writer dropped. */
+static uint64_t meta_uvar(const struct rt_writer *w, unsigned id, uint64_t v)
+{
+    return id == RT_META_ID_dropped_flags ? v | w->flags_dropped : v;
+}
+
 static int encode_meta(struct rt_writer *w, struct buf *b)
 {
     const struct rt_meta *m = &w->meta;
     int fail = 0;
 #define _(id, name, type, member) fail = fail || ENC_##type(id, member);
 #define ENC_RT_WT_STR(id, member) tlv_str(b, id, m->member)
-#define ENC_RT_WT_UVAR(id, member) tlv_uvar(b, id, (uint64_t)m->member)
+#define ENC_RT_WT_UVAR(id, member) tlv_uvar(b, id, meta_uvar(w, id, (uint64_t)m->member))
 #define ENC_RT_WT_SVAR(id, member) tlv_svar(b, id, (int64_t)m->member)
 #define ENC_RT_WT_DIGEST(id, member) (m->has_prev && tlv(b, id, m->member, RT_DIGEST_LEN))
 #define ENC_RT_WT_PAIRS(id, member) 0 /* below */
@@ -492,7 +669,7 @@ static int encode_meta(struct rt_writer *w, struct buf *b)
             return -1;
         }
     }
-    fail = pairs.len && tlv(b, 25, pairs.p, pairs.len);
+    fail = pairs.len && tlv(b, RT_META_ID_counters, pairs.p, pairs.len);
     free(pairs.p);
     return fail ? -1 : 0;
 }
@@ -561,10 +738,39 @@ static int encode_column(const struct rt_writer *w, int i, struct buf *ev)
     return fail;
 }
 
+/* Closes the chunk being filled: its columns become one EVENTS block in w->chunks, and the
+ * next chunk starts its deltas from 0 again so a reader can decode it on its own. */
+static int flush_chunk(struct rt_writer *w)
+{
+    if (!w->n_chunk)
+        return 0;
+    struct buf ev = {0};
+    int fail = buf_uvar(&ev, w->n_chunk) || buf_uvar(&ev, RT_COL__COUNT);
+    for (int i = 0; i < RT_COL__COUNT && !fail; i++)
+        fail = encode_column(w, i, &ev);
+    fail = fail || block(&w->chunks, RT_BLK_EVENTS, &ev);
+    free(ev.p);
+    if (fail)
+        return -1;
+    for (int i = 0; i < RT_COL__COUNT; i++)
+        for (int op = 0; op < RT_OP__COUNT; op++)
+            for (int k = 0; k < RT_WIRE_PLANES; k++)
+                w->cols[i][op].plane[k].len = 0; /* capacity (and so the room) stays */
+    w->n_chunk = 0;
+    w->n_chunks++;
+    w->prev_ts = 0;
+    w->prev_pid = 0;
+    return 0;
+}
+
 static int serialise(struct rt_writer *w, struct buf *out)
 {
     static const enum rt_block payload_blocks[3] = {RT_BLK_EVENT, RT_BLK_RESPONSE, RT_BLK_ERROR};
-    uint8_t header[RT_WIRE_HEADER_LEN] = {'R', 'T', 'R', 'B', RT_BUNDLE_VERSION, 0, 0, 0};
+    if (encode_tail(w) || flush_chunk(w))
+        return -1;
+    /* version 1 when the events fit one chunk: every reader of v1 reads the common case */
+    uint8_t header[RT_WIRE_HEADER_LEN] = {
+        'R', 'T', 'R', 'B', w->n_chunks > 1 ? RT_BUNDLE_VERSION : 1, 0, 0, 0};
     struct buf meta = {0};
     if (buf_put(out, header, sizeof header) || encode_meta(w, &meta) ||
         block(out, RT_BLK_META, &meta)) {
@@ -583,16 +789,8 @@ static int serialise(struct rt_writer *w, struct buf *out)
             return -1;
     if (w->n_strings && counted_block(out, RT_BLK_STRINGS, w->n_strings, &w->strings))
         return -1;
-    if (w->n_events) {
-        struct buf ev = {0};
-        int fail = buf_uvar(&ev, w->n_events) || buf_uvar(&ev, RT_COL__COUNT);
-        for (int i = 0; i < RT_COL__COUNT && !fail; i++)
-            fail = encode_column(w, i, &ev);
-        fail = fail || block(out, RT_BLK_EVENTS, &ev);
-        free(ev.p);
-        if (fail)
-            return -1;
-    }
+    if (w->n_chunks && buf_put(out, w->chunks.p, w->chunks.len))
+        return -1;
     if (w->n_logs && counted_block(out, RT_BLK_LOGS, w->n_logs, &w->logs))
         return -1;
     return 0;

@@ -76,7 +76,7 @@ struct rt_recording {
     size_t max_events;
     struct held_event *held;
     size_t n_held, cap_held;
-    uint64_t not_held; /* over max_events, or out of memory: counted as dropped */
+    uint64_t not_held; /* out of memory: counted as dropped */
     uint64_t ring_dropped, strings_truncated, conns_untracked;
     struct sigaction old_int, old_quit, old_term, old_hup, old_pipe;
     bool signals_set;
@@ -121,6 +121,22 @@ static void restore_signals(struct rt_recording *r)
 
 /* ---- events ---- */
 
+static int by_time(const void *a, const void *b);
+
+/* Over max_events held: sorts them and gives the older half to the writer, so the held events
+ * stay bounded and the writer sees every event (it drops from the middle, not the end). */
+static void write_older_half(struct rt_recording *r)
+{
+    size_t half = r->n_held / 2;
+    rt_sort_stable(r->held, r->n_held, sizeof *r->held, by_time);
+    for (size_t i = 0; i < half; i++) {
+        rt_writer_add_event(r->w, &r->held[i].ev);
+        free(r->held[i].strings);
+    }
+    memmove(r->held, r->held + half, (r->n_held - half) * sizeof *r->held);
+    r->n_held -= half;
+}
+
 static void on_event(const struct rt_event *ev, void *arg)
 {
     struct rt_recording *r = arg;
@@ -131,10 +147,8 @@ static void on_event(const struct rt_event *ev, void *arg)
     r->events++;
     if (r->cfg.on_event)
         r->cfg.on_event(&copy, r->cfg.arg);
-    if (r->n_held >= r->max_events) {
-        r->not_held++;
-        return;
-    }
+    if (r->n_held >= r->max_events)
+        write_older_half(r); /* the writer keeps the tail and what matters over its limit */
     if (r->n_held == r->cap_held) {
         size_t cap = r->cap_held ? r->cap_held * 2 : 1024;
         struct held_event *h = realloc(r->held, cap * sizeof *h);

@@ -68,6 +68,7 @@ struct rt_catalog {
     struct intern_slot *intern; /* cache of strings -> id */
     size_t intern_used;
     bool in_batch;
+    bool batch_lost; /* SQLite rolled the batch back with a failed statement (disk full) */
 };
 
 int rt_catalog_schema_version(void)
@@ -77,6 +78,9 @@ int rt_catalog_schema_version(void)
 
 static int db_fail(struct rt_catalog *cat, struct rt_errinfo *ei, const char *what)
 {
+    int code = cat && cat->db ? sqlite3_errcode(cat->db) & 0xff : SQLITE_ERROR;
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) /* after the busy timeout */
+        return rt_fail(ei, RT_ERR_CATALOG_BUSY, -1, "%s: another process holds the lock", what);
     return rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", what,
                    cat && cat->db ? sqlite3_errmsg(cat->db) : "cannot open");
 }
@@ -144,6 +148,22 @@ static int migrate(struct rt_catalog *cat, struct rt_errinfo *ei)
     return RT_OK;
 }
 
+/* A read-only catalog cannot be migrated: its schema must be this build's. */
+static int check_version(struct rt_catalog *cat, struct rt_errinfo *ei)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "user_version");
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version < 0)
+        return db_fail(cat, ei, "user_version");
+    if (version != SCHEMA_VERSION)
+        return rt_fail(ei, RT_ERR_CATALOG_VERSION, -1, "%s schema %d, this runtrail knows %d",
+                       version < SCHEMA_VERSION ? "older" : "newer", version, SCHEMA_VERSION);
+    return RT_OK;
+}
+
 static int prepare(struct rt_catalog *cat, sqlite3_stmt **st, const char *sql,
                    struct rt_errinfo *ei)
 {
@@ -152,14 +172,73 @@ static int prepare(struct rt_catalog *cat, sqlite3_stmt **st, const char *sql,
     return RT_OK;
 }
 
+enum open_mode { OPEN_WRITE, OPEN_READ, OPEN_READ_IMMUTABLE };
+static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog **out,
+                        struct rt_errinfo *ei);
+
 int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo *ei)
+{
+    return open_catalog(dir, OPEN_WRITE, out, ei);
+}
+
+int rt_catalog_open_readonly(const char *dir, struct rt_catalog **out, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
     if (!dir || !out)
         return RT_ERR_INVALID_ARG;
-    if (rt_mkdir_p(dir) != 0)
-        return rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", dir, strerror(errno));
     char *path = rt_path_join(dir, "catalog.sqlite");
+    if (!path)
+        return RT_ERR_NOMEM;
+    struct stat sb;
+    bool exists = stat(path, &sb) == 0;
+    free(path);
+    if (!exists) /* nothing indexed yet: an empty catalog in memory, nothing created */
+        return open_catalog(NULL, OPEN_WRITE, out, ei);
+    struct rt_errinfo local;
+    int rc = open_catalog(dir, OPEN_READ, out, &local);
+    if (rc == RT_ERR_CATALOG) /* WAL without its -shm in a folder we cannot write to */
+        rc = open_catalog(dir, OPEN_READ_IMMUTABLE, out, &local);
+    if (rc == RT_ERR_CATALOG_VERSION && !strncmp(local.detail, "older", 5))
+        return open_catalog(dir, OPEN_WRITE, out, ei); /* migrate first (needs write access) */
+    if (ei)
+        *ei = local;
+    return rc;
+}
+
+/* dir NULL: an empty catalog in memory. OPEN_READ: SQLITE_OPEN_READONLY, no folder created, no
+ * migration (an older schema fails with RT_ERR_CATALOG_VERSION "older schema ..."). A WAL
+ * database can be read that way only when its -shm exists or can be made; in a folder the
+ * user cannot write to, without them, OPEN_READ_IMMUTABLE reads the file as it is (SQLite's
+ * immutable=1: no locks, so a writer at the same moment is not seen). */
+static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog **out,
+                        struct rt_errinfo *ei)
+{
+    bool readonly = mode != OPEN_WRITE;
+    rt_errinfo_clear(ei);
+    if (!out)
+        return RT_ERR_INVALID_ARG;
+    if (dir && !readonly && rt_mkdir_p(dir) != 0)
+        return rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", dir, strerror(errno));
+    char *path = dir ? rt_path_join(dir, "catalog.sqlite") : strdup(":memory:");
+    if (path && mode == OPEN_READ_IMMUTABLE) {
+        char *uri = sqlite3_mprintf("file:%s?immutable=1", path); /* escaped below */
+        free(path);
+        path = NULL;
+        if (uri) {
+            size_t n = 0;
+            path = malloc(strlen(uri) * 3 + 1);
+            for (const char *c = uri; path && *c; c++) {
+                bool query = c >= uri + strlen(uri) - strlen("?immutable=1");
+                if (!query && (*c == '%' || *c == '?' || *c == '#'))
+                    n += (size_t)sprintf(path + n, "%%%02X", (unsigned char)*c);
+                else
+                    path[n++] = *c;
+            }
+            if (path)
+                path[n] = '\0';
+            sqlite3_free(uri);
+        }
+    }
     struct rt_catalog *cat = calloc(1, sizeof *cat);
     if (!path || !cat) {
         free(path);
@@ -167,9 +246,10 @@ int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo 
         return RT_ERR_NOMEM;
     }
     int rc = RT_OK;
-    if (sqlite3_open_v2(path, &cat->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (mode == OPEN_READ_IMMUTABLE)
+        flags |= SQLITE_OPEN_URI;
+    if (sqlite3_open_v2(path, &cat->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", path,
                      cat->db ? sqlite3_errmsg(cat->db) : "cannot open");
         goto out;
@@ -179,15 +259,16 @@ int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo 
      * automatic checkpoints while writing keep the WAL bounded. */
     sqlite3_db_config(cat->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     if (sqlite3_exec(cat->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                     /* bulk ingest: big page cache, checkpoints (fsync) every 64 MiB */
-                     "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384;",
+                     readonly ? "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                              : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                                /* bulk ingest: big page cache, checkpoints every 64 MiB */
+                                "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(cat, ei, path);
         goto out;
     }
-    if ((rc = migrate(cat, ei)) != RT_OK)
+    if ((rc = readonly ? check_version(cat, ei) : migrate(cat, ei)) != RT_OK)
         goto out;
     if ((rc = prepare(cat, &cat->ins_inv,
                       "INSERT INTO invocations (digest, function, version, request_id, sandbox,"
@@ -322,6 +403,8 @@ static void split_hostport(const char *s, size_t len, const char **host, size_t 
     *host = s;
     *host_len = len;
     *port = -1;
+    if (!s || !len) /* an outbound event with no destination */
+        return;
     const char *colon = NULL;
     if (len && s[0] == '[') {
         const char *close = memchr(s, ']', len);
@@ -597,7 +680,7 @@ static int index_bundle(struct rt_catalog *cat, const struct rt_bundle *b, const
     }
     struct dest_set dests = {0};
     uint64_t bytes_out = 0;
-    uint32_t flags = 0;
+    uint32_t flags = m->dropped_flags; /* and those of the events dropped over the limit */
     summarise(b, &dests, &bytes_out, &flags);
     if (m->coverage & RT_COV_PARTIAL) /* the runtime ran without the interposer */
         flags |= RT_EF_NOT_COVERED;
@@ -650,6 +733,8 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
     rt_errinfo_clear(ei);
     if (!cat || !path)
         return RT_ERR_INVALID_ARG;
+    if (cat->batch_lost) /* until end_batch reports it: nothing half-committed */
+        return rt_fail(ei, RT_ERR_CATALOG, -1, "the batch was rolled back by an earlier failure");
     char abs[PATH_MAX];
     if (!realpath(path, abs))
         return rt_fail(ei, RT_ERR_IO, -1, "%s: %s", path, strerror(errno));
@@ -676,17 +761,25 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
             intern_clear(cat); /* ids of rolled-back strings are gone */
         }
     } else {
-        if (rc != RT_OK) {
+        if (rc != RT_OK && sqlite3_get_autocommit(cat->db)) {
+            /* SQLite rolled the whole batch back (SQLITE_FULL, SQLITE_IOERR): what it held is
+             * not in the catalog, and end_batch must say so */
+            cat->batch_lost = true;
+            cat->in_batch = false;
+            intern_clear(cat);
+        } else if (rc != RT_OK) {
             sqlite3_exec(cat->db, "ROLLBACK TO bundle", NULL, NULL, NULL);
             intern_clear(cat);
         }
-        sqlite3_exec(cat->db, "RELEASE bundle", NULL, NULL, NULL);
+        if (cat->in_batch)
+            sqlite3_exec(cat->db, "RELEASE bundle", NULL, NULL, NULL);
     }
     return rc;
 }
 
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
 {
+    rt_errinfo_clear(ei);
     if (!cat || cat->in_batch)
         return RT_ERR_INVALID_ARG;
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -697,6 +790,12 @@ int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
 
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
 {
+    rt_errinfo_clear(ei);
+    if (cat && cat->batch_lost) {
+        cat->batch_lost = false;
+        return rt_fail(ei, RT_ERR_CATALOG, -1,
+                       "commit: the batch was rolled back by an earlier failure");
+    }
     if (!cat || !cat->in_batch)
         return RT_ERR_INVALID_ARG;
     cat->in_batch = false;

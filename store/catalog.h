@@ -19,6 +19,10 @@ int rt_catalog_dir(const char *override, char *buf, size_t cap);
 
 /* Opens (creating and migrating) the catalog in dir. */
 int rt_catalog_open(const char *dir, struct rt_catalog **out, struct rt_errinfo *ei);
+/* Opens the catalog in dir for queries only (`ls`): read-only (a catalog file the user
+ * cannot write is fine), creating nothing; when there is no catalog yet, an empty one in
+ * memory. A catalog of an older schema is migrated first (rt_catalog_open). */
+int rt_catalog_open_readonly(const char *dir, struct rt_catalog **out, struct rt_errinfo *ei);
 void rt_catalog_close(struct rt_catalog *cat);
 
 /* Reads, verifies and indexes the bundle file at path (absolute path stored); key is its
@@ -73,7 +77,9 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *fil
 int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, size_t cap);
 
 /* Groups the following rt_catalog_index_file() calls into one transaction (faster bulk
- * ingest); rt_catalog_end_batch() commits it. */
+ * ingest); rt_catalog_end_batch() commits it. A commit that fails — or a batch SQLite rolled
+ * back when a statement failed (disk full) — is an error: none of the batch is indexed.
+ * A lock held by another process past the busy timeout is RT_ERR_CATALOG_BUSY. */
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
 

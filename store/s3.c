@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,9 +239,15 @@ struct xfer {
     const uint8_t *body;
     size_t body_len, body_pos;
     const char *out_path; /* GET into a file (via out_path.part) */
+    int dir_fd;           /* >= 0: out_path is relative to it, walked beneath it */
+    int at_fd;            /* folder the names below are relative to (AT_FDCWD or owned) */
+    bool owns_at_fd;
+    const char *final_name;
     char *part_path;
     FILE *out;
     uint64_t written;
+    uint64_t max_bytes; /* 0 = no limit */
+    bool too_big;       /* the body went past max_bytes: the transfer was stopped */
     /* per attempt */
     CURL *easy;
     struct curl_slist *headers;
@@ -280,6 +288,10 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *ud)
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     if (x->out && status >= 200 && status < 300) {
+        if (x->max_bytes && x->written + n > x->max_bytes) {
+            x->too_big = true; /* stop reading here, not after the whole object */
+            return 0;
+        }
         if (fwrite(buf, 1, n, x->out) != n)
             return 0;
         x->written += n;
@@ -325,6 +337,26 @@ static void xfer_reset_attempt(struct xfer *x)
     x->errbuf[0] = '\0';
     x->body_pos = 0;
     x->written = 0;
+    x->too_big = false;
+}
+
+/* Closes the file of a GET and the folder it was opened in; removes the temporary file if it
+ * is still there (the transfer did not finish). */
+static void xfer_close_file(struct xfer *x)
+{
+    if (x->out) {
+        fclose(x->out);
+        x->out = NULL;
+    }
+    if (x->part_path && x->out_path) {
+        unlinkat(x->at_fd, x->part_path, 0);
+        free(x->part_path);
+        x->part_path = NULL;
+    }
+    if (x->owns_at_fd)
+        close(x->at_fd);
+    x->owns_at_fd = false;
+    x->at_fd = AT_FDCWD;
 }
 
 static void xfer_free(struct xfer *x)
@@ -332,12 +364,7 @@ static void xfer_free(struct xfer *x)
     xfer_reset_attempt(x);
     free(x->resp.data);
     free(x->query);
-    if (x->out)
-        fclose(x->out);
-    if (x->part_path) {
-        unlink(x->part_path);
-        free(x->part_path);
-    }
+    xfer_close_file(x);
 }
 
 /* Appends "name: value", or "name:" (removes curl's own header) when value is NULL. */
@@ -422,6 +449,8 @@ static int xfer_setup(struct xfer *x, struct rt_errinfo *ei)
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "runtrail/" RT_VERSION);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* the key that is signed and fetched is the key that was listed: no dot-segment folding */
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     if (!strcmp(x->method, "PUT")) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
@@ -435,9 +464,13 @@ static int xfer_setup(struct xfer *x, struct rt_errinfo *ei)
     if (x->out_path) {
         if (x->out)
             fclose(x->out);
-        x->out = fopen(x->part_path, "wb");
+        x->out = NULL;
+        int fd = openat(x->at_fd, x->part_path,
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0 && !(x->out = fdopen(fd, "wb")))
+            close(fd);
         if (!x->out)
-            return rt_fail(ei, RT_ERR_IO, -1, "%s: %s", x->part_path, strerror(errno));
+            return rt_fail(ei, RT_ERR_IO, -1, "%s.part: %s", x->out_path, strerror(errno));
     }
     return RT_OK;
 }
@@ -468,6 +501,12 @@ static enum outcome classify(struct xfer *x, CURLcode cc, struct rt_errinfo *ei,
 {
     struct rt_s3 *s3 = x->s3;
     const char *key = x->key ? x->key : "";
+    if (cc == CURLE_WRITE_ERROR && x->too_big) {
+        *err = rt_fail(ei, RT_ERR_S3_TOO_LARGE, -1,
+                       "%s s3://%s/%s: larger than %" PRIu64 " bytes; stopped reading there",
+                       x->action, s3->bucket, key, x->max_bytes);
+        return FAILED;
+    }
     if (cc != CURLE_OK) {
         *err = rt_fail(ei, RT_ERR_S3_NETWORK, -1, "%s s3://%s/%s: %s", x->action, s3->bucket, key,
                        x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
@@ -543,10 +582,11 @@ static int finish_download(struct xfer *x, struct rt_errinfo *ei)
         return RT_OK;
     int rc = RT_OK;
     if (fflush(x->out) != 0)
-        rc = rt_fail(ei, RT_ERR_IO, -1, "%s: %s", x->part_path, strerror(errno));
-    fclose(x->out);
+        rc = rt_fail(ei, RT_ERR_IO, -1, "%s.part: %s", x->out_path, strerror(errno));
+    if (fclose(x->out) != 0 && rc == RT_OK)
+        rc = rt_fail(ei, RT_ERR_IO, -1, "%s.part: %s", x->out_path, strerror(errno));
     x->out = NULL;
-    if (rc == RT_OK && rename(x->part_path, x->out_path) != 0)
+    if (rc == RT_OK && renameat(x->at_fd, x->part_path, x->at_fd, x->final_name) != 0)
         rc = rt_fail(ei, RT_ERR_IO, -1, "%s: %s", x->out_path, strerror(errno));
     if (rc == RT_OK) {
         free(x->part_path);
@@ -555,15 +595,28 @@ static int finish_download(struct xfer *x, struct rt_errinfo *ei)
     return rc;
 }
 
+/* Makes the folders of out_path and names the temporary file. Beneath dir_fd, names are
+ * relative to the open folder (at_fd) that holds the file. */
 static int xfer_prepare_file(struct xfer *x, struct rt_errinfo *ei)
 {
+    x->at_fd = AT_FDCWD;
     if (!x->out_path)
         return RT_OK;
-    size_t n = strlen(x->out_path) + 8;
+    x->final_name = x->out_path;
+    if (x->dir_fd >= 0) {
+        int fd = rt_open_parent_beneath(x->dir_fd, x->out_path, true, &x->final_name);
+        if (fd < 0)
+            return rt_fail(ei, RT_ERR_IO, -1, "%s: %s", x->out_path, strerror(errno));
+        x->at_fd = fd;
+        x->owns_at_fd = true;
+    }
+    size_t n = strlen(x->final_name) + 8;
     x->part_path = malloc(n);
     if (!x->part_path)
         return RT_ERR_NOMEM;
-    snprintf(x->part_path, n, "%s.part", x->out_path);
+    snprintf(x->part_path, n, "%s.part", x->final_name);
+    if (x->dir_fd >= 0)
+        return RT_OK;
     char *dir = strdup(x->out_path);
     if (!dir)
         return RT_ERR_NOMEM;
@@ -633,8 +686,13 @@ int rt_s3_get_file(struct rt_s3 *s3, const char *key, const char *path, uint64_t
                    struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
-    struct xfer x = {
-        .s3 = s3, .method = "GET", .action = "GetObject", .key = key, .out_path = path};
+    struct xfer x = {.s3 = s3,
+                     .method = "GET",
+                     .action = "GetObject",
+                     .key = key,
+                     .out_path = path,
+                     .dir_fd = -1,
+                     .at_fd = AT_FDCWD};
     int rc = perform(&x, ei);
     if (rc == RT_OK && size)
         *size = x.written;
@@ -671,6 +729,8 @@ int rt_s3_list(struct rt_s3 *s3, const char *prefix, const char *delimiter, cons
     snprintf(mk, sizeof mk, "%u", max_keys);
     const char *kv[] = {"list-type",
                         "2",
+                        "encoding-type",
+                        "url",
                         "prefix",
                         prefix && *prefix ? prefix : NULL,
                         "delimiter",
@@ -732,6 +792,9 @@ int rt_s3_get_many(struct rt_s3 *s3, struct rt_s3_get_item *items, size_t n, int
                               .action = "GetObject",
                               .key = items[i].key,
                               .out_path = items[i].path,
+                              .dir_fd = items[i].dir_fd,
+                              .at_fd = AT_FDCWD,
+                              .max_bytes = items[i].max_bytes,
                               .item = &items[i]};
         xs[i].resp.max = MAX_ERROR_BODY;
         rt_errinfo_clear(&items[i].info);
@@ -815,10 +878,7 @@ int rt_s3_get_many(struct rt_s3 *s3, struct rt_s3_get_item *items, size_t n, int
             x->item->result = o == DONE ? err : err ? err : RT_ERR_S3_HTTP;
             if (x->item->result == RT_OK)
                 done_bytes += x->written;
-            if (x->out) {
-                fclose(x->out);
-                x->out = NULL;
-            }
+            xfer_close_file(x); /* one open folder per running transfer, not per item */
             finished++;
             if (done)
                 done(x->item, arg);

@@ -58,20 +58,28 @@ struct rt_s3_list {
     char **prefixes; /* CommonPrefixes */
     size_t n_prefixes;
     bool truncated;
-    char *next_token; /* NextContinuationToken or NULL */
-    char *region;     /* error documents only: <Region> */
+    char *next_token;      /* NextContinuationToken or NULL */
+    char *region;          /* error documents only: <Region> */
+    size_t replaced_chars; /* characters XML cannot carry, replaced by U+FFFD (s3xml.c) */
 };
 void rt_s3_list_free(struct rt_s3_list *list);
 
-/* One ListObjectsV2 request; any string may be NULL. max_keys 0 = server default (1000). */
+/* One ListObjectsV2 request; any string may be NULL. max_keys 0 = server default (1000).
+ * Requested with encoding-type=url; keys and prefixes come back decoded (s3xml.c). */
 int rt_s3_list(struct rt_s3 *s3, const char *prefix, const char *delimiter, const char *start_after,
                const char *token, unsigned max_keys, struct rt_s3_list *out, struct rt_errinfo *ei);
 
 /* Parallel downloads (curl multi) for `pull`. Each item is fetched into path via a temporary
- * file and then renamed; failed transfers are retried with backoff. */
+ * file and then renamed; failed transfers are retried with backoff. With dir_fd >= 0, path is
+ * relative to that folder and every step (mkdir, the temporary file, the rename) stays below
+ * it without following symbolic links (rt_openat_beneath); the key is fetched exactly as
+ * listed (CURLOPT_PATH_AS_IS: no "." or ".." folding). A transfer that goes past max_bytes is
+ * stopped there and fails with RT_ERR_S3_TOO_LARGE (its temporary file removed). */
 struct rt_s3_get_item {
     const char *key;
     const char *path;
+    int dir_fd;             /* folder path is relative to, or -1: path as given */
+    uint64_t max_bytes;     /* 0 = no limit */
     uint64_t size_hint;     /* from the listing, for progress */
     int result;             /* out: RT_OK or RT_ERR_* */
     uint64_t bytes;         /* out: bytes written */

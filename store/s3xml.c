@@ -1,7 +1,15 @@
 /* S3's XML documents, parsed with expat: ListObjectsV2 results (keys, sizes, ETags, common
  * prefixes, truncation and the continuation token) and <Error> documents (code, message, the
  * bucket's region). Element text is collected per element and bounded; a DOCTYPE stops the
- * parser (no entities), so hostile documents cannot expand or grow without limit. */
+ * parser (no entities), so hostile documents cannot expand or grow without limit.
+ *
+ * Keys are anything a writer chose, and XML 1.0 cannot carry control characters: listings are
+ * requested with encoding-type=url, and when the answer says <EncodingType>url</EncodingType>
+ * the keys and prefixes are percent-decoded here (S3 writes a space as '+'). A server that
+ * ignores encoding-type sends such a key raw or as a character reference (&#27;) that expat
+ * rightly refuses; then the listing is parsed once more with each character XML cannot carry
+ * replaced by U+FFFD, so one hostile key becomes one key that no caller accepts instead of a
+ * listing that hides every other key. */
 #include "store/s3.h"
 
 #include <expat.h>
@@ -20,6 +28,7 @@ struct parse {
     char *text;
     size_t text_len;
     bool failed;
+    bool url_encoded; /* <EncodingType>url</EncodingType> */
     struct rt_s3_list *list;
     struct rt_s3_error *err;
 };
@@ -134,6 +143,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
             l->truncated = p->text_len == 4 && !memcmp(p->text, "true", 4);
         } else if (at(p, "ListBucketResult", "NextContinuationToken", NULL)) {
             set_str(p, &l->next_token);
+        } else if (at(p, "ListBucketResult", "EncodingType", NULL)) {
+            p->url_encoded = p->text_len == 3 && !memcmp(p->text, "url", 3);
         }
     }
     if (p->err) {
@@ -163,7 +174,8 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *s
     fail(ud);
 }
 
-static int run(const char *xml, size_t len, struct parse *p)
+/* Parses xml; *xml_error (may be NULL) gets expat's error code. */
+static int run(const char *xml, size_t len, struct parse *p, enum XML_Error *xml_error)
 {
     if (len > 64u * 1024 * 1024)
         return RT_ERR_S3_XML;
@@ -175,9 +187,116 @@ static int run(const char *xml, size_t len, struct parse *p)
     XML_SetCharacterDataHandler(p->parser, on_text);
     XML_SetStartDoctypeDeclHandler(p->parser, on_doctype);
     enum XML_Status st = XML_Parse(p->parser, xml, (int)len, XML_TRUE);
+    if (xml_error)
+        *xml_error = XML_GetErrorCode(p->parser);
     XML_ParserFree(p->parser);
     free(p->text);
+    p->text = NULL;
+    p->text_len = 0;
     return st == XML_STATUS_OK && !p->failed ? RT_OK : RT_ERR_S3_XML;
+}
+
+/* Whether XML 1.0 can carry code point c (the Char production). */
+static bool xml_char(unsigned long c)
+{
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
+           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* A copy of xml in which every character XML cannot carry — a raw control byte or a numeric
+ * character reference to such a code point — is U+FFFD. Only the characters are rewritten;
+ * the document is still parsed by expat. *n_replaced counts them. malloc'ed or NULL. */
+static char *replace_bad_chars(const char *xml, size_t len, size_t *out_len, size_t *n_replaced)
+{
+    static const char fffd[] = "\xEF\xBF\xBD";
+    char *out = malloc(len * 3 + 1);
+    if (!out)
+        return NULL;
+    size_t w = 0;
+    *n_replaced = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)xml[i];
+        if (c < 0x20 && !xml_char(c)) {
+            memcpy(out + w, fffd, 3);
+            w += 3;
+            i++;
+            ++*n_replaced;
+            continue;
+        }
+        if (c == '&' && i + 2 < len && xml[i + 1] == '#') {
+            bool hex = xml[i + 2] == 'x';
+            size_t j = i + 2 + hex;
+            unsigned long cp = 0;
+            size_t digits = 0;
+            for (; j < len && digits < 8; j++, digits++) {
+                char d = xml[j];
+                int v = d >= '0' && d <= '9'          ? d - '0'
+                        : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
+                        : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                      : -1;
+                if (v < 0)
+                    break;
+                cp = cp * (hex ? 16 : 10) + (unsigned long)v;
+            }
+            if (digits && j < len && xml[j] == ';' && !xml_char(cp)) {
+                memcpy(out + w, fffd, 3);
+                w += 3;
+                i = j + 1;
+                ++*n_replaced;
+                continue;
+            }
+        }
+        out[w++] = (char)c;
+        i++;
+    }
+    out[w] = '\0';
+    *out_len = w;
+    return out;
+}
+
+/* S3's encoding-type=url: %XX escapes and '+' for a space. A malformed escape, or one that
+ * decodes to NUL (which would cut the key short), leaves the text as it came: it then holds a
+ * '%', which no key of the layout does. Returns false when out of memory. */
+static bool url_decode_in_place(char *s)
+{
+    if (!s)
+        return true;
+    char *copy = strdup(s);
+    if (!copy)
+        return false;
+    size_t w = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] == '+') {
+            s[w++] = ' ';
+        } else if (s[i] == '%') {
+            unsigned v = 0;
+            for (int k = 1; k <= 2; k++) {
+                char d = s[i + (size_t)k];
+                unsigned x = d >= '0' && d <= '9'   ? (unsigned)(d - '0')
+                             : d >= 'a' && d <= 'f' ? (unsigned)(d - 'a' + 10)
+                             : d >= 'A' && d <= 'F' ? (unsigned)(d - 'A' + 10)
+                                                    : 16;
+                if (x == 16) {
+                    strcpy(s, copy);
+                    free(copy);
+                    return true;
+                }
+                v = v * 16 + x;
+            }
+            if (v == 0) {
+                strcpy(s, copy);
+                free(copy);
+                return true;
+            }
+            s[w++] = (char)v;
+            i += 2;
+        } else {
+            s[w++] = s[i];
+        }
+    }
+    s[w] = '\0';
+    free(copy);
+    return true;
 }
 
 void rt_s3_list_free(struct rt_s3_list *l)
@@ -201,7 +320,25 @@ int rt_s3_parse_list(const char *xml, size_t len, struct rt_s3_list *out)
 {
     memset(out, 0, sizeof *out);
     struct parse p = {.list = out};
-    int rc = run(xml, len, &p);
+    enum XML_Error xe = XML_ERROR_NONE;
+    int rc = run(xml, len, &p, &xe);
+    if (rc == RT_ERR_S3_XML && (xe == XML_ERROR_BAD_CHAR_REF || xe == XML_ERROR_INVALID_TOKEN)) {
+        size_t clean_len = 0, replaced = 0;
+        char *clean = replace_bad_chars(xml, len, &clean_len, &replaced);
+        if (clean && replaced) {
+            rt_s3_list_free(out);
+            p = (struct parse){.list = out};
+            rc = run(clean, clean_len, &p, NULL);
+            out->replaced_chars = replaced;
+        }
+        free(clean);
+    }
+    for (size_t i = 0; rc == RT_OK && p.url_encoded && i < out->n_objects; i++)
+        if (!url_decode_in_place(out->objects[i].key))
+            rc = RT_ERR_NOMEM;
+    for (size_t i = 0; rc == RT_OK && p.url_encoded && i < out->n_prefixes; i++)
+        if (!url_decode_in_place(out->prefixes[i]))
+            rc = RT_ERR_NOMEM;
     /* objects without a key are useless to callers */
     size_t w = 0;
     for (size_t i = 0; i < out->n_objects; i++) {
@@ -232,7 +369,7 @@ int rt_s3_parse_error(const char *xml, size_t len, struct rt_s3_error *out)
 {
     memset(out, 0, sizeof *out);
     struct parse p = {.err = out};
-    int rc = run(xml, len, &p);
+    int rc = run(xml, len, &p, NULL);
     if (rc != RT_OK)
         rt_s3_error_free(out);
     return rc;

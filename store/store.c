@@ -83,6 +83,108 @@ int rt_store_key(const struct rt_meta *meta, char *key, size_t cap)
     return RT_OK;
 }
 
+/* Reads exactly n digits at *p into *v; advances *p. */
+static bool take_digits(const char **p, int n, int *v)
+{
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return false;
+        x = x * 10 + (c - '0');
+    }
+    *p += n;
+    *v = x;
+    return true;
+}
+
+static bool take_lit(const char **p, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (strncmp(*p, lit, n))
+        return false;
+    *p += n;
+    return true;
+}
+
+/* A name as sanitize_component() writes it: 1..max of [A-Za-z0-9._-], not starting with '.'
+ * (so never "." or ".."). Advances *p past it. */
+static bool take_name(const char **p, size_t max)
+{
+    size_t n = 0;
+    for (const char *s = *p; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || (c == '.' && n > 0);
+        if (!ok)
+            break;
+    }
+    if (n == 0 || n > max)
+        return false;
+    *p += n;
+    return true;
+}
+
+int rt_store_key_check(const char *key, size_t prefix_len, struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!key || strlen(key) < prefix_len)
+        return RT_ERR_INVALID_ARG;
+    /* first the characters: a control character or a non-ASCII byte is named by position */
+    for (size_t i = 0; key[i]; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c < 0x20 || c == 0x7f)
+            return rt_fail(ei, RT_ERR_STORE_KEY, -1, "control character 0x%02x at offset %zu", c,
+                           i);
+        if (c >= 0x80)
+            return rt_fail(ei, RT_ERR_STORE_KEY, -1,
+                           "non-ASCII byte 0x%02x at offset %zu (a character the listing could "
+                           "not carry is shown as U+FFFD)",
+                           c, i);
+    }
+    const char *p = key + prefix_len;
+    const char *what = "v1/fn=";
+    int year, mon, day, hour;
+    if (!take_lit(&p, "v1/fn="))
+        goto bad;
+    what = "function name";
+    if (!take_name(&p, 64) || !take_lit(&p, "/dt="))
+        goto bad;
+    what = "dt=YYYY-MM-DD";
+    if (!take_digits(&p, 4, &year) || !take_lit(&p, "-") || !take_digits(&p, 2, &mon) ||
+        !take_lit(&p, "-") || !take_digits(&p, 2, &day) || mon < 1 || mon > 12 || day < 1 ||
+        day > 31 || !take_lit(&p, "/hr="))
+        goto bad;
+    what = "hr=HH";
+    if (!take_digits(&p, 2, &hour) || hour > 23 || !take_lit(&p, "/"))
+        goto bad;
+    what = "<start-ns>-<request-id>" RT_BUNDLE_EXT;
+    for (int i = 0; i < 19; i++)
+        if (p[i] < '0' || p[i] > '9')
+            goto bad;
+    p += 19;
+    if (!take_lit(&p, "-"))
+        goto bad;
+    /* the request id is a name that ends where the one ".rtb" at the end begins */
+    size_t left = strlen(p), el = strlen(RT_BUNDLE_EXT);
+    if (left <= el || strcmp(p + left - el, RT_BUNDLE_EXT) != 0)
+        goto bad;
+    char rid[130];
+    if (left - el > 128)
+        goto bad;
+    memcpy(rid, p, left - el);
+    rid[left - el] = '\0';
+    const char *r = rid;
+    if (!take_name(&r, 128) || *r)
+        goto bad;
+    return RT_OK;
+bad:
+    return rt_fail(ei, RT_ERR_STORE_KEY, -1,
+                   "%s expected at offset %zu (layout v1/fn=NAME/dt=YYYY-MM-DD/hr=HH/"
+                   "<start-ns>-<request-id>%s)",
+                   what, (size_t)(p - key), RT_BUNDLE_EXT);
+}
+
 /* ---- open/close ---- */
 
 static int parse_url(struct rt_store *st, const char *url, struct rt_errinfo *ei)

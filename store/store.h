@@ -34,6 +34,14 @@ void rt_store_close(struct rt_store *st);
 /* The key (relative path) for a bundle with this meta; writes at most cap bytes. */
 int rt_store_key(const struct rt_meta *meta, char *key, size_t cap);
 
+/* Whether key, after its first prefix_len bytes (the store's "PREFIX/", already matched by the
+ * caller), is exactly what rt_store_key() writes: v1/fn=NAME/dt=YYYY-MM-DD/hr=HH/<19 digits>-
+ * <request-id>.rtb, NAME and the request id of [A-Za-z0-9._-] not starting with '.' (so no "."
+ * or ".." segment, no '/' inside a part), and no control character or non-ASCII byte anywhere.
+ * Returns RT_OK or RT_ERR_STORE_KEY with the reason and its offset in key in ei (never the
+ * key's own bytes, which a caller escapes itself). */
+int rt_store_key_check(const char *key, size_t prefix_len, struct rt_errinfo *ei);
+
 /* Stores one sealed bundle under rt_store_key(meta). On success, if where is not NULL, writes
  * the local path (folder store) or the s3:// URL. On failure with a spool configured the
  * bundle is spooled and RT_ERR_STORE_SPOOLED is returned (the data is safe). */

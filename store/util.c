@@ -131,3 +131,61 @@ int rt_write_file(const char *path, const void *data, size_t len, bool sync, str
         rt_fsync_parent(path);
     return RT_OK;
 }
+
+int rt_open_parent_beneath(int dirfd, const char *rel, bool create, const char **base)
+{
+    if (dirfd < 0 || !rel || !*rel || rel[0] == '/') {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    const char *p = rel;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || n >= NAME_MAX || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.')) {
+            close(fd);
+            errno = EINVAL;
+            return -1;
+        }
+        if (!slash) {
+            *base = p;
+            return fd;
+        }
+        char name[NAME_MAX + 1];
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (create && mkdirat(fd, name, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        /* O_NOFOLLOW: a symbolic link planted where a folder should be is not entered */
+        int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        close(fd);
+        if (next < 0) {
+            errno = e;
+            return -1;
+        }
+        fd = next;
+        p = slash + 1;
+    }
+}
+
+int rt_unlink_beneath(int dirfd, const char *rel)
+{
+    const char *base = NULL;
+    int fd = rt_open_parent_beneath(dirfd, rel, false, &base);
+    if (fd < 0)
+        return -1;
+    int rc = unlinkat(fd, base, 0);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}

@@ -42,7 +42,8 @@
     _(proxy_port, "RUNTRAIL_PROXY_PORT", "9009", port,                                             \
       "Port of the Runtime API proxy on 127.0.0.1.")                                               \
     _(sse, "RUNTRAIL_SSE", "", str,                                                                \
-      "S3 server-side encryption: `AES256` or `aws:kms:KEYID` (empty: the bucket default).")       \
+      "S3 server-side encryption: `AES256` (also when empty), `aws:kms` (the account's key), "     \
+      "`aws:kms:KEYID`, or `none` (no SSE header: the bucket's default encryption applies).")      \
     _(hash_key, "RUNTRAIL_HASH_KEY", "", str,                                                      \
       "Key of the HMAC-SHA256 hashes of environment values and redacted fields (empty: the "       \
       "random sandbox id, so hashes compare only within one sandbox).")                            \

@@ -55,6 +55,7 @@ struct rt_ext_sealer {
     size_t queued_bytes; /* payload bytes waiting (under mu) */
     bool stopping;
     uint64_t counters[RT_CTR__COUNT]; /* for the next bundle (under mu) */
+    uint32_t dropped_flags;           /* flags of events dropped before the writer (under mu) */
     uint64_t sealed;                  /* under mu */
     int stored;
     /* The latest invocation handed over and the latest one dealt with (under mu), for
@@ -137,7 +138,12 @@ static void hold_event(const struct rt_event *ev, void *arg)
         s->runtime[len] = '\0';
     }
     size_t limit = (s->cfg.max_events ? s->cfg.max_events : 100000) * HELD_MAX_FACTOR;
-    if (s->n_events >= limit) {
+    /* over the limit only the events that matter are still held (up to twice the limit): the
+     * writer then keeps them, and a flood of cheap events cannot push out a proc_exit */
+    if (s->n_events >= limit && (s->n_events >= 2 * limit || !rt_event_matters(ev))) {
+        pthread_mutex_lock(&s->mu);
+        s->dropped_flags |= ev->flags;
+        pthread_mutex_unlock(&s->mu);
         rt_ext_sealer_count(s, RT_CTR_EVENTS_DROPPED, 1);
         return;
     }
@@ -356,6 +362,15 @@ static void take_counters(struct rt_ext_sealer *s, uint64_t out[RT_CTR__COUNT])
     pthread_mutex_unlock(&s->mu);
 }
 
+static uint32_t take_dropped_flags(struct rt_ext_sealer *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint32_t f = s->dropped_flags;
+    s->dropped_flags = 0;
+    pthread_mutex_unlock(&s->mu);
+    return f;
+}
+
 static void open_store(struct rt_ext_sealer *s)
 {
     if (s->store_tried)
@@ -542,6 +557,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->seq = s->seq;
     m->has_prev = s->has_prev;
     memcpy(m->prev_digest, s->prev_digest, RT_DIGEST_LEN);
+    m->chain_end = inv->shutdown ? RT_CHAIN_END_LAST : RT_CHAIN_END_MORE;
     /* The interposer counts as present once it has written to the ring (a static or
      * unwrapped runtime never does). */
     m->coverage = RT_COV_PROXY | (s->ring && s->ring_seen ? RT_COV_PRELOAD : 0);
@@ -552,6 +568,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     if (s->store)
         rt_store_take_counters(s->store, m->counters);
     take_counters(s, m->counters);
+    m->dropped_flags = take_dropped_flags(s);
     m->counters[RT_CTR_OUTSIDE_EVENTS] += outside;
 }
 

@@ -72,4 +72,33 @@ expect_grep "hint" "Try 'runtrail ls --help'" "$T_TMP/last.err"
 expect_exit "bad --since" 2 "$RUNTRAIL" ls --cache "$C" --since tomorrow
 expect_exit "index without paths" 2 "$RUNTRAIL" index --cache "$C"
 expect_exit "ls --help" 0 "$RUNTRAIL" ls --help
+
+# ls only reads: it creates no cache, and reads a catalog its user cannot write (here: as
+# nobody, in a folder owned by root, the WAL checkpointed away so no -shm can be made)
+expect_exit "ls on a cache that does not exist" 0 "$RUNTRAIL" ls --cache "$T_TMP/no/cache"
+check "ls created no cache" test ! -e "$T_TMP/no"
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+    RO="$T_TMP/ro"
+    mkdir -p "$RO" && cp "$C/catalog.sqlite"* "$RO/"
+    python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("pragma wal_checkpoint(TRUNCATE)"); c.close()' "$RO/catalog.sqlite"
+    chmod 711 "$T_TMP"; chmod 755 "$RO"; chmod 644 "$RO/catalog.sqlite"
+    expect_exit "ls as a user who cannot write the catalog" 0 \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$RUNTRAIL" ls --cache "$RO" --json
+    expect_eq "it lists all 8" "8" "$(wc -l <"$T_TMP/last.out")"
+    expect_eq "and leaves the folder as it was" "catalog.sqlite" "$(ls "$RO")"
+else
+    _ok "ls on a read-only catalog (skipped: needs root and setpriv)"
+fi
+
+# a catalog locked by another process: index waits (10 s), then says so
+python3 -c 'import sqlite3,sys,time
+c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("begin immediate")
+open(sys.argv[2], "w").close(); time.sleep(30)' "$C/catalog.sqlite" "$T_TMP/locked" &
+lock_pid=$!
+PIDS+=($lock_pid)
+for _ in $(seq 100); do [ -e "$T_TMP/locked" ] && break; sleep 0.1; done
+expect_exit "index on a locked catalog exits 2" 2 "$RUNTRAIL" index --cache "$C" "$S"
+expect_grep "with a real reason" "catalog is locked by another runtrail \(busy\)" "$T_TMP/last.err"
+expect_no_grep "not 'invalid argument'" "invalid argument" "$T_TMP/last.err"
+kill "$lock_pid" 2>/dev/null
 finish

@@ -118,7 +118,7 @@ b = bytearray(raw); b[-1] ^= 1; save('wrong-digest', bytes(b))
 # bad magic
 b = bytearray(raw); b[0:4] = b'XXXX'; save('bad-magic', bytes(b))
 # unsupported version
-b = bytearray(raw); b[4] = 2; save('version', bytes(b))
+b = bytearray(raw); b[4] = 3; save('version', bytes(b))  # versions 1 and 2 are read
 # block 0 (META) length varint replaced by a huge one (same byte count: 2 bytes)
 b = bytearray(raw); b[9] = 0xff; b[10] = 0x7f; save('length', bytes(b))
 PY
@@ -163,5 +163,36 @@ done
 rc=$(run_rc "$T_TMP/u.out" "$T_TMP/u.err" "$RUNTRAIL" verify "$T_TMP/missing.rtb" "$S/error.rtb")
 expect_eq "verify of a missing file exits 2" 2 "$rc"
 expect_grep "missing file named" "missing.rtb: No such file or directory" "$T_TMP/u.err"
+
+# nothing to check is never "all intact": a missing folder and an empty one
+rc=$(run_rc "$T_TMP/m.out" "$T_TMP/m.err" "$RUNTRAIL" verify "$T_TMP/no-such-dir")
+expect_eq "verify of a missing folder exits 2" 2 "$rc"
+expect_eq "it says nothing was checked" "verify: no bundles found: nothing was checked" \
+    "$(cat "$T_TMP/m.out")"
+expect_grep "and names the folder" "no-such-dir: No such file or directory" "$T_TMP/m.err"
+mkdir -p "$T_TMP/empty/sub"
+rc=$(run_rc "$T_TMP/e.out" "$T_TMP/e.err" "$RUNTRAIL" verify "$T_TMP/empty")
+expect_eq "verify of an empty folder exits 2" 2 "$rc"
+expect_eq "empty: nothing was checked" "verify: no bundles found: nothing was checked" \
+    "$(cat "$T_TMP/e.out")"
+expect_grep "empty: the folder is named" "empty: no \*\.rtb bundles in this folder" "$T_TMP/e.err"
+rc=$(run_rc "$T_TMP/e.out" "$T_TMP/e.err" "$RUNTRAIL" verify --json "$T_TMP/empty")
+expect_eq "verify --json of an empty folder exits 2" 2 "$rc"
+expect_grep "its summary says nothing was checked" '"bundles":0.*"nothing_checked":true' "$T_TMP/e.out"
+
+# link loops (ln -s . a) end: each folder is entered once, each bundle counted once
+cp -r "$S/chain" "$T_TMP/loop"
+d=$(dirname "$(find "$T_TMP/loop" -name '*.rtb' | head -1)")
+ln -s . "$d/a"
+ln -s . "$d/b"
+ln -s "$T_TMP/loop" "$d/up"
+rc=$(run_rc "$T_TMP/l.out" "$T_TMP/l.err" timeout 20 "$RUNTRAIL" verify "$T_TMP/loop")
+expect_eq "verify of a folder with link loops ends, all intact" 0 "$rc"
+expect_grep "each bundle counted once" "^verify: $(find "$T_TMP/loop" -name '*.rtb' | wc -l) bundles, 1 sandbox: all intact" \
+    "$T_TMP/l.out"
+rc=$(run_rc "$T_TMP/i.out" "$T_TMP/i.err" timeout 20 "$RUNTRAIL" index --cache "$T_TMP/ic" "$T_TMP/loop")
+expect_eq "index of a folder with link loops ends" 0 "$rc"
+expect_grep "and indexes each bundle once" "^indexed $(find "$T_TMP/loop" -name '*.rtb' | wc -l) bundles, 0 failed" \
+    "$T_TMP/i.out"
 
 finish

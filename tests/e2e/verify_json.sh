@@ -45,4 +45,41 @@ expect_eq "unreadable: counted in the summary" "summary 4 0 1" "$(summary missin
 check "every line of every output is JSON" python3 -c 'import json,sys
 for f in sys.argv[1:]:
     for line in open(f): json.loads(line)' clean.out modified.out reorder.out fork.out gap.out corrupt.out missing.out
+
+# the two bundles an attacker would remove: the first (cold start) and the last. A chain
+# written as the extension does (chain_end "more", the SHUTDOWN bundle "last"), 4 bundles
+# from 2026-11-26T10:41:51Z, one per second.
+"$RT_ROOT/$BUILD/tests/store/rt-s3tool" bundles closed 4 --fn chained --chain --rid-prefix c \
+    >/dev/null
+"$RUNTRAIL" verify --json closed >closed.out 2>&1
+expect_eq "closed chain: exit 0" 0 $?
+expect_eq "closed chain: no finding, no warning" "summary 4 0 0 w0" \
+    "$(tail -n 1 closed.out | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print(r["record"], r["bundles"], r["findings"], r["unreadable"], "w%d" % r["warnings"])')"
+cp -r closed nofirst && rm nofirst/v1/fn=chained/*/*/*-c-00000.rtb
+"$RUNTRAIL" verify --json nofirst >nofirst.out 2>/dev/null
+expect_eq "first removed: exit 1" 1 $?
+expect_eq "first removed: a head finding" "head" "$(field nofirst.out problem)"
+expect_grep "first removed: it names the missing seq" \
+    '"reason":"sandbox sandbox-test: the chain starts at seq 1: seq 0 \(the cold start\) is not in the set"' \
+    nofirst.out
+"$RUNTRAIL" verify --json --since 2026-11-26T10:41:52Z nofirst >nofirst-since.out 2>/dev/null
+expect_eq "first removed, pulled from seq 1's start: a warning, exit 0" 0 $?
+expect_grep "the warning says it may predate --since" \
+    '"record":"warning".*"problem":"head".*may predate --since' nofirst-since.out
+"$RUNTRAIL" verify --json --since 2026-11-26T10:41:52Z --strict nofirst >/dev/null 2>&1
+expect_eq "--strict makes it a finding" 1 $?
+"$RUNTRAIL" verify --since 2026-11-26T10:41:53Z nofirst >/dev/null 2>nofirst-late.err
+expect_eq "a --since after the first present bundle cannot explain it" 1 $?
+cp -r closed nolast && rm nolast/v1/fn=chained/*/*/*-c-00003.rtb
+"$RUNTRAIL" verify nolast >nolast.out 2>nolast.err
+expect_eq "last removed: exit 0 (a running sandbox looks the same)" 0 $?
+expect_eq "last removed: the summary says so" \
+    "verify: 3 bundles, 1 sandbox: all intact, 1 warning (see stderr; --strict makes them findings)" \
+    "$(cat nolast.out)"
+expect_grep "last removed: the open chain is named" \
+    'runtrail: warning: nolast/.*-c-00002.rtb: sandbox sandbox-test: seq 2, the highest present, is not the last bundle.*\(open\)' \
+    nolast.err
+"$RUNTRAIL" verify --strict --json nolast >nolast-strict.out 2>/dev/null
+expect_eq "last removed, --strict: exit 1" 1 $?
+expect_eq "last removed, --strict: an open finding" "open" "$(field nolast-strict.out problem)"
 finish

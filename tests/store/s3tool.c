@@ -2,9 +2,11 @@
  * recorder and the CLI do, so the e2e scripts can check the wire behaviour against s3rver and
  * the verifying proxy:
  *   rt-s3tool bundles URL N [--fn F] [--start NS] [--step NS] [--events K] [--spool DIR]
- *             [--spool-max BYTES] [--rid-prefix P] [--timeout MS]
+ *             [--spool-max BYTES] [--rid-prefix P] [--timeout MS] [--chain]
  *                               writes N generated bundles through rt_store_put_bundle and
- *                               prints "KEY<TAB>result" per bundle, then the counters
+ *                               prints "KEY<TAB>result" per bundle, then the counters;
+ *                               --chain: one sandbox's chain (seq, prev digest, chain_end
+ *                               "more", the last one "last") as the extension writes it
  *   rt-s3tool flush URL SPOOLDIR        rt_store_flush_spool, prints "delivered N"
  *   rt-s3tool put BUCKET KEY FILE       raw PutObject
  *   rt-s3tool get BUCKET KEY FILE       GetObject into FILE
@@ -30,6 +32,14 @@ static int die(int rc, const struct rt_errinfo *ei)
     return 1;
 }
 
+static bool has_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], name))
+            return true;
+    return false;
+}
+
 static const char *opt(int argc, char **argv, const char *name, const char *def)
 {
     for (int i = 0; i + 1 < argc; i++)
@@ -38,8 +48,16 @@ static const char *opt(int argc, char **argv, const char *name, const char *def)
     return def;
 }
 
+/* The chain --chain builds: the previous bundle's digest and the next seq. */
+struct chain_state {
+    bool on;
+    uint64_t seq;
+    bool last;
+    uint8_t prev[RT_DIGEST_LEN];
+};
+
 static int make_bundle(const char *fn, const char *rid, int64_t start, int events, uint8_t **out,
-                       size_t *len, struct rt_meta *meta_out)
+                       size_t *len, struct rt_meta *meta_out, struct chain_state *cs)
 {
     struct rt_writer *w = rt_writer_new(NULL);
     if (!w)
@@ -53,6 +71,12 @@ static int make_bundle(const char *fn, const char *rid, int64_t start, int event
     m.end_wall_ns = start + 3000000;
     m.duration_ns = 3000000;
     m.status = RT_STATUS_OK;
+    if (cs && cs->on) {
+        m.seq = cs->seq;
+        m.has_prev = cs->seq > 0;
+        memcpy(m.prev_digest, cs->prev, RT_DIGEST_LEN);
+        m.chain_end = cs->last ? RT_CHAIN_END_LAST : RT_CHAIN_END_MORE;
+    }
     rt_writer_set_meta(w, &m);
     for (int i = 0; i < events; i++) {
         struct rt_event ev;
@@ -76,6 +100,12 @@ static int make_bundle(const char *fn, const char *rid, int64_t start, int event
     int rc = rt_writer_finish(w, 1, out, len, NULL);
     rt_writer_free(w);
     *meta_out = m;
+    struct rt_bundle *b = NULL;
+    if (rc == RT_OK && cs && cs->on && rt_bundle_open_mem(*out, *len, &b, NULL) == RT_OK) {
+        memcpy(cs->prev, b->digest, RT_DIGEST_LEN);
+        cs->seq++;
+        rt_bundle_free(b);
+    }
     return rc;
 }
 
@@ -101,13 +131,15 @@ static int cmd_bundles(int argc, char **argv)
     if (rc != RT_OK)
         return die(rc, &ei);
     int failures = 0;
+    struct chain_state cs = {.on = has_flag(argc, argv, "--chain")};
     for (long i = 0; i < n; i++) {
+        cs.last = i == n - 1;
         char rid[128];
         snprintf(rid, sizeof rid, "%s-%05ld", rid_prefix, i);
         uint8_t *data;
         size_t len;
         struct rt_meta m;
-        if ((rc = make_bundle(fn, rid, start + i * step, events, &data, &len, &m)) != RT_OK)
+        if ((rc = make_bundle(fn, rid, start + i * step, events, &data, &len, &m, &cs)) != RT_OK)
             return die(rc, NULL);
         char key[512];
         rt_store_key(&m, key, sizeof key);

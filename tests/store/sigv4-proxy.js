@@ -13,6 +13,13 @@
 //   matching requests; "slow": delay them by delay_ms; "down": destroy the connection;
 //   "region": 301 PermanentRedirect naming fault.region; "off": clear. method restricts the fault to GET/PUT/... (optional).
 //
+// A hostile bucket is set through POST /__hostile with JSON {objects: [{key, size, file,
+// stream_bytes}]}: each key is added to every ListObjectsV2 answer whose prefix it starts with
+// (as a hostile S3 would list it: raw, or percent-encoded when encoding-type=url was asked),
+// with the listed size; a GET of exactly that key (the raw path, as signed) answers the bytes
+// of file, or stream_bytes zero bytes streamed with that Content-Length (the log line of the
+// GET then carries bytes_sent, what went out before the client stopped reading).
+//
 // Usage: node sigv4-proxy.js LISTEN_PORT TARGET_PORT LOG_FILE [AKID:SECRET ...]
 'use strict';
 const http = require('http');
@@ -29,6 +36,74 @@ for (const kv of keyArgs) {
 }
 const log = fs.openSync(logFile, 'a');
 let fault = { mode: 'off', count: 0, method: null, delay_ms: 0 };
+let hostile = [];
+
+function xmlEscape(s) {
+    return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+        .replace(/[\x00-\x1f]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function s3UrlEncode(s) { // S3's encoding-type=url: like a form, a space as '+'
+    return encodeURIComponent(s).replace(/%20/g, '+');
+}
+
+// Merges the hostile keys under prefix (after start-after) into a ListObjectsV2 answer, in
+// key order, cut at max-keys (the skip scan of `pull` lists one key at a time).
+function injectListing(xml, params) {
+    const prefix = params.get('prefix') || '';
+    const after = params.get('start-after') || '';
+    const url = params.get('encoding-type') === 'url';
+    const max = +(params.get('max-keys') || 1000);
+    const unescape = (s) => s.replace(/&#(\d+);/g, (m, n) => String.fromCharCode(+n))
+        .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    const entries = [];
+    xml = xml.replace(/<Contents>[\s\S]*?<\/Contents>/g, (c) => {
+        const k = /<Key>([\s\S]*?)<\/Key>/.exec(c);
+        entries.push({ key: k ? unescape(k[1]) : '', xml: c });
+        return '';
+    });
+    for (const o of hostile) {
+        if (!o.key.startsWith(prefix) || (after && Buffer.compare(Buffer.from(o.key), Buffer.from(after)) <= 0))
+            continue;
+        entries.push({ key: o.key, xml: `<Contents><Key>${url ? s3UrlEncode(o.key) : xmlEscape(o.key)}</Key>` +
+            `<Size>${o.size}</Size><ETag>&quot;0&quot;</ETag></Contents>` });
+    }
+    entries.sort((x, y) => Buffer.compare(Buffer.from(x.key), Buffer.from(y.key)));
+    const add = entries.slice(0, max).map((e) => e.xml).join('');
+    if (url && !xml.includes('<EncodingType>'))
+        xml = xml.replace('</ListBucketResult>', '<EncodingType>url</EncodingType></ListBucketResult>');
+    return xml.replace('</ListBucketResult>', add + '</ListBucketResult>');
+}
+
+function serveHostile(o, res, entry) {
+    if (o.file) {
+        const data = fs.readFileSync(o.file);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length });
+        entry.bytes_sent = data.length;
+        writeLog(entry);
+        return res.end(data);
+    }
+    const chunk = Buffer.alloc(65536);
+    let sent = 0, logged = false;
+    const done = () => {
+        if (logged) return;
+        logged = true;
+        entry.bytes_sent = sent;
+        writeLog(entry);
+    };
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': o.stream_bytes });
+    res.on('close', done);
+    const pump = () => {
+        while (sent < o.stream_bytes) {
+            const n = Math.min(chunk.length, o.stream_bytes - sent);
+            sent += n;
+            if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return res.once('drain', pump);
+        }
+        res.end();
+        done();
+    };
+    pump();
+}
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 function writeLog(entry) {
@@ -132,6 +207,16 @@ const server = http.createServer((req, res) => {
             }
             return;
         }
+        if (req.url === '/__hostile') {
+            try {
+                hostile = JSON.parse(body.toString() || '{}').objects || [];
+                res.end('ok\n');
+            } catch (e) {
+                res.statusCode = 400;
+                res.end(String(e));
+            }
+            return;
+        }
         const [path, query] = req.url.split('?');
         const entry = { method: req.method, path, query: query || '' };
         let problem;
@@ -164,6 +249,15 @@ const server = http.createServer((req, res) => {
             return res.end(body);
         }
         if (f === 'slowdown') return s3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');
+        const params = new URLSearchParams(query || '');
+        const bucketPath = path.replace(/^\/[^/]+\//, '');
+        const target = req.method === 'GET' && !params.has('list-type') &&
+            hostile.find((o) => encodeURIComponent(o.key).replace(/%2F/g, '/') === bucketPath);
+        if (target) {
+            entry.hostile = true;
+            return serveHostile(target, res, entry);
+        }
+        const listing = req.method === 'GET' && params.get('list-type') === '2' && hostile.length;
         // s3rver knows only S3RVER: hand it the verified request under that key.
         const upHeaders = Object.assign({}, req.headers);
         upHeaders.authorization = upHeaders.authorization.replace(/Credential=[^/]+\//, 'Credential=S3RVER/');
@@ -173,8 +267,19 @@ const server = http.createServer((req, res) => {
                 host: '127.0.0.1', port: +targetPort, method: req.method, path: req.url,
                 headers: upHeaders, agent,
             }, (upRes) => {
-                res.writeHead(upRes.statusCode, upRes.headers);
-                upRes.pipe(res);
+                if (!listing || upRes.statusCode !== 200) {
+                    res.writeHead(upRes.statusCode, upRes.headers);
+                    return upRes.pipe(res);
+                }
+                const parts = [];
+                upRes.on('data', (c) => parts.push(c));
+                upRes.on('end', () => {
+                    const xml = injectListing(Buffer.concat(parts).toString(), params);
+                    const headers = Object.assign({}, upRes.headers);
+                    headers['content-length'] = Buffer.byteLength(xml);
+                    res.writeHead(200, headers);
+                    res.end(xml);
+                });
             });
             up.on('error', (e) => s3Error(res, 502, 'BadGateway', String(e)));
             up.end(body);

@@ -6,6 +6,7 @@
 #include "tests/unit/tmpdir.h"
 
 #include <criterion/criterion.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,53 @@ Test(catalog, row_summary)
     rt_catalog_close(cat);
 }
 
+/* A flagged event dropped over the writer's limit still flags the invocation (META
+ * dropped_flags ORed into the flags column that `ls` shows). */
+Test(catalog, flags_of_dropped_events)
+{
+    struct rt_limits lim = {.max_events = 2}; /* head 1, then a ring of 1, nothing kept */
+    struct rt_writer *w = rt_writer_new(&lim);
+    struct rt_meta m;
+    memset(&m, 0, sizeof m);
+    m.function = (char *)"flood";
+    m.request_id = (char *)"req-f";
+    m.sandbox_id = (char *)"sb1";
+    m.start_wall_ns = T0;
+    cr_assert_eq(rt_writer_set_meta(w, &m), RT_OK);
+    struct rt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.op = RT_OP_OPEN;
+    ev.str[0] = S("/etc/hosts");
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    ev.op = RT_OP_EXEC;
+    ev.str[0] = S("/tmp/payload");
+    ev.flags = RT_EF_EXEC_TMP;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK);
+    ev.op = RT_OP_OPEN;
+    ev.str[0] = S("/etc/hosts");
+    ev.flags = 0;
+    cr_assert_eq(rt_writer_add_event(w, &ev), RT_OK); /* pushes the exec out of the ring */
+    uint8_t *out;
+    size_t len;
+    cr_assert_eq(rt_writer_finish(w, 0, &out, &len, NULL), RT_OK);
+    rt_writer_free(w);
+    char p[512], dir[300];
+    snprintf(p, sizeof p, "%s/flood.rtb", tmpdir);
+    cr_assert_eq(rt_write_file(p, out, len, true, NULL), RT_OK);
+    free(out);
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_OK, "%s", ei.detail);
+    char row[512] = "";
+    const char *ids[] = {"req-f"};
+    struct rt_catalog_filter f = F(.request_ids = ids, .n_request_ids = 1);
+    cr_assert_eq(rt_catalog_query(cat, &f, grab_row, row, NULL), RT_OK);
+    cr_assert_str_eq(row, "flood||2|0|4|1"); /* 2 events stored, exec_tmp (4) from META */
+    rt_catalog_close(cat);
+}
+
 /* A function that accepted a connection (a bind shell): the INBOUND summary is an events row
  * with the peer as target (like its ACCEPT), the bytes the function sent, and no destination. */
 Test(catalog, inbound_indexed_by_peer)
@@ -406,4 +454,47 @@ Test(catalog, dir_resolution)
     setenv("HOME", "/home/u", 1);
     cr_assert_eq(rt_catalog_dir(NULL, buf, sizeof buf), RT_OK);
     cr_assert_str_eq(buf, "/home/u/.cache/runtrail");
+}
+
+/* An outbound event with no destination (a connection whose peer was never known) is indexed
+ * without touching a NULL pointer (UBSan flagged memchr(NULL, ..., 0) in split_hostport). */
+Test(catalog, outbound_without_destination)
+{
+    make_bundle("nodest", "orders", "req-nodest", T0, RT_STATUS_OK, NULL, "", NULL, NULL);
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    char dir[300], p[512];
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    snprintf(p, sizeof p, "%s/nodest.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_OK, "%s", ei.detail);
+    expect(cat, F(.dest = "10.0.0.1"), "");
+    expect(cat, F(.function = "orders"), "req-nodest");
+    rt_catalog_close(cat);
+}
+
+Test(catalog, readonly_open_creates_nothing_and_reads)
+{
+    char dir[300], p[400];
+    snprintf(dir, sizeof dir, "%s/none/cache", tmpdir);
+    struct rt_catalog *cat;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_catalog_open_readonly(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    expect(cat, F(.function = "orders"), ""); /* an empty catalog */
+    rt_catalog_close(cat);
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/none", tmpdir);
+    cr_assert_neq(stat(p, &sb), 0, "ls must not create the cache folder");
+
+    cat = fixture();
+    rt_catalog_close(cat);
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open_readonly(dir, &cat, &ei), RT_OK, "%s", ei.detail);
+    expect(cat, F(.function = "orders"), "req-a,req-b");
+    snprintf(p, sizeof p, "%s/a.rtb", tmpdir);
+    make_bundle("d", "orders", "req-d", T0 + 3 * HOUR, RT_STATUS_OK, NULL, NULL, NULL, NULL);
+    snprintf(p, sizeof p, "%s/d.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, &ei), RT_ERR_CATALOG, "read-only: %s",
+                 ei.detail);
+    rt_catalog_close(cat);
 }

@@ -1,5 +1,7 @@
 /* Unit tests of formats/chain.c: an intact chain, and each finding — gap, modification,
- * reordering (by link and by start time), fork — named with the right bundle. */
+ * reordering (by link and by start time), fork, a removed first bundle (head: a finding, or
+ * a warning when --since explains it), a removed last bundle (open) — named with the right
+ * bundle. */
 #include "formats/chain.h"
 
 #include <criterion/criterion.h>
@@ -14,6 +16,7 @@ struct b {
     uint8_t prev[RT_DIGEST_LEN];
     bool has_prev;
     int64_t start;
+    uint8_t chain_end;
 };
 
 /* n bundles of sandbox "s": digest i = {i+1}, prev = digest of i-1 */
@@ -43,6 +46,7 @@ static size_t check(struct b *v, int n, const struct rt_chain_finding **f, struc
         m.has_prev = v[i].has_prev;
         memcpy(m.prev_digest, v[i].prev, RT_DIGEST_LEN);
         m.start_wall_ns = v[i].start;
+        m.chain_end = v[i].chain_end;
         cr_assert_eq(rt_chain_add(*c, v[i].name, &m, v[i].digest), RT_OK);
     }
     return rt_chain_check(*c, f);
@@ -164,5 +168,100 @@ Test(chain, sandboxes_are_separate)
     struct rt_chain *c;
     cr_assert_eq(check(v, 4, &f, &c), 0);
     cr_assert_eq(rt_chain_sandboxes(c), 2);
+    rt_chain_free(c);
+}
+
+/* a recorder that writes chain_end: every bundle "more", the SHUTDOWN bundle "last" */
+static void make_closed(struct b *v, int n)
+{
+    make(v, n);
+    for (int i = 0; i < n; i++)
+        v[i].chain_end = i == n - 1 ? RT_CHAIN_END_LAST : RT_CHAIN_END_MORE;
+}
+
+Test(chain, closed_chain_is_intact)
+{
+    struct b v[4];
+    make_closed(v, 4);
+    const struct rt_chain_finding *f;
+    struct rt_chain *c;
+    cr_assert_eq(check(v, 4, &f, &c), 0);
+    rt_chain_free(c);
+}
+
+Test(chain, first_bundle_removed)
+{
+    struct b v[4];
+    make_closed(v, 4);
+    const struct rt_chain_finding *f;
+    struct rt_chain *c;
+    /* without a time range, nothing explains it: a finding naming the missing seq */
+    cr_assert_eq(check(v + 1, 3, &f, &c), 1);
+    cr_assert_eq(f[0].problem, RT_CHAIN_HEAD);
+    cr_assert_not(f[0].warning);
+    cr_assert_str_eq(f[0].name, "b1");
+    cr_assert_str_eq(
+        f[0].text,
+        "sandbox s: the chain starts at seq 1: seq 0 (the cold start) is not in the set");
+    rt_chain_free(c);
+    /* two removed, set pulled from a time before the first present bundle: still a finding */
+    c = rt_chain_new();
+    rt_chain_set_since(c, 1003);
+    for (int i = 2; i < 4; i++) {
+        struct rt_meta m = {0};
+        m.sandbox_id = (char *)"s";
+        m.seq = v[i].seq;
+        m.has_prev = true;
+        memcpy(m.prev_digest, v[i].prev, RT_DIGEST_LEN);
+        m.start_wall_ns = v[i].start;
+        m.chain_end = v[i].chain_end;
+        cr_assert_eq(rt_chain_add(c, v[i].name, &m, v[i].digest), RT_OK);
+    }
+    cr_assert_eq(rt_chain_check(c, &f), 1);
+    cr_assert_eq(f[0].problem, RT_CHAIN_HEAD);
+    cr_assert_not(f[0].warning, "b2 starts at 1002, before --since 1003: the set should hold b0");
+    cr_assert_str_eq(f[0].text, "sandbox s: the chain starts at seq 2: seq 0..1 (with the cold "
+                                "start) are not in the set");
+    /* the set starts at or before the first present bundle: its head may predate it */
+    rt_chain_set_since(c, 1002);
+    cr_assert_eq(rt_chain_check(c, &f), 1);
+    cr_assert(f[0].warning);
+    cr_assert_str_eq(f[0].text, "sandbox s: the chain starts at seq 2: seq 0..1 (with the cold "
+                                "start) are not in the set (they may predate --since)");
+    rt_chain_free(c);
+}
+
+Test(chain, last_bundle_removed)
+{
+    struct b v[4];
+    make_closed(v, 4);
+    const struct rt_chain_finding *f;
+    struct rt_chain *c;
+    cr_assert_eq(check(v, 3, &f, &c), 1);
+    cr_assert_eq(f[0].problem, RT_CHAIN_OPEN);
+    cr_assert(f[0].warning);
+    cr_assert_str_eq(f[0].name, "b2");
+    cr_assert_str_eq(f[0].text, "sandbox s: seq 2, the highest present, is not the last bundle: "
+                                "the sandbox still runs, ended without SHUTDOWN, or its last "
+                                "bundles were removed (open)");
+    rt_chain_free(c);
+    /* bundles of a writer that does not record chain_end: nothing to say */
+    make(v, 4);
+    cr_assert_eq(check(v, 3, &f, &c), 0);
+    rt_chain_free(c);
+}
+
+Test(chain, bundle_after_the_last)
+{
+    struct b v[4];
+    make_closed(v, 4);
+    v[1].chain_end = RT_CHAIN_END_LAST;
+    const struct rt_chain_finding *f;
+    struct rt_chain *c;
+    cr_assert_eq(check(v, 4, &f, &c), 1);
+    cr_assert_eq(f[0].problem, RT_CHAIN_MODIFIED);
+    cr_assert_not(f[0].warning);
+    cr_assert_str_eq(f[0].name, "b2");
+    cr_assert_str_eq(f[0].other, "b1");
     rt_chain_free(c);
 }

@@ -8,6 +8,8 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,4 +239,108 @@ Test(store, path_join)
     p = rt_path_join("pre", "k");
     cr_assert_str_eq(p, "pre/k");
     free(p);
+}
+
+Test(store, key_check_accepts_what_key_writes)
+{
+    struct rt_errinfo ei;
+    const char *names[][2] = {{"orders-api", "c0ffee-1234"},
+                              {"my fn/../x", "../../etc/passwd"},
+                              {"", ""},
+                              {"..", ".."},
+                              {"a\x1b[2J", "r\nid"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char key[512];
+        struct rt_meta m = meta_for(names[i][0], names[i][1], 1795689711500000000LL + (int64_t)i);
+        cr_assert_eq(rt_store_key(&m, key, sizeof key), RT_OK);
+        cr_assert_eq(rt_store_key_check(key, 0, &ei), RT_OK, "%s: %s", key, ei.detail);
+    }
+}
+
+Test(store, key_check_rejects_hostile_keys)
+{
+    struct rt_errinfo ei;
+    const char *ok = "v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a.rtb";
+    cr_assert_eq(rt_store_key_check(ok, 0, &ei), RT_OK, "%s", ei.detail);
+    /* with a prefix: the layout starts after it, offsets count from the key's start */
+    const char *pk = "my/pre/v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a\x1b.rtb";
+    cr_assert_eq(rt_store_key_check(pk, 7, &ei), RT_ERR_STORE_KEY);
+    cr_assert_str_eq(ei.detail, "control character 0x1b at offset 59");
+    cr_assert_eq(rt_store_key_check(pk + 3, 4, &ei), RT_ERR_STORE_KEY);
+    cr_assert_str_eq(ei.detail, "control character 0x1b at offset 56");
+    const struct {
+        const char *key, *why;
+    } bad[] = {
+        {"v1/fn=evil/dt=2026-11-26/hr=10/../../../../tmp/x/1795689711000000000-a.rtb",
+         "<start-ns>"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/x/../1795689711000000000-a.rtb", "<start-ns>"},
+        {"v1/fn=../dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "function name"},
+        {"v1/fn=./dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "function name"},
+        {"v1/fn=.hidden/dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "function name"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-..rtb", "<start-ns>"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a.rtb/", "<start-ns>"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a/b.rtb", "<start-ns>"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-.rtb", "<start-ns>"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/179568971100000000-a.rtb", "<start-ns>"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a.rtb.part", "<start-ns>"},
+        {"v1/fn=evil/dt=2026-13-26/hr=10/1795689711000000000-a.rtb", "dt=YYYY-MM-DD"},
+        {"v1/fn=evil/dt=2026-11-26/hr=24/1795689711000000000-a.rtb", "hr=HH"},
+        {"v1/fn=evil//dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "function name"},
+        {"/v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a.rtb", "v1/fn="},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a\x1b.rtb", "control character 0x1b"},
+        {"v1/fn=e\xef\xbf\xbdl/dt=2026-11-26/hr=10/1795689711000000000-a.rtb",
+         "non-ASCII byte 0xef"},
+        {"v1/fn=evil/dt=2026-11-26/hr=10/1795689711000000000-a%2F.rtb", "<start-ns>"},
+        {"", "v1/fn="},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(rt_store_key_check(bad[i].key, 0, &ei), RT_ERR_STORE_KEY, "%zu", i);
+        cr_assert(!strncmp(ei.detail, bad[i].why, strlen(bad[i].why)), "%zu: %s", i, ei.detail);
+        cr_assert_eq(rt_store_key_check(bad[i].key, 0, NULL), RT_ERR_STORE_KEY);
+        for (const char *d = ei.detail; *d; d++) /* the reason never carries the key's bytes */
+            cr_assert((unsigned char)*d >= 0x20 && (unsigned char)*d < 0x7f, "%zu: %s", i,
+                      ei.detail);
+    }
+}
+
+Test(store, open_parent_beneath_stays_inside)
+{
+    char inside[300], outside[300], cmd[700];
+    snprintf(inside, sizeof inside, "%s/cache", tmpdir);
+    snprintf(outside, sizeof outside, "%s/outside", tmpdir);
+    cr_assert_eq(mkdir(inside, 0755), 0);
+    cr_assert_eq(mkdir(outside, 0755), 0);
+    int dfd = open(inside, O_RDONLY | O_DIRECTORY);
+    cr_assert_geq(dfd, 0);
+    const char *base = NULL;
+    int fd = rt_open_parent_beneath(dfd, "a/b/c.rtb", true, &base);
+    cr_assert_geq(fd, 0);
+    cr_assert_str_eq(base, "c.rtb");
+    close(fd);
+    struct stat sb;
+    snprintf(cmd, sizeof cmd, "%s/a/b", inside);
+    cr_assert_eq(stat(cmd, &sb), 0);
+    cr_assert(S_ISDIR(sb.st_mode));
+    const char *refused[] = {"../x/y.rtb", "a/../../x.rtb", "a/./b/x.rtb",
+                             "/etc/x",     "a//b.rtb",      ""};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        errno = 0;
+        cr_assert_eq(rt_open_parent_beneath(dfd, refused[i], true, &base), -1, "%s", refused[i]);
+        cr_assert_eq(errno, EINVAL, "%s", refused[i]);
+    }
+    /* a link planted where a folder should be is not followed, and nothing is made outside */
+    cr_assert_eq(symlinkat(outside, dfd, "link"), 0);
+    cr_assert_eq(rt_open_parent_beneath(dfd, "link/sub/x.rtb", true, &base), -1);
+    cr_assert(errno == ELOOP || errno == ENOTDIR, "errno %d", errno);
+    snprintf(cmd, sizeof cmd, "%s/sub", outside);
+    cr_assert_neq(stat(cmd, &sb), 0, "a folder was created outside the cache");
+    /* unlink below the folder only; a planted file outside survives */
+    snprintf(cmd, sizeof cmd, "%s/keep", outside);
+    FILE *f = fopen(cmd, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_eq(rt_unlink_beneath(dfd, "link/keep"), -1);
+    cr_assert_eq(rt_unlink_beneath(dfd, "../outside/keep"), -1);
+    cr_assert_eq(stat(cmd, &sb), 0, "the file outside was removed");
+    close(dfd);
 }
