@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,8 +20,9 @@
 
 int rt_buf_reserve(struct rt_buf *b, size_t extra)
 {
-    if (b->len >= (size_t)PTRDIFF_MAX || extra >= (size_t)PTRDIFF_MAX - b->len) {
-        /* no allocation can be that large */
+    /* No object may exceed PTRDIFF_MAX: refuse before asking the allocator, which (under
+     * ASan) aborts on an impossible size instead of returning NULL. */
+    if (b->len >= PTRDIFF_MAX || extra >= (size_t)PTRDIFF_MAX - b->len) {
         b->failed = true;
         return RT_ERR_NOMEM;
     }
