@@ -30,7 +30,7 @@ static const char help_head[] =
     "\n";
 
 enum { OPT_JSON = 1, OPT_KIND, OPT_OP, OPT_FLAG, OPT_FROM, OPT_TO, OPT_CACHE };
-static const struct rt_cli_opt options[] = {
+static const struct rt_opt options[] = {
     {OPT_JSON, "json", 0, NULL,
      "one JSON object per line (ASCII only): meta first, then code, env,\n"
      "header, payload records, then event and log records in time order;\n"

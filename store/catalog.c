@@ -899,7 +899,9 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
             snprintf(exec_glob, sizeof exec_glob, "%s", f->exec);
         else
             snprintf(exec_glob, sizeof exec_glob, "*/%s", f->exec);
+        /* What ran: a failed exec (result -errno) is in the timeline, not in --exec. */
         sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kproc AND"
+                    " e.result >= 0 AND"
                     " e.target IN (SELECT id FROM strings WHERE text GLOB :exec OR text = "
                     ":execname))");
     }
