@@ -538,6 +538,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.end_wall_ns = end_wall;
     meta.duration_ns = (uint64_t)(end_mono - st.start_mono);
     meta.cold_start = true;
+    meta.chain_end = RT_CHAIN_END_LAST; /* a record bundle is a whole chain of one */
     meta.exit_status = exit_code;
     meta.status = WIFSIGNALED(status) ? RT_STATUS_CRASH
                   : exit_code == 0    ? RT_STATUS_OK
