@@ -1,4 +1,4 @@
-/* libruntrail-preload.so core: resolves the central hook table (hooks.def rows in preload.h)
+/* libruntrail-preload.so core: resolves the central hook table (RT_HOOKS rows in preload.h)
  * through dlsym(RTLD_NEXT), attaches to the ring named by RUNTRAIL_RING, records this
  * process's start (exe, argv, ppid) from the constructor and its exit from main's return,
  * exit()/_exit() or the destructor. Without a usable ring every hook is a pass-through. */
