@@ -5,7 +5,8 @@
 #   make SANITIZE=1 test   the same under ASan/UBSan (separate build folder)
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each
 #   make bench      benchmarks: tables of ratios measured side by side
-#   make lint       cppcheck + clang-format check
+#   make lint       check-layers + cppcheck + clang-format check
+#   make check-layers   folder includes and program links follow docs/architecture.md
 #   make install    PREFIX=/usr/local DESTDIR=
 .DEFAULT_GOAL := all
 .SUFFIXES:
@@ -35,26 +36,57 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -I$(BUILD)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm -ldl
 
 # Filled by the module.mk files.
-LIBS      :=   # static libraries (linked as one group, so order does not matter)
+LIBS      :=   # static library files, every one (LINK_LIBS links them all as one group)
+LIB_NAMES :=   # the same by name: formats store catalog ...
 BINS      :=   # programs in $(BUILD)/bin
 SOLIBS    :=   # shared objects in $(BUILD)/lib
 GENERATED :=   # generated headers every object depends on
 
-# $(call rt_static_lib,NAME,SOURCES): $(BUILD)/libNAME.a from SOURCES, added to LIBS.
+# Link lists. Each program links only what it uses (docs/architecture.md): a static library
+# names the pkg-config packages its own sources use; a program names, in two variables with a
+# common prefix, its static libraries (PREFIX_LIBS, by name, any order: they are linked as one
+# group) and the packages its own sources use (PREFIX_PKGS); it is linked with those packages
+# and those of each of its libraries. Example (recorder/extension/module.mk):
+#   EXTENSION_LIBS := rtextension recorder store formats
+#   EXTENSION_PKGS := libcurl jansson
+#   $(eval $(call rt_program,runtrail-extension,recorder/extension/main.c,EXTENSION))
+# The lists are read when the rules run, so they may name libraries a later module.mk defines.
+
+# $(call rt_static_lib,NAME,SOURCES,PKGS): $(BUILD)/libNAME.a from SOURCES, whose code uses
+# the pkg-config packages PKGS. The archive is rebuilt from scratch, so a source that moved to
+# another library leaves no stale member behind.
 define rt_static_lib
 $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(2))
 	@mkdir -p $$(dir $$@)
+	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 LIBS += $(BUILD)/lib$(1).a
+LIB_NAMES += $(1)
+PKGS_lib$(1) := $(3)
 endef
 
-# $(call rt_program,NAME,SOURCES): $(BUILD)/bin/NAME linked against every static library.
+# $(call rt_lib_files,NAMES): the archive files of the static libraries NAMES.
+rt_lib_files = $(foreach l,$(1),$(BUILD)/lib$(l).a)
+# $(call rt_pkgs,LIBNAMES,PKGS): PKGS plus the packages of each library, sorted, no repeats.
+rt_pkgs = $(sort $(2) $(foreach l,$(1),$(PKGS_lib$(l))))
+# $(call rt_link_with,LIBNAMES,PKGS): link arguments (after the objects) for the static
+# libraries LIBNAMES, the packages PKGS and those of the libraries.
+rt_link_with = -Wl,--start-group $(call rt_lib_files,$(1)) -Wl,--end-group \
+               $(if $(call rt_pkgs,$(1),$(2)),$(shell pkg-config --libs $(call rt_pkgs,$(1),$(2)))) \
+               $(LDLIBS_BASE)
+# $(call rt_link,PREFIX): the same for the lists PREFIX_LIBS and PREFIX_PKGS.
+rt_link = $(call rt_link_with,$($(1)_LIBS),$($(1)_PKGS))
+LDLIBS_BASE := -lpthread -lm
+
+# $(call rt_program,NAME,SOURCES,PREFIX): $(BUILD)/bin/NAME from SOURCES, linked with the
+# libraries in PREFIX_LIBS and the packages in PREFIX_PKGS and those of its libraries.
 define rt_program
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $$$$(LIBS)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $$$$(call rt_lib_files,$$$$($(3)_LIBS))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(filter %.o,$$^) -o $$@ -Wl,--start-group $$(LIBS) -Wl,--end-group $$(LDLIBS_ALL)
+	$$(CC) $$(ALL_CFLAGS) $$(filter %.o,$$^) -o $$@ $$(call rt_link,$(3))
 BINS += $(BUILD)/bin/$(1)
 endef
+# Everything, for helper programs that do not name their lists.
 LINK_LIBS = -Wl,--start-group $(LIBS) -Wl,--end-group
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -69,9 +101,12 @@ $(BUILD)/obj/%.o: %.c | $(GENERATED)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $$(LIBS)
+# A unit test tests/unit/test_NAME.c links Criterion and the libraries named in
+# UNIT_test_NAME_LIBS (tests/unit/module.mk), by default all of them.
+unit_libs = $(or $(UNIT_$(1)_LIBS),$(LIB_NAMES))
+$(BUILD)/tests/unit/%: tests/unit/%.c $$(call rt_lib_files,$$(call unit_libs,$$*))
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(shell pkg-config --libs criterion) $(LDLIBS_ALL)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(call rt_link_with,$(call unit_libs,$*),criterion)
 
 deps:
 	@bash scripts/deps.sh
@@ -100,7 +135,12 @@ fuzz:
 bench: all
 	@BUILD=$(BUILD) bash tests/bench/run.sh
 
-lint:
+# The layering (docs/architecture.md): includes between folders, the symbols the objects use
+# and what the interposer and the extension link, checked on a fresh build.
+check-layers: all
+	@bash scripts/check-layers.sh --build $(BUILD)
+
+lint: check-layers
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -I. \
 	  $(shell git ls-files '*.c' | grep -v '^tests/')
@@ -119,6 +159,6 @@ install: all
 clean:
 	rm -rf build build-san build-*
 
-.PHONY: all deps test-deps unit test test-unit demo fuzz bench lint install clean
+.PHONY: all deps test-deps unit test test-unit demo fuzz bench lint check-layers install clean
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -6,6 +6,7 @@
 #define RUNTRAIL_ANALYSIS_ANALYSIS_H
 
 #include "analysis/filter.h"
+#include "analysis/jsondiff.h"
 #include "analysis/keys.h"
 #include "analysis/timeline.h"
 

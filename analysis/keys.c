@@ -427,7 +427,8 @@ static void put_argv(struct keyer *k, struct rt_str s)
     puts_(k, "]");
 }
 
-static char *event_key(struct keyer *k, const struct rt_event *ev)
+/* Builds the key of ev in k->key; false when out of memory. */
+static bool build_key(struct keyer *k, const struct rt_event *ev)
 {
     char num[256];
     rt_buf_reset(&k->key);
@@ -479,7 +480,7 @@ static char *event_key(struct keyer *k, const struct rt_event *ev)
     if (ename)
         puts_(k, ename);
     /* how the event was attributed or summarised, not what happened */
-    uint32_t flags = ev->flags & ~(uint32_t)(RT_EF_OUTSIDE | RT_EF_STILL_OPEN);
+    uint32_t flags = ev->flags & ~RT_NORM_DROPPED_FLAGS;
     for (unsigned bit = 0, any = 0; bit < 32; bit++) {
         if (!(flags & (1u << bit)))
             continue;
@@ -493,12 +494,9 @@ static char *event_key(struct keyer *k, const struct rt_event *ev)
         puts_(k, "]");
     if (ev->op == RT_OP_EXEC && ev->result == 0 && self >= 0) /* the new program, from now */
         set_exe(k, self, rt_event_program(ev));
-    if (k->nomem || k->key.failed || !k->key.data)
-        return NULL;
-    char *key = strndup(k->key.data, k->key.len);
-    if (!key)
+    if (k->key.failed || !k->key.data)
         k->nomem = true;
-    return key;
+    return !k->nomem;
 }
 
 void rt_keys_free(struct rt_keys *k)
@@ -512,18 +510,16 @@ void rt_keys_free(struct rt_keys *k)
     k->n = 0;
 }
 
-int rt_keys_of_bundle(const struct rt_bundle *b, struct rt_keys *out)
+int rt_keys_each(const struct rt_bundle *b, rt_key_fn fn, void *arg)
 {
     struct keyer k = {.request_id = b->meta.request_id, .arch = rt_arch_from_name(b->meta.arch)};
     if (k.request_id && !k.request_id[0])
         k.request_id = NULL;
-    out->n = 0;
-    out->key = calloc(b->n_events ? b->n_events : 1, sizeof *out->key);
-    if (!out->key)
-        return RT_ERR_NOMEM;
-    for (size_t i = 0; i < b->n_events && !k.nomem; i++) {
-        out->key[i] = event_key(&k, &b->events[i]);
-        out->n = i + 1;
+    int rc = 0;
+    for (size_t i = 0; i < b->n_events && !rc; i++) {
+        if (!build_key(&k, &b->events[i]))
+            break;
+        rc = fn(i, k.key.data, k.key.len, arg);
     }
     for (size_t i = 0; i < k.n; i++)
         free(k.procs[i].exe);
@@ -531,7 +527,26 @@ int rt_keys_of_bundle(const struct rt_bundle *b, struct rt_keys *out)
     free(k.by_pid);
     free(k.tmp);
     rt_buf_free(&k.key);
-    if (k.nomem) {
+    return k.nomem ? RT_ERR_NOMEM : rc;
+}
+
+static int collect_key(size_t i, const char *key, size_t len, void *arg)
+{
+    struct rt_keys *out = arg;
+    if (!(out->key[i] = strndup(key, len)))
+        return RT_ERR_NOMEM;
+    out->n = i + 1;
+    return 0;
+}
+
+int rt_keys_of_bundle(const struct rt_bundle *b, struct rt_keys *out)
+{
+    out->n = 0;
+    out->key = calloc(b->n_events ? b->n_events : 1, sizeof *out->key);
+    if (!out->key)
+        return RT_ERR_NOMEM;
+    int rc = rt_keys_each(b, collect_key, out);
+    if (rc) {
         rt_keys_free(out);
         return RT_ERR_NOMEM;
     }

@@ -52,6 +52,9 @@
       "a path component of digits (`/proc/{n}/environ`, `/dev/fd/{n}`) or a run of 3 or more "     \
       "digits not inside a word (`report-{n}.csv`); `python3.12`, `lib64` are kept")
 
+/* The flags the OUTSIDE_FLAG rule drops (bookkeeping, not behaviour). */
+#define RT_NORM_DROPPED_FLAGS ((uint32_t)(RT_EF_OUTSIDE | RT_EF_STILL_OPEN))
+
 enum rt_norm_rule {
 #define _(id, name, applies, replacement, doc) RT_NORM_##id,
     RT_NORM_RULES(_)
@@ -82,6 +85,11 @@ struct rt_keys {
 /* Builds the keys of b (its META request_id and arch drive the rules). Returns RT_OK, or
  * RT_ERR_NOMEM with *out zeroed. */
 int rt_keys_of_bundle(const struct rt_bundle *b, struct rt_keys *out);
+/* The same keys one at a time, without keeping them: fn(i, key, len, arg) for each event i in
+ * order; key is valid during the call only. A non-zero return from fn stops and is returned;
+ * otherwise RT_OK, or RT_ERR_NOMEM. */
+typedef int (*rt_key_fn)(size_t i, const char *key, size_t len, void *arg);
+int rt_keys_each(const struct rt_bundle *b, rt_key_fn fn, void *arg);
 /* Sorts the keys and removes duplicates: the bundle's behaviour as a set. */
 void rt_keys_sort_unique(struct rt_keys *k);
 void rt_keys_free(struct rt_keys *k);

@@ -111,6 +111,23 @@ int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_
 json_t *rt_cli_json_str(const char *s);
 void rt_cli_json_line(json_t *obj);
 
+/* ---- bundle arguments (cli/bundle_args.c): a file, '-' (stdin) or a request id ---- */
+
+/* A list of bundle paths (malloc'ed strings). Zeroed is empty. */
+struct rt_cli_paths {
+    char **v;
+    size_t n, cap;
+};
+int rt_cli_paths_add(struct rt_cli_paths *p, const char *path); /* 0, or -1 out of memory */
+void rt_cli_paths_free(struct rt_cli_paths *p);
+/* An argument that is not a file is a request id when it looks like one: not '-', no '/',
+ * not *.rtb. */
+bool rt_cli_is_request_id(const char *arg);
+/* Adds the bundle of arg to *out: the path itself, or for a request id every bundle the
+ * catalog of cache (NULL: the default cache) has for it, oldest first. Returns 0, or
+ * RT_EXIT_USAGE after a message naming arg (no catalog, unknown request id). */
+int rt_cli_bundle_arg(const char *arg, const char *cache, struct rt_cli_paths *out);
+
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);
 

@@ -9,7 +9,6 @@
 #include "formats/escape.h"
 #include "formats/event.h"
 #include "formats/render.h"
-#include "store/catalog.h"
 
 #include <jansson.h>
 
@@ -454,89 +453,12 @@ static int show_one(const char *path, const struct rt_filter *f, bool json, bool
     return 0;
 }
 
-/* A name that is not a file is a request id when it looks like one (no '/', not *.rtb). */
-static bool looks_like_request_id(const char *a)
-{
-    size_t n = strlen(a);
-    return n && !strchr(a, '/') && !(n > 4 && !strcmp(a + n - 4, ".rtb")) && access(a, F_OK) != 0;
-}
-
-struct paths {
-    char **v;
-    size_t n, cap;
-};
-
-static int paths_add(struct paths *p, const char *path)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 8;
-        char **v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        p->v = v;
-        p->cap = cap;
-    }
-    if (!(p->v[p->n] = strdup(path)))
-        return -1;
-    p->n++;
-    return 0;
-}
-
-static int add_row_path(const struct rt_catalog_row *r, void *arg)
-{
-    return r->path && paths_add(arg, r->path) ? -1 : 0;
-}
-
-/* The bundles of request id `id` in the catalog of `cache`, oldest first, added to *out.
- * Returns 0, or RT_EXIT_USAGE after a message (no catalog, no such request id). */
-static int resolve_request_id(const char *id, const char *cache, struct paths *out)
-{
-    char dir[4096], db[4200], name[512];
-    rt_escape_buf(name, sizeof name, id, strlen(id), 0);
-    if (rt_catalog_dir(cache, dir, sizeof dir) != RT_OK) {
-        rt_cli_error("%s: no such file, and no cache folder to look it up as a request id "
-                     "(use --cache or set RUNTRAIL_CACHE)",
-                     name);
-        return RT_EXIT_USAGE;
-    }
-    snprintf(db, sizeof db, "%s/catalog.sqlite", dir);
-    char where[4400];
-    rt_escape_buf(where, sizeof where, db, strlen(db), 0);
-    if (access(db, F_OK) != 0) {
-        rt_cli_error("%s: no such file, and no catalog to look it up as a request id (%s does "
-                     "not exist: runtrail pull or runtrail index first)",
-                     name, where);
-        return RT_EXIT_USAGE;
-    }
-    struct rt_catalog *cat = NULL;
-    struct rt_errinfo ei;
-    const char *ids[1] = {id};
-    struct rt_catalog_filter f = {.status = -1, .request_ids = ids, .n_request_ids = 1};
-    size_t before = out->n;
-    int rc = rt_catalog_open(dir, &cat, &ei);
-    if (rc == RT_OK)
-        rc = rt_catalog_query(cat, &f, add_row_path, out, &ei);
-    rt_catalog_close(cat);
-    if (rc != RT_OK) {
-        char msg[512];
-        rt_cli_error("%s: %s", where,
-                     rc < 0 ? "out of memory" : rt_errinfo_format(rc, &ei, msg, sizeof msg));
-        return RT_EXIT_USAGE;
-    }
-    if (out->n == before) {
-        rt_cli_error("%s: no such file, and no bundle with this request id in the catalog (%s)",
-                     name, where);
-        return RT_EXIT_USAGE;
-    }
-    return 0;
-}
-
 RT_COMMAND(show, "print bundles: meta header and strace-like timeline, or JSON lines")
 {
     bool json = false;
     struct rt_filter f = {0};
     const char *cache = NULL;
-    struct paths args = {0}, paths = {0};
+    struct rt_cli_paths args = {0}, paths = {0};
     int status = RT_EXIT_OK;
     struct rt_cli_parser p;
     rt_cli_opts_begin(&p, &show_spec, argc, argv);
@@ -551,7 +473,7 @@ RT_COMMAND(show, "print bundles: meta header and strace-like timeline, or JSON l
             return p.status;
     }
     for (int i = p.first_operand; i < argc; i++) {
-        if (paths_add(&args, argv[i])) {
+        if (rt_cli_paths_add(&args, argv[i])) {
             status = RT_EXIT_USAGE;
             goto out;
         }
@@ -561,13 +483,9 @@ RT_COMMAND(show, "print bundles: meta header and strace-like timeline, or JSON l
         goto out;
     }
     for (size_t i = 0; i < args.n; i++) {
-        if (strcmp(args.v[i], "-") && looks_like_request_id(args.v[i])) {
-            int rc = resolve_request_id(args.v[i], cache, &paths);
-            if (rc)
-                status = rc;
-        } else if (paths_add(&paths, args.v[i])) {
-            status = RT_EXIT_USAGE;
-        }
+        int rc = rt_cli_bundle_arg(args.v[i], cache, &paths);
+        if (rc)
+            status = rc;
     }
     for (size_t i = 0; i < paths.n; i++) {
         int rc = show_one(paths.v[i], &f, json, paths.n > 1 || args.n > 1, i == 0);
@@ -577,11 +495,7 @@ RT_COMMAND(show, "print bundles: meta header and strace-like timeline, or JSON l
     if (fflush(stdout) != 0)
         status = RT_EXIT_USAGE;
 out:
-    for (size_t i = 0; i < args.n; i++)
-        free(args.v[i]);
-    for (size_t i = 0; i < paths.n; i++)
-        free(paths.v[i]);
-    free(args.v);
-    free(paths.v);
+    rt_cli_paths_free(&args);
+    rt_cli_paths_free(&paths);
     return status;
 }

@@ -6,4 +6,7 @@ $(BUILD)/gen/cli_commands.def: $(wildcard cli/cmd_*.c) cli/module.mk
 	@grep -h '^RT_COMMAND(' $(wildcard cli/cmd_*.c) /dev/null | LC_ALL=C sort \
 	  | sed 's/^RT_COMMAND(/RT_COMMAND_ENTRY(/' > $@.tmp && mv $@.tmp $@
 GENERATED += $(BUILD)/gen/cli_commands.def
-$(eval $(call rt_program,runtrail,$(CLI_SRCS)))
+# The CLI links every library (recursive: also those defined by later module.mk files).
+CLI_LIBS = $(LIB_NAMES)
+CLI_PKGS := jansson libmicrohttpd libcrypto
+$(eval $(call rt_program,runtrail,$(CLI_SRCS),CLI))

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +20,9 @@
 
 int rt_buf_reserve(struct rt_buf *b, size_t extra)
 {
-    if (extra >= SIZE_MAX - b->len) {
+    /* No object may exceed PTRDIFF_MAX: refuse before asking the allocator, which (under
+     * ASan) aborts on an impossible size instead of returning NULL. */
+    if (b->len >= PTRDIFF_MAX || extra >= (size_t)PTRDIFF_MAX - b->len) {
         b->failed = true;
         return RT_ERR_NOMEM;
     }

@@ -4,7 +4,7 @@
  * files' dialect: [section], key = value, '#'/';' comments and indented nested keys
  * ("s3 =" followed by "  endpoint_url = ..."). */
 #include "store/aws.h"
-#include "store/catalog.h" /* rt_parse_time for Expiration */
+#include "formats/timeparse.h"
 #include "store/util.h"
 
 #include <ctype.h>

@@ -6,6 +6,7 @@
 #define RUNTRAIL_STORE_CATALOG_H
 
 #include "formats/bundle.h"
+#include "formats/timeparse.h" /* rt_parse_time for the --since/--until filters */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,11 +83,6 @@ int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, siz
  * A lock held by another process past the busy timeout is RT_ERR_CATALOG_BUSY. */
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
-
-/* Parses a time for --since/--until: ISO 8601 ("2026-11-26", "2026-11-26T10:00",
- * "2026-11-26T10:00:00.5Z", "...+02:00"; no zone = UTC), "now", or a relative time before
- * now_ns ("90s", "15m", "2h", "7d", "1w"). RT_OK and *out (Unix ns) or RT_ERR_TIME_FORMAT. */
-int rt_parse_time(const char *text, int64_t now_ns, int64_t *out);
 
 /* The schema version this build writes (PRAGMA user_version). */
 int rt_catalog_schema_version(void);

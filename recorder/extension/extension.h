@@ -1,9 +1,9 @@
 /* The runtrail Lambda extension's internal interfaces: the RUNTRAIL_* configuration table,
  * payload redaction, the once-per-sandbox environment and code digests, the Runtime API proxy
  * and the sealer that turns finished invocations into bundles. main.c ties them together with
- * the Extensions API client (its api_* functions). Everything here is library code: it
- * returns RT_ERR_* codes and counts degradations, it never prints to the function's logs
- * except through the one diagnostic helper in main.c. */
+ * the Extensions API client (also in main.c). Everything here is library code: it returns RT_ERR_*
+ * codes and counts degradations, it never prints to the function's logs except through the
+ * one diagnostic helper in main.c. */
 #ifndef RUNTRAIL_RECORDER_EXTENSION_H
 #define RUNTRAIL_RECORDER_EXTENSION_H
 

@@ -6,8 +6,13 @@
 #   runtrail/lib/libruntrail-preload.so and the shared libraries Lambda's images lack
 # `make layer` zips it into $(BUILD)/runtrail-layer.zip (see docs/deploy.md).
 EXT_SRCS := $(filter-out recorder/extension/main.c,$(wildcard recorder/extension/*.c))
-$(eval $(call rt_static_lib,rtextension,$(EXT_SRCS)))
-$(eval $(call rt_program,runtrail-extension,recorder/extension/main.c))
+$(eval $(call rt_static_lib,rtextension,$(EXT_SRCS),libcurl libmicrohttpd jansson libcrypto))
+# What the extension links: no catalog (SQLite) and no terminal UI (ncurses); the bundle
+# format, the ring consumer and the folder/S3 store only. scripts/check-layers.sh checks the
+# result with readelf.
+EXTENSION_LIBS := rtextension recorder store formats
+EXTENSION_PKGS := libcurl jansson
+$(eval $(call rt_program,runtrail-extension,recorder/extension/main.c,EXTENSION))
 
 LAYER := $(BUILD)/layer
 # Defined by recorder/module.mk (read after this file): expanded when the rules run.
@@ -15,10 +20,11 @@ LAYER_PRELOAD = $(filter %/libruntrail-preload.so,$(SOLIBS))
 # Libraries the extension needs that Lambda's Amazon Linux 2023 images do not ship.
 LAYER_SHLIBS := libmicrohttpd libjansson
 
-$(LAYER)/extensions/runtrail: $(BUILD)/obj/recorder/extension/main.o $$(LIBS)
+$(LAYER)/extensions/runtrail: $(BUILD)/obj/recorder/extension/main.o \
+                              $(call rt_lib_files,$(EXTENSION_LIBS))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(BUILD)/obj/recorder/extension/main.o -o $@ -Wl,--as-needed \
-	  -Wl,-rpath,'$$ORIGIN/../runtrail/lib' $(LINK_LIBS) $(LDLIBS_ALL)
+	  -Wl,-rpath,'$$ORIGIN/../runtrail/lib' $(call rt_link,EXTENSION)
 
 $(LAYER)/.stamp: $(LAYER)/extensions/runtrail recorder/wrapper $$(LAYER_PRELOAD) \
                  recorder/extension/module.mk

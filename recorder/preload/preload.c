@@ -1,4 +1,4 @@
-/* libruntrail-preload.so core: resolves the central hook table (RT_HOOKS rows in preload.h)
+/* libruntrail-preload.so core: resolves the central hook table (RT_HOOKS in preload.h)
  * through dlsym(RTLD_NEXT), attaches to the ring named by RUNTRAIL_RING, records this
  * process's start (exe, argv, ppid) from the constructor and its exit from main's return,
  * exit()/_exit() or the destructor. Without a usable ring every hook is a pass-through. */
@@ -42,7 +42,10 @@ void *rt_pl_resolve(const char *name, void **slot)
         __atomic_store_n(slot, fn, __ATOMIC_RELEASE);
     errno = saved;
     if (!fn) {
-        /* A libc without this symbol: the hook cannot pass through, fail like ENOSYS. */
+        /* A libc without this symbol: the hook has no function to pass the call to and no
+         * result that would be right for every caller. Only a program linked against a newer
+         * libc than the one it runs on gets here, a program the loader would have refused to
+         * start without the interposer: say so on stderr and abort. */
         static const char msg[] = "runtrail-preload: missing libc symbol\n";
         syscall(SYS_write, 2, msg, sizeof msg - 1);
         abort();

@@ -1,6 +1,6 @@
 /* Internal to libruntrail-preload.so: the state every hook shares (ring producer, cached pid,
- * the per-thread reentrancy guard), the central table of interposed functions (RT_HOOKS)
- * and small helpers. Nothing here allocates, locks or changes errno. Only the hooks
+ * the per-thread reentrancy guard), the central table of interposed functions (the RT_HOOKS
+ * X-macro below) and small helpers. Nothing here allocates, locks or changes errno. Only the hooks
  * themselves are exported (RT_EXPORT); everything else is hidden. */
 #ifndef RUNTRAIL_RECORDER_PRELOAD_PRELOAD_H
 #define RUNTRAIL_RECORDER_PRELOAD_PRELOAD_H

@@ -1,5 +1,5 @@
-/* fuzz-sources: store/aws.c store/catalog.c store/util.c formats/*.c */
-/* fuzz-libs: -ljansson -lsqlite3 -lzstd -lcrypto */
+/* fuzz-sources: store/aws.c store/util.c formats/*.c */
+/* fuzz-libs: -ljansson -lzstd -lcrypto */
 /* libFuzzer harness for the AWS credentials/config file parser (the INI dialect with nested
  * keys) and for credential_process output (JSON with Expiration). Each input goes through
  * both; parsed entries are looked up and walked so ASan sees every pointer. */

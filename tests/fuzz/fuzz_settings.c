@@ -1,13 +1,13 @@
-/* fuzz-sources: recorder/extension/config.c store/catalog.c store/util.c formats/*.c */
-/* fuzz-libs: -ljansson -lsqlite3 -lzstd -lcrypto */
+/* fuzz-sources: recorder/extension/config.c formats/*.c */
+/* fuzz-libs: -ljansson -lzstd -lcrypto */
 /* libFuzzer harness for the small parsers of user-given settings: --since/--until times
  * (rt_parse_time: ISO 8601 and relative forms) and every RUNTRAIL_* value of the recorder's
  * configuration (sizes, counts, durations, ratios, ports, booleans, payload modes), and the
  * shared value parsers of formats/toolbox.h directly. A bad value must give an
  * error or the default, never a crash or an out-of-range result. */
 #include "recorder/extension/extension.h"
+#include "formats/timeparse.h"
 #include "formats/toolbox.h"
-#include "store/catalog.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,8 +3,9 @@
 #   $(BUILD)/tools/bench_format [N]     the bundle format benchmark (tests/bench/format.sh)
 #   $(BUILD)/tools/bench_cursor MODE    the streaming reader benchmark (tests/bench/cursor.sh)
 #   $(BUILD)/tools/bench_analysis [N]   the analysis/ benchmark (tests/bench/analysis.sh)
+#   $(BUILD)/tools/bench_diff gen N DIR | run A B   the diff benchmark (tests/bench/diff.sh)
 RT_TOOLS := $(BUILD)/tools/gen_samples $(BUILD)/tools/bench_format $(BUILD)/tools/bench_cursor \
-            $(BUILD)/tools/bench_analysis
+            $(BUILD)/tools/bench_analysis $(BUILD)/tools/bench_diff
 $(BUILD)/tools/gen_samples: tests/tools/gen_samples.c $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
@@ -15,6 +16,9 @@ $(BUILD)/tools/bench_cursor: tests/bench/cursor.c $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
 $(BUILD)/tools/bench_analysis: tests/bench/analysis.c $$(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
+$(BUILD)/tools/bench_diff: tests/bench/diff.c $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
 tools: $(RT_TOOLS)

@@ -1,6 +1,6 @@
 /* Unit tests for store/catalog.c: schema creation and user_version, indexing real bundles
  * written with the formats writer (idempotent by digest, corrupt files refused), each ls
- * filter against known answers, and the --since/--until time parser. */
+ * filter against known answers. */
 #include "store/catalog.h"
 #include "store/util.h"
 #include "tests/unit/tmpdir.h"
@@ -410,32 +410,6 @@ Test(catalog, batch_ingest)
     cr_assert_eq(rt_catalog_end_batch(cat, NULL), RT_OK);
     expect(cat, F(.path_glob = "/etc/passwd"), "req-a,req-b");
     rt_catalog_close(cat);
-}
-
-Test(catalog, parse_time)
-{
-    int64_t t, now = T0;
-    cr_assert_eq(rt_parse_time("2026-11-26T10:41:51Z", now, &t), RT_OK);
-    cr_assert_eq(t, T0);
-    cr_assert_eq(rt_parse_time("2026-11-26T12:41:51+02:00", now, &t), RT_OK);
-    cr_assert_eq(t, T0);
-    cr_assert_eq(rt_parse_time("2026-11-26 10:41:51.25", now, &t), RT_OK);
-    cr_assert_eq(t, T0 + 250000000);
-    cr_assert_eq(rt_parse_time("2026-11-26", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - (10 * 3600 + 41 * 60 + 51) * 1000000000LL);
-    cr_assert_eq(rt_parse_time("2h", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - 2 * HOUR);
-    cr_assert_eq(rt_parse_time("7d", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - 7 * 24 * HOUR);
-    cr_assert_eq(rt_parse_time("30m", now, &t), RT_OK);
-    cr_assert_eq(t, T0 - HOUR / 2);
-    cr_assert_eq(rt_parse_time("now", now, &t), RT_OK);
-    cr_assert_eq(t, T0);
-    const char *bad[] = {
-        "",  "2h30", "yesterday",    "2026-13-01", "2026-11-26T25:00", "2026-11-26T10",
-        "h", "-2h",  "2026-11-26Tx", "7691-01-01", "99999999999w"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        cr_assert_eq(rt_parse_time(bad[i], now, &t), RT_ERR_TIME_FORMAT, "%s", bad[i]);
 }
 
 Test(catalog, dir_resolution)

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# `make check-layers` (run by `make lint`): the layering of docs/architecture.md, checked.
+#  1. Includes: every #include "room/header.h" in the source folders below must name a header
+#     of the file's own room or of a room that room may use (the table LAYERS). A violation is
+#     printed as FILE:LINE: and fails the check.
+#  2. Symbols: the same table over what the built objects use (nm), with file and line.
+#  3. Links: `readelf -d` of the built programs must show no shared library they must not need
+#     (the table LINKS): the interposer needs only libc, libdl and the dynamic loader; the
+#     extension never needs SQLite or ncurses.
+# Usage: scripts/check-layers.sh [--root DIR] [--build DIR]
+#   --root   the source tree to check (default: the tree this script is in)
+#   --build  the build folder whose programs are checked (default: $BUILD, else ROOT/build);
+#            a relative path is taken from ROOT
+# Exit status: 0 clean, 1 violations (each printed), 2 usage error or a program not built.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD:-build}
+while [ $# -gt 0 ]; do
+    case $1 in
+    --root) ROOT=${2:?--root needs a folder}; shift 2 ;;
+    --build) BUILD_DIR=${2:?--build needs a folder}; shift 2 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "check-layers: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ -d "$ROOT" ] || { echo "check-layers: $ROOT: no such folder" >&2; exit 2; }
+case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
+
+# The layering, one row per room (docs/architecture.md says why). A room's files are those
+# under its path prefix; the longest matching prefix wins, so store/catalog* is the catalog
+# and the rest of store/ the stores. The last column lists what the room's files may include
+# besides their own room's headers: rooms, or single headers (a room's header-only parts),
+# "-" for nothing of ours, "*" for everything. Everything else is forbidden.
+LAYERS='
+# room      path prefix           may include
+formats     formats/              -
+analysis    analysis/             formats
+store       store/                formats
+catalog     store/catalog         store formats
+recorder    recorder/             preload formats
+preload     recorder/preload/     formats/event.h
+extension   recorder/extension/   recorder preload store formats
+replay      replay/               analysis catalog store formats
+viewer      viewer/               analysis catalog store formats
+cli         cli/                  *
+samples     samples/              -
+'
+
+# What each built program may need (only) or must never need (never), as shell patterns
+# over the NEEDED names that readelf -d shows, separated by "|".
+LINKS='
+# program (in the build folder)  rule   libraries
+lib/libruntrail-preload.so       only   libc.so.*|libdl.so.*|ld-linux*.so.*
+bin/runtrail-extension           never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*
+layer/extensions/runtrail        never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*
+'
+
+status=0
+table=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' <<<"$LAYERS")
+
+# 1. Includes. Every C source and header outside tests/ (which may include anything) and the
+# build folders, as paths relative to ROOT; one in no room fails too, so that a new folder
+# gets its row in the table.
+files=()
+while IFS= read -r f; do files+=("${f#./}"); done < <(
+    cd "$ROOT" && find . \( -path ./tests -o -path ./node_modules -o -path './build*' \
+        -o -path './.*' \) -prune -o -type f \( -name '*.c' -o -name '*.h' -o -name '*.def' \) \
+        -print 2>/dev/null | sort)
+
+# The table and the questions asked of it, for the awk programs below.
+AWK_ROOMS='
+BEGIN {
+    n = split(table, rows, "\n")
+    for (i = 1; i <= n; i++) {
+        k = split(rows[i], col, /[ \t]+/)
+        if (k < 3) continue
+        room[++nr] = col[1]; prefix[nr] = col[2]
+        allow[col[1]] = col[3]
+        for (j = 4; j <= k; j++) allow[col[1]] = allow[col[1]] " " col[j]
+    }
+}
+# The room of a path: the row with the longest matching prefix ("" when none).
+function room_of(path,   i, best, len) {
+    best = ""; len = 0
+    for (i = 1; i <= nr; i++)
+        if (substr(path, 1, length(prefix[i])) == prefix[i] && length(prefix[i]) > len) {
+            best = room[i]; len = length(prefix[i])
+        }
+    return best
+}
+# May room "from" use the file "path" of room "to"?
+function allowed(from, path, to,   w, m, j) {
+    if (from == to) return 1
+    m = split(allow[from], w, " ")
+    for (j = 1; j <= m; j++)
+        if (w[j] == "*" || w[j] == to || w[j] == path) return 1
+    return 0
+}
+function may(from) { return allow[from] == "-" ? "nothing of ours" : allow[from] }
+'
+
+if [ ${#files[@]} -gt 0 ]; then
+    (cd "$ROOT" && awk -v table="$table" "$AWK_ROOMS"'
+    FNR == 1 {
+        from = room_of(FILENAME)
+        folder = FILENAME; sub(/\/[^\/]*$/, "/", folder)
+        if (from == "" && !(folder in roomless)) {
+            roomless[folder] = 1
+            printf "%s: C sources in no room; add the folder to the LAYERS table of " \
+                   "scripts/check-layers.sh\n", folder
+            bad = 1
+        }
+    }
+    /^[ \t]*#[ \t]*include[ \t]*"/ {
+        header = $0
+        sub(/^[ \t]*#[ \t]*include[ \t]*"/, "", header)
+        sub(/".*/, "", header)
+        to = room_of(header)
+        if (from == "" || to == "" || allowed(from, header, to)) next
+        printf "%s:%d: %s includes \"%s\" (room %s); %s may include: %s\n", FILENAME, FNR,
+               from, header, to, from, may(from)
+        bad = 1
+    }
+    END { exit bad }' "${files[@]}") || status=1
+fi
+
+# 2. Symbols: the same table over what the built objects call, so a prototype written by hand
+# instead of an include cannot hide a dependency. Each object of BUILD/obj whose source is in
+# ROOT (outside tests/) is checked: every function or variable it uses that another of these
+# objects defines must come from a room it may use. A header-only allowance (preload's
+# formats/event.h) allows no symbols. The line is where the symbol is first used (nm -l).
+objs=()
+if [ -d "$BUILD_DIR/obj" ]; then
+    while IFS= read -r o; do
+        src=${o#"$BUILD_DIR/obj/"}
+        src=${src%.o}.c
+        case $src in tests/*) continue ;; esac
+        [ -f "$ROOT/$src" ] && objs+=("$o")
+    done < <(find "$BUILD_DIR/obj" -name '*.o' | sort)
+fi
+if [ ${#objs[@]} -gt 0 ]; then
+    LC_ALL=C nm -A -l -g "${objs[@]}" 2>/dev/null | awk -v table="$table" \
+        -v objdir="$BUILD_DIR/obj/" "$AWK_ROOMS"'
+    {
+        split($0, tab, "\t")               # "OBJ:ADDR TYPE NAME" [TAB "FILE:LINE"]
+        obj = substr(tab[1], 1, index(tab[1], ":") - 1)
+        m = split(substr(tab[1], length(obj) + 2), f, " ")
+        src = substr(obj, length(objdir) + 1); sub(/\.o$/, ".c", src)
+        if (f[1] == "U") {
+            nu++; use_src[nu] = src; use_sym[nu] = f[2]
+            line = tab[2]; sub(/.*:/, "", line); use_line[nu] = line
+        } else if (m >= 3 && !(f[3] in def)) {
+            def[f[3]] = src
+        }
+    }
+    END {
+        for (i = 1; i <= nu; i++) {
+            if (!(use_sym[i] in def)) continue
+            from = room_of(use_src[i]); to_src = def[use_sym[i]]; to = room_of(to_src)
+            if (from == "" || to == "" || allowed(from, to_src, to)) continue
+            key = use_src[i] " " use_sym[i]
+            if (key in seen) continue
+            seen[key] = 1
+            printf "%s:%s: %s uses %s of %s (room %s); %s may use: %s\n", use_src[i],
+                   use_line[i] == "" ? "?" : use_line[i], from, use_sym[i], to_src, to, from,
+                   may(from)
+            bad = 1
+        }
+        exit bad
+    }' || status=1
+fi
+
+# 3. Links.
+shopt -s extglob
+while read -r prog rule patterns; do
+    [ -n "$prog" ] || continue
+    bin=$BUILD_DIR/$prog
+    if [ ! -f "$bin" ]; then
+        echo "check-layers: $bin: not built (run make first)" >&2
+        exit 2
+    fi
+    if ! needed=$(LC_ALL=C readelf -d "$bin" 2>&1); then
+        echo "check-layers: $bin: readelf -d failed: $needed" >&2
+        exit 2
+    fi
+    needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$needed")
+    for lib in $needed; do
+        # shellcheck disable=SC2053  # the right side is a pattern on purpose
+        if [[ $rule == only ]] && ! [[ $lib == @($patterns) ]]; then
+            echo "$bin: needs $lib (readelf -d); it may need only: ${patterns//|/ }"
+            status=1
+        elif [[ $rule == never ]] && [[ $lib == @($patterns) ]]; then
+            echo "$bin: needs $lib (readelf -d); it must never need: ${patterns//|/ }"
+            status=1
+        fi
+    done
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' <<<"$LINKS")
+
+if [ $status -eq 0 ]; then
+    echo "check-layers: ok (${#files[@]} source files, $(grep -c . <<<"$table") rooms; symbols of" \
+        "${#objs[@]} objects; links of $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' <<<"$LINKS" | wc -l) programs)"
+else
+    echo "check-layers: FAILED: see docs/architecture.md for the layering" >&2
+fi
+exit $status
