@@ -19,9 +19,10 @@
     int cmd_##name(int argc, char **argv)
 
 enum rt_exit {
-    RT_EXIT_OK = 0,       /* success, nothing found */
-    RT_EXIT_FINDINGS = 1, /* check/diff/verify found something; invoke: a failed invocation */
-    RT_EXIT_USAGE = 2,    /* usage or input error */
+    RT_EXIT_OK = 0,         /* success, nothing found */
+    RT_EXIT_FINDINGS = 1,   /* check/diff/verify found something; invoke: a failed invocation */
+    RT_EXIT_USAGE = 2,      /* usage or input error */
+    RT_EXIT_NOT_STORED = 3, /* invoke/emulate: the store refused bundles (kept in the spool) */
 };
 
 /* Prints "runtrail: " + message + newline on stderr. */
@@ -106,6 +107,11 @@ void rt_cli_opts_help(const struct rt_cli_spec *spec, FILE *f);
  * warnings prefixed with cmd, never fatal. Returns the number indexed, or -1 on a failure. */
 int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_wall_ns);
 
+/* After invoke/emulate: when n bundles (n > 0) are in the recorder's spool folder, says so on
+ * stderr — the store, where they are kept, and what usually causes it. */
+void rt_cli_report_spooled(const char *cmd, const char *store_url, size_t n, const char *spool_dir,
+                           bool user_credentials);
+
 /* --json output: a string for a JSON object (NULL gives null; text that is not UTF-8 is given
  * in its escaped form), and one object printed as a compact ASCII line on stdout (freed). */
 json_t *rt_cli_json_str(const char *s);
@@ -127,6 +133,26 @@ bool rt_cli_is_request_id(const char *arg);
  * catalog of cache (NULL: the default cache) has for it, oldest first. Returns 0, or
  * RT_EXIT_USAGE after a message naming arg (no catalog, unknown request id). */
 int rt_cli_bundle_arg(const char *arg, const char *cache, struct rt_cli_paths *out);
+
+/* ---- sets of bundles (cli/bundle_set.c): baseline learn, check ---- */
+
+/* Which invocations a command works on: operands (bundle files, folders searched recursively
+ * for *.rtb in name order, request ids) and/or the catalog's invocations of function (since,
+ * until as for ls; NULL: open). Adds their paths to *out. Returns 0, or RT_EXIT_USAGE after a
+ * message prefixed with cmd. */
+struct rt_cli_bundle_set {
+    char **operands;
+    int n_operands;
+    const char *function, *since, *until, *cache;
+};
+int rt_cli_bundle_set(const char *cmd, const struct rt_cli_bundle_set *set,
+                      struct rt_cli_paths *out);
+
+/* `runtrail diff A --baseline FILE | --function F` (cli/diff_baseline.c): A's deviations from
+ * the baseline in FILE, or from one learned from the catalog's other invocations of function.
+ * Returns the exit status (0 none, 1 deviations, 2 error, printed). */
+int rt_cli_diff_baseline(const char *arg, const char *baseline_path, const char *function,
+                         const char *cache, bool json);
 
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);

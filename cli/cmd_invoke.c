@@ -37,8 +37,14 @@ static const char help_text[] =
 
 static const char help_tail[] =
     "\n"
+    "Environment: the runtime and extensions get Lambda's variables (PATH, LD_LIBRARY_PATH,\n"
+    "LANG, TZ, LAMBDA_TASK_ROOT, AWS_LAMBDA_*, fake AWS credentials, ...), not the host's;\n"
+    "from the host only RUNTRAIL_* passes, unless --inherit-env. A relative runtime path, and\n"
+    "relative arguments naming files, are taken from the current folder.\n"
+    "\n"
     "Exit status: 0 all invocations succeeded, 1 at least one failed (error, timeout, crash),\n"
-    "2 usage or input error. See runtrail-invoke(1).\n";
+    "2 usage or input error, 3 the store refused bundles (they are kept in the spool folder\n"
+    "named on stderr). See runtrail-invoke(1).\n";
 
 static int print_help(void)
 {
@@ -261,6 +267,14 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
     if (o.store_env[0]) /* recorded into a local folder: make it visible to ls */
         rt_cli_index_recorded("invoke", o.store_env + strlen("RUNTRAIL_STORE="),
                               (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
+    size_t spooled = rt_invoke_spooled(&o);
+    if (spooled) {
+        const char *store = rt_invoke_env_value(&o, "RUNTRAIL_STORE");
+        rt_cli_report_spooled("invoke", store ? store : "the store", spooled, o.spool_dir,
+                              rt_invoke_env_value(&o, "AWS_ACCESS_KEY_ID") != NULL);
+        rc = RT_EXIT_NOT_STORED;
+    }
+    rt_invoke_spool_done(&o);
     if (watching) {
         pthread_cancel(watcher);
         pthread_join(watcher, NULL);

@@ -8,6 +8,7 @@
 #include "formats/bundle.h"
 #include "formats/render.h"
 #include "formats/toolbox.h"
+#include "recorder/extension/extension.h"
 #include "recorder/ring.h"
 #include "store/catalog.h"
 #include "store/store.h"
@@ -60,7 +61,9 @@ static const char help_tail[] =
     "\n"
     "Environment: RUNTRAIL_PRELOAD overrides the interposer's path (default\n"
     "../lib/libruntrail-preload.so next to this binary); RUNTRAIL_STORE the store;\n"
-    "RUNTRAIL_RING_DIR where the event ring file lives (default /dev/shm if tmpfs, else /tmp).\n"
+    "RUNTRAIL_RING_DIR where the event ring file lives (default /dev/shm if tmpfs, else /tmp);\n"
+    "RUNTRAIL_HASH_KEY or RUNTRAIL_HASH_KEY_FILE the key of the hmac: values that replace\n"
+    "secrets in argv and URLs (default: a random key per run); RUNTRAIL_REDACT more names.\n"
     "Exit status: CMD's, or 2 for a usage error, 127 if CMD cannot be run.\n"
     "See runtrail-record(1).\n";
 
@@ -94,7 +97,11 @@ struct rec_state {
     size_t max_events;
     struct held_event *held;
     size_t n_held, cap_held;
-    uint64_t not_held; /* out of memory: counted as dropped */
+    uint64_t not_held;          /* out of memory: counted as dropped */
+    struct rt_ext_hash_key key; /* secrets in argv and URLs become keyed hashes (docs/config.md) */
+    const char *redact;         /* RUNTRAIL_REDACT */
+    char *scratch;              /* rt_ext_redact_event's rewritten strings */
+    size_t scratch_cap;
 };
 
 static int64_t now_ns(clockid_t clk)
@@ -131,6 +138,9 @@ static void write_older_half(struct rec_state *st)
 static void on_event(const struct rt_event *ev, void *arg)
 {
     struct rec_state *st = arg;
+    struct rt_event redacted = *ev;
+    rt_ext_redact_event(&st->key, st->redact, &redacted, &st->scratch, &st->scratch_cap);
+    ev = &redacted;
     struct rt_event copy = *ev;
     copy.ts_ns = ev->ts_ns - st->start_mono;
     if ((ev->op == RT_OP_EXEC || ev->op == RT_OP_SPAWN) && (ev->flags & RT_EF_NOT_COVERED))
@@ -271,23 +281,6 @@ static void random_hex(char *out, size_t bytes)
         sprintf(out + 2 * i, "%02x", r[i]);
 }
 
-static char *join_args(char **argv)
-{
-    size_t len = 1;
-    for (int i = 0; argv[i]; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    s[0] = 0;
-    for (int i = 0; argv[i]; i++) {
-        if (i)
-            strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
-}
-
 /* /dev/shm when it is a writable tmpfs (page faults on the shared mapping are several times
  * cheaper there than on a disk filesystem), else /tmp. */
 static const char *default_ring_dir(void)
@@ -418,6 +411,11 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
         rt_cli_error("out of memory");
         return RT_EXIT_USAGE;
     }
+    const char *bad_key = rt_ext_hash_key_from_env(&st.key);
+    if (bad_key)
+        rt_cli_error("warning: %s: not a usable key (16 bytes at least); hashes use a random key",
+                     bad_key);
+    st.redact = getenv("RUNTRAIL_REDACT");
     int out_pipe[2], err_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
         rt_cli_error("pipe: %s", strerror(errno));
@@ -522,7 +520,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     int exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                           : 1;
-    char *cmdline = join_args(cmd);
+    char *cmdline = rt_ext_redacted_command(&st.key, st.redact, cmd);
     char *base = strdup(cmd[0]);
     char request_id[40], sandbox_id[40];
     random_hex(request_id, 16);
@@ -531,6 +529,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.command = cmdline;
     meta.request_id = request_id;
     meta.sandbox_id = sandbox_id;
+    meta.hash_key_id = st.key.id;
     meta.recorder_version = (char *)RT_VERSION;
     meta.arch = (char *)RT_HOST_ARCH;
     meta.runtime = (char *)"record";
@@ -584,6 +583,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     free(cmdline);
     free(base);
     free(streams);
+    free(st.scratch);
     rt_store_close(store);
     return exit_code;
 }

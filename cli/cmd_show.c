@@ -139,8 +139,12 @@ static void show_payload(const char *name, const struct rt_payload *p)
         return;
     short_hex(p->sha256, h);
     label(name);
-    printf("%zu of %" PRIu64 " bytes stored (%s), sha256 %s", p->len, p->original_len,
-           mode_name(p->mode), h);
+    if (p->mode == RT_PAYLOAD_REDACTED) /* redacted values are replaced by longer tokens */
+        printf("%zu bytes stored (redacted from %" PRIu64 " bytes), sha256 %s", p->len,
+               p->original_len, h);
+    else
+        printf("%zu of %" PRIu64 " bytes stored (%s), sha256 %s", p->len, p->original_len,
+               mode_name(p->mode), h);
     if (p->content_type) {
         fputs(", ", stdout);
         put_escaped(p->content_type);
@@ -217,6 +221,7 @@ static void show_header(const char *path, const struct rt_bundle *b)
             fputs("  chain end more", stdout);
         putchar('\n');
     }
+    line_str("hash key", m->hash_key_id); /* which hmac values compare (docs/config.md) */
     label("recorder");
     put_escaped(m->recorder_version ? m->recorder_version : "?");
     fputs("  coverage", stdout);

@@ -1,11 +1,13 @@
 /* Option handling for `runtrail invoke` and `runtrail emulate`: the option table, the parser
  * (getopt_long, stopping at `--` or the first non-option, which starts the runtime command)
  * and the recording set-up — the runtrail layer that the build puts next to the binary
- * ($(BUILD)/layer, like /opt in Lambda), the store the extension writes to, and a free port
- * for the extension's Runtime API proxy so that parallel runs never collide. */
+ * ($(BUILD)/layer, like /opt in Lambda), the store the extension writes to, a spool folder
+ * of ours for what the store refuses, and a free port for the extension's Runtime API proxy so
+ * that parallel runs never collide. */
 #include "replay/invoke.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -38,12 +40,17 @@
       "--layer DIR          a layer folder laid out like /opt (extensions/, "                      \
       "runtrail/wrapper); repeatable; default $RUNTRAIL_LAYER")                                    \
     _("env", 1, 'E', "--env K=V            an extra environment variable; repeatable")             \
+    _("inherit-env", 0, 'I',                                                                       \
+      "--inherit-env        pass the host's environment too, under Lambda's variables (default: "  \
+      "only RUNTRAIL_*)")                                                                          \
     _("no-record", 0, 'N', "--no-record          run without the runtrail recorder layer")         \
     _("report", 1, 'r',                                                                            \
       "--report FILE        one JSON line per invocation (id, status, "                            \
       "timings)")                                                                                  \
     _("quiet", 0, 'q', "--quiet              no per-invocation status lines on stderr")            \
-    _("listen", 1, 'l', "--listen ADDR        (emulate) HOST:PORT of the invoke endpoint")
+    _("listen", 1, 'l', "--listen ADDR        (emulate) HOST:PORT of the invoke endpoint")         \
+    _("idle-timeout", 1, 'i',                                                                      \
+      "--idle-timeout S     (emulate) close a client connection idle for S seconds (default 30)")
 
 const char rt_invoke_options_help[] =
 #define _(name, arg, id, help) "  " help "\n"
@@ -151,6 +158,9 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
         case 'N':
             o->no_record = true;
             break;
+        case 'I':
+            o->cfg.inherit_env = true;
+            break;
         case 'r':
             o->report = optarg;
             break;
@@ -161,6 +171,14 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
             if (!emulate)
                 return fail(err, err_cap, "--listen is an option of 'runtrail emulate'");
             o->listen = optarg;
+            break;
+        case 'i':
+            if (!emulate)
+                return fail(err, err_cap, "--idle-timeout is an option of 'runtrail emulate'");
+            if (!parse_ulong(optarg, 86400, &v) || v == 0)
+                return fail(err, err_cap, "--idle-timeout wants seconds (1..86400), not '%s'",
+                            optarg);
+            o->idle_timeout_s = (unsigned)v;
             break;
         case ':':
             return fail(err, err_cap, "option '%s' needs a value", argv[optind - 1]);
@@ -272,6 +290,54 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, co
         snprintf(o->layers_env, sizeof o->layers_env, "RUNTRAIL_LAYERS_DIR=%s", dir);
         o->env[o->n_env++] = o->layers_env;
     }
+    /* The spool: bundles the store refused stay in a folder of ours, outside the sandbox's
+     * /tmp (removed when the sandbox ends), so that a failing store is seen and nothing lost. */
+    const char *user_spool = rt_invoke_env_value(o, "RUNTRAIL_SPOOL_DIR");
+    if (!user_spool)
+        user_spool = getenv("RUNTRAIL_SPOOL_DIR");
+    if (user_spool && *user_spool) { /* theirs: looked at, never removed */
+        snprintf(o->spool_dir, sizeof o->spool_dir, "%s", user_spool);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(o->spool_dir, sizeof o->spool_dir, "%s/runtrail-spool.XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(o->spool_dir)) {
+            snprintf(err, err_cap, "%s: %s", o->spool_dir, strerror(errno));
+            o->spool_dir[0] = '\0';
+            return RT_ERR_EMULATOR;
+        }
+        snprintf(o->spool_env, sizeof o->spool_env, "RUNTRAIL_SPOOL_DIR=%s", o->spool_dir);
+        o->env[o->n_env++] = o->spool_env;
+        o->spool_ours = true;
+    }
     o->cfg.n_env = o->n_env;
     return RT_OK;
+}
+
+const char *rt_invoke_env_value(const struct rt_invoke_opts *o, const char *name)
+{
+    size_t n = strlen(name);
+    const char *v = NULL;
+    for (size_t i = 0; i < o->n_env; i++) /* the last one wins, as in the sandbox */
+        if (!strncmp(o->env[i], name, n) && o->env[i][n] == '=')
+            v = o->env[i] + n + 1;
+    return v;
+}
+
+size_t rt_invoke_spooled(const struct rt_invoke_opts *o)
+{
+    DIR *d = o->spool_dir[0] ? opendir(o->spool_dir) : NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+void rt_invoke_spool_done(struct rt_invoke_opts *o)
+{
+    if (o->spool_ours && rt_invoke_spooled(o) == 0)
+        rmdir(o->spool_dir);
 }
