@@ -643,6 +643,7 @@ int rt_record_seal(struct rt_recording *r, struct rt_meta *meta, uint8_t **data,
     meta->end_wall_ns = r->end_wall;
     meta->duration_ns = (uint64_t)(r->end_mono - r->start_mono);
     meta->cold_start = true;
+    meta->chain_end = RT_CHAIN_END_LAST; /* a record bundle is a whole chain of one */
     meta->exit_status = code;
     meta->status = WIFSIGNALED(st) ? RT_STATUS_CRASH : code == 0 ? RT_STATUS_OK : RT_STATUS_ERROR;
     if (WIFSIGNALED(st))

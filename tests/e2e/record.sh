@@ -333,4 +333,17 @@ transparent curl-404 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:
 transparent git git -C repo log --format=%s
 transparent git-status git -C repo status --porcelain=v1 --branch
 kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=
+
+# A record bundle is a whole chain of one (META chain_end last), and the flags of events dropped
+# over --max-events are shown by show (META dropped_flags), in text and JSON.
+timeout 30 "$RUNTRAIL" record --quiet --max-events 10 --store "$T_TMP/drop" -- sh -c \
+    'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
+        : </proc/self/environ; done' >/dev/null 2>&1
+db=$(find "$T_TMP/drop" -name '*.rtb')
+"$RUNTRAIL" show "$db" >drop.txt
+expect_grep "show: the chain of one ends here" '^sandbox +[0-9a-f]+  seq 0  prev -  chain end last$' drop.txt
+expect_grep "show: the flags of the dropped events" '^dropped +flags environ_read$' drop.txt
+expect_eq "show --json: chain_end and dropped_flags" '"last" ["environ_read"]' \
+    "$("$RUNTRAIL" show --json "$db" | head -n 1 | python3 -c 'import json,sys; m=json.loads(sys.stdin.read()); print(json.dumps(m["chain_end"]), json.dumps(m["dropped_flags"]))')"
+expect_exit "verify: the chain of one is closed, no warning" 0 "$RUNTRAIL" verify --strict "$db"
 finish
