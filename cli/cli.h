@@ -9,6 +9,8 @@
 #ifndef RUNTRAIL_CLI_CLI_H
 #define RUNTRAIL_CLI_CLI_H
 
+#include "formats/options.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,15 +37,15 @@ bool rt_cli_wants_help(int argc, char **argv);
  * each command itself; this prints `text` to stdout) and returns RT_EXIT_OK. */
 int rt_cli_help(const char *text);
 
-/* ---- options: one table per subcommand, parsed by getopt_long through one helper ----
+/* ---- options: one table per subcommand (formats/options.h), parsed by getopt_long ----
  *
  *     enum { OPT_STORE = 1, OPT_QUIET };
- *     static const struct rt_cli_opt options[] = {
+ *     static const struct rt_opt options[] = {
  *         {OPT_STORE, "store", 0, "DIR", "where the bundle goes"},
  *         {OPT_QUIET, "quiet", 'q', NULL, "do not print the bundle path"},
  *         {0},
  *     };
- *     static const struct rt_cli_spec spec = {"record", usage_text, options, tail_text, true};
+ *     static const struct rt_cli_spec spec = {"record", head_text, options, tail_text, true};
  *     struct rt_cli_parser p;
  *     rt_cli_opts_begin(&p, &spec, argc, argv);
  *     for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;)
@@ -54,38 +56,28 @@ int rt_cli_help(const char *text);
  *         }
  *     operands: argv[p.first_operand .. argc-1]
  *
- * -h/--help is added to every table: it prints the help text, made of the spec's head, an
+ * -h/--help is part of every table: it prints the help text, made of the spec's head, the
  * "Options:" list generated from the table, and its tail. */
-struct rt_cli_opt {
-    int id;            /* > 0, returned by rt_cli_opts_next */
-    const char *name;  /* long name without "--" */
-    char letter;       /* short option letter, 0 for none */
-    const char *value; /* the value's name in --help ("DIR"); NULL for a flag */
-    const char *help;  /* one line; '\n' continues it on the next line, aligned */
-};
+/* The first version of this parser named the row type struct rt_cli_opt: same type. */
+#define rt_cli_opt rt_opt
 
 struct rt_cli_spec {
-    const char *cmd;               /* "record": for messages */
-    const char *head;              /* usage line and description, before "Options:" */
-    const struct rt_cli_opt *opts; /* ends with an entry whose name is NULL */
-    const char *tail;              /* after the option list (environment, exit status); or NULL */
-    bool stop_at_operand;          /* options end at the first operand (the rest is a command
-                                    * line); otherwise options and operands may mix */
+    const char *cmd;           /* "record": for messages */
+    const char *head;          /* usage line and description, before "Options:" */
+    const struct rt_opt *opts; /* ends with {0} */
+    const char *tail;          /* after the option list (environment, exit status); or NULL */
+    bool stop_at_operand;      /* options end at the first operand (the rest is a command
+                                * line); otherwise options and operands may mix */
 };
 
-enum { RT_CLI_OPTS_END = 0, RT_CLI_OPTS_STOP = -1 };
-#define RT_CLI_MAX_OPTS 40
+enum { RT_CLI_OPTS_END = RT_OPT_END, RT_CLI_OPTS_STOP = -100 };
 
 struct rt_cli_parser {
     const struct rt_cli_spec *spec;
-    int argc;
-    char **argv;
     const char *value; /* the current option's value (NULL for a flag) */
-    const char *name;  /* the current option as written ("--store", "-q"), for messages */
     int first_operand; /* after RT_CLI_OPTS_END: index of the first operand in argv */
     int status;        /* after RT_CLI_OPTS_STOP: the command's exit status */
-    char shortopts[2 * RT_CLI_MAX_OPTS + 4]; /* internal: getopt's option string */
-    char name_buf[80];                       /* internal: p->name's storage */
+    struct rt_opt_parser opt;
 };
 
 /* Starts parsing argv (argv[0] = the command's name) with spec. */

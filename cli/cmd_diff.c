@@ -385,19 +385,24 @@ static json_t *json_doc(const struct rt_diff *d, const struct side_info *a,
 
 /* ---- the modes ---- */
 
-/* Opens side's bundle again (its path is resolved already) for the rows of its lines. */
+/* Reads side's bundle again (its path is resolved already, a file) for the rows of its lines:
+ * with a cursor, which decodes only up to the last line's event and keeps no event array. */
 static int fill_rows(struct rt_diff *d, int side, const struct side_info *s)
 {
-    struct rt_bundle *b = NULL;
-    char *path = NULL;
-    int rc = open_arg(s->path, NULL, &path, &b);
-    free(path);
-    if (rc)
-        return rc;
-    rc = rt_diff_rows(d, side, b);
-    rt_bundle_free(b);
-    if (rc) {
+    struct rt_cursor *c = NULL;
+    struct rt_errinfo ei;
+    int rc = rt_cursor_open_file(s->path, &c, &ei);
+    if (rc == RT_OK)
+        rc = rt_diff_rows_cursor(d, side, c, &ei);
+    rt_cursor_free(c);
+    if (rc == RT_ERR_NOMEM) {
         rt_cli_error("diff: out of memory");
+        return RT_EXIT_USAGE;
+    }
+    if (rc) {
+        char msg[512], name[1024];
+        rt_escape_buf(name, sizeof name, s->path, strlen(s->path), 0);
+        rt_cli_error("%s: %s", name, rt_errinfo_format(rc, &ei, msg, sizeof msg));
         return RT_EXIT_USAGE;
     }
     return 0;

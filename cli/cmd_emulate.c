@@ -33,8 +33,7 @@ static const char help_text[] =
     "\n"
     "Recording: unless --no-record, the runtrail layer built next to this binary records\n"
     "each invocation into the store (--store); without that layer, use --no-record.\n"
-    "\n"
-    "Options:\n";
+    "\n";
 
 static const char help_tail[] =
     "\n"
@@ -222,9 +221,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endpoint")
 {
     if (rt_cli_wants_help(argc, argv)) {
-        fputs(help_text, stdout);
-        fputs(rt_invoke_options_help, stdout);
-        fputs(help_tail, stdout);
+        /* The options are replay/invoke.c's table, shared with invoke. */
+        static const struct rt_cli_spec spec = {"emulate", help_text, rt_invoke_options, help_tail,
+                                                true};
+        rt_cli_opts_help(&spec, stdout);
         return RT_EXIT_OK;
     }
     static struct rt_invoke_opts o;
@@ -289,8 +289,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
             "runtrail emulate: listening on http://%s:%u/2015-03-31/functions/function/"
             "invocations (Runtime API on %s)\n",
             host, info ? (unsigned)info->port : port, rt_emu_runtime_api(srv.emu));
-    struct timespec started;
-    clock_gettime(CLOCK_REALTIME, &started);
+    int64_t started_ns = rt_clock_wall_ns();
     int sig = 0;
     const struct timespec second = {1, 0};
     while ((sig = sigtimedwait(&stop, NULL, &second)) < 0)
@@ -300,8 +299,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
     MHD_stop_daemon(d);
     rt_emu_stop(srv.emu);
     if (o.store_env[0]) /* recorded into a local folder: make it visible to ls */
-        rt_cli_index_recorded("emulate", o.store_env + strlen("RUNTRAIL_STORE="),
-                              (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
+        rt_cli_index_recorded("emulate", o.store_env + strlen("RUNTRAIL_STORE="), started_ns);
     size_t spooled = rt_invoke_spooled(&o);
     rt_cli_report_spooled("emulate", srv.store, spooled, o.spool_dir,
                           rt_invoke_env_value(&o, "AWS_ACCESS_KEY_ID") != NULL);

@@ -7,6 +7,7 @@
 #include "formats/bundle.h"
 #include "formats/digest.h"
 #include "formats/escape.h"
+#include "formats/event.h"
 #include "formats/render.h"
 
 #include <jansson.h>
@@ -30,7 +31,7 @@ static const char help_head[] =
     "\n";
 
 enum { OPT_JSON = 1, OPT_KIND, OPT_OP, OPT_FLAG, OPT_FROM, OPT_TO, OPT_CACHE };
-static const struct rt_cli_opt options[] = {
+static const struct rt_opt options[] = {
     {OPT_JSON, "json", 0, NULL,
      "one JSON object per line (ASCII only): meta first, then code, env,\n"
      "header, payload records, then event and log records in time order;\n"
@@ -211,8 +212,14 @@ static void show_header(const char *path, const struct rt_bundle *b)
     if (m->sandbox_id) {
         label("sandbox");
         put_escaped(m->sandbox_id);
-        printf("  seq %" PRIu64 "  prev %s\n", m->seq,
+        printf("  seq %" PRIu64 "  prev %s", m->seq,
                m->has_prev ? rt_digest_hex(m->prev_digest, hex) : "-");
+        /* chain_end 0 (older recorders) prints nothing: their output stays as it was */
+        if (m->chain_end == RT_CHAIN_END_LAST)
+            fputs("  chain end last", stdout);
+        else if (m->chain_end == RT_CHAIN_END_MORE)
+            fputs("  chain end more", stdout);
+        putchar('\n');
     }
     line_str("hash key", m->hash_key_id); /* which hmac values compare (docs/config.md) */
     label("recorder");
@@ -238,6 +245,20 @@ static void show_header(const char *path, const struct rt_bundle *b)
     }
     if (any)
         putchar('\n');
+    if (m->dropped_flags) { /* flags of events the writer dropped over its limit */
+        label("dropped");
+        fputs("flags", stdout);
+        for (unsigned bit = 0; bit < 32; bit++) {
+            if (!(m->dropped_flags & (1u << bit)))
+                continue;
+            const char *name = rt_event_flag_name(bit);
+            if (name)
+                printf(" %s", name);
+            else
+                printf(" flag%u", bit);
+        }
+        putchar('\n');
+    }
     if (b->has_code) {
         char t[SHORT_HEX + 1], l[SHORT_HEX + 1];
         short_hex(b->code.task_root, t);

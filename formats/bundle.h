@@ -128,9 +128,9 @@ struct rt_meta {
     uint8_t chain_end;
 };
 
-/* META chain_end: 0 the writer did not say (older recorders, `record`), 1 more bundles of this
- * sandbox may follow, 2 the last bundle of the sandbox (sealed at SHUTDOWN), so a chain whose
- * highest bundle says 1 is open or was cut. */
+/* META chain_end: 0 the writer did not say (older recorders), 1 more bundles of this sandbox
+ * may follow, 2 the last bundle of the sandbox (sealed at SHUTDOWN; every `record` bundle, a
+ * whole chain of one), so a chain whose highest bundle says 1 is open or was cut. */
 #define RT_CHAIN_END_UNKNOWN 0
 #define RT_CHAIN_END_MORE 1
 #define RT_CHAIN_END_LAST 2

@@ -409,6 +409,19 @@ static json_t *json_argv(struct rt_str s)
     return a;
 }
 
+/* Event flags as a JSON array of their names (an unnamed bit as its number). */
+static json_t *flags_json(uint32_t flags)
+{
+    json_t *a = json_array();
+    for (unsigned bit = 0; bit < 32; bit++) {
+        if (!(flags & (1u << bit)))
+            continue;
+        const char *name = rt_event_flag_name(bit);
+        json_array_append_new(a, name ? json_string(name) : json_integer(bit));
+    }
+    return a;
+}
+
 json_t *rt_json_event(const struct rt_event *ev)
 {
     const struct rt_op_info *info = rt_op_info(ev->op);
@@ -425,14 +438,7 @@ json_t *rt_json_event(const struct rt_event *ev)
     if (ename)
         json_object_set_new(j, "errno", json_string(ename));
     json_object_set_new(j, "dur_ns", json_integer((json_int_t)ev->dur_ns));
-    json_t *flags = json_array();
-    for (unsigned bit = 0; bit < 32; bit++) {
-        if (!(ev->flags & (1u << bit)))
-            continue;
-        const char *name = rt_event_flag_name(bit);
-        json_array_append_new(flags, name ? json_string(name) : json_integer(bit));
-    }
-    json_object_set_new(j, "flags", flags);
+    json_object_set_new(j, "flags", flags_json(ev->flags));
     json_t *args = json_object();
     for (int k = 0; info && k < RT_EVENT_STRS; k++) {
         if (info->str_fmt[k] == RT_AF_NONE)
@@ -488,6 +494,12 @@ json_t *rt_json_meta(const struct rt_bundle *b)
     json_object_set_new(j, "prev_digest",
                         m->has_prev ? json_string(rt_digest_hex(m->prev_digest, hex))
                                     : json_null());
+    /* Written only when set: bundles from before these fields render as they always did. */
+    if (m->chain_end)
+        json_object_set_new(j, "chain_end",
+                            json_string(m->chain_end == RT_CHAIN_END_LAST ? "last" : "more"));
+    if (m->dropped_flags)
+        json_object_set_new(j, "dropped_flags", flags_json(m->dropped_flags));
     json_t *cov = json_array();
     if (m->coverage & RT_COV_PRELOAD)
         json_array_append_new(cov, json_string("preload"));

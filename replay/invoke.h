@@ -6,6 +6,7 @@
 #ifndef RUNTRAIL_REPLAY_INVOKE_H
 #define RUNTRAIL_REPLAY_INVOKE_H
 
+#include "formats/options.h"
 #include "replay/emulator.h"
 
 #include <stdbool.h>
@@ -38,8 +39,8 @@ struct rt_invoke_opts {
     char spool_env[4200];     /* "RUNTRAIL_SPOOL_DIR=..." */
 };
 
-/* The option lines of the help text (same table as the parser). */
-extern const char rt_invoke_options_help[];
+/* The option table (formats/options.h) of the parser, also the source of the help text. */
+extern const struct rt_opt rt_invoke_options[];
 
 /* Parses argv (argv[0] = command name). emulate enables --listen. On a usage error returns
  * RT_ERR_EMU_BAD_REQUEST with a one-line message in err. */

@@ -876,6 +876,10 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
             sql_add(&q, k ? ",?" : "?");
         sql_add(&q, ")");
     }
+    /* The shutdown bundle that only closes a sandbox's chain (its marker, nothing else) is
+     * no invocation: listed only when asked for by request id. */
+    if (!f->n_request_ids)
+        sql_add(&q, " AND NOT (i.request_id = 'shutdown' AND i.n_events <= 1 AND i.n_logs = 0)");
     if (f->path_glob)
         sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kfile AND"
                     " e.target IN (SELECT id FROM strings WHERE text GLOB :path))");
@@ -899,7 +903,9 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
             snprintf(exec_glob, sizeof exec_glob, "%s", f->exec);
         else
             snprintf(exec_glob, sizeof exec_glob, "*/%s", f->exec);
+        /* What ran: a failed exec (result -errno) is in the timeline, not in --exec. */
         sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kproc AND"
+                    " e.result >= 0 AND"
                     " e.target IN (SELECT id FROM strings WHERE text GLOB :exec OR text = "
                     ":execname))");
     }

@@ -37,7 +37,11 @@
       "Bytes of each payload stored; longer payloads are cut (length and SHA-256 of the "          \
       "whole payload are kept).")                                                                  \
     _(max_events, "RUNTRAIL_MAX_EVENTS", "100000", count,                                          \
-      "Behaviour events kept per bundle; more are counted as dropped.")                            \
+      "Behaviour events kept per bundle. Over it the first half of the budget is kept as it "      \
+      "came, then the latest events; events that matter to a responder (any flag, the process "    \
+      "tree, connection summaries, the security family, invocation marks) are kept first. The "    \
+      "others are dropped, counted in `events_dropped`, their flags kept in META "                 \
+      "`dropped_flags`.")                                                                          \
     _(spool_max, "RUNTRAIL_SPOOL_MAX", "64m", size,                                                \
       "Bytes of bundles kept in the /tmp spool while the store is unreachable.")                   \
     _(spool_dir, "RUNTRAIL_SPOOL_DIR", "/tmp/runtrail-spool", str, "Folder of the spool.")         \

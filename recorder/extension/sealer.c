@@ -706,15 +706,17 @@ static bool held_activity(const struct rt_ext_sealer *s)
     return false;
 }
 
-/* At SHUTDOWN: what happened after the last invocation (a background thread or child still at
- * work after the response) is sealed into one more bundle, request id "shutdown", status
- * unknown, every event flagged outside_invocation, times relative to the shutdown. */
+/* At SHUTDOWN: one last bundle is always sealed, request id "shutdown", status unknown, META
+ * chain_end = last, so that verify can tell a closed chain from one whose last bundle was
+ * removed. It holds what happened after the last invocation (a background thread or child
+ * still at work after the response), every event flagged outside_invocation, times relative
+ * to the shutdown; when nothing but bookkeeping is held it is a META and a shutdown marker. */
 static void seal_after_last(struct rt_ext_sealer *s)
 {
     if (s->ring)
         rt_ring_drain_final(s->ring, 50, hold_event, s);
     if (!held_activity(s))
-        return;
+        release_held(s, s->n_events);
     struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
     if (!inv || !(inv->request_id = strdup("shutdown"))) {
         free(inv);

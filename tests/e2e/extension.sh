@@ -32,7 +32,9 @@ rec() { # rec STORE [invoke options...] -- RUNTIME...: a recorded invoke
 }
 mkdir -p "$T_TMP/opt/lib"
 echo "a layer file" >"$T_TMP/opt/lib/data.txt"
-bundles() { find "$1" -name '*.rtb' 2>/dev/null | sort; } # in start order (key = start ns)
+# in start order (key = start ns); every sandbox ends with a `shutdown` bundle (chain_end last)
+all_bundles() { find "$1" -name '*.rtb' 2>/dev/null | sort; }
+bundles() { all_bundles "$1" | grep -v -- '-shutdown\.rtb$'; } # the invocations' bundles
 facts() { local b=$1; shift; "$RUNTRAIL" show --json "$b" | $FACTS "$@"; }
 
 # --- the three samples: identical responses, one bundle per invocation ---
@@ -44,10 +46,10 @@ run_sample() { # run_sample NAME TASK_ROOT [options] -- RUNTIME...
         "${EVENTS[@]}" "$@") >"$T_TMP/rec-$name" 2>"$T_TMP/rec-$name.err"
     expect_file "$name sample: responses byte-identical with and without the recorder" \
         "$T_TMP/plain-$name" "$T_TMP/rec-$name"
-    # (Plus, at times, a `shutdown` bundle: a keep-alive connection the server closes after the
-    # last response is summarised when it closes, after that invocation was sealed.)
-    expect_eq "$name sample: one bundle per invocation" 3 \
-        "$(bundles "$T_TMP/store-$name" | grep -vc -- '-shutdown\.rtb$')"
+    # (The shutdown bundle closes the chain; it may hold the summary of a keep-alive connection
+    # the server closed after the last response, after that invocation was sealed.)
+    expect_eq "$name sample: one bundle per invocation, one shutdown bundle" "3 1" \
+        "$(bundles "$T_TMP/store-$name" | wc -l) $(all_bundles "$T_TMP/store-$name" | grep -c -- '-shutdown\.rtb$')"
 }
 run_sample c "$SAMPLES/c-bootstrap" -- "$C_BOOTSTRAP"
 run_sample python "$SAMPLES/python" --handler app.handler -- python3 "$SAMPLES/python/bootstrap.py"
@@ -80,7 +82,7 @@ expect_eq "META: ok, cold start, seq 0, no prev, coverage proxy+preload, caller 
 expect_eq "ENV: the secret is an HMAC only, allow-listed values in clear" \
     "- 64 us-east-1 runtrail-function" \
     "$(F env.AWS_SECRET_ACCESS_KEY.value env.AWS_SECRET_ACCESS_KEY.hmac env.AWS_REGION.value env.AWS_LAMBDA_FUNCTION_NAME.value | awk 'NR==2{print length($0); next} {print}' | paste -sd' ')"
-for b in "${PY[@]}"; do zstd -dc "$b"; done >"$T_TMP/all-decompressed"
+for b in $(all_bundles "$T_TMP/store-python"); do zstd -dc "$b"; done >"$T_TMP/all-decompressed"
 expect_eq "the secret's value appears nowhere in the decompressed bundles" 0 \
     "$(grep -a -c -F "$SECRET" "$T_TMP/all-decompressed")"
 expect_eq "CODE: task root path and its files, layers folder hashed" \
@@ -172,9 +174,9 @@ rec "$T_TMP/store-tc" --env "$UPSTREAM" --timeout 0.5 --task-root "$SAMPLES/c-bo
     >"$T_TMP/tc.out" 2>/dev/null
 expect_eq "timeout and crash: the next invocations answer normally" 2 \
     "$(grep -c '"bucket":"example-uploads"' "$T_TMP/tc.out")"
-status_line() { for b in $(bundles "$1"); do facts "$b" meta.status meta.error_type meta.cold_start | paste -sd' '; done | paste -sd','; }
-expect_eq "bundles: timeout, ok (new sandbox), crash (warm), ok (new sandbox)" \
-    "timeout Sandbox.Timedout true,ok - true,crash Runtime.ExitError false,ok - true" \
+status_line() { for b in $(all_bundles "$1"); do facts "$b" meta.status meta.error_type meta.cold_start | paste -sd' '; done | paste -sd','; }
+expect_eq "bundles: timeout, shutdown, ok (new sandbox), crash (warm), shutdown, ok (new sandbox), shutdown" \
+    "timeout Sandbox.Timedout true,unknown - false,ok - true,crash Runtime.ExitError false,unknown - false,ok - true,unknown - false" \
     "$(status_line "$T_TMP/store-tc")"
 
 echo '{"fail":"no such order"}' >"$T_TMP/fail.json"
@@ -220,15 +222,15 @@ rec "$T_TMP/store-died" "${HELD[@]}" --timeout 30 --event "$T_TMP/die.json" \
     --event "$T_TMP/empty.json" -- python3 "$SAMPLES/python/bootstrap.py" \
     >"$T_TMP/died.out" 2>/dev/null
 secs=$(($(date +%s) - t0))
-expect_eq "hold on next: a crash is recorded and the next invocation answers, well before the deadline" \
-    "crash,ok yes" \
-    "$(for b in $(bundles "$T_TMP/store-died"); do facts "$b" meta.status; done | paste -sd,) $([ "$secs" -lt 20 ] && echo yes || echo "no ($secs s)")"
+expect_eq "hold on next: a crash is recorded (its sandbox closed) and the next invocation answers, well before the deadline" \
+    "crash,unknown,ok,unknown yes" \
+    "$(for b in $(all_bundles "$T_TMP/store-died"); do facts "$b" meta.status; done | paste -sd,) $([ "$secs" -lt 20 ] && echo yes || echo "no ($secs s)")"
 
 rec "$T_TMP/store-off" --env RUNTRAIL_DISABLE=1 --env "$UPSTREAM" \
     --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" -- "$C_BOOTSTRAP" \
     >"$T_TMP/off.out" 2>/dev/null
 expect_file "RUNTRAIL_DISABLE=1: response unchanged" "$(line "$T_TMP/plain-c" 2)" "$T_TMP/off.out"
-expect_eq "RUNTRAIL_DISABLE=1: no bundle" 0 "$(bundles "$T_TMP/store-off" | wc -l)"
+expect_eq "RUNTRAIL_DISABLE=1: no bundle" 0 "$(all_bundles "$T_TMP/store-off" | wc -l)"
 
 # The proxy port is taken: the wrapper leaves the runtime alone, the function still works.
 BUSY=$(free_port)
@@ -265,12 +267,12 @@ mkdir -p "$T_TMP/blocked"
 curl -s --max-time 10 --data-binary @"$ok_event" "$URL" >"$T_TMP/em2"
 kill -TERM "$EM_PID" 2>/dev/null
 for _ in $(seq 50); do kill -0 "$EM_PID" 2>/dev/null || break; sleep 0.1; done
-mapfile -t EM < <(bundles "$T_TMP/blocked/store")
-expect_eq "store back: both bundles delivered (spool flushed)" 2 "${#EM[@]}"
-if [ "${#EM[@]}" -eq 2 ]; then
+mapfile -t EM < <(all_bundles "$T_TMP/blocked/store")
+expect_eq "store back: both bundles and the shutdown bundle delivered (spool flushed)" 3 "${#EM[@]}"
+if [ "${#EM[@]}" -eq 3 ]; then
     expect_eq "the next bundle counts the store failure (first: none)" "1 0" \
         "$(facts "${EM[1]}" counter.store_failures) $(facts "${EM[0]}" counter.store_failures)"
-    expect_exit "spooled and direct bundles form one verified chain" 0 "$RUNTRAIL" verify "${EM[@]}"
+    expect_exit "spooled and direct bundles form one closed verified chain" 0 "$RUNTRAIL" verify --strict "${EM[@]}"
 fi
 
 # The CODE digest's layers folder: invoke passes the emulated layers (the first --layer folder,

@@ -40,8 +40,8 @@ mkdir -p "$T_TMP/run"
     --task-root "$ROOT/samples/c-bootstrap" --event "$ROOT/samples/events/s3-put.json" \
     -- "$C_BOOTSTRAP" >"$T_TMP/zip.out" 2>"$T_TMP/zip.err"
 expect_grep "layer from the zip: the function answers" '"bucket":"example-uploads"' "$T_TMP/zip.out"
-expect_eq "layer from the zip: one bundle, with the interposer's events" "1 yes" \
-    "$(find "$T_TMP/store" -name '*.rtb' | wc -l) $("$RUNTRAIL" show --json "$(find "$T_TMP/store" -name '*.rtb' | head -n 1)" | grep -q '"coverage":\["preload","proxy"\]' && echo yes)"
+expect_eq "layer from the zip: the invocation's bundle, with the interposer's events, and the shutdown bundle" "2 1 yes" \
+    "$(find "$T_TMP/store" -name '*.rtb' | wc -l) $(find "$T_TMP/store" -name '*-shutdown.rtb' | wc -l) $("$RUNTRAIL" show --json "$(find "$T_TMP/store" -name '*.rtb' ! -name '*-shutdown.rtb' | head -n 1)" | grep -q '"coverage":\["preload","proxy"\]' && echo yes)"
 
 # --- the wrapper ---
 cat >"$T_TMP/show-env" <<'EOF'

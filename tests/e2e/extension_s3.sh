@@ -22,7 +22,8 @@ S3ENV=(--env AWS_ACCESS_KEY_ID=S3RVER --env AWS_SECRET_ACCESS_KEY=S3RVER
     >"$T_TMP/out" 2>"$T_TMP/err"
 expect_eq "three invocations answered" 3 "$(grep -c example-uploads "$T_TMP/out")"
 "$S3TOOL" list bkt trails/ | cut -f1 >"$T_TMP/keys"
-expect_eq "three bundles uploaded" 3 "$(wc -l <"$T_TMP/keys")"
+expect_eq "three invocation bundles and the shutdown bundle uploaded" "4 1" \
+    "$(wc -l <"$T_TMP/keys") $(grep -c -- '-shutdown\.rtb$' "$T_TMP/keys")"
 expect_eq "keys: trails/v1/fn=orders/dt=YYYY-MM-DD/hr=HH/<ns>-<request id>.rtb" 3 \
     "$(grep -cE '^trails/v1/fn=orders/dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/hr=[0-9]{2}/[0-9]{19}-[0-9a-f-]{36}\.rtb$' "$T_TMP/keys")"
 expect_eq "every upload was correctly signed (independent SigV4 check)" 0 "$(s3_mismatches)"
@@ -57,8 +58,9 @@ curl -s --max-time 20 --data-binary @"$EVENT" "$URL" >"$T_TMP/em2"
 kill -TERM "$EM_PID" 2>/dev/null
 for _ in $(seq 50); do kill -0 "$EM_PID" 2>/dev/null || break; sleep 0.1; done
 "$S3TOOL" list bkt flaky/ | cut -f1 >"$T_TMP/fkeys"
-expect_eq "S3 back: both bundles uploaded" 2 "$(wc -l <"$T_TMP/fkeys")"
-second=$(sort "$T_TMP/fkeys" | tail -n 1)
+expect_eq "S3 back: both bundles and the shutdown bundle uploaded" "3 1" \
+    "$(wc -l <"$T_TMP/fkeys") $(grep -c -- '-shutdown\.rtb$' "$T_TMP/fkeys")"
+second=$(sort "$T_TMP/fkeys" | grep -v -- '-shutdown\.rtb$' | tail -n 1)
 "$S3TOOL" get bkt "$second" "$T_TMP/second.rtb" >/dev/null 2>&1
 expect_eq "the next bundle counts the failed upload" yes \
     "$([ "$("$RUNTRAIL" show --json "$T_TMP/second.rtb" | python3 "$ROOT/tests/extension/facts.py" counter.store_failures)" -ge 1 ] && echo yes)"

@@ -56,5 +56,6 @@ for b in $(find "$RUNTRAIL_STORE" -name '*.rtb'); do zstd -dcq "$b"; done >"$T_T
 expect_no_grep "the emulator's secret key is in no bundle" 'not-a-real-key' "$T_TMP/all.raw"
 
 expect_exit "verify: the store is intact" 0 "$RUNTRAIL" verify "$RUNTRAIL_STORE"
-expect_grep "verify: one sandbox, three bundles" '3 bundles, 1 sandbox' "$T_TMP/last.out"
+expect_grep "verify: one sandbox, three invocations and the shutdown bundle, closed" \
+    '^verify: 4 bundles, 1 sandbox: all intact$' "$T_TMP/last.out"
 finish

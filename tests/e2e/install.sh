@@ -23,7 +23,8 @@ cd "$RT_ROOT/samples/python"
 "$inst/bin/runtrail" invoke --store "$T_TMP/store2" --task-root . --handler app.handler \
     -- python3 bootstrap.py >"$T_TMP/inv.out" 2>"$T_TMP/inv.err"
 expect_eq "installed invoke (recording) exits 0" 0 $?
-expect_eq "installed invoke wrote one bundle" 1 "$(find "$T_TMP/store2" -name '*.rtb' | wc -l)"
+expect_eq "installed invoke wrote the invocation's bundle and the shutdown bundle" "2 1" \
+    "$(find "$T_TMP/store2" -name '*.rtb' | wc -l) $(find "$T_TMP/store2" -name '*-shutdown.rtb' | wc -l)"
 "$inst/bin/runtrail" ls --function runtrail-function --json >"$T_TMP/ls.json"
 expect_eq "installed invoke indexed it" 1 "$(wc -l <"$T_TMP/ls.json")"
 finish

@@ -21,9 +21,12 @@ echo '{"fail": "boom"}' >"$T_TMP/fail.json"
 expect_eq "invoke reports the failed invocation (exit 1)" 1 $?
 expect_eq "all five responses printed" 5 "$(wc -l <"$T_TMP/out1")"
 mapfile -t b1 < <(bundles "$T_TMP/s1")
-expect_eq "sample 0: the cold start and the failure are kept, nothing else" 2 "${#b1[@]}"
+expect_eq "sample 0: the cold start, the failure and the shutdown bundle are kept, nothing else" \
+    3 "${#b1[@]}"
 expect_eq "first bundle: seq 0, ok, nothing left out yet" "0 ok 0" "$(meta "${b1[0]}")"
 expect_eq "second bundle: seq 1 (no gap), error, three left out" "1 error 3" "$(meta "${b1[1]}")"
+expect_eq "the shutdown bundle: seq 2, closes the chain, none left out since" "2 unknown 0" \
+    "$(meta "${b1[2]}")"
 expect_exit "verify: the sampled chain is clean" 0 "$RUNTRAIL" verify "$T_TMP/s1"
 
 port=$(free_port)
@@ -39,8 +42,10 @@ sed "s/EXFIL_PORT/$port/" samples/incident/events/attack.json >"$T_TMP/attack.js
     -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/out2" 2>"$T_TMP/err2"
 expect_eq "incident under sample 0: every invocation answered" 4 "$(grep -c statusCode "$T_TMP/out2")"
 mapfile -t b2 < <(bundles "$T_TMP/s2")
-expect_eq "the cold start and the attack are kept" 2 "${#b2[@]}"
+expect_eq "the cold start, the attack and the shutdown bundle are kept" 3 "${#b2[@]}"
 expect_eq "the attack's bundle: seq 1, ok, one left out before it" "1 ok 1" "$(meta "${b2[1]}")"
+expect_eq "the shutdown bundle: seq 2, the invocation after the attack left out" "2 unknown 1" \
+    "$(meta "${b2[2]}")"
 "$RUNTRAIL" show "${b2[1]}" >"$T_TMP/attack.txt"
 expect_grep "the kept bundle is the attack" '\[environ_read\]' "$T_TMP/attack.txt"
 "$RUNTRAIL" ls --function thumbnailer --path '/proc/*/environ' --json >"$T_TMP/ls.json"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What a function does after its last invocation (here: its SIGTERM handler at shutdown) is not
 # dropped: the extension seals it at SHUTDOWN into one more bundle (request id "shutdown",
-# every event flagged outside_invocation). A runtime that only waits for its next event leaves
-# no such bundle behind.
+# every event flagged outside_invocation). A runtime that only waits for its next event still
+# gets a shutdown bundle, empty but for its META (chain_end last) and a shutdown marker: it
+# closes the sandbox's chain, so verify can tell a removed last bundle from a closed chain.
 source "$(dirname "$0")/../lib.sh"
 export RUNTRAIL_CACHE="$T_TMP/cache"
 mkdir -p "$T_TMP/fn"
@@ -33,5 +34,25 @@ expect_exit "verify: the chain includes it without a gap" 0 "$RUNTRAIL" verify "
 
 "$RUNTRAIL" invoke --store "$T_TMP/s2" --task-root "$RT_ROOT/samples/python" --handler app.handler \
     -- python3 "$boot" >/dev/null 2>"$T_TMP/err2"
-expect_eq "a plain runtime: one bundle, no shutdown bundle" 1 "$(find "$T_TMP/s2" -name '*.rtb' | wc -l)"
+expect_eq "a plain runtime: the invocation and an empty shutdown bundle" 2 \
+    "$(find "$T_TMP/s2" -name '*.rtb' | wc -l)"
+b2=$(find "$T_TMP/s2" -name '*-shutdown.rtb')
+"$RUNTRAIL" show "$b2" >"$T_TMP/show2.txt"
+expect_grep "the empty shutdown bundle: its marker" 'mark\("shutdown", "shutdown", shutdown\)' "$T_TMP/show2.txt"
+expect_eq "the empty shutdown bundle: the marker is its only event" 1 \
+    "$(grep -cE '^[-+][0-9.]+ms ' "$T_TMP/show2.txt")"
+"$RUNTRAIL" verify "$T_TMP/s2" >"$T_TMP/v2.out" 2>"$T_TMP/v2.err"
+expect_eq "verify: the closed chain, exit 0" 0 $?
+expect_eq "verify: the closed chain, no warning" \
+    "verify: 2 bundles, 1 sandbox: all intact" "$(cat "$T_TMP/v2.out")"
+"$RUNTRAIL" ls --json >"$T_TMP/ls.json"
+expect_eq "ls: two invocations and the shutdown bundle with activity; the empty one is left out" \
+    "3 1" "$(wc -l <"$T_TMP/ls.json") $(grep -c '"request_id": *"shutdown"' "$T_TMP/ls.json")"
+rm "$b2"
+"$RUNTRAIL" verify "$T_TMP/s2" >"$T_TMP/v3.out" 2>"$T_TMP/v3.err"
+expect_grep "verify: the removed shutdown bundle leaves the chain open" \
+    'warning: .*\.rtb: sandbox [0-9a-f]+: seq 0, the highest present, is not the last bundle.*\(open\)' \
+    "$T_TMP/v3.err"
+"$RUNTRAIL" verify --strict "$T_TMP/s2" >/dev/null 2>&1
+expect_eq "verify --strict: the open chain is a finding" 1 $?
 finish
