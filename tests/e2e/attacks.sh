@@ -29,12 +29,15 @@ fi
 
 expect_exit "baseline learn from the learning store" 0 \
     "$RUNTRAIL" baseline learn "$out/store-learn" -o "$T_TMP/baseline.json"
-expect_grep "learned from all of them" "learned from $learn invocations; skipped 0 with security flags" "$T_TMP/last.err"
+# run.sh runs one runtime per 60 events; each sandbox also ends with its shutdown bundle.
+sandboxes() { echo $((($1 + 59) / 60)); }
+expect_grep "learned from all of them (and each sandbox's shutdown bundle)" \
+    "learned from $((learn + $(sandboxes "$learn"))) invocations; skipped 0 with security flags" "$T_TMP/last.err"
 
 expect_exit "the held-out benign invocations: no finding, exit 0" 0 \
     "$RUNTRAIL" check --no-store --baseline "$T_TMP/baseline.json" "$out/store-holdout"
 expect_eq "no output" 0 "$(wc -c <"$T_TMP/last.out")"
-expect_grep "all checked" "runtrail check: $holdout invocations checked, 0 with findings" "$T_TMP/last.err"
+expect_grep "all checked" "runtrail check: $((holdout + $(sandboxes "$holdout"))) invocations checked, 0 with findings" "$T_TMP/last.err"
 
 # judge SCENARIO RULE REGEX: the scenario's check --json has a finding of RULE whose item or one
 # of whose evidence rows matches REGEX (Python re).
