@@ -3,7 +3,9 @@
 # function (samples/incident: a thumbnailer with a command-injection bug) through runtrail's
 # built-in Lambda emulator into the local store ./runtrail-data, one of them an attack that
 # reads the function's credentials and sends them out. Every response is a healthy 200; the
-# bundles tell the real story. Then: ls, the attack's timeline, verify.
+# bundles tell the real story. Then: ls, the attack's timeline, verify, and "is this normal?":
+# a baseline learned from these invocations (the attack skipped for its security flag),
+# runtrail check finding the attack, runtrail diff showing it against a normal invocation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -44,6 +46,22 @@ step "4. Its timeline (runtrail show, events only; the full bundle also has meta
 
 step "5. Are the bundles intact and complete? runtrail verify $RUNTRAIL_STORE"
 "$RT" verify "$RUNTRAIL_STORE"
+
+step "6. Is this normal? runtrail baseline learn --function thumbnailer --since $since"
+"$RT" baseline learn --function thumbnailer --since "$since" -o "$work/baseline.json"
+
+step "7. runtrail check --function thumbnailer --since $since --baseline baseline.json"
+# check and diff exit 1 when they find something: here, that is the expected outcome.
+rc=0
+"$RT" check --function thumbnailer --since "$since" --baseline "$work/baseline.json" || rc=$?
+[ "$rc" = 1 ] || { echo "demo: runtrail check found nothing (exit $rc)" >&2; exit 1; }
+
+normal=$("$RT" ls --function thumbnailer --since "$since" --json \
+    | python3 -c 'import json,sys; print(json.loads(sys.stdin.readlines()[3])["path"])')
+step "8. The attack against the same request without the injection: runtrail diff NORMAL ATTACK"
+rc=0
+"$RT" diff "$normal" "$bundle" || rc=$?
+[ "$rc" = 1 ] || { echo "demo: runtrail diff found no difference (exit $rc)" >&2; exit 1; }
 
 printf '\nThe collector received: %s\n' "$(cat "$work/collector.log" 2>/dev/null || echo nothing)"
 printf 'Next: runtrail show %s   (the whole bundle)\n' "$bundle"

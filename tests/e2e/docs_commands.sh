@@ -60,6 +60,12 @@ expect_eq "prepared: 4 thumbnailer invocations recorded into s3rver (ok, ok, ok,
 runtrail index "$ROOT/samples/bundles" >/dev/null 2>&1
 echo "# prepared in $SECONDS s"
 CRASH_ID=$(python3 -c 'import json,sys; print([json.loads(l)["requestId"] for l in sys.stdin][3])' <"$T_TMP/prep.report")
+# "Is this normal?": the normal and the attack request of the prepared data; the baseline's
+# example window ends after the prepared invocations (the later ones are make demo's).
+NORMAL_ID=$(python3 -c 'import json,sys; print([json.loads(l)["requestId"] for l in sys.stdin][0])' <"$T_TMP/prep.report")
+ATTACK_ID=$(python3 -c 'import json,sys; print([json.loads(l)["requestId"] for l in sys.stdin][1])' <"$T_TMP/prep.report")
+PREP_END=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1
 
 # Placeholders and example values of the docs -> values of the prepared environment.
 SUBST=(
@@ -82,6 +88,11 @@ SUBST=(
     "203.0.113.9" "127.0.0.1:$EXFIL_PORT"
     "127.0.0.1:9000" "127.0.0.1:$EMU_PORT" # the samples' emulate endpoint: a free port
     "exfil.example.com:443" "dynamodb.eu-west-1.amazonaws.com:443"
+    # "Is this normal?": the baseline's example window, the walk-through's request ids
+    "2026-11-18" "2000-01-01"
+    "2026-11-25" "$PREP_END"
+    "NORMAL_ID" "$NORMAL_ID"
+    "ATTACK_ID" "$ATTACK_ID"
 )
 
 # ---- COVER: REGEX (on the substituted command) | how | exit | content check ----
@@ -97,6 +108,13 @@ COVER=(
     '^make bench( |$)' make-n 0 'grep -q "tests/bench/run.sh" "$OUT"'
     '^make lint( |$)' make-n 0 'grep -q "cppcheck" "$OUT" && grep -q "clang-format" "$OUT"'
     '^runtrail pull s3://bkt/trails ' sh 0 'grep -Eq "^pulled [1-9][0-9]* bundles" "$OUT"'
+    '^runtrail baseline learn ' sh 0 'grep -Eq "learned from [1-9][0-9]* invocations; skipped [1-9][0-9]* with security flags" "$OUT" && grep -q "\"function\": \"thumbnailer\"" "$W/thumbnailer.baseline.json"'
+    '^runtrail baseline show ' sh 0 'grep -Eq "^function +thumbnailer" "$OUT" && grep -Eq "^learned from [1-9]" "$OUT"'
+    '^runtrail check --function thumbnailer ' sh 1 'grep -Eq "^[0-9a-f-]{36} high (environ_read|new_program|new_destination) " "$OUT" && grep -Eq "^    event [0-9]+ " "$OUT"'
+    '^runtrail check [0-9a-f-]{36} .*--json \| jq' sh 0 'grep -q "1 invocations checked, 0 with findings" "$OUT"' # REQUEST_ID: the crash, learned as normal
+    '^runtrail ls --findings' sh 0 'grep -Eq "^TIME +FUNCTION" "$OUT" && grep -q "finding:" "$OUT" && ! grep -Eq " ok .* -$" "$OUT"'
+    '^runtrail diff [0-9a-f-]{36} [0-9a-f-]{36}' sh 1 'grep -q "^+++ .*request $ATTACK_ID" "$OUT" && grep -q "^--- .*request $NORMAL_ID" "$OUT" && grep -q "environ_read  count 0 -> 1" "$OUT"'
+    '^runtrail diff [0-9a-f-]{36} --baseline ' sh 1 'grep -q "^--- baseline " "$OUT" && grep -q " environ_read " "$OUT"'
     '^runtrail ls .*--request-id ' sh 0 'grep -q "$CRASH_ID" "$OUT"'
     '^runtrail ls .*--status crash' sh 0 'grep -Eq " crash +[0-9]+ " "$OUT"'
     '^runtrail ls .*--exec .?/tmp' sh 0 'grep -q "exec_tmp" "$OUT"'
