@@ -1128,3 +1128,60 @@ int rt_diff_rows(struct rt_diff *d, int side, const struct rt_bundle *b)
     }
     return RT_OK;
 }
+
+struct row_want {
+    size_t index;
+    struct rt_diff_line *line;
+};
+
+static int cmp_want(const void *x, const void *y)
+{
+    const struct row_want *a = x, *b = y;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+int rt_diff_rows_cursor(struct rt_diff *d, int side, struct rt_cursor *c, struct rt_errinfo *ei)
+{
+    enum rt_arch arch = rt_arch_from_name(rt_cursor_bundle(c)->meta.arch);
+    size_t n = 0;
+    for (size_t p = 0; p < d->n_procs; p++)
+        for (size_t l = 0; l < d->procs[p].n_lines; l++) {
+            const struct rt_diff_line *ln = &d->procs[p].lines[l];
+            n += (ln->op == '+') == (side == 1) && !ln->row;
+        }
+    struct row_want *w = malloc((n ? n : 1) * sizeof *w);
+    if (!w)
+        return RT_ERR_NOMEM;
+    n = 0;
+    for (size_t p = 0; p < d->n_procs; p++)
+        for (size_t l = 0; l < d->procs[p].n_lines; l++) {
+            struct rt_diff_line *ln = &d->procs[p].lines[l];
+            if ((ln->op == '+') == (side == 1) && !ln->row)
+                w[n++] = (struct row_want){side ? ln->b_index : ln->a_index, ln};
+        }
+    /* in file order: the cursor goes forward once, decoding each event at most once */
+    qsort(w, n, sizeof *w, cmp_want);
+    int rc = RT_OK;
+    const struct rt_event *ev = NULL;
+    size_t at = SIZE_MAX; /* index of ev */
+    for (size_t i = 0; i < n && rc == RT_OK; i++) {
+        if (w[i].index != at) {
+            if (rt_cursor_tell(c) != w[i].index &&
+                (rc = rt_cursor_seek(c, w[i].index, ei)) != RT_OK)
+                break;
+            if ((rc = rt_cursor_next(c, &ev, ei)) != RT_OK)
+                break;
+            at = w[i].index;
+        }
+        if (!ev)
+            continue; /* past the end: left "(row not read)", as rt_diff_rows does */
+        struct rt_timeline_item it = {ev, NULL, at};
+        size_t need = rt_timeline_row(NULL, 0, &it, arch);
+        if (!(w[i].line->row = malloc(need + 1)))
+            rc = RT_ERR_NOMEM;
+        else
+            rt_timeline_row(w[i].line->row, need + 1, &it, arch);
+    }
+    free(w);
+    return rc;
+}

@@ -148,6 +148,10 @@ void rt_diff_builder_free(struct rt_diff_builder *bd);
  * from that side's bundle. */
 bool rt_diff_needs_rows(const struct rt_diff *d, int side);
 int rt_diff_rows(struct rt_diff *d, int side, const struct rt_bundle *b);
+/* The same from a cursor over that side's bundle (formats/bundle.h): only the events of the
+ * lines are decoded, in index order, with no event array (the command's second read of A).
+ * Returns RT_OK, RT_ERR_NOMEM, or the cursor's error with *ei filled. */
+int rt_diff_rows_cursor(struct rt_diff *d, int side, struct rt_cursor *c, struct rt_errinfo *ei);
 void rt_diff_free(struct rt_diff *d);
 
 /* The edit script of two sequences of ids, as runs: Myers' O((N+M)D) algorithm after the

@@ -9,6 +9,8 @@
 #ifndef RUNTRAIL_CLI_CLI_H
 #define RUNTRAIL_CLI_CLI_H
 
+#include "formats/options.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,9 +21,10 @@
     int cmd_##name(int argc, char **argv)
 
 enum rt_exit {
-    RT_EXIT_OK = 0,       /* success, nothing found */
-    RT_EXIT_FINDINGS = 1, /* check/diff/verify found something; invoke: a failed invocation */
-    RT_EXIT_USAGE = 2,    /* usage or input error */
+    RT_EXIT_OK = 0,         /* success, nothing found */
+    RT_EXIT_FINDINGS = 1,   /* check/diff/verify found something; invoke: a failed invocation */
+    RT_EXIT_USAGE = 2,      /* usage or input error */
+    RT_EXIT_NOT_STORED = 3, /* invoke/emulate: the store refused bundles (kept in the spool) */
 };
 
 /* Prints "runtrail: " + message + newline on stderr. */
@@ -34,15 +37,15 @@ bool rt_cli_wants_help(int argc, char **argv);
  * each command itself; this prints `text` to stdout) and returns RT_EXIT_OK. */
 int rt_cli_help(const char *text);
 
-/* ---- options: one table per subcommand, parsed by getopt_long through one helper ----
+/* ---- options: one table per subcommand (formats/options.h), parsed by getopt_long ----
  *
  *     enum { OPT_STORE = 1, OPT_QUIET };
- *     static const struct rt_cli_opt options[] = {
+ *     static const struct rt_opt options[] = {
  *         {OPT_STORE, "store", 0, "DIR", "where the bundle goes"},
  *         {OPT_QUIET, "quiet", 'q', NULL, "do not print the bundle path"},
  *         {0},
  *     };
- *     static const struct rt_cli_spec spec = {"record", usage_text, options, tail_text, true};
+ *     static const struct rt_cli_spec spec = {"record", head_text, options, tail_text, true};
  *     struct rt_cli_parser p;
  *     rt_cli_opts_begin(&p, &spec, argc, argv);
  *     for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;)
@@ -53,38 +56,28 @@ int rt_cli_help(const char *text);
  *         }
  *     operands: argv[p.first_operand .. argc-1]
  *
- * -h/--help is added to every table: it prints the help text, made of the spec's head, an
+ * -h/--help is part of every table: it prints the help text, made of the spec's head, the
  * "Options:" list generated from the table, and its tail. */
-struct rt_cli_opt {
-    int id;            /* > 0, returned by rt_cli_opts_next */
-    const char *name;  /* long name without "--" */
-    char letter;       /* short option letter, 0 for none */
-    const char *value; /* the value's name in --help ("DIR"); NULL for a flag */
-    const char *help;  /* one line; '\n' continues it on the next line, aligned */
-};
+/* The first version of this parser named the row type struct rt_cli_opt: same type. */
+#define rt_cli_opt rt_opt
 
 struct rt_cli_spec {
-    const char *cmd;               /* "record": for messages */
-    const char *head;              /* usage line and description, before "Options:" */
-    const struct rt_cli_opt *opts; /* ends with an entry whose name is NULL */
-    const char *tail;              /* after the option list (environment, exit status); or NULL */
-    bool stop_at_operand;          /* options end at the first operand (the rest is a command
-                                    * line); otherwise options and operands may mix */
+    const char *cmd;           /* "record": for messages */
+    const char *head;          /* usage line and description, before "Options:" */
+    const struct rt_opt *opts; /* ends with {0} */
+    const char *tail;          /* after the option list (environment, exit status); or NULL */
+    bool stop_at_operand;      /* options end at the first operand (the rest is a command
+                                * line); otherwise options and operands may mix */
 };
 
-enum { RT_CLI_OPTS_END = 0, RT_CLI_OPTS_STOP = -1 };
-#define RT_CLI_MAX_OPTS 40
+enum { RT_CLI_OPTS_END = RT_OPT_END, RT_CLI_OPTS_STOP = -100 };
 
 struct rt_cli_parser {
     const struct rt_cli_spec *spec;
-    int argc;
-    char **argv;
     const char *value; /* the current option's value (NULL for a flag) */
-    const char *name;  /* the current option as written ("--store", "-q"), for messages */
     int first_operand; /* after RT_CLI_OPTS_END: index of the first operand in argv */
     int status;        /* after RT_CLI_OPTS_STOP: the command's exit status */
-    char shortopts[2 * RT_CLI_MAX_OPTS + 4]; /* internal: getopt's option string */
-    char name_buf[80];                       /* internal: p->name's storage */
+    struct rt_opt_parser opt;
 };
 
 /* Starts parsing argv (argv[0] = the command's name) with spec. */
@@ -105,6 +98,11 @@ void rt_cli_opts_help(const struct rt_cli_spec *spec, FILE *f);
  * (Unix ns) into the default catalog; S3 stores are left to `pull`. Errors are printed as
  * warnings prefixed with cmd, never fatal. Returns the number indexed, or -1 on a failure. */
 int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_wall_ns);
+
+/* After invoke/emulate: when n bundles (n > 0) are in the recorder's spool folder, says so on
+ * stderr — the store, where they are kept, and what usually causes it. */
+void rt_cli_report_spooled(const char *cmd, const char *store_url, size_t n, const char *spool_dir,
+                           bool user_credentials);
 
 /* --json output: a string for a JSON object (NULL gives null; text that is not UTF-8 is given
  * in its escaped form), and one object printed as a compact ASCII line on stdout (freed). */
@@ -127,6 +125,26 @@ bool rt_cli_is_request_id(const char *arg);
  * catalog of cache (NULL: the default cache) has for it, oldest first. Returns 0, or
  * RT_EXIT_USAGE after a message naming arg (no catalog, unknown request id). */
 int rt_cli_bundle_arg(const char *arg, const char *cache, struct rt_cli_paths *out);
+
+/* ---- sets of bundles (cli/bundle_set.c): baseline learn, check ---- */
+
+/* Which invocations a command works on: operands (bundle files, folders searched recursively
+ * for *.rtb in name order, request ids) and/or the catalog's invocations of function (since,
+ * until as for ls; NULL: open). Adds their paths to *out. Returns 0, or RT_EXIT_USAGE after a
+ * message prefixed with cmd. */
+struct rt_cli_bundle_set {
+    char **operands;
+    int n_operands;
+    const char *function, *since, *until, *cache;
+};
+int rt_cli_bundle_set(const char *cmd, const struct rt_cli_bundle_set *set,
+                      struct rt_cli_paths *out);
+
+/* `runtrail diff A --baseline FILE | --function F` (cli/diff_baseline.c): A's deviations from
+ * the baseline in FILE, or from one learned from the catalog's other invocations of function.
+ * Returns the exit status (0 none, 1 deviations, 2 error, printed). */
+int rt_cli_diff_baseline(const char *arg, const char *baseline_path, const char *function,
+                         const char *cache, bool json);
 
 /* Whether stdout is a terminal (for colour, progress bars, paging decisions). */
 bool rt_cli_stdout_is_tty(void);

@@ -32,9 +32,17 @@ static const char help_head[] =
     "Events are compared by their behaviour keys (pids, fds, times, ports and random names\n"
     "taken out; docs/analysis.md). Captured strings are escaped. Bundles of different\n"
     "functions are compared with a warning.\n"
+    "\n"
+    "usage: runtrail diff A --baseline FILE | --function F [--json]\n"
+    "\n"
+    "Compare one invocation with a baseline (runtrail baseline learn), or with one learned\n"
+    "on the spot from the catalog's other invocations of F without security flags: one\n"
+    "'+' line per deviation (new program, destination, file, env, code, payload key,\n"
+    "range; as runtrail check --baseline reports them) with the events that show it; '!'\n"
+    "lines are the built-in flag rules, for context.\n"
     "\n";
 
-enum { OPT_JSON = 1, OPT_CONTEXT, OPT_KIND, OPT_CACHE };
+enum { OPT_JSON = 1, OPT_CONTEXT, OPT_KIND, OPT_CACHE, OPT_BASELINE, OPT_FUNCTION };
 static const struct rt_cli_opt options[] = {
     {OPT_JSON, "json", 0, NULL, "one JSON document (ASCII only; schema in docs/analysis.md)"},
     {OPT_CONTEXT, "context", 'U', "N", "timeline lines of context around changes (default 3)"},
@@ -43,6 +51,9 @@ static const struct rt_cli_opt options[] = {
     {OPT_CACHE, "cache", 0, "DIR",
      "where the catalog is, for request ids (default $RUNTRAIL_CACHE,\n"
      "else ${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {OPT_BASELINE, "baseline", 0, "FILE", "compare A with this baseline file"},
+    {OPT_FUNCTION, "function", 0, "F",
+     "compare A with a baseline learned from the catalog's other\ninvocations of F"},
     {0},
 };
 
@@ -59,6 +70,7 @@ struct diff_args {
     unsigned context;
     struct rt_filter filter;
     const char *cache;
+    const char *baseline, *function;
 };
 
 /* ---- input ---- */
@@ -373,19 +385,24 @@ static json_t *json_doc(const struct rt_diff *d, const struct side_info *a,
 
 /* ---- the modes ---- */
 
-/* Opens side's bundle again (its path is resolved already) for the rows of its lines. */
+/* Reads side's bundle again (its path is resolved already, a file) for the rows of its lines:
+ * with a cursor, which decodes only up to the last line's event and keeps no event array. */
 static int fill_rows(struct rt_diff *d, int side, const struct side_info *s)
 {
-    struct rt_bundle *b = NULL;
-    char *path = NULL;
-    int rc = open_arg(s->path, NULL, &path, &b);
-    free(path);
-    if (rc)
-        return rc;
-    rc = rt_diff_rows(d, side, b);
-    rt_bundle_free(b);
-    if (rc) {
+    struct rt_cursor *c = NULL;
+    struct rt_errinfo ei;
+    int rc = rt_cursor_open_file(s->path, &c, &ei);
+    if (rc == RT_OK)
+        rc = rt_diff_rows_cursor(d, side, c, &ei);
+    rt_cursor_free(c);
+    if (rc == RT_ERR_NOMEM) {
         rt_cli_error("diff: out of memory");
+        return RT_EXIT_USAGE;
+    }
+    if (rc) {
+        char msg[512], name[1024];
+        rt_escape_buf(name, sizeof name, s->path, strlen(s->path), 0);
+        rt_cli_error("%s: %s", name, rt_errinfo_format(rc, &ei, msg, sizeof msg));
         return RT_EXIT_USAGE;
     }
     return 0;
@@ -497,11 +514,24 @@ RT_COMMAND(diff, "compare two invocations: metadata, env, payload, behaviour, ti
         case OPT_CACHE:
             args.cache = p.value;
             break;
+        case OPT_BASELINE:
+            args.baseline = p.value;
+            break;
+        case OPT_FUNCTION:
+            args.function = p.value;
+            break;
         }
     }
     int operands = argc - p.first_operand;
     /* Modes dispatch here, on the operands and options: two invocations (below); one
      * invocation against a baseline (--baseline FILE, --function F) joins as a second case. */
+    if (args.baseline || args.function) {
+        if (operands != 1 || (args.baseline && args.function))
+            return rt_cli_usage_error("diff", "one invocation and either --baseline FILE or "
+                                              "--function F");
+        return rt_cli_diff_baseline(argv[p.first_operand], args.baseline, args.function, args.cache,
+                                    args.json);
+    }
     if (operands != 2)
         return rt_cli_usage_error("diff",
                                   "two invocations to compare (runtrail diff A B), "

@@ -5,6 +5,7 @@
  * environment; it runs until SIGINT or SIGTERM, then shuts the sandbox down. */
 #include "cli/cli.h"
 #include "formats/bundle.h"
+#include "formats/toolbox.h"
 #include "replay/emulator.h"
 #include "replay/invoke.h"
 #include "store/store.h"
@@ -32,24 +33,56 @@ static const char help_text[] =
     "\n"
     "Recording: unless --no-record, the runtrail layer built next to this binary records\n"
     "each invocation into the store (--store); without that layer, use --no-record.\n"
-    "\n"
-    "Options:\n";
+    "\n";
 
 static const char help_tail[] =
     "\n"
-    "Exit status: 0 after a clean stop, 2 usage or start-up error. See runtrail-emulate(1).\n";
+    "Environment: the runtime and extensions get Lambda's variables, not the host's; from the\n"
+    "host only RUNTRAIL_* passes, unless --inherit-env. At most 64 client connections are\n"
+    "served at once; one idle for --idle-timeout seconds is closed. Requests wait for their\n"
+    "turn without their body being read.\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 2 usage or start-up error, 3 the store refused bundles\n"
+    "(kept in the spool folder named on stderr, as soon as it happens). See\n"
+    "runtrail-emulate(1).\n";
+
+/* At most this many client connections at once (each has a thread); more are closed at once. */
+#define MAX_CONNECTIONS 64
 
 struct server {
     struct rt_emu *emu;
-    pthread_mutex_t call_mu; /* one invocation at a time */
+    pthread_mutex_t call_mu; /* one invocation at a time, from reading its body to the reply */
     bool quiet;
+    unsigned idle_timeout_s;
+    struct rt_invoke_opts *opts;
+    pthread_mutex_t spool_mu;
+    size_t spooled; /* bundles in the recorder's spool at the last look (under spool_mu) */
+    const char *store;
 };
 
+/* One request. Its body is read only once it holds call_mu: a request waiting for its turn
+ * holds no body (the client's bytes wait in the socket), so memory is bounded by the one event
+ * being served, allocated once at its Content-Length. */
 struct upload {
-    char *body;
-    size_t len, cap;
+    struct rt_buf body;
     bool too_big;
+    bool has_turn; /* holds call_mu */
 };
+
+/* A store that refuses bundles is said as soon as one lands in the spool (after an invocation
+ * and every second), not only when the server stops. */
+static void check_spool(struct server *srv)
+{
+    if (!srv->opts)
+        return;
+    pthread_mutex_lock(&srv->spool_mu);
+    size_t spooled = rt_invoke_spooled(srv->opts);
+    if (spooled > srv->spooled)
+        rt_cli_report_spooled("emulate", srv->store, spooled - srv->spooled, srv->opts->spool_dir,
+                              rt_invoke_env_value(srv->opts, "AWS_ACCESS_KEY_ID") != NULL);
+    srv->spooled = spooled;
+    pthread_mutex_unlock(&srv->spool_mu);
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, size_t len,
                              const char *request_id, bool function_error)
@@ -96,28 +129,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(up = calloc(1, sizeof *up)))
             return MHD_NO;
         *con_cls = up;
+        if (!invocation_path(url) || strcmp(method, "POST"))
+            return MHD_YES; /* answered below without reading a body */
+        const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        unsigned long long declared = clen ? strtoull(clen, NULL, 10) : 0;
+        if (declared > RT_EMU_MAX_EVENT) {
+            up->too_big = true; /* refused before a byte is read or a turn is taken */
+            return MHD_YES;
+        }
+        /* This connection's thread waits for its turn; waiting is not idling, so the idle
+         * timeout is off meanwhile and starts afresh for reading the body. */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+        pthread_mutex_lock(&srv->call_mu);
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, srv->idle_timeout_s);
+        up->has_turn = true;
+        if (declared && rt_buf_reserve(&up->body, (size_t)declared) != RT_OK)
+            return MHD_NO;
         return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (up->too_big || up->len + n > RT_EMU_MAX_EVENT) {
-            up->too_big = true;
-            return MHD_YES;
+        if (up->too_big || up->body.len + n > RT_EMU_MAX_EVENT || !up->has_turn) {
+            up->too_big = up->too_big || up->has_turn;
+            return MHD_YES; /* over the limit (or not an invocation): discarded */
         }
-        if (up->len + n + 1 > up->cap) {
-            size_t cap = up->cap ? up->cap * 2 : 4096;
-            while (cap < up->len + n + 1)
-                cap *= 2;
-            char *b = realloc(up->body, cap);
-            if (!b)
-                return MHD_NO;
-            up->body = b;
-            up->cap = cap;
-        }
-        memcpy(up->body + up->len, upload_data, n);
-        up->len += n;
-        return MHD_YES;
+        return rt_buf_append(&up->body, upload_data, n) == RT_OK ? MHD_YES : MHD_NO;
     }
     if (!invocation_path(url))
         return reply_error(c, 404, "ResourceNotFoundException", "Unknown path");
@@ -143,23 +180,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
     }
     struct rt_emu_request req = {
-        .payload = up->len ? up->body : "{}",
-        .payload_len = up->len ? up->len : 2,
+        .payload = up->body.len ? up->body.data : "{}",
+        .payload_len = up->body.len ? up->body.len : 2,
         .client_context = client_context,
     };
     struct rt_emu_result res;
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
-    pthread_mutex_lock(&srv->call_mu);
     int rc = rt_emu_invoke(srv->emu, &req, &res, &ei);
-    pthread_mutex_unlock(&srv->call_mu);
     free(client_context);
     if (rc != RT_OK) {
         char msg[400];
         return reply_error(c, 500, "ServiceException", rt_errinfo_format(rc, &ei, msg, sizeof msg));
     }
     if (res.status != RT_STATUS_OK && !srv->quiet)
-        fprintf(stderr, "runtrail emulate: %s: status %s\n", res.request_id, res.error_type);
+        fprintf(stderr, "runtrail emulate: %s: status %s (%s)\n", res.request_id,
+                rt_status_name((unsigned)res.status), res.error_type);
+    check_spool(srv);
     enum MHD_Result ret =
         reply(c, 200, res.body, res.body_len, res.request_id, res.status != RT_STATUS_OK);
     res.body = NULL; /* owned by the MHD response now */
@@ -169,10 +206,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)c, (void)toe;
+    struct server *srv = cls;
     struct upload *up = *con_cls;
     if (up) {
-        free(up->body);
+        if (up->has_turn)
+            pthread_mutex_unlock(&srv->call_mu);
+        rt_buf_free(&up->body);
         free(up);
         *con_cls = NULL;
     }
@@ -181,9 +221,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endpoint")
 {
     if (rt_cli_wants_help(argc, argv)) {
-        fputs(help_text, stdout);
-        fputs(rt_invoke_options_help, stdout);
-        fputs(help_tail, stdout);
+        /* The options are replay/invoke.c's table, shared with invoke. */
+        static const struct rt_cli_spec spec = {"emulate", help_text, rt_invoke_options, help_tail,
+                                                true};
+        rt_cli_opts_help(&spec, stdout);
         return RT_EXIT_OK;
     }
     static struct rt_invoke_opts o;
@@ -217,6 +258,7 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
 
     static struct server srv;
     pthread_mutex_init(&srv.call_mu, NULL);
+    pthread_mutex_init(&srv.spool_mu, NULL);
     srv.quiet = o.quiet;
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
@@ -225,10 +267,18 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
         rt_cli_error("emulate: %s", rt_errinfo_format(rc, &ei, err, sizeof err));
         return RT_EXIT_USAGE;
     }
+    srv.opts = o.no_record ? NULL : &o;
+    srv.idle_timeout_s = o.idle_timeout_s ? o.idle_timeout_s : 30u;
+    const char *store_url = rt_invoke_env_value(&o, "RUNTRAIL_STORE");
+    srv.store = store_url ? store_url : "the store";
+    /* Idle clients are closed after --idle-timeout and at most MAX_CONNECTIONS are served at
+     * once, so that idle or slow connections cannot starve the endpoint. */
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
         NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
+        o.idle_timeout_s ? o.idle_timeout_s : 30u, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)MAX_CONNECTIONS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv, MHD_OPTION_END);
     if (!d) {
         rt_cli_error("emulate: cannot listen on %s", o.listen);
         rt_emu_stop(srv.emu);
@@ -239,17 +289,20 @@ RT_COMMAND(emulate, "serve a local Lambda function over an RIE-style invoke endp
             "runtrail emulate: listening on http://%s:%u/2015-03-31/functions/function/"
             "invocations (Runtime API on %s)\n",
             host, info ? (unsigned)info->port : port, rt_emu_runtime_api(srv.emu));
-    struct timespec started;
-    clock_gettime(CLOCK_REALTIME, &started);
+    int64_t started_ns = rt_clock_wall_ns();
     int sig = 0;
-    while (sigwait(&stop, &sig) != 0) {
-    }
+    const struct timespec second = {1, 0};
+    while ((sig = sigtimedwait(&stop, NULL, &second)) < 0)
+        check_spool(&srv);
     fprintf(stderr, "runtrail emulate: %s: stopping\n", strsignal(sig));
     rt_emu_cancel(srv.emu); /* an invocation in progress ends now, not at its deadline */
     MHD_stop_daemon(d);
     rt_emu_stop(srv.emu);
     if (o.store_env[0]) /* recorded into a local folder: make it visible to ls */
-        rt_cli_index_recorded("emulate", o.store_env + strlen("RUNTRAIL_STORE="),
-                              (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
-    return RT_EXIT_OK;
+        rt_cli_index_recorded("emulate", o.store_env + strlen("RUNTRAIL_STORE="), started_ns);
+    size_t spooled = rt_invoke_spooled(&o);
+    rt_cli_report_spooled("emulate", srv.store, spooled, o.spool_dir,
+                          rt_invoke_env_value(&o, "AWS_ACCESS_KEY_ID") != NULL);
+    rt_invoke_spool_done(&o);
+    return spooled ? RT_EXIT_NOT_STORED : RT_EXIT_OK;
 }

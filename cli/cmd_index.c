@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char help[] =
+static const char help_head[] =
     "usage: runtrail index [--cache DIR] PATH...\n"
     "\n"
     "Add local bundles to the catalog so that ls, view and check see them. A PATH is a\n"
@@ -21,15 +21,24 @@ static const char help[] =
     "(zstd checksum, footer digest) while it is indexed; one that fails is reported and\n"
     "left out. Indexing a bundle again is a no-op. Folders are searched following\n"
     "symbolic links, each folder once (a link loop ends the walk).\n"
-    "\n"
-    "  --cache DIR   cache folder holding catalog.sqlite (default $RUNTRAIL_CACHE, else\n"
-    "                ${XDG_CACHE_HOME:-~/.cache}/runtrail)\n"
-    "  -h, --help    this help\n"
+    "\n";
+
+enum { OPT_CACHE = 1 };
+static const struct rt_opt options[] = {
+    {OPT_CACHE, "cache", 0, "DIR",
+     "cache folder holding catalog.sqlite (default $RUNTRAIL_CACHE, else\n"
+     "${XDG_CACHE_HOME:-~/.cache}/runtrail)"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 ok, 2 usage error, a bundle that could not be indexed, or a\n"
     "catalog that could not be written (locked by another runtrail past a 10 s wait,\n"
     "a full disk): then nothing of this run was indexed.\n"
     "See runtrail-index(1).\n";
+
+static const struct rt_cli_spec index_spec = {"index", help_head, options, help_tail, false};
 
 struct counts {
     size_t ok, bad;
@@ -72,24 +81,16 @@ static void on_error(const char *path, const char *reason, void *arg)
 
 RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
 {
-    if (rt_cli_wants_help(argc, argv))
-        return rt_cli_help(help);
     const char *cache = NULL;
-    int first = 1;
-    for (; first < argc; first++) {
-        if (!strcmp(argv[first], "--cache")) {
-            if (first + 1 >= argc)
-                return rt_cli_usage_error("index", "--cache needs a value");
-            cache = argv[++first];
-        } else if (!strcmp(argv[first], "--")) {
-            first++;
-            break;
-        } else if (argv[first][0] == '-') {
-            return rt_cli_usage_error("index", "unknown option '%s'", argv[first]);
-        } else {
-            break;
-        }
+    struct rt_cli_parser p;
+    rt_cli_opts_begin(&p, &index_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;) {
+        if (id == RT_CLI_OPTS_STOP)
+            return p.status;
+        if (id == OPT_CACHE)
+            cache = p.value;
     }
+    int first = p.first_operand;
     if (first >= argc)
         return rt_cli_usage_error("index", "give at least one bundle or folder");
     char dir[PATH_MAX];

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "formats/bundle.h"
 #include "formats/escape.h"
+#include "formats/toolbox.h"
 #include "replay/emulator.h"
 #include "replay/invoke.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char help_text[] =
     "usage: runtrail invoke [OPTIONS] -- RUNTIME ARGS...\n"
@@ -32,19 +34,26 @@ static const char help_text[] =
     "Recording: unless --no-record, the runtrail layer built next to this binary (../layer:\n"
     "extensions/runtrail, runtrail/wrapper) is added as a layer, so every invocation is sealed\n"
     "into a bundle in the store. Without that layer (not built yet), use --no-record.\n"
-    "\n"
-    "Options:\n";
+    "\n";
 
 static const char help_tail[] =
     "\n"
+    "Environment: the runtime and extensions get Lambda's variables (PATH, LD_LIBRARY_PATH,\n"
+    "LANG, TZ, LAMBDA_TASK_ROOT, AWS_LAMBDA_*, fake AWS credentials, ...), not the host's;\n"
+    "from the host only RUNTRAIL_* passes, unless --inherit-env. A relative runtime path, and\n"
+    "relative arguments naming files, are taken from the current folder.\n"
+    "\n"
     "Exit status: 0 all invocations succeeded, 1 at least one failed (error, timeout, crash),\n"
-    "2 usage or input error. See runtrail-invoke(1).\n";
+    "2 usage or input error, 3 the store refused bundles (they are kept in the spool folder\n"
+    "named on stderr). See runtrail-invoke(1).\n";
+
+/* The options are replay/invoke.c's table, shared with emulate. */
+static const struct rt_cli_spec invoke_spec = {"invoke", help_text, rt_invoke_options, help_tail,
+                                               true};
 
 static int print_help(void)
 {
-    fputs(help_text, stdout);
-    fputs(rt_invoke_options_help, stdout);
-    fputs(help_tail, stdout);
+    rt_cli_opts_help(&invoke_spec, stdout);
     return RT_EXIT_OK;
 }
 
@@ -64,46 +73,16 @@ static const char *status_word(int status)
     }
 }
 
-/* Reads a whole event file ("-" = stdin). Returns NULL and sets errno on failure. */
+/* Reads a whole event file ("-" = stdin), at most Lambda's payload limit. Returns NULL and
+ * sets errno (EFBIG when over the limit) on failure. */
 static char *read_event(const char *path, size_t *len)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n > RT_EMU_MAX_EVENT) {
-            errno = EFBIG;
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        if (n == cap) {
-            char *b = realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-    }
-    int e = errno;
-    bool bad = buf && ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (bad) {
-        free(buf);
-        errno = e ? e : EIO;
-        return NULL;
-    }
-    if (buf)
-        *len = n;
-    return buf;
+    uint8_t *data = NULL;
+    int rc = strcmp(path, "-") ? rt_read_file(path, &data, len, RT_EMU_MAX_EVENT)
+                               : rt_read_fd(STDIN_FILENO, &data, len, RT_EMU_MAX_EVENT);
+    if (rc == RT_ERR_NOMEM)
+        errno = ENOMEM;
+    return rc == RT_OK ? (char *)data : NULL;
 }
 
 /* Response bodies go to stdout as they are; on a terminal, control bytes are shown escaped. */
@@ -214,8 +193,7 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
     struct rt_emu *emu = NULL;
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
-    struct timespec started;
-    clock_gettime(CLOCK_REALTIME, &started);
+    int64_t started_ns = rt_clock_wall_ns();
     int erc = rt_emu_start(&o.cfg, &emu, &ei);
     if (erc != RT_OK) {
         rt_cli_error("invoke: %s", rt_errinfo_format(erc, &ei, err, sizeof err));
@@ -259,8 +237,15 @@ RT_COMMAND(invoke, "run a function locally in the Lambda emulator, recording eac
     }
     rt_emu_stop(emu);
     if (o.store_env[0]) /* recorded into a local folder: make it visible to ls */
-        rt_cli_index_recorded("invoke", o.store_env + strlen("RUNTRAIL_STORE="),
-                              (int64_t)started.tv_sec * 1000000000 + started.tv_nsec);
+        rt_cli_index_recorded("invoke", o.store_env + strlen("RUNTRAIL_STORE="), started_ns);
+    size_t spooled = rt_invoke_spooled(&o);
+    if (spooled) {
+        const char *store = rt_invoke_env_value(&o, "RUNTRAIL_STORE");
+        rt_cli_report_spooled("invoke", store ? store : "the store", spooled, o.spool_dir,
+                              rt_invoke_env_value(&o, "AWS_ACCESS_KEY_ID") != NULL);
+        rc = RT_EXIT_NOT_STORED;
+    }
+    rt_invoke_spool_done(&o);
     if (watching) {
         pthread_cancel(watcher);
         pthread_join(watcher, NULL);

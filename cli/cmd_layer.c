@@ -17,7 +17,7 @@
 
 extern char **environ;
 
-static const char help[] =
+static const char help_head[] =
     "usage: runtrail layer [-o FILE] [--from DIR]\n"
     "\n"
     "Write the runtrail Lambda layer as a zip file: extensions/runtrail (the extension),\n"
@@ -26,13 +26,22 @@ static const char help[] =
     "one built next to this program (../layer, or ../lib/runtrail/layer when installed).\n"
     "Publish it with: aws lambda publish-layer-version --layer-name runtrail \\\n"
     "  --zip-file fileb://runtrail-layer.zip --compatible-architectures x86_64\n"
-    "\n"
-    "  -o, --output FILE   the zip to write (default runtrail-layer.zip); replaced if present\n"
-    "  --from DIR          pack this layer tree instead\n"
-    "  -h, --help          this help\n"
+    "\n";
+
+enum { OPT_OUTPUT = 1, OPT_FROM };
+static const struct rt_opt options[] = {
+    {OPT_OUTPUT, "output", 'o', "FILE",
+     "the zip to write (default runtrail-layer.zip); replaced if present"},
+    {OPT_FROM, "from", 0, "DIR", "pack this layer tree instead"},
+    {0},
+};
+
+static const char help_tail[] =
     "\n"
     "Exit status: 0 written, 2 usage error, missing layer tree or zip failure.\n"
     "See runtrail-layer(1) and docs/deploy.md.\n";
+
+static const struct rt_cli_spec layer_spec = {"layer", help_head, options, help_tail, false};
 
 static bool is_layer(const char *dir)
 {
@@ -90,22 +99,19 @@ static bool absolute_output(const char *file, char *out, size_t cap)
 
 RT_COMMAND(layer, "build the Lambda layer zip (extension, wrapper, interposer)")
 {
-    if (rt_cli_wants_help(argc, argv))
-        return rt_cli_help(help);
     const char *output = "runtrail-layer.zip", *from = NULL;
-    for (int i = 1; i < argc; i++) {
-        if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
-            output = argv[++i];
-        else if (!strncmp(argv[i], "--output=", 9))
-            output = argv[i] + 9;
-        else if (!strcmp(argv[i], "--from") && i + 1 < argc)
-            from = argv[++i];
-        else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output") ||
-                 !strcmp(argv[i], "--from"))
-            return rt_cli_usage_error("layer", "%s needs a value", argv[i]);
-        else
-            return rt_cli_usage_error("layer", "unexpected argument '%s'", argv[i]);
+    struct rt_cli_parser p;
+    rt_cli_opts_begin(&p, &layer_spec, argc, argv);
+    for (int id; (id = rt_cli_opts_next(&p)) != RT_CLI_OPTS_END;) {
+        if (id == RT_CLI_OPTS_STOP)
+            return p.status;
+        if (id == OPT_OUTPUT)
+            output = p.value;
+        else if (id == OPT_FROM)
+            from = p.value;
     }
+    if (p.first_operand < argc)
+        return rt_cli_usage_error("layer", "unexpected argument '%s'", argv[p.first_operand]);
     char layer[PATH_MAX];
     if (from) {
         if (!is_layer(from) || !realpath(from, layer)) {

@@ -1,8 +1,9 @@
 /* runtrail ls: lists indexed invocations from the catalog, filtered by function, time window,
  * status, a path they touched, a destination they talked to, a program they ran or request
- * id; as a table (time, function, request id, duration, status, events, destinations, flags)
+ * id; as a table (time, function, request id, duration, status, events, destinations, flags,
+ * and with -l where the bundle is), as bundle paths only (--paths, for `show $(ls --paths)`)
  * or as JSON lines. Strings come from captured data, so the table escapes them and JSON is
- * ASCII-only. */
+ * ASCII-only. Like grep, it exits 1 when nothing matched. */
 #include "cli/cli.h"
 #include "formats/bundle.h"
 #include "formats/escape.h"
@@ -18,7 +19,7 @@
 static const char help[] =
     "usage: runtrail ls [--function F] [--since T] [--until T] [--status S] [--path GLOB]\n"
     "                   [--dest HOST|IP[:PORT]] [--exec PATH] [--request-id ID]...\n"
-    "                   [--limit N] [--json] [--cache DIR]\n"
+    "                   [--limit N] [--findings] [-l | --paths | --json] [--cache DIR]\n"
     "\n"
     "List the invocations in the catalog (bundles pulled, recorded or indexed), oldest\n"
     "first, as a table or as JSON lines. Filters combine (all must match):\n"
@@ -34,6 +35,10 @@ static const char help[] =
     "  --exec PATH        ran PATH (a glob when it has a '/', else matched by name)\n"
     "  --request-id ID    this request id (repeatable)\n"
     "  --limit N          at most N rows\n"
+    "  --findings         only invocations with findings stored by runtrail check\n"
+    "  -l                 the table with one more column, PATH: where the bundle is\n"
+    "  --paths            only the bundle paths, one per line (runtrail show $(runtrail\n"
+    "                     ls --paths --status crash))\n"
     "  --json             one JSON object per line (ASCII only)\n"
     "  --cache DIR        cache folder (default $RUNTRAIL_CACHE, else\n"
     "                     ${XDG_CACHE_HOME:-~/.cache}/runtrail)\n"
@@ -41,17 +46,30 @@ static const char help[] =
     "\n"
     "Columns: TIME (UTC start), FUNCTION, REQUEST ID, DURATION, STATUS, EVENTS,\n"
     "DESTINATIONS (outbound host:port, first few), FLAGS (cold = cold start, dropped =\n"
-    "events lost, then the event flags seen: exec_tmp, environ_read, privilege, ...).\n"
+    "events lost, then the event flags seen: exec_tmp, environ_read, privilege, ..., then\n"
+    "finding:RULE for each rule runtrail check found, e.g. finding:new_destination), with -l\n"
+    "PATH (the bundle file; its S3 key when it is not in the cache, '-' when neither).\n"
     "\n"
-    "Exit status: 0 ok (also when nothing matches), 2 usage error or unreadable catalog.\n"
+    "Exit status: 0 at least one invocation listed, 1 nothing matched (like grep), 2 usage\n"
+    "error or unreadable catalog.\n"
     "See runtrail-ls(1).\n";
 
 #define MAX_IDS 256
 
+enum ls_format { LS_TABLE, LS_LONG, LS_PATHS, LS_JSON };
+
 struct out {
-    bool json;
+    enum ls_format format;
     size_t rows;
 };
+
+/* Where a row's bundle is: its file, else its S3 key, else "-". */
+static const char *bundle_place(const struct rt_catalog_row *r)
+{
+    if (r->path && r->path[0])
+        return r->path;
+    return r->key && r->key[0] ? r->key : "-";
+}
 
 static void fmt_time(int64_t ns, char *buf, size_t cap)
 {
@@ -67,7 +85,8 @@ static void fmt_time(int64_t ns, char *buf, size_t cap)
  * table so that its FLAGS column stays a list of findings (--json keeps every flag). */
 #define BOOKKEEPING_FLAGS (RT_EF_OUTSIDE | RT_EF_CREATE | RT_EF_STILL_OPEN)
 
-static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, size_t cap)
+static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, bool with_findings, char *buf,
+                      size_t cap)
 {
     static const char *const names[] = {
 #define _(id, bit, name) [bit] = name,
@@ -89,6 +108,15 @@ static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, 
     for (unsigned b = 0; b < sizeof names / sizeof names[0]; b++)
         if ((r->event_flags & ~hide & (1u << b)) && names[b])
             ADD(names[b]);
+    if (with_findings) {
+        char rule[80];
+        for (const char *p = r->findings; *p;) {
+            size_t len = strcspn(p, ",");
+            snprintf(rule, sizeof rule, "finding:%.*s", (int)(len < 64 ? len : 64), p);
+            ADD(rule);
+            p += len + (p[len] == ',');
+        }
+    }
 #undef ADD
     if (!n)
         snprintf(buf, cap, "-");
@@ -97,11 +125,21 @@ static void fmt_flags(const struct rt_catalog_row *r, uint32_t hide, char *buf, 
 static int print_row(const struct rt_catalog_row *r, void *arg)
 {
     struct out *o = arg;
-    char when[40], flags[256];
+    char when[40], flags[1024];
     fmt_time(r->start_ns, when, sizeof when);
-    fmt_flags(r, o->json ? 0 : BOOKKEEPING_FLAGS, flags, sizeof flags);
+    fmt_flags(r, o->format == LS_JSON ? 0 : BOOKKEEPING_FLAGS, o->format != LS_JSON, flags,
+              sizeof flags);
     const char *status = rt_status_name((unsigned)r->status);
-    if (o->json) {
+    if (o->format == LS_PATHS) {
+        /* The request id in a bundle's name comes from the function: raw into a pipe (so the
+         * path opens), escaped on a terminal. */
+        const char *place = bundle_place(r);
+        if (rt_cli_stdout_is_tty())
+            rt_escape_fputs(stdout, place, strlen(place), 0);
+        else
+            fputs(place, stdout);
+        putchar('\n');
+    } else if (o->format == LS_JSON) {
         json_t *j = json_object();
         json_object_set_new(j, "time", json_string(when));
         json_object_set_new(j, "start_ns", json_integer(r->start_ns));
@@ -118,6 +156,13 @@ static int print_row(const struct rt_catalog_row *r, void *arg)
         json_object_set_new(j, "bytes_out", json_integer((json_int_t)r->bytes_out));
         json_object_set_new(j, "destinations", rt_cli_json_str(r->destinations));
         json_object_set_new(j, "flags", json_string(flags));
+        json_t *fs = json_array();
+        for (const char *p = r->findings; *p;) {
+            size_t len = strcspn(p, ",");
+            json_array_append_new(fs, json_stringn(p, len));
+            p += len + (p[len] == ',');
+        }
+        json_object_set_new(j, "findings", fs);
         json_object_set_new(j, "env_digest", rt_cli_json_str(r->env_digest));
         json_object_set_new(j, "code_digest", rt_cli_json_str(r->code_digest));
         json_object_set_new(j, "digest", rt_cli_json_str(r->digest));
@@ -126,9 +171,15 @@ static int print_row(const struct rt_catalog_row *r, void *arg)
         json_object_set_new(j, "verified", json_boolean(r->verified));
         rt_cli_json_line(j);
     } else {
-        if (o->rows == 0)
-            printf("%-24s %-20s %-36s %10s %-7s %6s  %-30s %s\n", "TIME", "FUNCTION", "REQUEST ID",
-                   "DURATION", "STATUS", "EVENTS", "DESTINATIONS", "FLAGS");
+        bool long_format = o->format == LS_LONG;
+        if (o->rows == 0) {
+            printf("%-24s %-20s %-36s %10s %-7s %6s  %-30s ", "TIME", "FUNCTION", "REQUEST ID",
+                   "DURATION", "STATUS", "EVENTS", "DESTINATIONS");
+            if (long_format)
+                printf("%-20s %s\n", "FLAGS", "PATH");
+            else
+                printf("%s\n", "FLAGS");
+        }
         char fn[64], rid[64], dest[96];
         rt_escape_buf(fn, sizeof fn, r->function ? r->function : "-",
                       strlen(r->function ? r->function : "-"), 0);
@@ -138,8 +189,16 @@ static int print_row(const struct rt_catalog_row *r, void *arg)
                       strlen(r->destinations[0] ? r->destinations : "-"), 0);
         char dur[32];
         snprintf(dur, sizeof dur, "%.1fms", (double)r->duration_ns / 1e6);
-        printf("%-24s %-20s %-36s %10s %-7s %6llu  %-30s %s\n", when, fn, rid, dur,
-               status ? status : "unknown", (unsigned long long)r->n_events, dest, flags);
+        printf("%-24s %-20s %-36s %10s %-7s %6llu  %-30s ", when, fn, rid, dur,
+               status ? status : "unknown", (unsigned long long)r->n_events, dest);
+        if (long_format) {
+            const char *place = bundle_place(r);
+            char where[PATH_MAX + 64];
+            rt_escape_buf(where, sizeof where, place, strlen(place), 0);
+            printf("%-20s %s\n", flags, where);
+        } else {
+            printf("%s\n", flags);
+        }
     }
     o->rows++;
     return 0;
@@ -152,20 +211,28 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
     struct rt_catalog_filter f = {.status = -1};
     const char *ids[MAX_IDS];
     const char *cache = NULL;
-    struct out o = {false, 0};
+    struct out o = {LS_TABLE, 0};
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = strcmp(a, "--json") != 0;
+        bool takes = strcmp(a, "--json") && strcmp(a, "-l") && strcmp(a, "--paths") &&
+                     strcmp(a, "--findings");
+        if (!strcmp(a, "--findings")) {
+            f.with_findings = true;
+            continue;
+        }
         if (a[0] != '-')
             return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
         if (takes && !val)
             return rt_cli_usage_error("ls", "%s needs a value", a);
-        if (!strcmp(a, "--json")) {
-            o.json = true;
+        if (!takes) {
+            enum ls_format want = !strcmp(a, "--json") ? LS_JSON : a[1] == 'l' ? LS_LONG : LS_PATHS;
+            if (o.format != LS_TABLE && o.format != want)
+                return rt_cli_usage_error("ls", "-l, --paths and --json exclude each other");
+            o.format = want;
             continue;
         }
         i++;
@@ -176,6 +243,11 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
             if (rt_parse_time(val, now, dst) != RT_OK)
                 return rt_cli_usage_error("ls", "%s '%s': %s", a, val,
                                           rt_strerror(RT_ERR_TIME_FORMAT));
+            /* The filter reads 0 as "no bound": --until at the epoch itself (1970-01-01)
+             * becomes 1 ns before it, which no recorded invocation can start at, instead of
+             * silently filtering nothing. --since 0 needs no bound. */
+            if (dst == &f.until_ns && *dst == 0)
+                *dst = -1;
         } else if (!strcmp(a, "--status")) {
             f.status = rt_status_from_name(val);
             if (f.status < 0)
@@ -220,7 +292,10 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
         rt_cli_error("%s: %s", dir, rt_errinfo_format(rc, &ei, buf, sizeof buf));
         return RT_EXIT_USAGE;
     }
-    if (!o.json && o.rows == 0)
-        fprintf(stderr, "runtrail: no invocations match (catalog %s/catalog.sqlite)\n", dir);
+    if (o.rows == 0) {
+        if (o.format != LS_JSON && o.format != LS_PATHS)
+            fprintf(stderr, "runtrail: no invocations match (catalog %s/catalog.sqlite)\n", dir);
+        return RT_EXIT_FINDINGS; /* like grep: nothing matched */
+    }
     return RT_EXIT_OK;
 }

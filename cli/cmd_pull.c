@@ -57,7 +57,7 @@ enum {
     OPT_MAX_SIZE,
     OPT_DRY_RUN
 };
-static const struct rt_cli_opt options[] = {
+static const struct rt_opt options[] = {
     {OPT_FUNCTION, "function", 0, "F",
      "only this function (repeatable); default: every fn= partition"},
     {OPT_SINCE, "since", 0, "T", "bundles that started at or after T"},

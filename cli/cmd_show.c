@@ -30,7 +30,7 @@ static const char help_head[] =
     "\n";
 
 enum { OPT_JSON = 1, OPT_KIND, OPT_OP, OPT_FLAG, OPT_FROM, OPT_TO, OPT_CACHE };
-static const struct rt_cli_opt options[] = {
+static const struct rt_opt options[] = {
     {OPT_JSON, "json", 0, NULL,
      "one JSON object per line (ASCII only): meta first, then code, env,\n"
      "header, payload records, then event and log records in time order;\n"
@@ -138,8 +138,12 @@ static void show_payload(const char *name, const struct rt_payload *p)
         return;
     short_hex(p->sha256, h);
     label(name);
-    printf("%zu of %" PRIu64 " bytes stored (%s), sha256 %s", p->len, p->original_len,
-           mode_name(p->mode), h);
+    if (p->mode == RT_PAYLOAD_REDACTED) /* redacted values are replaced by longer tokens */
+        printf("%zu bytes stored (redacted from %" PRIu64 " bytes), sha256 %s", p->len,
+               p->original_len, h);
+    else
+        printf("%zu of %" PRIu64 " bytes stored (%s), sha256 %s", p->len, p->original_len,
+               mode_name(p->mode), h);
     if (p->content_type) {
         fputs(", ", stdout);
         put_escaped(p->content_type);
@@ -210,6 +214,7 @@ static void show_header(const char *path, const struct rt_bundle *b)
         printf("  seq %" PRIu64 "  prev %s\n", m->seq,
                m->has_prev ? rt_digest_hex(m->prev_digest, hex) : "-");
     }
+    line_str("hash key", m->hash_key_id); /* which hmac values compare (docs/config.md) */
     label("recorder");
     put_escaped(m->recorder_version ? m->recorder_version : "?");
     fputs("  coverage", stdout);

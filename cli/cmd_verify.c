@@ -32,7 +32,7 @@ static const char help_head[] =
     "\n";
 
 enum { OPT_VERBOSE = 1, OPT_JSON, OPT_SINCE, OPT_STRICT };
-static const struct rt_cli_opt options[] = {
+static const struct rt_opt options[] = {
     {OPT_VERBOSE, "verbose", 'v', NULL, "also print one 'ok' line per intact bundle"},
     {OPT_SINCE, "since", 0, "T",
      "the bundles were pulled from T on (pull --since): a chain\n"

@@ -2,7 +2,8 @@
  * are indexed into the user's catalog, so `ls` with no arguments sees
  * everything runtrail recorded. The recorder inside the sandbox never touches the catalog;
  * this runs on the user's side once the invocations are done. S3 stores are indexed by
- * `runtrail pull`. */
+ * `runtrail pull`. Bundles the store refused (left in the recorder's spool) are reported
+ * loudly: a recording that did not reach its store must never look like a success. */
 #include "cli/cli.h"
 #include "store/catalog.h"
 
@@ -72,4 +73,21 @@ int rt_cli_index_recorded(const char *cmd, const char *store_url, int64_t since_
     rt_catalog_close(walk.cat);
     walk.cat = NULL;
     return walk.failed ? -1 : (int)walk.indexed;
+}
+
+void rt_cli_report_spooled(const char *cmd, const char *store_url, size_t n, const char *spool_dir,
+                           bool user_credentials)
+{
+    if (!n)
+        return;
+    rt_cli_error("%s: %zu bundle%s NOT stored in %s: the store refused %s or could not be "
+                 "reached; kept in %s (runtrail index %s reads them)",
+                 cmd, n, n == 1 ? " was" : "s were", store_url, n == 1 ? "it" : "them", spool_dir,
+                 spool_dir);
+    if (!strncmp(store_url, "s3://", 5) && !user_credentials)
+        rt_cli_error("%s: the emulated function has fake AWS credentials; give the recorder "
+                     "real ones with --env AWS_ACCESS_KEY_ID=... --env AWS_SECRET_ACCESS_KEY=... "
+                     "(and --env AWS_ENDPOINT_URL=... for another endpoint); see "
+                     "docs/emulator.md",
+                     cmd);
 }

@@ -103,8 +103,9 @@ struct rt_meta {
     char *caller;     /* caller identity from the event, where it carries one */
     char *sandbox_id; /* random per execution environment; chain key */
     char *recorder_version;
-    char *error_type; /* status ERROR/CRASH: the error type */
-    char *command;    /* `record`: the command line, arguments joined by spaces */
+    char *error_type;  /* status ERROR/CRASH: the error type */
+    char *command;     /* `record`: the command line, arguments joined by spaces */
+    char *hash_key_id; /* which keyed hashes compare: "configured:HEX", "sandbox:HEX" */
     uint32_t memory_mb;
     int64_t start_wall_ns; /* Unix time, ns */
     int64_t end_wall_ns;
@@ -134,8 +135,9 @@ struct rt_meta {
 #define RT_CHAIN_END_MORE 1
 #define RT_CHAIN_END_LAST 2
 
-/* ENV: one entry per variable. hash = HMAC-SHA256(key, value) (RUNTRAIL_HASH_KEY, or the
- * sandbox id); value is set only for allow-listed, non-secret variables. */
+/* ENV: one entry per variable. hash = HMAC-SHA256(key, value) (RUNTRAIL_HASH_KEY, or a random
+ * per-sandbox key never stored; META hash_key_id names it); value is set only for
+ * allow-listed, non-secret variables. */
 struct rt_env_var {
     char *name;
     uint8_t hash[RT_DIGEST_LEN];

@@ -267,43 +267,52 @@ static const char *parse_digits(const char *what, const char *s, uint64_t *v, st
     return s;
 }
 
-static int scaled(const char *what, const char *s, uint64_t v, uint64_t mul, uint64_t *out,
-                  struct rt_errinfo *ei)
-{
-    if (mul && v > UINT64_MAX / mul)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "%s '%.64s' out of range", what, s);
-    *out = v * mul;
-    return RT_OK;
-}
-
 struct unit {
     const char *suffix;
     uint64_t mul;
 };
 
-/* Finds rest among units (case-sensitive or not); returns the multiplier, 0 if unknown. */
-static uint64_t find_unit(const struct unit *units, size_t n, const char *rest, bool fold)
+/* A value type: its name in messages, its units (the first is "") and how to name them. */
+struct value_type {
+    const char *what;
+    const struct unit *units;
+    size_t n_units;
+    bool fold_case;
+    const char *hint; /* "(use ms, s, m or h)" */
+};
+
+/* Digits, then one of the type's units; the product must fit in 64 bits. */
+static int parse_value(const struct value_type *t, const char *s, uint64_t *out,
+                       struct rt_errinfo *ei)
 {
-    for (size_t i = 0; i < n; i++)
-        if (fold ? !strcasecmp(rest, units[i].suffix) : !strcmp(rest, units[i].suffix))
-            return units[i].mul;
-    return 0;
+    uint64_t v;
+    const char *rest = parse_digits(t->what, s, &v, ei);
+    if (!rest)
+        return RT_ERR_INVALID_ARG;
+    uint64_t mul = 0;
+    for (size_t i = 0; i < t->n_units && !mul; i++)
+        if (t->fold_case ? !strcasecmp(rest, t->units[i].suffix)
+                         : !strcmp(rest, t->units[i].suffix))
+            mul = t->units[i].mul;
+    if (!mul)
+        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "'%.64s': unknown %s unit '%.16s' %s", s,
+                       t->what, rest, t->hint);
+    if (v > UINT64_MAX / mul)
+        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "%s '%.64s' out of range", t->what, s);
+    *out = v * mul;
+    return RT_OK;
 }
+
+#define N_OF(a) (sizeof(a) / sizeof *(a))
 
 int rt_parse_duration_ms(const char *s, uint64_t *ms, struct rt_errinfo *ei)
 {
     static const struct unit units[] = {
         {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"min", 60000}, {"h", 3600000},
     };
-    uint64_t v;
-    const char *rest = parse_digits("duration", s, &v, ei);
-    if (!rest)
-        return RT_ERR_INVALID_ARG;
-    uint64_t mul = find_unit(units, sizeof units / sizeof *units, rest, false);
-    if (!mul)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1,
-                       "'%.64s': unknown duration unit '%.16s' (use ms, s, m or h)", s, rest);
-    return scaled("duration", s, v, mul, ms, ei);
+    static const struct value_type t = {"duration", units, N_OF(units), false,
+                                        "(use ms, s, m or h)"};
+    return parse_value(&t, s, ms, ei);
 }
 
 int rt_parse_count(const char *s, uint64_t *n, struct rt_errinfo *ei)
@@ -314,15 +323,8 @@ int rt_parse_count(const char *s, uint64_t *n, struct rt_errinfo *ei)
         {"m", 1000000},
         {"g", 1000000000},
     };
-    uint64_t v;
-    const char *rest = parse_digits("count", s, &v, ei);
-    if (!rest)
-        return RT_ERR_INVALID_ARG;
-    uint64_t mul = find_unit(units, sizeof units / sizeof *units, rest, true);
-    if (!mul)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1,
-                       "'%.64s': unknown count suffix '%.16s' (use k, M or G)", s, rest);
-    return scaled("count", s, v, mul, n, ei);
+    static const struct value_type t = {"count", units, N_OF(units), true, "(use k, M or G)"};
+    return parse_value(&t, s, n, ei);
 }
 
 int rt_parse_size(const char *s, uint64_t *bytes, struct rt_errinfo *ei)
@@ -340,13 +342,6 @@ int rt_parse_size(const char *s, uint64_t *bytes, struct rt_errinfo *ei)
         {"gb", 1ull << 30},
         {"gib", 1ull << 30},
     };
-    uint64_t v;
-    const char *rest = parse_digits("size", s, &v, ei);
-    if (!rest)
-        return RT_ERR_INVALID_ARG;
-    uint64_t mul = find_unit(units, sizeof units / sizeof *units, rest, true);
-    if (!mul)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1,
-                       "'%.64s': unknown size suffix '%.16s' (use k, m or g)", s, rest);
-    return scaled("size", s, v, mul, bytes, ei);
+    static const struct value_type t = {"size", units, N_OF(units), true, "(use k, m or g)"};
+    return parse_value(&t, s, bytes, ei);
 }

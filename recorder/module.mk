@@ -4,7 +4,8 @@
 # position-independent, with hidden visibility (only the hooks are exported), against libc and
 # libdl only (dlsym bound to its GLIBC_2.2.5 version, so the library also loads on glibc < 2.34).
 # The tiny test programs in tests/recorder/progs/ are built the same way.
-RECORDER_LIB_SRCS := recorder/ring.c recorder/preload/ring_produce.c recorder/preload/sniff.c
+RECORDER_LIB_SRCS := recorder/ring.c recorder/record.c recorder/preload/ring_produce.c \
+                     recorder/preload/sniff.c
 $(eval $(call rt_static_lib,recorder,$(RECORDER_LIB_SRCS)))
 
 PRELOAD_SRCS := $(wildcard recorder/preload/*.c)

@@ -97,10 +97,31 @@ int rt_emu_start(const struct rt_emu_config *cfg, struct rt_emu **out, struct rt
     } else if (!getcwd(emu->task_root, sizeof emu->task_root)) {
         snprintf(emu->task_root, sizeof emu->task_root, ".");
     }
-    /* The runtime starts in the task root: a relative command path is made absolute first. */
+    /* The runtime starts in the task root, but its command line was written in the caller's
+     * folder, as for any program: a relative command path, and every relative argument that
+     * names an existing file or folder here (python3 samples/python/bootstrap.py), is made
+     * absolute first. Other arguments (app.handler, -u) are passed as they are. */
     const char *argv0 = cfg->runtime_argv[0];
     if (!(strchr(argv0, '/') && argv0[0] != '/' && realpath(argv0, emu->runtime_exe)))
         snprintf(emu->runtime_exe, sizeof emu->runtime_exe, "%s", argv0);
+    size_t argc = 0;
+    while (cfg->runtime_argv[argc])
+        argc++;
+    emu->runtime_args = calloc(argc + 1, sizeof *emu->runtime_args);
+    for (size_t i = 1; emu->runtime_args && i < argc; i++) {
+        const char *arg = cfg->runtime_argv[i];
+        char abs[4096];
+        bool local = arg[0] && arg[0] != '/' && arg[0] != '-' && access(arg, F_OK) == 0 &&
+                     realpath(arg, abs);
+        if (!(emu->runtime_args[i] = strdup(local ? abs : arg))) {
+            rt_emu_stop(emu);
+            return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "runtime arguments");
+        }
+    }
+    if (!emu->runtime_args) {
+        rt_emu_stop(emu);
+        return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "runtime arguments");
+    }
     /* AWS_LAMBDA_EXEC_WRAPPER: an explicit --env wins, else the first layer that has one. */
     for (size_t i = 0; i < cfg->n_env; i++)
         if (!strncmp(cfg->env[i], "AWS_LAMBDA_EXEC_WRAPPER=", 24))
@@ -111,7 +132,12 @@ int rt_emu_start(const struct rt_emu_config *cfg, struct rt_emu **out, struct rt
         if (access(path, X_OK) == 0 && !realpath(path, emu->wrapper))
             emu->wrapper[0] = '\0';
     }
-    int rc = emu_http_start(emu, ei);
+    int rc = emu_tele_start(emu);
+    if (rc != RT_OK) {
+        rt_emu_stop(emu);
+        return rt_fail(ei, rc, -1, "telemetry thread");
+    }
+    rc = emu_http_start(emu, ei);
     if (rc != RT_OK) {
         rt_emu_stop(emu);
         return rc;
@@ -156,7 +182,7 @@ static int start_extensions(struct rt_emu *emu, const char *layer, struct rt_err
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);
             char real[4096];
             char *argv[] = {realpath(path, real) ? real : path, NULL};
-            rc = emu_proc_spawn(emu, argv, names[i], &emu->ext_procs[emu->n_ext_procs], ei);
+            rc = emu_proc_spawn(emu, argv, names[i], -1, &emu->ext_procs[emu->n_ext_procs], ei);
             if (rc == RT_OK)
                 emu->n_ext_procs++;
         }
@@ -293,9 +319,25 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
         argv[k++] = emu->wrapper;
     argv[k++] = emu->runtime_exe;
     for (size_t i = 1; i < argc; i++)
-        argv[k++] = cfg->runtime_argv[i];
-    rc = emu->init_failed ? RT_OK : emu_proc_spawn(emu, argv, "runtime", &emu->runtime, ei);
+        argv[k++] = emu->runtime_args[i];
+    /* The runtime's output goes through the Telemetry API's pipe (passed on to the log). */
+    int out[2] = {-1, -1};
+    if (!emu->init_failed && emu_tele_pipe(emu, out) != 0)
+        out[0] = out[1] = -1;
+    rc = emu->init_failed ? RT_OK : emu_proc_spawn(emu, argv, "runtime", out[1], &emu->runtime, ei);
     free(argv);
+    if (out[1] >= 0)
+        close(out[1]);
+    if (out[0] >= 0) {
+        if (rc == RT_OK) {
+            /* the reader thread takes its own lock: never under mu (delivery is HTTP) */
+            pthread_mutex_unlock(&emu->mu);
+            emu_tele_attach(emu, out[0]);
+            pthread_mutex_lock(&emu->mu);
+        } else {
+            close(out[0]);
+        }
+    }
     if (rc != RT_OK)
         return rc;
 
@@ -345,6 +387,26 @@ static void queue_event(struct rt_emu *emu, unsigned bit, json_t *event)
     pthread_cond_broadcast(&emu->cv);
 }
 
+/* The INVOKE event of the current invocation for the extensions. Caller holds mu. */
+static void queue_invoke(struct rt_emu *emu)
+{
+    const struct rt_emu_config *cfg = emu->cfg;
+    json_t *ev = json_object();
+    json_object_set_new(ev, "eventType", json_string("INVOKE"));
+    json_object_set_new(ev, "deadlineMs", json_integer(emu->deadline_ms));
+    json_object_set_new(ev, "requestId", json_string(emu->req_id));
+    char arn[512];
+    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:123456789012:function:%s",
+             cfg->region ? cfg->region : "us-east-1",
+             cfg->function_name ? cfg->function_name : "runtrail-function");
+    json_object_set_new(ev, "invokedFunctionArn", json_string(arn));
+    json_t *tracing = json_object();
+    json_object_set_new(tracing, "type", json_string("X-Amzn-Trace-Id"));
+    json_object_set_new(tracing, "value", json_string(emu->trace_id));
+    json_object_set_new(ev, "tracing", tracing);
+    queue_event(emu, RT_EMU_EV_INVOKE, ev);
+}
+
 static bool all_extensions_idle(struct rt_emu *emu)
 {
     for (int i = 0; i < emu->n_exts; i++) {
@@ -379,6 +441,11 @@ static void shutdown_locked(struct rt_emu *emu, const char *reason)
         }
         emu_proc_reap(&emu->runtime);
     }
+    /* The runtime is dead: its last output reaches the extensions before SHUTDOWN does (read
+     * and delivered outside mu: delivery is HTTP to the extensions). */
+    pthread_mutex_unlock(&emu->mu);
+    emu_tele_end_sandbox(emu);
+    pthread_mutex_lock(&emu->mu);
     unsigned budget = emu->cfg->shutdown_ms ? emu->cfg->shutdown_ms : 2000;
     json_t *ev = json_object();
     json_object_set_new(ev, "eventType", json_string("SHUTDOWN"));
@@ -453,11 +520,20 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
         int rc = cold_start(emu, ei);
         res->init_ns = emu_mono_ns() - t0;
         if (rc != RT_OK) {
+            const char *reason = "failure";
             if (rc == RT_ERR_EMU_INIT) {
+                /* The invocation that was waiting for this init failed with it: the extensions
+                 * get its INVOKE (then SHUTDOWN), so that they can tell which request the
+                 * failed init cost, as the caller sees it. */
+                emu->deadline_ms = emu_wall_ms() + (cfg->timeout_ms ? cfg->timeout_ms : 3000);
+                queue_invoke(emu);
+                reason = emu->res_status == RT_STATUS_TIMEOUT ? "timeout"
+                         : emu->cancelled                     ? "spindown"
+                                                              : "failure";
                 fill_result(emu, res);
                 rc = RT_OK;
             }
-            shutdown_locked(emu, "failure");
+            shutdown_locked(emu, reason);
             pthread_mutex_unlock(&emu->mu);
             return rc;
         }
@@ -470,20 +546,7 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
     emu->req = req;
     emu->inv_pending = true;
     emu->invocations++;
-    json_t *ev = json_object();
-    json_object_set_new(ev, "eventType", json_string("INVOKE"));
-    json_object_set_new(ev, "deadlineMs", json_integer(emu->deadline_ms));
-    json_object_set_new(ev, "requestId", json_string(emu->req_id));
-    char arn[512];
-    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:123456789012:function:%s",
-             cfg->region ? cfg->region : "us-east-1",
-             cfg->function_name ? cfg->function_name : "runtrail-function");
-    json_object_set_new(ev, "invokedFunctionArn", json_string(arn));
-    json_t *tracing = json_object();
-    json_object_set_new(tracing, "type", json_string("X-Amzn-Trace-Id"));
-    json_object_set_new(tracing, "value", json_string(emu->trace_id));
-    json_object_set_new(ev, "tracing", tracing);
-    queue_event(emu, RT_EMU_EV_INVOKE, ev);
+    queue_invoke(emu);
 
     const char *reset = NULL;
     char msg[512];
@@ -541,9 +604,13 @@ void rt_emu_stop(struct rt_emu *emu)
         rt_emu_shutdown(emu, "spindown");
         emu_http_stop(emu);
     }
+    emu_tele_stop(emu);
     free(emu->res_body);
     free(emu->init_error_body);
     rt_lambda_env_free(emu->envp);
+    for (size_t i = 1; emu->runtime_args && emu->runtime_args[i]; i++)
+        free(emu->runtime_args[i]);
+    free(emu->runtime_args);
     pthread_cond_destroy(&emu->cv);
     pthread_mutex_destroy(&emu->mu);
     free(emu);

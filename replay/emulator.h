@@ -37,8 +37,13 @@ struct rt_emu_config {
     size_t n_layers;
     const char *const *env; /* extra "K=V" for runtime and extensions (override defaults) */
     size_t n_env;
-    int log_fd; /* where children's stdout/stderr go; < 0 = 2 */
+    int log_fd;       /* where children's stdout/stderr go; < 0 = 2 */
+    bool inherit_env; /* the host's variables pass too, under Lambda's (--inherit-env) */
 };
+
+/* PATH as Lambda sets it. The runtime command is looked up there first, then in the host's
+ * PATH (the interpreter the user has); the sandbox's processes get this one. */
+#define RT_LAMBDA_PATH "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 
 /* Optional per-invocation context (NULL fields are absent). */
 struct rt_emu_request {
@@ -102,6 +107,20 @@ int rt_emu_runtime_pid(const struct rt_emu *emu);
  * list is allowed (0). Returns RT_ERR_EMU_BAD_JSON / RT_ERR_EMU_BAD_REQUEST with detail. */
 int rt_emu_parse_register(const char *body, size_t len, unsigned *events, struct rt_errinfo *ei);
 
+/* A Telemetry API subscription (PUT /2022-07-01/telemetry). */
+struct rt_emu_tele_sub {
+    bool function; /* "function" is among the types */
+    char uri[512]; /* destination: http:// on sandbox.localdomain, 127.0.0.1 or localhost */
+    unsigned timeout_ms, max_items;
+    size_t max_bytes;
+};
+
+/* Parses a subscription body {"types":[...],"destination":{"protocol":"HTTP","URI":...},
+ * "buffering":{...}} with Lambda's rules and defaults. Returns RT_OK and fills *out, or
+ * RT_ERR_EMU_BAD_REQUEST with a message in err. */
+int rt_emu_parse_telemetry(const char *body, size_t len, struct rt_emu_tele_sub *out, char *err,
+                           size_t err_cap);
+
 /* Lambda's error JSON {"errorMessage":..,"errorType":..}; malloc'ed, NULL on OOM. */
 char *rt_emu_error_json(const char *type, const char *message);
 
@@ -123,7 +142,8 @@ void rt_emu_trace_id(char *out, size_t cap);
  * malloc'ed "K=V" strings (free with rt_lambda_env_free). api = AWS_LAMBDA_RUNTIME_API;
  * wrapper = AWS_LAMBDA_EXEC_WRAPPER or NULL; tmp_dir = the sandbox's private /tmp (TMPDIR,
  * and the recorder's RUNTRAIL_RUN_DIR and RUNTRAIL_SPOOL_DIR below it unless set) or NULL.
- * cfg->env entries override the defaults. */
+ * From the host: RUNTRAIL_* only, or with cfg->inherit_env every variable Lambda does not set.
+ * cfg->env entries override everything. */
 char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, const char *wrapper,
                            const char *tmp_dir);
 void rt_lambda_env_free(char **env);

@@ -4,7 +4,9 @@
  * codes, headers and bodies follow AWS's API reference: 200/202 on success, 400 for malformed
  * requests and unknown request ids, 403 for unknown extension identifiers and calls in the
  * wrong phase, 413 for responses over Lambda's payload limit, 500 when the sandbox is going
- * away. Error bodies are Lambda's {"errorMessage","errorType"}. */
+ * away. Error bodies are Lambda's {"errorMessage","errorType"}. Also the subscription endpoint
+ * of the Telemetry API (PUT /2022-07-01/telemetry, and the older /2020-08-15/logs), whose
+ * deliveries emulator_telemetry.c makes. */
 #include "replay/emulator_int.h"
 
 #include <arpa/inet.h>
@@ -177,6 +179,9 @@ static char *base64_decode(const char *text, size_t *out_len)
 static enum MHD_Result runtime_post(struct rt_emu *emu, struct MHD_Connection *c,
                                     struct request *rq, const char *id, bool is_error)
 {
+    /* What the runtime printed before answering reaches the subscribed extensions before the
+     * invocation completes. */
+    emu_tele_flush(emu);
     pthread_mutex_lock(&emu->mu);
     if (!emu->inv_active || emu->inv_done || strcmp(id, emu->req_id) != 0) {
         pthread_mutex_unlock(&emu->mu);
@@ -228,6 +233,7 @@ static enum MHD_Result runtime_post(struct rt_emu *emu, struct MHD_Connection *c
 static enum MHD_Result runtime_init_error(struct rt_emu *emu, struct MHD_Connection *c,
                                           struct request *rq)
 {
+    emu_tele_flush(emu);
     pthread_mutex_lock(&emu->mu);
     if (emu->runtime_ready || !emu->up) {
         pthread_mutex_unlock(&emu->mu);
@@ -434,6 +440,27 @@ static enum MHD_Result extension_api(struct rt_emu *emu, struct MHD_Connection *
     return send_error(c, 404, "UnknownPath", "Unknown Extensions API path");
 }
 
+/* ---- Telemetry API (2022-07-01) and its predecessor, the Logs API (2020-08-15) ---- */
+
+static enum MHD_Result telemetry_subscribe(struct rt_emu *emu, struct MHD_Connection *c,
+                                           const char *method, struct request *rq)
+{
+    if (strcmp(method, "PUT"))
+        return send_error(c, 405, "MethodNotAllowed", method);
+    enum MHD_Result ret = MHD_NO;
+    pthread_mutex_lock(&emu->mu);
+    struct emu_ext *ext = ext_or_403(emu, c, &ret);
+    if (!ext)
+        return ret;
+    char id[37];
+    memcpy(id, ext->id, sizeof id);
+    pthread_mutex_unlock(&emu->mu);
+    char err[256];
+    if (emu_tele_subscribe(emu, id, rq->body, rq->len, err, sizeof err) != 0)
+        return send_error(c, 400, "ValidationError", err);
+    return send_body(c, 200, strdup("OK"), 2, NULL);
+}
+
 /* ---- libmicrohttpd glue ---- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -482,6 +509,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return runtime_api(emu, c, method, url + strlen(RUNTIME_PREFIX), rq);
     if (!strncmp(url, EXTENSION_PREFIX, strlen(EXTENSION_PREFIX)))
         return extension_api(emu, c, method, url + strlen(EXTENSION_PREFIX), rq);
+    if (!strcmp(url, "/2022-07-01/telemetry") || !strcmp(url, "/2020-08-15/logs"))
+        return telemetry_subscribe(emu, c, method, rq);
     return send_error(c, 404, "UnknownPath", "Unknown API path");
 }
 

@@ -34,13 +34,45 @@ struct emu_proc {
     char name[128];
 };
 
+/* Telemetry API (emulator_telemetry.c): the runtime's output lines for the subscribers. */
+#define EMU_TELE_QUEUE 10000
+
+struct emu_sub {
+    char ext_id[37];
+    char url[512];
+    unsigned timeout_ms, max_items;
+    size_t max_bytes;
+};
+
+struct emu_telemetry {
+    pthread_mutex_t mu; /* guards the fields below; never taken while holding rt_emu.mu */
+    pthread_t thread;
+    bool running, stop;
+    int pipe_fd;   /* read end of the runtime's stdout and stderr, or -1 */
+    char *partial; /* the line being assembled */
+    size_t partial_len;
+    struct {
+        int64_t wall_ns;
+        char *text;
+        size_t len;
+    } lines[EMU_TELE_QUEUE];
+    size_t n, bytes;
+    uint64_t dropped, failed_batches;
+    int64_t last_delivery_ms;
+    struct emu_sub subs[EMU_MAX_EXTENSIONS]; /* "function" subscribers of this sandbox */
+    int n_subs;
+};
+
 struct rt_emu {
     const struct rt_emu_config *cfg;
     struct MHD_Daemon *mhd;
+    struct emu_telemetry tele;
     char api[64];
     char wrapper[4096]; /* the exec wrapper a layer provides, or "" */
     char task_root[4096];
     char runtime_exe[4096]; /* argv[0] of the runtime, absolute when it was a relative path */
+    char **runtime_args;    /* [1..] its arguments, relative paths to existing files made
+                               absolute; [0] unused (NULL); NULL-terminated */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
@@ -90,9 +122,25 @@ void emu_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sets the invocation's outcome (takes ownership of body). Caller holds mu. */
 void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body, size_t len);
 
+/* emulator_telemetry.c */
+int emu_tele_start(struct rt_emu *emu);
+void emu_tele_stop(struct rt_emu *emu);
+/* A pipe for the runtime's output (read end non-blocking, both close-on-exec); -1 if none. */
+int emu_tele_pipe(struct rt_emu *emu, int fds[2]);
+/* The reader thread takes read_fd (the runtime has the write end). */
+void emu_tele_attach(struct rt_emu *emu, int read_fd);
+/* Reads what the runtime has written so far and delivers it now. Caller must not hold mu. */
+void emu_tele_flush(struct rt_emu *emu);
+/* The sandbox ended: the rest of the output is read and delivered, subscriptions dropped. */
+void emu_tele_end_sandbox(struct rt_emu *emu);
+/* PUT /2022-07-01/telemetry from extension ext_id: 0, or -1 with a message in err. */
+int emu_tele_subscribe(struct rt_emu *emu, const char *ext_id, const char *body, size_t len,
+                       char *err, size_t err_cap);
+
 /* emulator_proc.c */
-int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, struct emu_proc *out,
-                   struct rt_errinfo *ei);
+/* out_fd: the child's stdout and stderr (-1: the log descriptor). */
+int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, int out_fd,
+                   struct emu_proc *out, struct rt_errinfo *ei);
 /* Non-blocking: updates p->exited; returns p->exited. */
 bool emu_proc_poll(struct emu_proc *p);
 void emu_proc_kill(struct emu_proc *p, int sig);

@@ -161,3 +161,70 @@ int rt_emu_parse_listen(const char *addr, char *host, size_t host_cap, unsigned 
     *port = p;
     return RT_OK;
 }
+
+/* Only loopback destinations: Lambda's sandbox.localdomain, or this machine by name. */
+static bool destination_ok(const char *uri)
+{
+    static const char *const hosts[] = {"http://sandbox.localdomain", "http://127.0.0.1",
+                                        "http://localhost"};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        size_t n = strlen(hosts[i]);
+        if (!strncmp(uri, hosts[i], n) && (uri[n] == ':' || uri[n] == '/' || !uri[n]))
+            return true;
+    }
+    return false;
+}
+
+int rt_emu_parse_telemetry(const char *body, size_t len, struct rt_emu_tele_sub *out, char *err,
+                           size_t err_cap)
+{
+    json_error_t je;
+    json_t *root = body ? json_loadb(body, len, 0, &je) : NULL;
+    int rc = RT_ERR_EMU_BAD_REQUEST;
+    memset(out, 0, sizeof *out);
+    json_t *types = json_object_get(root, "types");
+    json_t *dest = json_object_get(root, "destination");
+    const char *protocol = json_string_value(json_object_get(dest, "protocol"));
+    const char *uri = json_string_value(json_object_get(dest, "URI"));
+    json_t *buf = json_object_get(root, "buffering");
+    json_t *v_timeout = json_object_get(buf, "timeoutMs");
+    json_t *v_items = json_object_get(buf, "maxItems");
+    json_t *v_bytes = json_object_get(buf, "maxBytes");
+    json_int_t timeout_ms = v_timeout ? json_integer_value(v_timeout) : 1000;
+    json_int_t max_items = v_items ? json_integer_value(v_items) : 10000;
+    json_int_t max_bytes = v_bytes ? json_integer_value(v_bytes) : 262144;
+    size_t i;
+    json_t *v;
+    bool known = true;
+    json_array_foreach(types, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && !strcmp(s, "function"))
+            out->function = true;
+        else if (!s || (strcmp(s, "platform") && strcmp(s, "extension")))
+            known = false;
+    }
+    if (!json_is_object(root)) {
+        snprintf(err, err_cap, "body is not a JSON object%s%s", body && !root ? ": " : "",
+                 body && !root ? je.text : "");
+    } else if (!json_is_array(types) || !json_array_size(types) || !known) {
+        snprintf(err, err_cap, "types: a non-empty list of platform, function, extension");
+    } else if (!protocol || strcmp(protocol, "HTTP") || !uri || strlen(uri) >= sizeof out->uri ||
+               !destination_ok(uri)) {
+        snprintf(
+            err, err_cap,
+            "destination: {\"protocol\":\"HTTP\",\"URI\":\"http://sandbox.localdomain:PORT\"}");
+    } else if (timeout_ms < 25 || timeout_ms > 30000 || max_items < 1000 || max_items > 10000 ||
+               max_bytes < 262144 || max_bytes > 1048576) {
+        /* Lambda's ranges: timeoutMs 25..30000, maxItems 1000..10000, maxBytes 256 KiB..1 MiB */
+        snprintf(err, err_cap, "buffering: out of range");
+    } else {
+        snprintf(out->uri, sizeof out->uri, "%s", uri);
+        out->timeout_ms = (unsigned)timeout_ms;
+        out->max_items = (unsigned)max_items;
+        out->max_bytes = (size_t)max_bytes;
+        rc = RT_OK;
+    }
+    json_decref(root);
+    return rc;
+}

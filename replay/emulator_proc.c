@@ -1,7 +1,8 @@
 /* The sandbox's processes: the runtime and the extensions of the layer folders. Each starts in
  * its own process group (so a timeout or a crash kills the handler's children too), in the
  * task root, with the Lambda environment, its stdout and stderr sent to the emulator's log
- * descriptor (never to the caller's stdout, where invoke prints responses). */
+ * descriptor (never to the caller's stdout, where invoke prints responses) — the runtime's
+ * through the Telemetry API's pipe, which passes them on. */
 #include "replay/emulator_int.h"
 
 #include <errno.h>
@@ -13,37 +14,40 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Resolves a command name through the PATH of the sandbox environment (before fork, so the
- * child only calls async-signal-safe functions). */
+/* Resolves a command name through the PATH of the sandbox environment, then the host's (before
+ * fork, so the child only calls async-signal-safe functions). */
 static int resolve(const char *cmd, char *const *envp, char *out, size_t cap)
 {
     if (strchr(cmd, '/')) {
         snprintf(out, cap, "%s", cmd);
         return access(out, X_OK) == 0 ? 0 : -1;
     }
-    const char *path = rt_lambda_env_get(envp, "PATH");
-    if (!path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        const char *end = strchr(path, ':');
-        size_t len = end ? (size_t)(end - path) : strlen(path);
-        if (len) {
-            snprintf(out, cap, "%.*s/%s", (int)len, path, cmd);
-            if (access(out, X_OK) == 0)
-                return 0;
+    /* The sandbox's PATH (Lambda's), then the host's: `python3` or `node` is the interpreter
+     * the user has, wherever their shell finds it. */
+    const char *paths[] = {rt_lambda_env_get(envp, "PATH"), getenv("PATH")};
+    for (size_t i = 0; i < 2; i++) {
+        const char *path = paths[i] ? paths[i] : "";
+        while (*path) {
+            const char *end = strchr(path, ':');
+            size_t len = end ? (size_t)(end - path) : strlen(path);
+            if (len) {
+                snprintf(out, cap, "%.*s/%s", (int)len, path, cmd);
+                if (access(out, X_OK) == 0)
+                    return 0;
+            }
+            path += len + (end ? 1 : 0);
         }
-        path += len + (end ? 1 : 0);
     }
     return -1;
 }
 
-int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, struct emu_proc *out,
-                   struct rt_errinfo *ei)
+int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, int out_fd,
+                   struct emu_proc *out, struct rt_errinfo *ei)
 {
     char exe[4096];
     if (resolve(argv[0], emu->envp, exe, sizeof exe) != 0)
         return rt_fail(ei, RT_ERR_EMU_SPAWN, -1, "%s: not found or not executable", argv[0]);
-    int log_fd = emu->cfg->log_fd >= 0 ? emu->cfg->log_fd : 2;
+    int log_fd = out_fd >= 0 ? out_fd : emu->cfg->log_fd >= 0 ? emu->cfg->log_fd : 2;
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0)
         return rt_fail(ei, RT_ERR_EMU_SPAWN, -1, "pipe: %s", strerror(errno));

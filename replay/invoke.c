@@ -1,13 +1,15 @@
 /* Option handling for `runtrail invoke` and `runtrail emulate`: the option table, the parser
- * (getopt_long, stopping at `--` or the first non-option, which starts the runtime command)
+ * (the one option engine, formats/options.h: getopt_long, stopping at `--` or the first
+ * non-option, which starts the runtime command)
  * and the recording set-up — the runtrail layer that the build puts next to the binary
- * ($(BUILD)/layer, like /opt in Lambda), the store the extension writes to, and a free port
- * for the extension's Runtime API proxy so that parallel runs never collide. */
+ * ($(BUILD)/layer, like /opt in Lambda), the store the extension writes to, a spool folder
+ * of ours for what the store refuses, and a free port for the extension's Runtime API proxy so
+ * that parallel runs never collide. */
 #include "replay/invoke.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -17,46 +19,52 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* name, has_arg, id, help */
-#define INVOKE_OPTIONS(_)                                                                          \
-    _("store", 1, 'S',                                                                             \
-      "--store URL          where bundles go (s3://BUCKET/PREFIX or a folder; "                    \
-      "default $RUNTRAIL_STORE, else ./runtrail-data)")                                            \
-    _("event", 1, 'e', "--event FILE|-       an event payload; repeatable (default: {})")          \
-    _("repeat", 1, 'n', "--repeat N           deliver the events N times")                         \
-    _("handler", 1, 'H', "--handler H          _HANDLER (default function.handler)")               \
-    _("task-root", 1, 'T',                                                                         \
-      "--task-root DIR      LAMBDA_TASK_ROOT and working directory "                               \
-      "(default .)")                                                                               \
-    _("function-name", 1, 'F',                                                                     \
-      "--function-name F    AWS_LAMBDA_FUNCTION_NAME (default "                                    \
-      "runtrail-function)")                                                                        \
-    _("region", 1, 'R', "--region R           AWS_REGION (default us-east-1)")                     \
-    _("timeout", 1, 't', "--timeout S          per-invocation timeout in seconds (default 3)")     \
-    _("memory", 1, 'm', "--memory MB          AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)")      \
-    _("layer", 1, 'L',                                                                             \
-      "--layer DIR          a layer folder laid out like /opt (extensions/, "                      \
-      "runtrail/wrapper); repeatable; default $RUNTRAIL_LAYER")                                    \
-    _("env", 1, 'E', "--env K=V            an extra environment variable; repeatable")             \
-    _("no-record", 0, 'N', "--no-record          run without the runtrail recorder layer")         \
-    _("report", 1, 'r',                                                                            \
-      "--report FILE        one JSON line per invocation (id, status, "                            \
-      "timings)")                                                                                  \
-    _("quiet", 0, 'q', "--quiet              no per-invocation status lines on stderr")            \
-    _("listen", 1, 'l', "--listen ADDR        (emulate) HOST:PORT of the invoke endpoint")
+enum {
+    OPT_STORE = 1,
+    OPT_EVENT,
+    OPT_REPEAT,
+    OPT_HANDLER,
+    OPT_TASK_ROOT,
+    OPT_FUNCTION_NAME,
+    OPT_REGION,
+    OPT_TIMEOUT,
+    OPT_MEMORY,
+    OPT_LAYER,
+    OPT_ENV,
+    OPT_INHERIT_ENV,
+    OPT_NO_RECORD,
+    OPT_REPORT,
+    OPT_QUIET,
+    OPT_LISTEN,
+    OPT_IDLE_TIMEOUT,
+};
 
-const char rt_invoke_options_help[] =
-#define _(name, arg, id, help) "  " help "\n"
-    INVOKE_OPTIONS(_)
-#undef _
-    ;
-
-static const struct option long_options[] = {
-#define _(name, arg, id, help) {name, arg, NULL, id},
-    INVOKE_OPTIONS(_)
-#undef _
-        {"help", 0, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+const struct rt_opt rt_invoke_options[] = {
+    {OPT_STORE, "store", 0, "URL",
+     "where bundles go (s3://BUCKET/PREFIX or a folder;\n"
+     "default $RUNTRAIL_STORE, else ./runtrail-data)"},
+    {OPT_EVENT, "event", 0, "FILE|-", "an event payload; repeatable (default: {})"},
+    {OPT_REPEAT, "repeat", 0, "N", "deliver the events N times"},
+    {OPT_HANDLER, "handler", 0, "H", "_HANDLER (default function.handler)"},
+    {OPT_TASK_ROOT, "task-root", 0, "DIR", "LAMBDA_TASK_ROOT and working directory (default .)"},
+    {OPT_FUNCTION_NAME, "function-name", 0, "F",
+     "AWS_LAMBDA_FUNCTION_NAME (default runtrail-function)"},
+    {OPT_REGION, "region", 0, "R", "AWS_REGION (default us-east-1)"},
+    {OPT_TIMEOUT, "timeout", 0, "S", "per-invocation timeout in seconds (default 3)"},
+    {OPT_MEMORY, "memory", 0, "MB", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)"},
+    {OPT_LAYER, "layer", 0, "DIR",
+     "a layer folder laid out like /opt (extensions/, runtrail/wrapper);\n"
+     "repeatable; default $RUNTRAIL_LAYER"},
+    {OPT_ENV, "env", 0, "K=V", "an extra environment variable; repeatable"},
+    {OPT_INHERIT_ENV, "inherit-env", 0, NULL,
+     "pass the host's environment too, under Lambda's variables\n(default: only RUNTRAIL_*)"},
+    {OPT_NO_RECORD, "no-record", 0, NULL, "run without the runtrail recorder layer"},
+    {OPT_REPORT, "report", 0, "FILE", "one JSON line per invocation (id, status, timings)"},
+    {OPT_QUIET, "quiet", 0, NULL, "no per-invocation status lines on stderr"},
+    {OPT_LISTEN, "listen", 0, "ADDR", "(emulate) HOST:PORT of the invoke endpoint"},
+    {OPT_IDLE_TIMEOUT, "idle-timeout", 0, "S",
+     "(emulate) close a client connection idle for S seconds (default 30)"},
+    {0},
 };
 
 static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -86,89 +94,101 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
 {
     memset(o, 0, sizeof *o);
     const char *env_layer = getenv("RUNTRAIL_LAYER");
-    optind = 1;
-    opterr = 0;
+    struct rt_opt_parser p;
+    rt_opt_begin(&p, rt_invoke_options, true, argc, argv);
     int c;
     unsigned long v;
-    while ((c = getopt_long(argc, argv, "+:h", long_options, NULL)) != -1) {
+    while ((c = rt_opt_next(&p)) != RT_OPT_END) {
+        const char *val = p.value;
         switch (c) {
-        case 'S':
-            o->store = optarg;
+        case OPT_STORE:
+            o->store = val;
             break;
-        case 'e':
+        case OPT_EVENT:
             if (o->n_events >= RT_INVOKE_MAX_LIST)
                 return fail(err, err_cap, "too many --event options (at most 64)");
-            o->events[o->n_events++] = optarg;
+            o->events[o->n_events++] = val;
             break;
-        case 'n':
-            if (!parse_ulong(optarg, 100000000, &v) || v == 0)
-                return fail(err, err_cap, "--repeat wants a positive number, not '%s'", optarg);
+        case OPT_REPEAT:
+            if (!parse_ulong(val, 100000000, &v) || v == 0)
+                return fail(err, err_cap, "--repeat wants a positive number, not '%s'", val);
             o->repeat = v;
             break;
-        case 'H':
-            o->cfg.handler = optarg;
+        case OPT_HANDLER:
+            o->cfg.handler = val;
             break;
-        case 'T':
+        case OPT_TASK_ROOT:
             /* The runtime runs inside the task root, so a relative LAMBDA_TASK_ROOT would
              * point nowhere: resolve it here, as Lambda's is always absolute (/var/task). */
-            if (!realpath(optarg, o->task_root_abs))
-                return fail(err, err_cap, "--task-root %s: %s", optarg, strerror(errno));
+            if (!realpath(val, o->task_root_abs))
+                return fail(err, err_cap, "--task-root %s: %s", val, strerror(errno));
             o->cfg.task_root = o->task_root_abs;
             break;
-        case 'F':
-            o->cfg.function_name = optarg;
+        case OPT_FUNCTION_NAME:
+            o->cfg.function_name = val;
             break;
-        case 'R':
-            o->cfg.region = optarg;
+        case OPT_REGION:
+            o->cfg.region = val;
             break;
-        case 't': {
+        case OPT_TIMEOUT: {
             char *end;
-            double s = strtod(optarg, &end);
+            double s = strtod(val, &end);
             if (*end || !(s > 0) || s > 900)
-                return fail(err, err_cap, "--timeout wants seconds in (0, 900], not '%s'", optarg);
+                return fail(err, err_cap, "--timeout wants seconds in (0, 900], not '%s'", val);
             o->cfg.timeout_ms = (unsigned)(s * 1000 + 0.5);
             if (!o->cfg.timeout_ms)
                 o->cfg.timeout_ms = 1;
             break;
         }
-        case 'm':
-            if (!parse_ulong(optarg, 10240, &v) || v < 1)
-                return fail(err, err_cap, "--memory wants megabytes (1..10240), not '%s'", optarg);
+        case OPT_MEMORY:
+            if (!parse_ulong(val, 10240, &v) || v < 1)
+                return fail(err, err_cap, "--memory wants megabytes (1..10240), not '%s'", val);
             o->cfg.memory_mb = (unsigned)v;
             break;
-        case 'L':
+        case OPT_LAYER:
             if (o->n_layers >= RT_INVOKE_MAX_LIST)
                 return fail(err, err_cap, "too many --layer options (at most 64)");
-            o->layers[o->n_layers++] = optarg;
+            o->layers[o->n_layers++] = val;
             break;
-        case 'E':
-            if (!strchr(optarg, '=') || optarg[0] == '=')
-                return fail(err, err_cap, "--env wants K=V, not '%s'", optarg);
+        case OPT_ENV:
+            if (!strchr(val, '=') || val[0] == '=')
+                return fail(err, err_cap, "--env wants K=V, not '%s'", val);
             if (o->n_env >= RT_INVOKE_MAX_LIST)
                 return fail(err, err_cap, "too many --env options (at most 64)");
-            o->env[o->n_env++] = optarg;
+            o->env[o->n_env++] = val;
             break;
-        case 'N':
+        case OPT_NO_RECORD:
             o->no_record = true;
             break;
-        case 'r':
-            o->report = optarg;
+        case OPT_INHERIT_ENV:
+            o->cfg.inherit_env = true;
             break;
-        case 'q':
+        case OPT_REPORT:
+            o->report = val;
+            break;
+        case OPT_QUIET:
             o->quiet = true;
             break;
-        case 'l':
+        case OPT_LISTEN:
             if (!emulate)
                 return fail(err, err_cap, "--listen is an option of 'runtrail emulate'");
-            o->listen = optarg;
+            o->listen = val;
             break;
-        case ':':
-            return fail(err, err_cap, "option '%s' needs a value", argv[optind - 1]);
+        case OPT_IDLE_TIMEOUT:
+            if (!emulate)
+                return fail(err, err_cap, "--idle-timeout is an option of 'runtrail emulate'");
+            if (!parse_ulong(val, 86400, &v) || v == 0)
+                return fail(err, err_cap, "--idle-timeout wants seconds (1..86400), not '%s'", val);
+            o->idle_timeout_s = (unsigned)v;
+            break;
+        case RT_OPT_HELP:
+            return fail(err, err_cap, "--help is answered by the command");
         default:
-            return fail(err, err_cap, "unknown option '%s'", argv[optind - 1]);
+            return fail(err, err_cap, "%s", p.err);
         }
     }
-    if (optind >= argc)
+    int first = p.first_operand;
+    if (first >= argc)
         return fail(err, err_cap, "missing the runtime command (after --)");
     if (emulate && !o->listen)
         return fail(err, err_cap, "--listen ADDR is required");
@@ -176,7 +196,7 @@ int rt_invoke_opts_parse(int argc, char **argv, bool emulate, struct rt_invoke_o
         o->repeat = 1;
     if (!o->n_layers && env_layer && *env_layer)
         o->layers[o->n_layers++] = env_layer;
-    o->cfg.runtime_argv = argv + optind;
+    o->cfg.runtime_argv = argv + first;
     o->cfg.layers = o->layers;
     o->cfg.n_layers = o->n_layers;
     o->cfg.env = o->env;
@@ -272,6 +292,54 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, co
         snprintf(o->layers_env, sizeof o->layers_env, "RUNTRAIL_LAYERS_DIR=%s", dir);
         o->env[o->n_env++] = o->layers_env;
     }
+    /* The spool: bundles the store refused stay in a folder of ours, outside the sandbox's
+     * /tmp (removed when the sandbox ends), so that a failing store is seen and nothing lost. */
+    const char *user_spool = rt_invoke_env_value(o, "RUNTRAIL_SPOOL_DIR");
+    if (!user_spool)
+        user_spool = getenv("RUNTRAIL_SPOOL_DIR");
+    if (user_spool && *user_spool) { /* theirs: looked at, never removed */
+        snprintf(o->spool_dir, sizeof o->spool_dir, "%s", user_spool);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(o->spool_dir, sizeof o->spool_dir, "%s/runtrail-spool.XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(o->spool_dir)) {
+            snprintf(err, err_cap, "%s: %s", o->spool_dir, strerror(errno));
+            o->spool_dir[0] = '\0';
+            return RT_ERR_EMULATOR;
+        }
+        snprintf(o->spool_env, sizeof o->spool_env, "RUNTRAIL_SPOOL_DIR=%s", o->spool_dir);
+        o->env[o->n_env++] = o->spool_env;
+        o->spool_ours = true;
+    }
     o->cfg.n_env = o->n_env;
     return RT_OK;
+}
+
+const char *rt_invoke_env_value(const struct rt_invoke_opts *o, const char *name)
+{
+    size_t n = strlen(name);
+    const char *v = NULL;
+    for (size_t i = 0; i < o->n_env; i++) /* the last one wins, as in the sandbox */
+        if (!strncmp(o->env[i], name, n) && o->env[i][n] == '=')
+            v = o->env[i] + n + 1;
+    return v;
+}
+
+size_t rt_invoke_spooled(const struct rt_invoke_opts *o)
+{
+    DIR *d = o->spool_dir[0] ? opendir(o->spool_dir) : NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+void rt_invoke_spool_done(struct rt_invoke_opts *o)
+{
+    if (o->spool_ours && rt_invoke_spooled(o) == 0)
+        rmdir(o->spool_dir);
 }

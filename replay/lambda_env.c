@@ -1,10 +1,12 @@
 /* The environment Lambda gives a function's processes, rebuilt for the local emulator: the
  * documented reserved variables (function name, version, memory, log group and stream,
- * region, task root, handler, runtime API, execution environment, initialisation type, time
- * zone), obviously fake credentials so that SDKs never pick up the user's real ones, and the
- * caller's K=V overrides, and a private temporary folder per execution environment (TMPDIR,
- * the recorder's run and spool folders). A few host variables pass through (PATH, HOME, TMPDIR,
- * LANG, LD_LIBRARY_PATH and RUNTRAIL_*) so that local interpreters and the recorder still work. */
+ * region, task root, handler, runtime API, execution environment, initialisation type), the
+ * values Lambda gives PATH, LD_LIBRARY_PATH, LANG and TZ, obviously fake credentials so that
+ * SDKs never pick up the user's real ones, a private temporary folder per execution environment
+ * (TMPDIR, the recorder's run and spool folders), and the caller's K=V overrides. Of the host's
+ * environment only RUNTRAIL_* passes (the recorder's settings), unless inherit_env asks for
+ * every host variable Lambda does not set itself: the recorded ENV is Lambda's, not the
+ * developer's shell (pyenv, cargo paths, tokens). */
 #include "replay/emulator.h"
 
 #include <limits.h>
@@ -74,9 +76,6 @@ static void env_kv(struct env_builder *b, const char *kv)
         env_put(b, kv, (size_t)(eq - kv), eq + 1);
 }
 
-static const char *const passthrough[] = {
-    "PATH", "HOME", "TMPDIR", "LANG", "LD_LIBRARY_PATH", "NODE_PATH", "PYTHONPATH"};
-
 static bool env_has(const struct env_builder *b, const char *name)
 {
     size_t n = strlen(name);
@@ -95,16 +94,14 @@ char **rt_lambda_env_build(const struct rt_emu_config *cfg, const char *api, con
     const char *region = cfg->region ? cfg->region : "us-east-1";
     char buf[512];
 
-    env_set(&b, "PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin");
+    /* --inherit-env: the host's variables first, so that everything Lambda sets below wins. */
+    for (char **e = environ; cfg->inherit_env && e && *e; e++)
+        env_kv(&b, *e);
+    env_set(&b, "PATH", RT_LAMBDA_PATH);
     env_set(&b, "LANG", "en_US.UTF-8");
     env_set(&b, "LD_LIBRARY_PATH",
             "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/"
             "lib:/var/task:/var/task/lib:/opt/lib");
-    for (size_t i = 0; i < sizeof passthrough / sizeof passthrough[0]; i++) {
-        const char *v = getenv(passthrough[i]);
-        if (v)
-            env_set(&b, passthrough[i], v);
-    }
     for (char **e = environ; e && *e; e++)
         if (!strncmp(*e, "RUNTRAIL_", 9))
             env_kv(&b, *e);

@@ -9,9 +9,10 @@ PKGS=(
   libmicrohttpd-dev libjansson-dev libssl-dev libexpat1-dev libcriterion-dev
   tmux strace python3 zip unzip cppcheck clang-format
 )
-# Test-time peers: npm packages (s3rver, aws-lambda-ric, AWS SDK) build a native addon.
+# Test-time peers: npm packages (s3rver, aws-lambda-ric, AWS SDK) build a native addon; jq runs
+# the documented `runtrail show --json | jq` lines (tests/e2e/docs_commands.sh).
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(nodejs cmake g++ autoconf automake libtool make git)
+  PKGS+=(nodejs cmake g++ autoconf automake libtool make git jq)
   command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 fi
 

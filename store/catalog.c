@@ -52,6 +52,12 @@ static const char *const migrations[] = {
     "DROP INDEX events_host;"
     "CREATE INDEX events_target ON events(target, kind, inv) WHERE target IS NOT NULL;"
     "CREATE INDEX events_host ON events(host, kind, port, inv) WHERE host IS NOT NULL;",
+    /* 3: the findings of `runtrail check`, replaced at each check of an invocation */
+    "CREATE TABLE IF NOT EXISTS findings ("
+    "  inv INTEGER NOT NULL REFERENCES invocations(id) ON DELETE CASCADE,"
+    "  rule TEXT NOT NULL, severity TEXT NOT NULL, item TEXT, explain TEXT,"
+    "  checked_ns INTEGER);"
+    "CREATE INDEX IF NOT EXISTS findings_inv ON findings(inv);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -852,7 +858,10 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
     sql_add(&q, "SELECT function, version, request_id, sandbox, error_type, seq, start_ns,"
                 " duration_ns, status, cold_start, n_events, n_logs, bytes_out, dropped,"
                 " event_flags, destinations, env_digest, code_digest, digest, key, path,"
-                " verified FROM invocations i WHERE 1");
+                " verified, (SELECT group_concat(rule) FROM (SELECT DISTINCT rule FROM findings"
+                " WHERE inv = i.id ORDER BY rule)) FROM invocations i WHERE 1");
+    if (f->with_findings)
+        sql_add(&q, " AND EXISTS (SELECT 1 FROM findings WHERE inv = i.id)");
     if (f->function)
         sql_add(&q, " AND i.function = :fn");
     if (f->since_ns)
@@ -890,7 +899,9 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
             snprintf(exec_glob, sizeof exec_glob, "%s", f->exec);
         else
             snprintf(exec_glob, sizeof exec_glob, "*/%s", f->exec);
+        /* What ran: a failed exec (result -errno) is in the timeline, not in --exec. */
         sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kproc AND"
+                    " e.result >= 0 AND"
                     " e.target IN (SELECT id FROM strings WHERE text GLOB :exec OR text = "
                     ":execname))");
     }
@@ -965,10 +976,13 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
         r.key = COL_TEXT();
         r.path = COL_TEXT();
         r.verified = COL_INT() != 0;
+        r.findings = COL_TEXT();
 #undef COL_TEXT
 #undef COL_INT
         if (!r.destinations)
             r.destinations = "";
+        if (!r.findings)
+            r.findings = "";
         if ((rc = fn(&r, arg)) != 0)
             break;
     }
@@ -998,5 +1012,78 @@ int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, siz
         }
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+int rt_catalog_set_findings(struct rt_catalog *cat, const char *path,
+                            const uint8_t digest[RT_DIGEST_LEN], const struct rt_catalog_finding *f,
+                            size_t n, struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!cat || !path)
+        return RT_ERR_INVALID_ARG;
+    char abs[PATH_MAX];
+    if (!realpath(path, abs))
+        return rt_fail(ei, RT_ERR_IO, -1, "%s: %s", path, strerror(errno));
+    sqlite3_stmt *st = NULL;
+    int64_t inv = -1;
+    for (int attempt = 0; attempt < 2 && inv < 0; attempt++) {
+        char hex[2 * RT_DIGEST_LEN + 1];
+        if (sqlite3_prepare_v2(cat->db, "SELECT id FROM invocations WHERE digest = ?", -1, &st,
+                               NULL) != SQLITE_OK)
+            return db_fail(cat, ei, "findings");
+        sqlite3_bind_text(st, 1, rt_digest_hex(digest, hex), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            inv = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        if (inv < 0 && attempt == 0) {
+            int rc = rt_catalog_index_file(cat, abs, NULL, ei);
+            if (rc != RT_OK)
+                return rc;
+        }
+    }
+    if (inv < 0)
+        return rt_fail(ei, RT_ERR_IO, -1, "%s: not in the catalog", path);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    bool own_tx = !cat->in_batch;
+    if (own_tx && sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "begin");
+    int rc = RT_OK;
+    if (sqlite3_prepare_v2(cat->db, "DELETE FROM findings WHERE inv = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        rc = db_fail(cat, ei, "findings");
+    else {
+        sqlite3_bind_int64(st, 1, inv);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_fail(cat, ei, "findings");
+        sqlite3_finalize(st);
+    }
+    st = NULL;
+    if (rc == RT_OK && n &&
+        sqlite3_prepare_v2(cat->db,
+                           "INSERT INTO findings (inv, rule, severity, item, explain, checked_ns)"
+                           " VALUES (?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        rc = db_fail(cat, ei, "findings");
+    for (size_t i = 0; rc == RT_OK && i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, inv);
+        sqlite3_bind_text(st, 2, f[i].rule, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, f[i].severity, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, f[i].item, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, f[i].explain, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, now);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_fail(cat, ei, "findings");
+    }
+    sqlite3_finalize(st);
+    if (own_tx) {
+        if (rc == RT_OK && sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(cat, ei, "commit");
+        if (rc != RT_OK)
+            sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     return rc;
 }

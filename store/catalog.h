@@ -48,7 +48,8 @@ struct rt_catalog_filter {
     const char *exec;               /* a program run: full path (glob) or a bare name (basename) */
     const char *const *request_ids; /* any of these request ids */
     size_t n_request_ids;
-    size_t limit; /* 0 = all */
+    size_t limit;       /* 0 = all */
+    bool with_findings; /* only invocations with findings stored by `check` */
 };
 
 /* One invocation. Strings are valid only during the callback. */
@@ -65,6 +66,7 @@ struct rt_catalog_row {
     const char *env_digest, *code_digest, *digest; /* hex */
     const char *key, *path;                        /* store key (may be NULL), local file */
     bool verified;
+    const char *findings; /* the rules of its stored findings, "rule,rule" (sorted) or "" */
 };
 
 /* Calls fn for each matching invocation, oldest first; fn returns 0 to go on, anything else
@@ -83,6 +85,17 @@ int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, siz
  * A lock held by another process past the busy timeout is RT_ERR_CATALOG_BUSY. */
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
+
+/* One finding of `runtrail check` (analysis/check.h), as stored. */
+struct rt_catalog_finding {
+    const char *rule, *severity, *item, *explain;
+};
+
+/* Replaces the stored findings of the bundle with this footer digest (indexing the file at path
+ * first when the catalog does not have it) with f[0..n); n = 0 clears them. */
+int rt_catalog_set_findings(struct rt_catalog *cat, const char *path,
+                            const uint8_t digest[RT_DIGEST_LEN], const struct rt_catalog_finding *f,
+                            size_t n, struct rt_errinfo *ei);
 
 /* The schema version this build writes (PRAGMA user_version). */
 int rt_catalog_schema_version(void);

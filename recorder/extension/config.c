@@ -84,7 +84,7 @@ static int parse_payload(const char *s, rt_ext_cfg_payload_t *out)
     return 0;
 }
 
-static void note_error(struct rt_ext_config *cfg, const char *var)
+void rt_ext_config_note_error(struct rt_ext_config *cfg, const char *var)
 {
     size_t used = strlen(cfg->error_names);
     cfg->errors++;
@@ -108,11 +108,12 @@ void rt_ext_config_load_from(struct rt_ext_config *cfg, const char *(*get)(const
         (void)bad_;                                                                                \
         if (v_ && parse_##type(v_, &cfg->field) != 0) {                                            \
             parse_##type(def, &cfg->field);                                                        \
-            note_error(cfg, var);                                                                  \
+            rt_ext_config_note_error(cfg, var);                                                    \
         }                                                                                          \
     } while (0);
     RT_EXT_CONFIG(LOAD)
 #undef LOAD
+    rt_ext_config_secrets(cfg);
 }
 
 void rt_ext_default_run_dir(const char *runtime_api, char *out, size_t cap)
@@ -154,4 +155,5 @@ void rt_ext_config_doc(FILE *f)
           "`port` 1 to 65535; `bool` `1`/`0`, `true`/`false`, `yes`/`no`; `ratio` 0 to 1;\n"
           "`payload` one of `full`, `redacted`, `hash`, `none`.\n",
           f);
+    rt_ext_secrets_doc(f);
 }

@@ -2,7 +2,8 @@
  * HMAC-SHA256 per variable; clear values only for an allow-list of non-secret Lambda
  * variables, never credentials or user variables) and the CODE block (a digest of the task
  * root and of the layers folder, runtrail's own files excluded). Hashing goes through
- * formats/digest.h (libcrypto). */
+ * formats/digest.h (libcrypto); the ENV key is the sandbox's hash key (hashkey.c), never
+ * anything a bundle holds. */
 #include "recorder/extension/extension.h"
 
 #include "formats/digest.h"
@@ -44,6 +45,7 @@ static const char *const allowed[] = {
     "RUNTRAIL_DISABLE",
     "RUNTRAIL_DRAIN_MS",
     "RUNTRAIL_FLUSH_WAIT_MS",
+    "RUNTRAIL_HASH_KEY_FILE",
     "RUNTRAIL_LAYERS_DIR",
     "RUNTRAIL_MAX_EVENTS",
     "RUNTRAIL_MAX_PAYLOAD",
@@ -80,7 +82,7 @@ void rt_ext_env_free(struct rt_env_var *vars, size_t n)
     free(vars);
 }
 
-int rt_ext_env_collect(char *const *envp, const uint8_t *key, size_t key_len,
+int rt_ext_env_collect(char *const *envp, const struct rt_ext_hash_key *key,
                        struct rt_env_var **out, size_t *n_out)
 {
     size_t n = 0, count = 0;
@@ -104,7 +106,7 @@ int rt_ext_env_collect(char *const *envp, const uint8_t *key, size_t key_len,
             return RT_ERR_NOMEM;
         }
         const char *value = eq + 1;
-        rt_hmac_sha256(key, key_len, value, strlen(value), v->hash);
+        rt_ext_keyed_hash(key, value, strlen(value), v->hash);
         if (rt_ext_env_allowed(v->name)) {
             v->value = strdup(value);
             if (!v->value) {

@@ -24,13 +24,15 @@
 #define RT_EXT_CONFIG(_)                                                                           \
     _(store, "RUNTRAIL_STORE", "/tmp/runtrail-data", str,                                          \
       "Where sealed bundles go: `s3://bucket/prefix`, `file:///dir` or a folder.")                 \
-    _(payload, "RUNTRAIL_PAYLOAD", "full", payload,                                                \
-      "How event, response and error payloads are kept: `full`, `redacted` (keys listed in "       \
-      "RUNTRAIL_REDACT replaced by a keyed hash), `hash` (SHA-256 and length only) or `none`.")    \
+    _(payload, "RUNTRAIL_PAYLOAD", "redacted", payload,                                            \
+      "How event, response and error payloads are kept: `redacted` (values of sensitive keys "     \
+      "replaced by a keyed hash, see Secrets below), `full` (everything, only when asked for), "   \
+      "`hash` (SHA-256 and length only) or `none`.")                                               \
     _(redact, "RUNTRAIL_REDACT", "", str,                                                          \
-      "Comma-separated JSON keys (matched at any depth) or dotted paths from the root "            \
-      "(`password,body.card.number`) redacted in `redacted` mode. Arrays are transparent; a "      \
-      "string holding JSON (API Gateway `body`) is searched too.")                                 \
+      "Comma-separated JSON keys (matched at any depth, case-insensitively) or dotted paths from " \
+      "the root (`ssn,body.card.number`) redacted in addition to the built-in list. Setting it "   \
+      "implies `redacted`. Arrays are transparent; a string holding JSON (API Gateway `body`) is " \
+      "searched too.")                                                                             \
     _(max_payload, "RUNTRAIL_MAX_PAYLOAD", "1m", size,                                             \
       "Bytes of each payload stored; longer payloads are cut (length and SHA-256 of the "          \
       "whole payload are kept).")                                                                  \
@@ -45,8 +47,12 @@
       "S3 server-side encryption: `AES256` (also when empty), `aws:kms` (the account's key), "     \
       "`aws:kms:KEYID`, or `none` (no SSE header: the bucket's default encryption applies).")      \
     _(hash_key, "RUNTRAIL_HASH_KEY", "", str,                                                      \
-      "Key of the HMAC-SHA256 hashes of environment values and redacted fields (empty: the "       \
-      "random sandbox id, so hashes compare only within one sandbox).")                            \
+      "Key of the HMAC-SHA256 hashes (environment values, redacted fields, argv and URL "          \
+      "secrets), "                                                                                 \
+      "at least 16 bytes, so hashes compare across sandboxes (empty: a random key per sandbox, "   \
+      "kept in memory only).")                                                                     \
+    _(hash_key_file, "RUNTRAIL_HASH_KEY_FILE", "", str,                                            \
+      "A file holding that key (trailing newlines and spaces ignored), read once at start.")       \
     _(sample, "RUNTRAIL_SAMPLE", "1", ratio,                                                       \
       "Fraction of invocations to keep. Always kept: a cold start, a status other than ok, and "   \
       "any invocation with a security flag (environ_read, exec_tmp, ...). The others are counted " \
@@ -83,12 +89,29 @@ typedef bool rt_ext_cfg_bool_t;
 typedef double rt_ext_cfg_ratio_t;
 typedef uint8_t rt_ext_cfg_payload_t; /* enum rt_payload_mode */
 
+/* The key of every keyed hash runtrail stores (hashkey.c). Never written anywhere: bundles
+ * carry only `id`, a fingerprint that says which hashes compare and reveals nothing of the
+ * key. A key longer than HMAC-SHA256's block is kept as its SHA-256 (same HMAC). */
+enum rt_ext_key_source {
+    RT_EXT_KEY_NONE = 0,   /* no key could be made: values are replaced, never hashed */
+    RT_EXT_KEY_RANDOM,     /* random, in memory only: hashes compare within one sandbox/run */
+    RT_EXT_KEY_CONFIGURED, /* RUNTRAIL_HASH_KEY or RUNTRAIL_HASH_KEY_FILE */
+};
+#define RT_EXT_KEY_MIN_LEN 16
+struct rt_ext_hash_key {
+    uint8_t key[64];
+    size_t len;
+    uint8_t source; /* enum rt_ext_key_source */
+    char id[40];    /* "configured:" or "sandbox:" + 16 hex of HMAC(key, label); "none" */
+};
+
 struct rt_ext_config {
 #define RT_EXT_CFG_FIELD(field, var, def, type, doc) rt_ext_cfg_##type##_t field;
     RT_EXT_CONFIG(RT_EXT_CFG_FIELD)
 #undef RT_EXT_CFG_FIELD
-    unsigned errors;       /* settings that did not parse (default used instead) */
-    char error_names[256]; /* their variable names, comma-separated */
+    unsigned errors;            /* settings that did not parse (default used instead) */
+    char error_names[256];      /* their variable names, comma-separated */
+    struct rt_ext_hash_key key; /* from hash_key / hash_key_file, else random */
 };
 
 /* Fills *cfg from getenv (strings point into the environment or the defaults). A value that
@@ -103,37 +126,99 @@ void rt_ext_config_doc(FILE *f);
 void rt_ext_default_run_dir(const char *runtime_api, char *out, size_t cap);
 /* Payload mode names: "full", "redacted", "hash", "none"; -1 if unknown. */
 int rt_ext_payload_mode_from_name(const char *name);
+/* Counts a bad setting (cfg->errors, cfg->error_names). */
+void rt_ext_config_note_error(struct rt_ext_config *cfg, const char *var);
+
+/* ---- the hash key (hashkey.c) ---- */
+
+/* Loads the key: RUNTRAIL_HASH_KEY, else the file RUNTRAIL_HASH_KEY_FILE, else a random key
+ * from getrandom(). A configured key that is shorter than RT_EXT_KEY_MIN_LEN, a file that
+ * cannot be read, or both variables set count as config errors (a random key is used, or
+ * RUNTRAIL_HASH_KEY when both are set). Never fails. */
+void rt_ext_hash_key_load(struct rt_ext_config *cfg);
+/* Sets k from raw key bytes (source CONFIGURED or RANDOM) and computes its id. */
+void rt_ext_hash_key_set(struct rt_ext_hash_key *k, const void *key, size_t len, uint8_t source);
+/* A random key (source RANDOM); source NONE if no randomness is available. */
+void rt_ext_hash_key_random(struct rt_ext_hash_key *k);
+/* HMAC-SHA256(key, data); all zero with no key. */
+void rt_ext_keyed_hash(const struct rt_ext_hash_key *k, const void *data, size_t len,
+                       uint8_t out[32]);
+/* The same from the process environment, for `runtrail record`. Returns NULL, or the name of
+ * the variable that was not usable (a random key is then used). */
+const char *rt_ext_hash_key_from_env(struct rt_ext_hash_key *k);
+/* After the settings are read: the key, RUNTRAIL_REDACT checked and implying `redacted`. */
+void rt_ext_config_secrets(struct rt_ext_config *cfg);
 
 /* ---- payload capture and redaction (redact.c) ---- */
 
 struct rt_redact {
-    uint8_t mode;       /* enum rt_payload_mode */
-    const char *paths;  /* RUNTRAIL_REDACT */
-    const uint8_t *key; /* HMAC key of the replacement hashes */
-    size_t key_len;
+    uint8_t mode;                      /* enum rt_payload_mode */
+    const char *paths;                 /* RUNTRAIL_REDACT, added to the built-in list */
+    const struct rt_ext_hash_key *key; /* of the replacement hashes */
 };
 
 /* Captures data[0..len) as a payload according to r: sets p->present, mode, original_len,
  * sha256 (over the original bytes; zero in `none` mode) and p->data/len (malloc'ed, caller
- * frees; NULL when nothing is stored). In `redacted` mode a payload that is not JSON is
- * stored as `hash`. Returns RT_OK or RT_ERR_NOMEM-like failures as RT_ERR_* (the payload is
- * then left empty). redacted_fields (if not NULL) receives the number of values replaced. */
+ * frees; NULL when nothing is stored). In `redacted` mode the values of sensitive keys (the
+ * built-in list and r->paths) are replaced by keyed-hash tokens; a payload that cannot be
+ * searched whole (not JSON and naming a sensitive key, nested deeper than the search goes)
+ * is stored as `hash`. Returns RT_OK or an RT_ERR_* (the payload is then left without data).
+ * redacted_fields (if not NULL) receives the number of values replaced. */
 int rt_ext_capture_payload(const struct rt_redact *r, const uint8_t *data, size_t len,
                            struct rt_payload *p, unsigned *redacted_fields);
 
-/* The replacement for one value: "<redacted:hmac:" + 32 hex + ">" of HMAC-SHA256(key,
- * bytes). out needs RT_EXT_REDACTED_LEN + 1 bytes. */
+/* The replacement for one payload value: "<redacted:hmac:" + 32 hex + ">" of the keyed hash
+ * of bytes ("<redacted>" without a key). out needs RT_EXT_REDACTED_LEN + 1 bytes. */
 #define RT_EXT_REDACTED_LEN (15 + 32 + 1)
-void rt_ext_redacted_token(const uint8_t *key, size_t key_len, const void *bytes, size_t len,
+void rt_ext_redacted_token(const struct rt_ext_hash_key *key, const void *bytes, size_t len,
                            char out[RT_EXT_REDACTED_LEN + 1]);
+
+/* Whether a key name is sensitive: the built-in list (matched on the name lower-cased with
+ * every character but letters and digits removed, `%XX` decoded: `X-Api-Key`, `dbPassword`,
+ * `client_secret`), or one of the plain names of user_list (RUNTRAIL_REDACT, normalised the
+ * same way, equal). */
+bool rt_ext_sensitive_name(const char *name, size_t len, const char *user_list);
+/* A JSON text outside a payload (`curl -d '{"password":...}'`): returns the number of values
+ * replaced and sets *out (malloc'ed, NUL-terminated) to the redacted document; 0 when s is not
+ * JSON or names nothing sensitive; -1 when it is JSON that cannot be searched whole (the caller
+ * must then not keep it). */
+int rt_ext_redact_json(const struct rt_ext_hash_key *key, const char *user_list, const char *s,
+                       size_t len, char **out);
+/* Checks a RUNTRAIL_REDACT value: 0 if every entry is usable, else -1 (empty path segments,
+ * too many entries or segments). */
+int rt_ext_redact_list_check(const char *list);
+/* Writes the Secrets section of docs/config.md: the scheme and the built-in list. */
+void rt_ext_secrets_doc(FILE *f);
+
+/* ---- secrets outside payloads (redact_args.c) ---- */
+
+/* The replacement for a value in argv, a command line or a URL: "hmac:" + 32 hex. */
+#define RT_EXT_ARG_TOKEN_LEN (5 + 32)
+/* Rewrites the secrets of one behaviour event in place: argv (exec, spawn, proc_start),
+ * shell command strings (system, popen) and HTTP request lines (outbound, inbound), chosen by
+ * the op table's slot roles (RT_ROLE_ARGV, _COMMAND, _HTTP). A rewritten string is put in *scratch
+ * (grown with realloc; caller frees; valid until the next call) and ev->str[i] points at it.
+ * Returns the number of values replaced. user_list: RUNTRAIL_REDACT (may be NULL). */
+unsigned rt_ext_redact_event(const struct rt_ext_hash_key *key, const char *user_list,
+                             struct rt_event *ev, char **scratch, size_t *scratch_cap);
+/* The same on one string: kind 'a' argv (elements joined by NUL), 's' a shell command line,
+ * 'h' an HTTP request line (+ headers). Returns a malloc'ed string in *out (length *out_len)
+ * when something was replaced (the count), else 0 and *out NULL. A count with *out NULL means
+ * memory ran out: the caller must drop the string (it may hold secrets). */
+unsigned rt_ext_redact_text(const struct rt_ext_hash_key *key, const char *user_list, char kind,
+                            const char *in, size_t len, char **out, size_t *out_len);
+/* argv as one line, elements joined by spaces, secrets replaced (META `command`). malloc'ed;
+ * NULL when out of memory. */
+char *rt_ext_redacted_command(const struct rt_ext_hash_key *key, const char *user_list,
+                              char *const *argv);
 
 /* ---- environment, code, runtime (envinfo.c) ---- */
 
 /* True when a variable's value may be stored in clear (non-secret Lambda variables). */
 bool rt_ext_env_allowed(const char *name);
 /* Hashes every NAME=VALUE of envp (NULL-terminated) into *out (malloc'ed array, caller frees
- * with rt_ext_env_free). RUNTRAIL_HASH_KEY itself is left out. */
-int rt_ext_env_collect(char *const *envp, const uint8_t *key, size_t key_len,
+ * with rt_ext_env_free). RUNTRAIL_HASH_KEY itself is left out (of the ENV block too). */
+int rt_ext_env_collect(char *const *envp, const struct rt_ext_hash_key *key,
                        struct rt_env_var **out, size_t *n_out);
 void rt_ext_env_free(struct rt_env_var *vars, size_t n);
 /* Digest of a folder tree: sorted walk, each regular file contributes its relative path and
@@ -171,6 +256,30 @@ struct rt_ext_invocation {
 };
 void rt_ext_invocation_free(struct rt_ext_invocation *inv);
 
+/* ---- the function's log lines through the Telemetry API (telemetry.c) ---- */
+
+struct rt_ext_logs;
+struct rt_writer;
+
+/* Starts the listener Lambda delivers telemetry to (sandbox.localdomain's address, else
+ * 127.0.0.1; a free port). Thread-safe after start. */
+int rt_ext_logs_start(struct rt_ext_logs **out, struct rt_errinfo *ei);
+/* PUT /2022-07-01/telemetry for "function" records (after register, during init). 0 or -1. */
+int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const char *ext_id);
+/* Moves the held lines up to end_mono_ns into w (NULL: drops them) as stdout lines, times
+ * relative to start_mono_ns. Returns the log bytes dropped since the last call (held over
+ * the bound). NULL l does nothing. */
+uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns,
+                           int64_t end_mono_ns);
+void rt_ext_logs_stop(struct rt_ext_logs *l);
+/* Parses one Telemetry API delivery (telemetry_parse.c): calls line() for each "function"
+ * record with its time (Unix ns; 0 when absent or unparsable) and its text (not
+ * NUL-terminated; a JSON object record as compact JSON). Returns the number of lines. */
+size_t rt_ext_telemetry_records(const char *body, size_t len,
+                                void (*line)(void *arg, int64_t wall_ns, const char *text,
+                                             size_t len),
+                                void *arg);
+
 /* ---- the sealer (sealer.c): a thread that turns invocations into bundles ---- */
 
 struct rt_ring;
@@ -180,7 +289,8 @@ struct rt_ext_sealer_options {
     const struct rt_ext_config *cfg;
     struct rt_ring *ring; /* may be NULL (no preload coverage) */
     const char *sandbox_id;
-    const char *proxy_addr; /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    const char *proxy_addr;   /* "127.0.0.1:PORT": the runtime's traffic to it is not kept */
+    struct rt_ext_logs *logs; /* the function's log lines (LOGS block); may be NULL */
     uint64_t initial_counters[RT_CTR__COUNT]; /* degradations seen at start (config errors) */
 };
 
@@ -213,9 +323,16 @@ struct rt_ext_proxy_options {
 int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy **out,
                        struct rt_errinfo *ei);
 uint16_t rt_ext_proxy_port(const struct rt_ext_proxy *p);
-/* Ends the invocation in flight (SHUTDOWN or a new INVOKE without a response): status is
- * RT_STATUS_TIMEOUT or RT_STATUS_CRASH; it is handed to the sealer. No-op when none. */
+/* Ends the invocation in flight (SHUTDOWN or a new INVOKE without a response), or the one
+ * announced and never taken: status is RT_STATUS_TIMEOUT, RT_STATUS_CRASH or RT_STATUS_ERROR
+ * (an invocation that answered with an error keeps ERROR); it is handed to the sealer. No-op
+ * when none. */
 void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type);
+/* The Extensions API announced INVOKE request_id. If the runtime never takes it through
+ * invocation/next (it dies or hangs in its init), rt_ext_proxy_abort_inflight seals it under
+ * that id, cold start, with the init's activity; an init/error the runtime posted is renamed to
+ * it. Ignored when the runtime already took it. */
+void rt_ext_proxy_note_invoke(struct rt_ext_proxy *p, const char *request_id);
 /* The request id of the invocation in flight is copied into buf ("" when none). */
 void rt_ext_proxy_inflight_id(struct rt_ext_proxy *p, char *buf, size_t cap);
 /* Whether the runtime has sent any request through the proxy (it runs behind it). */

@@ -307,6 +307,7 @@ struct recorder {
     struct rt_ring *ring;
     struct rt_ext_sealer *sealer;
     struct rt_ext_proxy *proxy;
+    struct rt_ext_logs *logs; /* the function's lines from the Telemetry API (LOGS) */
     char ring_path[4096], ready_path[4096];
 };
 
@@ -329,8 +330,13 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     }
     char proxy_addr[64];
     snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg->proxy_port);
-    struct rt_ext_sealer_options so = {
-        .cfg = cfg, .ring = rec->ring, .sandbox_id = sandbox_id, .proxy_addr = proxy_addr};
+    if (rt_ext_logs_start(&rec->logs, NULL) != RT_OK)
+        rec->logs = NULL;
+    struct rt_ext_sealer_options so = {.cfg = cfg,
+                                       .ring = rec->ring,
+                                       .sandbox_id = sandbox_id,
+                                       .proxy_addr = proxy_addr,
+                                       .logs = rec->logs};
     memcpy(so.initial_counters, counters, sizeof counters);
     if (rt_ext_sealer_start(&so, &rec->sealer) != RT_OK)
         rec->sealer = NULL;
@@ -376,13 +382,23 @@ static int64_t run_events(struct api *a, struct recorder *rec, const struct rt_e
         }
         failures = 0;
         if (!ev.shutdown) { /* INVOKE: the proxy sees the invocation itself */
+            /* ... unless the runtime dies before it takes it (an init crash) */
+            if (rec->proxy)
+                rt_ext_proxy_note_invoke(rec->proxy, ev.request_id);
             hold_until_sealed(rec->sealer, rec->proxy, cfg, &ev);
             continue;
         }
         if (rec->proxy) {
-            bool timeout = !strcmp(ev.reason, "timeout");
-            rt_ext_proxy_abort_inflight(rec->proxy, timeout ? RT_STATUS_TIMEOUT : RT_STATUS_CRASH,
-                                        timeout ? "Sandbox.Timedout" : "Runtime.ExitError");
+            /* An invocation still in flight ends as the reason says: timeout, failure (the
+             * runtime died), or spindown (stopped from outside before it answered). */
+            bool timeout = !strcmp(ev.reason, "timeout"), failure = !strcmp(ev.reason, "failure");
+            rt_ext_proxy_abort_inflight(rec->proxy,
+                                        timeout   ? RT_STATUS_TIMEOUT
+                                        : failure ? RT_STATUS_CRASH
+                                                  : RT_STATUS_ERROR,
+                                        timeout   ? "Sandbox.Timedout"
+                                        : failure ? "Runtime.ExitError"
+                                                  : "Runtrail.Cancelled");
         }
         return ev.deadline_ms;
     }
@@ -461,6 +477,8 @@ int main(int argc, char **argv)
             unlink(rec.ready_path);
         return 1;
     }
+    if (rec.logs && rt_ext_logs_subscribe(rec.logs, runtime_api, a.id) != 0)
+        diag("%s", "cannot subscribe to the Telemetry API: bundles carry no log lines");
     shutdown_recorder(&rec, &cfg, run_events(&a, &rec, &cfg));
     fflush(NULL);
     _exit(0); /* the proxy's threads end with the process */

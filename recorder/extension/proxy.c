@@ -28,9 +28,13 @@ struct rt_ext_proxy {
     struct rt_ext_sealer *sealer;
     pthread_key_t curl_key;
     pthread_mutex_t mu;
-    struct rt_ext_invocation *inflight; /* between invocation/next and response/error */
-    bool had_invocation;                /* for cold_start */
-    bool runtime_seen;                  /* the runtime has sent a request through us */
+    struct rt_ext_invocation *inflight;       /* between invocation/next and response/error */
+    bool had_invocation;                      /* for cold_start */
+    bool runtime_seen;                        /* the runtime has sent a request through us */
+    int64_t started_mono_ns, started_wall_ns; /* the proxy's start: the sandbox's init */
+    char last_next_id[64]; /* request id of the runtime's latest invocation/next */
+    char announced_id[64]; /* an INVOKE event the runtime has not taken through /next (yet) */
+    int64_t announced_mono_ns, announced_wall_ns;
 };
 
 struct buf {
@@ -331,9 +335,52 @@ static void abandon_locked(struct rt_ext_proxy *p, const char *why)
     finish_locked(p, status);
 }
 
+void rt_ext_proxy_note_invoke(struct rt_ext_proxy *p, const char *request_id)
+{
+    if (!request_id || !*request_id || strlen(request_id) >= sizeof p->announced_id)
+        return;
+    pthread_mutex_lock(&p->mu);
+    struct rt_ext_invocation *inv = p->inflight;
+    if (inv && inv->init_error && !strcmp(inv->request_id, "init")) {
+        /* The runtime reported init/error before taking this invocation: it is the request
+         * that failed, as its caller sees it. */
+        char *id = strdup(request_id);
+        if (id) {
+            free(inv->request_id);
+            inv->request_id = id;
+        }
+    } else if (strcmp(request_id, p->last_next_id) != 0) {
+        snprintf(p->announced_id, sizeof p->announced_id, "%s", request_id);
+        p->announced_mono_ns = rt_ext_now_mono_ns();
+        p->announced_wall_ns = rt_ext_now_wall_ns();
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* An INVOKE the runtime never took (it died or hung in its init, or between invocations): the
+ * invocation's bundle, with what the sandbox did since the init began (cold start) or since the
+ * event was announced. Called with p->mu held. */
+static void announced_locked(struct rt_ext_proxy *p)
+{
+    struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
+    if (!inv || !(inv->request_id = strdup(p->announced_id))) {
+        free(inv);
+        return;
+    }
+    inv->cold_start = !p->had_invocation;
+    inv->init_error = inv->cold_start; /* no event reached the runtime: an init marker */
+    inv->start_mono_ns = inv->cold_start ? p->started_mono_ns : p->announced_mono_ns;
+    inv->start_wall_ns = inv->cold_start ? p->started_wall_ns : p->announced_wall_ns;
+    p->had_invocation = true;
+    p->announced_id[0] = '\0';
+    p->inflight = inv;
+}
+
 void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type)
 {
     pthread_mutex_lock(&p->mu);
+    if (!p->inflight && p->announced_id[0])
+        announced_locked(p);
     struct rt_ext_invocation *inv = p->inflight;
     if (inv && inv->result_pending) {
         /* SHUTDOWN raced with the forward of its result: the runtime did answer. */
@@ -342,8 +389,8 @@ void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const c
     } else if (inv) {
         if (!inv->error_type)
             inv->error_type = dup_or_null(error_type);
-        if (status == RT_STATUS_CRASH && inv->result)
-            status = RT_STATUS_ERROR;
+        if ((status == RT_STATUS_CRASH || inv->init_error) && inv->result)
+            status = RT_STATUS_ERROR; /* it did answer, with an error */
         finish_locked(p, status);
     }
     pthread_mutex_unlock(&p->mu);
@@ -411,6 +458,9 @@ static void note_next(struct rt_ext_proxy *p, CURL *h, struct upstream_reply *up
     inv->cold_start = !p->had_invocation;
     p->had_invocation = true;
     p->inflight = inv;
+    snprintf(p->last_next_id, sizeof p->last_next_id, "%s", inv->request_id);
+    if (!strcmp(p->announced_id, inv->request_id))
+        p->announced_id[0] = '\0';
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -494,19 +544,23 @@ static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *con
 static void note_result_end(struct rt_ext_proxy *p, const char *id, size_t id_len, bool init_error,
                             long upstream_status)
 {
-    if (init_error) {
-        id = "init";
-        id_len = 4;
-    }
     pthread_mutex_lock(&p->mu);
     struct rt_ext_invocation *inv = p->inflight;
-    if (!inv || !inv->result_pending || !inv->request_id || strlen(inv->request_id) != id_len ||
-        memcmp(inv->request_id, id, id_len) != 0) {
+    /* An init/error may have been renamed to its request meanwhile: matched by kind. */
+    bool ours = inv && inv->result_pending &&
+                (init_error ? inv->init_error
+                            : inv->request_id && strlen(inv->request_id) == id_len &&
+                                  memcmp(inv->request_id, id, id_len) == 0);
+    if (!ours) {
         pthread_mutex_unlock(&p->mu);
         return; /* already sealed (SHUTDOWN came first), or not ours */
     }
     inv->result_pending = false;
-    if ((upstream_status >= 200 && upstream_status < 300) || inv->is_error) {
+    if (inv->init_error) {
+        /* The sandbox ends now. It stays in flight until the INVOKE event that was waiting for
+         * the init names its request, or until SHUTDOWN seals it (as request "init"). */
+        inv->status = RT_STATUS_ERROR;
+    } else if ((upstream_status >= 200 && upstream_status < 300) || inv->is_error) {
         finish_locked(p, inv->is_error ? RT_STATUS_ERROR : RT_STATUS_OK);
     } else {
         /* The platform refused the response (413, ...): the runtime normally reports an
@@ -826,6 +880,8 @@ int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy
         return RT_ERR_NOMEM;
     snprintf(p->upstream, sizeof p->upstream, "%s", o->upstream);
     p->sealer = o->sealer;
+    p->started_mono_ns = rt_ext_now_mono_ns();
+    p->started_wall_ns = rt_ext_now_wall_ns();
     pthread_mutex_init(&p->mu, NULL);
     if (pthread_key_create(&p->curl_key, curl_key_free) != 0) {
         free(p);

@@ -43,10 +43,11 @@ struct queued {
 struct rt_ext_sealer {
     struct rt_ext_config cfg;
     struct rt_ring *ring;
+    struct rt_ext_logs *logs;
     char sandbox_id[64];
     char proxy_addr[64];
-    const uint8_t *hash_key;
-    size_t hash_key_len;
+    char *redact_scratch; /* rt_ext_redact_event's rewritten strings (sealer thread) */
+    size_t redact_scratch_cap;
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -245,8 +246,7 @@ static void start_code_digest(struct rt_ext_sealer *s)
 
 static void sandbox_once(struct rt_ext_sealer *s)
 {
-    if (!s->env &&
-        rt_ext_env_collect(environ, s->hash_key, s->hash_key_len, &s->env, &s->n_env) != RT_OK)
+    if (!s->env && rt_ext_env_collect(environ, &s->cfg.key, &s->env, &s->n_env) != RT_OK)
         s->env = NULL;
 }
 
@@ -337,10 +337,7 @@ static void set_payload(struct rt_ext_sealer *s, struct rt_writer *w, char which
                         const uint8_t *data, size_t len, const char *ctype, const char *etype,
                         struct rt_payload *kept)
 {
-    struct rt_redact r = {.mode = s->cfg.payload,
-                          .paths = s->cfg.redact,
-                          .key = s->hash_key,
-                          .key_len = s->hash_key_len};
+    struct rt_redact r = {.mode = s->cfg.payload, .paths = s->cfg.redact, .key = &s->cfg.key};
     struct rt_payload p;
     rt_ext_capture_payload(&r, data ? data : (const uint8_t *)"", data ? len : 0, &p, NULL);
     p.content_type = (char *)ctype;
@@ -480,6 +477,8 @@ static uint64_t write_events(struct rt_ext_sealer *s, struct rt_writer *w,
             started = true;
         }
         ev.ts_ns -= start;
+        rt_ext_redact_event(&s->cfg.key, s->cfg.redact, &ev, &s->redact_scratch,
+                            &s->redact_scratch_cap);
         rt_writer_add_event(w, &ev);
     }
     if (inv->shutdown)
@@ -542,6 +541,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->trace_id = (char *)inv_header(inv, "Lambda-Runtime-Trace-Id");
     m->caller = ms->caller;
     m->sandbox_id = s->sandbox_id;
+    m->hash_key_id = s->cfg.key.id;
     m->recorder_version = RT_VERSION;
     m->arch = RT_HOST_ARCH;
     m->error_type = inv->status == RT_STATUS_OK ? NULL
@@ -638,6 +638,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         /* Not kept: nothing is encoded or sealed and the chain does not advance, so verify
          * sees no gap; the next kept bundle says how many were left out. */
         release_held(s, upto);
+        rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED,
+                            rt_ext_logs_write(s->logs, NULL, 0, inv->end_mono_ns));
         rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
         return;
     }
@@ -649,6 +651,9 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     }
     uint64_t outside = write_events(s, w, inv, upto);
     release_held(s, upto);
+    /* LOGS: the function's lines up to the end; what the bound dropped is counted in META */
+    rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED,
+                        rt_ext_logs_write(s->logs, w, inv->start_mono_ns, inv->end_mono_ns));
     struct rt_meta m;
     struct meta_strings ms;
     fill_meta(s, w, inv, outside, &m, &ms);
@@ -772,19 +777,13 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
         return RT_ERR_NOMEM;
     s->cfg = *o->cfg;
     s->ring = o->ring;
+    s->logs = o->logs;
     snprintf(s->sandbox_id, sizeof s->sandbox_id, "%s", o->sandbox_id);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     s->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ ((uint64_t)getpid() << 40) ^
              0x9e3779b97f4a7c15ull; /* never 0 */
     snprintf(s->proxy_addr, sizeof s->proxy_addr, "%s", o->proxy_addr ? o->proxy_addr : "");
-    if (s->cfg.hash_key && *s->cfg.hash_key) {
-        s->hash_key = (const uint8_t *)s->cfg.hash_key;
-        s->hash_key_len = strlen(s->cfg.hash_key);
-    } else {
-        s->hash_key = (const uint8_t *)s->sandbox_id;
-        s->hash_key_len = strlen(s->sandbox_id);
-    }
     memcpy(s->counters, o->initial_counters, sizeof s->counters);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
@@ -905,6 +904,7 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
         rt_store_close(s->store);
     rt_ext_env_free(s->env, s->n_env);
     free(s->code.task_root_path);
+    free(s->redact_scratch);
     pthread_cond_destroy(&s->done_cond);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);

@@ -163,11 +163,17 @@ static bool has_var(char *const envp[], const char *prefix, size_t plen)
 }
 
 /* Returns envp, or out filled with envp plus our variables when a child would lose them.
- * *covered is cleared when LD_PRELOAD was replaced by something without us. */
+ * *covered is cleared when LD_PRELOAD was replaced by something without us, and when the
+ * environment is explicitly empty (NULL or no variables, as `env -i` passes): a program that
+ * asks for a clean environment gets one, and its exec is recorded as not covered. */
 static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *covered)
 {
     if (!saved_ring[0] || !rt_pl_active)
         return envp;
+    if (!envp || !envp[0]) {
+        *covered = false;
+        return envp;
+    }
     bool has_ring = has_var(envp, "RUNTRAIL_RING=", 14);
     bool has_preload = has_var(envp, "LD_PRELOAD=", 11);
     if (has_ring && has_preload)
@@ -204,6 +210,10 @@ static char *const *exec_env(const char *path, char *const envp[], char **env_bu
 
 /* ---- exec ---- */
 
+/* Flags that describe what an exec ran: a failed exec ran nothing, so its record keeps the
+ * path and the error but not these (flags and `ls --exec` mean what happened). */
+#define RAN_FLAGS (RT_EF_EXEC_TMP | RT_EF_EXEC_MEMFD | RT_EF_NOT_COVERED)
+
 /* Writes the record of an exec about to happen (internal=PENDING) or one that returned
  * (internal=FAILED). Uses raw pid/tid: this may run in a vfork child. */
 static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, const char *path,
@@ -228,15 +238,57 @@ enum exec_kind { EXEC_VE, EXEC_VPE };
 /* vfork cannot be wrapped (the child would return into a dead frame), so a vfork child is
  * noticed when it reaches exec or _exit with a pid that is not ours: record the fork its
  * parent made. Touches nothing but the ring (the child shares our memory). */
+static int32_t vfork_noted; /* shared with the vfork child: the child it was noted for */
 static void note_vfork_child(int32_t pid, int64_t t0)
 {
-    if (pid == rt_pl_pid)
-        return;
+    if (pid == rt_pl_pid || pid == vfork_noted)
+        return; /* a PATH search execs once per folder: one fork, not one per attempt */
+    vfork_noted = pid;
     struct rt_rec rec;
     rt_pl_rec_init(&rec, RT_OP_FORK, t0, pid);
     rec.pid = rt_pl_pid;
     rec.tid = rt_pl_tid_cache ? rt_pl_tid_cache : rt_pl_pid; /* do not fill the parent's cache */
     rt_producer_emit(&rt_pl_ring, &rec);
+}
+
+/* Whether dir (dlen bytes) is one of $PATH's folders; *first set when it is the first. */
+static bool in_path(const char *dir, size_t dlen, bool *first)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    *first = true;
+    for (const char *p = path;; *first = false) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : rt_pl_strlen(p);
+        if (n == dlen && !memcmp(p, dir, n))
+            return true;
+        if (!end)
+            return false;
+        p = end + 1;
+    }
+}
+
+/* A miss of a PATH search that a program does itself, one execve per folder (Python's
+ * subprocess, libuv, busybox): argv[0] is a bare name, path is DIR/argv[0] for a DIR of $PATH,
+ * and nothing is there. Such a miss is not recorded when the name is found in another folder
+ * (the search succeeds there) or when DIR is not the first folder (a search that fails
+ * everywhere is recorded once, at its first folder). */
+static bool path_search_miss(const char *path, char *const argv[])
+{
+    if (!path || !argv || !argv[0] || !argv[0][0] || strchr(argv[0], '/'))
+        return false;
+    const char *slash = strrchr(path, '/');
+    bool first;
+    if (!slash || strcmp(slash + 1, argv[0]) || !in_path(path, (size_t)(slash - path), &first))
+        return false;
+    int saved = RT_ERRNO; /* the caller's errno is the exec's own, never ours */
+    bool absent = syscall(SYS_faccessat, AT_FDCWD, path, F_OK, 0) != 0 &&
+                  (RT_ERRNO == ENOENT || RT_ERRNO == ENOTDIR);
+    char found[1024];
+    bool miss = absent && (search_path(argv[0], found, sizeof found) != argv[0] || !first);
+    RT_ERRNO = saved;
+    return miss;
 }
 
 static int do_exec(enum exec_kind kind, const char *file, char *const argv[], char *const envp[])
@@ -247,6 +299,14 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
         return REAL(execvpe)(file, argv, envp);
     }
     int64_t t0 = rt_pl_stamp();
+    if (kind == EXEC_VE && path_search_miss(file, argv)) {
+        note_vfork_child((int32_t)syscall(SYS_getpid), t0);
+        char *env_buf[MAX_ENV];
+        uint32_t ignored = 0;
+        char *const *env = exec_env(file, envp, env_buf, &ignored);
+        rt_pl_leave();
+        return REAL(execve)(file, argv, env);
+    }
     char resolved[1024];
     const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
@@ -258,7 +318,8 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
     int r = kind == EXEC_VE ? REAL(execve)(file, argv, env) : REAL(execvpe)(file, argv, env);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
-        rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, path, argv, -1, flags);
+        rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, path, argv, -1,
+                 flags & ~RAN_FLAGS);
         rt_pl_leave();
     }
     RT_ERRNO = e;
@@ -347,7 +408,8 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     int r = REAL(fexecve)(fd, argv, env);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
-        rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, target, argv, fd, flags);
+        rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, target, argv, fd,
+                 flags & ~RAN_FLAGS);
         rt_pl_leave();
     }
     RT_ERRNO = e;

@@ -75,7 +75,7 @@ expect_exit "ls --help" 0 "$RUNTRAIL" ls --help
 
 # ls only reads: it creates no cache, and reads a catalog its user cannot write (here: as
 # nobody, in a folder owned by root, the WAL checkpointed away so no -shm can be made)
-expect_exit "ls on a cache that does not exist" 0 "$RUNTRAIL" ls --cache "$T_TMP/no/cache"
+expect_exit "ls on a cache that does not exist: nothing matched (exit 1, like grep)" 1 "$RUNTRAIL" ls --cache "$T_TMP/no/cache"
 check "ls created no cache" test ! -e "$T_TMP/no"
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
     RO="$T_TMP/ro"

@@ -62,8 +62,9 @@ mapfile -t PY < <(bundles "$T_TMP/store-python")
 B=${PY[0]}
 "$RUNTRAIL" show --json "$B" >"$T_TMP/b0.json"
 F() { $FACTS "$@" <"$T_TMP/b0.json"; }
+# (redacted is the default mode: the sample event names no sensitive key, so it is kept whole)
 expect_eq "event payload stored whole, hash over the original" \
-    "full $(wc -c <"$SAMPLES/events/apigw-proxy.json") $(sha256sum "$SAMPLES/events/apigw-proxy.json" | cut -d' ' -f1)" \
+    "redacted $(wc -c <"$SAMPLES/events/apigw-proxy.json") $(sha256sum "$SAMPLES/events/apigw-proxy.json" | cut -d' ' -f1)" \
     "$(F payload.event.mode payload.event.original_len payload.event.sha256 | paste -sd' ')"
 F payload.event.data >"$T_TMP/event.got"
 expect_file "event payload bytes" "$SAMPLES/events/apigw-proxy.json" "$T_TMP/event.got"
@@ -190,7 +191,7 @@ rec "$T_TMP/store-cfg" --env "$UPSTREAM" --task-root "$SAMPLES/c-bootstrap" --ev
     --env RUNTRAIL_PAYLOAD=everything --env RUNTRAIL_MAX_EVENTS=lots -- "$C_BOOTSTRAP" \
     >"$T_TMP/cfg.out" 2>"$T_TMP/cfg.err"
 expect_eq "bad config: invocation fine, defaults used, 2 config errors counted" \
-    "yes full 2" \
+    "yes redacted 2" \
     "$(grep -q example-uploads "$T_TMP/cfg.out" && echo yes) $(facts "$(bundles "$T_TMP/store-cfg")" payload.event.mode counter.config_errors | paste -sd' ')"
 
 rec "$T_TMP/store-ring" --task-root "$SAMPLES/python" --handler app.handler --event "$ok_event" \

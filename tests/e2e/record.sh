@@ -63,7 +63,7 @@ expect_eq "proc_ops exit status passes through" 5 "$RC"
 expect_eq "proc_ops stdout (static children included)" "static static-arg
 static from-memfd
 proc_ops done" "$(cat rec.out)"
-case "$T_TMP" in /tmp/*) tmp_flag=" [exec_tmp]" ;; *) tmp_flag= ;; esac
+# (a failed exec keeps its path and error, not exec_tmp: nothing ran)
 case "$PROGS" in /tmp/*|/var/tmp/*|/dev/shm/*) static_flags=exec_tmp,not_covered ;; *) static_flags=not_covered ;; esac
 events --pids >proc.got
 main=$(sed -n 's/^\([0-9]*\) proc_start .*proc_ops.*/\1/p' proc.got | head -n 1)
@@ -72,7 +72,7 @@ for want in \
     'main openat 3 {"dirfd":-100,"flags":577,"mode":420,"path":"w/noexec.sh"} [create]' \
     'child proc_exit 0 {"signal":0,"status":7}' \
     'main execve -2 {"argv":["nothing","arg1"],"fd":-1,"path":"/nonexistent/bin/nothing"}' \
-    "main execve -13 {\"argv\":[\"w/noexec.sh\"],\"fd\":-1,\"path\":\"w/noexec.sh\"}$tmp_flag" \
+    'main execve -13 {"argv":["w/noexec.sh"],"fd":-1,"path":"w/noexec.sh"}' \
     'main system 768 {"command":"exit 3"}' \
     'child proc_exit 0 {"signal":0,"status":3}' \
     'main kill 0 {"pid":'"$main"',"sig":0}' \
@@ -97,6 +97,55 @@ t = [r["ts_ns"] for r in map(json.loads, sys.stdin) if r.get("record") == "event
 sys.exit(0 if len(t) > 10 and t == sorted(t) else 1)'
 expect_eq "events are stored in time order (held execs included)" 0 "$?"
 check "system's shell records its own start" grep -q "proc_start 0 {\"argv\":\[\"sh\",\"-c\",\"exit 3\"\]" proc.got
+
+# Failed execs and PATH searches (issue 14, item 15): flags and --exec mean what ran; a
+# program's own PATH search is one fork and one execve, a search that fails is one failure.
+mkdir -p "$T_TMP/emptydir"
+rm -rf st
+# (the system python3 itself: a version-manager shim would add its own processes)
+PATH="/nonexistent1:/nonexistent2:$T_TMP/emptydir:$PATH" rec /usr/bin/python3 -c '
+import subprocess
+subprocess.run(["true"])
+try:
+    subprocess.run(["no-such-prog-rt"])
+except FileNotFoundError:
+    print("not found")'
+expect_eq "PATH search: the program runs as natively" "0 not found" "$RC $(cat rec.out)"
+events >search.got
+check "PATH search: one execve for the program found" test "$(grep -c '^execve .*"argv":\["true"\]' search.got)" -eq 1
+expect_grep "PATH search: the execve that ran" '^execve 0 \{"argv":\["true"\],"fd":-1,"path":"/[^"]*/true"\}$' search.got
+check "PATH search: one fork per child, not one per attempt" test "$(grep -c '^fork ' search.got)" -eq 2
+check "PATH search that fails everywhere: recorded once" test "$(grep -c '^execve .*"argv":\["no-such-prog-rt"\]' search.got)" -eq 1
+expect_grep "PATH search that fails: at the first folder, with its error" '^execve -2 \{"argv":\["no-such-prog-rt"\],"fd":-1,"path":"/nonexistent1/no-such-prog-rt"\}$' search.got
+exec_dir=$(mktemp -d /tmp/rt-exec.XXXXXX)
+cp /bin/true "$exec_dir/ran"
+rm -rf st
+rec sh -c "'$exec_dir/missing' 2>/dev/null; exit 0"
+events >failexec.got
+expect_grep "a failed exec under /tmp stays in the timeline" "^execve -2 \\{.*\"path\":\"$exec_dir/missing\"\\}\$" failexec.got
+req=$(basename "${BUNDLE##*-}" .rtb)
+"$RUNTRAIL" ls --exec "$exec_dir/*" >lsexec.out 2>&1
+expect_no_grep "a failed exec does not match ls --exec" "$req" lsexec.out
+"$RUNTRAIL" ls --json --request-id "$req" >lsflags.out 2>&1
+expect_grep "a failed exec under /tmp does not raise exec_tmp" '"flags":"cold"' lsflags.out
+rm -rf st
+rec sh -c "'$exec_dir/ran'"
+events >ranexec.got
+expect_grep "an exec that ran under /tmp is flagged exec_tmp" "^execve 0 .*\"path\":\"$exec_dir/ran\"\\} \\[exec_tmp\\]\$" ranexec.got
+"$RUNTRAIL" ls --exec "$exec_dir/*" >lsexec.out 2>&1
+expect_grep "an exec that ran matches ls --exec" "$(basename "${BUNDLE##*-}" .rtb)" lsexec.out
+rm -rf "$exec_dir"
+
+# An explicitly empty environment stays empty (issue 14, item 18); a partial one gets the
+# recorder's variables back so the child keeps recording (docs/recorder.md).
+rm -rf st
+rec sh -c 'env -i /usr/bin/env; echo "--"; env -i sh -c "cat /etc/hostname >/dev/null"; env -i PATH=/usr/bin:/bin sh -c "echo \${LD_PRELOAD:+kept}"'
+expect_eq "env -i: the child sees exactly the empty environment" "--
+kept" "$(cat rec.out)"
+events >envi.got
+expect_grep "env -i: the exec is recorded, flagged not_covered" '^execve 0 \{"argv":\["/usr/bin/env"\],"fd":-1,"path":"/usr/bin/env"\} \[not_covered\]$' envi.got
+expect_no_grep "env -i: nothing of the uncovered child is recorded" '"path":"/etc/hostname"' envi.got
+expect_grep "a partial environment still records the child" '"argv":\["sh","-c","echo \$\{LD_PRELOAD:\+kept\}"\]' envi.got
 
 # ---- network family ----
 rm -rf st
@@ -204,6 +253,50 @@ expect_exit "usage: bad --max-events" 2 "$RUNTRAIL" record --max-events x -- tru
 expect_exit "--help" 0 "$RUNTRAIL" record --help
 expect_grep "--help names the options" 'max-events N' "$T_TMP/last.out"
 expect_exit "missing command: 127" 127 "$RUNTRAIL" record --store "$T_TMP/st" -- /nonexistent/cmd
+expect_grep "a command that cannot run is named" '^runtrail: record: /nonexistent/cmd: No such file' "$T_TMP/last.err"
+
+# ---- the command keeps its own output (issue 14, items 16-17) ----
+# EPIPE: the reader went away, so the command gets SIGPIPE, exactly as without runtrail.
+seq 1 100000000 | head -n 1 >/dev/null; native_pipe=${PIPESTATUS[0]}
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- seq 1 100000000 2>/dev/null | head -n 1 >pipe.out
+expect_eq "reader gone: seq gets SIGPIPE (exit $native_pipe, as natively)" "$native_pipe 1" "${PIPESTATUS[0]} $(cat pipe.out)"
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- yes 2>/dev/null | head -n 1 >yes.out
+expect_eq "reader gone: 'record -- yes | head -1' ends (141, not a timeout)" "141 y" "${PIPESTATUS[0]} $(cat yes.out)"
+# 2>&1: one channel for both, so interleaved lines keep their order; the bundle keeps them too.
+inter='for i in 1 2 3 4 5 6; do echo out$i; echo err$i >&2; done'
+sh -c "$inter" 2>&1 | cat >inter.native
+rm -rf st-inter
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st-inter" -- sh -c "$inter" 2>&1 | cat >inter.rec
+expect_file "2>&1: interleaved stdout/stderr keep their order" inter.native inter.rec
+"$RUNTRAIL" show "$(find st-inter -name '*.rtb')" | sed -n 's/.*stdout *"\(.*\)"$/\1/p' >inter.logs
+expect_file "2>&1: the bundle keeps both streams' lines in order" inter.native inter.logs
+# A regular file stays a regular file for the command (and is read back for the bundle).
+sh -c 'test -f /dev/stdout && echo file || echo notfile; echo tail' >file.native
+rm -rf st-file
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st-file" -- sh -c 'test -f /dev/stdout && echo file || echo notfile; echo tail' >file.rec
+expect_file "a regular file stdout is still a regular file" file.native file.rec
+"$RUNTRAIL" show "$(find st-file -name '*.rtb')" >file.show
+expect_grep "a regular file stdout is read back into the bundle" 'stdout +"tail"' file.show
+# Output that outlives the command: a background child and a daemon() writer are not cut.
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- sh -c '(sleep 1; echo late1; sleep 0.3; echo late2) & echo now' | cat >bg.out
+expect_eq "a background child's late output is not cut" "now late1 late2" "$(tr '\n' ' ' <bg.out | sed 's/ $//')"
+timeout 30 "$RUNTRAIL" record --quiet --store "$T_TMP/st" -- "$PROGS/daemon_writer" | cat >daemon.out
+expect_eq "a daemon() writer is not cut after its first line" "before daemon|daemon line 1|daemon line 2|daemon line 3" "$(paste -sd'|' daemon.out)"
+# A terminal stays a terminal (a pty with its size): run in tmux at a fixed size.
+if command -v tmux >/dev/null; then
+    sock="$T_TMP/tmux.sock"
+    probe='test -t 1 && echo T1 || echo N1; test -t 2 && echo T2 >&2 || echo N2 >&2; python3 -c "import os; s=os.get_terminal_size(1); print(\"size\", s.columns, s.lines)"'
+    tmux -S "$sock" new-session -d -x 97 -y 31 \
+        "$RUNTRAIL record --quiet --store $T_TMP/st -- sh -c '$probe'; echo DONE; sleep 30"
+    for _ in $(seq 100); do tmux -S "$sock" capture-pane -p >tty.screen 2>/dev/null; grep -q DONE tty.screen && break; sleep 0.2; done
+    tmux -S "$sock" kill-server 2>/dev/null
+    expect_grep "on a terminal, the command's stdout is a terminal" '^T1$' tty.screen
+    expect_grep "on a terminal, the command's stderr is a terminal" '^T2$' tty.screen
+    expect_grep "the terminal's size is passed on" '^size 97 31$' tty.screen
+else
+    _notok "tmux is needed for the terminal tests"
+fi
+
 rm -rf st
 timeout 30 "$RUNTRAIL" record --store "$T_TMP/st" --name custom --max-events 3 --quiet -- sh -c 'ls / >/dev/null; cat /nonexistent 2>/dev/null; true' >q.out 2>q.err
 expect_eq "--quiet prints nothing" "" "$(cat q.err)"
@@ -213,7 +306,9 @@ case "$B" in */fn=custom/*) _ok "--name sets the store key" ;; *) _notok "--name
 check "--max-events keeps 3" test "$(grep -vc '^meta' max.got)" -eq 3
 expect_grep "--max-events counts the rest" '^meta counter events_dropped=[1-9]' max.got
 
-timeout 30 "$RUNTRAIL" record --trace --quiet --store "$T_TMP/st" -- cat /nonexistent/traced >/dev/null 2>trace.err
+# cat's own message goes elsewhere: it shares stderr with the trace and could split a line.
+timeout 30 "$RUNTRAIL" record --trace --quiet --store "$T_TMP/st" -- \
+    sh -c 'cat /nonexistent/traced 2>/dev/null' >/dev/null 2>trace.err
 expect_grep "--trace prints events strace-like" '^\[pid +[0-9]+\] openat\(AT_FDCWD, "/nonexistent/traced", O_RDONLY\) = -1 ENOENT' trace.err
 
 # ---- transparency: identical stdout and exit codes with and without the interposer ----

@@ -2,10 +2,11 @@
 /* fuzz-libs: -ljansson */
 /* libFuzzer harness for what the local Lambda emulator parses from its clients (extensions and
  * runtimes are untrusted code): Extensions API register bodies, the error documents runtimes
- * post to /error and /init/error (with or without an error-type header), and listen
- * addresses. The first byte picks the parser; the rest is the input. Checks that accepted
- * register bodies only set known bits and that error documents are always a JSON object
- * whose error type was written and NUL-terminated. */
+ * post to /error and /init/error (with or without an error-type header), listen addresses
+ * and Telemetry API subscriptions. The first byte picks the parser (mod 4); the rest is the
+ * input. Checks that accepted register bodies only set known bits, that error documents are
+ * always a JSON object whose error type was written and NUL-terminated, and that an accepted
+ * subscription has a loopback http:// destination and buffering within Lambda's ranges. */
 #include "replay/emulator.h"
 
 #include <jansson.h>
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 3;
+    unsigned which = data[0] % 4;
     const char *in = (const char *)data + 1;
     size_t len = size - 1;
     if (which == 0) {
@@ -53,6 +54,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_decref(root);
             free(doc);
         }
+    } else if (which == 3) {
+        struct rt_emu_tele_sub sub;
+        char err[256];
+        if (rt_emu_parse_telemetry(in, len, &sub, err, sizeof err) == RT_OK &&
+            (strncmp(sub.uri, "http://", 7) || !memchr(sub.uri, '\0', sizeof sub.uri) ||
+             sub.timeout_ms < 25 || sub.timeout_ms > 30000 || sub.max_items < 1000 ||
+             sub.max_items > 10000 || sub.max_bytes < 262144 || sub.max_bytes > 1048576))
+            abort();
     } else {
         char *text = malloc(len + 1);
         if (!text)

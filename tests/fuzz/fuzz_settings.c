@@ -1,5 +1,7 @@
-/* fuzz-sources: recorder/extension/config.c formats/*.c */
+/* clang-format off */
+/* fuzz-sources: recorder/extension/config.c recorder/extension/hashkey.c recorder/extension/redact.c formats/*.c */
 /* fuzz-libs: -ljansson -lzstd -lcrypto */
+/* clang-format on */
 /* libFuzzer harness for the small parsers of user-given settings: --since/--until times
  * (rt_parse_time: ISO 8601 and relative forms) and every RUNTRAIL_* value of the recorder's
  * configuration (sizes, counts, durations, ratios, ports, booleans, payload modes), and the

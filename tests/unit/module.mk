@@ -5,6 +5,7 @@
 UNIT_test_bundle_LIBS    := formats
 UNIT_test_cursor_LIBS    := formats
 UNIT_test_analysis_LIBS  := analysis formats
+UNIT_test_check_LIBS     := analysis formats
 UNIT_test_chain_LIBS     := formats
 UNIT_test_escape_LIBS    := formats
 UNIT_test_timeparse_LIBS := formats

@@ -409,6 +409,54 @@ Test(diff, changes_far_apart_make_two_hunks)
     rt_diff_free(&d);
 }
 
+/* The command reads A's rows back with a cursor: the rows are those of the decoded bundle. */
+Test(diff, rows_from_a_cursor_match_the_decoded_bundle)
+{
+    struct shape sa = normal(0), sb = normal(1);
+    sa.files = sb.files = 12;
+    sb.replace_file = 1;
+    sb.connections = 3;
+    uint8_t *raw_a = NULL;
+    size_t len_a = 0;
+    invocation_bytes(&sa, &raw_a, &len_a);
+    struct rt_bundle *a = invocation(&sa), *b = invocation(&sb);
+    struct rt_diff_options opt = {.context = 1};
+    struct rt_diff want, got;
+    cr_assert_eq(rt_diff_bundles(a, b, &opt, &want), RT_OK);
+    struct rt_diff_builder *bd = NULL;
+    cr_assert_eq(rt_diff_begin(&opt, &bd), RT_OK);
+    cr_assert_eq(rt_diff_add(bd, 0, a), RT_OK);
+    cr_assert_eq(rt_diff_add(bd, 1, b), RT_OK);
+    cr_assert_eq(rt_diff_finish(bd, &got), RT_OK);
+    cr_assert(rt_diff_needs_rows(&got, 0));
+    struct rt_cursor *c = NULL;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_cursor_open_mem(raw_a, len_a, &c, &ei), RT_OK);
+    cr_assert_eq(rt_diff_rows_cursor(&got, 0, c, &ei), RT_OK);
+    rt_cursor_free(c);
+    cr_assert_eq(got.n_procs, want.n_procs);
+    size_t rows = 0;
+    for (size_t p = 0; p < got.n_procs; p++) {
+        cr_assert_eq(got.procs[p].n_lines, want.procs[p].n_lines);
+        for (size_t l = 0; l < got.procs[p].n_lines; l++) {
+            const struct rt_diff_line *g = &got.procs[p].lines[l], *w = &want.procs[p].lines[l];
+            if (g->op == '+') {
+                cr_expect_null(g->row, "line %zu: B's rows were not asked for", l);
+                continue;
+            }
+            cr_assert_not_null(g->row, "line %zu (%c)", l, g->op);
+            cr_expect_str_eq(g->row, w->row, "line %zu", l);
+            rows++;
+        }
+    }
+    cr_expect_geq(rows, 3);
+    rt_diff_free(&want);
+    rt_diff_free(&got);
+    rt_bundle_free(a);
+    rt_bundle_free(b);
+    free(raw_a);
+}
+
 /* ---- the alignment ---- */
 
 struct script {

@@ -357,3 +357,45 @@ Test(emulator, cancel_ends_a_waiting_invocation, .timeout = 30)
     cr_assert_eq(rt_emu_invoke(emu, &req, &res, &ei), RT_ERR_EMULATOR, "no invocations after");
     rt_emu_stop(emu);
 }
+
+Test(emulator, telemetry_subscription)
+{
+    struct rt_emu_tele_sub sub;
+    char err[256];
+    const char *ok = "{\"types\":[\"platform\",\"function\"],\"buffering\":{\"timeoutMs\":25},"
+                     "\"destination\":{\"protocol\":\"HTTP\",\"URI\":"
+                     "\"http://sandbox.localdomain:4243/logs\"}}";
+    cr_assert_eq(rt_emu_parse_telemetry(ok, strlen(ok), &sub, err, sizeof err), RT_OK, "%s", err);
+    cr_assert(sub.function);
+    cr_assert_str_eq(sub.uri, "http://sandbox.localdomain:4243/logs");
+    cr_assert_eq(sub.timeout_ms, 25);
+    cr_assert_eq(sub.max_items, 10000, "Lambda's default");
+    cr_assert_eq(sub.max_bytes, 262144, "Lambda's default");
+    const char *platform = "{\"types\":[\"platform\"],\"destination\":{\"protocol\":\"HTTP\","
+                           "\"URI\":\"http://127.0.0.1:9\"}}";
+    cr_assert_eq(rt_emu_parse_telemetry(platform, strlen(platform), &sub, err, sizeof err), RT_OK);
+    cr_assert_not(sub.function);
+    static const char *const bad[] = {
+        "not json",
+        "[]",
+        "{\"types\":[],\"destination\":{\"protocol\":\"HTTP\",\"URI\":\"http://127.0.0.1:9\"}}",
+        "{\"types\":[\"function\",\"gossip\"],\"destination\":{\"protocol\":\"HTTP\","
+        "\"URI\":\"http://127.0.0.1:9\"}}",
+        "{\"types\":[\"function\"],\"destination\":{\"protocol\":\"HTTP\","
+        "\"URI\":\"http://203.0.113.9:9\"}}", /* never anywhere but loopback */
+        "{\"types\":[\"function\"],\"destination\":{\"protocol\":\"TCP\","
+        "\"URI\":\"http://127.0.0.1:9\"}}",
+        "{\"types\":[\"function\"],\"destination\":{\"protocol\":\"HTTP\","
+        "\"URI\":\"http://127.0.0.1.evil.example:9\"}}",
+        "{\"types\":[\"function\"],\"buffering\":{\"timeoutMs\":5},\"destination\":{"
+        "\"protocol\":\"HTTP\",\"URI\":\"http://127.0.0.1:9\"}}",
+        "{\"types\":[\"function\"],\"buffering\":{\"maxBytes\":100},\"destination\":{"
+        "\"protocol\":\"HTTP\",\"URI\":\"http://127.0.0.1:9\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        cr_assert_eq(rt_emu_parse_telemetry(bad[i], strlen(bad[i]), &sub, err, sizeof err),
+                     RT_ERR_EMU_BAD_REQUEST, "accepted: %s", bad[i]);
+        cr_assert_neq(err[0], '\0', "a message for: %s", bad[i]);
+    }
+}

@@ -30,7 +30,8 @@ Test(extension_config, defaults)
     rt_ext_config_load_from(&c, fake_get);
     cr_assert_eq(c.errors, 0);
     cr_assert_str_eq(c.store, "/tmp/runtrail-data");
-    cr_assert_eq(c.payload, RT_PAYLOAD_FULL);
+    cr_assert_eq(c.payload, RT_PAYLOAD_REDACTED, "redaction is on by default");
+    cr_assert_eq(c.key.source, RT_EXT_KEY_RANDOM, "no key configured: a random one");
     cr_assert_eq(c.proxy_port, 9009);
     cr_assert_eq(c.max_payload, 1024 * 1024);
     cr_assert_eq(c.spool_max, 64ull * 1024 * 1024);
@@ -97,7 +98,7 @@ Test(extension_config, bad_values_fall_back_and_count)
     struct rt_ext_config c;
     rt_ext_config_load_from(&c, fake_get);
     cr_assert_eq(c.errors, 5);
-    cr_assert_eq(c.payload, RT_PAYLOAD_FULL);
+    cr_assert_eq(c.payload, RT_PAYLOAD_REDACTED);
     cr_assert_eq(c.proxy_port, 9009);
     cr_assert_eq(c.max_payload, 1024 * 1024);
     cr_assert_float_eq(c.sample, 1.0, 1e-9);
@@ -128,10 +129,17 @@ Test(extension_config, docs_match_the_table)
 /* ---- payloads ---- */
 
 static const uint8_t key[] = "k3y";
+static struct rt_ext_hash_key tkey; /* "k3y" */
+
+static void setup_key(void)
+{
+    rt_ext_hash_key_set(&tkey, key, 3, RT_EXT_KEY_CONFIGURED);
+}
 
 static struct rt_payload capture(int mode, const char *paths, const char *text, unsigned *n)
 {
-    struct rt_redact r = {.mode = (uint8_t)mode, .paths = paths, .key = key, .key_len = 3};
+    setup_key();
+    struct rt_redact r = {.mode = (uint8_t)mode, .paths = paths, .key = &tkey};
     struct rt_payload p;
     cr_assert_eq(rt_ext_capture_payload(&r, (const uint8_t *)text, strlen(text), &p, n), RT_OK);
     return p;
@@ -174,12 +182,13 @@ Test(extension_payload, full_hash_none)
 
 Test(extension_payload, redacts_keys_anywhere_and_paths)
 {
-    const char *ev = "{\"user\":{\"password\":\"hunter2\",\"name\":\"ann\"},"
-                     "\"list\":[{\"password\":\"hunter2\"},{\"password\":\"other\"}],"
-                     "\"body\":{\"card\":{\"number\":\"4111111111111111\",\"cvc\":\"123\"}},"
-                     "\"card\":{\"number\":\"keep-me\"}}";
+    /* Names outside the built-in list: only RUNTRAIL_REDACT's entries apply to them. */
+    const char *ev = "{\"user\":{\"nickname\":\"hunter2\",\"name\":\"ann\"},"
+                     "\"list\":[{\"Nick_Name\":\"hunter2\"},{\"nickname\":\"other\"}],"
+                     "\"body\":{\"account\":{\"number\":\"4111111111111111\","
+                     "\"branch\":\"123\"}},\"account\":{\"number\":\"keep-me\"}}";
     unsigned n = 0;
-    struct rt_payload p = capture(RT_PAYLOAD_REDACTED, " password , body.card.number", ev, &n);
+    struct rt_payload p = capture(RT_PAYLOAD_REDACTED, " nickname , body.account.number", ev, &n);
     char *s = stored(&p);
     cr_assert_eq(n, 4, "%s", s);
     cr_assert_eq(p.mode, RT_PAYLOAD_REDACTED);
@@ -187,12 +196,12 @@ Test(extension_payload, redacts_keys_anywhere_and_paths)
     cr_assert_null(strstr(s, "4111111111111111"), "%s", s);
     cr_assert_not_null(strstr(s, "\"name\":\"ann\""), "%s", s);
     cr_assert_not_null(strstr(s, "keep-me"), "path applies from the root only: %s", s);
-    cr_assert_not_null(strstr(s, "\"cvc\":\"123\""), "%s", s);
+    cr_assert_not_null(strstr(s, "\"branch\":\"123\""), "%s", s);
 
     /* Equal values give equal tokens, different values different ones. */
     char tok_same[RT_EXT_REDACTED_LEN + 1], tok_other[RT_EXT_REDACTED_LEN + 1];
-    rt_ext_redacted_token(key, 3, "hunter2", 7, tok_same);
-    rt_ext_redacted_token(key, 3, "other", 5, tok_other);
+    rt_ext_redacted_token(&tkey, "hunter2", 7, tok_same);
+    rt_ext_redacted_token(&tkey, "other", 5, tok_other);
     cr_assert_eq(strlen(tok_same), RT_EXT_REDACTED_LEN);
     cr_assert(strncmp(tok_same, "<redacted:hmac:", 15) == 0);
     const char *first = strstr(s, tok_same);
@@ -272,7 +281,8 @@ Test(extension_env, allow_list_and_keyed_hashes)
                     NULL};
     struct rt_env_var *v = NULL;
     size_t n = 0;
-    cr_assert_eq(rt_ext_env_collect(envp, key, 3, &v, &n), RT_OK);
+    setup_key();
+    cr_assert_eq(rt_ext_env_collect(envp, &tkey, &v, &n), RT_OK);
     cr_assert_eq(n, 7, "RUNTRAIL_HASH_KEY is left out");
     for (size_t i = 1; i < n; i++)
         cr_assert(strcmp(v[i - 1].name, v[i].name) < 0, "sorted by name");
@@ -366,4 +376,457 @@ Test(extension_code, empty_and_missing_folders)
     cr_assert_eq(bytes, 0);
     cr_assert(memcmp(a, b, 32) == 0, "an empty folder hashes like a missing one");
     rmdir(root);
+}
+
+/* ---- secrets: the hash key ---- */
+
+static struct rt_ext_config load_cfg(const char *const *env)
+{
+    fake_env = env;
+    struct rt_ext_config c;
+    rt_ext_config_load_from(&c, fake_get);
+    return c;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", s[i]))
+            return false;
+    return s[n] == '\0';
+}
+
+Test(extension_hashkey, random_per_sandbox_without_a_configured_key)
+{
+    static const char *const env[] = {NULL};
+    struct rt_ext_config a = load_cfg(env), b = load_cfg(env);
+    cr_assert_eq(a.errors, 0);
+    cr_assert_eq(a.key.source, RT_EXT_KEY_RANDOM);
+    cr_assert_eq(a.key.len, 32);
+    cr_assert(!strncmp(a.key.id, "sandbox:", 8) && is_hex(a.key.id + 8, 16), "%s", a.key.id);
+    cr_assert_str_neq(a.key.id, b.key.id, "two sandboxes, two keys, two ids");
+    cr_assert(memcmp(a.key.key, b.key.key, 32) != 0);
+    uint8_t ha[32], hb[32];
+    rt_ext_keyed_hash(&a.key, "hunter2", 7, ha);
+    rt_ext_keyed_hash(&b.key, "hunter2", 7, hb);
+    cr_assert(memcmp(ha, hb, 32) != 0, "hashes compare only within one sandbox");
+}
+
+Test(extension_hashkey, configured_key_compares_across_sandboxes)
+{
+    static const char *const env[] = {"RUNTRAIL_HASH_KEY", "0123456789abcdef-shared-key", NULL};
+    struct rt_ext_config a = load_cfg(env), b = load_cfg(env);
+    cr_assert_eq(a.errors, 0, "%s", a.error_names);
+    cr_assert_eq(a.key.source, RT_EXT_KEY_CONFIGURED);
+    cr_assert_str_eq(a.key.id, b.key.id);
+    cr_assert(!strncmp(a.key.id, "configured:", 11) && is_hex(a.key.id + 11, 16), "%s", a.key.id);
+    uint8_t ha[32], want[32];
+    rt_ext_keyed_hash(&a.key, "hunter2", 7, ha);
+    rt_hmac_sha256("0123456789abcdef-shared-key", 27, "hunter2", 7, want);
+    cr_assert(memcmp(ha, want, 32) == 0, "HMAC-SHA256 with the configured key");
+    /* The id is HMAC(key, label), not anything of the key itself. */
+    uint8_t idmac[32];
+    char hex[17];
+    rt_hmac_sha256("0123456789abcdef-shared-key", 27, "runtrail hash key id v1", 23, idmac);
+    cr_assert_str_eq(a.key.id + 11, rt_hex(idmac, 8, hex));
+    cr_assert_null(strstr(a.key.id, "0123456789abcdef"));
+}
+
+Test(extension_hashkey, key_file_same_key_same_id)
+{
+    char path[] = "/tmp/rt-hashkey.XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, "0123456789abcdef-shared-key\r\n", 29), 29);
+    close(fd);
+    static const char *const by_env[] = {"RUNTRAIL_HASH_KEY", "0123456789abcdef-shared-key", NULL};
+    const char *const by_file[] = {"RUNTRAIL_HASH_KEY_FILE", path, NULL};
+    struct rt_ext_config a = load_cfg(by_env), b = load_cfg(by_file);
+    cr_assert_eq(b.errors, 0, "%s", b.error_names);
+    cr_assert_str_eq(a.key.id, b.key.id, "trailing newline ignored");
+    const char *const both[] = {"RUNTRAIL_HASH_KEY", "another-key-of-16-bytes-at-least",
+                                "RUNTRAIL_HASH_KEY_FILE", path, NULL};
+    struct rt_ext_config c = load_cfg(both);
+    cr_assert_eq(c.errors, 1, "both set: ambiguous, counted");
+    cr_assert_eq(c.key.source, RT_EXT_KEY_CONFIGURED);
+    cr_assert_str_neq(c.key.id, a.key.id, "RUNTRAIL_HASH_KEY wins");
+    unlink(path);
+    struct rt_ext_config d = load_cfg(by_file);
+    cr_assert_eq(d.errors, 1, "missing file counted");
+    cr_assert_eq(d.key.source, RT_EXT_KEY_RANDOM);
+    cr_assert_not_null(strstr(d.error_names, "RUNTRAIL_HASH_KEY_FILE"));
+}
+
+Test(extension_hashkey, short_key_is_an_error_and_never_used)
+{
+    static const char *const env[] = {"RUNTRAIL_HASH_KEY", "hunter2", NULL};
+    struct rt_ext_config c = load_cfg(env);
+    cr_assert_eq(c.errors, 1);
+    cr_assert_not_null(strstr(c.error_names, "RUNTRAIL_HASH_KEY"));
+    cr_assert_eq(c.key.source, RT_EXT_KEY_RANDOM);
+    uint8_t got[32], weak[32];
+    rt_ext_keyed_hash(&c.key, "x", 1, got);
+    rt_hmac_sha256("hunter2", 7, "x", 1, weak);
+    cr_assert(memcmp(got, weak, 32) != 0);
+}
+
+Test(extension_hashkey, long_key_is_hmac_equivalent)
+{
+    char long_key[200];
+    memset(long_key, 'k', sizeof long_key);
+    struct rt_ext_hash_key k;
+    rt_ext_hash_key_set(&k, long_key, sizeof long_key, RT_EXT_KEY_CONFIGURED);
+    uint8_t got[32], want[32];
+    rt_ext_keyed_hash(&k, "v", 1, got);
+    rt_hmac_sha256(long_key, sizeof long_key, "v", 1, want);
+    cr_assert(memcmp(got, want, 32) == 0);
+}
+
+/* ---- secrets: the sensitive names and payload redaction by default ---- */
+
+Test(extension_redact, builtin_names_normalised_and_case_insensitive)
+{
+    static const char *const yes[] = {"password",
+                                      "Password",
+                                      "PASSWORD",
+                                      "dbPassword",
+                                      "db_password",
+                                      "PGPASSWORD",
+                                      "passwd",
+                                      "Authorization",
+                                      "proxy-authorization",
+                                      "X-Api-Key",
+                                      "api_key",
+                                      "apiKey",
+                                      "APIKEY",
+                                      "access_token",
+                                      "refresh_token",
+                                      "X-Amz-Security-Token",
+                                      "X-Amz-Signature",
+                                      "Cookie",
+                                      "set-cookie",
+                                      "client_secret",
+                                      "AWS_SECRET_ACCESS_KEY",
+                                      "private_key",
+                                      "credentials",
+                                      "cvv",
+                                      "ssn",
+                                      "SSN",
+                                      "card",
+                                      "card_number",
+                                      "pass%77ord",
+                                      "MYSQL_PWD",
+                                      "JSESSIONID",
+                                      "pin"};
+    static const char *const no[] = {
+        "name",  "author", "X-Amz-Credential", "X-Amz-Date", "cardinality", "classname", "session",
+        "petId", "user",   "keyword",          "spinner",    "discard",     "",          "-_-"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        cr_assert(rt_ext_sensitive_name(yes[i], strlen(yes[i]), NULL), "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        cr_assert_not(rt_ext_sensitive_name(no[i], strlen(no[i]), NULL), "%s", no[i]);
+    cr_assert(rt_ext_sensitive_name("source_ip", 9, "x,sourceIp,a.b"), "user names normalised");
+    cr_assert_not(rt_ext_sensitive_name("b", 1, "a.b"), "dotted paths only from the root");
+}
+
+Test(extension_redact, default_list_with_no_user_list)
+{
+    const char *ev = "{\"Password\":\"S3NT-1\",\"headers\":{\"Authorization\":\"Bearer S3NT-2\","
+                     "\"X-Api-Key\":\"S3NT-3\",\"Accept\":\"*/*\"},\"dbPassword\":\"S3NT-4\","
+                     "\"multiValueHeaders\":{\"Cookie\":[\"a=S3NT-5\"]},\"ok\":\"visible\","
+                     "\"body\":\"{\\\"client_secret\\\":\\\"S3NT-6\\\"}\"}";
+    unsigned n = 0;
+    struct rt_payload p = capture(RT_PAYLOAD_REDACTED, "", ev, &n);
+    char *s = stored(&p);
+    cr_assert_eq(p.mode, RT_PAYLOAD_REDACTED);
+    cr_assert_eq(n, 6, "%s", s);
+    cr_assert_null(strstr(s, "S3NT"), "%s", s);
+    static const char *const kept[] = {
+        "\"Password\"", "\"Authorization\"",  "\"X-Api-Key\"",      "\"dbPassword\"",
+        "\"Cookie\"",   "\"ok\":\"visible\"", "\"Accept\":\"*/*\"", "client_secret"};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        cr_assert_not_null(strstr(s, kept[i]), "%s kept: %s", kept[i], s);
+    free(s);
+    free(p.data);
+}
+
+static char *nested(int depth, const char *inner)
+{
+    size_t len = (size_t)depth * 7 + strlen(inner) + 1;
+    char *s = malloc(len);
+    size_t o = 0;
+    for (int i = 0; i < depth; i++)
+        o += (size_t)sprintf(s + o, "{\"a\":");
+    o += (size_t)sprintf(s + o, "%s", inner);
+    for (int i = 0; i < depth; i++)
+        s[o++] = '}';
+    s[o] = '\0';
+    return s;
+}
+
+Test(extension_redact, deep_documents_are_searched_or_hashed)
+{
+    static const int depths[] = {47, 49, 60, 500, 2000};
+    for (size_t i = 0; i < sizeof depths / sizeof *depths; i++) {
+        char *ev = nested(depths[i], "{\"token\":\"S3NT-DEEP\"}");
+        unsigned n = 0;
+        struct rt_payload p = capture(RT_PAYLOAD_REDACTED, NULL, ev, &n);
+        char *s = stored(&p);
+        cr_assert_eq(p.mode, RT_PAYLOAD_REDACTED, "depth %d", depths[i]);
+        cr_assert_eq(n, 1, "depth %d", depths[i]);
+        cr_assert_null(strstr(s, "S3NT"), "depth %d", depths[i]);
+        free(s);
+        free(p.data);
+        free(ev);
+    }
+    /* JSON in a string in a string ... beyond what is searched: hash only. */
+    char *inner = strdup("{\\\"password\\\":\\\"S3NT-NEST\\\"}");
+    static char doc[16384], esc[16000];
+    snprintf(doc, sizeof doc, "{\"body\":\"%s\"}", inner);
+    for (int level = 0; level < 6; level++) {
+        size_t o = 0;
+        for (const char *c = doc; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                esc[o++] = '\\';
+            esc[o++] = *c;
+            cr_assert_lt(o, sizeof esc - 2);
+        }
+        esc[o] = '\0';
+        snprintf(doc, sizeof doc, "{\"body\":\"%s\"}", esc);
+    }
+    struct rt_payload p = capture(RT_PAYLOAD_REDACTED, NULL, doc, NULL);
+    cr_assert_eq(p.mode, RT_PAYLOAD_HASH);
+    cr_assert_null(p.data);
+    free(inner);
+}
+
+Test(extension_redact, text_payloads)
+{
+    struct rt_payload p = capture(RT_PAYLOAD_REDACTED, NULL, "part 1 of 3\npart 2 of 3\n", NULL);
+    cr_assert_eq(p.mode, RT_PAYLOAD_REDACTED);
+    cr_assert_eq(p.len, 24, "text naming nothing sensitive is kept");
+    free(p.data);
+    static const char *const secret_texts[] = {"user=a&Password=S3NT", "Authorization: Bearer x",
+                                               "x-api-key S3NT", "my ssn is S3NT"};
+    for (size_t i = 0; i < sizeof secret_texts / sizeof *secret_texts; i++) {
+        p = capture(RT_PAYLOAD_REDACTED, NULL, secret_texts[i], NULL);
+        cr_assert_eq(p.mode, RT_PAYLOAD_HASH, "%s", secret_texts[i]);
+        cr_assert_null(p.data);
+    }
+    p = capture(RT_PAYLOAD_REDACTED, "nickname", "nickname: S3NT", NULL);
+    cr_assert_eq(p.mode, RT_PAYLOAD_HASH, "user names count too");
+}
+
+Test(extension_redact, settings)
+{
+    static const char *const only_redact[] = {"RUNTRAIL_REDACT", "nickname", NULL};
+    struct rt_ext_config c = load_cfg(only_redact);
+    cr_assert_eq(c.errors, 0);
+    cr_assert_eq(c.payload, RT_PAYLOAD_REDACTED);
+
+    static const char *const contradiction[] = {"RUNTRAIL_PAYLOAD", "full", "RUNTRAIL_REDACT",
+                                                "nickname", NULL};
+    c = load_cfg(contradiction);
+    cr_assert_eq(c.errors, 1, "full with a list to redact: counted");
+    cr_assert_eq(c.payload, RT_PAYLOAD_REDACTED, "the safe setting wins");
+
+    static const char *const full[] = {"RUNTRAIL_PAYLOAD", "FULL", NULL};
+    c = load_cfg(full);
+    cr_assert_eq(c.errors, 0);
+    cr_assert_eq(c.payload, RT_PAYLOAD_FULL, "full when asked for explicitly");
+
+    static const char *const bad[] = {"RUNTRAIL_REDACT", "a..b,ok", NULL};
+    c = load_cfg(bad);
+    cr_assert_eq(c.errors, 1);
+    cr_assert_not_null(strstr(c.error_names, "RUNTRAIL_REDACT"));
+    cr_assert_eq(rt_ext_redact_list_check("a, b.c ,,d"), 0);
+    cr_assert_eq(rt_ext_redact_list_check(".a"), -1);
+    cr_assert_eq(rt_ext_redact_list_check("a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q"), -1);
+}
+
+/* ---- secrets: argv, command lines, URLs ---- */
+
+/* Redacts one text, checks that no "S3NT" sentinel is left and that every `want` string is in
+ * the result; returns the result (caller frees). */
+static char *redacted_text(char kind, const char *in, size_t len, unsigned min_count,
+                           const char *const *want)
+{
+    setup_key();
+    char *out = NULL;
+    size_t n = 0;
+    unsigned count = rt_ext_redact_text(&tkey, NULL, kind, in, len, &out, &n);
+    cr_assert_geq(count, min_count, "%s", in);
+    cr_assert_not_null(out, "%s", in);
+    char *s = calloc(1, n + 1);
+    for (size_t i = 0; i < n; i++)
+        s[i] = out[i] ? out[i] : '|';
+    free(out);
+    cr_assert_null(strstr(s, "S3NT"), "sentinel left in: %s", s);
+    for (size_t i = 0; want && want[i]; i++)
+        cr_assert_not_null(strstr(s, want[i]), "%s not in %s", want[i], s);
+    return s;
+}
+
+static char *argv_of(const char *const *args, size_t *len)
+{
+    size_t n = 0;
+    for (size_t i = 0; args[i]; i++)
+        n += strlen(args[i]) + 1;
+    char *s = malloc(n);
+    size_t o = 0;
+    for (size_t i = 0; args[i]; i++) {
+        memcpy(s + o, args[i], strlen(args[i]) + 1);
+        o += strlen(args[i]) + 1;
+    }
+    *len = n - 1; /* elements joined by NUL, no trailing NUL */
+    return s;
+}
+
+Test(extension_args, argv_forms)
+{
+    static const struct {
+        const char *args[8];
+        unsigned count;
+        const char *want[5]; /* NULL-terminated */
+    } cases[] = {
+        {{"curl", "-H", "Authorization: Bearer S3NT-1", "http://127.0.0.1:1/x?api_key=S3NT-2&q=1"},
+         2,
+         {"|Authorization: Bearer hmac:", "?api_key=hmac:", "&q=1"}},
+        {{"tool", "--password", "S3NT-3", "--password=S3NT-4", "--db-password", "S3NT-5"},
+         3,
+         {"|--password|hmac:", "|--password=hmac:", "|--db-password|hmac:"}},
+        {{"env", "PGPASSWORD=S3NT-6", "psql", "-h", "db", "-p", "5432"},
+         1,
+         {"|PGPASSWORD=hmac:", "|-p|5432"}},
+        {{"/usr/bin/mysql", "-uroot", "-pS3NT-7", "-h", "db"}, 1, {"|-uroot|-phmac:", "|-h|db"}},
+        {{"curl", "-u", "admin:S3NT-8", "--user=ops:S3NT-9", "-uroot:S3NT-10"},
+         3,
+         {"|admin:hmac:", "|--user=ops:hmac:", "|-uroot:hmac:"}},
+        {{"sshpass", "-p", "S3NT-11", "ssh", "host"}, 1, {"|-p|hmac:", "|ssh|host"}},
+        {{"psql", "postgres://app:S3NT-12@db:5432/orders"},
+         1,
+         {"postgres://app:hmac:", "@db:5432"}},
+        {{"wget", "--header=X-Api-Key: S3NT-13", "--http-password=S3NT-14"},
+         2,
+         {"--header=X-Api-Key: hmac:", "--http-password=hmac:"}},
+        {{"curl", "-b", "sid=S3NT-15", "-d", "{\"user\": \"ann\", \"Password\": \"S3NT-16\"}",
+          "--data={\"x\":{\"token\":\"S3NT-17\"}}"},
+         3,
+         {"|-b|hmac:", "\"user\":\"ann\"", "\"Password\":\"<redacted:hmac:", "--data={\"x\":"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t len;
+        char *a = argv_of(cases[i].args, &len);
+        free(redacted_text('a', a, len, cases[i].count, cases[i].want));
+        free(a);
+    }
+}
+
+Test(extension_args, shell_strings_inside_argv)
+{
+    const char *const args[] = {
+        "sh", "-c",
+        "PGPASSWORD='S3NT-1 two' psql -c \"select 1\"; curl -s -H \"X-Api-Key: S3NT-2\" "
+        "\"https://h/p?token=S3NT-3&page=2\" && mysql -pS3NT-4 --password S3NT-5",
+        NULL};
+    size_t len;
+    char *a = argv_of(args, &len);
+    static const char *const want[] = {"sh|-c|PGPASSWORD=hmac:",
+                                       "psql -c \"select 1\"; curl -s -H 'X-Api-Key: hmac:",
+                                       "https://h/p?token=hmac:",
+                                       "&page=2",
+                                       "mysql -phmac:",
+                                       "--password hmac:",
+                                       NULL};
+    free(redacted_text('a', a, len, 5, want));
+    free(a);
+}
+
+Test(extension_args, command_lines_and_untouched_bytes)
+{
+    const char *cmd = "cd /tmp && API_TOKEN=S3NT-1 ./run --secret=S3NT-2 'a  b' | tee out";
+    static const char *const want[] = {
+        "cd /tmp && API_TOKEN=hmac:", " ./run --secret=hmac:", " 'a  b' | tee out", NULL};
+    free(redacted_text('s', cmd, strlen(cmd), 2, want));
+
+    setup_key();
+    char *out = NULL;
+    size_t n = 0;
+    static const char *const clean[] = {"echo \"hello world\" 'x' && ls -p 22 | grep -v foo",
+                                        "psql -p 5432 -h db --no-password orders",
+                                        "curl https://example.com/a?page=2&sort=asc",
+                                        "curl -H 'Authorization:' 'http://h/?token=&a=1'"};
+    for (size_t i = 0; i < sizeof clean / sizeof *clean; i++) {
+        cr_assert_eq(rt_ext_redact_text(&tkey, NULL, 's', clean[i], strlen(clean[i]), &out, &n), 0,
+                     "%s", clean[i]);
+        cr_assert_null(out);
+    }
+}
+
+Test(extension_args, http_lines_and_presigned_urls)
+{
+    const char *line = "GET /x?api_key=S3NT-1&a=b HTTP/1.1\nHost: h:80\nHTTP/1.1 200 OK";
+    char *s = redacted_text('h', line, strlen(line), 1, NULL);
+    char *want = NULL;
+    /* The token is "hmac:" + the first 16 bytes of HMAC-SHA256(key, value) in hex. */
+    uint8_t mac[32];
+    char hex[33];
+    rt_hmac_sha256(key, 3, "S3NT-1", 6, mac);
+    cr_assert(asprintf(&want, "GET /x?api_key=hmac:%s&a=b HTTP/1.1\nHost: h:80\nHTTP/1.1 200 OK",
+                       rt_hex(mac, 16, hex)) > 0);
+    cr_assert_str_eq(s, want);
+    free(want);
+    free(s);
+
+    const char *presigned =
+        "PUT /k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-"
+        "east-1%2Fs3%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Security-Token=S3NT-2&X-Amz-"
+        "Signature=S3NT-3&X-Amz-SignedHeaders=host HTTP/1.1";
+    static const char *const keep[] = {"X-Amz-Credential=AKIDEXAMPLE%2F20240101",
+                                       "X-Amz-Date=20240101T000000Z",
+                                       "X-Amz-SignedHeaders=host",
+                                       "X-Amz-Security-Token=hmac:",
+                                       "X-Amz-Signature=hmac:",
+                                       NULL};
+    free(redacted_text('h', presigned, strlen(presigned), 2, keep));
+
+    /* A URL in a query value (a redirect target), and "://" after the '?' (not a scheme). */
+    const char *redirect = "GET /login?token=S3NT-4&next=https://u:S3NT-5@h/?api_key=S3NT-6 "
+                           "HTTP/1.1";
+    static const char *const next[] = {
+        "?token=hmac:", "&next=https://u:hmac:", "@h/?api_key=hmac:", NULL};
+    free(redacted_text('h', redirect, strlen(redirect), 3, next));
+}
+
+Test(extension_args, events_by_op_table)
+{
+    setup_key();
+    size_t len;
+    static const char *const args[] = {"curl", "--oauth2-bearer", "S3NT-1", NULL};
+    char *a = argv_of(args, &len);
+    struct rt_event ev = {.op = RT_OP_EXEC};
+    ev.str[0] = (struct rt_str){"/usr/bin/curl", 13};
+    ev.str[1] = (struct rt_str){a, len};
+    char *scratch = NULL;
+    size_t cap = 0;
+    cr_assert_eq(rt_ext_redact_event(&tkey, NULL, &ev, &scratch, &cap), 1);
+    cr_assert_eq(ev.str[0].len, 13, "the path is not an argv");
+    cr_assert_null(memmem(ev.str[1].ptr, ev.str[1].len, "S3NT", 4));
+
+    struct rt_event out = {.op = RT_OP_OUTBOUND};
+    out.str[0] = (struct rt_str){"127.0.0.1:80", 12};
+    out.str[2] = (struct rt_str){"GET /?token=S3NT-2 HTTP/1.1", 27};
+    cr_assert_eq(rt_ext_redact_event(&tkey, NULL, &out, &scratch, &cap), 1);
+    cr_assert_null(memmem(out.str[2].ptr, out.str[2].len, "S3NT", 4));
+
+    struct rt_event sys = {.op = RT_OP_SYSTEM};
+    sys.str[0] = (struct rt_str){"MYSQL_PWD=S3NT-3 mysql", 22};
+    cr_assert_eq(rt_ext_redact_event(&tkey, "", &sys, &scratch, &cap), 1);
+    cr_assert_null(memmem(sys.str[0].ptr, sys.str[0].len, "S3NT", 4));
+
+    struct rt_event dns = {.op = RT_OP_DNS};
+    dns.str[0] = (struct rt_str){"token.example.com", 17};
+    cr_assert_eq(rt_ext_redact_event(&tkey, NULL, &dns, &scratch, &cap), 0);
+    free(scratch);
+    free(a);
 }

@@ -3,6 +3,7 @@
  * what is over its bound, the sort is stable (ties keep their order, as the ring's events
  * must) and sorts large shuffled input like qsort, and the duration/count/size parsers accept
  * their units and refuse garbage with a reason that names the input. */
+#include "formats/options.h"
 #include "formats/toolbox.h"
 #include "recorder/extension/extension.h"
 #include "tmpdir.h"
@@ -339,4 +340,76 @@ Test(toolbox_config, extension_durations_and_counts)
     cr_assert_str_eq(c.error_names, "RUNTRAIL_MAX_EVENTS,RUNTRAIL_FLUSH_WAIT_MS");
     cr_assert_eq(c.flush_wait_ms, 250, "the default");
     cr_assert_eq(c.max_events, 100000, "the default");
+}
+
+/* ---- the option engine (formats/options.c) ---- */
+
+enum { T_STORE = 1, T_QUIET, T_OUT };
+static const struct rt_opt test_opts[] = {
+    {T_STORE, "store", 0, "DIR", "where it goes\nsecond line"},
+    {T_QUIET, "quiet", 'q', NULL, "say less"},
+    {T_OUT, "output", 'o', "FILE", "the file"},
+    {0},
+};
+
+Test(toolbox_options, parse_in_order_and_stop_at_command)
+{
+    char *argv[] = {"cmd", "--store", "d1", "-qo", "f.zip", "--output=g.zip", "ls", "-l", NULL};
+    struct rt_opt_parser p;
+    rt_opt_begin(&p, test_opts, true, 8, argv);
+    cr_assert_eq(rt_opt_next(&p), T_STORE);
+    cr_assert_str_eq(p.value, "d1");
+    cr_assert_str_eq(p.name, "--store");
+    cr_assert_eq(rt_opt_next(&p), T_QUIET);
+    cr_assert_null(p.value);
+    cr_assert_eq(rt_opt_next(&p), T_OUT);
+    cr_assert_str_eq(p.value, "f.zip");
+    cr_assert_str_eq(p.name, "-o");
+    cr_assert_eq(rt_opt_next(&p), T_OUT);
+    cr_assert_str_eq(p.value, "g.zip");
+    cr_assert_eq(rt_opt_next(&p), RT_OPT_END);
+    cr_assert_eq(p.first_operand, 6, "the command's own -l is not ours");
+    cr_assert_str_eq(argv[p.first_operand], "ls");
+}
+
+Test(toolbox_options, mixed_operands_errors_and_help)
+{
+    char *argv[] = {"cmd", "a", "-q", "b", "--", "-c", NULL};
+    struct rt_opt_parser p;
+    rt_opt_begin(&p, test_opts, false, 6, argv);
+    cr_assert_eq(rt_opt_next(&p), T_QUIET);
+    cr_assert_eq(rt_opt_next(&p), RT_OPT_END);
+    cr_assert_str_eq(argv[p.first_operand], "a", "operands are gathered after the options");
+    cr_assert_str_eq(argv[p.first_operand + 1], "b");
+    cr_assert_str_eq(argv[p.first_operand + 2], "-c", "after --, nothing is an option");
+
+    char *bad[] = {"cmd", "--bogus=1", NULL};
+    rt_opt_begin(&p, test_opts, true, 2, bad);
+    cr_assert_eq(rt_opt_next(&p), RT_OPT_ERROR);
+    cr_assert_str_eq(p.err, "unknown option '--bogus'");
+    char *badshort[] = {"cmd", "-qx", NULL};
+    rt_opt_begin(&p, test_opts, true, 2, badshort);
+    cr_assert_eq(rt_opt_next(&p), T_QUIET);
+    cr_assert_eq(rt_opt_next(&p), RT_OPT_ERROR);
+    cr_assert_str_eq(p.err, "unknown option '-x'");
+    char *missing[] = {"cmd", "--store", NULL};
+    rt_opt_begin(&p, test_opts, true, 2, missing);
+    cr_assert_eq(rt_opt_next(&p), RT_OPT_ERROR);
+    cr_assert_str_eq(p.err, "option '--store' needs a value");
+    char *help[] = {"cmd", "-h", NULL};
+    rt_opt_begin(&p, test_opts, true, 2, help);
+    cr_assert_eq(rt_opt_next(&p), RT_OPT_HELP);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    rt_opt_help(test_opts, f);
+    fclose(f);
+    cr_assert_str_eq(text, "Options:\n"
+                           "  --store DIR        where it goes\n"
+                           "                     second line\n"
+                           "  -q, --quiet        say less\n"
+                           "  -o, --output FILE  the file\n"
+                           "  -h, --help         this text\n");
+    free(text);
 }
