@@ -220,3 +220,15 @@ char *rt_digest_hex(const uint8_t digest[RT_DIGEST_LEN], char *out)
 {
     return rt_hex(digest, RT_DIGEST_LEN, out);
 }
+
+static int is_summary(const struct rt_event *ev)
+{
+    return ev->op == RT_OP_OUTBOUND || ev->op == RT_OP_INBOUND;
+}
+
+int rt_event_order(const struct rt_event *a, const struct rt_event *b)
+{
+    if (a->ts_ns != b->ts_ns)
+        return a->ts_ns < b->ts_ns ? -1 : 1;
+    return is_summary(a) - is_summary(b);
+}

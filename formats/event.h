@@ -281,4 +281,8 @@ struct rt_str rt_event_program(const struct rt_event *ev);
 int64_t rt_event_bytes_out(const struct rt_event *ev);
 int64_t rt_event_bytes_in(const struct rt_event *ev);
 
+/* The order of events in a bundle: by time; at the same time, a connection's summary (stamped
+ * with the connection's start) after the connect or accept that opened it. <0, 0 or >0. */
+int rt_event_order(const struct rt_event *a, const struct rt_event *b);
+
 #endif

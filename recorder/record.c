@@ -184,7 +184,7 @@ static void on_event(const struct rt_event *ev, void *arg)
 static int by_time(const void *a, const void *b)
 {
     const struct held_event *x = a, *y = b;
-    return (x->ev.ts_ns > y->ev.ts_ns) - (x->ev.ts_ns < y->ev.ts_ns);
+    return rt_event_order(&x->ev, &y->ev);
 }
 
 /* Sorts the held events by time and gives them to the writer; frees them. */

@@ -10,9 +10,11 @@ PKGS=(
   tmux strace python3 zip unzip cppcheck clang-format
 )
 # Test-time peers: npm packages (s3rver, aws-lambda-ric, AWS SDK) build a native addon; jq runs
-# the documented `runtrail show --json | jq` lines (tests/e2e/docs_commands.sh).
+# the documented `runtrail show --json | jq` lines (tests/e2e/docs_commands.sh); awscli and
+# python3-boto3 are AWS's own clients (TLS, SigV4, the Lambda control plane); golang-go builds
+# the Go function the /proc sampler is tested with.
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(nodejs cmake g++ autoconf automake libtool make git jq)
+  PKGS+=(nodejs cmake g++ autoconf automake libtool make git jq awscli python3-boto3 golang-go)
   command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 fi
 

@@ -193,7 +193,7 @@ static void drain(struct rt_ext_sealer *s)
 static int cmp_held(const void *a, const void *b)
 {
     const struct held *x = *(struct held *const *)a, *y = *(struct held *const *)b;
-    return (x->ev.ts_ns > y->ev.ts_ns) - (x->ev.ts_ns < y->ev.ts_ns);
+    return rt_event_order(&x->ev, &y->ev);
 }
 
 /* ---- once per sandbox ---- */
