@@ -54,8 +54,6 @@ static const char help[] =
     "error or unreadable catalog.\n"
     "See runtrail-ls(1).\n";
 
-#define MAX_IDS 256
-
 enum ls_format { LS_TABLE, LS_LONG, LS_PATHS, LS_JSON };
 
 struct out {
@@ -208,8 +206,8 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
 {
     if (rt_cli_wants_help(argc, argv))
         return rt_cli_help(help);
-    struct rt_catalog_filter f = {.status = -1};
-    const char *ids[MAX_IDS];
+    struct rt_catalog_filter_args fa;
+    rt_catalog_filter_args_init(&fa);
     const char *cache = NULL;
     struct out o = {LS_TABLE, 0};
     struct timespec ts;
@@ -218,66 +216,31 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = strcmp(a, "--json") && strcmp(a, "-l") && strcmp(a, "--paths") &&
-                     strcmp(a, "--findings");
-        if (!strcmp(a, "--findings")) {
-            f.with_findings = true;
+        char err[300];
+        int kind = rt_catalog_filter_option(&fa, a, val, now, err, sizeof err);
+        if (kind < 0)
+            return rt_cli_usage_error("ls", "%s", err);
+        if (kind > 0) {
+            i += kind == 2;
             continue;
         }
         if (a[0] != '-')
             return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
-        if (takes && !val)
-            return rt_cli_usage_error("ls", "%s needs a value", a);
-        if (!takes) {
+        if (!strcmp(a, "--json") || !strcmp(a, "-l") || !strcmp(a, "--paths")) {
             enum ls_format want = !strcmp(a, "--json") ? LS_JSON : a[1] == 'l' ? LS_LONG : LS_PATHS;
             if (o.format != LS_TABLE && o.format != want)
                 return rt_cli_usage_error("ls", "-l, --paths and --json exclude each other");
             o.format = want;
-            continue;
-        }
-        i++;
-        if (!strcmp(a, "--function")) {
-            f.function = val;
-        } else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
-            int64_t *dst = a[2] == 's' ? &f.since_ns : &f.until_ns;
-            if (rt_parse_time(val, now, dst) != RT_OK)
-                return rt_cli_usage_error("ls", "%s '%s': %s", a, val,
-                                          rt_strerror(RT_ERR_TIME_FORMAT));
-            /* The filter reads 0 as "no bound": --until at the epoch itself (1970-01-01)
-             * becomes 1 ns before it, which no recorded invocation can start at, instead of
-             * silently filtering nothing. --since 0 needs no bound. */
-            if (dst == &f.until_ns && *dst == 0)
-                *dst = -1;
-        } else if (!strcmp(a, "--status")) {
-            f.status = rt_status_from_name(val);
-            if (f.status < 0)
-                return rt_cli_usage_error("ls",
-                                          "--status '%s': ok, error, timeout, crash or "
-                                          "unknown",
-                                          val);
-        } else if (!strcmp(a, "--path")) {
-            f.path_glob = val;
-        } else if (!strcmp(a, "--dest")) {
-            f.dest = val;
-        } else if (!strcmp(a, "--exec")) {
-            f.exec = val;
-        } else if (!strcmp(a, "--request-id")) {
-            if (f.n_request_ids >= MAX_IDS)
-                return rt_cli_usage_error("ls", "at most %d --request-id", MAX_IDS);
-            ids[f.n_request_ids++] = val;
-            f.request_ids = ids;
-        } else if (!strcmp(a, "--limit")) {
-            char *end;
-            long long n = strtoll(val, &end, 10);
-            if (*end || n < 1)
-                return rt_cli_usage_error("ls", "--limit wants a positive number");
-            f.limit = (size_t)n;
         } else if (!strcmp(a, "--cache")) {
+            if (!val)
+                return rt_cli_usage_error("ls", "%s needs a value", a);
             cache = val;
+            i++;
         } else {
             return rt_cli_usage_error("ls", "unknown option '%s'", a);
         }
     }
+    struct rt_catalog_filter f = fa.f;
     char dir[PATH_MAX];
     if (rt_catalog_dir(cache, dir, sizeof dir) != RT_OK)
         return rt_cli_usage_error("ls", "no cache folder: use --cache or set RUNTRAIL_CACHE");
