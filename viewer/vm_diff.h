@@ -35,6 +35,9 @@ struct rt_vm_diff_line {
     const char *text;  /* the unified line, with its leading ' ', '-', '+' (escaped) */
     const char *left;  /* side by side: side A's cell, or NULL when blank on that side */
     const char *right; /* side by side: side B's cell, or NULL */
+    /* Side by side: both left and right NULL is a full-width line (show text); unified_only
+     * is an added line already shown on the right of the removal it pairs with: skip it. */
+    bool unified_only;
 };
 
 struct rt_vm_diff;

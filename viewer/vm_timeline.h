@@ -5,8 +5,9 @@
  * the status line (response, invocation markers, drop counters, damage).
  *
  * Part of libviewer's curses-free models (viewer/vm_*.h, no curses, no store): the screens in
- * viewer/ draw what it returns. Memory: the cursor's decompressed stream plus 24 bytes per
- * event (time, pid, op, flags) and 4 per visible row; no decoded event array. Cost: opening
+ * viewer/ draw what it returns. Memory: the cursor's decompressed stream plus 28 bytes per
+ * event (time, pid, op, flags, its row) and 4 per visible row; no decoded event array; the
+ * texts of the last 1024 rows rendered. Cost: opening
  * decodes nothing past the blocks before the events; a row is decoded when asked for (a page
  * of rows is cached), seeking back costs at most RT_CURSOR_CHECKPOINT event decodes, so the
  * cost of a page does not grow with the bundle. Rows exist only for events scanned so far:
@@ -34,9 +35,6 @@
 
 struct rt_vm_timeline;
 
-/* Rows cached for rt_vm_timeline_row(): a returned text stays valid for this many further
- * calls (and until the next toggle, fold, scan or free). */
-#define RT_VM_TIMELINE_CACHE 512
 /* The flags that make an event "flagged" (n/N on flags, the row's flagged field): every
  * RT_EF_* except create and still_open, which only describe. */
 #define RT_VM_NOTABLE_FLAGS (~(uint32_t)(RT_EF_CREATE | RT_EF_STILL_OPEN))
@@ -95,7 +93,8 @@ struct rt_vm_row {
     bool finding;       /* named by rt_vm_timeline_set_findings() */
     bool failed;        /* an event whose result is an error (-errno) */
     unsigned depth;     /* the process's depth in the process tree (0 for logs) */
-    const char *text;   /* the row `show` prints (escaped), NUL-terminated; see CACHE */
+    const char *
+        text; /* the row `show` prints (escaped), NUL-terminated; valid until the next call on tl */
     size_t text_len;
 };
 
