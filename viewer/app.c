@@ -8,6 +8,7 @@
 #include "viewer/keys.h"
 #include "viewer/ui.h"
 #include "viewer/viewer.h"
+#include "viewer/vm_cell.h"
 
 #include <ctype.h>
 #include <curses.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <wchar.h>
 
 struct rt_view_app {
     const struct rt_viewer_opts *opts;
@@ -91,108 +91,48 @@ int rt_view_attr(enum rt_view_color c)
 
 /* ---- drawing ---- */
 
-/* Walks text as the screen shows it: calls put for each character with its width, stops
- * before the one that would pass width columns. Invalid UTF-8 and controls become '?'. */
-static int draw_cells(int y, int x, int width, const char *text, int attr, bool draw)
+/* Draws a fitted cell (rt_cell_fit: no control byte, at most width columns). */
+static int put_cell(int y, int x, int width, const char *text, size_t len, size_t skip,
+                    unsigned flags, int attr)
 {
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    int used = 0;
-    const char *p = text;
-    size_t left = strlen(text);
-    if (draw)
-        move(y, x);
-    while (left > 0) {
-        wchar_t wc;
-        size_t n = mbrtowc(&wc, p, left, &st);
-        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-            memset(&st, 0, sizeof st);
-            wc = L'?';
-            n = 1;
-        }
-        int w = wcwidth(wc);
-        if (w < 0 || (wc < 0x20) || (wc >= 0x7f && wc < 0xa0)) {
-            wc = L'?';
-            w = 1;
-        }
-        if (used + w > width)
-            break;
-        if (w == 0 && used == 0) { /* a combining mark with nothing to combine with */
-            p += n;
-            left -= n;
-            continue;
-        }
-        if (draw) {
-            cchar_t cc;
-            wchar_t s[2] = {wc, 0};
-            if (w == 0) {
-                /* A combining mark joins the previous cell: add it to that cell's text. */
-                cchar_t prev;
-                int cy, cx;
-                getyx(stdscr, cy, cx);
-                if (mvin_wch(cy, cx - 1, &prev) == OK) {
-                    wchar_t txt[CCHARW_MAX + 1];
-                    attr_t a;
-                    short pair;
-                    if (getcchar(&prev, txt, &a, &pair, NULL) != ERR) {
-                        size_t k = wcslen(txt);
-                        if (k < CCHARW_MAX) {
-                            txt[k] = wc;
-                            txt[k + 1] = 0;
-                            setcchar(&cc, txt, a, pair, NULL);
-                            add_wch(&cc);
-                        }
-                    }
-                }
-                move(cy, cx);
-            } else {
-                setcchar(&cc, s, (attr_t)attr, 0, NULL);
-                add_wch(&cc);
-            }
-        }
-        used += w;
-        p += n;
-        left -= n;
-    }
-    return used;
+    if (width <= 0 || y < 0 || y >= LINES || x < 0 || x >= COLS)
+        return 0;
+    if (x + width > COLS)
+        width = COLS - x;
+    char small[RT_CELL_CAP(256)];
+    size_t cap = RT_CELL_CAP(width);
+    char *buf = cap <= sizeof small ? small : malloc(cap);
+    if (!buf)
+        return 0;
+    size_t cols = 0;
+    rt_cell_fit(buf, cap, text ? text : "", text ? len : 0, skip, (size_t)width, flags, &cols);
+    attron(attr);
+    mvaddstr(y, x, buf);
+    attroff(attr);
+    if (buf != small)
+        free(buf);
+    return (int)cols;
 }
 
 int rt_view_put(int y, int x, int width, const char *text, int attr, bool pad)
 {
-    if (width <= 0 || y < 0 || y >= LINES || x >= COLS)
-        return 0;
-    if (x + width > COLS)
-        width = COLS - x;
-    attron(attr);
-    int used = draw_cells(y, x, width, text ? text : "", attr, true);
-    if (pad)
-        for (int i = used; i < width; i++)
-            addch(' ');
-    attroff(attr);
-    return pad ? width : used;
+    return put_cell(y, x, width, text, text ? strlen(text) : 0, 0, pad ? RT_CELL_PAD : 0, attr);
 }
 
 int rt_view_put_data(int y, int x, int width, const char *s, size_t len, int attr, bool pad)
 {
-    char small[1024];
-    size_t need = rt_escape_buf(small, sizeof small, s ? s : "", s ? len : 0, 0);
-    if (need < sizeof small)
-        return rt_view_put(y, x, width, small, attr, pad);
-    /* Only the first columns can show: a path of 10,000 bytes is cut before escaping more
-     * than a screen's width of it. */
-    size_t cut = len < (size_t)width * 4 + 16 ? len : (size_t)width * 4 + 16;
-    char *big = malloc(cut * 4 + 1);
-    if (!big)
-        return 0;
-    rt_escape_buf(big, cut * 4 + 1, s, cut, 0);
-    int used = rt_view_put(y, x, width, big, attr, pad);
-    free(big);
-    return used;
+    return put_cell(y, x, width, s, len, 0, RT_CELL_RAW | (pad ? RT_CELL_PAD : 0u), attr);
+}
+
+int rt_view_put_scrolled(int y, int x, int width, const char *text, int skip, int attr)
+{
+    return put_cell(y, x, width, text, text ? strlen(text) : 0, skip > 0 ? (size_t)skip : 0,
+                    RT_CELL_MORE, attr);
 }
 
 int rt_view_width(const char *text)
 {
-    return draw_cells(0, 0, 1 << 30, text, 0, false);
+    return text ? (int)rt_cell_width(text, strlen(text), 0) : 0;
 }
 
 void rt_view_title(const char *left, const char *right)

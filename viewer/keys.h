@@ -21,7 +21,7 @@
       0)                                                                                           \
     _(QUIT, "all", "Q", "quit", 'Q', 0, 0)                                                         \
     _(HELP, "all", "? F1", "this help", '?', KEY_F(1), 0)                                          \
-    _(TAB, "all", "Tab", "next pane (invocations: the time strip)", '\t', 0, 0)                    \
+    _(TAB, "all", "Tab", "next pane: time strip, process tree; diff: side by side", '\t', 0, 0)    \
     _(LEFT, "all", "Left h", "strip: earlier interval; timeline: scroll left", KEY_LEFT, 'h', 0)   \
     _(RIGHT, "all", "Right l", "strip: later interval; timeline: scroll right", KEY_RIGHT, 'l', 0) \
     _(SEARCH, "all", "/", "search (text of the rows)", '/', 0, 0)                                  \
@@ -41,6 +41,10 @@
     _(KIND_NET, "timeline", "3", "show/hide net events", '3', 0, 0)                                \
     _(KIND_SEC, "timeline", "4", "show/hide sec events", '4', 0, 0)                                \
     _(KIND_MARK, "timeline", "5", "show/hide invocation marks", '5', 0, 0)                         \
+    _(KIND_LOG, "timeline", "6", "show/hide log lines", '6', 0, 0)                                 \
+    _(FOLD, "timeline", "z", "process pane: fold/unfold the process's children", 'z', 0, 0)        \
+    _(FOLD_ALL, "detail", "Z", "fold/unfold every JSON object (Enter: the one selected)", 'Z', 0,  \
+      0)                                                                                           \
     _(REFRESH, "all", "^L", "redraw the screen", 12, 0, 0)
 
 enum rt_view_action {

@@ -22,6 +22,7 @@ static const struct {
     {"all", "Everywhere"},
     {"list", "Invocations"},
     {"timeline", "Timeline"},
+    {"detail", "Detail"},
 };
 
 /* Calls line(i, text, is_heading) for each line of the help; returns the count. */

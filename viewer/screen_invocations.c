@@ -8,9 +8,11 @@
  * statuses red. An empty catalog shows how to fill it. */
 #include "formats/bundle.h"
 #include "formats/event.h"
+#include "analysis/baseline.h"
 #include "store/catalog.h"
 #include "viewer/keys.h"
 #include "viewer/ui.h"
+#include "viewer/vm_diff.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,8 @@ struct inv {
     int col_x[COL__COUNT], col_w[COL__COUNT];
     int table_y, table_rows;
     char marked[2][72];
+    char *marked_path[2];
+    char marked_rid[2][64];
     int n_marked;
     char search[256];
 };
@@ -595,6 +599,18 @@ static void search(struct inv *v, struct rt_view_app *app, bool forward)
     rt_view_message(app, true, "not found: %s", v->search);
 }
 
+static void unmark(struct inv *v, int i)
+{
+    free(v->marked_path[i]);
+    if (i == 0 && v->n_marked == 2) {
+        memcpy(v->marked[0], v->marked[1], sizeof v->marked[0]);
+        memcpy(v->marked_rid[0], v->marked_rid[1], sizeof v->marked_rid[0]);
+        v->marked_path[0] = v->marked_path[1];
+    }
+    v->marked_path[v->n_marked - 1] = NULL;
+    v->n_marked--;
+}
+
 static void toggle_mark(struct inv *v, struct rt_view_app *app)
 {
     const struct inv_row *r = row_at(v, v->sel);
@@ -602,18 +618,124 @@ static void toggle_mark(struct inv *v, struct rt_view_app *app)
         return;
     for (int i = 0; i < v->n_marked; i++)
         if (!strcmp(v->marked[i], r->digest)) {
-            if (i == 0 && v->n_marked == 2)
-                memcpy(v->marked[0], v->marked[1], sizeof v->marked[0]);
-            v->n_marked--;
+            unmark(v, i);
             return;
         }
-    if (v->n_marked == 2) {
-        memcpy(v->marked[0], v->marked[1], sizeof v->marked[0]);
-        v->n_marked = 1;
-    }
-    snprintf(v->marked[v->n_marked++], sizeof v->marked[0], "%s", r->digest);
+    if (v->n_marked == 2)
+        unmark(v, 0);
+    int k = v->n_marked++;
+    snprintf(v->marked[k], sizeof v->marked[0], "%s", r->digest);
+    snprintf(v->marked_rid[k], sizeof v->marked_rid[0], "%.36s", r->request_id);
+    v->marked_path[k] = strdup(r->path);
     rt_view_message(app, false, "%d marked%s", v->n_marked,
-                    v->n_marked == 2 ? ": d compares them" : "");
+                    v->n_marked == 2 ? ": d compares them" : ": d compares it with its baseline");
+}
+
+/* Learning a baseline of a function from the catalog: its other invocations' bundles. */
+struct learn {
+    struct rt_baseline *bl;
+    const char *skip_digest;
+    size_t learned, skipped;
+};
+
+static int learn_row(const struct rt_catalog_row *r, void *arg)
+{
+    struct learn *l = arg;
+    if (!r->path || !r->path[0] || (r->digest && !strcmp(r->digest, l->skip_digest)))
+        return 0;
+    struct rt_bundle *b = NULL;
+    struct rt_errinfo ei;
+    if (rt_bundle_open_file(r->path, &b, &ei) != RT_OK) {
+        l->skipped++;
+        return 0;
+    }
+    if (rt_baseline_suspicious(b, NULL) || rt_baseline_learn(l->bl, b) != RT_OK)
+        l->skipped++;
+    else
+        l->learned++;
+    rt_bundle_free(b);
+    return 0;
+}
+
+static void diff_two(struct inv *v, struct rt_view_app *app)
+{
+    struct rt_vm_diff *d = NULL;
+    struct rt_errinfo ei;
+    int which = 0;
+    if (!v->marked_path[0] || !v->marked_path[1] || !v->marked_path[0][0] ||
+        !v->marked_path[1][0]) {
+        rt_view_message(app, true, "diff: a marked bundle is not in the cache (runtrail pull)");
+        return;
+    }
+    int rc = rt_vm_diff_files(v->marked_path[0], v->marked_path[1], v->marked_rid[0],
+                              v->marked_rid[1], &d, &ei, &which);
+    if (rc != RT_OK) {
+        char buf[300];
+        rt_view_message(app, true, "diff: %s: %s", v->marked_rid[which],
+                        rt_errinfo_format(rc, &ei, buf, sizeof buf));
+        return;
+    }
+    char title[200];
+    snprintf(title, sizeof title, " runtrail view: diff %.36s %.36s", v->marked_rid[0],
+             v->marked_rid[1]);
+    struct rt_view_screen *s = rt_view_diff_new(d, title);
+    if (s)
+        rt_view_push(app, s);
+}
+
+static void diff_baseline(struct inv *v, struct rt_view_app *app)
+{
+    const struct inv_row *r = row_at(v, v->sel);
+    if (!r)
+        return;
+    if (!r->path[0]) {
+        rt_view_message(app, true, "%s: not in the cache: runtrail pull fetches it", r->request_id);
+        return;
+    }
+    char function[256], digest[72], rid[64], path[4096];
+    snprintf(function, sizeof function, "%s", r->function);
+    snprintf(digest, sizeof digest, "%s", r->digest);
+    snprintf(rid, sizeof rid, "%.36s", r->request_id);
+    snprintf(path, sizeof path, "%s", r->path);
+    struct learn l = {.bl = rt_baseline_new(function), .skip_digest = digest};
+    if (!l.bl)
+        return;
+    struct rt_catalog_filter f = {.status = -1,
+                                  .function = function,
+                                  .limit = 2000,
+                                  .order = RT_CATALOG_ORDER_TIME,
+                                  .descending = true};
+    struct rt_errinfo ei;
+    rt_catalog_query(v->cat, &f, learn_row, &l, &ei);
+    cache_clear(v); /* row_at's page may be stale after the query: read it again */
+    if (!l.learned) {
+        rt_view_message(app, true,
+                        "diff: no other invocation of %s to learn a baseline from "
+                        "(m marks two to compare)",
+                        function);
+        rt_baseline_free(l.bl);
+        return;
+    }
+    struct rt_bundle *b = NULL;
+    int rc = rt_bundle_open_file(path, &b, &ei);
+    struct rt_vm_diff *d = NULL;
+    char label[400];
+    snprintf(label, sizeof label, "learned from %zu invocations of %s in the catalog", l.learned,
+             function);
+    if (rc == RT_OK)
+        rc = rt_vm_diff_baseline(b, l.bl, label, &d);
+    rt_bundle_free(b);
+    rt_baseline_free(l.bl);
+    if (rc != RT_OK) {
+        char buf[300];
+        rt_view_message(app, true, "diff: %s", rt_errinfo_format(rc, &ei, buf, sizeof buf));
+        return;
+    }
+    char title[200];
+    snprintf(title, sizeof title, " runtrail view: diff %s against its baseline", rid);
+    struct rt_view_screen *s = rt_view_diff_new(d, title);
+    if (s)
+        rt_view_push(app, s);
 }
 
 static int inv_key(struct rt_view_screen *s, struct rt_view_app *app, enum rt_view_action a, int ch)
@@ -711,7 +833,10 @@ static int inv_key(struct rt_view_screen *s, struct rt_view_app *app, enum rt_vi
         toggle_mark(v, app);
         break;
     case RT_VIEW_DIFF:
-        rt_view_message(app, true, "diff: not in this build yet (runtrail diff A B)");
+        if (v->n_marked == 2)
+            diff_two(v, app);
+        else
+            diff_baseline(v, app);
         break;
     default:
         return 0;
@@ -754,6 +879,8 @@ static void inv_free(struct rt_view_screen *s)
     struct inv *v = (struct inv *)s;
     cache_clear(v);
     free(v->cache);
+    while (v->n_marked)
+        unmark(v, 0);
     rt_catalog_close(v->cat);
     free(v);
 }

@@ -88,6 +88,8 @@ int rt_view_attr(enum rt_view_color c);
 int rt_view_put(int y, int x, int width, const char *text, int attr, bool pad);
 /* The same for captured bytes s[0..len): escaped first (\x1b, \n, invalid UTF-8 as \xNN). */
 int rt_view_put_data(int y, int x, int width, const char *s, size_t len, int attr, bool pad);
+/* Display text from its column skip on (horizontal scroll), cut with '>' when longer. */
+int rt_view_put_scrolled(int y, int x, int width, const char *text, int skip, int attr);
 /* Columns text takes (as rt_view_put draws it). */
 int rt_view_width(const char *text);
 /* The title bar (row 0) and status bar (last row) of a screen: left and right parts. */
@@ -102,8 +104,11 @@ struct rt_view_screen *rt_view_invocations_new(struct rt_view_app *app, char *er
 /* The timeline of the bundle at path; NULL with err set when nothing of it can be read. */
 struct rt_view_screen *rt_view_timeline_new(const char *path, char *err, size_t cap);
 struct rt_view_screen *rt_view_help_new(const char *context);
-/* Detail of one event (index in the bundle) of the bundle at path. */
-struct rt_view_screen *rt_view_detail_new(const char *path, size_t event_index, char *err,
-                                          size_t cap);
+struct rt_vm_detail;
+struct rt_vm_diff;
+/* Screens over a model they take over (freed with the screen); NULL when out of memory
+ * (the model is freed then too). */
+struct rt_view_screen *rt_view_detail_new(struct rt_vm_detail *d, const char *title);
+struct rt_view_screen *rt_view_diff_new(struct rt_vm_diff *d, const char *title);
 
 #endif
