@@ -444,7 +444,8 @@ static void inv_draw(struct rt_view_screen *s, struct rt_view_app *app)
     snprintf(right, sizeof right, "%zu invocation%s ", v->total, v->total == 1 ? "" : "s");
     rt_view_title(" runtrail view: invocations", right);
     int y = 1;
-    bool strip = LINES >= 14;
+    /* The strip: on a terminal tall enough, when there is a range to draw. */
+    bool strip = LINES >= 14 && (v->total > 0 || v->strip_bin >= 0);
     if (strip) {
         draw_strip(v, app, y);
         y += 3;

@@ -103,12 +103,48 @@ static void draw_header(struct tl *t, int y)
     }
     rt_view_put(y, x, COLS - x, line,
                 b->response.present || b->error.present ? 0 : rt_view_attr(RT_VIEW_C_WARN), false);
-    /* The model's status line: markers, drops, events, integrity. */
-    rt_vm_timeline_status_line(t->m, line, sizeof line);
-    bool warn = st.dropped || st.damage != RT_OK || st.state == RT_CURSOR_MISMATCH ||
-                st.state == RT_CURSOR_DAMAGED || !st.has_response;
-    rt_view_put(y + 1, 0, COLS, line,
-                warn ? rt_view_attr(RT_VIEW_C_FLAGGED) : rt_view_attr(RT_VIEW_C_DIM), true);
+    /* Integrity, drops and markers: the facts an incomplete recording must not hide, in
+     * the order a narrow terminal keeps them. */
+    y++;
+    x = 0;
+    const char *state = "unverified (reading)";
+    int sattr = rt_view_attr(RT_VIEW_C_DIM);
+    if (st.state == RT_CURSOR_VERIFIED) {
+        state = "verified";
+        sattr = rt_view_attr(RT_VIEW_C_OK);
+    } else if (st.state == RT_CURSOR_MISMATCH) {
+        state = "MODIFIED";
+        sattr = rt_view_attr(RT_VIEW_C_WARN);
+    } else if (st.state == RT_CURSOR_DAMAGED || st.damage != RT_OK) {
+        state = "DAMAGED";
+        sattr = rt_view_attr(RT_VIEW_C_WARN);
+    }
+    snprintf(line, sizeof line, "%zu%s events  ", st.events, st.complete ? "" : "+");
+    x += rt_view_put(y, x, COLS - x, line, 0, false);
+    x += rt_view_put(y, x, COLS - x, state, sattr, false);
+    snprintf(line, sizeof line, "  dropped %" PRIu64, st.dropped);
+    x +=
+        rt_view_put(y, x, COLS - x, line,
+                    st.dropped ? rt_view_attr(RT_VIEW_C_WARN) : rt_view_attr(RT_VIEW_C_DIM), false);
+    x += rt_view_put(y, x, COLS - x, "  marks:", rt_view_attr(RT_VIEW_C_DIM), false);
+    bool any = false;
+    for (unsigned k = 0; k < sizeof st.marks / sizeof st.marks[0]; k++) {
+        if (!st.marks[k])
+            continue;
+        char name[40];
+        rt_render_num_arch(name, sizeof name, RT_AF_MARK, (int64_t)k, RT_ARCH_X86_64);
+        snprintf(line, sizeof line, " %s", name);
+        if (st.marks[k] > 1)
+            snprintf(line + strlen(line), sizeof line - strlen(line), "x%zu", st.marks[k]);
+        x += rt_view_put(y, x, COLS - x, line, rt_view_attr(RT_VIEW_C_HEADING), false);
+        any = true;
+    }
+    if (!any)
+        x += rt_view_put(y, x, COLS - x, " none", rt_view_attr(RT_VIEW_C_WARN), false);
+    if (st.damage_text[0])
+        rt_view_put(y, x, COLS - x, "  ", 0, false),
+            rt_view_put(y, x + 2, COLS - x - 2, st.damage_text, rt_view_attr(RT_VIEW_C_WARN),
+                        false);
 }
 
 static void draw_pane(struct tl *t, int y, int rows)
@@ -149,7 +185,7 @@ static void tl_draw(struct rt_view_screen *s, struct rt_view_app *app)
     int y = 3;
     bool pane = t->pane && COLS >= 60;
     int x0 = pane ? PANE_WIDTH : 0;
-    rt_view_put(y, x0, COLS - x0, "  TIME       PROCESS  CALL = RESULT",
+    rt_view_put(y, x0, COLS - x0, "   TIME       PROCESS  CALL = RESULT",
                 rt_view_attr(RT_VIEW_C_HEADING), true);
     y++;
     t->rows_y = y;
@@ -198,7 +234,7 @@ static void tl_draw(struct rt_view_screen *s, struct rt_view_app *app)
         rt_view_put(yy, x0, 1, bar(r.gap_level, utf8), gutter, false);
         rt_view_put(yy, x0 + 1, 1, bar(r.dur_level, utf8),
                     selected ? attr : rt_view_attr(RT_VIEW_C_FLAGGED), false);
-        rt_view_put_scrolled(yy, x0 + 2, COLS - x0 - 2, r.text, t->hscroll, attr);
+        rt_view_put_scrolled(yy, x0 + 3, COLS - x0 - 3, r.text, t->hscroll, attr);
     }
     char left[200], right[80];
     size_t n = (size_t)snprintf(left, sizeof left, " kinds:");
