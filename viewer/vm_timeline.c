@@ -145,6 +145,17 @@ static void map_put(uint32_t *map, size_t cap, int32_t pid, uint32_t i)
     map[h] = i + 1;
 }
 
+/* Whether making j the parent of i would close a loop. */
+static bool is_ancestor(const struct rt_vm_timeline *tl, uint32_t i, uint32_t j)
+{
+    for (size_t steps = 0; j != NO_PROC && steps <= tl->n_procs; steps++) {
+        if (j == i)
+            return true;
+        j = tl->procs[j].parent;
+    }
+    return j != NO_PROC;
+}
+
 static uint32_t proc_get(struct rt_vm_timeline *tl, int32_t pid)
 {
     uint32_t i = proc_find(tl, pid);
@@ -167,6 +178,10 @@ static uint32_t proc_get(struct rt_vm_timeline *tl, int32_t pid)
     tl->procs[i] = (struct proc){.pid = pid, .parent = NO_PROC};
     map_put(tl->pid_map, tl->map_cap, pid, i);
     tl->tree_dirty = true;
+    for (size_t k = 0; k < i; k++) /* processes that named it as their parent before */
+        if (tl->procs[k].parent == NO_PROC && tl->procs[k].ppid == pid &&
+            !is_ancestor(tl, (uint32_t)k, i))
+            tl->procs[k].parent = i;
     return i;
 }
 
@@ -181,25 +196,16 @@ static void set_exe(struct proc *p, const struct rt_str *s)
     p->exe = e;
 }
 
-/* Whether making j the parent of i would close a loop. */
-static bool is_ancestor(const struct rt_vm_timeline *tl, uint32_t i, uint32_t j)
-{
-    for (size_t steps = 0; j != NO_PROC && steps <= tl->n_procs; steps++) {
-        if (j == i)
-            return true;
-        j = tl->procs[j].parent;
-    }
-    return j != NO_PROC;
-}
-
+/* Links child under ppid, now if ppid was seen, else when it appears (a parent that never
+ * shows an event, the runtime's own parent, stays out of the tree). */
 static void set_parent(struct rt_vm_timeline *tl, uint32_t child, int32_t ppid)
 {
     if (child == NO_PROC || ppid <= 0 || ppid == tl->procs[child].pid)
         return;
-    uint32_t pi = proc_get(tl, ppid);
+    tl->procs[child].ppid = ppid;
+    uint32_t pi = proc_find(tl, ppid);
     if (pi == NO_PROC || tl->procs[child].parent == pi || is_ancestor(tl, child, pi))
         return;
-    tl->procs[child].ppid = ppid;
     tl->procs[child].parent = pi;
     tl->tree_dirty = true;
 }
@@ -523,7 +529,15 @@ int rt_vm_timeline_event(struct rt_vm_timeline *tl, size_t index, const struct r
 {
     if (index >= tl->n_ev)
         return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "event %zu not read yet", index);
-    int rc = rt_cursor_seek(tl->c, index, ei);
+    int rc = RT_OK;
+    size_t at = rt_cursor_tell(tl->c);
+    if (at < index && index - at <= RT_CURSOR_CHECKPOINT / 4) {
+        /* a little ahead (the next rows of a page, a search): step, no checkpoint restore */
+        for (; at < index && rc == RT_OK; at++)
+            rc = rt_cursor_next(tl->c, ev, ei);
+    } else if (at != index) {
+        rc = rt_cursor_seek(tl->c, index, ei);
+    }
     if (rc)
         return rc;
     rc = rt_cursor_next(tl->c, ev, ei);
