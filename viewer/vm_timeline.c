@@ -55,6 +55,7 @@ struct proc {
     unsigned depth;
     size_t descendants;
     bool folded, hidden;
+    bool placed; /* in the tree order (tree_update) */
 };
 
 struct slot {
@@ -277,6 +278,7 @@ static void tree_update(struct rt_vm_timeline *tl)
         struct proc *p = &tl->procs[i];
         p->first_child = p->next_sibling = p->last_child = NO_PROC;
         p->descendants = 0;
+        p->placed = false;
     }
     for (size_t i = 0; i < n; i++) { /* children in order of first appearance */
         uint32_t pa = tl->procs[i].parent;
@@ -298,6 +300,9 @@ static void tree_update(struct rt_vm_timeline *tl)
         tl->procs[cur].hidden = false;
         while (cur != NO_PROC) {
             struct proc *p = &tl->procs[cur];
+            if (p->placed)
+                break; /* never: parents form no loop (set_parent); kept as a guard */
+            p->placed = true;
             tl->order[k++] = cur;
             if (p->first_child != NO_PROC) {
                 struct proc *ch = &tl->procs[p->first_child];
@@ -317,6 +322,13 @@ static void tree_update(struct rt_vm_timeline *tl)
             cur = sib;
         }
     }
+    for (size_t i = 0; i < n && k < n; i++) /* unreachable (a loop): listed as roots */
+        if (!tl->procs[i].placed) {
+            tl->procs[i].placed = true;
+            tl->procs[i].depth = 0;
+            tl->procs[i].hidden = false;
+            tl->order[k++] = (uint32_t)i;
+        }
     for (size_t i = n; i-- > 0;) { /* descendants, children before parents in `order` */
         struct proc *p = &tl->procs[tl->order[i]];
         if (p->parent != NO_PROC)
@@ -773,11 +785,11 @@ bool rt_vm_timeline_find(const struct rt_vm_timeline *tl, struct rt_vm_entry e, 
             else
                 hi = mid;
         }
+        /* lo: no event before it is e or later; skip the log lines there that precede e */
         r = lo;
-        /* log lines placed after e but before that event come first */
-        while (r > 0 && (tl->rows[r - 1] & LOG_BIT) &&
-               tl->log_pos[tl->rows[r - 1] & ~LOG_BIT] > e.index)
-            r--;
+        while (r < tl->n_rows && (tl->rows[r] & LOG_BIT) &&
+               tl->log_pos[tl->rows[r] & ~LOG_BIT] <= e.index)
+            r++;
     }
     *row = r < tl->n_rows ? r : tl->n_rows - 1;
     return true;

@@ -239,6 +239,14 @@ Test(viewmodel, kind_toggles)
     rt_vm_timeline_set_kind(tl, RT_KIND_FILE, false);
     entries(tl, got, sizeof got);
     cr_assert_str_eq(got, "e0 e1 e3 e5 l0 e6 e8");
+    /* entries find their rows across the log line (a fuzzer found this once) */
+    size_t row;
+    cr_assert(rt_vm_timeline_find(tl, (struct rt_vm_entry){false, 6}, &row));
+    cr_assert_eq(row, 5);
+    cr_assert(rt_vm_timeline_find(tl, (struct rt_vm_entry){true, 0}, &row));
+    cr_assert_eq(row, 4);
+    cr_assert(rt_vm_timeline_find(tl, (struct rt_vm_entry){false, 4}, &row)); /* hidden */
+    cr_assert_eq(row, 3);
     rt_vm_timeline_set_kind(tl, RT_KIND_LOG, false);
     rt_vm_timeline_set_kind(tl, RT_KIND_MARK, false);
     entries(tl, got, sizeof got);
