@@ -111,6 +111,8 @@ struct rt_vm_timeline {
     bool ci;
     int dir;
     bool searching, wrapped;
+    bool from_end;  /* a backward search from the end: the last row is not known yet */
+    bool has_entry; /* pos_entry is the last row looked at (or the row searched from) */
     size_t pos, looked;
     unsigned search_gen;
     struct rt_vm_entry pos_entry;
@@ -906,12 +908,14 @@ int rt_vm_timeline_search_again(struct rt_vm_timeline *tl, size_t from, int dir)
     tl->wrapped = false;
     tl->looked = 0;
     tl->search_gen = tl->gen;
+    tl->from_end = false;
+    tl->has_entry = from < tl->n_rows;
+    if (tl->has_entry)
+        tl->pos_entry = entry_of(code_at(tl, from));
     if (from == SIZE_MAX) {
-        if (tl->dir < 0) {
-            while (!rt_vm_timeline_scan(tl, 65536)) {
-            }
-        }
-        tl->pos = tl->dir > 0 ? 0 : tl->n_rows - 1; /* n_rows 0: wraps to SIZE_MAX, ends */
+        /* backwards from the end: the steps read the rest of the bundle first */
+        tl->from_end = tl->dir < 0;
+        tl->pos = tl->dir > 0 ? 0 : SIZE_MAX;
     } else {
         tl->pos = from + (size_t)tl->dir; /* from 0 backwards: SIZE_MAX, wraps below */
     }
@@ -930,8 +934,8 @@ enum rt_vm_search rt_vm_timeline_search_step(struct rt_vm_timeline *tl, size_t b
         return tl->needle ? RT_VM_SEARCH_NOT_FOUND : RT_VM_SEARCH_IDLE;
     if (tl->search_gen != tl->gen) { /* rows moved: continue from the same entry */
         size_t r = 0;
-        if (rt_vm_timeline_find(tl, tl->pos_entry, &r))
-            tl->pos = r;
+        if (tl->has_entry && rt_vm_timeline_find(tl, tl->pos_entry, &r))
+            tl->pos = r + (size_t)tl->dir;
         tl->search_gen = tl->gen;
     }
     for (size_t k = 0; k < budget; k++) {
@@ -941,7 +945,7 @@ enum rt_vm_search rt_vm_timeline_search_step(struct rt_vm_timeline *tl, size_t b
                 if (tl->search_gen != tl->gen) {
                     tl->search_gen = tl->gen;
                     size_t r = 0;
-                    if (rt_vm_timeline_find(tl, tl->pos_entry, &r))
+                    if (tl->has_entry && rt_vm_timeline_find(tl, tl->pos_entry, &r))
                         tl->pos = r + 1;
                 }
                 continue;
@@ -952,11 +956,12 @@ enum rt_vm_search rt_vm_timeline_search_step(struct rt_vm_timeline *tl, size_t b
                 k += 1024;
                 continue;
             }
-            if (tl->wrapped || !tl->n_rows) {
+            if (!tl->n_rows || (tl->wrapped && !tl->from_end)) {
                 tl->searching = false;
                 return RT_VM_SEARCH_NOT_FOUND;
             }
-            tl->wrapped = true;
+            tl->wrapped = !tl->from_end; /* starting at the end is no wrap */
+            tl->from_end = false;
             tl->pos = tl->dir > 0 ? 0 : tl->n_rows - 1;
         }
         if (tl->looked > tl->n_rows && tl->complete) {
@@ -973,6 +978,7 @@ enum rt_vm_search rt_vm_timeline_search_step(struct rt_vm_timeline *tl, size_t b
             return RT_VM_SEARCH_NOT_FOUND;
         }
         tl->looked++;
+        tl->has_entry = true;
         tl->pos = r + (size_t)tl->dir;
         if (tl->ci ? strcasestr(text, tl->needle) != NULL : strstr(text, tl->needle) != NULL) {
             tl->searching = false;

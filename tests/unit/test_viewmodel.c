@@ -389,6 +389,17 @@ Test(viewmodel, lazy_then_truncated)
     }
     cr_assert_eq(rt_vm_timeline_rows(tl), 40000);
     rt_vm_timeline_free(tl);
+
+    /* `?` from the end before the end is known: the steps read on, it is no wrap */
+    cr_assert_eq(rt_vm_timeline_open_mem(buf, len, &tl, &ei), RT_OK);
+    rt_vm_timeline_ensure(tl, 48);
+    cr_assert_eq(rt_vm_timeline_search_start(tl, "late-marker", SIZE_MAX, -1), RT_OK);
+    cr_assert(!rt_vm_timeline_complete(tl), "starting a search reads nothing yet");
+    bool wrapped = true;
+    cr_assert_eq(run_search(tl, &row, &wrapped), RT_VM_SEARCH_FOUND);
+    cr_assert_eq(row, 39998);
+    cr_assert(!wrapped);
+    rt_vm_timeline_free(tl);
     free(buf);
 
     /* cut the bundle: what could be read opens, the status says what could not */
