@@ -255,6 +255,9 @@ static void note_process(struct rt_vm_timeline *tl, const struct rt_event *ev)
             uint32_t ci = proc_get(tl, (int32_t)ev->result);
             if (ci != NO_PROC && tl->procs[ci].parent == NO_PROC)
                 set_parent(tl, ci, ev->pid);
+            i = proc_find(tl, ev->pid); /* procs may have moved */
+            if (ci != NO_PROC && i != NO_PROC && !tl->procs[ci].exe && tl->procs[i].exe)
+                tl->procs[ci].exe = strdup(tl->procs[i].exe); /* a fork runs its parent's program */
         }
         break;
     default:

@@ -491,8 +491,8 @@ Test(viewmodel, detail_event_and_bundle)
     cr_assert_eq(rt_vm_timeline_event(tl, 7, &ev, &ei), RT_OK);
     cr_assert_eq(rt_vm_detail_add_event(d, ev, 7, rt_vm_timeline_arch(tl)), RT_OK);
     cr_assert_eq(rt_vm_detail_add_bundle(d, rt_vm_timeline_bundle(tl), RT_CURSOR_VERIFIED), RT_OK);
-    const struct rt_vm_line *l = find_line(d, "flags ", NULL);
-    cr_assert_str_eq(l->text, "  flags            environ_read");
+    const struct rt_vm_line *l = find_line(d, "event flags", NULL);
+    cr_assert_str_eq(l->text, "  event flags      environ_read");
     cr_assert_eq(l->style, RT_VM_LINE_WARN);
     cr_assert_str_eq(find_line(d, "  path ", NULL)->text,
                      "  path             \"/proc/self/environ\"");
