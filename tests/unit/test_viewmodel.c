@@ -44,9 +44,11 @@ static void add_ev(struct rt_writer *w, int64_t ts, int32_t pid, unsigned op, co
 }
 
 /* The known bundle: node (pid 10) runs /bin/sh (20), which runs curl (30); a log line with an
- * escape sequence between curl's start and its connect. extra: B's additions for the diff. */
-static uint8_t *known_bundle(size_t *len, bool extra)
+ * escape sequence between curl's start and its connect. variant 1 (B for the diff): one more
+ * connect; variant 2: sh opens /etc/shadow instead of /etc/passwd. */
+static uint8_t *known_bundle(size_t *len, int variant)
 {
+    bool extra = variant == 1;
     struct rt_writer *w = rt_writer_new(NULL);
     struct rt_meta m = {0};
     m.function = "vm-test";
@@ -71,7 +73,7 @@ static uint8_t *known_bundle(size_t *len, bool extra)
     add_ev(w, 2000, 10, RT_OP_MARK, "req-1", RT_MARK_INVOKE_START, 0, 0, 0);
     add_ev(w, 3000, 10, RT_OP_OPEN, "/var/task/index.js", -100, 3, 500, 0);
     add_ev(w, 4000, 20, RT_OP_PROC_START, "/bin/sh", 10, 0, 0, 0);
-    add_ev(w, 5000, 20, RT_OP_OPEN, "/etc/passwd", -100, -2, 0, 0);
+    add_ev(w, 5000, 20, RT_OP_OPEN, variant == 2 ? "/etc/shadow" : "/etc/passwd", -100, -2, 0, 0);
     add_ev(w, 6000, 30, RT_OP_PROC_START, "/usr/bin/curl", 20, 0, 0, 0);
     add_ev(w, 7000, 30, RT_OP_CONNECT, "10.0.0.1:443", 5, 0, 2000000, 0);
     if (extra)
@@ -114,7 +116,7 @@ static uint8_t *big_bundle(size_t n, size_t *len, double keep)
 static struct rt_vm_timeline *open_known(uint8_t **buf)
 {
     size_t len;
-    *buf = known_bundle(&len, false);
+    *buf = known_bundle(&len, 0);
     struct rt_vm_timeline *tl = NULL;
     struct rt_errinfo ei;
     cr_assert_eq(rt_vm_timeline_open_mem(*buf, len, &tl, &ei), RT_OK);
@@ -155,7 +157,7 @@ Test(viewmodel, rows_are_show_rows)
     cr_assert_str_eq(got, "e0 e1 e2 e3 e4 e5 l0 e6 e7 e8");
     /* each row's text is the row `show` prints, over the whole decode */
     size_t len;
-    uint8_t *again = known_bundle(&len, false);
+    uint8_t *again = known_bundle(&len, 0);
     struct rt_bundle *b;
     struct rt_errinfo ei;
     cr_assert_eq(rt_bundle_open_mem(again, len, &b, &ei), RT_OK);
@@ -525,7 +527,7 @@ static bool has_line(const struct rt_vm_diff *d, const char *needle, enum rt_vm_
 Test(viewmodel, diff_two_known_bundles)
 {
     size_t la, lb;
-    uint8_t *za = known_bundle(&la, false), *zb = known_bundle(&lb, true);
+    uint8_t *za = known_bundle(&la, 0), *zb = known_bundle(&lb, 1);
     struct rt_bundle *a, *b;
     struct rt_errinfo ei;
     cr_assert_eq(rt_bundle_open_mem(za, la, &a, &ei), RT_OK);
@@ -601,7 +603,7 @@ Test(viewmodel, diff_two_known_bundles)
 Test(viewmodel, diff_against_a_baseline)
 {
     size_t la, lb;
-    uint8_t *za = known_bundle(&la, false), *zb = known_bundle(&lb, true);
+    uint8_t *za = known_bundle(&la, 0), *zb = known_bundle(&lb, 1);
     struct rt_bundle *a, *b;
     struct rt_errinfo ei;
     cr_assert_eq(rt_bundle_open_mem(za, la, &a, &ei), RT_OK);
@@ -691,4 +693,59 @@ Test(viewmodel, cell_never_emits_a_control_byte)
                 cr_assert_eq(cols, 30);
         }
     }
+}
+
+Test(viewmodel, diff_side_by_side_pairs_a_change)
+{
+    size_t la, lb;
+    uint8_t *za = known_bundle(&la, 0), *zb = known_bundle(&lb, 2);
+    struct rt_bundle *a, *b;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_bundle_open_mem(za, la, &a, &ei), RT_OK);
+    cr_assert_eq(rt_bundle_open_mem(zb, lb, &b, &ei), RT_OK);
+    struct rt_vm_diff *d;
+    cr_assert_eq(rt_vm_diff_bundles(a, b, NULL, NULL, &d), RT_OK);
+    size_t removed = SIZE_MAX;
+    for (size_t i = 0; i < rt_vm_diff_count(d); i++)
+        if (rt_vm_diff_line(d, i)->style == RT_VM_DIFF_REMOVED &&
+            rt_vm_diff_line(d, i)->text[0] == '-')
+            removed = i;
+    cr_assert_neq(removed, SIZE_MAX);
+    const struct rt_vm_diff_line *rm = rt_vm_diff_line(d, removed);
+    const struct rt_vm_diff_line *ad = rt_vm_diff_line(d, removed + 1);
+    cr_assert(strstr(rm->text, "\"/etc/passwd\""), "%s", rm->text);
+    cr_assert(strstr(rm->left, "\"/etc/passwd\"") && strstr(rm->right, "\"/etc/shadow\""),
+              "the change is one side-by-side line: %s | %s", rm->left, rm->right);
+    cr_assert_eq(ad->style, RT_VM_DIFF_ADDED);
+    cr_assert(strstr(ad->text, "+") == ad->text && strstr(ad->text, "\"/etc/shadow\""));
+    cr_assert(ad->unified_only, "shown already on the right of the removal");
+    rt_vm_diff_free(d);
+    rt_bundle_free(a);
+    rt_bundle_free(b);
+    free(za);
+    free(zb);
+}
+
+Test(viewmodel, detail_text_payload_and_truncation)
+{
+    struct rt_vm_detail *d = rt_vm_detail_new();
+    static const char text[] = "line one\n\x1b[2Jline two\xff";
+    struct rt_payload p = {.present = true, .mode = RT_PAYLOAD_FULL};
+    p.data = (uint8_t *)text;
+    p.len = sizeof text - 1;
+    p.original_len = 5000;
+    cr_assert_eq(rt_vm_detail_add_payload(d, "error", &p), RT_OK);
+    const struct rt_vm_line *l = find_line(d, "stored", NULL);
+    cr_assert_str_eq(l->text, "  stored           22 of 5000 bytes: the rest was cut");
+    cr_assert_eq(l->style, RT_VM_LINE_WARN);
+    size_t at;
+    l = find_line(d, "line one", &at);
+    cr_assert_eq(l->style, RT_VM_LINE_TEXT);
+    cr_assert_str_eq(rt_vm_detail_line(d, at + 1)->text, "  \\x1b[2Jline two\\xff");
+    cr_assert_eq(rt_vm_detail_count(d), at + 2);
+    struct rt_payload none = {0};
+    rt_vm_detail_clear(d);
+    cr_assert_eq(rt_vm_detail_add_payload(d, "response", &none), RT_OK);
+    cr_assert_str_eq(rt_vm_detail_line(d, 1)->text, "  (none in this bundle)");
+    rt_vm_detail_free(d);
 }
