@@ -246,7 +246,7 @@ int rt_vm_detail_add_event(struct rt_vm_detail *d, const struct rt_event *ev, si
     fieldf(d,
            ev->flags & ~(uint32_t)(RT_EF_CREATE | RT_EF_STILL_OPEN) ? RT_VM_LINE_WARN
                                                                     : RT_VM_LINE_FIELD,
-           "flags", "%s", ev->flags ? buf : "-");
+           "event flags", "%s", ev->flags ? buf : "-");
     for (unsigned k = 0; k < RT_EVENT_STRS; k++) {
         if (oi && oi->str_fmt[k] != RT_AF_NONE)
             str_slot(d, oi->str_name[k], oi->str_fmt[k], ev->str[k]);
@@ -530,10 +530,13 @@ int rt_vm_detail_add_bundle(struct rt_vm_detail *d, const struct rt_bundle *b,
         fieldf(d, RT_VM_LINE_FIELD, "exit status", "%" PRId32, m->exit_status);
     field(d, "arch", m->arch);
     field(d, "recorder", m->recorder_version);
-    fieldf(d, RT_VM_LINE_FIELD, "coverage", "%s%s%s%s",
-           m->coverage & RT_COV_PRELOAD ? "preload " : "",
-           m->coverage & RT_COV_PROXY ? "proxy " : "", m->coverage & RT_COV_RECORD ? "record " : "",
-           m->coverage & RT_COV_PARTIAL ? "PARTIAL (the interposer is not in the runtime)" : "");
+    char cov[160];
+    snprintf(cov, sizeof cov, "%s%s%s%s", m->coverage & RT_COV_PRELOAD ? " preload" : "",
+             m->coverage & RT_COV_PROXY ? " proxy" : "",
+             m->coverage & RT_COV_RECORD ? " record" : "",
+             m->coverage & RT_COV_PARTIAL ? " PARTIAL (the interposer is not in the runtime)" : "");
+    fieldf(d, m->coverage & RT_COV_PARTIAL ? RT_VM_LINE_WARN : RT_VM_LINE_FIELD, "coverage", "%s",
+           cov[0] ? cov + 1 : "-");
     for (unsigned k = 0; k < RT_CTR__COUNT; k++)
         if (m->counters[k])
             fieldf(d, k == RT_CTR_SPOOLED ? RT_VM_LINE_FIELD : RT_VM_LINE_WARN, rt_counter_name(k),

@@ -214,10 +214,13 @@ static void summary_new(struct rt_vm_diff *d, const struct rt_diff *df, enum rt_
             gone++;
         }
     }
-    if (n || gone)
-        addl(d, n ? RT_VM_DIFF_ADDED : RT_VM_DIFF_REMOVED, NULL, NULL, "  new %s: %zu%s%s%s%s",
-             what, n, n ? " (" : "", n ? list : "", n ? ")" : "",
-             gone ? (n ? "; some no longer seen" : "; some no longer seen in B") : "");
+    if (n && gone)
+        addl(d, RT_VM_DIFF_ADDED, NULL, NULL, "  new %s: %zu (%s); %zu only in A", what, n, list,
+             gone);
+    else if (n)
+        addl(d, RT_VM_DIFF_ADDED, NULL, NULL, "  new %s: %zu (%s)", what, n, list);
+    else if (gone)
+        addl(d, RT_VM_DIFF_REMOVED, NULL, NULL, "  new %s: 0; %zu only in A", what, gone);
 }
 
 static void summary(struct rt_vm_diff *d, const struct rt_diff *df)

@@ -1,8 +1,10 @@
 /* The timeline model of `runtrail view` (viewer/vm_timeline.h): a compact index of the events
- * scanned so far through the streaming cursor (time, pid, op, flags), the visible rows as
- * codes into it (an event index, or a log index with the top bit set), the process table, and a
- * small cache of rendered rows. A row's text is rendered from the event the cursor decodes
- * (seeking back through its checkpoints), so nothing per event but the index is kept. */
+ * scanned so far through the streaming cursor (4 bytes an event: its process, its op and
+ * whether it is flagged; the greatest time of each block of 64 events), the visible rows as
+ * codes into it (an event index, or a log index with the top bit set; no array at all while
+ * every event is visible), the process table, and a small cache of rendered rows. A row's
+ * text and time come from the event the cursor decodes (seeking back through its
+ * checkpoints), so the index stays small next to the decompressed bundle the cursor holds. */
 #include "viewer/vm_timeline.h"
 
 #include "analysis/timeline.h"
@@ -21,12 +23,28 @@
  * of decodes, so each scan call reads at least this many events when asked for fewer. */
 #define SCAN_MIN 1024
 
-struct idx {
-    int64_t ts_ns;
-    int32_t pid;
-    uint16_t op;
-    uint32_t flags;
-};
+/* An event in the index: process index (22 bits), op (9 bits, EV_OP_OTHER for an op beyond),
+ * flagged (the top bit). */
+#define EV_PROC_BITS 22
+#define EV_PROC_MASK ((1u << EV_PROC_BITS) - 1)
+#define EV_OP_MASK 0x1ffu
+#define EV_OP_OTHER EV_OP_MASK
+#define EV_NOTABLE 0x80000000u
+#define BLOCK 64 /* events per block of the time index */
+
+static uint32_t ev_pack(uint32_t proc, unsigned op, bool notable)
+{
+    return (proc & EV_PROC_MASK) | ((op < EV_OP_OTHER ? op : EV_OP_OTHER) << EV_PROC_BITS) |
+           (notable ? EV_NOTABLE : 0);
+}
+static uint32_t ev_proc(uint32_t e)
+{
+    return e & EV_PROC_MASK;
+}
+static unsigned ev_op(uint32_t e)
+{
+    return (e >> EV_PROC_BITS) & EV_OP_MASK;
+}
 
 struct proc {
     int32_t pid, ppid;
@@ -37,32 +55,38 @@ struct proc {
     unsigned depth;
     size_t descendants;
     bool folded, hidden;
+    bool placed; /* in the tree order (tree_update) */
 };
 
 struct slot {
     uint32_t code; /* UINT32_MAX: empty */
+    int64_t ts_ns;
     char *text;
     size_t len;
     uint64_t dur_ns;
     int32_t tid;
     bool failed;
+    uint32_t flags;
 };
 
 struct rt_vm_timeline {
     struct rt_cursor *c;
     enum rt_arch arch;
-    struct idx *ev;
+    uint32_t *ev; /* ev_pack() */
     size_t n_ev, cap_ev;
-    uint32_t *ev_row; /* per event: its row, or the next visible row after it */
-    size_t cap_ev_row;
-    uint32_t *log_row;
+    int64_t *block_max; /* per BLOCK events: the greatest time (logs are merged with it) */
+    size_t cap_block;
+    int64_t max_ts;
+    uint32_t *log_pos; /* per log line: the event it comes before (n_ev: after all) */
+    uint32_t *log_row; /* per log line: its row, or the next visible row after it */
     bool complete, logs_merged;
     int damage;
     struct rt_errinfo damage_ei;
     size_t marks[8];
 
-    uint32_t *rows;
+    uint32_t *rows; /* unused while identity: row r is event r */
     size_t n_rows, cap_rows;
+    bool identity;
     unsigned gen;
     bool kind_shown[RT_KIND__COUNT];
     bool any_fold;
@@ -87,6 +111,8 @@ struct rt_vm_timeline {
     bool ci;
     int dir;
     bool searching, wrapped;
+    bool from_end;  /* a backward search from the end: the last row is not known yet */
+    bool has_entry; /* pos_entry is the last row looked at (or the row searched from) */
     size_t pos, looked;
     unsigned search_gen;
     struct rt_vm_entry pos_entry;
@@ -114,11 +140,9 @@ static struct rt_vm_entry entry_of(uint32_t code)
     return (struct rt_vm_entry){(code & LOG_BIT) != 0, code & ~LOG_BIT};
 }
 
-static int64_t code_ts(const struct rt_vm_timeline *tl, uint32_t code)
+static uint32_t code_at(const struct rt_vm_timeline *tl, size_t row)
 {
-    if (code & LOG_BIT)
-        return rt_cursor_bundle(tl->c)->logs[code & ~LOG_BIT].ts_ns;
-    return tl->ev[code].ts_ns;
+    return tl->identity ? (uint32_t)row : tl->rows[row];
 }
 
 /* ---- processes ---- */
@@ -145,6 +169,17 @@ static void map_put(uint32_t *map, size_t cap, int32_t pid, uint32_t i)
     map[h] = i + 1;
 }
 
+/* Whether making j the parent of i would close a loop. */
+static bool is_ancestor(const struct rt_vm_timeline *tl, uint32_t i, uint32_t j)
+{
+    for (size_t steps = 0; j != NO_PROC && steps <= tl->n_procs; steps++) {
+        if (j == i)
+            return true;
+        j = tl->procs[j].parent;
+    }
+    return j != NO_PROC;
+}
+
 static uint32_t proc_get(struct rt_vm_timeline *tl, int32_t pid)
 {
     uint32_t i = proc_find(tl, pid);
@@ -167,6 +202,10 @@ static uint32_t proc_get(struct rt_vm_timeline *tl, int32_t pid)
     tl->procs[i] = (struct proc){.pid = pid, .parent = NO_PROC};
     map_put(tl->pid_map, tl->map_cap, pid, i);
     tl->tree_dirty = true;
+    for (size_t k = 0; k < i; k++) /* processes that named it as their parent before */
+        if (tl->procs[k].parent == NO_PROC && tl->procs[k].ppid == pid &&
+            !is_ancestor(tl, (uint32_t)k, i))
+            tl->procs[k].parent = i;
     return i;
 }
 
@@ -181,25 +220,16 @@ static void set_exe(struct proc *p, const struct rt_str *s)
     p->exe = e;
 }
 
-/* Whether making j the parent of i would close a loop. */
-static bool is_ancestor(const struct rt_vm_timeline *tl, uint32_t i, uint32_t j)
-{
-    for (size_t steps = 0; j != NO_PROC && steps <= tl->n_procs; steps++) {
-        if (j == i)
-            return true;
-        j = tl->procs[j].parent;
-    }
-    return j != NO_PROC;
-}
-
+/* Links child under ppid, now if ppid was seen, else when it appears (a parent that never
+ * shows an event, the runtime's own parent, stays out of the tree). */
 static void set_parent(struct rt_vm_timeline *tl, uint32_t child, int32_t ppid)
 {
     if (child == NO_PROC || ppid <= 0 || ppid == tl->procs[child].pid)
         return;
-    uint32_t pi = proc_get(tl, ppid);
+    tl->procs[child].ppid = ppid;
+    uint32_t pi = proc_find(tl, ppid);
     if (pi == NO_PROC || tl->procs[child].parent == pi || is_ancestor(tl, child, pi))
         return;
-    tl->procs[child].ppid = ppid;
     tl->procs[child].parent = pi;
     tl->tree_dirty = true;
 }
@@ -225,6 +255,9 @@ static void note_process(struct rt_vm_timeline *tl, const struct rt_event *ev)
             uint32_t ci = proc_get(tl, (int32_t)ev->result);
             if (ci != NO_PROC && tl->procs[ci].parent == NO_PROC)
                 set_parent(tl, ci, ev->pid);
+            i = proc_find(tl, ev->pid); /* procs may have moved */
+            if (ci != NO_PROC && i != NO_PROC && !tl->procs[ci].exe && tl->procs[i].exe)
+                tl->procs[ci].exe = strdup(tl->procs[i].exe); /* a fork runs its parent's program */
         }
         break;
     default:
@@ -250,6 +283,7 @@ static void tree_update(struct rt_vm_timeline *tl)
         struct proc *p = &tl->procs[i];
         p->first_child = p->next_sibling = p->last_child = NO_PROC;
         p->descendants = 0;
+        p->placed = false;
     }
     for (size_t i = 0; i < n; i++) { /* children in order of first appearance */
         uint32_t pa = tl->procs[i].parent;
@@ -271,6 +305,9 @@ static void tree_update(struct rt_vm_timeline *tl)
         tl->procs[cur].hidden = false;
         while (cur != NO_PROC) {
             struct proc *p = &tl->procs[cur];
+            if (p->placed)
+                break; /* never: parents form no loop (set_parent); kept as a guard */
+            p->placed = true;
             tl->order[k++] = cur;
             if (p->first_child != NO_PROC) {
                 struct proc *ch = &tl->procs[p->first_child];
@@ -290,6 +327,13 @@ static void tree_update(struct rt_vm_timeline *tl)
             cur = sib;
         }
     }
+    for (size_t i = 0; i < n && k < n; i++) /* unreachable (a loop): listed as roots */
+        if (!tl->procs[i].placed) {
+            tl->procs[i].placed = true;
+            tl->procs[i].depth = 0;
+            tl->procs[i].hidden = false;
+            tl->order[k++] = (uint32_t)i;
+        }
     for (size_t i = n; i-- > 0;) { /* descendants, children before parents in `order` */
         struct proc *p = &tl->procs[tl->order[i]];
         if (p->parent != NO_PROC)
@@ -298,21 +342,31 @@ static void tree_update(struct rt_vm_timeline *tl)
     tl->tree_dirty = false;
 }
 
-static bool pid_hidden(struct rt_vm_timeline *tl, int32_t pid)
-{
-    if (!tl->any_fold)
-        return false;
-    uint32_t i = proc_find(tl, pid);
-    return i != NO_PROC && tl->procs[i].hidden;
-}
-
 /* ---- rows ---- */
 
-static bool event_visible(struct rt_vm_timeline *tl, const struct idx *e)
+static unsigned op_kind(unsigned op)
 {
-    const struct rt_op_info *oi = rt_op_info(e->op);
-    unsigned kind = oi ? oi->kind : RT_KIND_PROC;
-    return tl->kind_shown[kind] && !pid_hidden(tl, e->pid);
+    const struct rt_op_info *oi = op == EV_OP_OTHER ? NULL : rt_op_info(op);
+    return oi ? oi->kind : RT_KIND_PROC;
+}
+
+static bool event_visible(const struct rt_vm_timeline *tl, uint32_t e)
+{
+    if (!tl->kind_shown[op_kind(ev_op(e))])
+        return false;
+    uint32_t pi = ev_proc(e);
+    return !tl->any_fold || pi >= tl->n_procs || !tl->procs[pi].hidden;
+}
+
+/* Whether every event is a row, in order, with no log between: rows need no array. */
+static bool all_visible(const struct rt_vm_timeline *tl)
+{
+    for (unsigned k = 0; k < RT_KIND__COUNT; k++)
+        if (!tl->kind_shown[k] && k != RT_KIND_LOG)
+            return false;
+    bool logs =
+        tl->logs_merged && tl->kind_shown[RT_KIND_LOG] && rt_cursor_bundle(tl->c)->n_logs > 0;
+    return !tl->any_fold && !logs;
 }
 
 static int push_row(struct rt_vm_timeline *tl, uint32_t code)
@@ -329,23 +383,58 @@ static void rebuild(struct rt_vm_timeline *tl)
     tree_update(tl);
     tl->n_rows = 0;
     tl->gen++;
-    const struct rt_bundle *b = rt_cursor_bundle(tl->c);
-    size_t n_logs = tl->logs_merged ? b->n_logs : 0;
-    size_t i = 0, j = 0;
-    while (i < tl->n_ev || j < n_logs) {
-        bool take_event = j >= n_logs || (i < tl->n_ev && tl->ev[i].ts_ns <= b->logs[j].ts_ns);
-        if (take_event) {
-            tl->ev_row[i] = (uint32_t)tl->n_rows;
-            if (event_visible(tl, &tl->ev[i]))
-                push_row(tl, (uint32_t)i);
-            i++;
-        } else {
+    tl->identity = all_visible(tl);
+    if (tl->identity) {
+        tl->n_rows = tl->n_ev;
+        free(tl->rows);
+        tl->rows = NULL;
+        tl->cap_rows = 0;
+        return;
+    }
+    size_t n_logs = tl->logs_merged ? rt_cursor_bundle(tl->c)->n_logs : 0;
+    size_t j = 0;
+    for (size_t i = 0; i <= tl->n_ev; i++) {
+        for (; j < n_logs && tl->log_pos[j] <= i; j++) {
             tl->log_row[j] = (uint32_t)tl->n_rows;
             if (tl->kind_shown[RT_KIND_LOG])
                 push_row(tl, (uint32_t)j | LOG_BIT);
-            j++;
         }
+        if (i < tl->n_ev && event_visible(tl, tl->ev[i]))
+            push_row(tl, (uint32_t)i);
     }
+}
+
+static int event_at(struct rt_vm_timeline *tl, size_t index, const struct rt_event **ev,
+                    struct rt_errinfo *ei);
+
+/* Where `show` puts each log line (analysis/timeline.c): events are taken while their time is
+ * at or before the line's, so line j goes before the first event, after line j-1's place,
+ * whose time is later. Blocks whose greatest time is not later are skipped whole; one block
+ * is decoded per line at most. */
+static bool place_logs(struct rt_vm_timeline *tl, const struct rt_bundle *b)
+{
+    size_t p = 0;
+    for (size_t j = 0; j < b->n_logs; j++) {
+        int64_t x = b->logs[j].ts_ns;
+        while (p < tl->n_ev) {
+            size_t blk = p / BLOCK;
+            if (tl->block_max[blk] <= x) {
+                p = (blk + 1) * BLOCK;
+                continue;
+            }
+            const struct rt_event *ev;
+            struct rt_errinfo ei;
+            if (event_at(tl, p, &ev, &ei) != RT_OK)
+                return false;
+            if (ev->ts_ns > x)
+                break;
+            p++;
+        }
+        if (p > tl->n_ev)
+            p = tl->n_ev;
+        tl->log_pos[j] = (uint32_t)p;
+    }
+    return true;
 }
 
 static void finish_scan(struct rt_vm_timeline *tl)
@@ -354,7 +443,8 @@ static void finish_scan(struct rt_vm_timeline *tl)
     const struct rt_bundle *b = rt_cursor_bundle(tl->c);
     if (b->n_logs && b->n_logs < LOG_BIT) {
         tl->log_row = calloc(b->n_logs, sizeof *tl->log_row);
-        if (tl->log_row) {
+        tl->log_pos = calloc(b->n_logs, sizeof *tl->log_pos);
+        if (tl->log_row && tl->log_pos && place_logs(tl, b)) {
             tl->logs_merged = true;
             rebuild(tl);
         }
@@ -394,7 +484,8 @@ bool rt_vm_timeline_scan(struct rt_vm_timeline *tl, size_t max_events)
         if (!ev)
             break;
         if (grow((void **)&tl->ev, &tl->cap_ev, tl->n_ev + 1, sizeof *tl->ev) ||
-            grow((void **)&tl->ev_row, &tl->cap_ev_row, tl->n_ev + 1, sizeof *tl->ev_row)) {
+            grow((void **)&tl->block_max, &tl->cap_block, tl->n_ev / BLOCK + 1,
+                 sizeof *tl->block_max)) {
             tl->damage = RT_ERR_NOMEM;
             rt_fail(&tl->damage_ei, RT_ERR_NOMEM, -1, "event index");
             break;
@@ -408,10 +499,16 @@ bool rt_vm_timeline_scan(struct rt_vm_timeline *tl, size_t max_events)
             tree_update(tl);
             folds_moved = true;
         }
-        struct idx *e = &tl->ev[tl->n_ev];
-        *e = (struct idx){ev->ts_ns, ev->pid, ev->op, ev->flags};
-        tl->ev_row[tl->n_ev] = (uint32_t)tl->n_rows;
-        if (event_visible(tl, e))
+        uint32_t e = ev_pack(proc_find(tl, ev->pid), ev->op, ev->flags & RT_VM_NOTABLE_FLAGS);
+        tl->ev[tl->n_ev] = e;
+        size_t blk = tl->n_ev / BLOCK;
+        if (tl->n_ev % BLOCK == 0 || ev->ts_ns > tl->block_max[blk])
+            tl->block_max[blk] = ev->ts_ns;
+        if (!tl->n_ev || ev->ts_ns > tl->max_ts)
+            tl->max_ts = ev->ts_ns;
+        if (tl->identity)
+            tl->n_rows++;
+        else if (event_visible(tl, e))
             push_row(tl, (uint32_t)tl->n_ev);
         tl->n_ev++;
         if (tl->n_ev >= LOG_BIT)
@@ -435,6 +532,7 @@ static int open_common(struct rt_cursor *c, struct rt_vm_timeline **out)
     }
     tl->c = c;
     tl->arch = rt_arch_from_name(rt_cursor_bundle(c)->meta.arch);
+    tl->identity = true;
     for (unsigned k = 0; k < RT_KIND__COUNT; k++)
         tl->kind_shown[k] = true;
     for (size_t k = 0; k < CACHE_SLOTS; k++)
@@ -472,7 +570,8 @@ void rt_vm_timeline_free(struct rt_vm_timeline *tl)
     free(tl->order);
     free(tl->views);
     free(tl->ev);
-    free(tl->ev_row);
+    free(tl->block_max);
+    free(tl->log_pos);
     free(tl->log_row);
     free(tl->rows);
     free(tl->findings);
@@ -521,9 +620,23 @@ unsigned rt_vm_timeline_gen(const struct rt_vm_timeline *tl)
 int rt_vm_timeline_event(struct rt_vm_timeline *tl, size_t index, const struct rt_event **ev,
                          struct rt_errinfo *ei)
 {
+    return event_at(tl, index, ev, ei);
+}
+
+static int event_at(struct rt_vm_timeline *tl, size_t index, const struct rt_event **ev,
+                    struct rt_errinfo *ei)
+{
     if (index >= tl->n_ev)
         return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "event %zu not read yet", index);
-    int rc = rt_cursor_seek(tl->c, index, ei);
+    int rc = RT_OK;
+    size_t at = rt_cursor_tell(tl->c);
+    if (at < index && index - at <= RT_CURSOR_CHECKPOINT / 4) {
+        /* a little ahead (the next rows of a page, a search): step, no checkpoint restore */
+        for (; at < index && rc == RT_OK; at++)
+            rc = rt_cursor_next(tl->c, ev, ei);
+    } else if (at != index) {
+        rc = rt_cursor_seek(tl->c, index, ei);
+    }
     if (rc)
         return rc;
     rc = rt_cursor_next(tl->c, ev, ei);
@@ -548,7 +661,7 @@ static int render(struct rt_vm_timeline *tl, uint32_t code, struct slot **out,
         item.log = &b->logs[code & ~LOG_BIT];
         item.index = code & ~LOG_BIT;
     } else {
-        int rc = rt_vm_timeline_event(tl, code, &ev, ei);
+        int rc = event_at(tl, code, &ev, ei);
         if (rc)
             return rc;
         item.ev = ev;
@@ -561,11 +674,13 @@ static int render(struct rt_vm_timeline *tl, uint32_t code, struct slot **out,
     rt_timeline_row(text, need + 1, &item, tl->arch);
     free(s->text);
     *s = (struct slot){code,
+                       ev ? ev->ts_ns : item.log->ts_ns,
                        text,
                        need,
                        ev ? ev->dur_ns : 0,
                        ev ? ev->tid : 0,
-                       ev && ev->result < 0 && ev->result >= -4095};
+                       ev && ev->result < 0 && ev->result >= -4095,
+                       ev ? ev->flags : 0};
     *out = s;
     return RT_OK;
 }
@@ -601,8 +716,8 @@ static bool is_finding(const struct rt_vm_timeline *tl, size_t index)
 static uint64_t whole_ns(const struct rt_vm_timeline *tl)
 {
     uint64_t d = rt_cursor_bundle(tl->c)->meta.duration_ns;
-    if (!d && tl->n_ev && tl->ev[tl->n_ev - 1].ts_ns > 0)
-        d = (uint64_t)tl->ev[tl->n_ev - 1].ts_ns;
+    if (!d && tl->n_ev && tl->max_ts > 0)
+        d = (uint64_t)tl->max_ts;
     return d;
 }
 
@@ -611,18 +726,23 @@ int rt_vm_timeline_row(struct rt_vm_timeline *tl, size_t row, struct rt_vm_row *
 {
     if (row >= tl->n_rows)
         return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "row %zu of %zu", row, tl->n_rows);
-    uint32_t code = tl->rows[row];
+    uint32_t code = code_at(tl, row);
     struct slot *s;
+    int64_t prev = 0;
+    if (row > 0) { /* the previous row's time, for the gap (usually just rendered) */
+        int rc = render(tl, code_at(tl, row - 1), &s, ei);
+        if (rc)
+            return rc;
+        prev = s->ts_ns;
+    }
     int rc = render(tl, code, &s, ei);
     if (rc)
         return rc;
     memset(out, 0, sizeof *out);
     out->entry = entry_of(code);
-    out->ts_ns = code_ts(tl, code);
-    if (row > 0) {
-        int64_t prev = code_ts(tl, tl->rows[row - 1]);
+    out->ts_ns = s->ts_ns;
+    if (row > 0)
         out->gap_ns = out->ts_ns > prev ? out->ts_ns - prev : 0;
-    }
     uint64_t whole = whole_ns(tl);
     out->dur_ns = s->dur_ns;
     out->dur_level = level(out->dur_ns, whole);
@@ -631,19 +751,17 @@ int rt_vm_timeline_row(struct rt_vm_timeline *tl, size_t row, struct rt_vm_row *
         out->kind = RT_KIND_LOG;
         out->op = RT_OP_LOG;
     } else {
-        const struct idx *e = &tl->ev[code];
-        const struct rt_op_info *oi = rt_op_info(e->op);
-        out->kind = oi ? oi->kind : RT_KIND_PROC;
-        out->op = e->op;
-        out->pid = e->pid;
+        uint32_t e = tl->ev[code], pi = ev_proc(e);
+        out->kind = op_kind(ev_op(e));
+        out->op = ev_op(e);
+        tree_update(tl);
+        out->pid = pi < tl->n_procs ? tl->procs[pi].pid : 0;
         out->tid = s->tid;
-        out->flags = e->flags;
-        out->flagged = (e->flags & RT_VM_NOTABLE_FLAGS) != 0;
+        out->flags = s->flags;
+        out->flagged = (e & EV_NOTABLE) != 0;
         out->finding = is_finding(tl, code);
         out->failed = s->failed;
-        uint32_t pi = proc_find(tl, e->pid);
-        tree_update(tl);
-        out->depth = pi == NO_PROC ? 0 : tl->procs[pi].depth;
+        out->depth = pi < tl->n_procs ? tl->procs[pi].depth : 0;
     }
     out->text = s->text;
     out->text_len = s->len;
@@ -655,11 +773,29 @@ bool rt_vm_timeline_find(const struct rt_vm_timeline *tl, struct rt_vm_entry e, 
     if (!tl->n_rows)
         return false;
     size_t r;
-    if (e.is_log)
+    if (e.is_log) {
         r = tl->logs_merged && e.index < rt_cursor_bundle(tl->c)->n_logs ? tl->log_row[e.index]
                                                                          : tl->n_rows;
-    else
-        r = e.index < tl->n_ev ? tl->ev_row[e.index] : tl->n_rows;
+    } else if (tl->identity) {
+        r = e.index;
+    } else {
+        /* the first row of an event at or after e (events are in index order among rows) */
+        size_t lo = 0, hi = tl->n_rows;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2, m = mid;
+            while (m < hi && (tl->rows[m] & LOG_BIT))
+                m++;
+            if (m < hi && tl->rows[m] < e.index)
+                lo = m + 1;
+            else
+                hi = mid;
+        }
+        /* lo: no event before it is e or later; skip the log lines there that precede e */
+        r = lo;
+        while (r < tl->n_rows && (tl->rows[r] & LOG_BIT) &&
+               tl->log_pos[tl->rows[r] & ~LOG_BIT] <= e.index)
+            r++;
+    }
     *row = r < tl->n_rows ? r : tl->n_rows - 1;
     return true;
 }
@@ -715,6 +851,36 @@ const struct rt_vm_proc *rt_vm_timeline_proc(struct rt_vm_timeline *tl, size_t i
 
 /* ---- search ---- */
 
+/* The text of a row for matching: from the cache, else rendered into a buffer reused from
+ * row to row (a search looks at many rows once: they do not displace the page's). NULL when
+ * the event cannot be decoded or out of memory. */
+static const char *row_text(struct rt_vm_timeline *tl, uint32_t code, struct rt_errinfo *ei)
+{
+    const struct slot *s = &tl->cache[(code ^ (code >> 10)) % CACHE_SLOTS];
+    if (s->code == code)
+        return s->text;
+    struct rt_timeline_item item = {0};
+    const struct rt_event *ev = NULL;
+    if (code & LOG_BIT) {
+        item.log = &rt_cursor_bundle(tl->c)->logs[code & ~LOG_BIT];
+    } else {
+        if (event_at(tl, code, &ev, ei) != RT_OK)
+            return NULL;
+        item.ev = ev;
+    }
+    item.index = code & ~LOG_BIT;
+    size_t need = rt_timeline_row(tl->render, tl->render_cap, &item, tl->arch);
+    if (need >= tl->render_cap) {
+        char *buf = realloc(tl->render, need + 1);
+        if (!buf)
+            return NULL;
+        tl->render = buf;
+        tl->render_cap = need + 1;
+        rt_timeline_row(tl->render, tl->render_cap, &item, tl->arch);
+    }
+    return tl->render;
+}
+
 static bool has_upper(const char *s)
 {
     for (; *s; s++)
@@ -745,12 +911,14 @@ int rt_vm_timeline_search_again(struct rt_vm_timeline *tl, size_t from, int dir)
     tl->wrapped = false;
     tl->looked = 0;
     tl->search_gen = tl->gen;
+    tl->from_end = false;
+    tl->has_entry = from < tl->n_rows;
+    if (tl->has_entry)
+        tl->pos_entry = entry_of(code_at(tl, from));
     if (from == SIZE_MAX) {
-        if (tl->dir < 0) {
-            while (!rt_vm_timeline_scan(tl, 65536)) {
-            }
-        }
-        tl->pos = tl->dir > 0 ? 0 : tl->n_rows - 1; /* n_rows 0: wraps to SIZE_MAX, ends */
+        /* backwards from the end: the steps read the rest of the bundle first */
+        tl->from_end = tl->dir < 0;
+        tl->pos = tl->dir > 0 ? 0 : SIZE_MAX;
     } else {
         tl->pos = from + (size_t)tl->dir; /* from 0 backwards: SIZE_MAX, wraps below */
     }
@@ -769,8 +937,8 @@ enum rt_vm_search rt_vm_timeline_search_step(struct rt_vm_timeline *tl, size_t b
         return tl->needle ? RT_VM_SEARCH_NOT_FOUND : RT_VM_SEARCH_IDLE;
     if (tl->search_gen != tl->gen) { /* rows moved: continue from the same entry */
         size_t r = 0;
-        if (rt_vm_timeline_find(tl, tl->pos_entry, &r))
-            tl->pos = r;
+        if (tl->has_entry && rt_vm_timeline_find(tl, tl->pos_entry, &r))
+            tl->pos = r + (size_t)tl->dir;
         tl->search_gen = tl->gen;
     }
     for (size_t k = 0; k < budget; k++) {
@@ -780,7 +948,7 @@ enum rt_vm_search rt_vm_timeline_search_step(struct rt_vm_timeline *tl, size_t b
                 if (tl->search_gen != tl->gen) {
                     tl->search_gen = tl->gen;
                     size_t r = 0;
-                    if (rt_vm_timeline_find(tl, tl->pos_entry, &r))
+                    if (tl->has_entry && rt_vm_timeline_find(tl, tl->pos_entry, &r))
                         tl->pos = r + 1;
                 }
                 continue;
@@ -791,29 +959,31 @@ enum rt_vm_search rt_vm_timeline_search_step(struct rt_vm_timeline *tl, size_t b
                 k += 1024;
                 continue;
             }
-            if (tl->wrapped || !tl->n_rows) {
+            if (!tl->n_rows || (tl->wrapped && !tl->from_end)) {
                 tl->searching = false;
                 return RT_VM_SEARCH_NOT_FOUND;
             }
-            tl->wrapped = true;
+            tl->wrapped = !tl->from_end; /* starting at the end is no wrap */
+            tl->from_end = false;
             tl->pos = tl->dir > 0 ? 0 : tl->n_rows - 1;
         }
         if (tl->looked > tl->n_rows && tl->complete) {
             tl->searching = false;
             return RT_VM_SEARCH_NOT_FOUND;
         }
-        struct slot *s;
         struct rt_errinfo ei;
         size_t r = tl->pos;
-        tl->pos_entry = entry_of(tl->rows[r]);
-        if (render(tl, tl->rows[r], &s, &ei) != RT_OK) {
+        uint32_t code = code_at(tl, r);
+        tl->pos_entry = entry_of(code);
+        const char *text = row_text(tl, code, &ei);
+        if (!text) {
             tl->searching = false;
             return RT_VM_SEARCH_NOT_FOUND;
         }
         tl->looked++;
+        tl->has_entry = true;
         tl->pos = r + (size_t)tl->dir;
-        if (tl->ci ? strcasestr(s->text, tl->needle) != NULL
-                   : strstr(s->text, tl->needle) != NULL) {
+        if (tl->ci ? strcasestr(text, tl->needle) != NULL : strstr(text, tl->needle) != NULL) {
             tl->searching = false;
             *row = r;
             if (wrapped)
@@ -850,10 +1020,10 @@ int rt_vm_timeline_set_findings(struct rt_vm_timeline *tl, const size_t *events,
 
 static bool row_marked(const struct rt_vm_timeline *tl, size_t r)
 {
-    uint32_t code = tl->rows[r];
+    uint32_t code = code_at(tl, r);
     if (code & LOG_BIT)
         return false;
-    return (tl->ev[code].flags & RT_VM_NOTABLE_FLAGS) || is_finding(tl, code);
+    return (tl->ev[code] & EV_NOTABLE) || is_finding(tl, code);
 }
 
 bool rt_vm_timeline_next_marked(struct rt_vm_timeline *tl, size_t from, int dir, size_t *row)

@@ -5,9 +5,11 @@
  * the status line (response, invocation markers, drop counters, damage).
  *
  * Part of libviewer's curses-free models (viewer/vm_*.h, no curses, no store): the screens in
- * viewer/ draw what it returns. Memory: the cursor's decompressed stream plus 28 bytes per
- * event (time, pid, op, flags, its row) and 4 per visible row; no decoded event array; the
- * texts of the last 1024 rows rendered. Cost: opening
+ * viewer/ draw what it returns. Memory: the cursor's decompressed stream plus 4 bytes per
+ * event (process, op, flagged) and 8 per 64 events (their latest time); 4 bytes per visible row
+ * only while a toggle, a fold or merged log lines make rows differ from events; the texts of
+ * the last 1024 rows rendered. No decoded event array: 1M events index in under twice the
+ * decompressed size (tests/bench/viewmodel.sh). Cost: opening
  * decodes nothing past the blocks before the events; a row is decoded when asked for (a page
  * of rows is cached), seeking back costs at most RT_CURSOR_CHECKPOINT event decodes, so the
  * cost of a page does not grow with the bundle. Rows exist only for events scanned so far:
