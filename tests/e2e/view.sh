@@ -32,13 +32,20 @@ start() {
     local envs=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    TM kill-server 2>/dev/null
-    local cmd
+    local cmd old=$S
     cmd=$(printf '%q ' env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=UTC \
         "${envs[@]}" "$RUNTRAIL" view "$@")
-    TM new-session -d -x "$w" -y "$h" -s v "$cmd; echo VIEW-EXITED-\$?; sleep 600"
+    # A new session first, then the old one goes: the server never empties (and exits) while
+    # a new session is being created.
+    N=$((N + 1))
+    S=v$N
+    TM new-session -d -x "$w" -y "$h" -s "$S" "$cmd; echo VIEW-EXITED-\$?; sleep 600"
+    [ -n "$old" ] && TM kill-session -t "$old" 2>/dev/null
+    return 0
 }
-screen() { TM capture-pane -p -t v | sed 's/[[:space:]]*$//'; }
+N=0 S=''
+
+screen() { TM capture-pane -p -t "$S" | sed 's/[[:space:]]*$//'; }
 # wait_for TEXT: until TEXT (fixed string) is on the screen; at most 20 s (a capture takes
 # a while on a loaded machine: the bound is in time, not in tries).
 wait_for() {
@@ -50,7 +57,7 @@ wait_for() {
     echo "# waited in vain for: $1" >&2
     return 1
 }
-keys() { TM send-keys -t v "$@"; }
+keys() { TM send-keys -t "$S" "$@"; }
 # golden NAME: the screen must equal expected/view/NAME.txt; on a difference both are shown.
 golden() {
     local name=$1 got="$T_TMP/$1.got"
@@ -106,9 +113,9 @@ check "Right narrows the table to the first interval: 1 invocation" wait_for "1/
 keys Escape
 check "Esc: the whole range again" wait_for "8 invocations"
 # resize: SIGWINCH redraws at the new size
-TM resize-window -t v -x 100 -y 30
+TM resize-window -t "$S" -x 100 -y 30
 wait_for "Tab: pick an interval"
-check "resize: the status line moves to row 30" bash -c "[ \"\$(tmux -S '$SOCK' capture-pane -p -t v | sed -n 30p | grep -c '?:help')\" = 1 ]"
+check "resize: the status line moves to row 30" bash -c "[ \"\$(tmux -S '$SOCK' capture-pane -p -t '$S' | sed -n 30p | grep -c '?:help')\" = 1 ]"
 golden invocations_resized_100x30
 keys '?'
 check "? opens the help" wait_for "Everywhere"
@@ -182,7 +189,7 @@ mkdir -p "$H"
 "$RUNTRAIL" index --cache "$H/cache" "$H/hostile-view.rtb" >/dev/null 2>&1
 hostile_checks() { # NAME: the screen now must hold no raw sequence from the data
     local raw="$T_TMP/raw.txt"
-    TM capture-pane -p -e -t v >"$raw"
+    TM capture-pane -p -e -t "$S" >"$raw"
     # tmux -e writes attributes as SGR (ESC [ ... m); NO_COLOR: no colour among them (39 and
     # 49 are the defaults).
     if LC_ALL=C grep -aoE $'\x1b[^[]|\x1b\\[[0-9;]*[^0-9;m]' "$raw" >/dev/null; then
@@ -195,10 +202,10 @@ hostile_checks() { # NAME: the screen now must hold no raw sequence from the dat
     else
         _ok "$1: NO_COLOR: no colour (a red from the data would show here)"
     fi
-    expect_eq "$1: the pane's title is not the data's" "rtview" "$(TM display-message -p -t v '#{pane_title}')"
+    expect_eq "$1: the pane's title is not the data's" "rtview" "$(TM display-message -p -t "$S" '#{pane_title}')"
 }
 start 80 24 NO_COLOR=1 -- --cache "$H/cache"
-TM select-pane -t v -T rtview
+TM select-pane -t "$S" -T rtview
 wait_for "1 invocation"
 golden hostile_invocations_80x24
 hostile_checks "hostile invocations"
