@@ -146,7 +146,9 @@ int rt_catalog_filter_parse_line(struct rt_catalog_filter_args *a, char *line, i
                         opt);
         if (kind == 2 && !val) {
             val = next_word(&p, &bad);
-            if (!val || bad)
+            if (bad)
+                return fail(err, cap, "a quote is not closed");
+            if (!val)
                 return fail(err, cap, "%s needs a value", opt);
         }
         if (rt_catalog_filter_option(a, opt, val, now_ns, err, cap) < 0)
