@@ -278,12 +278,9 @@ static int dispatch_mouse(struct rt_view_app *app)
             r |= s->ops->key(s, app, RT_VIEW_UP, KEY_UP);
         return r;
     }
-    if ((m.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED)) && s->ops->click)
+    /* With mouseinterval(0) a click arrives as a press (no wait for a release). */
+    if ((m.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)) && s->ops->click)
         return s->ops->click(s, app, m.y, m.x);
-    if ((m.bstate & BUTTON1_DOUBLE_CLICKED) && s->ops->click) {
-        s->ops->click(s, app, m.y, m.x);
-        return s->ops->key(s, app, RT_VIEW_ENTER, '\n');
-    }
     return 0;
 }
 
@@ -373,7 +370,7 @@ int rt_viewer_run(const struct rt_viewer_opts *opts, char *err, size_t cap)
     keypad(stdscr, TRUE);
     curs_set(0);
     colors_init();
-    mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED
+    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
                   | BUTTON5_PRESSED
 #endif

@@ -82,6 +82,10 @@ struct inv {
     int64_t first_ns, last_ns;
     struct rt_catalog_bin bins[MAX_BINS];
     bool stale; /* counts, range and bins must be read again */
+    /* Read between keys, so that the first screen does not wait for a scan of the catalog:
+     * the exact count (until then: the rows of the first page, and "+" when it was full) and
+     * the strip's bins. */
+    bool count_pending, bins_pending;
     /* column layout of the last draw, for clicks */
     int col_x[COL__COUNT], col_w[COL__COUNT];
     int table_y, table_rows;
@@ -160,39 +164,86 @@ static struct rt_catalog_filter table_filter(const struct inv *v)
     return f;
 }
 
-/* Reads the count, the time range and the strip's bins again (after a filter change). */
+static const struct inv_row *row_at(struct inv *v, size_t i);
+
+/* The strip's width in intervals for this terminal. */
+static int bins_for_width(void)
+{
+    int n = COLS - 8;
+    return n > MAX_BINS ? MAX_BINS : n < 1 ? 1 : n;
+}
+
+/* Reads the time range again and the first page (after a filter change); the exact count and
+ * the bins follow in idle time (inv_idle). */
 static void refresh_counts(struct inv *v, struct rt_view_app *app)
 {
     struct rt_errinfo ei;
-    int n_bins = COLS - 8;
-    if (n_bins > MAX_BINS)
-        n_bins = MAX_BINS;
-    if (n_bins < 1)
-        n_bins = 1;
-    if (v->n_bins != n_bins) {
-        v->strip_bin = v->strip_bin >= 0 && v->n_bins > 0 ? v->strip_bin * n_bins / v->n_bins : -1;
-        v->n_bins = n_bins;
-    }
     struct rt_catalog_filter base = v->fa.f;
     base.limit = 0;
-    if (rt_catalog_time_range(v->cat, &base, &v->first_ns, &v->last_ns, &ei) != RT_OK)
+    if (rt_catalog_time_range(v->cat, &base, &v->first_ns, &v->last_ns, &ei) != RT_OK) {
         v->first_ns = v->last_ns = 0;
+        rt_view_message(app, true, "catalog: %s", rt_strerror(RT_ERR_CATALOG));
+    }
     if (v->last_ns <= v->first_ns) { /* one instant: a range around it */
         v->first_ns -= 1000000000;
         v->last_ns += 1000000000;
     }
-    if (rt_catalog_histogram(v->cat, &base, v->first_ns, v->last_ns, v->bins, (size_t)n_bins,
-                             &ei) != RT_OK)
-        memset(v->bins, 0, sizeof v->bins);
-    struct rt_catalog_filter f = table_filter(v);
-    if (rt_catalog_count(v->cat, &f, &v->total, &ei) != RT_OK) {
-        v->total = 0;
-        rt_view_message(app, true, "catalog: %s", rt_strerror(RT_ERR_CATALOG));
-    }
     cache_clear(v);
-    if (v->sel >= v->total)
+    memset(v->bins, 0, sizeof v->bins);
+    /* The first page says how many rows there are when it is not full. */
+    v->total = SIZE_MAX;
+    row_at(v, 0);
+    v->total = v->cache_off == 0 ? v->cache_n : 0;
+    v->count_pending = v->total >= PAGE_ROWS;
+    v->bins_pending = true;
+    if (!v->count_pending && v->sel >= v->total)
         v->sel = v->total ? v->total - 1 : 0;
     v->stale = false;
+}
+
+static void ensure_count(struct inv *v)
+{
+    if (!v->count_pending)
+        return;
+    struct rt_errinfo ei;
+    struct rt_catalog_filter f = table_filter(v);
+    size_t n = 0;
+    if (rt_catalog_count(v->cat, &f, &n, &ei) == RT_OK)
+        v->total = n;
+    v->count_pending = false;
+    if (v->sel >= v->total)
+        v->sel = v->total ? v->total - 1 : 0;
+}
+
+static void ensure_bins(struct inv *v)
+{
+    int n_bins = bins_for_width();
+    if (v->n_bins != n_bins) {
+        v->strip_bin = v->strip_bin >= 0 && v->n_bins > 0 ? v->strip_bin * n_bins / v->n_bins : -1;
+        v->n_bins = n_bins;
+        v->bins_pending = true;
+    }
+    if (!v->bins_pending)
+        return;
+    struct rt_errinfo ei;
+    struct rt_catalog_filter base = v->fa.f;
+    base.limit = 0;
+    if (rt_catalog_histogram(v->cat, &base, v->first_ns, v->last_ns, v->bins, (size_t)v->n_bins,
+                             &ei) != RT_OK)
+        memset(v->bins, 0, sizeof v->bins);
+    v->bins_pending = false;
+}
+
+static bool inv_idle(struct rt_view_screen *s, struct rt_view_app *app)
+{
+    (void)app;
+    struct inv *v = (struct inv *)s;
+    if (v->count_pending) {
+        ensure_count(v);
+        return true;
+    }
+    ensure_bins(v);
+    return false;
 }
 
 /* The row at index i of the table (reading its page when needed); NULL past the end. */
@@ -437,11 +488,18 @@ static void draw_empty(struct inv *v, int y)
 static void inv_draw(struct rt_view_screen *s, struct rt_view_app *app)
 {
     struct inv *v = (struct inv *)s;
-    if (v->stale || v->n_bins != (COLS - 8 > MAX_BINS ? MAX_BINS : COLS - 8 < 1 ? 1 : COLS - 8))
+    if (v->stale)
         refresh_counts(v, app);
+    if (v->n_bins != bins_for_width()) { /* resized: the intervals change, not the rows */
+        v->bins_pending = true;
+        if (v->strip_bin >= 0 && v->n_bins > 0)
+            v->strip_bin = v->strip_bin * bins_for_width() / v->n_bins;
+        v->n_bins = bins_for_width();
+    }
     layout(v);
     char right[160];
-    snprintf(right, sizeof right, "%zu invocation%s ", v->total, v->total == 1 ? "" : "s");
+    snprintf(right, sizeof right, "%zu%s invocation%s ", v->total, v->count_pending ? "+" : "",
+             v->total == 1 && !v->count_pending ? "" : "s");
     rt_view_title(" runtrail view: invocations", right);
     int y = 1;
     /* The strip: on a terminal tall enough, when there is a range to draw. */
@@ -527,7 +585,8 @@ static void inv_draw(struct rt_view_screen *s, struct rt_view_app *app)
     snprintf(left, sizeof left, " sort: %s%s%s%s", sorted, v->descending ? " (desc)" : "",
              v->filter_text[0] ? "  filter: " : "", v->filter_text);
     char pos[64];
-    snprintf(pos, sizeof pos, "%zu/%zu  ?:help ", v->total ? v->sel + 1 : 0, v->total);
+    snprintf(pos, sizeof pos, "%zu/%zu%s  ?:help ", v->total ? v->sel + 1 : 0, v->total,
+             v->count_pending ? "+" : "");
     rt_view_status(app, left, pos);
 }
 
@@ -744,6 +803,7 @@ static int inv_key(struct rt_view_screen *s, struct rt_view_app *app, enum rt_vi
     (void)ch;
     struct inv *v = (struct inv *)s;
     size_t page = v->table_rows > 1 ? (size_t)v->table_rows - 1 : 1;
+    ensure_count(v); /* a key that moves needs to know where the table ends */
     if (v->strip_focus) {
         switch (a) {
         case RT_VIEW_LEFT:
@@ -891,6 +951,7 @@ static const struct rt_view_screen_ops inv_ops = {
     .draw = inv_draw,
     .key = inv_key,
     .click = inv_click,
+    .idle = inv_idle,
     .free = inv_free,
 };
 

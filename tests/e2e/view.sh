@@ -81,6 +81,7 @@ pos() { screen | tail -n 1 | grep -oE '[0-9]+/[0-9]+\+?' | tail -n 1; }
 # ---- invocations ----
 start 80 24 -- --cache "$C"
 check "invocations: first screen shown" wait_for "8 invocations"
+wait_for "Tab: pick an interval"
 golden invocations_80x24
 keys j j
 wait_for "3/8" && _ok "j moves down (3/8)" || _notok "j moves down" "$(screen | tail -n 1)"
@@ -91,6 +92,7 @@ wait_for "1/8" && _ok "g: first row" || _notok "g: first row" "$(screen | tail -
 # sort: s cycles to function, request id, duration; S reverses (slowest first)
 keys s s s S
 check "s s s S: sorted by duration, descending" wait_for "sort: duration (desc)"
+wait_for "Tab: pick an interval"
 golden invocations_sorted_80x24
 # filter with ls's options
 keys f C-u
@@ -98,6 +100,7 @@ check "f opens the filter prompt" wait_for "filter (ls options):"
 keys -l -- "--status error"
 keys Enter
 check "filter applied" wait_for "1/1  ?:help"
+wait_for "Tab: pick an interval"
 golden invocations_filtered_80x24
 keys f C-u
 keys -l -- "--status nope"
@@ -126,7 +129,7 @@ keys Q
 check "Q quits, exit 0" wait_for "VIEW-EXITED-0"
 
 start 160 48 -- --cache "$C"
-wait_for "8 invocations"
+wait_for "Tab: pick an interval"
 golden invocations_160x48
 keys F1
 wait_for "Everywhere"
@@ -207,6 +210,7 @@ hostile_checks() { # NAME: the screen now must hold no raw sequence from the dat
 start 80 24 NO_COLOR=1 -- --cache "$H/cache"
 TM select-pane -t "$S" -T rtview
 wait_for "1 invocation"
+wait_for "Tab: pick an interval"
 golden hostile_invocations_80x24
 hostile_checks "hostile invocations"
 keys Enter
