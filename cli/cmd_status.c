@@ -173,7 +173,7 @@ static int status_one(struct rt_fleet *f, const char *name, bool json)
     if (!payload)
         payload = "redacted";
     if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s?}", "function", name,
+        json_t *o = json_pack("{s:s, s:s, s:s*, s:s*, s:s, s:s, s:s*, s:s*}", "function", name,
                               "recording", recording, "layer", layer, "store", store, "sample",
                               sample, "payload", payload, "newest_bundle",
                               strcmp(newest, "-") && strcmp(newest, "?") ? newest : NULL,

@@ -469,10 +469,10 @@ void rt_enable_diff(FILE *f, const json_t *before, const json_t *after)
         if (i < n && j < m && json_equal(json_array_get(before, i), json_array_get(after, j))) {
             put_line(f, "  ", json_array_get(before, i));
             i++, j++;
-        } else if (j < m && (i == n || T(i, j + 1) >= T(i + 1, j))) {
-            put_line(f, "+ ", json_array_get(after, j++));
-        } else {
+        } else if (i < n && (j == m || T(i + 1, j) >= T(i, j + 1))) {
             put_line(f, "- ", json_array_get(before, i++));
+        } else {
+            put_line(f, "+ ", json_array_get(after, j++));
         }
     }
 #undef T
