@@ -9,6 +9,7 @@
 #include "control/enable.h"
 #include "formats/toolbox.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,17 +110,22 @@ static const char *build_arch(void)
 /* Packs the layer tree with `runtrail layer` (in-process) and publishes it. */
 static int publish_layer(struct enable *e, struct rt_errinfo *ei)
 {
-    char zip[64];
-    snprintf(zip, sizeof zip, "/tmp/runtrail-layer-%d.zip", (int)getpid());
+    /* packed into a private folder: nothing else can place or swap a file there */
+    char dir[] = "/tmp/runtrail-layer-XXXXXX", zip[64];
+    if (!mkdtemp(dir))
+        return rt_fail(ei, RT_ERR_IO, -1, "%s: %s", dir, strerror(errno));
+    snprintf(zip, sizeof zip, "%s/runtrail-layer.zip", dir);
     int cmd_layer(int argc, char **argv);
     char *args[] = {"layer", "-o", zip, NULL};
     fflush(stdout);
-    if (cmd_layer(3, args) != RT_EXIT_OK)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "could not pack the layer (see above)");
+    int status = cmd_layer(3, args);
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = rt_read_file(zip, &data, &len, 100u * 1024 * 1024);
+    int rc = status == RT_EXIT_OK ? rt_read_file(zip, &data, &len, 100u * 1024 * 1024) : RT_ERR_IO;
     unlink(zip);
+    rmdir(dir);
+    if (status != RT_EXIT_OK)
+        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "could not pack the layer (see above)");
     if (rc != RT_OK)
         return rt_fail(ei, rc, -1, "%s: cannot read the packed layer", zip);
     json_t *res = NULL;

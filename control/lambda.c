@@ -349,8 +349,13 @@ int rt_lambda_call(struct rt_lambda *l, const char *action, const char *method, 
     return rc;
 }
 
+static bool name_ok(const char *s, size_t n);
+
+/* Names only (see lambda.h): anything else would be signed wrong or change the path. */
 static int function_path(char *out, size_t cap, const char *name, const char *tail)
 {
+    if (!name || !name_ok(name, strlen(name)))
+        return RT_ERR_INVALID_ARG;
     int n = snprintf(out, cap, "/2015-03-31/functions/%s%s", name, tail);
     return n > 0 && (size_t)n < cap ? RT_OK : RT_ERR_INVALID_ARG;
 }
@@ -360,7 +365,7 @@ int rt_lambda_get_configuration(struct rt_lambda *l, const char *name, json_t **
 {
     char path[256];
     if (function_path(path, sizeof path, name, "/configuration") != RT_OK)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "function name too long: %.40s...", name);
+        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "not a function name: %.40s", name);
     return rt_lambda_call(l, "GetFunctionConfiguration", "GET", path, NULL, NULL, out, ei);
 }
 
@@ -369,7 +374,7 @@ int rt_lambda_get_function(struct rt_lambda *l, const char *name, json_t **out,
 {
     char path[256];
     if (function_path(path, sizeof path, name, "") != RT_OK)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "function name too long: %.40s...", name);
+        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "not a function name: %.40s", name);
     return rt_lambda_call(l, "GetFunction", "GET", path, NULL, NULL, out, ei);
 }
 
@@ -378,7 +383,7 @@ int rt_lambda_update_configuration(struct rt_lambda *l, const char *name, json_t
 {
     char path[256];
     if (function_path(path, sizeof path, name, "/configuration") != RT_OK)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "function name too long: %.40s...", name);
+        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "not a function name: %.40s", name);
     return rt_lambda_call(l, "UpdateFunctionConfiguration", "PUT", path, NULL, body, out, ei);
 }
 
@@ -486,10 +491,12 @@ int rt_lambda_publish_layer(struct rt_lambda *l, const char *layer_name, const v
     if (!b64)
         return RT_ERR_NOMEM;
     EVP_EncodeBlock((unsigned char *)b64, zip, (int)zip_len);
+    /* the Amazon Linux 2023 runtimes (control/enable.c refuses the older ones) */
     json_t *body =
-        json_pack("{s:s, s:{s:s}, s:[s], s:[s,s,s,s]}", "Description", description, "Content",
-                  "ZipFile", b64, "CompatibleArchitectures", architecture, "CompatibleRuntimes",
-                  "nodejs20.x", "python3.12", "java21", "provided.al2023");
+        json_pack("{s:s, s:{s:s}, s:[s], s:[s,s,s,s,s,s,s,s,s]}", "Description", description,
+                  "Content", "ZipFile", b64, "CompatibleArchitectures", architecture,
+                  "CompatibleRuntimes", "nodejs20.x", "nodejs22.x", "python3.12", "python3.13",
+                  "java21", "dotnet8", "ruby3.3", "ruby3.4", "provided.al2023");
     free(b64);
     if (!body)
         return RT_ERR_NOMEM;
