@@ -92,13 +92,6 @@ struct enable {
     char provisional[256]; /* --dry-run with --publish-layer: the ARN it would get */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *build_arch(void)
 {
     struct utsname u;
@@ -181,7 +174,7 @@ static bool confirm(const char *name)
 static int enable_one(struct enable *e, const char *name)
 {
     struct rt_fleet *f = &e->fleet;
-    int64_t started = mono_ms();
+    int64_t started = rt_clock_mono_ns() / 1000000;
     unsigned req0 = rt_lambda_requests(f->lambda);
     for (int round = 0; round < 3; round++) {
         struct rt_errinfo ei;
@@ -254,7 +247,7 @@ static int enable_one(struct enable *e, const char *name)
         json_decref(final);
         printf("%s: recording into %s with %s (%u requests, %lld ms)\n", name, e->set.store,
                e->set.layer_arn, rt_lambda_requests(f->lambda) - req0,
-               (long long)(mono_ms() - started));
+               (long long)(rt_clock_mono_ns() / 1000000 - started));
         return RT_EXIT_OK;
     }
     rt_cli_error("enable: %s: its configuration kept changing; try again", name);

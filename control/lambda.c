@@ -5,6 +5,7 @@
  * and network errors with capped exponential backoff and full jitter; ResourceConflictException
  * (the function is being updated) with the same backoff until conflict_ms has passed. */
 #include "control/lambda.h"
+#include "formats/toolbox.h"
 #include "store/aws.h"
 
 #include <curl/curl.h>
@@ -15,8 +16,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define BACKOFF_BASE_MS 100
-#define BACKOFF_CAP_MS 5000
 #define MAX_BODY (16 * 1024 * 1024)
 
 struct rt_lambda {
@@ -34,28 +33,11 @@ struct resp {
     char error_type[128]; /* x-amzn-ErrorType, up to ':' */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {
     }
-}
-
-static int backoff_ms(int attempt)
-{
-    long cap = BACKOFF_BASE_MS;
-    for (int i = 1; i < attempt && cap < BACKOFF_CAP_MS; i++)
-        cap *= 2;
-    if (cap > BACKOFF_CAP_MS)
-        cap = BACKOFF_CAP_MS;
-    return (int)(cap / 4 + random() % (cap - cap / 4 + 1));
 }
 
 const char *rt_lambda_region(const struct rt_lambda *l)
@@ -283,7 +265,7 @@ int rt_lambda_call(struct rt_lambda *l, const char *action, const char *method, 
     struct resp r = {0};
     char errbuf[CURL_ERROR_SIZE];
     int rc = RT_OK;
-    int64_t started = mono_ms();
+    int64_t started = rt_clock_mono_ns() / 1000000;
     for (int attempt = 1;; attempt++) {
         CURL *c = l->easy;
         struct timespec now;
@@ -337,10 +319,10 @@ int rt_lambda_call(struct rt_lambda *l, const char *action, const char *method, 
             break;
         }
         bool again = (oc == RETRY && attempt < l->max_attempts) ||
-                     (oc == CONFLICT && mono_ms() - started < l->conflict_ms);
+                     (oc == CONFLICT && rt_clock_mono_ns() / 1000000 - started < l->conflict_ms);
         if (!again)
             break;
-        sleep_ms(backoff_ms(attempt < 7 ? attempt : 7));
+        sleep_ms(rt_aws_backoff_ms(attempt));
     }
     curl_slist_free_all(h);
     free(r.data);
@@ -390,7 +372,7 @@ int rt_lambda_update_configuration(struct rt_lambda *l, const char *name, json_t
 int rt_lambda_wait_updated(struct rt_lambda *l, const char *name, int timeout_ms, json_t **out,
                            unsigned *polls, struct rt_errinfo *ei)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = rt_clock_mono_ns() / 1000000 + timeout_ms;
     int delay = 100;
     for (;;) {
         json_t *cfg = NULL;
@@ -414,7 +396,7 @@ int rt_lambda_wait_updated(struct rt_lambda *l, const char *name, int timeout_ms
             return rc;
         }
         json_decref(cfg);
-        if (mono_ms() >= deadline)
+        if (rt_clock_mono_ns() / 1000000 >= deadline)
             return rt_fail(ei, RT_ERR_LAMBDA_TIMEOUT, -1,
                            "%s: LastUpdateStatus still %s after %d ms", name, st, timeout_ms);
         sleep_ms(delay);
