@@ -246,6 +246,13 @@ expect_exit "an update that stays in progress past --wait" 2 \
     "$RUNTRAIL" enable stuck --store s3://bkt/t $L1 --yes --wait 2
 expect_grep "... is a clear error" 'stuck: another update of the function is in progress: UpdateFunctionConfiguration .*ResourceConflictException' \
     "$T_TMP/last.err"
+curl -s -m 5 -X POST --data '{"name":"denied","code":"KMSAccessDeniedException","reason":"Lambda was unable to decrypt the environment variables because KMS access was denied."}' "$EP/__fail" >/dev/null
+expect_exit "an update Lambda reports Failed" 2 "$RUNTRAIL" enable denied --store s3://bkt/t $L1 --yes
+expect_grep "... gives Lambda's reason" "denied: the function's update failed \(LastUpdateStatus Failed\): denied: KMSAccessDeniedException: Lambda was unable to decrypt" \
+    "$T_TMP/last.err"
+expect_exit "an ARN of another region" 2 "$RUNTRAIL" status "arn:aws:lambda:eu-west-1:$ACCT:function:orders"
+expect_grep "... asks for --region" 'the function is in eu-west-1, this command works in us-east-1: add --region eu-west-1' \
+    "$T_TMP/last.err"
 expect_exit "no --yes without a terminal" 2 "$RUNTRAIL" enable plain --store s3://bkt/t $L1 </dev/null
 expect_grep "... says so" 'stdin is not a terminal: pass --yes' "$T_TMP/last.err"
 expect_exit "a qualified ARN is refused" 2 "$RUNTRAIL" enable \

@@ -27,7 +27,9 @@
 //   SEED_JSON: {"region", "account", "update_ms", "keys": {AKID: {"secret", "deny": [actions]}},
 //               "functions": [partial configurations], "layers": [{name, archs}]}
 // Control (unsigned, loopback): POST /__busy {"name", "ms"} holds NAME InProgress for ms
-// (-1: until cleared); POST /__state answers the whole state.
+// (-1: until cleared; 0: clear); POST /__fail {"name", "code", "reason"} makes NAME's next
+// update end Failed with that LastUpdateStatusReasonCode and reason; POST /__state answers
+// the whole state.
 'use strict';
 const http = require('http');
 const crypto = require('crypto');
@@ -198,7 +200,12 @@ function lookup(id) {
 
 function settle(f) {
     if (f.busyUntil && (f.busyUntil < 0 || Date.now() < f.busyUntil)) return;
-    if (f.config.LastUpdateStatus === 'InProgress') {
+    if (f.config.LastUpdateStatus === 'InProgress' && f.failNext) {
+        f.config.LastUpdateStatus = 'Failed';
+        f.config.LastUpdateStatusReason = f.failNext.reason;
+        f.config.LastUpdateStatusReasonCode = f.failNext.code;
+        f.failNext = null;
+    } else if (f.config.LastUpdateStatus === 'InProgress') {
         f.config.LastUpdateStatus = 'Successful';
         delete f.config.LastUpdateStatusReason;
         delete f.config.LastUpdateStatusReasonCode;
@@ -377,6 +384,13 @@ const server = http.createServer((req, res) => {
             if (ms === 0) { f.busyUntil = 0; settle(f); return res.end('ok\n'); }
             f.config.LastUpdateStatus = 'InProgress';
             f.busyUntil = ms < 0 ? -1 : Date.now() + ms;
+            return res.end('ok\n');
+        }
+        if (req.url === '/__fail') {
+            const { name, code, reason } = JSON.parse(body.toString());
+            const f = functions.get(name);
+            if (!f) { res.statusCode = 404; return res.end('no such function\n'); }
+            f.failNext = { code, reason };
             return res.end('ok\n');
         }
         if (req.url === '/__state') {
