@@ -27,7 +27,9 @@ static const struct rt_opt options[] = {
     {OPT_DRY_RUN, "dry-run", 'n', NULL, "print the change as a diff; change nothing"},
     {OPT_ALL, "all", 0, NULL, "every function of the region that runtrail enabled"},
     {OPT_TAG, "tag", 0, "K=V", "with --all: only functions tagged K=V"},
-    {OPT_WAIT, "wait", 0, "SECONDS", "how long to wait for each update to apply (default 300)"},
+    {OPT_WAIT, "wait", 0, "SECONDS",
+     "how long to wait for each update to apply (default\n300), and for another update in progress "
+     "(default 60)"},
     RT_FLEET_OPTIONS,
     {0},
 };

@@ -52,9 +52,9 @@ static const struct rt_opt options[] = {
     {OPT_STORE, "store", 0, "s3://BUCKET/PREFIX", "where the functions record (RUNTRAIL_STORE)"},
     {OPT_LAYER, "layer", 0, "ARN", "the runtrail layer version to add (a published one)"},
     {OPT_PUBLISH, "publish-layer", 0, NULL,
-     "publish the layer built next to this program first (PublishLayerVersion)"},
+     "publish the layer built next to this program first\n(PublishLayerVersion)"},
     {OPT_LAYER_NAME, "layer-name", 0, "NAME",
-     "the name to publish under (default runtrail-ARCH, e.g. runtrail-x86_64)"},
+     "the name to publish under (default runtrail-ARCH,\ne.g. runtrail-x86_64)"},
     {OPT_SAMPLE, "sample", 0, "R", "RUNTRAIL_SAMPLE: fraction of invocations kept, 0..1"},
     {OPT_PAYLOAD, "payload", 0, "MODE", "RUNTRAIL_PAYLOAD: redacted, full, hash or none"},
     {OPT_REDACT, "redact", 0, "KEYS", "RUNTRAIL_REDACT: more keys or paths to redact (k1,a.b)"},
@@ -62,7 +62,9 @@ static const struct rt_opt options[] = {
     {OPT_YES, "yes", 'y', NULL, "apply without asking (needed when stdin is no terminal)"},
     {OPT_ALL, "all", 0, NULL, "every function of the region"},
     {OPT_TAG, "tag", 0, "K=V", "with --all: only functions tagged K=V"},
-    {OPT_WAIT, "wait", 0, "SECONDS", "how long to wait for each update to apply (default 300)"},
+    {OPT_WAIT, "wait", 0, "SECONDS",
+     "how long to wait for each update to apply (default\n300), and for another update in progress "
+     "(default 60)"},
     RT_FLEET_OPTIONS,
     {0},
 };
@@ -71,8 +73,8 @@ static const char help_tail[] =
     "\n"
     "Variables other than AWS_LAMBDA_EXEC_WRAPPER and RUNTRAIL_* are shown in the diff by a\n"
     "hash of their value, never in clear. A concurrent update (ResourceConflictException) is\n"
-    "retried with backoff for a minute; a configuration changed between the read and the write\n"
-    "(RevisionId) is read and planned again.\n"
+    "retried with backoff for a minute (--wait, if shorter); a configuration changed between\n"
+    "the read and the write (RevisionId) is read and planned again.\n"
     "Environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE,\n"
     "AWS_REGION, RUNTRAIL_LAMBDA_ENDPOINT (or AWS_ENDPOINT_URL_LAMBDA).\n"
     "Exit status: 0 every function enabled (or planned), 2 a usage error or a function that\n"

@@ -25,7 +25,8 @@ enum { OPT_STORE = 1, OPT_SSE, OPT_JSON };
 static const struct rt_opt options[] = {
     {OPT_STORE, "store", 0, "s3://BUCKET/PREFIX", "the store (default: the function's)"},
     {OPT_SSE, "sse", 0, "MODE",
-     "AES256, aws:kms (the AWS managed key) or aws:kms:KEYID (default: the function's)"},
+     "AES256, aws:kms (the AWS managed key) or aws:kms:KEYID\n(default: the function's "
+     "RUNTRAIL_SSE)"},
     {OPT_JSON, "json", 0, NULL, "one JSON object {role, recorder, responder}"},
     RT_FLEET_OPTIONS,
     {0},

@@ -25,7 +25,7 @@ enum { RT_FLEET_OPT_REGION = 200, RT_FLEET_OPT_ENDPOINT, RT_FLEET_OPT_PROFILE };
     {RT_FLEET_OPT_REGION, "region", 0, "R",                                                        \
      "the functions' region (default: AWS_REGION, profile)"},                                      \
         {RT_FLEET_OPT_ENDPOINT, "endpoint-url", 0, "URL",                                          \
-         "the Lambda API endpoint (default: RUNTRAIL_LAMBDA_ENDPOINT, AWS_ENDPOINT_URL_LAMBDA)"},  \
+         "the Lambda API endpoint (default:\nRUNTRAIL_LAMBDA_ENDPOINT, AWS_ENDPOINT_URL_LAMBDA)"}, \
     {                                                                                              \
         RT_FLEET_OPT_PROFILE, "profile", 0, "NAME", "the AWS profile (default: AWS_PROFILE)"       \
     }
