@@ -45,6 +45,7 @@ extension   recorder/extension/   recorder preload store formats
 replay      replay/               analysis catalog store formats
 viewer      viewer/               viewmodel analysis catalog store formats
 viewmodel   viewer/vm_            analysis formats
+control     control/              store formats
 cli         cli/                  *
 samples     samples/              -
 '
