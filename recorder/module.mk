@@ -38,4 +38,8 @@ test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
 $(BUILD)/tests/bench/preload: tests/bench/preload.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread
-bench: $(BUILD)/tests/bench/preload
+# An empty shared library: process start with LD_PRELOAD of nothing (the loader's own share).
+$(BUILD)/tests/bench/empty.so:
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -x c /dev/null -o $@
+bench: $(BUILD)/tests/bench/preload $(BUILD)/tests/bench/empty.so
