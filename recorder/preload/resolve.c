@@ -24,6 +24,9 @@
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
 
+/* Lambda runs 64-bit programs only (x86_64, arm64): the ELF64 types throughout. */
+_Static_assert(sizeof(void *) == 8, "64-bit ELF only");
+
 struct rt_pl_resolve_job {
     const char *const *names;
     void ***slots;
@@ -35,9 +38,9 @@ struct rt_pl_resolve_job {
 /* One object's dynamic symbol tables. */
 struct dso {
     uintptr_t base;
-    const ElfW(Sym) * sym;
+    const Elf64_Sym *sym;
     const char *str;
-    const ElfW(Half) * versym;
+    const Elf64_Half *versym;
     const uint32_t *gnu;  /* DT_GNU_HASH */
     const uint32_t *sysv; /* DT_HASH */
 };
@@ -66,7 +69,7 @@ static uint32_t sysv_hash(const char *s)
 /* Whether symbol i is the definition dlsym would return for name. */
 static bool sym_matches(const struct dso *d, uint32_t i, const char *name)
 {
-    const ElfW(Sym) *s = &d->sym[i];
+    const Elf64_Sym *s = &d->sym[i];
     if (s->st_shndx == SHN_UNDEF || s->st_value == 0)
         return false;
     int bind = ELF64_ST_BIND(s->st_info), type = ELF64_ST_TYPE(s->st_info);
@@ -79,20 +82,20 @@ static bool sym_matches(const struct dso *d, uint32_t i, const char *name)
     return strcmp(d->str + s->st_name, name) == 0;
 }
 
-static const ElfW(Sym) * dso_lookup(const struct dso *d, const char *name)
+static const Elf64_Sym *dso_lookup(const struct dso *d, const char *name)
 {
     if (d->gnu) {
         uint32_t nbuckets = d->gnu[0], symoffset = d->gnu[1], bloom_size = d->gnu[2],
                  shift = d->gnu[3];
         if (!nbuckets || !bloom_size)
             return NULL;
-        const ElfW(Addr) *bloom = (const ElfW(Addr) *)(d->gnu + 4);
+        const Elf64_Addr *bloom = (const Elf64_Addr *)(d->gnu + 4);
         const uint32_t *buckets = (const uint32_t *)(bloom + bloom_size);
         const uint32_t *chain = buckets + nbuckets;
         uint32_t h = gnu_hash(name);
-        const unsigned bits = sizeof(ElfW(Addr)) * 8;
-        ElfW(Addr) word = bloom[(h / bits) & (bloom_size - 1)];
-        ElfW(Addr) mask = ((ElfW(Addr))1 << (h % bits)) | ((ElfW(Addr))1 << ((h >> shift) % bits));
+        const unsigned bits = sizeof(Elf64_Addr) * 8;
+        Elf64_Addr word = bloom[(h / bits) & (bloom_size - 1)];
+        Elf64_Addr mask = ((Elf64_Addr)1 << (h % bits)) | ((Elf64_Addr)1 << ((h >> shift) % bits));
         if ((word & mask) != mask)
             return NULL;
         uint32_t i = buckets[h % nbuckets];
@@ -119,7 +122,7 @@ static const ElfW(Sym) * dso_lookup(const struct dso *d, const char *name)
 }
 
 /* The loader has relocated most dynamic entries to addresses; the vDSO's are offsets. */
-static const void *dyn_ptr(uintptr_t base, ElfW(Addr) p)
+static const void *dyn_ptr(uintptr_t base, Elf64_Addr p)
 {
     return (const void *)(p < base ? base + p : p);
 }
@@ -129,15 +132,15 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
     (void)size;
     struct rt_pl_resolve_job *job = arg;
     uintptr_t self = (uintptr_t)&visit;
-    const ElfW(Dyn) *dyn = NULL;
+    const Elf64_Dyn *dyn = NULL;
     bool is_self = false;
     for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        const Elf64_Phdr *ph = &info->dlpi_phdr[i];
         uintptr_t start = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type == PT_LOAD && self >= start && self - start < ph->p_memsz)
             is_self = true;
         else if (ph->p_type == PT_DYNAMIC)
-            dyn = (const ElfW(Dyn) *)start;
+            dyn = (const Elf64_Dyn *)start;
     }
     if (is_self) {
         job->past_self = true;
@@ -172,7 +175,7 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
     for (size_t i = 0; i < job->count; i++) {
         if (*job->slots[i])
             continue;
-        const ElfW(Sym) *s = dso_lookup(&d, job->names[i]);
+        const Elf64_Sym *s = dso_lookup(&d, job->names[i]);
         if (s) {
             __atomic_store_n(job->slots[i], (void *)(d.base + s->st_value), __ATOMIC_RELEASE);
             job->left--;

@@ -148,7 +148,7 @@ done
 # ---- process start ----
 EMPTY="$RT_ROOT/$BUILD/tests/bench/empty.so"
 S=${BENCH_SPAWN:-300}
-declare -A swall=() scpu=()
+declare -A swall=() scpu=() sflt=()
 svariants=(plain empty passthru runtrail)
 [ -n "$REF" ] && svariants+=(ref)
 [ -f "$EMPTY" ] || svariants=(plain passthru runtrail)
@@ -162,19 +162,20 @@ for rep in 1 2 3 4 5; do
         ref) r=$(RUNTRAIL_PRELOAD=$REF "$RUNTRAIL" record --quiet --max-events 100000 --store "$TMP/st" -- "$P" spawn "$S" "$P") ;;
         esac
         set -- $r
-        [ $# -eq 3 ] || continue
-        swall[$v]+=" $2" scpu[$v]+=" $3"
+        [ $# -eq 4 ] || continue
+        swall[$v]+=" $2" scpu[$v]+=" $3" sflt[$v]+=" $4"
     done
 done
 echo
 echo "process start (posix_spawn + waitpid of a program that returns at once, $S per run), us per"
-echo "process, best / median of 5; added = vs plain (best); CPU = the children's CPU time:"
-printf '  %-10s%20s%20s%14s%14s\n' "" "wall best/median" "CPU best/median" "wall added" "CPU added"
+echo "process, best / median of 5; added = vs plain (best); CPU = the children's CPU time; faults ="
+echo "the children's minor page faults per process (median; steady where times are not):"
+printf '  %-10s%20s%20s%14s%14s%10s\n' "" "wall best/median" "CPU best/median" "wall added" "CPU added" faults
 for v in "${svariants[@]}"; do
     awk -v v="$v" -v bw="$(best ${swall[$v]:-0})" -v mw="$(median ${swall[$v]:-0})" \
         -v bc="$(best ${scpu[$v]:-0})" -v mc="$(median ${scpu[$v]:-0})" \
-        -v pw="$(best ${swall[plain]:-0})" -v pc="$(best ${scpu[plain]:-0})" \
-        'BEGIN{printf "  %-10s%9.1f /%9.1f%9.1f /%9.1f%+14.1f%+14.1f\n", v, bw/1e3, mw/1e3, bc/1e3, mc/1e3, (bw-pw)/1e3, (bc-pc)/1e3}'
+        -v pw="$(best ${swall[plain]:-0})" -v pc="$(best ${scpu[plain]:-0})" -v f="$(median ${sflt[$v]:-0})" \
+        'BEGIN{printf "  %-10s%9.1f /%9.1f%9.1f /%9.1f%+14.1f%+14.1f%10.1f\n", v, bw/1e3, mw/1e3, bc/1e3, mc/1e3, (bw-pw)/1e3, (bc-pc)/1e3, f}'
 done
 echo
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
