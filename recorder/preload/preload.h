@@ -144,8 +144,8 @@ RT_HOOKS(_)
  * constructor); aborts when no later object defines it. */
 void *rt_pl_resolve(const char *name, void **slot);
 /* Fills every NULL slots[i] with what dlsym(RTLD_NEXT, names[i]) would return, in one pass
- * over the symbol tables of the objects loaded after this library (resolve.c), dlsym only
- * for what that pass cannot resolve (indirect functions). Returns how many stay NULL. */
+ * over the symbol tables of the objects loaded after this library (resolve.c), dlsym (where
+ * libc has it) only for what that pass does not find. Returns how many stay NULL. */
 size_t rt_pl_resolve_table(const char *const *names, void ***slots, size_t count);
 /* The walk alone (no dlsym): returns how many slots stay NULL. */
 size_t rt_pl_resolve_walk(const char *const *names, void ***slots, size_t count);

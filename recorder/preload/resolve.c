@@ -4,13 +4,14 @@
  * libraries breadth first). For each object: its GNU hash table (or the SysV one), the
  * definition of NAME that is global or weak, a function, and its default version (a symbol
  * whose version index has the hidden bit is an older version, which dlsym skips too). An
- * indirect function (STT_GNU_IFUNC) is left to dlsym, which runs its resolver.
+ * indirect function (STT_GNU_IFUNC) found first is what dlsym would find too: dlsym runs its
+ * resolver (or, without dlsym, the resolver is called as the loader calls it).
  * Why: ~85 dlsym calls cost 15-50 us per process start (each one finds its caller's object,
- * sets up error catching and takes the loader's lock), and dlsym needed libdl on every glibc
- * (one more library to map: 7 of the interposer's 18 page faults at start here). dlsym is
- * now a weak reference, called only for what this pass does not find; glibc >= 2.34 has it in
- * libc itself, and on older glibc every hooked function is an ordinary libc (or libpthread)
- * symbol. Only reads the loader's data; no allocation. */
+ * sets up error catching and takes the loader's lock), and the library was linked against
+ * libdl for dlsym's sake (before glibc 2.34 dlsym lives there): one more library to map, 7 of
+ * the interposer's 18 page faults at start here. dlsym is now a weak reference (present in
+ * libc since 2.34), called only for an indirect function or what this pass does not find.
+ * Only reads the loader's data; no allocation. */
 #include "recorder/preload/preload.h"
 
 #include <dlfcn.h>
@@ -18,6 +19,7 @@
 #include <link.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 /* Bind dlsym to its oldest version (libdl's on glibc < 2.34, libc's compat one since), as a
  * weak reference: NULL where no loaded object has it. */
@@ -75,8 +77,8 @@ static bool sym_matches(const struct dso *d, uint32_t i, const char *name)
     int bind = ELF64_ST_BIND(s->st_info), type = ELF64_ST_TYPE(s->st_info);
     if (bind != STB_GLOBAL && bind != STB_WEAK)
         return false;
-    if (type != STT_FUNC)
-        return false; /* an IFUNC (or data) is dlsym's to handle */
+    if (type != STT_FUNC && type != STT_GNU_IFUNC)
+        return false;
     if (d->versym && ((d->versym[i] & 0x8000) || (d->versym[i] & 0x7fff) == 0))
         return false;
     return strcmp(d->str + s->st_name, name) == 0;
@@ -176,8 +178,17 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
         if (*job->slots[i])
             continue;
         const Elf64_Sym *s = dso_lookup(&d, job->names[i]);
-        if (s) {
-            __atomic_store_n(job->slots[i], (void *)(d.base + s->st_value), __ATOMIC_RELEASE);
+        if (!s)
+            continue;
+        void *fn = (void *)(d.base + s->st_value);
+        if (ELF64_ST_TYPE(s->st_info) == STT_GNU_IFUNC) {
+            if (dlsym)
+                fn = dlsym(RTLD_NEXT, job->names[i]);
+            else /* x86_64 resolvers take no argument, arm64 ones the hardware caps */
+                fn = ((void *(*)(unsigned long, void *))fn)(getauxval(AT_HWCAP), NULL);
+        }
+        if (fn) {
+            __atomic_store_n(job->slots[i], fn, __ATOMIC_RELEASE);
             job->left--;
         }
     }
@@ -199,7 +210,7 @@ size_t rt_pl_resolve_walk(const char *const *names, void ***slots, size_t count)
 size_t rt_pl_resolve_table(const char *const *names, void ***slots, size_t count)
 {
     size_t left = rt_pl_resolve_walk(names, slots, count);
-    /* What the walk did not find (an IFUNC, a symbol from an object loaded some other way):
+    /* What the walk did not find (a definition in an object outside the start-up list):
      * dlsym, where this libc has one. */
     for (size_t i = 0; i < count && left && dlsym; i++) {
         if (*slots[i])

@@ -351,7 +351,8 @@ static void run_resolve_check(const char *so, char *out, size_t cap)
               so ? so : "", out);
 }
 
-/* Every name of the table (more than 80), none different, all found by the walk. */
+/* Every name of the table (more than 80), none different, all found by the walk; and four
+ * indirect functions of libc (strlen...), resolved by the walk as dlsym resolves them. */
 static void check_resolved(const char *out)
 {
     unsigned names = 0, differ = 1, walk_left = 1, unresolved = 1;
@@ -362,6 +363,15 @@ static void check_resolved(const char *out)
     cr_assert_eq(differ, 0, "%s", out);
     cr_assert_eq(walk_left, 0, "%s", out);
     cr_assert_eq(unresolved, 0, "%s", out);
+    const char *ind = strstr(out, "\nindirect ");
+    cr_assert_not_null(ind, "%s", out);
+    unsigned n_ind = 0, ind_differ = 1, ind_left = 1;
+    cr_assert_eq(
+        sscanf(ind + 1, "indirect %u, differ %u, walk left %u", &n_ind, &ind_differ, &ind_left), 3,
+        "%s", out);
+    cr_assert_eq(n_ind, 4, "%s", out);
+    cr_assert_eq(ind_differ, 0, "%s", out);
+    cr_assert_eq(ind_left, 0, "%s", out);
 }
 
 Test(preload, hook_table_resolved_like_dlsym, .timeout = 60)

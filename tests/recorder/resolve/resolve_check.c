@@ -16,6 +16,11 @@ static const char *const names[] = {
 };
 #define COUNT (sizeof names / sizeof names[0])
 
+/* Indirect functions in glibc (x86_64): the walk must give what dlsym gives (the function
+ * their resolver picks), not skip them for a later object's definition. */
+static const char *const ifunc_names[] = {"strlen", "memcpy", "strchr", "gettimeofday"};
+#define IFUNCS (sizeof ifunc_names / sizeof ifunc_names[0])
+
 int main(void)
 {
     void *got[COUNT] = {0}, **slots[COUNT];
@@ -36,5 +41,18 @@ int main(void)
         }
     }
     printf("names %zu, differ %d, walk left %zu, unresolved %zu\n", COUNT, bad, walk_left, left);
+    void *ifn[IFUNCS] = {0}, **islots[IFUNCS];
+    for (size_t i = 0; i < IFUNCS; i++)
+        islots[i] = &ifn[i];
+    size_t ileft = rt_pl_resolve_walk(ifunc_names, islots, IFUNCS);
+    int ibad = 0;
+    for (size_t i = 0; i < IFUNCS; i++)
+        if (ifn[i] != dlsym(RTLD_NEXT, ifunc_names[i])) {
+            printf("%s: walk %p dlsym %p\n", ifunc_names[i], ifn[i],
+                   dlsym(RTLD_NEXT, ifunc_names[i]));
+            ibad++;
+        }
+    printf("indirect %zu, differ %d, walk left %zu\n", IFUNCS, ibad, ileft);
+    bad += ibad;
     return bad ? 1 : 0;
 }
