@@ -224,6 +224,13 @@ static void print_text(const struct outcome *o, const struct args *a, bool appro
             printf("  %s.%s: %s -> %s\n", d->fields[i].section, d->fields[i].name,
                    esc(d->fields[i].a ? d->fields[i].a : "(none)", buf, sizeof buf),
                    esc(d->fields[i].b ? d->fields[i].b : "(none)", buf2, sizeof buf2));
+        static const char *const change[] = {"added", "removed", "changed"};
+        for (size_t i = 0; i < d->n_env; i++)
+            if (!rt_replay_env_not_compared(d->env[i].name))
+                printf("  env %s %s\n", change[d->env[i].change],
+                       esc(d->env[i].name, buf, sizeof buf));
+        for (size_t i = 0; i < d->n_procs; i++)
+            printf("  timeline of %s: %zu edits\n", d->procs[i].position, d->procs[i].edits);
         size_t shown = 0;
         for (size_t i = 0; i < d->n_counts && shown < 20; i++, shown++)
             printf("  %s %s  count %zu -> %zu\n", rt_diff_category_name(d->counts[i].cat),
@@ -344,8 +351,13 @@ static int replay_once(const struct rt_bundle *orig, struct rt_replay_run *run,
         return RT_EXIT_USAGE;
     }
     o->have_diff = true;
-    bool differs =
-        o->diff.differs || response_differs(&o->diff) || o->res.status != (int)orig->meta.status;
+    /* Per-sandbox variables (RUNTRAIL_REPLAY_OF among them) and credentials are not compared. */
+    size_t env_changes = 0;
+    for (size_t i = 0; i < o->diff.n_env; i++)
+        env_changes += !rt_replay_env_not_compared(o->diff.env[i].name);
+    const struct rt_diff *d = &o->diff;
+    bool differs = d->n_fields || d->n_counts || d->n_procs || env_changes ||
+                   response_differs(&o->diff) || o->res.status != (int)orig->meta.status;
     o->verdict = o->n_blocked ? "blocked" : differs ? "differs" : "equivalent";
     return o->n_blocked || differs ? RT_EXIT_FINDINGS : RT_EXIT_OK;
 }

@@ -164,6 +164,11 @@ void rt_replay_env_free(struct rt_replay_env *env)
     memset(env, 0, sizeof *env);
 }
 
+bool rt_replay_env_not_compared(const char *name)
+{
+    return per_sandbox(name) || is_credential(name);
+}
+
 /* ---- payload ---- */
 
 /* Replaces every string that starts with "<redacted:" by a placeholder, at any depth. */
@@ -405,6 +410,16 @@ static int add_dest(struct rt_replay_dest **v, size_t *n, const char *dest, size
     return RT_OK;
 }
 
+static bool has_dest(const struct rt_replay_dest *v, size_t n, const char *dest, size_t len)
+{
+    char d[512];
+    rt_escape_buf(d, sizeof d, dest, len, 0);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].dest, d))
+            return true;
+    return false;
+}
+
 static bool network_error(int64_t result)
 {
     switch (-result) {
@@ -439,6 +454,10 @@ int rt_replay_blocked(const struct rt_bundle *r, enum rt_net_mode net, struct rt
             rc = add_dest(out, n, s[0].ptr, s[0].len, e, strlen(e));
         } else if (ev->op == RT_OP_DNS && ev->result != 0) {
             rc = add_dest(out, n, s[0].ptr, s[0].len, "lookup failed", 13);
+        } else if (ev->op == RT_OP_OUTBOUND && !ev->num[0] && !ev->num[1] &&
+                   !has_dest(*out, *n, s[0].ptr, s[0].len)) {
+            /* a non-blocking connect that never completed: nothing went either way */
+            rc = add_dest(out, n, s[0].ptr, s[0].len, "no connection (nothing sent)", 28);
         } else if (ev->op == RT_OP_OUTBOUND && net == RT_NET_SINKHOLE && (s[2].len || s[1].len)) {
             char what[1200];
             int len = snprintf(what, sizeof what, "%.*s%s%.*s", (int)s[1].len,

@@ -58,6 +58,11 @@ int rt_replay_env_build(const struct rt_bundle *b, const char *const *given, siz
                         const char *hash_key, struct rt_replay_env *out);
 void rt_replay_env_free(struct rt_replay_env *env);
 
+/* Whether a variable's difference between an original and its replay says nothing about the
+ * function: set per sandbox (TMPDIR, the log stream, RUNTRAIL_*) or an AWS credential (the
+ * replay's are placeholders). */
+bool rt_replay_env_not_compared(const char *name);
+
 /* The payload to deliver. With event (the --event file's bytes, may be NULL) that is it
  * (approximate: the recording's payload was not used, unless it is the same bytes). Else the
  * recorded payload when it is faithful (its SHA-256 is the recorded original's); a redacted
