@@ -260,6 +260,8 @@ static json_t *json_outcome(const struct outcome *o, const struct args *a)
     json_object_set_new(j, "requestId", json_string(o->res.request_id));
     json_object_set_new(j, "sandboxed", json_boolean(o->res.sandboxed));
     json_object_set_new(j, "durationMs", json_real(o->res.duration_ms));
+    json_t *body = json_stringn(o->res.body ? o->res.body : "", o->res.body_len);
+    json_object_set_new(j, "response", body ? body : json_null());
     json_object_set_new(j, "wallMs", json_real(o->wall_ms));
     json_t *bl = json_array();
     for (size_t i = 0; i < o->n_blocked; i++) {
