@@ -45,7 +45,10 @@ static const char help_head[] =
 static const char help_tail[] =
     "\n"
     "Network (--net): deny (default) leaves only loopback inside, so every outbound attempt\n"
-    "fails fast and is recorded; allow runs with the host's network (printed). Where the\n"
+    "fails fast and is recorded; sinkhole adds, inside, a DNS responder answering every name\n"
+    "with 127.0.0.1 and a TCP sink on the ports the original connected to (and 80, 443)\n"
+    "that answers HTTP and records the request line, headers, the body's first bytes, or a\n"
+    "TLS ClientHello's server name; allow runs with the host's network (printed). Where the\n"
     "namespaces cannot be created, replay refuses with the reason unless --net allow.\n"
     "\n"
     "Environment: variables recorded in clear are restored; hashed ones are listed as missing\n"
@@ -74,7 +77,7 @@ enum {
 };
 
 static const struct rt_opt options[] = {
-    {OPT_NET, "net", 0, "MODE", "deny (default) or allow"},
+    {OPT_NET, "net", 0, "MODE", "deny (default), sinkhole or allow"},
     {OPT_TASK_ROOT, "task-root", 0, "DIR", "the function's code (default: the recorded path)"},
     {OPT_CODE_MISMATCH, "code-mismatch", 0, "ACTION",
      "warn (default) or refuse when the code digest differs"},
@@ -344,6 +347,8 @@ static int replay_once(const struct rt_bundle *orig, struct rt_replay_run *run,
         return RT_EXIT_USAGE;
     }
     rc = rt_replay_blocked(rb, a->net, &o->blocked, &o->n_blocked);
+    if (rc == RT_OK && a->net == RT_NET_SINKHOLE)
+        rc = rt_replay_sink_captures(run->work_dir, &o->blocked, &o->n_blocked);
     struct rt_diff_options opt = {.context = 3};
     if (rc == RT_OK)
         rc = rt_diff_bundles(orig, rb, &opt, &o->diff);
@@ -407,8 +412,8 @@ static int parse_args(int argc, char **argv, struct args *a, int *first)
         case RT_CLI_OPTS_STOP:
             return p.status ? p.status : -1;
         case OPT_NET:
-            if ((m = rt_net_mode_parse(p.value)) < 0 || m == RT_NET_SINKHOLE)
-                return rt_cli_opts_bad_value(&p, "deny or allow, not '%s'", p.value);
+            if ((m = rt_net_mode_parse(p.value)) < 0)
+                return rt_cli_opts_bad_value(&p, "deny, sinkhole or allow, not '%s'", p.value);
             a->net = (enum rt_net_mode)m;
             break;
         case OPT_TASK_ROOT:
@@ -667,7 +672,12 @@ RT_COMMAND(replay, "run a recorded invocation again in a sandbox and diff it wit
         .trace_id = orig->meta.trace_id,
         .function_arn = orig->meta.function_arn,
     };
-    if (a.net == RT_NET_ALLOW)
+    if (a.net == RT_NET_SINKHOLE)
+        run.n_sink_ports = rt_replay_sink_ports(orig, run.sink_ports, RT_SINKHOLE_MAX_PORTS);
+    if (a.net == RT_NET_SINKHOLE)
+        note("--net sinkhole: only loopback inside; names resolve to the sink, which answers "
+             "and records what is sent");
+    else if (a.net == RT_NET_ALLOW)
         note("--net allow: the function runs with this machine's network");
     else
         note("--net deny: only loopback inside the sandbox; outbound attempts fail");

@@ -458,12 +458,6 @@ int rt_replay_blocked(const struct rt_bundle *r, enum rt_net_mode net, struct rt
                    !has_dest(*out, *n, s[0].ptr, s[0].len)) {
             /* a non-blocking connect that never completed: nothing went either way */
             rc = add_dest(out, n, s[0].ptr, s[0].len, "no connection (nothing sent)", 28);
-        } else if (ev->op == RT_OP_OUTBOUND && net == RT_NET_SINKHOLE && (s[2].len || s[1].len)) {
-            char what[1200];
-            int len = snprintf(what, sizeof what, "%.*s%s%.*s", (int)s[1].len,
-                               s[1].ptr ? s[1].ptr : "", s[1].len && s[2].len ? " " : "",
-                               (int)(s[2].len > 1000 ? 1000 : s[2].len), s[2].ptr ? s[2].ptr : "");
-            rc = add_dest(out, n, s[0].ptr, s[0].len, what, len > 0 ? (size_t)len : 0);
         }
     }
     return rc;
@@ -476,6 +470,74 @@ void rt_replay_dests_free(struct rt_replay_dest *d, size_t n)
         free(d[i].what);
     }
     free(d);
+}
+
+int rt_replay_sink_captures(const char *work_dir, struct rt_replay_dest **out, size_t *n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/sink.jsonl", work_dir);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return RT_OK;
+    char line[65536];
+    int rc = RT_OK;
+    while (rc == RT_OK && fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *kind = json_string_value(json_object_get(j, "kind"));
+        const char *dest = json_string_value(json_object_get(j, "dest"));
+        char what[2048];
+        if (!kind) {
+            json_decref(j);
+            continue;
+        }
+        if (!strcmp(kind, "http")) {
+            snprintf(what, sizeof what, "%s (%lld bytes: %s)",
+                     json_string_value(json_object_get(j, "request")) ?: "",
+                     (long long)json_integer_value(json_object_get(j, "bodyBytes")),
+                     json_string_value(json_object_get(j, "body")) ?: "");
+        } else if (!strcmp(kind, "tls")) {
+            snprintf(what, sizeof what, "TLS server name %s",
+                     json_string_value(json_object_get(j, "sni")) ?: "");
+        } else if (!strcmp(kind, "dns")) {
+            dest = json_string_value(json_object_get(j, "name"));
+            snprintf(what, sizeof what, "DNS lookup answered with the sink 127.0.0.1");
+        } else {
+            snprintf(what, sizeof what, "%lld bytes, not HTTP or TLS",
+                     (long long)json_integer_value(json_object_get(j, "bytes")));
+        }
+        if (dest)
+            rc = add_dest(out, n, dest, strlen(dest), what, strlen(what));
+        json_decref(j);
+    }
+    fclose(f);
+    return rc;
+}
+
+size_t rt_replay_sink_ports(const struct rt_bundle *b, unsigned *ports, size_t cap)
+{
+    size_t n = 0;
+    ports[n++] = 80;
+    ports[n++] = 443;
+    for (size_t i = 0; i < b->n_events && n < cap; i++) {
+        const struct rt_event *ev = &b->events[i];
+        if ((ev->op != RT_OP_CONNECT && ev->op != RT_OP_OUTBOUND) || !ev->str[0].len)
+            continue;
+        const char *colon = memrchr(ev->str[0].ptr, ':', ev->str[0].len);
+        if (!colon)
+            continue;
+        unsigned port = 0;
+        for (const char *c = colon + 1; c < ev->str[0].ptr + ev->str[0].len; c++)
+            port =
+                *c >= '0' && *c <= '9' && port < 65536 ? port * 10 + (unsigned)(*c - '0') : 70000;
+        if (port == 0 || port > 65535 || port == 53)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = ports[k] == port;
+        if (!seen)
+            ports[n++] = port;
+    }
+    return n;
 }
 
 /* ---- one run ---- */
@@ -518,6 +580,8 @@ static void child_run(const struct rt_replay_run *run, int fd)
     for (size_t i = 0; run->cfg.runtime_argv[i] && spec.n_ro < RT_SANDBOX_MAX_RO; i++)
         if (!strncmp(run->cfg.runtime_argv[i], "/tmp/", 5) && exists(run->cfg.runtime_argv[i]))
             spec.ro_paths[spec.n_ro++] = run->cfg.runtime_argv[i];
+    if (run->net == RT_NET_SINKHOLE) /* written by the parent; the work folder is bound there */
+        spec.resolv_conf = RT_SANDBOX_WORK "/resolv.conf";
     char why[512] = "";
     bool sandboxed = rt_sandbox_enter(&spec, why, sizeof why) == 0;
     if (!sandboxed && run->net != RT_NET_ALLOW) {
@@ -552,6 +616,13 @@ static void child_run(const struct rt_replay_run *run, int fd)
         _exit(3);
     }
     setenv("TMPDIR", root, 1); /* the emulator's own folders */
+    struct rt_sinkhole *sink = NULL;
+    if (run->net == RT_NET_SINKHOLE &&
+        rt_sinkhole_start(RT_SANDBOX_WORK "/sink.jsonl", run->sink_ports, run->n_sink_ports, &sink,
+                          err, sizeof err) != 0) {
+        child_error(fd, err);
+        _exit(3);
+    }
     struct rt_emu *emu = NULL;
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
@@ -570,6 +641,7 @@ static void child_run(const struct rt_replay_run *run, int fd)
         _exit(3);
     }
     rt_emu_stop(emu);
+    rt_sinkhole_stop(sink);
     json_t *j = json_object();
     json_object_set_new(j, "sandboxed", json_boolean(sandboxed));
     json_object_set_new(j, "why", json_string(why));
@@ -601,6 +673,17 @@ int rt_replay_run_once(const struct rt_replay_run *run, struct rt_replay_result 
     }
     snprintf(path, sizeof path, "%s/tmp", run->work_dir);
     chmod(path, 01777);
+    if (run->net == RT_NET_SINKHOLE) { /* every name resolves at the sinkhole's responder */
+        snprintf(path, sizeof path, "%s/resolv.conf", run->work_dir);
+        FILE *f = fopen(path, "we");
+        if (!f || fputs("nameserver 127.0.0.1\noptions attempts:1 timeout:1\n", f) < 0) {
+            snprintf(err, err_cap, "%s: %s", path, strerror(errno));
+            if (f)
+                fclose(f);
+            return RT_ERR_EMULATOR;
+        }
+        fclose(f);
+    }
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(err, err_cap, "pipe: %s", strerror(errno));

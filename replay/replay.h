@@ -11,6 +11,7 @@
 #include "formats/bundle.h"
 #include "replay/emulator.h"
 #include "replay/sandbox.h"
+#include "replay/sinkhole.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,6 +98,14 @@ int rt_replay_blocked(const struct rt_bundle *replay, enum rt_net_mode net,
                       struct rt_replay_dest **out, size_t *n);
 void rt_replay_dests_free(struct rt_replay_dest *d, size_t n);
 
+/* What the sinkhole captured during a run (work_dir/sink.jsonl): one entry per destination and
+ * what was sent — "POST /c HTTP/1.1 (1234 bytes: AWS_...)" for HTTP, "TLS server name X" for
+ * TLS, "DNS lookup answered with the sink" for a name. Appended to *out. */
+int rt_replay_sink_captures(const char *work_dir, struct rt_replay_dest **out, size_t *n);
+
+/* The ports the sink listens on for a replay of b: those b connected to, and 80 and 443. */
+size_t rt_replay_sink_ports(const struct rt_bundle *b, unsigned *ports, size_t cap);
+
 /* ---- one run in the sandbox ---- */
 
 struct rt_replay_run {
@@ -110,7 +119,9 @@ struct rt_replay_run {
     size_t n_env;
     struct rt_emu_request req;
     bool warm_up; /* deliver the payload once first (the original was a warm invocation) */
-    int log_fd;   /* runtime and extension output */
+    unsigned sink_ports[RT_SINKHOLE_MAX_PORTS]; /* --net sinkhole: the TCP sink's ports */
+    size_t n_sink_ports;
+    int log_fd; /* runtime and extension output */
 };
 
 struct rt_replay_result {

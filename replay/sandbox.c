@@ -190,6 +190,8 @@ int rt_sandbox_enter(const struct rt_sandbox_spec *spec, char *err, size_t err_c
             return -1;
     for (size_t i = 0; i < n_ro; i++)
         close(ro_fd[i]);
+    if (spec->resolv_conf && mount(spec->resolv_conf, "/etc/resolv.conf", NULL, MS_BIND, NULL))
+        return fail(err, err_cap, "cannot bind the sinkhole's resolver over /etc/resolv.conf");
     close(work_fd);
     if (spec->net != RT_NET_ALLOW && loopback_up(err, err_cap) != 0)
         return -1;

@@ -36,6 +36,8 @@ struct rt_sandbox_spec {
      * and files of the runtime command that live under /tmp (hidden by the private /tmp). */
     const char *ro_paths[RT_SANDBOX_MAX_RO];
     size_t n_ro;
+    /* A file bound over /etc/resolv.conf (the sinkhole's resolver), or NULL. */
+    const char *resolv_conf;
 };
 
 /* Where the work folder appears inside the sandbox. */

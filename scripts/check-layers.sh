@@ -40,7 +40,7 @@ catalog     store/catalog         store formats
 recorder    recorder/             preload formats
 preload     recorder/preload/     formats/event.h
 extension   recorder/extension/   recorder preload store formats
-replay      replay/               analysis catalog store formats
+replay      replay/               analysis catalog store formats recorder/preload/sniff.h
 viewer      viewer/               analysis catalog store formats
 cli         cli/                  *
 samples     samples/              -

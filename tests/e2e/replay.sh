@@ -91,6 +91,12 @@ expect_eq "attack, --net deny: verdict blocked" blocked "$(verdict)"
 expect_grep "attack: the collector's address is named as denied" "denied 127\.0\.0\.1:$CP " \
     "$T_TMP/last.out"
 expect_eq "attack: the collector received nothing more" 1 "$(wc -l <"$T_TMP/collector.log")"
+expect_exit "attack, --net sinkhole: blocked (exit 1)" 1 "$RT" replay "$attack" --net sinkhole
+expect_grep "sinkhole: the request line and the first bytes sent (the environment dump)" \
+    "^  sinkholed 127\.0\.0\.1:$CP  POST /c HTTP/1\.1 \([0-9]+ bytes: [A-Z_]+=.*\\\\x00" \
+    "$T_TMP/last.out"
+expect_eq "sinkhole: the collector still received nothing more" 1 \
+    "$(wc -l <"$T_TMP/collector.log")"
 
 # ---- isolation: a handler that probes its sandbox ----
 ISO=$(mktemp -d "$ROOT/$BUILD/replay-iso.XXXXXX")
