@@ -63,6 +63,24 @@ expect_grep "the differing variable is named" "env SAMPLE_UPSTREAM_URL differs f
 expect_exit "a hashed variable not given is listed as missing" 1 "$RT" replay "${benign[0]}"
 expect_grep "missing variable named" "env SAMPLE_UPSTREAM_URL: missing" "$T_TMP/last.err"
 
+# ---- --repeat, --keep, --wrap, META replay_of ----
+expect_exit "--repeat 2: both equivalent (exit 0)" 0 \
+    "$RT" replay "${benign[0]}" --net allow --env "$UPSTREAM" --repeat 2
+expect_grep "--repeat 2: counted" "^repeat     2 of 2 equivalent" "$T_TMP/last.out"
+expect_exit "--keep --wrap strace: runs, and differs (the tracer joins the process tree)" 1 \
+    "$RT" replay "${benign[0]}" --net allow \
+    --env "$UPSTREAM" --keep --wrap "strace -f -qq -e trace=execve -o /tmp/strace.txt"
+expect_grep "--wrap: strace is named in the differences" "strace" "$T_TMP/last.out"
+kept=$(sed -n 's/^replay bundle //p' "$T_TMP/last.out")
+check "--keep: the replay's bundle is kept" test -f "$kept"
+check "--wrap: the tracer ran in the sandbox (its output in the kept /tmp)" \
+    grep -q "execve(" "${kept%%/store/*}/tmp/strace.txt"
+orig_digest=$("$RT" show "${benign[0]}" | sed -n 's/^digest *//p')
+"$RT" show "$kept" >"$T_TMP/kept.txt"
+expect_grep "the replay's bundle says which bundle it replays (META replay_of)" \
+    "^replay of +[0-9a-f-]{36} $orig_digest\$" "$T_TMP/kept.txt"
+rm -rf "${kept%%/1/store/*}"
+
 # ---- other code ----
 cp -r "$ROOT/samples/c-bootstrap" "$T_TMP/c2" && echo "changed" >>"$T_TMP/c2/config.json"
 expect_exit "other code: differs (exit 1)" 1 \
