@@ -387,8 +387,9 @@ static const char *header_value(const struct rt_bundle *b, const char *name)
     return NULL;
 }
 
-/* The runtrail tree (samples/, node_modules/) of this binary: build/bin/.. /.. */
-static void runtrail_tree(char *out, size_t cap)
+/* The build folder of this binary (BUILD/bin/runtrail) and the runtrail tree above it
+ * (samples/, node_modules/). */
+static void runtrail_tree(char *tree, char *build, size_t cap)
 {
     char exe[PATH_MAX];
     if (!realpath("/proc/self/exe", exe))
@@ -397,8 +398,10 @@ static void runtrail_tree(char *out, size_t cap)
         char *slash = strrchr(exe, '/');
         if (slash)
             *slash = '\0';
+        if (i == 1)
+            snprintf(build, cap, "%s", exe);
     }
-    snprintf(out, cap, "%s", exe);
+    snprintf(tree, cap, "%s", exe);
 }
 
 static int parse_args(int argc, char **argv, struct args *a, int *first)
@@ -618,9 +621,9 @@ RT_COMMAND(replay, "run a recorded invocation again in a sandbox and diff it wit
         for (int i = 0; i < n_runtime && na < 250; i++)
             argv_full[na++] = runtime_argv[i];
     } else {
-        char tree[PATH_MAX];
-        runtrail_tree(tree, sizeof tree);
-        if (rt_replay_infer_runtime(orig, tree, task_root, inferred, inferred_buf,
+        char tree[PATH_MAX], build[PATH_MAX];
+        runtrail_tree(tree, build, sizeof tree);
+        if (rt_replay_infer_runtime(orig, tree, build, task_root, inferred, inferred_buf,
                                     sizeof inferred_buf, buf, sizeof buf) != RT_OK) {
             rt_cli_error("replay: %s: %s", esc(orig_path, buf2, sizeof buf2), buf);
             goto out;

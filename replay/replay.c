@@ -306,8 +306,9 @@ static const char *env_value(const struct rt_bundle *b, const char *name)
     return NULL;
 }
 
-int rt_replay_infer_runtime(const struct rt_bundle *b, const char *tree, const char *task_root,
-                            char *argv[8], char *buf, size_t buf_cap, char *why, size_t why_cap)
+int rt_replay_infer_runtime(const struct rt_bundle *b, const char *tree, const char *build,
+                            const char *task_root, char *argv[8], char *buf, size_t buf_cap,
+                            char *why, size_t why_cap)
 {
     const char *rt = b->meta.runtime ? b->meta.runtime : "";
     const char *exec_env = env_value(b, "AWS_EXECUTION_ENV");
@@ -358,7 +359,7 @@ int rt_replay_infer_runtime(const struct rt_bundle *b, const char *tree, const c
         if (executable(probe))
             n = snprintf(buf, buf_cap, "%s%c", probe, 0) - 1;
         else
-            n = snprintf(buf, buf_cap, "%s/build/samples/c/bootstrap%c", tree, 0) - 1;
+            n = snprintf(buf, buf_cap, "%s/samples/c/bootstrap%c", build, 0) - 1;
         break;
     default:
         snprintf(why, why_cap,

@@ -78,11 +78,13 @@ int rt_replay_payload(const struct rt_bundle *b, const char *event, size_t event
 /* The runtime command runtrail infers from the recording (META runtime, the handler, the task
  * root): node -> AWS's aws-lambda-ric from the runtrail tree's node_modules; python ->
  * python3 and the Python sample's Runtime API loop (samples/python/bootstrap.py); a custom
- * runtime -> TASK_ROOT/bootstrap, else the C sample built next to runtrail. tree is the
- * runtrail source or install tree (where samples/ and node_modules/ are). Fills argv (strings
+ * runtime -> TASK_ROOT/bootstrap, else the C sample of the build folder (build/samples/c).
+ * tree is the runtrail source tree (where samples/ and node_modules/ are), build the build
+ * folder the runtrail binary is in (its bin/..). Fills argv (strings
  * in buf) and returns RT_OK, or RT_ERR_INVALID_ARG with the reason in why. */
-int rt_replay_infer_runtime(const struct rt_bundle *b, const char *tree, const char *task_root,
-                            char *argv[8], char *buf, size_t buf_cap, char *why, size_t why_cap);
+int rt_replay_infer_runtime(const struct rt_bundle *b, const char *tree, const char *build,
+                            const char *task_root, char *argv[8], char *buf, size_t buf_cap,
+                            char *why, size_t why_cap);
 
 /* One destination the sandbox stopped or answered. */
 struct rt_replay_dest {

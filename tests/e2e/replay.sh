@@ -63,6 +63,14 @@ expect_grep "the differing variable is named" "env SAMPLE_UPSTREAM_URL differs f
 expect_exit "a hashed variable not given is listed as missing" 1 "$RT" replay "${benign[0]}"
 expect_grep "missing variable named" "env SAMPLE_UPSTREAM_URL: missing" "$T_TMP/last.err"
 
+# ---- from the catalog ----
+"$RT" index "$ST/c" >/dev/null 2>&1
+rid=$("$RT" show "${benign[1]}" | sed -n 's/^request *//p')
+expect_exit "--request-id from the catalog: equivalent (exit 0)" 0 \
+    "$RT" replay --request-id "$rid" --net allow --env "$UPSTREAM" --json
+expect_eq "--request-id: the catalog's bundle was replayed" "${benign[1]}" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["original"])' "$T_TMP/last.out")"
+
 # ---- --repeat, --keep, --wrap, META replay_of ----
 expect_exit "--repeat 2: both equivalent (exit 0)" 0 \
     "$RT" replay "${benign[0]}" --net allow --env "$UPSTREAM" --repeat 2
