@@ -349,7 +349,11 @@ static int replay_once(const struct rt_bundle *orig, struct rt_replay_run *run,
     rc = rt_replay_blocked(rb, a->net, &o->blocked, &o->n_blocked);
     if (rc == RT_OK && a->net == RT_NET_SINKHOLE)
         rc = rt_replay_sink_captures(run->work_dir, &o->blocked, &o->n_blocked);
-    struct rt_diff_options opt = {.context = 3};
+    /* A warm invocation's bundle also holds what the runtime did between invocations (before
+     * its start, flagged outside_invocation): timing decides which bundle that lands in, so a
+     * warm original is compared from its start on. A cold one is compared whole (its init). */
+    struct rt_filter from_start = {.has_from = !orig->meta.cold_start, .from_ns = 0};
+    struct rt_diff_options opt = {.filter = &from_start, .context = 3};
     if (rc == RT_OK)
         rc = rt_diff_bundles(orig, rb, &opt, &o->diff);
     rt_bundle_free(rb);
