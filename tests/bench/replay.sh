@@ -55,10 +55,10 @@ python3 - "$TMP" <<'PY'
 import statistics, sys
 d = sys.argv[1]
 med = {k: statistics.median(float(x) for x in open("%s/t.%s" % (d, k))) for k in ("invoke", "allow", "deny")}
-print("%-34s %10s %10s %8s" % ("", "median ms", "added ms", "ratio"))
-print("%-34s %10.1f %10s %8s" % ("runtrail invoke", med["invoke"], "-", "1.00"))
+print("%-37s %10s %10s %8s" % ("", "median ms", "added ms", "ratio"))
+print("%-37s %10.1f %10s %8s" % ("runtrail invoke", med["invoke"], "-", "1.00"))
 for k, label in (("allow", "runtrail replay --net allow"), ("deny", "runtrail replay --net deny (sandbox)")):
-    print("%-34s %10.1f %10.1f %8.2f" % (label, med[k], med[k] - med["invoke"], med[k] / med["invoke"]))
+    print("%-37s %10.1f %10.1f %8.2f" % (label, med[k], med[k] - med["invoke"], med[k] / med["invoke"]))
 PY
 
 # (2) benign invocations of the samples, recorded, then replayed with --net allow
