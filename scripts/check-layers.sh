@@ -43,6 +43,7 @@ sniff       recorder/preload/sniff -
 extension   recorder/extension/   recorder preload sniff store formats
 replay      replay/               analysis catalog store formats sniff
 viewer      viewer/               analysis catalog store formats
+control     control/              store formats
 cli         cli/                  *
 samples     samples/              -
 '
