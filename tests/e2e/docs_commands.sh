@@ -127,6 +127,8 @@ COVER=(
     '^runtrail ls --findings' sh 0 'grep -Eq "^TIME +FUNCTION" "$OUT" && grep -q "finding:" "$OUT" && ! grep -Eq " ok .* -$" "$OUT"'
     '^runtrail diff [0-9a-f-]{36} [0-9a-f-]{36}' sh 1 'grep -q "^+++ .*request $ATTACK_ID" "$OUT" && grep -q "^--- .*request $NORMAL_ID" "$OUT" && grep -q "environ_read  count 0 -> 1" "$OUT"'
     '^runtrail diff [0-9a-f-]{36} --baseline ' sh 1 'grep -q "^--- baseline " "$OUT" && grep -q " environ_read " "$OUT"'
+    '^runtrail replay [0-9a-f-]{36} --net sinkhole$' sh 1 'grep -q "^verdict    blocked" "$OUT" && grep -q "sinkholed 127.0.0.1:$EXFIL_PORT  POST " "$OUT"'
+    '^runtrail replay [0-9a-f-]{36}$' sh 1 'grep -q "^verdict    blocked" "$OUT" && grep -q "denied 127.0.0.1:$EXFIL_PORT " "$OUT"'
     '^runtrail ls .*--request-id ' sh 0 'grep -q "$CRASH_ID" "$OUT"'
     '^runtrail ls .*--status crash' sh 0 'grep -Eq " crash +[0-9]+ " "$OUT"'
     '^runtrail ls .*--exec .?/tmp' sh 0 'grep -q "exec_tmp" "$OUT"'
