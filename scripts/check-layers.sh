@@ -41,6 +41,7 @@ recorder    recorder/             preload formats
 preload     recorder/preload/     formats/event.h
 extension   recorder/extension/   recorder preload store formats
 replay      replay/               analysis catalog store formats
+export      export/               store formats
 viewer      viewer/               analysis catalog store formats
 cli         cli/                  *
 samples     samples/              -
