@@ -22,7 +22,7 @@ static const char help[] =
     "usage: runtrail export --format perfetto|jsonl|csv [--table invocations|events]...\n"
     "                       [--zstd] [--csv-formula-guard] [-o DIR|s3://BUCKET/PREFIX|FILE]\n"
     "                       [BUNDLE|DIR|REQUEST_ID... | ls filters]\n"
-    "       runtrail export --schema invocations|events\n"
+    "       runtrail export --schema invocations|events[:markdown|duckdb|athena]\n"
     "\n"
     "Export invocations for other tools. Which ones: bundle files, folders (searched\n"
     "recursively for *.rtb) and request ids; or, without them, the catalog's invocations\n"
@@ -47,7 +47,8 @@ static const char help[] =
     "  --zstd             compress (one zstd frame per part, or the whole stream)\n"
     "  --csv-formula-guard  prefix a ' to CSV strings that start with = + - @ (for files\n"
     "                     opened in a spreadsheet; changes the data, so off by default)\n"
-    "  --schema T         print table T's columns as a Markdown table (docs/export.md)\n"
+    "  --schema T[:HOW]   print table T's columns: a Markdown table (docs/export.md),\n"
+    "                     DuckDB's read_json columns, or Athena's column list (docs/fleet.md)\n"
     "  -h, --help         this help\n"
     "\n"
     "The columns, their types and meanings: docs/export.md; querying the parts with DuckDB\n"
@@ -170,14 +171,28 @@ RT_COMMAND(export, "export invocations as a Perfetto trace, or JSONL/CSV tables 
                     eo.format = RT_EXPORT_CSV;
                 else
                     USAGE("--format '%s': perfetto, jsonl or csv", val);
+            } else if (!strcmp(a, "--schema")) {
+                char table[32];
+                const char *how = strchr(val, ':');
+                snprintf(table, sizeof table, "%.*s", (int)(how ? how - val : 31), val);
+                int t = rt_export_table_from_name(table);
+                how = how ? how + 1 : "markdown";
+                if (t < 0 || (strcmp(how, "markdown") && strcmp(how, "duckdb") &&
+                              strcmp(how, "athena")))
+                    USAGE("--schema '%s': invocations or events, then optionally :markdown, "
+                          ":duckdb or :athena",
+                          val);
+                if (!strcmp(how, "duckdb"))
+                    rt_export_schema_duckdb((enum rt_export_table)t, stdout);
+                else if (!strcmp(how, "athena"))
+                    rt_export_schema_athena((enum rt_export_table)t, stdout);
+                else
+                    rt_export_schema_markdown((enum rt_export_table)t, stdout);
+                goto done;
             } else {
                 int t = rt_export_table_from_name(val);
                 if (t < 0)
-                    USAGE("%s '%s': invocations or events", a, val);
-                if (a[2] == 's') {
-                    rt_export_schema_markdown((enum rt_export_table)t, stdout);
-                    goto done;
-                }
+                    USAGE("--table '%s': invocations or events", val);
                 eo.tables |= 1u << t;
             }
         } else {
@@ -304,6 +319,17 @@ RT_COMMAND(export, "export invocations as a Perfetto trace, or JSONL/CSV tables 
     rc = rt_export_finish(x, &ei);
     if (tty)
         progress(x, picks.n, picks.n, true);
+    if (rc == RT_OK && out) {
+        const struct rt_export_stats *st = rt_export_get_stats(x);
+        fprintf(stderr, "exported %llu invocations", (unsigned long long)st->bundles);
+        if (to_store)
+            fprintf(stderr, " (%llu invocation rows, %llu event rows) into %llu part files",
+                    (unsigned long long)st->rows[RT_EXPORT_INVOCATIONS],
+                    (unsigned long long)st->rows[RT_EXPORT_EVENTS],
+                    (unsigned long long)st->parts);
+        fprintf(stderr, ", %.1f MB: %s%s\n", (double)st->bytes / 1e6, esc_out,
+                to_store && eo.prefix[0] ? "/export/" : "");
+    }
     if (rc != RT_OK) {
         char buf[600];
         rt_cli_error("export: %s: %s", esc_out, rt_errinfo_format(rc, &ei, buf, sizeof buf));

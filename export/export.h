@@ -120,6 +120,10 @@ const char *rt_export_type_athena(enum rt_export_type t);
 const char *rt_export_type_duckdb(enum rt_export_type t);
 /* Writes the Markdown table of table t's columns (| column | type | meaning |) to f. */
 void rt_export_schema_markdown(enum rt_export_table t, FILE *f);
+/* The columns as DuckDB's read_json(columns = {...}) struct, and as the column list of an
+ * Athena CREATE EXTERNAL TABLE (docs/fleet.md holds both verbatim; tests check it). */
+void rt_export_schema_duckdb(enum rt_export_table t, FILE *f);
+void rt_export_schema_athena(enum rt_export_table t, FILE *f);
 
 /* One CSV cell (RFC 4180): as is when it needs no quotes; else in double quotes with inner
  * quotes doubled (a comma, a quote, CR or LF inside). A NUL byte becomes U+FFFD. With

@@ -196,6 +196,22 @@ int rt_perfetto_bundle(struct rt_perfetto *p, struct rt_cursor *c, uint64_t *eve
         if ((ev->op == RT_OP_PROC_START || ev->op == RT_OP_EXEC) && ev->result >= 0 &&
             rt_event_program(ev).len)
             set_exe(pr, rt_event_program(ev));
+        if ((ev->op == RT_OP_FORK || ev->op == RT_OP_SPAWN) && ev->result > 0 &&
+            ev->result <= INT32_MAX) { /* the child runs its parent's program, or spawn's */
+            struct rt_str exe = ev->op == RT_OP_SPAWN ? rt_event_program(ev)
+                                : pr->exe ? (struct rt_str){pr->exe, strlen(pr->exe)}
+                                          : (struct rt_str){NULL, 0};
+            size_t at_parent = (size_t)(pr - p->procs);
+            struct proc *child = proc_of(p, (int32_t)ev->result);
+            pr = &p->procs[at_parent]; /* proc_of may have moved the array */
+            if (!child)
+                return RT_ERR_NOMEM;
+            if (exe.len && !child->exe) {
+                char *copy = strndup(exe.ptr, exe.len);
+                if (copy)
+                    child->exe = copy;
+            }
+        }
         json_t *full = rt_json_event(ev), *args = json_object();
         json_object_update(args, json_object_get(full, "args"));
         json_object_set_new(args, "result", json_integer(ev->result));

@@ -80,6 +80,25 @@ void rt_export_schema_markdown(enum rt_export_table t, FILE *f)
         fprintf(f, "| `%s` | %s | %s |\n", c[i].name, type_doc[c[i].type], c[i].doc);
 }
 
+void rt_export_schema_duckdb(enum rt_export_table t, FILE *f)
+{
+    size_t n;
+    const struct rt_export_column *c = rt_export_columns(t, &n);
+    fprintf(f, "{");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s'%s': '%s'", i ? (i % 4 ? ", " : ",\n ") : "", c[i].name,
+                type_duckdb[c[i].type]);
+    fprintf(f, "}\n");
+}
+
+void rt_export_schema_athena(enum rt_export_table t, FILE *f)
+{
+    size_t n;
+    const struct rt_export_column *c = rt_export_columns(t, &n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  `%s` %s%s\n", c[i].name, type_athena[c[i].type], i + 1 < n ? "," : "");
+}
+
 int rt_export_csv_cell(struct rt_buf *b, const char *s, size_t len, bool formula_guard)
 {
     bool guard = formula_guard && len > 0 && strchr("=+-@\t\r", s[0]);
