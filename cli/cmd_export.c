@@ -177,8 +177,8 @@ RT_COMMAND(export, "export invocations as a Perfetto trace, or JSONL/CSV tables 
                 snprintf(table, sizeof table, "%.*s", (int)(how ? how - val : 31), val);
                 int t = rt_export_table_from_name(table);
                 how = how ? how + 1 : "markdown";
-                if (t < 0 || (strcmp(how, "markdown") && strcmp(how, "duckdb") &&
-                              strcmp(how, "athena")))
+                if (t < 0 ||
+                    (strcmp(how, "markdown") && strcmp(how, "duckdb") && strcmp(how, "athena")))
                     USAGE("--schema '%s': invocations or events, then optionally :markdown, "
                           ":duckdb or :athena",
                           val);
@@ -249,8 +249,10 @@ RT_COMMAND(export, "export invocations as a Perfetto trace, or JSONL/CSV tables 
             status = RT_EXIT_FINDINGS;
             goto free_picks;
         }
-        if (to_store)
+        if (to_store) {
             qsort(picks.v, picks.n, sizeof *picks.v, cmp_pick);
+            eo.grouped = true;
+        }
     }
 
     /* Where to. */
@@ -325,8 +327,7 @@ RT_COMMAND(export, "export invocations as a Perfetto trace, or JSONL/CSV tables 
         if (to_store)
             fprintf(stderr, " (%llu invocation rows, %llu event rows) into %llu part files",
                     (unsigned long long)st->rows[RT_EXPORT_INVOCATIONS],
-                    (unsigned long long)st->rows[RT_EXPORT_EVENTS],
-                    (unsigned long long)st->parts);
+                    (unsigned long long)st->rows[RT_EXPORT_EVENTS], (unsigned long long)st->parts);
         fprintf(stderr, ", %.1f MB: %s%s\n", (double)st->bytes / 1e6, esc_out,
                 to_store && eo.prefix[0] ? "/export/" : "");
     }

@@ -4,7 +4,8 @@
  * or S3) when they reach part_max bytes or at the end. A part's name comes from its first
  * row (the invocation's start, a hash of its request id, the row's event position), so the
  * same export run twice writes the same files. At most MAX_OPEN parts per table are open at
- * once (the least recently used is closed first), which bounds memory. */
+ * once (the least recently used is closed first), which bounds memory; when the bundles come
+ * grouped by partition, one per table. */
 #include "export/export.h"
 
 #include "formats/bundle.h"
@@ -168,6 +169,13 @@ static int part_for(struct rt_export *x, int t, const char *dir, const char *fir
         if (!slots[i].dir || (lru->dir && slots[i].used < lru->used))
             lru = &slots[i];
     }
+    if (x->o.grouped) /* a new partition: the others are done */
+        for (int i = 0; i < MAX_OPEN; i++)
+            if (slots[i].dir) {
+                int rc = part_close(x, &slots[i], ei);
+                if (rc != RT_OK)
+                    return rc;
+            }
     if (lru->dir) {
         int rc = part_close(x, lru, ei);
         if (rc != RT_OK)
@@ -184,9 +192,23 @@ static int part_for(struct rt_export *x, int t, const char *dir, const char *fir
 
 /* ---- rows ---- */
 
-static int dump_cb(const char *buf, size_t size, void *data)
+/* Appends the compact JSON of v to b, dumped straight into b's memory. */
+static int dump_json(struct rt_buf *b, const json_t *v)
 {
-    return rt_buf_append(data, buf, size) == RT_OK ? 0 : -1;
+    if (rt_buf_reserve(b, 4096) != RT_OK)
+        return RT_ERR_NOMEM;
+    size_t room = b->cap - b->len - 1;
+    size_t need = json_dumpb(v, b->data + b->len, room, JSON_FLAGS);
+    if (need == 0)
+        return RT_ERR_NOMEM;
+    if (need > room) { /* did not fit: again, with the room it needs */
+        if (rt_buf_reserve(b, need) != RT_OK)
+            return RT_ERR_NOMEM;
+        need = json_dumpb(v, b->data + b->len, need, JSON_FLAGS);
+    }
+    b->len += need;
+    b->data[b->len] = '\0';
+    return RT_OK;
 }
 
 /* Encodes row (an object with table t's columns) as a JSON line or a CSV record. */
@@ -195,7 +217,7 @@ static int encode_row(struct rt_export *x, int t, json_t *row, bool header)
     struct rt_buf *b = &x->row;
     rt_buf_reset(b);
     if (x->o.format == RT_EXPORT_JSONL) {
-        if (json_dump_callback(row, dump_cb, b, JSON_FLAGS) != 0)
+        if (dump_json(b, row) != RT_OK)
             return RT_ERR_NOMEM;
         rt_buf_append(b, "\n", 1);
         return b->failed ? RT_ERR_NOMEM : RT_OK;
@@ -234,7 +256,7 @@ static int encode_row(struct rt_export *x, int t, json_t *row, bool header)
         case JSON_ARRAY:
         case JSON_OBJECT: {
             struct rt_buf j = RT_BUF_INIT;
-            if (json_dump_callback(v, dump_cb, &j, JSON_FLAGS) != 0 || j.failed) {
+            if (dump_json(&j, v) != RT_OK || j.failed) {
                 rt_buf_free(&j);
                 return RT_ERR_NOMEM;
             }

@@ -142,6 +142,8 @@ struct rt_export_options {
     struct rt_store *store; /* part files below it, Hive-partitioned */
     const char *prefix;     /* key prefix of the part files in the store ("" or "export") */
     size_t part_max;        /* bytes written to a part before it is closed; 0 = 64 MiB */
+    bool grouped;           /* the bundles come grouped by function and day (sorted): a
+                             * partition's parts are closed when the next one begins */
 };
 
 /* What has been done so far. */

@@ -199,8 +199,8 @@ int rt_perfetto_bundle(struct rt_perfetto *p, struct rt_cursor *c, uint64_t *eve
         if ((ev->op == RT_OP_FORK || ev->op == RT_OP_SPAWN) && ev->result > 0 &&
             ev->result <= INT32_MAX) { /* the child runs its parent's program, or spawn's */
             struct rt_str exe = ev->op == RT_OP_SPAWN ? rt_event_program(ev)
-                                : pr->exe ? (struct rt_str){pr->exe, strlen(pr->exe)}
-                                          : (struct rt_str){NULL, 0};
+                                : pr->exe             ? (struct rt_str){pr->exe, strlen(pr->exe)}
+                                                      : (struct rt_str){NULL, 0};
             size_t at_parent = (size_t)(pr - p->procs);
             struct proc *child = proc_of(p, (int32_t)ev->result);
             pr = &p->procs[at_parent]; /* proc_of may have moved the array */
