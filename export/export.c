@@ -582,7 +582,7 @@ int rt_export_bundle(struct rt_export *x, const char *path, bool *input_error,
         x->stats.rows[RT_EXPORT_EVENTS] += n;
         *input_error = !x->out_failed && rc != RT_ERR_NOMEM;
         if (rc == RT_OK && rt_cursor_state(c) != RT_CURSOR_VERIFIED)
-            rc = RT_ERR_BUNDLE_DIGEST;
+            rc = rt_fail(ei, RT_ERR_BUNDLE_DIGEST, -1, "footer digest or zstd checksum mismatch");
         if (rc != RT_OK && *input_error)
             x->stats.damaged++;
         rt_cursor_free(c);

@@ -43,29 +43,33 @@ t1=$(now)
 EVENTS=$("$RUNTRAIL" ls --cache "$TMP/c" --json | python3 -c 'import json,sys; print(sum(json.loads(l)["events"] for l in sys.stdin))')
 echo "$N invocations, $EVENTS events (indexed in $(ms "$t0" "$t1") ms)"
 echo
-printf '%-44s %9s %12s %12s %10s\n' "export" "ms" "events/s" "bytes/event" "peak RSS"
+printf '%-44s %9s %12s %14s %12s %10s\n' "export" "ms" "events/s" "events/CPU-s" "bytes/event" "peak RSS"
 run() { # run LABEL DIR|- ARGS...: time, rate, bytes per event row, RSS
     local label=$1 dir=$2; shift 2
     local a b bytes
     a=$(now)
     if [ "$dir" = - ]; then
-        /usr/bin/time -f %M -o "$TMP/rss" "$RUNTRAIL" export --cache "$TMP/c" "$@" >"$TMP/stdout"
+        /usr/bin/time -f "%M %U %S" -o "$TMP/rss" "$RUNTRAIL" export --cache "$TMP/c" "$@" >"$TMP/stdout"
         bytes=$(stat -c %s "$TMP/stdout")
     else
-        /usr/bin/time -f %M -o "$TMP/rss" "$RUNTRAIL" export --cache "$TMP/c" "$@" -o "$dir" 2>/dev/null
+        /usr/bin/time -f "%M %U %S" -o "$TMP/rss" "$RUNTRAIL" export --cache "$TMP/c" "$@" -o "$dir" 2>/dev/null
         bytes=$(find "$dir/table=events" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
     fi
     b=$(now)
-    printf '%-44s %9s %12s %12s %7s MB\n' "$label" "$(ms "$a" "$b")" \
+    local rss cpu
+    read -r rss cpu < <(awk '{print $1, $2 + $3}' "$TMP/rss")
+    printf '%-44s %9s %12s %14s %12s %7s MB\n' "$label" "$(ms "$a" "$b")" \
         "$(python3 -c "print(f'{$EVENTS / (($b - $a) / 1e9):,.0f}')")" \
-        "$(python3 -c "print(f'{$bytes / $EVENTS:.1f}')")" "$(($(cat "$TMP/rss") / 1024))"
+        "$(python3 -c "print(f'{$EVENTS / max($cpu, 0.01):,.0f}')")" \
+        "$(python3 -c "print(f'{$bytes / $EVENTS:.1f}')")" "$((rss / 1024))"
 }
 run "events table, JSON lines, to stdout" - --format jsonl --table events
 run "both tables, JSON lines, Hive parts" "$TMP/w/plain" --format jsonl
 run "both tables, JSON lines + zstd, Hive parts" "$TMP/w/export" --format jsonl --zstd
 run "events table, CSV, to stdout" - --format csv --table events
 echo "(events/s: events of the events table per second of the whole command, invocation rows"
-echo " included where written; bytes/event: the events table's bytes per row)"
+echo " included where written; events/CPU-s: the same per second of user+sys CPU, the figure"
+echo " that does not depend on other load; bytes/event: the events table's bytes per row)"
 echo
 printf '%-24s %-42s %6s %10s\n' "question (docs/fleet.md)" "engine" "rows" "ms (p50)"
 node tests/bench/export_duckdb.mjs "$PWD/docs/fleet.md" "$TMP/w" "$RUNS" talked-to-ip \

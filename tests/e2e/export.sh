@@ -230,6 +230,12 @@ expect_exit "a damaged bundle among good ones: exit 2" 2 \
     "$RUNTRAIL" export --format jsonl "$S/exfiltration.rtb" "$T_TMP/cut.rtb" "$S/error.rtb"
 expect_grep "... the message names it" "cut\.rtb: " "$T_TMP/last.err"
 expect_eq "... the good ones are exported" 2 "$(wc -l <"$T_TMP/last.out")"
+expect_exit "perfetto with a damaged bundle among good ones: exit 2" 2 \
+    "$RUNTRAIL" export --format perfetto "$S/exfiltration.rtb" "$T_TMP/cut.rtb" "$S/error.rtb"
+cp "$T_TMP/last.out" "$T_TMP/damaged.json"
+check "... the trace of the others is whole and valid" \
+    python3 "$RT_ROOT/tests/e2e/trace_event_check.py" "$T_TMP/damaged.json"
+expect_eq "... with both good invocations" 2 "$(grep -c '"cat":"invocation"' "$T_TMP/damaged.json")"
 expect_exit "bundles and ls filters together: usage error" 2 \
     "$RUNTRAIL" export --format jsonl --function billing "$S/error.rtb"
 expect_exit "no --format: usage error" 2 "$RUNTRAIL" export "$S/error.rtb"
