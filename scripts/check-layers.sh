@@ -43,6 +43,7 @@ extension   recorder/extension/   recorder preload store formats
 replay      replay/               analysis catalog store formats
 export      export/               store formats
 viewer      viewer/               analysis catalog store formats
+control     control/              store formats
 cli         cli/                  *
 samples     samples/              -
 '
