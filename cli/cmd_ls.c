@@ -54,8 +54,6 @@ static const char help[] =
     "error or unreadable catalog.\n"
     "See runtrail-ls(1).\n";
 
-#define MAX_IDS 256
-
 enum ls_format { LS_TABLE, LS_LONG, LS_PATHS, LS_JSON };
 
 struct out {
@@ -208,90 +206,30 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
 {
     if (rt_cli_wants_help(argc, argv))
         return rt_cli_help(help);
-    struct rt_catalog_filter f = {.status = -1};
-    const char *ids[MAX_IDS];
-    const char *cache = NULL;
+    struct rt_cli_filter flt;
+    rt_cli_filter_init(&flt);
     struct out o = {LS_TABLE, 0};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = strcmp(a, "--json") && strcmp(a, "-l") && strcmp(a, "--paths") &&
-                     strcmp(a, "--findings");
-        if (!strcmp(a, "--findings")) {
-            f.with_findings = true;
-            continue;
-        }
         if (a[0] != '-')
             return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
-        if (takes && !val)
-            return rt_cli_usage_error("ls", "%s needs a value", a);
-        if (!takes) {
+        if (!strcmp(a, "--json") || !strcmp(a, "-l") || !strcmp(a, "--paths")) {
             enum ls_format want = !strcmp(a, "--json") ? LS_JSON : a[1] == 'l' ? LS_LONG : LS_PATHS;
             if (o.format != LS_TABLE && o.format != want)
                 return rt_cli_usage_error("ls", "-l, --paths and --json exclude each other");
             o.format = want;
             continue;
         }
-        i++;
-        if (!strcmp(a, "--function")) {
-            f.function = val;
-        } else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
-            int64_t *dst = a[2] == 's' ? &f.since_ns : &f.until_ns;
-            if (rt_parse_time(val, now, dst) != RT_OK)
-                return rt_cli_usage_error("ls", "%s '%s': %s", a, val,
-                                          rt_strerror(RT_ERR_TIME_FORMAT));
-            /* The filter reads 0 as "no bound": --until at the epoch itself (1970-01-01)
-             * becomes 1 ns before it, which no recorded invocation can start at, instead of
-             * silently filtering nothing. --since 0 needs no bound. */
-            if (dst == &f.until_ns && *dst == 0)
-                *dst = -1;
-        } else if (!strcmp(a, "--status")) {
-            f.status = rt_status_from_name(val);
-            if (f.status < 0)
-                return rt_cli_usage_error("ls",
-                                          "--status '%s': ok, error, timeout, crash or "
-                                          "unknown",
-                                          val);
-        } else if (!strcmp(a, "--path")) {
-            f.path_glob = val;
-        } else if (!strcmp(a, "--dest")) {
-            f.dest = val;
-        } else if (!strcmp(a, "--exec")) {
-            f.exec = val;
-        } else if (!strcmp(a, "--request-id")) {
-            if (f.n_request_ids >= MAX_IDS)
-                return rt_cli_usage_error("ls", "at most %d --request-id", MAX_IDS);
-            ids[f.n_request_ids++] = val;
-            f.request_ids = ids;
-        } else if (!strcmp(a, "--limit")) {
-            char *end;
-            long long n = strtoll(val, &end, 10);
-            if (*end || n < 1)
-                return rt_cli_usage_error("ls", "--limit wants a positive number");
-            f.limit = (size_t)n;
-        } else if (!strcmp(a, "--cache")) {
-            cache = val;
-        } else {
+        int r = rt_cli_filter_arg("ls", &flt, argc, argv, &i);
+        if (r < 0)
+            return RT_EXIT_USAGE;
+        if (r == 0)
             return rt_cli_usage_error("ls", "unknown option '%s'", a);
-        }
     }
     char dir[PATH_MAX];
-    if (rt_catalog_dir(cache, dir, sizeof dir) != RT_OK)
-        return rt_cli_usage_error("ls", "no cache folder: use --cache or set RUNTRAIL_CACHE");
-    struct rt_catalog *cat = NULL;
-    struct rt_errinfo ei;
-    int rc = rt_catalog_open_readonly(dir, &cat, &ei);
-    if (rc == RT_OK)
-        rc = rt_catalog_query(cat, &f, print_row, &o, &ei);
-    rt_catalog_close(cat);
-    if (rc != RT_OK) {
-        char buf[600];
-        rt_cli_error("%s: %s", dir, rt_errinfo_format(rc, &ei, buf, sizeof buf));
-        return RT_EXIT_USAGE;
-    }
+    int rc = rt_cli_filter_query("ls", &flt, print_row, &o, dir, sizeof dir);
+    if (rc != RT_EXIT_OK)
+        return rc;
     if (o.rows == 0) {
         if (o.format != LS_JSON && o.format != LS_PATHS)
             fprintf(stderr, "runtrail: no invocations match (catalog %s/catalog.sqlite)\n", dir);

@@ -342,6 +342,13 @@ int rt_writer_finish_raw(struct rt_writer *w, uint8_t **out, size_t *out_len,
 int rt_bundle_compress(const uint8_t *raw, size_t raw_len, int level, uint8_t **out,
                        size_t *out_len);
 
+/* The digests `ls --json`, the catalog and `export` show for a bundle, in lowercase hex
+ * (2*RT_DIGEST_LEN+1 bytes): env, SHA-256 over each ENV variable's name, its NUL and its
+ * keyed hash, in stored order; code, SHA-256 over CODE's task root and layers digests
+ * (returns false and writes "" when the bundle has no CODE block). */
+void rt_bundle_env_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1]);
+bool rt_bundle_code_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1]);
+
 /* Lowercase hex of a digest into out (2*RT_DIGEST_LEN+1 bytes); returns out. */
 char *rt_digest_hex(const uint8_t digest[RT_DIGEST_LEN], char *out);
 

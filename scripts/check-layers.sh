@@ -42,6 +42,7 @@ preload     recorder/preload/     formats/event.h sniff
 sniff       recorder/preload/sniff -
 extension   recorder/extension/   recorder preload sniff store formats
 replay      replay/               analysis catalog store formats sniff
+export      export/               store formats
 viewer      viewer/               analysis catalog store formats
 control     control/              store formats
 cli         cli/                  *
