@@ -140,6 +140,31 @@ struct rt_cli_bundle_set {
 int rt_cli_bundle_set(const char *cmd, const struct rt_cli_bundle_set *set,
                       struct rt_cli_paths *out);
 
+/* ---- the catalog filters of ls (cli/catalog_filter.c): ls, export ---- */
+
+#include "store/catalog.h"
+
+#define RT_CLI_MAX_IDS 256
+/* ls's filters as parsed. Initialise with rt_cli_filter_init. */
+struct rt_cli_filter {
+    struct rt_catalog_filter f;
+    const char *ids[RT_CLI_MAX_IDS];
+    const char *cache; /* --cache, or NULL */
+    bool any;          /* a filter was given (--cache is none) */
+};
+void rt_cli_filter_init(struct rt_cli_filter *flt);
+/* If argv[*i] is one of ls's filter options (--function --since --until --status --path --dest
+ * --exec --request-id --limit --findings --cache), takes it and its value (advancing *i) and
+ * returns 1; returns 0 when it is none of them; -1 after a usage message prefixed with cmd
+ * (a missing or bad value). */
+int rt_cli_filter_arg(const char *cmd, struct rt_cli_filter *flt, int argc, char **argv, int *i);
+/* Calls fn for each invocation of the catalog (of flt->cache, else the default; its folder
+ * is written to dir) that matches, oldest first, as `ls` lists them. Returns RT_EXIT_OK, or
+ * RT_EXIT_USAGE after a message naming the catalog. */
+int rt_cli_filter_query(const char *cmd, const struct rt_cli_filter *flt,
+                        int (*fn)(const struct rt_catalog_row *row, void *arg), void *arg,
+                        char *dir, size_t dir_cap);
+
 /* `runtrail diff A --baseline FILE | --function F` (cli/diff_baseline.c): A's deviations from
  * the baseline in FILE, or from one learned from the catalog's other invocations of function.
  * Returns the exit status (0 none, 1 deviations, 2 error, printed). */

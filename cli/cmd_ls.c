@@ -206,24 +206,11 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
 {
     if (rt_cli_wants_help(argc, argv))
         return rt_cli_help(help);
-    struct rt_catalog_filter_args fa;
-    rt_catalog_filter_args_init(&fa);
-    const char *cache = NULL;
+    struct rt_cli_filter flt;
+    rt_cli_filter_init(&flt);
     struct out o = {LS_TABLE, 0};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        char err[300];
-        int kind = rt_catalog_filter_option(&fa, a, val, now, err, sizeof err);
-        if (kind < 0)
-            return rt_cli_usage_error("ls", "%s", err);
-        if (kind > 0) {
-            i += kind == 2;
-            continue;
-        }
         if (a[0] != '-')
             return rt_cli_usage_error("ls", "unexpected argument '%s'", a);
         if (!strcmp(a, "--json") || !strcmp(a, "-l") || !strcmp(a, "--paths")) {
@@ -231,30 +218,18 @@ RT_COMMAND(ls, "list indexed invocations, filtered by function, time, path, dest
             if (o.format != LS_TABLE && o.format != want)
                 return rt_cli_usage_error("ls", "-l, --paths and --json exclude each other");
             o.format = want;
-        } else if (!strcmp(a, "--cache")) {
-            if (!val)
-                return rt_cli_usage_error("ls", "%s needs a value", a);
-            cache = val;
-            i++;
-        } else {
-            return rt_cli_usage_error("ls", "unknown option '%s'", a);
+            continue;
         }
+        int r = rt_cli_filter_arg("ls", &flt, argc, argv, &i);
+        if (r < 0)
+            return RT_EXIT_USAGE;
+        if (r == 0)
+            return rt_cli_usage_error("ls", "unknown option '%s'", a);
     }
-    struct rt_catalog_filter f = fa.f;
     char dir[PATH_MAX];
-    if (rt_catalog_dir(cache, dir, sizeof dir) != RT_OK)
-        return rt_cli_usage_error("ls", "no cache folder: use --cache or set RUNTRAIL_CACHE");
-    struct rt_catalog *cat = NULL;
-    struct rt_errinfo ei;
-    int rc = rt_catalog_open_readonly(dir, &cat, &ei);
-    if (rc == RT_OK)
-        rc = rt_catalog_query(cat, &f, print_row, &o, &ei);
-    rt_catalog_close(cat);
-    if (rc != RT_OK) {
-        char buf[600];
-        rt_cli_error("%s: %s", dir, rt_errinfo_format(rc, &ei, buf, sizeof buf));
-        return RT_EXIT_USAGE;
-    }
+    int rc = rt_cli_filter_query("ls", &flt, print_row, &o, dir, sizeof dir);
+    if (rc != RT_EXIT_OK)
+        return rc;
     if (o.rows == 0) {
         if (o.format != LS_JSON && o.format != LS_PATHS)
             fprintf(stderr, "runtrail: no invocations match (catalog %s/catalog.sqlite)\n", dir);

@@ -106,6 +106,7 @@ struct rt_meta {
     char *error_type;  /* status ERROR/CRASH: the error type */
     char *command;     /* `record`: the command line, arguments joined by spaces */
     char *hash_key_id; /* which keyed hashes compare: "configured:HEX", "sandbox:HEX" */
+    char *replay_of;   /* `runtrail replay`: "REQUEST_ID DIGEST-HEX" of the replayed bundle */
     uint32_t memory_mb;
     int64_t start_wall_ns; /* Unix time, ns */
     int64_t end_wall_ns;
@@ -340,6 +341,13 @@ int rt_writer_finish_raw(struct rt_writer *w, uint8_t **out, size_t *out_len,
 /* Compresses a raw stream into one zstd frame with content checksum (level 0 = 3). */
 int rt_bundle_compress(const uint8_t *raw, size_t raw_len, int level, uint8_t **out,
                        size_t *out_len);
+
+/* The digests `ls --json`, the catalog and `export` show for a bundle, in lowercase hex
+ * (2*RT_DIGEST_LEN+1 bytes): env, SHA-256 over each ENV variable's name, its NUL and its
+ * keyed hash, in stored order; code, SHA-256 over CODE's task root and layers digests
+ * (returns false and writes "" when the bundle has no CODE block). */
+void rt_bundle_env_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1]);
+bool rt_bundle_code_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1]);
 
 /* Lowercase hex of a digest into out (2*RT_DIGEST_LEN+1 bytes); returns out. */
 char *rt_digest_hex(const uint8_t digest[RT_DIGEST_LEN], char *out);

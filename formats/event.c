@@ -221,6 +221,36 @@ char *rt_digest_hex(const uint8_t digest[RT_DIGEST_LEN], char *out)
     return rt_hex(digest, RT_DIGEST_LEN, out);
 }
 
+void rt_bundle_env_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1])
+{
+    struct rt_sha256_ctx *ctx = rt_sha256_new();
+    if (!ctx) {
+        hex[0] = '\0';
+        return;
+    }
+    for (size_t i = 0; i < b->n_env; i++) {
+        const char *name = b->env[i].name ? b->env[i].name : "";
+        rt_sha256_update(ctx, name, strlen(name) + 1);
+        rt_sha256_update(ctx, b->env[i].hash, RT_DIGEST_LEN);
+    }
+    uint8_t d[RT_DIGEST_LEN];
+    rt_sha256_final(ctx, d);
+    rt_hex(d, RT_DIGEST_LEN, hex);
+}
+
+bool rt_bundle_code_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1])
+{
+    hex[0] = '\0';
+    if (!b->has_code)
+        return false;
+    uint8_t both[2 * RT_DIGEST_LEN], d[RT_DIGEST_LEN];
+    memcpy(both, b->code.task_root, RT_DIGEST_LEN);
+    memcpy(both + RT_DIGEST_LEN, b->code.layers, RT_DIGEST_LEN);
+    rt_sha256(both, sizeof both, d);
+    rt_hex(d, RT_DIGEST_LEN, hex);
+    return true;
+}
+
 static int is_summary(const struct rt_event *ev)
 {
     return ev->op == RT_OP_OUTBOUND || ev->op == RT_OP_INBOUND;

@@ -39,10 +39,12 @@ formats     formats/              -
 analysis    analysis/             formats
 store       store/                formats
 catalog     store/catalog         store formats
-recorder    recorder/             preload formats
-preload     recorder/preload/     formats/event.h
-extension   recorder/extension/   recorder preload store formats
-replay      replay/               analysis catalog store formats
+recorder    recorder/             preload sniff formats
+preload     recorder/preload/     formats/event.h sniff
+sniff       recorder/preload/sniff -
+extension   recorder/extension/   recorder preload sniff store formats
+replay      replay/               analysis catalog store formats sniff
+export      export/               store formats
 viewer      viewer/               viewmodel analysis catalog store formats
 viewmodel   viewer/vm_            analysis formats
 control     control/              store formats

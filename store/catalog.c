@@ -617,23 +617,6 @@ static void summarise(const struct rt_bundle *b, struct dest_set *dests, uint64_
     }
 }
 
-static void env_digest(const struct rt_bundle *b, char hex[2 * RT_DIGEST_LEN + 1])
-{
-    struct rt_sha256_ctx *ctx = rt_sha256_new();
-    if (!ctx) {
-        hex[0] = '\0';
-        return;
-    }
-    for (size_t i = 0; i < b->n_env; i++) {
-        const char *name = b->env[i].name ? b->env[i].name : "";
-        rt_sha256_update(ctx, name, strlen(name) + 1);
-        rt_sha256_update(ctx, b->env[i].hash, RT_DIGEST_LEN);
-    }
-    uint8_t d[RT_DIGEST_LEN];
-    rt_sha256_final(ctx, d);
-    rt_hex(d, RT_DIGEST_LEN, hex);
-}
-
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -676,14 +659,8 @@ static int index_bundle(struct rt_catalog *cat, const struct rt_bundle *b, const
     }
     sqlite3_reset(fd);
 
-    env_digest(b, envd);
-    if (b->has_code) {
-        uint8_t both[2 * RT_DIGEST_LEN], d[RT_DIGEST_LEN];
-        memcpy(both, b->code.task_root, RT_DIGEST_LEN);
-        memcpy(both + RT_DIGEST_LEN, b->code.layers, RT_DIGEST_LEN);
-        rt_sha256(both, sizeof both, d);
-        rt_hex(d, RT_DIGEST_LEN, coded);
-    }
+    rt_bundle_env_digest(b, envd);
+    rt_bundle_code_digest(b, coded);
     struct dest_set dests = {0};
     uint64_t bytes_out = 0;
     uint32_t flags = m->dropped_flags; /* and those of the events dropped over the limit */

@@ -440,6 +440,21 @@ int rt_store_put_bundle(struct rt_store *st, const struct rt_meta *meta, const u
     return RT_ERR_STORE_SPOOLED;
 }
 
+int rt_store_put_object(struct rt_store *st, const char *key, const uint8_t *data, size_t len,
+                        char *where, size_t where_cap, struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!st || !key || !*key || key[0] == '/' || (!data && len))
+        return RT_ERR_INVALID_ARG;
+    for (const char *p = key; *p;) { /* no "." or ".." segment: the object stays below */
+        size_t seg = strcspn(p, "/");
+        if (seg == 0 || (seg == 1 && p[0] == '.') || (seg == 2 && p[0] == '.' && p[1] == '.'))
+            return rt_fail(ei, RT_ERR_STORE_KEY, (int64_t)(p - key), "empty, '.' or '..' part");
+        p += seg + (p[seg] == '/');
+    }
+    return put_key(st, key, data, len, where, where_cap, ei);
+}
+
 int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);

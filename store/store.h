@@ -48,6 +48,12 @@ int rt_store_key_check(const char *key, size_t prefix_len, struct rt_errinfo *ei
 int rt_store_put_bundle(struct rt_store *st, const struct rt_meta *meta, const uint8_t *data,
                         size_t len, char *where, size_t where_cap, struct rt_errinfo *ei);
 
+/* Stores any object (an export's part file) under key, relative to the store's folder or
+ * PREFIX/; no spool, no key layout check beyond refusing an absolute key and empty, "." and
+ * ".." parts (RT_ERR_STORE_KEY, offset in ei). where as for rt_store_put_bundle(). A folder
+ * store writes a temporary file and renames it, so readers never see half an object. */
+int rt_store_put_object(struct rt_store *st, const char *key, const uint8_t *data, size_t len,
+                        char *where, size_t where_cap, struct rt_errinfo *ei);
 /* Retries spooled bundles, oldest first, until one fails or the spool is empty. Returns the
  * number delivered (>= 0) or a negative RT_ERR_* value. A negative value means the spool is
  * not empty (bundles delivered before the failure are out of the spool all the same). */

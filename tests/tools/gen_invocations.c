@@ -3,8 +3,14 @@
  * code and data, a temp file, a spawned helper, DNS lookups and TLS connections to AWS), with
  * pids, fds, client ports, temp names, request ids, durations and byte counts varying per
  * invocation; every 100th one (when --attacks) also reads /proc/self/environ and posts to a
- * new host. For the baseline/check benchmark (tests/bench/check.sh).
- *   gen_invocations OUTDIR N [--attacks] */
+ * new host. For the baseline/check benchmark (tests/bench/check.sh) and the export test and
+ * benchmark (tests/e2e/export.sh, tests/bench/export.sh), which also choose:
+ *   gen_invocations OUTDIR N [--attacks] [--function F] [--version V] [--first I]
+ *                   [--start NS] [--step NS] [--deploy]
+ * --first: the first invocation's number (request ids and file names; default 0); --start,
+ * --step: the first one's start (Unix ns) and the time between two; --deploy: the invocations
+ * also run /usr/bin/convert and talk to api.partner.example (198.51.100.20:443), what a new
+ * version of the function would add. */
 #include "formats/bundle.h"
 
 #include <stdio.h>
@@ -25,7 +31,14 @@ add(struct rt_writer *w, struct rt_event e)
     }
 }
 
-static int write_one(const char *dir, unsigned i, bool attack)
+struct gen {
+    const char *function, *version;
+    int64_t start_ns, step_ns;
+    unsigned first;
+    bool deploy;
+};
+
+static int write_one(const char *dir, unsigned i, bool attack, const struct gen *g)
 {
     struct rt_writer *w = rt_writer_new(NULL);
     if (!w)
@@ -33,14 +46,14 @@ static int write_one(const char *dir, unsigned i, bool attack)
     char rid[64], sandbox[40];
     snprintf(rid, sizeof rid, "%08x-4b1c-4d2e-9f30-%012x", i * 2654435761u, i);
     snprintf(sandbox, sizeof sandbox, "sandbox-%u", i / 50);
-    struct rt_meta m = {.function = "orders-api",
-                        .function_version = "12",
+    struct rt_meta m = {.function = (char *)g->function,
+                        .function_version = (char *)g->version,
                         .runtime = "python3.12",
                         .handler = "app.handler",
                         .request_id = rid,
                         .sandbox_id = sandbox,
                         .memory_mb = 512,
-                        .start_wall_ns = 1764000000000000000 + (int64_t)i * 1000000,
+                        .start_wall_ns = g->start_ns + (int64_t)(i - g->first) * g->step_ns,
                         .duration_ns = 20000000u + (i * 7919u) % 30000000u,
                         .status = RT_STATUS_OK,
                         .seq = i % 50};
@@ -127,6 +140,33 @@ static int write_one(const char *dir, unsigned i, bool attack)
         e.num[3] = fd + 1;
         add(w, e);
     }
+    if (g->deploy) {
+        char cv[] = "convert\0/tmp/in.png\0/tmp/out.webp";
+        e = (struct rt_event){
+            .ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_SPAWN, .result = pid + 2};
+        e.str[0] = S("/usr/bin/convert");
+        e.str[1] = (struct rt_str){cv, sizeof cv};
+        add(w, e);
+        e = (struct rt_event){.ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_DNS};
+        e.str[0] = S("api.partner.example");
+        e.str[1] = S("198.51.100.20");
+        add(w, e);
+        e = (struct rt_event){
+            .ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_CONNECT, .result = -115};
+        e.str[0] = S("198.51.100.20:443");
+        e.num[0] = fd + 2;
+        add(w, e);
+        e = (struct rt_event){
+            .ts_ns = t, .dur_ns = 3000, .pid = pid, .tid = pid, .op = RT_OP_OUTBOUND};
+        e.str[0] = S("198.51.100.20:443");
+        e.str[1] = S("api.partner.example");
+        e.num[0] = 900;
+        e.num[1] = 1200;
+        e.num[2] = RT_PROTO_TLS;
+        e.num[3] = fd + 2;
+        add(w, e);
+        t += 3000;
+    }
     if (attack) {
         e = (struct rt_event){.ts_ns = t += 1000,
                               .pid = pid,
@@ -168,14 +208,37 @@ static int write_one(const char *dir, unsigned i, bool attack)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: gen_invocations OUTDIR N [--attacks]\n");
+        fprintf(stderr, "usage: gen_invocations OUTDIR N [--attacks] [--function F] [--version V]"
+                        " [--first I] [--start NS] [--step NS] [--deploy]\n");
         return 2;
     }
-    bool attacks = argc > 3 && !strcmp(argv[3], "--attacks");
+    struct gen g = {"orders-api", "12", 1764000000000000000, 1000000, 0, false};
+    bool attacks = false;
+    for (int a = 3; a < argc; a++) {
+        const char *val = a + 1 < argc ? argv[a + 1] : "";
+        if (!strcmp(argv[a], "--attacks"))
+            attacks = true;
+        else if (!strcmp(argv[a], "--deploy"))
+            g.deploy = true;
+        else if (!strcmp(argv[a], "--function") && ++a)
+            g.function = val;
+        else if (!strcmp(argv[a], "--version") && ++a)
+            g.version = val;
+        else if (!strcmp(argv[a], "--first") && ++a)
+            g.first = (unsigned)strtoul(val, NULL, 10);
+        else if (!strcmp(argv[a], "--start") && ++a)
+            g.start_ns = strtoll(val, NULL, 10);
+        else if (!strcmp(argv[a], "--step") && ++a)
+            g.step_ns = strtoll(val, NULL, 10);
+        else {
+            fprintf(stderr, "gen_invocations: unknown argument '%s'\n", argv[a]);
+            return 2;
+        }
+    }
     mkdir(argv[1], 0755);
     unsigned n = (unsigned)strtoul(argv[2], NULL, 10);
-    for (unsigned i = 0; i < n; i++)
-        if (write_one(argv[1], i, attacks && i % 100 == 99)) {
+    for (unsigned i = g.first; i < g.first + n; i++)
+        if (write_one(argv[1], i, attacks && i % 100 == 99, &g)) {
             fprintf(stderr, "gen_invocations: %s: cannot write\n", argv[1]);
             return 1;
         }
