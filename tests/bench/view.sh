@@ -17,7 +17,7 @@ N=${BENCH_VIEW_EVENTS:-1000000}
 M=${BENCH_VIEW_INVOCATIONS:-100000}
 tmp=$(mktemp -d)
 SOCK="$tmp/tmux.sock"
-trap 'tmux -S "$SOCK" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'tmux -S "$SOCK" kill-server 2>/dev/null || true; rm -rf "$tmp"' EXIT
 RT="$PWD/$BUILD/bin/runtrail"
 
 # measure OUT ARGS...: runs `runtrail view ARGS` to its first screen in a fresh 80x24 session;
