@@ -123,6 +123,16 @@ sts:GetCallerIdentity - S3RVER/eu-west-1 200
 W
 expect_file "AWS CLI: exact action, resource, credential, status" cli.want cli.got
 
+# ---- the catalog: ls --aws ----
+export RUNTRAIL_CACHE="$T_TMP/cache"
+"$RUNTRAIL" index "$T_TMP"/st-boto "$T_TMP"/st-cli >index.out 2>&1
+check "both bundles indexed" grep -q "indexed 2 bundles, 0 failed" index.out
+lsfn() { "$RUNTRAIL" ls --json "$@" | python3 -c 'import json,sys; print(" ".join(sorted(json.loads(l)["function"] for l in sys.stdin)))'; }
+expect_eq "ls --aws s3:GetObject: both" "python3 sh" "$(lsfn --aws s3:GetObject)"
+expect_eq "ls --aws 'dynamodb:Describe*': boto3 only" "python3" "$(lsfn --aws 'dynamodb:Describe*')"
+expect_eq "ls --aws 'sts:*' --function sh: the CLI's" "sh" "$(lsfn --aws 'sts:*' --function sh)"
+expect_exit "ls --aws 'iam:*': nothing (exit 1)" 1 "$RUNTRAIL" ls --aws 'iam:*'
+
 # ---- no secret in any byte ----
 sort -u -k2 secrets.log | awk '{print $2}' >sentinels
 printf '%s\n' "$SECRET" "$TOKEN" "$SENTINEL_BODY" >>sentinels
