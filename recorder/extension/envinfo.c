@@ -268,3 +268,23 @@ int rt_ext_code_digest(const char *task_root, const char *layers_dir, struct rt_
     code->task_root_path = task_root ? strdup(task_root) : NULL;
     return rc;
 }
+
+const char *rt_ext_own_key_id(char *const *envp)
+{
+    static const char name[] = "AWS_ACCESS_KEY_ID=";
+    const char *v = NULL;
+    if (!envp)
+        v = getenv("AWS_ACCESS_KEY_ID");
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (!strncmp(envp[i], name, sizeof name - 1))
+            v = envp[i] + sizeof name - 1;
+    if (!v)
+        return NULL;
+    size_t n = strlen(v);
+    if (n < 4 || n > 128)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9')))
+            return NULL;
+    return v;
+}
