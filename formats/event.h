@@ -184,7 +184,7 @@ enum rt_role {
       RT_ARG(STR, "request", HTTP), RT_ARG(BYTES, "bytes_out", BYTES_OUT),                         \
       RT_ARG(BYTES, "bytes_in", BYTES_IN), RT_ARG(PROTO, "proto", NONE), RT_ARG(INT, "fd", FD))    \
     /* AWS API calls, appended: one AWS API request signed with SigV4, seen in the plaintext of a  \
-     * TLS (or plain HTTP) connection: s0 "service:Action" ("s3:GetObject"; "service:unknown" when \
+     * TLS connection (OpenSSL):  s0 "service:Action" ("s3:GetObject"; "service:unknown" when      \
      * the plaintext cannot be reached), s1 the resource the request names (bucket/key, table,     \
      * queue URL, ARN; empty when none), s2 "ACCESS_KEY_ID/region" from the credential scope;      \
      * n0 the HTTP status of the answer (0: none seen), n1 the fd. Never the signature, the        \

@@ -655,3 +655,33 @@ int rt_sniff_aws_request(const char *buf, size_t len, struct rt_sniff_aws *out)
     }
     return 1;
 }
+
+size_t rt_sniff_aws_service(const char *host, size_t len, char *out, size_t cap)
+{
+    static const char *const suffixes[] = {".amazonaws.com", ".amazonaws.com.cn"};
+    size_t end = 0;
+    for (size_t k = 0; k < 2 && !end; k++) {
+        size_t sl = strlen(suffixes[k]);
+        if (len > sl && !memcmp(host + len - sl, suffixes[k], sl))
+            end = len - sl;
+    }
+    if (!end)
+        return 0;
+    /* labels before the suffix: an "s3" label (or "s3-..."), else "execute-api", else the
+     * first label */
+    struct span first = {NULL, 0};
+    for (size_t p = 0; p < end;) {
+        size_t e = p;
+        while (e < end && host[e] != '.')
+            e++;
+        struct span label = {host + p, e - p};
+        if (!first.p)
+            first = label;
+        if (span_eq(label, "s3") || (label.n > 3 && !memcmp(label.p, "s3-", 3)))
+            return put(out, cap, "s3", 2);
+        if (span_eq(label, "execute-api"))
+            return put(out, cap, label.p, label.n);
+        p = e + 1;
+    }
+    return first.n ? put(out, cap, first.p, first.n) : 0;
+}

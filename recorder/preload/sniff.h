@@ -38,6 +38,11 @@ struct rt_sniff_aws {
     char need_body;     /* the action or the resource may be in a body these bytes lack */
 };
 
+/* The AWS service a TLS server name names ("sts.us-east-1.amazonaws.com" -> "sts",
+ * "b.s3.eu-west-1.amazonaws.com" -> "s3", "id.execute-api.r.amazonaws.com" -> "execute-api");
+ * 0 when it is not an amazonaws.com (or .amazonaws.com.cn) name. */
+size_t rt_sniff_aws_service(const char *host, size_t len, char *out, size_t cap);
+
 /* Returns 1 and fills *out when buf starts an HTTP/1.x request carrying an
  * "Authorization: AWS4-HMAC-SHA256 Credential=..." header; 0 (out zeroed) otherwise. */
 int rt_sniff_aws_request(const char *buf, size_t len, struct rt_sniff_aws *out);

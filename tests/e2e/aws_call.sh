@@ -123,14 +123,24 @@ sts:GetCallerIdentity - S3RVER/eu-west-1 200
 W
 expect_file "AWS CLI: exact action, resource, credential, status" cli.want cli.got
 
+# ---- Node.js: its own TLS, the SNI only ----
+rec node node "$RT_ROOT/tests/e2e/aws_call/node_sni.js" "${P[2]}" cert.pem # token: environment
+expect_eq "node client answered" "0 HTTP/1.1 200 OK" "$RC $(cat node.out)"
+$CALLS <node.json >node.got
+expect_eq "node: one aws_call, service from the SNI, action unknown" \
+    "sts:unknown - - 0" "$(cat node.got)"
+check "node: the outbound keeps its SNI" \
+    grep -q '"op":"outbound".*"host":"sts.us-east-1.amazonaws.com"' node.json
+
 # ---- the catalog: ls --aws ----
 export RUNTRAIL_CACHE="$T_TMP/cache"
-"$RUNTRAIL" index "$T_TMP"/st-boto "$T_TMP"/st-cli >index.out 2>&1
-check "both bundles indexed" grep -q "indexed 2 bundles, 0 failed" index.out
+"$RUNTRAIL" index "$T_TMP"/st-boto "$T_TMP"/st-cli "$T_TMP"/st-node >index.out 2>&1
+check "the bundles indexed" grep -q "indexed 3 bundles, 0 failed" index.out
 lsfn() { "$RUNTRAIL" ls --json "$@" | python3 -c 'import json,sys; print(" ".join(sorted(json.loads(l)["function"] for l in sys.stdin)))'; }
 expect_eq "ls --aws s3:GetObject: both" "python3 sh" "$(lsfn --aws s3:GetObject)"
 expect_eq "ls --aws 'dynamodb:Describe*': boto3 only" "python3" "$(lsfn --aws 'dynamodb:Describe*')"
 expect_eq "ls --aws 'sts:*' --function sh: the CLI's" "sh" "$(lsfn --aws 'sts:*' --function sh)"
+expect_eq "ls --aws 'sts:*': all three" "node python3 sh" "$(lsfn --aws 'sts:*')"
 expect_exit "ls --aws 'iam:*': nothing (exit 1)" 1 "$RUNTRAIL" ls --aws 'iam:*'
 
 # ---- no secret in any byte ----
@@ -143,7 +153,7 @@ for b in "$T_TMP"/st-*/v1/*/*/*/*.rtb; do
     grep -a -F -f sentinels raw.bin && leaks=$((leaks + 1))
     grep -a -q -F "S3RVER/eu-west-1" raw.bin && seen=$((seen + 1)) # the search does find strings
 done
-expect_eq "both bundles decompressed and hold their aws_call strings in clear" 2 "$seen"
-grep -a -F -f sentinels boto.json cli.json && leaks=$((leaks + 1))
+expect_eq "the bundles decompressed and hold their aws_call strings in clear" 2 "$seen"
+grep -a -F -f sentinels boto.json cli.json node.json && leaks=$((leaks + 1))
 expect_eq "no signature, token, secret or body in any bundle byte or in show --json" 0 "$leaks"
 finish

@@ -14,7 +14,7 @@ for line in sys.stdin:
         continue
     a = rec["args"]
     if not conns and rec["op"] == "aws_call":
-        print(a["action"], a.get("resource") or "-", a["credential"], a["status"])
+        print(a["action"], a.get("resource") or "-", a.get("credential") or "-", a["status"])
     elif conns and rec["op"] == "outbound" and a.get("http"):
         if a["dest"].rsplit(":", 1)[-1] in ports:
             print(a["http"].replace("\n", " | ").replace(a["dest"], "ENDPOINT"))
