@@ -54,6 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < 5; i++)
         if (!memchr(fields[i], 0, caps_aws[i]) || (!is_aws && fields[i][0]))
             abort();
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        char svc[256];
+        size_t n = rt_sniff_aws_service((const char *)buf, size, svc, caps[c]);
+        if (n)
+            check(svc, caps[c], n);
+    }
     /* the same bytes as the body of a query-protocol and of a JSON request */
     for (int proto = 0; proto < 2; proto++) {
         memset(&a, 0, sizeof a);

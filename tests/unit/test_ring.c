@@ -831,3 +831,26 @@ Test(sniff, aws_not_sigv4)
     cr_assert_eq(rt_sniff_http_code("HTTP/1.1 2x0 OK\r\n", 17), 0);
     cr_assert_eq(rt_sniff_http_code("HTTP/1.1", 8), 0);
 }
+
+Test(sniff, aws_service_from_server_name)
+{
+    static const struct {
+        const char *sni, *service;
+    } cases[] = {
+        {"sts.us-east-1.amazonaws.com", "sts"},
+        {"sts.amazonaws.com", "sts"},
+        {"my-bkt.s3.eu-west-1.amazonaws.com", "s3"},
+        {"my-bkt.s3-us-west-2.amazonaws.com", "s3"},
+        {"s3.amazonaws.com", "s3"},
+        {"dynamodb.cn-north-1.amazonaws.com.cn", "dynamodb"},
+        {"a1b2c3.execute-api.eu-west-1.amazonaws.com", "execute-api"},
+        {"example.com", ""},
+        {"amazonaws.com", ""},
+        {"evil-amazonaws.com", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64] = "";
+        size_t n = rt_sniff_aws_service(cases[i].sni, strlen(cases[i].sni), out, sizeof out);
+        cr_assert_str_eq(n ? out : "", cases[i].service, "%s", cases[i].sni);
+    }
+}
