@@ -412,6 +412,8 @@ void rt_pl_net_plaintext(int fd, const void *buf, size_t len, bool out)
      * waiting for "100 Continue"), or an interim 1xx answer: the final status line follows. */
     if (!out && (len < 12 || rt_sniff_http_code(buf, len) / 100 == 1))
         return;
+    if (len > 16384) /* a request's head: an upload written with it is not read */
+        len = 16384;
     text_begin(c);
     c->sniff |= bit;
     if (out)

@@ -347,9 +347,16 @@ static bool json_string(struct span body, const char *key, char *out, size_t cap
     return n > 0;
 }
 
+/* What the AWS sniffer reads at most: the head of a request, and of a body (a large upload
+ * written in one call with its headers costs no more than a small one). */
+#define AWS_HEAD_MAX 16384
+#define AWS_BODY_MAX 4096
+
 void rt_sniff_aws_body(const char *body, size_t len, struct rt_sniff_aws *out)
 {
     out->need_body = 0;
+    if (len > AWS_BODY_MAX)
+        len = AWS_BODY_MAX;
     if (!body || !len)
         return;
     struct span b = {body, len};
@@ -577,6 +584,8 @@ static bool credential_scope(struct span auth, struct rt_sniff_aws *a)
 int rt_sniff_aws_request(const char *buf, size_t len, struct rt_sniff_aws *out)
 {
     memset(out, 0, sizeof *out);
+    if (len > AWS_HEAD_MAX)
+        len = AWS_HEAD_MAX;
     char line[8];
     char host[8];
     if (!rt_sniff_http_request(buf, len, line, sizeof line, host, sizeof host))

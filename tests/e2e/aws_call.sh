@@ -52,7 +52,7 @@ check "dynamodb table created (unrecorded)" test $? -eq 0
 rec() {
     local name=$1
     shift
-    timeout 60 "$RUNTRAIL" record --store "$T_TMP/st-$name" -- "$@" >"$name.out" 2>"$name.err"
+    timeout 300 "$RUNTRAIL" record --store "$T_TMP/st-$name" -- "$@" >"$name.out" 2>"$name.err"
     RC=$?
     BUNDLE=$(sed -n 's/^runtrail: recorded .* to //p' "$name.err" | tail -n 1)
     "$RUNTRAIL" show --json "$BUNDLE" >"$name.json"

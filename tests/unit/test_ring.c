@@ -854,3 +854,22 @@ Test(sniff, aws_service_from_server_name)
         cr_assert_str_eq(n ? out : "", cases[i].service, "%s", cases[i].sni);
     }
 }
+
+/* A large upload written with its headers: only the first bytes of the body are read. */
+Test(sniff, aws_reads_only_the_head_of_a_large_body)
+{
+    size_t big = 8u << 20;
+    char *req = malloc(big);
+    cr_assert_not_null(req);
+    int h = snprintf(req, big,
+                     "POST / HTTP/1.1\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n" AUTH(
+                         "dynamodb") "Content-Length: %zu\r\n\r\n{\"Item\": \"",
+                     big);
+    memset(req + h, 'x', big - (size_t)h);
+    memcpy(req + big - 30, "\", \"TableName\": \"late\"}", 23);
+    struct rt_sniff_aws a;
+    cr_assert_eq(rt_sniff_aws_request(req, big, &a), 1);
+    cr_assert_str_eq(a.action, "dynamodb:PutItem");
+    cr_assert_str_eq(a.resource, ""); /* named past the first bytes: not seen */
+    free(req);
+}
