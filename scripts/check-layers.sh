@@ -42,6 +42,7 @@ preload     recorder/preload/     formats/event.h
 extension   recorder/extension/   recorder preload store formats
 replay      replay/               analysis catalog store formats
 viewer      viewer/               analysis catalog store formats
+control     control/              store formats
 cli         cli/                  *
 samples     samples/              -
 '
