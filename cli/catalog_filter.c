@@ -1,5 +1,5 @@
 /* The catalog filters of `runtrail ls` (--function, --since, --until, --status, --path,
- * --dest, --exec, --request-id, --limit, --findings, --cache), parsed and queried in one
+ * --dest, --exec, --aws, --request-id, --limit, --findings, --cache), parsed and queried in one
  * place for every command that selects invocations the way ls does (ls, export). */
 #include "cli/cli.h"
 #include "formats/escape.h"
@@ -25,9 +25,9 @@ int rt_cli_filter_arg(const char *cmd, struct rt_cli_filter *flt, int argc, char
         flt->any = true;
         return 1;
     }
-    static const char *const with_value[] = {"--function", "--since", "--until", "--status",
-                                             "--path",     "--dest",  "--exec",  "--request-id",
-                                             "--limit",    "--cache"};
+    static const char *const with_value[] = {"--function",   "--since", "--until", "--status",
+                                             "--path",       "--dest",  "--exec",  "--aws",
+                                             "--request-id", "--limit", "--cache"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0] && !known; k++)
         known = !strcmp(a, with_value[k]);
@@ -68,6 +68,8 @@ int rt_cli_filter_arg(const char *cmd, struct rt_cli_filter *flt, int argc, char
         f->dest = val;
     } else if (!strcmp(a, "--exec")) {
         f->exec = val;
+    } else if (!strcmp(a, "--aws")) {
+        f->aws_glob = val;
     } else if (!strcmp(a, "--request-id")) {
         if (f->n_request_ids >= RT_CLI_MAX_IDS) {
             rt_cli_usage_error(cmd, "at most %d --request-id", RT_CLI_MAX_IDS);

@@ -23,7 +23,8 @@
     _(NET, "net")                                                                                  \
     _(SEC, "sec")                                                                                  \
     _(MARK, "mark")                                                                                \
-    _(LOG, "log")
+    _(LOG, "log")                                                                                  \
+    _(AWS, "aws")
 
 enum rt_kind {
 #define _(id, name) RT_KIND_##id,
@@ -70,7 +71,10 @@ enum rt_argfmt {
     _(BYTES_OUT, "bytes_out", "bytes the program sent")                                            \
     _(BYTES_IN, "bytes_in", "bytes the program received")                                          \
     _(FD, "fd", "a file descriptor number (AT_FDCWD for a directory fd)")                          \
-    _(PID, "pid", "a process id")
+    _(PID, "pid", "a process id")                                                                  \
+    _(AWS_ACTION, "aws_action", "an AWS API action, service:Action (aws_call)")                    \
+    _(RESOURCE, "resource", "the AWS resource a request names: bucket/key, table, queue URL, ARN") \
+    _(CREDENTIAL, "credential", "the access key id that signed a request, /region (aws_call)")
 
 enum rt_role {
 #define _(id, name, doc) RT_ROLE_##id,
@@ -178,7 +182,16 @@ enum rt_role {
      * n1 bytes in, n2 the protocol seen (enum rt_proto). */                                       \
     _(INBOUND, NET, "inbound", RT_ARG(STR, "peer", PEER), RT_ARG(STR, "local", LOCAL),             \
       RT_ARG(STR, "request", HTTP), RT_ARG(BYTES, "bytes_out", BYTES_OUT),                         \
-      RT_ARG(BYTES, "bytes_in", BYTES_IN), RT_ARG(PROTO, "proto", NONE), RT_ARG(INT, "fd", FD))
+      RT_ARG(BYTES, "bytes_in", BYTES_IN), RT_ARG(PROTO, "proto", NONE), RT_ARG(INT, "fd", FD))    \
+    /* AWS API calls, appended: one AWS API request signed with SigV4, seen in the plaintext of a  \
+     * TLS connection (OpenSSL):  s0 "service:Action" ("s3:GetObject"; "service:unknown" when      \
+     * the plaintext cannot be reached), s1 the resource the request names (bucket/key, table,     \
+     * queue URL, ARN; empty when none), s2 "ACCESS_KEY_ID/region" from the credential scope;      \
+     * n0 the HTTP status of the answer (0: none seen), n1 the fd. Never the signature, the        \
+     * security token or a body. */                                                                \
+    _(AWS_CALL, AWS, "aws_call", RT_ARG(STR, "action", AWS_ACTION),                                \
+      RT_ARG(STR, "resource", RESOURCE), RT_ARG(STR, "credential", CREDENTIAL),                    \
+      RT_ARG(INT, "status", NONE), RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG)
 
 enum rt_op {
 #define _(id, kind, name, s0, s1, s2, n0, n1, n2, n3) RT_OP_##id,

@@ -220,6 +220,11 @@ char *rt_ext_redacted_command(const struct rt_ext_hash_key *key, const char *use
 
 /* True when a variable's value may be stored in clear (non-secret Lambda variables). */
 bool rt_ext_env_allowed(const char *name);
+/* The function's own access key id (AWS_ACCESS_KEY_ID in envp, or in this process's
+ * environment when envp is NULL) when it looks like one (4 to 128 upper-case letters and
+ * digits), for META access_key_id; else NULL. The key id is an identifier, not a secret; it is
+ * left out when it equals AWS_SECRET_ACCESS_KEY (compared, never kept). */
+const char *rt_ext_own_key_id(char *const *envp);
 /* Hashes every NAME=VALUE of envp (NULL-terminated) into *out (malloc'ed array, caller frees
  * with rt_ext_env_free). RUNTRAIL_HASH_KEY itself is left out (of the ENV block too). */
 int rt_ext_env_collect(char *const *envp, const struct rt_ext_hash_key *key,

@@ -290,6 +290,10 @@ void rt_pl_net_flush(void);
  * connection (its last summary follows) and forget it. Inside a hook only. */
 void rt_pl_net_fd_reused(int fd);
 void rt_pl_net_init(void);
+/* Plaintext of a TLS connection on fd (hook_ssl.c): written by the program (out) or read. The
+ * first request of each period fills the connection's HTTP request line and Host, the first
+ * answer its status line, as the plain HTTP sniffing does. Inside a hook only. */
+void rt_pl_net_plaintext(int fd, const void *buf, size_t len, bool out);
 /* Records PROC_EXIT once per process image. */
 void rt_pl_proc_exit(int status);
 

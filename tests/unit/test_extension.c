@@ -830,3 +830,16 @@ Test(extension_args, events_by_op_table)
     free(scratch);
     free(a);
 }
+
+/* META access_key_id: the key id of the environment, never a value equal to the secret. */
+Test(envinfo, own_key_id)
+{
+    char *ok[] = {"AWS_SECRET_ACCESS_KEY=s3cr3t", "AWS_ACCESS_KEY_ID=ASIAEXAMPLE0001", NULL};
+    cr_assert_str_eq(rt_ext_own_key_id(ok), "ASIAEXAMPLE0001");
+    char *same[] = {"AWS_ACCESS_KEY_ID=SAMEVALUE", "AWS_SECRET_ACCESS_KEY=SAMEVALUE", NULL};
+    cr_assert_null(rt_ext_own_key_id(same));
+    char *odd[] = {"AWS_ACCESS_KEY_ID=not a key id", NULL};
+    cr_assert_null(rt_ext_own_key_id(odd));
+    char *none[] = {"PATH=/bin", NULL};
+    cr_assert_null(rt_ext_own_key_id(none));
+}
