@@ -90,7 +90,7 @@ chdir 0 {"fd":-1,"path":"sub"}
 chdir -2 {"fd":-1,"path":"missing"}
 chdir 0 {"fd":3,"path":"T/probe"}
 stat 0 {"dirfd":-100,"flags":0,"mode":33188,"path":"a"}
-openat 4 {"dirfd":-100,"flags":0,"mode":0,"path":"a"}
+openat 4 {"dirfd":-100,"flags":0,"mode":0,"path":"link"}
 stat -2 {"dirfd":-100,"flags":0,"mode":0,"path":"missing"}
 stat 0 {"dirfd":-100,"flags":0,"mode":16877,"path":"sub"}
 access -2 {"dirfd":-100,"flags":0,"mode":0,"path":"missing"}

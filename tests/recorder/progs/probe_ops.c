@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     fchdir(dirfd);
     stat("a", &st); /* the working directory changed since the last stat("a") */
     /* the same through syscall(2) */
-    fd = (int)syscall(SYS_openat, AT_FDCWD, "a", O_RDONLY);
+    fd = (int)syscall(SYS_openat, AT_FDCWD, "link", O_RDONLY);
     close(fd);
     syscall(SYS_newfstatat, AT_FDCWD, "missing", &st, 0);
     syscall(SYS_statx, AT_FDCWD, "sub", 0, STATX_BASIC_STATS, &stx);
