@@ -390,7 +390,7 @@ static void open_store(struct rt_ext_sealer *s)
 /* Flags that make an invocation worth keeping whatever RUNTRAIL_SAMPLE says. */
 #define SUSPICIOUS_FLAGS                                                                           \
     (RT_EF_ENVIRON_READ | RT_EF_MEM_READ | RT_EF_EXEC_TMP | RT_EF_EXEC_MEMFD | RT_EF_LISTENING |   \
-     RT_EF_NOT_COVERED | RT_EF_PRIVILEGE)
+     RT_EF_NOT_COVERED | RT_EF_PRIVILEGE | RT_EF_PARTLY_COVERED)
 
 /* RUNTRAIL_SAMPLE: keeps a cold start (it carries the sandbox's first ENV/CODE), every
  * invocation that did not end ok or showed a suspicious flag, and a `sample` fraction of the

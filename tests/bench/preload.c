@@ -11,6 +11,8 @@
  *   preload kill N X            N x kill(getpid(), 0): the cheapest recorded call (a system
  *                               call doing almost nothing), so the recorder's own cost per
  *                               event dominates the difference to native
+ *   preload stat N PATH         N x stat(PATH) (a missing PATH: every call recorded; an
+ *   preload stat_rep N PATH     existing one, stat_rep: repeats folded into one count)
  * Prints "MODE WALL_NS_PER_OP CPU_NS_PER_OP" (monotonic clock and this thread's CPU time around
  * the loop only; CPU time is robust to other load on the machine but does not include work
  * done in other processes, such as a tracer's). */
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +111,14 @@ int main(int argc, char **argv)
                 return 1;
         t1 = now();
         close(s);
+    } else if (!strcmp(mode, "stat") || !strcmp(mode, "stat_rep")) {
+        struct stat st;
+        int want = !strcmp(mode, "stat") ? -1 : 0;
+        t0 = now();
+        for (long i = 0; i < n; i++)
+            if (stat(argv[3], &st) != want)
+                return 1;
+        t1 = now();
     } else if (!strcmp(mode, "kill")) {
         pid_t self = getpid();
         t0 = now();
