@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test runner behind `make test`: Criterion unit binaries, then e2e and tui scripts.
 # Usage: tests/run.sh [unit|e2e|tui|FILTER...]   (no argument: everything)
+# RT_TEST_JOBS=N: how many e2e/tui scripts run at once (default: the number of CPUs).
 # Each e2e/tui script is one group; it prints TAP-like "ok"/"not ok" lines through
 # tests/lib.sh and its last line is "N passed, N failed". The final line of this runner sums
 # everything: "total: N passed, N failed".
@@ -49,27 +50,56 @@ for bin in "$BUILD"/tests/unit/test_*; do
     fi
 done
 
+# e2e and tui scripts: RT_TEST_JOBS at a time (default: the number of CPUs; most of a script's
+# time is spent waiting on servers and runtimes), reported in a fixed order as they finish.
+# Each script has its own temporary folder and asks the kernel for free ports.
+scripts=()
 for dir in e2e tui; do
     for script in tests/$dir/*.sh; do
         [ -f "$script" ] || continue
         name=$(basename "$script" .sh)
         want "$dir" "$name" || continue
-        log="$LOGDIR/$dir-$name.log"
-        timeout "${RT_TEST_TIMEOUT:-900}" bash "$script" >"$log" 2>&1
-        rc=$?
-        last=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-        p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$last")
-        f=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p' <<<"$last")
-        p=${p:-0} f=${f:-0}
-        if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-        passed=$((passed + p)); failed=$((failed + f))
-        if [ "$f" -ne 0 ]; then
-            failed_names+=("$dir/$name")
-            echo "FAIL $dir/$name ($p passed, $f failed, exit $rc; log: $log)"
-            grep -a -E '^not ok|^#' "$log" | head -n 30
-        else
-            echo "ok   $dir/$name ($p passed)"
-        fi
+        scripts+=("$dir/$name")
+    done
+done
+run_script() { # run_script DIR/NAME: runs it, leaves its exit status next to its log
+    local log="$LOGDIR/${1/\//-}.log"
+    rm -f "$log.rc"
+    timeout "${RT_TEST_TIMEOUT:-900}" bash "tests/$1.sh" >"$log" 2>&1
+    echo $? >"$log.rc.tmp" && mv "$log.rc.tmp" "$log.rc"
+}
+report_script() { # report_script DIR/NAME
+    local log="$LOGDIR/${1/\//-}.log" rc last p f
+    rc=$(cat "$log.rc")
+    last=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$last")
+    f=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p' <<<"$last")
+    p=${p:-0} f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        failed_names+=("$1")
+        echo "FAIL $1 ($p passed, $f failed, exit $rc; log: $log)"
+        grep -a -E '^not ok|^#' "$log" | head -n 30
+    else
+        echo "ok   $1 ($p passed)"
+    fi
+}
+jobs_max=${RT_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+[ "$jobs_max" -ge 1 ] 2>/dev/null || jobs_max=1
+for s in "${scripts[@]}"; do rm -f "$LOGDIR/${s/\//-}.log.rc"; done
+started=0 reported=0 running=0
+while [ "$reported" -lt "${#scripts[@]}" ]; do
+    if [ "$running" -lt "$jobs_max" ] && [ "$started" -lt "${#scripts[@]}" ]; then
+        run_script "${scripts[$started]}" &
+        started=$((started + 1)) running=$((running + 1))
+        continue
+    fi
+    wait -n
+    running=$((running - 1))
+    while [ "$reported" -lt "$started" ] && [ -f "$LOGDIR/${scripts[$reported]/\//-}.log.rc" ]; do
+        report_script "${scripts[$reported]}"
+        reported=$((reported + 1))
     done
 done
 
