@@ -226,7 +226,9 @@ enum rt_op {
     _(CREATE, 8, "create")              /* the call created the file */                            \
     _(STILL_OPEN, 9, "still_open")      /* connection summary taken while it was open: partial */  \
     _(PARTLY_COVERED, 10, "partly_covered") /* from here on the process does I/O the recorder      \
-                                               cannot see (io_uring) */
+                                               cannot see (io_uring) */                            \
+    _(SAMPLED, 11, "sampled") /* seen by the extension sampling /proc (a process the interposer    \
+                                 cannot enter): a coarse view, short-lived things may be missed */
 
 enum rt_event_flag {
 #define _(id, bit, name) RT_EF_##id = 1u << (bit),

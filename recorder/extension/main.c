@@ -307,7 +307,8 @@ struct recorder {
     struct rt_ring *ring;
     struct rt_ext_sealer *sealer;
     struct rt_ext_proxy *proxy;
-    struct rt_ext_logs *logs; /* the function's lines from the Telemetry API (LOGS) */
+    struct rt_ext_logs *logs;           /* the function's lines from the Telemetry API (LOGS) */
+    struct rt_ext_procwatch *procwatch; /* /proc sampling of uncovered processes, or NULL */
     char ring_path[4096], ready_path[4096];
 };
 
@@ -352,6 +353,7 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     } else if (write_ready(cfg->run_dir, rt_ext_proxy_port(rec->proxy), rec->ring_path) != 0) {
         diag("cannot write the ready file in %s: the runtime runs unrecorded", cfg->run_dir);
     }
+    rec->procwatch = rt_ext_procwatch_start(rec->ring_path, cfg->run_dir, cfg->proc_sample_ms);
 }
 
 static int register_with_retries(struct api *a)
@@ -423,6 +425,7 @@ static void shutdown_recorder(struct recorder *rec, const struct rt_ext_config *
         snprintf(pid_path, sizeof pid_path, "%s/runtime.pid", cfg->run_dir);
         unlink(pid_path);
     }
+    (void)rt_ext_procwatch_stop(rec->procwatch); /* its last events are in the ring */
     if (rec->sealer)
         rt_ext_sealer_stop(rec->sealer, deadline);
     if (rec->ring_path[0])

@@ -657,6 +657,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     struct rt_meta m;
     struct meta_strings ms;
     fill_meta(s, w, inv, outside, &m, &ms);
+    if (seen_flags & RT_EF_SAMPLED) /* a process only /proc sampling saw: a coarse view */
+        m.coverage |= RT_COV_PARTIAL;
     rt_writer_set_meta(w, &m);
     write_context(s, w, inv, &m);
     finish_and_store(s, w, &m);
