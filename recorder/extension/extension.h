@@ -353,7 +353,7 @@ void rt_ext_proxy_stop(struct rt_ext_proxy *p);
  * runtime; 0 when unknown. */
 pid_t rt_ext_runtime_pid(const char *run_dir);
 
-/* ---- /proc sampling of processes the interposer cannot enter (procwatch.c) ---- */
+/* ---- /proc sampling of processes the interposer cannot enter (procwatch.c, procparse.c) ---- */
 
 /* One socket of /proc/PID/net/{tcp,tcp6,udp,udp6}: addresses as "ip:port" ("[v6]:port"). */
 struct rt_proc_sock {
