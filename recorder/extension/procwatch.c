@@ -5,15 +5,16 @@
  * folder (chdir), each file it has open (openat, with the open flags from fdinfo) and each
  * socket (connect to the peer, listen or bind on the local address, from /proc/PID/net tables
  * joined with the descriptor's inode). Only the runtime's process tree is walked
- * (RUN_DIR/runtime.pid, then /proc/PID/task/TID/children); a process with libruntrail-preload.so
- * mapped records itself and is skipped. What opens and closes between two samples is not seen. The
- * thread runs at nice 19: it never takes a core the function wants (SCHED_IDLE would starve it on a
- * busy function, nice 19 only slows it down). */
+ * (RUN_DIR/runtime.pid, then /proc/PID/task/TID/children), and in it only static and Go program
+ * images (uncovered_image); the others record themselves. What opens and closes between two samples
+ * is not seen. The thread runs at nice 19: it never takes a core the function wants (SCHED_IDLE
+ * would starve it on a busy function, nice 19 only slows it down). */
 #include "recorder/extension/extension.h"
 #include "recorder/preload/ring_produce.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +39,6 @@
 struct proc_state {
     int32_t pid; /* 0: free */
     bool covered, started, alive;
-    bool pending; /* looked uncovered but asks for the interposer: the loader may not have
-                     mapped it yet (just exec'd), look again next round */
     uint64_t exe_hash, cwd_hash;
     uint64_t seen[SEEN_FDS];
     unsigned n_seen;
@@ -110,32 +109,53 @@ static void emit(struct rt_ext_procwatch *w, int32_t pid, enum rt_op op, int64_t
     rt_producer_emit(&w->ring, &rec);
 }
 
-/* Whether the process has the interposer mapped (read once per program image). */
-static bool has_interposer(struct rt_ext_procwatch *w, int32_t pid)
+/* Whether the program image of pid is one the interposer cannot see into: a static
+ * executable (no PT_INTERP: the loader never runs, LD_PRELOAD is ignored; a 32-bit one too)
+ * or a Go program (a "Go" ELF note: Go makes its system calls itself, even when linked with
+ * libc for cgo). A dynamic non-Go program has the interposer, or was deliberately started
+ * without it, which its exec already says (not_covered). Read once per program image. */
+static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return true; /* gone or not ours to read: nothing to sample */
-    static const char needle[] = "libruntrail-preload";
-    size_t keep = 0;
-    bool found = false;
-    for (;;) {
-        ssize_t r = read(fd, w->text + keep, sizeof w->text - 1 - keep);
-        if (r <= 0)
+        return false;
+    Elf64_Ehdr eh;
+    bool uncovered = false;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+        close(fd);
+        return false; /* a script's interpreter is the process's exe: not reached */
+    }
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
+        close(fd);
+        return true; /* 32-bit: the 64-bit interposer cannot load */
+    }
+    bool interp = false;
+    for (unsigned i = 0; i < eh.e_phnum && i < 64; i++) {
+        Elf64_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
+            (ssize_t)sizeof ph)
             break;
-        size_t n = keep + (size_t)r;
-        w->text[n] = 0;
-        if (memmem(w->text, n, needle, sizeof needle - 1)) {
-            found = true;
-            break;
+        if (ph.p_type == PT_INTERP)
+            interp = true;
+        if (ph.p_type != PT_NOTE || ph.p_filesz > sizeof w->text)
+            continue;
+        ssize_t n = pread(fd, w->text, ph.p_filesz, (off_t)ph.p_offset);
+        for (size_t off = 0; n > 0 && off + 12 <= (size_t)n;) { /* namesz, descsz, type, name */
+            uint32_t namesz, descsz;
+            memcpy(&namesz, w->text + off, 4);
+            memcpy(&descsz, w->text + off + 4, 4);
+            if (namesz == 3 && off + 15 <= (size_t)n && !memcmp(w->text + off + 12, "Go", 3))
+                uncovered = true;
+            uint64_t next = off + 12 + ((namesz + 3ull) & ~3ull) + ((descsz + 3ull) & ~3ull);
+            if (next <= off || next > (uint64_t)n)
+                break;
+            off = (size_t)next;
         }
-        keep = sizeof needle - 1 < n ? sizeof needle - 1 : n;
-        memmove(w->text, w->text + n - keep, keep);
     }
     close(fd);
-    return found;
+    return uncovered || !interp;
 }
 
 static struct proc_state *state_of(struct rt_ext_procwatch *w, int32_t pid)
@@ -241,20 +261,7 @@ static void sample_process(struct rt_ext_procwatch *w, int32_t pid)
     uint64_t eh = hash_bytes(1469598103934665603ull, exe, el) | 1;
     if (eh != p->exe_hash) { /* first sight, or a new program image (exec) */
         p->exe_hash = eh;
-        p->covered = has_interposer(w, pid);
-        p->started = false;
-        p->cwd_hash = 0;
-        p->n_seen = 0;
-        if (!p->covered) {
-            snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-            size_t n = read_text(w, path);
-            p->pending = memmem(w->text, n, "libruntrail-preload", 19) != NULL;
-            if (p->pending)
-                return;
-        }
-    } else if (p->pending) {
-        p->pending = false;
-        p->covered = has_interposer(w, pid);
+        p->covered = !uncovered_image(w, pid);
     }
     if (p->covered)
         return;

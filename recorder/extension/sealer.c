@@ -109,7 +109,7 @@ static void note_runtime_coverage(struct rt_ext_sealer *s, const struct rt_event
 {
     bool start = ev->op == RT_OP_PROC_START;
     bool exec = ev->op == RT_OP_EXEC && ev->result == 0;
-    if (!start && !exec)
+    if ((!start && !exec) || (ev->flags & RT_EF_SAMPLED)) /* /proc sampling: not the interposer */
         return;
     if (!s->runtime_pid) /* the wrapper writes it before the runtime can start */
         s->runtime_pid = rt_ext_runtime_pid(s->cfg.run_dir);

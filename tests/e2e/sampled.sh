@@ -35,6 +35,7 @@ for l in sys.stdin:
     if r.get("record") == "event":
         print(r["op"], json.dumps(r.get("args", {}), sort_keys=True), ",".join(r.get("flags", [])), sep="|")'
 }
+uncovered_of() { "$RUNTRAIL" show --json "$1" | head -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"].get("runtime_uncovered", 0))'; }
 coverage_of() { "$RUNTRAIL" show --json "$1" | head -n 1 | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["coverage"]))'; }
 
 # ---- a Go runtime (built offline: standard library only) ----
@@ -64,6 +65,8 @@ for b in $(ls "$(dirname "$(find "$T_TMP/st-go" -name '*.rtb' | head -n 1)")"/*.
     expect_grep "Go runtime: invocation $n: its child records itself (the interposer is in /bin/true)" \
         '^proc_start\|\{"argv": \["/bin/true"\].*\|$' "$T_TMP/go$n.ev"
     expect_eq "Go runtime: invocation $n: coverage partial" 1 "$(coverage_of "$b" | grep -c partial)"
+    expect_eq "Go runtime: invocation $n: runtime_uncovered 1 (its sampled start does not count as the interposer)" \
+        1 "$(uncovered_of "$b")"
 done
 expect_eq "Go runtime: two invocation bundles" 2 "$n"
 "$RUNTRAIL" ls --function go-rt --json >"$T_TMP/go.ls"
