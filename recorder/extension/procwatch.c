@@ -219,7 +219,7 @@ static void sample_fds(struct rt_ext_procwatch *w, struct proc_state *p)
     DIR *d = opendir(dir_path);
     if (!d)
         return;
-    uint64_t now[SEEN_FDS];
+    uint64_t now[SEEN_FDS] = {0};
     unsigned n_now = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
