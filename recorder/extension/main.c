@@ -425,9 +425,12 @@ static void shutdown_recorder(struct recorder *rec, const struct rt_ext_config *
         snprintf(pid_path, sizeof pid_path, "%s/runtime.pid", cfg->run_dir);
         unlink(pid_path);
     }
-    (void)rt_ext_procwatch_stop(rec->procwatch); /* its last events are in the ring */
     if (rec->sealer)
         rt_ext_sealer_stop(rec->sealer, deadline);
+    /* after the seal: joining a nice-19 thread on a busy machine can take long, and the
+     * shutdown budget belongs to the bundles (what it sampled last is in the final seal or
+     * lost, as for any sample taken too late) */
+    (void)rt_ext_procwatch_stop(rec->procwatch);
     if (rec->ring_path[0])
         unlink(rec->ring_path);
     if (!cfg->disable)
