@@ -222,6 +222,7 @@ static void show_header(const char *path, const struct rt_bundle *b)
         putchar('\n');
     }
     line_str("hash key", m->hash_key_id); /* which hmac values compare (docs/config.md) */
+    line_str("replay of", m->replay_of);  /* recorded by `runtrail replay` */
     label("recorder");
     put_escaped(m->recorder_version ? m->recorder_version : "?");
     fputs("  coverage", stdout);

@@ -106,6 +106,7 @@ struct rt_meta {
     char *error_type;  /* status ERROR/CRASH: the error type */
     char *command;     /* `record`: the command line, arguments joined by spaces */
     char *hash_key_id; /* which keyed hashes compare: "configured:HEX", "sandbox:HEX" */
+    char *replay_of;   /* `runtrail replay`: "REQUEST_ID DIGEST-HEX" of the replayed bundle */
     uint32_t memory_mb;
     int64_t start_wall_ns; /* Unix time, ns */
     int64_t end_wall_ns;

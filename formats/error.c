@@ -12,6 +12,7 @@ static const char *const err_text[] = {
 #include "formats/errors_recorder.def"
 #include "formats/errors_store.def"
 #include "formats/errors_replay.def"
+#include "formats/errors_control.def"
 #undef _
 };
 
@@ -22,6 +23,7 @@ static const char *const err_name[] = {
 #include "formats/errors_recorder.def"
 #include "formats/errors_store.def"
 #include "formats/errors_replay.def"
+#include "formats/errors_control.def"
 #undef _
 };
 

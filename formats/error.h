@@ -16,6 +16,7 @@ enum rt_err {
 #include "formats/errors_recorder.def"
 #include "formats/errors_store.def"
 #include "formats/errors_replay.def"
+#include "formats/errors_control.def"
 #undef _
     RT_ERR__COUNT
 };

@@ -20,7 +20,7 @@ $(BUILD)/preload-obj/%.o: %.c
 
 $(PRELOAD_SO): $(PRELOAD_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -o $@ $^ -Wl,--no-as-needed -l:libdl.so.2
+	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -o $@ $^
 
 SOLIBS += $(PRELOAD_SO)
 
@@ -38,4 +38,15 @@ test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
 $(BUILD)/tests/bench/preload: tests/bench/preload.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread
-bench: $(BUILD)/tests/bench/preload
+# An empty shared library: process start with LD_PRELOAD of nothing (the loader's own share).
+$(BUILD)/tests/bench/empty.so:
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -x c /dev/null -o $@
+bench: $(BUILD)/tests/bench/preload $(BUILD)/tests/bench/empty.so
+
+# The one-pass resolver (recorder/preload/resolve.c) beside dlsym, in a plain program
+# (tests/unit/test_preload.c runs it with and without the interposer preloaded).
+$(BUILD)/tests/recorder/resolve_check: tests/recorder/resolve/resolve_check.c recorder/preload/resolve.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -I. -I$(BUILD)/gen $^ -o $@ -ldl -lpthread
+test test-unit unit: $(BUILD)/tests/recorder/resolve_check

@@ -75,7 +75,10 @@ static int64_t mono_ns(void)
 
 /* Whether producers may time events with the time stamp counter: invariant (constant rate,
  * runs in every C-state) and trusted by the kernel as its clocksource, which means it is
- * synchronised across CPUs. Anything else: producers read CLOCK_MONOTONIC. */
+ * synchronised across CPUs: `tsc`, or `kvm-clock` (a KVM guest's clock is the TSC scaled by
+ * the host's parameters, and its vDSO reads the TSC only when the host marks it stable across
+ * vCPUs; each producer still checks the TSC against the clock every millisecond, RING.md).
+ * Anything else: producers read CLOCK_MONOTONIC. */
 static bool tsc_usable(void)
 {
 #if defined(__x86_64__)
@@ -89,7 +92,8 @@ static bool tsc_usable(void)
     FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
     if (!f)
         return false;
-    bool ok = fgets(buf, sizeof buf, f) && strcmp(buf, "tsc\n") == 0;
+    bool ok =
+        fgets(buf, sizeof buf, f) && (strcmp(buf, "tsc\n") == 0 || strcmp(buf, "kvm-clock\n") == 0);
     fclose(f);
     return ok;
 #else

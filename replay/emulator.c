@@ -387,18 +387,26 @@ static void queue_event(struct rt_emu *emu, unsigned bit, json_t *event)
     pthread_cond_broadcast(&emu->cv);
 }
 
+void emu_function_arn(const struct rt_emu *emu, char *out, size_t cap)
+{
+    const struct rt_emu_config *cfg = emu->cfg;
+    if (emu->req && emu->req->function_arn)
+        snprintf(out, cap, "%s", emu->req->function_arn);
+    else
+        snprintf(out, cap, "arn:aws:lambda:%s:123456789012:function:%s",
+                 cfg->region ? cfg->region : "us-east-1",
+                 cfg->function_name ? cfg->function_name : "runtrail-function");
+}
+
 /* The INVOKE event of the current invocation for the extensions. Caller holds mu. */
 static void queue_invoke(struct rt_emu *emu)
 {
-    const struct rt_emu_config *cfg = emu->cfg;
     json_t *ev = json_object();
     json_object_set_new(ev, "eventType", json_string("INVOKE"));
     json_object_set_new(ev, "deadlineMs", json_integer(emu->deadline_ms));
     json_object_set_new(ev, "requestId", json_string(emu->req_id));
     char arn[512];
-    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:123456789012:function:%s",
-             cfg->region ? cfg->region : "us-east-1",
-             cfg->function_name ? cfg->function_name : "runtrail-function");
+    emu_function_arn(emu, arn, sizeof arn);
     json_object_set_new(ev, "invokedFunctionArn", json_string(arn));
     json_t *tracing = json_object();
     json_object_set_new(tracing, "type", json_string("X-Amzn-Trace-Id"));
@@ -503,7 +511,11 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
         return rt_fail(ei, RT_ERR_EMULATOR, -1, "the emulator was cancelled");
     }
     rt_emu_uuid(emu->req_id);
-    rt_emu_trace_id(emu->trace_id, sizeof emu->trace_id);
+    if (req->trace_id)
+        snprintf(emu->trace_id, sizeof emu->trace_id, "%s", req->trace_id);
+    else
+        rt_emu_trace_id(emu->trace_id, sizeof emu->trace_id);
+    emu->req = req;
     free(emu->res_body);
     emu->res_body = NULL;
     emu->res_status = RT_STATUS_UNKNOWN;
@@ -534,6 +546,7 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
                 rc = RT_OK;
             }
             shutdown_locked(emu, reason);
+            emu->req = NULL;
             pthread_mutex_unlock(&emu->mu);
             return rc;
         }

@@ -51,6 +51,9 @@ struct rt_emu_request {
     size_t payload_len;
     const char *client_context;   /* JSON, sent as Lambda-Runtime-Client-Context */
     const char *cognito_identity; /* JSON, sent as Lambda-Runtime-Cognito-Identity */
+    const char *trace_id;         /* Lambda-Runtime-Trace-Id; NULL = a new one (replay: recorded) */
+    const char *function_arn;     /* Lambda-Runtime-Invoked-Function-Arn; NULL = made from the
+                                   * region and function name (replay: the recorded one) */
 };
 
 struct rt_emu_result {

@@ -130,9 +130,7 @@ static enum MHD_Result runtime_next(struct rt_emu *emu, struct MHD_Connection *c
     char req_id[37], deadline[32], arn[512], trace[128];
     snprintf(req_id, sizeof req_id, "%s", emu->req_id);
     snprintf(deadline, sizeof deadline, "%lld", (long long)emu->deadline_ms);
-    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:123456789012:function:%s",
-             emu->cfg->region ? emu->cfg->region : "us-east-1",
-             emu->cfg->function_name ? emu->cfg->function_name : "runtrail-function");
+    emu_function_arn(emu, arn, sizeof arn);
     snprintf(trace, sizeof trace, "%s", emu->trace_id);
     /* Copies: the request belongs to rt_emu_invoke, which may return once mu is released. */
     char *client_context = req->client_context ? strdup(req->client_context) : NULL;

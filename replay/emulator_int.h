@@ -119,6 +119,8 @@ int emu_http_start(struct rt_emu *emu, struct rt_errinfo *ei);
 void emu_http_stop(struct rt_emu *emu);
 /* With RUNTRAIL_EMU_TRACE set: one line on the log descriptor. */
 void emu_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The invoked function ARN of the current request: the request's, else made from the config. */
+void emu_function_arn(const struct rt_emu *emu, char *out, size_t cap);
 /* Sets the invocation's outcome (takes ownership of body). Caller holds mu. */
 void emu_set_result(struct rt_emu *emu, int status, const char *error_type, char *body, size_t len);
 

@@ -37,11 +37,13 @@ formats     formats/              -
 analysis    analysis/             formats
 store       store/                formats
 catalog     store/catalog         store formats
-recorder    recorder/             preload formats
-preload     recorder/preload/     formats/event.h
-extension   recorder/extension/   recorder preload store formats
-replay      replay/               analysis catalog store formats
+recorder    recorder/             preload sniff formats
+preload     recorder/preload/     formats/event.h sniff
+sniff       recorder/preload/sniff -
+extension   recorder/extension/   recorder preload sniff store formats
+replay      replay/               analysis catalog store formats sniff
 viewer      viewer/               analysis catalog store formats
+control     control/              store formats
 cli         cli/                  *
 samples     samples/              -
 '

@@ -380,3 +380,13 @@ int rt_aws_refresh(struct rt_aws_config *cfg, int64_t now_s, struct rt_errinfo *
     cfg->creds = fresh;
     return RT_OK;
 }
+
+int rt_aws_backoff_ms(int attempt)
+{
+    long cap = 100;
+    for (int i = 1; i < attempt && cap < 5000; i++)
+        cap *= 2;
+    if (cap > 5000)
+        cap = 5000;
+    return (int)(cap / 4 + random() % (cap - cap / 4 + 1));
+}

@@ -63,4 +63,9 @@ int rt_aws_load(const char *profile, struct rt_aws_config *out, struct rt_errinf
 int rt_aws_refresh(struct rt_aws_config *cfg, int64_t now_s, struct rt_errinfo *ei);
 void rt_aws_config_free(struct rt_aws_config *cfg);
 
+/* The retry delay of the AWS clients (S3, Lambda) before attempt + 1: capped exponential
+ * backoff (100 ms doubling per attempt, at most 5 s) with jitter, uniform in [cap/4, cap] so
+ * that retries never hammer back to back. */
+int rt_aws_backoff_ms(int attempt);
+
 #endif

@@ -21,8 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BACKOFF_BASE_MS 100
-#define BACKOFF_CAP_MS 5000
 #define MAX_ERROR_BODY (64 * 1024)
 
 struct rt_s3 {
@@ -561,17 +559,6 @@ static enum outcome classify(struct xfer *x, CURLcode cc, struct rt_errinfo *ei,
     return out;
 }
 
-static int backoff_ms(int attempt)
-{
-    long cap = BACKOFF_BASE_MS;
-    for (int i = 1; i < attempt && cap < BACKOFF_CAP_MS; i++)
-        cap *= 2;
-    if (cap > BACKOFF_CAP_MS)
-        cap = BACKOFF_CAP_MS;
-    /* full jitter: uniform in [cap/4, cap] so retries never hammer back-to-back */
-    return (int)(cap / 4 + random() % (cap - cap / 4 + 1));
-}
-
 /* Finishes a successful GET: flush and rename the part file, so a file under its final name
  * is always complete. No fsync: downloads go to a cache that S3 can refill, every bundle is
  * verified when indexed (and again when used), and an fsync per object would cap a parallel
@@ -658,7 +645,7 @@ static int perform(struct xfer *x, struct rt_errinfo *ei)
         }
         if (o == FAILED || x->attempt >= s3->max_attempts)
             return err;
-        int wait = backoff_ms(x->attempt);
+        int wait = rt_aws_backoff_ms(x->attempt);
         if (s3->max_time_ms && mono_ms() - start + wait >= s3->max_time_ms)
             return err;
         usleep((useconds_t)wait * 1000);
@@ -871,7 +858,7 @@ int rt_s3_get_many(struct rt_s3 *s3, struct rt_s3_get_item *items, size_t n, int
                 curl_easy_cleanup(easy);
             x->easy = NULL;
             if (o == RETRY && x->attempt < s3->max_attempts) {
-                x->not_before_ms = mono_ms() + backoff_ms(x->attempt);
+                x->not_before_ms = mono_ms() + rt_aws_backoff_ms(x->attempt);
                 retry[n_retry++] = (size_t)(x - xs);
                 continue;
             }

@@ -542,6 +542,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->caller = ms->caller;
     m->sandbox_id = s->sandbox_id;
     m->hash_key_id = s->cfg.key.id;
+    m->replay_of = (char *)env_or("RUNTRAIL_REPLAY_OF", NULL); /* set by `runtrail replay` */
     m->recorder_version = RT_VERSION;
     m->arch = RT_HOST_ARCH;
     m->error_type = inv->status == RT_STATUS_OK ? NULL

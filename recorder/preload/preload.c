@@ -1,5 +1,6 @@
 /* libruntrail-preload.so core: resolves the central hook table (RT_HOOKS in preload.h)
- * through dlsym(RTLD_NEXT), attaches to the ring named by RUNTRAIL_RING, records this
+ * in one pass over the later objects' symbol tables (resolve.c: what dlsym(RTLD_NEXT) would
+ * return, without dlsym or libdl), attaches to the ring named by RUNTRAIL_RING, records this
  * process's start (exe, argv, ppid) from the constructor and its exit from main's return,
  * exit()/_exit() or the destructor. Without a usable ring every hook is a pass-through. */
 #include "recorder/preload/preload.h"
@@ -13,20 +14,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Bind dlsym to its oldest version so the library also loads on glibc < 2.34 (Amazon Linux
- * 2 runtimes), where dlsym lives in libdl. */
-__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
-
 #define _(fam, name, ret, params) rt_fn_##name rt_real_##name;
 RT_HOOKS(_)
 #undef _
 
-struct hook_row {
-    const char *name;
-    void **slot;
+/* The table's names and slots as two arrays, for rt_pl_resolve_table (resolve.c). */
+static const char *const hook_names[] = {
+#define _(fam, name, ret, params) #name,
+    RT_HOOKS(_)
+#undef _
 };
-static const struct hook_row hook_table[] = {
-#define _(fam, name, ret, params) {#name, (void **)&rt_real_##name},
+static void **const hook_slots[] = {
+#define _(fam, name, ret, params) (void **)&rt_real_##name,
     RT_HOOKS(_)
 #undef _
 };
@@ -37,9 +36,8 @@ RT_TLS struct rt_pl_thread rt_pl_thread;
 void *rt_pl_resolve(const char *name, void **slot)
 {
     int saved = errno;
-    void *fn = dlsym(RTLD_NEXT, name);
-    if (fn)
-        __atomic_store_n(slot, fn, __ATOMIC_RELEASE);
+    rt_pl_resolve_table(&name, &slot, 1);
+    void *fn = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     errno = saved;
     if (!fn) {
         /* A libc without this symbol: the hook has no function to pass the call to and no
@@ -356,9 +354,7 @@ __attribute__((constructor)) static void preload_init(int argc, char **argv, cha
     rt_pl_depth++;
     /* A symbol this libc lacks (renameat2 before 2.28...) stays NULL: no program on this libc
      * can call it, so its hook never runs. */
-    for (size_t i = 0; i < sizeof hook_table / sizeof hook_table[0]; i++)
-        if (!*hook_table[i].slot)
-            *hook_table[i].slot = dlsym(RTLD_NEXT, hook_table[i].name);
+    rt_pl_resolve_table(hook_names, (void ***)hook_slots, sizeof hook_names / sizeof hook_names[0]);
     rt_pl_pid = (int32_t)syscall(SYS_getpid);
     const char *ring = getenv("RUNTRAIL_RING");
     const char *off = getenv("RUNTRAIL_DISABLE");

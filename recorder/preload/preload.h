@@ -172,8 +172,15 @@ typedef int (*rt_main_fn)(int, char **, char **);
 RT_HOOKS(_)
 #undef _
 
-/* Resolves one entry of the table through dlsym(RTLD_NEXT) (constructor or first use). */
+/* Resolves one entry of the table as dlsym(RTLD_NEXT) would (first use before the
+ * constructor); aborts when no later object defines it. */
 void *rt_pl_resolve(const char *name, void **slot);
+/* Fills every NULL slots[i] with what dlsym(RTLD_NEXT, names[i]) would return, in one pass
+ * over the symbol tables of the objects loaded after this library (resolve.c), dlsym (where
+ * libc has it) only for what that pass does not find. Returns how many stay NULL. */
+size_t rt_pl_resolve_table(const char *const *names, void ***slots, size_t count);
+/* The walk alone (no dlsym): returns how many slots stay NULL. */
+size_t rt_pl_resolve_walk(const char *const *names, void ***slots, size_t count);
 #define REAL(name)                                                                                 \
     (__builtin_expect(rt_real_##name != NULL, 1)                                                   \
          ? rt_real_##name                                                                          \

@@ -5,7 +5,7 @@
 # (tests/extension/fake_lambda.py) and through the proxy, interleaved in blocks in one run;
 # every proxied invocation is sealed into a bundle in a local folder store meanwhile. Prints
 # p50/p99/mean per path and the added time, the extension's start-up time (exec to ready
-# file, i.e. its share of a cold start), its peak RSS (VmHWM) and sealing throughput.
+# file, i.e. its share of a cold start), its peak RSS (VmHWM), PSS and sealing throughput.
 # Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, RSS <= 10 MB. Not a test.
 # Usage: tests/bench/extension.sh   (N=2000 BLOCKS=4 STARTS=10 BUILD=build)
 set -u
@@ -79,14 +79,17 @@ done
 t_seal1=$(date +%s.%N)
 sealed=$(find "$TMP/main/store" -name '*.rtb' 2>/dev/null | wc -l)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$EXT_PID/status" 2>/dev/null)
+# PSS: the libraries' pages shared with other processes counted by share (smaps_rollup)
+pss=$(awk '/^Pss:/ {print $2}' "/proc/$EXT_PID/smaps_rollup" 2>/dev/null)
 split=$(awk '/RssAnon|RssFile|RssShmem/ {printf "%s %.1f MB  ", $1, $2 / 1024}' "/proc/$EXT_PID/status" 2>/dev/null)
 touch "$TMP/shutdown"
 
-python3 - "$TMP" "$want" "$sealed" "${hwm:-0}" "$t_seal0" "$t_seal1" "$split" <<'PY'
+python3 - "$TMP" "$want" "$sealed" "${hwm:-0}" "$t_seal0" "$t_seal1" "$split" "${pss:-0}" <<'PY'
 import sys
 tmp, want, sealed, hwm, t0, t1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
     int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
 split = sys.argv[7]
+pss = int(sys.argv[8])
 def load(name):
     return sorted(int(l) / 1e6 for l in open("%s/%s" % (tmp, name)) if l.strip())
 def stats(v):
@@ -108,6 +111,8 @@ print("%-28s %10s %10.2f %10s %9s   %s" % ("extension start, median (ms)", "-",
                                            "(exec to proxy listening)"))
 print("%-28s %10s %10.1f %10s %9s   %s" % ("extension peak RSS (MB)", "-", hwm / 1024.0, "", "",
                                            "<= 10 MB"))
+print("%-28s %10s %10.1f %10s %9s   %s" % ("extension PSS now (MB)", "-", pss / 1024.0, "", "",
+                                           "(shared pages counted by share)"))
 print("%-28s %s" % ("  RSS now, by kind", split.replace("Rss", "").strip() +
                      "  (Shmem: the event ring, shared with the runtime; File: libraries)"))
 print("%-28s %10s %10d %10s %9s   %s" % ("bundles sealed", "-", sealed, "", "",

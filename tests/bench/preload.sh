@@ -6,8 +6,14 @@
 # under `strace -f` and under `strace -f --seccomp-bpf`, tracing the same calls. Prints ns per
 # operation, ratios to native, how much less time runtrail adds than strace, and ns per
 # recorded event (best of 5 runs, variants interleaved; the best-vs-median summary at the end
-# shows how much the load on the machine moved them). Targets: runtrail <= 1.15x native,
-# >= 20x less added time than strace.
+# shows how much the load on the machine moved them). The column "notsc" is runtrail record
+# with RUNTRAIL_TSC=0 (every stamp from clock_gettime), so both time stamp paths are measured on
+# any host; the clocksource the kernel used is printed with the load. Targets: runtrail <= 1.10x
+# native, >= 20x less added time than strace, <= 100 ns per recorded event on both paths.
+# Then process start (posix_spawn + waitpid of a program that returns at once, BENCH_SPAWN
+# times): plain, LD_PRELOAD of an empty library, the interposer without a ring, and recording
+# under `runtrail record`; wall and the children's CPU time per process (target: <= 50 us
+# added by the interposer).
 # Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts; BENCH_REF=SO adds
 # a column "ref": runtrail record with another build of the interposer, e.g. the previous one,
 # measured side by side in the same run)
@@ -44,6 +50,7 @@ once() {
     native) "$P" "$mode" "$n" "$arg" ;;
     passthru) LD_PRELOAD=$SO "$P" "$mode" "$n" "$arg" ;;
     runtrail) "$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg" ;;
+    notsc) RUNTRAIL_TSC=0 "$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg" ;;
     ref) RUNTRAIL_PRELOAD=$REF "$RUNTRAIL" record --quiet --max-events 1000 --store "$TMP/st" -- "$P" "$mode" "$n" "$arg" ;;
     strace) strace -f -qq -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg" ;;
     seccomp) strace -f -qq --seccomp-bpf -e trace=$TRACE -o /dev/null "$P" "$mode" "$n" "$arg" ;;
@@ -61,7 +68,7 @@ workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 
 # one (folded into the process's probe_repeats count: no event)
 workloads+=("stat $N $TMP/missing 1" "stat_rep $N $TMP/file 0")
 TRACE=$TRACE,stat,newfstatat
-variants=(native passthru runtrail)
+variants=(native passthru runtrail notsc)
 [ -n "$REF" ] && { [ -f "$REF" ] || { echo "bench/preload: BENCH_REF $REF missing"; exit 1; }; variants+=(ref); }
 [ $have_strace = 1 ] && variants+=(strace)
 [ $have_seccomp = 1 ] && variants+=(seccomp)
@@ -118,13 +125,15 @@ done
 echo
 echo "CPU time of the traced thread, ns/op (robust to other load; excludes the tracer's and the"
 echo "consumer's own CPU):"
-printf '%-14s%12s%12s%12s%14s%16s' "" native passthru runtrail "rt x native" "ns/rec. event"
+printf '%-14s%12s%12s%12s%14s%16s%12s%16s' "" native passthru runtrail "rt x native" "ns/rec. event" \
+    notsc "notsc ns/ev."
 [ -n "$REF" ] && printf '%12s%16s' ref "ref ns/event"
 echo
 for w in "${workloads[@]}"; do
     set -- $w
     awk -v m="$1" -v a="${cpu[$1,native]}" -v p="${cpu[$1,passthru]}" -v r="${cpu[$1,runtrail]}" -v e="$4" \
-        'BEGIN{printf "%-14s%12.1f%12.1f%12.1f%14.3f%16s", m, a, p, r, r/a, (e>0 ? sprintf("%.1f", (r-a)/e) : "-")}'
+        -v f="${cpu[$1,notsc]}" \
+        'BEGIN{printf "%-14s%12.1f%12.1f%12.1f%14.3f%16s%12.1f%16s", m, a, p, r, r/a, (e>0 ? sprintf("%.1f", (r-a)/e) : "-"), f, (e>0 ? sprintf("%.1f", (f-a)/e) : "-")}'
     [ -n "$REF" ] && awk -v a="${cpu[$1,native]}" -v r="${cpu[$1,ref]}" -v e="$4" \
         'BEGIN{printf "%12.1f%16s", r, (e>0 ? sprintf("%.1f", (r-a)/e) : "-")}'
     echo
@@ -139,4 +148,39 @@ for w in "${workloads[@]}"; do
         -v mc="${mcpu[$1,runtrail]}" -v mnc="${mcpu[$1,native]}" \
         'BEGIN{printf "  %-12s wall %.3f / %.3f   CPU %.3f / %.3f\n", m, bw/nw, mw/mnw, bc/nc, mc/mnc}'
 done
+
+# ---- process start ----
+EMPTY="$RT_ROOT/$BUILD/tests/bench/empty.so"
+S=${BENCH_SPAWN:-300}
+declare -A swall=() scpu=() sflt=()
+svariants=(plain empty passthru runtrail)
+[ -n "$REF" ] && svariants+=(ref)
+[ -f "$EMPTY" ] || svariants=(plain passthru runtrail)
+for rep in 1 2 3 4 5; do
+    for v in "${svariants[@]}"; do
+        case $v in
+        plain) r=$("$P" spawn "$S" "$P") ;;
+        empty) r=$(LD_PRELOAD=$EMPTY "$P" spawn "$S" "$P") ;;
+        passthru) r=$(LD_PRELOAD=$SO "$P" spawn "$S" "$P") ;;
+        runtrail) r=$("$RUNTRAIL" record --quiet --max-events 100000 --store "$TMP/st" -- "$P" spawn "$S" "$P") ;;
+        ref) r=$(RUNTRAIL_PRELOAD=$REF "$RUNTRAIL" record --quiet --max-events 100000 --store "$TMP/st" -- "$P" spawn "$S" "$P") ;;
+        esac
+        set -- $r
+        [ $# -eq 4 ] || continue
+        swall[$v]+=" $2" scpu[$v]+=" $3" sflt[$v]+=" $4"
+    done
+done
+echo
+echo "process start (posix_spawn + waitpid of a program that returns at once, $S per run), us per"
+echo "process, best / median of 5; added = vs plain (best); CPU = the children's CPU time; faults ="
+echo "the children's minor page faults per process (median; steady where times are not):"
+printf '  %-10s%20s%20s%14s%14s%10s\n' "" "wall best/median" "CPU best/median" "wall added" "CPU added" faults
+for v in "${svariants[@]}"; do
+    awk -v v="$v" -v bw="$(best ${swall[$v]:-0})" -v mw="$(median ${swall[$v]:-0})" \
+        -v bc="$(best ${scpu[$v]:-0})" -v mc="$(median ${scpu[$v]:-0})" \
+        -v pw="$(best ${swall[plain]:-0})" -v pc="$(best ${scpu[plain]:-0})" -v f="$(median ${sflt[$v]:-0})" \
+        'BEGIN{printf "  %-10s%9.1f /%9.1f%9.1f /%9.1f%+14.1f%+14.1f%10.1f\n", v, bw/1e3, mw/1e3, bc/1e3, mc/1e3, (bw-pw)/1e3, (bc-pc)/1e3, f}'
+done
+echo
+echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"

@@ -67,6 +67,18 @@ ATTACK_ID=$(python3 -c 'import json,sys; print([json.loads(l)["requestId"] for l
 PREP_END=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 sleep 1
 
+# The Lambda API of `runtrail enable/status/policy/disable` (docs/deploy.md): the local control
+# plane of tests/e2e/enable.sh, holding the function thumbnailer, signed with the S3RVER keys.
+LAMBDA_PORT=$(free_port)
+echo '{"keys": {"S3RVER": {"secret": "S3RVER"}}, "update_ms": 100,
+       "functions": [{"FunctionName": "thumbnailer", "Runtime": "python3.12"}]}' \
+    >"$T_TMP/lambda-seed.json"
+node "$ROOT/tests/tools/fake-lambda.js" "$LAMBDA_PORT" "$T_TMP/lambda-seed.json" \
+    "$T_TMP/lambda.log" >"$T_TMP/lambda.out" 2>&1 &
+PIDS+=($!)
+wait_port "$LAMBDA_PORT" || echo "# fake-lambda did not start"
+export RUNTRAIL_LAMBDA_ENDPOINT="http://127.0.0.1:$LAMBDA_PORT"
+
 # Placeholders and example values of the docs -> values of the prepared environment.
 SUBST=(
     "BUCKET" "bkt"
@@ -115,6 +127,8 @@ COVER=(
     '^runtrail ls --findings' sh 0 'grep -Eq "^TIME +FUNCTION" "$OUT" && grep -q "finding:" "$OUT" && ! grep -Eq " ok .* -$" "$OUT"'
     '^runtrail diff [0-9a-f-]{36} [0-9a-f-]{36}' sh 1 'grep -q "^+++ .*request $ATTACK_ID" "$OUT" && grep -q "^--- .*request $NORMAL_ID" "$OUT" && grep -q "environ_read  count 0 -> 1" "$OUT"'
     '^runtrail diff [0-9a-f-]{36} --baseline ' sh 1 'grep -q "^--- baseline " "$OUT" && grep -q " environ_read " "$OUT"'
+    '^runtrail replay [0-9a-f-]{36} --net sinkhole$' sh 1 'grep -q "^verdict    blocked" "$OUT" && grep -q "sinkholed 127.0.0.1:$EXFIL_PORT  POST " "$OUT"'
+    '^runtrail replay [0-9a-f-]{36}$' sh 1 'grep -q "^verdict    blocked" "$OUT" && grep -q "denied 127.0.0.1:$EXFIL_PORT " "$OUT"'
     '^runtrail ls .*--request-id ' sh 0 'grep -q "$CRASH_ID" "$OUT"'
     '^runtrail ls .*--status crash' sh 0 'grep -Eq " crash +[0-9]+ " "$OUT"'
     '^runtrail ls .*--exec .?/tmp' sh 0 'grep -q "exec_tmp" "$OUT"'
@@ -132,6 +146,11 @@ COVER=(
     '^runtrail invoke .*samples/python/bootstrap.py' sh 0 'grep -Eq "runtime.{3,5}python" "$OUT"'
     '^runtrail invoke .*build/samples/c/bootstrap' sh 0 'grep -Eq "runtime.{3,5}c.{3,5}kind.*upstream-ok" "$OUT"'
     '^runtrail invoke .*aws-lambda-ric/index.mjs' sh 0 'grep -q "\"runtime\":\"node\".*upstream-ok" "$OUT"'
+    '^runtrail enable thumbnailer .*--dry-run' sh 0 'grep -q "^+ Environment.AWS_LAMBDA_EXEC_WRAPPER = /opt/runtrail/wrapper" "$OUT" && ! grep -q "^published" "$OUT"'
+    '^runtrail enable thumbnailer ' sh 0 'grep -q "^published arn:aws:lambda:us-east-1:123456789012:layer:runtrail-x86_64:1" "$OUT" && grep -q "^thumbnailer: recording into s3://bkt/trails" "$OUT"'
+    '^runtrail status thumbnailer' sh 0 'grep -Eq "^thumbnailer.yes.runtrail-x86_64:1.s3://bkt/trails.0\.5.redacted.20[0-9-]{8}T[0-9:]{8}Z$" "$OUT"'
+    '^runtrail policy thumbnailer' sh 0 'grep -q "\"Resource\": \"arn:aws:s3:::bkt/trails/v1/fn=thumbnailer/\*\"" "$OUT"'
+    '^runtrail disable thumbnailer' sh 0 'grep -q "^thumbnailer: recording off" "$OUT" && grep -q "^- Environment.RUNTRAIL_STORE = s3://bkt/trails" "$OUT"'
     '^runtrail emulate --listen 127.0.0.1:[0-9]+ .*samples/python/bootstrap.py' emulate 0 'grep -q "\"runtime\":\"python\".*\"bucket\":\"example-uploads\"" "$OUT.curl"'
 )
 # ---- SKIP: REGEX (on the command as written) | reason ----

@@ -328,3 +328,61 @@ Test(preload, recorded_times_without_tsc, .timeout = 60)
 {
     check_times("0");
 }
+
+/* ---- the hook table resolved in one pass, as dlsym(RTLD_NEXT) would (resolve.c) ---- */
+
+/* Runs tests/recorder/resolve_check (with LD_PRELOAD=so when so is set) and returns its
+ * output; asserts it exited 0. */
+static void run_resolve_check(const char *so, char *out, size_t cap)
+{
+    char prog[512], cmd[1280];
+    snprintf(prog, sizeof prog, "%s/tests/recorder/resolve_check", build_dir());
+    cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
+    if (so)
+        snprintf(cmd, sizeof cmd, "LD_PRELOAD='%s' '%s'", so, prog);
+    else
+        snprintf(cmd, sizeof cmd, "'%s'", prog);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "resolve_check (LD_PRELOAD=%s) failed:\n%s",
+              so ? so : "", out);
+}
+
+/* Every name of the table (more than 80), none different, all found by the walk; and four
+ * indirect functions of libc (strlen...), resolved by the walk as dlsym resolves them. */
+static void check_resolved(const char *out)
+{
+    unsigned names = 0, differ = 1, walk_left = 1, unresolved = 1;
+    cr_assert_eq(sscanf(out, "names %u, differ %u, walk left %u, unresolved %u", &names, &differ,
+                        &walk_left, &unresolved),
+                 4, "%s", out);
+    cr_assert_gt(names, 80, "%s", out);
+    cr_assert_eq(differ, 0, "%s", out);
+    cr_assert_eq(walk_left, 0, "%s", out);
+    cr_assert_eq(unresolved, 0, "%s", out);
+    const char *ind = strstr(out, "\nindirect ");
+    cr_assert_not_null(ind, "%s", out);
+    unsigned n_ind = 0, ind_differ = 1, ind_left = 1;
+    cr_assert_eq(
+        sscanf(ind + 1, "indirect %u, differ %u, walk left %u", &n_ind, &ind_differ, &ind_left), 3,
+        "%s", out);
+    cr_assert_eq(n_ind, 4, "%s", out);
+    cr_assert_eq(ind_differ, 0, "%s", out);
+    cr_assert_eq(ind_left, 0, "%s", out);
+}
+
+Test(preload, hook_table_resolved_like_dlsym, .timeout = 60)
+{
+    char out[8192], so[512];
+    /* Every hooked name: libc's default version (posix_spawn has two), found by the walk
+     * alone on this glibc (none is an indirect function). */
+    run_resolve_check(NULL, out, sizeof out);
+    check_resolved(out);
+    /* With the interposer preloaded after the program, its hooks are the next definitions. */
+    snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
+    run_resolve_check(so, out, sizeof out);
+    check_resolved(out);
+}
