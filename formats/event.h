@@ -74,7 +74,8 @@ enum rt_argfmt {
     _(PID, "pid", "a process id")                                                                  \
     _(AWS_ACTION, "aws_action", "an AWS API action, service:Action (aws_call)")                    \
     _(RESOURCE, "resource", "the AWS resource a request names: bucket/key, table, queue URL, ARN") \
-    _(CREDENTIAL, "credential", "the access key id that signed a request, /region (aws_call)")
+    _(CREDENTIAL, "credential", "the access key id that signed a request, /region (aws_call)")     \
+    _(COUNT, "count", "how many calls one event stands for (probe_repeats)")
 
 enum rt_role {
 #define _(id, name, doc) RT_ROLE_##id,
@@ -191,7 +192,32 @@ enum rt_role {
      * security token or a body. */                                                                \
     _(AWS_CALL, AWS, "aws_call", RT_ARG(STR, "action", AWS_ACTION),                                \
       RT_ARG(STR, "resource", RESOURCE), RT_ARG(STR, "credential", CREDENTIAL),                    \
-      RT_ARG(INT, "status", NONE), RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG)
+      RT_ARG(INT, "status", NONE), RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG)                      \
+    /* probes, appended: the stat family (stat, lstat, fstatat, statx, __xstat...): n1 the         \
+     * AT_* flags (lstat: AT_SYMLINK_NOFOLLOW), n2 the file's st_mode when it succeeded */         \
+    _(STAT, FILE, "stat", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                           \
+      RT_ARG(AT_FD, "dirfd", FD), RT_ARG(HEX, "flags", NONE), RT_ARG(OCT, "mode", NONE), RT_NOARG) \
+    /* access, faccessat, eaccess/euidaccess (flags AT_EACCESS): n1 F_OK 0, or R_OK 4|W_OK 2|X_OK  \
+     * 1 */                                                                                        \
+    _(ACCESS, FILE, "access", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                       \
+      RT_ARG(AT_FD, "dirfd", FD), RT_ARG(INT, "mode", NONE), RT_ARG(HEX, "flags", NONE), RT_NOARG) \
+    /* readlink, readlinkat: s1 what the link points to (the bytes read) */                        \
+    _(READLINK, FILE, "readlink", RT_ARG(STR, "path", PATH), RT_ARG(STR, "target", NONE),          \
+      RT_NOARG, RT_ARG(AT_FD, "dirfd", FD), RT_NOARG, RT_NOARG, RT_NOARG)                          \
+    /* chdir (n0 -1) and fchdir (n0 the descriptor, s0 the directory it names) */                  \
+    _(CHDIR, FILE, "chdir", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG, RT_ARG(INT, "fd", FD),  \
+      RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
+    /* fdopendir: a directory stream on an open descriptor; s0 the directory it names */           \
+    _(FDOPENDIR, FILE, "fdopendir", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                 \
+      RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG, RT_NOARG)                                         \
+    /* successful probes (stat, access, readlink) a process repeated with the same path and        \
+     * result and did not record again: n0 how many, written at its exit (docs/recorder.md) */     \
+    _(PROBE_REPEATS, PROC, "probe_repeats", RT_NOARG, RT_NOARG, RT_NOARG,                          \
+      RT_ARG(INT, "count", COUNT), RT_NOARG, RT_NOARG, RT_NOARG)                                   \
+    /* io_uring_setup through syscall(2): the process's I/O through the ring is not recorded       \
+     * (flag partly_covered); n0 entries, n1 the IORING_SETUP_* flags */                           \
+    _(IO_URING, SEC, "io_uring_setup", RT_NOARG, RT_NOARG, RT_NOARG, RT_ARG(INT, "entries", NONE), \
+      RT_ARG(HEX, "flags", NONE), RT_NOARG, RT_NOARG)
 
 enum rt_op {
 #define _(id, kind, name, s0, s1, s2, n0, n1, n2, n3) RT_OP_##id,
@@ -211,7 +237,11 @@ enum rt_op {
     _(OUTSIDE, 6, "outside_invocation") /* happened outside any invocation's window */             \
     _(PRIVILEGE, 7, "privilege")        /* setuid family, ptrace */                                \
     _(CREATE, 8, "create")              /* the call created the file */                            \
-    _(STILL_OPEN, 9, "still_open")      /* connection summary taken while it was open: partial */
+    _(STILL_OPEN, 9, "still_open")      /* connection summary taken while it was open: partial */  \
+    _(PARTLY_COVERED, 10, "partly_covered") /* from here on the process does I/O the recorder      \
+                                               cannot see (io_uring) */                            \
+    _(SAMPLED, 11, "sampled") /* seen by the extension sampling /proc (a process the interposer    \
+                                 cannot enter): a coarse view, short-lived things may be missed */
 
 enum rt_event_flag {
 #define _(id, bit, name) RT_EF_##id = 1u << (bit),
