@@ -186,7 +186,8 @@ static void samples_range(struct samples *s, struct rt_range *r)
     _(handlers) \
     _(memory) \
     _(payload) \
-    _(payload_paths)
+    _(payload_paths) \
+    _(aws_actions)
 /* clang-format on */
 
 struct rt_baseline *rt_baseline_new(const char *function)
@@ -199,6 +200,7 @@ struct rt_baseline *rt_baseline_new(const char *function)
 #define _(name) ok = ok && (bl->name = strset_new());
     SETS(_)
 #undef _
+    bl->aws_learned = true;
     if (!ok) {
         rt_baseline_free(bl);
         return NULL;
@@ -538,6 +540,9 @@ static void learn_event(struct learner *L, const struct rt_event *ev, const char
         add(L, bl->hosts, rt_baseline_norm_host(a, sizeof a, rt_event_host(ev), rid));
     if (ev->op == RT_OP_OUTBOUND && rt_event_http(ev).len)
         add(L, bl->http, rt_baseline_norm_http(a, sizeof a, rt_event_http(ev), rid));
+    if (rt_event_str(ev, RT_ROLE_AWS_ACTION).len)
+        add(L, bl->aws_actions,
+            rt_baseline_norm(a, sizeof a, rt_event_str(ev, RT_ROLE_AWS_ACTION), rid));
     struct rt_file_access fa[2];
     size_t n = rt_event_file_access(ev, fa);
     for (size_t i = 0; i < n; i++) {
@@ -682,6 +687,10 @@ int rt_baseline_to_json(struct rt_baseline *bl, char **out, size_t *len)
         set_map(bl->files), "env", set_map(bl->env), "code", code_map(bl->code), "config",
         "runtimes", set_array(bl->runtimes), "handlers", set_array(bl->handlers), "memory_mb",
         set_array(bl->memory), "payload", set_map(bl->payload), "ranges", ranges);
+    if (doc && json_object_set_new(doc, "aws_actions", set_array(bl->aws_actions)) != 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
     if (!doc)
         return RT_ERR_NOMEM;
     char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
@@ -938,8 +947,8 @@ int rt_baseline_parse(const char *text, size_t len, struct rt_baseline **out, st
                        RT_BASELINE_VERSION);
     }
     static const char *const top[] = {
-        "version", "function", "invocations", "programs", "argv", "destinations", "files", "env",
-        "code",    "config",   "payload",     "ranges",   NULL};
+        "version", "function", "invocations", "programs", "argv",   "destinations", "files",
+        "env",     "code",     "config",      "payload",  "ranges", "aws_actions",  NULL};
     only_keys(&ld, doc, "baseline", top);
     const json_t *fn = need(&ld, doc, "function", JSON_STRING, "function");
     const json_t *inv = need(&ld, doc, "invocations", JSON_INTEGER, "invocations");
@@ -960,6 +969,13 @@ int rt_baseline_parse(const char *text, size_t len, struct rt_baseline **out, st
         struct rt_baseline *bl = ld.bl;
         bl->invocations = (uint64_t)json_integer_value(inv);
         load_array(&ld, programs, "programs", bl->programs);
+        /* AWS actions: absent from baselines learned before aws_call events existed, which
+         * then do not judge them (aws_learned false) */
+        const json_t *aws = json_object_get(doc, "aws_actions");
+        if (aws && !json_is_array(aws))
+            bad(&ld, "aws_actions", "must be an array");
+        load_array(&ld, aws, "aws_actions", bl->aws_actions);
+        bl->aws_learned = aws != NULL;
         load_map(&ld, argv, "argv", bl->argv, NULL, NULL);
         static const char *const dk[] = {"peers", "hosts", "http", NULL};
         only_keys(&ld, dest, "destinations", dk);

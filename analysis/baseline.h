@@ -12,7 +12,8 @@
  *     "*": not compared);
  *   - the code digests (task root, layers) per function version; runtimes, handlers, memory;
  *   - the input payload's shape: JSON key paths (arrays collapsed) and their value types;
- *   - ranges (min, p95 by nearest rank, max) of duration, event count and bytes sent.
+ *   - ranges (min, p95 by nearest rank, max) of duration, event count and bytes sent;
+ *   - the AWS API actions called (aws_call events: "service:Action").
  * Every string in a baseline is escaped as `show` escapes (formats/escape.h), so a baseline is
  * printable ASCII. The JSON document is stable: sorted keys and sorted arrays, one entry per
  * line, so learning twice from the same invocations gives the same bytes. */
@@ -70,6 +71,8 @@ struct rt_baseline {
     struct rt_strset *runtimes, *handlers, *memory;
     struct rt_strset *payload; /* "path\ttype" */
     struct rt_strset *payload_paths;
+    struct rt_strset *aws_actions; /* "service:Action" of aws_call events */
+    bool aws_learned; /* false for a document without aws_actions (learned before them) */
     struct rt_range range[RT_RANGE__COUNT];
     void *priv_; /* learning samples */
 };

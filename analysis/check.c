@@ -396,6 +396,23 @@ static void check_destination(struct ctx *c, size_t i, struct rt_strset *learned
              what, norm);
 }
 
+/* An aws_call signed with a key id that is not META access_key_id (when the bundle has one). */
+static void check_credential(struct ctx *c, const struct rt_event *ev, size_t i)
+{
+    const char *own = c->b->meta.access_key_id;
+    struct rt_str cred = rt_event_str(ev, RT_ROLE_CREDENTIAL);
+    if (!own || !own[0] || !cred.len || flag_allowed(c, RT_CHECK_FOREIGN_CREDENTIAL))
+        return;
+    const char *slash = memchr(cred.ptr, '/', cred.len); /* "KEYID/region" */
+    size_t n = slash ? (size_t)(slash - cred.ptr) : cred.len;
+    if (n == strlen(own) && !memcmp(cred.ptr, own, n))
+        return;
+    char key[256];
+    rt_escape_buf(key, sizeof key, cred.ptr, n, 0);
+    note(c, RT_CHECK_FOREIGN_CREDENTIAL, key, i,
+         "an AWS call signed with access key id %s, not the function's own", key);
+}
+
 static void check_event(struct ctx *c, const struct rt_event *ev, size_t i)
 {
     const char *rid = c->b->meta.request_id;
@@ -446,6 +463,13 @@ static void check_event(struct ctx *c, const struct rt_event *ev, size_t i)
         if (bl && !rt_strset_has(bl->http, a) &&
             !rules_match(c->rules, false, RT_RULE_DESTINATION, (const char *const[]){a}, 1, NULL))
             note(c, RT_CHECK_NEW_DESTINATION, a, i, "sent the HTTP request %s, never seen", a);
+    }
+    struct rt_str action = rt_event_str(ev, RT_ROLE_AWS_ACTION);
+    if (action.len) {
+        rt_baseline_norm(a, sizeof a, action, rid);
+        if (bl && bl->aws_learned && !rt_strset_has(bl->aws_actions, a))
+            note(c, RT_CHECK_NEW_AWS_ACTION, a, i, "called the AWS API %s, never seen", a);
+        check_credential(c, ev, i);
     }
     struct rt_file_access fa[2];
     size_t n = rt_event_file_access(ev, fa);

@@ -46,6 +46,9 @@ const char *rt_severity_name(unsigned sev);
     _(DROPPED, "dropped", LOW, "flags",                                                            \
       "events were dropped (writer or ring full) or connections went untracked: the record is "    \
       "incomplete")                                                                                \
+    _(FOREIGN_CREDENTIAL, "foreign_credential", HIGH, "flags",                                     \
+      "an AWS call signed with an access key id other than the function's own (META "              \
+      "access_key_id, the role session's key): credentials stolen elsewhere or planted")           \
     _(NEW_PROGRAM, "new_program", HIGH, "baseline", "a program the baseline never saw run")        \
     _(NEW_ARGV, "new_argv", LOW, "baseline",                                                       \
       "a learned program run with an argv pattern never seen")                                     \
@@ -76,6 +79,9 @@ const char *rt_severity_name(unsigned sev);
       "event count above 3 x the learned max + 100")                                               \
     _(BYTES_OUT_RANGE, "bytes_out_range", HIGH, "baseline",                                        \
       "bytes sent above 3 x the learned max + 16 KiB")                                             \
+    _(NEW_AWS_ACTION, "new_aws_action", HIGH, "baseline",                                          \
+      "an AWS API action (service:Action of an aws_call) the function never used in the "          \
+      "baseline: a permission used for the first time")                                            \
     _(DENY_PROGRAM, "deny_program", HIGH, "rules", "a program matching a `deny program` entry")    \
     _(DENY_DESTINATION, "deny_destination", HIGH, "rules",                                         \
       "a peer or host matching a `deny destination` entry")                                        \

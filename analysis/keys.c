@@ -460,7 +460,8 @@ static bool build_key(struct keyer *k, const struct rt_event *ev)
             enum rt_role role = info->num_role[n];
             enum rt_argfmt fmt = info->num_fmt[n];
             if (fmt == RT_AF_NONE || role == RT_ROLE_FD || role == RT_ROLE_BYTES_OUT ||
-                role == RT_ROLE_BYTES_IN || (fmt == RT_AF_OCT && ev->num[n] == 0) ||
+                role == RT_ROLE_COUNT || role == RT_ROLE_BYTES_IN ||
+                (fmt == RT_AF_OCT && ev->num[n] == 0) ||
                 (ev->op == RT_OP_PROC_START && role == RT_ROLE_PID))
                 continue; /* a process's parent is already in its position */
             puts_(k, first ? "" : ", ");

@@ -28,6 +28,9 @@
     _(BYTES, "bytes", "bytes_out, bytes_in slots", "dropped",                                      \
       "totals are compared as ranges, not per event")                                              \
     _(ANSWERS, "answers", "DNS answers", "dropped", "DNS rotates addresses")                       \
+    _(COUNT, "count", "count slots", "dropped",                                                    \
+      "how often a process repeated a probe (probe_repeats) depends on its caches; the first "     \
+      "probe of each path is the behaviour")                                                       \
     _(RESULT, "result", "result", "`ok` or the errno name",                                        \
       "return values are fds, pids and byte counts; success or the error is the behaviour")        \
     _(EPHEMERAL_PORT, "ephemeral port", "peer and local slots", "`*` for the port",                \

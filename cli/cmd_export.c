@@ -27,7 +27,7 @@ static const char help[] =
     "Export invocations for other tools. Which ones: bundle files, folders (searched\n"
     "recursively for *.rtb) and request ids; or, without them, the catalog's invocations\n"
     "that ls's filters select (all of them when none is given):\n"
-    "  --function F --since T --until T --status S --path GLOB --dest D --exec PATH\n"
+    "  --function F --since T --until T --status S --path GLOB --dest D --exec PATH --aws A\n"
     "  --request-id ID --limit N --findings --cache DIR      (see runtrail ls --help)\n"
     "\n"
     "  --format perfetto  a Chrome/Perfetto trace-event JSON document (ui.perfetto.dev,\n"

@@ -18,7 +18,8 @@
 
 static const char help[] =
     "usage: runtrail ls [--function F] [--since T] [--until T] [--status S] [--path GLOB]\n"
-    "                   [--dest HOST|IP[:PORT]] [--exec PATH] [--request-id ID]...\n"
+    "                   [--dest HOST|IP[:PORT]] [--exec PATH] [--aws SERVICE:ACTION]\n"
+    "                   [--request-id ID]...\n"
     "                   [--limit N] [--findings] [-l | --paths | --json] [--cache DIR]\n"
     "\n"
     "List the invocations in the catalog (bundles pulled, recorded or indexed), oldest\n"
@@ -33,6 +34,8 @@ static const char help[] =
     "  --dest D           talked to D: a host name, an IP, HOST:PORT, IP:PORT or\n"
     "                     [IPv6]:PORT (connected to it, accepted from it, bound on it)\n"
     "  --exec PATH        ran PATH (a glob when it has a '/', else matched by name)\n"
+    "  --aws ACTION       made an AWS API call ACTION, service:Action as in aws_call\n"
+    "                     events (a glob): s3:GetObject, 'iam:*', '*:Delete*'\n"
     "  --request-id ID    this request id (repeatable)\n"
     "  --limit N          at most N rows\n"
     "  --findings         only invocations with findings stored by runtrail check\n"

@@ -245,6 +245,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.request_id = request_id;
     meta.sandbox_id = sandbox_id;
     meta.hash_key_id = rd.key.id;
+    meta.access_key_id = (char *)rt_ext_own_key_id(NULL); /* the command inherits it */
     meta.recorder_version = (char *)RT_VERSION;
     meta.runtime = (char *)"record";
     uint8_t *data = NULL;

@@ -107,6 +107,9 @@ struct rt_meta {
     char *command;     /* `record`: the command line, arguments joined by spaces */
     char *hash_key_id; /* which keyed hashes compare: "configured:HEX", "sandbox:HEX" */
     char *replay_of;   /* `runtrail replay`: "REQUEST_ID DIGEST-HEX" of the replayed bundle */
+    /* The function's own AWS_ACCESS_KEY_ID (its role session's key id, not a secret): what
+     * `check` compares the credential of each aws_call with. NULL when unknown. */
+    char *access_key_id;
     uint32_t memory_mb;
     int64_t start_wall_ns; /* Unix time, ns */
     int64_t end_wall_ns;

@@ -23,7 +23,8 @@
     _(NET, "net")                                                                                  \
     _(SEC, "sec")                                                                                  \
     _(MARK, "mark")                                                                                \
-    _(LOG, "log")
+    _(LOG, "log")                                                                                  \
+    _(AWS, "aws")
 
 enum rt_kind {
 #define _(id, name) RT_KIND_##id,
@@ -70,7 +71,11 @@ enum rt_argfmt {
     _(BYTES_OUT, "bytes_out", "bytes the program sent")                                            \
     _(BYTES_IN, "bytes_in", "bytes the program received")                                          \
     _(FD, "fd", "a file descriptor number (AT_FDCWD for a directory fd)")                          \
-    _(PID, "pid", "a process id")
+    _(PID, "pid", "a process id")                                                                  \
+    _(AWS_ACTION, "aws_action", "an AWS API action, service:Action (aws_call)")                    \
+    _(RESOURCE, "resource", "the AWS resource a request names: bucket/key, table, queue URL, ARN") \
+    _(CREDENTIAL, "credential", "the access key id that signed a request, /region (aws_call)")     \
+    _(COUNT, "count", "how many calls one event stands for (probe_repeats)")
 
 enum rt_role {
 #define _(id, name, doc) RT_ROLE_##id,
@@ -178,7 +183,41 @@ enum rt_role {
      * n1 bytes in, n2 the protocol seen (enum rt_proto). */                                       \
     _(INBOUND, NET, "inbound", RT_ARG(STR, "peer", PEER), RT_ARG(STR, "local", LOCAL),             \
       RT_ARG(STR, "request", HTTP), RT_ARG(BYTES, "bytes_out", BYTES_OUT),                         \
-      RT_ARG(BYTES, "bytes_in", BYTES_IN), RT_ARG(PROTO, "proto", NONE), RT_ARG(INT, "fd", FD))
+      RT_ARG(BYTES, "bytes_in", BYTES_IN), RT_ARG(PROTO, "proto", NONE), RT_ARG(INT, "fd", FD))    \
+    /* AWS API calls, appended: one AWS API request signed with SigV4, seen in the plaintext of a  \
+     * TLS connection (OpenSSL):  s0 "service:Action" ("s3:GetObject"; "service:unknown" when      \
+     * the plaintext cannot be reached), s1 the resource the request names (bucket/key, table,     \
+     * queue URL, ARN; empty when none), s2 "ACCESS_KEY_ID/region" from the credential scope;      \
+     * n0 the HTTP status of the answer (0: none seen), n1 the fd. Never the signature, the        \
+     * security token or a body. */                                                                \
+    _(AWS_CALL, AWS, "aws_call", RT_ARG(STR, "action", AWS_ACTION),                                \
+      RT_ARG(STR, "resource", RESOURCE), RT_ARG(STR, "credential", CREDENTIAL),                    \
+      RT_ARG(INT, "status", NONE), RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG)                      \
+    /* probes, appended: the stat family (stat, lstat, fstatat, statx, __xstat...): n1 the         \
+     * AT_* flags (lstat: AT_SYMLINK_NOFOLLOW), n2 the file's st_mode when it succeeded */         \
+    _(STAT, FILE, "stat", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                           \
+      RT_ARG(AT_FD, "dirfd", FD), RT_ARG(HEX, "flags", NONE), RT_ARG(OCT, "mode", NONE), RT_NOARG) \
+    /* access, faccessat, eaccess/euidaccess (flags AT_EACCESS): n1 F_OK 0, or R_OK 4|W_OK 2|X_OK  \
+     * 1 */                                                                                        \
+    _(ACCESS, FILE, "access", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                       \
+      RT_ARG(AT_FD, "dirfd", FD), RT_ARG(INT, "mode", NONE), RT_ARG(HEX, "flags", NONE), RT_NOARG) \
+    /* readlink, readlinkat: s1 what the link points to (the bytes read) */                        \
+    _(READLINK, FILE, "readlink", RT_ARG(STR, "path", PATH), RT_ARG(STR, "target", NONE),          \
+      RT_NOARG, RT_ARG(AT_FD, "dirfd", FD), RT_NOARG, RT_NOARG, RT_NOARG)                          \
+    /* chdir (n0 -1) and fchdir (n0 the descriptor, s0 the directory it names) */                  \
+    _(CHDIR, FILE, "chdir", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG, RT_ARG(INT, "fd", FD),  \
+      RT_NOARG, RT_NOARG, RT_NOARG)                                                                \
+    /* fdopendir: a directory stream on an open descriptor; s0 the directory it names */           \
+    _(FDOPENDIR, FILE, "fdopendir", RT_ARG(STR, "path", PATH), RT_NOARG, RT_NOARG,                 \
+      RT_ARG(INT, "fd", FD), RT_NOARG, RT_NOARG, RT_NOARG)                                         \
+    /* successful probes (stat, access, readlink) a process repeated with the same path and        \
+     * result and did not record again: n0 how many, written at its exit (docs/recorder.md) */     \
+    _(PROBE_REPEATS, PROC, "probe_repeats", RT_NOARG, RT_NOARG, RT_NOARG,                          \
+      RT_ARG(INT, "count", COUNT), RT_NOARG, RT_NOARG, RT_NOARG)                                   \
+    /* io_uring_setup through syscall(2): the process's I/O through the ring is not recorded       \
+     * (flag partly_covered); n0 entries, n1 the IORING_SETUP_* flags */                           \
+    _(IO_URING, SEC, "io_uring_setup", RT_NOARG, RT_NOARG, RT_NOARG, RT_ARG(INT, "entries", NONE), \
+      RT_ARG(HEX, "flags", NONE), RT_NOARG, RT_NOARG)
 
 enum rt_op {
 #define _(id, kind, name, s0, s1, s2, n0, n1, n2, n3) RT_OP_##id,
@@ -198,7 +237,11 @@ enum rt_op {
     _(OUTSIDE, 6, "outside_invocation") /* happened outside any invocation's window */             \
     _(PRIVILEGE, 7, "privilege")        /* setuid family, ptrace */                                \
     _(CREATE, 8, "create")              /* the call created the file */                            \
-    _(STILL_OPEN, 9, "still_open")      /* connection summary taken while it was open: partial */
+    _(STILL_OPEN, 9, "still_open")      /* connection summary taken while it was open: partial */  \
+    _(PARTLY_COVERED, 10, "partly_covered") /* from here on the process does I/O the recorder      \
+                                               cannot see (io_uring) */                            \
+    _(SAMPLED, 11, "sampled") /* seen by the extension sampling /proc (a process the interposer    \
+                                 cannot enter): a coarse view, short-lived things may be missed */
 
 enum rt_event_flag {
 #define _(id, bit, name) RT_EF_##id = 1u << (bit),

@@ -483,6 +483,7 @@ json_t *rt_json_meta(const struct rt_bundle *b)
     set_str(j, "arch", m->arch);
     set_str(j, "hash_key_id", m->hash_key_id);
     set_str(j, "replay_of", m->replay_of);
+    set_str(j, "access_key_id", m->access_key_id);
     json_object_set_new(j, "memory_mb", json_integer(m->memory_mb));
     json_object_set_new(j, "start_wall_ns", json_integer(m->start_wall_ns));
     json_object_set_new(j, "end_wall_ns", json_integer(m->end_wall_ns));

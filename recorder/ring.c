@@ -7,6 +7,7 @@
 #include "recorder/ring.h"
 
 #include "recorder/preload/ring_layout.h"
+#include "recorder/preload/sniff.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -304,6 +305,29 @@ static void set_str(struct rt_event *ev, int i, const char *s, size_t len)
     ev->str[i].len = len;
 }
 
+/* A TLS connection to an AWS endpoint (its SNI) whose plaintext the recorder never saw (a
+ * runtime with its own TLS: Node.js, Java, Go): one aws_call naming the service, the action
+ * unknown. Written with the connection's first summary. */
+static size_t conn_aws_unknown(const struct rt_ring_conn *c, drain_fn fn, void *arg)
+{
+    char action[96];
+    size_t n;
+    if (c->proto != RT_PROTO_TLS || c->req[0] ||
+        !(n = rt_sniff_aws_service(c->sni, strlen(c->sni), action, sizeof action - 9)))
+        return 0;
+    memcpy(action + n, ":unknown", 9);
+    struct rt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.op = RT_OP_AWS_CALL;
+    ev.ts_ns = c->t0;
+    ev.pid = c->pid;
+    ev.tid = c->tid;
+    ev.num[1] = c->fd;
+    set_str(&ev, 0, action, n + 8);
+    fn(&ev, arg);
+    return 1;
+}
+
 /* Writes the summary of entry i (copy c) for what it did since its previous summary, if
  * anything: bytes each way, the HTTP lines of the current period when not reported yet, and
  * a first summary of every connection that ends. open_now: still open (flagged so). */
@@ -350,7 +374,9 @@ static size_t conn_summary(struct rt_ring *r, uint32_t i, const struct rt_ring_c
         set_str(&ev, 1, host, strlen(host));
         set_str(&ev, 2, r->text, tn);
     }
+    bool first = !rep->reported;
     fn(&ev, arg);
+    size_t unknown = first && !inbound && text_ok ? conn_aws_unknown(c, fn, arg) : 0;
     rep->reported = true;
     rep->out = c->bytes_out;
     rep->in = c->bytes_in;
@@ -358,7 +384,7 @@ static size_t conn_summary(struct rt_ring *r, uint32_t i, const struct rt_ring_c
         rep->gen = c->period_gen;
         rep->text_len = tn ? tn : rep->text_len;
     }
-    return 1;
+    return 1 + unknown;
 }
 
 /* One pass over the table (see enum conn_pass). Each live entry is copied before use, its

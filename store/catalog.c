@@ -58,6 +58,12 @@ static const char *const migrations[] = {
     "  rule TEXT NOT NULL, severity TEXT NOT NULL, item TEXT, explain TEXT,"
     "  checked_ns INTEGER);"
     "CREATE INDEX IF NOT EXISTS findings_inv ON findings(inv);",
+    /* 4: the AWS API calls (aws_call events: `ls --aws`, check's AWS rules), strings interned */
+    "CREATE TABLE IF NOT EXISTS aws_calls ("
+    "  inv INTEGER NOT NULL REFERENCES invocations(id) ON DELETE CASCADE,"
+    "  action INTEGER NOT NULL, resource INTEGER, credential INTEGER, status INTEGER);"
+    "CREATE INDEX IF NOT EXISTS aws_calls_action ON aws_calls(action, inv);"
+    "CREATE INDEX IF NOT EXISTS aws_calls_inv ON aws_calls(inv);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -70,7 +76,7 @@ struct intern_slot {
 
 struct rt_catalog {
     sqlite3 *db;
-    sqlite3_stmt *ins_inv, *ins_ev, *find_digest, *upd_path, *find_str, *ins_str;
+    sqlite3_stmt *ins_inv, *ins_ev, *ins_aws, *find_digest, *upd_path, *find_str, *ins_str;
     struct intern_slot *intern; /* cache of strings -> id */
     size_t intern_used;
     bool in_batch;
@@ -287,6 +293,10 @@ static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog 
                       "INSERT INTO events (inv, ts_ns, pid, kind, op, target, host, port,"
                       " result, bytes, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                       ei)) ||
+        (rc = prepare(cat, &cat->ins_aws,
+                      "INSERT INTO aws_calls (inv, action, resource, credential, status)"
+                      " VALUES (?,?,?,?,?)",
+                      ei)) ||
         (rc = prepare(cat, &cat->find_digest,
                       "SELECT id, path, key FROM invocations WHERE digest = ?", ei)) ||
         (rc =
@@ -327,6 +337,7 @@ void rt_catalog_close(struct rt_catalog *cat)
         sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL);
     sqlite3_finalize(cat->ins_inv);
     sqlite3_finalize(cat->ins_ev);
+    sqlite3_finalize(cat->ins_aws);
     sqlite3_finalize(cat->find_digest);
     sqlite3_finalize(cat->upd_path);
     sqlite3_finalize(cat->find_str);
@@ -504,6 +515,27 @@ static void bind_id_or_null(sqlite3_stmt *st, int col, int64_t id)
         sqlite3_bind_null(st, col);
 }
 
+/* One row of aws_calls: the action, resource and credential strings interned. */
+static int insert_aws_call(struct rt_catalog *cat, int64_t inv, const struct rt_event *ev)
+{
+    struct rt_str action = rt_event_str(ev, RT_ROLE_AWS_ACTION);
+    struct rt_str res = rt_event_str(ev, RT_ROLE_RESOURCE);
+    struct rt_str cred = rt_event_str(ev, RT_ROLE_CREDENTIAL);
+    int64_t a = action.len ? intern(cat, action.ptr, action.len) : 0;
+    int64_t r = res.len ? intern(cat, res.ptr, res.len) : 0;
+    int64_t c = cred.len ? intern(cat, cred.ptr, cred.len) : 0;
+    if (a <= 0 || r < 0 || c < 0)
+        return a == 0 && r >= 0 && c >= 0 ? 0 : -1; /* no action: nothing to index */
+    sqlite3_stmt *st = cat->ins_aws;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, inv);
+    sqlite3_bind_int64(st, 2, a);
+    bind_id_or_null(st, 3, r);
+    bind_id_or_null(st, 4, c);
+    sqlite3_bind_int64(st, 5, ev->num[0]); /* aws_call n0: the HTTP status */
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
 static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bundle *b)
 {
     for (size_t i = 0; i < b->n_events; i++) {
@@ -567,6 +599,8 @@ static int insert_events(struct rt_catalog *cat, int64_t inv, const struct rt_bu
         sqlite3_bind_int64(st, 10, bytes);
         sqlite3_bind_int64(st, 11, ev->flags);
         if (sqlite3_step(st) != SQLITE_DONE)
+            return -1;
+        if (ev->op == RT_OP_AWS_CALL && insert_aws_call(cat, inv, ev) != 0)
             return -1;
     }
     return 0;
@@ -878,6 +912,9 @@ static void add_where(struct sqlbuf *q, const struct rt_catalog_filter *f, struc
             sql_add(q, " AND e.port = :port");
         sql_add(q, ")");
     }
+    if (f->aws_glob)
+        sql_add(q, " AND i.id IN (SELECT a.inv FROM aws_calls a WHERE"
+                   " a.action IN (SELECT id FROM strings WHERE text GLOB :aws))");
     fp->exec_glob[0] = '\0';
     if (f->exec) {
         if (strchr(f->exec, '/'))
@@ -909,6 +946,7 @@ static void bind_filter(sqlite3_stmt *st, const struct rt_catalog_filter *f,
     BIND_NAME(":knet", sqlite3_bind_int(st, ix_, RT_KIND_NET));
     BIND_NAME(":kproc", sqlite3_bind_int(st, ix_, RT_KIND_PROC));
     BIND_NAME(":path", sqlite3_bind_text(st, ix_, f->path_glob, -1, SQLITE_STATIC));
+    BIND_NAME(":aws", sqlite3_bind_text(st, ix_, f->aws_glob, -1, SQLITE_STATIC));
     BIND_NAME(":dest", sqlite3_bind_text(st, ix_, fp->dest_buf, -1, SQLITE_STATIC));
     BIND_NAME(":port", sqlite3_bind_int(st, ix_, fp->dest_port));
     BIND_NAME(":exec", sqlite3_bind_text(st, ix_, fp->exec_glob, -1, SQLITE_STATIC));

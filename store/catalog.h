@@ -65,6 +65,7 @@ struct rt_catalog_filter {
     const char *path_glob;          /* a file event's path matches (SQLite GLOB: * ? [...]) */
     const char *dest;               /* HOST, IP, HOST:PORT, IP:PORT or [IPv6]:PORT of a net event */
     const char *exec;               /* a program run: full path (glob) or a bare name (basename) */
+    const char *aws_glob;           /* an aws_call's service:Action matches (GLOB: "iam:*") */
     const char *const *request_ids; /* any of these request ids */
     size_t n_request_ids;
     size_t limit;       /* 0 = all */

@@ -29,9 +29,9 @@ static int fail(char *err, size_t cap, const char *fmt, ...)
 
 int rt_catalog_filter_kind(const char *opt)
 {
-    static const char *const valued[] = {"--function", "--since",      "--until",
-                                         "--status",   "--path",       "--dest",
-                                         "--exec",     "--request-id", "--limit"};
+    static const char *const valued[] = {"--function",   "--since", "--until", "--status",
+                                         "--path",       "--dest",  "--exec",  "--aws",
+                                         "--request-id", "--limit"};
     if (!strcmp(opt, "--findings"))
         return 1;
     for (size_t i = 0; i < sizeof valued / sizeof valued[0]; i++)
@@ -74,6 +74,8 @@ int rt_catalog_filter_option(struct rt_catalog_filter_args *a, const char *opt, 
         f->dest = val;
     } else if (!strcmp(opt, "--exec")) {
         f->exec = val;
+    } else if (!strcmp(opt, "--aws")) {
+        f->aws_glob = val;
     } else if (!strcmp(opt, "--request-id")) {
         if (f->n_request_ids >= RT_CATALOG_MAX_IDS)
             return fail(err, cap, "at most %d --request-id", RT_CATALOG_MAX_IDS);

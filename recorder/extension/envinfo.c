@@ -140,3 +140,29 @@ int rt_ext_code_digest(const char *task_root, const char *layers_dir, struct rt_
 {
     return rt_code_digest(task_root, layers_dir, code);
 }
+
+const char *rt_ext_own_key_id(char *const *envp)
+{
+    static const char name[] = "AWS_ACCESS_KEY_ID=", secret_name[] = "AWS_SECRET_ACCESS_KEY=";
+    const char *v = NULL, *secret = NULL;
+    if (!envp) {
+        v = getenv("AWS_ACCESS_KEY_ID");
+        secret = getenv("AWS_SECRET_ACCESS_KEY");
+    }
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (!strncmp(envp[i], name, sizeof name - 1))
+            v = envp[i] + sizeof name - 1;
+        if (!strncmp(envp[i], secret_name, sizeof secret_name - 1))
+            secret = envp[i] + sizeof secret_name - 1;
+    }
+    /* an id equal to the secret (a test setup, a mistake) is treated as the secret */
+    if (!v || (secret && !strcmp(v, secret)))
+        return NULL;
+    size_t n = strlen(v);
+    if (n < 4 || n > 128)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9')))
+            return NULL;
+    return v;
+}

@@ -82,7 +82,12 @@
       "default). A larger ring tolerates a larger value; a record that finds the ring full is "    \
       "dropped and counted in `ring_dropped`.")                                                    \
     _(layers_dir, "RUNTRAIL_LAYERS_DIR", "/opt", str,                                              \
-      "Layers folder hashed into the CODE digest (runtrail's own files excluded).")
+      "Layers folder hashed into the CODE digest (runtrail's own files excluded).")                \
+    _(proc_sample_ms, "RUNTRAIL_PROC_SAMPLE_MS", "5", ms,                                          \
+      "How often the extension looks in /proc at the processes the interposer cannot enter (a "    \
+      "static or Go runtime or child): their program, working folder, open files and sockets, "    \
+      "recorded flagged `sampled`, in milliseconds (0: never). A connection shorter than this "    \
+      "can be missed.")
 
 typedef const char *rt_ext_cfg_str_t;
 typedef uint64_t rt_ext_cfg_size_t;
@@ -220,6 +225,11 @@ char *rt_ext_redacted_command(const struct rt_ext_hash_key *key, const char *use
 
 /* True when a variable's value may be stored in clear (non-secret Lambda variables). */
 bool rt_ext_env_allowed(const char *name);
+/* The function's own access key id (AWS_ACCESS_KEY_ID in envp, or in this process's
+ * environment when envp is NULL) when it looks like one (4 to 128 upper-case letters and
+ * digits), for META access_key_id; else NULL. The key id is an identifier, not a secret; it is
+ * left out when it equals AWS_SECRET_ACCESS_KEY (compared, never kept). */
+const char *rt_ext_own_key_id(char *const *envp);
 /* Hashes every NAME=VALUE of envp (NULL-terminated) into *out (malloc'ed array, caller frees
  * with rt_ext_env_free). RUNTRAIL_HASH_KEY itself is left out (of the ENV block too). */
 int rt_ext_env_collect(char *const *envp, const struct rt_ext_hash_key *key,
@@ -347,6 +357,33 @@ void rt_ext_proxy_stop(struct rt_ext_proxy *p);
 /* The runtime's pid as the wrapper wrote it (RUNTRAIL_RUN_DIR/runtime.pid) before exec'ing the
  * runtime; 0 when unknown. */
 pid_t rt_ext_runtime_pid(const char *run_dir);
+
+/* ---- /proc sampling of processes the interposer cannot enter (procwatch.c, procparse.c) ---- */
+
+/* One socket of /proc/PID/net/{tcp,tcp6,udp,udp6}: addresses as "ip:port" ("[v6]:port"). */
+struct rt_proc_sock {
+    uint64_t inode;
+    int state; /* TCP state number (1 established, 10 listen); UDP: 7 unconnected, 1 connected */
+    char local[64], remote[64];
+};
+/* Finds the socket with inode in the text of one /proc/net table (v6 for tcp6/udp6): returns
+ * true and fills *out, false when absent or the text is malformed. Never reads past len. */
+bool rt_proc_net_find(const char *text, size_t len, bool v6, uint64_t inode,
+                      struct rt_proc_sock *out);
+/* The "flags:" value (octal open flags) of a /proc/PID/fdinfo/N text; -1 when absent. */
+long rt_proc_fdinfo_flags(const char *text, size_t len);
+/* The parent pid of a /proc/PID/stat text; -1 when malformed. */
+long rt_proc_stat_ppid(const char *text, size_t len);
+
+struct rt_ext_procwatch;
+/* Starts the sampling thread (lowest priority): every period_ms it walks the process tree of
+ * the runtime (RUN_DIR/runtime.pid) and, for each process without the interposer mapped,
+ * writes what /proc shows into the ring at ring_path as events flagged RT_EF_SAMPLED. Returns
+ * NULL when it cannot start (nothing is sampled then). */
+struct rt_ext_procwatch *rt_ext_procwatch_start(const char *ring_path, const char *run_dir,
+                                                uint64_t period_ms);
+/* Stops and joins the thread; returns the CPU time it used, in ns. NULL is a no-op. */
+uint64_t rt_ext_procwatch_stop(struct rt_ext_procwatch *w);
 int64_t rt_ext_now_mono_ns(void);
 int64_t rt_ext_now_wall_ns(void);
 

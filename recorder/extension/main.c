@@ -307,7 +307,8 @@ struct recorder {
     struct rt_ring *ring;
     struct rt_ext_sealer *sealer;
     struct rt_ext_proxy *proxy;
-    struct rt_ext_logs *logs; /* the function's lines from the Telemetry API (LOGS) */
+    struct rt_ext_logs *logs;           /* the function's lines from the Telemetry API (LOGS) */
+    struct rt_ext_procwatch *procwatch; /* /proc sampling of uncovered processes, or NULL */
     char ring_path[4096], ready_path[4096];
 };
 
@@ -352,6 +353,7 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     } else if (write_ready(cfg->run_dir, rt_ext_proxy_port(rec->proxy), rec->ring_path) != 0) {
         diag("cannot write the ready file in %s: the runtime runs unrecorded", cfg->run_dir);
     }
+    rec->procwatch = rt_ext_procwatch_start(rec->ring_path, cfg->run_dir, cfg->proc_sample_ms);
 }
 
 static int register_with_retries(struct api *a)
@@ -425,6 +427,10 @@ static void shutdown_recorder(struct recorder *rec, const struct rt_ext_config *
     }
     if (rec->sealer)
         rt_ext_sealer_stop(rec->sealer, deadline);
+    /* after the seal: joining a nice-19 thread on a busy machine can take long, and the
+     * shutdown budget belongs to the bundles (what it sampled last is in the final seal or
+     * lost, as for any sample taken too late) */
+    (void)rt_ext_procwatch_stop(rec->procwatch);
     if (rec->ring_path[0])
         unlink(rec->ring_path);
     if (!cfg->disable)

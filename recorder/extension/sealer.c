@@ -109,7 +109,7 @@ static void note_runtime_coverage(struct rt_ext_sealer *s, const struct rt_event
 {
     bool start = ev->op == RT_OP_PROC_START;
     bool exec = ev->op == RT_OP_EXEC && ev->result == 0;
-    if (!start && !exec)
+    if ((!start && !exec) || (ev->flags & RT_EF_SAMPLED)) /* /proc sampling: not the interposer */
         return;
     if (!s->runtime_pid) /* the wrapper writes it before the runtime can start */
         s->runtime_pid = rt_ext_runtime_pid(s->cfg.run_dir);
@@ -390,7 +390,7 @@ static void open_store(struct rt_ext_sealer *s)
 /* Flags that make an invocation worth keeping whatever RUNTRAIL_SAMPLE says. */
 #define SUSPICIOUS_FLAGS                                                                           \
     (RT_EF_ENVIRON_READ | RT_EF_MEM_READ | RT_EF_EXEC_TMP | RT_EF_EXEC_MEMFD | RT_EF_LISTENING |   \
-     RT_EF_NOT_COVERED | RT_EF_PRIVILEGE)
+     RT_EF_NOT_COVERED | RT_EF_PRIVILEGE | RT_EF_PARTLY_COVERED)
 
 /* RUNTRAIL_SAMPLE: keeps a cold start (it carries the sandbox's first ENV/CODE), every
  * invocation that did not end ok or showed a suspicious flag, and a `sample` fraction of the
@@ -543,6 +543,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->sandbox_id = s->sandbox_id;
     m->hash_key_id = s->cfg.key.id;
     m->replay_of = (char *)env_or("RUNTRAIL_REPLAY_OF", NULL); /* set by `runtrail replay` */
+    m->access_key_id = (char *)rt_ext_own_key_id(NULL);
     m->recorder_version = RT_VERSION;
     m->arch = RT_HOST_ARCH;
     m->error_type = inv->status == RT_STATUS_OK ? NULL
@@ -658,6 +659,8 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     struct rt_meta m;
     struct meta_strings ms;
     fill_meta(s, w, inv, outside, &m, &ms);
+    if (seen_flags & RT_EF_SAMPLED) /* a process only /proc sampling saw: a coarse view */
+        m.coverage |= RT_COV_PARTIAL;
     rt_writer_set_meta(w, &m);
     write_context(s, w, inv, &m);
     finish_and_store(s, w, &m);

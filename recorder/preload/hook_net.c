@@ -26,8 +26,9 @@
 #define LOW_FDS 1024   /* fds below: a bitmap and a direct map */
 #define HIGH_SLOTS 256 /* fds from LOW_FDS up: an open-addressing table (power of two) */
 
-/* Sniffed this period (rt_ring_conn.sniff). */
-enum { SNIFF_REQ = 1, SNIFF_RESP = 2 };
+/* Sniffed this period (rt_ring_conn.sniff): the first bytes each way, and the first TLS
+ * plaintext each way (hook_ssl.c). */
+enum { SNIFF_REQ = 1, SNIFF_RESP = 2, SNIFF_TLS_REQ = 4, SNIFF_TLS_RESP = 8 };
 
 /* Where this process counts one fd: the table entry and the low half of its id (the entry is
  * this fd's connection only while the ids agree: the consumer frees entries). */
@@ -395,6 +396,30 @@ static void sniff_response(struct rt_ring_conn *c, const void *buf, size_t len)
     text_begin(c);
     c->sniff |= SNIFF_RESP;
     rt_sniff_http_status(buf, len, c->status, sizeof c->status);
+    text_end(c);
+}
+
+void rt_pl_net_plaintext(int fd, const void *buf, size_t len, bool out)
+{
+    struct rt_ring_conn *c;
+    if (!is_tracked(fd) || !buf || !len || !(c = conn_of(fd)) || c->state & RT_RING_CONN_INBOUND)
+        return;
+    check_period(c);
+    unsigned bit = out ? SNIFF_TLS_REQ : SNIFF_TLS_RESP;
+    if (c->sniff & bit || (!out && !(c->sniff & SNIFF_TLS_REQ)))
+        return;
+    /* A reader taking the answer a byte at a time (Python's readline on an unbuffered file,
+     * waiting for "100 Continue"), or an interim 1xx answer: the final status line follows. */
+    if (!out && (len < 12 || rt_sniff_http_code(buf, len) / 100 == 1))
+        return;
+    if (len > 16384) /* a request's head: an upload written with it is not read */
+        len = 16384;
+    text_begin(c);
+    c->sniff |= bit;
+    if (out)
+        rt_sniff_http_request(buf, len, c->req, sizeof c->req, c->host, sizeof c->host);
+    else if (c->req[0])
+        rt_sniff_http_status(buf, len, c->status, sizeof c->status);
     text_end(c);
 }
 

@@ -383,6 +383,7 @@ void rt_pl_proc_exit(int status)
     int saved = errno;
     rt_pl_depth++;
     rt_pl_net_flush();
+    rt_pl_probe_flush();
     struct rt_rec rec;
     rt_pl_rec_init(&rec, RT_OP_PROC_EXIT, rt_pl_stamp(), 0);
     rec.num[0] = status;

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -33,6 +34,14 @@ ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
                        struct sockaddr *addr, socklen_t *alen);
+struct stat;
+struct stat64;
+int __xstat(int ver, const char *path, struct stat *buf);
+int __xstat64(int ver, const char *path, struct stat64 *buf);
+int __lxstat(int ver, const char *path, struct stat *buf);
+int __lxstat64(int ver, const char *path, struct stat64 *buf);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags);
 int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
                       void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 
@@ -132,7 +141,30 @@ typedef int (*rt_main_fn)(int, char **, char **);
     _(net, recvmsg, ssize_t, (int, struct msghdr *, int))                                          \
     _(net, close, int, (int))                                                                      \
     _(net, dup2, int, (int, int))                                                                  \
-    _(net, dup3, int, (int, int, int))
+    _(net, dup3, int, (int, int, int))                                                             \
+    _(probe, stat, int, (const char *, struct stat *))                                             \
+    _(probe, stat64, int, (const char *, struct stat64 *))                                         \
+    _(probe, lstat, int, (const char *, struct stat *))                                            \
+    _(probe, lstat64, int, (const char *, struct stat64 *))                                        \
+    _(probe, fstatat, int, (int, const char *, struct stat *, int))                                \
+    _(probe, fstatat64, int, (int, const char *, struct stat64 *, int))                            \
+    _(probe, statx, int, (int, const char *, int, unsigned, struct statx *))                       \
+    _(probe, __xstat, int, (int, const char *, struct stat *))                                     \
+    _(probe, __xstat64, int, (int, const char *, struct stat64 *))                                 \
+    _(probe, __lxstat, int, (int, const char *, struct stat *))                                    \
+    _(probe, __lxstat64, int, (int, const char *, struct stat64 *))                                \
+    _(probe, __fxstatat, int, (int, int, const char *, struct stat *, int))                        \
+    _(probe, __fxstatat64, int, (int, int, const char *, struct stat64 *, int))                    \
+    _(probe, access, int, (const char *, int))                                                     \
+    _(probe, faccessat, int, (int, const char *, int, int))                                        \
+    _(probe, eaccess, int, (const char *, int))                                                    \
+    _(probe, euidaccess, int, (const char *, int))                                                 \
+    _(probe, readlink, ssize_t, (const char *, char *, size_t))                                    \
+    _(probe, readlinkat, ssize_t, (int, const char *, char *, size_t))                             \
+    _(probe, chdir, int, (const char *))                                                           \
+    _(probe, fchdir, int, (int))                                                                   \
+    _(probe, fdopendir, DIR *, (int))                                                              \
+    _(sys, syscall, long, (long, ...))
 
 #define _(fam, name, ret, params)                                                                  \
     typedef ret(*rt_fn_##name) params;                                                             \
@@ -290,6 +322,14 @@ void rt_pl_net_flush(void);
  * connection (its last summary follows) and forget it. Inside a hook only. */
 void rt_pl_net_fd_reused(int fd);
 void rt_pl_net_init(void);
+/* Plaintext of a TLS connection on fd (hook_ssl.c): written by the program (out) or read. The
+ * first request of each period fills the connection's HTTP request line and Host, the first
+ * answer its status line, as the plain HTTP sniffing does. Inside a hook only. */
+void rt_pl_net_plaintext(int fd, const void *buf, size_t len, bool out);
+
+/* Emits the count of repeated successful probes not recorded yet (hook_probe.c); inside a
+ * hook or the exit path. */
+void rt_pl_probe_flush(void);
 /* Records PROC_EXIT once per process image. */
 void rt_pl_proc_exit(int status);
 

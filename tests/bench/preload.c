@@ -11,6 +11,8 @@
  *   preload kill N X            N x kill(getpid(), 0): the cheapest recorded call (a system
  *                               call doing almost nothing), so the recorder's own cost per
  *                               event dominates the difference to native
+ *   preload stat N PATH         N x stat(PATH) (a missing PATH: every call recorded; an
+ *   preload stat_rep N PATH     existing one, stat_rep: repeats folded into one count)
  *   preload spawn N PROG        N x (posix_spawn PROG + waitpid): the cost of a process start
  *                               (and exit) with whatever LD_PRELOAD the environment carries;
  *                               the CPU column is then the children's CPU time (RUSAGE_CHILDREN:
@@ -32,6 +34,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +135,14 @@ int main(int argc, char **argv)
                 return 1;
         t1 = now();
         close(s);
+    } else if (!strcmp(mode, "stat") || !strcmp(mode, "stat_rep")) {
+        struct stat st;
+        int want = !strcmp(mode, "stat") ? -1 : 0;
+        t0 = now();
+        for (long i = 0; i < n; i++)
+            if (stat(argv[3], &st) != want)
+                return 1;
+        t1 = now();
     } else if (!strcmp(mode, "kill")) {
         pid_t self = getpid();
         t0 = now();

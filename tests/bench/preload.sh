@@ -64,6 +64,10 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR
 declare -A res cpu mres mcpu
 # workload: mode count arg events-per-op
 workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 0" "kill $N - 1")
+# probes (issue 12): a failing stat (always recorded: 1 event per op) and a repeated successful
+# one (folded into the process's probe_repeats count: no event)
+workloads+=("stat $N $TMP/missing 1" "stat_rep $N $TMP/file 0")
+TRACE=$TRACE,stat,newfstatat
 variants=(native passthru runtrail notsc)
 [ -n "$REF" ] && { [ -f "$REF" ] || { echo "bench/preload: BENCH_REF $REF missing"; exit 1; }; variants+=(ref); }
 [ $have_strace = 1 ] && variants+=(strace)

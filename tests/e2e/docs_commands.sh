@@ -140,6 +140,7 @@ COVER=(
     '^runtrail ls .*--status crash' sh 0 'grep -Eq " crash +[0-9]+ " "$OUT"'
     '^runtrail ls .*--exec .?/tmp' sh 0 'grep -q "exec_tmp" "$OUT"'
     '^runtrail ls .*--path .?/proc/\*/environ' sh 0 'grep -q "environ_read" "$OUT"'
+    "^runtrail ls --aws 'iam:\\*'" sh 1 'grep -q "no invocations match" "$OUT"' # the incident's functions call no AWS API over TLS
     '^runtrail ls ' sh 0 'grep -Eq "^TIME +FUNCTION" "$OUT" && [ "$(wc -l <"$OUT")" -ge 2 ]'
     '^runtrail show .*--json \| jq -r .*> event.json' sh 0 'python3 -m json.tool "$W/event.json" >/dev/null'
     '^runtrail show .*--json \| jq \.' sh 0 'grep -q "\"record\": \"meta\"" "$OUT"'

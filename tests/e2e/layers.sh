@@ -50,14 +50,15 @@ forbidden "viewer -> recorder" viewer/screen_list.c recorder/ring.h viewer recor
 forbidden "viewer -> extension" viewer/viewer.h recorder/extension/extension.h viewer extension \
     "analysis catalog store formats"
 forbidden "replay -> viewer" replay/invoke.c viewer/viewer.h replay viewer \
-    "analysis catalog store formats"
-forbidden "replay -> cli" replay/emulator.h cli/cli.h replay cli "analysis catalog store formats"
+    "analysis catalog store formats sniff"
+forbidden "replay -> cli" replay/emulator.h cli/cli.h replay cli \
+    "analysis catalog store formats sniff"
 forbidden "preload -> formats beyond event.h" recorder/preload/hook_net.c formats/bundle.h \
-    preload formats formats/event.h
+    preload formats "formats/event.h sniff"
 forbidden "preload -> ring consumer" recorder/preload/preload.h recorder/ring.h preload recorder \
-    formats/event.h
+    "formats/event.h sniff"
 forbidden "extension -> catalog" recorder/extension/sealer.c store/catalog.h extension catalog \
-    "recorder preload store formats"
+    "recorder preload sniff store formats"
 forbidden "sample function -> ours" samples/c-bootstrap/bootstrap.c formats/bundle.h samples \
     formats "nothing of ours"
 
@@ -159,7 +160,7 @@ expect_grep "symbols: formats using the store, with file and line" \
     '^formats/planted\.c:7: formats uses rt_store_open of store/store\.c \(room store\); formats may use: nothing of ours$' \
     "$T_TMP/last.out"
 expect_grep "symbols: the interposer using formats' code, not just event.h" \
-    '^recorder/preload/planted\.c:6: preload uses rt_op_info of formats/event\.c \(room formats\); preload may use: formats/event\.h$' \
+    '^recorder/preload/planted\.c:6: preload uses rt_op_info of formats/event\.c \(room formats\); preload may use: formats/event\.h sniff$' \
     "$T_TMP/last.out"
 expect_eq "symbols: nothing else is reported" 2 "$(wc -l <"$T_TMP/last.out")"
 rm -f "$FAKE/obj/formats/planted.o" "$FAKE/obj/recorder/preload/planted.o"

@@ -1,8 +1,9 @@
 /* fuzz-sources: recorder/preload/sniff.c */
 /* fuzz-libs: */
 /* libFuzzer harness for the interposer's protocol sniffers (TLS ClientHello SNI, HTTP request
- * line and Host, HTTP status line, DNS query name): every input goes through all four with a
- * large and a tiny output buffer; outputs must end with a NUL within their capacity. */
+ * line and Host, HTTP status line and code, DNS query name, AWS SigV4 requests): every input
+ * goes through all of them with a large and a tiny output buffer; outputs must end with a NUL
+ * within their capacity. The AWS sniffer also sees the input as a body written apart. */
 #include "recorder/preload/sniff.h"
 
 #include <stdint.h>
@@ -41,6 +42,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n = rt_sniff_dns_qname(buf, size, out, cap);
         if (n)
             check(out, cap, n);
+    }
+    int code = rt_sniff_http_code((const char *)buf, size);
+    if (code && (code < 100 || code > 999))
+        abort();
+    struct rt_sniff_aws a;
+    int is_aws = rt_sniff_aws_request((const char *)buf, size, &a);
+    const char *fields[] = {a.service, a.region, a.key_id, a.action, a.resource};
+    const size_t caps_aws[] = {sizeof a.service, sizeof a.region, sizeof a.key_id, sizeof a.action,
+                               sizeof a.resource};
+    for (size_t i = 0; i < 5; i++)
+        if (!memchr(fields[i], 0, caps_aws[i]) || (!is_aws && fields[i][0]))
+            abort();
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        char svc[256];
+        size_t n = rt_sniff_aws_service((const char *)buf, size, svc, caps[c]);
+        if (n)
+            check(svc, caps[c], n);
+    }
+    /* the same bytes as the body of a query-protocol and of a JSON request */
+    for (int proto = 0; proto < 2; proto++) {
+        memset(&a, 0, sizeof a);
+        a.proto = proto ? 'j' : 'q';
+        memcpy(a.service, "ssm", 4);
+        rt_sniff_aws_body((const char *)buf, size, &a);
+        if (!memchr(a.action, 0, sizeof a.action) || !memchr(a.resource, 0, sizeof a.resource))
+            abort();
     }
     free(buf);
     return 0;

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Ground truth for the interposer: compares the (operation, target) pairs `strace -f` saw
 with those in a runtrail bundle for the same workload. Considered: file opens, unlinks,
-renames and mkdirs whose path is relative (the workload's own files, not the loader's or
-libc's), successful execs (canonical path), and IPv4 connects. Prints what was missed and
-exits 1 below the threshold. Usage: strace_compare.py STRACE_LOG SHOW_JSON THRESHOLD"""
+renames, mkdirs and probes (the stat family, the access family, readlink, chdir) whose path is
+relative (the workload's own files, not the loader's or libc's), successful execs (canonical
+path), and IPv4 connects. Prints the coverage per family (`--table`), what was missed, and
+exits 1 below the threshold. Usage: strace_compare.py STRACE_LOG SHOW_JSON THRESHOLD [-v]
+[--table]"""
 import json
 import os
 import re
@@ -11,7 +13,10 @@ import sys
 
 FILE_OPS = {"open": "open", "openat": "open", "creat": "open", "unlink": "unlink",
             "unlinkat": "unlink", "rmdir": "unlink", "rename": "rename", "renameat": "rename",
-            "renameat2": "rename", "mkdir": "mkdir", "mkdirat": "mkdir"}
+            "renameat2": "rename", "mkdir": "mkdir", "mkdirat": "mkdir",
+            "stat": "stat", "lstat": "stat", "newfstatat": "stat", "fstatat64": "stat",
+            "statx": "stat", "access": "access", "faccessat": "access", "faccessat2": "access",
+            "readlink": "readlink", "readlinkat": "readlink", "chdir": "chdir"}
 
 
 def canon(p):
@@ -42,7 +47,7 @@ def strace_pairs(path):
         strings = re.findall(r'"((?:[^"\\]|\\.)*)"', args)
         if name in FILE_OPS and strings:
             target = strings[0]
-            if not target.startswith("/"):
+            if target and not target.startswith("/"):
                 pairs.add((FILE_OPS[name], target))
         elif name == "execve" and res == 0 and strings:
             pairs.add(("exec", canon(strings[0])))
@@ -56,7 +61,8 @@ def strace_pairs(path):
 
 def bundle_pairs(path):
     op_map = {"openat": "open", "fopen": "open", "unlinkat": "unlink", "renameat": "rename",
-              "mkdir": "mkdir"}
+              "mkdir": "mkdir", "stat": "stat", "access": "access", "readlink": "readlink",
+              "chdir": "chdir"}
     pairs = set()
     for line in open(path):
         rec = json.loads(line)
@@ -83,6 +89,13 @@ threshold = float(sys.argv[3])
 missed = sorted(truth - ours)
 cov = (len(truth) - len(missed)) / len(truth) if truth else 0.0
 print(f"coverage {cov * 100:.1f}% of {len(truth)} (operation, target) pairs seen by strace -f")
+if "--table" in sys.argv:
+    print("| family | strace saw | recorded | coverage |")
+    print("| --- | ---: | ---: | ---: |")
+    for fam in sorted({op for op, _ in truth}):
+        seen = {p for p in truth if p[0] == fam}
+        got = seen & ours
+        print(f"| {fam} | {len(seen)} | {len(got)} | {100.0 * len(got) / len(seen):.1f}% |")
 if "-v" in sys.argv:
     for op, target in sorted(truth):
         print(f"seen: {op} {target}")

@@ -478,3 +478,52 @@ Test(keys, docs_rules_table_matches_the_code)
               "RT_PRINT_TABLES=1 build/tests/unit/test_analysis --filter keys/docs*");
     free(want);
 }
+
+/* Probes (issue 12): a probe's key keeps the path, flags, mode and result, drops the dirfd;
+ * probe_repeats drops its count (how often a runtime repeats a stat depends on its caches). */
+static struct rt_bundle *probe_invocation(int run)
+{
+    struct rt_writer *w = rt_writer_new(NULL);
+    struct rt_meta m = {0};
+    m.function = "probes";
+    m.request_id = run ? RID_B : RID_A;
+    rt_writer_set_meta(w, &m);
+    int32_t pid = run ? 40 : 7;
+    struct rt_event e = {.op = RT_OP_PROC_START, .pid = pid, .tid = pid, .ts_ns = 10};
+    e.str[0] = S("/var/lang/bin/node");
+    add(w, e);
+    e = (struct rt_event){
+        .op = RT_OP_STAT, .pid = pid, .tid = pid, .ts_ns = 20, .num = {run ? 5 : 3, 0x100, 040755}};
+    e.str[0] = S("/var/task/node_modules");
+    add(w, e);
+    e = (struct rt_event){
+        .op = RT_OP_ACCESS, .pid = pid, .tid = pid, .ts_ns = 30, .result = -2, .num = {-100, 4}};
+    e.str[0] = S("/root/.aws/credentials");
+    add(w, e);
+    e = (struct rt_event){
+        .op = RT_OP_PROBE_REPEATS, .pid = pid, .tid = pid, .ts_ns = 40, .num = {run ? 300 : 3}};
+    add(w, e);
+    return seal(w);
+}
+
+Test(keys, probes_keep_the_path_and_answer_and_drop_counts)
+{
+    struct rt_keys k[2];
+    for (int run = 0; run < 2; run++) {
+        struct rt_bundle *b = probe_invocation(run);
+        cr_assert_eq(rt_keys_of_bundle(b, &k[run]), RT_OK);
+        rt_bundle_free(b);
+    }
+    const char *want[] = {
+        "/var/lang/bin/node proc_start(\"/var/lang/bin/node\", []) = ok",
+        "/var/lang/bin/node stat(\"/var/task/node_modules\", 0x100, 040755) = ok",
+        "/var/lang/bin/node access(\"/root/.aws/credentials\", 4, 0) = ENOENT",
+        "/var/lang/bin/node probe_repeats() = ok",
+    };
+    for (int run = 0; run < 2; run++) {
+        cr_assert_eq(k[run].n, sizeof want / sizeof want[0]);
+        for (size_t i = 0; i < k[run].n; i++)
+            cr_assert_str_eq(k[run].key[i], want[i], "run %d key %zu: %s", run, i, k[run].key[i]);
+        rt_keys_free(&k[run]);
+    }
+}

@@ -11,6 +11,7 @@
 #include "formats/bundle.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,9 @@ struct shape {
     int connections;      /* extra outbound connections to dynamodb (events, bytes) */
     uint64_t duration_ns; /* 0: 50 ms + run */
     uint32_t flags;       /* an event with these flags (openat of /proc/1/environ) */
+    bool aws;             /* an aws_call dynamodb:GetItem (the baseline learns it too) */
+    bool new_aws_action;  /* an aws_call iam:CreateUser */
+    bool foreign_key;     /* the aws_call is signed with another access key id */
 };
 
 static void add(struct rt_writer *w, struct rt_event e)
@@ -59,6 +63,7 @@ static struct rt_bundle *invocation(const struct shape *s)
                         .handler = s->handler ? "evil.handler" : "app.handler",
                         .request_id = rid,
                         .sandbox_id = "sandbox-1",
+                        .access_key_id = "ASIAOWNROLEKEY0001",
                         .memory_mb = 512,
                         .duration_ns =
                             s->duration_ns ? s->duration_ns : 50000000u + (uint64_t)s->run * 1000,
@@ -139,6 +144,23 @@ static struct rt_bundle *invocation(const struct shape *s)
         e.num[2] = RT_PROTO_TLS;
         add(w, e);
     }
+    if (s->aws) {
+        e = (struct rt_event){.ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_AWS_CALL};
+        e.str[0] = S("dynamodb:GetItem");
+        e.str[1] = S("orders");
+        e.str[2] =
+            S(s->foreign_key ? "AKIAOTHERKEY0002/eu-west-1" : "ASIAOWNROLEKEY0001/eu-west-1");
+        e.num[0] = 200;
+        e.num[1] = fd;
+        add(w, e);
+    }
+    if (s->new_aws_action) {
+        e = (struct rt_event){.ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_AWS_CALL};
+        e.str[0] = S("iam:CreateUser");
+        e.str[2] = S("ASIAOWNROLEKEY0001/eu-west-1");
+        e.num[0] = 200;
+        add(w, e);
+    }
     if (s->new_program) {
         char argv[] = "curl\0-s\0http://example.net/";
         e = (struct rt_event){.ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_SPAWN};
@@ -183,13 +205,13 @@ static struct rt_bundle *invocation(const struct shape *s)
     return b;
 }
 
-/* A baseline learned from 20 benign runs. */
-static struct rt_baseline *learned(void)
+/* A baseline learned from 20 benign runs (with the aws_call of shape.aws when aws). */
+static struct rt_baseline *learned_from(bool aws)
 {
     struct rt_baseline *bl = rt_baseline_new("orders");
     cr_assert_not_null(bl);
     for (int run = 0; run < 20; run++) {
-        struct rt_bundle *b = invocation(&(struct shape){.run = run});
+        struct rt_bundle *b = invocation(&(struct shape){.run = run, .aws = aws});
         cr_assert_not(rt_baseline_suspicious(b, NULL));
         cr_assert_eq(rt_baseline_learn(bl, b), RT_OK);
         rt_bundle_free(b);
@@ -200,10 +222,15 @@ static struct rt_baseline *learned(void)
     return bl;
 }
 
+static struct rt_baseline *learned(void)
+{
+    return learned_from(false);
+}
+
 static void check(const struct shape *s, const struct rt_rules *rules, struct rt_findings *f,
                   struct rt_bundle **keep)
 {
-    struct rt_baseline *bl = learned();
+    struct rt_baseline *bl = learned_from(s->aws);
     struct rt_bundle *b = invocation(s);
     cr_assert_eq(rt_check_bundle(b, bl, rules, f), RT_OK);
     rt_baseline_free(bl);
@@ -374,6 +401,61 @@ Test(check, user_rules_deny_and_allow)
     cr_assert_str_eq(f.v[4].item, "read /etc/passwd");
     rt_findings_free(&f);
     rt_rules_free(&r);
+}
+
+Test(check, new_aws_action)
+{
+    expect_one(&(struct shape){.run = 60, .aws = true, .new_aws_action = true},
+               RT_CHECK_NEW_AWS_ACTION, "iam:CreateUser", "aws_call(\"iam:CreateUser\"");
+}
+
+Test(check, foreign_credential)
+{
+    expect_one(&(struct shape){.run = 61, .aws = true, .foreign_key = true},
+               RT_CHECK_FOREIGN_CREDENTIAL, "AKIAOTHERKEY0002", "AKIAOTHERKEY0002/eu-west-1");
+    /* the rule needs no baseline; `allow flag foreign_credential` silences it */
+    struct rt_bundle *b = invocation(&(struct shape){.run = 62, .aws = true, .foreign_key = true});
+    struct rt_findings f;
+    cr_assert_eq(rt_check_bundle(b, NULL, NULL, &f), RT_OK);
+    cr_assert_eq(f.n, 1);
+    cr_assert_eq(f.v[0].rule, RT_CHECK_FOREIGN_CREDENTIAL);
+    rt_findings_free(&f);
+    struct rt_rules r;
+    static const char text[] = "allow flag foreign_credential\n";
+    cr_assert_eq(rt_rules_parse(text, sizeof text - 1, &r, NULL), RT_OK);
+    cr_assert_eq(rt_check_bundle(b, NULL, &r, &f), RT_OK);
+    cr_assert_eq(f.n, 0);
+    rt_findings_free(&f);
+    rt_rules_free(&r);
+    rt_bundle_free(b);
+}
+
+/* A baseline document from before aws_actions existed does not judge AWS actions. */
+Test(check, baseline_without_aws_actions_does_not_judge_them)
+{
+    struct rt_baseline *bl = learned_from(true);
+    char *json;
+    cr_assert_eq(rt_baseline_to_json(bl, &json, NULL), RT_OK);
+    rt_baseline_free(bl);
+    cr_assert(strstr(json, "\"aws_actions\": [\n  \"dynamodb:GetItem\"\n ]"), "%s", json);
+    json_t *doc = json_loads(json, 0, NULL);
+    cr_assert_not_null(doc);
+    cr_assert_eq(json_object_del(doc, "aws_actions"), 0);
+    char *old = json_dumps(doc, 0);
+    json_decref(doc);
+    free(json);
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_baseline_parse(old, strlen(old), &bl, &ei), RT_OK, "%s", ei.detail);
+    free(old);
+    struct rt_bundle *b =
+        invocation(&(struct shape){.run = 63, .aws = true, .new_aws_action = true});
+    struct rt_findings f;
+    cr_assert_eq(rt_check_bundle(b, bl, NULL, &f), RT_OK);
+    for (size_t i = 0; i < f.n; i++)
+        cr_assert_neq(f.v[i].rule, RT_CHECK_NEW_AWS_ACTION);
+    rt_findings_free(&f);
+    rt_bundle_free(b);
+    rt_baseline_free(bl);
 }
 
 Test(check, rules_parser_names_the_line)

@@ -830,3 +830,59 @@ Test(extension_args, events_by_op_table)
     free(scratch);
     free(a);
 }
+
+/* META access_key_id: the key id of the environment, never a value equal to the secret. */
+Test(envinfo, own_key_id)
+{
+    char *ok[] = {"AWS_SECRET_ACCESS_KEY=s3cr3t", "AWS_ACCESS_KEY_ID=ASIAEXAMPLE0001", NULL};
+    cr_assert_str_eq(rt_ext_own_key_id(ok), "ASIAEXAMPLE0001");
+    char *same[] = {"AWS_ACCESS_KEY_ID=SAMEVALUE", "AWS_SECRET_ACCESS_KEY=SAMEVALUE", NULL};
+    cr_assert_null(rt_ext_own_key_id(same));
+    char *odd[] = {"AWS_ACCESS_KEY_ID=not a key id", NULL};
+    cr_assert_null(rt_ext_own_key_id(odd));
+    char *none[] = {"PATH=/bin", NULL};
+    cr_assert_null(rt_ext_own_key_id(none));
+}
+
+/* ---- /proc parsers of the sampling (procparse.c) ---- */
+
+Test(procparse, socket_tables_v4_v6_and_states)
+{
+    static const char tcp[] =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+        "timeout inode\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0  "
+        "      0 111 1 0000000000000000 100 0 0 10 0\n"
+        "   1: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000  "
+        "      0 222 1 0000000000000000 20 4 30 10 -1\n";
+    struct rt_proc_sock s;
+    cr_assert(rt_proc_net_find(tcp, strlen(tcp), false, 222, &s));
+    cr_assert_str_eq(s.local, "127.0.0.1:50000");
+    cr_assert_str_eq(s.remote, "127.0.0.1:8080");
+    cr_assert_eq(s.state, 1);
+    cr_assert(rt_proc_net_find(tcp, strlen(tcp), false, 111, &s));
+    cr_assert_eq(s.state, 10);
+    cr_assert_str_eq(s.remote, "0.0.0.0:0");
+    cr_assert_not(rt_proc_net_find(tcp, strlen(tcp), false, 333, &s), "absent inode");
+    cr_assert_not(rt_proc_net_find(tcp, 150, false, 222, &s), "cut before the line");
+    static const char tcp6[] =
+        "  sl  local_address                         remote_address                        st "
+        "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000000000000000000001000000:D431 0000000000000000FFFF00000100007F:01BB 01 "
+        "00000000:00000000 00:00000000 00000000     0        0 444 1\n";
+    cr_assert(rt_proc_net_find(tcp6, strlen(tcp6), true, 444, &s));
+    cr_assert_str_eq(s.local, "[::1]:54321");
+    cr_assert_str_eq(s.remote, "[::ffff:127.0.0.1]:443");
+    static const char bad[] = "header\n   0: 0100007G:1F90 00000000:0000 0A x x x x 0 0 5\n";
+    cr_assert_not(rt_proc_net_find(bad, strlen(bad), false, 5, &s), "a non-hex address");
+}
+
+Test(procparse, fdinfo_flags_and_stat_ppid)
+{
+    static const char fdinfo[] = "pos:\t0\nflags:\t02100002\nmnt_id:\t25\n";
+    cr_assert_eq(rt_proc_fdinfo_flags(fdinfo, strlen(fdinfo)), 02100002);
+    cr_assert_eq(rt_proc_fdinfo_flags("pos:\t0\n", 7), -1);
+    static const char stat[] = "4242 (my (odd) prog) S 17 4242 4242 0 -1";
+    cr_assert_eq(rt_proc_stat_ppid(stat, strlen(stat)), 17);
+    cr_assert_eq(rt_proc_stat_ppid("4242 (x", 7), -1);
+}

@@ -705,3 +705,171 @@ Test(ring, held_exec_released_by_its_window)
     rt_producer_detach(&p);
     drop_ring(ring);
 }
+
+/* ---- AWS SigV4 requests (rt_sniff_aws_request) ---- */
+
+#define AUTH(svc)                                                                                  \
+    "Authorization: AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEKEY/20240101/eu-west-1/" svc            \
+    "/aws4_request, SignedHeaders=host;x-amz-date, Signature=SIGSENTINEL0123\r\n"
+
+/* The request text req must give exactly action, resource, service and key. */
+static void aws_is(const char *req, const char *action, const char *resource, const char *service)
+{
+    struct rt_sniff_aws a;
+    cr_assert_eq(rt_sniff_aws_request(req, strlen(req), &a), 1, "%s", req);
+    cr_assert_str_eq(a.action, action, "%s", req);
+    cr_assert_str_eq(a.resource, resource, "%s", req);
+    cr_assert_str_eq(a.service, service);
+    cr_assert_str_eq(a.region, "eu-west-1");
+    cr_assert_str_eq(a.key_id, "ASIAEXAMPLEKEY");
+    /* nothing of the signature or the token in any field */
+    const char *fields[] = {a.action, a.resource, a.service, a.region, a.key_id};
+    for (size_t i = 0; i < 5; i++) {
+        cr_assert_null(strstr(fields[i], "SENTINEL"), "%s", fields[i]);
+        cr_assert_null(strstr(fields[i], "Signature"), "%s", fields[i]);
+    }
+}
+
+Test(sniff, aws_s3_path_and_virtual_host)
+{
+    aws_is("GET /bkt/dir/a%20b.txt HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n" AUTH("s3") "\r\n",
+           "s3:GetObject", "bkt/dir/a b.txt", "s3");
+    aws_is("PUT /k.txt HTTP/1.1\r\nHost: my-bkt.s3.eu-west-1.amazonaws.com\r\n" AUTH(
+               "s3") "Content-Length: 3\r\n\r\nSENTINELBODY",
+           "s3:PutObject", "my-bkt/k.txt", "s3");
+    aws_is("PUT /bkt/k HTTP/1.1\r\nHost: s3.amazonaws.com\r\nx-amz-copy-source: /o/k\r\n" AUTH(
+               "s3") "\r\n",
+           "s3:CopyObject", "bkt/k", "s3");
+    aws_is("GET /?list-type=2&prefix=dir%2F HTTP/1.1\r\nHost: b.s3.amazonaws.com\r\n" AUTH("s3"),
+           "s3:ListObjectsV2", "b", "s3");
+    aws_is("GET /bkt HTTP/1.1\r\nHost: localhost\r\n" AUTH("s3"), "s3:ListObjects", "bkt", "s3");
+    aws_is("GET /bkt/?location HTTP/1.1\r\nHost: localhost\r\n" AUTH("s3"), "s3:GetBucketLocation",
+           "bkt", "s3");
+    aws_is("PUT /bkt?policy HTTP/1.1\r\nHost: localhost\r\n" AUTH("s3"), "s3:PutBucketPolicy",
+           "bkt", "s3");
+    aws_is("POST /bkt/big?uploads HTTP/1.1\r\nHost: localhost\r\n" AUTH("s3"),
+           "s3:CreateMultipartUpload", "bkt/big", "s3");
+    aws_is("PUT /bkt/big?partNumber=1&uploadId=x HTTP/1.1\r\nHost: localhost\r\n" AUTH("s3"),
+           "s3:UploadPart", "bkt/big", "s3");
+    aws_is("DELETE /bkt/k?tagging HTTP/1.1\r\nHost: localhost\r\n" AUTH("s3"),
+           "s3:DeleteObjectTagging", "bkt/k", "s3");
+    aws_is("GET / HTTP/1.1\r\nHost: s3.amazonaws.com\r\n" AUTH("s3"), "s3:ListBuckets", "", "s3");
+    aws_is("HEAD https://b.s3-us-west-2.amazonaws.com/k HTTP/1.1\r\nHost: "
+           "b.s3-us-west-2.amazonaws.com\r\n" AUTH("s3"),
+           "s3:HeadObject", "b/k", "s3");
+}
+
+Test(sniff, aws_json_query_and_rest)
+{
+    /* JSON protocol: X-Amz-Target, the table from the body */
+    aws_is(
+        "POST / HTTP/1.1\r\nHost: dynamodb.eu-west-1.amazonaws.com\r\nX-Amz-Target: "
+        "DynamoDB_20120810.GetItem\r\n" AUTH(
+            "dynamodb") "Content-Length: 60\r\n\r\n"
+                        "{\"TableName\": \"orders\", \"Key\": {\"id\": {\"S\": \"SENTINELBODY\"}}}",
+        "dynamodb:GetItem", "orders", "dynamodb");
+    aws_is(
+        "POST / HTTP/1.1\r\nX-Amz-Target: secretsmanager.GetSecretValue\r\n" AUTH(
+            "secretsmanager") "\r\n{\"SecretId\":\"arn:aws:secretsmanager:eu-west-1:1:secret:db\"}",
+        "secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:1:secret:db",
+        "secretsmanager");
+    /* a JSON body's generic keys are never taken for the resource */
+    aws_is("POST / HTTP/1.1\r\nX-Amz-Target: Foo.PutThing\r\n" AUTH(
+               "foo") "\r\n{\"Name\":\"SENTINELBODY\",\"Value\":\"SENTINELBODY\"}",
+           "foo:PutThing", "", "foo");
+    /* query protocol: Action in the form body, or in the URL */
+    aws_is("POST / HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded; "
+           "charset=utf-8\r\n" AUTH("sts") "\r\nAction=AssumeRole&Version=2011-06-15&RoleArn=arn%"
+                                           "3Aaws%3Aiam%3A%3A1%3Arole%2Fr",
+           "sts:AssumeRole", "arn:aws:iam::1:role/r", "sts");
+    aws_is("GET /?Action=ListUsers&Version=2010-05-08 HTTP/1.1\r\n" AUTH("iam") "\r\n",
+           "iam:ListUsers", "", "iam");
+    aws_is("POST /1/q HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n" AUTH(
+               "sqs") "\r\nAction=SendMessage&QueueUrl=https%3A%2F%2Fsqs.eu-west-1.amazonaws.com"
+                      "%2F1%2Fq&MessageBody=SENTINELBODY",
+           "sqs:SendMessage", "https://sqs.eu-west-1.amazonaws.com/1/q", "sqs");
+    /* REST-JSON: method + path; an ARN segment is the resource */
+    aws_is(
+        "POST /2015-03-31/functions/fn/invocations?Qualifier=1 HTTP/1.1\r\n" AUTH("lambda") "\r\n",
+        "lambda:POST /2015-03-31/functions/fn/invocations", "", "lambda");
+    aws_is("GET /2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A1%3Afunction%3Af "
+           "HTTP/1.1\r\n" AUTH("lambda") "\r\n",
+           "lambda:GET /2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A1%3Afunction%3Af",
+           "arn:aws:lambda:eu-west-1:1:function:f", "lambda");
+}
+
+Test(sniff, aws_body_written_apart)
+{
+    static const char head[] =
+        "POST / HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n" AUTH(
+            "sts") "Content-Length: 43\r\n\r\n";
+    struct rt_sniff_aws a;
+    cr_assert_eq(rt_sniff_aws_request(head, sizeof head - 1, &a), 1);
+    cr_assert_eq(a.need_body, 1);
+    cr_assert_str_eq(a.action, "");
+    rt_sniff_aws_body("Action=GetCallerIdentity&Version=2011-06-15", 43, &a);
+    cr_assert_eq(a.need_body, 0);
+    cr_assert_str_eq(a.action, "sts:GetCallerIdentity");
+}
+
+Test(sniff, aws_not_sigv4)
+{
+    struct rt_sniff_aws a;
+    static const char *const no[] = {
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nAuthorization: Bearer SENTINEL\r\n\r\n",
+        "GET / HTTP/1.1\r\nAuthorization: AWS4-HMAC-SHA256 Signature=abc\r\n\r\n",
+        "GET / HTTP/1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AK/2024\r\n\r\n",
+        "\x16\x03\x01\x00\x10",
+    };
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        cr_assert_eq(rt_sniff_aws_request(no[i], strlen(no[i]), &a), 0, "%s", no[i]);
+        cr_assert_str_eq(a.action, "");
+    }
+    cr_assert_eq(rt_sniff_http_code("HTTP/1.1 404 Not Found\r\n", 24), 404);
+    cr_assert_eq(rt_sniff_http_code("HTTP/1.1 100 Continue\r\n", 23), 100);
+    cr_assert_eq(rt_sniff_http_code("HTTP/1.1 2x0 OK\r\n", 17), 0);
+    cr_assert_eq(rt_sniff_http_code("HTTP/1.1", 8), 0);
+}
+
+Test(sniff, aws_service_from_server_name)
+{
+    static const struct {
+        const char *sni, *service;
+    } cases[] = {
+        {"sts.us-east-1.amazonaws.com", "sts"},
+        {"sts.amazonaws.com", "sts"},
+        {"my-bkt.s3.eu-west-1.amazonaws.com", "s3"},
+        {"my-bkt.s3-us-west-2.amazonaws.com", "s3"},
+        {"s3.amazonaws.com", "s3"},
+        {"dynamodb.cn-north-1.amazonaws.com.cn", "dynamodb"},
+        {"a1b2c3.execute-api.eu-west-1.amazonaws.com", "execute-api"},
+        {"example.com", ""},
+        {"amazonaws.com", ""},
+        {"evil-amazonaws.com", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64] = "";
+        size_t n = rt_sniff_aws_service(cases[i].sni, strlen(cases[i].sni), out, sizeof out);
+        cr_assert_str_eq(n ? out : "", cases[i].service, "%s", cases[i].sni);
+    }
+}
+
+/* A large upload written with its headers: only the first bytes of the body are read. */
+Test(sniff, aws_reads_only_the_head_of_a_large_body)
+{
+    size_t big = 8u << 20;
+    char *req = malloc(big);
+    cr_assert_not_null(req);
+    int h = snprintf(req, big,
+                     "POST / HTTP/1.1\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n" AUTH(
+                         "dynamodb") "Content-Length: %zu\r\n\r\n{\"Item\": \"",
+                     big);
+    memset(req + h, 'x', big - (size_t)h);
+    memcpy(req + big - 30, "\", \"TableName\": \"late\"}", 23);
+    struct rt_sniff_aws a;
+    cr_assert_eq(rt_sniff_aws_request(req, big, &a), 1);
+    cr_assert_str_eq(a.action, "dynamodb:PutItem");
+    cr_assert_str_eq(a.resource, ""); /* named past the first bytes: not seen */
+    free(req);
+}

@@ -1,0 +1,386 @@
+/* A coarse view of the processes the interposer cannot enter (a statically linked or Go
+ * runtime, a static child): the extension's sampling thread looks at them in /proc every
+ * RUNTRAIL_PROC_SAMPLE_MS and writes what it sees into the event ring like a producer would,
+ * each event flagged `sampled`: the process's program and arguments (proc_start), its working
+ * folder (chdir), each file it has open (openat, with the open flags from fdinfo) and each
+ * socket (connect to the peer, listen or bind on the local address, from /proc/PID/net tables
+ * joined with the descriptor's inode). Only the runtime's process tree is walked
+ * (RUN_DIR/runtime.pid, then /proc/PID/task/TID/children), and in it only static and Go program
+ * images (uncovered_image); the others record themselves. What opens and closes between two samples
+ * is not seen. The thread runs at nice 19: it never takes a core the function wants (SCHED_IDLE
+ * would starve it on a busy function, nice 19 only slows it down). */
+#include "recorder/extension/extension.h"
+#include "recorder/preload/ring_produce.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the sampling thread ---- */
+
+/* fdinfo shows the kernel's flags: O_LARGEFILE is set on every 64-bit open (libc's is 0) */
+#if defined(__aarch64__)
+#define KERNEL_O_LARGEFILE 0400000L
+#else
+#define KERNEL_O_LARGEFILE 0100000L
+#endif
+
+#define MAX_PROCS 64   /* processes followed at once */
+#define SEEN_FDS 256   /* (fd, target) pairs remembered per process */
+#define TEXT_MAX 65536 /* a /proc text read at most this long (net tables: the first 64 KiB) */
+
+struct proc_state {
+    int32_t pid; /* 0: free */
+    bool covered, started, alive;
+    uint64_t exe_hash, cwd_hash;
+    uint64_t seen[SEEN_FDS];
+    unsigned n_seen;
+};
+
+struct rt_ext_procwatch {
+    pthread_t thread;
+    struct rt_producer ring;
+    char run_dir[4096];
+    uint64_t period_ms;
+    volatile int stop;
+    uint64_t cpu_ns;
+    struct proc_state procs[MAX_PROCS];
+    char text[TEXT_MAX];
+};
+
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Reads a /proc file into w->text; returns its length (0 when unreadable). */
+static size_t read_text(struct rt_ext_procwatch *w, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t n = 0;
+    while (n < sizeof w->text - 1) {
+        ssize_t r = read(fd, w->text + n, sizeof w->text - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    w->text[n] = 0;
+    return n;
+}
+
+static size_t read_link(const char *path, char *out, size_t cap)
+{
+    ssize_t n = readlink(path, out, cap - 1);
+    out[n > 0 ? n : 0] = 0;
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void emit(struct rt_ext_procwatch *w, int32_t pid, enum rt_op op, int64_t result,
+                 const char *s0, size_t l0, const char *s1, size_t l1, int64_t n0, int64_t n1)
+{
+    struct rt_rec rec = {.ts_ns = mono_ns(), .result = result, .pid = pid, .tid = pid};
+    rec.op = (uint16_t)op;
+    rec.flags = RT_EF_SAMPLED;
+    rec.str[0] = s0;
+    rec.str_len[0] = l0;
+    rec.str[1] = s1;
+    rec.str_len[1] = l1;
+    rec.num[0] = n0;
+    rec.num[1] = n1;
+    rt_producer_emit(&w->ring, &rec);
+}
+
+/* Whether the program image of pid is one the interposer cannot see into: a static
+ * executable (no PT_INTERP: the loader never runs, LD_PRELOAD is ignored; a 32-bit one too)
+ * or a Go program (a "Go" ELF note: Go makes its system calls itself, even when linked with
+ * libc for cgo). A dynamic non-Go program has the interposer, or was deliberately started
+ * without it, which its exec already says (not_covered). Read once per program image. */
+static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    Elf64_Ehdr eh;
+    bool uncovered = false;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+        close(fd);
+        return false; /* a script's interpreter is the process's exe: not reached */
+    }
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
+        close(fd);
+        return true; /* 32-bit: the 64-bit interposer cannot load */
+    }
+    bool interp = false;
+    for (unsigned i = 0; i < eh.e_phnum && i < 64; i++) {
+        Elf64_Phdr ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
+            (ssize_t)sizeof ph)
+            break;
+        if (ph.p_type == PT_INTERP)
+            interp = true;
+        if (ph.p_type != PT_NOTE || ph.p_filesz > sizeof w->text)
+            continue;
+        ssize_t n = pread(fd, w->text, ph.p_filesz, (off_t)ph.p_offset);
+        for (size_t off = 0; n > 0 && off + 12 <= (size_t)n;) { /* namesz, descsz, type, name */
+            uint32_t namesz, descsz;
+            memcpy(&namesz, w->text + off, 4);
+            memcpy(&descsz, w->text + off + 4, 4);
+            if (namesz == 3 && off + 15 <= (size_t)n && !memcmp(w->text + off + 12, "Go", 3))
+                uncovered = true;
+            uint64_t next = off + 12 + ((namesz + 3ull) & ~3ull) + ((descsz + 3ull) & ~3ull);
+            if (next <= off || next > (uint64_t)n)
+                break;
+            off = (size_t)next;
+        }
+    }
+    close(fd);
+    return uncovered || !interp;
+}
+
+static struct proc_state *state_of(struct rt_ext_procwatch *w, int32_t pid)
+{
+    struct proc_state *free_slot = NULL;
+    for (size_t i = 0; i < MAX_PROCS; i++) {
+        if (w->procs[i].pid == pid)
+            return &w->procs[i];
+        if (!w->procs[i].pid && !free_slot)
+            free_slot = &w->procs[i];
+    }
+    if (free_slot) {
+        memset(free_slot, 0, sizeof *free_slot);
+        free_slot->pid = pid;
+    }
+    return free_slot;
+}
+
+/* Whether (fd, target) hash h was open at the previous sample; notes it for the next one
+ * (now[] holds this round's, *n_now of them): a descriptor closed and opened again between
+ * two invocations is reported again. */
+static bool seen_before(const struct proc_state *p, uint64_t h, uint64_t *now, unsigned *n_now)
+{
+    if (*n_now < SEEN_FDS)
+        now[(*n_now)++] = h;
+    for (unsigned i = 0; i < p->n_seen; i++)
+        if (p->seen[i] == h)
+            return true;
+    return false;
+}
+
+static void sample_socket(struct rt_ext_procwatch *w, int32_t pid, int fd, uint64_t inode)
+{
+    static const struct {
+        const char *name;
+        bool v6, udp;
+    } tables[] = {
+        {"tcp", false, false}, {"tcp6", true, false}, {"udp", false, true}, {"udp6", true, true}};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/net/%s", (int)pid, tables[t].name);
+        size_t n = read_text(w, path);
+        struct rt_proc_sock s;
+        if (!n || !rt_proc_net_find(w->text, n, tables[t].v6, inode, &s))
+            continue;
+        bool no_peer = strstr(s.remote, ":0") && s.remote[strlen(s.remote) - 2] == ':';
+        if (!tables[t].udp && s.state == 10) /* TCP_LISTEN */
+            emit(w, pid, RT_OP_LISTEN, 0, s.local, strlen(s.local), NULL, 0, fd, 0);
+        else if (no_peer)
+            emit(w, pid, RT_OP_BIND, 0, s.local, strlen(s.local), NULL, 0, fd, 0);
+        else
+            emit(w, pid, RT_OP_CONNECT, 0, s.remote, strlen(s.remote), NULL, 0, fd, 0);
+        return;
+    }
+}
+
+static void sample_fds(struct rt_ext_procwatch *w, struct proc_state *p)
+{
+    char dir_path[64];
+    snprintf(dir_path, sizeof dir_path, "/proc/%d/fd", (int)p->pid);
+    DIR *d = opendir(dir_path);
+    if (!d)
+        return;
+    uint64_t now[SEEN_FDS] = {0};
+    unsigned n_now = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        int fd = atoi(de->d_name);
+        char path[96], target[1024];
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)p->pid, fd);
+        size_t n = read_link(path, target, sizeof target);
+        uint64_t h = hash_bytes((uint64_t)fd * 0x9e3779b97f4a7c15ull, target, n);
+        if (!n || seen_before(p, h, now, &n_now))
+            continue;
+        if (!strncmp(target, "socket:[", 8)) {
+            sample_socket(w, p->pid, fd, strtoull(target + 8, NULL, 10));
+        } else if (target[0] == '/' && strcmp(target, "/dev/null") != 0) {
+            snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)p->pid, fd);
+            size_t tl = read_text(w, path);
+            long flags = rt_proc_fdinfo_flags(w->text, tl);
+            emit(w, p->pid, RT_OP_OPEN, fd, target, n, NULL, 0, AT_FDCWD,
+                 flags < 0 ? 0 : flags & ~KERNEL_O_LARGEFILE);
+        }
+    }
+    closedir(d);
+    memcpy(p->seen, now, n_now * sizeof now[0]);
+    p->n_seen = n_now;
+}
+
+static void sample_process(struct rt_ext_procwatch *w, int32_t pid)
+{
+    struct proc_state *p = state_of(w, pid);
+    if (!p)
+        return;
+    p->alive = true;
+    char path[64], exe[1024];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    size_t el = read_link(path, exe, sizeof exe);
+    if (!el)
+        return; /* exiting (a zombie has no program) or not ours to look at */
+    uint64_t eh = hash_bytes(1469598103934665603ull, exe, el) | 1;
+    if (eh != p->exe_hash) { /* first sight, or a new program image (exec) */
+        p->exe_hash = eh;
+        p->covered = !uncovered_image(w, pid);
+    }
+    if (p->covered)
+        return;
+    if (!p->started) {
+        p->started = true;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        size_t sl = read_text(w, path);
+        long ppid = rt_proc_stat_ppid(w->text, sl);
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+        size_t cl = read_text(w, path);
+        while (cl && w->text[cl - 1] == 0)
+            cl--;
+        struct rt_rec rec = {.ts_ns = mono_ns(), .pid = pid, .tid = pid};
+        rec.op = RT_OP_PROC_START;
+        rec.flags = RT_EF_SAMPLED | RT_EF_NOT_COVERED;
+        rec.str[0] = exe;
+        rec.str_len[0] = el;
+        rec.str[1] = w->text;
+        rec.str_len[1] = cl;
+        rec.num[0] = ppid;
+        rt_producer_emit(&w->ring, &rec);
+    }
+    char cwd[1024];
+    snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
+    size_t cl = read_link(path, cwd, sizeof cwd);
+    uint64_t ch = hash_bytes(1469598103934665603ull, cwd, cl) | 1;
+    if (cl && ch != p->cwd_hash) {
+        p->cwd_hash = ch;
+        emit(w, pid, RT_OP_CHDIR, 0, cwd, cl, NULL, 0, -1, 0);
+    }
+    sample_fds(w, p);
+}
+
+/* The runtime and its descendants, breadth first, at most MAX_PROCS. */
+static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pids)
+{
+    size_t n = 0;
+    pids[n++] = root;
+    for (size_t i = 0; i < n; i++) {
+        char path[320];
+        snprintf(path, sizeof path, "/proc/%d/task", (int)pids[i]);
+        DIR *d = opendir(path);
+        if (!d)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(d)) && n < MAX_PROCS) {
+            if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                continue;
+            snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int)pids[i], de->d_name);
+            size_t len = read_text(w, path);
+            for (char *p = w->text, *e = w->text + len; p < e && n < MAX_PROCS;) {
+                char *q;
+                long v = strtol(p, &q, 10);
+                if (q == p)
+                    break;
+                if (v > 0)
+                    pids[n++] = (int32_t)v;
+                p = q;
+            }
+        }
+        closedir(d);
+    }
+    return n;
+}
+
+static void *run(void *arg)
+{
+    struct rt_ext_procwatch *w = arg;
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    int32_t pids[MAX_PROCS];
+    while (!w->stop) {
+        struct timespec ts = {.tv_sec = (time_t)(w->period_ms / 1000),
+                              .tv_nsec = (long)(w->period_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        pid_t root = rt_ext_runtime_pid(w->run_dir);
+        if (root <= 0)
+            continue;
+        for (size_t i = 0; i < MAX_PROCS; i++)
+            w->procs[i].alive = false;
+        size_t n = process_tree(w, (int32_t)root, pids);
+        for (size_t i = 0; i < n && !w->stop; i++)
+            sample_process(w, pids[i]);
+        for (size_t i = 0; i < MAX_PROCS; i++)
+            if (w->procs[i].pid && !w->procs[i].alive)
+                w->procs[i].pid = 0; /* gone: its slot (and pid) may be reused */
+    }
+    struct timespec cpu;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    w->cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+    return NULL;
+}
+
+struct rt_ext_procwatch *rt_ext_procwatch_start(const char *ring_path, const char *run_dir,
+                                                uint64_t period_ms)
+{
+    if (!period_ms || !ring_path || !*ring_path)
+        return NULL;
+    struct rt_ext_procwatch *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->period_ms = period_ms;
+    snprintf(w->run_dir, sizeof w->run_dir, "%s", run_dir);
+    if (rt_producer_attach(&w->ring, ring_path) != 0 ||
+        pthread_create(&w->thread, NULL, run, w) != 0) {
+        rt_producer_detach(&w->ring);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+uint64_t rt_ext_procwatch_stop(struct rt_ext_procwatch *w)
+{
+    if (!w)
+        return 0;
+    w->stop = 1;
+    pthread_join(w->thread, NULL);
+    uint64_t cpu = w->cpu_ns;
+    rt_producer_detach(&w->ring);
+    free(w);
+    return cpu;
+}
