@@ -144,18 +144,17 @@ int rt_cli_bundle_set(const char *cmd, const struct rt_cli_bundle_set *set,
 
 #include "store/catalog.h"
 
-#define RT_CLI_MAX_IDS 256
-/* ls's filters as parsed. Initialise with rt_cli_filter_init. */
+/* ls's filters as parsed (store/catalog_filter.c does the parsing, for the viewer's prompt
+ * too). Initialise with rt_cli_filter_init. */
 struct rt_cli_filter {
-    struct rt_catalog_filter f;
-    const char *ids[RT_CLI_MAX_IDS];
-    const char *cache; /* --cache, or NULL */
-    bool any;          /* a filter was given (--cache is none) */
+    struct rt_catalog_filter_args a; /* the filter: a.f */
+    const char *cache;               /* --cache, or NULL */
+    bool any;                        /* a filter was given (--cache is none) */
 };
 void rt_cli_filter_init(struct rt_cli_filter *flt);
 /* If argv[*i] is one of ls's filter options (--function --since --until --status --path --dest
- * --exec --request-id --limit --findings --cache), takes it and its value (advancing *i) and
- * returns 1; returns 0 when it is none of them; -1 after a usage message prefixed with cmd
+ * --exec --aws --request-id --limit --findings --cache), takes it and its value (advancing *i)
+ * and returns 1; returns 0 when it is none of them; -1 after a usage message prefixed with cmd
  * (a missing or bad value). */
 int rt_cli_filter_arg(const char *cmd, struct rt_cli_filter *flt, int argc, char **argv, int *i);
 /* Calls fn for each invocation of the catalog (of flt->cache, else the default; its folder

@@ -4,7 +4,9 @@
 #     of the file's own room or of a room that room may use (the table LAYERS). A violation is
 #     printed as FILE:LINE: and fails the check.
 #  2. Symbols: the same table over what the built objects use (nm), with file and line.
-#  3. Links: `readelf -d` of the built programs must show no shared library they must not need
+#  3. Curses: the view models (viewer/vm_*, room viewmodel) include no curses header and use no
+#     symbol of ncursesw or tinfo, so they stay unit-testable without a terminal.
+#  4. Links: `readelf -d` of the built programs must show no shared library they must not need
 #     (the table LINKS): the interposer needs only libc, libdl and the dynamic loader; the
 #     extension never needs SQLite or ncurses.
 # Usage: scripts/check-layers.sh [--root DIR] [--build DIR]
@@ -43,7 +45,8 @@ sniff       recorder/preload/sniff -
 extension   recorder/extension/   recorder preload sniff store formats
 replay      replay/               analysis catalog store formats sniff
 export      export/               store formats
-viewer      viewer/               analysis catalog store formats
+viewer      viewer/               viewmodel analysis catalog store formats
+viewmodel   viewer/vm_            analysis formats
 control     control/              store formats
 cli         cli/                  *
 samples     samples/              -
@@ -173,7 +176,37 @@ if [ ${#objs[@]} -gt 0 ]; then
     }' || status=1
 fi
 
-# 3. Links.
+# 3. Curses stays out of the view models.
+vm_srcs=()
+while IFS= read -r f; do vm_srcs+=("$f"); done < <(cd "$ROOT" && ls viewer/vm_*.[ch] 2>/dev/null)
+if [ ${#vm_srcs[@]} -gt 0 ]; then
+    if hits=$(cd "$ROOT" && grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](n?cursesw?/|n?curses|term\.h|panel\.h|menu\.h|form\.h)' \
+        "${vm_srcs[@]}"); then
+        sed 's/$/: a view model includes curses (viewer\/vm_* must stay curses-free)/' <<<"$hits"
+        status=1
+    fi
+    libdir=$(pkg-config --variable=libdir ncursesw 2>/dev/null)
+    curses_libs=()
+    for l in "$libdir"/libncursesw.so.[0-9]* "$libdir"/libtinfo.so.[0-9]*; do
+        [ -f "$l" ] && curses_libs+=("$l") # the versioned files: libncursesw.so is a script
+    done
+    vm_objs=()
+    for f in "${vm_srcs[@]}"; do
+        case $f in *.c) o=$BUILD_DIR/obj/${f%.c}.o; [ -f "$o" ] && vm_objs+=("$o") ;; esac
+    done
+    if [ ${#curses_libs[@]} -gt 0 ] && [ ${#vm_objs[@]} -gt 0 ]; then
+        LC_ALL=C nm -D --defined-only "${curses_libs[@]}" 2>/dev/null | awk 'NF >= 3 {print $3}' |
+            sed 's/@.*//' | sort -u >"${TMPDIR:-/tmp}/rt-curses-syms.$$"
+        LC_ALL=C nm -A -u "${vm_objs[@]}" 2>/dev/null | awk '{print $1, $NF}' |
+            awk -v syms="${TMPDIR:-/tmp}/rt-curses-syms.$$" '
+            BEGIN { while ((getline s < syms) > 0) curses[s] = 1 }
+            ($2 in curses) { sub(/:$/, "", $1); printf "%s: uses %s of curses; viewer/vm_* must stay curses-free\n", $1, $2; bad = 1 }
+            END { exit bad }' || status=1
+        rm -f "${TMPDIR:-/tmp}/rt-curses-syms.$$"
+    fi
+fi
+
+# 4. Links.
 shopt -s extglob
 while read -r prog rule patterns; do
     [ -n "$prog" ] || continue

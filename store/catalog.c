@@ -858,80 +858,80 @@ static void sql_add(struct sqlbuf *b, const char *s)
     b->len += n;
 }
 
-int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
-                     int (*fn)(const struct rt_catalog_row *row, void *arg), void *arg,
-                     struct rt_errinfo *ei)
+/* The ORDER BY of each rt_catalog_order, ties broken by time then id so that pages are stable. */
+static const char *const order_sql[] = {
+#define _(id, name, sql) [RT_CATALOG_ORDER_##id] = sql,
+    RT_CATALOG_ORDERS(_)
+#undef _
+};
+
+/* Appends the WHERE conditions of f to q (after "WHERE 1") and fills the strings its
+ * parameters need; bind_filter() binds them once the statement is prepared. */
+struct filter_params {
+    char dest_buf[300];
+    int dest_port;
+    char exec_glob[PATH_MAX + 4];
+};
+
+static void add_where(struct sqlbuf *q, const struct rt_catalog_filter *f, struct filter_params *fp)
 {
-    rt_errinfo_clear(ei);
-    if (!cat || !f || !fn || f->n_request_ids > 500)
-        return RT_ERR_INVALID_ARG;
-    struct sqlbuf q = {.len = 0};
-    sql_add(&q, "SELECT function, version, request_id, sandbox, error_type, seq, start_ns,"
-                " duration_ns, status, cold_start, n_events, n_logs, bytes_out, dropped,"
-                " event_flags, destinations, env_digest, code_digest, digest, key, path,"
-                " verified, (SELECT group_concat(rule) FROM (SELECT DISTINCT rule FROM findings"
-                " WHERE inv = i.id ORDER BY rule)) FROM invocations i WHERE 1");
     if (f->with_findings)
-        sql_add(&q, " AND EXISTS (SELECT 1 FROM findings WHERE inv = i.id)");
+        sql_add(q, " AND EXISTS (SELECT 1 FROM findings WHERE inv = i.id)");
     if (f->function)
-        sql_add(&q, " AND i.function = :fn");
+        sql_add(q, " AND i.function = :fn");
     if (f->since_ns)
-        sql_add(&q, " AND i.start_ns >= :since");
+        sql_add(q, " AND i.start_ns >= :since");
     if (f->until_ns)
-        sql_add(&q, " AND i.start_ns <= :until");
+        sql_add(q, " AND i.start_ns <= :until");
     if (f->status >= 0)
-        sql_add(&q, " AND i.status = :status");
+        sql_add(q, " AND i.status = :status");
     if (f->n_request_ids) {
-        sql_add(&q, " AND i.request_id IN (");
+        sql_add(q, " AND i.request_id IN (");
         for (size_t k = 0; k < f->n_request_ids; k++)
-            sql_add(&q, k ? ",?" : "?");
-        sql_add(&q, ")");
+            sql_add(q, k ? ",?" : "?");
+        sql_add(q, ")");
     }
     /* The shutdown bundle that only closes a sandbox's chain (its marker, nothing else) is
      * no invocation: listed only when asked for by request id. */
     if (!f->n_request_ids)
-        sql_add(&q, " AND NOT (i.request_id = 'shutdown' AND i.n_events <= 1 AND i.n_logs = 0)");
+        sql_add(q, " AND NOT (i.request_id = 'shutdown' AND i.n_events <= 1 AND i.n_logs = 0)");
     if (f->path_glob)
-        sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kfile AND"
-                    " e.target IN (SELECT id FROM strings WHERE text GLOB :path))");
-    const char *dest_host = NULL;
-    size_t dest_len = 0;
-    int dest_port = -1;
-    char dest_buf[300];
+        sql_add(q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kfile AND"
+                   " e.target IN (SELECT id FROM strings WHERE text GLOB :path))");
+    fp->dest_port = -1;
+    fp->dest_buf[0] = '\0';
     if (f->dest) {
-        split_hostport(f->dest, strlen(f->dest), &dest_host, &dest_len, &dest_port);
-        snprintf(dest_buf, sizeof dest_buf, "%.*s", (int)dest_len, dest_host);
-        sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :knet AND"
-                    " (e.target IN (SELECT id FROM strings WHERE text = :dest) OR"
-                    "  e.host IN (SELECT id FROM strings WHERE text = :dest))");
-        if (dest_port >= 0)
-            sql_add(&q, " AND e.port = :port");
-        sql_add(&q, ")");
+        const char *dest_host = NULL;
+        size_t dest_len = 0;
+        split_hostport(f->dest, strlen(f->dest), &dest_host, &dest_len, &fp->dest_port);
+        snprintf(fp->dest_buf, sizeof fp->dest_buf, "%.*s", (int)dest_len, dest_host);
+        sql_add(q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :knet AND"
+                   " (e.target IN (SELECT id FROM strings WHERE text = :dest) OR"
+                   "  e.host IN (SELECT id FROM strings WHERE text = :dest))");
+        if (fp->dest_port >= 0)
+            sql_add(q, " AND e.port = :port");
+        sql_add(q, ")");
     }
     if (f->aws_glob)
-        sql_add(&q, " AND i.id IN (SELECT a.inv FROM aws_calls a WHERE"
-                    " a.action IN (SELECT id FROM strings WHERE text GLOB :aws))");
-    char exec_glob[PATH_MAX + 4];
+        sql_add(q, " AND i.id IN (SELECT a.inv FROM aws_calls a WHERE"
+                   " a.action IN (SELECT id FROM strings WHERE text GLOB :aws))");
+    fp->exec_glob[0] = '\0';
     if (f->exec) {
         if (strchr(f->exec, '/'))
-            snprintf(exec_glob, sizeof exec_glob, "%s", f->exec);
+            snprintf(fp->exec_glob, sizeof fp->exec_glob, "%s", f->exec);
         else
-            snprintf(exec_glob, sizeof exec_glob, "*/%s", f->exec);
+            snprintf(fp->exec_glob, sizeof fp->exec_glob, "*/%s", f->exec);
         /* What ran: a failed exec (result -errno) is in the timeline, not in --exec. */
-        sql_add(&q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kproc AND"
-                    " e.result >= 0 AND"
-                    " e.target IN (SELECT id FROM strings WHERE text GLOB :exec OR text = "
-                    ":execname))");
+        sql_add(q, " AND i.id IN (SELECT e.inv FROM events e WHERE e.kind = :kproc AND"
+                   " e.result >= 0 AND"
+                   " e.target IN (SELECT id FROM strings WHERE text GLOB :exec OR text = "
+                   ":execname))");
     }
-    sql_add(&q, " ORDER BY i.start_ns, i.id");
-    if (f->limit)
-        sql_add(&q, " LIMIT :limit");
-    if (q.overflow)
-        return RT_ERR_INVALID_ARG;
+}
 
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(cat->db, q.text, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(cat, ei, "query");
+static void bind_filter(sqlite3_stmt *st, const struct rt_catalog_filter *f,
+                        const struct filter_params *fp)
+{
 #define BIND_NAME(name, call)                                                                      \
     do {                                                                                           \
         int ix_ = sqlite3_bind_parameter_index(st, name);                                          \
@@ -947,11 +947,12 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
     BIND_NAME(":kproc", sqlite3_bind_int(st, ix_, RT_KIND_PROC));
     BIND_NAME(":path", sqlite3_bind_text(st, ix_, f->path_glob, -1, SQLITE_STATIC));
     BIND_NAME(":aws", sqlite3_bind_text(st, ix_, f->aws_glob, -1, SQLITE_STATIC));
-    BIND_NAME(":dest", sqlite3_bind_text(st, ix_, dest_buf, -1, SQLITE_STATIC));
-    BIND_NAME(":port", sqlite3_bind_int(st, ix_, dest_port));
-    BIND_NAME(":exec", sqlite3_bind_text(st, ix_, exec_glob, -1, SQLITE_STATIC));
+    BIND_NAME(":dest", sqlite3_bind_text(st, ix_, fp->dest_buf, -1, SQLITE_STATIC));
+    BIND_NAME(":port", sqlite3_bind_int(st, ix_, fp->dest_port));
+    BIND_NAME(":exec", sqlite3_bind_text(st, ix_, fp->exec_glob, -1, SQLITE_STATIC));
     BIND_NAME(":execname", sqlite3_bind_text(st, ix_, f->exec, -1, SQLITE_STATIC));
     BIND_NAME(":limit", sqlite3_bind_int64(st, ix_, (int64_t)f->limit));
+    BIND_NAME(":offset", sqlite3_bind_int64(st, ix_, (int64_t)f->offset));
 #undef BIND_NAME
     /* Positional request ids: the '?' after the named ones are numbered in order. */
     if (f->n_request_ids) {
@@ -966,6 +967,39 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
         for (size_t k = 0; first && k < f->n_request_ids; k++)
             sqlite3_bind_text(st, first + (int)k, f->request_ids[k], -1, SQLITE_STATIC);
     }
+}
+
+int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
+                     int (*fn)(const struct rt_catalog_row *row, void *arg), void *arg,
+                     struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!cat || !f || !fn || f->n_request_ids > 500 ||
+        (unsigned)f->order >= RT_CATALOG_ORDER__COUNT)
+        return RT_ERR_INVALID_ARG;
+    struct sqlbuf q = {.len = 0};
+    struct filter_params fp;
+    sql_add(&q, "SELECT function, version, request_id, sandbox, error_type, seq, start_ns,"
+                " duration_ns, status, cold_start, n_events, n_logs, bytes_out, dropped,"
+                " event_flags, destinations, env_digest, code_digest, digest, key, path,"
+                " verified, (SELECT group_concat(rule) FROM (SELECT DISTINCT rule FROM findings"
+                " WHERE inv = i.id ORDER BY rule)) AS findings FROM invocations i WHERE 1");
+    add_where(&q, f, &fp);
+    sql_add(&q, " ORDER BY ");
+    sql_add(&q, order_sql[f->order]);
+    sql_add(&q, f->descending ? " DESC" : " ASC");
+    sql_add(&q, ", i.start_ns, i.id");
+    if (f->limit || f->offset)
+        sql_add(&q, f->limit ? " LIMIT :limit" : " LIMIT -1");
+    if (f->offset)
+        sql_add(&q, " OFFSET :offset");
+    if (q.overflow)
+        return RT_ERR_INVALID_ARG;
+
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, q.text, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "query");
+    bind_filter(st, f, &fp);
 
     int rc = RT_OK, step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1008,6 +1042,132 @@ int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *f,
     if (rc == RT_OK && step != SQLITE_DONE)
         rc = db_fail(cat, ei, "query");
     sqlite3_finalize(st);
+    return rc;
+}
+
+int rt_catalog_count(struct rt_catalog *cat, const struct rt_catalog_filter *f, size_t *count,
+                     struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!cat || !f || !count || f->n_request_ids > 500)
+        return RT_ERR_INVALID_ARG;
+    struct sqlbuf q = {.len = 0};
+    struct filter_params fp;
+    sql_add(&q, "SELECT count(*) FROM invocations i WHERE 1");
+    add_where(&q, f, &fp);
+    if (q.overflow)
+        return RT_ERR_INVALID_ARG;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, q.text, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "count");
+    bind_filter(st, f, &fp);
+    int rc = RT_OK;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(st, 0);
+        *count = n > 0 ? (size_t)n : 0;
+    } else {
+        rc = db_fail(cat, ei, "count");
+    }
+    sqlite3_finalize(st);
+    if (rc == RT_OK && f->limit && *count > f->limit)
+        *count = f->limit;
+    return rc;
+}
+
+int rt_catalog_histogram(struct rt_catalog *cat, const struct rt_catalog_filter *f, int64_t from_ns,
+                         int64_t to_ns, struct rt_catalog_bin *bins, size_t n,
+                         struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!cat || !f || !bins || !n || to_ns <= from_ns || f->n_request_ids > 500)
+        return RT_ERR_INVALID_ARG;
+    memset(bins, 0, n * sizeof *bins);
+    struct sqlbuf q = {.len = 0};
+    struct filter_params fp;
+    /* The bin of a start time, computed in SQL so that only n rows come back. */
+    sql_add(&q, "SELECT CAST((i.start_ns - :h0) / :hw AS INTEGER) AS bin, count(*),"
+                " max(i.duration_ns), sum(i.duration_ns),"
+                " sum(i.status <> 1), sum(i.event_flags & :hflags <> 0 OR i.dropped > 0 OR"
+                " EXISTS (SELECT 1 FROM findings WHERE inv = i.id))"
+                " FROM invocations i WHERE i.start_ns >= :h0 AND i.start_ns <= :h1");
+    add_where(&q, f, &fp);
+    sql_add(&q, " GROUP BY bin");
+    if (q.overflow)
+        return RT_ERR_INVALID_ARG;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, q.text, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "histogram");
+    struct rt_catalog_filter nolimit = *f;
+    nolimit.limit = 0;
+    nolimit.offset = 0;
+    bind_filter(st, &nolimit, &fp);
+    double width = ((double)to_ns - (double)from_ns) / (double)n;
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":h0"), from_ns);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":h1"), to_ns);
+    sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":hw"), width > 1 ? width : 1);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":hflags"),
+                       (int64_t) ~(uint32_t)(RT_EF_OUTSIDE | RT_EF_CREATE | RT_EF_STILL_OPEN));
+    int rc = RT_OK, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t bin = sqlite3_column_int64(st, 0);
+        if (bin < 0)
+            continue;
+        if ((uint64_t)bin >= n)
+            bin = (int64_t)n - 1; /* the end of the range itself */
+        struct rt_catalog_bin *b = &bins[bin];
+        b->count += (uint64_t)sqlite3_column_int64(st, 1);
+        uint64_t mx = (uint64_t)sqlite3_column_int64(st, 2);
+        if (mx > b->max_duration_ns)
+            b->max_duration_ns = mx;
+        b->total_duration_ns += (uint64_t)sqlite3_column_int64(st, 3);
+        b->failed += (uint64_t)sqlite3_column_int64(st, 4);
+        b->flagged += (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(cat, ei, "histogram");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The first (desc false) or last start time of the matching invocations: through the index
+ * on start_ns, so that it costs a few rows, not a scan (min/max would scan: the filter's
+ * conditions keep SQLite from its min/max shortcut). 0 when none. */
+static int end_of_range(struct rt_catalog *cat, const struct rt_catalog_filter *f, bool desc,
+                        int64_t *out, struct rt_errinfo *ei)
+{
+    struct sqlbuf q = {.len = 0};
+    struct filter_params fp;
+    sql_add(&q, "SELECT i.start_ns FROM invocations i WHERE 1");
+    add_where(&q, f, &fp);
+    sql_add(&q, desc ? " ORDER BY i.start_ns DESC LIMIT 1" : " ORDER BY i.start_ns ASC LIMIT 1");
+    if (q.overflow)
+        return RT_ERR_INVALID_ARG;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(cat->db, q.text, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(cat, ei, "time range");
+    struct rt_catalog_filter nolimit = *f;
+    nolimit.limit = 0;
+    nolimit.offset = 0;
+    bind_filter(st, &nolimit, &fp);
+    int rc = RT_OK, step = sqlite3_step(st);
+    *out = 0;
+    if (step == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else if (step != SQLITE_DONE)
+        rc = db_fail(cat, ei, "time range");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int rt_catalog_time_range(struct rt_catalog *cat, const struct rt_catalog_filter *f,
+                          int64_t *first_ns, int64_t *last_ns, struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    if (!cat || !f || !first_ns || !last_ns || f->n_request_ids > 500)
+        return RT_ERR_INVALID_ARG;
+    int rc = end_of_range(cat, f, false, first_ns, ei);
+    if (rc == RT_OK)
+        rc = end_of_range(cat, f, true, last_ns, ei);
     return rc;
 }
 

@@ -37,6 +37,25 @@ int rt_catalog_index_default(const char *path, struct rt_errinfo *ei);
 
 /* ---- queries (`runtrail ls`, `pull`) ---- */
 
+/* The orders a listing can take (`view` sorts by any column): id, name, SQL expression. */
+#define RT_CATALOG_ORDERS(_)                                                                       \
+    _(TIME, "time", "i.start_ns")                                                                  \
+    _(FUNCTION, "function", "i.function")                                                          \
+    _(REQUEST_ID, "request id", "i.request_id")                                                    \
+    _(DURATION, "duration", "i.duration_ns")                                                       \
+    _(STATUS, "status", "i.status")                                                                \
+    _(EVENTS, "events", "i.n_events")                                                              \
+    _(DESTINATIONS, "destinations", "i.destinations")                                              \
+    _(FLAGS, "flags", "(i.event_flags <> 0) + (i.dropped > 0) + i.cold_start")                     \
+    _(FINDINGS, "findings", "findings")
+
+enum rt_catalog_order {
+#define _(id, name, sql) RT_CATALOG_ORDER_##id,
+    RT_CATALOG_ORDERS(_)
+#undef _
+        RT_CATALOG_ORDER__COUNT
+};
+
 /* Which invocations to list. Unset fields (NULL, 0, -1) do not filter. */
 struct rt_catalog_filter {
     const char *function;           /* exact function name */
@@ -51,7 +70,34 @@ struct rt_catalog_filter {
     size_t n_request_ids;
     size_t limit;       /* 0 = all */
     bool with_findings; /* only invocations with findings stored by `check` */
+    /* Listing only (rt_catalog_query): the order (default: by time, oldest first), and how
+     * many rows to skip before the first (paging). */
+    enum rt_catalog_order order;
+    bool descending;
+    size_t offset;
 };
+
+/* ---- the filters of `ls` as options, shared by `ls` and the viewer's filter prompt ---- */
+#define RT_CATALOG_MAX_IDS 256
+/* A filter and the storage its request ids need. Values point into the caller's strings. */
+struct rt_catalog_filter_args {
+    struct rt_catalog_filter f;
+    const char *ids[RT_CATALOG_MAX_IDS];
+};
+/* Empty: everything matches (status -1). */
+void rt_catalog_filter_args_init(struct rt_catalog_filter_args *a);
+/* 0 when opt is no filter option, 1 a flag (--findings), 2 one that takes a value. */
+int rt_catalog_filter_kind(const char *opt);
+/* Applies one option (opt "--since", val "2h"; now_ns for relative times; val is ignored for
+ * a flag). Returns rt_catalog_filter_kind(opt) (0: nothing done), or -1 with a message naming
+ * the option and value in err (bad value, missing value). */
+int rt_catalog_filter_option(struct rt_catalog_filter_args *a, const char *opt, const char *val,
+                             int64_t now_ns, char *err, size_t cap);
+/* Parses a line of options ("--function api --since 2h --status crash"; words separated by
+ * blanks, '...' or "..." quote, --opt=value also accepted) into a freshly initialised *a,
+ * cutting line into words in place (the filter points into it). 0, or -1 with err set. */
+int rt_catalog_filter_parse_line(struct rt_catalog_filter_args *a, char *line, int64_t now_ns,
+                                 char *err, size_t cap);
 
 /* One invocation. Strings are valid only during the callback. */
 struct rt_catalog_row {
@@ -75,6 +121,27 @@ struct rt_catalog_row {
 int rt_catalog_query(struct rt_catalog *cat, const struct rt_catalog_filter *filter,
                      int (*fn)(const struct rt_catalog_row *row, void *arg), void *arg,
                      struct rt_errinfo *ei);
+
+/* How many invocations match f (at most f->limit when set; offset ignored). */
+int rt_catalog_count(struct rt_catalog *cat, const struct rt_catalog_filter *f, size_t *count,
+                     struct rt_errinfo *ei);
+/* The first and last start time (Unix ns) of the matching invocations; both 0 when none. */
+int rt_catalog_time_range(struct rt_catalog *cat, const struct rt_catalog_filter *f,
+                          int64_t *first_ns, int64_t *last_ns, struct rt_errinfo *ei);
+
+/* One interval of rt_catalog_histogram(). */
+struct rt_catalog_bin {
+    uint64_t count;             /* invocations that started in it */
+    uint64_t max_duration_ns;   /* the slowest of them */
+    uint64_t total_duration_ns; /* their durations added */
+    uint64_t failed;            /* status other than ok */
+    uint64_t flagged;           /* with an event flag, dropped events or a finding */
+};
+/* Splits [from_ns, to_ns] into n equal intervals and fills bins[0..n) with the matching
+ * invocations (f, without limit and offset) that started in each. */
+int rt_catalog_histogram(struct rt_catalog *cat, const struct rt_catalog_filter *f, int64_t from_ns,
+                         int64_t to_ns, struct rt_catalog_bin *bins, size_t n,
+                         struct rt_errinfo *ei);
 
 /* RT_OK with the local path when a verified bundle with this store key is indexed and its
  * file is still there; RT_ERR_S3_NOT_FOUND otherwise. */

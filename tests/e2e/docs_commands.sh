@@ -163,6 +163,7 @@ COVER=(
 )
 # ---- SKIP: REGEX (on the command as written) | reason ----
 SKIP=(
+    "^runtrail view( |:|$)" "interactive (a terminal UI): tests/e2e/view.sh drives it in tmux; its captures in docs/viewer.md are its golden screens"
     "^make BUILD=build-x86_64 layer'" "inside \`docker run ... amazonlinux:2023 sh -c '...'\`: needs docker and an image pull"
 )
 

@@ -46,9 +46,9 @@ forbidden "analysis -> catalog" analysis/filter.c store/catalog.h analysis catal
 forbidden "analysis -> recorder" analysis/keys.c recorder/ring.h analysis recorder formats
 forbidden "analysis -> viewer" analysis/keys.c viewer/viewer.h analysis viewer formats
 forbidden "viewer -> recorder" viewer/screen_list.c recorder/ring.h viewer recorder \
-    "analysis catalog store formats"
+    "viewmodel analysis catalog store formats"
 forbidden "viewer -> extension" viewer/viewer.h recorder/extension/extension.h viewer extension \
-    "analysis catalog store formats"
+    "viewmodel analysis catalog store formats"
 forbidden "replay -> viewer" replay/invoke.c viewer/viewer.h replay viewer \
     "analysis catalog store formats sniff"
 forbidden "replay -> cli" replay/emulator.h cli/cli.h replay cli \

@@ -5,8 +5,11 @@
 #   $(BUILD)/tools/bench_analysis [N]   the analysis/ benchmark (tests/bench/analysis.sh)
 #   $(BUILD)/tools/bench_diff gen N DIR | run A B   the diff benchmark (tests/bench/diff.sh)
 #   $(BUILD)/tools/gen_invocations DIR N [--attacks]  small invocations (tests/bench/check.sh)
+#   $(BUILD)/tools/gen_hostile_view DIR   a bundle of terminal attacks (tests/e2e/view.sh)
+#   $(BUILD)/tools/bench_viewmodel MODE FILE   the view's timeline model (tests/bench/viewmodel.sh)
 RT_TOOLS := $(BUILD)/tools/gen_samples $(BUILD)/tools/bench_format $(BUILD)/tools/bench_cursor \
-            $(BUILD)/tools/bench_analysis $(BUILD)/tools/bench_diff $(BUILD)/tools/gen_invocations
+            $(BUILD)/tools/bench_analysis $(BUILD)/tools/bench_diff $(BUILD)/tools/gen_invocations \
+            $(BUILD)/tools/gen_hostile_view $(BUILD)/tools/bench_viewmodel
 $(BUILD)/tools/gen_samples: tests/tools/gen_samples.c $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
@@ -23,6 +26,12 @@ $(BUILD)/tools/bench_diff: tests/bench/diff.c $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
 $(BUILD)/tools/gen_invocations: tests/tools/gen_invocations.c $$(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
+$(BUILD)/tools/gen_hostile_view: tests/tools/gen_hostile_view.c $$(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
+$(BUILD)/tools/bench_viewmodel: tests/bench/viewmodel.c $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LINK_LIBS) $(LDLIBS_ALL)
 tools: $(RT_TOOLS)

@@ -17,5 +17,6 @@ UNIT_test_catalog_LIBS   := catalog store formats
 UNIT_test_extension_LIBS := rtextension recorder store formats
 UNIT_test_emulator_LIBS  := replay formats
 UNIT_test_toolbox_LIBS   := formats rtextension
+UNIT_test_viewmodel_LIBS := viewer analysis formats
 UNIT_test_replay_LIBS    := replay analysis recorder formats
 UNIT_test_control_LIBS   := control store formats

@@ -472,3 +472,99 @@ Test(catalog, readonly_open_creates_nothing_and_reads)
                  ei.detail);
     rt_catalog_close(cat);
 }
+
+/* The viewer's listing: any order, either direction, a page at a time, with a count. */
+Test(catalog, order_offset_count)
+{
+    struct rt_catalog *cat = fixture();
+    expect(cat, F(.order = RT_CATALOG_ORDER_FUNCTION), "req-c,req-a,req-b");
+    expect(cat, F(.order = RT_CATALOG_ORDER_FUNCTION, .descending = true), "req-a,req-b,req-c");
+    expect(cat, F(.order = RT_CATALOG_ORDER_STATUS, .descending = true), "req-b,req-a,req-c");
+    expect(cat, F(.order = RT_CATALOG_ORDER_TIME, .descending = true), "req-c,req-b,req-a");
+    expect(cat, F(.offset = 1), "req-b,req-c");
+    expect(cat, F(.offset = 1, .limit = 1), "req-b");
+    expect(cat, F(.offset = 5), "");
+    expect(cat, F(.function = "orders", .descending = true, .offset = 1), "req-a");
+    size_t n = 99;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_catalog_count(cat, &F(.function = "orders"), &n, &ei), RT_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(rt_catalog_count(cat, &F(.limit = 1), &n, &ei), RT_OK);
+    cr_assert_eq(n, 1, "the count honours --limit");
+    cr_assert_eq(rt_catalog_count(cat, &F(.path_glob = "/nothing*"), &n, &ei), RT_OK);
+    cr_assert_eq(n, 0);
+    struct rt_catalog_filter bad = F(.order = RT_CATALOG_ORDER__COUNT);
+    struct hits h = {.n = 0};
+    cr_assert_eq(rt_catalog_query(cat, &bad, collect, &h, &ei), RT_ERR_INVALID_ARG);
+    rt_catalog_close(cat);
+}
+
+/* The strip: invocations per interval, with the slowest and the failed among them. */
+Test(catalog, histogram_and_range)
+{
+    struct rt_catalog *cat = fixture();
+    struct rt_errinfo ei;
+    int64_t first = 0, last = 0;
+    cr_assert_eq(rt_catalog_time_range(cat, &F(.limit = 0), &first, &last, &ei), RT_OK);
+    cr_assert_eq(first, T0);
+    cr_assert_eq(last, T0 + 2 * HOUR);
+    struct rt_catalog_bin bins[4];
+    cr_assert_eq(rt_catalog_histogram(cat, &F(.limit = 0), first, last, bins, 4, &ei), RT_OK);
+    /* a at the start (bin 0), b at the middle (bin 2), c at the end (the last bin). */
+    cr_assert_eq(bins[0].count, 1);
+    cr_assert_eq(bins[1].count, 0);
+    cr_assert_eq(bins[2].count, 1);
+    cr_assert_eq(bins[3].count, 1);
+    cr_assert_eq(bins[2].failed, 1, "req-b is an error");
+    cr_assert_eq(bins[0].failed, 0);
+    cr_assert_eq(bins[2].flagged, 1, "req-b ran a program from /tmp (exec_tmp)");
+    cr_assert_eq(bins[0].max_duration_ns, 5000000);
+    cr_assert_eq(rt_catalog_histogram(cat, &F(.function = "billing"), first, last, bins, 4, &ei),
+                 RT_OK);
+    cr_assert_eq(bins[0].count + bins[1].count + bins[2].count + bins[3].count, 1);
+    cr_assert_eq(rt_catalog_histogram(cat, &F(.limit = 0), last, first, bins, 4, &ei),
+                 RT_ERR_INVALID_ARG, "an empty range is refused");
+    rt_catalog_close(cat);
+}
+
+/* `ls`'s filter options, one at a time (ls) and as a typed line (the viewer's prompt). */
+Test(catalog, filter_options_and_line)
+{
+    struct rt_catalog_filter_args a;
+    char err[300];
+    int64_t now = T0 + 10 * HOUR;
+    rt_catalog_filter_args_init(&a);
+    cr_assert_eq(a.f.status, -1);
+    cr_assert_eq(rt_catalog_filter_option(&a, "--json", NULL, now, err, sizeof err), 0);
+    cr_assert_eq(rt_catalog_filter_option(&a, "--findings", NULL, now, err, sizeof err), 1);
+    cr_assert(a.f.with_findings);
+    cr_assert_eq(rt_catalog_filter_option(&a, "--since", "2h", now, err, sizeof err), 2);
+    cr_assert_eq(a.f.since_ns, now - 2 * HOUR);
+    cr_assert_eq(rt_catalog_filter_option(&a, "--status", "nope", now, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--status 'nope': ok, error, timeout, crash or unknown");
+    cr_assert_eq(rt_catalog_filter_option(&a, "--limit", NULL, now, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--limit needs a value");
+
+    char line[] =
+        "--function 'my fn' --status=crash --request-id r1 --request-id \"r 2\" --until 1970-01-01";
+    cr_assert_eq(rt_catalog_filter_parse_line(&a, line, now, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(a.f.function, "my fn");
+    cr_assert_eq(a.f.status, RT_STATUS_CRASH);
+    cr_assert_eq(a.f.n_request_ids, 2);
+    cr_assert_str_eq(a.f.request_ids[1], "r 2");
+    cr_assert_eq(a.f.until_ns, -1, "--until at the epoch is a bound, not 'none'");
+    cr_assert(!a.f.with_findings, "a line starts from an empty filter");
+
+    char empty[] = "   ";
+    cr_assert_eq(rt_catalog_filter_parse_line(&a, empty, now, err, sizeof err), 0);
+    cr_assert_null(a.f.function);
+    char unknown[] = "--function f --colour red";
+    cr_assert_eq(rt_catalog_filter_parse_line(&a, unknown, now, err, sizeof err), -1);
+    cr_assert(strstr(err, "'--colour' is no filter") != NULL, "%s", err);
+    char open_quote[] = "--function 'abc";
+    cr_assert_eq(rt_catalog_filter_parse_line(&a, open_quote, now, err, sizeof err), -1);
+    cr_assert_str_eq(err, "a quote is not closed");
+    char missing[] = "--dest";
+    cr_assert_eq(rt_catalog_filter_parse_line(&a, missing, now, err, sizeof err), -1);
+    cr_assert_str_eq(err, "--dest needs a value");
+}
