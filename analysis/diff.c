@@ -289,7 +289,8 @@ struct rt_diff_builder {
     struct header hdr[2];
     struct side sides[2];
     struct intern keys, positions, items;
-    size_t *count[2]; /* per item id */
+    struct intern probes; /* side, pid and key of each successful probe seen */
+    size_t *count[2];     /* per item id */
     size_t count_cap;
     struct rt_buf buf;
     bool nomem;
@@ -471,6 +472,33 @@ struct loader {
     const struct rt_bundle *b;
 };
 
+/* A successful probe (stat, access, readlink) that its process already made with the same key.
+ * The interposer records such a repeat once and counts the rest (probe_repeats), but records it
+ * again when its fold table evicted the first, which depends on every other path the process
+ * probed: so a repeat says nothing about behaviour, and is left out of both sides alike. */
+static bool repeated_probe(struct rt_diff_builder *bd, int s, const struct rt_event *ev,
+                           const char *key, size_t klen)
+{
+    if ((ev->op != RT_OP_STAT && ev->op != RT_OP_ACCESS && ev->op != RT_OP_READLINK) ||
+        ev->result < 0)
+        return false;
+    uint32_t pid = (uint32_t)ev->pid;
+    rt_buf_reset(&bd->buf);
+    rt_buf_append(&bd->buf, s ? "B" : "A", 1);
+    rt_buf_append(&bd->buf, &pid, sizeof pid);
+    rt_buf_append(&bd->buf, key, klen);
+    if (bd->buf.failed) {
+        bd->nomem = true;
+        return false;
+    }
+    size_t before = bd->probes.n;
+    if (intern(&bd->probes, bd->buf.data, bd->buf.len, NULL) < 0) {
+        bd->nomem = true;
+        return false;
+    }
+    return bd->probes.n == before;
+}
+
 static int load_event(size_t i, const char *key, size_t klen, void *arg)
 {
     struct loader *ld = arg;
@@ -479,6 +507,8 @@ static int load_event(size_t i, const char *key, size_t klen, void *arg)
     const struct rt_event *ev = &ld->b->events[i];
     if (bd->opt.filter && !rt_filter_event(bd->opt.filter, ev))
         return 0;
+    if (repeated_probe(bd, ld->s, ev, key, klen))
+        return bd->nomem ? RT_ERR_NOMEM : 0;
     size_t plen = position_len(key, ev);
     long pos = intern(&bd->positions, key, plen, NULL);
     enum rt_diff_category cat = category_of(ev);
@@ -1005,6 +1035,7 @@ void rt_diff_builder_free(struct rt_diff_builder *bd)
     intern_free(&bd->keys);
     intern_free(&bd->positions);
     intern_free(&bd->items);
+    intern_free(&bd->probes);
     free(bd->count[0]);
     free(bd->count[1]);
     rt_buf_free(&bd->buf);

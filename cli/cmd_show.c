@@ -126,12 +126,6 @@ static void short_hex(const uint8_t *d, char *out)
     rt_hex(d, SHORT_HEX / 2, out);
 }
 
-static const char *mode_name(unsigned mode)
-{
-    static const char *const names[] = {"full", "redacted", "hash", "none"};
-    return mode < 4 ? names[mode] : "unknown";
-}
-
 static void show_payload(const char *name, const struct rt_payload *p)
 {
     char h[SHORT_HEX + 1];
@@ -144,7 +138,7 @@ static void show_payload(const char *name, const struct rt_payload *p)
                p->original_len, h);
     else
         printf("%zu of %" PRIu64 " bytes stored (%s), sha256 %s", p->len, p->original_len,
-               mode_name(p->mode), h);
+               rt_payload_mode_name(p->mode), h);
     if (p->content_type) {
         fputs(", ", stdout);
         put_escaped(p->content_type);
@@ -371,7 +365,7 @@ static void json_payload(const char *which, const struct rt_payload *p)
     json_t *o = json_object();
     json_object_set_new(o, "record", json_string("payload"));
     json_object_set_new(o, "which", json_string(which));
-    json_object_set_new(o, "mode", json_string(mode_name(p->mode)));
+    json_object_set_new(o, "mode", json_string(rt_payload_mode_name(p->mode)));
     json_object_set_new(o, "original_len", json_integer((json_int_t)p->original_len));
     json_object_set_new(o, "sha256", json_string(rt_digest_hex(p->sha256, hex)));
     json_object_set_new(o, "len", json_integer((json_int_t)p->len));

@@ -164,6 +164,8 @@ enum rt_payload_mode {
     RT_PAYLOAD_HASH = 2,
     RT_PAYLOAD_NONE = 3,
 };
+/* "full", "redacted", "hash", "none"; "unknown" out of range. */
+const char *rt_payload_mode_name(unsigned mode);
 
 /* EVENT (the invocation's input), RESPONSE and ERROR blocks. */
 struct rt_payload {

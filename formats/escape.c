@@ -27,8 +27,7 @@ static void put(struct sink *s, const char *p, size_t len)
     s->n += len;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are invalid. */
-static size_t utf8_len(const unsigned char *s, size_t left, uint32_t *cp)
+size_t rt_utf8_decode(const unsigned char *s, size_t left, uint32_t *cp)
 {
     unsigned c = s[0];
     if (c < 0x80) {
@@ -115,7 +114,7 @@ static void escape(struct sink *out, const char *str, size_t len, char quote)
             }
         } else {
             uint32_t cp = 0;
-            size_t n = utf8_len(s + i, len - i, &cp);
+            size_t n = rt_utf8_decode(s + i, len - i, &cp);
             if (n == 0) {
                 esc[0] = '\\';
                 esc[1] = 'x';

@@ -85,6 +85,12 @@ int rt_op_from_name(const char *name)
     return -1;
 }
 
+const char *rt_payload_mode_name(unsigned mode)
+{
+    static const char *const names[] = {"full", "redacted", "hash", "none"};
+    return mode < sizeof names / sizeof names[0] ? names[mode] : "unknown";
+}
+
 const char *rt_status_name(unsigned status)
 {
     if (status >= RT_STATUS__COUNT)

@@ -75,6 +75,32 @@ int rt_buf_printf(struct rt_buf *b, const char *fmt, ...)
     return RT_OK;
 }
 
+char *rt_vformat(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int w = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (w < 0)
+        return NULL;
+    char *s = malloc((size_t)w + 1);
+    if (s)
+        vsnprintf(s, (size_t)w + 1, fmt, ap);
+    return s;
+}
+
+int rt_fail_errno(char *err, size_t cap, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < cap)
+        snprintf(err + n, cap - (size_t)n, ": %s", strerror(saved));
+    return -1;
+}
+
 char *rt_buf_detach(struct rt_buf *b, size_t *len)
 {
     char *p = b->data ? b->data : calloc(1, 1);

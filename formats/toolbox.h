@@ -10,6 +10,7 @@
 
 #include "formats/error.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,13 @@ int rt_buf_append(struct rt_buf *b, const void *p, size_t n);
 int rt_buf_puts(struct rt_buf *b, const char *s);
 /* Appends printf output. Returns RT_OK or RT_ERR_NOMEM. */
 int rt_buf_printf(struct rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A freshly allocated string formatted from fmt and ap (ap is consumed); NULL when out of
+ * memory or on a format error. */
+char *rt_vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* Writes the message fmt into err (cap bytes) followed by ": " and strerror of the errno at
+ * the call; returns -1, so a caller can `return rt_fail_errno(err, cap, "open %s", p);`. */
+int rt_fail_errno(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Hands the bytes to the caller (free() them; never NULL unless out of memory: an empty
  * buffer gives ""), sets *len if len is not NULL, and leaves b empty. */
 char *rt_buf_detach(struct rt_buf *b, size_t *len);

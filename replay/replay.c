@@ -195,20 +195,6 @@ static void fill_redacted(json_t *j)
     }
 }
 
-static const char *mode_word(uint8_t mode)
-{
-    switch (mode) {
-    case RT_PAYLOAD_FULL:
-        return "full";
-    case RT_PAYLOAD_REDACTED:
-        return "redacted";
-    case RT_PAYLOAD_HASH:
-        return "hash";
-    default:
-        return "none";
-    }
-}
-
 int rt_replay_payload(const struct rt_bundle *b, const char *event, size_t event_len, bool fill,
                       char **out, size_t *out_len, bool *approximate, char *why, size_t why_cap)
 {
@@ -242,7 +228,7 @@ int rt_replay_payload(const struct rt_bundle *b, const char *event, size_t event
         snprintf(why, why_cap,
                  "the recording has no payload to replay (stored as '%s'): give one with "
                  "--event FILE",
-                 p->present ? mode_word(p->mode) : "none");
+                 p->present ? rt_payload_mode_name(p->mode) : "none");
         return RT_ERR_INVALID_ARG;
     }
     if (p->len < p->original_len) {
@@ -256,7 +242,7 @@ int rt_replay_payload(const struct rt_bundle *b, const char *event, size_t event
         snprintf(why, why_cap,
                  "the recorded payload is redacted (stored as '%s'): give the original with "
                  "--event FILE, or replay with placeholders with --fill-redacted",
-                 mode_word(p->mode));
+                 rt_payload_mode_name(p->mode));
         return RT_ERR_INVALID_ARG;
     }
     json_error_t jerr;

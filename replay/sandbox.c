@@ -9,6 +9,8 @@
  * init, which mounts its own /proc. */
 #include "replay/sandbox.h"
 
+#include "formats/toolbox.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -43,19 +45,6 @@ int rt_net_mode_parse(const char *name)
     for (size_t i = 0; i < sizeof net_names / sizeof net_names[0]; i++)
         if (!strcmp(name, net_names[i]))
             return (int)i;
-    return -1;
-}
-
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n < cap)
-        snprintf(err + n, cap - (size_t)n, ": %s", strerror(saved));
     return -1;
 }
 
@@ -99,11 +88,11 @@ static int bind_ro(int fd, const char *path, bool dir, char *err, size_t cap)
 {
     struct stat st;
     if (stat(path, &st) != 0 && make_path(path, dir) != 0)
-        return fail(err, cap, "cannot make %s inside the sandbox", path);
+        return rt_fail_errno(err, cap, "cannot make %s inside the sandbox", path);
     char src[64];
     snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
     if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) != 0)
-        return fail(err, cap, "cannot bind %s", path);
+        return rt_fail_errno(err, cap, "cannot bind %s", path);
     struct statvfs sv;
     unsigned long keep = 0;
     if (statvfs(path, &sv) == 0) {
@@ -115,7 +104,7 @@ static int bind_ro(int fd, const char *path, bool dir, char *err, size_t cap)
         keep |= sv.f_flag & ST_RELATIME ? MS_RELATIME : 0;
     }
     if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) != 0)
-        return fail(err, cap, "cannot make %s read-only", path);
+        return rt_fail_errno(err, cap, "cannot make %s read-only", path);
     return 0;
 }
 
@@ -123,7 +112,7 @@ static int loopback_up(char *err, size_t cap)
 {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
-        return fail(err, cap, "cannot open a socket in the network namespace");
+        return rt_fail_errno(err, cap, "cannot open a socket in the network namespace");
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
@@ -135,7 +124,7 @@ static int loopback_up(char *err, size_t cap)
     int saved = errno;
     close(s);
     errno = saved;
-    return rc == 0 ? 0 : fail(err, cap, "cannot bring loopback up");
+    return rc == 0 ? 0 : rt_fail_errno(err, cap, "cannot bring loopback up");
 }
 
 int rt_sandbox_enter(const struct rt_sandbox_spec *spec, char *err, size_t err_cap)
@@ -146,20 +135,22 @@ int rt_sandbox_enter(const struct rt_sandbox_spec *spec, char *err, size_t err_c
     if (spec->net != RT_NET_ALLOW)
         flags |= CLONE_NEWNET;
     if (unshare(flags) != 0)
-        return fail(err, err_cap, "cannot create user, mount, pid%s namespaces (unshare)",
-                    spec->net != RT_NET_ALLOW ? " and network" : "");
+        return rt_fail_errno(err, err_cap, "cannot create user, mount, pid%s namespaces (unshare)",
+                             spec->net != RT_NET_ALLOW ? " and network" : "");
     char map[64];
     if (write_text("/proc/self/setgroups", "deny") != 0 && errno != ENOENT)
-        return fail(err, err_cap, "cannot write /proc/self/setgroups");
+        return rt_fail_errno(err, err_cap, "cannot write /proc/self/setgroups");
     snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
     if (write_text("/proc/self/uid_map", map) != 0)
-        return fail(err, err_cap, "cannot map uid %u in the user namespace", (unsigned)uid);
+        return rt_fail_errno(err, err_cap, "cannot map uid %u in the user namespace",
+                             (unsigned)uid);
     snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
     if (write_text("/proc/self/gid_map", map) != 0)
-        return fail(err, err_cap, "cannot map gid %u in the user namespace", (unsigned)gid);
+        return rt_fail_errno(err, err_cap, "cannot map gid %u in the user namespace",
+                             (unsigned)gid);
 
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        return fail(err, err_cap, "cannot make the mounts private");
+        return rt_fail_errno(err, err_cap, "cannot make the mounts private");
     /* Opened in the new mount namespace (a bind from another namespace's mount is refused),
      * before the private /tmp hides what lives under the host's. */
     int ro_fd[RT_SANDBOX_MAX_RO];
@@ -169,36 +160,37 @@ int rt_sandbox_enter(const struct rt_sandbox_spec *spec, char *err, size_t err_c
         struct stat st;
         if ((ro_fd[i] = open(spec->ro_paths[i], O_PATH | O_CLOEXEC)) < 0 ||
             fstat(ro_fd[i], &st) != 0)
-            return fail(err, err_cap, "%s", spec->ro_paths[i]);
+            return rt_fail_errno(err, err_cap, "%s", spec->ro_paths[i]);
         ro_dir[i] = S_ISDIR(st.st_mode);
     }
     int work_fd = open(spec->work_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (work_fd < 0)
-        return fail(err, err_cap, "%s", spec->work_dir);
+        return rt_fail_errno(err, err_cap, "%s", spec->work_dir);
 
     if (mount("runtrail-replay", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
-        return fail(err, err_cap, "cannot mount a tmpfs on /run");
+        return rt_fail_errno(err, err_cap, "cannot mount a tmpfs on /run");
     char src[64];
     snprintf(src, sizeof src, "/proc/self/fd/%d", work_fd);
     if (mkdir(RT_SANDBOX_WORK, 0700) != 0 ||
         mount(src, RT_SANDBOX_WORK, NULL, MS_BIND | MS_REC, NULL) != 0)
-        return fail(err, err_cap, "cannot bind %s at %s", spec->work_dir, RT_SANDBOX_WORK);
+        return rt_fail_errno(err, err_cap, "cannot bind %s at %s", spec->work_dir, RT_SANDBOX_WORK);
     if (mount(RT_SANDBOX_WORK "/tmp", "/tmp", NULL, MS_BIND, NULL) != 0)
-        return fail(err, err_cap, "cannot bind a private /tmp");
+        return rt_fail_errno(err, err_cap, "cannot bind a private /tmp");
     for (size_t i = 0; i < n_ro; i++)
         if (bind_ro(ro_fd[i], spec->ro_paths[i], ro_dir[i], err, err_cap) != 0)
             return -1;
     for (size_t i = 0; i < n_ro; i++)
         close(ro_fd[i]);
     if (spec->resolv_conf && mount(spec->resolv_conf, "/etc/resolv.conf", NULL, MS_BIND, NULL))
-        return fail(err, err_cap, "cannot bind the sinkhole's resolver over /etc/resolv.conf");
+        return rt_fail_errno(err, err_cap,
+                             "cannot bind the sinkhole's resolver over /etc/resolv.conf");
     close(work_fd);
     if (spec->net != RT_NET_ALLOW && loopback_up(err, err_cap) != 0)
         return -1;
 
     pid_t init = fork();
     if (init < 0)
-        return fail(err, err_cap, "cannot start the pid namespace's init (fork)");
+        return rt_fail_errno(err, err_cap, "cannot start the pid namespace's init (fork)");
     if (init > 0) { /* outside the pid namespace: wait for it, then go with its status */
         int status = 0;
         while (waitpid(init, &status, 0) < 0 && errno == EINTR)

@@ -6,6 +6,8 @@
  * 200 with a canned body. Each capture is one JSON line (jansson) in the log. */
 #include "replay/sinkhole.h"
 
+#include "formats/toolbox.h"
+
 #include "recorder/preload/sniff.h"
 
 #include <arpa/inet.h>
@@ -261,19 +263,6 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n < cap)
-        snprintf(err + n, cap - (size_t)n, ": %s", strerror(saved));
-    return -1;
-}
-
 static int listen_on(int type, unsigned port)
 {
     int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
@@ -299,15 +288,15 @@ int rt_sinkhole_start(const char *log_path, const unsigned *ports, size_t n_port
 {
     struct rt_sinkhole *s = calloc(1, sizeof *s);
     if (!s)
-        return fail(err, err_cap, "sinkhole");
+        return rt_fail_errno(err, err_cap, "sinkhole");
     s->dns_fd = -1;
     s->stop_pipe[0] = s->stop_pipe[1] = -1;
     pthread_mutex_init(&s->mu, NULL);
     *out = s;
     if (!(s->log = fopen(log_path, "ae")))
-        return fail(err, err_cap, "%s", log_path);
+        return rt_fail_errno(err, err_cap, "%s", log_path);
     if ((s->dns_fd = listen_on(SOCK_DGRAM, 53)) < 0)
-        return fail(err, err_cap, "the sinkhole's DNS responder cannot bind 127.0.0.1:53");
+        return rt_fail_errno(err, err_cap, "the sinkhole's DNS responder cannot bind 127.0.0.1:53");
     for (size_t i = 0; i < n_ports && s->n_tcp < RT_SINKHOLE_MAX_PORTS; i++) {
         bool dup = ports[i] == 0 || ports[i] > 65535;
         for (size_t k = 0; k < i && !dup; k++)
@@ -316,7 +305,7 @@ int rt_sinkhole_start(const char *log_path, const unsigned *ports, size_t n_port
             continue;
         int fd = listen_on(SOCK_STREAM, ports[i]);
         if (fd < 0)
-            return fail(err, err_cap, "the sinkhole cannot listen on port %u", ports[i]);
+            return rt_fail_errno(err, err_cap, "the sinkhole cannot listen on port %u", ports[i]);
         s->tcp_fd[s->n_tcp++] = fd;
     }
     s->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET |
@@ -324,11 +313,11 @@ int rt_sinkhole_start(const char *log_path, const unsigned *ports, size_t n_port
                                0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED,
                                on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_END);
     if (!s->http)
-        return fail(err, err_cap, "the sinkhole's HTTP server cannot start");
+        return rt_fail_errno(err, err_cap, "the sinkhole's HTTP server cannot start");
     if (pipe2(s->stop_pipe, O_CLOEXEC) != 0)
-        return fail(err, err_cap, "pipe");
+        return rt_fail_errno(err, err_cap, "pipe");
     if (pthread_create(&s->thread, NULL, serve, s) != 0)
-        return fail(err, err_cap, "the sinkhole's thread cannot start");
+        return rt_fail_errno(err, err_cap, "the sinkhole's thread cannot start");
     s->running = true;
     return 0;
 }

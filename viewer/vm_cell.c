@@ -21,46 +21,6 @@ struct unit {
     char esc[8];   /* storage for an escape */
 };
 
-/* Length of the valid UTF-8 sequence at s (1..4) with its code point, 0 when invalid
- * (overlong forms, surrogates, beyond U+10FFFF, truncated): the rules formats/escape.c uses. */
-static size_t utf8_decode(const unsigned char *s, size_t left, uint32_t *cp)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        *cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        *cp = c & 0x0f;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        *cp = c & 0x07;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (left < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        unsigned b = s[i];
-        if (b < lo || b > hi)
-            return 0;
-        lo = 0x80;
-        hi = 0xbf;
-        *cp = (*cp << 6) | (b & 0x3f);
-    }
-    return n;
-}
-
 /* The columns of a printable code point: wcwidth, with what it cannot tell (a non-UTF-8
  * locale, unassigned points) counted as one column. */
 static size_t cp_width(uint32_t cp)
@@ -83,7 +43,7 @@ static size_t next_unit(const char *text, size_t len, size_t i, struct unit *u)
         return 1;
     }
     uint32_t cp = 0;
-    size_t n = c < 0x80 ? 1 : utf8_decode(s, len - i, &cp);
+    size_t n = c < 0x80 ? 1 : rt_utf8_decode(s, len - i, &cp);
     size_t adv = n ? n : 1;
     /* the escape of exactly this character (or byte), as `show` writes it */
     char probe[8];

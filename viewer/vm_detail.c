@@ -6,6 +6,7 @@
 
 #include "analysis/timeline.h"
 #include "formats/escape.h"
+#include "formats/toolbox.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -63,20 +64,6 @@ void rt_vm_detail_free(struct rt_vm_detail *d)
 
 /* ---- building lines ---- */
 
-static char *vformat(const char *fmt, va_list ap)
-{
-    va_list ap2;
-    va_copy(ap2, ap);
-    int w = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (w < 0)
-        return NULL;
-    char *s = malloc((size_t)w + 1);
-    if (s)
-        vsnprintf(s, (size_t)w + 1, fmt, ap);
-    return s;
-}
-
 /* Appends a line (text formatted); returns its index, or SIZE_MAX when out of memory. */
 static size_t addl(struct rt_vm_detail *d, enum rt_vm_line_style style, unsigned depth,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -97,7 +84,7 @@ static size_t addl(struct rt_vm_detail *d, enum rt_vm_line_style style, unsigned
     }
     va_list ap;
     va_start(ap, fmt);
-    char *text = vformat(fmt, ap);
+    char *text = rt_vformat(fmt, ap);
     va_end(ap);
     if (!text) {
         d->err = RT_ERR_NOMEM;
@@ -143,7 +130,7 @@ static void fieldf(struct rt_vm_detail *d, enum rt_vm_line_style style, const ch
 {
     va_list ap;
     va_start(ap, fmt);
-    char *v = vformat(fmt, ap);
+    char *v = rt_vformat(fmt, ap);
     va_end(ap);
     if (!v) {
         d->err = RT_ERR_NOMEM;
@@ -415,22 +402,6 @@ static bool json_lines(struct rt_vm_detail *d, json_t *v, unsigned depth, const 
     return false;
 }
 
-static const char *mode_name(unsigned mode)
-{
-    switch (mode) {
-    case RT_PAYLOAD_FULL:
-        return "full";
-    case RT_PAYLOAD_REDACTED:
-        return "redacted";
-    case RT_PAYLOAD_HASH:
-        return "hash";
-    case RT_PAYLOAD_NONE:
-        return "none";
-    default:
-        return "unknown";
-    }
-}
-
 int rt_vm_detail_add_payload(struct rt_vm_detail *d, const char *title, const struct rt_payload *p)
 {
     char hex[2 * RT_DIGEST_LEN + 1];
@@ -439,7 +410,7 @@ int rt_vm_detail_add_payload(struct rt_vm_detail *d, const char *title, const st
         addl(d, RT_VM_LINE_FIELD, 0, "  (none in this bundle)");
         return d->err;
     }
-    fieldf(d, RT_VM_LINE_FIELD, "mode", "%s", mode_name(p->mode));
+    fieldf(d, RT_VM_LINE_FIELD, "mode", "%s", rt_payload_mode_name(p->mode));
     fieldf(d, RT_VM_LINE_FIELD, "sha256", "%s (of the original bytes)",
            rt_digest_hex(p->sha256, hex));
     if (p->content_type)

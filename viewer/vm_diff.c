@@ -9,6 +9,7 @@
 #include "analysis/diff.h"
 #include "analysis/timeline.h"
 #include "formats/escape.h"
+#include "formats/toolbox.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,26 +30,12 @@ struct rt_vm_diff {
     int err;
 };
 
-static char *vformat(const char *fmt, va_list ap)
-{
-    va_list ap2;
-    va_copy(ap2, ap);
-    int w = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (w < 0)
-        return NULL;
-    char *s = malloc((size_t)w + 1);
-    if (s)
-        vsnprintf(s, (size_t)w + 1, fmt, ap);
-    return s;
-}
-
 static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *dupf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = vformat(fmt, ap);
+    char *s = rt_vformat(fmt, ap);
     va_end(ap);
     return s;
 }
@@ -61,7 +48,7 @@ static struct dl *addl(struct rt_vm_diff *d, enum rt_vm_diff_style style, char *
 {
     va_list ap;
     va_start(ap, fmt);
-    char *text = d->err ? NULL : vformat(fmt, ap);
+    char *text = d->err ? NULL : rt_vformat(fmt, ap);
     va_end(ap);
     if (text && d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 128;

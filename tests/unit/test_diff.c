@@ -32,6 +32,8 @@ struct shape {
     const char *payload; /* the input event; NULL: none */
     int files;           /* openat of /var/task/data/f<i>.json */
     int replace_file;    /* -1, or i: that open reads g<i>.json instead */
+    int stats;           /* successful stat of /var/task/app.py, this many times */
+    int failed_stats;    /* failed stat of /var/task/missing.py, this many times */
 };
 
 static void add(struct rt_writer *w, struct rt_event e)
@@ -88,6 +90,15 @@ static void invocation_bytes(const struct shape *s, uint8_t **out, size_t *len)
             .ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_OPEN, .result = fd};
         e.str[0] = S(path);
         e.num[0] = -100;
+        add(w, e);
+    }
+    for (int i = 0; i < s->stats + s->failed_stats; i++) {
+        bool ok = i < s->stats;
+        e = (struct rt_event){
+            .ts_ns = t += 1000, .pid = pid, .tid = pid, .op = RT_OP_STAT, .result = ok ? 0 : -2};
+        e.str[0] = S(ok ? "/var/task/app.py" : "/var/task/missing.py");
+        e.num[0] = -100;
+        e.num[2] = ok ? 0100644 : 0;
         add(w, e);
     }
     snprintf(tmp, sizeof tmp, "/tmp/tmp%s.json", s->run ? "q8Zk2a" : "a8Xk2_");
@@ -206,6 +217,32 @@ Test(diff, equivalent_runs_do_not_differ)
     cr_assert_eq(d.n_procs, 0);
     cr_assert_eq(d.events_a, 8);
     cr_assert_eq(d.events_b, 8);
+    rt_diff_free(&d);
+}
+
+/* The interposer folds a process's repeated successful probes, but records one again when its
+ * fold table evicted it: a repeat is no difference; a new probe, or a failed one, is. */
+Test(diff, repeated_successful_probes_are_no_difference)
+{
+    struct shape a = normal(0), b = normal(1);
+    a.stats = 1;
+    b.stats = 3;
+    struct rt_diff d;
+    diff_shapes(&a, &b, 3, &d);
+    cr_assert(!d.differs, "a probe repeated in one run only");
+    cr_assert_eq(d.n_procs, 0);
+    rt_diff_free(&d);
+    a.stats = 0;
+    b.stats = 1;
+    diff_shapes(&a, &b, 3, &d);
+    cr_assert(d.differs, "a probe made in one run only");
+    rt_diff_free(&d);
+    a.stats = b.stats = 1;
+    a.failed_stats = 1;
+    b.failed_stats = 2;
+    diff_shapes(&a, &b, 3, &d);
+    cr_assert(d.differs, "failed probes are each behaviour");
+    cr_assert_eq(d.n_procs, 1);
     rt_diff_free(&d);
 }
 
