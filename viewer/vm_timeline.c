@@ -84,9 +84,10 @@ struct rt_vm_timeline {
     struct rt_errinfo damage_ei;
     size_t marks[8];
 
-    uint32_t *rows; /* unused while identity: row r is event r */
+    uint32_t *rows; /* unused while identity: every event is a row, in order */
     size_t n_rows, cap_rows;
     bool identity;
+    bool id_logs; /* identity with the merged log lines between: log j is row log_pos[j] + j */
     unsigned gen;
     bool kind_shown[RT_KIND__COUNT];
     bool any_fold;
@@ -142,7 +143,22 @@ static struct rt_vm_entry entry_of(uint32_t code)
 
 static uint32_t code_at(const struct rt_vm_timeline *tl, size_t row)
 {
-    return tl->identity ? (uint32_t)row : tl->rows[row];
+    if (!tl->identity)
+        return tl->rows[row];
+    if (!tl->id_logs)
+        return (uint32_t)row;
+    /* lo: the log lines at or before row (line j is at row log_pos[j] + j) */
+    size_t lo = 0, hi = rt_cursor_bundle(tl->c)->n_logs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (tl->log_pos[mid] + mid <= row)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && tl->log_pos[lo - 1] + lo - 1 == row)
+        return (uint32_t)(lo - 1) | LOG_BIT;
+    return (uint32_t)(row - lo);
 }
 
 /* ---- processes ---- */
@@ -358,15 +374,13 @@ static bool event_visible(const struct rt_vm_timeline *tl, uint32_t e)
     return !tl->any_fold || pi >= tl->n_procs || !tl->procs[pi].hidden;
 }
 
-/* Whether every event is a row, in order, with no log between: rows need no array. */
+/* Whether every event is a row, in order (log lines may come between): rows need no array. */
 static bool all_visible(const struct rt_vm_timeline *tl)
 {
     for (unsigned k = 0; k < RT_KIND__COUNT; k++)
         if (!tl->kind_shown[k] && k != RT_KIND_LOG)
             return false;
-    bool logs =
-        tl->logs_merged && tl->kind_shown[RT_KIND_LOG] && rt_cursor_bundle(tl->c)->n_logs > 0;
-    return !tl->any_fold && !logs;
+    return !tl->any_fold;
 }
 
 static int push_row(struct rt_vm_timeline *tl, uint32_t code)
@@ -384,14 +398,17 @@ static void rebuild(struct rt_vm_timeline *tl)
     tl->n_rows = 0;
     tl->gen++;
     tl->identity = all_visible(tl);
+    size_t n_logs = tl->logs_merged ? rt_cursor_bundle(tl->c)->n_logs : 0;
+    tl->id_logs = tl->identity && n_logs && tl->kind_shown[RT_KIND_LOG];
     if (tl->identity) {
-        tl->n_rows = tl->n_ev;
+        tl->n_rows = tl->n_ev + (tl->id_logs ? n_logs : 0);
+        for (size_t j = 0; j < n_logs; j++) /* the row of line j, or of the event after it */
+            tl->log_row[j] = tl->log_pos[j] + (tl->id_logs ? (uint32_t)j : 0);
         free(tl->rows);
         tl->rows = NULL;
         tl->cap_rows = 0;
         return;
     }
-    size_t n_logs = tl->logs_merged ? rt_cursor_bundle(tl->c)->n_logs : 0;
     size_t j = 0;
     for (size_t i = 0; i <= tl->n_ev; i++) {
         for (; j < n_logs && tl->log_pos[j] <= i; j++) {
@@ -778,6 +795,17 @@ bool rt_vm_timeline_find(const struct rt_vm_timeline *tl, struct rt_vm_entry e, 
                                                                          : tl->n_rows;
     } else if (tl->identity) {
         r = e.index;
+        if (tl->id_logs) { /* plus the log lines placed before it */
+            size_t lo = 0, hi = rt_cursor_bundle(tl->c)->n_logs;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (tl->log_pos[mid] <= e.index)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            r += lo;
+        }
     } else {
         /* the first row of an event at or after e (events are in index order among rows) */
         size_t lo = 0, hi = tl->n_rows;

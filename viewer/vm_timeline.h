@@ -7,8 +7,8 @@
  * Part of libviewer's curses-free models (viewer/vm_*.h, no curses, no store): the screens in
  * viewer/ draw what it returns. Memory: the cursor's decompressed stream plus 4 bytes per
  * event (process, op, flagged) and 8 per 64 events (their latest time); 4 bytes per visible row
- * only while a toggle, a fold or merged log lines make rows differ from events; the texts of
- * the last 1024 rows rendered. No decoded event array: 1M events index in under twice the
+ * only while a toggle or a fold hides events; the texts of the last 1024 rows rendered. No
+ * decoded event array: 1M events index in under twice the
  * decompressed size (tests/bench/viewmodel.sh). Cost: opening
  * decodes nothing past the blocks before the events; a row is decoded when asked for (a page
  * of rows is cached), seeking back costs at most RT_CURSOR_CHECKPOINT event decodes, so the

@@ -189,6 +189,16 @@ Test(viewmodel, rows_are_show_rows)
     cr_assert_eq(row.depth, 2); /* curl under sh under node */
     cr_assert_eq(row.dur_level, 7, "2 ms of 10 ms: level %u", row.dur_level);
     cr_assert_eq(rt_vm_timeline_row(tl, 10, &row, &ei), RT_ERR_INVALID_ARG);
+    /* every row shown, the log line between: entries and rows map both ways */
+    size_t at;
+    cr_assert(rt_vm_timeline_find(tl, (struct rt_vm_entry){false, 5}, &at));
+    cr_assert_eq(at, 5);
+    cr_assert(rt_vm_timeline_find(tl, (struct rt_vm_entry){true, 0}, &at));
+    cr_assert_eq(at, 6);
+    cr_assert(rt_vm_timeline_find(tl, (struct rt_vm_entry){false, 6}, &at));
+    cr_assert_eq(at, 7);
+    cr_assert(rt_vm_timeline_find(tl, (struct rt_vm_entry){false, 8}, &at));
+    cr_assert_eq(at, 9);
     rt_bundle_free(b);
     free(again);
     rt_vm_timeline_free(tl);
