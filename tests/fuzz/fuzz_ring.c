@@ -1,4 +1,5 @@
 /* fuzz-sources: recorder/ring.c recorder/preload/ring_produce.c formats/error.c */
+/* fuzz-sources: recorder/preload/sniff.c */
 /* fuzz-libs: */
 /* libFuzzer harness for the ring consumer against a hostile producer: a fresh small ring gets
  * a few valid records, then the input scribbles on the shared file (each 5-byte step: a 32-bit

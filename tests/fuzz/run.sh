@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The generic libFuzzer runner behind `make fuzz`. For each tests/fuzz/fuzz_NAME.c it reads the
-# harness's first-line comments
+# harness's first-line comments (several lines of one key add up)
 #     /* fuzz-sources: formats/*.c store/xml.c */
 #     /* fuzz-libs: -lzstd -lcrypto */
 # builds it with clang (fuzzer + address + undefined) into $BUILD/fuzz/, replays every file in
@@ -21,8 +21,8 @@ OUT="$BUILD/fuzz"
 mkdir -p "$OUT"
 
 # The words after "fuzz-KEY:" in the first lines of a harness, without the closing "*/".
-header() { # header FILE KEY
-    head -n 5 "$1" | sed -n "s|.*fuzz-$2:\(.*\)\*/.*|\1|p" | head -n 1
+header() { # header FILE KEY: the words of every fuzz-KEY line among the first 5
+    head -n 5 "$1" | sed -n "s|.*fuzz-$2:\(.*\)\*/.*|\1|p" | tr '\n' ' '
 }
 
 status=0
