@@ -5,10 +5,11 @@
 # of CPUs; most of a script's time is spent waiting on servers and runtimes). Each unit binary
 # and each e2e/tui script is one group; a script prints TAP-like "ok"/"not ok" lines through
 # tests/lib.sh and its last line is "N passed, N failed". Groups start longest first (the
-# durations of the previous run in $BUILD/test-logs/durations, else tests/durations, a copy of
-# one; a group in neither starts first), so that the last to finish is a short one; they are
-# reported in a fixed order (unit binaries, then scripts, by name) with their wall time. The
-# final line of this runner sums everything: "total: N passed, N failed".
+# durations of this build's previous runs in $BUILD/test-logs/durations, else those of
+# tests/durations, a copy of one; a group in neither starts first), so that the last to finish
+# is a short one; they are reported in a fixed order (unit binaries, then scripts, by name)
+# with their wall time. The final line of this runner sums everything:
+# "total: N passed, N failed".
 # RT_TEST_TIMEOUT=S: a group still running after S seconds (default 900) is killed and fails.
 set -u
 BUILD=${BUILD:-build}
@@ -120,12 +121,13 @@ report_group() { # report_group GROUP: adds its counts to the totals and prints 
     fi
 }
 
-# Start order: longest first, by the last durations known; a group without one first of all.
-durations=$LOGDIR/durations
-[ -s "$durations" ] || durations=tests/durations
+# Start order: longest first, by the last duration known (this build's previous runs, else
+# tests/durations); a group without one first of all.
+durations=()
+for f in "$LOGDIR/durations" tests/durations; do [ -s "$f" ] && durations+=("$f"); done
 # shellcheck disable=SC2207  # group names have no spaces
 order=($(for g in "${groups[@]}"; do
-    s=$(awk -v g="$g" '$1 == g { print $2; exit }' "$durations" 2>/dev/null)
+    s=$([ ${#durations[@]} -gt 0 ] && awk -v g="$g" '$1 == g { print $2; exit }' "${durations[@]}")
     echo "${s:-999999} $g"
 done | sort -k1,1nr -k2,2 | cut -d' ' -f2))
 
