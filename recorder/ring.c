@@ -545,6 +545,15 @@ static void advance(struct rt_ring *r, uint64_t to)
     __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
 }
 
+/* The head is more than a lap ahead: producers never go there unless a scribbled head, or a
+ * scribbled tail they read, let them lap the consumer. What lies between is lost either way
+ * (counted as one record dropped); resuming at the head keeps the ring from staying wedged. */
+static void resync(struct rt_ring *r)
+{
+    r->dropped_local++;
+    advance(r, r->head_seen);
+}
+
 static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
 {
     size_t n = 0;
@@ -558,8 +567,12 @@ static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
             if ((int64_t)(r->head_seen - r->tail) < (int64_t)k) {
                 r->head_seen = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
                 int64_t ahead = (int64_t)(r->head_seen - r->tail);
-                if (ahead <= 0 || ahead > (int64_t)r->count)
-                    break; /* a commit word nobody reserved, or a scribbled head */
+                if (ahead <= 0)
+                    break; /* a commit word nobody reserved */
+                if (ahead > (int64_t)r->count) {
+                    resync(r);
+                    continue;
+                }
                 if (ahead < (int64_t)k) {
                     /* It claims cells past the head: its lengths were scribbled. */
                     r->dropped_local++;
@@ -574,8 +587,12 @@ static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
         }
         uint64_t head = r->head_seen = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
         int64_t ahead = (int64_t)(head - r->tail);
-        if (ahead <= 0 || ahead > (int64_t)r->count)
-            break; /* nothing reserved past us (or a scribbled head) */
+        if (ahead <= 0)
+            break; /* nothing reserved past us */
+        if (ahead > (int64_t)r->count) {
+            resync(r);
+            continue;
+        }
         /* Reserved, not committed yet: wait, unless its producer stalled or died. */
         if (r->stall_pos != r->tail + 1) {
             r->stall_pos = r->tail + 1;

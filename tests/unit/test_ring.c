@@ -365,6 +365,33 @@ Test(ring, late_commit_after_give_up_is_harmless)
     drop_ring(ring);
 }
 
+/* A producer scribbles on the shared tail: producers believe there is room and lap the
+ * consumer. The consumer notices the head more than a lap ahead, counts the loss, resumes at
+ * the head, and the ring works again. */
+Test(ring, producers_lapping_the_consumer_do_not_wedge_it)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    __atomic_store_n(&p.hdr->tail, 1ull << 40, __ATOMIC_RELEASE);
+    p.tail_seen = 1ull << 40;
+    struct rt_rec r = rec_open("/lapped", 0); /* 2 cells */
+    for (uint64_t i = 0; i < p.mask + 1; i++)
+        cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    struct collected *c = calloc(1, sizeof *c);
+    rt_ring_drain(ring, collect, c);
+    cr_assert_eq(rt_ring_take_dropped(ring), 1, "the lapped records, counted");
+    cr_assert_eq(rt_ring_backlog(ring), 0);
+    r = rec_open("/again", 0);
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    c->n = 0;
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 1);
+    cr_assert_str_eq(c->ev[0].str[0].ptr, "/again");
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
 /* Records of every size (1 to 16 cells) over several laps: each comes out intact, in order,
  * including those that wrap around the end of the cells. */
 Test(ring, variable_sizes_wrap_around_intact)
