@@ -97,10 +97,13 @@ void rt_producer_detach(struct rt_producer *p)
 void rt_producer_forget_pages(struct rt_producer *p)
 {
     memset(p->populated, 0, sizeof p->populated);
+    p->records = 0;
 }
 
 static void populate(struct rt_producer *p, uint64_t cell_index)
 {
+    if (__atomic_load_n(&p->records, __ATOMIC_RELAXED) < RT_RING_POPULATE_AFTER)
+        return;
     uint64_t chunk = cell_index / RT_RING_CHUNK_CELLS;
     uint64_t bit = 1ull << (chunk & 63);
     uint64_t *word = &p->populated[chunk >> 6];
@@ -182,6 +185,8 @@ int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
             break;
     }
     uint64_t at = pos & p->mask;
+    if (__builtin_expect(p->records < RT_RING_POPULATE_AFTER, 0))
+        __atomic_fetch_add(&p->records, 1, __ATOMIC_RELAXED);
     populate(p, at);
     struct rt_ring_slot *s = (struct rt_ring_slot *)&p->cells[at];
     if (__builtin_expect(at + k <= n, 1)) {
