@@ -102,8 +102,6 @@ void rt_producer_forget_pages(struct rt_producer *p)
 
 static void populate(struct rt_producer *p, uint64_t cell_index)
 {
-    if (__atomic_load_n(&p->records, __ATOMIC_RELAXED) < RT_RING_POPULATE_AFTER)
-        return;
     uint64_t chunk = cell_index / RT_RING_CHUNK_CELLS;
     uint64_t bit = 1ull << (chunk & 63);
     uint64_t *word = &p->populated[chunk >> 6];
@@ -185,17 +183,24 @@ int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
             break;
     }
     uint64_t at = pos & p->mask;
-    if (__builtin_expect(p->records < RT_RING_POPULATE_AFTER, 0))
+    /* Pre-fault chunks once this process is more than a passing one (ring_produce.h). */
+    bool prefault = __atomic_load_n(&p->records, __ATOMIC_RELAXED) >= RT_RING_POPULATE_AFTER;
+    if (__builtin_expect(!prefault, 0))
         __atomic_fetch_add(&p->records, 1, __ATOMIC_RELAXED);
-    populate(p, at);
     struct rt_ring_slot *s = (struct rt_ring_slot *)&p->cells[at];
     if (__builtin_expect(at + k <= n, 1)) {
-        populate(p, at + k - 1);
+        if (prefault) {
+            populate(p, at);
+            populate(p, at + k - 1);
+        }
         fill(s, rec, len);
     } else {
         /* The record wraps around the end of the cells (once a lap): built aside, then
          * copied in two pieces; the commit word is in the first cell, never split. */
-        populate(p, 0);
+        if (prefault) {
+            populate(p, at);
+            populate(p, 0);
+        }
         struct rt_ring_slot tmp;
         fill(&tmp, rec, len);
         size_t bytes = (size_t)k * RT_RING_CELL_SIZE, first = (size_t)(n - at) * RT_RING_CELL_SIZE;
