@@ -3,7 +3,7 @@
 #   make test       unit (Criterion) + e2e + tui tests, one summary line at the end
 #   make demo       install missing packages, build, run the main job on the embedded default
 #   make SANITIZE=1 test   the same under ASan/UBSan (separate build folder)
-#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each, FUZZ_JOBS (default nproc) at a time
 #   make bench      benchmarks: tables of ratios measured side by side
 #   make lint       check-layers + cppcheck + clang-format check
 #   make check-layers   folder includes and program links follow docs/architecture.md
