@@ -740,8 +740,10 @@ static void seal_after_last(struct rt_ext_sealer *s)
 /* Nothing left to seal: the payloads, events and buffers of the bundles just stored are free,
  * but glibc keeps freed pages resident (a chunk still in use above them stops it trimming),
  * and Lambda counts them against the function's memory. Once more than TRIM_FREE_MIN is free,
- * give it back (after the response, on this thread): below that, trimming after every
- * invocation would only make the next one fault the same pages in again. */
+ * give it back: after the response, before the invocation is marked done, so inside the
+ * event/next hold, where Lambda sends no next invocation whose allocations would wait for
+ * the arena locks the trim takes. Below that bound, trimming after every invocation would
+ * only make the next one fault the same pages in again. Caller holds mu. */
 static void return_free_memory(struct rt_ext_sealer *s)
 {
     pthread_mutex_unlock(&s->mu);
@@ -758,19 +760,17 @@ static void *run(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         struct rt_ext_invocation *inv;
-        bool sealed_some = false;
         while ((inv = pop(s)) != NULL) {
             pthread_mutex_unlock(&s->mu);
             seal(s, inv);
-            pthread_mutex_lock(&s->mu);
-            mark_done_locked(s, inv->request_id);
-            pthread_mutex_unlock(&s->mu);
+            char done_id[sizeof s->done_id];
+            snprintf(done_id, sizeof done_id, "%s", inv->request_id ? inv->request_id : "");
             rt_ext_invocation_free(inv);
-            sealed_some = true;
             pthread_mutex_lock(&s->mu);
+            if (!s->head && !s->stopping)
+                return_free_memory(s);
+            mark_done_locked(s, done_id);
         }
-        if (sealed_some && !s->stopping)
-            return_free_memory(s);
         if (s->stopping)
             break;
         struct timespec ts;
