@@ -1,5 +1,5 @@
 /* The consumer side of the shared event ring (recorder/ring.h): creates the ring file, drains
- * committed records in order into plain struct rt_event values, gives up on slots whose
+ * committed records in order into plain struct rt_event values, gives up on records whose
  * producer stalled (killed between reserve and commit) after a grace period, and merges the
  * two halves of an exec (the record written before execve and, if the call returned, its
  * failure) into one event. Everything read from the shared mapping is validated: a producer
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@
 #include <cpuid.h>
 #endif
 
-#define STALL_NS (100 * 1000 * 1000LL)    /* a reserved slot this long uncommitted is lost */
+#define STALL_NS (100 * 1000 * 1000LL)    /* a reservation this long uncommitted is lost */
 #define PENDING_NS (1000 * 1000 * 1000LL) /* an exec with no news this long succeeded */
 #define MAX_PENDING 32
 
@@ -47,10 +48,12 @@ struct rt_ring {
     void *map;
     size_t map_len;
     struct rt_ring_header *hdr;
-    struct rt_ring_slot *slots;
-    uint64_t count, mask;
+    struct rt_ring_cell *cells;
+    uint64_t count, mask; /* cells */
+    uint64_t key;         /* the commit key (kept from creation, never read back) */
     uint64_t tail;
-    uint64_t dropped_local;  /* slots skipped or rejected by this consumer */
+    uint64_t head_seen;      /* the shared head as last read */
+    uint64_t dropped_local;  /* records skipped or rejected by this consumer */
     uint64_t dropped_seen;   /* hdr->dropped already reported */
     uint64_t truncated_seen; /* hdr->truncated already reported */
     uint64_t stall_pos;
@@ -108,14 +111,28 @@ static void ring_discard(struct rt_ring *r)
     free(r);
 }
 
+/* The commit key: random, top bit set (so a zero word never passes for a commit). */
+static uint64_t ring_key(void)
+{
+    uint64_t key = 0;
+    if (getrandom(&key, sizeof key, GRND_NONBLOCK) != (ssize_t)sizeof key) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        key = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 16);
+        key *= 0x9e3779b97f4a7c15ull;
+    }
+    return key | (1ull << 63);
+}
+
 int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
-    uint64_t n = RT_RING_MIN_SLOTS;
+    uint64_t s = RT_RING_MIN_SLOTS;
     uint64_t want = slots ? slots : RT_RING_DEFAULT_SLOTS;
-    while (n < want && n < RT_RING_MAX_SLOTS)
-        n <<= 1;
-    size_t conn_off = RT_RING_HDR_SIZE + (size_t)n * RT_RING_SLOT_SIZE;
+    while (s < want && s < RT_RING_MAX_SLOTS)
+        s <<= 1;
+    uint64_t n = s * RT_RING_SLOT_CELLS;
+    size_t conn_off = RT_RING_HDR_SIZE + (size_t)n * RT_RING_CELL_SIZE;
     size_t len = conn_off + RT_RING_CONNS * sizeof(struct rt_ring_conn);
     struct rt_ring *r = calloc(1, sizeof *r);
     if (r && !(r->rep = calloc(RT_RING_CONNS, sizeof *r->rep))) {
@@ -133,7 +150,8 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
         ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
     }
-    /* Reserve the blocks now: on a full tmpfs a sparse file would SIGBUS on first write. */
+    /* Reserve the blocks now: on a full tmpfs a sparse file would SIGBUS on first write. The
+     * cells need no initial content: a zero word is never a commit. */
     int fe = posix_fallocate(fd, 0, (off_t)len);
     if (fe != 0 && fe != EOPNOTSUPP && fe != EINVAL) {
         close(fd);
@@ -148,37 +166,6 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
         ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(e));
     }
-    /* Every slot starts free for its first lap (seq == index). Written with pwrite, a chunk
-     * at a time, not through the mapping: faulting in all the ring's pages one write at a
-     * time took 1.3-1.5 ms of the extension's start (on the cold start's path), pwrite 0.5 ms,
-     * and the consumer's mapping then holds only the pages it has read. */
-    const size_t per_chunk = 64; /* slots per write */
-    uint64_t *chunk = calloc(per_chunk, RT_RING_SLOT_SIZE);
-    int werr = chunk ? 0 : ENOMEM;
-    for (uint64_t i = 0; i < n && !werr; i += per_chunk) {
-        size_t k = n - i < per_chunk ? (size_t)(n - i) : per_chunk;
-        for (size_t j = 0; j < k; j++)
-            chunk[j * (RT_RING_SLOT_SIZE / sizeof(uint64_t))] = i + j;
-        size_t bytes = k * RT_RING_SLOT_SIZE, done = 0;
-        off_t at = (off_t)(RT_RING_HDR_SIZE + i * RT_RING_SLOT_SIZE);
-        while (done < bytes) {
-            ssize_t w = pwrite(fd, (const char *)chunk + done, bytes - done, at + (off_t)done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                werr = w < 0 ? errno : EIO;
-                break;
-            }
-            done += (size_t)w;
-        }
-    }
-    free(chunk);
-    if (werr) {
-        close(fd);
-        unlink(path);
-        ring_discard(r);
-        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(werr));
-    }
     void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int e = errno;
     close(fd);
@@ -190,17 +177,19 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     r->map = map;
     r->map_len = len;
     r->hdr = map;
-    r->slots = (struct rt_ring_slot *)((char *)map + RT_RING_HDR_SIZE);
+    r->cells = (struct rt_ring_cell *)((char *)map + RT_RING_HDR_SIZE);
     r->count = n;
     r->mask = n - 1;
+    r->key = ring_key();
     r->conns = (struct rt_ring_conn *)((char *)map + conn_off);
     r->conn_count = RT_RING_CONNS;
     struct rt_ring_header *h = r->hdr;
     h->version = RT_RING_VERSION;
-    h->slot_size = RT_RING_SLOT_SIZE;
-    h->slot_count = n;
+    h->cell_size = RT_RING_CELL_SIZE;
+    h->cell_count = n;
     h->hdr_size = RT_RING_HDR_SIZE;
     h->consumer_pid = (uint64_t)getpid();
+    h->key = r->key;
     h->conn_off = conn_off;
     h->conn_count = RT_RING_CONNS;
     h->conn_size = sizeof(struct rt_ring_conn);
@@ -224,8 +213,9 @@ void rt_ring_close(struct rt_ring *ring)
     free(ring);
 }
 
-/* Builds the public event from a private copy of a slot, clamping what a scribbler could
- * have made inconsistent. Returns false if the record is unusable. */
+/* Builds the public event from a private copy of a record (its string lengths already
+ * bounded by what was copied, see drain), clamping what a scribbler could have made
+ * inconsistent. Returns false if the record is unusable. */
 static bool slot_to_event(const struct rt_ring_slot *s, struct rt_event *ev)
 {
     if (s->op >= RT_OP__COUNT)
@@ -502,58 +492,119 @@ static size_t deliver(struct rt_ring *r, struct rt_ring_slot *s, int64_t now, dr
     return n + emit(r, s, fn, arg);
 }
 
+/* The first committed record start after position from, below head, or head if none: where
+ * the consumer resumes when it gives up on a stalled reservation (a record of 16 cells at
+ * most, but the next one may be stalled or in progress too). */
+static uint64_t next_committed(const struct rt_ring *r, uint64_t from, uint64_t head)
+{
+    for (uint64_t pos = from; pos != head; pos++)
+        if (__atomic_load_n(&r->cells[pos & r->mask].word[0], __ATOMIC_ACQUIRE) ==
+            ((pos + 1) ^ r->key))
+            return pos;
+    return head;
+}
+
+/* Copies cells [pos, pos + k) into dst, wrapping around the end of the cells. */
+static void copy_cells(const struct rt_ring *r, uint64_t pos, uint64_t k, void *dst)
+{
+    uint64_t at = pos & r->mask;
+    size_t bytes = (size_t)k * RT_RING_CELL_SIZE;
+    if (at + k <= r->count) {
+        memcpy(dst, &r->cells[at], bytes);
+    } else {
+        size_t first = (size_t)(r->count - at) * RT_RING_CELL_SIZE;
+        memcpy(dst, &r->cells[at], first);
+        memcpy((char *)dst + first, r->cells, bytes - first);
+    }
+}
+
+/* Copies the record committed at r->tail into r->copy and returns the cells it takes: the
+ * fixed part first (its string lengths may lie past the end of the cells), then as many
+ * more cells as its string lengths, bounded, ask for. The lengths stay those the copy was
+ * made by, so a producer changing them meanwhile cannot make the copy claim more bytes than
+ * it holds. */
+static uint64_t copy_record(struct rt_ring *r)
+{
+    const uint64_t fixed = rt_ring_rec_cells(0);
+    copy_cells(r, r->tail, fixed, &r->copy);
+    size_t total = 0;
+    for (int i = 0; i < RT_RING_NSTR; i++) {
+        if (r->copy.str_len[i] > RT_RING_STR_BYTES - total)
+            r->copy.str_len[i] = (uint16_t)(RT_RING_STR_BYTES - total);
+        total += r->copy.str_len[i];
+    }
+    uint64_t k = rt_ring_rec_cells(total);
+    if (k > fixed)
+        copy_cells(r, r->tail + fixed, k - fixed, (char *)&r->copy + fixed * RT_RING_CELL_SIZE);
+    return k;
+}
+
+static void advance(struct rt_ring *r, uint64_t to)
+{
+    r->tail = to;
+    __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+}
+
+/* The head is more than a lap ahead: producers never go there unless a scribbled head, or a
+ * scribbled tail they read, let them lap the consumer. What lies between is lost either way
+ * (counted as one record dropped); resuming at the head keeps the ring from staying wedged. */
+static void resync(struct rt_ring *r)
+{
+    r->dropped_local++;
+    advance(r, r->head_seen);
+}
+
 static size_t drain(struct rt_ring *r, drain_fn fn, void *arg, bool final)
 {
     size_t n = 0;
     int64_t now = mono_ns();
     for (uint64_t budget = r->count; budget > 0; budget--) {
-        struct rt_ring_slot *s = &r->slots[r->tail & r->mask];
-        uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-        if (seq != r->tail + 1) {
-            uint64_t head = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
-            int64_t ahead = (int64_t)(head - r->tail);
-            if (ahead < 0 || ahead > (int64_t)r->count || (ahead == 0 && seq == r->tail))
-                break; /* nothing reserved past us (or a scribbled head) */
-            if (r->stall_pos != r->tail + 1) {
-                r->stall_pos = r->tail + 1;
-                r->stall_since = now;
+        /* The commit word first: the head's line is the one producers fight over, read it
+         * only when the record is not there or claims cells past the head last seen. */
+        uint64_t word = __atomic_load_n(&r->cells[r->tail & r->mask].word[0], __ATOMIC_ACQUIRE);
+        if (word == ((r->tail + 1) ^ r->key)) {
+            uint64_t k = copy_record(r);
+            if ((int64_t)(r->head_seen - r->tail) < (int64_t)k) {
+                r->head_seen = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
+                int64_t ahead = (int64_t)(r->head_seen - r->tail);
+                if (ahead <= 0)
+                    break; /* a commit word nobody reserved */
+                if (ahead > (int64_t)r->count) {
+                    resync(r);
+                    continue;
+                }
+                if (ahead < (int64_t)k) {
+                    /* It claims cells past the head: its lengths were scribbled. */
+                    r->dropped_local++;
+                    advance(r, r->head_seen);
+                    continue;
+                }
             }
-            if (!final && now - r->stall_since < STALL_NS)
-                break;
-            if (ahead == 0) {
-                /* Nothing reserved, yet the slot is not free for this lap: the late commit
-                 * of a producer given up on in an earlier lap rewound its sequence word (or
-                 * a producer scribbled on it), and no producer can reserve it. Free it. */
-                __atomic_compare_exchange_n(&s->seq, &seq, r->tail, false, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE);
-                r->stall_pos = 0; /* a producer reserving it now starts a fresh wait */
-                break;
-            }
-            /* Give up on this slot: its producer stalled or died after reserving it. */
-            uint64_t expect = r->tail;
-            if (!__atomic_compare_exchange_n(&s->seq, &expect, r->tail + r->count, false,
-                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-                if (expect == r->tail + 1)
-                    continue; /* committed just now: read it on the next turn */
-                __atomic_store_n(&s->seq, r->tail + r->count, __ATOMIC_RELEASE);
-            }
-            r->dropped_local++;
-            r->tail++;
-            __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
+            /* Free its cells before the callback runs. */
+            advance(r, r->tail + k);
+            n += deliver(r, &r->copy, now, fn, arg);
             continue;
         }
-        /* Copy the fixed part and only the string bytes in use (clamped later anyway). */
-        size_t used = 0;
-        for (int i = 0; i < RT_RING_NSTR; i++)
-            used += __atomic_load_n(&s->str_len[i], __ATOMIC_RELAXED);
-        if (used > RT_RING_STR_BYTES)
-            used = RT_RING_STR_BYTES;
-        memcpy(&r->copy, s, offsetof(struct rt_ring_slot, str) + used);
-        /* Free the slot for the next lap before the callback runs. */
-        __atomic_store_n(&s->seq, r->tail + r->count, __ATOMIC_RELEASE);
-        r->tail++;
-        __atomic_store_n(&r->hdr->tail, r->tail, __ATOMIC_RELEASE);
-        n += deliver(r, &r->copy, now, fn, arg);
+        uint64_t head = r->head_seen = __atomic_load_n(&r->hdr->head, __ATOMIC_ACQUIRE);
+        int64_t ahead = (int64_t)(head - r->tail);
+        if (ahead <= 0)
+            break; /* nothing reserved past us */
+        if (ahead > (int64_t)r->count) {
+            resync(r);
+            continue;
+        }
+        /* Reserved, not committed yet: wait, unless its producer stalled or died. */
+        if (r->stall_pos != r->tail + 1) {
+            r->stall_pos = r->tail + 1;
+            r->stall_since = now;
+        }
+        if (!final && now - r->stall_since < STALL_NS)
+            break;
+        uint64_t next = next_committed(r, r->tail + 1, head);
+        if (next == head && !final)
+            break; /* nothing committed after it yet: resume there once something is */
+        r->dropped_local++;
+        advance(r, next);
     }
     for (int i = 0; i < MAX_PENDING && r->n_pending; i++) {
         struct pending *p = &r->pend[i];

@@ -68,8 +68,8 @@
       "`/tmp/runtrail-PORT`, PORT from AWS_LAMBDA_RUNTIME_API, 9001 in Lambda, so that local "     \
       "sandboxes sharing one /tmp never share a ring).")                                           \
     _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", count,                                            \
-      "Records the event ring holds (1 KiB each, rounded to a power of two; 0: the ring's "        \
-      "default).")                                                                                 \
+      "Size of the event ring in 1 KiB units, rounded to a power of two: room for at least "       \
+      "that many records, 5-8 times as many of the usual size (0: the ring's default).")           \
     _(flush_wait_ms, "RUNTRAIL_FLUSH_WAIT_MS", "250", ms,                                          \
       "After an invocation's response, how long the extension may hold its event/next so the "     \
       "bundle is sealed and stored before Lambda can freeze the sandbox, in milliseconds (the "    \

@@ -1,9 +1,11 @@
 /* The byte layout of the shared event ring file, shared by the producer (ring_produce.c, in
  * the preload library) and the consumer (recorder/ring.c). One header page followed by
- * slot_count fixed-size slots; each slot carries one record with its strings inline. The
- * protocol (a bounded multi-producer queue with a sequence word per slot, after Vyukov) is
- * described in recorder/RING.md. Every field a producer can scribble on is validated by the
- * consumer before use. */
+ * cell_count 64-byte cells; a record takes as many consecutive cells as its fixed part and
+ * strings need (2-3 for most records, 16 at most), its first word a commit word. The protocol
+ * (producers reserve by advancing the shared head, check room against the consumer's tail,
+ * and commit by storing a keyed position in the record's first word) is described in
+ * recorder/RING.md. Every field a producer can scribble on is validated by the consumer
+ * before use. */
 #ifndef RUNTRAIL_RECORDER_PRELOAD_RING_LAYOUT_H
 #define RUNTRAIL_RECORDER_PRELOAD_RING_LAYOUT_H
 
@@ -11,12 +13,18 @@
 #include <stdint.h>
 
 #define RT_RING_MAGIC 0x31474e4952545255ull /* "URTRING1" little-endian */
-#define RT_RING_VERSION 3u
+#define RT_RING_VERSION 4u
 #define RT_RING_HDR_SIZE 4096u
-#define RT_RING_SLOT_SIZE 1024u
-#define RT_RING_DEFAULT_SLOTS 16384u
+#define RT_RING_CELL_SIZE 64u
+#define RT_RING_SLOT_SIZE 1024u /* the largest record: fixed part and strings */
+#define RT_RING_SLOT_CELLS (RT_RING_SLOT_SIZE / RT_RING_CELL_SIZE)
+/* Ring sizes are given in slots: room for at least that many records of the largest size
+ * (1 KiB each); most records take 128-192 bytes, so a ring holds 5-8 times as many. */
+#define RT_RING_DEFAULT_SLOTS 4096u
 #define RT_RING_MIN_SLOTS 16u
 #define RT_RING_MAX_SLOTS (1u << 20)
+#define RT_RING_MIN_CELLS (RT_RING_MIN_SLOTS * RT_RING_SLOT_CELLS)
+#define RT_RING_MAX_CELLS ((uint64_t)RT_RING_MAX_SLOTS * RT_RING_SLOT_CELLS)
 #define RT_RING_NSTR 3
 #define RT_RING_NNUM 4
 #define RT_RING_CONNS 512u /* entries of the connection table */
@@ -28,8 +36,8 @@
 struct rt_ring_header {
     uint64_t magic;
     uint32_t version;
-    uint32_t slot_size;
-    uint64_t slot_count; /* power of two */
+    uint32_t cell_size;  /* 64 */
+    uint64_t cell_count; /* power of two */
     uint64_t hdr_size;
     uint64_t consumer_pid;
     uint64_t snap_gen; /* bumped by the consumer at each snapshot of the connection table */
@@ -38,13 +46,17 @@ struct rt_ring_header {
      * producers derive the TSC rate from it and time events with the TSC (RING.md). */
     uint64_t clock_tsc;
     int64_t clock_mono;
-    uint64_t head; /* next position to reserve (producers, CAS) */
+    uint64_t head; /* next cell position to reserve (producers, CAS) */
     uint8_t pad1[56];
-    uint64_t tail; /* next position the consumer reads (informational for producers) */
+    uint64_t tail; /* next cell position the consumer reads: cells below it are free */
     uint8_t pad2[56];
     uint64_t dropped;   /* records producers could not write (ring full) */
     uint64_t truncated; /* strings cut to fit a slot */
-    uint8_t pad3[48];
+    /* A record at position pos is committed when its first word holds (pos + 1) ^ key: random
+     * per ring (top bit set), so neither a zero-filled cell, a record of an earlier lap nor
+     * the bytes of a string pass for a commit. Producers read it once, at attach. */
+    uint64_t key;
+    uint8_t pad3[40];
     /* The connection table (RING.md "Connections"), after the slots. */
     uint64_t conn_off;       /* byte offset of entry 0 in the file */
     uint32_t conn_count;     /* entries */
@@ -89,8 +101,11 @@ struct rt_ring_conn {
     uint8_t pad[8];
 };
 
+/* One record as it lies in the ring, from the first byte of its first cell: the fixed part
+ * (88 bytes, with the commit word), then str_len[0..2] bytes of strings back to back. It takes
+ * rt_ring_rec_cells() cells; a record near the end of the cells wraps around to cell 0. */
 struct rt_ring_slot {
-    uint64_t seq; /* == pos: free for position pos; == pos + 1: record committed */
+    uint64_t commit; /* (pos + 1) ^ key once committed (anything else: not yet) */
     int64_t ts_ns;
     uint64_t dur_ns;
     int64_t result;
@@ -105,8 +120,21 @@ struct rt_ring_slot {
 };
 
 #define RT_RING_STR_BYTES (RT_RING_SLOT_SIZE - 88u)
+#define RT_RING_FIXED_BYTES 88u
+
+struct rt_ring_cell {
+    uint64_t word[RT_RING_CELL_SIZE / 8];
+};
+
+/* Cells taken by a record with str_bytes bytes of strings (at most RT_RING_STR_BYTES). */
+static inline uint64_t rt_ring_rec_cells(uint64_t str_bytes)
+{
+    return (RT_RING_FIXED_BYTES + str_bytes + RT_RING_CELL_SIZE - 1) / RT_RING_CELL_SIZE;
+}
 
 _Static_assert(sizeof(struct rt_ring_header) <= RT_RING_HDR_SIZE, "ring header size");
+_Static_assert(offsetof(struct rt_ring_slot, str) == RT_RING_FIXED_BYTES, "record fixed part");
+_Static_assert(offsetof(struct rt_ring_header, key) == 208, "ring header key");
 _Static_assert(sizeof(struct rt_ring_slot) == RT_RING_SLOT_SIZE, "ring slot size");
 _Static_assert(offsetof(struct rt_ring_header, clock_tsc) == 48, "ring header clock");
 _Static_assert(offsetof(struct rt_ring_header, head) == 64, "ring header head");

@@ -1,7 +1,9 @@
-/* The ring producer: reserves a slot by advancing the shared head with compare-and-swap when
- * the slot's sequence word says it is free for that lap, copies the record and its strings
- * (cut to fit, counted), then commits by storing pos + 1 in the sequence word. A full ring
- * counts the record as dropped instead of waiting. See recorder/RING.md. */
+/* The ring producer: works out how many 64-byte cells the record takes (strings cut to fit a
+ * slot, counted), checks there is room against the consumer's tail (its last seen value first;
+ * the shared one only when that says full), reserves the cells by advancing the shared head
+ * with compare-and-swap, copies the record, and commits by storing its keyed position in the
+ * record's first word. A full ring counts the record as dropped instead of waiting. See
+ * recorder/RING.md. */
 #include "recorder/preload/ring_produce.h"
 
 #include <errno.h>
@@ -43,23 +45,25 @@ int rt_producer_attach(struct rt_producer *p, const char *path)
     struct stat st;
     int rc = -1;
     if (syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size >= RT_RING_HDR_SIZE + RT_RING_MIN_SLOTS * RT_RING_SLOT_SIZE) {
+        (uint64_t)st.st_size >= RT_RING_HDR_SIZE + RT_RING_MIN_CELLS * RT_RING_CELL_SIZE) {
         void *map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
         if (map != MAP_FAILED) {
             struct rt_ring_header *h = map;
-            uint64_t n = h->slot_count;
+            uint64_t n = h->cell_count;
             if (h->magic == RT_RING_MAGIC && h->version == RT_RING_VERSION &&
-                h->slot_size == RT_RING_SLOT_SIZE && h->hdr_size == RT_RING_HDR_SIZE &&
-                n >= RT_RING_MIN_SLOTS && n <= RT_RING_MAX_SLOTS && (n & (n - 1)) == 0 &&
-                RT_RING_HDR_SIZE + n * RT_RING_SLOT_SIZE <= (uint64_t)st.st_size) {
+                h->cell_size == RT_RING_CELL_SIZE && h->hdr_size == RT_RING_HDR_SIZE &&
+                n >= RT_RING_MIN_CELLS && n <= RT_RING_MAX_CELLS && (n & (n - 1)) == 0 &&
+                RT_RING_HDR_SIZE + n * RT_RING_CELL_SIZE <= (uint64_t)st.st_size) {
                 p->hdr = h;
-                p->slots = (struct rt_ring_slot *)((char *)map + RT_RING_HDR_SIZE);
+                p->cells = (struct rt_ring_cell *)((char *)map + RT_RING_HDR_SIZE);
                 p->mask = n - 1;
+                p->key = h->key;
+                p->tail_seen = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
                 p->map_len = (size_t)st.st_size;
-                /* The connection table, if it lies after the slots and inside the file. */
+                /* The connection table, if it lies after the cells and inside the file. */
                 uint64_t off = h->conn_off, count = h->conn_count;
                 if (h->conn_size == sizeof(struct rt_ring_conn) && count > 0 &&
-                    count <= RT_RING_CONNS && off >= RT_RING_HDR_SIZE + n * RT_RING_SLOT_SIZE &&
+                    count <= RT_RING_CONNS && off >= RT_RING_HDR_SIZE + n * RT_RING_CELL_SIZE &&
                     off % 64 == 0 &&
                     off + count * sizeof(struct rt_ring_conn) <= (uint64_t)st.st_size) {
                     p->conns = (struct rt_ring_conn *)((char *)map + off);
@@ -93,22 +97,38 @@ void rt_producer_detach(struct rt_producer *p)
 void rt_producer_forget_pages(struct rt_producer *p)
 {
     memset(p->populated, 0, sizeof p->populated);
+    p->records = 0;
 }
 
-static void populate(struct rt_producer *p, uint64_t slot_index)
+static void populate(struct rt_producer *p, uint64_t cell_index)
 {
-    uint64_t chunk = slot_index / (RT_RING_CHUNK / RT_RING_SLOT_SIZE);
+    uint64_t chunk = cell_index / RT_RING_CHUNK_CELLS;
     uint64_t bit = 1ull << (chunk & 63);
     uint64_t *word = &p->populated[chunk >> 6];
-    if (__atomic_load_n(word, __ATOMIC_RELAXED) & bit)
+    if (__builtin_expect(__atomic_load_n(word, __ATOMIC_RELAXED) & bit, 1))
         return;
     __atomic_fetch_or(word, bit, __ATOMIC_RELAXED);
     size_t off = (size_t)(chunk * RT_RING_CHUNK);
-    size_t ring_len = (size_t)(p->mask + 1) * RT_RING_SLOT_SIZE;
+    size_t ring_len = (size_t)(p->mask + 1) * RT_RING_CELL_SIZE;
     size_t len = ring_len - off < RT_RING_CHUNK ? ring_len - off : RT_RING_CHUNK;
     int saved = errno;
-    syscall(SYS_madvise, (char *)p->slots + off, len, MADV_POPULATE_WRITE);
+    syscall(SYS_madvise, (char *)p->cells + off, len, MADV_POPULATE_WRITE);
     errno = saved;
+}
+
+/* Fills the record at s: the fixed part, then the strings (len[] already cut to fit). */
+static void fill(struct rt_ring_slot *s, const struct rt_rec *rec, const size_t *len)
+{
+    /* ts_ns .. internal are laid out alike in the record and the slot: one 72-byte copy. */
+    memcpy(&s->ts_ns, &rec->ts_ns, FIXED_BYTES);
+    s->pad = 0;
+    size_t used = 0;
+    for (int i = 0; i < RT_RING_NSTR; i++) {
+        if (len[i])
+            memcpy(s->str + used, rec->str[i], len[i]);
+        s->str_len[i] = (uint16_t)len[i];
+        used += len[i];
+    }
 }
 
 int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
@@ -116,75 +136,86 @@ int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
     struct rt_ring_header *h = p->hdr;
     if (!h)
         return -1;
-    uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
-    struct rt_ring_slot *s = NULL;
-    for (int tries = 0; tries < RESERVE_TRIES; tries++) {
-        s = &p->slots[pos & p->mask];
-        uint64_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-        int64_t diff = (int64_t)(seq - pos);
-        if (diff == 0) {
-            if (__atomic_compare_exchange_n(&h->head, &pos, pos + 1, true, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_RELAXED))
-                goto reserved;
-        } else if (diff < 0) {
-            break; /* the consumer has not freed this slot yet: full */
-        } else {
-            pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
-        }
-    }
-    __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
-    return -1;
-
-reserved:
-    populate(p, pos & p->mask);
-    /* ts_ns .. internal are laid out alike in the record and the slot: one 72-byte copy. */
-    memcpy(&s->ts_ns, &rec->ts_ns, FIXED_BYTES);
-    s->pad = 0;
-    size_t len[RT_RING_NSTR], total = 0, truncated = 0;
+    size_t len[RT_RING_NSTR], total = 0;
     for (int i = 0; i < RT_RING_NSTR; i++) {
         len[i] = rec->str[i] ? rec->str_len[i] : 0;
         total += len[i];
     }
-    if (__builtin_expect(total <= RT_RING_STR_BYTES, 1)) {
-        /* Everything fits (the usual case): back to back, nothing to share out. */
-        size_t used = 0;
+    if (__builtin_expect(total > RT_RING_STR_BYTES, 0)) {
+        /* Each string may use what the later ones do not need (a later string keeps at least
+         * min(its length, 192) bytes). */
+        size_t used = 0, truncated = 0;
         for (int i = 0; i < RT_RING_NSTR; i++) {
-            if (len[i])
-                memcpy(s->str + used, rec->str[i], len[i]);
-            s->str_len[i] = (uint16_t)len[i];
-            used += len[i];
-        }
-    } else {
-        /* Strings back to back; each may use what the later ones do not need (a later
-         * string keeps at least min(its length, 192) bytes). */
-        size_t used = 0;
-        for (int i = 0; i < RT_RING_NSTR; i++) {
-            size_t n = len[i], reserve = 0;
+            size_t reserve = 0;
             for (int j = i + 1; j < RT_RING_NSTR; j++)
                 reserve += len[j] < 192 ? len[j] : 192;
             size_t room = RT_RING_STR_BYTES - used;
             room = room > reserve ? room - reserve : 0;
-            if (n > room) {
-                n = room;
+            if (len[i] > room) {
+                len[i] = room;
                 truncated++;
             }
-            if (n)
-                memcpy(s->str + used, rec->str[i], n);
-            s->str_len[i] = (uint16_t)n;
-            used += n;
+            used += len[i];
         }
-    }
-    if (truncated)
+        total = used;
         __atomic_fetch_add(&h->truncated, truncated, __ATOMIC_RELAXED);
-    /* The next record (of any thread) most likely lands in the next slot: start fetching
+    }
+    uint64_t k = rt_ring_rec_cells(total), n = p->mask + 1;
+    uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+    for (int tries = 0;; tries++) {
+        if (tries == RESERVE_TRIES)
+            goto full;
+        /* Room: every cell up to pos + k - 1 was read by the consumer in the previous lap. */
+        uint64_t tail = __atomic_load_n(&p->tail_seen, __ATOMIC_ACQUIRE);
+        if ((int64_t)(pos + k - tail) > (int64_t)n) {
+            tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+            __atomic_store_n(&p->tail_seen, tail, __ATOMIC_RELEASE);
+            if ((int64_t)(pos + k - tail) > (int64_t)n) {
+                uint64_t now = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+                if (now == pos)
+                    goto full; /* the consumer has not read that far yet */
+                pos = now;
+                continue;
+            }
+        }
+        if (__atomic_compare_exchange_n(&h->head, &pos, pos + k, true, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            break;
+    }
+    uint64_t at = pos & p->mask;
+    /* Pre-fault chunks once this process is more than a passing one (ring_produce.h). */
+    bool prefault = __atomic_load_n(&p->records, __ATOMIC_RELAXED) >= RT_RING_POPULATE_AFTER;
+    if (__builtin_expect(!prefault, 0))
+        __atomic_fetch_add(&p->records, 1, __ATOMIC_RELAXED);
+    struct rt_ring_slot *s = (struct rt_ring_slot *)&p->cells[at];
+    if (__builtin_expect(at + k <= n, 1)) {
+        if (prefault) {
+            populate(p, at);
+            populate(p, at + k - 1);
+        }
+        fill(s, rec, len);
+    } else {
+        /* The record wraps around the end of the cells (once a lap): built aside, then
+         * copied in two pieces; the commit word is in the first cell, never split. */
+        if (prefault) {
+            populate(p, at);
+            populate(p, 0);
+        }
+        struct rt_ring_slot tmp;
+        fill(&tmp, rec, len);
+        size_t bytes = (size_t)k * RT_RING_CELL_SIZE, first = (size_t)(n - at) * RT_RING_CELL_SIZE;
+        memcpy((char *)s + 8, (const char *)&tmp + 8, first - 8);
+        memcpy(p->cells, (const char *)&tmp + first, bytes - first);
+    }
+    /* The next record (of any thread) most likely starts where this one ends: start fetching
      * its first two lines for writing while this one is committed. */
-    struct rt_ring_slot *next = &p->slots[(pos + 1) & p->mask];
-    __builtin_prefetch(next, 1, 3);
-    __builtin_prefetch((char *)next + 64, 1, 3);
-    /* Commit: a plain release store (a locked compare-and-swap costs ~7 ns more). If the
-     * consumer already gave up on this slot (this producer stalled > 100 ms; it counted the
-     * record as dropped), this rewinds a sequence word freed for a later lap; the consumer
-     * repairs that (RING.md, "Stalled producer"). */
-    __atomic_store_n(&s->seq, pos + 1, __ATOMIC_RELEASE);
+    __builtin_prefetch(&p->cells[(pos + k) & p->mask], 1, 3);
+    __builtin_prefetch(&p->cells[(pos + k + 1) & p->mask], 1, 3);
+    /* Commit: a plain release store of the keyed position. */
+    __atomic_store_n(&s->commit, (pos + 1) ^ p->key, __ATOMIC_RELEASE);
     return 0;
+
+full:
+    __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
+    return -1;
 }

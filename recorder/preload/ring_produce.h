@@ -24,19 +24,30 @@ struct rt_rec {
     size_t str_len[RT_RING_NSTR];
 };
 
-/* Slots are pre-faulted in chunks of this many bytes on first use by this process: one
+/* Cells are pre-faulted in chunks of this many bytes on first use by this process: one
  * madvise(MADV_POPULATE_WRITE) instead of a page fault per page (much cheaper on file-backed
- * shared mappings, where each write fault goes through the filesystem). */
+ * shared mappings, where each write fault goes through the filesystem). A process's first
+ * RT_RING_POPULATE_AFTER records fault their pages one at a time instead: most processes
+ * (a shell command, a child that execs) write a few records, one or two pages, and a whole
+ * chunk cost them 16 faults. */
 #define RT_RING_CHUNK (64u * 1024)
-#define RT_RING_CHUNK_WORDS ((RT_RING_MAX_SLOTS / (RT_RING_CHUNK / RT_RING_SLOT_SIZE)) / 64)
+#define RT_RING_POPULATE_AFTER 32u
+#define RT_RING_CHUNK_CELLS (RT_RING_CHUNK / RT_RING_CELL_SIZE)
+#define RT_RING_CHUNK_WORDS ((RT_RING_MAX_CELLS / RT_RING_CHUNK_CELLS) / 64)
 
 struct rt_producer {
     struct rt_ring_header *hdr; /* NULL: not attached (every emit is a no-op) */
-    struct rt_ring_slot *slots;
-    uint64_t mask;
+    struct rt_ring_cell *cells;
+    uint64_t mask; /* cells - 1 */
+    uint64_t key;  /* the header's commit key, read at attach */
+    /* The consumer's tail as this process last read it (any thread; relaxed): room is checked
+     * against it, and the shared tail, a line the consumer writes, is read again only when
+     * this copy says the ring is full. */
+    uint64_t tail_seen;
     size_t map_len;
     struct rt_ring_conn *conns; /* the connection table (RING.md "Connections") */
     uint32_t conn_count;
+    uint64_t records; /* emitted by this process (since its fork): pre-faulting starts late */
     uint64_t populated[RT_RING_CHUNK_WORDS]; /* chunks this process has mapped */
 };
 

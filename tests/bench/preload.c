@@ -143,6 +143,40 @@ int main(int argc, char **argv)
             if (stat(argv[3], &st) != want)
                 return 1;
         t1 = now();
+    } else if (!strcmp(mode, "mixed")) {
+        /* What a function does, per op: reads 8 files (openat, read, close), opens one TCP
+         * connection (socket, connect, close) and writes 16 datagrams of 64 bytes on a
+         * connected UDP socket. ARG: FILE:TCP_PORT:UDP_PORT. */
+        char path[512];
+        int tport = 0, uport = 0;
+        if (sscanf(argv[3], "%511[^:]:%d:%d", path, &tport, &uport) != 3)
+            return 2;
+        struct sockaddr_in ta = loopback(tport), ua = loopback(uport);
+        int us = socket(AF_INET, SOCK_DGRAM, 0);
+        if (connect(us, (struct sockaddr *)&ua, sizeof ua) != 0)
+            return 1;
+        char buf[64];
+        memset(buf, 'x', sizeof buf);
+        t0 = now();
+        for (long i = 0; i < n; i++) {
+            for (int f = 0; f < 8; f++) {
+                int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || read(fd, buf, sizeof buf) < 0)
+                    return 1;
+                close(fd);
+            }
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(s, (struct sockaddr *)&ta, sizeof ta) != 0)
+                return 1;
+            struct linger lg = {1, 0};
+            setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            close(s);
+            for (int w = 0; w < 16; w++)
+                if (write(us, buf, sizeof buf) != (ssize_t)sizeof buf)
+                    return 1;
+        }
+        t1 = now();
+        close(us);
     } else if (!strcmp(mode, "kill")) {
         pid_t self = getpid();
         t0 = now();

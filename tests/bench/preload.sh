@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the interposer (one run, side by side): a syscall-heavy program (openat+close
 # loop; socket+connect+close to a loopback listener; 64-byte writes on a connected UDP socket,
-# counted like any outbound connection's; kill(self, 0)) run
+# counted like any outbound connection's; kill(self, 0); and a function's mix per op: 8 file
+# reads, one TCP connection and 16 datagrams, whose wall ratio is the <= 1.10x target) run
 # natively, with the interposer loaded but no ring (pass-through), under `runtrail record`,
 # under `strace -f` and under `strace -f --seccomp-bpf`, tracing the same calls. Prints ns per
 # operation, ratios to native, how much less time runtrail adds than strace, and ns per
@@ -39,7 +40,7 @@ sleep 0.3
 echo data >"$TMP/file"
 have_strace=1; strace -f -o /dev/null true 2>/dev/null || have_strace=0
 have_seccomp=0; [ $have_strace = 1 ] && strace -f --seccomp-bpf -o /dev/null true 2>/dev/null && have_seccomp=1
-TRACE=openat,close,socket,connect,write,kill
+TRACE=openat,close,socket,connect,write,kill,read
 REF=${BENCH_REF:-}
 
 # once VARIANT MODE COUNT ARG -> "MODE WALL_NS CPU_NS" per op from one run
@@ -67,6 +68,9 @@ workloads=("open $N $TMP/file 1" "connect $((N / 20)) $port 3" "write $N $dport 
 # probes (issue 12): a failing stat (always recorded: 1 event per op) and a repeated successful
 # one (folded into the process's probe_repeats count: no event)
 workloads+=("stat $N $TMP/missing 1" "stat_rep $N $TMP/file 0")
+# a function's mix (the issue-15 target, <= 1.10x): 8 file reads, one TCP connection and 16
+# datagrams per op: 8 openat + socket + connect + outbound = 11 events
+workloads+=("mixed $((N / 20)) $TMP/file:$port:$dport 11")
 TRACE=$TRACE,stat,newfstatat
 variants=(native passthru runtrail notsc)
 [ -n "$REF" ] && { [ -f "$REF" ] || { echo "bench/preload: BENCH_REF $REF missing"; exit 1; }; variants+=(ref); }
@@ -138,7 +142,8 @@ for w in "${workloads[@]}"; do
         'BEGIN{printf "%12.1f%16s", r, (e>0 ? sprintf("%.1f", (r-a)/e) : "-")}'
     echo
 done
-echo "(open, kill: 1 recorded event per op; connect: socket+connect+outbound = 3; write: byte counting only)"
+echo "(open, kill: 1 recorded event per op; connect: socket+connect+outbound = 3; write: byte counting only;"
+echo " mixed: 8 openat+read+close, socket+connect+close, 16 datagram writes = 11 events)"
 echo
 echo "runtrail x native, best of 5 vs median of 5 (wall; CPU of the traced thread):"
 for w in "${workloads[@]}"; do

@@ -4,7 +4,9 @@
 /* libFuzzer harness for the ring consumer against a hostile producer: a fresh small ring gets
  * a few valid records, then the input scribbles on the shared file (each 5-byte step: a 32-bit
  * offset into the mapping and a byte; a step with offset 0xffffffff emits another valid
- * record instead; a byte 0xd7 drains, 0xd6 snapshots the connection table), then the consumer
+ * record instead, 0xfffffffe forges a commit word (keyed as a producer would) at the byte's
+ * distance from the consumer's tail, 0xfffffffd moves the head forward by the byte; a byte
+ * 0xd7 drains, 0xd6 snapshots the connection table), then the consumer
  * drains, snapshots the connections, drains finally and takes its counters. It must
  * never crash, hang or read outside the mapping. */
 #include "recorder/preload/ring_produce.h"
@@ -18,6 +20,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile size_t sink;
+static char long_str[600];
 
 static void consume(const struct rt_event *ev, void *arg)
 {
@@ -43,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unlink(path);
         return 0;
     }
+    memset(long_str, 'p', sizeof long_str);
     struct rt_rec rec;
     memset(&rec, 0, sizeof rec);
     rec.op = RT_OP_EXEC;
@@ -60,7 +64,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (off == 0xffffffffu) {
             rec.internal = data[i + 4] & 3;
             rec.pid = data[i + 4];
+            rec.str_len[0] = 7 + (size_t)(data[i + 4] & 0x7f) * 4; /* 1 to 8 cells */
+            rec.str[0] = long_str;
             rt_producer_emit(&p, &rec);
+            continue;
+        }
+        if (off == 0xfffffffeu) {
+            uint64_t pos = __atomic_load_n(&p.hdr->tail, __ATOMIC_RELAXED) + data[i + 4];
+            __atomic_store_n(&p.cells[pos & p.mask].word[0], (pos + 1) ^ p.key, __ATOMIC_RELEASE);
+            continue;
+        }
+        if (off == 0xfffffffdu) {
+            __atomic_fetch_add(&p.hdr->head, data[i + 4], __ATOMIC_RELAXED);
             continue;
         }
         base[off % p.map_len] = data[i + 4];

@@ -1,7 +1,8 @@
 /* Unit tests of recorder/: the shared event ring (producer and consumer together): records
  * round-trip intact, strings are cut and counted, a full ring counts drops, many threads in
  * several processes lose nothing silently (every record present once or counted as dropped),
- * a stalled producer's slot is skipped, exec records are merged, a scribbled ring cannot crash
+ * records of every size wrap around intact, a stalled producer's reservation is skipped, exec
+ * records are merged, a scribbled ring cannot crash
  * the consumer; the connection table yields one summary per period with the bytes since the
  * previous one, a last one at close or when the owner is gone, bounded strings when scribbled;
  * and the protocol sniffers (TLS SNI, HTTP, DNS). */
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -95,7 +97,7 @@ Test(ring, roundtrip)
     r.str[1] = argv;
     r.str_len[1] = sizeof argv - 1;
     cr_assert_eq(rt_producer_emit(&p, &r), 0);
-    cr_assert_eq(rt_ring_backlog(ring), 2);
+    cr_assert_eq(rt_ring_backlog(ring), 4, "two records of 2 cells (88-byte fixed part + strings)");
     struct collected *c = calloc(1, sizeof *c);
     cr_assert_eq(rt_ring_drain(ring, collect, c), 2);
     cr_assert_eq(c->n, 2);
@@ -152,14 +154,15 @@ Test(ring, full_ring_counts_drops)
     struct rt_ring *ring = make_ring(16);
     struct rt_producer p;
     cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
-    struct rt_rec r = rec_open("/x", 0);
+    struct rt_rec r = rec_open("/x", 0); /* 90 bytes: 2 cells */
+    const int fit = 16 * RT_RING_SLOT_CELLS / 2;
     int ok = 0;
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < fit + 4; i++)
         ok += rt_producer_emit(&p, &r) == 0;
-    cr_assert_eq(ok, 16);
+    cr_assert_eq(ok, fit);
     cr_assert_eq(rt_ring_take_dropped(ring), 4);
     struct collected *c = calloc(1, sizeof *c);
-    cr_assert_eq(rt_ring_drain(ring, collect, c), 16);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), (size_t)fit);
     cr_assert_eq(rt_producer_emit(&p, &r), 0, "room again after a drain");
     free(c);
     rt_producer_detach(&p);
@@ -290,12 +293,12 @@ Test(ring, stalled_producer_is_skipped_at_final_drain)
     struct rt_ring *ring = make_ring(16);
     struct rt_producer p;
     cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
-    /* a producer that reserved a slot and died before committing */
-    __atomic_fetch_add(&p.hdr->head, 1, __ATOMIC_ACQ_REL);
+    /* a producer that reserved a record of 3 cells and died before committing */
+    __atomic_fetch_add(&p.hdr->head, 3, __ATOMIC_ACQ_REL);
     struct rt_rec r = rec_open("/after", 0);
     cr_assert_eq(rt_producer_emit(&p, &r), 0);
     struct collected *c = calloc(1, sizeof *c);
-    cr_assert_eq(rt_ring_drain(ring, collect, c), 0, "waits for the reserved slot first");
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 0, "waits for the reserved record first");
     rt_ring_drain_final(ring, 10, collect, c);
     cr_assert_eq(c->n, 1);
     cr_assert_str_eq(c->ev[0].str[0].ptr, "/after");
@@ -305,35 +308,129 @@ Test(ring, stalled_producer_is_skipped_at_final_drain)
     drop_ring(ring);
 }
 
-/* A producer given up on commits late with a plain store, rewinding the sequence word of a
- * slot already freed for the next lap: producers cannot reserve it, nothing is reserved, and
- * the consumer must free it again instead of the ring staying wedged. */
-Test(ring, late_commit_after_give_up_does_not_wedge_the_ring)
+/* The consumer gives up on a stalled reservation after its grace period even when the ring
+ * keeps running (not only at the final drain), and resumes at the next committed record. */
+Test(ring, stalled_producer_is_skipped_after_the_grace_period)
 {
     struct rt_ring *ring = make_ring(16);
     struct rt_producer p;
     cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
-    __atomic_fetch_add(&p.hdr->head, 1, __ATOMIC_ACQ_REL); /* reserves position 0, stalls */
+    struct rt_rec r = rec_open("/before", 0);
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    __atomic_fetch_add(&p.hdr->head, 5, __ATOMIC_ACQ_REL); /* reserved, never committed */
+    struct collected *c = calloc(1, sizeof *c);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 1, "the record before the stall");
+    r = rec_open("/after", 0);
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 0, "waits within the grace period");
+    struct timespec ts = {0, 150 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 1);
+    cr_assert_str_eq(c->ev[1].str[0].ptr, "/after");
+    cr_assert_eq(rt_ring_take_dropped(ring), 1);
+    cr_assert_eq(rt_ring_backlog(ring), 0);
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+/* A producer given up on commits late: its keyed position can never pass for a commit of a
+ * later lap, and the ring goes on taking and delivering records over several laps. */
+Test(ring, late_commit_after_give_up_is_harmless)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    __atomic_fetch_add(&p.hdr->head, 2, __ATOMIC_ACQ_REL); /* reserves cells 0-1, stalls */
     struct collected *c = calloc(1, sizeof *c);
     rt_ring_drain_final(ring, 10, collect, c); /* gives up on it */
     cr_assert_eq(rt_ring_take_dropped(ring), 1);
-    cr_assert_eq(__atomic_load_n(&p.slots[0].seq, __ATOMIC_ACQUIRE), 16, "freed for lap 2");
-    __atomic_store_n(&p.slots[0].seq, 1, __ATOMIC_RELEASE); /* the late commit */
-    struct rt_rec r = rec_open("/lap1", 0);
-    for (int i = 1; i < 16; i++)
-        cr_assert_eq(rt_producer_emit(&p, &r), 0, "position %d", i);
+    uint64_t cells = p.mask + 1;
+    cr_assert_eq(cells, 16 * RT_RING_SLOT_CELLS);
+    struct rt_rec r = rec_open("/lap", 0); /* 2 cells */
+    size_t got = 0;
+    for (uint64_t i = 0; i < cells; i++) { /* two laps */
+        if (i == cells / 4)                /* the late commit, after the first lap reused cell 0 */
+            __atomic_store_n(&p.cells[0].word[0], 1 ^ p.key, __ATOMIC_RELEASE);
+        cr_assert_eq(rt_producer_emit(&p, &r), 0, "record %llu", (unsigned long long)i);
+        c->n = 0;
+        got += rt_ring_drain(ring, collect, c);
+        cr_assert_eq(c->n, 1, "record %llu delivered once", (unsigned long long)i);
+        cr_assert_str_eq(c->ev[0].str[0].ptr, "/lap");
+    }
+    cr_assert_eq(got, cells);
+    cr_assert_eq(rt_ring_take_dropped(ring), 0);
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+/* A producer scribbles on the shared tail: producers believe there is room and lap the
+ * consumer. The consumer notices the head more than a lap ahead, counts the loss, resumes at
+ * the head, and the ring works again. */
+Test(ring, producers_lapping_the_consumer_do_not_wedge_it)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    __atomic_store_n(&p.hdr->tail, 1ull << 40, __ATOMIC_RELEASE);
+    p.tail_seen = 1ull << 40;
+    struct rt_rec r = rec_open("/lapped", 0); /* 2 cells */
+    for (uint64_t i = 0; i < p.mask + 1; i++)
+        cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    struct collected *c = calloc(1, sizeof *c);
     rt_ring_drain(ring, collect, c);
-    cr_assert_eq(c->n, 15);
-    struct rt_rec r2 = rec_open("/lap2", 0);
-    cr_assert_eq(rt_producer_emit(&p, &r2), -1, "slot 0 looks taken: dropped");
-    cr_assert_eq(rt_ring_drain(ring, collect, c), 0);
-    rt_ring_drain_final(ring, 10, collect, c); /* the repair (at once when final) */
-    cr_assert_eq(__atomic_load_n(&p.slots[0].seq, __ATOMIC_ACQUIRE), 16, "free again");
-    cr_assert_eq(rt_producer_emit(&p, &r2), 0, "the ring takes records again");
-    rt_ring_drain(ring, collect, c);
-    cr_assert_eq(c->n, 16);
-    cr_assert_str_eq(c->ev[15].str[0].ptr, "/lap2");
-    cr_assert_eq(rt_ring_take_dropped(ring), 1, "the record dropped while wedged");
+    cr_assert_eq(rt_ring_take_dropped(ring), 1, "the lapped records, counted");
+    cr_assert_eq(rt_ring_backlog(ring), 0);
+    r = rec_open("/again", 0);
+    cr_assert_eq(rt_producer_emit(&p, &r), 0);
+    c->n = 0;
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 1);
+    cr_assert_str_eq(c->ev[0].str[0].ptr, "/again");
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+/* Records of every size (1 to 16 cells) over several laps: each comes out intact, in order,
+ * including those that wrap around the end of the cells. */
+Test(ring, variable_sizes_wrap_around_intact)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    static char text[RT_RING_STR_BYTES];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + (i * 7 + i / 26) % 26);
+    struct collected *c = calloc(1, sizeof *c);
+    uint64_t wrapped = 0, cells = p.mask + 1;
+    for (unsigned i = 0; i < 3000; i++) {
+        size_t l0 = (i * 37) % 700, l1 = (i * 11) % 200, l2 = i % 3 ? 0 : (i * 5) % 36;
+        struct rt_rec r = rec_open("", (int64_t)i);
+        r.str[0] = text;
+        r.str_len[0] = l0;
+        r.str[1] = text + 100;
+        r.str_len[1] = l1;
+        r.str[2] = l2 ? text + 300 : NULL;
+        r.str_len[2] = l2;
+        uint64_t head = __atomic_load_n(&p.hdr->head, __ATOMIC_RELAXED);
+        uint64_t k = rt_ring_rec_cells(l0 + l1 + l2);
+        wrapped += (head & p.mask) + k > cells;
+        cr_assert_eq(rt_producer_emit(&p, &r), 0, "record %u", i);
+        c->n = 0;
+        cr_assert_eq(rt_ring_drain(ring, collect, c), 1, "record %u", i);
+        cr_assert_eq(c->ev[0].result, (int64_t)i);
+        cr_assert_eq(c->ev[0].str[0].len, l0, "record %u", i);
+        cr_assert_eq(memcmp(c->ev[0].str[0].ptr, text, l0), 0, "record %u", i);
+        cr_assert_eq(c->ev[0].str[1].len, l1);
+        cr_assert_eq(memcmp(c->ev[0].str[1].ptr, text + 100, l1), 0, "record %u", i);
+        cr_assert_eq(c->ev[0].str[2].len, l2);
+        cr_assert_eq(memcmp(c->ev[0].str[2].ptr, text + 300, l2), 0, "record %u", i);
+        cr_assert_eq(c->ev[0].num[2], 0644);
+    }
+    cr_assert_gt(wrapped, 3, "records wrapped around the end (%llu)", (unsigned long long)wrapped);
+    cr_assert_eq(rt_ring_take_dropped(ring), 0);
+    cr_assert_eq(rt_ring_take_truncated(ring), 0);
     free(c);
     rt_producer_detach(&p);
     drop_ring(ring);
