@@ -275,10 +275,13 @@ void rt_ext_invocation_free(struct rt_ext_invocation *inv);
 struct rt_ext_logs;
 struct rt_writer;
 
+/* Creates the holder of the function's log lines, not listening yet: the listener starts
+ * with rt_ext_logs_subscribe, after register, so that neither its name lookup nor its thread
+ * delays the registration (the function's cold start). Thread-safe. */
+int rt_ext_logs_create(struct rt_ext_logs **out);
 /* Starts the listener Lambda delivers telemetry to (sandbox.localdomain's address, else
- * 127.0.0.1; a free port). Thread-safe after start. */
-int rt_ext_logs_start(struct rt_ext_logs **out, struct rt_errinfo *ei);
-/* PUT /2022-07-01/telemetry for "function" records (after register, during init). 0 or -1. */
+ * 127.0.0.1; a free port) unless it runs, then PUT /2022-07-01/telemetry for "function"
+ * records (after register, during init). 0 or -1. */
 int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const char *ext_id);
 /* Moves the held lines up to end_mono_ns into w (NULL: drops them) as stdout lines, times
  * relative to start_mono_ns. Returns the log bytes dropped since the last call (held over

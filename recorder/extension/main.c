@@ -312,8 +312,9 @@ struct recorder {
     char ring_path[4096], ready_path[4096];
 };
 
-/* Creates the ring, starts the sealer and the proxy and writes the ready file. Every failure
- * degrades (to no interposer, to pass-through) and is counted or reported, never fatal. */
+/* Creates the ring, starts the sealer and the proxy and writes the ready file: what must run
+ * before register (the runtime's wrapper reads the ready file). Every failure degrades (to no
+ * interposer, to pass-through) and is counted or reported, never fatal. */
 static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_api,
                            const char *sandbox_id, struct recorder *rec)
 {
@@ -331,7 +332,7 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     }
     char proxy_addr[64];
     snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg->proxy_port);
-    if (rt_ext_logs_start(&rec->logs, NULL) != RT_OK)
+    if (rt_ext_logs_create(&rec->logs) != RT_OK)
         rec->logs = NULL;
     struct rt_ext_sealer_options so = {.cfg = cfg,
                                        .ring = rec->ring,
@@ -353,7 +354,18 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     } else if (write_ready(cfg->run_dir, rt_ext_proxy_port(rec->proxy), rec->ring_path) != 0) {
         diag("cannot write the ready file in %s: the runtime runs unrecorded", cfg->run_dir);
     }
+}
+
+/* After register: what the runtime's start does not wait for. Lambda starts the runtime once
+ * every extension has registered, so the Telemetry API listener (a name lookup and a thread)
+ * and the /proc sampler (a thread; the runtime it samples does not exist yet) start here,
+ * not before the registration that the function's cold start waits for. */
+static void start_after_register(const struct rt_ext_config *cfg, const char *runtime_api,
+                                 const char *extension_id, struct recorder *rec)
+{
     rec->procwatch = rt_ext_procwatch_start(rec->ring_path, cfg->run_dir, cfg->proc_sample_ms);
+    if (rec->logs && rt_ext_logs_subscribe(rec->logs, runtime_api, extension_id) != 0)
+        diag("%s", "cannot subscribe to the Telemetry API: bundles carry no log lines");
 }
 
 static int register_with_retries(struct api *a)
@@ -483,8 +495,8 @@ int main(int argc, char **argv)
             unlink(rec.ready_path);
         return 1;
     }
-    if (rec.logs && rt_ext_logs_subscribe(rec.logs, runtime_api, a.id) != 0)
-        diag("%s", "cannot subscribe to the Telemetry API: bundles carry no log lines");
+    if (!cfg.disable)
+        start_after_register(&cfg, runtime_api, a.id, &rec);
     shutdown_recorder(&rec, &cfg, run_events(&a, &rec, &cfg));
     fflush(NULL);
     _exit(0); /* the proxy's threads end with the process */

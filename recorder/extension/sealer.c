@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <jansson.h>
@@ -26,6 +27,7 @@
 #define DRAIN_PERIOD_MS 20 /* when RUNTRAIL_DRAIN_MS is 0 */
 #define HELD_MAX_FACTOR 2  /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
 #define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
+#define TRIM_FREE_MIN (1024u * 1024)        /* free heap bytes worth returning to the system */
 
 extern char **environ;
 
@@ -735,6 +737,21 @@ static void seal_after_last(struct rt_ext_sealer *s)
     rt_ext_invocation_free(inv);
 }
 
+/* Nothing left to seal: the payloads, events and buffers of the bundles just stored are free,
+ * but glibc keeps freed pages resident (a chunk still in use above them stops it trimming),
+ * and Lambda counts them against the function's memory. Once more than TRIM_FREE_MIN is free,
+ * give it back: after the response, before the invocation is marked done, so inside the
+ * event/next hold, where Lambda sends no next invocation whose allocations would wait for
+ * the arena locks the trim takes. Below that bound, trimming after every invocation would
+ * only make the next one fault the same pages in again. Caller holds mu. */
+static void return_free_memory(struct rt_ext_sealer *s)
+{
+    pthread_mutex_unlock(&s->mu);
+    if (mallinfo2().fordblks > TRIM_FREE_MIN)
+        malloc_trim(0);
+    pthread_mutex_lock(&s->mu);
+}
+
 static void *run(void *arg)
 {
     struct rt_ext_sealer *s = arg;
@@ -746,11 +763,13 @@ static void *run(void *arg)
         while ((inv = pop(s)) != NULL) {
             pthread_mutex_unlock(&s->mu);
             seal(s, inv);
-            pthread_mutex_lock(&s->mu);
-            mark_done_locked(s, inv->request_id);
-            pthread_mutex_unlock(&s->mu);
+            char done_id[sizeof s->done_id];
+            snprintf(done_id, sizeof done_id, "%s", inv->request_id ? inv->request_id : "");
             rt_ext_invocation_free(inv);
             pthread_mutex_lock(&s->mu);
+            if (!s->head && !s->stopping)
+                return_free_memory(s);
+            mark_done_locked(s, done_id);
         }
         if (s->stopping)
             break;

@@ -133,13 +133,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-int rt_ext_logs_start(struct rt_ext_logs **out, struct rt_errinfo *ei)
+int rt_ext_logs_create(struct rt_ext_logs **out)
 {
     struct rt_ext_logs *l = calloc(1, sizeof *l);
     if (!l)
         return RT_ERR_NOMEM;
     pthread_mutex_init(&l->mu, NULL);
-    /* Lambda delivers to sandbox.localdomain: listen on its address where it resolves. */
+    *out = l;
+    return RT_OK;
+}
+
+/* Starts the listener (once). Lambda delivers to sandbox.localdomain: listen on its address
+ * where it resolves. */
+static int listen_for_deliveries(struct rt_ext_logs *l)
+{
+    if (l->daemon)
+        return 0;
     struct sockaddr_in sin = {.sin_family = AF_INET};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
@@ -155,16 +164,19 @@ int rt_ext_logs_start(struct rt_ext_logs **out, struct rt_errinfo *ei)
     const union MHD_DaemonInfo *info =
         l->daemon ? MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     if (!info || !info->port) {
-        rt_ext_logs_stop(l);
-        return rt_fail(ei, RT_ERR_PROXY_LISTEN, -1, "telemetry listener");
+        if (l->daemon)
+            MHD_stop_daemon(l->daemon);
+        l->daemon = NULL;
+        return -1;
     }
     l->port = info->port;
-    *out = l;
-    return RT_OK;
+    return 0;
 }
 
 int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const char *ext_id)
 {
+    if (listen_for_deliveries(l) != 0)
+        return -1;
     CURL *h = curl_easy_init();
     if (!h)
         return -1;
