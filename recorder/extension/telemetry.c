@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -143,8 +144,18 @@ int rt_ext_logs_create(struct rt_ext_logs **out)
     return RT_OK;
 }
 
+/* Whether the sandbox is runtrail's own emulator (replay/lambda_env.c sets this execution
+ * environment): it delivers to sandbox.localdomain on loopback itself. */
+static bool emulated(void)
+{
+    const char *env = getenv("AWS_EXECUTION_ENV");
+    return env && strcmp(env, "AWS_Lambda_runtrail_emulator") == 0;
+}
+
 /* Starts the listener (once). Lambda delivers to sandbox.localdomain: listen on its address
- * where it resolves. */
+ * where it resolves. Under the emulator the name is not looked up: on a machine that does not
+ * know it, the lookup is a DNS query leaving the machine, and the emulator delivers to
+ * loopback anyway. */
 static int listen_for_deliveries(struct rt_ext_logs *l)
 {
     if (l->daemon)
@@ -152,7 +163,7 @@ static int listen_for_deliveries(struct rt_ext_logs *l)
     struct sockaddr_in sin = {.sin_family = AF_INET};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo("sandbox.localdomain", NULL, &hints, &ai) == 0 && ai)
+    if (!emulated() && getaddrinfo("sandbox.localdomain", NULL, &hints, &ai) == 0 && ai)
         sin.sin_addr = ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr;
     if (ai)
         freeaddrinfo(ai);

@@ -293,4 +293,18 @@ for case in recorder-layer user-layer; do
         "$(facts "${LB[0]:-none}" env.RUNTRAIL_LAYERS_DIR.value)"
 done
 
+# Tests talk to loopback only: a recorded invocation (emulator, extension, runtime) connects or
+# sends to no other address. The extension's Telemetry listener used to look up
+# sandbox.localdomain, a DNS query to the machine's resolver.
+if strace -f -qq -e trace=connect -o /dev/null true 2>/dev/null; then
+    strace -f -qq -e trace=connect,sendto,sendmsg,sendmmsg -o "$T_TMP/net.trace" \
+        "$RUNTRAIL" invoke --quiet --store "$T_TMP/store-net" --task-root "$SAMPLES/c-bootstrap" \
+        --event "$ok_event" -- "$C_BOOTSTRAP" >/dev/null 2>"$T_TMP/net.err"
+    expect_eq "loopback only: the recorded invocation reached no other address" "" \
+        "$(grep -oE 'inet_addr\("[^"]*"\)|inet_pton\(AF_INET6?, "[^"]*"' "$T_TMP/net.trace" |
+            grep -vE '"127\.|"::1"|"::ffff:127\.' | sort -u | paste -sd' ')"
+    expect_eq "loopback only: it did reach loopback (the check sees addresses)" yes \
+        "$(grep -q 'inet_addr("127.0.0.1")' "$T_TMP/net.trace" && echo yes)"
+fi
+
 finish
