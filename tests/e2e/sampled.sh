@@ -5,7 +5,7 @@
 # (tests/recorder/progs/static_probe.c) open a file and connect to a local listener while the
 # extension samples /proc: each invocation's bundle shows the program, the file and the
 # connection flagged `sampled`, says coverage `partial`, and `ls` FLAGS says `sampled`.
-# Each program holds its file and connection 1 s so that a sample (every 5 ms, at nice 19)
+# Each program holds its file and connection 3 s so that a sample (every 5 ms, at nice 19)
 # lands on it even on a loaded machine.
 source "$(dirname "$0")/../lib.sh"
 export RUNTRAIL_CACHE="$T_TMP/cache"
@@ -43,9 +43,9 @@ mkdir -p "$T_TMP/go"
 (cd "$HERE" && CGO_ENABLED=0 GOCACHE="$RT_ROOT/$BUILD/go-cache" GOPATH="$T_TMP/go" GOPROXY=off \
     GOTOOLCHAIN=local GO111MODULE=off GOFLAGS= go build -o "$T_TMP/go/runtime" runtime.go)
 expect_eq "the Go runtime builds offline" 0 "$?"
-"$RUNTRAIL" invoke --store "$T_TMP/st-go" --function-name go-rt \
+"$RUNTRAIL" invoke --store "$T_TMP/st-go" --function-name go-rt --timeout 10 \
     --env SAMPLED_FILE="$T_TMP/data.txt" --env SAMPLED_PEER="127.0.0.1:$port" \
-    --env SAMPLED_HOLD_MS=1000 --env SAMPLED_CHILD=/bin/true \
+    --env SAMPLED_HOLD_MS=3000 --env SAMPLED_CHILD=/bin/true \
     --event "$T_TMP/e.json" --event "$T_TMP/e.json" -- "$T_TMP/go/runtime" >"$T_TMP/go.out" 2>"$T_TMP/go.err"
 expect_eq "Go runtime: two answers" 2 "$(grep -c '^{"ok":true}$' "$T_TMP/go.out")"
 n=0 first=1
