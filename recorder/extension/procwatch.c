@@ -7,8 +7,9 @@
  * joined with the descriptor's inode). Only the runtime's process tree is walked
  * (RUN_DIR/runtime.pid, then /proc/PID/task/TID/children), and in it only static and Go program
  * images (uncovered_image); the others record themselves. What opens and closes between two samples
- * is not seen. The thread runs at nice 19: it never takes a core the function wants (SCHED_IDLE
- * would starve it on a busy function, nice 19 only slows it down). */
+ * is not seen; a socket no net table lists yet (sampled between socket() and connect()) is
+ * looked for again at the next samples. The thread runs at nice 19: it never takes a core the
+ * function wants (SCHED_IDLE would starve it on a busy function, nice 19 only slows it down). */
 #include "recorder/extension/extension.h"
 #include "recorder/preload/ring_produce.h"
 
@@ -32,9 +33,11 @@
 #define KERNEL_O_LARGEFILE 0100000L
 #endif
 
-#define MAX_PROCS 64   /* processes followed at once */
-#define SEEN_FDS 256   /* (fd, target) pairs remembered per process */
-#define TEXT_MAX 65536 /* a /proc text read at most this long (net tables: the first 64 KiB) */
+#define MAX_PROCS 64       /* processes followed at once */
+#define SEEN_FDS 256       /* (fd, target) pairs remembered per process */
+#define UNLISTED_SOCKETS 8 /* sockets looked for again per process (see retry_socket) */
+#define UNLISTED_TRIES 200 /* samples a socket is looked for before it counts as seen */
+#define TEXT_MAX 65536     /* a /proc text read at most this long (net tables: a piece at a time) */
 
 struct proc_state {
     int32_t pid; /* 0: free */
@@ -42,6 +45,8 @@ struct proc_state {
     uint64_t exe_hash, cwd_hash;
     uint64_t seen[SEEN_FDS];
     unsigned n_seen;
+    uint64_t unlisted[UNLISTED_SOCKETS]; /* sockets no table listed yet: (fd, target) hashes */
+    unsigned unlisted_tries[UNLISTED_SOCKETS];
 };
 
 struct rt_ext_procwatch {
@@ -187,7 +192,74 @@ static bool seen_before(const struct proc_state *p, uint64_t h, uint64_t *now, u
     return false;
 }
 
-static void sample_socket(struct rt_ext_procwatch *w, int32_t pid, int fd, uint64_t inode)
+/* Whether to look again, at the next samples, for a socket no table listed (h: its (fd, target)
+ * hash). A sample that lands between socket() and connect() finds it in no table; a busy
+ * machine stretches a sampling pass (nice 19) across that moment. A socket still unlisted after
+ * UNLISTED_TRIES samples (a Unix socket is never listed) counts as seen, as does one beyond
+ * the UNLISTED_SOCKETS being retried. */
+static bool retry_socket(struct proc_state *p, uint64_t h)
+{
+    unsigned free_at = UNLISTED_SOCKETS;
+    for (unsigned i = 0; i < UNLISTED_SOCKETS; i++) {
+        if (p->unlisted[i] == h)
+            return ++p->unlisted_tries[i] < UNLISTED_TRIES;
+        if (!p->unlisted[i] && free_at == UNLISTED_SOCKETS)
+            free_at = i;
+    }
+    if (free_at == UNLISTED_SOCKETS)
+        return false;
+    p->unlisted[free_at] = h;
+    p->unlisted_tries[free_at] = 1;
+    return true;
+}
+
+static void forget_unlisted(struct proc_state *p, uint64_t h)
+{
+    for (unsigned i = 0; i < UNLISTED_SOCKETS; i++)
+        if (p->unlisted[i] == h)
+            p->unlisted[i] = 0;
+}
+
+/* Finds the socket with this inode in a /proc/PID/net table however long it is (a machine with
+ * many connections in TIME_WAIT lists thousands of lines, far past one buffer): reads a buffer
+ * at a time and searches its whole lines. rt_proc_net_find skips the first line of what it is
+ * given (the table's header), so every later piece starts at the newline before its first line. */
+static bool net_table_find(struct rt_ext_procwatch *w, const char *path, bool v6, uint64_t inode,
+                           struct rt_proc_sock *s)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool found = false;
+    size_t have = 0;
+    for (;;) {
+        ssize_t r = read(fd, w->text + have, sizeof w->text - 1 - have);
+        bool eof = r <= 0;
+        if (!eof)
+            have += (size_t)r;
+        const char *nl = have ? memrchr(w->text, '\n', have) : NULL;
+        size_t upto = eof ? have : nl ? (size_t)(nl - w->text) + 1 : 0;
+        if (upto && rt_proc_net_find(w->text, upto, v6, inode, s)) {
+            found = true;
+            break;
+        }
+        if (eof)
+            break;
+        if (!nl) { /* a line longer than the buffer: no table line is */
+            have = 0;
+            continue;
+        }
+        size_t from = (size_t)(nl - w->text);
+        memmove(w->text, w->text + from, have - from);
+        have -= from;
+    }
+    close(fd);
+    return found;
+}
+
+/* Emits what the socket is (listen, bind or connect) and returns true, or false when no table
+ * lists it yet: a socket between socket() and connect()/bind() is in none. */
+static bool sample_socket(struct rt_ext_procwatch *w, int32_t pid, int fd, uint64_t inode)
 {
     static const struct {
         const char *name;
@@ -197,9 +269,8 @@ static void sample_socket(struct rt_ext_procwatch *w, int32_t pid, int fd, uint6
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/net/%s", (int)pid, tables[t].name);
-        size_t n = read_text(w, path);
         struct rt_proc_sock s;
-        if (!n || !rt_proc_net_find(w->text, n, tables[t].v6, inode, &s))
+        if (!net_table_find(w, path, tables[t].v6, inode, &s))
             continue;
         bool no_peer = strstr(s.remote, ":0") && s.remote[strlen(s.remote) - 2] == ':';
         if (!tables[t].udp && s.state == 10) /* TCP_LISTEN */
@@ -208,8 +279,9 @@ static void sample_socket(struct rt_ext_procwatch *w, int32_t pid, int fd, uint6
             emit(w, pid, RT_OP_BIND, 0, s.local, strlen(s.local), NULL, 0, fd, 0);
         else
             emit(w, pid, RT_OP_CONNECT, 0, s.remote, strlen(s.remote), NULL, 0, fd, 0);
-        return;
+        return true;
     }
+    return false;
 }
 
 static void sample_fds(struct rt_ext_procwatch *w, struct proc_state *p)
@@ -233,7 +305,12 @@ static void sample_fds(struct rt_ext_procwatch *w, struct proc_state *p)
         if (!n || seen_before(p, h, now, &n_now))
             continue;
         if (!strncmp(target, "socket:[", 8)) {
-            sample_socket(w, p->pid, fd, strtoull(target + 8, NULL, 10));
+            /* Not in a table yet (sampled between socket() and connect()): look again at the
+             * next sample instead of taking it as seen. */
+            if (sample_socket(w, p->pid, fd, strtoull(target + 8, NULL, 10)))
+                forget_unlisted(p, h);
+            else if (retry_socket(p, h) && n_now && now[n_now - 1] == h)
+                n_now--;
         } else if (target[0] == '/' && strcmp(target, "/dev/null") != 0) {
             snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)p->pid, fd);
             size_t tl = read_text(w, path);
