@@ -56,6 +56,7 @@ struct rt_ext_procwatch {
     uint64_t period_ms;
     volatile int stop;
     uint64_t cpu_ns;
+    uint64_t snap_gen; /* the ring's snapshot generation at the previous sample */
     struct proc_state procs[MAX_PROCS];
     char text[TEXT_MAX];
 };
@@ -416,8 +417,18 @@ static void *run(void *arg)
         pid_t root = rt_ext_runtime_pid(w->run_dir);
         if (root <= 0)
             continue;
-        for (size_t i = 0; i < MAX_PROCS; i++)
+        /* An invocation was sealed since (its connections snapshotted): what is open now is
+         * reported again, for the next one. Otherwise a file closed at the end of one
+         * invocation and opened again at the start of the next, with no sample between
+         * (this thread runs at nice 19), would belong to the first only. */
+        uint64_t gen = __atomic_load_n(&w->ring.hdr->snap_gen, __ATOMIC_ACQUIRE);
+        bool forget = gen != w->snap_gen;
+        w->snap_gen = gen;
+        for (size_t i = 0; i < MAX_PROCS; i++) {
             w->procs[i].alive = false;
+            if (forget)
+                w->procs[i].n_seen = 0;
+        }
         size_t n = process_tree(w, (int32_t)root, pids);
         for (size_t i = 0; i < n && !w->stop; i++)
             sample_process(w, pids[i]);
