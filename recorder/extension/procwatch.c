@@ -35,6 +35,7 @@
 
 #define MAX_PROCS 64       /* processes followed at once */
 #define SEEN_FDS 256       /* (fd, target) pairs remembered per process */
+#define START_TRIES 20     /* samples a process with no arguments yet is looked at again */
 #define UNLISTED_SOCKETS 8 /* sockets looked for again per process (see retry_socket) */
 #define UNLISTED_TRIES 200 /* samples a socket is looked for before it counts as seen */
 #define TEXT_MAX 65536     /* a /proc text read at most this long (net tables: a piece at a time) */
@@ -45,6 +46,7 @@ struct proc_state {
     uint64_t exe_hash, cwd_hash;
     uint64_t seen[SEEN_FDS];
     unsigned n_seen;
+    unsigned start_tries; /* samples that found no arguments yet (see sample_process) */
     uint64_t unlisted[UNLISTED_SOCKETS]; /* sockets no table listed yet: (fd, target) hashes */
     unsigned unlisted_tries[UNLISTED_SOCKETS];
 };
@@ -344,7 +346,6 @@ static void sample_process(struct rt_ext_procwatch *w, int32_t pid)
     if (p->covered)
         return;
     if (!p->started) {
-        p->started = true;
         snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
         size_t sl = read_text(w, path);
         long ppid = rt_proc_stat_ppid(w->text, sl);
@@ -352,6 +353,11 @@ static void sample_process(struct rt_ext_procwatch *w, int32_t pid)
         size_t cl = read_text(w, path);
         while (cl && w->text[cl - 1] == 0)
             cl--;
+        /* Sampled in the middle of its execve, a process shows the new program but no
+         * arguments yet: look again at the next samples (a few; some programs clear theirs). */
+        if (!cl && ++p->start_tries < START_TRIES)
+            return;
+        p->started = true;
         struct rt_rec rec = {.ts_ns = mono_ns(), .pid = pid, .tid = pid};
         rec.op = RT_OP_PROC_START;
         rec.flags = RT_EF_SAMPLED | RT_EF_NOT_COVERED;
