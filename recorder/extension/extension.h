@@ -46,7 +46,7 @@
       "Bytes of bundles kept in the /tmp spool while the store is unreachable.")                   \
     _(spool_dir, "RUNTRAIL_SPOOL_DIR", "/tmp/runtrail-spool", str, "Folder of the spool.")         \
     _(proxy_port, "RUNTRAIL_PROXY_PORT", "9009", port,                                             \
-      "Port of the Runtime API proxy on 127.0.0.1.")                                               \
+      "Port of the Runtime API proxy on 127.0.0.1 (taken: a free port instead).")                  \
     _(sse, "RUNTRAIL_SSE", "", str,                                                                \
       "S3 server-side encryption: `AES256` (also when empty), `aws:kms` (the account's key), "     \
       "`aws:kms:KEYID`, or `none` (no SSE header: the bucket's default encryption applies).")      \
@@ -334,8 +334,15 @@ struct rt_ext_proxy;
 struct rt_ext_proxy_options {
     const char *upstream;         /* host:port of the real Runtime API */
     uint16_t port;                /* on 127.0.0.1; 0 = any free port */
+    int listen_fd;                /* from rt_ext_proxy_listen (the proxy owns it), or -1 */
     struct rt_ext_sealer *sealer; /* NULL: pure pass-through */
 };
+
+/* A listening socket on 127.0.0.1:port; when that port is taken (another process, or a port
+ * picked as free by someone who lost the race for it), on a free loopback port instead, and
+ * *fell_back is set: the wrapper reads the proxy's port from the ready file, so the runtime
+ * is recorded either way. *bound is the port. Returns the socket, or -1 (errno). */
+int rt_ext_proxy_listen(uint16_t port, uint16_t *bound, bool *fell_back);
 
 int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy **out,
                        struct rt_errinfo *ei);

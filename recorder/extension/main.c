@@ -330,8 +330,17 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
         rec->ring = NULL;
         rec->ring_path[0] = '\0';
     }
+    /* The proxy's socket first: the sealer leaves the runtime's traffic to it out of the
+     * bundles, so it needs the port actually bound. */
+    uint16_t port = cfg->proxy_port;
+    bool fell_back = false;
+    int listen_fd = rt_ext_proxy_listen(cfg->proxy_port, &port, &fell_back);
+    if (fell_back)
+        diag("RUNTRAIL_PROXY_PORT %u is in use: the Runtime API proxy listens on 127.0.0.1:%u "
+             "instead",
+             (unsigned)cfg->proxy_port, (unsigned)port);
     char proxy_addr[64];
-    snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)cfg->proxy_port);
+    snprintf(proxy_addr, sizeof proxy_addr, "127.0.0.1:%u", (unsigned)port);
     if (rt_ext_logs_create(&rec->logs) != RT_OK)
         rec->logs = NULL;
     struct rt_ext_sealer_options so = {.cfg = cfg,
@@ -343,7 +352,7 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     if (rt_ext_sealer_start(&so, &rec->sealer) != RT_OK)
         rec->sealer = NULL;
     struct rt_ext_proxy_options po = {
-        .upstream = runtime_api, .port = cfg->proxy_port, .sealer = rec->sealer};
+        .upstream = runtime_api, .port = port, .listen_fd = listen_fd, .sealer = rec->sealer};
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
     if (rt_ext_proxy_start(&po, &rec->proxy, &ei) != RT_OK) {

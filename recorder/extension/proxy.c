@@ -11,13 +11,16 @@
 #include "recorder/extension/extension.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_BODY (64u * 1024 * 1024) /* more than any Lambda payload; beyond: 413 */
 
@@ -870,40 +873,94 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
     return strlen(s);
 }
 
+static int listen_on(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 64) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static int bound_port(int fd, uint16_t *port)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    if (getsockname(fd, (struct sockaddr *)&sin, &len) != 0 || sin.sin_family != AF_INET)
+        return -1;
+    *port = ntohs(sin.sin_port);
+    return 0;
+}
+
+int rt_ext_proxy_listen(uint16_t port, uint16_t *bound, bool *fell_back)
+{
+    *fell_back = false;
+    int fd = listen_on(port);
+    if (fd < 0 && port != 0 && errno == EADDRINUSE) {
+        fd = listen_on(0);
+        *fell_back = fd >= 0;
+    }
+    if (fd >= 0 && bound_port(fd, bound) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy **out,
                        struct rt_errinfo *ei)
 {
-    if (!o->upstream || !*o->upstream || strlen(o->upstream) >= 256)
-        return rt_fail(ei, RT_ERR_INVALID_ARG, -1, "no upstream Runtime API address");
-    struct rt_ext_proxy *p = calloc(1, sizeof *p);
-    if (!p)
-        return RT_ERR_NOMEM;
+    bool bad_upstream = !o->upstream || !*o->upstream || strlen(o->upstream) >= 256;
+    struct rt_ext_proxy *p = bad_upstream ? NULL : calloc(1, sizeof *p);
+    if (!p) {
+        if (o->listen_fd >= 0)
+            close(o->listen_fd);
+        return bad_upstream ? rt_fail(ei, RT_ERR_INVALID_ARG, -1, "no upstream Runtime API address")
+                            : RT_ERR_NOMEM;
+    }
     snprintf(p->upstream, sizeof p->upstream, "%s", o->upstream);
     p->sealer = o->sealer;
     p->started_mono_ns = rt_ext_now_mono_ns();
     p->started_wall_ns = rt_ext_now_wall_ns();
     pthread_mutex_init(&p->mu, NULL);
     if (pthread_key_create(&p->curl_key, curl_key_free) != 0) {
+        if (o->listen_fd >= 0)
+            close(o->listen_fd);
+        pthread_mutex_destroy(&p->mu);
         free(p);
         return RT_ERR_NOMEM;
     }
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(o->port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    p->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-            MHD_USE_SUPPRESS_DATE_NO_CLOCK,
-        o->port, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(128 * 1024), MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
+    uint16_t port = 0;
+    int fd = o->listen_fd >= 0 ? o->listen_fd : listen_on(o->port);
+    if (fd >= 0 && bound_port(fd, &port) == 0)
+        /* MHD owns the socket from here: closed with the daemon */
+        p->daemon = MHD_start_daemon(
+            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                MHD_USE_SUPPRESS_DATE_NO_CLOCK,
+            port, NULL, NULL, on_request, p, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+            NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
+            (size_t)(256 * 1024), MHD_OPTION_END);
     if (!p->daemon) {
+        if (fd >= 0)
+            close(fd);
         pthread_key_delete(p->curl_key);
         pthread_mutex_destroy(&p->mu);
         free(p);
-        return rt_fail(ei, RT_ERR_PROXY_LISTEN, -1, "127.0.0.1:%u", (unsigned)o->port);
+        return rt_fail(ei, RT_ERR_PROXY_LISTEN, -1, "127.0.0.1:%u",
+                       (unsigned)(port ? port : o->port));
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(p->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    p->port = info ? info->port : o->port;
+    p->port = port;
     *out = p;
     return RT_OK;
 }

@@ -116,11 +116,13 @@ if [ -f "$RIC" ]; then
     echo '{"fail":"stream broke"}' >"$T_TMP/sfail.json"
     SEV=(--task-root "$SAMPLES/node" --handler stream.handler --timeout 20
          --event "$T_TMP/parts.json" --event "$T_TMP/sfail.json")
-    "$RUNTRAIL" invoke --no-record "${SEV[@]}" -- node "$RIC" >"$T_TMP/plain-stream" 2>/dev/null
-    rec "$T_TMP/store-stream" "${SEV[@]}" -- node "$RIC" >"$T_TMP/rec-stream" 2>/dev/null
+    "$RUNTRAIL" invoke --no-record "${SEV[@]}" -- node "$RIC" >"$T_TMP/plain-stream" 2>"$T_TMP/plain-stream.err"
+    rec "$T_TMP/store-stream" "${SEV[@]}" -- node "$RIC" >"$T_TMP/rec-stream" 2>"$T_TMP/rec-stream.err"
     expect_file "streaming: responses byte-identical with and without the recorder" \
         "$T_TMP/plain-stream" "$T_TMP/rec-stream"
     mapfile -t ST < <(bundles "$T_TMP/store-stream")
+    [ "${#ST[@]}" -eq 2 ] || { echo "# streaming: ${#ST[@]} bundles; the recorded run said:"
+        head -n 20 "$T_TMP/rec-stream.err" | sed 's/^/#   /'; }
     expect_eq "streaming: ok with the streamed body; then error with the trailer's type and body" \
         "ok|part 1 of 3\npart 2 of 3\npart 3 of 3\n|error|Error|stream broke" \
         "$(facts "${ST[0]}" meta.status)|$(facts "${ST[0]}" payload.response.data | sed -z 's/\n/\\n/g')|$(facts "${ST[1]}" meta.status meta.error_type | paste -sd'|')|$(facts "${ST[1]}" payload.error.data | python3 -c 'import json,sys; print(json.load(sys.stdin)["errorMessage"])')"
@@ -232,7 +234,9 @@ rec "$T_TMP/store-off" --env RUNTRAIL_DISABLE=1 --env "$UPSTREAM" \
 expect_file "RUNTRAIL_DISABLE=1: response unchanged" "$(line "$T_TMP/plain-c" 2)" "$T_TMP/off.out"
 expect_eq "RUNTRAIL_DISABLE=1: no bundle" 0 "$(all_bundles "$T_TMP/store-off" | wc -l)"
 
-# The proxy port is taken: the wrapper leaves the runtime alone, the function still works.
+# The proxy port is taken (another process, or a port picked as free by someone who then lost
+# the race for it): the extension listens on another loopback port, the wrapper reads that
+# port from the ready file, and the invocation is recorded all the same.
 BUSY=$(free_port)
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(1); open(sys.argv[2],"w").close(); time.sleep(60)' "$BUSY" "$T_TMP/busy.up" &
 PIDS+=($!)
@@ -241,7 +245,17 @@ rec "$T_TMP/store-busy" --env RUNTRAIL_PROXY_PORT="$BUSY" --env "$UPSTREAM" \
     --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" -- "$C_BOOTSTRAP" \
     >"$T_TMP/busy.out" 2>"$T_TMP/busy.err"
 expect_file "proxy port taken: response unchanged" "$(line "$T_TMP/plain-c" 2)" "$T_TMP/busy.out"
-expect_grep "proxy port taken: the extension says why" 'runtime runs unrecorded' "$T_TMP/busy.err"
+expect_grep "proxy port taken: the extension says which port it uses instead" \
+    "RUNTRAIL_PROXY_PORT $BUSY is in use: the Runtime API proxy listens on 127\\.0\\.0\\.1:[0-9]+ instead" \
+    "$T_TMP/busy.err"
+ALT=$(sed -nE "s/.*RUNTRAIL_PROXY_PORT $BUSY is in use: .* on 127\.0\.0\.1:([0-9]+) instead.*/\1/p" "$T_TMP/busy.err" | head -n 1)
+mapfile -t BZ < <(bundles "$T_TMP/store-busy")
+facts "${BZ[0]:-none}" events >"$T_TMP/busy.events" 2>/dev/null
+expect_eq "proxy port taken: the invocation is recorded (ok, with the handler's upstream call)" \
+    "1 ok yes" \
+    "${#BZ[@]} $(facts "${BZ[0]:-none}" meta.status 2>/dev/null) $(grep -q "127\.0\.0\.1:$UP_PORT" "$T_TMP/busy.events" && echo yes)"
+expect_eq "proxy port taken: none of the runtime's traffic to the port used instead" "yes 0" \
+    "$([ -n "$ALT" ] && echo yes) $(grep -c "127\.0\.0\.1:$ALT\"" "$T_TMP/busy.events")"
 
 # Store folder not writable while the sandbox lives (emulate keeps it): the invocation is
 # fine, the bundle is spooled, the next bundle counts the failure, the spool is delivered.
