@@ -68,6 +68,20 @@ struct rt_ring {
     uint64_t untracked_seen; /* hdr->conn_untracked already reported */
     struct rt_ring_conn conn_copy;
     char text[512];
+    struct rt_ring_cut *cut; /* an invocation's end being sealed (rt_ring_set_cut), or NULL */
+};
+
+/* The connection table as it was when an invocation ended (rt_ring_cut_conns). */
+struct cut_entry {
+    uint32_t i;   /* its entry */
+    bool text_ok; /* the strings were copied whole (no producer rewriting them) */
+    bool settled; /* summarised (or found gone) */
+    struct rt_ring_conn c;
+};
+struct rt_ring_cut {
+    int64_t ns; /* CLOCK_MONOTONIC of the cut */
+    uint32_t n;
+    struct cut_entry e[];
 };
 
 static int64_t mono_ns(void)
@@ -331,6 +345,9 @@ static size_t conn_summary(struct rt_ring *r, uint32_t i, const struct rt_ring_c
     }
     uint64_t out = c->bytes_out >= rep->out ? c->bytes_out - rep->out : 0;
     uint64_t in = c->bytes_in >= rep->in ? c->bytes_in - rep->in : 0;
+    /* a cut's copy settled after a look at a later period: its lines were replaced since */
+    if (rep->reported && c->period_gen < rep->gen)
+        text_ok = false;
     size_t tn = text_ok ? conn_http_text(c, r->text, sizeof r->text) : 0;
     bool new_text =
         text_ok && (!rep->reported || c->period_gen != rep->gen ? tn > 0 : tn > rep->text_len);
@@ -368,13 +385,56 @@ static size_t conn_summary(struct rt_ring *r, uint32_t i, const struct rt_ring_c
     fn(&ev, arg);
     size_t unknown = first && !inbound && text_ok ? conn_aws_unknown(c, fn, arg) : 0;
     rep->reported = true;
-    rep->out = c->bytes_out;
-    rep->in = c->bytes_in;
+    rep->out = c->bytes_out > rep->out ? c->bytes_out : rep->out;
+    rep->in = c->bytes_in > rep->in ? c->bytes_in : rep->in;
     if (text_ok) {
         rep->gen = c->period_gen;
         rep->text_len = tn ? tn : rep->text_len;
     }
     return 1 + unknown;
+}
+
+/* The summary of one copy of the cut being sealed, once: what the connection did up to the
+ * invocation's end, with the lines of that period, flagged still open unless it was closed
+ * then. A copy whose entry was freed or reused since has nothing left to say (its summaries
+ * came from the look that freed it). An entry that has not moved since the cut and whose owner
+ * is gone (a runtime killed without closing) ends with this summary: unflagged, and freed when
+ * free_ended (a drain that finds it closed frees it itself). */
+static size_t settle(struct rt_ring *r, struct cut_entry *ce, bool free_ended, drain_fn fn,
+                     void *arg)
+{
+    if (ce->settled)
+        return 0;
+    ce->settled = true;
+    if (ce->i >= r->conn_count)
+        return 0;
+    struct rt_ring_conn *e = &r->conns[ce->i];
+    if (__atomic_load_n(&e->id, __ATOMIC_ACQUIRE) != ce->c.id)
+        return 0;
+    bool moved = __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED) != ce->c.bytes_out ||
+                 __atomic_load_n(&e->bytes_in, __ATOMIC_RELAXED) != ce->c.bytes_in ||
+                 __atomic_load_n(&e->period_gen, __ATOMIC_RELAXED) != ce->c.period_gen;
+    bool open_then = !(ce->c.state & RT_RING_CONN_CLOSED);
+    bool ended = open_then && !moved && owner_gone(ce->c.pid);
+    size_t n =
+        conn_summary(r, ce->i, &ce->c, ce->text_ok, open_then && !ended, r->cut->ns, fn, arg);
+    if (ended && free_ended) {
+        __atomic_store_n(&e->state, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&e->id, 0, __ATOMIC_RELEASE);
+        r->rep[ce->i].id = 0;
+    }
+    return n;
+}
+
+/* Before entry i (connection id) is looked at live: its copy in the cut being sealed. */
+static size_t settle_entry(struct rt_ring *r, uint32_t i, uint64_t id, drain_fn fn, void *arg)
+{
+    if (!r->cut)
+        return 0;
+    for (uint32_t k = 0; k < r->cut->n; k++)
+        if (r->cut->e[k].i == i && r->cut->e[k].c.id == id)
+            return settle(r, &r->cut->e[k], false, fn, arg);
+    return 0;
 }
 
 /* One pass over the table (see enum conn_pass). Each live entry is copied before use, its
@@ -402,6 +462,7 @@ static size_t conn_pass(struct rt_ring *r, enum conn_pass pass, drain_fn fn, voi
         conn_terminate(c);
         bool closed = c->state & RT_RING_CONN_CLOSED;
         bool open_now = !closed && !(pass != CONN_CLOSED && owner_gone(c->pid));
+        n += settle_entry(r, i, c->id, fn, arg); /* what it did up to the invocation's end */
         n += conn_summary(r, i, c, g1 == g2 && !(g1 & 1), open_now, now, fn, arg);
         if (!open_now || pass == CONN_FINAL) {
             __atomic_store_n(&e->state, 0, __ATOMIC_RELEASE);
@@ -429,6 +490,63 @@ size_t rt_ring_snapshot_conns(struct rt_ring *ring,
 {
     size_t n = conn_pass(ring, CONN_SNAPSHOT, fn, arg);
     __atomic_fetch_add(&ring->hdr->snap_gen, 1, __ATOMIC_RELEASE);
+    return n;
+}
+
+struct rt_ring_cut *rt_ring_cut_conns(const struct rt_ring *ring)
+{
+    if (!ring->conns)
+        return NULL;
+    uint64_t used = __atomic_load_n(&ring->hdr->conn_used, __ATOMIC_ACQUIRE);
+    uint32_t scan = used < ring->conn_count ? (uint32_t)used : ring->conn_count, live = 0;
+    for (uint32_t i = 0; i < scan; i++)
+        live += (__atomic_load_n(&ring->conns[i].state, __ATOMIC_ACQUIRE) & RT_RING_CONN_LIVE) != 0;
+    live += 8; /* room for connections claimed between the count and the copy */
+    struct rt_ring_cut *cut = malloc(sizeof *cut + live * sizeof cut->e[0]);
+    if (!cut)
+        return NULL;
+    cut->n = 0;
+    for (uint32_t i = 0; i < scan && cut->n < live; i++) {
+        const struct rt_ring_conn *e = &ring->conns[i];
+        if (!(__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) & RT_RING_CONN_LIVE))
+            continue;
+        struct cut_entry *ce = &cut->e[cut->n];
+        uint64_t g1 = __atomic_load_n(&e->text_gen, __ATOMIC_ACQUIRE);
+        memcpy(&ce->c, e, sizeof ce->c);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        uint64_t g2 = __atomic_load_n(&e->text_gen, __ATOMIC_RELAXED);
+        if (!ce->c.id || __atomic_load_n(&e->id, __ATOMIC_RELAXED) != ce->c.id)
+            continue; /* freed or reused meanwhile */
+        conn_terminate(&ce->c);
+        ce->i = i;
+        ce->text_ok = g1 == g2 && !(g1 & 1);
+        ce->settled = false;
+        cut->n++;
+    }
+    /* what the connections do from here on is a new period: the next invocation's */
+    __atomic_fetch_add(&ring->hdr->snap_gen, 1, __ATOMIC_RELEASE);
+    cut->ns = mono_ns();
+    return cut;
+}
+
+void rt_ring_cut_free(struct rt_ring_cut *cut)
+{
+    free(cut);
+}
+
+void rt_ring_set_cut(struct rt_ring *ring, struct rt_ring_cut *cut)
+{
+    ring->cut = cut;
+}
+
+size_t rt_ring_settle_cut(struct rt_ring *ring, void (*fn)(const struct rt_event *ev, void *arg),
+                          void *arg)
+{
+    size_t n = 0;
+    if (ring->cut)
+        for (uint32_t k = 0; k < ring->cut->n; k++)
+            n += settle(ring, &ring->cut->e[k], true, fn, arg);
+    ring->cut = NULL;
     return n;
 }
 

@@ -59,6 +59,24 @@ uint64_t rt_ring_take_truncated(struct rt_ring *ring);
  * rt_ring_drain, and every one left by rt_ring_drain_final. Returns the events written. */
 size_t rt_ring_snapshot_conns(struct rt_ring *ring,
                               void (*fn)(const struct rt_event *ev, void *arg), void *arg);
+/* The end of an invocation, when its sealing may come later (the extension): a copy of every
+ * connection producers hold, taken now, and a new period begun on each (the snapshot
+ * generation moves, as rt_ring_snapshot_conns does). Only reads the shared table: any thread
+ * may call it while the consumer drains. NULL when there is no table or no memory (then
+ * rt_ring_snapshot_conns at the seal, as before). Freed with rt_ring_cut_free. */
+struct rt_ring_cut;
+struct rt_ring_cut *rt_ring_cut_conns(const struct rt_ring *ring);
+void rt_ring_cut_free(struct rt_ring_cut *cut);
+/* Sealing that invocation (consumer): from rt_ring_set_cut on, a drain that summarises a
+ * closed connection first writes what the cut holds of it; rt_ring_settle_cut then writes the
+ * summaries of the rest of the cut (what each connection did up to the cut, flagged
+ * RT_EF_STILL_OPEN when it was open then; ts = the start of that period; a connection that has
+ * not moved since and whose owner is gone ends there: unflagged, freed) and forgets the cut. What a
+ * connection did after the cut is left for the next summary, timed by its own period. Returns the
+ * events written. The cut must stay valid until rt_ring_settle_cut returns. */
+void rt_ring_set_cut(struct rt_ring *ring, struct rt_ring_cut *cut);
+size_t rt_ring_settle_cut(struct rt_ring *ring, void (*fn)(const struct rt_event *ev, void *arg),
+                          void *arg);
 /* Connections producers could not enter in the connection table since the last call (table
  * full: no summary), then resets (RT_CTR_CONNS_UNTRACKED). */
 uint64_t rt_ring_take_untracked(struct rt_ring *ring);

@@ -245,6 +245,7 @@ int rt_ext_code_digest(const char *task_root, const char *layers_dir, struct rt_
 
 /* ---- one invocation as the proxy saw it ---- */
 
+struct rt_ring_cut;
 struct rt_ext_invocation {
     char *request_id;
     struct rt_header *headers; /* Lambda-Runtime-* headers of invocation/next */
@@ -267,6 +268,7 @@ struct rt_ext_invocation {
     int64_t deadline_wall_ns;
     bool cold_start;
     bool shutdown; /* not an invocation: activity after the last one, sealed at SHUTDOWN */
+    struct rt_ring_cut *conn_cut; /* the connections at its end (rt_ext_sealer_submit), or NULL */
 };
 void rt_ext_invocation_free(struct rt_ext_invocation *inv);
 

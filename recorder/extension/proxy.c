@@ -10,6 +10,8 @@
  * the sealer thread with a queue push; nothing is sealed, compressed or stored on this path. */
 #include "recorder/extension/extension.h"
 
+#include "recorder/ring.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -114,6 +116,7 @@ void rt_ext_invocation_free(struct rt_ext_invocation *inv)
     free(inv->result_type);
     free(inv->error_type);
     free(inv->stream_error);
+    rt_ring_cut_free(inv->conn_cut);
     free(inv);
 }
 

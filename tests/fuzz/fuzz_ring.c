@@ -2,13 +2,14 @@
 /* fuzz-sources: recorder/preload/sniff.c */
 /* fuzz-libs: */
 /* libFuzzer harness for the ring consumer against a hostile producer: a fresh small ring gets
- * a few valid records, then the input scribbles on the shared file (each 5-byte step: a 32-bit
- * offset into the mapping and a byte; a step with offset 0xffffffff emits another valid
- * record instead, 0xfffffffe forges a commit word (keyed as a producer would) at the byte's
- * distance from the consumer's tail, 0xfffffffd moves the head forward by the byte; a byte
- * 0xd7 drains, 0xd6 snapshots the connection table), then the consumer
- * drains, snapshots the connections, drains finally and takes its counters. It must
- * never crash, hang or read outside the mapping. */
+ * a few valid records and two connections, then the input scribbles on the shared file. Each
+ * 5-byte step is a 32-bit offset into the mapping and a byte; offset 0xffffffff emits another
+ * valid record instead, 0xfffffffe forges a commit word (keyed as a producer would) at the
+ * byte's distance from the consumer's tail, 0xfffffffd moves the head forward by the byte. A
+ * byte 0xd7 drains, 0xd6 snapshots the connection table, 0xd5 cuts it (an invocation ends; two
+ * cuts at most wait), 0xd4 seals the oldest cut (set, drain, settle). Then the consumer drains,
+ * settles the cuts left, snapshots the connections, drains finally and takes its counters. It
+ * must never crash, hang or read outside the mapping. */
 #include "recorder/preload/ring_produce.h"
 #include "recorder/ring.h"
 
@@ -30,6 +31,18 @@ static void consume(const struct rt_event *ev, void *arg)
         for (size_t k = 0; k < ev->str[i].len; k++)
             n += (unsigned char)ev->str[i].ptr[k];
     sink += n;
+}
+
+/* The sealer's part for the oldest waiting cut. */
+static void seal_cut(struct rt_ring *ring, struct rt_ring_cut **cuts, int *n)
+{
+    rt_ring_set_cut(ring, cuts[0]);
+    rt_ring_drain(ring, consume, NULL);
+    rt_ring_settle_cut(ring, consume, NULL);
+    rt_ring_cut_free(cuts[0]);
+    cuts[0] = cuts[1];
+    cuts[1] = NULL;
+    (*n)--;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,7 +70,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rt_producer_emit(&p, &rec);
     rec.internal = 0;
     rec.op = RT_OP_OPEN;
+    /* two connections in the table, as hook_net.c claims them, for the scribbles to change */
+    for (uint32_t k = 0; k < 2 && k < p.conn_count; k++) {
+        struct rt_ring_conn *c = &p.conns[k];
+        c->id = k + 1;
+        c->pid = k ? -1 : (int32_t)getpid(); /* -1: never a process to signal */
+        c->period_gen = p.hdr->snap_gen;
+        c->bytes_out = 100 * (k + 1);
+        memcpy(c->req, "GET / HTTP/1.1", 15);
+        memcpy(c->dest, "127.0.0.1:80", 13);
+        c->state = RT_RING_CONN_LIVE;
+        p.hdr->conn_used = k + 1;
+    }
     unsigned char *base = (unsigned char *)p.hdr;
+    struct rt_ring_cut *cuts[2] = {NULL, NULL};
+    int n_cuts = 0;
     for (size_t i = 0; i + 5 <= size; i += 5) {
         uint32_t off;
         memcpy(&off, data + i, 4);
@@ -83,7 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rt_ring_drain(ring, consume, NULL);
         else if (data[i + 4] == 0xd6)
             rt_ring_snapshot_conns(ring, consume, NULL);
+        else if (data[i + 4] == 0xd5 && n_cuts < 2 && (cuts[n_cuts] = rt_ring_cut_conns(ring)))
+            n_cuts++;
+        else if (data[i + 4] == 0xd4 && n_cuts)
+            seal_cut(ring, cuts, &n_cuts);
     }
+    while (n_cuts)
+        seal_cut(ring, cuts, &n_cuts);
     rt_ring_drain(ring, consume, NULL);
     rt_ring_snapshot_conns(ring, consume, NULL);
     rt_ring_drain_final(ring, 0, consume, NULL);

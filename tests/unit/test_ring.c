@@ -714,6 +714,135 @@ Test(ring, connections_summarised_per_snapshot_and_at_close)
     drop_ring(ring);
 }
 
+/* A producer's next I/O on a connection after the snapshot generation moved (hook_net.c
+ * begin_period): a new period with its own start and request line. */
+static void next_period(struct rt_producer *p, struct rt_ring_conn *c, int64_t at, const char *req,
+                        uint64_t out)
+{
+    c->period_gen = p->hdr->snap_gen;
+    c->period_ns = at;
+    snprintf(c->req, sizeof c->req, "%s", req);
+    c->status[0] = 0;
+    c->bytes_out = out;
+}
+
+/* The extension cuts the table when an invocation ends and seals it later, maybe while the
+ * next one already uses the same keep-alive connection: each bundle gets its own bytes and
+ * request line, timed by its own period. */
+Test(ring, keep_alive_cut_at_the_end_gives_each_invocation_its_own_bytes)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    struct rt_ring_conn *c = conn_open(&p, 0, getpid(), p.hdr->snap_gen);
+    c->bytes_out = 100;
+    strcpy(c->req, "POST /first HTTP/1.1");
+    uint64_t gen = p.hdr->snap_gen;
+    struct rt_ring_cut *cut1 = rt_ring_cut_conns(ring); /* the first invocation ends */
+    cr_assert_not_null(cut1);
+    cr_assert_eq(p.hdr->snap_gen, gen + 1, "the cut begins a new period");
+    next_period(&p, c, 9000, "POST /second HTTP/1.1", 250); /* the next one, before the seal */
+    struct rt_ring_cut *cut2 = rt_ring_cut_conns(ring);     /* ... and ends too */
+    next_period(&p, c, 15000, "POST /third HTTP/1.1", 260); /* a third one is under way */
+
+    struct collected *got = calloc(1, sizeof *got);
+    rt_ring_set_cut(ring, cut1); /* the first seal, late */
+    rt_ring_drain(ring, collect, got);
+    cr_assert_eq(got->n, 0, "an open connection is not summarised by a drain");
+    rt_ring_settle_cut(ring, collect, got);
+    cr_assert_eq(got->n, 1);
+    cr_assert_eq(got->ev[0].num[0], 100, "only what it sent before the first invocation ended");
+    cr_assert_eq(got->ev[0].ts_ns, 5000);
+    cr_assert(got->ev[0].flags & RT_EF_STILL_OPEN);
+    cr_assert_str_eq(got->strs[0][2], "POST /first HTTP/1.1\nHost: api.test");
+
+    rt_ring_set_cut(ring, cut2);
+    rt_ring_settle_cut(ring, collect, got);
+    cr_assert_eq(got->n, 2);
+    cr_assert_eq(got->ev[1].num[0], 150);
+    cr_assert_eq(got->ev[1].ts_ns, 9000);
+    cr_assert_str_eq(got->strs[1][2], "POST /second HTTP/1.1\nHost: api.test");
+
+    /* the third one was never cut (SHUTDOWN): the final drain has the rest */
+    rt_ring_drain_final(ring, 0, collect, got);
+    cr_assert_eq(got->n, 3);
+    cr_assert_eq(got->ev[2].num[0], 10);
+    cr_assert_eq(got->ev[2].ts_ns, 15000);
+    cr_assert_str_eq(got->strs[2][2], "POST /third HTTP/1.1\nHost: api.test");
+    rt_ring_cut_free(cut1);
+    rt_ring_cut_free(cut2);
+    free(got);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
+/* Closed during the next invocation, before the late seal of the one that used it first: the
+ * drain that finds it closed splits its summary at the cut; a dead owner's connection ends at
+ * the settle; a copy settled after a later look changes nothing. */
+Test(ring, cut_connection_closed_later_is_split_at_the_cut)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0)
+        _exit(0);
+    cr_assert_eq(waitpid(child, NULL, 0), child);
+    struct rt_ring_conn *c = conn_open(&p, 0, getpid(), p.hdr->snap_gen);
+    c->bytes_out = 100;
+    strcpy(c->req, "POST /first HTTP/1.1");
+    struct rt_ring_conn *dead = conn_open(&p, 1, child, p.hdr->snap_gen);
+    dead->bytes_out = 40;
+    struct rt_ring_cut *cut1 = rt_ring_cut_conns(ring);
+    next_period(&p, c, 9000, "POST /second HTTP/1.1", 250);
+    c->closed_ns = 9500;
+    __atomic_fetch_or(&c->state, RT_RING_CONN_CLOSED, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&p.hdr->conn_closed, 1, __ATOMIC_RELEASE);
+    struct rt_ring_conn *late = conn_open(&p, 2, getpid(), p.hdr->snap_gen); /* after the cut */
+    late->bytes_out = 7;
+
+    struct collected *got = calloc(1, sizeof *got);
+    rt_ring_set_cut(ring, cut1);
+    rt_ring_drain(ring, collect, got);
+    cr_assert_eq(got->n, 2, "the closed connection: its part up to the cut, then the rest");
+    cr_assert_eq(got->ev[0].num[0], 100);
+    cr_assert_eq(got->ev[0].ts_ns, 5000);
+    cr_assert(got->ev[0].flags & RT_EF_STILL_OPEN, "open when the invocation ended");
+    cr_assert_str_eq(got->strs[0][2], "POST /first HTTP/1.1\nHost: api.test");
+    cr_assert_eq(got->ev[1].num[0], 150);
+    cr_assert_eq(got->ev[1].ts_ns, 9000);
+    cr_assert_eq(got->ev[1].flags & RT_EF_STILL_OPEN, 0);
+    cr_assert_str_eq(got->strs[1][2], "POST /second HTTP/1.1\nHost: api.test");
+    cr_assert_eq(c->id, 0, "freed");
+    rt_ring_settle_cut(ring, collect, got);
+    cr_assert_eq(got->n, 3, "the dead owner's connection, and nothing of the one opened later");
+    cr_assert_eq(got->ev[2].num[0], 40);
+    cr_assert_eq(got->ev[2].flags & RT_EF_STILL_OPEN, 0, "its owner is gone: the last summary");
+    cr_assert_eq(dead->id, 0, "freed");
+    cr_assert_neq(late->id, 0, "opened after the cut: the next invocation's");
+
+    /* a cut settled after a later look at the same connection says nothing more */
+    late->bytes_out = 9;
+    strcpy(late->req, "GET /late HTTP/1.1");
+    struct rt_ring_cut *cut2 = rt_ring_cut_conns(ring);
+    next_period(&p, late, 20000, "GET /later HTTP/1.1", 30);
+    rt_ring_snapshot_conns(ring, collect, got);
+    cr_assert_eq(got->n, 4);
+    cr_assert_eq(got->ev[3].num[0], 30);
+    rt_ring_set_cut(ring, cut2);
+    rt_ring_settle_cut(ring, collect, got);
+    cr_assert_eq(got->n, 4, "the older copy neither repeats bytes nor brings back old lines");
+    rt_ring_snapshot_conns(ring, collect, got);
+    cr_assert_eq(got->n, 4, "and the report did not move back");
+    rt_ring_cut_free(cut1);
+    rt_ring_cut_free(cut2);
+    rt_ring_drain_final(ring, 0, count_only, &(size_t){0});
+    free(got);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
 Test(ring, connection_of_a_dead_owner_ends_at_the_snapshot)
 {
     struct rt_ring *ring = make_ring(16);
