@@ -79,7 +79,7 @@ expect_grep "python: ls --json keeps it" '"flags":"[^"]*still_open' "$T_TMP/py.l
 # while none of them is sealed yet. Each bundle still gets its own request and bytes: the
 # connections are cut when each invocation ends, not when the sealer gets to it.
 start_server py-late
-for _ in 1 2; do nice -n 5 bash -c 'while :; do :; done' & PIDS+=($!); HOGS+=($!); done
+for _ in 1 2; do nice -n 10 bash -c 'while :; do :; done' & PIDS+=($!); HOGS+=($!); done
 "$RUNTRAIL" invoke --store "$T_TMP/py-late" --function-name ka-py-late --task-root "$HERE" \
     --handler app.handler --env "KA_PORT=$PORT" --env RUNTRAIL_FLUSH_WAIT_MS=0 "${EVENTS[@]}" \
     -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/py-late.out" 2>"$T_TMP/py-late.err"
