@@ -31,6 +31,7 @@
 /* Lambda's limits and the extension's own patience, in one place. */
 #define FLUSH_WAIT_MAX_MS 600000 /* RUNTRAIL_FLUSH_WAIT_MS is capped at 10 minutes */
 #define LAMBDA_MAX_TIMEOUT_S 900 /* Lambda's longest function timeout */
+#define HOLD_MARGIN_MS 50        /* the event/next hold ends this long before the deadline */
 #define SHUTDOWN_BUDGET_MS 1800  /* of Lambda's 2000 ms for extensions at SHUTDOWN */
 #define SHUTDOWN_MARGIN_MS 100   /* kept free before the SHUTDOWN event's deadline */
 #define REGISTER_TRIES 5         /* Extensions API register attempts, */
@@ -236,8 +237,9 @@ static bool process_gone(pid_t pid)
  * bundle not sealed by then would be finished only when the sandbox thaws (on the next
  * invocation's CPU time) or at SHUTDOWN. The response has already gone out: this extends the
  * invocation's post-runtime duration, never its response. Bounded by the invocation's
- * deadline (for the runtime to answer), then by RUNTRAIL_FLUSH_WAIT_MS (for the seal); no wait
- * at all when the runtime does not run behind the proxy, and a dead runtime ends it. */
+ * deadline (for the runtime to answer), then by RUNTRAIL_FLUSH_WAIT_MS (for the seal) and
+ * never past HOLD_MARGIN_MS before the deadline; no wait at all when the runtime does not run
+ * behind the proxy, and a dead runtime ends it. */
 static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy *proxy,
                               const struct rt_ext_config *cfg, const struct api_event *ev)
 {
@@ -253,13 +255,17 @@ static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy 
         cfg->flush_wait_ms > FLUSH_WAIT_MAX_MS ? FLUSH_WAIT_MAX_MS : cfg->flush_wait_ms;
     int64_t flush_ns = (int64_t)flush_ms * 1000000LL;
     pid_t runtime = -1; /* read once the invocation outlasts a slice: most never do */
+    /* The invoke phase, hold included, must end by the deadline: Lambda's timeout covers the
+     * extensions' part too, and a hold past it would cost the function a timeout and a reset
+     * sandbox. A seal not done by then finishes later (the connections were cut at the end). */
+    int64_t hold_by = answer_by - HOLD_MARGIN_MS * 1000000LL;
     for (;;) {
         int64_t submitted = 0;
         if (rt_ext_sealer_wait_done(sealer, ev->request_id, rt_ext_now_mono_ns() + slice,
                                     &submitted))
             return;
         now = rt_ext_now_mono_ns();
-        if (submitted ? now >= submitted + flush_ns : now >= answer_by)
+        if (submitted ? now >= submitted + flush_ns || now >= hold_by : now >= answer_by)
             return;
         if (submitted)
             continue;

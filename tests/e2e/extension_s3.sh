@@ -38,6 +38,20 @@ for f in "$T_TMP"/got/*.rtb; do zstd -dc "$f"; done >"$T_TMP/raw"
 expect_eq "no credential in clear in the uploaded bundles" 0 \
     "$(grep -a -c -e 'S3RVER' "$T_TMP/raw")"
 
+# S3 slow to answer (3.5 s for the first PUT; the store gives a request 2 s): the extension
+# holds event/next for the seal (RUNTRAIL_FLUSH_WAIT_MS, generous here), but never past the
+# invocation's deadline, so a 1 s function still answers, and its bundle arrives later.
+s3_fault '{"mode":"slow","count":1,"method":"PUT","delay_ms":3500}'
+"$RUNTRAIL" invoke --store s3://bkt/slow --function-name slow --event "$EVENT" --timeout 1 \
+    "${S3ENV[@]}" --env RUNTRAIL_FLUSH_WAIT_MS=20000 --task-root "$ROOT/samples/c-bootstrap" \
+    -- "$C_BOOTSTRAP" >"$T_TMP/slow.out" 2>"$T_TMP/slow.err"
+expect_grep "S3 slow: the 1 s invocation answers (the hold ends before its deadline)" \
+    '"bucket":"example-uploads"' "$T_TMP/slow.out"
+expect_no_grep "S3 slow: no timeout" 'Timedout|status timeout' "$T_TMP/slow.err"
+s3_fault '{"mode":"none"}'
+expect_eq "S3 slow: the bundle and the shutdown bundle uploaded all the same" "2 1" \
+    "$("$S3TOOL" list bkt slow/ | wc -l) $("$S3TOOL" list bkt slow/ | grep -c -- '-shutdown\.rtb')"
+
 # S3 answers 503 for a while: the function does not notice; the spool catches up.
 EM_PORT=$(free_port)
 "$RUNTRAIL" emulate --listen "127.0.0.1:$EM_PORT" --store s3://bkt/flaky --function-name flaky \
