@@ -269,7 +269,7 @@ struct rt_ext_invocation {
     int64_t deadline_wall_ns;
     bool cold_start;
     bool shutdown; /* not an invocation: activity after the last one, sealed at SHUTDOWN */
-    struct rt_ring_cut *conn_cut; /* the connections at its end (rt_ext_sealer_submit), or NULL */
+    struct rt_ring_cut *conn_cut; /* the connections at its end (rt_ext_sealer_cut), or NULL */
 };
 void rt_ext_invocation_free(struct rt_ext_invocation *inv);
 
@@ -315,8 +315,13 @@ struct rt_ext_sealer_options {
 };
 
 int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out);
-/* Hands a finished invocation over (ownership moves). Never blocks on I/O. */
+/* Hands a finished invocation over (ownership moves). Never blocks on I/O. An invocation
+ * without a cut gets one now. */
 void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv);
+/* The connections producers hold, cut now (rt_ring_cut_conns): for the invocation whose
+ * result has just arrived, before anything else can use them. NULL without a ring. Any
+ * thread. */
+struct rt_ring_cut *rt_ext_sealer_cut(struct rt_ext_sealer *s);
 /* Adds to a counter carried by the next bundle. Thread-safe. */
 void rt_ext_sealer_count(struct rt_ext_sealer *s, enum rt_counter c, uint64_t n);
 /* Seals everything queued, flushes the spool and stops the thread, giving up at

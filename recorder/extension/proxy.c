@@ -487,12 +487,17 @@ static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *con
         MHD_lookup_connection_value(conn, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Body");
     if (!etype)
         etype = trailer_type;
+    /* The invocation ends now, as far as its connections go: the runtime may use them again
+     * (a SIGTERM handler at SHUTDOWN, the next invocation) as soon as it has its answer, and
+     * that can come before the upstream's answer is noted below. */
+    struct rt_ring_cut *cut = rt_ext_sealer_cut(p->sealer);
     pthread_mutex_lock(&p->mu);
     struct rt_ext_invocation *inv = p->inflight;
     if (init_error) {
         inv = calloc(1, sizeof *inv);
         if (!inv) {
             pthread_mutex_unlock(&p->mu);
+            rt_ring_cut_free(cut);
             return;
         }
         inv->request_id = strdup("init");
@@ -506,8 +511,11 @@ static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *con
     } else if (!inv || !inv->request_id || strlen(inv->request_id) != id_len ||
                memcmp(inv->request_id, id, id_len) != 0) {
         pthread_mutex_unlock(&p->mu);
+        rt_ring_cut_free(cut);
         return; /* not the invocation in flight: nothing to attribute it to */
     }
+    rt_ring_cut_free(inv->conn_cut); /* a result the platform refused: this one ends it */
+    inv->conn_cut = cut;
     free(inv->result);
     inv->result = malloc(r->body.len ? r->body.len : 1);
     if (inv->result) {

@@ -429,14 +429,14 @@ static bool runtime_uncovered(struct rt_ext_sealer *s)
 }
 
 /* Everything a seal needs before it cuts: the ring drained, the connections the function
- * still holds summarised as they were when the invocation ended (its cut, taken by
- * rt_ext_sealer_submit: a keep-alive connection's bytes and request line up to then, timed by
- * the start of their period, so they land in the bundle of the invocation that used them even
- * when this seal runs late, during the next one; without a cut, as they are now; the shutdown
- * bundle's final drain covers the rest), the execs of the invocation still waiting for news of
- * their outcome released (a static helper never sends any: its exec belongs to the invocation whose
- * window holds it, not to whichever bundle is sealed when the wait ends), the once-per-sandbox work
- * started, the store opened. */
+ * still holds summarised as they were when the invocation ended (its cut, taken by the proxy
+ * when the runtime's result arrives, else by rt_ext_sealer_submit: a keep-alive connection's bytes
+ * and request line up to then, timed by the start of their period, so they land in the bundle of
+ * the invocation that used them even when this seal runs late, during the next one; without a cut,
+ * as they are now; the shutdown bundle's final drain covers the rest), the execs of the invocation
+ * still waiting for news of their outcome released (a static helper never sends any: its exec
+ * belongs to the invocation whose window holds it, not to whichever bundle is sealed when the wait
+ * ends), the once-per-sandbox work started, the store opened. */
 static void prepare_seal(struct rt_ext_sealer *s, const struct rt_ext_invocation *inv)
 {
     start_code_digest(s);
@@ -835,10 +835,16 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
     return RT_OK;
 }
 
+struct rt_ring_cut *rt_ext_sealer_cut(struct rt_ext_sealer *s)
+{
+    return s && s->ring ? rt_ring_cut_conns(s->ring) : NULL;
+}
+
 void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 {
-    /* The invocation ends here (the proxy's thread, or SHUTDOWN's): what the connections the
-     * function keeps open did so far is its own, whenever the idle-only sealer gets to it. */
+    /* An invocation ended without a result (timeout, crash, SHUTDOWN): it ends here. What the
+     * connections the function keeps open did so far is its own, whenever the idle-only
+     * sealer gets to it. */
     if (s->ring && !inv->shutdown && !inv->conn_cut)
         inv->conn_cut = rt_ring_cut_conns(s->ring);
     struct queued *q = malloc(sizeof *q);
