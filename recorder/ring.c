@@ -291,6 +291,22 @@ static void conn_terminate(struct rt_ring_conn *c)
     c->host[sizeof c->host - 1] = c->status[sizeof c->status - 1] = 0;
 }
 
+/* A private copy of entry e, its strings bounded. *text_ok: the strings were copied whole (the
+ * text generation was even and did not move; else only the numbers are to be trusted). False
+ * when the entry was freed or reused during the copy. */
+static bool conn_copy(const struct rt_ring_conn *e, struct rt_ring_conn *c, bool *text_ok)
+{
+    uint64_t g1 = __atomic_load_n(&e->text_gen, __ATOMIC_ACQUIRE);
+    memcpy(c, e, sizeof *c);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint64_t g2 = __atomic_load_n(&e->text_gen, __ATOMIC_RELAXED);
+    if (!c->id || __atomic_load_n(&e->id, __ATOMIC_RELAXED) != c->id)
+        return false;
+    conn_terminate(c);
+    *text_ok = g1 == g2 && !(g1 & 1);
+    return true;
+}
+
 /* The plaintext HTTP lines of a copy: request line, "Host: ...", status line. */
 static size_t conn_http_text(const struct rt_ring_conn *c, char *out, size_t cap)
 {
@@ -453,17 +469,13 @@ static size_t conn_pass(struct rt_ring *r, enum conn_pass pass, drain_fn fn, voi
         uint32_t state = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
         if (!(state & RT_RING_CONN_LIVE) || (pass == CONN_CLOSED && !(state & RT_RING_CONN_CLOSED)))
             continue;
-        uint64_t g1 = __atomic_load_n(&e->text_gen, __ATOMIC_ACQUIRE);
-        memcpy(c, e, sizeof *c);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        uint64_t g2 = __atomic_load_n(&e->text_gen, __ATOMIC_RELAXED);
-        if (!c->id || __atomic_load_n(&e->id, __ATOMIC_RELAXED) != c->id)
+        bool text_ok;
+        if (!conn_copy(e, c, &text_ok))
             continue; /* freed or reused meanwhile */
-        conn_terminate(c);
         bool closed = c->state & RT_RING_CONN_CLOSED;
         bool open_now = !closed && !(pass != CONN_CLOSED && owner_gone(c->pid));
         n += settle_entry(r, i, c->id, fn, arg); /* what it did up to the invocation's end */
-        n += conn_summary(r, i, c, g1 == g2 && !(g1 & 1), open_now, now, fn, arg);
+        n += conn_summary(r, i, c, text_ok, open_now, now, fn, arg);
         if (!open_now || pass == CONN_FINAL) {
             __atomic_store_n(&e->state, 0, __ATOMIC_RELEASE);
             __atomic_store_n(&e->id, 0, __ATOMIC_RELEASE);
@@ -511,15 +523,9 @@ struct rt_ring_cut *rt_ring_cut_conns(const struct rt_ring *ring)
         if (!(__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) & RT_RING_CONN_LIVE))
             continue;
         struct cut_entry *ce = &cut->e[cut->n];
-        uint64_t g1 = __atomic_load_n(&e->text_gen, __ATOMIC_ACQUIRE);
-        memcpy(&ce->c, e, sizeof ce->c);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        uint64_t g2 = __atomic_load_n(&e->text_gen, __ATOMIC_RELAXED);
-        if (!ce->c.id || __atomic_load_n(&e->id, __ATOMIC_RELAXED) != ce->c.id)
+        if (!conn_copy(e, &ce->c, &ce->text_ok))
             continue; /* freed or reused meanwhile */
-        conn_terminate(&ce->c);
         ce->i = i;
-        ce->text_ok = g1 == g2 && !(g1 & 1);
         ce->settled = false;
         cut->n++;
     }
