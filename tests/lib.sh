@@ -53,9 +53,24 @@ expect_exit() {
     if [ "$rc" -eq "$want" ]; then _ok "$n"; else
         _notok "$n" "expected exit $want, got $rc: $*"; head -n 10 "$T_TMP/last.err" | sed 's/^/#   /'; fi
 }
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, for a server a test starts next. Picked at random below the
+# kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768 and up): a port the kernel
+# hands out by itself (a bind to port 0, a client's connect) never lands on it between this
+# pick and the server's bind, as it could when the pick was the kernel's own (bind to port 0).
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 -c '
+import random, socket
+for _ in range(500):
+    port = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()'
 }
 # wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT (default 20 s).
 wait_port() {
