@@ -5,8 +5,11 @@
 /* libFuzzer harness for the redactor of secrets in argv, command lines and HTTP request lines
  * (redact_args.c). The first input byte picks the form (argv, command line, HTTP line) and a
  * RUNTRAIL_REDACT list; a known secret is planted in front of the hostile rest, which must not
- * be able to bring it back: beyond not crashing, the planted value never appears in the
- * output, an unchanged text gives no output, and a changed one counts its replacements. */
+ * be able to bring it back: beyond not crashing, an unchanged text gives no output, a changed
+ * one counts its replacements, and the planted value never comes through. The rest may spell
+ * the secret itself (quoted in pieces, escaped) and the redactor re-quotes what it keeps, so
+ * the leak check is differential: the same input with a decoy of the same shape planted
+ * instead must show the secret as often as with the secret planted. */
 #include "recorder/extension/extension.h"
 
 #include <stdint.h>
@@ -16,6 +19,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SENTINEL "S3NTINEL-FUZZ-9f2c"
+#define DECOY "X3NTINEL-FUZZ-9f2c" /* same length and character classes */
+
+static size_t count(const char *s, size_t len, const char *what)
+{
+    size_t n = 0, w = strlen(what);
+    for (const char *p = s; len && (p = memmem(p, len - (size_t)(p - s), what, w)) != NULL; p++)
+        n++;
+    return n;
+}
 
 static const char *const lists[] = {"", "nickname", "a.b,x-y", ",,.,a..b, ,"};
 #define PLANT(kind, text)                                                                          \
@@ -68,9 +80,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = rt_ext_redact_text(&key, list, planted[p].kind, in, len, &out, &out_len);
     if (n == 0 || !out)
         abort();
-    if (!memmem(rest, rest_len, SENTINEL, strlen(SENTINEL)) &&
-        memmem(out, out_len, SENTINEL, strlen(SENTINEL)))
+    char *at = memmem(in, plen, SENTINEL, strlen(SENTINEL));
+    if (!at)
         abort();
+    memcpy(at, DECOY, strlen(DECOY));
+    char *decoy_out = NULL;
+    size_t decoy_len = 0;
+    if (rt_ext_redact_text(&key, list, planted[p].kind, in, len, &decoy_out, &decoy_len) != n)
+        abort(); /* the value alone changed: so must nothing else */
+    if (count(out, out_len, SENTINEL) > count(decoy_out, decoy_len, SENTINEL))
+        abort(); /* the planted secret came through */
+    free(decoy_out);
     free(out);
     free(in);
     return 0;
