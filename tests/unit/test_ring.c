@@ -714,6 +714,17 @@ Test(ring, connections_summarised_per_snapshot_and_at_close)
     drop_ring(ring);
 }
 
+/* The pid of a child that has exited and been reaped: an owner that is gone. */
+static pid_t gone_pid(void)
+{
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0)
+        _exit(0);
+    cr_assert_eq(waitpid(child, NULL, 0), child);
+    return child;
+}
+
 /* A producer's next I/O on a connection after the snapshot generation moved (hook_net.c
  * begin_period): a new period with its own start and request line. */
 static void next_period(struct rt_producer *p, struct rt_ring_conn *c, int64_t at, const char *req,
@@ -784,11 +795,7 @@ Test(ring, cut_connection_closed_later_is_split_at_the_cut)
     struct rt_ring *ring = make_ring(16);
     struct rt_producer p;
     cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
-    pid_t child = fork();
-    cr_assert_geq(child, 0);
-    if (child == 0)
-        _exit(0);
-    cr_assert_eq(waitpid(child, NULL, 0), child);
+    pid_t child = gone_pid();
     struct rt_ring_conn *c = conn_open(&p, 0, getpid(), p.hdr->snap_gen);
     c->bytes_out = 100;
     strcpy(c->req, "POST /first HTTP/1.1");
@@ -848,11 +855,7 @@ Test(ring, connection_of_a_dead_owner_ends_at_the_snapshot)
     struct rt_ring *ring = make_ring(16);
     struct rt_producer p;
     cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
-    pid_t child = fork();
-    cr_assert_geq(child, 0);
-    if (child == 0)
-        _exit(0);
-    cr_assert_eq(waitpid(child, NULL, 0), child); /* reaped: the pid is gone */
+    pid_t child = gone_pid();
     struct rt_ring_conn *dead = conn_open(&p, 0, child, p.hdr->snap_gen);
     dead->bytes_out = 1000;
     struct rt_ring_conn *alive = conn_open(&p, 1, getpid(), p.hdr->snap_gen);
