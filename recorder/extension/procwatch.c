@@ -7,7 +7,7 @@
  * joined with the descriptor's inode). Only the runtime's process tree is walked
  * (RUN_DIR/runtime.pid, then /proc/PID/task/TID/children), and in it only static and Go program
  * images (uncovered_image); the others record themselves. What opens and closes between two samples
- * is not seen; what is open is reported again after each seal, for the next invocation; a
+ * is not seen; what is open is reported again after each invocation ends, for the next one; a
  * socket no net table lists yet (sampled between socket() and connect()) is looked for again
  * at the next samples. The thread runs at nice 19: it never takes a core the
  * function wants (SCHED_IDLE would starve it on a busy function, nice 19 only slows it down). */
@@ -185,8 +185,8 @@ static struct proc_state *state_of(struct rt_ext_procwatch *w, int32_t pid)
 
 /* Whether (fd, target) hash h was open at the previous sample; notes it for the next one
  * (now[] holds this round's, *n_now of them): a descriptor closed and opened again between
- * two samples is reported again, and after each seal every open one is (run() forgets what
- * was seen when the ring's snapshot generation moves). */
+ * two samples is reported again, and after each invocation's end every open one is (run()
+ * forgets what was seen when the ring's snapshot generation moves: the extension's cut). */
 static bool seen_before(const struct proc_state *p, uint64_t h, uint64_t *now, unsigned *n_now)
 {
     if (*n_now < SEEN_FDS)
