@@ -4,7 +4,8 @@
 #   make demo       install missing packages, build, run the main job on the embedded default
 #   make SANITIZE=1 test   the same under ASan/UBSan (separate build folder)
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each, FUZZ_JOBS (default nproc) at a time
-#   make bench      benchmarks: tables of ratios measured side by side
+#   make bench      benchmarks: tables of ratios measured side by side (installs valgrind and
+#                   the test peers first)
 #   make lint       check-layers + cppcheck + clang-format check
 #   make check-layers   folder includes and program links follow docs/architecture.md
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -132,7 +133,11 @@ FUZZ_SECONDS ?= 20
 fuzz:
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
-bench: all
+bench-deps:
+	@bash scripts/deps.sh --bench
+	@bash scripts/npm-deps.sh
+
+bench: bench-deps all
 	@BUILD=$(BUILD) bash tests/bench/run.sh
 
 # The layering (docs/architecture.md): includes between folders, the symbols the objects use
@@ -159,6 +164,6 @@ install: all
 clean:
 	rm -rf build build-san build-*
 
-.PHONY: all deps test-deps unit test test-unit demo fuzz bench lint check-layers install clean
+.PHONY: all deps test-deps bench-deps unit test test-unit demo fuzz bench lint check-layers install clean
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

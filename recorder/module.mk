@@ -20,7 +20,7 @@ $(BUILD)/preload-obj/%.o: %.c
 
 $(PRELOAD_SO): $(PRELOAD_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -o $@ $^
+	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -Wl,-Bsymbolic-functions -o $@ $^
 
 SOLIBS += $(PRELOAD_SO)
 
@@ -37,7 +37,7 @@ test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
 # The interposer's microbenchmark program (tests/bench/preload.sh), uninstrumented.
 $(BUILD)/tests/bench/preload: tests/bench/preload.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -ldl -lpthread
 # An empty shared library: process start with LD_PRELOAD of nothing (the loader's own share).
 $(BUILD)/tests/bench/empty.so:
 	@mkdir -p $(dir $@)

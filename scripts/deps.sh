@@ -13,6 +13,11 @@ PKGS=(
 # the documented `runtrail show --json | jq` lines (tests/e2e/docs_commands.sh); awscli and
 # python3-boto3 are AWS's own clients (TLS, SigV4, the Lambda control plane); golang-go builds
 # the Go function the /proc sampler is tested with.
+# make bench also counts instructions with valgrind (tests/bench/preload.sh).
+if [ "${1:-}" = "--bench" ]; then
+  PKGS+=(valgrind)
+  set -- --test
+fi
 if [ "${1:-}" = "--test" ]; then
   PKGS+=(nodejs cmake g++ autoconf automake libtool make git jq awscli python3-boto3 golang-go)
   command -v npm >/dev/null 2>&1 || PKGS+=(npm)

@@ -68,6 +68,8 @@ static int high_find(int fd)
 
 static inline bool is_tracked(int fd)
 {
+    if (!__atomic_load_n(&rt_pl_hot.net_used, __ATOMIC_ACQUIRE))
+        return false;
     if (__builtin_expect((unsigned)fd < LOW_FDS, 1))
         return (__atomic_load_n(&tracked_bits[fd >> 6], __ATOMIC_RELAXED) >> (fd & 63)) & 1;
     return __atomic_load_n(&high_tracked, __ATOMIC_RELAXED) && high_find(fd) >= 0;
@@ -76,6 +78,7 @@ static inline bool is_tracked(int fd)
 /* Maps fd to c in this process; false when the high table is full. */
 static bool map_fd(int fd, struct fd_conn c)
 {
+    __atomic_store_n(&rt_pl_hot.net_used, 1, __ATOMIC_RELEASE);
     if ((unsigned)fd < LOW_FDS) {
         low_map[fd] = c;
         __atomic_fetch_or(&tracked_bits[fd >> 6], 1ull << (fd & 63), __ATOMIC_RELEASE);
@@ -337,6 +340,8 @@ void rt_pl_net_fd_reused(int fd)
 
 void rt_pl_net_flush(void)
 {
+    if (!__atomic_load_n(&rt_pl_hot.net_used, __ATOMIC_ACQUIRE))
+        return;
     for (int w = 0; w < LOW_FDS / 64; w++)
         for (uint64_t bits = __atomic_load_n(&tracked_bits[w], __ATOMIC_RELAXED); bits;
              bits &= bits - 1)

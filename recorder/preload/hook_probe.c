@@ -55,6 +55,8 @@ static uint64_t mix_bytes(uint64_t h, const char *s, size_t n)
 void rt_pl_probe_flush(void)
 {
     uint64_t n = 0;
+    if (!__atomic_load_n(&rt_pl_hot.repeats_used, __ATOMIC_ACQUIRE))
+        return;
     if (__atomic_load_n(&repeats.pid, __ATOMIC_RELAXED) == rt_pl_pid)
         n = __atomic_exchange_n(&repeats.count, 0, __ATOMIC_RELAXED);
     if (!n)
@@ -93,6 +95,7 @@ static bool repeated(enum rt_op op, int dirfd, const char *path, size_t len, int
     if (__atomic_load_n(&repeats.pid, __ATOMIC_RELAXED) != rt_pl_pid) {
         repeats.count = 0; /* first repeat in a fork child: the parent's count is not ours */
         __atomic_store_n(&repeats.pid, rt_pl_pid, __ATOMIC_RELAXED);
+        __atomic_store_n(&rt_pl_hot.repeats_used, 1, __ATOMIC_RELEASE);
     }
     if (__atomic_add_fetch(&repeats.count, 1, __ATOMIC_RELAXED) >= REPEATS_FLUSH)
         rt_pl_probe_flush();

@@ -18,25 +18,14 @@
 RT_HOOKS(_)
 #undef _
 
-/* The table's names and slots as two arrays, for rt_pl_resolve_table (resolve.c). */
-static const char *const hook_names[] = {
-#define _(fam, name, ret, params) #name,
-    RT_HOOKS(_)
-#undef _
-};
-static void **const hook_slots[] = {
-#define _(fam, name, ret, params) (void **)&rt_real_##name,
-    RT_HOOKS(_)
-#undef _
-};
-
 struct rt_pl_hot rt_pl_hot;
 RT_TLS struct rt_pl_thread rt_pl_thread;
 
 void *rt_pl_resolve(const char *name, void **slot)
 {
     int saved = errno;
-    rt_pl_resolve_table(&name, &slot, 1);
+    if (!rt_pl_resolve_saved(name, slot))
+        rt_pl_resolve_table(&name, &slot, 1);
     void *fn = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     errno = saved;
     if (!fn) {
@@ -321,7 +310,9 @@ void rt_pl_emit(struct rt_rec *rec)
 
 static void atfork_child(void)
 {
-    rt_pl_pid = (int32_t)syscall(SYS_getpid);
+    /* libc's getpid, not the syscall hook, which would read rt_pl_hot first: a page whose
+     * first touch is a read is faulted in twice (the zero page, then a copy to write). */
+    rt_pl_pid = (int32_t)getpid();
     rt_pl_tid_cache = 0;
     rt_producer_forget_pages(&rt_pl_ring);
     rt_pl_net_fork_child();
@@ -352,10 +343,12 @@ __attribute__((constructor)) static void preload_init(int argc, char **argv, cha
     (void)envp;
     int saved = errno;
     rt_pl_depth++;
-    /* A symbol this libc lacks (renameat2 before 2.28...) stays NULL: no program on this libc
-     * can call it, so its hook never runs. */
-    rt_pl_resolve_table(hook_names, (void ***)hook_slots, sizeof hook_names / sizeof hook_names[0]);
-    rt_pl_pid = (int32_t)syscall(SYS_getpid);
+    /* Each hook resolves its own name at its first call, from the tables saved here: most
+     * processes call a few of the ~107 hooked functions. */
+    rt_pl_resolve_init();
+    /* libc's getpid, not the syscall hook, which would read rt_pl_hot first: a page whose
+     * first touch is a read is faulted in twice (the zero page, then a copy to write). */
+    rt_pl_pid = (int32_t)getpid();
     const char *ring = getenv("RUNTRAIL_RING");
     const char *off = getenv("RUNTRAIL_DISABLE");
     if (ring && *ring && !(off && *off && strcmp(off, "0") != 0) &&

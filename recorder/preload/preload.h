@@ -48,8 +48,8 @@ int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
 typedef int (*rt_main_fn)(int, char **, char **);
 
 /* The central table: family, name, return type, parameter list. Each row gives a pointer
- * rt_real_NAME to the next definition (libc's), resolved in the constructor (or lazily if a
- * hook runs before it). */
+ * rt_real_NAME to the next definition (libc's), resolved at the hook's first call
+ * (resolve.c). */
 #define RT_HOOKS(_)                                                                                \
     _(file, open, int, (const char *, int, ...))                                                   \
     _(file, open64, int, (const char *, int, ...))                                                 \
@@ -172,9 +172,16 @@ typedef int (*rt_main_fn)(int, char **, char **);
 RT_HOOKS(_)
 #undef _
 
-/* Resolves one entry of the table as dlsym(RTLD_NEXT) would (first use before the
- * constructor); aborts when no later object defines it. */
+/* Resolves one entry of the table as dlsym(RTLD_NEXT) would, at the hook's first call: from
+ * the saved tables (rt_pl_resolve_saved), else by the walk and dlsym (rt_pl_resolve_table);
+ * aborts when no later object defines it. */
 void *rt_pl_resolve(const char *name, void **slot);
+/* Saves the symbol tables of the objects after this library up to libc (the constructor
+ * calls it, once). */
+void rt_pl_resolve_init(void);
+/* Looks name up in the saved tables only, reading memory (async-signal-safe): true and *slot
+ * set when one of them defines it. */
+bool rt_pl_resolve_saved(const char *name, void **slot);
 /* Fills every NULL slots[i] with what dlsym(RTLD_NEXT, names[i]) would return, in one pass
  * over the symbol tables of the objects loaded after this library (resolve.c), dlsym (where
  * libc has it) only for what that pass does not find. Returns how many stay NULL. */
@@ -195,6 +202,10 @@ struct rt_pl_hot {
     int32_t pid;           /* this process (refreshed after fork) */
     uint64_t tsc_interval; /* ticks a thread's time anchor stays valid; 0 = no TSC stamps */
     uint64_t tsc_mult;     /* ns per TSC tick << 32 */
+    /* Set once used: until then the exit path and the hooks skip what they guard, and a
+     * process that never needs those pages never faults them in. */
+    int net_used;     /* a connection was mapped (hook_net's fd tables, 3 pages) */
+    int repeats_used; /* a repeated probe was counted (hook_probe's count) */
     /* hdr, slots, mask and the first chunks' bitmap in the next line */
     struct rt_producer ring __attribute__((aligned(64)));
 };

@@ -1,17 +1,23 @@
-/* Resolving the hook table without dlsym: what dlsym(RTLD_NEXT, name) returns, found in one
- * pass over the symbol tables of the objects loaded after this library (in the loader's list
- * order, which is the global search order at start-up: preloads, then the program's needed
- * libraries breadth first). For each object: its GNU hash table (or the SysV one), the
- * definition of NAME that is global or weak, a function, and its default version (a symbol
- * whose version index has the hidden bit is an older version, which dlsym skips too). An
- * indirect function (STT_GNU_IFUNC) found first is what dlsym would find too: dlsym runs its
- * resolver (or, without dlsym, the resolver is called as the loader calls it).
+/* Resolving the hook table without dlsym: what dlsym(RTLD_NEXT, name) returns, found in the
+ * symbol tables of the objects loaded after this library (in the loader's list order, which is
+ * the global search order at start-up: preloads, then the program's needed libraries breadth
+ * first). For each object: its GNU hash table (or the SysV one), the definition of NAME that is
+ * global or weak, a function, and its default version (a symbol whose version index has the
+ * hidden bit is an older version, which dlsym skips too). An indirect function
+ * (STT_GNU_IFUNC) found first is what dlsym would find too: dlsym runs its resolver (or,
+ * without dlsym, the resolver is called as the loader calls it).
  * Why: ~85 dlsym calls cost 15-50 us per process start (each one finds its caller's object,
  * sets up error catching and takes the loader's lock), and the library was linked against
  * libdl for dlsym's sake (before glibc 2.34 dlsym lives there): one more library to map, 7 of
  * the interposer's 18 page faults at start here. dlsym is now a weak reference (present in
  * libc since 2.34), called only for an indirect function or what this pass does not find.
- * Only reads the loader's data; no allocation. */
+ * Lazily, per hook: the constructor only saves the tables of the objects from the next one up
+ * to libc (rt_pl_resolve_init); a hook resolves its own name at its first call from them
+ * (rt_pl_resolve_saved), reading memory only: no lock, no allocation, so it may run in a
+ * signal handler or a vfork child. Resolving all ~107 names in the constructor cost 27,000
+ * instructions per process start (callgrind), most of them for hooks the process never calls.
+ * Objects up to libc are start-up objects, never unloaded: dlopen appends to the list, and
+ * libc is a start-up object (the interposer needs it). Only reads the loader's data. */
 #include "recorder/preload/preload.h"
 
 #include <dlfcn.h>
@@ -129,70 +135,137 @@ static const void *dyn_ptr(uintptr_t base, Elf64_Addr p)
     return (const void *)(p < base ? base + p : p);
 }
 
-static int visit(struct dl_phdr_info *info, size_t size, void *arg)
+/* Whether one of the object's loaded segments holds addr. */
+static bool holds(const struct dl_phdr_info *info, uintptr_t addr)
 {
-    (void)size;
-    struct rt_pl_resolve_job *job = arg;
-    uintptr_t self = (uintptr_t)&visit;
-    const Elf64_Dyn *dyn = NULL;
-    bool is_self = false;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const Elf64_Phdr *ph = &info->dlpi_phdr[i];
         uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && self >= start && self - start < ph->p_memsz)
-            is_self = true;
-        else if (ph->p_type == PT_DYNAMIC)
-            dyn = (const Elf64_Dyn *)start;
+        if (ph->p_type == PT_LOAD && addr >= start && addr - start < ph->p_memsz)
+            return true;
     }
-    if (is_self) {
-        job->past_self = true;
-        return 0;
-    }
-    if (!job->past_self || !dyn)
-        return 0;
-    struct dso d = {.base = info->dlpi_addr};
+    return false;
+}
+
+/* Fills d with the object's symbol tables; false when it has none to search. */
+static bool read_dso(const struct dl_phdr_info *info, struct dso *d)
+{
+    const Elf64_Dyn *dyn = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+            dyn = (const Elf64_Dyn *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    if (!dyn)
+        return false;
+    *d = (struct dso){.base = info->dlpi_addr};
     for (; dyn->d_tag != DT_NULL; dyn++) {
         switch (dyn->d_tag) {
         case DT_SYMTAB:
-            d.sym = dyn_ptr(d.base, dyn->d_un.d_ptr);
+            d->sym = dyn_ptr(d->base, dyn->d_un.d_ptr);
             break;
         case DT_STRTAB:
-            d.str = dyn_ptr(d.base, dyn->d_un.d_ptr);
+            d->str = dyn_ptr(d->base, dyn->d_un.d_ptr);
             break;
         case DT_VERSYM:
-            d.versym = dyn_ptr(d.base, dyn->d_un.d_ptr);
+            d->versym = dyn_ptr(d->base, dyn->d_un.d_ptr);
             break;
         case DT_GNU_HASH:
-            d.gnu = dyn_ptr(d.base, dyn->d_un.d_ptr);
+            d->gnu = dyn_ptr(d->base, dyn->d_un.d_ptr);
             break;
         case DT_HASH:
-            d.sysv = dyn_ptr(d.base, dyn->d_un.d_ptr);
+            d->sysv = dyn_ptr(d->base, dyn->d_un.d_ptr);
             break;
         default:
             break;
         }
     }
-    if (!d.sym || !d.str || (!d.gnu && !d.sysv))
+    return d->sym && d->str && (d->gnu || d->sysv);
+}
+
+/* What dlsym would return for the definition s of name in d (NULL: none after all). */
+static void *sym_address(const struct dso *d, const Elf64_Sym *s, const char *name)
+{
+    void *fn = (void *)(d->base + s->st_value);
+    if (ELF64_ST_TYPE(s->st_info) == STT_GNU_IFUNC) {
+        if (dlsym)
+            fn = dlsym(RTLD_NEXT, name);
+        else /* x86_64 resolvers take no argument, arm64 ones the hardware caps */
+            fn = ((void *(*)(unsigned long, void *))fn)(getauxval(AT_HWCAP), NULL);
+    }
+    return fn;
+}
+
+static int visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct rt_pl_resolve_job *job = arg;
+    if (holds(info, (uintptr_t)&visit)) {
+        job->past_self = true;
+        return 0;
+    }
+    struct dso d;
+    if (!job->past_self || !read_dso(info, &d))
         return 0;
     for (size_t i = 0; i < job->count; i++) {
         if (*job->slots[i])
             continue;
         const Elf64_Sym *s = dso_lookup(&d, job->names[i]);
-        if (!s)
-            continue;
-        void *fn = (void *)(d.base + s->st_value);
-        if (ELF64_ST_TYPE(s->st_info) == STT_GNU_IFUNC) {
-            if (dlsym)
-                fn = dlsym(RTLD_NEXT, job->names[i]);
-            else /* x86_64 resolvers take no argument, arm64 ones the hardware caps */
-                fn = ((void *(*)(unsigned long, void *))fn)(getauxval(AT_HWCAP), NULL);
-        }
+        void *fn = s ? sym_address(&d, s, job->names[i]) : NULL;
         if (fn) {
             __atomic_store_n(job->slots[i], fn, __ATOMIC_RELEASE);
             job->left--;
         }
     }
     return job->left == 0; /* nonzero stops the walk */
+}
+
+/* ---- the saved tables: the objects from the one after this library up to libc ---- */
+
+enum { SAVED_MAX = 32 };
+static struct dso saved[SAVED_MAX];
+static size_t saved_count; /* written once, with a release store, after saved[] */
+
+struct save_job {
+    bool past_self;
+    size_t n;
+};
+
+static int save_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct save_job *job = arg;
+    if (holds(info, (uintptr_t)&save_visit)) {
+        job->past_self = true;
+        return 0;
+    }
+    if (!job->past_self)
+        return 0;
+    if (read_dso(info, &saved[job->n]))
+        job->n++;
+    /* libc (the object holding dl_iterate_phdr) ends the prefix; so does a full table, the
+     * rest of the list then being searched by the walk */
+    return holds(info, (uintptr_t)&dl_iterate_phdr) || job->n == SAVED_MAX;
+}
+
+void rt_pl_resolve_init(void)
+{
+    /* The first touch of saved[] is a write (read_dso's): one page fault, not two. */
+    struct save_job job = {false, 0};
+    dl_iterate_phdr(save_visit, &job);
+    __atomic_store_n(&saved_count, job.n, __ATOMIC_RELEASE);
+}
+
+bool rt_pl_resolve_saved(const char *name, void **slot)
+{
+    size_t n = __atomic_load_n(&saved_count, __ATOMIC_ACQUIRE);
+    for (size_t k = 0; k < n; k++) {
+        const Elf64_Sym *s = dso_lookup(&saved[k], name);
+        void *fn = s ? sym_address(&saved[k], s, name) : NULL;
+        if (fn) {
+            __atomic_store_n(slot, fn, __ATOMIC_RELEASE);
+            return true;
+        }
+    }
+    return false;
 }
 
 size_t rt_pl_resolve_walk(const char *const *names, void ***slots, size_t count)

@@ -20,11 +20,26 @@
  *                               thread's, and a fourth column gives the children's minor page
  *                               faults per process (steady from run to run, unlike times on a
  *                               loaded machine)
+ *   preload spawnmix N PROG EMPTY SO [REF]
+ *                               process start, side by side within one loop: N rounds, each
+ *                               spawning PROG once per variant in a rotating order, from
+ *                               libc's own posix_spawn (not a hook), and reading each child's
+ *                               own CPU time and page faults (wait4), so a slow drift of the
+ *                               machine's speed hits every variant alike. Variants: plain (no
+ *                               LD_PRELOAD, no RUNTRAIL_* variables), empty (LD_PRELOAD=EMPTY, a
+ *                               library with nothing in it), passthru (LD_PRELOAD=SO without a
+ *                               ring), and, when RUNTRAIL_RING names a live ring (run under
+ *                               `runtrail record`), runtrail (SO recording into it) and ref (REF
+ *                               recording). Prints per variant "spawnmix VARIANT WALL_MEDIAN
+ *                               CPU_MEDIAN CPU_MEAN FAULTS_MEAN" (ns, ns, ns, faults per
+ *                               process); the means leave out the slowest 5% of each
+ *                               variant's starts (a preempted child)
  *   preload nop X X             returns at once (the program spawn starts)
  * Prints "MODE WALL_NS_PER_OP CPU_NS_PER_OP" (monotonic clock and this thread's CPU time around
  * the loop only; CPU time is robust to other load on the machine but does not include work
  * done in other processes, such as a tracer's). */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -59,6 +74,112 @@ static double children_cpu_ns(double *minflt)
     *minflt = (double)ru.ru_minflt;
     return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+}
+
+/* ---- spawnmix ---- */
+
+enum { MIX_MAX = 5 };
+struct mix {
+    const char *name;
+    char **envp;
+    double *wall, *cpu, *flt;
+};
+
+/* environ without LD_PRELOAD and the RUNTRAIL_* variables, plus up to two given entries. */
+static char **mix_env(const char *a, const char *b)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **e = calloc(n + 3, sizeof *e);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "RUNTRAIL_", 9))
+            e[k++] = environ[i];
+    if (a)
+        e[k++] = (char *)a;
+    if (b)
+        e[k++] = (char *)b;
+    return e;
+}
+
+static char *mix_var(const char *name, const char *value)
+{
+    size_t len = strlen(name) + strlen(value) + 2;
+    char *v = malloc(len);
+    snprintf(v, len, "%s=%s", name, value);
+    return v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (sorts v), and the mean of its fastest 95%. */
+static double median_of(double *v, long n, double *trimmed_mean)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    long keep = n - n / 20;
+    double sum = 0;
+    for (long i = 0; i < keep; i++)
+        sum += v[i];
+    *trimmed_mean = keep ? sum / (double)keep : 0;
+    return n ? v[n / 2] : 0;
+}
+
+static int spawnmix(long n, int argc, char **argv)
+{
+    typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                            const posix_spawnattr_t *, char *const[], char *const[]);
+    /* libc's own posix_spawn: under `runtrail record` this program is preloaded too, and the
+     * hook would put the interposer back into the plain and empty children's environment. */
+    void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+    spawn_fn spawn_real = libc ? (spawn_fn)dlsym(libc, "posix_spawn") : NULL;
+    if (!spawn_real)
+        return 1;
+    const char *ring = getenv("RUNTRAIL_RING");
+    char *ring_var = ring && *ring ? mix_var("RUNTRAIL_RING", ring) : NULL;
+    struct mix m[MIX_MAX] = {{"plain", mix_env(NULL, NULL), 0, 0, 0},
+                             {"empty", mix_env(mix_var("LD_PRELOAD", argv[4]), NULL), 0, 0, 0},
+                             {"passthru", mix_env(mix_var("LD_PRELOAD", argv[5]), NULL), 0, 0, 0}};
+    int count = 3;
+    if (ring_var) {
+        m[count++] = (struct mix){.name = "runtrail",
+                                  .envp = mix_env(mix_var("LD_PRELOAD", argv[5]), ring_var)};
+        if (argc > 6 && *argv[6])
+            m[count++] = (struct mix){.name = "ref",
+                                      .envp = mix_env(mix_var("LD_PRELOAD", argv[6]), ring_var)};
+    }
+    for (int v = 0; v < count; v++) {
+        m[v].wall = calloc((size_t)n, sizeof(double));
+        m[v].cpu = calloc((size_t)n, sizeof(double));
+        m[v].flt = calloc((size_t)n, sizeof(double));
+    }
+    char *args[] = {argv[3], "nop", "-", "-", NULL};
+    for (long i = 0; i < n; i++)
+        for (int j = 0; j < count; j++) {
+            struct mix *x = &m[(i + j) % count];
+            pid_t pid;
+            int st;
+            struct rusage ru;
+            double t0 = now();
+            if (spawn_real(&pid, argv[3], NULL, NULL, args, x->envp) != 0 ||
+                wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                return 1;
+            x->wall[i] = now() - t0;
+            x->cpu[i] = ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
+                        ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+            x->flt[i] = (double)ru.ru_minflt;
+        }
+    for (int v = 0; v < count; v++) {
+        double wmean, cmean, fmean;
+        double wmed = median_of(m[v].wall, n, &wmean), cmed = median_of(m[v].cpu, n, &cmean);
+        median_of(m[v].flt, n, &fmean);
+        printf("spawnmix %s %.1f %.1f %.1f %.1f\n", m[v].name, wmed, cmed, cmean, fmean);
+    }
+    return 0;
 }
 
 static struct sockaddr_in loopback(int port)
@@ -184,6 +305,8 @@ int main(int argc, char **argv)
             if (kill(self, 0) != 0)
                 return 1;
         t1 = now();
+    } else if (!strcmp(mode, "spawnmix")) {
+        return argc < 6 ? 2 : spawnmix(n, argc, argv);
     } else if (!strcmp(mode, "spawn")) {
         char *args[] = {argv[3], "nop", "-", "-", NULL};
         double f0, f1;

@@ -11,10 +11,11 @@
 # with RUNTRAIL_TSC=0 (every stamp from clock_gettime), so both time stamp paths are measured on
 # any host; the clocksource the kernel used is printed with the load. Targets: runtrail <= 1.10x
 # native, >= 20x less added time than strace, <= 100 ns per recorded event on both paths.
-# Then process start (posix_spawn + waitpid of a program that returns at once, BENCH_SPAWN
-# times): plain, LD_PRELOAD of an empty library, the interposer without a ring, and recording
-# under `runtrail record`; wall and the children's CPU time per process (target: <= 50 us
-# added by the interposer).
+# Then process start (posix_spawn + wait4 of a program that returns at once, BENCH_SPAWN rounds
+# of one start per variant in turn): plain, LD_PRELOAD of an empty library, the interposer
+# without a ring, recording into a `runtrail record` ring (and ref, recording with BENCH_REF);
+# wall, each child's CPU time and page faults (target: <= 50 us added by the interposer), and
+# the instructions of one start under callgrind, when valgrind is installed.
 # Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts; BENCH_REF=SO adds
 # a column "ref": runtrail record with another build of the interposer, e.g. the previous one,
 # measured side by side in the same run)
@@ -155,37 +156,42 @@ for w in "${workloads[@]}"; do
 done
 
 # ---- process start ----
+# One loop spawns every variant in turn (preload spawnmix: libc's posix_spawn, each child's own
+# CPU time and faults from wait4), so the machine's drift from run to run, which moved whole
+# runs by more than the 50 us target, hits every variant alike.
 EMPTY="$RT_ROOT/$BUILD/tests/bench/empty.so"
-S=${BENCH_SPAWN:-300}
-declare -A swall=() scpu=() sflt=()
-svariants=(plain empty passthru runtrail)
-[ -n "$REF" ] && svariants+=(ref)
-[ -f "$EMPTY" ] || svariants=(plain passthru runtrail)
-for rep in 1 2 3 4 5; do
-    for v in "${svariants[@]}"; do
-        case $v in
-        plain) r=$("$P" spawn "$S" "$P") ;;
-        empty) r=$(LD_PRELOAD=$EMPTY "$P" spawn "$S" "$P") ;;
-        passthru) r=$(LD_PRELOAD=$SO "$P" spawn "$S" "$P") ;;
-        runtrail) r=$("$RUNTRAIL" record --quiet --max-events 100000 --store "$TMP/st" -- "$P" spawn "$S" "$P") ;;
-        ref) r=$(RUNTRAIL_PRELOAD=$REF "$RUNTRAIL" record --quiet --max-events 100000 --store "$TMP/st" -- "$P" spawn "$S" "$P") ;;
-        esac
-        set -- $r
-        [ $# -eq 4 ] || continue
-        swall[$v]+=" $2" scpu[$v]+=" $3" sflt[$v]+=" $4"
-    done
-done
+S=${BENCH_SPAWN:-1000}
+mix=$("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" -- \
+    "$P" spawnmix "$S" "$P" "$EMPTY" "$SO" "$REF")
 echo
-echo "process start (posix_spawn + waitpid of a program that returns at once, $S per run), us per"
-echo "process, best / median of 5; added = vs plain (best); CPU = the children's CPU time; faults ="
-echo "the children's minor page faults per process (median; steady where times are not):"
-printf '  %-10s%20s%20s%14s%14s%10s\n' "" "wall best/median" "CPU best/median" "wall added" "CPU added" faults
-for v in "${svariants[@]}"; do
-    awk -v v="$v" -v bw="$(best ${swall[$v]:-0})" -v mw="$(median ${swall[$v]:-0})" \
-        -v bc="$(best ${scpu[$v]:-0})" -v mc="$(median ${scpu[$v]:-0})" \
-        -v pw="$(best ${swall[plain]:-0})" -v pc="$(best ${scpu[plain]:-0})" -v f="$(median ${sflt[$v]:-0})" \
-        'BEGIN{printf "  %-10s%9.1f /%9.1f%9.1f /%9.1f%+14.1f%+14.1f%10.1f\n", v, bw/1e3, mw/1e3, bc/1e3, mc/1e3, (bw-pw)/1e3, (bc-pc)/1e3, f}'
-done
+echo "process start ($S rounds, each spawning a program that returns at once once per variant,"
+echo "in turn), per process: median wall and children's CPU time, CPU mean of the fastest 95%,"
+echo "added = median CPU minus plain's, minor page faults (mean):"
+printf '  %-10s%12s%12s%12s%12s%10s\n' "" "wall us" "CPU us" "CPU mean" "CPU added" faults
+plain_cpu=$(awk '$2 == "plain" {print $4}' <<<"$mix")
+awk -v p="${plain_cpu:-0}" '$1 == "spawnmix" {printf "  %-10s%12.1f%12.1f%12.1f%+12.1f%10.1f\n", $2, $3/1e3, $4/1e3, $5/1e3, ($4-p)/1e3, $6}' <<<"$mix"
+# Instructions per process start (callgrind: the same count on any host and any load), when
+# valgrind is installed (make bench installs it).
+if command -v valgrind >/dev/null; then
+    ir() { # ENV... : instructions of one start of $P nop under valgrind
+        env "$@" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$P" nop - - 2>&1 |
+            awk '/Collected/ {print $4}'
+    }
+    echo
+    echo "instructions per process start and exit (valgrind --tool=callgrind, user space: the loader,"
+    echo "constructors, the hooks the program calls; the kernel's share is in the times above):"
+    i_plain=$(ir -u LD_PRELOAD)
+    i_empty=$(ir LD_PRELOAD="$EMPTY")
+    i_pass=$(ir LD_PRELOAD="$SO")
+    i_rec=$("$RUNTRAIL" record --quiet --store "$TMP/st" -- valgrind --tool=callgrind \
+        --callgrind-out-file=/dev/null "$P" nop - - 2>&1 | awk '/Collected/ {print $4}')
+    printf '  %-10s%12s%12s\n' "" instr "added"
+    for v in plain:$i_plain empty:$i_empty passthru:$i_pass runtrail:$i_rec; do
+        printf '  %-10s%12s%+12d\n' "${v%%:*}" "${v#*:}" $(( ${v#*:} - i_plain ))
+    done
+else
+    echo "(instructions per process start: skipped, valgrind is not installed)"
+fi
 echo
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"

@@ -351,8 +351,9 @@ static void run_resolve_check(const char *so, char *out, size_t cap)
               so ? so : "", out);
 }
 
-/* Every name of the table (more than 80), none different, all found by the walk; and four
- * indirect functions of libc (strlen...), resolved by the walk as dlsym resolves them. */
+/* Every name of the table (more than 80), none different, all found by the walk and, name by
+ * name, from the saved tables; and four indirect functions of libc (strlen...), resolved by the
+ * walk as dlsym resolves them. */
 static void check_resolved(const char *out)
 {
     unsigned names = 0, differ = 1, walk_left = 1, unresolved = 1;
@@ -363,6 +364,17 @@ static void check_resolved(const char *out)
     cr_assert_eq(differ, 0, "%s", out);
     cr_assert_eq(walk_left, 0, "%s", out);
     cr_assert_eq(unresolved, 0, "%s", out);
+    /* Name by name, as the hooks resolve at their first call: all from the saved tables (the
+     * objects up to libc), the same addresses. */
+    const char *lazy = strstr(out, "\nlazy ");
+    cr_assert_not_null(lazy, "%s", out);
+    unsigned n_lazy = 0, lazy_differ = 1, from_saved = 0;
+    cr_assert_eq(sscanf(lazy + 1, "lazy %u, differ %u, from the saved tables %u", &n_lazy,
+                        &lazy_differ, &from_saved),
+                 3, "%s", out);
+    cr_assert_eq(n_lazy, names, "%s", out);
+    cr_assert_eq(lazy_differ, 0, "%s", out);
+    cr_assert_eq(from_saved, names, "%s", out);
     const char *ind = strstr(out, "\nindirect ");
     cr_assert_not_null(ind, "%s", out);
     unsigned n_ind = 0, ind_differ = 1, ind_left = 1;

@@ -1,9 +1,11 @@
 /* Checks the interposer's one-pass symbol resolution (recorder/preload/resolve.c, linked into
  * this program) against dlsym(RTLD_NEXT): for every name of the hook table (RT_HOOKS) both
  * must give the same address, seen from this program (with or without libruntrail-preload.so
- * preloaded after it, whose hooks are then the next definitions). Prints one line per
- * difference and "names N, differ D, walk left W, unresolved U" (W: names the walk left to
- * dlsym); exit 0 only when every name matched. */
+ * preloaded after it, whose hooks are then the next definitions), both in one pass over all
+ * names and name by name from the saved tables (the hooks' lazy path). Prints one line per
+ * difference, "names N, differ D, walk left W, unresolved U" (W: names the walk left to
+ * dlsym) and "lazy N, differ D, from the saved tables S"; exit 0 only when every name
+ * matched. */
 #include "recorder/preload/preload.h"
 
 #include <dlfcn.h>
@@ -41,6 +43,24 @@ int main(void)
         }
     }
     printf("names %zu, differ %d, walk left %zu, unresolved %zu\n", COUNT, bad, walk_left, left);
+    /* The lazy path the hooks take: each name from the tables saved once (the objects up to
+     * libc), the walk for what they lack. */
+    rt_pl_resolve_init();
+    size_t saved_found = 0;
+    int lazy_bad = 0;
+    for (size_t i = 0; i < COUNT; i++) {
+        void *fn = NULL;
+        if (rt_pl_resolve_saved(names[i], &fn))
+            saved_found++;
+        else
+            rt_pl_resolve_walk(&names[i], (void **[]){&fn}, 1);
+        if (fn != dlsym(RTLD_NEXT, names[i])) {
+            printf("%s: lazy %p dlsym %p\n", names[i], fn, dlsym(RTLD_NEXT, names[i]));
+            lazy_bad++;
+        }
+    }
+    printf("lazy %zu, differ %d, from the saved tables %zu\n", COUNT, lazy_bad, saved_found);
+    bad += lazy_bad;
     void *ifn[IFUNCS] = {0}, **islots[IFUNCS];
     for (size_t i = 0; i < IFUNCS; i++)
         islots[i] = &ifn[i];
