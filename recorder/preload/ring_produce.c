@@ -100,14 +100,10 @@ void rt_producer_forget_pages(struct rt_producer *p)
     p->records = 0;
 }
 
-static void populate(struct rt_producer *p, uint64_t cell_index)
+/* Pre-faults one chunk (first use by this process): out of line, the hot path only tests. */
+static __attribute__((noinline)) void populate_chunk(struct rt_producer *p, uint64_t chunk)
 {
-    uint64_t chunk = cell_index / RT_RING_CHUNK_CELLS;
-    uint64_t bit = 1ull << (chunk & 63);
-    uint64_t *word = &p->populated[chunk >> 6];
-    if (__builtin_expect(__atomic_load_n(word, __ATOMIC_RELAXED) & bit, 1))
-        return;
-    __atomic_fetch_or(word, bit, __ATOMIC_RELAXED);
+    __atomic_fetch_or(&p->populated[chunk >> 6], 1ull << (chunk & 63), __ATOMIC_RELAXED);
     size_t off = (size_t)(chunk * RT_RING_CHUNK);
     size_t ring_len = (size_t)(p->mask + 1) * RT_RING_CELL_SIZE;
     size_t len = ring_len - off < RT_RING_CHUNK ? ring_len - off : RT_RING_CHUNK;
@@ -116,8 +112,24 @@ static void populate(struct rt_producer *p, uint64_t cell_index)
     errno = saved;
 }
 
+static inline bool populated(const struct rt_producer *p, uint64_t chunk)
+{
+    return (__atomic_load_n(&p->populated[chunk >> 6], __ATOMIC_RELAXED) >> (chunk & 63)) & 1;
+}
+
+/* Pre-faults the chunks holding cells first..last (one chunk or two) not yet used here. */
+static inline void populate(struct rt_producer *p, uint64_t first, uint64_t last)
+{
+    uint64_t c0 = first / RT_RING_CHUNK_CELLS, c1 = last / RT_RING_CHUNK_CELLS;
+    if (__builtin_expect(!populated(p, c0), 0))
+        populate_chunk(p, c0);
+    if (__builtin_expect(c1 != c0 && !populated(p, c1), 0))
+        populate_chunk(p, c1);
+}
+
 /* Fills the record at s: the fixed part, then the strings (len[] already cut to fit). */
-static void fill(struct rt_ring_slot *s, const struct rt_rec *rec, const size_t *len)
+static inline __attribute__((always_inline)) void fill(struct rt_ring_slot *s,
+                                                       const struct rt_rec *rec, const size_t *len)
 {
     /* ts_ns .. internal are laid out alike in the record and the slot: one 72-byte copy. */
     memcpy(&s->ts_ns, &rec->ts_ns, FIXED_BYTES);
@@ -189,17 +201,15 @@ int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
         __atomic_fetch_add(&p->records, 1, __ATOMIC_RELAXED);
     struct rt_ring_slot *s = (struct rt_ring_slot *)&p->cells[at];
     if (__builtin_expect(at + k <= n, 1)) {
-        if (prefault) {
-            populate(p, at);
-            populate(p, at + k - 1);
-        }
+        if (prefault)
+            populate(p, at, at + k - 1);
         fill(s, rec, len);
     } else {
         /* The record wraps around the end of the cells (once a lap): built aside, then
          * copied in two pieces; the commit word is in the first cell, never split. */
         if (prefault) {
-            populate(p, at);
-            populate(p, 0);
+            populate(p, at, at);
+            populate(p, 0, 0);
         }
         struct rt_ring_slot tmp;
         fill(&tmp, rec, len);

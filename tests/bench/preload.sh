@@ -189,8 +189,26 @@ if command -v valgrind >/dev/null; then
     for v in plain:$i_plain empty:$i_empty passthru:$i_pass runtrail:$i_rec; do
         printf '  %-10s%12s%+12d\n' "${v%%:*}" "${v#*:}" $(( ${v#*:} - i_plain ))
     done
+    # Per recorded event: the same loops natively and under `runtrail record`, the difference
+    # over the loop count. The share of the per-event time that instructions explain; the rest
+    # is memory (the ring's lines) and the clock.
+    irl() { # MODE ARG [record]: instructions of `preload MODE 20000 ARG`
+        if [ "${3:-}" = record ]; then
+            "$RUNTRAIL" record --quiet --store "$TMP/st" -- valgrind --tool=callgrind \
+                --callgrind-out-file=/dev/null "$P" "$1" 20000 "$2" 2>&1 | awk '/Collected/ {print $4}'
+        else
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$P" "$1" 20000 "$2" 2>&1 |
+                awk '/Collected/ {print $4}'
+        fi
+    }
+    echo
+    echo "instructions per recorded event (callgrind, 20000-op loops, runtrail record minus native):"
+    for m in kill:x open:"$TMP/file"; do
+        nat=$(irl "${m%%:*}" "${m#*:}") rec=$(irl "${m%%:*}" "${m#*:}" record)
+        printf '  %-10s%12d\n' "${m%%:*}" $(( (rec - nat) / 20000 ))
+    done
 else
-    echo "(instructions per process start: skipped, valgrind is not installed)"
+    echo "(instructions per process start and per event: skipped, valgrind is not installed)"
 fi
 echo
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
