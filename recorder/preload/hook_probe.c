@@ -8,8 +8,9 @@
  * failed probe is always recorded; a successful one is recorded the first time a process
  * makes it, and a repeat (same call, path, flags and result, same working directory) is only
  * counted: the count goes out as one probe_repeats event at the process's exit (and every
- * REPEATS_FLUSH repeats). The memory of what was seen is a fixed table of 64-bit hashes, no
- * allocation; a hash evicted by another path just means a later repeat is recorded again. */
+ * REPEATS_FLUSH repeats). The memory of what was seen is a fixed table of 64-bit hashes in
+ * sets of 4, no allocation; a hash evicted by other paths (a fifth in its set) just means a
+ * later repeat is recorded again. */
 #include "recorder/preload/preload.h"
 
 #include <errno.h>
@@ -18,11 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SEEN_SLOTS 4096    /* power of two: 32 KiB, only the touched pages are ever mapped */
+#define SEEN_SLOTS 4096 /* power of two: 32 KiB, only the touched pages are ever mapped */
+#define SEEN_WAYS 4     /* slots a hash may take (a power of two, aligned) */
+_Static_assert(SEEN_WAYS == 4, "the replaced slot is chosen by the hash's top two bits");
 #define REPEATS_FLUSH 1000 /* a long-lived process reports its repeats this often */
 #define MIX 0x9e3779b97f4a7c15ull
 
-static uint64_t seen[SEEN_SLOTS];
+static uint64_t seen[SEEN_SLOTS] __attribute__((aligned(64)));
 static uint64_t cwd_gen; /* bumped by every chdir/fchdir: relative paths change meaning */
 static struct {
     int32_t pid; /* the process the count belongs to (a fork child starts at 0) */
@@ -87,9 +90,21 @@ static bool repeated(enum rt_op op, int dirfd, const char *path, size_t len, int
     if (s1_len)
         h = mix_bytes(h, s1, s1_len);
     h |= 1; /* 0 is an empty slot */
-    uint64_t *slot = &seen[h & (SEEN_SLOTS - 1)];
-    if (__atomic_load_n(slot, __ATOMIC_RELAXED) != h) {
-        __atomic_store_n(slot, h, __ATOMIC_RELAXED);
+    /* A set of SEEN_WAYS slots (one 32-byte piece of a cache line): the hash is looked for in
+     * all of them and a new one takes an empty slot, else one chosen by the hash's top bits.
+     * With one slot per hash, any of a process's first probes shared a slot with a given one
+     * with a chance of 1 in 4096 each, and a repeat was then recorded again. */
+    uint64_t *set = &seen[(h >> 8) & (SEEN_SLOTS - SEEN_WAYS)];
+    int empty = -1;
+    bool found = false;
+    for (int w = 0; w < SEEN_WAYS && !found; w++) {
+        uint64_t v = __atomic_load_n(&set[w], __ATOMIC_RELAXED);
+        found = v == h;
+        if (!v && empty < 0)
+            empty = w;
+    }
+    if (!found) {
+        __atomic_store_n(&set[empty >= 0 ? empty : (int)(h >> 62)], h, __ATOMIC_RELAXED);
         return false;
     }
     if (__atomic_load_n(&repeats.pid, __ATOMIC_RELAXED) != rt_pl_pid) {

@@ -116,6 +116,17 @@ else
 fi
 rm -rf probe
 
+# Folding with many paths: 60 files stat'ed twice in one process. Each first stat is an event
+# and each second one a repeat, wherever the paths' hashes fall (a table with one slot per
+# hash mixed two of 60 up in about a third of the runs, the pid being in the hash).
+rm -rf many && mkdir many
+rec "$PROGS/probe_many" many 60
+expect_eq "probe_many exit status" 0 "$RC"
+events >many.all
+expect_eq "probe_many: each of 60 paths recorded once" 60 "$(grep -c '^stat 0 .*"path":"f[0-9]*"' many.all)"
+expect_grep "probe_many: their 60 repeats counted" '^probe_repeats 0 {"count":60}$' many.all
+rm -rf many
+
 # ---- process family ----
 rm -rf st
 rec "$PROGS/proc_ops" w "$PROGS/static_hello"
