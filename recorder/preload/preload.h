@@ -204,7 +204,7 @@ struct rt_pl_hot {
     uint64_t tsc_mult;     /* ns per TSC tick << 32 */
     /* Set once used: until then the exit path and the hooks skip what they guard, and a
      * process that never needs those pages never faults them in. */
-    int net_used;     /* a connection was mapped (hook_net's fd tables, 3 pages) */
+    int net_used;     /* a connection was mapped (hook_net's fd tables) */
     int repeats_used; /* a repeated probe was counted (hook_probe's count) */
     /* hdr, slots, mask and the first chunks' bitmap in the next line */
     struct rt_producer ring __attribute__((aligned(64)));
