@@ -194,16 +194,23 @@ static void *sym_address(const struct dso *d, const Elf64_Sym *s, const char *na
     return fn;
 }
 
+/* For a walk over the loader's list: whether info is an object after this library's own
+ * (*past_self is set on seeing that one) with symbol tables to search, then filled into d. */
+static bool searched(const struct dl_phdr_info *info, bool *past_self, struct dso *d)
+{
+    if (holds(info, (uintptr_t)&searched)) {
+        *past_self = true;
+        return false;
+    }
+    return *past_self && read_dso(info, d);
+}
+
 static int visit(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct rt_pl_resolve_job *job = arg;
-    if (holds(info, (uintptr_t)&visit)) {
-        job->past_self = true;
-        return 0;
-    }
     struct dso d;
-    if (!job->past_self || !read_dso(info, &d))
+    if (!searched(info, &job->past_self, &d))
         return 0;
     for (size_t i = 0; i < job->count; i++) {
         if (*job->slots[i])
@@ -233,17 +240,11 @@ static int save_visit(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     struct save_job *job = arg;
-    if (holds(info, (uintptr_t)&save_visit)) {
-        job->past_self = true;
-        return 0;
-    }
-    if (!job->past_self)
-        return 0;
-    if (read_dso(info, &saved[job->n]))
+    if (searched(info, &job->past_self, &saved[job->n]))
         job->n++;
     /* libc (the object holding dl_iterate_phdr) ends the prefix; so does a full table, the
      * rest of the list then being searched by the walk */
-    return holds(info, (uintptr_t)&dl_iterate_phdr) || job->n == SAVED_MAX;
+    return job->past_self && (holds(info, (uintptr_t)&dl_iterate_phdr) || job->n == SAVED_MAX);
 }
 
 void rt_pl_resolve_init(void)
