@@ -67,13 +67,18 @@ static double now(void)
 
 extern char **environ;
 
+static double rusage_cpu_ns(const struct rusage *ru)
+{
+    return ((double)ru->ru_utime.tv_sec + (double)ru->ru_stime.tv_sec) * 1e9 +
+           ((double)ru->ru_utime.tv_usec + (double)ru->ru_stime.tv_usec) * 1e3;
+}
+
 static double children_cpu_ns(double *minflt)
 {
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
     *minflt = (double)ru.ru_minflt;
-    return ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
-           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+    return rusage_cpu_ns(&ru);
 }
 
 /* ---- spawnmix ---- */
@@ -169,8 +174,7 @@ static int spawnmix(long n, int argc, char **argv)
                 wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
                 return 1;
             x->wall[i] = now() - t0;
-            x->cpu[i] = ((double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec) * 1e9 +
-                        ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e3;
+            x->cpu[i] = rusage_cpu_ns(&ru);
             x->flt[i] = (double)ru.ru_minflt;
         }
     for (int v = 0; v < count; v++) {

@@ -209,18 +209,16 @@ awk -v p="${plain_cpu:-0}" '$1 == "spawnmix" {printf "  %-10s%12.1f%12.1f%12.1f%
 # Instructions per process start (callgrind: the same count on any host and any load), when
 # valgrind is installed (make bench installs it).
 if command -v valgrind >/dev/null; then
-    ir() { # ENV... : instructions of one start of $P nop under valgrind
-        env "$@" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$P" nop - - 2>&1 |
-            awk '/Collected/ {print $4}'
-    }
+    VG=(valgrind --tool=callgrind --callgrind-out-file=/dev/null)
+    REC=("$RUNTRAIL" record --quiet --store "$TMP/st" --)
+    ir() { "$@" 2>&1 | awk '/Collected/ {print $4}'; } # the count of the valgrind the command runs
     echo
     echo "instructions per process start and exit (valgrind --tool=callgrind, user space: the loader,"
     echo "constructors, the hooks the program calls; the kernel's share is in the times above):"
-    i_plain=$(ir -u LD_PRELOAD)
-    i_empty=$(ir LD_PRELOAD="$EMPTY")
-    i_pass=$(ir LD_PRELOAD="$SO")
-    i_rec=$("$RUNTRAIL" record --quiet --store "$TMP/st" -- valgrind --tool=callgrind \
-        --callgrind-out-file=/dev/null "$P" nop - - 2>&1 | awk '/Collected/ {print $4}')
+    i_plain=$(ir env -u LD_PRELOAD "${VG[@]}" "$P" nop - -)
+    i_empty=$(ir env LD_PRELOAD="$EMPTY" "${VG[@]}" "$P" nop - -)
+    i_pass=$(ir env LD_PRELOAD="$SO" "${VG[@]}" "$P" nop - -)
+    i_rec=$(ir "${REC[@]}" "${VG[@]}" "$P" nop - -)
     printf '  %-10s%12s%12s\n' "" instr "added"
     for v in plain:$i_plain empty:$i_empty passthru:$i_pass runtrail:$i_rec; do
         printf '  %-10s%12s%+12d\n' "${v%%:*}" "${v#*:}" $(( ${v#*:} - i_plain ))
@@ -228,19 +226,11 @@ if command -v valgrind >/dev/null; then
     # Per recorded event: the same loops natively and under `runtrail record`, the difference
     # over the loop count. The share of the per-event time that instructions explain; the rest
     # is memory (the ring's lines) and the clock.
-    irl() { # MODE ARG [record]: instructions of `preload MODE 20000 ARG`
-        if [ "${3:-}" = record ]; then
-            "$RUNTRAIL" record --quiet --store "$TMP/st" -- valgrind --tool=callgrind \
-                --callgrind-out-file=/dev/null "$P" "$1" 20000 "$2" 2>&1 | awk '/Collected/ {print $4}'
-        else
-            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$P" "$1" 20000 "$2" 2>&1 |
-                awk '/Collected/ {print $4}'
-        fi
-    }
     echo
     echo "instructions per recorded event (callgrind, 20000-op loops, runtrail record minus native):"
     for m in kill:x open:"$TMP/file"; do
-        nat=$(irl "${m%%:*}" "${m#*:}") rec=$(irl "${m%%:*}" "${m#*:}" record)
+        nat=$(ir "${VG[@]}" "$P" "${m%%:*}" 20000 "${m#*:}")
+        rec=$(ir "${REC[@]}" "${VG[@]}" "$P" "${m%%:*}" 20000 "${m#*:}")
         printf '  %-10s%12d\n' "${m%%:*}" $(( (rec - nat) / 20000 ))
     done
 else
