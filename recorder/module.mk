@@ -18,9 +18,10 @@ $(BUILD)/preload-obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
 
-$(PRELOAD_SO): $(PRELOAD_OBJS)
+$(PRELOAD_SO): $(PRELOAD_OBJS) recorder/preload/start.ld
 	@mkdir -p $(dir $@)
-	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -Wl,-Bsymbolic-functions -o $@ $^
+	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -Wl,-Bsymbolic-functions \
+	  -Wl,-T,recorder/preload/start.ld -o $@ $(PRELOAD_OBJS)
 
 SOLIBS += $(PRELOAD_SO)
 

@@ -133,9 +133,11 @@ static const char *search_path(const char *file, char *out, size_t cap)
 
 /* ---- keeping the interposer in the environment ---- */
 
-static char saved_preload[4096];
-static char saved_ring[1024];
-static char saved_proxy[256];
+/* Small to large, after what every process touches: a process writes the first bytes of
+ * each, so they take one page, not three (start.ld). */
+RT_PL_START_HEAD(1) static char saved_proxy[256];
+RT_PL_START_HEAD(2) static char saved_ring[1024];
+RT_PL_START_HEAD(3) static char saved_preload[4096];
 
 __attribute__((constructor(200))) static void save_env(void)
 {

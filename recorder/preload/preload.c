@@ -14,11 +14,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define _(fam, name, ret, params) rt_fn_##name rt_real_##name;
+#define _(fam, name, ret, params) RT_PL_START rt_fn_##name rt_real_##name;
 RT_HOOKS(_)
 #undef _
 
-struct rt_pl_hot rt_pl_hot;
+RT_PL_START struct rt_pl_hot rt_pl_hot;
 RT_TLS struct rt_pl_thread rt_pl_thread;
 
 void *rt_pl_resolve(const char *name, void **slot)
@@ -93,10 +93,10 @@ int32_t rt_pl_tid(void)
 #define anchor_ns rt_pl_thread.anchor_ns
 #define last_ts rt_pl_thread.last_ts
 #define tsc_mult rt_pl_hot.tsc_mult
-static uint64_t base_tsc; /* the ring header's pair; 0 = TSC not usable */
-static int64_t base_mono;
-static int64_t cal_at; /* CLOCK_MONOTONIC of the last rate measurement */
-static int tsc_off;
+RT_PL_START static uint64_t base_tsc; /* the ring header's pair; 0 = TSC not usable */
+RT_PL_START static int64_t base_mono;
+RT_PL_START static int64_t cal_at; /* CLOCK_MONOTONIC of the last rate measurement */
+RT_PL_START static int tsc_off;
 
 void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
 {
@@ -380,7 +380,7 @@ __attribute__((constructor)) static void preload_init(int argc, char **argv, cha
     errno = saved;
 }
 
-static int exit_recorded;
+RT_PL_START static int exit_recorded;
 
 void rt_pl_proc_exit(int status)
 {
@@ -410,7 +410,7 @@ __attribute__((destructor)) static void preload_fini(void)
 
 /* ---- main's return value: wrap main through __libc_start_main ---- */
 
-static rt_main_fn real_main;
+RT_PL_START static rt_main_fn real_main;
 
 static int main_wrapper(int argc, char **argv, char **envp)
 {

@@ -193,6 +193,12 @@ size_t rt_pl_resolve_walk(const char *const *names, void ***slots, size_t count)
          ? rt_real_##name                                                                          \
          : (rt_fn_##name)rt_pl_resolve(#name, (void **)&rt_real_##name))
 
+/* What every process touches at start and exit sits together, first in .bss, where the page
+ * the loader zeroes anyway holds its start (recorder/preload/start.ld). */
+#define RT_PL_START __attribute__((section(".bss.rt_pl_start")))
+/* A buffer of which a process touches the first bytes: the Nth after the N-1th. */
+#define RT_PL_START_HEAD(n) __attribute__((section(".bss.rt_pl_start.head" #n)))
+
 /* ---- shared state ----
  * What every recorded call reads sits in two cache lines per process and one per thread: the
  * system call between two hooks evicts much of L1, and each line touched again costs an L2

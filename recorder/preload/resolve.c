@@ -228,8 +228,8 @@ static int visit(struct dl_phdr_info *info, size_t size, void *arg)
 /* ---- the saved tables: the objects from the one after this library up to libc ---- */
 
 enum { SAVED_MAX = 32 };
-static struct dso saved[SAVED_MAX];
-static size_t saved_count; /* written once, with a release store, after saved[] */
+RT_PL_START static struct dso saved[SAVED_MAX];
+RT_PL_START static size_t saved_count; /* written once, with a release store, after saved[] */
 
 struct save_job {
     bool past_self;

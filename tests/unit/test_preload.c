@@ -12,7 +12,10 @@
 
 #include <criterion/criterion.h>
 
+#include <elf.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +242,110 @@ Test(preload, no_ring_is_pass_through, .timeout = 60)
     wait_ready(from);
     cr_assert_eq(write(to, "x", 1), 1);
     cr_assert_eq(finish(pid), 0);
+}
+
+/* ---- the pages of the interposer's data a process start touches (start.ld) ---- */
+
+/* The interposer's writable segment (the read-write PT_LOAD: relocated data, .data, .bss) as
+ * offsets from where the library is loaded: from, where its file bytes end (the loader writes
+ * every page up to there: relocations, and the zeroing of .bss's start), and to. */
+static void data_span(const char *so, uint64_t *from, uint64_t *file_end, uint64_t *to)
+{
+    FILE *f = fopen(so, "rb");
+    cr_assert_not_null(f, "%s", so);
+    Elf64_Ehdr eh;
+    cr_assert_eq(fread(&eh, sizeof eh, 1, f), 1);
+    *from = *file_end = *to = 0;
+    for (int i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        cr_assert_eq(fseek(f, (long)(eh.e_phoff + (uint64_t)i * eh.e_phentsize), SEEK_SET), 0);
+        cr_assert_eq(fread(&ph, sizeof ph, 1, f), 1);
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W)) {
+            *from = ph.p_vaddr;
+            *file_end = ph.p_vaddr + ph.p_filesz;
+            *to = ph.p_vaddr + ph.p_memsz;
+        }
+    }
+    fclose(f);
+    cr_assert_gt(*to, *file_end, "%s has no .bss", so);
+}
+
+/* Pages of the interposer's writable segment that process pid has touched (present in
+ * /proc/pid/pagemap; smaps would also count the anonymous mappings the kernel merges after
+ * .bss): *loader gets those the loader writes itself, the result is those beyond. */
+static long data_pages(pid_t pid, const char *so, long *loader)
+{
+    uint64_t from, file_end, to, base = UINT64_MAX;
+    data_span(so, &from, &file_end, &to);
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, off;
+        if (strstr(line, "libruntrail-preload") &&
+            sscanf(line, "%lx-%*x %*s %lx", &lo, &off) == 2 && off == 0 && lo < base)
+            base = lo;
+    }
+    fclose(f);
+    cr_assert_neq(base, UINT64_MAX, "the interposer is not mapped in %s", path);
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0, "%s", path);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    long beyond = 0;
+    *loader = 0;
+    for (uint64_t a = (base + from) & ~(page - 1); a < base + to; a += page) {
+        uint64_t entry = 0;
+        cr_assert_eq(pread(fd, &entry, sizeof entry, (off_t)(a / page * 8)), 8);
+        if (entry >> 63) /* present */
+            (a < base + file_end ? (*loader)++ : beyond++);
+    }
+    close(fd);
+    return beyond;
+}
+
+/* Starts tests/recorder/progs/idle (recording into ring, or pass-through when ring is NULL)
+ * and returns how many pages of the interposer's data beyond those the loader writes it had
+ * touched once ready. */
+static long idle_data_pages(const char *ring)
+{
+    int to, from;
+    pid_t pid = start_prog("idle", ring, &to, &from);
+    wait_ready(from);
+    char so[512];
+    snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
+    long loader = 0, pages = data_pages(pid, so, &loader);
+    cr_assert_geq(loader, 1, "the count sees the pages the loader writes (%ld)", loader);
+    cr_assert_eq(write(to, "x", 1), 1);
+    cr_assert_eq(finish(pid), 0);
+    close(to);
+    close(from);
+    return pages;
+}
+
+/* What every process touches from its start sits first in .bss (start.ld): in the page the
+ * loader zeroes anyway, and one more for the environment the interposer saves when it
+ * records. (Scattered through .bss, it took three more pages recording, two passing through.) */
+Test(preload, process_start_touches_few_data_pages, .timeout = 60)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rt-test-pages-%d", (int)getpid());
+    struct rt_ring *ring;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    long recording = idle_data_pages(path);
+    rt_ring_close(ring);
+    unlink(path);
+    long passthru = idle_data_pages(NULL);
+    cr_assert_leq(recording, 1,
+                  "a recorded process start touched %ld pages of the interposer's .bss beyond "
+                  "the loader's",
+                  recording);
+    cr_assert_eq(passthru, 0,
+                 "a pass-through process start touched %ld pages of the interposer's .bss "
+                 "beyond the loader's",
+                 passthru);
 }
 
 /* ---- recorded times are CLOCK_MONOTONIC (TSC-derived or not) ---- */
