@@ -244,7 +244,7 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.command = cmdline;
     meta.request_id = request_id;
     meta.sandbox_id = sandbox_id;
-    meta.hash_key_id = rd.key.id;
+    meta.hash_key_id = (char *)rt_ext_hash_key_id(&rd.key);
     meta.access_key_id = (char *)rt_ext_own_key_id(NULL); /* the command inherits it */
     meta.recorder_version = (char *)RT_VERSION;
     meta.runtime = (char *)"record";

@@ -112,7 +112,7 @@ struct rt_ext_hash_key {
     uint8_t key[64];
     size_t len;
     uint8_t source; /* enum rt_ext_key_source */
-    char id[40];    /* "configured:" or "sandbox:" + 16 hex of HMAC(key, label); "none" */
+    char id[40];    /* see rt_ext_hash_key_id; "" until first asked for */
 };
 
 struct rt_ext_config {
@@ -146,8 +146,13 @@ void rt_ext_config_note_error(struct rt_ext_config *cfg, const char *var);
  * cannot be read, or both variables set count as config errors (a random key is used, or
  * RUNTRAIL_HASH_KEY when both are set). Never fails. */
 void rt_ext_hash_key_load(struct rt_ext_config *cfg);
-/* Sets k from raw key bytes (source CONFIGURED or RANDOM) and computes its id. */
+/* Sets k from raw key bytes (source CONFIGURED or RANDOM). */
 void rt_ext_hash_key_set(struct rt_ext_hash_key *k, const void *key, size_t len, uint8_t source);
+/* The key's id for META hash_key_id: "configured:" or "sandbox:" + 16 hex of HMAC(key, label),
+ * or "none". Computed at the first call and kept in k->id: the extension's first use of
+ * OpenSSL's algorithms then happens on the sealer thread, after the first response, not on
+ * the cold start's path (docs/deploy.md). */
+const char *rt_ext_hash_key_id(struct rt_ext_hash_key *k);
 /* A random key (source RANDOM); source NONE if no randomness is available. */
 void rt_ext_hash_key_random(struct rt_ext_hash_key *k);
 /* HMAC-SHA256(key, data); all zero with no key. */

@@ -31,12 +31,23 @@ void rt_ext_hash_key_set(struct rt_ext_hash_key *k, const void *key, size_t len,
         k->len = len;
     }
     k->source = source;
+}
+
+const char *rt_ext_hash_key_id(struct rt_ext_hash_key *k)
+{
+    if (k->id[0])
+        return k->id;
+    if (k->source == RT_EXT_KEY_NONE) {
+        snprintf(k->id, sizeof k->id, "none");
+        return k->id;
+    }
     uint8_t mac[RT_SHA256_LEN];
     rt_hmac_sha256(k->key, k->len, KEY_ID_LABEL, strlen(KEY_ID_LABEL), mac);
     char hex[17];
     rt_hex(mac, 8, hex);
     snprintf(k->id, sizeof k->id, "%s:%s",
-             source == RT_EXT_KEY_CONFIGURED ? "configured" : "sandbox", hex);
+             k->source == RT_EXT_KEY_CONFIGURED ? "configured" : "sandbox", hex);
+    return k->id;
 }
 
 void rt_ext_hash_key_random(struct rt_ext_hash_key *k)

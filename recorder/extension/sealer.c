@@ -550,7 +550,7 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
     m->trace_id = (char *)inv_header(inv, "Lambda-Runtime-Trace-Id");
     m->caller = ms->caller;
     m->sandbox_id = s->sandbox_id;
-    m->hash_key_id = s->cfg.key.id;
+    m->hash_key_id = (char *)rt_ext_hash_key_id(&s->cfg.key);
     m->replay_of = (char *)env_or("RUNTRAIL_REPLAY_OF", NULL); /* set by `runtrail replay` */
     m->access_key_id = (char *)rt_ext_own_key_id(NULL);
     m->recorder_version = RT_VERSION;

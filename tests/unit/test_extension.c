@@ -403,8 +403,12 @@ Test(extension_hashkey, random_per_sandbox_without_a_configured_key)
     cr_assert_eq(a.errors, 0);
     cr_assert_eq(a.key.source, RT_EXT_KEY_RANDOM);
     cr_assert_eq(a.key.len, 32);
-    cr_assert(!strncmp(a.key.id, "sandbox:", 8) && is_hex(a.key.id + 8, 16), "%s", a.key.id);
-    cr_assert_str_neq(a.key.id, b.key.id, "two sandboxes, two keys, two ids");
+    /* The id is computed when first asked for, on the sealer thread, not at start-up. */
+    cr_assert_str_empty(a.key.id);
+    const char *ida = rt_ext_hash_key_id(&a.key), *idb = rt_ext_hash_key_id(&b.key);
+    cr_assert(!strncmp(ida, "sandbox:", 8) && is_hex(ida + 8, 16), "%s", ida);
+    cr_assert_str_eq(rt_ext_hash_key_id(&a.key), ida, "the same id when asked again");
+    cr_assert_str_neq(ida, idb, "two sandboxes, two keys, two ids");
     cr_assert(memcmp(a.key.key, b.key.key, 32) != 0);
     uint8_t ha[32], hb[32];
     rt_ext_keyed_hash(&a.key, "hunter2", 7, ha);
@@ -418,8 +422,9 @@ Test(extension_hashkey, configured_key_compares_across_sandboxes)
     struct rt_ext_config a = load_cfg(env), b = load_cfg(env);
     cr_assert_eq(a.errors, 0, "%s", a.error_names);
     cr_assert_eq(a.key.source, RT_EXT_KEY_CONFIGURED);
-    cr_assert_str_eq(a.key.id, b.key.id);
-    cr_assert(!strncmp(a.key.id, "configured:", 11) && is_hex(a.key.id + 11, 16), "%s", a.key.id);
+    const char *ida = rt_ext_hash_key_id(&a.key);
+    cr_assert_str_eq(ida, rt_ext_hash_key_id(&b.key));
+    cr_assert(!strncmp(ida, "configured:", 11) && is_hex(ida + 11, 16), "%s", ida);
     uint8_t ha[32], want[32];
     rt_ext_keyed_hash(&a.key, "hunter2", 7, ha);
     rt_hmac_sha256("0123456789abcdef-shared-key", 27, "hunter2", 7, want);
@@ -428,8 +433,8 @@ Test(extension_hashkey, configured_key_compares_across_sandboxes)
     uint8_t idmac[32];
     char hex[17];
     rt_hmac_sha256("0123456789abcdef-shared-key", 27, "runtrail hash key id v1", 23, idmac);
-    cr_assert_str_eq(a.key.id + 11, rt_hex(idmac, 8, hex));
-    cr_assert_null(strstr(a.key.id, "0123456789abcdef"));
+    cr_assert_str_eq(ida + 11, rt_hex(idmac, 8, hex));
+    cr_assert_null(strstr(ida, "0123456789abcdef"));
 }
 
 Test(extension_hashkey, key_file_same_key_same_id)
@@ -443,13 +448,14 @@ Test(extension_hashkey, key_file_same_key_same_id)
     const char *const by_file[] = {"RUNTRAIL_HASH_KEY_FILE", path, NULL};
     struct rt_ext_config a = load_cfg(by_env), b = load_cfg(by_file);
     cr_assert_eq(b.errors, 0, "%s", b.error_names);
-    cr_assert_str_eq(a.key.id, b.key.id, "trailing newline ignored");
+    const char *ida = rt_ext_hash_key_id(&a.key);
+    cr_assert_str_eq(ida, rt_ext_hash_key_id(&b.key), "trailing newline ignored");
     const char *const both[] = {"RUNTRAIL_HASH_KEY", "another-key-of-16-bytes-at-least",
                                 "RUNTRAIL_HASH_KEY_FILE", path, NULL};
     struct rt_ext_config c = load_cfg(both);
     cr_assert_eq(c.errors, 1, "both set: ambiguous, counted");
     cr_assert_eq(c.key.source, RT_EXT_KEY_CONFIGURED);
-    cr_assert_str_neq(c.key.id, a.key.id, "RUNTRAIL_HASH_KEY wins");
+    cr_assert_str_neq(rt_ext_hash_key_id(&c.key), ida, "RUNTRAIL_HASH_KEY wins");
     unlink(path);
     struct rt_ext_config d = load_cfg(by_file);
     cr_assert_eq(d.errors, 1, "missing file counted");
