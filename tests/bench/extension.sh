@@ -5,7 +5,8 @@
 # (tests/extension/fake_lambda.py) and through the proxy, interleaved in blocks in one run;
 # every proxied invocation is sealed into a bundle in a local folder store meanwhile. Prints
 # p50/p99/mean per path and the added time, the extension's start-up time (exec to ready
-# file, i.e. its share of a cold start), its peak RSS (VmHWM), PSS and sealing throughput.
+# file, i.e. its share of a cold start) with its RSS and page faults at that point, its peak
+# RSS (VmHWM), PSS and sealing throughput.
 # Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, RSS <= 10 MB. Not a test.
 # The client does not hold event/next as Lambda does, so the idle-priority sealer falls behind
 # and its queue holds payloads: the peak RSS includes that backlog; the "now" figures are read
@@ -62,7 +63,13 @@ for i in range(n):
     p = subprocess.Popen([ext], env=env, stderr=subprocess.DEVNULL)
     while not os.path.exists(d + "/run/ready") and time.monotonic() - t0 < 5:
         time.sleep(0.0002)
-    print("%.3f" % ((time.monotonic() - t0) * 1000))
+    ms = (time.monotonic() - t0) * 1000
+    # once ready: resident memory and the page faults it took to get there (minflt, the 10th
+    # field of /proc/PID/stat, counted after the command name's closing parenthesis)
+    rss = next((int(l.split()[1]) for l in open("/proc/%d/status" % p.pid)
+                if l.startswith("VmRSS:")), 0)
+    minflt = int(open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()[7])
+    print("%.3f %d %d" % (ms, rss, minflt))
     p.kill(); p.wait()
 PY
 
@@ -99,7 +106,10 @@ def stats(v):
     pick = lambda q: v[min(len(v) - 1, int(q * len(v)))]
     return pick(0.50), pick(0.99), sum(v) / len(v)
 d, p = stats(load("direct")), stats(load("proxy"))
-starts = sorted(float(l) for l in open(tmp + "/starts") if l.strip())
+rows = [l.split() for l in open(tmp + "/starts") if l.strip()]
+starts = sorted(float(r[0]) for r in rows)
+ready_rss = sorted(int(r[1]) for r in rows)
+ready_faults = sorted(int(r[2]) for r in rows)
 print("extension benchmark: %d round trips (GET next + POST response) per path, interleaved"
       % want)
 print("%-28s %10s %10s %10s %9s   %s" % ("", "direct", "proxy", "added", "ratio",
@@ -112,6 +122,12 @@ for i, (name, target) in enumerate([("round trip p50 (ms)", "<= 0.3 ms"),
 print("%-28s %10s %10.2f %10s %9s   %s" % ("extension start, median (ms)", "-",
                                            starts[len(starts) // 2], "", "",
                                            "(exec to proxy listening)"))
+print("%-28s %10s %10.2f %10s %9s   %s" % ("  RSS once ready (MB)", "-",
+                                           ready_rss[len(ready_rss) // 2] / 1024.0, "", "",
+                                           "(median of the starts)"))
+print("%-28s %10s %10d %10s %9s   %s" % ("  page faults to ready", "-",
+                                         ready_faults[len(ready_faults) // 2], "", "",
+                                         "(minor, median; ~330 are the loader's)"))
 print("%-28s %10s %10.1f %10s %9s   %s" % ("extension peak RSS (MB)", "-", hwm / 1024.0, "", "",
                                            "<= 10 MB"))
 print("%-28s %10s %10.1f %10s %9s   %s" % ("extension PSS now (MB)", "-", pss / 1024.0, "", "",
