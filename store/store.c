@@ -34,6 +34,10 @@ struct rt_store {
     char *sse;
     bool no_sync;
     unsigned spool_seq;
+    /* Bundles in the spool as last counted; -1 = count again. Only this store changes the
+     * spool (spool_add, rt_store_flush_spool: both set -1), so a seal reads the folder only
+     * after one of them, not every time. */
+    long spooled;
     uint64_t counters[RT_CTR__COUNT];
 };
 
@@ -245,6 +249,7 @@ int rt_store_open(const char *url, const struct rt_store_options *opts, struct r
     if (!st)
         return RT_ERR_NOMEM;
     st->spool_max = opts && opts->spool_max ? opts->spool_max : DEFAULT_SPOOL_MAX;
+    st->spooled = -1;
     st->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     st->no_sync = opts && opts->no_sync;
     int rc = parse_url(st, url, ei);
@@ -368,6 +373,7 @@ static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, 
         st->counters[RT_CTR_SPOOL_DROPPED]++;
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %zu bytes exceed the spool cap", key, len);
     }
+    st->spooled = -1;
     struct spool_entry *v;
     size_t n;
     if (spool_scan(st->spool_dir, &v, &n) != RT_OK)
@@ -403,15 +409,18 @@ static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, 
     return rc;
 }
 
-static size_t spool_count(const struct rt_store *st)
+static size_t spool_count(struct rt_store *st)
 {
     if (!st->spool_dir)
         return 0;
+    if (st->spooled >= 0)
+        return (size_t)st->spooled;
     struct spool_entry *v;
     size_t n;
     if (spool_scan(st->spool_dir, &v, &n) != RT_OK)
         return 0;
     spool_free(v, n);
+    st->spooled = (long)n;
     return n;
 }
 
@@ -462,6 +471,7 @@ int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei)
         return -RT_ERR_INVALID_ARG;
     if (!st->spool_dir)
         return 0;
+    st->spooled = -1;
     struct spool_entry *v;
     size_t n;
     int rc = spool_scan(st->spool_dir, &v, &n);

@@ -91,15 +91,20 @@ int rt_write_file(const char *path, const void *data, size_t len, bool sync, str
             slash[1] = '\0';
         else
             *slash = '\0';
-        if (rt_mkdir_p(dir) != 0)
-            return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", dir, strerror(errno));
     }
     static unsigned counter;
     int n = snprintf(tmp, sizeof tmp, "%s%s.%s.tmp.%ld.%u", slash ? dir : "",
                      slash && strcmp(dir, "/") ? "/" : "", base, (long)getpid(), counter++);
     if (n < 0 || (size_t)n >= sizeof tmp)
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: path too long", path);
+    /* The folder usually exists (a store writes many files into one): create it only when
+     * the file cannot be, which saves a mkdir per path component and a stat per file. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT && slash) {
+        if (rt_mkdir_p(dir) != 0)
+            return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", dir, strerror(errno));
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
     if (fd < 0)
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", tmp, strerror(errno));
     const char *p = data;

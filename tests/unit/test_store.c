@@ -344,3 +344,28 @@ Test(store, open_parent_beneath_stays_inside)
     cr_assert_eq(stat(cmd, &sb), 0, "the file outside was removed");
     close(dfd);
 }
+
+/* rt_write_file opens the file first and creates its folders only when that fails: missing
+ * folders are made, an existing one is written into, a file where a folder should be is an
+ * error that names the path, and no temporary file is left behind. */
+Test(store, write_file_makes_folders_when_missing)
+{
+    char p[600], q[600], bad[600], blocker[600];
+    snprintf(p, sizeof p, "%s/a/b/c/one", tmpdir);
+    snprintf(q, sizeof q, "%s/a/b/c/two", tmpdir);
+    cr_assert_eq(rt_write_file(p, "1", 1, false, NULL), RT_OK);
+    cr_assert_eq(rt_write_file(q, "22", 2, false, NULL), RT_OK);
+    struct stat sb;
+    cr_assert_eq(stat(q, &sb), 0);
+    cr_assert_eq(sb.st_size, 2);
+    snprintf(blocker, sizeof blocker, "%s/a/file", tmpdir);
+    cr_assert_eq(rt_write_file(blocker, "x", 1, false, NULL), RT_OK);
+    snprintf(bad, sizeof bad, "%s/a/file/below", tmpdir);
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_write_file(bad, "x", 1, false, &ei), RT_ERR_STORE_IO);
+    cr_assert(strstr(ei.detail, "/a/file") && strstr(ei.detail, "Not a directory"), "%s",
+              ei.detail);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/a/b/c", tmpdir);
+    cr_assert_eq(count_files(dir), 2, "the two files, no temporary one");
+}
