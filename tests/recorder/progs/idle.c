@@ -1,5 +1,5 @@
 /* Recorder behaviour test: a process that only starts. Prints "ready", then waits for one byte
- * on stdin and exits: tests/unit/test_preload.c reads its /proc/PID/smaps meanwhile, to count
+ * on stdin and exits: tests/unit/test_preload.c reads its /proc/PID/pagemap meanwhile, to count
  * the pages of the interposer's data that starting a process touched (recorder/preload/start.ld).
  */
 #include <unistd.h>
