@@ -298,8 +298,12 @@ static long data_pages(pid_t pid, const char *so, long *loader)
     for (uint64_t a = (base + from) & ~(page - 1); a < base + to; a += page) {
         uint64_t entry = 0;
         cr_assert_eq(pread(fd, &entry, sizeof entry, (off_t)(a / page * 8)), 8);
-        if (entry >> 63) /* present */
-            (a < base + file_end ? (*loader)++ : beyond++);
+        if (!(entry >> 63)) /* not present */
+            continue;
+        if (a < base + file_end)
+            (*loader)++;
+        else
+            beyond++;
     }
     close(fd);
     return beyond;
