@@ -65,6 +65,16 @@ static const char *build_dir(void)
     return b && *b ? b : "build";
 }
 
+/* Creates a ring of `slots` for a test program at /tmp/rt-test-NAME-PID (path, cap 64). */
+static struct rt_ring *test_ring(const char *name, size_t slots, char path[64])
+{
+    snprintf(path, 64, "/tmp/rt-test-%s-%d", name, (int)getpid());
+    struct rt_ring *ring;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create(path, slots, &ring, &ei), RT_OK, "%s: %s", path, ei.detail);
+    return ring;
+}
+
 /* Starts a program of tests/recorder/progs; returns its pid, fills the pipe ends. */
 static pid_t start_prog(const char *name, const char *ring, int *to_child, int *from_child)
 {
@@ -129,10 +139,7 @@ static int finish(pid_t pid)
 Test(preload, keepalive_connection_summarised_per_request, .timeout = 60)
 {
     char path[64];
-    snprintf(path, sizeof path, "/tmp/rt-test-preload-%d", (int)getpid());
-    struct rt_ring *ring;
-    struct rt_errinfo ei;
-    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    struct rt_ring *ring = test_ring("preload", 1024, path);
     int to, from;
     pid_t pid = start(path, &to, &from);
     wait_ready(from);
@@ -180,10 +187,7 @@ Test(preload, keepalive_connection_summarised_per_request, .timeout = 60)
 Test(preload, high_fd_connection_summarised, .timeout = 60)
 {
     char path[64];
-    snprintf(path, sizeof path, "/tmp/rt-test-highfd-%d", (int)getpid());
-    struct rt_ring *ring;
-    struct rt_errinfo ei;
-    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    struct rt_ring *ring = test_ring("highfd", 1024, path);
     int to, from;
     pid_t pid = start_prog("highfd", path, &to, &from);
     int rc = finish(pid);
@@ -218,10 +222,7 @@ static void count_outbound(const struct rt_event *ev, void *arg)
 Test(preload, connections_beyond_the_table_are_counted, .timeout = 60)
 {
     char path[64];
-    snprintf(path, sizeof path, "/tmp/rt-test-many-%d", (int)getpid());
-    struct rt_ring *ring;
-    struct rt_errinfo ei;
-    cr_assert_eq(rt_ring_create(path, 4096, &ring, &ei), RT_OK);
+    struct rt_ring *ring = test_ring("many", 4096, path);
     int to, from;
     pid_t pid = start_prog("manyconns", path, &to, &from);
     cr_assert_eq(finish(pid), 0);
@@ -334,10 +335,7 @@ static long idle_data_pages(const char *ring)
 Test(preload, process_start_touches_few_data_pages, .timeout = 60)
 {
     char path[64];
-    snprintf(path, sizeof path, "/tmp/rt-test-pages-%d", (int)getpid());
-    struct rt_ring *ring;
-    struct rt_errinfo ei;
-    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    struct rt_ring *ring = test_ring("pages", 1024, path);
     long recording = idle_data_pages(path);
     rt_ring_close(ring);
     unlink(path);
@@ -374,13 +372,10 @@ static void collect_timed(const struct rt_event *ev, void *arg)
 static void check_times(const char *tsc_env)
 {
     char path[64], so[512], prog[512];
-    snprintf(path, sizeof path, "/tmp/rt-test-clock-%d", (int)getpid());
     snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
     snprintf(prog, sizeof prog, "%s/tests/recorder/clock", build_dir());
     cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
-    struct rt_ring *ring;
-    struct rt_errinfo ei;
-    cr_assert_eq(rt_ring_create(path, 1024, &ring, &ei), RT_OK);
+    struct rt_ring *ring = test_ring("clock", 1024, path);
     int out[2];
     cr_assert_eq(pipe(out), 0);
     pid_t pid = fork();
