@@ -43,6 +43,7 @@ recorder    recorder/             preload sniff formats
 preload     recorder/preload/     formats/event.h sniff
 sniff       recorder/preload/sniff -
 extension   recorder/extension/   recorder preload sniff store formats
+wrapper     recorder/wrapper/     -
 replay      replay/               analysis catalog store formats sniff
 export      export/               store formats
 viewer      viewer/               viewmodel analysis catalog store formats
@@ -53,10 +54,12 @@ samples     samples/              -
 '
 
 # What each built program may need (only) or must never need (never), as shell patterns
-# over the NEEDED names that readelf -d shows, separated by "|".
+# over the NEEDED names that readelf -d shows, separated by "|"; or "static": no NEEDED and no
+# program interpreter (readelf -l), a program the kernel starts without the dynamic loader.
 LINKS='
 # program (in the build folder)  rule   libraries
 lib/libruntrail-preload.so       only   libc.so.*|libdl.so.*|ld-linux*.so.*
+layer/runtrail/wrapper           static -
 bin/runtrail-extension           never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*
 layer/extensions/runtrail        never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*
 '
@@ -220,6 +223,14 @@ while read -r prog rule patterns; do
         exit 2
     fi
     needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$needed")
+    if [[ $rule == static ]]; then
+        if [ -n "$needed" ] || LC_ALL=C readelf -lW "$bin" 2>/dev/null | grep -q 'program interpreter'; then
+            echo "$bin: is dynamically linked (needs: ${needed:-the loader}; readelf -d, -l); it must" \
+                "be static: it runs on every cold start, before the runtime"
+            status=1
+        fi
+        continue
+    fi
     for lib in $needed; do
         # shellcheck disable=SC2053  # the right side is a pattern on purpose
         if [[ $rule == only ]] && ! [[ $lib == @($patterns) ]]; then

@@ -2,7 +2,7 @@
 # proxy, sealer) form librtextension.a so unit tests can link them; main.c is the program
 # $(BUILD)/bin/runtrail-extension. The layer tree $(BUILD)/layer/ is built by `make` (all):
 #   extensions/runtrail              the extension, linked with an rpath to runtrail/lib
-#   runtrail/wrapper                 the AWS_LAMBDA_EXEC_WRAPPER script
+#   runtrail/wrapper                 the AWS_LAMBDA_EXEC_WRAPPER program (recorder/wrapper/)
 #   runtrail/lib/libruntrail-preload.so and the shared libraries Lambda's images lack
 # `make layer` zips it into $(BUILD)/runtrail-layer.zip (see docs/deploy.md).
 EXT_SRCS := $(filter-out recorder/extension/main.c,$(wildcard recorder/extension/*.c))
@@ -26,10 +26,10 @@ $(LAYER)/extensions/runtrail: $(BUILD)/obj/recorder/extension/main.o \
 	$(CC) $(ALL_CFLAGS) $(BUILD)/obj/recorder/extension/main.o -o $@ -Wl,--as-needed \
 	  -Wl,-rpath,'$$ORIGIN/../runtrail/lib' $(call rt_link,EXTENSION)
 
-$(LAYER)/.stamp: $(LAYER)/extensions/runtrail recorder/wrapper $$(LAYER_PRELOAD) \
+$(LAYER)/.stamp: $(LAYER)/extensions/runtrail $(BUILD)/wrapper/runtrail-wrapper $$(LAYER_PRELOAD) \
                  recorder/extension/module.mk
 	@rm -rf $(LAYER)/runtrail && mkdir -p $(LAYER)/runtrail/lib
-	install -m 755 recorder/wrapper $(LAYER)/runtrail/wrapper
+	install -m 755 $(BUILD)/wrapper/runtrail-wrapper $(LAYER)/runtrail/wrapper
 	$(if $(LAYER_PRELOAD),install -m 755 $(LAYER_PRELOAD) $(LAYER)/runtrail/lib/)
 	@for lib in $$(ldd $(LAYER)/extensions/runtrail | awk '{print $$3}' \
 	  | grep -E '/($(subst $() ,|,$(LAYER_SHLIBS)))[.-]'); do \

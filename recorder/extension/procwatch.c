@@ -122,7 +122,10 @@ static void emit(struct rt_ext_procwatch *w, int32_t pid, enum rt_op op, int64_t
  * executable (no PT_INTERP: the loader never runs, LD_PRELOAD is ignored; a 32-bit one too)
  * or a Go program (a "Go" ELF note: Go makes its system calls itself, even when linked with
  * libc for cgo). A dynamic non-Go program has the interposer, or was deliberately started
- * without it, which its exec already says (not_covered). Read once per program image. */
+ * without it, which its exec already says (not_covered). Not runtrail's own static wrapper
+ * (a "runtrail" ELF note, recorder/wrapper/wrapper.c): the runtime's pid is that program's
+ * from its write of runtime.pid to its exec of the runtime, and a sample in between must not
+ * report it. Read once per program image. */
 static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
 {
     char path[64];
@@ -140,7 +143,7 @@ static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
         close(fd);
         return true; /* 32-bit: the 64-bit interposer cannot load */
     }
-    bool interp = false;
+    bool interp = false, own = false;
     for (unsigned i = 0; i < eh.e_phnum && i < 64; i++) {
         Elf64_Phdr ph;
         if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
@@ -157,6 +160,8 @@ static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
             memcpy(&descsz, w->text + off + 4, 4);
             if (namesz == 3 && off + 15 <= (size_t)n && !memcmp(w->text + off + 12, "Go", 3))
                 uncovered = true;
+            if (namesz == 9 && off + 21 <= (size_t)n && !memcmp(w->text + off + 12, "runtrail", 9))
+                own = true;
             uint64_t next = off + 12 + ((namesz + 3ull) & ~3ull) + ((descsz + 3ull) & ~3ull);
             if (next <= off || next > (uint64_t)n)
                 break;
@@ -164,7 +169,7 @@ static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
         }
     }
     close(fd);
-    return uncovered || !interp;
+    return !own && (uncovered || !interp);
 }
 
 static struct proc_state *state_of(struct rt_ext_procwatch *w, int32_t pid)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The runtrail layer as shipped: `runtrail layer` writes the zip, its unpacked tree is
 # self-contained (the extension finds its bundled libraries through its run path) and records
-# when used as the only layer; and the wrapper's decisions: redirect the runtime only when the
-# extension's ready file names a live process, append to an existing LD_PRELOAD, keep the
-# runtime's arguments, and run the runtime unchanged otherwise (no ready file, stale pid,
-# RUNTRAIL_DISABLE=1, garbage in the ready file).
+# when used as the only layer; and the wrapper's decisions (a static program,
+# recorder/wrapper/): redirect the runtime only when the extension's ready file names a live
+# process, append to an existing LD_PRELOAD, keep the runtime's arguments, and run the runtime
+# unchanged otherwise (no ready file, stale pid, RUNTRAIL_DISABLE=1, garbage in the ready
+# file); a missing runtime exits 127, as a shell's exec did.
 source "$(dirname "$0")/../lib.sh"
 ROOT=$RT_ROOT
 LAYER=$ROOT/$BUILD/layer
@@ -111,4 +112,24 @@ expect_eq "wrapper: garbage in the ready file is not executed, runtime unchanged
     "$unchanged no" "$(cat "$T_TMP/wrap.out") $([ -e "$T_TMP/pwned" ] && echo yes || echo no)"
 
 expect_exit "wrapper: no runtime given is a usage error" 2 "$WRAPPER"
+expect_grep "wrapper: the usage line" '^usage: wrapper RUNTIME \[ARGS...\]$' "$T_TMP/last.err"
+
+# A runtime that is not there: the shell's exit status (127), and the wrapper says which.
+printf 'RUNTRAIL_PROXY=127.0.0.1:9555\nRUNTRAIL_RING=%s/ring\nRUNTRAIL_PID=%s\n' "$RUN" "$LIVE" \
+    >"$RUN/ready"
+expect_exit "wrapper: a missing runtime exits 127" 127 env RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" \
+    "$T_TMP/no-such-runtime" a
+expect_grep "wrapper: ... and names it" \
+    "^runtrail wrapper: cannot run $T_TMP/no-such-runtime: No such file or directory\$" "$T_TMP/last.err"
+# A runtime found on PATH, as a shell's exec finds it.
+mkdir -p "$T_TMP/pathbin" && cp "$T_TMP/show-env" "$T_TMP/pathbin/show-env-on-path"
+env -u LD_PRELOAD PATH="$T_TMP/pathbin:$PATH" AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 \
+    RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" show-env-on-path a b >"$T_TMP/wrap.out"
+expect_grep "wrapper: a runtime named without a folder is looked up on PATH" '^api=127.0.0.1:9555$' \
+    "$T_TMP/wrap.out"
+# The shell prints its pid, then execs the wrapper, which execs a shell that prints runtime.pid.
+env RUNTRAIL_RUN_DIR="$RUN" sh -c 'echo $$; exec "$0" sh -c "cat \"\$0\"" "$1/runtime.pid"' \
+    "$WRAPPER" "$RUN" >"$T_TMP/pids.out"
+expect_eq "wrapper: runtime.pid names the wrapper's process, which the runtime keeps" \
+    "$(head -n 1 "$T_TMP/pids.out") 2" "$(tail -n 1 "$T_TMP/pids.out") $(wc -l <"$T_TMP/pids.out")"
 finish

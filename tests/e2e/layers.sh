@@ -7,7 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 CHECK=$RT_ROOT/scripts/check-layers.sh
 
 expect_exit "the real tree and build pass" 0 bash "$CHECK" --root "$RT_ROOT" --build "$RT_ROOT/$BUILD"
-expect_grep "it says what it checked" '^check-layers: ok \([0-9]+ source files, [0-9]+ rooms; symbols of [0-9]+ objects; links of 3 programs\)$' "$T_TMP/last.out"
+expect_grep "it says what it checked" '^check-layers: ok \([0-9]+ source files, [0-9]+ rooms; symbols of [0-9]+ objects; links of 4 programs\)$' "$T_TMP/last.out"
 
 # A pristine copy of the sources the check reads.
 SRC=$T_TMP/pristine
@@ -97,8 +97,9 @@ expect_grep "two violations: the summary points to the docs" 'FAILED: see docs/a
 
 # Links: a build folder whose programs are stand-ins that need what they must not.
 FAKE=$T_TMP/fakebuild
-mkdir -p "$FAKE/lib" "$FAKE/bin" "$FAKE/layer/extensions"
+mkdir -p "$FAKE/lib" "$FAKE/bin" "$FAKE/layer/extensions" "$FAKE/layer/runtrail"
 cp "$RT_ROOT/$BUILD/lib/libruntrail-preload.so" "$FAKE/lib/"
+cp "$RT_ROOT/$BUILD/layer/runtrail/wrapper" "$FAKE/layer/runtrail/"
 cp "$RT_ROOT/$BUILD/bin/runtrail-extension" "$FAKE/bin/"
 cp "$RT_ROOT/$BUILD/layer/extensions/runtrail" "$FAKE/layer/extensions/"
 expect_exit "links: copies of the real programs pass" 0 bash "$CHECK" --root "$SRC" --build "$FAKE"
@@ -110,6 +111,13 @@ expect_grep "links: names the interposer and libcurl" \
     "$T_TMP/last.out"
 expect_no_grep "links: libc itself is not reported" 'needs libc\.so' "$T_TMP/last.out"
 cp "$RT_ROOT/$BUILD/lib/libruntrail-preload.so" "$FAKE/lib/"
+
+cp "$RT_ROOT/$BUILD/tests/recorder/idle" "$FAKE/layer/runtrail/wrapper" # needs libc.so.6
+expect_exit "links: a wrapper linked dynamically fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"
+expect_grep "links: names the wrapper and what it needs" \
+    "^$FAKE/layer/runtrail/wrapper: is dynamically linked \(needs: libc\.so\.6; readelf -d, -l\); it must be static" \
+    "$T_TMP/last.out"
+cp "$RT_ROOT/$BUILD/layer/runtrail/wrapper" "$FAKE/layer/runtrail/"
 
 cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/bin/runtrail-extension" # the CLI needs SQLite
 expect_exit "links: an extension needing SQLite fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"

@@ -20,3 +20,4 @@ UNIT_test_toolbox_LIBS   := formats rtextension
 UNIT_test_viewmodel_LIBS := viewer analysis formats
 UNIT_test_replay_LIBS    := replay analysis recorder formats
 UNIT_test_control_LIBS   := control store formats
+UNIT_test_wrapper_LIBS   := rtwrapper

@@ -3,11 +3,16 @@
  * hashes and allow-list, and the CODE tree digest. */
 #include "formats/digest.h"
 #include "recorder/extension/extension.h"
+#include "recorder/ring.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- configuration ---- */
@@ -891,4 +896,109 @@ Test(procparse, fdinfo_flags_and_stat_ppid)
     static const char stat[] = "4242 (my (odd) prog) S 17 4242 4242 0 -1";
     cr_assert_eq(rt_proc_stat_ppid(stat, strlen(stat)), 17);
     cr_assert_eq(rt_proc_stat_ppid("4242 (x", 7), -1);
+}
+
+/* ---- the /proc sampler and runtrail's own wrapper ---- */
+
+struct sampled_starts {
+    int32_t pid;
+    int starts; /* proc_start events of pid */
+};
+
+static void count_starts(const struct rt_event *ev, void *arg)
+{
+    struct sampled_starts *s = arg;
+    if (ev->pid == s->pid && ev->op == RT_OP_PROC_START && (ev->flags & RT_EF_SAMPLED))
+        s->starts++;
+}
+
+/* Drains ring for up to ms, counting the sampler's proc_start events of pid. */
+static int sampled_starts_of(struct rt_ring *ring, pid_t pid, int ms)
+{
+    struct sampled_starts s = {pid, 0};
+    for (int waited = 0; waited < ms && s.starts == 0; waited += 20) {
+        usleep(20000);
+        rt_ring_drain(ring, count_starts, &s);
+    }
+    return s.starts;
+}
+
+/* Starts argv with a pipe on stdin (the write end in *in), run_dir as RUNTRAIL_RUN_DIR, and
+ * writes its pid to run_dir/runtime.pid, as the wrapper does. */
+static pid_t start_runtime(char *const argv[], const char *run_dir, int *in)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(p[0], 0);
+        close(p[1]);
+        setenv("RUNTRAIL_RUN_DIR", run_dir, 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[0]);
+    *in = p[1];
+    char path[512], text[32];
+    snprintf(path, sizeof path, "%s/runtime.pid", run_dir);
+    snprintf(text, sizeof text, "%d\n", (int)pid);
+    write_file(path, text);
+    return pid;
+}
+
+Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_its_exec)
+{
+    const char *b = getenv("BUILD");
+    char idle[512], wrapper[512];
+    snprintf(idle, sizeof idle, "%s/tests/recorder/static_idle", b ? b : "build");
+    snprintf(wrapper, sizeof wrapper, "%s/layer/runtrail/wrapper", b ? b : "build");
+    cr_assert_eq(access(idle, X_OK), 0, "%s: build it first", idle);
+    cr_assert_eq(access(wrapper, X_OK), 0, "%s: build it first", wrapper);
+    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char ring_path[512], ready[512];
+    snprintf(ring_path, sizeof ring_path, "%s/ring", dir);
+    snprintf(ready, sizeof ready, "%s/ready", dir);
+    struct rt_ring *ring = NULL;
+    cr_assert_eq(rt_ring_create(ring_path, 256, &ring, NULL), RT_OK);
+    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 10);
+    cr_assert_not_null(w);
+
+    /* A static program as the runtime: the interposer cannot enter it, the sampler says so. */
+    int in;
+    char *const idle_argv[] = {idle, NULL};
+    pid_t pid = start_runtime(idle_argv, dir, &in);
+    int idle_starts = sampled_starts_of(ring, pid, 3000);
+    close(in);
+    waitpid(pid, NULL, 0);
+    cr_assert_eq(idle_starts, 1, "the static runtime is reported");
+
+    /* The static wrapper, held in its open of the ready file (a FIFO until a writer comes):
+     * the runtime's pid runs the wrapper's image, which the sampler must not report. */
+    cr_assert_eq(mkfifo(ready, 0600), 0);
+    char *const wrap_argv[] = {wrapper, idle, NULL};
+    pid = start_runtime(wrap_argv, dir, &in);
+    int before = sampled_starts_of(ring, pid, 500);
+    /* Let it read an empty ready file: it execs the runtime unchanged, in the same process,
+     * and that image is reported. */
+    int fd = open(ready, O_WRONLY | O_NONBLOCK);
+    if (fd >= 0)
+        close(fd);
+    int after = sampled_starts_of(ring, pid, 3000);
+    kill(pid, SIGKILL); /* before any assertion: a child left behind would hold Criterion */
+    close(in);
+    waitpid(pid, NULL, 0);
+    cr_assert_eq(before, 0, "the wrapper itself is not reported");
+    cr_assert_geq(fd, 0, "the wrapper opened the ready file");
+    cr_assert_eq(after, 1, "its runtime is, after the exec");
+
+    rt_ext_procwatch_stop(w);
+    rt_ring_close(ring);
+    unlink(ready);
+    unlink(ring_path);
+    char pidfile[512];
+    snprintf(pidfile, sizeof pidfile, "%s/runtime.pid", dir);
+    unlink(pidfile);
+    rmdir(dir);
 }
