@@ -111,6 +111,20 @@ wrap
 expect_eq "wrapper: garbage in the ready file is not executed, runtime unchanged" \
     "$unchanged no" "$(cat "$T_TMP/wrap.out") $([ -e "$T_TMP/pwned" ] && echo yes || echo no)"
 
+# A FIFO where the ready file should be would hold the runtime's start forever: not read.
+rm -f "$RUN/ready" && mkfifo "$RUN/ready"
+wrap timeout 10
+expect_eq "wrapper: a FIFO as the ready file is not waited on, runtime unchanged" "$unchanged" \
+    "$(cat "$T_TMP/wrap.out")"
+rm -f "$RUN/ready"
+# runtime.pid is never written through a symbolic link.
+printf 'RUNTRAIL_PROXY=127.0.0.1:9555\nRUNTRAIL_RING=\nRUNTRAIL_PID=%s\n' "$LIVE" >"$RUN/ready"
+echo "keep me" >"$T_TMP/victim" && rm -f "$RUN/runtime.pid" && ln -s "$T_TMP/victim" "$RUN/runtime.pid"
+wrap
+expect_eq "wrapper: a symbolic link as runtime.pid is not followed, the runtime still redirected" \
+    "keep me 127.0.0.1:9555" "$(cat "$T_TMP/victim") $(sed -n 's/^api=//p' "$T_TMP/wrap.out")"
+rm -f "$RUN/runtime.pid"
+
 expect_exit "wrapper: no runtime given is a usage error" 2 "$WRAPPER"
 expect_grep "wrapper: the usage line" '^usage: wrapper RUNTIME \[ARGS...\]$' "$T_TMP/last.err"
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -924,8 +925,9 @@ static int sampled_starts_of(struct rt_ring *ring, pid_t pid, int ms)
 }
 
 /* Starts argv with a pipe on stdin (the write end in *in), run_dir as RUNTRAIL_RUN_DIR, and
- * writes its pid to run_dir/runtime.pid, as the wrapper does. */
-static pid_t start_runtime(char *const argv[], const char *run_dir, int *in)
+ * writes its pid to run_dir/runtime.pid, as the wrapper does. Traced: the child stops at its
+ * exec, in argv[0]'s image, until PTRACE_DETACH. */
+static pid_t start_runtime(char *const argv[], const char *run_dir, bool traced, int *in)
 {
     int p[2];
     cr_assert_eq(pipe(p), 0);
@@ -935,11 +937,18 @@ static pid_t start_runtime(char *const argv[], const char *run_dir, int *in)
         dup2(p[0], 0);
         close(p[1]);
         setenv("RUNTRAIL_RUN_DIR", run_dir, 1);
+        if (traced)
+            ptrace(PTRACE_TRACEME, 0, NULL, NULL);
         execv(argv[0], argv);
         _exit(127);
     }
     close(p[0]);
     *in = p[1];
+    if (traced) {
+        int st = 0;
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFSTOPPED(st), "the child stops at its exec");
+    }
     char path[512], text[32];
     snprintf(path, sizeof path, "%s/runtime.pid", run_dir);
     snprintf(text, sizeof text, "%d\n", (int)pid);
@@ -957,9 +966,8 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     cr_assert_eq(access(wrapper, X_OK), 0, "%s: build it first", wrapper);
     char dir[] = "/tmp/rt-ext-procwatch.XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    char ring_path[512], ready[512];
+    char ring_path[512];
     snprintf(ring_path, sizeof ring_path, "%s/ring", dir);
-    snprintf(ready, sizeof ready, "%s/ready", dir);
     struct rt_ring *ring = NULL;
     cr_assert_eq(rt_ring_create(ring_path, 256, &ring, NULL), RT_OK);
     struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 10);
@@ -968,34 +976,30 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     /* A static program as the runtime: the interposer cannot enter it, the sampler says so. */
     int in;
     char *const idle_argv[] = {idle, NULL};
-    pid_t pid = start_runtime(idle_argv, dir, &in);
+    pid_t pid = start_runtime(idle_argv, dir, false, &in);
     int idle_starts = sampled_starts_of(ring, pid, 3000);
     close(in);
     waitpid(pid, NULL, 0);
     cr_assert_eq(idle_starts, 1, "the static runtime is reported");
 
-    /* The static wrapper, held in its open of the ready file (a FIFO until a writer comes):
-     * the runtime's pid runs the wrapper's image, which the sampler must not report. */
-    cr_assert_eq(mkfifo(ready, 0600), 0);
+    /* The static wrapper, held at its exec (ptrace): the runtime's pid runs the wrapper's
+     * image, which the sampler must not report. */
     char *const wrap_argv[] = {wrapper, idle, NULL};
-    pid = start_runtime(wrap_argv, dir, &in);
+    pid = start_runtime(wrap_argv, dir, true, &in);
     int before = sampled_starts_of(ring, pid, 500);
-    /* Let it read an empty ready file: it execs the runtime unchanged, in the same process,
+    /* Let it go: without a ready file it execs the runtime unchanged, in the same process,
      * and that image is reported. */
-    int fd = open(ready, O_WRONLY | O_NONBLOCK);
-    if (fd >= 0)
-        close(fd);
+    long detached = ptrace(PTRACE_DETACH, pid, NULL, NULL);
     int after = sampled_starts_of(ring, pid, 3000);
     kill(pid, SIGKILL); /* before any assertion: a child left behind would hold Criterion */
     close(in);
     waitpid(pid, NULL, 0);
     cr_assert_eq(before, 0, "the wrapper itself is not reported");
-    cr_assert_geq(fd, 0, "the wrapper opened the ready file");
+    cr_assert_eq(detached, 0, "the wrapper is let go");
     cr_assert_eq(after, 1, "its runtime is, after the exec");
 
     rt_ext_procwatch_stop(w);
     rt_ring_close(ring);
-    unlink(ready);
     unlink(ring_path);
     char pidfile[512];
     snprintf(pidfile, sizeof pidfile, "%s/runtime.pid", dir);
