@@ -90,10 +90,13 @@ expect_grep "init error: the module error is reported" '"errorType":"ModuleNotFo
 echo '{"sleep_ms":3000}' >"$T_TMP/sleep.json"
 echo '{"crash":3}' >"$T_TMP/crash.json"
 ok_event="$SAMPLES/events/s3-put.json"
+# A copy of the runtime of our own, so that the check for processes left behind below sees this
+# test's and not those of the test groups running beside it.
+cp "$C_BOOTSTRAP" "$T_TMP/own-bootstrap"
 expect_exit "timeout and crash: exit 1" 1 "$RUNTRAIL" invoke --no-record --timeout 0.5 \
     --task-root "$SAMPLES/c-bootstrap" --report "$T_TMP/report" --event "$ok_event" \
     --event "$T_TMP/sleep.json" --event "$ok_event" --event "$T_TMP/crash.json" \
-    --event "$ok_event" -- "$C_BOOTSTRAP"
+    --event "$ok_event" -- "$T_TMP/own-bootstrap"
 status() { python3 -c 'import json,sys
 for l in open(sys.argv[1]): d=json.loads(l); print(d["status"], d["errorType"] or "-", "cold" if d["coldStart"] else "warm")' "$1" | tr '\n' ','; }
 expect_eq "statuses: ok, timeout, ok (cold start again), crash, ok (cold start again)" \
@@ -105,7 +108,7 @@ expect_eq "responses after the timeout and the crash are fine" 3 \
     "$(grep -c '"bucket":"example-uploads"' "$T_TMP/last.out")"
 expect_grep "stderr names the timed-out invocation" 'status timeout \(Sandbox.Timedout\)' "$T_TMP/last.err"
 sleep 0.2
-expect_eq "no sample process left behind" "" "$(pgrep -f "$C_BOOTSTRAP" || true)"
+expect_eq "no sample process left behind" "" "$(pgrep -f "$T_TMP/own-bootstrap" || true)"
 mkdir -p "$T_TMP/tmpdir"
 echo '{"echo":1}' >"$T_TMP/echo.json"
 TMPDIR="$T_TMP/tmpdir" "$RUNTRAIL" invoke --no-record --event "$T_TMP/echo.json" \
@@ -228,11 +231,11 @@ wait $EM_PID
 # SIGINT during a long invocation: cancelled at once, sandbox shut down, exit 1.
 echo '{"sleep_ms":20000}' >"$T_TMP/long.json"
 "$RUNTRAIL" invoke --no-record --timeout 60 --task-root "$SAMPLES/c-bootstrap" \
-    --event "$T_TMP/long.json" --event "$ok_event" -- "$C_BOOTSTRAP" \
+    --event "$T_TMP/long.json" --event "$ok_event" -- "$T_TMP/own-bootstrap" \
     >"$T_TMP/int.out" 2>"$T_TMP/int.err" &
 INV_PID=$!
 PIDS+=($INV_PID)
-for _ in $(seq 100); do pgrep -f "$C_BOOTSTRAP" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 100); do pgrep -f "$T_TMP/own-bootstrap" >/dev/null && break; sleep 0.05; done
 sleep 0.3
 t0=$(date +%s%N)
 kill -INT $INV_PID
@@ -243,7 +246,7 @@ expect_eq "SIGINT: invoke exits 1 within 2 s" "1 yes" "$rc $([ $ms -lt 2000 ] &&
 expect_grep "SIGINT: the invocation is reported cancelled, the next one never starts" \
     '^\{"errorMessage":"RequestId: [0-9a-f-]{36} Error: the invocation was cancelled","errorType":"Runtrail.Cancelled"\}$' "$T_TMP/int.out"
 expect_eq "SIGINT: one line printed, no sample process left" "1|" \
-    "$(wc -l <"$T_TMP/int.out" | tr -d ' ')|$(pgrep -f "$C_BOOTSTRAP" || true)"
+    "$(wc -l <"$T_TMP/int.out" | tr -d ' ')|$(pgrep -f "$T_TMP/own-bootstrap" || true)"
 
 # --event - reads stdin; --repeat delivers the list N times.
 printf '{"from":"stdin"}' | "$RUNTRAIL" invoke --no-record --event - --repeat 3 \
