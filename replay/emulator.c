@@ -267,6 +267,19 @@ void rt_emu_cancel(struct rt_emu *emu)
     pthread_mutex_unlock(&emu->mu);
 }
 
+/* Every extension process has registered (or exited): Lambda starts the runtime then (AWS's
+ * runtime interface emulator: AwaitExternalAgentsRegistered, then the runtime's exec). */
+static bool extensions_registered(struct rt_emu *emu)
+{
+    int exited = 0;
+    for (int i = 0; i < emu->n_ext_procs; i++)
+        if (emu_proc_poll(&emu->ext_procs[i]))
+            exited++;
+    return emu->n_exts + exited >= emu->n_ext_procs;
+}
+
+/* Every extension has finished its init (called event/next, or registered for no event) or
+ * exited: with the runtime's first /next, the end of the Init phase. */
 static bool extensions_ready(struct rt_emu *emu)
 {
     int ready = 0, exited = 0;
@@ -303,7 +316,7 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
         rc = start_extensions(emu, cfg->layers[i], ei);
     if (rc != RT_OK)
         return rc;
-    while (!extensions_ready(emu) && !emu->init_failed && !emu->cancelled &&
+    while (!extensions_registered(emu) && !emu->init_failed && !emu->cancelled &&
            emu_wait_until(emu, until)) {
     }
 
@@ -342,8 +355,11 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
         return rc;
 
     char msg[512];
+    /* Init is over once the runtime waits in /next and every extension has called event/next
+     * (what an extension does between register and event/next runs beside the runtime's
+     * start, as in Lambda). */
     while (!emu->init_failed) {
-        if (emu->runtime_waiting)
+        if (emu->runtime_waiting && extensions_ready(emu))
             return RT_OK;
         if (emu->cancelled) {
             set_cancelled(emu);
@@ -531,6 +547,9 @@ int rt_emu_invoke(struct rt_emu *emu, const struct rt_emu_request *req, struct r
         res->cold_start = true;
         int rc = cold_start(emu, ei);
         res->init_ns = emu_mono_ns() - t0;
+        pthread_mutex_unlock(&emu->mu); /* the Telemetry API's lock is never taken under mu */
+        emu_tele_init_done(emu);
+        pthread_mutex_lock(&emu->mu);
         if (rc != RT_OK) {
             const char *reason = "failure";
             if (rc == RT_ERR_EMU_INIT) {

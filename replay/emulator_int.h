@@ -61,6 +61,10 @@ struct emu_telemetry {
     int64_t last_delivery_ms;
     struct emu_sub subs[EMU_MAX_EXTENSIONS]; /* "function" subscribers of this sandbox */
     int n_subs;
+    /* The sandbox's Init phase: lines are kept for the extensions that subscribe before it
+     * ends (an extension subscribes after register, beside the runtime's start, and Lambda
+     * delivers it the init's telemetry). */
+    bool in_init;
 };
 
 struct rt_emu {
@@ -135,6 +139,9 @@ void emu_tele_attach(struct rt_emu *emu, int read_fd);
 void emu_tele_flush(struct rt_emu *emu);
 /* The sandbox ended: the rest of the output is read and delivered, subscriptions dropped. */
 void emu_tele_end_sandbox(struct rt_emu *emu);
+/* The Init phase is over: lines are queued only for subscribers from now on (those kept for
+ * none are dropped). Never called holding emu->mu. */
+void emu_tele_init_done(struct rt_emu *emu);
 /* PUT /2022-07-01/telemetry from extension ext_id: 0, or -1 with a message in err. */
 int emu_tele_subscribe(struct rt_emu *emu, const char *ext_id, const char *body, size_t len,
                        char *err, size_t err_cap);

@@ -7,7 +7,9 @@
  * response or error (emu_tele_flush), so that an extension has the invocation's lines before
  * the invocation completes. Delivery uses libcurl; sandbox.localdomain, the host Lambda names
  * the destination by, is this machine's loopback. One pipe per sandbox; subscriptions end with
- * the sandbox, as extensions subscribe again after each cold start. */
+ * the sandbox, as extensions subscribe again after each cold start. Lines written during the
+ * Init phase are kept until a subscriber comes or the phase ends: an extension subscribes after
+ * register, while the runtime already starts. */
 #include "replay/emulator_int.h"
 
 #include "formats/escape.h"
@@ -33,7 +35,7 @@ static void queue_line(struct emu_telemetry *t, const char *text, size_t len)
 {
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         len--;
-    if (!t->n_subs)
+    if (!t->n_subs && !t->in_init)
         return;
     if (t->bytes + len > QUEUE_MAX_BYTES || t->n >= EMU_TELE_QUEUE) {
         t->dropped++;
@@ -222,6 +224,19 @@ void emu_tele_attach(struct rt_emu *emu, int read_fd)
         close(t->pipe_fd);
     t->pipe_fd = read_fd;
     t->partial_len = 0;
+    t->in_init = true;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void emu_tele_init_done(struct rt_emu *emu)
+{
+    struct emu_telemetry *t = &emu->tele;
+    if (!t->running)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->in_init = false;
+    if (!t->n_subs)
+        deliver(t); /* to nobody: forgets the lines kept for a subscriber that never came */
     pthread_mutex_unlock(&t->mu);
 }
 

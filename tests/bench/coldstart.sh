@@ -6,9 +6,11 @@
 # phase:
 #   extension load    exec of extensions/runtrail to its first mkdir (dynamic loading, config)
 #   extension init    to the ready file (event ring, sealer thread, proxy listening)
-#   register          to the emulator's fork of the runtime (register + event/next round trips;
-#                     the Telemetry API listener and the /proc sampler start after register)
-#   wrapper           exec of the wrapper script to the exec of the runtime
+#   register          to the emulator's fork of the runtime: the register round trip (Lambda,
+#                     and the emulator, start the runtime once every extension has registered;
+#                     the extension's Telemetry API subscription, /proc sampler and event/next
+#                     run beside the runtime's start)
+#   wrapper           exec of the wrapper (a static program) to the exec of the runtime
 #   runtime init      exec of the runtime to the handler's child (sh -c 'uname -s'), i.e. the
 #                     runtime's start under the interposer and its first invocation/next
 #   child             the handler's child process, sh exec to its exit

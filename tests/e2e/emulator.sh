@@ -150,6 +150,34 @@ rm -f "$T_TMP/ext.log"
 expect_eq "an invocation waits for the extension to call next again (>= 300 ms)" yes \
     "$(python3 -c 'import json,sys; print("yes" if json.loads(open(sys.argv[1]).readline())["durationMs"] >= 300 else "no")' "$T_TMP/slow")"
 
+# The Init phase as Lambda runs it: the runtime starts once every extension has registered,
+# beside what an extension does before its first event/next; init is over (and the first event
+# goes out) only when the runtime and every extension wait in next.
+rm -f "$T_TMP/ext.log"
+"$RUNTRAIL" invoke --no-record --layer "$T_TMP/layer" --env TEST_EXT_LOG="$T_TMP/ext.log" \
+    --env TEST_EXT_INIT_DELAY_MS=400 --task-root "$SAMPLES/c-bootstrap" --report "$T_TMP/init" \
+    --event "$ok_event" \
+    -- /bin/sh -c 'echo "runtime-start $(date +%s%3N)" >>"$0"; exec "$1"' "$T_TMP/ext.log" \
+    "$C_BOOTSTRAP" >"$T_TMP/init.out" 2>/dev/null
+started=$(sed -n 's/^runtime-start //p' "$T_TMP/ext.log")
+ext_done=$(sed -n 's/^init-done //p' "$T_TMP/ext.log")
+expect_eq "init: the runtime starts before the registered extension calls next" yes \
+    "$([ -n "$started" ] && [ -n "$ext_done" ] && [ "$started" -lt "$ext_done" ] && echo yes || echo "no (runtime $started, extension $ext_done)")"
+expect_eq "init: it lasts until the extension calls next (>= 400 ms), then the function answers" "yes 1" \
+    "$(python3 -c 'import json,sys; print("yes" if json.loads(open(sys.argv[1]).readline())["initMs"] >= 400 else "no")' "$T_TMP/init") $(grep -c '"bucket":"example-uploads"' "$T_TMP/init.out")"
+
+# What the runtime writes before an extension subscribes to the Telemetry API, during init,
+# still reaches that extension (Lambda delivers the Init phase's telemetry to subscribers).
+rm -f "$T_TMP/ext.log"
+"$RUNTRAIL" invoke --no-record --layer "$T_TMP/layer" --env TEST_EXT_LOG="$T_TMP/ext.log" \
+    --env TEST_EXT_INIT_DELAY_MS=300 --env TEST_EXT_TELEMETRY=1 \
+    --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" \
+    -- /bin/sh -c 'echo "early line, before any subscription"; exec "$0"' "$C_BOOTSTRAP" \
+    >/dev/null 2>&1
+expect_eq "init: the runtime's early output reaches the extension that subscribed later" \
+    "subscribe 200|telemetry early line, before any subscription" \
+    "$(grep -E '^(subscribe|telemetry early)' "$T_TMP/ext.log" | paste -sd'|')"
+
 # --- API status codes (the probe runtime calls the APIs wrongly) ---
 PROBE="$ROOT/tests/replay/probe_runtime.sh"
 echo '{"codes":1}' >"$T_TMP/codes.json"
