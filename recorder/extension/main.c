@@ -420,15 +420,20 @@ static int64_t run_events(struct api *a, struct recorder *rec, const struct rt_e
         }
         if (rec->proxy) {
             /* An invocation still in flight ends as the reason says: timeout, failure (the
-             * runtime died), or spindown (stopped from outside before it answered). */
+             * runtime died), or spindown (stopped from outside before it answered). Unless
+             * the runtime never came through the proxy (an entry point that does not run the
+             * wrapper): then its outcome is unknown here, and an error would be a false one. */
             bool timeout = !strcmp(ev.reason, "timeout"), failure = !strcmp(ev.reason, "failure");
+            bool unproxied = !rt_ext_proxy_runtime_seen(rec->proxy);
             rt_ext_proxy_abort_inflight(rec->proxy,
-                                        timeout   ? RT_STATUS_TIMEOUT
-                                        : failure ? RT_STATUS_CRASH
-                                                  : RT_STATUS_ERROR,
-                                        timeout   ? "Sandbox.Timedout"
-                                        : failure ? "Runtime.ExitError"
-                                                  : "Runtrail.Cancelled");
+                                        timeout     ? RT_STATUS_TIMEOUT
+                                        : failure   ? RT_STATUS_CRASH
+                                        : unproxied ? RT_STATUS_UNKNOWN
+                                                    : RT_STATUS_ERROR,
+                                        timeout     ? "Sandbox.Timedout"
+                                        : failure   ? "Runtime.ExitError"
+                                        : unproxied ? "Runtrail.NotProxied"
+                                                    : "Runtrail.Cancelled");
         }
         return ev.deadline_ms;
     }

@@ -44,6 +44,24 @@ expect_grep "layer from the zip: the function answers" '"bucket":"example-upload
 expect_eq "layer from the zip: the invocation's bundle, with the interposer's events, and the shutdown bundle" "2 1 yes" \
     "$(find "$T_TMP/store" -name '*.rtb' | wc -l) $(find "$T_TMP/store" -name '*-shutdown.rtb' | wc -l) $("$RUNTRAIL" show --json "$(find "$T_TMP/store" -name '*.rtb' ! -name '*-shutdown.rtb' | head -n 1)" | grep -q '"coverage":\["preload","proxy"\]' && echo yes)"
 
+# A runtime that never comes through the proxy (an entry point that does not run the wrapper):
+# the extension still gets INVOKE and SHUTDOWN, but cannot see the outcome. Its bundle says
+# status unknown, Runtrail.NotProxied, not a false error.
+mkdir -p "$T_TMP/bypass" && cp -a "$T_TMP/opt/." "$T_TMP/bypass/"
+printf '#!/bin/sh\nexec "$@"\n' >"$T_TMP/bypass/runtrail/wrapper"
+"$RUNTRAIL" invoke --no-record --layer "$T_TMP/bypass" --env RUNTRAIL_STORE="$T_TMP/bstore" \
+    --env RUNTRAIL_SPOOL_DIR="$T_TMP/bspool" --env RUNTRAIL_PROXY_PORT="$(free_port)" \
+    --env RUNTRAIL_LAYERS_DIR="$T_TMP/bypass" --task-root "$ROOT/samples/c-bootstrap" \
+    --event "$ROOT/samples/events/s3-put.json" -- "$C_BOOTSTRAP" >"$T_TMP/bypass.out" 2>/dev/null
+expect_grep "runtime outside the proxy: the function answers" '"bucket":"example-uploads"' \
+    "$T_TMP/bypass.out"
+for b in $(find "$T_TMP/bstore" -name '*.rtb' ! -name '*-shutdown.rtb'); do
+    "$RUNTRAIL" show --json "$b" | head -n 1
+done | python3 -c 'import json,sys
+for l in sys.stdin: m = json.loads(l); print(m["status"], m.get("error_type"))' >"$T_TMP/bypass.meta"
+expect_eq "runtime outside the proxy: the invocation's bundle says unknown, Runtrail.NotProxied" \
+    "unknown Runtrail.NotProxied" "$(cat "$T_TMP/bypass.meta")"
+
 # --- the wrapper ---
 cat >"$T_TMP/show-env" <<'EOF'
 #!/bin/sh
