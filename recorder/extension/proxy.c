@@ -341,28 +341,6 @@ static void abandon_locked(struct rt_ext_proxy *p, const char *why)
     finish_locked(p, status);
 }
 
-void rt_ext_proxy_note_invoke(struct rt_ext_proxy *p, const char *request_id)
-{
-    if (!request_id || !*request_id || strlen(request_id) >= sizeof p->announced_id)
-        return;
-    pthread_mutex_lock(&p->mu);
-    struct rt_ext_invocation *inv = p->inflight;
-    if (inv && inv->init_error && !strcmp(inv->request_id, "init")) {
-        /* The runtime reported init/error before taking this invocation: it is the request
-         * that failed, as its caller sees it. */
-        char *id = strdup(request_id);
-        if (id) {
-            free(inv->request_id);
-            inv->request_id = id;
-        }
-    } else if (strcmp(request_id, p->last_next_id) != 0) {
-        snprintf(p->announced_id, sizeof p->announced_id, "%s", request_id);
-        p->announced_mono_ns = rt_ext_now_mono_ns();
-        p->announced_wall_ns = rt_ext_now_wall_ns();
-    }
-    pthread_mutex_unlock(&p->mu);
-}
-
 /* An INVOKE the runtime never took (it died or hung in its init, or between invocations): the
  * invocation's bundle, with what the sandbox did since the init began (cold start) or since the
  * event was announced. Called with p->mu held. */
@@ -380,6 +358,38 @@ static void announced_locked(struct rt_ext_proxy *p)
     p->had_invocation = true;
     p->announced_id[0] = '\0';
     p->inflight = inv;
+}
+
+void rt_ext_proxy_note_invoke(struct rt_ext_proxy *p, const char *request_id)
+{
+    if (!request_id || !*request_id || strlen(request_id) >= sizeof p->announced_id)
+        return;
+    pthread_mutex_lock(&p->mu);
+    struct rt_ext_invocation *inv = p->inflight;
+    if (inv && inv->init_error && !strcmp(inv->request_id, "init")) {
+        /* The runtime reported init/error before taking this invocation: it is the request
+         * that failed, as its caller sees it. */
+        char *id = strdup(request_id);
+        if (id) {
+            free(inv->request_id);
+            inv->request_id = id;
+        }
+    } else if (strcmp(request_id, p->last_next_id) != 0) {
+        if (p->announced_id[0] && !inv && !__atomic_load_n(&p->runtime_seen, __ATOMIC_RELAXED)) {
+            /* The runtime does not come through the proxy at all (an entry point that does not
+             * run the wrapper): the invocation announced before this one is over, its outcome
+             * unseen. A runtime behind the proxy has been seen since its first /next, in the
+             * init, before any INVOKE. */
+            announced_locked(p);
+            if (p->inflight && !p->inflight->error_type)
+                p->inflight->error_type = dup_or_null("Runtrail.NotProxied");
+            finish_locked(p, RT_STATUS_UNKNOWN);
+        }
+        snprintf(p->announced_id, sizeof p->announced_id, "%s", request_id);
+        p->announced_mono_ns = rt_ext_now_mono_ns();
+        p->announced_wall_ns = rt_ext_now_wall_ns();
+    }
+    pthread_mutex_unlock(&p->mu);
 }
 
 void rt_ext_proxy_abort_inflight(struct rt_ext_proxy *p, uint8_t status, const char *error_type)
