@@ -292,6 +292,16 @@ static bool extensions_ready(struct rt_emu *emu)
     return ready + exited >= emu->n_ext_procs;
 }
 
+/* A runtime that failed its init ends the sandbox, but the extensions still finish theirs
+ * first (until they wait in event/next, or exit, or the init's deadline): they learn of the
+ * failure there (SHUTDOWN), and one that subscribes to the Telemetry API meanwhile still gets
+ * what the runtime printed before it failed. Caller holds mu. */
+static void extensions_settle(struct rt_emu *emu, uint64_t until)
+{
+    while (!extensions_ready(emu) && !emu->cancelled && emu_wait_until(emu, until)) {
+    }
+}
+
 /* Caller holds mu. Returns RT_OK when the runtime is ready; otherwise fills the result fields
  * (status, error type, body) with the init failure and returns RT_ERR_EMU_INIT, or another
  * RT_ERR_* when the emulator itself failed. */
@@ -370,6 +380,7 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
             char *body = rt_emu_error_json("Runtime.ExitError", msg);
             emu_set_result(emu, RT_STATUS_CRASH, "Runtime.ExitError", body,
                            body ? strlen(body) : 0);
+            extensions_settle(emu, until);
             return RT_ERR_EMU_INIT;
         }
         if (!emu_wait_until(emu, until)) {
@@ -386,6 +397,7 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
     char *body = emu->init_error_body;
     emu->init_error_body = NULL;
     emu_set_result(emu, RT_STATUS_ERROR, emu->init_error_type, body, emu->init_error_len);
+    extensions_settle(emu, until);
     return RT_ERR_EMU_INIT;
 }
 

@@ -139,8 +139,8 @@ void emu_tele_attach(struct rt_emu *emu, int read_fd);
 void emu_tele_flush(struct rt_emu *emu);
 /* The sandbox ended: the rest of the output is read and delivered, subscriptions dropped. */
 void emu_tele_end_sandbox(struct rt_emu *emu);
-/* The Init phase is over: lines are queued only for subscribers from now on (those kept for
- * none are dropped). Never called holding emu->mu. */
+/* The Init phase is over: lines are queued only for subscribers from now on (those kept
+ * during init wait for a subscriber until the sandbox ends). Never called holding emu->mu. */
 void emu_tele_init_done(struct rt_emu *emu);
 /* PUT /2022-07-01/telemetry from extension ext_id: 0, or -1 with a message in err. */
 int emu_tele_subscribe(struct rt_emu *emu, const char *ext_id, const char *body, size_t len,

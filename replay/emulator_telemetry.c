@@ -234,9 +234,7 @@ void emu_tele_init_done(struct rt_emu *emu)
     if (!t->running)
         return;
     pthread_mutex_lock(&t->mu);
-    t->in_init = false;
-    if (!t->n_subs)
-        deliver(t); /* to nobody: forgets the lines kept for a subscriber that never came */
+    t->in_init = false; /* what was kept stays for a late subscriber, until the sandbox ends */
     pthread_mutex_unlock(&t->mu);
 }
 

@@ -177,6 +177,16 @@ rm -f "$T_TMP/ext.log"
 expect_eq "init: the runtime's early output reaches the extension that subscribed later" \
     "subscribe 200|telemetry early line, before any subscription" \
     "$(grep -E '^(subscribe|telemetry early)' "$T_TMP/ext.log" | paste -sd'|')"
+# ... even when the runtime died before the extension subscribed: the sandbox ends only once
+# the extension has finished its init, and then SHUTDOWN says why.
+rm -f "$T_TMP/ext.log"
+"$RUNTRAIL" invoke --no-record --layer "$T_TMP/layer" --env TEST_EXT_LOG="$T_TMP/ext.log" \
+    --env TEST_EXT_INIT_DELAY_MS=300 --env TEST_EXT_TELEMETRY=1 \
+    --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" \
+    -- /bin/sh -c 'echo "last words"; exit 3' >/dev/null 2>&1
+expect_eq "init crash: the dead runtime's last line reaches the late subscriber, then SHUTDOWN failure" \
+    "subscribe 200|telemetry last words|SHUTDOWN failure" \
+    "$(grep -E '^(subscribe|telemetry|SHUTDOWN)' "$T_TMP/ext.log" | sed 's/^\(SHUTDOWN [a-z]*\) .*/\1/' | paste -sd'|')"
 
 # --- API status codes (the probe runtime calls the APIs wrongly) ---
 PROBE="$ROOT/tests/replay/probe_runtime.sh"
