@@ -25,7 +25,7 @@ endif
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := libzstd libcurl libmicrohttpd jansson ncursesw sqlite3 libcrypto expat
+PKGS      := libzstd libcurl libmicrohttpd libevent_core libevent_extra jansson ncursesw sqlite3 libcrypto expat
 PKG_CFLAGS := $(filter-out -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=%,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -49,6 +49,7 @@ struct emu_telemetry {
     pthread_t thread;
     bool running, stop;
     int pipe_fd;   /* read end of the runtime's stdout and stderr, or -1 */
+    int wake[2];   /* a byte written to wake[1] ends the reader's wait: a pipe was attached */
     char *partial; /* the line being assembled */
     size_t partial_len;
     struct {

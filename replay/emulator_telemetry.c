@@ -171,12 +171,13 @@ static void *reader(void *arg)
     while (!t->stop) {
         int fd = t->pipe_fd;
         pthread_mutex_unlock(&t->mu);
-        if (fd >= 0) {
-            struct pollfd p = {.fd = fd, .events = POLLIN};
-            poll(&p, 1, TICK_MS);
-        } else {
-            struct timespec ts = {0, TICK_MS * 1000000L};
-            nanosleep(&ts, NULL);
+        /* Lines are stamped when read: the wait ends as soon as a runtime's pipe is attached
+         * (else its first lines, its init's, would wait for the tick and carry a later time). */
+        struct pollfd p[2] = {{.fd = t->wake[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+        if (poll(p, fd >= 0 ? 2 : 1, TICK_MS) > 0 && (p[0].revents & POLLIN)) {
+            char drain[16];
+            while (read(t->wake[0], drain, sizeof drain) > 0)
+                ;
         }
         pthread_mutex_lock(&t->mu);
         if (t->pipe_fd >= 0 && t->pipe_fd == fd && !read_pipe(emu)) {
@@ -197,9 +198,16 @@ int emu_tele_start(struct rt_emu *emu)
     t->partial = malloc(LINE_MAX_BYTES);
     if (!t->partial)
         return RT_ERR_EMU_NO_MEMORY;
+    if (pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(t->partial);
+        t->partial = NULL;
+        return RT_ERR_EMU_NO_MEMORY;
+    }
     pthread_mutex_init(&t->mu, NULL);
     if (pthread_create(&t->thread, NULL, reader, emu) != 0) {
         pthread_mutex_destroy(&t->mu);
+        close(t->wake[0]);
+        close(t->wake[1]);
         free(t->partial);
         t->partial = NULL;
         return RT_ERR_EMU_NO_MEMORY;
@@ -226,6 +234,8 @@ void emu_tele_attach(struct rt_emu *emu, int read_fd)
     t->partial_len = 0;
     t->in_init = true;
     pthread_mutex_unlock(&t->mu);
+    if (t->running)
+        (void)!write(t->wake[1], "", 1); /* full: the reader is awake already */
 }
 
 void emu_tele_init_done(struct rt_emu *emu)
@@ -299,6 +309,8 @@ void emu_tele_stop(struct rt_emu *emu)
     t->pipe_fd = -1;
     free(t->partial);
     t->partial = NULL;
+    close(t->wake[0]);
+    close(t->wake[1]);
     pthread_mutex_destroy(&t->mu);
     t->running = false;
 }

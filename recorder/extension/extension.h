@@ -340,6 +340,39 @@ uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s);
 int rt_ext_sealer_wait_done(struct rt_ext_sealer *s, const char *request_id,
                             int64_t deadline_mono_ns, int64_t *submitted_ns);
 
+/* ---- the HTTP client of the loopback APIs (http.c) ---- */
+
+/* One thread's client of one "host:port", on a kept-alive HTTP/1.1 connection (libevent). */
+struct rt_ext_http;
+struct rt_ext_http_request {
+    const struct rt_header *headers; /* besides Host and Content-Length, which it adds */
+    size_t n_headers;
+    const void *body;
+    size_t len;
+    uint64_t timeout_ms; /* connect, and each read or write; 0: none (a long poll) */
+    size_t max_body;     /* of the answer; 0: no limit */
+};
+struct rt_ext_http_reply {
+    int status;                /* the HTTP status; 0 when nothing came back */
+    struct rt_header *headers; /* as received, in order */
+    size_t n_headers;
+    uint8_t *body; /* NUL-terminated */
+    size_t len;
+    bool overflow; /* the answer's body was over max_body */
+};
+/* NULL when hostport is not "host:port" or out of memory. */
+struct rt_ext_http *rt_ext_http_new(const char *hostport);
+void rt_ext_http_free(struct rt_ext_http *c);
+/* Sends METHOD target (path and query) and waits for the whole answer. Returns 0 with
+ * out->status set, or -1 (out->status 0): unreachable, no answer, timed out, a method evhttp
+ * does not know, a header with a line break. A kept-alive connection the peer had closed is
+ * retried once on a new one. Free out with rt_ext_http_reply_free in both cases. */
+int rt_ext_http_call(struct rt_ext_http *c, const char *method, const char *target,
+                     const struct rt_ext_http_request *rq, struct rt_ext_http_reply *out);
+void rt_ext_http_reply_free(struct rt_ext_http_reply *r);
+/* The first header of that name (any case), or NULL. */
+const char *rt_ext_http_header(const struct rt_ext_http_reply *r, const char *name);
+
 /* ---- the Runtime API proxy (proxy.c) ---- */
 
 struct rt_ext_proxy;

@@ -11,7 +11,6 @@
 #include "formats/digest.h"
 #include "recorder/ring.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -62,75 +61,42 @@ static void diag(const char *fmt, ...)
 /* ---- Extensions API client ---- */
 
 struct api {
-    CURL *h;
-    char base[320];
+    struct rt_ext_http *h;
     char id[160];
     char name[128];
 };
 
-struct api_reply {
-    long status;
-    char *body;
-    size_t len;
-};
-
-static size_t on_api_body(char *ptr, size_t size, size_t n, void *arg)
+/* One call with the headers given as name, value pairs (NULL-terminated); the answer is
+ * capped at 1 MiB. */
+static int api_call(struct api *a, const char *method, const char *path, const char *const *hdrs,
+                    const char *body, struct rt_ext_http_reply *r)
 {
-    struct api_reply *r = arg;
-    size_t add = size * n;
-    if (r->len + add > 1024 * 1024)
-        return 0;
-    char *nb = realloc(r->body, r->len + add + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + r->len, ptr, add);
-    r->body = nb;
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
-}
-
-static int api_call(struct api *a, const char *method, const char *path, struct curl_slist *headers,
-                    const char *body, struct api_reply *r)
-{
-    char url[512];
-    snprintf(url, sizeof url, "%s%s", a->base, path);
-    memset(r, 0, sizeof *r);
-    curl_easy_reset(a->h);
-    curl_easy_setopt(a->h, CURLOPT_URL, url);
-    curl_easy_setopt(a->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(a->h, CURLOPT_PROXY, "");
-    curl_easy_setopt(a->h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_api_body);
-    curl_easy_setopt(a->h, CURLOPT_WRITEDATA, r);
-    if (headers)
-        curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, headers);
-    if (!strcmp(method, "POST")) {
-        curl_easy_setopt(a->h, CURLOPT_POSTFIELDS, body ? body : "");
-    }
-    CURLcode cc = curl_easy_perform(a->h);
-    curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &r->status);
-    return cc == CURLE_OK ? 0 : -1;
+    struct rt_header h[4];
+    size_t n = 0;
+    for (; hdrs && hdrs[2 * n] && n < sizeof h / sizeof *h; n++)
+        h[n] = (struct rt_header){.name = (char *)hdrs[2 * n], .value = (char *)hdrs[2 * n + 1]};
+    struct rt_ext_http_request rq = {.headers = h,
+                                     .n_headers = n,
+                                     .body = body,
+                                     .len = body ? strlen(body) : 0,
+                                     .max_body = 1024 * 1024};
+    return rt_ext_http_call(a->h, method, path, &rq, r);
 }
 
 static int api_register(struct api *a)
 {
-    char hdr[200];
-    snprintf(hdr, sizeof hdr, "Lambda-Extension-Name: %s", a->name);
-    struct curl_slist *h = curl_slist_append(NULL, hdr);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    struct api_reply r;
-    int rc = api_call(a, "POST", "/" API_VERSION "/extension/register", h,
+    const char *hdrs[] = {"Lambda-Extension-Name", a->name, "Content-Type", "application/json",
+                          NULL};
+    struct rt_ext_http_reply r;
+    int rc = api_call(a, "POST", "/" API_VERSION "/extension/register", hdrs,
                       "{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}", &r);
-    struct curl_header *id = NULL;
-    if (rc == 0 && r.status == 200 &&
-        curl_easy_header(a->h, "Lambda-Extension-Identifier", 0, CURLH_HEADER, -1, &id) ==
-            CURLHE_OK)
-        snprintf(a->id, sizeof a->id, "%s", id->value);
+    const char *id =
+        rc == 0 && r.status == 200 ? rt_ext_http_header(&r, "Lambda-Extension-Identifier") : NULL;
+    if (id)
+        snprintf(a->id, sizeof a->id, "%s", id);
     else
         rc = -1;
-    curl_slist_free_all(h);
-    free(r.body);
+    rt_ext_http_reply_free(&r);
     return rc;
 }
 
@@ -144,15 +110,13 @@ struct api_event {
 
 static int api_next(struct api *a, struct api_event *ev)
 {
-    char hdr[220];
-    snprintf(hdr, sizeof hdr, "Lambda-Extension-Identifier: %s", a->id);
-    struct curl_slist *h = curl_slist_append(NULL, hdr);
-    struct api_reply r;
-    int rc = api_call(a, "GET", "/" API_VERSION "/extension/event/next", h, NULL, &r);
-    curl_slist_free_all(h);
+    const char *hdrs[] = {"Lambda-Extension-Identifier", a->id, NULL};
+    struct rt_ext_http_reply r;
+    int rc = api_call(a, "GET", "/" API_VERSION "/extension/event/next", hdrs, NULL, &r);
     memset(ev, 0, sizeof *ev);
-    json_t *root = rc == 0 && r.status == 200 && r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL;
-    free(r.body);
+    json_t *root =
+        rc == 0 && r.status == 200 ? json_loadb((const char *)r.body, r.len, 0, NULL) : NULL;
+    rt_ext_http_reply_free(&r);
     if (!root)
         return -1;
     const char *type = json_string_value(json_object_get(root, "eventType"));
@@ -172,23 +136,23 @@ static int api_next(struct api *a, struct api_event *ev)
 /* init/error or exit/error: reported only for the extension's own fatal failures. */
 static void api_error(struct api *a, const char *which, const char *type, const char *message)
 {
-    char hdr1[220], hdr2[200];
-    snprintf(hdr1, sizeof hdr1, "Lambda-Extension-Identifier: %s", a->id);
-    snprintf(hdr2, sizeof hdr2, "Lambda-Extension-Function-Error-Type: %s", type);
-    struct curl_slist *h = curl_slist_append(NULL, hdr1);
-    h = curl_slist_append(h, hdr2);
-    h = curl_slist_append(h, "Content-Type: application/json");
+    const char *hdrs[] = {"Lambda-Extension-Identifier",
+                          a->id,
+                          "Lambda-Extension-Function-Error-Type",
+                          type,
+                          "Content-Type",
+                          "application/json",
+                          NULL};
     json_t *body =
         json_pack("{s:s,s:s,s:[]}", "errorMessage", message, "errorType", type, "stackTrace");
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     char path[64];
     snprintf(path, sizeof path, "/" API_VERSION "/extension/%s/error", which);
-    struct api_reply r;
-    api_call(a, "POST", path, h, text ? text : "{}", &r);
-    free(r.body);
+    struct rt_ext_http_reply r;
+    api_call(a, "POST", path, hdrs, text ? text : "{}", &r);
+    rt_ext_http_reply_free(&r);
     free(text);
     json_decref(body);
-    curl_slist_free_all(h);
 }
 
 /* ---- the ready file the wrapper checks ---- */
@@ -482,7 +446,7 @@ int main(int argc, char **argv)
     mallopt(M_ARENA_MAX, 2);
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 
-    /* Before anything initialises OpenSSL (the hash key's HMAC, then libcurl): without
+    /* Before anything initialises OpenSSL (the hash key's HMAC, later libcurl): without
      * libcrypto's error texts, whose tables cost the extension 0.5 MB and 20 page faults (see
      * docs/deploy.md). A TLS failure still names its cause where libcurl words it itself
      * ("SSL certificate problem: ..."); OpenSSL's own lines keep their code (error:0A000410:
@@ -497,14 +461,14 @@ int main(int argc, char **argv)
         diag("%s", "AWS_LAMBDA_RUNTIME_API is not set: not running inside Lambda");
         return 1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    struct api a = {.h = curl_easy_init()};
-    snprintf(a.base, sizeof a.base, "http://%s", runtime_api);
+    struct api a = {.h = rt_ext_http_new(runtime_api)};
     char *prog = strdup(argv[0] ? argv[0] : "runtrail");
     snprintf(a.name, sizeof a.name, "%s", prog ? basename(prog) : "runtrail");
     free(prog);
-    if (!a.h)
+    if (!a.h) {
+        diag("AWS_LAMBDA_RUNTIME_API is not host:port: %s", runtime_api);
         return 1;
+    }
 
     char sandbox_id[33];
     random_id(sandbox_id);

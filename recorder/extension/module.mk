@@ -5,26 +5,36 @@
 #   runtrail/wrapper                 the AWS_LAMBDA_EXEC_WRAPPER program (recorder/wrapper/)
 #   runtrail/lib/libruntrail-preload.so and the shared libraries Lambda's images lack
 # `make layer` zips it into $(BUILD)/runtrail-layer.zip (see docs/deploy.md).
-EXT_SRCS := $(filter-out recorder/extension/main.c,$(wildcard recorder/extension/*.c))
-$(eval $(call rt_static_lib,rtextension,$(EXT_SRCS),libcurl libmicrohttpd jansson libcrypto))
+# The program is main.c and curl_lazy.c (libcurl's functions, loading libcurl.so.4 at their
+# first call); the rest is librtextension.a, which unit tests link with libcurl itself.
+EXT_MAIN := recorder/extension/main.c recorder/extension/curl_lazy.c
+EXT_SRCS := $(filter-out $(EXT_MAIN),$(wildcard recorder/extension/*.c))
+$(eval $(call rt_static_lib,rtextension,$(EXT_SRCS),libcurl libmicrohttpd jansson libcrypto \
+  libevent_core libevent_extra))
 # What the extension links: no catalog (SQLite) and no terminal UI (ncurses); the bundle
-# format, the ring consumer and the folder/S3 store only. scripts/check-layers.sh checks the
-# result with readelf.
+# format, the ring consumer and the folder/S3 store only, and not libcurl (loaded when first
+# needed, after the first response). scripts/check-layers.sh checks the result with readelf.
 EXTENSION_LIBS := rtextension recorder store formats
-EXTENSION_PKGS := libcurl jansson
-$(eval $(call rt_program,runtrail-extension,recorder/extension/main.c,EXTENSION))
+EXTENSION_PKGS := jansson
+# $(call rt_link,EXTENSION) without libcurl, whose functions curl_lazy.c defines.
+ext_link = $(filter-out -lcurl,$(call rt_link,EXTENSION))
+$(BUILD)/bin/runtrail-extension: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
+                                 $(call rt_lib_files,$(EXTENSION_LIBS))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ $(ext_link)
+BINS += $(BUILD)/bin/runtrail-extension
 
 LAYER := $(BUILD)/layer
 # Defined by recorder/module.mk (read after this file): expanded when the rules run.
 LAYER_PRELOAD = $(filter %/libruntrail-preload.so,$(SOLIBS))
 # Libraries the extension needs that Lambda's Amazon Linux 2023 images do not ship.
-LAYER_SHLIBS := libmicrohttpd libjansson
+LAYER_SHLIBS := libmicrohttpd libjansson libevent_core libevent_extra
 
-$(LAYER)/extensions/runtrail: $(BUILD)/obj/recorder/extension/main.o \
+$(LAYER)/extensions/runtrail: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
                               $(call rt_lib_files,$(EXTENSION_LIBS))
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(BUILD)/obj/recorder/extension/main.o -o $@ -Wl,--as-needed \
-	  -Wl,-rpath,'$$ORIGIN/../runtrail/lib' $(call rt_link,EXTENSION)
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ -Wl,--as-needed \
+	  -Wl,-rpath,'$$ORIGIN/../runtrail/lib' $(ext_link)
 
 $(LAYER)/.stamp: $(LAYER)/extensions/runtrail $(BUILD)/wrapper/runtrail-wrapper $$(LAYER_PRELOAD) \
                  recorder/extension/module.mk

@@ -11,7 +11,6 @@
 #include "formats/toolbox.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -188,39 +187,29 @@ int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const 
 {
     if (listen_for_deliveries(l) != 0)
         return -1;
-    CURL *h = curl_easy_init();
+    struct rt_ext_http *h = rt_ext_http_new(runtime_api);
     if (!h)
         return -1;
-    char url[320], id_hdr[220], body[400];
-    snprintf(url, sizeof url, "http://%s/2022-07-01/telemetry", runtime_api);
-    snprintf(id_hdr, sizeof id_hdr, "Lambda-Extension-Identifier: %s", ext_id);
+    char body[400];
     snprintf(body, sizeof body,
              "{\"schemaVersion\":\"2022-12-13\",\"types\":[\"function\"],"
              "\"buffering\":{\"maxItems\":1000,\"maxBytes\":262144,\"timeoutMs\":25},"
              "\"destination\":{\"protocol\":\"HTTP\",\"URI\":\"http://sandbox.localdomain:%u\"}}",
              (unsigned)l->port);
-    struct curl_slist *hd = curl_slist_append(NULL, id_hdr);
-    hd = curl_slist_append(hd, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
-    FILE *sink = fopen("/dev/null", "we");
-    if (sink)
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-    long status = 0;
-    int rc = curl_easy_perform(h) == CURLE_OK &&
-                     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-                     status == 200
+    const struct rt_header hd[] = {{.name = "Lambda-Extension-Identifier", .value = (char *)ext_id},
+                                   {.name = "Content-Type", .value = "application/json"}};
+    struct rt_ext_http_request rq = {.headers = hd,
+                                     .n_headers = 2,
+                                     .body = body,
+                                     .len = strlen(body),
+                                     .timeout_ms = 2000,
+                                     .max_body = 64 * 1024};
+    struct rt_ext_http_reply r;
+    int rc = rt_ext_http_call(h, "PUT", "/2022-07-01/telemetry", &rq, &r) == 0 && r.status == 200
                  ? 0
                  : -1;
-    if (sink)
-        fclose(sink);
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
+    rt_ext_http_reply_free(&r);
+    rt_ext_http_free(h);
     return rc;
 }
 

@@ -15,7 +15,8 @@ C_BOOTSTRAP=$ROOT/$BUILD/samples/c/bootstrap
 # --- runtrail layer ---
 expect_exit "runtrail layer -o FILE" 0 "$RUNTRAIL" layer -o "$T_TMP/layer.zip"
 unzip -Z1 "$T_TMP/layer.zip" | grep -v '/$' | sort >"$T_TMP/zip.list"
-printf '%s\n' extensions/runtrail runtrail/lib/libjansson.so.4 \
+printf '%s\n' extensions/runtrail runtrail/lib/libevent_core-2.1.so.7 \
+    runtrail/lib/libevent_extra-2.1.so.7 runtrail/lib/libjansson.so.4 \
     runtrail/lib/libmicrohttpd.so.12 runtrail/lib/libruntrail-preload.so runtrail/wrapper \
     >"$T_TMP/zip.want"
 expect_file "the zip holds the extension, the wrapper, the interposer and the libraries" \

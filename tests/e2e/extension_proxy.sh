@@ -216,4 +216,41 @@ expect_eq "bundle: event, response and the client context header as the runtime 
     "$($FACTS payload.event.data <"$T_TMP/first.json")|$($FACTS payload.response.data <"$T_TMP/first.json")|$($FACTS header.Lambda-Runtime-Client-Context <"$T_TMP/first.json")"
 expect_eq "bundle: coverage is the proxy only (no interposer wrote to the ring)" '["proxy"]' \
     "$($FACTS meta.coverage <"$T_TMP/first.json")"
+
+# Without libcurl: the extension loads it only for S3 and streamed responses. Where it cannot
+# be loaded (here /dev/null is mounted over it in a mount namespace of the extension's own),
+# the extension still starts, proxies, and forwards a streamed response whole, its trailers
+# as headers, and says why once.
+LIBCURL=$(readlink -f "$(ldd "$RUNTRAIL" | awk '/libcurl\.so\.4/ {print $3}')")
+if [ -f "$LIBCURL" ] && unshare -m sh -c "mount --bind /dev/null '$LIBCURL'" 2>/dev/null; then
+    rm -f "$T_TMP/shutdown" "$T_TMP/port"
+    python3 "$ROOT/tests/extension/fake_lambda.py" --port-file "$T_TMP/port" --log "$T_TMP/wire.log" \
+        --replies "$T_TMP/replies.json" --shutdown-file "$T_TMP/shutdown" 2>"$T_TMP/fake2.err" &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$T_TMP/port" ] && break; sleep 0.05; done
+    UP=$(cat "$T_TMP/port")
+    PROXY_PORT=$(free_port)
+    mkdir -p "$T_TMP/run2"
+    AWS_LAMBDA_RUNTIME_API=127.0.0.1:$UP RUNTRAIL_PROXY_PORT=$PROXY_PORT RUNTRAIL_RUN_DIR=$T_TMP/run2 \
+        RUNTRAIL_STORE=$T_TMP/store2 RUNTRAIL_SPOOL_DIR=$T_TMP/spool2 RUNTRAIL_LAYERS_DIR=$T_TMP/opt \
+        AWS_LAMBDA_FUNCTION_NAME=conformance unshare -m sh -c 'mount --bind /dev/null "$1" && exec "$2"' \
+        sh "$LIBCURL" "$EXT" 2>"$T_TMP/ext2.err" &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$T_TMP/run2/ready" ] && break; sleep 0.05; done
+    run_case next
+    expect_eq "no libcurl: invocation/next still goes through the proxy" same \
+        "$(cat "$T_TMP/cmp-next")"
+    : >"$T_TMP/wire.log"
+    python3 "$ROOT/tests/extension/raw_http.py" 127.0.0.1 "$PROXY_PORT" "$T_TMP/req-streaming" \
+        >"$T_TMP/proxy-whole" 2>&1
+    expect_grep "no libcurl: the streamed response is answered" '"status": 202' "$T_TMP/proxy-whole"
+    expect_eq "no libcurl: upstream gets the stream whole, its error trailer as a header" \
+        "False|part 1 of 3|part 2 of 3||Error" \
+        "$(python3 -c 'import base64,json,sys; r=json.loads(open(sys.argv[1]).readline()); h={k.lower(): v for k, v in r["headers"]}; print("%s|%s|%s" % (r["chunked"], base64.b64decode(r["body_b64"]).decode().replace(chr(10), "|"), h.get("lambda-runtime-function-error-type")))' "$T_TMP/wire.log")"
+    expect_eq "no libcurl: the extension says why, once" 1 \
+        "$(grep -c 'cannot load libcurl.so.4 .*streamed responses are forwarded whole' "$T_TMP/ext2.err")"
+    touch "$T_TMP/shutdown"
+else
+    echo "# no libcurl case skipped: it needs a mount namespace (root)"
+fi
 finish

@@ -1,0 +1,260 @@
+/* libcurl, loaded when first called rather than when the extension starts. Linked into the
+ * extension program only (not librtextension.a, whose unit tests link libcurl itself): it
+ * defines the libcurl functions the extension's code calls, and the first call loads
+ * libcurl.so.4 with dlopen and forwards every call to it from then on.
+ *
+ * Why: Debian's libcurl brings about thirty libraries and a TLS stack; loading and relocating
+ * them was a third of the extension's start, on every cold start, although nothing before the
+ * function's first response needs them. The loopback APIs go through libevent (http.c);
+ * libcurl serves what only it does here: S3 (TLS, SigV4 uploads), called by the sealer after
+ * a response, and the streamed (chunked, with trailers) responses of the proxy.
+ *
+ * Where libcurl cannot be loaded, every call fails as libcurl's own calls fail (NULL handles,
+ * CURLE_FAILED_INIT): bundles bound for S3 stay in the spool, a streamed response is forwarded
+ * whole; the reason is printed once. check-layers.sh checks that the extension does not
+ * link libcurl. */
+#define CURL_DISABLE_TYPECHECK /* the definitions below are the functions themselves */
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CURL_LIBRARY "libcurl.so.4"
+
+typedef void (*any_fn)(void);
+
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *);
+    void (*easy_reset)(CURL *);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    CURLHcode (*easy_header)(CURL *, const char *, size_t, unsigned int, int,
+                             struct curl_header **);
+    struct curl_header *(*easy_nextheader)(CURL *, unsigned int, int, struct curl_header *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_cleanup)(CURLM *);
+    CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_perform)(CURLM *, int *);
+    CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned int, int, int *);
+    CURLMsg *(*multi_info_read)(CURLM *, int *);
+    CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+} fn;
+static bool loaded;
+
+static bool resolve(void *lib, const char *name, void *slot)
+{
+    void *sym = dlsym(lib, name);
+    if (sym)
+        *(void **)slot = sym;
+    return sym != NULL;
+}
+
+static void load(void)
+{
+    void *lib = dlopen(CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    const char *missing = NULL;
+#define SYM(field, name)                                                                           \
+    if (!missing && !resolve(lib, name, &fn.field))                                                \
+        missing = name;
+    if (lib) {
+        SYM(global_init, "curl_global_init")
+        SYM(easy_init, "curl_easy_init")
+        SYM(easy_cleanup, "curl_easy_cleanup")
+        SYM(easy_reset, "curl_easy_reset")
+        SYM(easy_perform, "curl_easy_perform")
+        SYM(easy_setopt, "curl_easy_setopt")
+        SYM(easy_getinfo, "curl_easy_getinfo")
+        SYM(easy_strerror, "curl_easy_strerror")
+        SYM(easy_header, "curl_easy_header")
+        SYM(easy_nextheader, "curl_easy_nextheader")
+        SYM(slist_append, "curl_slist_append")
+        SYM(slist_free_all, "curl_slist_free_all")
+        SYM(multi_init, "curl_multi_init")
+        SYM(multi_cleanup, "curl_multi_cleanup")
+        SYM(multi_add_handle, "curl_multi_add_handle")
+        SYM(multi_remove_handle, "curl_multi_remove_handle")
+        SYM(multi_perform, "curl_multi_perform")
+        SYM(multi_poll, "curl_multi_poll")
+        SYM(multi_info_read, "curl_multi_info_read")
+        SYM(multi_setopt, "curl_multi_setopt")
+    }
+#undef SYM
+    if (!lib || missing) {
+        fprintf(stderr,
+                "runtrail-extension: cannot load %s (%s): bundles for S3 stay in the spool and "
+                "streamed responses are forwarded whole\n",
+                CURL_LIBRARY, lib ? missing : dlerror());
+        return;
+    }
+    /* Once, here, before any other libcurl call, whichever thread comes first. */
+    loaded = fn.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    if (!loaded)
+        fprintf(stderr, "runtrail-extension: %s: curl_global_init failed\n", CURL_LIBRARY);
+}
+
+static bool ready(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, load);
+    return loaded;
+}
+
+CURLcode curl_global_init(long flags)
+{
+    (void)flags; /* done by load(), with the defaults */
+    return ready() ? CURLE_OK : CURLE_FAILED_INIT;
+}
+
+CURL *curl_easy_init(void)
+{
+    return ready() ? fn.easy_init() : NULL;
+}
+
+void curl_easy_cleanup(CURL *h)
+{
+    if (h && ready())
+        fn.easy_cleanup(h);
+}
+
+void curl_easy_reset(CURL *h)
+{
+    if (h && ready())
+        fn.easy_reset(h);
+}
+
+CURLcode curl_easy_perform(CURL *h)
+{
+    return ready() ? fn.easy_perform(h) : CURLE_FAILED_INIT;
+}
+
+/* An option's number says the type of its one argument (curl.h's CURLOPTTYPE_* bases, shared
+ * by easy and multi options): each is passed on as that type. */
+#define OPT_ARG(call, opt)                                                                         \
+    do {                                                                                           \
+        va_list ap;                                                                                \
+        va_start(ap, opt);                                                                         \
+        if ((opt) < CURLOPTTYPE_OBJECTPOINT) {                                                     \
+            long v = va_arg(ap, long);                                                             \
+            rc = call(v);                                                                          \
+        } else if ((opt) < CURLOPTTYPE_FUNCTIONPOINT) {                                            \
+            void *v = va_arg(ap, void *);                                                          \
+            rc = call(v);                                                                          \
+        } else if ((opt) < CURLOPTTYPE_OFF_T) {                                                    \
+            any_fn v = va_arg(ap, any_fn);                                                         \
+            rc = call(v);                                                                          \
+        } else if ((opt) < CURLOPTTYPE_BLOB) {                                                     \
+            curl_off_t v = va_arg(ap, curl_off_t);                                                 \
+            rc = call(v);                                                                          \
+        } else {                                                                                   \
+            void *v = va_arg(ap, void *);                                                          \
+            rc = call(v);                                                                          \
+        }                                                                                          \
+        va_end(ap);                                                                                \
+    } while (0)
+
+CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+{
+    if (!ready())
+        return CURLE_FAILED_INIT;
+    CURLcode rc;
+#define EASY(v) fn.easy_setopt(h, opt, v)
+    OPT_ARG(EASY, opt);
+#undef EASY
+    return rc;
+}
+
+CURLMcode curl_multi_setopt(CURLM *m, CURLMoption opt, ...)
+{
+    if (!ready())
+        return CURLM_INTERNAL_ERROR;
+    CURLMcode rc;
+#define MULTI(v) fn.multi_setopt(m, opt, v)
+    OPT_ARG(MULTI, opt);
+#undef MULTI
+    return rc;
+}
+
+/* Every CURLINFO_* takes a pointer to where the answer goes. */
+CURLcode curl_easy_getinfo(CURL *h, CURLINFO info, ...)
+{
+    if (!ready())
+        return CURLE_FAILED_INIT;
+    va_list ap;
+    va_start(ap, info);
+    void *out = va_arg(ap, void *);
+    va_end(ap);
+    return fn.easy_getinfo(h, info, out);
+}
+
+const char *curl_easy_strerror(CURLcode code)
+{
+    return ready() ? fn.easy_strerror(code) : "libcurl could not be loaded";
+}
+
+CURLHcode curl_easy_header(CURL *h, const char *name, size_t index, unsigned int origin,
+                           int request, struct curl_header **hout)
+{
+    return ready() ? fn.easy_header(h, name, index, origin, request, hout) : CURLHE_NOT_BUILT_IN;
+}
+
+struct curl_header *curl_easy_nextheader(CURL *h, unsigned int origin, int request,
+                                         struct curl_header *prev)
+{
+    return ready() ? fn.easy_nextheader(h, origin, request, prev) : NULL;
+}
+
+struct curl_slist *curl_slist_append(struct curl_slist *list, const char *s)
+{
+    return ready() ? fn.slist_append(list, s) : NULL;
+}
+
+void curl_slist_free_all(struct curl_slist *list)
+{
+    if (list && ready())
+        fn.slist_free_all(list);
+}
+
+CURLM *curl_multi_init(void)
+{
+    return ready() ? fn.multi_init() : NULL;
+}
+
+CURLMcode curl_multi_cleanup(CURLM *m)
+{
+    return ready() ? fn.multi_cleanup(m) : CURLM_BAD_HANDLE;
+}
+
+CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
+{
+    return ready() ? fn.multi_add_handle(m, h) : CURLM_BAD_HANDLE;
+}
+
+CURLMcode curl_multi_remove_handle(CURLM *m, CURL *h)
+{
+    return ready() ? fn.multi_remove_handle(m, h) : CURLM_BAD_HANDLE;
+}
+
+CURLMcode curl_multi_perform(CURLM *m, int *running)
+{
+    return ready() ? fn.multi_perform(m, running) : CURLM_BAD_HANDLE;
+}
+
+CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd extra[], unsigned int n, int timeout_ms,
+                          int *numfds)
+{
+    return ready() ? fn.multi_poll(m, extra, n, timeout_ms, numfds) : CURLM_BAD_HANDLE;
+}
+
+CURLMsg *curl_multi_info_read(CURLM *m, int *left)
+{
+    return ready() ? fn.multi_info_read(m, left) : NULL;
+}
