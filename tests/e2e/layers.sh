@@ -104,7 +104,7 @@ cp "$RT_ROOT/$BUILD/bin/runtrail-extension" "$FAKE/bin/"
 cp "$RT_ROOT/$BUILD/layer/extensions/runtrail" "$FAKE/layer/extensions/"
 expect_exit "links: copies of the real programs pass" 0 bash "$CHECK" --root "$SRC" --build "$FAKE"
 
-cp "$RT_ROOT/$BUILD/bin/runtrail-extension" "$FAKE/lib/libruntrail-preload.so"
+cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/lib/libruntrail-preload.so" # the CLI needs libcurl
 expect_exit "links: an interposer needing libcurl fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"
 expect_grep "links: names the interposer and libcurl" \
     "^$FAKE/lib/libruntrail-preload.so: needs libcurl\.so\.4 \(readelf -d\); it may need only: libc\.so\.\* libdl\.so\.\* ld-linux\*\.so\.\*$" \
@@ -123,6 +123,9 @@ cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/bin/runtrail-extension" # the CLI needs
 expect_exit "links: an extension needing SQLite fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"
 expect_grep "links: names the extension and libsqlite3" \
     "^$FAKE/bin/runtrail-extension: needs libsqlite3\.so\.0 \(readelf -d\); it must never need: " \
+    "$T_TMP/last.out"
+expect_grep "links: and names libcurl, which the extension loads only when first called" \
+    "^$FAKE/bin/runtrail-extension: needs libcurl\.so\.4 \(readelf -d\); it must never need: " \
     "$T_TMP/last.out"
 cp "$RT_ROOT/$BUILD/bin/runtrail-extension" "$FAKE/bin/"
 
