@@ -17,12 +17,13 @@
 /* An unset evhttp timeout means 50 s, too short for a long poll such as event/next: "none" is
  * this long instead. */
 #define NO_TIMEOUT_S (10 * 365 * 24 * 3600L)
+#define ADDR_MAX 256 /* "host:port" */
 
 struct rt_ext_http {
     struct event_base *base;
     struct evhttp_connection *conn;
-    char host[256]; /* "host:port", the Host header */
-    char name[256];
+    char host[ADDR_MAX]; /* "host:port", the Host header */
+    char name[ADDR_MAX];
     uint16_t port;
     bool used; /* a request has gone over conn: it may have been closed since */
 };
@@ -43,8 +44,7 @@ struct rt_ext_http *rt_ext_http_new(const char *hostport)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_once);
     const char *colon = hostport ? strrchr(hostport, ':') : NULL;
-    if (!colon || colon == hostport ||
-        (size_t)(colon - hostport) >= sizeof((struct rt_ext_http *)0)->name)
+    if (!colon || colon == hostport || strlen(hostport) >= ADDR_MAX)
         return NULL;
     char *end = NULL;
     long port = strtol(colon + 1, &end, 10);
@@ -54,7 +54,13 @@ struct rt_ext_http *rt_ext_http_new(const char *hostport)
     if (!c)
         return NULL;
     snprintf(c->host, sizeof c->host, "%s", hostport);
-    memcpy(c->name, hostport, (size_t)(colon - hostport));
+    const char *name = hostport;
+    size_t name_len = (size_t)(colon - hostport);
+    if (name_len >= 2 && name[0] == '[' && name[name_len - 1] == ']') { /* "[::1]:9001" */
+        name++;
+        name_len -= 2;
+    }
+    memcpy(c->name, name, name_len);
     c->port = (uint16_t)port;
     struct event_config *ec = event_config_new();
     if (ec) /* one thread's base: no locks, and no signal handling of libevent's */
@@ -142,8 +148,8 @@ static void on_done(struct evhttp_request *req, void *arg)
     struct call *x = arg;
     x->done = true;
     int code = req ? evhttp_request_get_response_code(req) : 0;
-    if (code <= 0)
-        return; /* no answer: connection refused, reset or timed out */
+    if (code <= 0 || x->too_long)
+        return; /* no (whole) answer: connection refused, reset or timed out; too long */
     if (copy_reply(req, x->out) != 0) {
         rt_ext_http_reply_free(x->out);
         return;

@@ -6,12 +6,16 @@
 #include "recorder/ring.h"
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1005,4 +1009,141 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     snprintf(pidfile, sizeof pidfile, "%s/runtime.pid", dir);
     unlink(pidfile);
     rmdir(dir);
+}
+
+/* ---- the loopback HTTP client (http.c) ---- */
+
+/* A canned HTTP peer: on each of `conns` connections it reads one request head and writes
+ * `reply`, then closes the connection without saying so (no "Connection: close"), as a server
+ * whose keep-alive timed out does. */
+struct canned {
+    int fd;
+    int conns;
+    const char *reply;
+    int accepted;
+    char first_head[2048];
+};
+
+static void *canned_serve(void *arg)
+{
+    struct canned *c = arg;
+    for (int i = 0; i < c->conns; i++) {
+        int s = accept(c->fd, NULL, NULL);
+        if (s < 0)
+            break;
+        c->accepted++;
+        char head[2048];
+        size_t n = 0;
+        while (n < sizeof head - 1) {
+            ssize_t r = read(s, head + n, sizeof head - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            head[n] = '\0';
+            if (strstr(head, "\r\n\r\n"))
+                break;
+        }
+        head[n] = '\0';
+        if (i == 0)
+            snprintf(c->first_head, sizeof c->first_head, "%s", head);
+        (void)!write(s, c->reply, strlen(c->reply));
+        close(s);
+    }
+    return NULL;
+}
+
+static int canned_listen(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0 && listen(fd, 8) == 0);
+    socklen_t len = sizeof sin;
+    cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+Test(extension_http, addresses)
+{
+    const char *bad[] = {"nohost", ":80", "h:0", "h:65536", "h:12x", "h:", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_expect_null(rt_ext_http_new(bad[i]), "%s", bad[i]);
+    cr_expect_null(rt_ext_http_new(NULL));
+    struct rt_ext_http *c = rt_ext_http_new("[::1]:9001");
+    cr_expect_not_null(c);
+    rt_ext_http_free(c);
+}
+
+Test(extension_http, answer_headers_in_order_and_a_closed_keepalive_retried)
+{
+    uint16_t port;
+    struct canned srv = {.conns = 2,
+                         .reply = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nSet-Cookie: a=1\r\n"
+                                  "Set-Cookie: b=2\r\nX-Empty: \r\n\r\nhello"};
+    srv.fd = canned_listen(&port);
+    pthread_t t;
+    cr_assert(pthread_create(&t, NULL, canned_serve, &srv) == 0);
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    struct rt_ext_http *c = rt_ext_http_new(addr);
+    cr_assert_not_null(c);
+    const struct rt_header h[] = {{.name = "X-Test", .value = "one"}};
+    struct rt_ext_http_request rq = {.headers = h, .n_headers = 1, .body = "{}", .len = 2};
+    struct rt_ext_http_reply r;
+    cr_assert_eq(rt_ext_http_call(c, "POST", "/a?b=c", &rq, &r), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.len, 5);
+    cr_expect_str_eq((char *)r.body, "hello");
+    cr_assert_eq(r.n_headers, 4);
+    cr_expect_str_eq(r.headers[1].value, "a=1");
+    cr_expect_str_eq(r.headers[2].value, "b=2");
+    cr_expect_str_eq(r.headers[3].value, "");
+    cr_expect_str_eq(rt_ext_http_header(&r, "set-cookie"), "a=1");
+    cr_expect_null(rt_ext_http_header(&r, "X-None"));
+    rt_ext_http_reply_free(&r);
+    cr_expect(strstr(srv.first_head, "POST /a?b=c HTTP/1.1\r\n") == srv.first_head);
+    char host[64];
+    snprintf(host, sizeof host, "\r\nHost: %s\r\n", addr);
+    cr_expect_not_null(strstr(srv.first_head, host), "%s", srv.first_head);
+    cr_expect_not_null(strstr(srv.first_head, "\r\nX-Test: one\r\n"));
+    cr_expect_not_null(strstr(srv.first_head, "\r\nContent-Length: 2\r\n"));
+    /* The server closed the kept-alive connection: the next call goes over a new one. */
+    cr_assert_eq(rt_ext_http_call(c, "GET", "/again", &(struct rt_ext_http_request){0}, &r), 0);
+    cr_expect_eq(r.status, 200);
+    rt_ext_http_reply_free(&r);
+    pthread_join(t, NULL);
+    cr_expect_eq(srv.accepted, 2);
+    rt_ext_http_free(c);
+    close(srv.fd);
+}
+
+Test(extension_http, too_long_unreachable_and_unknown_method)
+{
+    uint16_t port;
+    struct canned srv = {.conns = 1,
+                         .reply = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"};
+    srv.fd = canned_listen(&port);
+    pthread_t t;
+    cr_assert(pthread_create(&t, NULL, canned_serve, &srv) == 0);
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    struct rt_ext_http *c = rt_ext_http_new(addr);
+    struct rt_ext_http_reply r;
+    cr_expect_eq(rt_ext_http_call(c, "GET", "/", &(struct rt_ext_http_request){.max_body = 4}, &r),
+                 -1);
+    cr_expect_eq(r.status, 0);
+    cr_expect(r.overflow);
+    rt_ext_http_reply_free(&r);
+    pthread_join(t, NULL);
+    close(srv.fd); /* nobody listens there now */
+    cr_expect_eq(rt_ext_http_call(c, "GET", "/", &(struct rt_ext_http_request){0}, &r), -1);
+    cr_expect_eq(r.status, 0);
+    rt_ext_http_reply_free(&r);
+    cr_expect_eq(rt_ext_http_call(c, "BREW", "/", &(struct rt_ext_http_request){0}, &r), -1);
+    const struct rt_header crlf[] = {{.name = "X-Bad", .value = "a\r\nInjected: 1"}};
+    cr_expect_eq(rt_ext_http_call(c, "GET", "/",
+                                  &(struct rt_ext_http_request){.headers = crlf, .n_headers = 1},
+                                  &r),
+                 -1);
+    rt_ext_http_free(c);
 }
