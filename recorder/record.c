@@ -433,6 +433,8 @@ static void create_ring(struct rt_recording *r)
     if (r->ring_rc != RT_OK) {
         r->ring = NULL;
         r->ring_path[0] = '\0';
+    } else {
+        rt_ring_populate(r->ring); /* before the recorded program's first write to it */
     }
 }
 

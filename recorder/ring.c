@@ -188,6 +188,11 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
         ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: mmap: %s", path, strerror(e));
     }
+    /* No readahead here: the blocks are unwritten extents, and the header's first write
+     * would read around it, zero-filling the page cache of the whole ring on the cold
+     * start's path (1.1-1.4 ms of the ring's creation on ext4). rt_ring_populate does that
+     * later, off that path. */
+    (void)madvise(map, len, MADV_RANDOM);
     r->map = map;
     r->map_len = len;
     r->hdr = map;
@@ -216,6 +221,12 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     __atomic_store_n(&h->magic, RT_RING_MAGIC, __ATOMIC_RELEASE);
     *out = r;
     return RT_OK;
+}
+
+void rt_ring_populate(struct rt_ring *ring)
+{
+    if (ring)
+        (void)madvise(ring->map, ring->map_len, MADV_WILLNEED);
 }
 
 void rt_ring_close(struct rt_ring *ring)

@@ -18,6 +18,11 @@ struct rt_ring;
 
 /* Creates (truncating) the ring file at path with room for `slots` records (0 = default). */
 int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei);
+/* Reads the ring's file into the page cache (zero-filled blocks), so that a producer's first
+ * write to a cell finds its page there: without it, that write's fault reads around it, and
+ * the whole ring's zero-filling (about 1 ms) lands in the function's process. Slow: call it
+ * from a background thread after the ring is published. */
+void rt_ring_populate(struct rt_ring *ring);
 /* Unmaps; the file stays (call unlink yourself when done). */
 void rt_ring_close(struct rt_ring *ring);
 

@@ -764,6 +764,9 @@ static void *run(void *arg)
     struct rt_ext_sealer *s = arg;
     /* Below the proxy's threads and the function: sealing can wait, responses cannot. */
     background_priority(10);
+    /* The ring's page cache, before the runtime starts writing to it: here, beside the
+     * register round trip, not in the ring's creation before it. */
+    rt_ring_populate(s->ring);
     pthread_mutex_lock(&s->mu);
     for (;;) {
         struct rt_ext_invocation *inv;

@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1101,4 +1105,44 @@ Test(sniff, aws_reads_only_the_head_of_a_large_body)
     cr_assert_str_eq(a.action, "dynamodb:PutItem");
     cr_assert_str_eq(a.resource, ""); /* named past the first bytes: not seen */
     free(req);
+}
+
+/* Pages of the ring's file in the page cache, counted through a mapping of our own. */
+static size_t cached_pages(const char *path, size_t *total)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert(fd >= 0);
+    struct stat st;
+    cr_assert_eq(fstat(fd, &st), 0);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)st.st_size + page - 1) / page;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    cr_assert(m != MAP_FAILED);
+    unsigned char *vec = malloc(n);
+    cr_assert_eq(mincore(m, (size_t)st.st_size, vec), 0);
+    size_t in = 0;
+    for (size_t i = 0; i < n; i++)
+        in += vec[i] & 1;
+    free(vec);
+    munmap(m, (size_t)st.st_size);
+    *total = n;
+    return in;
+}
+
+/* Creating the ring reads only what it writes (the header): reading the whole ring in is
+ * rt_ring_populate's, off the cold start's path, so that a producer's first write to a cell
+ * does not do it either. On tmpfs the blocks are pages from the start: only the second part
+ * holds there. */
+Test(ring, creation_reads_little_populate_reads_all)
+{
+    struct rt_ring *r = make_ring(0);
+    size_t total, before = cached_pages(ring_path, &total);
+    struct statfs sf;
+    cr_assert_eq(statfs(ring_path, &sf), 0);
+    if (sf.f_type != TMPFS_MAGIC)
+        cr_expect_lt(before, total / 4, "%zu of %zu pages read in at creation", before, total);
+    rt_ring_populate(r);
+    size_t after = cached_pages(ring_path, &total);
+    cr_expect_eq(after, total, "%zu of %zu pages in the page cache after populate", after, total);
+    drop_ring(r);
 }
