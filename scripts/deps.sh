@@ -29,14 +29,16 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "runtrail: missing packages: ${missing[*]}" >&2
-  echo "runtrail: run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
-  exit 2
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "runtrail: missing packages: ${missing[*]}" >&2
+    echo "runtrail: run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "runtrail: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "runtrail: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The source of the extension's own libmicrohttpd (static, no TLS); optional.
+bash "$(dirname "$0")/mhd-src.sh"

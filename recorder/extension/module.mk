@@ -16,10 +16,20 @@ $(eval $(call rt_static_lib,rtextension,$(EXT_SRCS),libcurl libmicrohttpd jansso
 # needed, after the first response). scripts/check-layers.sh checks the result with readelf.
 EXTENSION_LIBS := rtextension recorder store formats
 EXTENSION_PKGS := jansson
-# $(call rt_link,EXTENSION) without libcurl, whose functions curl_lazy.c defines.
-ext_link = $(filter-out -lcurl,$(call rt_link,EXTENSION))
+# The extension's own libmicrohttpd, when Debian's source package is in .deps/src
+# (scripts/mhd-src.sh, run by make deps): static and without TLS (scripts/build-mhd.sh), which
+# spares every sandbox GnuTLS and seven libraries more. Without it, the system's shared one.
+EXT_MHD_DSC := $(firstword $(wildcard .deps/src/libmicrohttpd_*.dsc))
+ifneq ($(EXT_MHD_DSC),)
+EXT_MHD := $(BUILD)/mhd/libmicrohttpd.a
+$(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh
+	@CC="$(CC)" bash scripts/build-mhd.sh $(EXT_MHD_DSC) $(BUILD)/mhd
+endif
+# $(call rt_link,EXTENSION) without libcurl, whose functions curl_lazy.c defines, and with the
+# static libmicrohttpd when there is one.
+ext_link = $(filter-out -lcurl $(if $(EXT_MHD),-lmicrohttpd),$(call rt_link,EXTENSION)) $(EXT_MHD)
 $(BUILD)/bin/runtrail-extension: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
-                                 $(call rt_lib_files,$(EXTENSION_LIBS))
+                                 $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ $(ext_link)
 BINS += $(BUILD)/bin/runtrail-extension
@@ -31,7 +41,7 @@ LAYER_PRELOAD = $(filter %/libruntrail-preload.so,$(SOLIBS))
 LAYER_SHLIBS := libmicrohttpd libjansson libevent_core libevent_extra
 
 $(LAYER)/extensions/runtrail: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
-                              $(call rt_lib_files,$(EXTENSION_LIBS))
+                              $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ -Wl,--as-needed \
 	  -Wl,-rpath,'$$ORIGIN/../runtrail/lib' $(ext_link)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the extension's libmicrohttpd from Debian's source package (fetched by
+# scripts/mhd-src.sh): a static library, position-independent, without HTTPS (so without GnuTLS)
+# and without what the extension does not call (authentication, the POST processor, upgrades).
+# Run by make (recorder/extension/module.mk) as: build-mhd.sh DSC OUTDIR; writes
+# OUTDIR/libmicrohttpd.a, with the configure and make output in OUTDIR/*.log.
+set -euo pipefail
+dsc=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+out=$2
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -rf "$out/src" "$out/libmicrohttpd.a"
+echo "runtrail: building libmicrohttpd for the extension (static, no TLS) from $(basename "$dsc")" >&2
+dpkg-source -q --no-check -x "$dsc" "$out/src" >"$out/unpack.log" 2>&1 ||
+  { echo "build-mhd: cannot unpack $dsc (see $out/unpack.log)" >&2; exit 1; }
+cd "$out/src"
+./configure --disable-https --disable-curl --disable-doc --disable-examples --disable-tools \
+  --disable-dauth --disable-bauth --disable-postprocessor --disable-httpupgrade \
+  --enable-static --disable-shared --with-pic CC="${CC:-cc}" CFLAGS="-O2 -g" \
+  >"$out/configure.log" 2>&1 || { echo "build-mhd: configure failed (see $out/configure.log)" >&2; exit 1; }
+make -j"$(nproc)" -C src/microhttpd >"$out/make.log" 2>&1 ||
+  { echo "build-mhd: make failed (see $out/make.log)" >&2; exit 1; }
+cp src/microhttpd/.libs/libmicrohttpd.a "$out/libmicrohttpd.a"
