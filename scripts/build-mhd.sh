@@ -11,8 +11,12 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/src" "$out/libmicrohttpd.a"
 echo "runtrail: building libmicrohttpd for the extension (static, no TLS) from $(basename "$dsc")" >&2
-dpkg-source -q --no-check -x "$dsc" "$out/src" >"$out/unpack.log" 2>&1 ||
-  { echo "build-mhd: cannot unpack $dsc (see $out/unpack.log)" >&2; exit 1; }
+if command -v dpkg-source >/dev/null; then # with Debian's patches
+  dpkg-source -q --no-check -x "$dsc" "$out/src" >"$out/unpack.log" 2>&1
+else # elsewhere (an Amazon Linux build container): the upstream release in the package
+  mkdir -p "$out/src" && tar -xf "$(dirname "$dsc")"/libmicrohttpd_*.orig.tar.* -C "$out/src" \
+    --strip-components=1 >"$out/unpack.log" 2>&1
+fi || { echo "build-mhd: cannot unpack $dsc (see $out/unpack.log)" >&2; exit 1; }
 cd "$out/src"
 ./configure --disable-https --disable-curl --disable-doc --disable-examples --disable-tools \
   --disable-dauth --disable-bauth --disable-postprocessor --disable-httpupgrade \

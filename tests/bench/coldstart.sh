@@ -16,7 +16,7 @@
 #   child             the handler's child process, sh exec to its exit
 # and the first response as the emulator reports it (initMs + responseMs, untraced runs are in
 # tests/bench/invoke.sh). Also the bare cost of starting the extension binary
-# (`runtrail-extension --version`: the loader and its ~35 libraries, nothing else) against
+# (`runtrail-extension --version`: the loader and its libraries, nothing else) against
 # /bin/true. Needs strace (skipped without it). Not a test: it prints a table.
 # Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build)
 set -u
