@@ -8,8 +8,8 @@
 #     symbol of ncursesw or tinfo, so they stay unit-testable without a terminal.
 #  4. Links: `readelf -d` of the built programs must show no shared library they must not need
 #     (the table LINKS): the interposer needs only libc, libdl and the dynamic loader; the
-#     extension never needs SQLite or ncurses, nor libcurl (curl_lazy.c loads it when first
-#     called).
+#     extension never needs SQLite or ncurses, nor libcurl, libcrypto, libzstd or libexpat
+#     (curl_lazy.c and seal_lazy.c load them when first called).
 # Usage: scripts/check-layers.sh [--root DIR] [--build DIR]
 #   --root   the source tree to check (default: the tree this script is in)
 #   --build  the build folder whose programs are checked (default: $BUILD, else ROOT/build);
@@ -54,9 +54,10 @@ cli         cli/                  *
 samples     samples/              -
 '
 
-# Sources that define a library's own functions in its stead (libcurl's, loaded at the first
-# call): the symbol check (2) does not count what they define as ours.
-STANDINS='recorder/extension/curl_lazy.c'
+# Sources that define a library's own functions in its stead (libcurl's, libcrypto's, libzstd's
+# and libexpat's, loaded at the first call): the symbol check (2) does not count what they
+# define as ours.
+STANDINS='recorder/extension/curl_lazy.c recorder/extension/seal_lazy.c'
 # What each built program may need (only) or must never need (never), as shell patterns
 # over the NEEDED names that readelf -d shows, separated by "|"; or "static": no NEEDED and no
 # program interpreter (readelf -l), a program the kernel starts without the dynamic loader.
@@ -64,8 +65,8 @@ LINKS='
 # program (in the build folder)  rule   libraries
 lib/libruntrail-preload.so       only   libc.so.*|libdl.so.*|ld-linux*.so.*
 layer/runtrail/wrapper           static -
-bin/runtrail-extension           never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*|libcurl*
-layer/extensions/runtrail        never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*|libcurl*
+bin/runtrail-extension           never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*|libcurl*|libcrypto*|libzstd*|libexpat*
+layer/extensions/runtrail        never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*|libcurl*|libcrypto*|libzstd*|libexpat*
 '
 
 status=0

@@ -16,6 +16,7 @@
 #define CURL_DISABLE_TYPECHECK /* the definitions below are the functions themselves */
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -60,6 +61,9 @@ static bool resolve(void *lib, const char *name, void *slot)
 
 static void load(void)
 {
+    /* OpenSSL first, as seal_lazy.c initialises it (without its error texts), before libcurl's
+     * TLS initialises it with them. */
+    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     void *lib = dlopen(CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
     const char *missing = NULL;
 #define SYM(field, name)                                                                           \

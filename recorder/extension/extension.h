@@ -340,6 +340,11 @@ uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s);
 int rt_ext_sealer_wait_done(struct rt_ext_sealer *s, const char *request_id,
                             int64_t deadline_mono_ns, int64_t *submitted_ns);
 
+/* Whether the libraries that seal a bundle (libcrypto, libzstd) are there. The extension loads
+ * them at their first use (seal_lazy.c, which defines this); elsewhere they are linked, and the
+ * sealer's weak definition says yes. */
+bool rt_ext_seal_libs_ready(void);
+
 /* ---- the HTTP client of the loopback APIs (http.c) ---- */
 
 /* One thread's client of one "host:port", on a kept-alive HTTP/1.1 connection (libevent). */

@@ -17,7 +17,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -446,12 +445,8 @@ int main(int argc, char **argv)
     mallopt(M_ARENA_MAX, 2);
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 
-    /* Before anything initialises OpenSSL (the hash key's HMAC, later libcurl): without
-     * libcrypto's error texts, whose tables cost the extension 0.5 MB and 20 page faults (see
-     * docs/deploy.md). A TLS failure still names its cause where libcurl words it itself
-     * ("SSL certificate problem: ..."); OpenSSL's own lines keep their code (error:0A000410:
-     * lib(20)::reason(1040)), which `openssl errstr 0A000410` decodes. */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+    /* OpenSSL is initialised without its error texts when seal_lazy.c loads libcrypto, at its
+     * first use (see there and docs/deploy.md). */
     struct rt_ext_config cfg;
     rt_ext_config_load(&cfg);
     if (cfg.errors)

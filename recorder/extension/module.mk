@@ -5,9 +5,10 @@
 #   runtrail/wrapper                 the AWS_LAMBDA_EXEC_WRAPPER program (recorder/wrapper/)
 #   runtrail/lib/libruntrail-preload.so and the shared libraries Lambda's images lack
 # `make layer` zips it into $(BUILD)/runtrail-layer.zip (see docs/deploy.md).
-# The program is main.c and curl_lazy.c (libcurl's functions, loading libcurl.so.4 at their
-# first call); the rest is librtextension.a, which unit tests link with libcurl itself.
-EXT_MAIN := recorder/extension/main.c recorder/extension/curl_lazy.c
+# The program is main.c, curl_lazy.c and seal_lazy.c (the functions of libcurl, libcrypto,
+# libzstd and libexpat, each loading its library at the first call: nothing before the first
+# response needs them); the rest is librtextension.a, which unit tests link with the libraries.
+EXT_MAIN := recorder/extension/main.c recorder/extension/curl_lazy.c recorder/extension/seal_lazy.c
 EXT_SRCS := $(filter-out $(EXT_MAIN),$(wildcard recorder/extension/*.c))
 $(eval $(call rt_static_lib,rtextension,$(EXT_SRCS),libcurl libmicrohttpd jansson libcrypto \
   libevent_core libevent_extra))
@@ -25,9 +26,10 @@ EXT_MHD := $(BUILD)/mhd/libmicrohttpd.a
 $(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh
 	@CC="$(CC)" bash scripts/build-mhd.sh $(EXT_MHD_DSC) $(BUILD)/mhd
 endif
-# $(call rt_link,EXTENSION) without libcurl, whose functions curl_lazy.c defines, and with the
-# static libmicrohttpd when there is one.
-ext_link = $(filter-out -lcurl $(if $(EXT_MHD),-lmicrohttpd),$(call rt_link,EXTENSION)) $(EXT_MHD)
+# $(call rt_link,EXTENSION) without the libraries the *_lazy.c files load, and with the static
+# libmicrohttpd when there is one.
+ext_link = $(filter-out -lcurl -lcrypto -lzstd -lexpat $(if $(EXT_MHD),-lmicrohttpd),\
+             $(call rt_link,EXTENSION)) $(EXT_MHD)
 $(BUILD)/bin/runtrail-extension: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
                                  $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD)
 	@mkdir -p $(dir $@)

@@ -640,6 +640,11 @@ static void finish_and_store(struct rt_ext_sealer *s, struct rt_writer *w, const
 
 /* Turns one finished invocation into a bundle: the events up to its end, META, the sandbox's
  * ENV/CODE, its headers and payloads; or counts it as sampled out. */
+__attribute__((weak)) bool rt_ext_seal_libs_ready(void)
+{
+    return true;
+}
+
 static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 {
     prepare_seal(s, inv);
@@ -652,6 +657,11 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
         rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED,
                             rt_ext_logs_write(s->logs, NULL, 0, inv->end_mono_ns));
         rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
+        return;
+    }
+    if (!rt_ext_seal_libs_ready()) { /* said once on stderr: no digest, no bundle */
+        release_held(s, upto);
+        rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
         return;
     }
     struct rt_limits lim = {.max_events = s->cfg.max_events, .max_payload = s->cfg.max_payload};

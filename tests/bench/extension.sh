@@ -127,7 +127,7 @@ print("%-28s %10s %10.2f %10s %9s   %s" % ("  RSS once ready (MB)", "-",
                                            "(median of the starts)"))
 print("%-28s %10s %10d %10s %9s   %s" % ("  page faults to ready", "-",
                                          ready_faults[len(ready_faults) // 2], "", "",
-                                         "(minor, median; ~330 are the loader's)"))
+                                         "(minor, median; /bin/true takes ~50)"))
 print("%-28s %10s %10.1f %10s %9s   %s" % ("extension peak RSS (MB)", "-", hwm / 1024.0, "", "",
                                            "<= 10 MB"))
 print("%-28s %10s %10.1f %10s %9s   %s" % ("extension PSS now (MB)", "-", pss / 1024.0, "", "",

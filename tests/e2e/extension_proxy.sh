@@ -217,26 +217,34 @@ expect_eq "bundle: event, response and the client context header as the runtime 
 expect_eq "bundle: coverage is the proxy only (no interposer wrote to the ring)" '["proxy"]' \
     "$($FACTS meta.coverage <"$T_TMP/first.json")"
 
-# Without libcurl: the extension loads it only for S3 and streamed responses. Where it cannot
-# be loaded (here /dev/null is mounted over it in a mount namespace of the extension's own),
-# the extension still starts, proxies, and forwards a streamed response whole, its trailers
-# as headers, and says why once.
-LIBCURL=$(readlink -f "$(ldd "$RUNTRAIL" | awk '/libcurl\.so\.4/ {print $3}')")
-if [ -f "$LIBCURL" ] && unshare -m sh -c "mount --bind /dev/null '$LIBCURL'" 2>/dev/null; then
+# Without a library the extension loads when first needed (a mount namespace of its own with
+# /dev/null over the library): it still starts, proxies, and says why once.
+# without LIB N: a scripted Runtime API and an extension that cannot load LIB, run folder runN,
+# store storeN, stderr extN.err; sets UP, PROXY_PORT and EXT_N_PID.
+without() {
+    local lib=$1 n=$2
     rm -f "$T_TMP/shutdown" "$T_TMP/port"
     python3 "$ROOT/tests/extension/fake_lambda.py" --port-file "$T_TMP/port" --log "$T_TMP/wire.log" \
-        --replies "$T_TMP/replies.json" --shutdown-file "$T_TMP/shutdown" 2>"$T_TMP/fake2.err" &
+        --replies "$T_TMP/replies.json" --shutdown-file "$T_TMP/shutdown" 2>"$T_TMP/fake$n.err" &
     PIDS+=($!)
     for _ in $(seq 100); do [ -s "$T_TMP/port" ] && break; sleep 0.05; done
     UP=$(cat "$T_TMP/port")
     PROXY_PORT=$(free_port)
-    mkdir -p "$T_TMP/run2"
-    AWS_LAMBDA_RUNTIME_API=127.0.0.1:$UP RUNTRAIL_PROXY_PORT=$PROXY_PORT RUNTRAIL_RUN_DIR=$T_TMP/run2 \
-        RUNTRAIL_STORE=$T_TMP/store2 RUNTRAIL_SPOOL_DIR=$T_TMP/spool2 RUNTRAIL_LAYERS_DIR=$T_TMP/opt \
+    mkdir -p "$T_TMP/run$n"
+    AWS_LAMBDA_RUNTIME_API=127.0.0.1:$UP RUNTRAIL_PROXY_PORT=$PROXY_PORT RUNTRAIL_RUN_DIR=$T_TMP/run$n \
+        RUNTRAIL_STORE=$T_TMP/store$n RUNTRAIL_SPOOL_DIR=$T_TMP/spool$n RUNTRAIL_LAYERS_DIR=$T_TMP/opt \
         AWS_LAMBDA_FUNCTION_NAME=conformance unshare -m sh -c 'mount --bind /dev/null "$1" && exec "$2"' \
-        sh "$LIBCURL" "$EXT" 2>"$T_TMP/ext2.err" &
-    PIDS+=($!)
-    for _ in $(seq 100); do [ -s "$T_TMP/run2/ready" ] && break; sleep 0.05; done
+        sh "$lib" "$EXT" 2>"$T_TMP/ext$n.err" &
+    EXT_N_PID=$!
+    PIDS+=($EXT_N_PID)
+    for _ in $(seq 100); do [ -s "$T_TMP/run$n/ready" ] && break; sleep 0.05; done
+}
+lib_path() { readlink -f "$(ldd "$RUNTRAIL" | awk -v l="$1" 'index($1, l) == 1 {print $3}')"; }
+LIBCURL=$(lib_path libcurl.so.4)
+LIBCRYPTO=$(lib_path libcrypto.so.3)
+if [ -f "$LIBCURL" ] && unshare -m sh -c "mount --bind /dev/null '$LIBCURL'" 2>/dev/null; then
+    # Without libcurl: a streamed response is forwarded whole, its trailers as headers.
+    without "$LIBCURL" 2
     run_case next
     expect_eq "no libcurl: invocation/next still goes through the proxy" same \
         "$(cat "$T_TMP/cmp-next")"
@@ -250,7 +258,20 @@ if [ -f "$LIBCURL" ] && unshare -m sh -c "mount --bind /dev/null '$LIBCURL'" 2>/
     expect_eq "no libcurl: the extension says why, once" 1 \
         "$(grep -c 'cannot load libcurl.so.4 .*streamed responses are forwarded whole' "$T_TMP/ext2.err")"
     touch "$T_TMP/shutdown"
+
+    # Without libcrypto: the invocation is answered; no bundle, since none could carry its digest.
+    without "$LIBCRYPTO" 3
+    run_case next
+    run_case response
+    expect_eq "no libcrypto: next and response still go through the proxy" "same same" \
+        "$(cat "$T_TMP/cmp-next") $(cat "$T_TMP/cmp-response")"
+    touch "$T_TMP/shutdown"
+    for _ in $(seq 60); do kill -0 "$EXT_N_PID" 2>/dev/null || break; sleep 0.05; done
+    expect_eq "no libcrypto: the extension ends at SHUTDOWN, no bundle stored or spooled" "gone 0" \
+        "$(kill -0 "$EXT_N_PID" 2>/dev/null && echo running || echo gone) $(find "$T_TMP/store3" "$T_TMP/spool3" -name '*.rtb' 2>/dev/null | wc -l)"
+    expect_eq "no libcrypto: the extension says why, once" 1 \
+        "$(grep -c 'cannot load libcrypto.so.3 .*no bundle can be sealed' "$T_TMP/ext3.err")"
 else
-    echo "# no libcurl case skipped: it needs a mount namespace (root)"
+    echo "# the cases without libcurl and libcrypto are skipped: they need a mount namespace (root)"
 fi
 finish
