@@ -14,18 +14,25 @@
  * whole; the reason is printed once. check-layers.sh checks that the extension does not
  * link libcurl. */
 #define CURL_DISABLE_TYPECHECK /* the definitions below are the functions themselves */
+#include "recorder/extension/lazy.h"
+
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-#define CURL_LIBRARY "libcurl.so.4"
-
 typedef void (*any_fn)(void);
 
+static const char *const names[] = {
+    "curl_global_init",         "curl_easy_init",     "curl_easy_cleanup",
+    "curl_easy_reset",          "curl_easy_perform",  "curl_easy_setopt",
+    "curl_easy_getinfo",        "curl_easy_strerror", "curl_easy_header",
+    "curl_easy_nextheader",     "curl_slist_append",  "curl_slist_free_all",
+    "curl_multi_init",          "curl_multi_cleanup", "curl_multi_add_handle",
+    "curl_multi_remove_handle", "curl_multi_perform", "curl_multi_poll",
+    "curl_multi_info_read",     "curl_multi_setopt"};
 static struct {
     CURLcode (*global_init)(long);
     CURL *(*easy_init)(void);
@@ -49,67 +56,28 @@ static struct {
     CURLMsg *(*multi_info_read)(CURLM *, int *);
     CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
 } fn;
-static bool loaded;
-
-static bool resolve(void *lib, const char *name, void *slot)
-{
-    void *sym = dlsym(lib, name);
-    if (sym)
-        *(void **)slot = sym;
-    return sym != NULL;
-}
+_Static_assert(sizeof fn == sizeof names / sizeof *names * sizeof(void *), "one pointer per name");
+static struct rt_lazy_lib curl_lib = {
+    "libcurl.so.4", "bundles for S3 stay in the spool and streamed responses are forwarded whole",
+    PTHREAD_ONCE_INIT, false};
 
 static void load(void)
 {
     /* OpenSSL first, as seal_lazy.c initialises it (without its error texts), before libcurl's
      * TLS initialises it with them. */
     (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
-    void *lib = dlopen(CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-    const char *missing = NULL;
-#define SYM(field, name)                                                                           \
-    if (!missing && !resolve(lib, name, &fn.field))                                                \
-        missing = name;
-    if (lib) {
-        SYM(global_init, "curl_global_init")
-        SYM(easy_init, "curl_easy_init")
-        SYM(easy_cleanup, "curl_easy_cleanup")
-        SYM(easy_reset, "curl_easy_reset")
-        SYM(easy_perform, "curl_easy_perform")
-        SYM(easy_setopt, "curl_easy_setopt")
-        SYM(easy_getinfo, "curl_easy_getinfo")
-        SYM(easy_strerror, "curl_easy_strerror")
-        SYM(easy_header, "curl_easy_header")
-        SYM(easy_nextheader, "curl_easy_nextheader")
-        SYM(slist_append, "curl_slist_append")
-        SYM(slist_free_all, "curl_slist_free_all")
-        SYM(multi_init, "curl_multi_init")
-        SYM(multi_cleanup, "curl_multi_cleanup")
-        SYM(multi_add_handle, "curl_multi_add_handle")
-        SYM(multi_remove_handle, "curl_multi_remove_handle")
-        SYM(multi_perform, "curl_multi_perform")
-        SYM(multi_poll, "curl_multi_poll")
-        SYM(multi_info_read, "curl_multi_info_read")
-        SYM(multi_setopt, "curl_multi_setopt")
-    }
-#undef SYM
-    if (!lib || missing) {
-        fprintf(stderr,
-                "runtrail-extension: cannot load %s (%s): bundles for S3 stay in the spool and "
-                "streamed responses are forwarded whole\n",
-                CURL_LIBRARY, lib ? missing : dlerror());
-        return;
-    }
+    rt_lazy_load(&curl_lib, names, (void **)&fn, sizeof names / sizeof *names);
     /* Once, here, before any other libcurl call, whichever thread comes first. */
-    loaded = fn.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    if (!loaded)
-        fprintf(stderr, "runtrail-extension: %s: curl_global_init failed\n", CURL_LIBRARY);
+    if (curl_lib.ok && fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "runtrail-extension: %s: curl_global_init failed\n", curl_lib.soname);
+        curl_lib.ok = false;
+    }
 }
 
 static bool ready(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, load);
-    return loaded;
+    pthread_once(&curl_lib.once, load);
+    return curl_lib.ok;
 }
 
 CURLcode curl_global_init(long flags)

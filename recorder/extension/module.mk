@@ -6,9 +6,11 @@
 #   runtrail/lib/libruntrail-preload.so and the shared libraries Lambda's images lack
 # `make layer` zips it into $(BUILD)/runtrail-layer.zip (see docs/deploy.md).
 # The program is main.c, curl_lazy.c and seal_lazy.c (the functions of libcurl, libcrypto,
-# libzstd and libexpat, each loading its library at the first call: nothing before the first
-# response needs them); the rest is librtextension.a, which unit tests link with the libraries.
-EXT_MAIN := recorder/extension/main.c recorder/extension/curl_lazy.c recorder/extension/seal_lazy.c
+# libzstd and libexpat, each loading its library at the first call through lazy.c: nothing
+# before the first response needs them); the rest is librtextension.a, which unit tests link
+# with the libraries.
+EXT_MAIN := recorder/extension/main.c recorder/extension/lazy.c recorder/extension/curl_lazy.c \
+            recorder/extension/seal_lazy.c
 EXT_SRCS := $(filter-out $(EXT_MAIN),$(wildcard recorder/extension/*.c))
 $(eval $(call rt_static_lib,rtextension,$(EXT_SRCS),libcurl libmicrohttpd jansson libcrypto \
   libevent_core libevent_extra))

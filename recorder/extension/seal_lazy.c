@@ -16,36 +16,16 @@
  * first, seals nothing: a bundle without its digest would be worse than none. check-layers.sh
  * checks that the extension needs none of the three. */
 #include "recorder/extension/extension.h"
+#include "recorder/extension/lazy.h"
 
-#include <dlfcn.h>
 #include <expat.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <zstd.h>
 
-struct lazy_lib {
-    const char *soname;
-    pthread_once_t once;
-    bool ok;
-};
-
-/* Loads lib and resolves names[i] into slots[i]; prints why once when it cannot. */
-static void lazy_load(struct lazy_lib *lib, const char *const *names, void **slots, size_t n)
-{
-    void *h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
-    const char *missing = NULL;
-    for (size_t i = 0; h && i < n && !missing; i++)
-        if (!(slots[i] = dlsym(h, names[i])))
-            missing = names[i];
-    lib->ok = h && !missing;
-    if (!lib->ok)
-        fprintf(stderr, "runtrail-extension: cannot load %s (%s): no bundle can be sealed\n",
-                lib->soname, h ? missing : dlerror());
-}
+#define NO_SEAL "no bundle can be sealed"
 
 /* ---- libcrypto ---- */
 
@@ -71,12 +51,12 @@ static struct {
 } crypto;
 _Static_assert(sizeof crypto == sizeof crypto_names / sizeof *crypto_names * sizeof(void *),
                "one pointer per name");
-static struct lazy_lib crypto_lib = {"libcrypto.so.3", PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib crypto_lib = {"libcrypto.so.3", NO_SEAL, PTHREAD_ONCE_INIT, false};
 
 static void crypto_load(void)
 {
-    lazy_load(&crypto_lib, crypto_names, (void **)&crypto,
-              sizeof crypto_names / sizeof *crypto_names);
+    rt_lazy_load(&crypto_lib, crypto_names, (void **)&crypto,
+                 sizeof crypto_names / sizeof *crypto_names);
     /* First, before anything loads them: without libcrypto's error texts. */
     if (crypto_lib.ok && crypto.init(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) != 1)
         crypto_lib.ok = false;
@@ -167,11 +147,11 @@ static struct {
 } zstd;
 _Static_assert(sizeof zstd == sizeof zstd_names / sizeof *zstd_names * sizeof(void *),
                "one pointer per name");
-static struct lazy_lib zstd_lib = {"libzstd.so.1", PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib zstd_lib = {"libzstd.so.1", NO_SEAL, PTHREAD_ONCE_INIT, false};
 
 static void zstd_load(void)
 {
-    lazy_load(&zstd_lib, zstd_names, (void **)&zstd, sizeof zstd_names / sizeof *zstd_names);
+    rt_lazy_load(&zstd_lib, zstd_names, (void **)&zstd, sizeof zstd_names / sizeof *zstd_names);
 }
 
 static bool zstd_ready(void)
@@ -242,11 +222,13 @@ static struct {
 } expat;
 _Static_assert(sizeof expat == sizeof expat_names / sizeof *expat_names * sizeof(void *),
                "one pointer per name");
-static struct lazy_lib expat_lib = {"libexpat.so.1", PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib expat_lib = {"libexpat.so.1", "S3's error documents cannot be read",
+                                       PTHREAD_ONCE_INIT, false};
 
 static void expat_load(void)
 {
-    lazy_load(&expat_lib, expat_names, (void **)&expat, sizeof expat_names / sizeof *expat_names);
+    rt_lazy_load(&expat_lib, expat_names, (void **)&expat,
+                 sizeof expat_names / sizeof *expat_names);
 }
 
 static bool expat_ready(void)

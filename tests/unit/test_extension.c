@@ -1063,6 +1063,17 @@ static int canned_listen(uint16_t *port)
     return fd;
 }
 
+/* Starts srv on a loopback port in a thread; addr gets its "127.0.0.1:PORT". */
+static pthread_t canned_start(struct canned *srv, char addr[32])
+{
+    uint16_t port;
+    srv->fd = canned_listen(&port);
+    pthread_t t;
+    cr_assert(pthread_create(&t, NULL, canned_serve, srv) == 0);
+    snprintf(addr, 32, "127.0.0.1:%u", (unsigned)port);
+    return t;
+}
+
 Test(extension_http, addresses)
 {
     const char *bad[] = {"nohost", ":80", "h:0", "h:65536", "h:12x", "h:", ""};
@@ -1076,15 +1087,11 @@ Test(extension_http, addresses)
 
 Test(extension_http, answer_headers_in_order_and_a_closed_keepalive_retried)
 {
-    uint16_t port;
     struct canned srv = {.conns = 2,
                          .reply = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nSet-Cookie: a=1\r\n"
                                   "Set-Cookie: b=2\r\nX-Empty: \r\n\r\nhello"};
-    srv.fd = canned_listen(&port);
-    pthread_t t;
-    cr_assert(pthread_create(&t, NULL, canned_serve, &srv) == 0);
     char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    pthread_t t = canned_start(&srv, addr);
     struct rt_ext_http *c = rt_ext_http_new(addr);
     cr_assert_not_null(c);
     const struct rt_header h[] = {{.name = "X-Test", .value = "one"}};
@@ -1119,14 +1126,10 @@ Test(extension_http, answer_headers_in_order_and_a_closed_keepalive_retried)
 
 Test(extension_http, too_long_unreachable_and_unknown_method)
 {
-    uint16_t port;
     struct canned srv = {.conns = 1,
                          .reply = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"};
-    srv.fd = canned_listen(&port);
-    pthread_t t;
-    cr_assert(pthread_create(&t, NULL, canned_serve, &srv) == 0);
     char addr[32];
-    snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+    pthread_t t = canned_start(&srv, addr);
     struct rt_ext_http *c = rt_ext_http_new(addr);
     struct rt_ext_http_reply r;
     cr_expect_eq(rt_ext_http_call(c, "GET", "/", &(struct rt_ext_http_request){.max_body = 4}, &r),
