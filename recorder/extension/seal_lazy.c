@@ -6,7 +6,7 @@
  * unit tests link the libraries themselves.
  *
  * The first call of any of these functions loads its library (dlopen, once, whichever thread
- * comes first). libcrypto is initialised without its error-text tables, whose tables cost the
+ * comes first). libcrypto is initialised without its error texts, whose tables cost the
  * extension 0.5 MB and 20 page faults (see docs/deploy.md); curl_lazy.c has it loaded so before
  * libcurl's TLS would initialise it otherwise. A TLS failure still names its cause where
  * libcurl words it itself ("SSL certificate problem: ..."); OpenSSL's own lines keep their
