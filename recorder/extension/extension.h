@@ -375,6 +375,8 @@ void rt_ext_http_free(struct rt_ext_http *c);
 int rt_ext_http_call(struct rt_ext_http *c, const char *method, const char *target,
                      const struct rt_ext_http_request *rq, struct rt_ext_http_reply *out);
 void rt_ext_http_reply_free(struct rt_ext_http_reply *r);
+/* Frees n headers (each name and value) and the array. */
+void rt_ext_headers_free(struct rt_header *h, size_t n);
 /* The first header of that name (any case), or NULL. */
 const char *rt_ext_http_header(const struct rt_ext_http_reply *r, const char *name);
 

@@ -84,15 +84,20 @@ void rt_ext_http_free(struct rt_ext_http *c)
     free(c);
 }
 
+void rt_ext_headers_free(struct rt_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}
+
 void rt_ext_http_reply_free(struct rt_ext_http_reply *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n_headers; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
-    free(r->headers);
+    rt_ext_headers_free(r->headers, r->n_headers);
     free(r->body);
     memset(r, 0, sizeof *r);
 }

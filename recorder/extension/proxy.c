@@ -107,11 +107,7 @@ void rt_ext_invocation_free(struct rt_ext_invocation *inv)
     if (!inv)
         return;
     free(inv->request_id);
-    for (size_t i = 0; i < inv->n_headers; i++) {
-        free(inv->headers[i].name);
-        free(inv->headers[i].value);
-    }
-    free(inv->headers);
+    rt_ext_headers_free(inv->headers, inv->n_headers);
     free(inv->event);
     free(inv->event_type);
     free(inv->result);
@@ -833,11 +829,7 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
                                      .max_body = MAX_BODY};
     c->failed = !h || !c->target.data ||
                 rt_ext_http_call(h, method, (const char *)c->target.data, &rq, &c->up) != 0;
-    for (size_t i = 0; i < hc.n; i++) {
-        free(hc.pairs[i].name);
-        free(hc.pairs[i].value);
-    }
-    free(hc.pairs);
+    rt_ext_headers_free(hc.pairs, hc.n);
     return finish_call(p, conn, url, c);
 }
 
