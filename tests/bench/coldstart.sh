@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: where the recorder's cold start time goes (issue 4: cold start added <= 5 ms). COLD
 # cold starts of the C sample through the local emulator, with the recorder and with
-# --no-record, each under `strace -f --seccomp-bpf` tracing only execve, mkdir, rename, clone and
+# --no-record, each under `strace -f --seccomp-bpf` tracing only execve, mkdir, rename, clone(3) and
 # exit_group (time stamps at a few points, little slowdown), interleaved; the median of each
 # phase:
 #   extension load    exec of extensions/runtrail to its first mkdir (dynamic loading, config)
@@ -42,7 +42,7 @@ trap 'rm -rf "$TMP"' EXIT
 one() {
     local mode=$1 out=$2
     rm -f "$TMP/trace" "$TMP/r.json"
-    strace -f --seccomp-bpf -ttt -e trace=execve,mkdir,rename,clone,exit_group -e signal=none \
+    strace -f --seccomp-bpf -ttt -e trace=execve,mkdir,rename,clone,clone3,exit_group -e signal=none \
         -o "$TMP/trace" "$RUNTRAIL" invoke $mode --quiet --task-root "$TASK" --event "$EVENT" \
         --report "$TMP/r.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/err"
     python3 - "$TMP/trace" "$TMP/r.json" >>"$out" <<'PY'
@@ -61,7 +61,7 @@ for line in open(sys.argv[1]):
         mark('main')
     elif rest.startswith('rename(') and '/ready"' in rest:
         mark('ready')
-    elif rest.startswith('clone(') and 'ready' in ev:
+    elif rest.startswith(('clone(', 'clone3(')) and 'CLONE_THREAD' not in rest and 'ready' in ev:
         mark('fork')
     elif rest.startswith('execve(') and '/wrapper"' in rest:
         mark('wrap')

@@ -151,6 +151,18 @@ start_upstream
 expect_grep "python3 samples/python/bootstrap.py from the repository root answers" \
     '"runtime":"python".*"bucket":"example-uploads"' "$T_TMP/rel.out"
 
+# --- a runtime that cannot start says why (the emulator starts it with posix_spawn) ---
+printf 'not a program' >"$T_TMP/fn/garbage"
+chmod +x "$T_TMP/fn/garbage"
+expect_exit "a runtime that is no program: exit 2" 2 "$RUNTRAIL" invoke --no-record \
+    --task-root "$T_TMP/fn" -- "$T_TMP/fn/garbage"
+expect_grep "... and the error names it and the exec's error" \
+    "cannot start a process \($T_TMP/fn/garbage: Exec format error\)" "$T_TMP/last.err"
+expect_exit "a task root that is a file: exit 2" 2 "$RUNTRAIL" invoke --no-record \
+    --task-root "$T_TMP/fn/garbage" -- "$T_TMP/fn/runtime.sh"
+expect_grep "... and the error says the task root cannot be entered" \
+    "cannot enter the task root $T_TMP/fn/garbage: Not a directory" "$T_TMP/last.err"
+
 # --- item 20: a store that refuses bundles is loud; s3rver with credentials takes them ---
 DEAD=$(free_port)
 expect_exit "dead S3 endpoint: invoke exits 3" 3 "$RUNTRAIL" invoke --store s3://bkt/lost \
