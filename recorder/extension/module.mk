@@ -28,10 +28,20 @@ EXT_MHD := $(BUILD)/mhd/libmicrohttpd.a
 $(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh
 	@CC="$(CC)" bash scripts/build-mhd.sh $(EXT_MHD_DSC) $(BUILD)/mhd
 endif
-# $(call rt_link,EXTENSION) without the libraries the *_lazy.c files load, and with the static
-# libmicrohttpd when there is one.
-ext_link = $(filter-out -lcurl -lcrypto -lzstd -lexpat $(if $(EXT_MHD),-lmicrohttpd),\
-             $(call rt_link,EXTENSION)) $(EXT_MHD)
+# jansson and libevent from their static archives where the system has them (Debian's -dev
+# packages do): the loader then maps libc alone, 0.45-0.6 ms less from exec to the ready file
+# (median of 40 interleaved starts), and the layer need not carry them. Without the archives
+# (Amazon Linux 2023's -devel packages have none), the shared ones, copied into the layer.
+EXT_STATIC_A := $(foreach l,jansson event_extra event_core,\
+                  $(filter /%,$(shell $(CC) -print-file-name=lib$(l).a)))
+# (each -lNAME with an archive is dropped, and the archives go after the rest in the order of
+# EXT_STATIC_A, libevent_extra before the libevent_core it calls)
+ext_static = $(foreach w,$(1),$(if $(filter %/lib$(patsubst -l%,%,$(w)).a,$(EXT_STATIC_A)),,$(w))) \
+             $(EXT_STATIC_A)
+# $(call rt_link,EXTENSION) without the libraries the *_lazy.c files load, with the static
+# archives above, and with the static libmicrohttpd when there is one.
+ext_link = $(call ext_static,$(filter-out -lcurl -lcrypto -lzstd -lexpat \
+             $(if $(EXT_MHD),-lmicrohttpd),$(call rt_link,EXTENSION))) $(EXT_MHD)
 $(BUILD)/bin/runtrail-extension: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
                                  $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD)
 	@mkdir -p $(dir $@)
@@ -44,11 +54,15 @@ LAYER_PRELOAD = $(filter %/libruntrail-preload.so,$(SOLIBS))
 # Libraries the extension needs that Lambda's Amazon Linux 2023 images do not ship.
 LAYER_SHLIBS := libmicrohttpd libjansson libevent_core libevent_extra
 
+# The run path to runtrail/lib only when a library is copied there: with every library linked
+# in, the loader would otherwise look for libc there first (about twenty failed lookups in
+# glibc-hwcaps/ and tls/ folders, 0.28 ms at the median of 120 starts here).
+EXT_RPATH = $(if $(and $(EXT_MHD),$(word 3,$(EXT_STATIC_A))),,-Wl,-rpath,'$$ORIGIN/../runtrail/lib')
+
 $(LAYER)/extensions/runtrail: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
                               $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ -Wl,--as-needed \
-	  -Wl,-rpath,'$$ORIGIN/../runtrail/lib' $(ext_link)
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ -Wl,--as-needed $(EXT_RPATH) $(ext_link)
 
 $(LAYER)/.stamp: $(LAYER)/extensions/runtrail $(BUILD)/wrapper/runtrail-wrapper $$(LAYER_PRELOAD) \
                  recorder/extension/module.mk

@@ -15,14 +15,17 @@ C_BOOTSTRAP=$ROOT/$BUILD/samples/c/bootstrap
 # --- runtrail layer ---
 expect_exit "runtrail layer -o FILE" 0 "$RUNTRAIL" layer -o "$T_TMP/layer.zip"
 unzip -Z1 "$T_TMP/layer.zip" | grep -v '/$' | sort >"$T_TMP/zip.list"
-# libmicrohttpd is linked statically where make found its source (.deps/src, make deps).
-MHD_SHARED=
-if readelf -d "$LAYER/extensions/runtrail" | grep -q 'libmicrohttpd\.so'; then
-    MHD_SHARED=runtrail/lib/libmicrohttpd.so.12
+# libmicrohttpd is linked statically where make found its source (.deps/src, make deps), and
+# jansson and libevent where the system has their static archives (Debian's -dev packages);
+# the layer carries each one the extension links as a shared library (NEEDED), and no other.
+NEEDED=$(readelf -d "$LAYER/extensions/runtrail" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+SHARED_LIBS=$(grep -E '^lib(microhttpd|jansson|event_core|event_extra)[.-]' <<<"$NEEDED")
+printf '%s\n' extensions/runtrail ${SHARED_LIBS:+$(sed 's|^|runtrail/lib/|' <<<"$SHARED_LIBS")} \
+    runtrail/lib/libruntrail-preload.so runtrail/wrapper | sort >"$T_TMP/zip.want"
+if [ -z "$SHARED_LIBS" ]; then
+    expect_eq "every library linked in: the extension needs libc alone, and has no run path" \
+        "libc.so.6 0" "$(paste -sd' ' <<<"$NEEDED") $(readelf -d "$LAYER/extensions/runtrail" | grep -c RUNPATH)"
 fi
-printf '%s\n' extensions/runtrail runtrail/lib/libevent_core-2.1.so.7 \
-    runtrail/lib/libevent_extra-2.1.so.7 runtrail/lib/libjansson.so.4 $MHD_SHARED \
-    runtrail/lib/libruntrail-preload.so runtrail/wrapper >"$T_TMP/zip.want"
 if compgen -G "$ROOT/.deps/src/libmicrohttpd_*.dsc" >/dev/null; then
     expect_eq "with libmicrohttpd's source, the extension loads no TLS library (ldd)" "" \
         "$(ldd "$LAYER/extensions/runtrail" | grep -E -o 'lib(gnutls|ssl|curl|microhttpd)[^ ]*' | paste -sd' ')"
@@ -37,12 +40,10 @@ expect_grep "help names the man page" 'runtrail-layer\(1\)' "$T_TMP/last.out"
 mkdir -p "$T_TMP/opt"
 (cd "$T_TMP/opt" && unzip -q "$T_TMP/layer.zip")
 ldd "$T_TMP/opt/extensions/runtrail" >"$T_TMP/ldd.out"
-expect_grep "unpacked: the extension loads libevent from the layer" \
-    "libevent_extra.* => $T_TMP/opt/extensions/../runtrail/lib/libevent_extra" "$T_TMP/ldd.out"
-if [ -n "$MHD_SHARED" ]; then
-    expect_grep "unpacked: the extension loads libmicrohttpd from the layer" \
-        "libmicrohttpd.* => $T_TMP/opt/extensions/../runtrail/lib/libmicrohttpd" "$T_TMP/ldd.out"
-fi
+for lib in $SHARED_LIBS; do
+    expect_grep "unpacked: the extension loads $lib from the layer" \
+        "$lib => $T_TMP/opt/extensions/../runtrail/lib/$lib" "$T_TMP/ldd.out"
+done
 expect_no_grep "unpacked: no library missing" 'not found' "$T_TMP/ldd.out"
 
 # The unpacked zip as the only layer: the function answers and a bundle is sealed.
