@@ -106,14 +106,18 @@ static bool tsc_usable(void)
     __get_cpuid(0x80000007u, &a, &b, &c, &d);
     if (!(d & (1u << 8)))
         return false;
-    char buf[32] = "";
-    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
-    if (!f)
+    /* read(2), not stdio: this runs on the extension's start path, before register */
+    char buf[32];
+    int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+                  O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return false;
-    bool ok =
-        fgets(buf, sizeof buf, f) && (strcmp(buf, "tsc\n") == 0 || strcmp(buf, "kvm-clock\n") == 0);
-    fclose(f);
-    return ok;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return strcmp(buf, "tsc\n") == 0 || strcmp(buf, "kvm-clock\n") == 0;
 #else
     return false;
 #endif
@@ -173,7 +177,9 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
         ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(fe));
     }
-    if (ftruncate(fd, (off_t)len) != 0) {
+    /* posix_fallocate already set the size; where the filesystem cannot allocate, the file
+     * is sized here (sparse). */
+    if (fe != 0 && ftruncate(fd, (off_t)len) != 0) {
         int e = errno;
         close(fd);
         unlink(path);
