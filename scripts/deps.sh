@@ -13,9 +13,10 @@ PKGS=(
 # the documented `runtrail show --json | jq` lines (tests/e2e/docs_commands.sh); awscli and
 # python3-boto3 are AWS's own clients (TLS, SigV4, the Lambda control plane); golang-go builds
 # the Go function the /proc sampler is tested with.
-# make bench also counts instructions with valgrind (tests/bench/preload.sh).
+# make bench also counts instructions with valgrind (tests/bench/preload.sh) and times the
+# phases of a cold start from kernel tracepoints with perf (tests/bench/coldstart.sh).
 if [ "${1:-}" = "--bench" ]; then
-  PKGS+=(valgrind)
+  PKGS+=(valgrind linux-perf)
   set -- --test
 fi
 if [ "${1:-}" = "--test" ]; then

@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # Benchmark: where the recorder's cold start time goes (issue 4: cold start added <= 5 ms). COLD
 # cold starts of the C sample through the local emulator, with the recorder and with
-# --no-record, each under `strace -f --seccomp-bpf` tracing only execve, mkdir, rename, clone(3) and
-# exit_group (time stamps at a few points, little slowdown), interleaved; the median of each
-# phase:
+# --no-record, interleaved; the median of each phase. Time stamps come from kernel tracepoints
+# (`perf record -a` of exec, fork, connect and sendto: nothing stops the traced programs) when
+# perf can record them, else from `strace -f --seccomp-bpf` (each traced call stops its program,
+# so every phase reads longer). With perf:
+#   extension start   exec of extensions/runtrail to its register request (dynamic loading,
+#                     config, event ring, sealer thread, proxy listening, ready file)
+#   register          the register round trip and the emulator's start of the runtime, to the
+#                     exec of the wrapper (Lambda, and the emulator, start the runtime once
+#                     every extension has registered; the extension's Telemetry API
+#                     subscription, /proc sampler and event/next run beside the runtime's start)
+#   wrapper           exec of the wrapper (a static program) to the exec of the runtime
+#   runtime init      exec of the runtime to its first connection to the Runtime API (the
+#                     runtime's start under the interposer, beside the extension's work)
+#   first next        that connection to the handler's fork: invocation/next (through the proxy)
+#   handler           the handler's fork to the runtime's response (sh -c 'uname -s')
+# With strace:
 #   extension load    exec of extensions/runtrail to its first mkdir (dynamic loading, config)
 #   extension init    to the ready file (event ring, sealer thread, proxy listening)
-#   register          to the emulator's fork of the runtime: the register round trip (Lambda,
-#                     and the emulator, start the runtime once every extension has registered;
-#                     the extension's Telemetry API subscription, /proc sampler and event/next
-#                     run beside the runtime's start)
-#   wrapper           exec of the wrapper (a static program) to the exec of the runtime
+#   register          to the emulator's fork of the runtime
+#   wrapper           exec of the wrapper to the exec of the runtime
 #   runtime init      exec of the runtime to the handler's child (sh -c 'uname -s'), i.e. the
 #                     runtime's start under the interposer and its first invocation/next
 #   child             the handler's child process, sh exec to its exit
-# and the first response as the emulator reports it (initMs + responseMs, untraced runs are in
-# tests/bench/invoke.sh). Also the bare cost of starting the extension binary
-# (`runtrail-extension --version`: the loader and its libraries, nothing else) against
-# /bin/true. Needs strace (skipped without it). Not a test: it prints a table.
-# Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build)
+# Both: the first response as the emulator reports it (initMs + responseMs; untraced runs are
+# in tests/bench/invoke.sh), and the bare cost of starting the extension binary (`--version`:
+# the loader and its libraries, nothing else) against /bin/true. Needs perf (linux-perf, which
+# make bench installs) or strace (skipped without both). Not a test: it prints a table.
+# Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build TRACER=perf|strace)
 set -u
 RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -31,16 +41,75 @@ EVENT=$RT_ROOT/samples/events/sqs-batch.json
 for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail"; do
     [ -x "$f" ] || { echo "bench coldstart: $f is missing; run make first" >&2; exit 2; }
 done
-if ! command -v strace >/dev/null || ! strace -f --seccomp-bpf -e trace=execve -o /dev/null true 2>/dev/null; then
-    echo "bench coldstart: strace with --seccomp-bpf is not available: skipped"
-    exit 0
-fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-cold.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+PERF_EVENTS=(-e sched:sched_process_exec -e sched:sched_process_fork -e syscalls:sys_enter_connect
+    -e syscalls:sys_enter_sendto)
+TRACER=${TRACER:-}
+if [ -z "$TRACER" ] && command -v perf >/dev/null &&
+    perf record -q -a -o "$TMP/probe.data" "${PERF_EVENTS[@]}" -- true >/dev/null 2>&1; then
+    TRACER=perf
+fi
+if [ -z "$TRACER" ] && command -v strace >/dev/null &&
+    strace -f --seccomp-bpf -e trace=execve -o /dev/null true 2>/dev/null; then
+    TRACER=strace
+fi
+if [ -z "$TRACER" ]; then
+    echo "bench coldstart: neither perf (tracepoints) nor strace with --seccomp-bpf is available: skipped"
+    exit 0
+fi
+
+# one_perf MODE OUT: the same from kernel tracepoints, system-wide (the emulator, extension,
+# wrapper and runtime are all children of the command, but their order is what is timed).
+one_perf() {
+    local mode=$1 out=$2
+    rm -f "$TMP/perf.data" "$TMP/r.json"
+    perf record -q -a -o "$TMP/perf.data" "${PERF_EVENTS[@]}" -- "$RUNTRAIL" invoke $mode --quiet \
+        --task-root "$TASK" --event "$EVENT" --report "$TMP/r.json" -- "$BOOTSTRAP" \
+        >/dev/null 2>>"$TMP/err"
+    perf script -i "$TMP/perf.data" -F comm,tid,time,event,trace >"$TMP/perf.txt" 2>/dev/null
+    python3 - "$TMP/perf.txt" "$TMP/r.json" >>"$out" <<'PY'
+import json, re, sys
+ev = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'\s*(.+?)\s+(\d+)\s+([\d.]+):\s+(\S+):\s*(.*)', line)
+    if not m:
+        continue
+    comm, t, name, rest = m.group(1), float(m.group(3)) * 1000, m.group(4), m.group(5)
+    def mark(k):
+        ev.setdefault(k, t)
+    if name == 'sched:sched_process_exec':
+        if '/extensions/' in rest:
+            mark('ext')
+        elif rest.startswith('filename=') and '/wrapper ' in rest:
+            mark('wrap')
+        elif '/bootstrap ' in rest:
+            mark('wrap')  # no wrapper without the recorder
+            mark('boot')
+    elif name == 'syscalls:sys_enter_connect':
+        if 'ext' in ev and 'wrap' not in ev and comm != 'bootstrap':
+            mark('register')
+        elif comm == 'bootstrap':
+            mark('next')
+    elif name == 'sched:sched_process_fork' and comm == 'bootstrap' and 'next' in ev:
+        mark('handler')
+    elif name == 'syscalls:sys_enter_sendto' and comm == 'bootstrap' and 'handler' in ev:
+        mark('response')
+phases = [('extension start', 'ext', 'register'), ('register', 'register', 'wrap'),
+          ('wrapper', 'wrap', 'boot'), ('runtime init', 'boot', 'next'),
+          ('first next', 'next', 'handler'), ('handler', 'handler', 'response')]
+for name, a, b in phases:
+    if a in ev and b in ev and not (name == 'wrapper' and 'ext' not in ev):
+        print('%s\t%.3f' % (name, ev[b] - ev[a]))
+r = json.loads(open(sys.argv[2]).readline())
+print('first response\t%.3f' % (r['initMs'] + r['responseMs']))
+PY
+}
 
 # one MODE OUT: a traced cold start, its phases appended to OUT as "name ms" lines
 one() {
     local mode=$1 out=$2
+    [ "$TRACER" = perf ] && { one_perf "$@"; return; }
     rm -f "$TMP/trace" "$TMP/r.json"
     strace -f --seccomp-bpf -ttt -e trace=execve,mkdir,rename,clone,clone3,exit_group -e signal=none \
         -o "$TMP/trace" "$RUNTRAIL" invoke $mode --quiet --task-root "$TASK" --event "$EVENT" \
@@ -103,8 +172,8 @@ PY
 ext_start=$(start_ms "$LAYER/extensions/runtrail" --version)
 true_start=$(start_ms /bin/true)
 
-echo "cold start breakdown: median of $COLD traced cold starts of the C sample (ms)"
-python3 - "$TMP/rec" "$TMP/plain" <<'PY'
+echo "cold start breakdown: median of $COLD cold starts of the C sample traced with $TRACER (ms)"
+python3 - "$TMP/rec" "$TMP/plain" "$TRACER" <<'PY'
 import collections, sys
 def load(path):
     v = collections.defaultdict(list)
@@ -114,8 +183,10 @@ def load(path):
     return {k: sorted(x)[len(x) // 2] for k, x in v.items()}
 rec, plain = load(sys.argv[1]), load(sys.argv[2])
 print('%-22s %10s %10s' % ('', 'recorder', 'no-record'))
-for k in ['extension load', 'extension init', 'register', 'wrapper', 'runtime init', 'child',
-          'first response']:
+keys = (['extension start', 'register', 'wrapper', 'runtime init', 'first next', 'handler']
+        if sys.argv[3] == 'perf' else
+        ['extension load', 'extension init', 'register', 'wrapper', 'runtime init', 'child'])
+for k in keys + ['first response']:
     a = rec.get(k)
     b = plain.get(k)
     print('%-22s %10s %10s' % (k, '%.2f' % a if a is not None else '-',
