@@ -45,12 +45,6 @@ static int resolve(const char *cmd, char *const *envp, char *out, size_t cap)
  * copying its page tables, then faulting them back in the child until the exec, took 1-2 ms per
  * process; glibc's posix_spawn shares the memory until the exec (CLONE_VM | CLONE_VFORK) and
  * reports a failed action or exec through its return value. */
-/* 0 if a process could chdir into the open folder DIR (search permission). */
-static int fchdir_check(int dir)
-{
-    return faccessat(dir, ".", X_OK, AT_EACCESS);
-}
-
 int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, int out_fd,
                    struct emu_proc *out, struct rt_errinfo *ei)
 {
@@ -88,14 +82,12 @@ int emu_proc_spawn(struct rt_emu *emu, char *const *argv, const char *name, int 
     if (rc != 0) {
         /* which action failed is not said: name the task root when it is the cause */
         int dir = open(emu->task_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0 || fchdir_check(dir) != 0) {
-            int e = errno;
-            if (dir >= 0)
-                close(dir);
+        int e = dir < 0 ? errno : faccessat(dir, ".", X_OK, AT_EACCESS) != 0 ? errno : 0;
+        if (dir >= 0)
+            close(dir);
+        if (e)
             return rt_fail(ei, RT_ERR_EMU_SPAWN, -1, "%s: cannot enter the task root %s: %s", exe,
                            emu->task_root, strerror(e));
-        }
-        close(dir);
         return rt_fail(ei, RT_ERR_EMU_SPAWN, -1, "%s: %s", exe, strerror(rc));
     }
     memset(out, 0, sizeof *out);
