@@ -281,13 +281,14 @@ static void add_str(struct out *o, enum rt_argfmt fmt, struct rt_str s)
         return;
     }
     adds(o, "[");
+    const char *p = s.ptr ? s.ptr : ""; /* an absent argv: one empty argument, as an empty one */
     size_t start = 0;
     for (size_t i = 0; i <= s.len; i++) {
-        if (i == s.len || s.ptr[i] == '\0') {
+        if (i == s.len || p[i] == '\0') {
             if (i == s.len && i == start && i > 0)
                 break; /* trailing NUL */
             addf(o, "%s\"", start ? ", " : "");
-            add_escaped(o, s.ptr + start, i - start);
+            add_escaped(o, p + start, i - start);
             adds(o, "\"");
             start = i + 1;
         }
