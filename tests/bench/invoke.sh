@@ -65,17 +65,33 @@ round() { # round MODE EVENT TAG
     cat "$TMP/r.json" >>"$TMP/$tag.json"
 }
 if [ $RECORD = 1 ]; then
-    # Sample the extension's VmHWM (peak RSS) while the recorded runs go on.
-    (
-        peak=0
-        while :; do
-            for pid in $(pgrep -f "$LAYER/extensions/runtrail" 2>/dev/null); do
-                kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null)
-                [ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb && echo "$peak" >"$TMP/rss"
-            done
-            sleep 0.05
-        done
-    ) &
+    # Sample the extension's VmHWM (peak RSS) while the recorded runs go on: one process that
+    # reads /proc (a process's comm and exe link, then its status) and starts none. The
+    # pgrep and sed it replaces, started every 50 ms (pgrep reading every command line), made
+    # the no-op handler's recorded p99 3-4 ms against 0.5 ms without them.
+    python3 - "$(readlink -f "$LAYER/extensions/runtrail")" "$TMP/rss" <<'PY' &
+import os, sys, time
+ext, out, peak, pid = sys.argv[1], sys.argv[2], 0, None
+def find():
+    for p in os.listdir('/proc'):
+        try:
+            if p.isdigit() and open('/proc/%s/comm' % p).read() == 'runtrail\n' \
+                    and os.readlink('/proc/%s/exe' % p) == ext:
+                return p
+        except OSError:
+            pass
+    return None
+while True:
+    pid = pid or find()  # a new extension each round: looked for only while none is known
+    try:
+        for line in open('/proc/%s/status' % pid) if pid else ():
+            if line.startswith('VmHWM:') and int(line.split()[1]) > peak:
+                peak = int(line.split()[1])
+                open(out, 'w').write('%d\n' % peak)
+    except OSError:
+        pid = None
+    time.sleep(0.05 if pid else 0.2)
+PY
     SAMPLER=$!
 fi
 for r in $(seq "$ROUNDS"); do
