@@ -34,11 +34,17 @@ json.dump({
 }, open(sys.argv[1], "w"))
 PY
 
-python3 "$ROOT/tests/extension/fake_lambda.py" --port-file "$T_TMP/port" --log "$T_TMP/wire.log" \
-    --replies "$T_TMP/replies.json" --shutdown-file "$T_TMP/shutdown" 2>"$T_TMP/fake.err" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T_TMP/port" ] && break; sleep 0.05; done
-UP=$(cat "$T_TMP/port")
+# start_fake ERR: the scripted Runtime API (replies.json, logging to wire.log), its stderr to
+# ERR; sets UP to its port.
+start_fake() {
+    rm -f "$T_TMP/port"
+    python3 "$ROOT/tests/extension/fake_lambda.py" --port-file "$T_TMP/port" --log "$T_TMP/wire.log" \
+        --replies "$T_TMP/replies.json" --shutdown-file "$T_TMP/shutdown" 2>"$1" &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$T_TMP/port" ] && break; sleep 0.05; done
+    UP=$(cat "$T_TMP/port")
+}
+start_fake "$T_TMP/fake.err"
 PROXY_PORT=$(free_port)
 mkdir -p "$T_TMP/run" "$T_TMP/opt"
 AWS_LAMBDA_RUNTIME_API=127.0.0.1:$UP RUNTRAIL_PROXY_PORT=$PROXY_PORT RUNTRAIL_RUN_DIR=$T_TMP/run \
@@ -223,12 +229,8 @@ expect_eq "bundle: coverage is the proxy only (no interposer wrote to the ring)"
 # store storeN, stderr extN.err; sets UP, PROXY_PORT and EXT_N_PID.
 without() {
     local lib=$1 n=$2
-    rm -f "$T_TMP/shutdown" "$T_TMP/port"
-    python3 "$ROOT/tests/extension/fake_lambda.py" --port-file "$T_TMP/port" --log "$T_TMP/wire.log" \
-        --replies "$T_TMP/replies.json" --shutdown-file "$T_TMP/shutdown" 2>"$T_TMP/fake$n.err" &
-    PIDS+=($!)
-    for _ in $(seq 100); do [ -s "$T_TMP/port" ] && break; sleep 0.05; done
-    UP=$(cat "$T_TMP/port")
+    rm -f "$T_TMP/shutdown"
+    start_fake "$T_TMP/fake$n.err"
     PROXY_PORT=$(free_port)
     mkdir -p "$T_TMP/run$n"
     AWS_LAMBDA_RUNTIME_API=127.0.0.1:$UP RUNTRAIL_PROXY_PORT=$PROXY_PORT RUNTRAIL_RUN_DIR=$T_TMP/run$n \
