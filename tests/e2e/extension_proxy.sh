@@ -99,9 +99,14 @@ d, p = answers("direct"), answers("proxy")
 wd, wp = wire("direct"), wire("proxy")
 problems = []
 if d != p:
-    problems.append("answer differs:\n  direct %s\n  proxy  %s" % (d, p))
+    problems.append("answer differs (direct %s, proxy %s):\n  direct %s\n  proxy  %s"
+                    % ([a.get("status", "error") for a in d], [a.get("status", "error") for a in p], d, p))
 if wd != wp:
-    problems.append("upstream request differs:\n  direct %s\n  proxy  %s" % (wd, wp))
+    problems.append("upstream request differs (direct %s, proxy %s): %s\n  direct %s\n  proxy  %s"
+                    % (" ".join(r["method"] + " " + r["target"] for r in wd) or "none",
+                       " ".join(r["method"] + " " + r["target"] for r in wp) or "none",
+                       "same requests, other content" if [r["target"] for r in wd] ==
+                       [r["target"] for r in wp] else "other requests", wd, wp))
 if not wd:
     problems.append("upstream saw no request")
 print("\n".join(problems) if problems else "same")

@@ -7,7 +7,7 @@ order and case, body, chunked framing and trailers), and answers from a table.
   fake_lambda.py --port-file F --log FILE [--replies FILE] [--shutdown-file F]
 
 Extensions API: register answers 200 with Lambda-Extension-Identifier; event/next blocks
-until --shutdown-file exists, then answers a SHUTDOWN event. Runtime API: invocation/next
+until --shutdown-file exists, then answers a SHUTDOWN event. Telemetry API: 404, unlogged. Runtime API: invocation/next
 answers an event with the Lambda-Runtime-* headers (request ids req-1, req-2, ...); any other
 request is answered from --replies (JSON: {"METHOD PATH": {"status": N, "headers": [[k, v],
 ...], "body": "...", "body_b64": "..."}}), else 202 {"status":"OK"} for POSTs and 404 for the
@@ -101,6 +101,13 @@ def handle(conn):
                 continue
             if path.startswith("/2020-01-01/"):
                 send(conn, 202, [["Content-Type", "application/json"]], b'{"status":"OK"}')
+                continue
+            if path.startswith("/2022-07-01/"):
+                # The Telemetry API, which this fake does not offer (as a Lambda without it
+                # answers). Not Runtime API traffic, so not logged: the extension subscribes
+                # after its ready file is written, while a test's first requests are on the wire.
+                send(conn, 404, [["Content-Type", "application/json"]],
+                     b'{"errorMessage":"no Telemetry API","errorType":"NotFound"}')
                 continue
             if args.log:
                 rec = {"method": method, "target": target, "version": version,
