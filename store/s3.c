@@ -31,7 +31,8 @@ struct rt_s3 {
     int timeout_ms, max_time_ms, max_attempts;
     char *sse_alg; /* NULL = none */
     char *kms_key;
-    CURL *easy; /* reused between synchronous requests (keep-alive) */
+    CURL *easy;      /* reused between synchronous requests (keep-alive) */
+    int interrupted; /* rt_s3_interrupt(), from any thread (atomic) */
 };
 
 static CURLcode global_init_rc = CURLE_FAILED_INIT;
@@ -382,6 +383,31 @@ static struct curl_slist *add_header(struct curl_slist *l, bool *oom, const char
     return n;
 }
 
+void rt_s3_interrupt(struct rt_s3 *s3, bool on)
+{
+    if (s3)
+        __atomic_store_n(&s3->interrupted, on ? 1 : 0, __ATOMIC_RELEASE);
+}
+
+bool rt_s3_interrupted(const struct rt_s3 *s3)
+{
+    return s3 && __atomic_load_n(&s3->interrupted, __ATOMIC_ACQUIRE) != 0;
+}
+
+static bool interrupted(const struct rt_s3 *s3)
+{
+    return rt_s3_interrupted(s3);
+}
+
+/* libcurl calls it about once a second, and on every transfer of data: a request in
+ * progress ends soon after rt_s3_interrupt(). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return interrupted(arg) ? 1 : 0;
+}
+
 /* Builds URL, headers and options of one attempt on x->easy. */
 static int xfer_setup(struct xfer *x, struct rt_errinfo *ei)
 {
@@ -445,6 +471,9 @@ static int xfer_setup(struct xfer *x, struct rt_errinfo *ei)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, s3);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "runtrail/" RT_VERSION);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     /* the key that is signed and fetched is the key that was listed: no dot-segment folding */
@@ -633,6 +662,9 @@ static int perform(struct xfer *x, struct rt_errinfo *ei)
         return rc;
     int64_t start = mono_ms();
     for (x->attempt = 1;; x->attempt++) {
+        if (interrupted(s3))
+            return rt_fail(ei, RT_ERR_S3_NETWORK, -1, "%s s3://%s/%s: interrupted", x->action,
+                           s3->bucket, x->key ? x->key : "");
         rc = xfer_setup(x, ei);
         if (rc != RT_OK)
             return rc;
@@ -648,7 +680,8 @@ static int perform(struct xfer *x, struct rt_errinfo *ei)
         int wait = rt_aws_backoff_ms(x->attempt);
         if (s3->max_time_ms && mono_ms() - start + wait >= s3->max_time_ms)
             return err;
-        usleep((useconds_t)wait * 1000);
+        for (int slept = 0; slept < wait && !interrupted(s3); slept += 10)
+            usleep((useconds_t)(wait - slept < 10 ? wait - slept : 10) * 1000);
     }
 }
 

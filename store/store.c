@@ -437,7 +437,8 @@ int rt_store_put_bundle(struct rt_store *st, const struct rt_meta *meta, const u
     rc = put_key(st, key, data, len, where, where_cap, ei);
     if (rc == RT_OK || rc == RT_ERR_NOMEM)
         return rc;
-    st->counters[RT_CTR_STORE_FAILURES]++;
+    if (!rt_s3_interrupted(st->s3)) /* a put cut short at SHUTDOWN is no store failure */
+        st->counters[RT_CTR_STORE_FAILURES]++;
     if (!st->spool_dir)
         return rc;
     struct rt_errinfo sei;
@@ -462,6 +463,12 @@ int rt_store_put_object(struct rt_store *st, const char *key, const uint8_t *dat
         p += seg + (p[seg] == '/');
     }
     return put_key(st, key, data, len, where, where_cap, ei);
+}
+
+void rt_store_interrupt(struct rt_store *st, bool on)
+{
+    if (st)
+        rt_s3_interrupt(st->s3, on);
 }
 
 int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei)

@@ -6,12 +6,14 @@
  *
  * The recorder-side contract: rt_store_put_bundle() never blocks longer than the store's
  * timeout, and on failure keeps the bundle in the spool (bounded; oldest evicted and counted)
- * to be retried by rt_store_flush_spool(). Not thread-safe: one struct rt_store per thread. */
+ * to be retried by rt_store_flush_spool(). Not thread-safe (but rt_store_interrupt()): one
+ * struct rt_store per thread. */
 #ifndef RUNTRAIL_STORE_STORE_H
 #define RUNTRAIL_STORE_STORE_H
 
 #include "formats/bundle.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +60,12 @@ int rt_store_put_object(struct rt_store *st, const char *key, const uint8_t *dat
  * number delivered (>= 0) or a negative RT_ERR_* value. A negative value means the spool is
  * not empty (bundles delivered before the failure are out of the spool all the same). */
 int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei);
+
+/* The one call another thread may make: while on, an S3 request in progress ends soon and new
+ * ones fail at once, so that rt_store_put_bundle() spools without waiting on the network
+ * (SHUTDOWN: every sealed bundle reaches the spool first, then the time left goes to
+ * rt_store_flush_spool() with it off). No effect on a folder store. */
+void rt_store_interrupt(struct rt_store *st, bool on);
 
 /* Counters the recorder copies into the next bundle's META, then resets (RT_CTR_SPOOL_DROPPED,
  * RT_CTR_STORE_FAILURES, RT_CTR_SPOOLED). */

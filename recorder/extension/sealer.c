@@ -72,6 +72,12 @@ struct rt_ext_sealer {
     size_t n_events, cap_events;
     struct rt_store *store;
     bool store_tried, spool_pending;
+    /* SHUTDOWN's order (rt_ext_sealer_stop): first every sealed bundle into the spool, without
+     * waiting on the network, then the time left to deliver them. The store as published for
+     * the stopping thread, and whether it asked for that (both seq_cst: each side writes its
+     * own, then reads the other's). */
+    struct rt_store *store_pub;
+    int spool_first;
     uint64_t seq;
     bool has_prev;
     uint8_t prev_digest[RT_DIGEST_LEN];
@@ -386,7 +392,11 @@ static void open_store(struct rt_ext_sealer *s)
     if (rt_store_open(s->cfg.store, &so, &s->store, NULL) != RT_OK) {
         s->store = NULL;
         rt_ext_sealer_count(s, RT_CTR_CONFIG_ERRORS, 1);
+        return;
     }
+    __atomic_store_n(&s->store_pub, s->store, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->spool_first, __ATOMIC_SEQ_CST))
+        rt_store_interrupt(s->store, true);
 }
 
 /* Flags that make an invocation worth keeping whatever RUNTRAIL_SAMPLE says. */
@@ -810,8 +820,11 @@ static void *run(void *arg)
     }
     pthread_mutex_unlock(&s->mu);
     seal_after_last(s);
-    if (s->store && s->spool_pending)
+    /* Every bundle is in the store or the spool: now the network may take the time left. */
+    if (s->store && s->spool_pending) {
+        rt_store_interrupt(s->store, false);
         rt_store_flush_spool(s->store, NULL);
+    }
     return NULL;
 }
 
@@ -936,6 +949,13 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
     s->stopping = true;
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->mu);
+    /* A put still retrying a dead or slow store would hold the last invocations' seals past
+     * the deadline, and the process would exit with them in memory: it ends now, its bundle
+     * is spooled, and so are the later ones until the flush. */
+    __atomic_store_n(&s->spool_first, 1, __ATOMIC_SEQ_CST);
+    struct rt_store *st = __atomic_load_n(&s->store_pub, __ATOMIC_SEQ_CST);
+    if (st)
+        rt_store_interrupt(st, true);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     int64_t left = deadline_mono_ns - rt_ext_now_mono_ns();

@@ -167,13 +167,35 @@ expect_grep "... and the error says the task root cannot be entered" \
 DEAD=$(free_port)
 expect_exit "dead S3 endpoint: invoke exits 3" 3 "$RUNTRAIL" invoke --store s3://bkt/lost \
     --env AWS_ENDPOINT_URL="http://127.0.0.1:$DEAD" --repeat 2 -- "$T_TMP/fn/runtime.sh"
+# Three bundles: the two invocations, and the one sealed at SHUTDOWN, which counts the two
+# spooled before it.
 expect_grep "dead S3 endpoint: stderr says how many were not stored, where, and where they are" \
-    "invoke: 2 bundles were NOT stored in s3://bkt/lost: .* kept in /[^ ]*runtrail-spool" "$T_TMP/last.err"
+    "invoke: 3 bundles were NOT stored in s3://bkt/lost: .* kept in /[^ ]*runtrail-spool" "$T_TMP/last.err"
 expect_grep "dead S3 endpoint: and that the function's credentials are fake" \
     "fake AWS credentials" "$T_TMP/last.err"
 spool=$(sed -n 's/.* kept in \([^ ]*\) (runtrail index.*/\1/p' "$T_TMP/last.err" | head -n 1)
-expect_eq "the spool keeps both bundles, readable" "2 0" \
+expect_eq "the spool keeps the three bundles, readable" "3 0" \
     "$(find "$spool" -name '*.rtb' | wc -l) $("$RUNTRAIL" verify "$spool" >/dev/null 2>&1; echo $?)"
+expect_grep "... the last, sealed at SHUTDOWN, counts the two spooled before it" 'spooled=2' \
+    <("$RUNTRAIL" show "$(find "$spool" -name '*-shutdown.rtb')" 2>&1)
+rm -rf "$spool"
+
+# A store that takes the connection and never answers: each put waits out its timeouts and
+# retries (2 s). At SHUTDOWN the put still waiting ends at once and every invocation is sealed
+# into the spool before the time left goes to the network: no bundle is lost with the process.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1], "w").write("%d" % s.getsockname()[1]); time.sleep(120)' "$T_TMP/hung.port" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$T_TMP/hung.port" ] && break; sleep 0.05; done
+expect_exit "S3 that never answers: invoke exits 3" 3 "$RUNTRAIL" invoke --store s3://bkt/hung \
+    --env AWS_ENDPOINT_URL="http://127.0.0.1:$(cat "$T_TMP/hung.port")" --repeat 2 -- "$T_TMP/fn/runtime.sh"
+spool=$(sed -n 's/.* kept in \([^ ]*\) (runtrail index.*/\1/p' "$T_TMP/last.err" | head -n 1)
+handled=$(sed -n 's/^handler line .* for //p' "$T_TMP/last.err" | sort | paste -sd' ')
+spooled=$(for b in $(find "$spool" -name '*.rtb' 2>/dev/null); do
+    "$RUNTRAIL" show "$b" | awk '$1 == "request" {print $2}'; done | sort | paste -sd' ')
+expect_eq "S3 that never answers: both invocations and the SHUTDOWN bundle are in the spool" \
+    "$handled shutdown" "$spooled"
 rm -rf "$spool"
 s3_start || _notok "s3rver starts"
 "$RUNTRAIL" invoke --store s3://bkt/kept --env AWS_ACCESS_KEY_ID=S3RVER \
