@@ -39,7 +39,23 @@ struct rt_store {
      * after one of them, not every time. */
     long spooled;
     uint64_t counters[RT_CTR__COUNT];
+    /* After an S3 put fails, bundles go straight to the spool until breaker_until (CLOCK_
+     * MONOTONIC ms) instead of waiting out the retries again: BREAKER_MIN_MS after the first
+     * failure, doubling to BREAKER_MAX_MS while the store keeps failing; a put that succeeds
+     * closes it. Only with a spool (the recorder). */
+    int64_t breaker_until;
+    int64_t breaker_ms;
 };
+
+#define BREAKER_MIN_MS 5000
+#define BREAKER_MAX_MS 60000
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 const char *rt_store_default_url(void)
 {
@@ -434,7 +450,22 @@ int rt_store_put_bundle(struct rt_store *st, const struct rt_meta *meta, const u
     int rc = rt_store_key(meta, key, sizeof key);
     if (rc != RT_OK)
         return rc;
-    rc = put_key(st, key, data, len, where, where_cap, ei);
+    int64_t now = st->is_s3 && st->spool_dir ? mono_ms() : 0;
+    if (now && now < st->breaker_until) {
+        rc = rt_fail(ei, RT_ERR_S3_NETWORK, -1,
+                     "the store failed less than %" PRId64 " s ago: not tried again yet",
+                     st->breaker_ms / 1000);
+    } else {
+        rc = put_key(st, key, data, len, where, where_cap, ei);
+        if (rc == RT_OK)
+            st->breaker_until = st->breaker_ms = 0;
+        else if (now && !rt_s3_interrupted(st->s3)) {
+            st->breaker_ms = st->breaker_ms ? st->breaker_ms * 2 : BREAKER_MIN_MS;
+            if (st->breaker_ms > BREAKER_MAX_MS)
+                st->breaker_ms = BREAKER_MAX_MS;
+            st->breaker_until = mono_ms() + st->breaker_ms;
+        }
+    }
     if (rc == RT_OK || rc == RT_ERR_NOMEM)
         return rc;
     if (!rt_s3_interrupted(st->s3)) /* a put cut short at SHUTDOWN is no store failure */

@@ -75,9 +75,11 @@
       "bundle is sealed and stored before Lambda can freeze the sandbox, in milliseconds (the "    \
       "response is not delayed; the invocation's post-runtime duration is). 0: do not hold; a "    \
       "bundle not sealed before the freeze is then finished when the sandbox thaws or at "         \
-      "SHUTDOWN. The default covers an S3 PutObject; an S3 that is down or slow costs each "       \
-      "invocation at most this much. The hold always ends 50 ms before the invocation's deadline " \
-      "(Lambda's timeout covers it).")                                                             \
+      "SHUTDOWN. The default covers an S3 PutObject; an S3 that is down or slow costs an "         \
+      "invocation at most this much, and only while its first failing put retries: after that, "   \
+      "S3 "                                                                                        \
+      "is not tried for 5 s (doubling to 60 s) and bundles are spooled at once (docs/store.md). "  \
+      "The hold always ends 50 ms before the invocation's deadline (Lambda's timeout covers it).") \
     _(drain_ms, "RUNTRAIL_DRAIN_MS", "20", ms,                                                     \
       "How often the extension empties the event ring between seals, in milliseconds (0: the "     \
       "default). A larger ring tolerates a larger value; a record that finds the ring full is "    \

@@ -1,11 +1,13 @@
 /* Unit tests for store/store.c and store/util.c: the partitioned key layout and its
  * sanitising, store URLs, atomic writes into a folder store, and the recorder's spool (bundles
  * kept while the store is down, delivered oldest first by flush, oldest evicted and counted
- * past the cap). */
+ * past the cap; S3 not tried again for a while after a failure; a put interrupted at
+ * SHUTDOWN). */
 #include "store/store.h"
 #include "store/util.h"
 #include "tests/unit/tmpdir.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 RT_TMPDIR_SUITE(store);
@@ -368,4 +372,86 @@ Test(store, write_file_makes_folders_when_missing)
     char dir[600];
     snprintf(dir, sizeof dir, "%s/a/b/c", tmpdir);
     cr_assert_eq(count_files(dir), 2, "the two files, no temporary one");
+}
+
+/* An S3 store at a loopback port nothing listens on, with a spool (the recorder's store). */
+static struct rt_store *dead_s3_store(const char *spool)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s); /* bound, never listened on: connections to it are refused */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+    setenv("AWS_ENDPOINT_URL", url, 1);
+    setenv("AWS_ACCESS_KEY_ID", "K", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "S", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
+    struct rt_store_options o = {.spool_dir = spool, .timeout_ms = 2000};
+    struct rt_store *st;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_store_open("s3://bkt/p", &o, &st, &ei), RT_OK, "%s", ei.detail);
+    return st;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* After a put fails, the next ones spool without trying S3 (no retries to wait out), and say
+ * why; a flush still tries. */
+Test(store, s3_down_later_puts_spool_at_once)
+{
+    char spool[300];
+    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
+    struct rt_store *st = dead_s3_store(spool);
+    struct rt_errinfo ei;
+    struct rt_meta m = meta_for("fn", "r0", 1795689711000000000LL);
+    cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"r0", 2, NULL, 0, &ei),
+                 RT_ERR_STORE_SPOOLED);
+    double t0 = now_ms();
+    m = meta_for("fn", "r1", 1795689711000000001LL);
+    cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"r1", 2, NULL, 0, &ei),
+                 RT_ERR_STORE_SPOOLED);
+    double took = now_ms() - t0;
+    cr_assert_lt(took, 50.0, "the second put took %.1f ms: it waited on S3", took);
+    cr_assert(strstr(ei.detail, "not tried again yet"), "%s", ei.detail);
+    cr_assert_eq(count_files(spool), 2);
+    uint64_t c[RT_CTR__COUNT] = {0};
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_STORE_FAILURES], 2);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 2);
+    cr_assert_lt(rt_store_flush_spool(st, &ei), 0);
+    cr_assert(strstr(ei.detail, "127.0.0.1") || strstr(ei.detail, "s3://bkt"), "flush tried: %s",
+              ei.detail);
+    rt_store_close(st);
+}
+
+/* Interrupted (SHUTDOWN): a put spools at once and is no store failure. */
+Test(store, s3_interrupted_put_spools_at_once)
+{
+    char spool[300];
+    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
+    struct rt_store *st = dead_s3_store(spool);
+    rt_store_interrupt(st, true);
+    struct rt_errinfo ei;
+    struct rt_meta m = meta_for("fn", "r0", 1795689711000000000LL);
+    double t0 = now_ms();
+    cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"r0", 2, NULL, 0, &ei),
+                 RT_ERR_STORE_SPOOLED);
+    double took = now_ms() - t0;
+    cr_assert_lt(took, 50.0, "the interrupted put took %.1f ms", took);
+    cr_assert(strstr(ei.detail, "interrupted"), "%s", ei.detail);
+    uint64_t c[RT_CTR__COUNT] = {0};
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_STORE_FAILURES], 0);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 1);
+    rt_store_close(st);
 }
