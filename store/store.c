@@ -57,6 +57,17 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A put to S3 failed: do not try again for a while (doubling while it keeps failing). */
+static void open_breaker(struct rt_store *st)
+{
+    if (!st->is_s3 || !st->spool_dir)
+        return;
+    st->breaker_ms = st->breaker_ms ? st->breaker_ms * 2 : BREAKER_MIN_MS;
+    if (st->breaker_ms > BREAKER_MAX_MS)
+        st->breaker_ms = BREAKER_MAX_MS;
+    st->breaker_until = mono_ms() + st->breaker_ms;
+}
+
 const char *rt_store_default_url(void)
 {
     const char *env = getenv("RUNTRAIL_STORE");
@@ -459,12 +470,8 @@ int rt_store_put_bundle(struct rt_store *st, const struct rt_meta *meta, const u
         rc = put_key(st, key, data, len, where, where_cap, ei);
         if (rc == RT_OK)
             st->breaker_until = st->breaker_ms = 0;
-        else if (now && !rt_s3_interrupted(st->s3)) {
-            st->breaker_ms = st->breaker_ms ? st->breaker_ms * 2 : BREAKER_MIN_MS;
-            if (st->breaker_ms > BREAKER_MAX_MS)
-                st->breaker_ms = BREAKER_MAX_MS;
-            st->breaker_until = mono_ms() + st->breaker_ms;
-        }
+        else if (!rt_s3_interrupted(st->s3))
+            open_breaker(st);
     }
     if (rc == RT_OK || rc == RT_ERR_NOMEM)
         return rc;
@@ -504,6 +511,13 @@ void rt_store_interrupt(struct rt_store *st, bool on)
 
 int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei)
 {
+    return rt_store_flush_spool_for(st, 0, NULL, ei);
+}
+
+int rt_store_flush_spool_for(struct rt_store *st, int64_t max_ms, bool *more, struct rt_errinfo *ei)
+{
+    if (more)
+        *more = false;
     rt_errinfo_clear(ei);
     if (!st)
         return -RT_ERR_INVALID_ARG;
@@ -516,7 +530,13 @@ int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei)
     if (rc != RT_OK)
         return -rc;
     int delivered = 0, failure = RT_OK;
+    int64_t until = max_ms > 0 ? mono_ms() + max_ms : 0;
     for (size_t i = 0; i < n; i++) {
+        if (until && delivered > 0 && mono_ms() >= until) {
+            if (more)
+                *more = true; /* the rest at the next call */
+            break;
+        }
         /* name: 20 digits '-' 6 digits '-' key */
         if (strlen(v[i].name) < 29)
             continue;
@@ -536,7 +556,10 @@ int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei)
         free(data);
         if (rc != RT_OK) {
             free(path);
-            st->counters[RT_CTR_STORE_FAILURES]++;
+            if (!rt_s3_interrupted(st->s3)) {
+                st->counters[RT_CTR_STORE_FAILURES]++;
+                open_breaker(st);
+            }
             failure = rc;
             break;
         }

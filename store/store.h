@@ -60,6 +60,11 @@ int rt_store_put_object(struct rt_store *st, const char *key, const uint8_t *dat
  * number delivered (>= 0) or a negative RT_ERR_* value. A negative value means the spool is
  * not empty (bundles delivered before the failure are out of the spool all the same). */
 int rt_store_flush_spool(struct rt_store *st, struct rt_errinfo *ei);
+/* The same, but once max_ms (> 0) have passed it stops after the bundle it is delivering, and
+ * sets *more (if not NULL) when bundles are left for a later call: a long outage's spool then
+ * goes out a little after each new bundle, not all before the next one is sealed. */
+int rt_store_flush_spool_for(struct rt_store *st, int64_t max_ms, bool *more,
+                             struct rt_errinfo *ei);
 
 /* The one call another thread may make: while on, an S3 request in progress ends soon and new
  * ones fail at once, so that rt_store_put_bundle() spools without waiting on the network

@@ -28,6 +28,9 @@
 #define HELD_MAX_FACTOR 2  /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
 #define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
 #define TRIM_FREE_MIN (1024u * 1024)        /* free heap bytes worth returning to the system */
+#define FLUSH_SLICE_MS                                                                             \
+    200 /* spool delivered per turn while the store is back and nothing waits                      \
+         */
 
 extern char **environ;
 
@@ -72,6 +75,7 @@ struct rt_ext_sealer {
     size_t n_events, cap_events;
     struct rt_store *store;
     bool store_tried, spool_pending;
+    bool flush_due; /* a put succeeded with bundles in the spool (sealer thread) */
     /* SHUTDOWN's order (rt_ext_sealer_stop): first every sealed bundle into the spool, without
      * waiting on the network, then the time left to deliver them. The store as published for
      * the stopping thread, and whether it asked for that (both seq_cst: each side writes its
@@ -636,8 +640,7 @@ static void finish_and_store(struct rt_ext_sealer *s, struct rt_writer *w, const
         rc = rt_store_put_bundle(s->store, m, data, len, NULL, 0, NULL);
         if (rc == RT_OK) {
             s->stored++;
-            if (s->spool_pending && rt_store_flush_spool(s->store, NULL) >= 0)
-                s->spool_pending = false;
+            s->flush_due = s->spool_pending; /* the store is back: run() flushes the spool */
         } else {
             s->spool_pending = true;
         }
@@ -803,6 +806,19 @@ static void *run(void *arg)
         }
         if (s->stopping)
             break;
+        if (s->flush_due) {
+            /* After the invocations are done (each hold ends with its own bundle), in slices
+             * with the queue looked at in between: a long outage's spool does not hold the next
+             * seals. */
+            pthread_mutex_unlock(&s->mu);
+            bool more = false;
+            int n = rt_store_flush_spool_for(s->store, FLUSH_SLICE_MS, &more, NULL);
+            s->spool_pending = n < 0 || more;
+            s->flush_due = n >= 0 && more;
+            drain(s); /* the ring waited for that slice */
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t period_ms = s->cfg.drain_ms ? s->cfg.drain_ms : DRAIN_PERIOD_MS;

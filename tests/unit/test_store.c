@@ -455,3 +455,44 @@ Test(store, s3_interrupted_put_spools_at_once)
     cr_assert_eq(c[RT_CTR_SPOOLED], 1);
     rt_store_close(st);
 }
+
+/* A flush with a time budget delivers oldest first, says whether bundles are left, and the
+ * calls after it deliver the rest. */
+Test(store, flush_in_slices_delivers_everything)
+{
+    char root[300], spool[300], blocker[300];
+    snprintf(blocker, sizeof blocker, "%s/down", tmpdir);
+    snprintf(root, sizeof root, "%s/down/store", tmpdir);
+    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
+    FILE *f = fopen(blocker, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    struct rt_store_options o = {.spool_dir = spool};
+    struct rt_store *st;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
+    enum { N = 60 };
+    for (int i = 0; i < N; i++) {
+        char rid[16];
+        snprintf(rid, sizeof rid, "r%02d", i);
+        struct rt_meta m = meta_for("fn", rid, 1795689711000000000LL + i);
+        cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)rid, 3, NULL, 0, &ei),
+                     RT_ERR_STORE_SPOOLED);
+    }
+    cr_assert_eq(unlink(blocker), 0);
+    int total = 0, calls = 0;
+    bool more = true;
+    while (more && calls < N + 1) {
+        int n = rt_store_flush_spool_for(st, 1, &more, &ei);
+        cr_assert_geq(n, 1, "each call delivers at least one bundle");
+        total += n;
+        calls++;
+        cr_assert_eq(count_files(spool), N - total);
+        cr_assert_eq(more, total < N);
+    }
+    cr_assert_eq(total, N);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/v1/fn=fn/dt=2026-11-26/hr=10", root);
+    cr_assert_eq(count_files(dir), N);
+    rt_store_close(st);
+}
