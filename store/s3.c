@@ -394,18 +394,13 @@ bool rt_s3_interrupted(const struct rt_s3 *s3)
     return s3 && __atomic_load_n(&s3->interrupted, __ATOMIC_ACQUIRE) != 0;
 }
 
-static bool interrupted(const struct rt_s3 *s3)
-{
-    return rt_s3_interrupted(s3);
-}
-
 /* libcurl calls it about once a second, and on every transfer of data: a request in
  * progress ends soon after rt_s3_interrupt(). */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return interrupted(arg) ? 1 : 0;
+    return rt_s3_interrupted(arg) ? 1 : 0;
 }
 
 /* Builds URL, headers and options of one attempt on x->easy. */
@@ -662,7 +657,7 @@ static int perform(struct xfer *x, struct rt_errinfo *ei)
         return rc;
     int64_t start = mono_ms();
     for (x->attempt = 1;; x->attempt++) {
-        if (interrupted(s3))
+        if (rt_s3_interrupted(s3))
             return rt_fail(ei, RT_ERR_S3_NETWORK, -1, "%s s3://%s/%s: interrupted", x->action,
                            s3->bucket, x->key ? x->key : "");
         rc = xfer_setup(x, ei);
@@ -680,7 +675,7 @@ static int perform(struct xfer *x, struct rt_errinfo *ei)
         int wait = rt_aws_backoff_ms(x->attempt);
         if (s3->max_time_ms && mono_ms() - start + wait >= s3->max_time_ms)
             return err;
-        for (int slept = 0; slept < wait && !interrupted(s3); slept += 10)
+        for (int slept = 0; slept < wait && !rt_s3_interrupted(s3); slept += 10)
             usleep((useconds_t)(wait - slept < 10 ? wait - slept : 10) * 1000);
     }
 }

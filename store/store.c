@@ -8,6 +8,8 @@
 #include "store/s3.h"
 #include "store/util.h"
 
+#include "formats/toolbox.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -52,9 +54,7 @@ struct rt_store {
 
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return rt_clock_mono_ns() / 1000000;
 }
 
 /* A put to S3 failed: do not try again for a while (doubling while it keeps failing). */

@@ -28,9 +28,8 @@
 #define HELD_MAX_FACTOR 2  /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
 #define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
 #define TRIM_FREE_MIN (1024u * 1024)        /* free heap bytes worth returning to the system */
-#define FLUSH_SLICE_MS                                                                             \
-    200 /* spool delivered per turn while the store is back and nothing waits                      \
-         */
+/* spool delivered per turn while the store is back and no invocation waits */
+#define FLUSH_SLICE_MS 200
 
 extern char **environ;
 

@@ -7,11 +7,11 @@ order and case, body, chunked framing and trailers), and answers from a table.
   fake_lambda.py --port-file F --log FILE [--replies FILE] [--shutdown-file F]
 
 Extensions API: register answers 200 with Lambda-Extension-Identifier; event/next blocks
-until --shutdown-file exists, then answers a SHUTDOWN event. Telemetry API: 404, unlogged. Runtime API: invocation/next
-answers an event with the Lambda-Runtime-* headers (request ids req-1, req-2, ...); any other
-request is answered from --replies (JSON: {"METHOD PATH": {"status": N, "headers": [[k, v],
-...], "body": "...", "body_b64": "..."}}), else 202 {"status":"OK"} for POSTs and 404 for the
-rest. Every Runtime API request is logged as one JSON line: method, target, version,
+until --shutdown-file exists, then answers a SHUTDOWN event. Telemetry API: 404, not logged.
+Runtime API: invocation/next answers an event with the Lambda-Runtime-* headers (request ids
+req-1, req-2, ...); any other request is answered from --replies (JSON: {"METHOD PATH":
+{"status": N, "headers": [[k, v], ...], "body": "...", "body_b64": "..."}}), else 202
+{"status":"OK"} for POSTs and 404 for the rest. Every Runtime API request is logged as one JSON line: method, target, version,
 headers, body_b64, chunked, trailers, stream_ms (first to last chunk, in ms).
 """
 import argparse
