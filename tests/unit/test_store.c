@@ -144,26 +144,46 @@ static int count_files(const char *dir)
     return n;
 }
 
-Test(store, spool_keeps_bundles_while_down_and_flush_delivers)
+/* A folder store whose parent folder is a file, so that every put fails, with a spool; root,
+ * spool and blocker (300 bytes each) get the paths. Removing blocker brings the store back. */
+static struct rt_store *down_store(struct rt_store_options *o, char *root, char *spool,
+                                   char *blocker)
 {
-    char root[300], spool[300], blocker[300];
-    snprintf(blocker, sizeof blocker, "%s/down", tmpdir);
-    snprintf(root, sizeof root, "%s/down/store", tmpdir);
-    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
-    FILE *f = fopen(blocker, "w"); /* a file where the store's parent folder should be */
+    snprintf(blocker, 300, "%s/down", tmpdir);
+    snprintf(root, 300, "%s/down/store", tmpdir);
+    snprintf(spool, 300, "%s/spool", tmpdir);
+    FILE *f = fopen(blocker, "w");
     cr_assert_not_null(f);
     fclose(f);
-    struct rt_store_options o = {.spool_dir = spool};
+    o->spool_dir = spool;
     struct rt_store *st;
     struct rt_errinfo ei;
-    cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
-    for (int i = 0; i < 4; i++) {
+    cr_assert_eq(rt_store_open(root, o, &st, &ei), RT_OK);
+    return st;
+}
+
+/* Puts bundles r0 .. r<n-1> (their bytes: data, len; or the id when data is NULL), each one
+ * spooled. */
+static void put_spooled(struct rt_store *st, int n, const uint8_t *data, size_t len)
+{
+    for (int i = 0; i < n; i++) {
         char rid[16];
         snprintf(rid, sizeof rid, "r%d", i);
         struct rt_meta m = meta_for("fn", rid, 1795689711000000000LL + i);
-        cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)rid, 2, NULL, 0, &ei),
+        struct rt_errinfo ei;
+        cr_assert_eq(rt_store_put_bundle(st, &m, data ? data : (const uint8_t *)rid,
+                                         data ? len : strlen(rid), NULL, 0, &ei),
                      RT_ERR_STORE_SPOOLED);
     }
+}
+
+Test(store, spool_keeps_bundles_while_down_and_flush_delivers)
+{
+    char root[300], spool[300], blocker[300];
+    struct rt_store_options o = {0};
+    struct rt_store *st = down_store(&o, root, spool, blocker);
+    struct rt_errinfo ei;
+    put_spooled(st, 4, NULL, 0);
     cr_assert_eq(count_files(spool), 4);
     cr_assert_lt(rt_store_flush_spool(st, &ei), 0); /* still down */
     uint64_t c[RT_CTR__COUNT] = {0};
@@ -188,24 +208,11 @@ Test(store, spool_keeps_bundles_while_down_and_flush_delivers)
 Test(store, spool_cap_evicts_oldest_and_counts)
 {
     char root[300], spool[300], blocker[300];
-    snprintf(blocker, sizeof blocker, "%s/down", tmpdir);
-    snprintf(root, sizeof root, "%s/down/store", tmpdir);
-    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
-    FILE *f = fopen(blocker, "w");
-    cr_assert_not_null(f);
-    fclose(f);
-    struct rt_store_options o = {.spool_dir = spool, .spool_max = 2500};
-    struct rt_store *st;
+    struct rt_store_options o = {.spool_max = 2500};
+    struct rt_store *st = down_store(&o, root, spool, blocker);
     struct rt_errinfo ei;
-    cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
     static uint8_t data[1000];
-    for (int i = 0; i < 5; i++) {
-        char rid[16];
-        snprintf(rid, sizeof rid, "r%d", i);
-        struct rt_meta m = meta_for("fn", rid, 1795689711000000000LL + i);
-        cr_assert_eq(rt_store_put_bundle(st, &m, data, sizeof data, NULL, 0, &ei),
-                     RT_ERR_STORE_SPOOLED);
-    }
+    put_spooled(st, 5, data, sizeof data);
     uint64_t c[RT_CTR__COUNT] = {0};
     rt_store_take_counters(st, c);
     cr_assert_eq(c[RT_CTR_SPOOL_DROPPED], 3);
@@ -461,24 +468,11 @@ Test(store, s3_interrupted_put_spools_at_once)
 Test(store, flush_in_slices_delivers_everything)
 {
     char root[300], spool[300], blocker[300];
-    snprintf(blocker, sizeof blocker, "%s/down", tmpdir);
-    snprintf(root, sizeof root, "%s/down/store", tmpdir);
-    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
-    FILE *f = fopen(blocker, "w");
-    cr_assert_not_null(f);
-    fclose(f);
-    struct rt_store_options o = {.spool_dir = spool};
-    struct rt_store *st;
+    struct rt_store_options o = {0};
+    struct rt_store *st = down_store(&o, root, spool, blocker);
     struct rt_errinfo ei;
-    cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
     enum { N = 60 };
-    for (int i = 0; i < N; i++) {
-        char rid[16];
-        snprintf(rid, sizeof rid, "r%02d", i);
-        struct rt_meta m = meta_for("fn", rid, 1795689711000000000LL + i);
-        cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)rid, 3, NULL, 0, &ei),
-                     RT_ERR_STORE_SPOOLED);
-    }
+    put_spooled(st, N, NULL, 0);
     cr_assert_eq(unlink(blocker), 0);
     int total = 0, calls = 0;
     bool more = true;
