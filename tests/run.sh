@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test runner behind `make test`: Criterion unit binaries, e2e and tui scripts.
-# Usage: tests/run.sh [unit|e2e|tui|FILTER...]   (no argument: everything)
+# Usage: tests/run.sh [unit|e2e|tui|GROUP|FILTER...]   (no argument: everything; GROUP as
+# e2e/extension_proxy or unit/test_store, FILTER a part of a name; none matching: exit 2)
 # RT_TEST_JOBS=N: how many unit binaries and e2e/tui scripts run at once (default: the number
 # of CPUs; most of a script's time is spent waiting on servers and runtimes). Each unit binary
 # and each e2e/tui script is one group; a script prints TAP-like "ok"/"not ok" lines through
@@ -35,8 +36,8 @@ want() { # want GROUP NAME
     [ $# -ge 2 ] || return 0
     local g=$1 n=$2
     [ ${#SEL[@]} -eq 0 ] && return 0
-    for s in "${SEL[@]}"; do # a group name, or a substring of the test's name
-        [ "$s" = "$g" ] && return 0
+    for s in "${SEL[@]}"; do # a kind (unit, e2e, tui), a group (e2e/NAME), or part of a name
+        [ "$s" = "$g" ] || [ "$s" = "$g/$n" ] && return 0
         case "$n" in *"$s"*) return 0 ;; esac
     done
     return 1
@@ -61,6 +62,11 @@ for dir in e2e tui; do
         groups+=("$dir/$name")
     done
 done
+if [ ${#SEL[@]} -gt 0 ] && [ ${#groups[@]} -eq 0 ]; then
+    echo "tests/run.sh: no test group matches: ${SEL[*]} (a kind: unit, e2e, tui; a group such" \
+        "as e2e/extension_proxy; or part of a name)" >&2
+    exit 2
+fi
 log_of() { # log_of GROUP: its log file
     case $1 in
     unit/*) echo "$LOGDIR/${1#unit/}.log" ;;
