@@ -14,10 +14,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,12 @@ struct rt_s3 {
     char *kms_key;
     CURL *easy;      /* reused between synchronous requests (keep-alive) */
     int interrupted; /* rt_s3_interrupt(), from any thread (atomic) */
+    /* The sockets of the synchronous handle, for rt_s3_interrupt() to shut down: a stalled
+     * transfer then ends at once, not at curl's next progress call (up to a second). Under
+     * sock_mu, which the close callback holds too, so that no socket is shut down after its
+     * number was reused. -1: free. */
+    pthread_mutex_t sock_mu;
+    int socks[4];
 };
 
 static CURLcode global_init_rc = CURLE_FAILED_INIT;
@@ -131,6 +139,9 @@ int rt_s3_open(const char *bucket, const struct rt_s3_options *o, struct rt_s3 *
     struct rt_s3 *s3 = calloc(1, sizeof *s3);
     if (!s3)
         return RT_ERR_NOMEM;
+    pthread_mutex_init(&s3->sock_mu, NULL);
+    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+        s3->socks[i] = -1;
     int rc = rt_aws_load(o ? o->profile : NULL, &s3->cfg, ei);
     if (rc != RT_OK) {
         free(s3);
@@ -198,6 +209,7 @@ void rt_s3_close(struct rt_s3 *s3)
     free(s3->base_url);
     free(s3->sse_alg);
     free(s3->kms_key);
+    pthread_mutex_destroy(&s3->sock_mu);
     free(s3);
 }
 
@@ -385,8 +397,49 @@ static struct curl_slist *add_header(struct curl_slist *l, bool *oom, const char
 
 void rt_s3_interrupt(struct rt_s3 *s3, bool on)
 {
-    if (s3)
-        __atomic_store_n(&s3->interrupted, on ? 1 : 0, __ATOMIC_RELEASE);
+    if (!s3)
+        return;
+    __atomic_store_n(&s3->interrupted, on ? 1 : 0, __ATOMIC_RELEASE);
+    if (!on)
+        return;
+    pthread_mutex_lock(&s3->sock_mu);
+    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+        if (s3->socks[i] >= 0)
+            shutdown(s3->socks[i], SHUT_RDWR);
+    pthread_mutex_unlock(&s3->sock_mu);
+}
+
+/* The synchronous handle's sockets, as curl would open and close them, noted for
+ * rt_s3_interrupt(). */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    struct rt_s3 *s3 = arg;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        return fd;
+    pthread_mutex_lock(&s3->sock_mu);
+    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+        if (s3->socks[i] < 0) {
+            s3->socks[i] = fd;
+            break;
+        }
+    if (__atomic_load_n(&s3->interrupted, __ATOMIC_ACQUIRE))
+        shutdown(fd, SHUT_RDWR);
+    pthread_mutex_unlock(&s3->sock_mu);
+    return fd;
+}
+
+static int close_socket(void *arg, curl_socket_t fd)
+{
+    struct rt_s3 *s3 = arg;
+    pthread_mutex_lock(&s3->sock_mu);
+    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+        if (s3->socks[i] == fd)
+            s3->socks[i] = -1;
+    int rc = close(fd);
+    pthread_mutex_unlock(&s3->sock_mu);
+    return rc;
 }
 
 bool rt_s3_interrupted(const struct rt_s3 *s3)
@@ -663,6 +716,10 @@ static int perform(struct xfer *x, struct rt_errinfo *ei)
         rc = xfer_setup(x, ei);
         if (rc != RT_OK)
             return rc;
+        curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETDATA, s3);
+        curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+        curl_easy_setopt(x->easy, CURLOPT_CLOSESOCKETDATA, s3);
         CURLcode cc = curl_easy_perform(x->easy);
         int err = RT_OK;
         enum outcome o = classify(x, cc, ei, &err);

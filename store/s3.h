@@ -34,9 +34,10 @@ struct rt_s3_options {
 int rt_s3_open(const char *bucket, const struct rt_s3_options *opts, struct rt_s3 **out,
                struct rt_errinfo *ei);
 void rt_s3_close(struct rt_s3 *s3);
-/* From any thread: while on, a synchronous request in progress ends at its next progress
- * callback, attempt or 10 ms of backoff, and new ones fail at once (RT_ERR_S3_NETWORK,
- * "interrupted"). For a process that must stop waiting on the network (SHUTDOWN). */
+/* From any thread: while on, a synchronous request in progress ends at once (its socket is shut
+ * down; else at curl's next progress call, attempt or 10 ms of backoff), and new ones fail at
+ * once (RT_ERR_S3_NETWORK, "interrupted"). For a process that must stop waiting on the network
+ * (SHUTDOWN). */
 void rt_s3_interrupt(struct rt_s3 *s3, bool on);
 bool rt_s3_interrupted(const struct rt_s3 *s3); /* false for NULL */
 

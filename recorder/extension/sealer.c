@@ -960,17 +960,18 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
      * kernel lets this process raise it again (root; RLIMIT_NICE otherwise), else on idle CPU. */
     struct sched_param sp = {0};
     pthread_setschedparam(s->thread, SCHED_OTHER, &sp);
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->mu);
     /* A put still retrying a dead or slow store would hold the last invocations' seals past
      * the deadline, and the process would exit with them in memory: it ends now, its bundle
-     * is spooled, and so are the later ones until the flush. */
+     * is spooled, and so are the later ones until the flush. Before `stopping`: the sealer
+     * turns this off for its final flush once it has seen `stopping`, never before. */
     __atomic_store_n(&s->spool_first, 1, __ATOMIC_SEQ_CST);
     struct rt_store *st = __atomic_load_n(&s->store_pub, __ATOMIC_SEQ_CST);
     if (st)
         rt_store_interrupt(st, true);
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mu);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     int64_t left = deadline_mono_ns - rt_ext_now_mono_ns();

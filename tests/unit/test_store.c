@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,14 +383,21 @@ Test(store, write_file_makes_folders_when_missing)
 }
 
 /* An S3 store at a loopback port nothing listens on, with a spool (the recorder's store). */
-static struct rt_store *dead_s3_store(const char *spool)
+/* hung: a listening socket that is never accepted from (connections complete, requests get
+ * no answer; *hung_fd keeps it open), else a port nothing listens on (refused). */
+static struct rt_store *s3_store_at(const char *spool, int *hung_fd)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
     cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s); /* bound, never listened on: connections to it are refused */
+    if (hung_fd) {
+        cr_assert_eq(listen(s, 16), 0);
+        *hung_fd = s;
+    } else {
+        close(s); /* bound, never listened on: connections to it are refused */
+    }
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
     setenv("AWS_ENDPOINT_URL", url, 1);
@@ -403,6 +411,11 @@ static struct rt_store *dead_s3_store(const char *spool)
     struct rt_errinfo ei;
     cr_assert_eq(rt_store_open("s3://bkt/p", &o, &st, &ei), RT_OK, "%s", ei.detail);
     return st;
+}
+
+static struct rt_store *dead_s3_store(const char *spool)
+{
+    return s3_store_at(spool, NULL);
 }
 
 static double now_ms(void)
@@ -489,4 +502,43 @@ Test(store, flush_in_slices_delivers_everything)
     snprintf(dir, sizeof dir, "%s/v1/fn=fn/dt=2026-11-26/hr=10", root);
     cr_assert_eq(count_files(dir), N);
     rt_store_close(st);
+}
+
+struct put_arg {
+    struct rt_store *st;
+    int rc;
+    double done_ms;
+};
+
+static void *put_one(void *arg)
+{
+    struct put_arg *p = arg;
+    struct rt_meta m = meta_for("fn", "r0", 1795689711000000000LL);
+    struct rt_errinfo ei;
+    p->rc = rt_store_put_bundle(p->st, &m, (const uint8_t *)"r0", 2, NULL, 0, &ei);
+    p->done_ms = now_ms();
+    return NULL;
+}
+
+/* A put waiting on an S3 that never answers ends as soon as another thread interrupts it
+ * (its socket is shut down), not at curl's next progress call, up to a second later. */
+Test(store, s3_interrupt_ends_a_stalled_put_at_once)
+{
+    char spool[300];
+    snprintf(spool, sizeof spool, "%s/spool", tmpdir);
+    int hung = -1;
+    struct rt_store *st = s3_store_at(spool, &hung);
+    struct put_arg p = {.st = st};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, put_one, &p), 0);
+    usleep(300 * 1000); /* the request is sent and waits for an answer (attempts: 1 s each) */
+    double t0 = now_ms();
+    rt_store_interrupt(st, true);
+    pthread_join(t, NULL);
+    double took = p.done_ms - t0;
+    cr_assert_eq(p.rc, RT_ERR_STORE_SPOOLED);
+    cr_assert_lt(took, 150.0, "the put ended %.1f ms after the interrupt", took);
+    cr_assert_eq(count_files(spool), 1);
+    rt_store_close(st);
+    close(hung);
 }
