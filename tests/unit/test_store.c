@@ -3,6 +3,7 @@
  * kept while the store is down, delivered oldest first by flush, oldest evicted and counted
  * past the cap; S3 not tried again for a while after a failure; a put interrupted at
  * SHUTDOWN). */
+#include "formats/toolbox.h"
 #include "store/store.h"
 #include "store/util.h"
 #include "tests/unit/tmpdir.h"
@@ -18,7 +19,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 RT_TMPDIR_SUITE(store);
@@ -420,9 +420,7 @@ static struct rt_store *dead_s3_store(const char *spool)
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return (double)rt_clock_mono_ns() / 1e6;
 }
 
 /* After a put fails, the next ones spool without trying S3 (no retries to wait out), and say
