@@ -293,11 +293,15 @@ int rt_ext_logs_create(struct rt_ext_logs **out);
  * 127.0.0.1; a free port) unless it runs, then PUT /2022-07-01/telemetry for "function"
  * records (after register, during init). 0 or -1. */
 int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const char *ext_id);
-/* Moves the held lines up to end_mono_ns into w (NULL: drops them) as stdout lines, times
- * relative to start_mono_ns. Returns the log bytes dropped since the last call (held over
- * the bound). NULL l does nothing. */
-uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns,
-                           int64_t end_mono_ns);
+/* Marks an invocation's start (the proxy, as it hands the runtime an event or seals one the
+ * runtime never took): lines at or after it belong to that invocation or a later one. A start
+ * not after the last one marked is ignored. NULL l does nothing. */
+void rt_ext_logs_mark(struct rt_ext_logs *l, int64_t start_mono_ns);
+/* Moves the held lines of the invocation that started at start_mono_ns into w (NULL: drops
+ * them) as stdout lines, times relative to its start: every held line before the next start
+ * marked, all of them when none is. Returns the log bytes dropped since the last call (held
+ * over the bound). NULL l does nothing. */
+uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns);
 void rt_ext_logs_stop(struct rt_ext_logs *l);
 /* Parses one Telemetry API delivery (telemetry_parse.c): calls line() for each "function"
  * record with its time (Unix ns; 0 when absent or unparsable) and its text (not
@@ -329,6 +333,9 @@ void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv
  * result has just arrived, before anything else can use them. NULL without a ring. Any
  * thread. */
 struct rt_ring_cut *rt_ext_sealer_cut(struct rt_ext_sealer *s);
+/* An invocation began at start_mono_ns (the proxy, once it is in flight): bounds the log
+ * lines the previous one takes (rt_ext_logs_mark). NULL s does nothing. */
+void rt_ext_sealer_began(struct rt_ext_sealer *s, int64_t start_mono_ns);
 /* Adds to a counter carried by the next bundle. Thread-safe. */
 void rt_ext_sealer_count(struct rt_ext_sealer *s, enum rt_counter c, uint64_t n);
 /* Seals everything queued, flushes the spool and stops the thread, giving up at

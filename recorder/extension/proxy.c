@@ -376,6 +376,7 @@ static void announced_locked(struct rt_ext_proxy *p)
     p->had_invocation = true;
     p->announced_id[0] = '\0';
     p->inflight = inv;
+    rt_ext_sealer_began(p->sealer, inv->start_mono_ns);
 }
 
 void rt_ext_proxy_note_invoke(struct rt_ext_proxy *p, const char *request_id)
@@ -491,6 +492,7 @@ static void note_next(struct rt_ext_proxy *p, const struct rt_ext_http_reply *up
     inv->cold_start = !p->had_invocation;
     p->had_invocation = true;
     p->inflight = inv;
+    rt_ext_sealer_began(p->sealer, inv->start_mono_ns);
     snprintf(p->last_next_id, sizeof p->last_next_id, "%s", inv->request_id);
     if (!strcmp(p->announced_id, inv->request_id))
         p->announced_id[0] = '\0';
@@ -535,6 +537,7 @@ static void note_result_begin(struct rt_ext_proxy *p, struct MHD_Connection *con
         if (p->inflight)
             abandon_locked(p, "Runtime.NoResponse");
         p->inflight = inv;
+        rt_ext_sealer_began(p->sealer, inv->start_mono_ns);
     } else if (!inv || !inv->request_id || strlen(inv->request_id) != id_len ||
                memcmp(inv->request_id, id, id_len) != 0) {
         pthread_mutex_unlock(&p->mu);

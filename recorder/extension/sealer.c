@@ -667,7 +667,7 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
          * sees no gap; the next kept bundle says how many were left out. */
         release_held(s, upto);
         rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED,
-                            rt_ext_logs_write(s->logs, NULL, 0, inv->end_mono_ns));
+                            rt_ext_logs_write(s->logs, NULL, inv->start_mono_ns));
         rt_ext_sealer_count(s, RT_CTR_SAMPLED_OUT, 1);
         return;
     }
@@ -684,9 +684,10 @@ static void seal(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
     }
     uint64_t outside = write_events(s, w, inv, upto);
     release_held(s, upto);
-    /* LOGS: the function's lines up to the end; what the bound dropped is counted in META */
+    /* LOGS: the function's lines until the next invocation's start (telemetry.c); what the
+     * bound dropped is counted in META */
     rt_ext_sealer_count(s, RT_CTR_LOG_BYTES_DROPPED,
-                        rt_ext_logs_write(s->logs, w, inv->start_mono_ns, inv->end_mono_ns));
+                        rt_ext_logs_write(s->logs, w, inv->start_mono_ns));
     struct rt_meta m;
     struct meta_strings ms;
     fill_meta(s, w, inv, outside, &m, &ms);
@@ -879,6 +880,12 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
 struct rt_ring_cut *rt_ext_sealer_cut(struct rt_ext_sealer *s)
 {
     return s && s->ring ? rt_ring_cut_conns(s->ring) : NULL;
+}
+
+void rt_ext_sealer_began(struct rt_ext_sealer *s, int64_t start_mono_ns)
+{
+    if (s)
+        rt_ext_logs_mark(s->logs, start_mono_ns);
 }
 
 void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)

@@ -2,10 +2,18 @@
  * (2022-07-01). The extension listens on the sandbox's own address (sandbox.localdomain, the
  * host Lambda delivers to; loopback where that name does not resolve, as in the local
  * emulator), subscribes to "function" records, and holds each line it receives with its time
- * on the monotonic clock the ring's events use, so that the sealer files it into the bundle
- * of the invocation whose window holds it (lines of the init go to the first bundle, before
- * its start). Lambda's records do not say stdout or stderr: lines are stored as stdout.
- * Held lines are bounded; what does not fit is counted in the bundle's log_bytes_dropped. */
+ * on the monotonic clock the ring's events use. The sealer files a line into the bundle of the
+ * last invocation that started before the line's time: lines of the init go to the first
+ * bundle, before its start, and a line stamped after an invocation's response but before the
+ * next invocation's start goes with the invocation it followed. Lambda stamps a line when its
+ * log pipeline reads it, which can be after the response that the line preceded; and a line
+ * printed after the response (work the function left running) belongs to that invocation's
+ * tail, not to the next one. The proxy marks each invocation's start here (rt_ext_logs_mark),
+ * under the same lock the sealer takes lines with, so that a line of the next invocation is
+ * never taken early. A line that arrives after its invocation was sealed goes to the next
+ * bundle, with a time before that bundle's start. Lambda's records do not say stdout or
+ * stderr: lines are stored as stdout. Held lines are bounded; what does not fit is counted in
+ * the bundle's log_bytes_dropped. */
 #include "recorder/extension/extension.h"
 
 #include "formats/toolbox.h"
@@ -22,6 +30,7 @@
 
 #define HELD_MAX_BYTES (1024u * 1024)     /* lines held between two seals */
 #define BODY_MAX_BYTES (4u * 1024 * 1024) /* one delivery: Lambda sends at most 1 MiB */
+#define MARKS_MAX 64                      /* invocation starts not sealed yet */
 
 struct held_line {
     int64_t mono_ns;
@@ -36,6 +45,8 @@ struct rt_ext_logs {
     struct held_line *lines; /* in arrival order (Lambda delivers in order) */
     size_t n, cap, bytes;
     uint64_t dropped_bytes;
+    int64_t marks[MARKS_MAX]; /* invocation starts, ascending, the oldest dropped when full */
+    size_t n_marks;
 };
 
 struct delivery {
@@ -213,14 +224,36 @@ int rt_ext_logs_subscribe(struct rt_ext_logs *l, const char *runtime_api, const 
     return rc;
 }
 
-uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns,
-                           int64_t end_mono_ns)
+void rt_ext_logs_mark(struct rt_ext_logs *l, int64_t start_mono_ns)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    if (!l->n_marks || start_mono_ns > l->marks[l->n_marks - 1]) {
+        if (l->n_marks == MARKS_MAX) {
+            memmove(l->marks, l->marks + 1, (MARKS_MAX - 1) * sizeof *l->marks);
+            l->n_marks--;
+        }
+        l->marks[l->n_marks++] = start_mono_ns;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+uint64_t rt_ext_logs_write(struct rt_ext_logs *l, struct rt_writer *w, int64_t start_mono_ns)
 {
     if (!l)
         return 0;
     pthread_mutex_lock(&l->mu);
+    /* The first start after this invocation's bounds its lines; starts up to its own are
+     * done with. */
+    size_t m = 0;
+    while (m < l->n_marks && l->marks[m] <= start_mono_ns)
+        m++;
+    int64_t upto = m < l->n_marks ? l->marks[m] : INT64_MAX;
+    memmove(l->marks, l->marks + m, (l->n_marks - m) * sizeof *l->marks);
+    l->n_marks -= m;
     size_t k = 0;
-    while (k < l->n && l->lines[k].mono_ns <= end_mono_ns) {
+    while (k < l->n && l->lines[k].mono_ns < upto) {
         if (w)
             rt_writer_add_log(w, l->lines[k].mono_ns - start_mono_ns, 1, l->lines[k].text,
                               l->lines[k].len);

@@ -15,7 +15,8 @@ FACTS="python3 $ROOT/tests/extension/facts.py"
 mkdir -p "$T_TMP/fn"
 
 # A shell runtime: prints at init, then for each invocation prints a line and answers; with
-# $MODE it crashes in its init, posts init/error, or hangs in the handler.
+# $MODE it crashes in its init, posts init/error, hangs in the handler, or prints a line after
+# its answer too (tail).
 cat >"$T_TMP/fn/runtime.sh" <<'EOF'
 #!/bin/sh
 api=$AWS_LAMBDA_RUNTIME_API
@@ -37,6 +38,7 @@ while :; do
     echo "handler line $SENTINEL for $id"
     if [ "$MODE" = hang ]; then touch "$MARKER"; sleep 30; fi
     curl -sS -o /dev/null -d '"done"' "http://$api/2018-06-01/runtime/invocation/$id/response"
+    if [ "$MODE" = tail ]; then echo "tail line $SENTINEL for $id"; fi
 done
 EOF
 chmod +x "$T_TMP/fn/runtime.sh"
@@ -211,14 +213,26 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
 open(sys.argv[1], "w").write("%d" % s.getsockname()[1]); time.sleep(120)' "$T_TMP/hung.port" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$T_TMP/hung.port" ] && break; sleep 0.05; done
+# The runtime prints a line after each answer too: while the first put waits, the later
+# invocations are sealed late, after their tail lines came, and each bundle must hold its
+# invocation's lines up to the next one's start, and none of the next one's.
 expect_exit "S3 that never answers: invoke exits 3" 3 "$RUNTRAIL" invoke --store s3://bkt/hung \
-    --env AWS_ENDPOINT_URL="http://127.0.0.1:$(cat "$T_TMP/hung.port")" --repeat 2 -- "$T_TMP/fn/runtime.sh"
+    --env AWS_ENDPOINT_URL="http://127.0.0.1:$(cat "$T_TMP/hung.port")" --env MODE=tail \
+    --env SENTINEL=T15 --repeat 3 -- "$T_TMP/fn/runtime.sh"
 spool=$(sed -n 's/.* kept in \([^ ]*\) (runtrail index.*/\1/p' "$T_TMP/last.err" | head -n 1)
 handled=$(sed -n 's/^handler line .* for //p' "$T_TMP/last.err" | sort | paste -sd' ')
 spooled=$(for b in $(find "$spool" -name '*.rtb' 2>/dev/null); do
     "$RUNTRAIL" show "$b" | awk '$1 == "request" {print $2}'; done | sort | paste -sd' ')
-expect_eq "S3 that never answers: both invocations and the SHUTDOWN bundle are in the spool" \
+expect_eq "S3 that never answers: the three invocations and the SHUTDOWN bundle are in the spool" \
     "$handled shutdown" "$spooled"
+hid2=$(sed -n 's/^handler line T15 for //p' "$T_TMP/last.err" | sed -n 2p)
+hid3=$(sed -n 's/^handler line T15 for //p' "$T_TMP/last.err" | sed -n 3p)
+"$RUNTRAIL" show "$(find "$spool" -name "*-$hid2.rtb")" --kind log >"$T_TMP/tail2.show" 2>&1
+expect_grep "a bundle sealed late: its handler's line" "stdout +\"handler line T15 for $hid2\"" \
+    "$T_TMP/tail2.show"
+expect_grep "... and the line printed after its answer, after the response" \
+    "^\\+[0-9.]+ms +stdout +\"tail line T15 for $hid2\"" "$T_TMP/tail2.show"
+expect_no_grep "... and none of the next invocation's lines" "for $hid3" "$T_TMP/tail2.show"
 rm -rf "$spool"
 s3_start || _notok "s3rver starts"
 "$RUNTRAIL" invoke --store s3://bkt/kept --env AWS_ACCESS_KEY_ID=S3RVER \
