@@ -248,6 +248,8 @@ RT_COMMAND(record, "run a command under the interposer and record it into one bu
     meta.access_key_id = (char *)rt_ext_own_key_id(NULL); /* the command inherits it */
     meta.recorder_version = (char *)RT_VERSION;
     meta.runtime = (char *)"record";
+    /* this process's CPU over the run (the ring's consumer), the command's not included */
+    meta.recorder_cpu_ns = (uint64_t)rt_clock_process_cpu_ns();
     uint8_t *data = NULL;
     size_t len = 0;
     struct rt_record_stats stats;

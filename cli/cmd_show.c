@@ -228,7 +228,10 @@ static void show_header(const char *path, const struct rt_bundle *b)
         fputs(" record", stdout);
     if (m->coverage & RT_COV_PARTIAL)
         fputs(" partial", stdout);
-    fputs(m->coverage ? "\n" : " none\n", stdout);
+    fputs(m->coverage ? "" : " none", stdout);
+    if (m->recorder_cpu_ns) /* the recorder process's CPU since the previous bundle */
+        printf("  cpu %.3fms", (double)m->recorder_cpu_ns / 1e6);
+    putchar('\n');
     bool any = false;
     for (unsigned i = 0; i < RT_CTR__COUNT; i++) {
         if (!m->counters[i])

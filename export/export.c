@@ -536,6 +536,9 @@ static json_t *invocation_row(const struct rt_bundle *b, struct summary *s, bool
                         verified ? json_string(rt_digest_hex(b->digest, hex)) : json_null());
     json_object_set_new(r, "verified", json_boolean(verified));
     json_object_set_new(r, "bundle", rt_json_bytes(path, strlen(path)));
+    json_object_set_new(r, "recorder_cpu_ms",
+                        m->recorder_cpu_ns ? json_real((double)m->recorder_cpu_ns / 1e6)
+                                           : json_null());
     return r;
 }
 

@@ -65,7 +65,11 @@ enum rt_export_type {
     _("code_digest", STRING, "SHA-256 over the task root and layers digests, hex; null if none")   \
     _("digest", STRING, "the bundle's footer digest, hex: its identity")                           \
     _("verified", BOOL, "the whole bundle was read and its checksums and digest match")            \
-    _("bundle", STRING, "where the bundle file was read from")
+    _("bundle", STRING, "where the bundle file was read from")                                     \
+    _("recorder_cpu_ms", REAL,                                                                     \
+      "CPU time the recorder's own process used since the previous bundle of the sandbox, ms "     \
+      "(META recorder_cpu_ns: the extension's share of recording beside the function); null in "   \
+      "bundles of recorders that did not measure it")
 
 /* The events table: one row per event of every bundle. The columns from path to fd are the
  * op's argument roles (docs/format.md, "Roles"), null when the op has no such argument. */

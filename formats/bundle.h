@@ -130,6 +130,11 @@ struct rt_meta {
                  * are read. NULL in bundles older than the field: read as x86_64. */
     /* RT_CHAIN_END_*: whether more bundles of the sandbox may follow */
     uint8_t chain_end;
+    /* CPU time (user + system, every thread) the recorder's own process used since the
+     * previous bundle of its sandbox (the extension: its start, for the first bundle) up to
+     * this bundle's META: what recording cost beside the function, measured where it ran. The
+     * interposer's share inside the function's processes is not in it. 0: not measured. */
+    uint64_t recorder_cpu_ns;
 };
 
 /* META chain_end: 0 the writer did not say (older recorders), 1 more bundles of this sandbox

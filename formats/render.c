@@ -503,6 +503,8 @@ json_t *rt_json_meta(const struct rt_bundle *b)
                             json_string(m->chain_end == RT_CHAIN_END_LAST ? "last" : "more"));
     if (m->dropped_flags)
         json_object_set_new(j, "dropped_flags", flags_json(m->dropped_flags));
+    if (m->recorder_cpu_ns)
+        json_object_set_new(j, "recorder_cpu_ns", json_integer((json_int_t)m->recorder_cpu_ns));
     json_t *cov = json_array();
     if (m->coverage & RT_COV_PRELOAD)
         json_array_append_new(cov, json_string("preload"));

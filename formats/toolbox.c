@@ -128,7 +128,7 @@ void rt_buf_free(struct rt_buf *b)
 
 static int64_t clock_ns(clockid_t clk)
 {
-    struct timespec ts;
+    struct timespec ts = {0};
     clock_gettime(clk, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
@@ -141,6 +141,11 @@ int64_t rt_clock_mono_ns(void)
 int64_t rt_clock_wall_ns(void)
 {
     return clock_ns(CLOCK_REALTIME);
+}
+
+int64_t rt_clock_process_cpu_ns(void)
+{
+    return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /* ---- whole-file reader ---- */

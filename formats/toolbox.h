@@ -60,6 +60,9 @@ void rt_buf_free(struct rt_buf *b);
 int64_t rt_clock_mono_ns(void);
 /* CLOCK_REALTIME now, in ns since the Unix epoch (META start/end, store keys). */
 int64_t rt_clock_wall_ns(void);
+/* CLOCK_PROCESS_CPUTIME_ID now: the CPU time every thread of this process used, in ns (META
+ * recorder_cpu_ns). */
+int64_t rt_clock_process_cpu_ns(void);
 
 /* ---- whole-file reader ---- */
 

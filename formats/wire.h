@@ -74,7 +74,8 @@ enum rt_wire_type {
     _(29, "arch", RT_WT_STR, arch)                                                                 \
     _(30, "hash_key_id", RT_WT_STR, hash_key_id)                                                   \
     _(31, "replay_of", RT_WT_STR, replay_of)                                                       \
-    _(32, "access_key_id", RT_WT_STR, access_key_id)
+    _(32, "access_key_id", RT_WT_STR, access_key_id)                                               \
+    _(33, "recorder_cpu_ns", RT_WT_UVAR, recorder_cpu_ns)
 
 /* META field ids by member name: RT_META_ID_status, RT_META_ID_counters, ... */
 enum rt_meta_id {

@@ -508,6 +508,8 @@ int rt_vm_detail_add_bundle(struct rt_vm_detail *d, const struct rt_bundle *b,
              m->coverage & RT_COV_PARTIAL ? " PARTIAL (the interposer is not in the runtime)" : "");
     fieldf(d, m->coverage & RT_COV_PARTIAL ? RT_VM_LINE_WARN : RT_VM_LINE_FIELD, "coverage", "%s",
            cov[0] ? cov + 1 : "-");
+    if (m->recorder_cpu_ns) /* the recorder process's CPU since the previous bundle */
+        fieldf(d, RT_VM_LINE_FIELD, "recorder cpu", "%.3f ms", (double)m->recorder_cpu_ns / 1e6);
     for (unsigned k = 0; k < RT_CTR__COUNT; k++)
         if (m->counters[k])
             fieldf(d, k == RT_CTR_SPOOLED ? RT_VM_LINE_FIELD : RT_VM_LINE_WARN, rt_counter_name(k),

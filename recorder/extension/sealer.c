@@ -52,6 +52,7 @@ struct rt_ext_sealer {
     char proxy_addr[64];
     char *redact_scratch; /* rt_ext_redact_event's rewritten strings (sealer thread) */
     size_t redact_scratch_cap;
+    int64_t cpu_at_meta_ns; /* the process's CPU time at the last bundle's META (sealer thread) */
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -593,6 +594,13 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
         rt_store_take_counters(s->store, m->counters);
     take_counters(s, m->counters);
     m->dropped_flags = take_dropped_flags(s);
+    /* What the extension's threads used since the last bundle (since exec, for the first):
+     * this invocation's proxying and draining, the previous bundle's seal and store. */
+    int64_t cpu = rt_clock_process_cpu_ns();
+    if (cpu > s->cpu_at_meta_ns) {
+        m->recorder_cpu_ns = (uint64_t)(cpu - s->cpu_at_meta_ns);
+        s->cpu_at_meta_ns = cpu;
+    }
     m->counters[RT_CTR_OUTSIDE_EVENTS] += outside;
 }
 

@@ -27,8 +27,8 @@ const ls = (...args) => {
 };
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
-ok('docs/fleet.md has the setup and the three questions',
-  ['setup', 'talked-to-ip', 'environ-readers', 'changed-after-deploy'].every((k) => blocks[k]),
+ok('docs/fleet.md has the setup and the four questions',
+  ['setup', 'talked-to-ip', 'environ-readers', 'changed-after-deploy', 'recorder-cost'].every((k) => blocks[k]),
   `blocks found: ${Object.keys(blocks)}`);
 process.chdir(workdir);
 const db = await DuckDBInstance.create(':memory:');
@@ -82,4 +82,20 @@ wantChanged.sort();
 ok('changed-after-deploy: the new destinations and programs ls finds only in the newest version',
   wantChanged.length > 0 && same(gotChanged, wantChanged),
   `duckdb ${JSON.stringify(gotChanged)} ls ${JSON.stringify(wantChanged)}`);
+
+// 4. the recorder's cost per function: the bundles of ls --function F, and the sum and median
+// of META recorder_cpu_ns as gen_invocations --recorder-cpu set it (thumbnailer only: NS +
+// (I % 5) * 100000 for invocation I, the last 12 hex digits of its request id); null elsewhere.
+const cost = await run('recorder-cost');
+const gotCost = cost.map((r) => `${r.function} ${r.bundles} ${r.recorder_cpu_ms} ${r.warm_median_ms}`);
+const wantCost = [...new Set(ls().map((r) => r.function))].sort().map((fn) => {
+  const rows = ls('--function', fn);
+  if (fn !== 'thumbnailer') return `${fn} ${rows.length} null null`;
+  const ms = rows.map((r) => (700000 + (parseInt(r.request_id.slice(-12), 16) % 5) * 100000) / 1e6).sort((a, b) => a - b);
+  const sum = ms.reduce((a, b) => a + b, 0);
+  const mid = ms.length % 2 ? ms[(ms.length - 1) / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
+  return `${fn} ${rows.length} ${Math.round(sum * 1000) / 1000} ${Math.round(mid * 1000) / 1000}`;
+});
+ok('recorder-cost: the bundles of ls --function F, the sum and median of recorder_cpu_ms',
+  same(gotCost, wantCost), `duckdb ${JSON.stringify(gotCost)} want ${JSON.stringify(wantCost)}`);
 process.exit(failed ? 1 : 0);

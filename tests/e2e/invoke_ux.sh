@@ -62,6 +62,24 @@ id1=$(sed -n 1p "$T_TMP/print.report" | python3 -c 'import json,sys; print(json.
 expect_grep "cold-start bundle: the init's line, before the start" \
     '^-[0-9.]+ms +stdout +"init line S14-7f3a"' "$T_TMP/show1.txt"
 
+# What recording cost beside the function, in every bundle: the extension's CPU since the
+# previous bundle (META recorder_cpu_ns), in show, show --json and export's recorder_cpu_ms.
+expect_grep "show: the recorder line says the extension's CPU since the previous bundle" \
+    '^recorder +0\.[0-9.]+ +coverage preload proxy +cpu [0-9]+\.[0-9]{3}ms$' "$T_TMP/show1.txt"
+"$RUNTRAIL" export --format jsonl "$T_TMP/s-print" >"$T_TMP/print.jsonl"
+expect_eq "export: recorder_cpu_ms of the 3 bundles (2 invocations, shutdown) > 0, equal to show --json's" \
+    "3 3" "$(python3 - "$T_TMP/print.jsonl" "$RUNTRAIL" <<'PY'
+import json, subprocess, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+ok = 0
+for r in rows:
+    meta = json.loads(subprocess.run([sys.argv[2], "show", "--json", r["bundle"]],
+                                     capture_output=True, text=True).stdout.splitlines()[0])
+    ok += r["recorder_cpu_ms"] > 0 and abs(r["recorder_cpu_ms"] * 1e6 - meta["recorder_cpu_ns"]) < 1
+print(len(rows), ok)
+PY
+)"
+
 if [ -f "$RIC" ]; then
     mkdir -p "$T_TMP/node"
     cat >"$T_TMP/node/print.mjs" <<'EOF'

@@ -318,6 +318,8 @@ expect_grep "logs keep stdout lines" 'stdout +"a"' show.txt
 expect_grep "logs keep the last partial line" 'stdout +"b"' show.txt
 expect_grep "logs keep stderr lines" 'stderr +"err line"' show.txt
 expect_grep "status crash when killed" 'status +crash' show.txt
+expect_grep "the recorder line says the recording process's CPU over the run" \
+    '^recorder +0\.[0-9.]+ +coverage preload record +cpu [0-9]+\.[0-9]{3}ms$' show.txt
 expect_exit "usage: no command" 2 "$RUNTRAIL" record
 expect_exit "usage: unknown option" 2 "$RUNTRAIL" record --bogus -- true
 expect_exit "usage: bad --max-events" 2 "$RUNTRAIL" record --max-events x -- true

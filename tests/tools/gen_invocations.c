@@ -6,11 +6,12 @@
  * new host. For the baseline/check benchmark (tests/bench/check.sh) and the export test and
  * benchmark (tests/e2e/export.sh, tests/bench/export.sh), which also choose:
  *   gen_invocations OUTDIR N [--attacks] [--function F] [--version V] [--first I]
- *                   [--start NS] [--step NS] [--deploy]
+ *                   [--start NS] [--step NS] [--deploy] [--recorder-cpu NS]
  * --first: the first invocation's number (request ids and file names; default 0); --start,
  * --step: the first one's start (Unix ns) and the time between two; --deploy: the invocations
  * also run /usr/bin/convert and talk to api.partner.example (198.51.100.20:443), what a new
- * version of the function would add. */
+ * version of the function would add; --recorder-cpu: META recorder_cpu_ns of invocation I is
+ * NS + (I % 5) * 100000 (without it, not set, as from a recorder that did not measure it). */
 #include "formats/bundle.h"
 
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct gen {
     int64_t start_ns, step_ns;
     unsigned first;
     bool deploy;
+    uint64_t recorder_cpu_ns;
 };
 
 static int write_one(const char *dir, unsigned i, bool attack, const struct gen *g)
@@ -56,7 +58,9 @@ static int write_one(const char *dir, unsigned i, bool attack, const struct gen 
                         .start_wall_ns = g->start_ns + (int64_t)(i - g->first) * g->step_ns,
                         .duration_ns = 20000000u + (i * 7919u) % 30000000u,
                         .status = RT_STATUS_OK,
-                        .seq = i % 50};
+                        .seq = i % 50,
+                        .recorder_cpu_ns =
+                            g->recorder_cpu_ns ? g->recorder_cpu_ns + (i % 5) * 100000u : 0};
     rt_writer_set_meta(w, &m);
     static const char *const names[] = {"AWS_REGION", "TABLE_NAME", "DB_PASSWORD", "LOG_LEVEL",
                                         "AWS_SESSION_TOKEN"};
@@ -209,10 +213,10 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: gen_invocations OUTDIR N [--attacks] [--function F] [--version V]"
-                        " [--first I] [--start NS] [--step NS] [--deploy]\n");
+                        " [--first I] [--start NS] [--step NS] [--deploy] [--recorder-cpu NS]\n");
         return 2;
     }
-    struct gen g = {"orders-api", "12", 1764000000000000000, 1000000, 0, false};
+    struct gen g = {"orders-api", "12", 1764000000000000000, 1000000, 0, false, 0};
     bool attacks = false;
     for (int a = 3; a < argc; a++) {
         const char *val = a + 1 < argc ? argv[a + 1] : "";
@@ -230,6 +234,8 @@ int main(int argc, char **argv)
             g.start_ns = strtoll(val, NULL, 10);
         else if (!strcmp(argv[a], "--step") && ++a)
             g.step_ns = strtoll(val, NULL, 10);
+        else if (!strcmp(argv[a], "--recorder-cpu") && ++a)
+            g.recorder_cpu_ns = strtoull(val, NULL, 10);
         else {
             fprintf(stderr, "gen_invocations: unknown argument '%s'\n", argv[a]);
             return 2;

@@ -51,6 +51,7 @@ fill_meta(struct rt_meta *m)
     m->coverage = RT_COV_PRELOAD | RT_COV_PROXY;
     for (unsigned i = 0; i < RT_CTR__COUNT; i++)
         m->counters[i] = i * 1000 + 1;
+    m->recorder_cpu_ns = 1234567;
 }
 
 static struct rt_bundle *seal_and_open(struct rt_writer *w, uint8_t digest[RT_DIGEST_LEN])

@@ -58,6 +58,7 @@ static uint8_t *known_bundle(size_t *len, int variant)
     m.duration_ns = 10000000;
     m.arch = "x86_64";
     m.hash_key_id = "configured:abcd";
+    m.recorder_cpu_ns = 1234567;
     rt_writer_set_meta(w, &m);
     struct rt_payload p = {0};
     p.present = true;
@@ -514,6 +515,7 @@ Test(viewmodel, detail_event_and_bundle)
                      "  position         bundle 0 of its sandbox");
     cr_assert(find_line(d, "verified: footer digest and zstd checksum match", NULL));
     cr_assert(find_line(d, "previous         none (the first bundle of its sandbox)", NULL));
+    cr_assert_str_eq(find_line(d, "recorder cpu", NULL)->text, "  recorder cpu     1.235 ms");
     cr_assert(find_line(d, "  \"ok\": true", NULL), "the response is shown as JSON");
     rt_vm_detail_clear(d);
     cr_assert_eq(rt_vm_detail_count(d), 0);
