@@ -45,7 +45,10 @@ struct rt_ext_logs {
     struct held_line *lines; /* in arrival order (Lambda delivers in order) */
     size_t n, cap, bytes;
     uint64_t dropped_bytes;
-    int64_t marks[MARKS_MAX]; /* invocation starts, ascending, the oldest dropped when full */
+    /* Invocation starts not sealed yet, ascending. With MARKS_MAX invocations waiting for
+     * their seal (only without the event/next hold), the oldest start is forgotten: the
+     * bundle before it then also takes that invocation's lines. */
+    int64_t marks[MARKS_MAX];
     size_t n_marks;
 };
 
