@@ -7,7 +7,8 @@
 # response, as the emulator measures it) and completion (until the extension is back in
 # event/next), the cold start (sandbox start to the first response, median of COLD runs), and
 # the extension's peak RSS; plus the same with a no-op handler ({"noop":true}), which shows
-# the emulator's own round trip and the recorder's fixed cost per invocation. Targets (issue
+# the emulator's own round trip and the recorder's fixed cost per invocation; and the
+# extension's own CPU per invocation, from the bundles' META recorder_cpu_ns. Targets (issue
 # 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
 # RUNTRAIL_LAYERS_DIR), not the host's /opt. Where the cold start goes: tests/bench/coldstart.sh;
 # figures and their explanation: docs/deploy.md (Overhead). Not a test: it prints a table.
@@ -141,6 +142,19 @@ row "no-op handler p50 (ms)" "$n50a" "${n50b:-0}" "(emulator round trip)"
 row "no-op handler p99 (ms)" "$n99a" "${n99b:-0}" ""
 if [ $RECORD = 1 ]; then
     awk -v r="$rss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension peak RSS (MB)", "-", r / 1024, "", "", "<= 10 MB" }'
+    # The extension's own CPU per invocation, as each bundle's META says (recorder_cpu_ns: its
+    # threads' CPU since the previous bundle), median over the warm bundles from the third on
+    # (the first holds the extension's start, the second or the next few the CODE digest).
+    for tag in rec noop-rec; do
+        "$RUNTRAIL" export --format jsonl "$TMP/store-$tag" 2>/dev/null | python3 -c '
+import json, sys
+v = sorted(r["recorder_cpu_ms"] for r in map(json.loads, sys.stdin)
+           if r["recorder_cpu_ms"] is not None and not r["cold_start"] and r["seq"] > 1
+           and r["request_id"] != "shutdown")
+label = "extension CPU, " + ("C sample" if sys.argv[1] == "rec" else "no-op") + " (ms)"
+print("%-28s %10s %10.3f %10s %9s   %s" % (label, "-", v[len(v) // 2] if v else float("nan"),
+      "", "", "(per warm invocation, median; META recorder_cpu_ns)"))' "$tag"
+    done
     echo "bundles written: $bundles (of $((per * ROUNDS)) + $COLD)"
 else
     echo "recorder: $LAYER/extensions/runtrail is not built, so only the baseline was measured"
