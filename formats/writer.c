@@ -30,6 +30,10 @@
 #define DEFAULT_MAX_STRING 4096
 #define SMALL_STREAM 512 /* bytes: below this a stream is written as one plane */
 #define COL_BATCH 512    /* events per column capacity check (a value is at most 10 bytes) */
+/* The first capacity check of a column is for this many events, and each next one for twice
+ * as many, up to COL_BATCH: a bundle of a few dozen events reserved 5.6 KiB for each of an
+ * op's 11 columns (44 blocks of 512 and 4096 bytes, freed again after the seal). */
+#define COL_BATCH_FIRST 16
 
 struct buf {
     uint8_t *p;
@@ -64,11 +68,16 @@ struct rt_writer {
     struct rt_meta meta;
     uint64_t counters[RT_CTR__COUNT];
     struct buf env, headers, code, payload[3], strings, logs;
-    struct column cols[RT_COL__COUNT][RT_OP__COUNT]; /* seq columns use [col][0] */
-    size_t op_room[RT_OP__COUNT]; /* events of an op that fit its columns unchecked */
+    struct column seq[RT_COL_SEQ_COUNT]; /* the per-sequence columns (op, ts, pid, tid) */
+    /* The per-op columns of each op (RT_COL_SEQ_COUNT..RT_COL__COUNT-1), allocated at the op's
+     * first event: inline they made the writer 61 KiB, zeroed and walked for every bundle. */
+    struct column *op_cols[RT_OP__COUNT];
+    size_t op_room[RT_OP__COUNT];  /* events of an op that fit its columns unchecked */
+    size_t op_batch[RT_OP__COUNT]; /* events the op's last capacity check was for */
     bool has_code, has_payload[3];
     size_t n_env, n_headers, n_events, n_logs, n_strings;
     size_t col_room;   /* events that fit in every column without a capacity check */
+    size_t col_batch;  /* events the last capacity check of the shared columns was for */
     size_t n_chunk;    /* events in the columns (the chunk being filled) */
     struct buf chunks; /* finished EVENTS blocks, type and length included */
     size_t n_chunks;
@@ -207,10 +216,15 @@ void rt_writer_free(struct rt_writer *w)
         free(w->payload[i].p);
     free(w->strings.p);
     free(w->logs.p);
-    for (int i = 0; i < RT_COL__COUNT; i++)
-        for (int op = 0; op < RT_OP__COUNT; op++)
+    for (int i = 0; i < RT_COL_SEQ_COUNT; i++)
+        for (int k = 0; k < RT_WIRE_PLANES; k++)
+            free(w->seq[i].plane[k].p);
+    for (unsigned op = 0; op < RT_OP__COUNT; op++) {
+        for (int i = 0; w->op_cols[op] && i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
             for (int k = 0; k < RT_WIRE_PLANES; k++)
-                free(w->cols[i][op].plane[k].p);
+                free(w->op_cols[op][i].plane[k].p);
+        free(w->op_cols[op]);
+    }
     free(w->tab);
     free(w->chunks.p);
     for (size_t i = 0; i < w->ring_alloc; i++)
@@ -391,12 +405,34 @@ static int64_t intern(struct rt_writer *w, const char *s, uint32_t len)
     return (int64_t)w->n_strings++;
 }
 
-static int col_reserve(struct column *c)
+static int col_reserve(struct column *c, size_t batch)
 {
     for (int k = 0; k < RT_WIRE_PLANES; k++)
-        if (buf_reserve(&c->plane[k], COL_BATCH * (k < RT_WIRE_PLANES - 1 ? 1 : 8)))
+        if (buf_reserve(&c->plane[k], batch * (k < RT_WIRE_PLANES - 1 ? 1 : 8)))
             return -1;
     return 0;
+}
+
+/* Column i of op (a per-sequence column: op is ignored); NULL for a per-op column of an op
+ * that had no event. */
+static const struct column *column_at(const struct rt_writer *w, int i, unsigned op)
+{
+    if (i < RT_COL_SEQ_COUNT)
+        return &w->seq[i];
+    return w->op_cols[op] ? &w->op_cols[op][i - RT_COL_SEQ_COUNT] : NULL;
+}
+
+/* Column col (a per-op RT_COL_*) in an op's columns. */
+static inline struct column *op_col(struct column *oc, int col)
+{
+    return &oc[col - RT_COL_SEQ_COUNT];
+}
+
+/* The next capacity check's batch: COL_BATCH_FIRST, then doubling up to COL_BATCH. */
+static size_t next_batch(size_t *last)
+{
+    *last = !*last ? COL_BATCH_FIRST : *last < COL_BATCH ? *last * 2 : COL_BATCH;
+    return *last;
 }
 
 /* Byte k (k < RT_WIRE_PLANES - 1) of the value's LEB128 form goes to plane k, the remaining
@@ -442,35 +478,40 @@ static int encode_event(struct rt_writer *w, const struct rt_event *ev)
         if (ev->num[i])
             mask |= 1u << (RT_EVENT_STRS + i);
     if (!w->col_room) {
+        size_t batch = next_batch(&w->col_batch);
         for (int i = 0; i < RT_COL_SEQ_COUNT; i++)
-            if (col_reserve(&w->cols[i][0]))
+            if (col_reserve(&w->seq[i], batch))
                 return RT_ERR_NOMEM;
-        w->col_room = COL_BATCH;
+        w->col_room = batch;
     }
     unsigned op = ev->op;
     if (!w->op_room[op]) {
-        for (int i = RT_COL_SEQ_COUNT; i < RT_COL__COUNT; i++)
-            if (col_reserve(&w->cols[i][op]))
+        if (!w->op_cols[op] &&
+            !(w->op_cols[op] = calloc(RT_COL__COUNT - RT_COL_SEQ_COUNT, sizeof(struct column))))
+            return RT_ERR_NOMEM;
+        size_t batch = next_batch(&w->op_batch[op]);
+        for (int i = 0; i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
+            if (col_reserve(&w->op_cols[op][i], batch))
                 return RT_ERR_NOMEM;
-        w->op_room[op] = COL_BATCH;
+        w->op_room[op] = batch;
     }
+    struct column *oc = w->op_cols[op];
     w->col_room--;
     w->op_room[op]--;
-    col_uvar(&w->cols[RT_COL_OP][0], op);
-    col_uvar(&w->cols[RT_COL_TS][0],
-             rt_zigzag((int64_t)((uint64_t)ev->ts_ns - (uint64_t)w->prev_ts)));
-    col_uvar(&w->cols[RT_COL_PID][0], rt_zigzag((int64_t)ev->pid - w->prev_pid));
-    col_uvar(&w->cols[RT_COL_TID][0], rt_zigzag((int64_t)ev->tid - ev->pid));
-    col_uvar(&w->cols[RT_COL_DUR][op], ev->dur_ns);
-    col_uvar(&w->cols[RT_COL_FLAGS][op], ev->flags);
-    col_uvar(&w->cols[RT_COL_RESULT][op], rt_zigzag(ev->result));
-    col_uvar(&w->cols[RT_COL_MASK][op], mask);
+    col_uvar(&w->seq[RT_COL_OP], op);
+    col_uvar(&w->seq[RT_COL_TS], rt_zigzag((int64_t)((uint64_t)ev->ts_ns - (uint64_t)w->prev_ts)));
+    col_uvar(&w->seq[RT_COL_PID], rt_zigzag((int64_t)ev->pid - w->prev_pid));
+    col_uvar(&w->seq[RT_COL_TID], rt_zigzag((int64_t)ev->tid - ev->pid));
+    col_uvar(op_col(oc, RT_COL_DUR), ev->dur_ns);
+    col_uvar(op_col(oc, RT_COL_FLAGS), ev->flags);
+    col_uvar(op_col(oc, RT_COL_RESULT), rt_zigzag(ev->result));
+    col_uvar(op_col(oc, RT_COL_MASK), mask);
     for (int i = 0; i < RT_EVENT_STRS; i++)
         if (mask & (1u << i))
-            col_uvar(&w->cols[RT_COL_S0 + i][op], (uint64_t)refs[i]);
+            col_uvar(op_col(oc, RT_COL_S0 + i), (uint64_t)refs[i]);
     for (int i = 0; i < RT_EVENT_NUMS; i++)
         if (ev->num[i])
-            col_uvar(&w->cols[RT_COL_N0 + i][op], rt_zigzag(ev->num[i]));
+            col_uvar(op_col(oc, RT_COL_N0 + i), rt_zigzag(ev->num[i]));
     w->prev_ts = ev->ts_ns;
     w->prev_pid = ev->pid;
     w->n_events++;
@@ -719,12 +760,14 @@ static int encode_column(const struct rt_writer *w, int i, struct buf *ev)
     struct buf col = {0};
     size_t streams = 0;
     unsigned n_keys = i < RT_COL_SEQ_COUNT ? 1 : RT_OP__COUNT;
-    for (unsigned op = 0; op < n_keys; op++)
-        streams += column_len(&w->cols[i][op]) > 0;
+    for (unsigned op = 0; op < n_keys; op++) {
+        const struct column *c = column_at(w, i, op);
+        streams += c && column_len(c) > 0;
+    }
     int fail = buf_uvar(&col, streams);
     for (unsigned op = 0; op < n_keys && !fail; op++) {
-        const struct column *c = &w->cols[i][op];
-        if (!column_len(c))
+        const struct column *c = column_at(w, i, op);
+        if (!c || !column_len(c))
             continue;
         if (column_len(c) < SMALL_STREAM) {
             fail = buf_uvar(&col, op) || buf_uvar(&col, 1) || put_merged(&col, c);
@@ -753,10 +796,14 @@ static int flush_chunk(struct rt_writer *w)
     free(ev.p);
     if (fail)
         return -1;
-    for (int i = 0; i < RT_COL__COUNT; i++)
-        for (int op = 0; op < RT_OP__COUNT; op++)
+    /* capacity (and so the room) stays */
+    for (int i = 0; i < RT_COL_SEQ_COUNT; i++)
+        for (int k = 0; k < RT_WIRE_PLANES; k++)
+            w->seq[i].plane[k].len = 0;
+    for (unsigned op = 0; op < RT_OP__COUNT; op++)
+        for (int i = 0; w->op_cols[op] && i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
             for (int k = 0; k < RT_WIRE_PLANES; k++)
-                w->cols[i][op].plane[k].len = 0; /* capacity (and so the room) stays */
+                w->op_cols[op][i].plane[k].len = 0;
     w->n_chunk = 0;
     w->n_chunks++;
     w->prev_ts = 0;

@@ -200,15 +200,18 @@ static struct result run_level(const struct rt_event *v, size_t n, int level, in
 
 /* The seal of one invocation's bundle (rt_writer_finish: serialise, SHA-256, zstd at the
  * default level) for bundles of n events, reps in a row as the extension seals them: the
- * best microseconds per bundle and the compressed size. */
-static double seal_us(const struct rt_event *v, size_t n, int reps, size_t *bytes, size_t *raw)
+ * best microseconds per bundle and the compressed size; *whole_us: the best of the whole
+ * writer's life, rt_writer_new to rt_writer_free, as the sealer pays it for each bundle. */
+static double seal_us(const struct rt_event *v, size_t n, int reps, size_t *bytes, size_t *raw,
+                      double *whole_us)
 {
     struct rt_limits lim = {.max_events = n};
     struct rt_meta meta = {0};
     meta.function = "bench";
     meta.sandbox_id = "sbx-bench";
-    double best = 1e30;
+    double best = 1e30, whole = 1e30;
     for (int rep = 0; rep < reps; rep++) {
+        double w0 = now();
         struct rt_writer *w = rt_writer_new(&lim);
         rt_writer_set_meta(w, &meta);
         for (size_t i = 0; i < n; i++)
@@ -225,11 +228,14 @@ static double seal_us(const struct rt_event *v, size_t n, int reps, size_t *byte
         rt_writer_free(w);
         free(r);
         free(out);
+        if (now() - w0 < whole)
+            whole = now() - w0;
         *bytes = len;
         *raw = rlen;
         if (t1 - t0 < best)
             best = t1 - t0;
     }
+    *whole_us = whole * 1e6;
     return best * 1e6;
 }
 
@@ -340,15 +346,17 @@ int main(int argc, char **argv)
     printf("targets: encode >= 3000000 ev/s, <= 8 bytes/event at the default level, >= 3x "
            "smaller than JSON Lines + zstd -3\n");
     printf("\nseal of one bundle (serialise + SHA-256 + zstd -3, best of 200 in a row, as the "
-           "extension seals one per invocation):\n");
-    printf("%-10s %12s %12s %14s %14s %14s\n", "events", "raw bytes", "zstd bytes", "us/bundle",
-           "ns/event", "ns/raw byte");
+           "extension seals one per invocation;\nwhole: the writer from rt_writer_new to "
+           "rt_writer_free, the events added included):\n");
+    printf("%-10s %12s %12s %14s %14s %14s %14s\n", "events", "raw bytes", "zstd bytes",
+           "us/bundle", "ns/event", "ns/raw byte", "whole us");
     static const size_t sizes[] = {10, 100, 1000, 10000};
     for (int i = 0; i < 4 && sizes[i] <= n; i++) {
         size_t bytes = 0, raw = 0;
-        double us = seal_us(v, sizes[i], sizes[i] >= 10000 ? 20 : 200, &bytes, &raw);
-        printf("%-10zu %12zu %12zu %14.1f %14.1f %14.2f\n", sizes[i], raw, bytes, us,
-               us * 1e3 / (double)sizes[i], us * 1e3 / (double)raw);
+        double whole = 0;
+        double us = seal_us(v, sizes[i], sizes[i] >= 10000 ? 20 : 200, &bytes, &raw, &whole);
+        printf("%-10zu %12zu %12zu %14.1f %14.1f %14.2f %14.1f\n", sizes[i], raw, bytes, us,
+               us * 1e3 / (double)sizes[i], us * 1e3 / (double)raw, whole);
     }
     double put = store_put_us(2000, 2600);
     printf("\nstoring one 2600-byte bundle into a local folder store with a spool, and the META "
