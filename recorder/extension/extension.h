@@ -183,6 +183,13 @@ struct rt_redact {
  * redacted_fields (if not NULL) receives the number of values replaced. */
 int rt_ext_capture_payload(const struct rt_redact *r, const uint8_t *data, size_t len,
                            struct rt_payload *p, unsigned *redacted_fields);
+struct json_t;
+/* The same, and *doc receives the parsed document that p->data holds (its sensitive values
+ * replaced) when the payload was redacted as a JSON document; else NULL. The caller reads it
+ * and json_decref()s it: the document is not parsed a second time. */
+int rt_ext_capture_payload_doc(const struct rt_redact *r, const uint8_t *data, size_t len,
+                               struct rt_payload *p, unsigned *redacted_fields,
+                               struct json_t **doc);
 
 /* The replacement for one payload value: "<redacted:hmac:" + 32 hex + ">" of the keyed hash
  * of bytes ("<redacted>" without a key). out needs RT_EXT_REDACTED_LEN + 1 bytes. */

@@ -483,8 +483,9 @@ static bool text_names_secret(const char *s, size_t len, const char *user_list)
 
 /* Redacted mode. Returns 0 and sets *enc (NULL: keep the original bytes), or -1: store the
  * hash only. */
+/* *doc (if not NULL): the document as redacted, when it parsed and was searched whole. */
 static int redact_payload(const struct rt_redact *r, const uint8_t *data, size_t len, char **enc,
-                          unsigned *replaced)
+                          unsigned *replaced, json_t **doc)
 {
     *enc = NULL;
     json_t *root = json_loadb((const char *)data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
@@ -508,7 +509,10 @@ static int redact_payload(const struct rt_redact *r, const uint8_t *data, size_t
         free(c->names);
     free(c);
     free(pa);
-    json_decref(root);
+    if (doc && rc == 0)
+        *doc = root;
+    else
+        json_decref(root);
     return rc;
 }
 
@@ -520,7 +524,7 @@ int rt_ext_redact_json(const struct rt_ext_hash_key *key, const char *user_list,
         return 0;
     struct rt_redact r = {.mode = RT_PAYLOAD_REDACTED, .paths = user_list, .key = key};
     unsigned replaced = 0;
-    if (redact_payload(&r, (const uint8_t *)s, len, out, &replaced) != 0)
+    if (redact_payload(&r, (const uint8_t *)s, len, out, &replaced, NULL) != 0)
         return -1;
     if (!*out && replaced == 0) /* not JSON after all, or nothing sensitive */
         return 0;
@@ -530,6 +534,14 @@ int rt_ext_redact_json(const struct rt_ext_hash_key *key, const char *user_list,
 int rt_ext_capture_payload(const struct rt_redact *r, const uint8_t *data, size_t len,
                            struct rt_payload *p, unsigned *redacted_fields)
 {
+    return rt_ext_capture_payload_doc(r, data, len, p, redacted_fields, NULL);
+}
+
+int rt_ext_capture_payload_doc(const struct rt_redact *r, const uint8_t *data, size_t len,
+                               struct rt_payload *p, unsigned *redacted_fields, json_t **doc)
+{
+    if (doc)
+        *doc = NULL;
     memset(p, 0, sizeof *p);
     p->present = true;
     p->mode = r->mode;
@@ -546,7 +558,7 @@ int rt_ext_capture_payload(const struct rt_redact *r, const uint8_t *data, size_
     char *enc = NULL;
     if (r->mode == RT_PAYLOAD_REDACTED) {
         unsigned replaced = 0;
-        if (redact_payload(r, data, len, &enc, &replaced) != 0) {
+        if (redact_payload(r, data, len, &enc, &replaced, doc) != 0) {
             p->mode = RT_PAYLOAD_HASH; /* never the unredacted bytes */
             return RT_OK;
         }
@@ -561,6 +573,10 @@ int rt_ext_capture_payload(const struct rt_redact *r, const uint8_t *data, size_
     if (!p->data) {
         free(enc);
         p->mode = RT_PAYLOAD_HASH;
+        if (doc && *doc) { /* nothing is stored: nor is there a document of it */
+            json_decref(*doc);
+            *doc = NULL;
+        }
         return RT_ERR_NOMEM;
     }
     if (keep_len)

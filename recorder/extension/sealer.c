@@ -282,8 +282,9 @@ static bool code_ready(struct rt_ext_sealer *s, int wait_ms)
     return done;
 }
 
-/* The caller, where the event says who it is (API Gateway, S3, SQS). */
-static char *event_caller(const struct rt_ext_invocation *inv, const uint8_t *event,
+/* The caller, where the event says who it is (API Gateway, S3, SQS): from the event as stored,
+ * doc when redaction parsed it already, else parsed from its bytes. */
+static char *event_caller(const struct rt_ext_invocation *inv, json_t *doc, const uint8_t *event,
                           size_t event_len)
 {
     static const char *const paths[][4] = {
@@ -297,9 +298,9 @@ static char *event_caller(const struct rt_ext_invocation *inv, const uint8_t *ev
         if (!strcasecmp(inv->headers[i].name, "Lambda-Runtime-Cognito-Identity") &&
             *inv->headers[i].value)
             return strdup(inv->headers[i].value);
-    if (!event || event_len == 0 || event_len > 1024 * 1024)
-        return NULL;
-    json_t *root = json_loadb((const char *)event, event_len, 0, NULL);
+    json_t *root = doc ? json_incref(doc) : NULL;
+    if (!root && event && event_len && event_len <= 1024 * 1024)
+        root = json_loadb((const char *)event, event_len, 0, NULL);
     if (!root)
         return NULL;
     json_t *base = root;
@@ -347,11 +348,12 @@ static void add_marker(struct rt_writer *w, int64_t ts, const char *request_id, 
  * redaction; caller frees), else they are freed. */
 static void set_payload(struct rt_ext_sealer *s, struct rt_writer *w, char which,
                         const uint8_t *data, size_t len, const char *ctype, const char *etype,
-                        struct rt_payload *kept)
+                        struct rt_payload *kept, json_t **doc)
 {
     struct rt_redact r = {.mode = s->cfg.payload, .paths = s->cfg.redact, .key = &s->cfg.key};
     struct rt_payload p;
-    rt_ext_capture_payload(&r, data ? data : (const uint8_t *)"", data ? len : 0, &p, NULL);
+    rt_ext_capture_payload_doc(&r, data ? data : (const uint8_t *)"", data ? len : 0, &p, NULL,
+                               doc);
     p.content_type = (char *)ctype;
     p.error_type = (char *)etype;
     rt_writer_set_payload(w, which, &p);
@@ -544,9 +546,12 @@ static void fill_meta(struct rt_ext_sealer *s, struct rt_writer *w,
 {
     memset(m, 0, sizeof *m);
     struct rt_payload ev_kept = {0};
+    json_t *ev_doc = NULL; /* the event as stored, when redaction parsed it */
     if (!inv->init_error && !inv->shutdown)
-        set_payload(s, w, 'E', inv->event, inv->event_len, inv->event_type, NULL, &ev_kept);
-    ms->caller = event_caller(inv, ev_kept.data, ev_kept.len);
+        set_payload(s, w, 'E', inv->event, inv->event_len, inv->event_type, NULL, &ev_kept,
+                    &ev_doc);
+    ms->caller = event_caller(inv, ev_doc, ev_kept.data, ev_kept.len);
+    json_decref(ev_doc);
     free(ev_kept.data);
     ms->parsed_type = NULL;
     if (!inv->error_type && inv->is_error && inv->stream_error)
@@ -617,12 +622,12 @@ static void write_context(struct rt_ext_sealer *s, struct rt_writer *w,
         rt_writer_add_header(w, inv->headers[i].name, inv->headers[i].value);
     if (inv->result && inv->stream_error) {
         /* A streamed response that failed midway: what was streamed, then the error. */
-        set_payload(s, w, 'R', inv->result, inv->result_len, inv->result_type, NULL, NULL);
+        set_payload(s, w, 'R', inv->result, inv->result_len, inv->result_type, NULL, NULL, NULL);
         set_payload(s, w, 'X', inv->stream_error, inv->stream_error_len, "application/json",
-                    m->error_type, NULL);
+                    m->error_type, NULL, NULL);
     } else if (inv->result) {
         set_payload(s, w, inv->is_error ? 'X' : 'R', inv->result, inv->result_len, inv->result_type,
-                    inv->is_error ? m->error_type : NULL, NULL);
+                    inv->is_error ? m->error_type : NULL, NULL, NULL);
     }
 }
 

@@ -143,6 +143,9 @@ expect_file "redacted: response unchanged" "$(line "$T_TMP/plain-c" 1)" "$T_TMP/
 R=$(bundles "$T_TMP/store-red")
 zstd -dc "$R" >"$T_TMP/red.raw"
 expect_eq "redacted: the IP appears nowhere in the bundle" 0 "$(grep -a -c -F 203.0.113.17 "$T_TMP/red.raw")"
+facts "$R" meta.caller >"$T_TMP/red.caller"
+expect_grep "redacted: META caller is read from the event as stored: the IP's token" \
+    '^<redacted:hmac:[0-9a-f]{32}>$' "$T_TMP/red.caller"
 facts "$R" payload.event.data >"$T_TMP/red.event"
 # headers.X-Forwarded-For and requestContext.identity.sourceIp hold the same string: same
 # token; multiValueHeaders.X-Forwarded-For holds an array: another one.

@@ -6,6 +6,7 @@
 #include "recorder/ring.h"
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -252,6 +253,57 @@ Test(extension_payload, untouched_when_nothing_matches)
     cr_assert_eq(n, 0);
     cr_assert_eq(p.len, strlen(ev));
     cr_assert(memcmp(p.data, ev, p.len) == 0, "original bytes are kept");
+    free(p.data);
+}
+
+/* The parsed document handed back (for the sealer's caller lookup) is the stored one: the
+ * sensitive values replaced, equal to p->data when serialised the same way; none when nothing
+ * was parsed or nothing is stored. */
+Test(extension_payload, the_document_handed_back_is_the_stored_one)
+{
+    setup_key();
+    struct rt_redact r = {.mode = RT_PAYLOAD_REDACTED, .paths = NULL, .key = &tkey};
+    const char *ev = "{\"requestContext\":{\"identity\":{\"sourceIp\":\"203.0.113.9\"}},"
+                     "\"password\":\"hunter2\"}";
+    struct rt_payload p;
+    json_t *doc = NULL;
+    unsigned n = 0;
+    cr_assert_eq(rt_ext_capture_payload_doc(&r, (const uint8_t *)ev, strlen(ev), &p, &n, &doc),
+                 RT_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_not_null(doc);
+    char *dumped = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *kept = stored(&p);
+    cr_assert_str_eq(dumped, kept);
+    cr_assert(strstr(kept, "<redacted:hmac:") && !strstr(kept, "hunter2"), "%s", kept);
+    cr_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(doc, "requestContext"), "identity"), "sourceIp")),
+        "203.0.113.9");
+    free(dumped);
+    free(kept);
+    free(p.data);
+    json_decref(doc);
+
+    r.paths = "requestContext.identity.sourceIp"; /* a user's path: the caller is redacted too */
+    cr_assert_eq(rt_ext_capture_payload_doc(&r, (const uint8_t *)ev, strlen(ev), &p, &n, &doc),
+                 RT_OK);
+    const char *ip = json_string_value(json_object_get(
+        json_object_get(json_object_get(doc, "requestContext"), "identity"), "sourceIp"));
+    cr_assert(ip && !strncmp(ip, "<redacted:hmac:", 15), "%s", ip ? ip : "(null)");
+    free(p.data);
+    json_decref(doc);
+
+    const char *text = "not json, nothing sensitive"; /* stored, but no document */
+    cr_assert_eq(rt_ext_capture_payload_doc(&r, (const uint8_t *)text, strlen(text), &p, &n, &doc),
+                 RT_OK);
+    cr_assert_null(doc);
+    cr_assert_eq(p.len, strlen(text));
+    free(p.data);
+    r.mode = RT_PAYLOAD_FULL; /* not parsed at all */
+    cr_assert_eq(rt_ext_capture_payload_doc(&r, (const uint8_t *)ev, strlen(ev), &p, &n, &doc),
+                 RT_OK);
+    cr_assert_null(doc);
     free(p.data);
 }
 
