@@ -482,8 +482,8 @@ static bool text_names_secret(const char *s, size_t len, const char *user_list)
 }
 
 /* Redacted mode. Returns 0 and sets *enc (NULL: keep the original bytes), or -1: store the
- * hash only. */
-/* *doc (if not NULL): the document as redacted, when it parsed and was searched whole. */
+ * hash only. *doc (if not NULL) receives the document as redacted, when it parsed and was
+ * searched whole (what *enc or the original bytes hold); the caller json_decref()s it. */
 static int redact_payload(const struct rt_redact *r, const uint8_t *data, size_t len, char **enc,
                           unsigned *replaced, json_t **doc)
 {

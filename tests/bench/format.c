@@ -228,8 +228,9 @@ static double seal_us(const struct rt_event *v, size_t n, int reps, size_t *byte
         rt_writer_free(w);
         free(r);
         free(out);
-        if (now() - w0 < whole)
-            whole = now() - w0;
+        double w1 = now();
+        if (w1 - w0 < whole)
+            whole = w1 - w0;
         *bytes = len;
         *raw = rlen;
         if (t1 - t0 < best)
