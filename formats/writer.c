@@ -204,6 +204,29 @@ static void meta_free_strings(struct rt_meta *m)
 #undef _
 }
 
+/* Calls fn on every plane of every column that has memory: the per-sequence columns, and
+ * the columns of each op that had an event. */
+static void each_plane(struct rt_writer *w, void (*fn)(struct buf *))
+{
+    for (int i = 0; i < RT_COL_SEQ_COUNT; i++)
+        for (int k = 0; k < RT_WIRE_PLANES; k++)
+            fn(&w->seq[i].plane[k]);
+    for (unsigned op = 0; op < RT_OP__COUNT; op++)
+        for (int i = 0; w->op_cols[op] && i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
+            for (int k = 0; k < RT_WIRE_PLANES; k++)
+                fn(&w->op_cols[op][i].plane[k]);
+}
+
+static void plane_free(struct buf *b)
+{
+    free(b->p);
+}
+
+static void plane_empty(struct buf *b)
+{
+    b->len = 0;
+}
+
 void rt_writer_free(struct rt_writer *w)
 {
     if (!w)
@@ -216,15 +239,9 @@ void rt_writer_free(struct rt_writer *w)
         free(w->payload[i].p);
     free(w->strings.p);
     free(w->logs.p);
-    for (int i = 0; i < RT_COL_SEQ_COUNT; i++)
-        for (int k = 0; k < RT_WIRE_PLANES; k++)
-            free(w->seq[i].plane[k].p);
-    for (unsigned op = 0; op < RT_OP__COUNT; op++) {
-        for (int i = 0; w->op_cols[op] && i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
-            for (int k = 0; k < RT_WIRE_PLANES; k++)
-                free(w->op_cols[op][i].plane[k].p);
+    each_plane(w, plane_free);
+    for (unsigned op = 0; op < RT_OP__COUNT; op++)
         free(w->op_cols[op]);
-    }
     free(w->tab);
     free(w->chunks.p);
     for (size_t i = 0; i < w->ring_alloc; i++)
@@ -796,14 +813,7 @@ static int flush_chunk(struct rt_writer *w)
     free(ev.p);
     if (fail)
         return -1;
-    /* capacity (and so the room) stays */
-    for (int i = 0; i < RT_COL_SEQ_COUNT; i++)
-        for (int k = 0; k < RT_WIRE_PLANES; k++)
-            w->seq[i].plane[k].len = 0;
-    for (unsigned op = 0; op < RT_OP__COUNT; op++)
-        for (int i = 0; w->op_cols[op] && i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
-            for (int k = 0; k < RT_WIRE_PLANES; k++)
-                w->op_cols[op][i].plane[k].len = 0;
+    each_plane(w, plane_empty); /* capacity (and so the room) stays */
     w->n_chunk = 0;
     w->n_chunks++;
     w->prev_ts = 0;
