@@ -423,6 +423,13 @@ static json_t *flags_json(uint32_t flags)
     return a;
 }
 
+/* A uint64 as a JSON integer (jansson's are int64): a value past INT64_MAX, which only a
+ * crafted bundle holds, shows as INT64_MAX rather than as a negative number. */
+static json_t *json_u64(uint64_t v)
+{
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
 json_t *rt_json_event(const struct rt_event *ev)
 {
     const struct rt_op_info *info = rt_op_info(ev->op);
@@ -438,7 +445,7 @@ json_t *rt_json_event(const struct rt_event *ev)
     const char *ename = rt_render_errno_name(err);
     if (ename)
         json_object_set_new(j, "errno", json_string(ename));
-    json_object_set_new(j, "dur_ns", json_integer((json_int_t)ev->dur_ns));
+    json_object_set_new(j, "dur_ns", json_u64(ev->dur_ns));
     json_object_set_new(j, "flags", flags_json(ev->flags));
     json_t *args = json_object();
     for (int k = 0; info && k < RT_EVENT_STRS; k++) {
@@ -488,12 +495,12 @@ json_t *rt_json_meta(const struct rt_bundle *b)
     json_object_set_new(j, "memory_mb", json_integer(m->memory_mb));
     json_object_set_new(j, "start_wall_ns", json_integer(m->start_wall_ns));
     json_object_set_new(j, "end_wall_ns", json_integer(m->end_wall_ns));
-    json_object_set_new(j, "duration_ns", json_integer((json_int_t)m->duration_ns));
+    json_object_set_new(j, "duration_ns", json_u64(m->duration_ns));
     json_object_set_new(j, "deadline_wall_ns", json_integer(m->deadline_wall_ns));
     json_object_set_new(j, "cold_start", json_boolean(m->cold_start));
     json_object_set_new(j, "status", json_string(rt_status_name(m->status)));
     json_object_set_new(j, "exit_status", json_integer(m->exit_status));
-    json_object_set_new(j, "seq", json_integer((json_int_t)m->seq));
+    json_object_set_new(j, "seq", json_u64(m->seq));
     json_object_set_new(j, "prev_digest",
                         m->has_prev ? json_string(rt_digest_hex(m->prev_digest, hex))
                                     : json_null());
@@ -504,7 +511,7 @@ json_t *rt_json_meta(const struct rt_bundle *b)
     if (m->dropped_flags)
         json_object_set_new(j, "dropped_flags", flags_json(m->dropped_flags));
     if (m->recorder_cpu_ns)
-        json_object_set_new(j, "recorder_cpu_ns", json_integer((json_int_t)m->recorder_cpu_ns));
+        json_object_set_new(j, "recorder_cpu_ns", json_u64(m->recorder_cpu_ns));
     json_t *cov = json_array();
     if (m->coverage & RT_COV_PRELOAD)
         json_array_append_new(cov, json_string("preload"));
@@ -518,7 +525,7 @@ json_t *rt_json_meta(const struct rt_bundle *b)
     json_t *ctr = json_object();
     for (unsigned i = 0; i < RT_CTR__COUNT; i++)
         if (m->counters[i])
-            json_object_set_new(ctr, rt_counter_name(i), json_integer((json_int_t)m->counters[i]));
+            json_object_set_new(ctr, rt_counter_name(i), json_u64(m->counters[i]));
     json_object_set_new(j, "counters", ctr);
     json_object_set_new(j, "digest", json_string(rt_digest_hex(b->digest, hex)));
     json_object_set_new(j, "events", json_integer((json_int_t)b->n_events));

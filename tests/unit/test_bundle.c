@@ -105,6 +105,27 @@ Test(bundle, meta_round_trip)
     rt_bundle_free(b);
 }
 
+/* A crafted bundle's uint64 past INT64_MAX shows as INT64_MAX in show --json, not negative. */
+Test(bundle, json_meta_clamps_values_past_int64_max)
+{
+    struct rt_meta m = {0};
+    m.duration_ns = UINT64_MAX;
+    m.seq = UINT64_MAX;
+    m.recorder_cpu_ns = (uint64_t)INT64_MAX + 1;
+    m.counters[RT_CTR_SPOOLED] = UINT64_MAX;
+    struct rt_writer *w = rt_writer_new(NULL);
+    cr_assert_eq(rt_writer_set_meta(w, &m), RT_OK);
+    struct rt_bundle *b = seal_and_open(w, NULL);
+    json_t *j = rt_json_meta(b);
+    cr_assert_eq(json_integer_value(json_object_get(j, "duration_ns")), INT64_MAX);
+    cr_assert_eq(json_integer_value(json_object_get(j, "seq")), INT64_MAX);
+    cr_assert_eq(json_integer_value(json_object_get(j, "recorder_cpu_ns")), INT64_MAX);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "counters"), "spooled")),
+                 INT64_MAX);
+    json_decref(j);
+    rt_bundle_free(b);
+}
+
 Test(bundle, empty_meta_round_trip)
 {
     struct rt_meta m = {0};
