@@ -90,7 +90,9 @@
       "How often the extension looks in /proc at the processes the interposer cannot enter (a "    \
       "static or Go runtime or child): their program, working folder, open files and sockets, "    \
       "recorded flagged `sampled`, in milliseconds (0: never). A connection shorter than this "    \
-      "can be missed.")
+      "can be missed. While every process of the runtime's tree records itself and nothing new "   \
+      "is recorded, it looks every 50 ms instead: a process started since would have been "        \
+      "recorded, unless by a raw system call.")
 
 typedef const char *rt_ext_cfg_str_t;
 typedef uint64_t rt_ext_cfg_size_t;
@@ -457,12 +459,15 @@ long rt_proc_stat_ppid(const char *text, size_t len);
 struct rt_ext_procwatch;
 /* Starts the sampling thread (lowest priority): every period_ms it walks the process tree of
  * the runtime (RUN_DIR/runtime.pid) and, for each process without the interposer mapped,
- * writes what /proc shows into the ring at ring_path as events flagged RT_EF_SAMPLED. Returns
- * NULL when it cannot start (nothing is sampled then). */
+ * writes what /proc shows into the ring at ring_path as events flagged RT_EF_SAMPLED. A tree
+ * of covered processes that records nothing new is walked every 50 ms only (procwatch.c).
+ * Returns NULL when it cannot start (nothing is sampled then). */
 struct rt_ext_procwatch *rt_ext_procwatch_start(const char *ring_path, const char *run_dir,
                                                 uint64_t period_ms);
 /* Stops and joins the thread; returns the CPU time it used, in ns. NULL is a no-op. */
 uint64_t rt_ext_procwatch_stop(struct rt_ext_procwatch *w);
+/* How many times the process tree was walked so far (tests, bench). */
+uint64_t rt_ext_procwatch_walks(struct rt_ext_procwatch *w);
 int64_t rt_ext_now_mono_ns(void);
 int64_t rt_ext_now_wall_ns(void);
 

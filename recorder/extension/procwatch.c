@@ -38,6 +38,9 @@
 #define SEEN_FDS 256       /* (fd, target) pairs remembered per process */
 #define START_TRIES 20     /* samples a process with no arguments yet is looked at again */
 #define UNLISTED_SOCKETS 8 /* sockets looked for again per process (see retry_socket) */
+/* A tree whose every process records itself, while nothing new is recorded, is walked this
+ * often rather than every period (see run()). */
+#define QUIET_WALK_MS 50
 #define UNLISTED_TRIES 200 /* samples a socket is looked for before it counts as seen */
 #define TEXT_MAX 65536     /* a /proc text read at most this long (net tables: a piece at a time) */
 
@@ -60,6 +63,7 @@ struct rt_ext_procwatch {
     volatile int stop;
     uint64_t cpu_ns;
     uint64_t snap_gen; /* the ring's snapshot generation at the previous sample */
+    uint64_t walks;    /* walks of the process tree (tests, bench) */
     struct proc_state procs[MAX_PROCS];
     char text[TEXT_MAX];
 };
@@ -334,24 +338,25 @@ static void sample_fds(struct rt_ext_procwatch *w, struct proc_state *p)
     p->n_seen = n_now;
 }
 
-static void sample_process(struct rt_ext_procwatch *w, int32_t pid)
+/* Looks at one process of the tree; returns its state (NULL: no slot left). */
+static struct proc_state *sample_process(struct rt_ext_procwatch *w, int32_t pid)
 {
     struct proc_state *p = state_of(w, pid);
     if (!p)
-        return;
+        return NULL;
     p->alive = true;
     char path[64], exe[1024];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     size_t el = read_link(path, exe, sizeof exe);
     if (!el)
-        return; /* exiting (a zombie has no program) or not ours to look at */
+        return p; /* exiting (a zombie has no program) or not ours to look at */
     uint64_t eh = hash_bytes(1469598103934665603ull, exe, el) | 1;
     if (eh != p->exe_hash) { /* first sight, or a new program image (exec) */
         p->exe_hash = eh;
         p->covered = !uncovered_image(w, pid);
     }
     if (p->covered)
-        return;
+        return p;
     if (!p->started) {
         snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
         size_t sl = read_text(w, path);
@@ -363,7 +368,7 @@ static void sample_process(struct rt_ext_procwatch *w, int32_t pid)
         /* Sampled in the middle of its execve, a process shows the new program but no
          * arguments yet: look again at the next samples (a few; some programs clear theirs). */
         if (!cl && ++p->start_tries < START_TRIES)
-            return;
+            return p;
         p->started = true;
         struct rt_rec rec = {.ts_ns = mono_ns(), .pid = pid, .tid = pid};
         rec.op = RT_OP_PROC_START;
@@ -384,9 +389,11 @@ static void sample_process(struct rt_ext_procwatch *w, int32_t pid)
         emit(w, pid, RT_OP_CHDIR, 0, cwd, cl, NULL, 0, -1, 0);
     }
     sample_fds(w, p);
+    return p;
 }
 
-/* The runtime and its descendants, breadth first, at most MAX_PROCS. */
+/* The runtime and its descendants, breadth first, at most MAX_PROCS; 0 when the runtime is
+ * gone. */
 static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pids)
 {
     size_t n = 0;
@@ -395,6 +402,8 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
         char path[320];
         snprintf(path, sizeof path, "/proc/%d/task", (int)pids[i]);
         DIR *d = opendir(path);
+        if (!d && i == 0)
+            return 0;
         if (!d)
             continue;
         struct dirent *de;
@@ -418,33 +427,57 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
     return n;
 }
 
+/* Every period, the runtime's tree is walked and its uncovered processes sampled. Not when
+ * the last walk found only processes that record themselves, nothing was recorded since (the
+ * ring's head did not move) and no invocation ended: a process started since would have been
+ * recorded (fork, exec, spawn, system, popen), and a tree of covered processes has nothing to
+ * sample. It is walked QUIET_WALK_MS apart then, for one started by a raw system call. Each
+ * walk of a single-threaded runtime is about ten system calls on /proc: every 5 ms that was 2%
+ * of a core for as long as an invocation ran, and the function's CPU share pays for it. */
 static void *run(void *arg)
 {
     struct rt_ext_procwatch *w = arg;
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     int32_t pids[MAX_PROCS];
+    pid_t root = 0;         /* the runtime, read again when it is gone or an invocation ends */
+    uint64_t head_seen = 0; /* the ring's head at the last walk */
+    bool quiet = false;     /* the last walk found only covered processes */
+    int64_t walked_ns = 0;  /* when */
     while (!w->stop) {
         struct timespec ts = {.tv_sec = (time_t)(w->period_ms / 1000),
                               .tv_nsec = (long)(w->period_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
-        pid_t root = rt_ext_runtime_pid(w->run_dir);
-        if (root <= 0)
-            continue;
         /* An invocation was sealed since (its connections snapshotted): what is open now is
          * reported again, for the next one. Otherwise a file closed at the end of one
          * invocation and opened again at the start of the next, with no sample between
          * (this thread runs at nice 19), would belong to the first only. */
         uint64_t gen = __atomic_load_n(&w->ring.hdr->snap_gen, __ATOMIC_ACQUIRE);
         bool forget = gen != w->snap_gen;
+        uint64_t head = __atomic_load_n(&w->ring.hdr->head, __ATOMIC_RELAXED);
+        int64_t now = mono_ns();
+        if (quiet && !forget && head == head_seen && now - walked_ns < QUIET_WALK_MS * 1000000LL)
+            continue;
         w->snap_gen = gen;
+        if (root <= 0 || forget)
+            root = rt_ext_runtime_pid(w->run_dir);
+        if (root <= 0)
+            continue;
         for (size_t i = 0; i < MAX_PROCS; i++) {
             w->procs[i].alive = false;
             if (forget)
                 w->procs[i].n_seen = 0;
         }
         size_t n = process_tree(w, (int32_t)root, pids);
-        for (size_t i = 0; i < n && !w->stop; i++)
-            sample_process(w, pids[i]);
+        __atomic_store_n(&w->walks, w->walks + 1, __ATOMIC_RELAXED);
+        walked_ns = now;
+        head_seen = head;
+        quiet = n > 0;
+        for (size_t i = 0; i < n && !w->stop; i++) {
+            struct proc_state *p = sample_process(w, pids[i]);
+            quiet = quiet && p && p->covered;
+        }
+        if (!n)
+            root = 0; /* gone: read runtime.pid again */
         for (size_t i = 0; i < MAX_PROCS; i++)
             if (w->procs[i].pid && !w->procs[i].alive)
                 w->procs[i].pid = 0; /* gone: its slot (and pid) may be reused */
@@ -472,6 +505,11 @@ struct rt_ext_procwatch *rt_ext_procwatch_start(const char *ring_path, const cha
         return NULL;
     }
     return w;
+}
+
+uint64_t rt_ext_procwatch_walks(struct rt_ext_procwatch *w)
+{
+    return w ? __atomic_load_n(&w->walks, __ATOMIC_RELAXED) : 0;
 }
 
 uint64_t rt_ext_procwatch_stop(struct rt_ext_procwatch *w)

@@ -3,6 +3,7 @@
  * hashes and allow-list, and the CODE tree digest. */
 #include "formats/digest.h"
 #include "recorder/extension/extension.h"
+#include "recorder/preload/ring_produce.h"
 #include "recorder/ring.h"
 
 #include <criterion/criterion.h>
@@ -1055,6 +1056,58 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     cr_assert_eq(after, 1, "its runtime is, after the exec");
 
     rt_ext_procwatch_stop(w);
+    rt_ring_close(ring);
+    unlink(ring_path);
+    char pidfile[512];
+    snprintf(pidfile, sizeof pidfile, "%s/runtime.pid", dir);
+    unlink(pidfile);
+    rmdir(dir);
+}
+
+/* A runtime tree of covered processes (a dynamic program) that records nothing is walked every
+ * 50 ms, not every period; records flowing through the ring bring the period back. Counted in
+ * walks: at most one per 50 ms in a quiet while (one more at each end), whatever the machine's
+ * load; several times that while records flow (120 periods of 5 ms). */
+Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
+{
+    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char ring_path[512];
+    snprintf(ring_path, sizeof ring_path, "%s/ring", dir);
+    struct rt_ring *ring = NULL;
+    cr_assert_eq(rt_ring_create(ring_path, 4096, &ring, NULL), RT_OK);
+    int in;
+    char *const sleep_argv[] = {"/bin/sleep", "5", NULL};
+    pid_t pid = start_runtime(sleep_argv, dir, false, &in);
+    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 5);
+    cr_assert_not_null(w);
+
+    usleep(100 * 1000); /* the first walks: /bin/sleep is a dynamic program, covered */
+    uint64_t q0 = rt_ext_procwatch_walks(w);
+    int64_t t0 = rt_ext_now_mono_ns();
+    usleep(600 * 1000);
+    uint64_t quiet = rt_ext_procwatch_walks(w) - q0;
+    uint64_t quiet_ms = (uint64_t)((rt_ext_now_mono_ns() - t0) / 1000000);
+
+    struct rt_producer prod;
+    cr_assert_eq(rt_producer_attach(&prod, ring_path), 0);
+    uint64_t a0 = rt_ext_procwatch_walks(w);
+    for (int i = 0; i < 120; i++) { /* a record every 5 ms, as a busy function would write */
+        struct rt_rec rec = {.ts_ns = 1, .pid = pid, .tid = pid, .op = RT_OP_KILL};
+        rt_producer_emit(&prod, &rec);
+        usleep(5 * 1000);
+    }
+    uint64_t active = rt_ext_procwatch_walks(w) - a0;
+    rt_producer_detach(&prod);
+    kill(pid, SIGKILL);
+    close(in);
+    waitpid(pid, NULL, 0);
+    rt_ext_procwatch_stop(w);
+    cr_assert_leq(quiet, quiet_ms / 50 + 2, "quiet: %llu walks in %llu ms",
+                  (unsigned long long)quiet, (unsigned long long)quiet_ms);
+    cr_assert_geq(active, 2 * quiet + 10, "records flowing: %llu walks against %llu quiet",
+                  (unsigned long long)active, (unsigned long long)quiet);
+
     rt_ring_close(ring);
     unlink(ring_path);
     char pidfile[512];
