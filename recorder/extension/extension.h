@@ -353,8 +353,9 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns);
 /* Bundles sealed so far (for tests and the bench). */
 uint64_t rt_ext_sealer_sealed(struct rt_ext_sealer *s);
 /* Waits until the invocation request_id has been dealt with (sealed and stored or spooled,
- * sampled out, or dropped) or until deadline_mono_ns. Returns 1 when it has; 0 on timeout.
- * *submitted_ns is set to when the proxy handed it over (CLOCK_MONOTONIC; 0: not yet). */
+ * sampled out, or dropped), until deadline_mono_ns, or, when it had not been handed over yet,
+ * until it is (its seal's time bound starts then). Returns 1 when it has been dealt with, else
+ * 0. *submitted_ns is set to when the proxy handed it over (CLOCK_MONOTONIC; 0: not yet). */
 int rt_ext_sealer_wait_done(struct rt_ext_sealer *s, const char *request_id,
                             int64_t deadline_mono_ns, int64_t *submitted_ns);
 

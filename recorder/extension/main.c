@@ -220,7 +220,7 @@ static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy 
     if (!sealer || !proxy || !cfg->flush_wait_ms || !ev->request_id[0] ||
         !rt_ext_proxy_runtime_seen(proxy))
         return;
-    const int64_t slice = 10 * 1000000LL;
+    const int64_t slice = 50 * 1000000LL;
     int64_t now = rt_ext_now_mono_ns();
     int64_t answer_by = now + LAMBDA_MAX_TIMEOUT_S * 1000000000LL;
     if (ev->deadline_ms > 0)
@@ -234,9 +234,14 @@ static void hold_until_sealed(struct rt_ext_sealer *sealer, struct rt_ext_proxy 
      * extensions' part too, and a hold past it would cost the function a timeout and a reset
      * sandbox. A seal not done by then finishes later (the connections were cut at the end). */
     int64_t hold_by = answer_by - HOLD_MARGIN_MS * 1000000LL;
+    int64_t submitted = 0;
     for (;;) {
-        int64_t submitted = 0;
-        if (rt_ext_sealer_wait_done(sealer, ev->request_id, rt_ext_now_mono_ns() + slice,
+        /* A slice at most (to look at the runtime), never past the bound that applies */
+        int64_t until = submitted
+                            ? (submitted + flush_ns < hold_by ? submitted + flush_ns : hold_by)
+                            : answer_by;
+        int64_t next = rt_ext_now_mono_ns() + slice;
+        if (rt_ext_sealer_wait_done(sealer, ev->request_id, next < until ? next : until,
                                     &submitted))
             break;
         now = rt_ext_now_mono_ns();

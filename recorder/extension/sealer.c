@@ -65,7 +65,7 @@ struct rt_ext_sealer {
     uint64_t sealed;                  /* under mu */
     int stored;
     /* The latest invocation handed over and the latest one dealt with (under mu), for
-     * rt_ext_sealer_wait_done; done_cond is broadcast when done_id changes. */
+     * rt_ext_sealer_wait_done; done_cond is broadcast when either changes. */
     char submitted_id[128], done_id[128];
     int64_t submitted_ns;
     pthread_cond_t done_cond;
@@ -919,6 +919,7 @@ void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv
     pthread_mutex_lock(&s->mu);
     snprintf(s->submitted_id, sizeof s->submitted_id, "%s", inv->request_id ? inv->request_id : "");
     s->submitted_ns = rt_ext_now_mono_ns();
+    pthread_cond_broadcast(&s->done_cond); /* a hold waiting for it starts its seal's bound */
     size_t bytes = inv->event_len + inv->result_len;
     if (s->head && s->queued_bytes + bytes > QUEUE_MAX_BYTES) {
         /* The sealer is far behind (a burst of large payloads on a slow sandbox): bound the
@@ -963,8 +964,10 @@ int rt_ext_sealer_wait_done(struct rt_ext_sealer *s, const char *request_id,
     struct timespec until = {.tv_sec = deadline_mono_ns / 1000000000,
                              .tv_nsec = deadline_mono_ns % 1000000000};
     pthread_mutex_lock(&s->mu);
+    bool was_submitted = !strcmp(s->submitted_id, request_id);
     int done;
     while (!(done = !strcmp(s->done_id, request_id)) &&
+           (was_submitted || strcmp(s->submitted_id, request_id)) &&
            pthread_cond_timedwait(&s->done_cond, &s->mu, &until) == 0) {
     }
     if (!done)
