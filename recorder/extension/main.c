@@ -179,7 +179,6 @@ static int write_ready(const char *dir, uint16_t port, const char *ring_path)
     return 0;
 }
 
-/* Whether pid is gone (or a zombie nobody has reaped yet). */
 /* Whether the process behind a pidfd has exited (a pidfd polls readable then, zombie or
  * reaped): one system call, where process_gone() takes four. */
 static bool pidfd_exited(int pidfd)
@@ -188,6 +187,7 @@ static bool pidfd_exited(int pidfd)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
+/* Whether pid is gone (or a zombie nobody has reaped yet). */
 static bool process_gone(pid_t pid)
 {
     if (kill(pid, 0) != 0)

@@ -38,11 +38,11 @@
 #define SEEN_FDS 256       /* (fd, target) pairs remembered per process */
 #define START_TRIES 20     /* samples a process with no arguments yet is looked at again */
 #define UNLISTED_SOCKETS 8 /* sockets looked for again per process (see retry_socket) */
+#define UNLISTED_TRIES 200 /* samples a socket is looked for before it counts as seen */
+#define TEXT_MAX 65536     /* a /proc text read at most this long (net tables: a piece at a time) */
 /* A tree whose every process records itself, while nothing new is recorded, is walked this
  * often rather than every period (see run()). */
 #define QUIET_WALK_MS 50
-#define UNLISTED_TRIES 200 /* samples a socket is looked for before it counts as seen */
-#define TEXT_MAX 65536     /* a /proc text read at most this long (net tables: a piece at a time) */
 
 struct proc_state {
     int32_t pid; /* 0: free */
