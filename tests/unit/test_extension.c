@@ -1013,6 +1013,26 @@ static pid_t start_runtime(char *const argv[], const char *run_dir, bool traced,
     return pid;
 }
 
+/* A run folder in /tmp with an event ring of `slots` records, as the extension's. */
+static struct rt_ring *procwatch_folder(char dir[], char ring_path[512], size_t slots)
+{
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(ring_path, 512, "%s/ring", dir);
+    struct rt_ring *ring = NULL;
+    cr_assert_eq(rt_ring_create(ring_path, slots, &ring, NULL), RT_OK);
+    return ring;
+}
+
+static void procwatch_folder_remove(const char *dir, const char *ring_path, struct rt_ring *ring)
+{
+    rt_ring_close(ring);
+    unlink(ring_path);
+    char pidfile[512];
+    snprintf(pidfile, sizeof pidfile, "%s/runtime.pid", dir);
+    unlink(pidfile);
+    rmdir(dir);
+}
+
 Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_its_exec)
 {
     const char *b = getenv("BUILD");
@@ -1021,12 +1041,8 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     snprintf(wrapper, sizeof wrapper, "%s/layer/runtrail/wrapper", b ? b : "build");
     cr_assert_eq(access(idle, X_OK), 0, "%s: build it first", idle);
     cr_assert_eq(access(wrapper, X_OK), 0, "%s: build it first", wrapper);
-    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
-    char ring_path[512];
-    snprintf(ring_path, sizeof ring_path, "%s/ring", dir);
-    struct rt_ring *ring = NULL;
-    cr_assert_eq(rt_ring_create(ring_path, 256, &ring, NULL), RT_OK);
+    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
+    struct rt_ring *ring = procwatch_folder(dir, ring_path, 256);
     struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 10);
     cr_assert_not_null(w);
 
@@ -1056,12 +1072,7 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     cr_assert_eq(after, 1, "its runtime is, after the exec");
 
     rt_ext_procwatch_stop(w);
-    rt_ring_close(ring);
-    unlink(ring_path);
-    char pidfile[512];
-    snprintf(pidfile, sizeof pidfile, "%s/runtime.pid", dir);
-    unlink(pidfile);
-    rmdir(dir);
+    procwatch_folder_remove(dir, ring_path, ring);
 }
 
 /* A runtime tree of covered processes (a dynamic program) that records nothing is walked every
@@ -1070,12 +1081,8 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
  * load; several times that while records flow (120 periods of 5 ms). */
 Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
 {
-    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
-    char ring_path[512];
-    snprintf(ring_path, sizeof ring_path, "%s/ring", dir);
-    struct rt_ring *ring = NULL;
-    cr_assert_eq(rt_ring_create(ring_path, 4096, &ring, NULL), RT_OK);
+    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
+    struct rt_ring *ring = procwatch_folder(dir, ring_path, 4096);
     int in;
     char *const sleep_argv[] = {"/bin/sleep", "5", NULL};
     pid_t pid = start_runtime(sleep_argv, dir, false, &in);
@@ -1108,12 +1115,7 @@ Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
     cr_assert_geq(active, 2 * quiet + 10, "records flowing: %llu walks against %llu quiet",
                   (unsigned long long)active, (unsigned long long)quiet);
 
-    rt_ring_close(ring);
-    unlink(ring_path);
-    char pidfile[512];
-    snprintf(pidfile, sizeof pidfile, "%s/runtime.pid", dir);
-    unlink(pidfile);
-    rmdir(dir);
+    procwatch_folder_remove(dir, ring_path, ring);
 }
 
 /* ---- the loopback HTTP client (http.c) ---- */
