@@ -25,6 +25,8 @@
 
 #define MAX_ERROR_BODY (64 * 1024)
 
+#define SYNC_SOCKS 4 /* sockets the synchronous handle holds at once (rt_s3_interrupt) */
+
 struct rt_s3 {
     char *bucket;
     struct rt_aws_config cfg;
@@ -40,7 +42,7 @@ struct rt_s3 {
      * sock_mu, which the close callback holds too, so that no socket is shut down after its
      * number was reused. -1: free. */
     pthread_mutex_t sock_mu;
-    int socks[4];
+    int socks[SYNC_SOCKS];
 };
 
 static CURLcode global_init_rc = CURLE_FAILED_INIT;
@@ -140,7 +142,7 @@ int rt_s3_open(const char *bucket, const struct rt_s3_options *o, struct rt_s3 *
     if (!s3)
         return RT_ERR_NOMEM;
     pthread_mutex_init(&s3->sock_mu, NULL);
-    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+    for (size_t i = 0; i < SYNC_SOCKS; i++)
         s3->socks[i] = -1;
     int rc = rt_aws_load(o ? o->profile : NULL, &s3->cfg, ei);
     if (rc != RT_OK) {
@@ -403,7 +405,7 @@ void rt_s3_interrupt(struct rt_s3 *s3, bool on)
     if (!on)
         return;
     pthread_mutex_lock(&s3->sock_mu);
-    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+    for (size_t i = 0; i < SYNC_SOCKS; i++)
         if (s3->socks[i] >= 0)
             shutdown(s3->socks[i], SHUT_RDWR);
     pthread_mutex_unlock(&s3->sock_mu);
@@ -419,7 +421,7 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
     if (fd == CURL_SOCKET_BAD)
         return fd;
     pthread_mutex_lock(&s3->sock_mu);
-    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+    for (size_t i = 0; i < SYNC_SOCKS; i++)
         if (s3->socks[i] < 0) {
             s3->socks[i] = fd;
             break;
@@ -434,7 +436,7 @@ static int close_socket(void *arg, curl_socket_t fd)
 {
     struct rt_s3 *s3 = arg;
     pthread_mutex_lock(&s3->sock_mu);
-    for (size_t i = 0; i < sizeof s3->socks / sizeof s3->socks[0]; i++)
+    for (size_t i = 0; i < SYNC_SOCKS; i++)
         if (s3->socks[i] == fd)
             s3->socks[i] = -1;
     int rc = close(fd);
