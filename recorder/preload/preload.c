@@ -175,6 +175,8 @@ static inline int64_t tsc_to_ns(uint64_t t)
 int64_t rt_pl_stamp_slow(void)
 {
 #if defined(__x86_64__)
+    if (__atomic_load_n(&tsc_off, __ATOMIC_RELAXED))
+        return -1 - rt_pl_mono_ns(); /* the clock path: nothing else to look at */
     uint64_t t, mult = __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED);
     int64_t m;
     if (!mult && !__atomic_load_n(&tsc_off, __ATOMIC_RELAXED)) {
