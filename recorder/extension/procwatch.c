@@ -437,6 +437,7 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
 static void *run(void *arg)
 {
     struct rt_ext_procwatch *w = arg;
+    pthread_setname_np(pthread_self(), "rt-procwatch");
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     int32_t pids[MAX_PROCS];
     pid_t root = 0;         /* the runtime, read again when it is gone or an invocation ends */

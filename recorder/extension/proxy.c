@@ -839,6 +839,7 @@ static enum MHD_Result forward(struct rt_ext_proxy *p, struct MHD_Connection *co
 static void *stream_thread(void *arg)
 {
     struct request *r = arg;
+    pthread_setname_np(pthread_self(), "rt-stream");
     r->call->cc = curl_easy_perform(r->call->h);
     curl_reply(r->call);
     return NULL;

@@ -233,6 +233,7 @@ static void background_priority(int nice_fallback)
 static void *code_digest_thread(void *arg)
 {
     struct rt_ext_sealer *s = arg;
+    pthread_setname_np(pthread_self(), "rt-code");
     background_priority(19);
     struct rt_code code;
     rt_ext_code_digest(getenv("LAMBDA_TASK_ROOT"), s->cfg.layers_dir, &code);
@@ -798,6 +799,7 @@ static void return_free_memory(struct rt_ext_sealer *s)
 static void *run(void *arg)
 {
     struct rt_ext_sealer *s = arg;
+    pthread_setname_np(pthread_self(), "rt-seal");
     /* Below the proxy's threads and the function: sealing can wait, responses cannot. */
     background_priority(10);
     /* The ring's page cache, before the runtime starts writing to it: here, beside the

@@ -15,8 +15,8 @@ FACTS="python3 $ROOT/tests/extension/facts.py"
 mkdir -p "$T_TMP/fn"
 
 # A shell runtime: prints at init, then for each invocation prints a line and answers; with
-# $MODE it crashes in its init, posts init/error, hangs in the handler, or prints a line after
-# its answer too (tail).
+# $MODE it crashes in its init, posts init/error, hangs in the handler, prints a line after
+# its answer too (tail), or answers with the names of the extension's threads (threads).
 cat >"$T_TMP/fn/runtime.sh" <<'EOF'
 #!/bin/sh
 api=$AWS_LAMBDA_RUNTIME_API
@@ -37,6 +37,13 @@ while :; do
     rm -f "$h"
     echo "handler line $SENTINEL for $id"
     if [ "$MODE" = hang ]; then touch "$MARKER"; sleep 30; fi
+    if [ "$MODE" = threads ]; then
+        names=$(for p in /proc/[0-9]*; do
+            case "$(readlink "$p/exe" 2>/dev/null)" in */extensions/runtrail) cat "$p"/task/*/comm ;; esac
+        done 2>/dev/null | sort -u | paste -sd' ')
+        curl -sS -o /dev/null -d "\"$names\"" "http://$api/2018-06-01/runtime/invocation/$id/response"
+        continue
+    fi
     curl -sS -o /dev/null -d '"done"' "http://$api/2018-06-01/runtime/invocation/$id/response"
     if [ "$MODE" = tail ]; then echo "tail line $SENTINEL for $id"; fi
 done
@@ -261,6 +268,14 @@ expect_eq "s3rver with credentials: exit 0, nothing said about a store" "0 0" \
 # (the shell runtime's curl and mktemp after its last answer make a `shutdown` bundle too)
 expect_eq "s3rver with credentials: the invocation's bundle is in the bucket" 1 \
     "$("$S3TOOL" list bkt kept/ | grep -v -- '-shutdown\.rtb' | grep -c '\.rtb')"
+
+# The extension's threads are named after their work, so that `top -H` and perf on a host say
+# where its CPU goes (docs/deploy.md, Overhead).
+"$RUNTRAIL" invoke --store "$T_TMP/s-threads" --env MODE=threads -- "$T_TMP/fn/runtime.sh" \
+    >"$T_TMP/threads.out" 2>"$T_TMP/threads.err"
+# (sorted; a proxy connection's MHD-connection thread may still be there or not)
+expect_grep "the extension's threads: the proxy, telemetry, the /proc sampler, the sealer, main" \
+    '^"(MHD-connection )?MHD-listen MHD-single rt-procwatch rt-seal runtrail"$' "$T_TMP/threads.out"
 
 EM_PORT=$(free_port)
 "$RUNTRAIL" emulate --listen "127.0.0.1:$EM_PORT" --store s3://bkt/lost \
