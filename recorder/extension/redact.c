@@ -16,6 +16,7 @@
 #include "formats/digest.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,11 +63,12 @@
 
 struct sensitive {
     const char *name;
+    size_t len;
     bool part;
 };
 
 static const struct sensitive sensitive[] = {
-#define _(name, match, doc) {name, #match[0] == 'p'},
+#define _(name, match, doc) {name, sizeof name - 1, #match[0] == 'p'},
     RT_EXT_SENSITIVE(_)
 #undef _
 };
@@ -176,12 +178,33 @@ static size_t normalise(const char *s, size_t len, char *out)
     return n;
 }
 
-static bool builtin_match(const char *norm)
+/* The names by first letter: bit i of by_first[c] is set when sensitive[i].name starts with c
+ * (a normalised name holds only a-z and 0-9). */
+static uint32_t by_first[256];
+static pthread_once_t by_first_once = PTHREAD_ONCE_INIT;
+
+static void by_first_init(void)
 {
+    _Static_assert(sizeof sensitive / sizeof *sensitive <= 32, "one bit per name");
     for (size_t i = 0; i < sizeof sensitive / sizeof *sensitive; i++)
-        if (sensitive[i].part ? strstr(norm, sensitive[i].name) != NULL
-                              : !strcmp(norm, sensitive[i].name))
-            return true;
+        by_first[(unsigned char)sensitive[i].name[0]] |= 1u << i;
+}
+
+/* Whether the normalised name (n bytes) is or holds a built-in sensitive name. This runs for
+ * every key of every payload: one pass over the key, trying only the names that start with
+ * the letter at hand (strstr and strcmp against all 31 names were about 1500 instructions a
+ * key, an eighth of a payload's redaction). */
+static bool builtin_match(const char *norm, size_t n)
+{
+    pthread_once(&by_first_once, by_first_init);
+    for (size_t at = 0; at < n; at++) {
+        for (uint32_t m = by_first[(unsigned char)norm[at]]; m; m &= m - 1) {
+            const struct sensitive *s = &sensitive[__builtin_ctz(m)];
+            if (s->part ? at + s->len <= n && !memcmp(norm + at, s->name, s->len)
+                        : at == 0 && n == s->len && !memcmp(norm, s->name, n))
+                return true;
+        }
+    }
     return false;
 }
 
@@ -217,8 +240,9 @@ bool rt_ext_sensitive_name(const char *name, size_t len, const char *user_list)
     if (!norm)
         return true; /* cannot tell: the safe answer */
     bool hit = false;
-    if (normalise(name, len, norm) > 0)
-        hit = builtin_match(norm) || user_match(norm, user_list);
+    size_t n = normalise(name, len, norm);
+    if (n > 0)
+        hit = builtin_match(norm, n) || user_match(norm, user_list);
     if (norm != buf)
         free(norm);
     return hit;
@@ -327,10 +351,10 @@ struct path {
     size_t depth;
 };
 
-/* Whether the key at the end of pa (normalised: norm) is to be redacted. */
-static bool key_matches(const struct ctx *c, const struct path *pa, const char *norm)
+/* Whether the key at the end of pa (normalised: norm, n bytes) is to be redacted. */
+static bool key_matches(const struct ctx *c, const struct path *pa, const char *norm, size_t n)
 {
-    if (builtin_match(norm))
+    if (builtin_match(norm, n))
         return true;
     for (size_t i = 0; i < c->n_rules; i++) {
         const struct rule *r = &c->rules[i];
@@ -437,8 +461,8 @@ static void walk(struct ctx *c, json_t *node, struct path *pa, int nested)
             c->unsearched = true;
             return;
         }
-        normalise(key, key_len, norm);
-        if (key_matches(c, pa, norm)) {
+        size_t n = normalise(key, key_len, norm);
+        if (key_matches(c, pa, norm, n)) {
             json_t *tok = token_for(c, value);
             if (tok)
                 json_object_setn_new_nocheck(node, key, key_len, tok);

@@ -598,6 +598,48 @@ Test(extension_redact, builtin_names_normalised_and_case_insensitive)
     cr_assert_not(rt_ext_sensitive_name("b", 1, "a.b"), "dotted paths only from the root");
 }
 
+/* Every built-in name as docs/config.md lists it (rt_ext_secrets_doc), in keys built around
+ * it, against the plain reading of the table: a `part` name anywhere in the normalised key,
+ * an `exact` name as the whole of it. */
+Test(extension_redact, builtin_names_match_as_the_table_says)
+{
+    char *doc = NULL;
+    size_t doc_len = 0;
+    FILE *f = open_memstream(&doc, &doc_len);
+    rt_ext_secrets_doc(f);
+    fclose(f);
+    char names[64][32];
+    bool part[64];
+    size_t n = 0;
+    for (const char *p = doc; (p = strstr(p, "\n| `")) && n < 64; p++) {
+        char kind[16];
+        if (sscanf(p, "\n| `%31[a-z0-9]` | %15[a-z] |", names[n], kind) == 2)
+            part[n++] = !strcmp(kind, "part");
+    }
+    free(doc);
+    cr_assert_geq(n, 30, "the table lists the built-in names (%zu)", n);
+    static const char *const around[][2] = {{"", ""},   {"x", ""},     {"", "x"},  {"db", "hint"},
+                                            {"p", ""},  {"pp", "s"},   {"c", "c"}, {"tokenx", ""},
+                                            {"a", "a"}, {"secre", "t"}};
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t a = 0; a < sizeof around / sizeof *around; a++) {
+            for (int cut = 0; cut < 2; cut++) { /* the name whole, then without its last letter */
+                char probe[96];
+                int len = snprintf(probe, sizeof probe, "%s%.*s%s", around[a][0],
+                                   (int)strlen(names[i]) - cut, names[i], around[a][1]);
+                bool want = false;
+                for (size_t k = 0; k < n && !want; k++)
+                    want = part[k] ? strstr(probe, names[k]) != NULL : !strcmp(probe, names[k]);
+                cr_assert_eq(rt_ext_sensitive_name(probe, (size_t)len, NULL), want, "%s: %s", probe,
+                             want ? "sensitive" : "not sensitive");
+                checked++;
+            }
+        }
+    }
+    cr_assert_eq(checked, n * 20);
+}
+
 Test(extension_redact, default_list_with_no_user_list)
 {
     const char *ev = "{\"Password\":\"S3NT-1\",\"headers\":{\"Authorization\":\"Bearer S3NT-2\","
