@@ -163,6 +163,57 @@ print("%-28s %10s %10.3f %10s %9s   %s" % (label, "-", v[len(v) // 2] if v else 
       "", "", "(per warm invocation, median; META recorder_cpu_ns)"))' "$tag"
     done
     echo "bundles written: $bundles (of $((per * ROUNDS)) + $COLD)"
+    # Where the extension's CPU goes: one more recorded run of THREAD_N C-sample invocations,
+    # each of the extension's threads read every 20 ms (/proc/PID/task/TID/schedstat, ns on
+    # CPU; its name from comm, see docs/deploy.md), the last reading per thread kept. Threads
+    # that ended between two readings count as "(ended threads)": the process's utime + stime
+    # (10 ms ticks) less the threads read.
+    python3 - "$(readlink -f "$LAYER/extensions/runtrail")" "${THREAD_N:-600}" "$RUNTRAIL" \
+        "$TASK" "$EVENT" "$BOOTSTRAP" "$TMP/store-threads" <<'PY'
+import os, subprocess, sys, time
+ext, n, runtrail, task, event, boot, store = sys.argv[1:8]
+n = int(n)
+run = subprocess.Popen([runtrail, "invoke", "--store", store, "--quiet", "--task-root", task,
+                        "--event", event, "--repeat", str(n), "--", boot],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+tick = os.sysconf("SC_CLK_TCK")
+def ticks_ns(path):  # utime + stime: a process's counts its ended threads too
+    f = open(path + "/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000000000 // tick
+def ns(path):  # CPU ns of a thread: schedstat (ns), else its ticks
+    try:
+        return int(open(path + "/schedstat").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return ticks_ns(path)
+pid, last, total = None, {}, 0
+while run.poll() is None:
+    if pid is None:
+        for p in os.listdir("/proc"):
+            try:
+                if p.isdigit() and os.readlink("/proc/%s/exe" % p) == ext:
+                    pid = p
+            except OSError:
+                pass
+    try:
+        if pid:
+            for t in os.listdir("/proc/%s/task" % pid):
+                d = "/proc/%s/task/%s" % (pid, t)
+                last[t] = (open(d + "/comm").read().strip(), ns(d))
+            total = ticks_ns("/proc/" + pid)
+    except (OSError, ValueError, IndexError):
+        pass
+    time.sleep(0.02)
+by = {}
+for name, v in last.values():
+    by[name] = by.get(name, 0) + v
+ended = total - sum(by.values())
+if ended > 0:
+    by["(ended threads)"] = ended
+print("extension CPU by thread, C sample (%d invocations; ms per invocation, share):" % n)
+for name, v in sorted(by.items(), key=lambda kv: -kv[1]):
+    print("  %-26s %8.3f %6.1f%%" % (name, v / 1e6 / n, 100.0 * v / total if total else 0))
+print("  %-26s %8.3f" % ("all", total / 1e6 / n))
+PY
 else
     echo "recorder: $LAYER/extensions/runtrail is not built, so only the baseline was measured"
 fi
