@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -428,22 +430,24 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
 }
 
 /* Every period, the runtime's tree is walked and its uncovered processes sampled. Not when
- * the last walk found only processes that record themselves, nothing was recorded since (the
- * ring's head did not move) and no invocation ended: a process started since would have been
- * recorded (fork, exec, spawn, system, popen), and a tree of covered processes has nothing to
- * sample. It is walked QUIET_WALK_MS apart then, for one started by a raw system call. Each
- * walk of a single-threaded runtime is about ten system calls on /proc: every 5 ms that was 2%
- * of a core for as long as an invocation ran, and the function's CPU share pays for it. */
+ * the last walk found only processes that record themselves, no covered process has started
+ * a process or exec'd since (the ring's process-change counter did not move, RING.md) and no
+ * invocation ended: only such a call can bring in a process the interposer cannot enter, and
+ * a tree of covered processes has nothing to sample. It is walked QUIET_WALK_MS apart then,
+ * for one started by a raw system call. Each walk of a single-threaded runtime is about ten
+ * system calls on /proc: every 5 ms that was 2% of a core for as long as an invocation ran,
+ * and the function's CPU share pays for it. (Until the counter, any record brought the full
+ * rate back: a handler busy with files or the network had its tree walked every 5 ms.) */
 static void *run(void *arg)
 {
     struct rt_ext_procwatch *w = arg;
     pthread_setname_np(pthread_self(), "rt-procwatch");
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     int32_t pids[MAX_PROCS];
-    pid_t root = 0;         /* the runtime, read again when it is gone or an invocation ends */
-    uint64_t head_seen = 0; /* the ring's head at the last walk */
-    bool quiet = false;     /* the last walk found only covered processes */
-    int64_t walked_ns = 0;  /* when */
+    pid_t root = 0;          /* the runtime, read again when it is gone or an invocation ends */
+    uint32_t procs_seen = 0; /* the ring's process-change counter at the last walk */
+    bool quiet = false;      /* the last walk found only covered processes */
+    int64_t walked_ns = 0;   /* when */
     while (!w->stop) {
         struct timespec ts = {.tv_sec = (time_t)(w->period_ms / 1000),
                               .tv_nsec = (long)(w->period_ms % 1000) * 1000000L};
@@ -454,10 +458,18 @@ static void *run(void *arg)
          * (this thread runs at nice 19), would belong to the first only. */
         uint64_t gen = __atomic_load_n(&w->ring.hdr->snap_gen, __ATOMIC_ACQUIRE);
         bool forget = gen != w->snap_gen;
-        uint64_t head = __atomic_load_n(&w->ring.hdr->head, __ATOMIC_RELAXED);
+        uint32_t procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
         int64_t now = mono_ns();
-        if (quiet && !forget && head == head_seen && now - walked_ns < QUIET_WALK_MS * 1000000LL)
+        int64_t left = walked_ns + QUIET_WALK_MS * 1000000LL - now;
+        if (quiet && !forget && procs == procs_seen && left > 0) {
+            /* Until a process change (a producer wakes this word) or the quiet walk: not a
+             * wake-up every period, 200 a second, for nothing. The walk comes a period after
+             * the change, as it did when this thread only slept: the process has begun. */
+            struct timespec to = {.tv_sec = (time_t)(left / 1000000000LL),
+                                  .tv_nsec = (long)(left % 1000000000LL)};
+            syscall(SYS_futex, &w->ring.hdr->proc_gen, FUTEX_WAIT, procs, &to, NULL, 0);
             continue;
+        }
         w->snap_gen = gen;
         if (root <= 0 || forget)
             root = rt_ext_runtime_pid(w->run_dir);
@@ -471,7 +483,7 @@ static void *run(void *arg)
         size_t n = process_tree(w, (int32_t)root, pids);
         __atomic_store_n(&w->walks, w->walks + 1, __ATOMIC_RELAXED);
         walked_ns = now;
-        head_seen = head;
+        procs_seen = procs;
         quiet = n > 0;
         for (size_t i = 0; i < n && !w->stop; i++) {
             struct proc_state *p = sample_process(w, pids[i]);
@@ -518,6 +530,7 @@ uint64_t rt_ext_procwatch_stop(struct rt_ext_procwatch *w)
     if (!w)
         return 0;
     w->stop = 1;
+    syscall(SYS_futex, &w->ring.hdr->proc_gen, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
     pthread_join(w->thread, NULL);
     uint64_t cpu = w->cpu_ns;
     rt_producer_detach(&w->ring);

@@ -221,6 +221,8 @@ static char *const *exec_env(const char *path, char *const envp[], char **env_bu
 static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, const char *path,
                      char *const argv[], int64_t fd, uint32_t flags)
 {
+    if (internal == RT_RING_INT_EXEC_PENDING)
+        rt_producer_proc_change(&rt_pl_ring); /* before the exec: the sampler looks again */
     char args[2048];
     size_t alen = rt_pl_join_argv(argv, args, sizeof args);
     struct rt_rec rec;
@@ -434,6 +436,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
     char *env_buf[MAX_ENV];
     char *const *env = exec_env(path, envp, env_buf, &flags);
     pid_t child = 0;
+    rt_producer_proc_change(&rt_pl_ring);
     int rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, env)
                     : REAL(posix_spawn)(&child, file, fa, attr, argv, env);
     int e = RT_ERRNO;
@@ -469,6 +472,7 @@ RT_EXPORT pid_t fork(void)
     if (!rt_pl_enter())
         return REAL(fork)();
     int64_t t0 = rt_pl_stamp();
+    rt_producer_proc_change(&rt_pl_ring);
     pid_t r = REAL(fork)();
     int e = RT_ERRNO;
     if (r != 0) { /* the child's pid cache was refreshed by the atfork handler */
@@ -486,6 +490,7 @@ RT_EXPORT int system(const char *command)
     if (!rt_pl_enter() || !command)
         return REAL(system)(command);
     int64_t t0 = rt_pl_stamp();
+    rt_producer_proc_change(&rt_pl_ring);
     int r = REAL(system)(command);
     int e = RT_ERRNO;
     struct rt_rec rec;
@@ -502,6 +507,7 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
     if (!rt_pl_enter())
         return REAL(popen)(command, mode);
     int64_t t0 = rt_pl_stamp();
+    rt_producer_proc_change(&rt_pl_ring);
     FILE *f = REAL(popen)(command, mode);
     int e = RT_ERRNO;
     struct rt_rec rec;

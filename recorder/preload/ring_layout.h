@@ -65,6 +65,12 @@ struct rt_ring_header {
     uint64_t conn_closed;    /* bumped by a producer after marking an entry closed */
     uint64_t conn_untracked; /* connections producers could not enter (table full) */
     uint64_t conn_used;      /* entries ever claimed are below this index (atomic max) */
+    /* Bumped by a producer before each call that starts a process or changes its program
+     * (fork, posix_spawn, system, popen, exec), then woken as a futex: the /proc sampler walks
+     * the runtime's tree at its full rate only after a change (RING.md "Process changes").
+     * Zero in a ring whose producers predate it: the sampler then walks only every 50 ms. */
+    uint32_t proc_gen;
+    uint32_t proc_pad;
 };
 
 /* Connection entry states (rt_ring_conn.state). */

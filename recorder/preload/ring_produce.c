@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -141,6 +143,17 @@ static inline __attribute__((always_inline)) void fill(struct rt_ring_slot *s,
         s->str_len[i] = (uint16_t)len[i];
         used += len[i];
     }
+}
+
+void rt_producer_proc_change(struct rt_producer *p)
+{
+    struct rt_ring_header *h = p->hdr;
+    if (!h)
+        return;
+    __atomic_fetch_add(&h->proc_gen, 1, __ATOMIC_RELEASE);
+    int saved = errno;
+    syscall(SYS_futex, &h->proc_gen, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    errno = saved;
 }
 
 int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)

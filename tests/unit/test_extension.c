@@ -1117,10 +1117,12 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
-/* A runtime tree of covered processes (a dynamic program) that records nothing is walked every
- * 50 ms, not every period; records flowing through the ring bring the period back. Counted in
- * walks: at most one per 50 ms in a quiet while (one more at each end), whatever the machine's
- * load; several times that while records flow (120 periods of 5 ms). */
+/* A runtime tree of covered processes (a dynamic program) is walked every 50 ms, not every
+ * period, while it records nothing, and while it records anything but a process change; a
+ * process change (the counter a producer bumps before fork, spawn, system, popen or exec) brings
+ * the period back. Counted in walks: at most one per 50 ms in a quiet while (one more at each
+ * end), whatever the machine's load; several times that while processes change (120 periods
+ * of 5 ms). */
 Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
 {
     char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
@@ -1140,10 +1142,18 @@ Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
 
     struct rt_producer prod;
     cr_assert_eq(rt_producer_attach(&prod, ring_path), 0);
-    uint64_t a0 = rt_ext_procwatch_walks(w);
-    for (int i = 0; i < 120; i++) { /* a record every 5 ms, as a busy function would write */
-        struct rt_rec rec = {.ts_ns = 1, .pid = pid, .tid = pid, .op = RT_OP_KILL};
+    uint64_t b0 = rt_ext_procwatch_walks(w);
+    t0 = rt_ext_now_mono_ns();
+    for (int i = 0; i < 120; i++) { /* a record every 5 ms, as a busy handler would write */
+        struct rt_rec rec = {.ts_ns = 1, .pid = pid, .tid = pid, .op = RT_OP_OPEN};
         rt_producer_emit(&prod, &rec);
+        usleep(5 * 1000);
+    }
+    uint64_t busy = rt_ext_procwatch_walks(w) - b0;
+    uint64_t busy_ms = (uint64_t)((rt_ext_now_mono_ns() - t0) / 1000000);
+    uint64_t a0 = rt_ext_procwatch_walks(w);
+    for (int i = 0; i < 120; i++) { /* a process change every 5 ms */
+        rt_producer_proc_change(&prod);
         usleep(5 * 1000);
     }
     uint64_t active = rt_ext_procwatch_walks(w) - a0;
@@ -1154,7 +1164,9 @@ Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
     rt_ext_procwatch_stop(w);
     cr_assert_leq(quiet, quiet_ms / 50 + 2, "quiet: %llu walks in %llu ms",
                   (unsigned long long)quiet, (unsigned long long)quiet_ms);
-    cr_assert_geq(active, 2 * quiet + 10, "records flowing: %llu walks against %llu quiet",
+    cr_assert_leq(busy, busy_ms / 50 + 2, "records but no process change: %llu walks in %llu ms",
+                  (unsigned long long)busy, (unsigned long long)busy_ms);
+    cr_assert_geq(active, 2 * quiet + 10, "process changes: %llu walks against %llu quiet",
                   (unsigned long long)active, (unsigned long long)quiet);
 
     procwatch_folder_remove(dir, ring_path, ring);
