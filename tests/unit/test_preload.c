@@ -8,6 +8,7 @@
  * untracked; and that without
  * RUNTRAIL_RING the same program records nothing and behaves the same. */
 #include "recorder/preload/ring_layout.h"
+#include "recorder/preload/ring_produce.h"
 #include "recorder/ring.h"
 
 #include <criterion/criterion.h>
@@ -490,6 +491,46 @@ static void check_resolved(const char *out)
     cr_assert_eq(n_ind, 4, "%s", out);
     cr_assert_eq(ind_differ, 0, "%s", out);
     cr_assert_eq(ind_left, 0, "%s", out);
+}
+
+/* Every call that starts a process or execs, in a covered process, announces itself in the
+ * ring header's process-change word before it runs (RING.md "Process changes"): proc_ops
+ * makes nine (three forks, a posix_spawn, a system, two failing execs in itself and an exec
+ * and an fexecve in two of its children); its static children and the shell of its system
+ * make none. Without them the /proc sampler would look for a static child only every 50 ms. */
+Test(preload, process_changes_are_announced, .timeout = 60)
+{
+    char path[64], so[512], prog[512], stat_bin[512], dir[] = "/tmp/rt-test-procs.XXXXXX";
+    snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
+    snprintf(prog, sizeof prog, "%s/tests/recorder/proc_ops", build_dir());
+    snprintf(stat_bin, sizeof stat_bin, "%s/tests/recorder/static_hello", build_dir());
+    cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
+    cr_assert_eq(access(stat_bin, X_OK), 0, "%s missing", stat_bin);
+    cr_assert_not_null(mkdtemp(dir));
+    struct rt_ring *ring = test_ring("procs", 1024, path);
+    struct rt_producer view;
+    cr_assert_eq(rt_producer_attach(&view, path), 0);
+    cr_assert_eq(view.hdr->proc_gen, 0, "a new ring starts at 0");
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        setenv("LD_PRELOAD", so, 1);
+        setenv("RUNTRAIL_RING", path, 1);
+        execl(prog, prog, dir, stat_bin, (char *)NULL);
+        _exit(127);
+    }
+    cr_assert_eq(finish(pid), 5, "proc_ops ran through");
+    uint32_t changes = __atomic_load_n(&view.hdr->proc_gen, __ATOMIC_ACQUIRE);
+    rt_producer_detach(&view);
+    rt_ring_close(ring);
+    unlink(path);
+    char noexec[600];
+    snprintf(noexec, sizeof noexec, "%s/noexec.sh", dir);
+    unlink(noexec);
+    rmdir(dir);
+    cr_assert_eq(changes, 9, "process changes announced: %u", changes);
 }
 
 Test(preload, hook_table_resolved_like_dlsym, .timeout = 60)
