@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <elf.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,7 +529,9 @@ uint64_t rt_ext_procwatch_stop(struct rt_ext_procwatch *w)
     if (!w)
         return 0;
     w->stop = 1;
-    syscall(SYS_futex, &w->ring.hdr->proc_gen, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    /* Out of its wait on the process-change word, even one it is about to begin: a wait
+     * for a value the word no longer holds returns at once. */
+    rt_producer_proc_change(&w->ring);
     pthread_join(w->thread, NULL);
     uint64_t cpu = w->cpu_ns;
     rt_producer_detach(&w->ring);
