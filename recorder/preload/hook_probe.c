@@ -22,11 +22,20 @@
 #define SEEN_SLOTS 4096 /* power of two: 32 KiB, only the touched pages are ever mapped */
 #define SEEN_WAYS 4     /* slots a hash may take (a power of two, aligned) */
 _Static_assert(SEEN_WAYS == 4, "the replaced slot is chosen by the hash's top two bits");
+/* A process's first SEEN_FIRST new probes go to the table's first page (512 slots), and only
+ * later ones anywhere in it: spread over all eight pages from the start, a shell's handful of
+ * probes faulted in several zero pages (3-4 us each on a VM), for a table it hardly used.
+ * After the switch a lookup tries the hash's set in the first page too, so what was seen
+ * before is still found. 32 in 128 sets of 4 keeps a fifth hash in one set (an eviction: a
+ * repeat recorded again) as rare as it was: about 1 process in 1000 at the switch. */
+#define SEEN_FIRST_SLOTS 512
+#define SEEN_FIRST 32
 #define REPEATS_FLUSH 1000 /* a long-lived process reports its repeats this often */
 #define MIX 0x9e3779b97f4a7c15ull
 
-static uint64_t seen[SEEN_SLOTS] __attribute__((aligned(64)));
-static uint64_t cwd_gen; /* bumped by every chdir/fchdir: relative paths change meaning */
+static uint64_t seen[SEEN_SLOTS] __attribute__((aligned(4096)));
+static uint64_t cwd_gen;  /* bumped by every chdir/fchdir: relative paths change meaning */
+static uint32_t seen_new; /* hashes this process (and its parent before the fork) entered */
 static struct {
     int32_t pid; /* the process the count belongs to (a fork child starts at 0) */
     uint64_t count;
@@ -94,7 +103,9 @@ static bool repeated(enum rt_op op, int dirfd, const char *path, size_t len, int
      * all of them and a new one takes an empty slot, else one chosen by the hash's top bits.
      * With one slot per hash, any of a process's first probes shared a slot with a given one
      * with a chance of 1 in 4096 each, and a repeat was then recorded again. */
-    uint64_t *set = &seen[(h >> 8) & (SEEN_SLOTS - SEEN_WAYS)];
+    uint64_t *first = &seen[(h >> 8) & (SEEN_FIRST_SLOTS - SEEN_WAYS)];
+    bool spread = __atomic_load_n(&seen_new, __ATOMIC_RELAXED) >= SEEN_FIRST;
+    uint64_t *set = spread ? &seen[(h >> 8) & (SEEN_SLOTS - SEEN_WAYS)] : first;
     int empty = -1;
     bool found = false;
     for (int w = 0; w < SEEN_WAYS && !found; w++) {
@@ -103,8 +114,11 @@ static bool repeated(enum rt_op op, int dirfd, const char *path, size_t len, int
         if (!v && empty < 0)
             empty = w;
     }
+    for (int w = 0; spread && set != first && w < SEEN_WAYS && !found; w++)
+        found = __atomic_load_n(&first[w], __ATOMIC_RELAXED) == h;
     if (!found) {
         __atomic_store_n(&set[empty >= 0 ? empty : (int)(h >> 62)], h, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&seen_new, 1, __ATOMIC_RELAXED);
         return false;
     }
     if (__atomic_load_n(&repeats.pid, __ATOMIC_RELAXED) != rt_pl_pid) {

@@ -125,6 +125,12 @@ expect_eq "probe_many exit status" 0 "$RC"
 events >many.all
 expect_eq "probe_many: each of 60 paths recorded once" 60 "$(grep -c '^stat 0 .*"path":"f[0-9]*"' many.all)"
 expect_grep "probe_many: their 60 repeats counted" '^probe_repeats 0 {"count":60}$' many.all
+rm -rf many && mkdir many
+# 150: past the first page of the table (a process's first 32 new probes), still found there
+rec "$PROGS/probe_many" many 150
+events >many.all
+expect_eq "probe_many 150: each path recorded once, every repeat counted" "150 1" \
+    "$(grep -c '^stat 0 .*"path":"f[0-9]*"' many.all) $(grep -c '^probe_repeats 0 {"count":150}$' many.all)"
 rm -rf many
 
 # ---- process family ----
