@@ -38,12 +38,40 @@
 struct buf {
     uint8_t *p;
     size_t len, cap;
+    bool borrowed; /* p is room in a block of first batches (below): copied out to grow, never
+                    * freed on its own */
 };
 
 /* An EVENTS column: LEB128 bytes split into planes (docs/format.md, "EVENTS"). */
 struct column {
     struct buf plane[RT_WIRE_PLANES];
 };
+
+/* The room one column's planes need for its first batch: a byte per event in each plane but
+ * the last, eight in the last (col_reserve). */
+#define FIRST_ROOM (COL_BATCH_FIRST * (RT_WIRE_PLANES - 1 + 8))
+#define OP_COLS (RT_COL__COUNT - RT_COL_SEQ_COUNT)
+
+/* An op's columns with the room for their first batch, in one allocation: a bundle has events
+ * of a few ops, few of each (a C-sample invocation: 12 events of 8 ops), and a buffer per
+ * plane was 44 allocations of 256 bytes per op, more than the seal of the events took. */
+struct op_block {
+    struct column cols[OP_COLS]; /* first: the block is freed through its columns */
+    uint8_t room[OP_COLS][FIRST_ROOM];
+};
+
+/* Points the planes of n columns at their first batch's room. */
+static void lend_first_room(struct column *cols, uint8_t (*room)[FIRST_ROOM], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t off = 0;
+        for (int k = 0; k < RT_WIRE_PLANES; k++) {
+            size_t cap = COL_BATCH_FIRST * (k < RT_WIRE_PLANES - 1 ? 1 : 8);
+            cols[i].plane[k] = (struct buf){.p = room[i] + off, .cap = cap, .borrowed = true};
+            off += cap;
+        }
+    }
+}
 
 struct intern_slot {
     uint64_t hash;
@@ -69,6 +97,7 @@ struct rt_writer {
     uint64_t counters[RT_CTR__COUNT];
     struct buf env, headers, code, payload[3], strings, logs;
     struct column seq[RT_COL_SEQ_COUNT]; /* the per-sequence columns (op, ts, pid, tid) */
+    uint8_t seq_room[RT_COL_SEQ_COUNT][FIRST_ROOM]; /* their first batch */
     /* The per-op columns of each op (RT_COL_SEQ_COUNT..RT_COL__COUNT-1), allocated at the op's
      * first event: inline they made the writer 61 KiB, zeroed and walked for every bundle. */
     struct column *op_cols[RT_OP__COUNT];
@@ -99,17 +128,20 @@ static int buf_reserve(struct buf *b, size_t more)
 {
     if (b->cap - b->len >= more)
         return 0;
-    size_t cap = b->cap ? b->cap : 256;
+    size_t cap = b->cap && !b->borrowed ? b->cap : 256; /* out of a first batch: as new */
     while (cap - b->len < more) {
         if (cap > SIZE_MAX / 2)
             return -1;
         cap *= 2;
     }
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t *p = b->borrowed ? malloc(cap) : realloc(b->p, cap);
     if (!p)
         return -1;
+    if (b->borrowed && b->len)
+        memcpy(p, b->p, b->len);
     b->p = p;
     b->cap = cap;
+    b->borrowed = false;
     return 0;
 }
 
@@ -189,6 +221,7 @@ struct rt_writer *rt_writer_new(const struct rt_limits *limits)
         w->lim.max_string = DEFAULT_MAX_STRING;
     if (w->lim.max_string > UINT32_MAX)
         w->lim.max_string = UINT32_MAX;
+    lend_first_room(w->seq, w->seq_room, RT_COL_SEQ_COUNT);
     return w;
 }
 
@@ -219,7 +252,8 @@ static void each_plane(struct rt_writer *w, void (*fn)(struct buf *))
 
 static void plane_free(struct buf *b)
 {
-    free(b->p);
+    if (!b->borrowed)
+        free(b->p);
 }
 
 static void plane_empty(struct buf *b)
@@ -503,9 +537,13 @@ static int encode_event(struct rt_writer *w, const struct rt_event *ev)
     }
     unsigned op = ev->op;
     if (!w->op_room[op]) {
-        if (!w->op_cols[op] &&
-            !(w->op_cols[op] = calloc(RT_COL__COUNT - RT_COL_SEQ_COUNT, sizeof(struct column))))
-            return RT_ERR_NOMEM;
+        if (!w->op_cols[op]) {
+            struct op_block *b = malloc(sizeof *b);
+            if (!b)
+                return RT_ERR_NOMEM;
+            lend_first_room(b->cols, b->room, OP_COLS);
+            w->op_cols[op] = b->cols;
+        }
         size_t batch = next_batch(&w->op_batch[op]);
         for (int i = 0; i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
             if (col_reserve(&w->op_cols[op][i], batch))
