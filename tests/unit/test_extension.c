@@ -119,13 +119,21 @@ Test(extension_config, bad_values_fall_back_and_count)
     cr_assert(strstr(c.error_names, "RUNTRAIL_PAYLOAD") != NULL);
 }
 
+/* What a doc generator (rt_ext_config_doc, rt_ext_secrets_doc) prints, in memory. */
+static char *doc_text(void (*gen)(FILE *), size_t *len)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len);
+    cr_assert_not_null(f);
+    gen(f);
+    fclose(f);
+    return text;
+}
+
 Test(extension_config, docs_match_the_table)
 {
-    char *gen = NULL;
     size_t gen_len = 0;
-    FILE *f = open_memstream(&gen, &gen_len);
-    rt_ext_config_doc(f);
-    fclose(f);
+    char *gen = doc_text(rt_ext_config_doc, &gen_len);
     FILE *d = fopen("docs/config.md", "rb");
     cr_assert_not_null(d, "docs/config.md (run from the repository root)");
     char *doc = calloc(1, 1 << 16);
@@ -603,11 +611,8 @@ Test(extension_redact, builtin_names_normalised_and_case_insensitive)
  * an `exact` name as the whole of it. */
 Test(extension_redact, builtin_names_match_as_the_table_says)
 {
-    char *doc = NULL;
     size_t doc_len = 0;
-    FILE *f = open_memstream(&doc, &doc_len);
-    rt_ext_secrets_doc(f);
-    fclose(f);
+    char *doc = doc_text(rt_ext_secrets_doc, &doc_len);
     char names[64][32];
     bool part[64];
     size_t n = 0;
