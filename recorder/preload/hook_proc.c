@@ -65,8 +65,12 @@ static int exec_covered(const char *path, int depth)
             rc = 0;
             for (unsigned i = 0; i < eh.e_phnum && i < 128; i++) {
                 Elf64_Phdr ph;
-                long off = (long)eh.e_phoff + (long)i * (long)sizeof ph;
-                if (syscall(SYS_pread64, fd, &ph, sizeof ph, off) != (long)sizeof ph)
+                uint64_t off = eh.e_phoff + (uint64_t)i * sizeof ph;
+                /* Usually in the bytes already read (a linker puts them right after the ELF
+                 * header): a read each was two system calls per exec for nothing. */
+                if (off <= (uint64_t)n && (uint64_t)n - off >= sizeof ph)
+                    memcpy(&ph, buf + off, sizeof ph);
+                else if (syscall(SYS_pread64, fd, &ph, sizeof ph, (long)off) != (long)sizeof ph)
                     break;
                 if (ph.p_type == PT_INTERP) {
                     rc = 1;
@@ -218,8 +222,9 @@ static char *const *exec_env(const char *path, char *const envp[], char **env_bu
 
 /* Writes the record of an exec about to happen (internal=PENDING) or one that returned
  * (internal=FAILED). Uses raw pid/tid: this may run in a vfork child. */
+/* me: this process's pid, read from the kernel (a vfork child shares its parent's caches). */
 static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, const char *path,
-                     char *const argv[], int64_t fd, uint32_t flags)
+                     char *const argv[], int64_t fd, uint32_t flags, int32_t me)
 {
     if (internal == RT_RING_INT_EXEC_PENDING)
         rt_producer_proc_change(&rt_pl_ring); /* before the exec: the sampler looks again */
@@ -228,7 +233,7 @@ static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, 
     struct rt_rec rec;
     rt_pl_rec_init(&rec, op, t0, res);
     rec.internal = internal;
-    rec.pid = (int32_t)syscall(SYS_getpid);
+    rec.pid = me;
     rec.tid = (int32_t)syscall(SYS_gettid);
     rt_pl_str(&rec, 0, path);
     rt_pl_strn(&rec, 1, args, alen);
@@ -316,14 +321,15 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
     uint32_t flags = exec_flags(path);
     char *env_buf[MAX_ENV];
     char *const *env = exec_env(path, envp, env_buf, &flags);
-    note_vfork_child((int32_t)syscall(SYS_getpid), t0);
-    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags);
+    int32_t me = (int32_t)syscall(SYS_getpid);
+    note_vfork_child(me, t0);
+    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags, me);
     rt_pl_leave(); /* a vfork child shares this thread's TLS with its parent */
     int r = kind == EXEC_VE ? REAL(execve)(file, argv, env) : REAL(execvpe)(file, argv, env);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, path, argv, -1,
-                 flags & ~RAN_FLAGS);
+                 flags & ~RAN_FLAGS, me);
         rt_pl_leave();
     }
     RT_ERRNO = e;
@@ -407,13 +413,14 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
         n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD : exec_flags(target);
     char *env_buf[MAX_ENV];
     char *const *env = exec_env(self, envp, env_buf, &flags);
-    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags);
+    int32_t me = (int32_t)syscall(SYS_getpid);
+    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags, me);
     rt_pl_leave();
     int r = REAL(fexecve)(fd, argv, env);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, target, argv, fd,
-                 flags & ~RAN_FLAGS);
+                 flags & ~RAN_FLAGS, me);
         rt_pl_leave();
     }
     RT_ERRNO = e;
