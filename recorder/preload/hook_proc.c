@@ -221,8 +221,8 @@ static char *const *exec_env(const char *path, char *const envp[], char **env_bu
 #define RAN_FLAGS (RT_EF_EXEC_TMP | RT_EF_EXEC_MEMFD | RT_EF_NOT_COVERED)
 
 /* Writes the record of an exec about to happen (internal=PENDING) or one that returned
- * (internal=FAILED). Uses raw pid/tid: this may run in a vfork child. */
-/* me: this process's pid, read from the kernel (a vfork child shares its parent's caches). */
+ * (internal=FAILED). me is this process's pid and the tid is read here, both from the kernel:
+ * this may run in a vfork child, which shares its parent's caches. */
 static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, const char *path,
                      char *const argv[], int64_t fd, uint32_t flags, int32_t me)
 {
