@@ -47,8 +47,14 @@ struct column {
     struct buf plane[RT_WIRE_PLANES];
 };
 
-/* The room one column's planes need for its first batch: a byte per event in each plane but
- * the last, eight in the last (col_reserve). */
+/* The bytes plane k of a column may take for batch events: a byte per event in each plane
+ * but the last, eight in the last (the rest of a 10-byte LEB128 value). */
+static inline size_t plane_bytes(size_t batch, int k)
+{
+    return batch * (k < RT_WIRE_PLANES - 1 ? 1 : 8);
+}
+
+/* The room one column's planes need for its first batch (the sum of plane_bytes). */
 #define FIRST_ROOM (COL_BATCH_FIRST * (RT_WIRE_PLANES - 1 + 8))
 #define OP_COLS (RT_COL__COUNT - RT_COL_SEQ_COUNT)
 
@@ -66,7 +72,7 @@ static void lend_first_room(struct column *cols, uint8_t (*room)[FIRST_ROOM], si
     for (size_t i = 0; i < n; i++) {
         size_t off = 0;
         for (int k = 0; k < RT_WIRE_PLANES; k++) {
-            size_t cap = COL_BATCH_FIRST * (k < RT_WIRE_PLANES - 1 ? 1 : 8);
+            size_t cap = plane_bytes(COL_BATCH_FIRST, k);
             cols[i].plane[k] = (struct buf){.p = room[i] + off, .cap = cap, .borrowed = true};
             off += cap;
         }
@@ -245,7 +251,7 @@ static void each_plane(struct rt_writer *w, void (*fn)(struct buf *))
         for (int k = 0; k < RT_WIRE_PLANES; k++)
             fn(&w->seq[i].plane[k]);
     for (unsigned op = 0; op < RT_OP__COUNT; op++)
-        for (int i = 0; w->op_cols[op] && i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
+        for (int i = 0; w->op_cols[op] && i < OP_COLS; i++)
             for (int k = 0; k < RT_WIRE_PLANES; k++)
                 fn(&w->op_cols[op][i].plane[k]);
 }
@@ -459,7 +465,7 @@ static int64_t intern(struct rt_writer *w, const char *s, uint32_t len)
 static int col_reserve(struct column *c, size_t batch)
 {
     for (int k = 0; k < RT_WIRE_PLANES; k++)
-        if (buf_reserve(&c->plane[k], batch * (k < RT_WIRE_PLANES - 1 ? 1 : 8)))
+        if (buf_reserve(&c->plane[k], plane_bytes(batch, k)))
             return -1;
     return 0;
 }
@@ -545,7 +551,7 @@ static int encode_event(struct rt_writer *w, const struct rt_event *ev)
             w->op_cols[op] = b->cols;
         }
         size_t batch = next_batch(&w->op_batch[op]);
-        for (int i = 0; i < RT_COL__COUNT - RT_COL_SEQ_COUNT; i++)
+        for (int i = 0; i < OP_COLS; i++)
             if (col_reserve(&w->op_cols[op][i], batch))
                 return RT_ERR_NOMEM;
         w->op_room[op] = batch;
