@@ -33,10 +33,14 @@ static long raw_open(const char *path)
 }
 
 /* 1: a dynamic ELF of our class (the interposer will load), 0: static or foreign, -1: cannot
- * tell (missing, unreadable: the exec itself will report). Scripts follow their #! line. */
-static int exec_covered(const char *path, int depth)
+ * tell (missing, unreadable: the exec itself will report). Scripts follow their #! line.
+ * *absent, when given, is set when path itself is not there (ENOENT, ENOTDIR): the open is the
+ * existence check a PATH search miss needs, not one more system call. errno is clobbered. */
+static int exec_covered(const char *path, int depth, bool *absent)
 {
     long fd = raw_open(path);
+    if (absent)
+        *absent = fd < 0 && (RT_ERRNO == ENOENT || RT_ERRNO == ENOTDIR);
     if (fd < 0)
         return -1;
     unsigned char buf[512];
@@ -54,7 +58,7 @@ static int exec_covered(const char *path, int depth)
                j + 1 < sizeof interp)
             interp[j++] = (char)buf[i++];
         interp[j] = 0;
-        return j ? exec_covered(interp, depth + 1) : -1;
+        return j ? exec_covered(interp, depth + 1, NULL) : -1;
     }
     if (n >= (long)sizeof(Elf64_Ehdr) && memcmp(buf, ELFMAG, SELFMAG) == 0) {
         if (buf[EI_CLASS] != ELFCLASS64) {
@@ -203,11 +207,12 @@ static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *c
     return out;
 }
 
-/* The environment an exec of path passes on (keep_env), and RT_EF_NOT_COVERED added to
- * *flags when the new image will not load the interposer (static, or LD_PRELOAD replaced). */
-static char *const *exec_env(const char *path, char *const envp[], char **env_buf, uint32_t *flags)
+/* The environment an exec passes on (keep_env), and RT_EF_NOT_COVERED added to *flags when
+ * the new image will not load the interposer: static (cov, exec_covered's answer, 0), or
+ * LD_PRELOAD replaced. */
+static char *const *exec_env(int cov, char *const envp[], char **env_buf, uint32_t *flags)
 {
-    bool covered = exec_covered(path, 0) != 0;
+    bool covered = cov != 0;
     char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
     if (!covered)
         *flags |= RT_EF_NOT_COVERED;
@@ -221,8 +226,9 @@ static char *const *exec_env(const char *path, char *const envp[], char **env_bu
 #define RAN_FLAGS (RT_EF_EXEC_TMP | RT_EF_EXEC_MEMFD | RT_EF_NOT_COVERED)
 
 /* Writes the record of an exec about to happen (internal=PENDING) or one that returned
- * (internal=FAILED). me is this process's pid and the tid is read here, both from the kernel:
- * this may run in a vfork child, which shares its parent's caches. */
+ * (internal=FAILED). me is this process's pid from the kernel: this may run in a vfork child,
+ * which shares its parent's caches. A pid that is not the one the interposer knows is such a
+ * child (or one a raw clone made), whose only thread is the one calling: its tid is me. */
 static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, const char *path,
                      char *const argv[], int64_t fd, uint32_t flags, int32_t me)
 {
@@ -234,7 +240,7 @@ static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, 
     rt_pl_rec_init(&rec, op, t0, res);
     rec.internal = internal;
     rec.pid = me;
-    rec.tid = (int32_t)syscall(SYS_gettid);
+    rec.tid = me != rt_pl_pid ? me : rt_pl_tid();
     rt_pl_str(&rec, 0, path);
     rt_pl_strn(&rec, 1, args, alen);
     rec.num[0] = fd;
@@ -283,19 +289,17 @@ static bool in_path(const char *dir, size_t dlen, bool *first)
  * and nothing is there. Such a miss is not recorded when the name is found in another folder
  * (the search succeeds there) or when DIR is not the first folder (a search that fails
  * everywhere is recorded once, at its first folder). */
-static bool path_search_miss(const char *path, char *const argv[])
+static bool path_search_miss(const char *path, char *const argv[], bool absent)
 {
-    if (!path || !argv || !argv[0] || !argv[0][0] || strchr(argv[0], '/'))
+    if (!absent || !path || !argv || !argv[0] || !argv[0][0] || strchr(argv[0], '/'))
         return false;
     const char *slash = strrchr(path, '/');
     bool first;
     if (!slash || strcmp(slash + 1, argv[0]) || !in_path(path, (size_t)(slash - path), &first))
         return false;
     int saved = RT_ERRNO; /* the caller's errno is the exec's own, never ours */
-    bool absent = syscall(SYS_faccessat, AT_FDCWD, path, F_OK, 0) != 0 &&
-                  (RT_ERRNO == ENOENT || RT_ERRNO == ENOTDIR);
     char found[1024];
-    bool miss = absent && (search_path(argv[0], found, sizeof found) != argv[0] || !first);
+    bool miss = search_path(argv[0], found, sizeof found) != argv[0] || !first;
     RT_ERRNO = saved;
     return miss;
 }
@@ -308,19 +312,20 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
         return REAL(execvpe)(file, argv, envp);
     }
     int64_t t0 = rt_pl_stamp();
-    if (kind == EXEC_VE && path_search_miss(file, argv)) {
+    char resolved[1024];
+    const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
+    bool absent;
+    int cov = exec_covered(path, 0, &absent);
+    char *env_buf[MAX_ENV];
+    if (kind == EXEC_VE && path_search_miss(file, argv, absent)) {
         note_vfork_child((int32_t)syscall(SYS_getpid), t0);
-        char *env_buf[MAX_ENV];
         uint32_t ignored = 0;
-        char *const *env = exec_env(file, envp, env_buf, &ignored);
+        char *const *env = exec_env(cov, envp, env_buf, &ignored);
         rt_pl_leave();
         return REAL(execve)(file, argv, env);
     }
-    char resolved[1024];
-    const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
-    char *env_buf[MAX_ENV];
-    char *const *env = exec_env(path, envp, env_buf, &flags);
+    char *const *env = exec_env(cov, envp, env_buf, &flags);
     int32_t me = (int32_t)syscall(SYS_getpid);
     note_vfork_child(me, t0);
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags, me);
@@ -412,7 +417,7 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     uint32_t flags =
         n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD : exec_flags(target);
     char *env_buf[MAX_ENV];
-    char *const *env = exec_env(self, envp, env_buf, &flags);
+    char *const *env = exec_env(exec_covered(self, 0, NULL), envp, env_buf, &flags);
     int32_t me = (int32_t)syscall(SYS_getpid);
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags, me);
     rt_pl_leave();
@@ -441,7 +446,7 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
     const char *path = search ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
     char *env_buf[MAX_ENV];
-    char *const *env = exec_env(path, envp, env_buf, &flags);
+    char *const *env = exec_env(exec_covered(path, 0, NULL), envp, env_buf, &flags);
     pid_t child = 0;
     rt_producer_proc_change(&rt_pl_ring);
     int rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, env)
