@@ -429,14 +429,17 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
 }
 
 /* Every period, the runtime's tree is walked and its uncovered processes sampled. Not when
- * the last walk found only processes that record themselves, no covered process has started
- * a process or exec'd since (the ring's process-change counter did not move, RING.md) and no
- * invocation ended: only such a call can bring in a process the interposer cannot enter, and
- * a tree of covered processes has nothing to sample. It is walked QUIET_WALK_MS apart then,
- * for one started by a raw system call. Each walk of a single-threaded runtime is about ten
- * system calls on /proc: every 5 ms that was 2% of a core for as long as an invocation ran,
- * and the function's CPU share pays for it. (Until the counter, any record brought the full
- * rate back: a handler busy with files or the network had its tree walked every 5 ms.) */
+ * the last walk found only processes that record themselves and no covered process has
+ * started a process or exec'd since (the ring's process-change counter did not move,
+ * RING.md): only such a call can bring in a process the interposer cannot enter, and a tree
+ * of covered processes has nothing to sample. It is walked QUIET_WALK_MS apart then, for one
+ * started by a raw system call. An invocation's end does not end that quiet: what it resets
+ * (the open files reported, the runtime's pid) belongs to uncovered processes, and is reset
+ * at the next walk. (It used to walk the tree once per invocation, a no-op handler's too.)
+ * Each walk of a single-threaded runtime is about ten system calls on /proc: every 5 ms that
+ * was 2% of a core for as long as an invocation ran, and the function's CPU share pays for
+ * it. (Until the counter, any record brought the full rate back: a handler busy with files
+ * or the network had its tree walked every 5 ms.) */
 static void *run(void *arg)
 {
     struct rt_ext_procwatch *w = arg;
@@ -460,7 +463,7 @@ static void *run(void *arg)
         uint32_t procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
         int64_t now = mono_ns();
         int64_t left = walked_ns + QUIET_WALK_MS * 1000000LL - now;
-        if (quiet && !forget && procs == procs_seen && left > 0) {
+        if (quiet && procs == procs_seen && left > 0) {
             /* Until a process change (a producer wakes this word) or the quiet walk: not a
              * wake-up every period, 200 a second, for nothing. The walk comes a period after
              * the change, as it did when this thread only slept: the process has begun. */
