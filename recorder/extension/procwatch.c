@@ -12,6 +12,7 @@
  * at the next samples. The thread runs at nice 19: it never takes a core the
  * function wants (SCHED_IDLE would starve it on a busy function, nice 19 only slows it down). */
 #include "recorder/extension/extension.h"
+#include "recorder/preload/elf_note.h"
 #include "recorder/preload/ring_produce.h"
 
 #include <dirent.h>
@@ -159,19 +160,11 @@ static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
         if (ph.p_type != PT_NOTE || ph.p_filesz > sizeof w->text)
             continue;
         ssize_t n = pread(fd, w->text, ph.p_filesz, (off_t)ph.p_offset);
-        for (size_t off = 0; n > 0 && off + 12 <= (size_t)n;) { /* namesz, descsz, type, name */
-            uint32_t namesz, descsz;
-            memcpy(&namesz, w->text + off, 4);
-            memcpy(&descsz, w->text + off + 4, 4);
-            if (namesz == 3 && off + 15 <= (size_t)n && !memcmp(w->text + off + 12, "Go", 3))
-                uncovered = true;
-            if (namesz == 9 && off + 21 <= (size_t)n && !memcmp(w->text + off + 12, "runtrail", 9))
-                own = true;
-            uint64_t next = off + 12 + ((namesz + 3ull) & ~3ull) + ((descsz + 3ull) & ~3ull);
-            if (next <= off || next > (uint64_t)n)
-                break;
-            off = (size_t)next;
-        }
+        if (n <= 0)
+            continue;
+        const unsigned char *notes = (const unsigned char *)w->text;
+        uncovered = uncovered || rt_elf_note_named(notes, (size_t)n, "Go", 3);
+        own = own || rt_elf_note_named(notes, (size_t)n, "runtrail", 9);
     }
     close(fd);
     return !own && (uncovered || !interp);

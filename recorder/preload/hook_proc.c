@@ -6,6 +6,7 @@
  * put back into an environment that lost them, so children keep recording. vfork is not
  * hooked: a vfork child that calls exec or _exit here touches no shared state. */
 #include "recorder/preload/preload.h"
+#include "recorder/preload/elf_note.h"
 
 #include <elf.h>
 #include <signal.h>
@@ -32,24 +33,39 @@ static long raw_open(const char *path)
     return syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 }
 
-/* 1: a dynamic ELF of our class (the interposer will load), 0: static or foreign, -1: cannot
- * tell (missing, unreadable: the exec itself will report). Scripts follow their #! line.
- * *absent, when given, is set when path itself is not there (ENOENT, ENOTDIR): the open is the
- * existence check a PATH search miss needs, not one more system call. errno is clobbered. */
-static int exec_covered(const char *path, int depth, bool *absent)
+/* What an exec of a file would run, as far as recording goes. */
+struct exec_target {
+    int covered; /* 1: a dynamic ELF of our class (the interposer will load), 0: static or
+                  * foreign, -1: cannot tell (missing, unreadable: the exec itself will report) */
+    bool absent; /* the file is not there (ENOENT, ENOTDIR): the open is the existence check
+                  * a PATH search miss needs, not one more system call */
+    bool go;     /* a Go program (a "Go" ELF note), which makes its system calls itself: the
+                  * interposer loads but sees little, and the /proc sampler follows it */
+};
+
+/* Bytes of a target read: its ELF header, program headers and, in most programs, the note
+ * segments (a Go program's build id note sits in the first page). Program headers past them
+ * (no linker puts them there) make the answer "cannot tell"; notes past them go unseen, and
+ * the /proc sampler's 50 ms walk still finds such a Go program. */
+#define TARGET_HEAD 4096
+
+/* Looks at path's first bytes (scripts follow their #! line). errno is clobbered. */
+static void exec_look(const char *path, int depth, struct exec_target *t)
 {
+    t->covered = -1;
+    t->absent = false;
+    t->go = false;
     long fd = raw_open(path);
-    if (absent)
-        *absent = fd < 0 && (RT_ERRNO == ENOENT || RT_ERRNO == ENOTDIR);
-    if (fd < 0)
-        return -1;
-    unsigned char buf[512];
+    if (fd < 0) {
+        t->absent = depth == 0 && (RT_ERRNO == ENOENT || RT_ERRNO == ENOTDIR);
+        return;
+    }
+    unsigned char buf[TARGET_HEAD];
     long n = syscall(SYS_pread64, fd, buf, sizeof buf, 0);
-    int rc = -1;
     if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
         syscall(SYS_close, fd);
         if (depth > 1)
-            return -1;
+            return;
         char interp[256];
         size_t i = 2, j = 0;
         while (i < (size_t)n && (buf[i] == ' ' || buf[i] == '\t'))
@@ -58,33 +74,22 @@ static int exec_covered(const char *path, int depth, bool *absent)
                j + 1 < sizeof interp)
             interp[j++] = (char)buf[i++];
         interp[j] = 0;
-        return j ? exec_covered(interp, depth + 1, NULL) : -1;
+        if (j)
+            exec_look(interp, depth + 1, t);
+        return;
     }
-    if (n >= (long)sizeof(Elf64_Ehdr) && memcmp(buf, ELFMAG, SELFMAG) == 0) {
-        if (buf[EI_CLASS] != ELFCLASS64) {
-            rc = 0; /* a 32-bit image cannot load a 64-bit interposer */
-        } else {
-            Elf64_Ehdr eh;
-            memcpy(&eh, buf, sizeof eh);
-            rc = 0;
-            for (unsigned i = 0; i < eh.e_phnum && i < 128; i++) {
-                Elf64_Phdr ph;
-                uint64_t off = eh.e_phoff + (uint64_t)i * sizeof ph;
-                /* Usually in the bytes already read (a linker puts them right after the ELF
-                 * header): a read each was two system calls per exec for nothing. */
-                if (off <= (uint64_t)n && (uint64_t)n - off >= sizeof ph)
-                    memcpy(&ph, buf + off, sizeof ph);
-                else if (syscall(SYS_pread64, fd, &ph, sizeof ph, (long)off) != (long)sizeof ph)
-                    break;
-                if (ph.p_type == PT_INTERP) {
-                    rc = 1;
-                    break;
-                }
-            }
-        }
-    }
+    if (n > 0)
+        t->covered = rt_elf_look(buf, (size_t)n, &t->go);
     syscall(SYS_close, fd);
-    return rc;
+}
+
+/* Whether the image an exec or spawn starts may be one the interposer cannot enter, so that the
+ * /proc sampler must look (RING.md "Process changes"): static or foreign (flags from exec_env
+ * say not covered, LD_PRELOAD replaced included), a Go program, or a file that is there but
+ * could not be read. A dynamic program of ours records itself; a missing file runs nothing. */
+static bool may_be_uncovered(const struct exec_target *t, uint32_t flags)
+{
+    return (flags & RT_EF_NOT_COVERED) || t->go || (t->covered < 0 && !t->absent);
 }
 
 static uint32_t exec_flags(const char *path)
@@ -207,12 +212,12 @@ static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *c
     return out;
 }
 
-/* The environment an exec passes on (keep_env), and RT_EF_NOT_COVERED added to *flags when
- * the new image will not load the interposer: static (cov, exec_covered's answer, 0), or
- * LD_PRELOAD replaced. */
-static char *const *exec_env(int cov, char *const envp[], char **env_buf, uint32_t *flags)
+/* The environment an exec of t passes on (keep_env), and RT_EF_NOT_COVERED added to *flags
+ * when the new image will not load the interposer: static, or LD_PRELOAD replaced. */
+static char *const *exec_env(const struct exec_target *t, char *const envp[], char **env_buf,
+                             uint32_t *flags)
 {
-    bool covered = cov != 0;
+    bool covered = t->covered != 0;
     char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
     if (!covered)
         *flags |= RT_EF_NOT_COVERED;
@@ -226,14 +231,16 @@ static char *const *exec_env(int cov, char *const envp[], char **env_buf, uint32
 #define RAN_FLAGS (RT_EF_EXEC_TMP | RT_EF_EXEC_MEMFD | RT_EF_NOT_COVERED)
 
 /* Writes the record of an exec about to happen (internal=PENDING) or one that returned
- * (internal=FAILED). me is this process's pid from the kernel: this may run in a vfork child,
- * which shares its parent's caches. A pid that is not the one the interposer knows is such a
- * child (or one a raw clone made), whose only thread is the one calling: its tid is me. */
+ * (internal=FAILED), announcing a process change first when asked (may_be_uncovered, before
+ * the exec: the sampler looks again). me is this process's pid from the kernel: this may run
+ * in a vfork child, which shares its parent's caches. A pid that is not the one the
+ * interposer knows is such a child (or one a raw clone made), whose only thread is the one
+ * calling: its tid is me. */
 static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, const char *path,
-                     char *const argv[], int64_t fd, uint32_t flags, int32_t me)
+                     char *const argv[], int64_t fd, uint32_t flags, int32_t me, bool announce)
 {
-    if (internal == RT_RING_INT_EXEC_PENDING)
-        rt_producer_proc_change(&rt_pl_ring); /* before the exec: the sampler looks again */
+    if (announce)
+        rt_producer_proc_change(&rt_pl_ring);
     char args[2048];
     size_t alen = rt_pl_join_argv(argv, args, sizeof args);
     struct rt_rec rec;
@@ -314,27 +321,28 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
     int64_t t0 = rt_pl_stamp();
     char resolved[1024];
     const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
-    bool absent;
-    int cov = exec_covered(path, 0, &absent);
+    struct exec_target t;
+    exec_look(path, 0, &t);
     char *env_buf[MAX_ENV];
-    if (kind == EXEC_VE && path_search_miss(file, argv, absent)) {
+    if (kind == EXEC_VE && path_search_miss(file, argv, t.absent)) {
         note_vfork_child((int32_t)syscall(SYS_getpid), t0);
         uint32_t ignored = 0;
-        char *const *env = exec_env(cov, envp, env_buf, &ignored);
+        char *const *env = exec_env(&t, envp, env_buf, &ignored);
         rt_pl_leave();
         return REAL(execve)(file, argv, env);
     }
     uint32_t flags = exec_flags(path);
-    char *const *env = exec_env(cov, envp, env_buf, &flags);
+    char *const *env = exec_env(&t, envp, env_buf, &flags);
     int32_t me = (int32_t)syscall(SYS_getpid);
     note_vfork_child(me, t0);
-    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags, me);
+    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags, me,
+             may_be_uncovered(&t, flags));
     rt_pl_leave(); /* a vfork child shares this thread's TLS with its parent */
     int r = kind == EXEC_VE ? REAL(execve)(file, argv, env) : REAL(execvpe)(file, argv, env);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, path, argv, -1,
-                 flags & ~RAN_FLAGS, me);
+                 flags & ~RAN_FLAGS, me, false);
         rt_pl_leave();
     }
     RT_ERRNO = e;
@@ -417,15 +425,18 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     uint32_t flags =
         n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD : exec_flags(target);
     char *env_buf[MAX_ENV];
-    char *const *env = exec_env(exec_covered(self, 0, NULL), envp, env_buf, &flags);
+    struct exec_target t;
+    exec_look(self, 0, &t);
+    char *const *env = exec_env(&t, envp, env_buf, &flags);
     int32_t me = (int32_t)syscall(SYS_getpid);
-    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags, me);
+    rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags, me,
+             may_be_uncovered(&t, flags));
     rt_pl_leave();
     int r = REAL(fexecve)(fd, argv, env);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, target, argv, fd,
-                 flags & ~RAN_FLAGS, me);
+                 flags & ~RAN_FLAGS, me, false);
         rt_pl_leave();
     }
     RT_ERRNO = e;
@@ -446,9 +457,12 @@ static int spawn_common(bool search, pid_t *pid, const char *file,
     const char *path = search ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
     char *env_buf[MAX_ENV];
-    char *const *env = exec_env(exec_covered(path, 0, NULL), envp, env_buf, &flags);
+    struct exec_target t;
+    exec_look(path, 0, &t);
+    char *const *env = exec_env(&t, envp, env_buf, &flags);
     pid_t child = 0;
-    rt_producer_proc_change(&rt_pl_ring);
+    if (may_be_uncovered(&t, flags))
+        rt_producer_proc_change(&rt_pl_ring);
     int rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, env)
                     : REAL(posix_spawn)(&child, file, fa, attr, argv, env);
     int e = RT_ERRNO;
@@ -484,7 +498,8 @@ RT_EXPORT pid_t fork(void)
     if (!rt_pl_enter())
         return REAL(fork)();
     int64_t t0 = rt_pl_stamp();
-    rt_producer_proc_change(&rt_pl_ring);
+    /* No process change announced: the child is this covered image (an exec of its own is
+     * looked at when it comes). */
     pid_t r = REAL(fork)();
     int e = RT_ERRNO;
     if (r != 0) { /* the child's pid cache was refreshed by the atfork handler */
@@ -497,12 +512,31 @@ RT_EXPORT pid_t fork(void)
     return r;
 }
 
+/* Whether the shell system() and popen() start (/bin/sh, with this process's environment)
+ * records itself: a dynamic non-Go program, looked at once per process, and the environment
+ * still carries the interposer (keep_env's test; those calls pass environ as it is). The
+ * commands it runs are its own execs, announced there. */
+static bool shell_covered(void)
+{
+    static int sh; /* 0: not looked at yet, 1: covered, -1: not */
+    if (!__atomic_load_n(&sh, __ATOMIC_RELAXED)) {
+        struct exec_target t;
+        int saved = RT_ERRNO;
+        exec_look("/bin/sh", 0, &t);
+        RT_ERRNO = saved;
+        __atomic_store_n(&sh, t.covered == 1 && !t.go ? 1 : -1, __ATOMIC_RELAXED);
+    }
+    return __atomic_load_n(&sh, __ATOMIC_RELAXED) > 0 && has_var(environ, "RUNTRAIL_RING=", 14) &&
+           has_var(environ, "LD_PRELOAD=", 11);
+}
+
 RT_EXPORT int system(const char *command)
 {
     if (!rt_pl_enter() || !command)
         return REAL(system)(command);
     int64_t t0 = rt_pl_stamp();
-    rt_producer_proc_change(&rt_pl_ring);
+    if (!shell_covered())
+        rt_producer_proc_change(&rt_pl_ring);
     int r = REAL(system)(command);
     int e = RT_ERRNO;
     struct rt_rec rec;
@@ -519,7 +553,8 @@ RT_EXPORT FILE *popen(const char *command, const char *mode)
     if (!rt_pl_enter())
         return REAL(popen)(command, mode);
     int64_t t0 = rt_pl_stamp();
-    rt_producer_proc_change(&rt_pl_ring);
+    if (!shell_covered())
+        rt_producer_proc_change(&rt_pl_ring);
     FILE *f = REAL(popen)(command, mode);
     int e = RT_ERRNO;
     struct rt_rec rec;
