@@ -1122,6 +1122,37 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
+/* A dynamic program with a Go note (the Go toolchain's build id) makes its system calls
+ * itself: the sampler reports it as it does a static one, and not a dynamic program without
+ * that note, which records itself. */
+Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
+{
+    const char *b = getenv("BUILD");
+    char go[512];
+    snprintf(go, sizeof go, "%s/tests/recorder/go_noted", b ? b : "build");
+    cr_assert_eq(access(go, X_OK), 0, "%s: build it first", go);
+    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
+    struct rt_ring *ring = procwatch_folder(dir, ring_path, 256);
+    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 10);
+    cr_assert_not_null(w);
+
+    int in;
+    char *const cat_argv[] = {"/bin/cat", NULL};
+    pid_t pid = start_runtime(cat_argv, dir, false, &in);
+    int cat_starts = sampled_starts_of(ring, pid, 300);
+    close(in);
+    waitpid(pid, NULL, 0);
+    char *const go_argv[] = {go, "idle", NULL};
+    pid = start_runtime(go_argv, dir, false, &in);
+    int go_starts = sampled_starts_of(ring, pid, 3000);
+    close(in);
+    waitpid(pid, NULL, 0);
+    rt_ext_procwatch_stop(w);
+    cr_assert_eq(cat_starts, 0, "a dynamic program records itself: not sampled");
+    cr_assert_eq(go_starts, 1, "the Go program is reported");
+    procwatch_folder_remove(dir, ring_path, ring);
+}
+
 /* A runtime tree of covered processes (a dynamic program) is walked every 50 ms, not every
  * period, while it records nothing, and while it records anything but a process change, even
  * with an invocation ending every 5 ms; a process change (the counter a producer bumps before
