@@ -1060,6 +1060,14 @@ static pid_t start_runtime(char *const argv[], const char *run_dir, bool traced,
     return pid;
 }
 
+/* out: the build folder's (BUILD, else build) program rel, which must be there. */
+static void built(char out[512], const char *rel)
+{
+    const char *b = getenv("BUILD");
+    snprintf(out, 512, "%s/%s", b ? b : "build", rel);
+    cr_assert_eq(access(out, X_OK), 0, "%s: build it first", out);
+}
+
 /* A run folder in /tmp with an event ring of `slots` records, as the extension's. */
 static struct rt_ring *procwatch_folder(char dir[], char ring_path[512], size_t slots)
 {
@@ -1082,12 +1090,9 @@ static void procwatch_folder_remove(const char *dir, const char *ring_path, stru
 
 Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_its_exec)
 {
-    const char *b = getenv("BUILD");
     char idle[512], wrapper[512];
-    snprintf(idle, sizeof idle, "%s/tests/recorder/static_idle", b ? b : "build");
-    snprintf(wrapper, sizeof wrapper, "%s/layer/runtrail/wrapper", b ? b : "build");
-    cr_assert_eq(access(idle, X_OK), 0, "%s: build it first", idle);
-    cr_assert_eq(access(wrapper, X_OK), 0, "%s: build it first", wrapper);
+    built(idle, "tests/recorder/static_idle");
+    built(wrapper, "layer/runtrail/wrapper");
     char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
     struct rt_ring *ring = procwatch_folder(dir, ring_path, 256);
     struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 10);
@@ -1127,10 +1132,8 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
  * that note, which records itself. */
 Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
 {
-    const char *b = getenv("BUILD");
     char go[512];
-    snprintf(go, sizeof go, "%s/tests/recorder/go_noted", b ? b : "build");
-    cr_assert_eq(access(go, X_OK), 0, "%s: build it first", go);
+    built(go, "tests/recorder/go_noted");
     char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
     struct rt_ring *ring = procwatch_folder(dir, ring_path, 256);
     struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 10);

@@ -493,21 +493,13 @@ static void check_resolved(const char *out)
     cr_assert_eq(ind_left, 0, "%s", out);
 }
 
-/* A call that may start an image the interposer cannot enter announces itself in the ring
- * header's process-change word before it runs (RING.md "Process changes"): proc_ops makes
- * three (an exec of a file of no known format, which fails, in itself; an exec and an fexecve
- * of a static program in two of its children). Its forks, its posix_spawn of a dynamic
- * program, its system (a dynamic shell), its exec of a missing file and its static children
- * make none. Without them the /proc sampler would look for a static child only every 50 ms. */
-Test(preload, process_changes_are_announced, .timeout = 60)
+/* Runs argv (argv[0] a path) with the interposer recording into a new ring, its output to
+ * /dev/null; returns what it added to the ring header's process-change word. It must exit with
+ * status. */
+static uint32_t changes_announced(char *const argv[], int status)
 {
-    char path[64], so[512], prog[512], stat_bin[512], dir[] = "/tmp/rt-test-procs.XXXXXX";
+    char path[64], so[512];
     snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
-    snprintf(prog, sizeof prog, "%s/tests/recorder/proc_ops", build_dir());
-    snprintf(stat_bin, sizeof stat_bin, "%s/tests/recorder/static_hello", build_dir());
-    cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
-    cr_assert_eq(access(stat_bin, X_OK), 0, "%s missing", stat_bin);
-    cr_assert_not_null(mkdtemp(dir));
     struct rt_ring *ring = test_ring("procs", 1024, path);
     struct rt_producer view;
     cr_assert_eq(rt_producer_attach(&view, path), 0);
@@ -519,14 +511,33 @@ Test(preload, process_changes_are_announced, .timeout = 60)
         dup2(null, 1);
         setenv("LD_PRELOAD", so, 1);
         setenv("RUNTRAIL_RING", path, 1);
-        execl(prog, prog, dir, stat_bin, (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
-    cr_assert_eq(finish(pid), 5, "proc_ops ran through");
+    cr_assert_eq(finish(pid), status, "%s ran through", argv[0]);
     uint32_t changes = __atomic_load_n(&view.hdr->proc_gen, __ATOMIC_ACQUIRE);
     rt_producer_detach(&view);
     rt_ring_close(ring);
     unlink(path);
+    return changes;
+}
+
+/* A call that may start an image the interposer cannot enter announces itself in the ring
+ * header's process-change word before it runs (RING.md "Process changes"): proc_ops makes
+ * three (an exec of a file of no known format, which fails, in itself; an exec and an fexecve
+ * of a static program in two of its children). Its forks, its posix_spawn of a dynamic
+ * program, its system (a dynamic shell), its exec of a missing file and its static children
+ * make none. Without them the /proc sampler would look for a static child only every 50 ms. */
+Test(preload, process_changes_are_announced, .timeout = 60)
+{
+    char prog[512], stat_bin[512], dir[] = "/tmp/rt-test-procs.XXXXXX";
+    snprintf(prog, sizeof prog, "%s/tests/recorder/proc_ops", build_dir());
+    snprintf(stat_bin, sizeof stat_bin, "%s/tests/recorder/static_hello", build_dir());
+    cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
+    cr_assert_eq(access(stat_bin, X_OK), 0, "%s missing", stat_bin);
+    cr_assert_not_null(mkdtemp(dir));
+    char *const argv[] = {prog, dir, stat_bin, NULL};
+    uint32_t changes = changes_announced(argv, 5);
     char noexec[600];
     snprintf(noexec, sizeof noexec, "%s/noexec.sh", dir);
     unlink(noexec);
@@ -534,31 +545,12 @@ Test(preload, process_changes_are_announced, .timeout = 60)
     cr_assert_eq(changes, 3, "process changes announced: %u", changes);
 }
 
-/* The words a recorded `sh -c SCRIPT` adds to the process-change counter (dash and bash exec
- * each command through the exec hook). */
+/* What a recorded `sh -c SCRIPT` announces (dash and bash exec each command through the exec
+ * hook); the script must succeed. */
 static uint32_t shell_changes(const char *script)
 {
-    char path[64], so[512];
-    snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
-    struct rt_ring *ring = test_ring("shell", 1024, path);
-    struct rt_producer view;
-    cr_assert_eq(rt_producer_attach(&view, path), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        setenv("LD_PRELOAD", so, 1);
-        setenv("RUNTRAIL_RING", path, 1);
-        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
-        _exit(127);
-    }
-    cr_assert_eq(finish(pid), 0, "sh -c '%s' ran through", script);
-    uint32_t changes = __atomic_load_n(&view.hdr->proc_gen, __ATOMIC_ACQUIRE);
-    rt_producer_detach(&view);
-    rt_ring_close(ring);
-    unlink(path);
-    return changes;
+    char *const argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+    return changes_announced(argv, 0);
 }
 
 /* Only the images the interposer cannot enter, or cannot see much of, are announced: a shell
