@@ -1,14 +1,14 @@
 /* Process hooks of libruntrail-preload.so: the exec family, posix_spawn, fork, system, popen,
  * kill, prctl, ptrace, the setuid family, memfd_create and exit. An exec is recorded before
  * the call (the image is gone if it succeeds) and again if it returns; the consumer merges the
- * two. Before an exec the target is checked cheaply for a PT_INTERP header: a static binary
- * cannot load the interposer and is flagged not covered. The interposer's own variables are
+ * two. Before an exec the target's first bytes are read (elf_note.h): a static binary cannot
+ * load the interposer and is flagged not covered, and only an image the interposer cannot
+ * enter (static, Go...) is announced to the /proc sampler. The interposer's own variables are
  * put back into an environment that lost them, so children keep recording. vfork is not
  * hooked: a vfork child that calls exec or _exit here touches no shared state. */
 #include "recorder/preload/preload.h"
 #include "recorder/preload/elf_note.h"
 
-#include <elf.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>

@@ -60,9 +60,9 @@ void rt_producer_forget_pages(struct rt_producer *p);
 void rt_producer_detach(struct rt_producer *p);
 /* Appends one record; returns 0, or -1 when it was dropped (ring full, counted). */
 int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec);
-/* Before a call that starts a process or execs: bumps the header's process-change counter
- * and wakes the /proc sampler waiting on it (RING.md "Process changes"). Nothing when
- * detached. */
+/* Before a call that may start an image the interposer cannot enter (an exec, spawn, system
+ * or popen of one: hook_proc.c decides): bumps the header's process-change counter and wakes
+ * the /proc sampler waiting on it (RING.md "Process changes"). Nothing when detached. */
 void rt_producer_proc_change(struct rt_producer *p);
 
 #endif
