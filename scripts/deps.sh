@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential pkg-config clang libclang-rt-14-dev
-  libzstd-dev zstd libsqlite3-dev sqlite3 libcurl4-openssl-dev curl libncurses-dev
+  musl-tools libzstd-dev zstd libsqlite3-dev sqlite3 libcurl4-openssl-dev curl libncurses-dev
   libmicrohttpd-dev libevent-dev libjansson-dev libssl-dev libexpat1-dev libcriterion-dev
   tmux strace python3 zip unzip cppcheck clang-format
 )

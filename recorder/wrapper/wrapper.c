@@ -35,12 +35,45 @@ struct elf_note {
 __attribute__((section(".note.runtrail"), aligned(4),
                used)) static const struct elf_note runtrail_note = {9, 0, 1, "runtrail"};
 
+/* The file execvp(name) ran: name itself when it has a slash, else the first executable
+ * regular file NAME in a folder of $PATH; false when there is none. */
+static bool path_of(const char *name, char *out, size_t cap)
+{
+    if (strchr(name, '/'))
+        return (size_t)snprintf(out, cap, "%s", name) < cap;
+    const char *p = getenv("PATH");
+    if (!p)
+        p = "/usr/local/bin:/bin:/usr/bin";
+    for (;;) {
+        size_t n = strcspn(p, ":");
+        struct stat st;
+        /* An empty entry is the current folder, as for a shell. */
+        if ((size_t)snprintf(out, cap, "%.*s%s%s", (int)n, p, n ? "/" : "", name) < cap &&
+            stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return true;
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    return false;
+}
+
 /* Runs the runtime, argv[1..], with the environment as it now is; returns only on failure,
- * with the shell's exit codes: 127 when RUNTIME is not found, 126 when it cannot run. */
+ * with the shell's exit codes: 127 when RUNTIME is not found, 126 when it cannot run. A file
+ * the kernel does not know how to run (a script without "#!") runs under /bin/sh, as a shell's
+ * exec and glibc's execvp do (musl's does not). */
 static int run(char **argv)
 {
     execvp(argv[1], argv + 1);
     int e = errno;
+    static char file[PATH_MAX];
+    if (e == ENOEXEC && path_of(argv[1], file, sizeof file)) {
+        /* argv[0] (the wrapper) becomes "/bin/sh", argv[1] the file's path. */
+        argv[0] = (char *)"/bin/sh";
+        argv[1] = file;
+        execv("/bin/sh", argv);
+        e = ENOEXEC; /* what the runtime's own exec said */
+    }
     fprintf(stderr, "runtrail wrapper: cannot run %s: %s\n", argv[1], strerror(e));
     return e == ENOENT ? 127 : 126;
 }

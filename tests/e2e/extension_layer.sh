@@ -176,6 +176,14 @@ env -u LD_PRELOAD PATH="$T_TMP/pathbin:$PATH" AWS_LAMBDA_RUNTIME_API=127.0.0.1:9
     RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" show-env-on-path a b >"$T_TMP/wrap.out"
 expect_grep "wrapper: a runtime named without a folder is looked up on PATH" '^api=127.0.0.1:9555$' \
     "$T_TMP/wrap.out"
+# A runtime script without "#!" runs under /bin/sh, as a shell's exec (and glibc's execvp) runs
+# it, by path and on PATH; the wrapper is linked against musl, whose execvp does not.
+printf 'echo "no-shebang $0 $*"\n' >"$T_TMP/pathbin/plain-script" && chmod +x "$T_TMP/pathbin/plain-script"
+expect_eq "wrapper: a script without #! runs under sh, with its arguments" \
+    "no-shebang $T_TMP/pathbin/plain-script a b" \
+    "$(env RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" "$T_TMP/pathbin/plain-script" a b)"
+expect_eq "wrapper: ... also when found on PATH" "no-shebang $T_TMP/pathbin/plain-script c" \
+    "$(env PATH="$T_TMP/pathbin:$PATH" RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" plain-script c)"
 # The shell prints its pid, then execs the wrapper, which execs a shell that prints runtime.pid.
 env RUNTRAIL_RUN_DIR="$RUN" sh -c 'echo $$; exec "$0" sh -c "cat \"\$0\"" "$1/runtime.pid"' \
     "$WRAPPER" "$RUN" >"$T_TMP/pids.out"
