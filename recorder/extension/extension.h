@@ -335,6 +335,10 @@ struct rt_ext_sealer_options {
 };
 
 int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out);
+/* The extension has registered: the sealer thread fills the ring's page cache now (it waits
+ * for this, at most 200 ms, so the filling stays out of the register round trip). NULL s does
+ * nothing. */
+void rt_ext_sealer_registered(struct rt_ext_sealer *s);
 /* Hands a finished invocation over (ownership moves). Never blocks on I/O. An invocation
  * without a cut gets one now. */
 void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv);

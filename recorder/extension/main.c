@@ -504,6 +504,7 @@ int main(int argc, char **argv)
             unlink(rec.ready_path);
         return 1;
     }
+    rt_ext_sealer_registered(rec.sealer);
     if (!cfg.disable)
         start_after_register(&cfg, runtime_api, a.id, &rec);
     shutdown_recorder(&rec, &cfg, run_events(&a, &rec, &cfg));

@@ -28,6 +28,7 @@
 #define HELD_MAX_FACTOR 2  /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
 #define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
 #define TRIM_FREE_MIN (1024u * 1024)        /* free heap bytes worth returning to the system */
+#define REGISTER_WAIT_MS 200                /* the ring's page cache is filled after register */
 /* spool delivered per turn while the store is back and no invocation waits */
 #define FLUSH_SLICE_MS 200
 
@@ -60,6 +61,7 @@ struct rt_ext_sealer {
     struct queued *head, *tail;
     size_t queued_bytes; /* payload bytes waiting (under mu) */
     bool stopping;
+    bool registered;                  /* rt_ext_sealer_registered was called (under mu) */
     uint64_t counters[RT_CTR__COUNT]; /* for the next bundle (under mu) */
     uint32_t dropped_flags;           /* flags of events dropped before the writer (under mu) */
     uint64_t sealed;                  /* under mu */
@@ -802,8 +804,25 @@ static void *run(void *arg)
     pthread_setname_np(pthread_self(), "rt-seal");
     /* Below the proxy's threads and the function: sealing can wait, responses cannot. */
     background_priority(10);
-    /* The ring's page cache, before the runtime starts writing to it: here, beside the
-     * register round trip, not in the ring's creation before it. */
+    /* The ring's page cache, before the runtime starts writing to it: after the register
+     * round trip, beside the runtime's start (its loader runs for a millisecond or more
+     * before the interposer writes a record). Not in the ring's creation, on the cold start's
+     * path, and not during the round trip either: filling 2.6 MB of page cache there, even
+     * at idle priority, doubled it (docs/deploy.md). A sealer nobody tells (a test, an
+     * extension that could not register) waits REGISTER_WAIT_MS or for its first work. */
+    pthread_mutex_lock(&s->mu);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += REGISTER_WAIT_MS / 1000;
+    until.tv_nsec += (long)(REGISTER_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!s->registered && !s->head && !s->stopping &&
+           pthread_cond_timedwait(&s->cond, &s->mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&s->mu);
     rt_ring_populate(s->ring);
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -890,6 +909,16 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
     }
     *out = s;
     return RT_OK;
+}
+
+void rt_ext_sealer_registered(struct rt_ext_sealer *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->registered = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
 }
 
 struct rt_ring_cut *rt_ext_sealer_cut(struct rt_ext_sealer *s)
