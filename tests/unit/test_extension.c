@@ -5,6 +5,7 @@
 #include "recorder/extension/extension.h"
 #include "recorder/preload/ring_produce.h"
 #include "recorder/ring.h"
+#include "tests/unit/cached_pages.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -1359,28 +1360,6 @@ Test(extension_http, too_long_unreachable_and_unknown_method)
 
 /* ---- the sealer fills the ring's page cache after register ---- */
 
-/* Pages of the ring file in the page cache (mincore of a fresh mapping of it). */
-static size_t resident_pages(const char *path, size_t *total)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    cr_assert_geq(fd, 0);
-    struct stat st;
-    cr_assert_eq(fstat(fd, &st), 0);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)st.st_size + page - 1) / page;
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    cr_assert_neq(map, MAP_FAILED);
-    unsigned char *vec = malloc(n);
-    cr_assert_eq(mincore(map, (size_t)st.st_size, vec), 0);
-    size_t in = 0;
-    for (size_t i = 0; i < n; i++)
-        in += vec[i] & 1;
-    free(vec);
-    munmap(map, (size_t)st.st_size);
-    close(fd);
-    *total = n;
-    return in;
-}
-
 Test(extension_sealer, fills_the_ring_page_cache_only_after_register)
 {
     char dir[] = "/tmp/rt-seal-pop.XXXXXX", path[64];
@@ -1398,13 +1377,13 @@ Test(extension_sealer, fills_the_ring_page_cache_only_after_register)
     struct rt_ext_sealer *s = NULL;
     cr_assert_eq(rt_ext_sealer_start(&so, &s), RT_OK);
     usleep(50 * 1000);
-    size_t total = 0, before = resident_pages(path, &total);
+    size_t total = 0, before = cached_pages(path, &total);
     /* tmpfs allocates every page at creation (posix_fallocate): nothing to tell there. */
     if (fs.f_type != TMPFS_MAGIC)
         cr_expect_lt(before, total / 4, "%zu of %zu pages filled before register", before, total);
     rt_ext_sealer_registered(s);
     size_t after = 0;
-    for (int i = 0; i < 200 && (after = resident_pages(path, &total)) < total; i++)
+    for (int i = 0; i < 200 && (after = cached_pages(path, &total)) < total; i++)
         usleep(10 * 1000);
     cr_expect_eq(after, total, "%zu of %zu pages filled after register", after, total);
     cr_expect_geq(rt_ext_sealer_stop(s, rt_ext_now_mono_ns() + 5000000000LL), 0);

@@ -9,6 +9,7 @@
 #include "recorder/preload/ring_produce.h"
 #include "recorder/preload/sniff.h"
 #include "recorder/ring.h"
+#include "tests/unit/cached_pages.h"
 
 #include <criterion/criterion.h>
 
@@ -1105,28 +1106,6 @@ Test(sniff, aws_reads_only_the_head_of_a_large_body)
     cr_assert_str_eq(a.action, "dynamodb:PutItem");
     cr_assert_str_eq(a.resource, ""); /* named past the first bytes: not seen */
     free(req);
-}
-
-/* Pages of the ring's file in the page cache, counted through a mapping of our own. */
-static size_t cached_pages(const char *path, size_t *total)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    cr_assert(fd >= 0);
-    struct stat st;
-    cr_assert_eq(fstat(fd, &st), 0);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)st.st_size + page - 1) / page;
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    cr_assert(m != MAP_FAILED);
-    unsigned char *vec = malloc(n);
-    cr_assert_eq(mincore(m, (size_t)st.st_size, vec), 0);
-    size_t in = 0;
-    for (size_t i = 0; i < n; i++)
-        in += vec[i] & 1;
-    free(vec);
-    munmap(m, (size_t)st.st_size);
-    *total = n;
-    return in;
 }
 
 /* Creating the ring reads only what it writes (the header): reading the whole ring in is
