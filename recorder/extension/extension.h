@@ -334,10 +334,13 @@ struct rt_ext_sealer_options {
     uint64_t initial_counters[RT_CTR__COUNT]; /* degradations seen at start (config errors) */
 };
 
-int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out);
-/* The extension has registered: the sealer thread fills the ring's page cache now (it waits
- * for this, at most 200 ms, so the filling stays out of the register round trip). NULL s does
- * nothing. */
+/* The sealer, without its thread yet (rt_ext_sealer_registered starts it): invocations can be
+ * handed over from here on and wait for it. */
+int rt_ext_sealer_new(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out);
+/* The extension has registered: starts the sealer's thread, which first fills the ring's page
+ * cache (so neither the thread's creation nor the filling is in the cold start's path before
+ * register, nor in the register round trip). If the thread cannot start, every invocation is
+ * dropped from then on. NULL s does nothing; a second call does nothing. */
 void rt_ext_sealer_registered(struct rt_ext_sealer *s);
 /* Hands a finished invocation over (ownership moves). Never blocks on I/O. An invocation
  * without a cut gets one now. */

@@ -1,8 +1,8 @@
 /* runtrail-extension: the Lambda external extension (/opt/extensions/runtrail). It reads the
- * RUNTRAIL_* configuration, creates the event ring, starts the sealer thread and the Runtime
- * API proxy, writes the ready file the wrapper checks, registers with the Extensions API
- * (2020-01-01) for INVOKE and SHUTDOWN, and loops on event/next. On SHUTDOWN it seals what is
- * pending and flushes the spool within Lambda's budget. Whatever goes wrong, the function
+ * RUNTRAIL_* configuration, creates the event ring, the sealer and the Runtime API proxy,
+ * writes the ready file the wrapper checks, registers with the Extensions API (2020-01-01) for
+ * INVOKE and SHUTDOWN, starts the sealer's thread, and loops on event/next. On SHUTDOWN it seals
+ * what is pending and flushes the spool within Lambda's budget. Whatever goes wrong, the function
  * keeps working: a bad configuration degrades to pass-through (or to doing nothing), counted
  * in the next bundle; the extension never reports init/error for its own problems, since that
  * would fail the function's init. */
@@ -305,8 +305,9 @@ struct recorder {
     char ring_path[4096], ready_path[4096];
 };
 
-/* Creates the ring, starts the sealer and the proxy and writes the ready file: what must run
- * before register (the runtime's wrapper reads the ready file). Every failure degrades (to no
+/* Creates the ring and the sealer (its thread starts after register), starts the proxy and
+ * writes the ready file: what must run before register (the runtime's wrapper reads the ready
+ * file). Every failure degrades (to no
  * interposer, to pass-through) and is counted or reported, never fatal. */
 static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_api,
                            const char *sandbox_id, struct recorder *rec)
@@ -342,7 +343,7 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
                                        .proxy_addr = proxy_addr,
                                        .logs = rec->logs};
     memcpy(so.initial_counters, counters, sizeof counters);
-    if (rt_ext_sealer_start(&so, &rec->sealer) != RT_OK)
+    if (rt_ext_sealer_new(&so, &rec->sealer) != RT_OK)
         rec->sealer = NULL;
     struct rt_ext_proxy_options po = {
         .upstream = runtime_api, .port = port, .listen_fd = listen_fd, .sealer = rec->sealer};

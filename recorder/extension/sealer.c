@@ -28,7 +28,6 @@
 #define HELD_MAX_FACTOR 2  /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
 #define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
 #define TRIM_FREE_MIN (1024u * 1024)        /* free heap bytes worth returning to the system */
-#define REGISTER_WAIT_MS 200                /* the ring's page cache is filled after register */
 /* spool delivered per turn while the store is back and no invocation waits */
 #define FLUSH_SLICE_MS 200
 
@@ -61,7 +60,8 @@ struct rt_ext_sealer {
     struct queued *head, *tail;
     size_t queued_bytes; /* payload bytes waiting (under mu) */
     bool stopping;
-    bool registered;                  /* rt_ext_sealer_registered was called (under mu) */
+    bool started; /* its thread runs (rt_ext_sealer_registered; main thread) */
+    bool dead;    /* its thread could not start: every invocation is dropped (under mu) */
     uint64_t counters[RT_CTR__COUNT]; /* for the next bundle (under mu) */
     uint32_t dropped_flags;           /* flags of events dropped before the writer (under mu) */
     uint64_t sealed;                  /* under mu */
@@ -804,25 +804,11 @@ static void *run(void *arg)
     pthread_setname_np(pthread_self(), "rt-seal");
     /* Below the proxy's threads and the function: sealing can wait, responses cannot. */
     background_priority(10);
-    /* The ring's page cache, before the runtime starts writing to it: after the register
-     * round trip, beside the runtime's start (its loader runs for a millisecond or more
-     * before the interposer writes a record). Not in the ring's creation, on the cold start's
-     * path, and not during the round trip either: filling 2.6 MB of page cache there, even
-     * at idle priority, doubled it (docs/deploy.md). A sealer nobody tells (a test, an
-     * extension that could not register) waits REGISTER_WAIT_MS or for its first work. */
-    pthread_mutex_lock(&s->mu);
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += REGISTER_WAIT_MS / 1000;
-    until.tv_nsec += (long)(REGISTER_WAIT_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    while (!s->registered && !s->head && !s->stopping &&
-           pthread_cond_timedwait(&s->cond, &s->mu, &until) == 0) {
-    }
-    pthread_mutex_unlock(&s->mu);
+    /* The ring's page cache, before the runtime starts writing to it. This thread starts
+     * after register, so the filling runs beside the runtime's start (its loader runs for a
+     * millisecond or more before the interposer writes a record): not in the ring's creation,
+     * on the cold start's path, and not during the register round trip either, where filling
+     * 2.6 MB of page cache, even at idle priority, doubled it (docs/deploy.md). */
     rt_ring_populate(s->ring);
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -878,7 +864,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out)
+int rt_ext_sealer_new(const struct rt_ext_sealer_options *o, struct rt_ext_sealer **out)
 {
     struct rt_ext_sealer *s = calloc(1, sizeof *s);
     if (!s)
@@ -900,25 +886,27 @@ int rt_ext_sealer_start(const struct rt_ext_sealer_options *o, struct rt_ext_sea
     pthread_cond_init(&s->cond, &ca);
     pthread_cond_init(&s->done_cond, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&s->thread, NULL, run, s) != 0) {
-        pthread_cond_destroy(&s->done_cond);
-        pthread_cond_destroy(&s->cond);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return RT_ERR_NOMEM;
-    }
     *out = s;
     return RT_OK;
 }
 
 void rt_ext_sealer_registered(struct rt_ext_sealer *s)
 {
-    if (!s)
+    if (!s || s->started || s->dead)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->registered = true;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->mu);
+    s->started = pthread_create(&s->thread, NULL, run, s) == 0;
+    if (!s->started) {
+        /* Nothing will seal: what was handed over and what will be is dropped, and the
+         * holds waiting for it are let go. */
+        pthread_mutex_lock(&s->mu);
+        s->dead = true;
+        while (s->head) {
+            struct rt_ext_invocation *inv = pop(s);
+            mark_done_locked(s, inv->request_id);
+            rt_ext_invocation_free(inv);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
 }
 
 struct rt_ring_cut *rt_ext_sealer_cut(struct rt_ext_sealer *s)
@@ -952,7 +940,7 @@ void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv
     s->submitted_ns = rt_ext_now_mono_ns();
     pthread_cond_broadcast(&s->done_cond); /* a hold waiting for it starts its seal's bound */
     size_t bytes = inv->event_len + inv->result_len;
-    if (s->head && s->queued_bytes + bytes > QUEUE_MAX_BYTES) {
+    if (s->dead || (s->head && s->queued_bytes + bytes > QUEUE_MAX_BYTES)) {
         /* The sealer is far behind (a burst of large payloads on a slow sandbox): bound the
          * memory the recorder takes from the function; the loss is counted. */
         s->counters[RT_CTR_STORE_FAILURES]++;
@@ -1013,7 +1001,8 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
     /* SHUTDOWN: the function has answered, the rest is sealed at normal priority where the
      * kernel lets this process raise it again (root; RLIMIT_NICE otherwise), else on idle CPU. */
     struct sched_param sp = {0};
-    pthread_setschedparam(s->thread, SCHED_OTHER, &sp);
+    if (s->started)
+        pthread_setschedparam(s->thread, SCHED_OTHER, &sp);
     /* A put still retrying a dead or slow store would hold the last invocations' seals past
      * the deadline, and the process would exit with them in memory: it ends now, its bundle
      * is spooled, and so are the later ones until the flush. Before `stopping`: the sealer
@@ -1033,7 +1022,7 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
         left = 0;
     int64_t abs_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec + left;
     struct timespec until = {.tv_sec = abs_ns / 1000000000, .tv_nsec = abs_ns % 1000000000};
-    if (pthread_timedjoin_np(s->thread, NULL, &until) != 0)
+    if (s->started && pthread_timedjoin_np(s->thread, NULL, &until) != 0)
         return -1; /* still sealing: the process exits anyway, the spool keeps the rest */
     int stored = s->stored;
     if (s->code_started && !code_ready(s, 0))

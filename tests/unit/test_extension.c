@@ -1375,7 +1375,7 @@ Test(extension_sealer, fills_the_ring_page_cache_only_after_register)
     rt_ext_config_load_from(&cfg, fake_get);
     struct rt_ext_sealer_options so = {.cfg = &cfg, .ring = ring, .sandbox_id = "t"};
     struct rt_ext_sealer *s = NULL;
-    cr_assert_eq(rt_ext_sealer_start(&so, &s), RT_OK);
+    cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
     usleep(50 * 1000);
     size_t total = 0, before = cached_pages(path, &total);
     /* tmpfs allocates every page at creation (posix_fallocate): nothing to tell there. */
