@@ -307,8 +307,8 @@ struct recorder {
 
 /* Creates the ring and the sealer (its thread starts after register), starts the proxy and
  * writes the ready file: what must run before register (the runtime's wrapper reads the ready
- * file). Every failure degrades (to no
- * interposer, to pass-through) and is counted or reported, never fatal. */
+ * file). Every failure degrades (to no interposer, to pass-through) and is counted or
+ * reported, never fatal. */
 static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_api,
                            const char *sandbox_id, struct recorder *rec)
 {

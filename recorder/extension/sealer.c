@@ -941,8 +941,9 @@ void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv
     pthread_cond_broadcast(&s->done_cond); /* a hold waiting for it starts its seal's bound */
     size_t bytes = inv->event_len + inv->result_len;
     if (s->dead || (s->head && s->queued_bytes + bytes > QUEUE_MAX_BYTES)) {
-        /* The sealer is far behind (a burst of large payloads on a slow sandbox): bound the
-         * memory the recorder takes from the function; the loss is counted. */
+        /* The sealer is far behind (a burst of large payloads on a slow sandbox), or its
+         * thread never started: bound the memory the recorder takes from the function; the
+         * loss is counted. */
         s->counters[RT_CTR_STORE_FAILURES]++;
         mark_done_locked(s, inv->request_id);
         pthread_mutex_unlock(&s->mu);

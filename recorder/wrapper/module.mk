@@ -4,8 +4,8 @@
 # itself. recorder/extension/module.mk installs the program into the layer tree.
 #
 # It is linked against musl (Debian's musl-tools, which scripts/deps.sh installs) when musl-gcc
-# is there: it runs on every cold start, and a static glibc program's start costs about 0.45 ms
-# more than musl's on the hosts measured (docs/deploy.md, "The wrapper"). Without musl-gcc it is
+# is there: it runs on every cold start, and a static glibc program's start cost about 0.45 ms
+# more than musl's on the host measured (docs/deploy.md, "The wrapper"). Without musl-gcc it is
 # a static-pie glibc program, which behaves the same. Plain -static, not -static-pie: musl-gcc's
 # -static-pie makes a program that needs musl's own loader.
 $(eval $(call rt_static_lib,rtwrapper,recorder/wrapper/ready.c))
