@@ -42,6 +42,7 @@
 #define UNLISTED_SOCKETS 8 /* sockets looked for again per process (see retry_socket) */
 #define UNLISTED_TRIES 200 /* samples a socket is looked for before it counts as seen */
 #define TEXT_MAX 65536     /* a /proc text read at most this long (net tables: a piece at a time) */
+#define IMAGE_HEAD 4096    /* bytes of a program image read at once (uncovered_image) */
 /* A tree whose every process records itself, while nothing new is recorded, is walked this
  * often rather than every period (see run()). */
 #define QUIET_WALK_MS 50
@@ -139,32 +140,49 @@ static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
+    /* The first page holds the ELF header, the program headers and most note segments: one
+     * read, not one per header (a walk meets each new process once, and on a virtual machine
+     * each system call on /proc costs microseconds). What lies past it is read on its own. */
+    unsigned char *head = (unsigned char *)w->text;
+    char *notes_buf = w->text + IMAGE_HEAD;
+    ssize_t got = pread(fd, head, IMAGE_HEAD, 0);
+    size_t n = got > 0 ? (size_t)got : 0;
     Elf64_Ehdr eh;
-    bool uncovered = false;
-    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+    if (n < sizeof eh || memcmp(head, ELFMAG, SELFMAG)) {
         close(fd);
         return false; /* a script's interpreter is the process's exe: not reached */
     }
+    memcpy(&eh, head, sizeof eh);
     if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
         close(fd);
         return true; /* 32-bit: the 64-bit interposer cannot load */
     }
-    bool interp = false, own = false;
+    bool interp = false, own = false, uncovered = false;
     for (unsigned i = 0; i < eh.e_phnum && i < 64; i++) {
         Elf64_Phdr ph;
-        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
-            (ssize_t)sizeof ph)
+        uint64_t at = eh.e_phoff + (uint64_t)i * eh.e_phentsize;
+        if (at <= n && sizeof ph <= n - at)
+            memcpy(&ph, head + at, sizeof ph);
+        else if (pread(fd, &ph, sizeof ph, (off_t)at) != (ssize_t)sizeof ph)
             break;
         if (ph.p_type == PT_INTERP)
             interp = true;
-        if (ph.p_type != PT_NOTE || ph.p_filesz > sizeof w->text)
+        if (ph.p_type != PT_NOTE || ph.p_filesz > TEXT_MAX - IMAGE_HEAD)
             continue;
-        ssize_t n = pread(fd, w->text, ph.p_filesz, (off_t)ph.p_offset);
-        if (n <= 0)
-            continue;
-        const unsigned char *notes = (const unsigned char *)w->text;
-        uncovered = uncovered || rt_elf_note_named(notes, (size_t)n, "Go", 3);
-        own = own || rt_elf_note_named(notes, (size_t)n, "runtrail", 9);
+        const unsigned char *notes;
+        size_t len;
+        if (ph.p_offset <= n && ph.p_filesz <= n - ph.p_offset) {
+            notes = head + ph.p_offset;
+            len = (size_t)ph.p_filesz;
+        } else {
+            ssize_t r = pread(fd, notes_buf, ph.p_filesz, (off_t)ph.p_offset);
+            if (r <= 0)
+                continue;
+            notes = (const unsigned char *)notes_buf;
+            len = (size_t)r;
+        }
+        uncovered = uncovered || rt_elf_note_named(notes, len, "Go", 3);
+        own = own || rt_elf_note_named(notes, len, "runtrail", 9);
     }
     close(fd);
     return !own && (uncovered || !interp);

@@ -1133,11 +1133,13 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
 
 /* A dynamic program with a Go note (the Go toolchain's build id) makes its system calls
  * itself: the sampler reports it as it does a static one, and not a dynamic program without
- * that note, which records itself. */
+ * that note, which records itself. Also when the note runs past the file's first page, which
+ * the sampler reads at once (go_noted_far). */
 Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
 {
-    char go[512];
+    char go[512], go_far[512];
     built(go, "tests/recorder/go_noted");
+    built(go_far, "tests/recorder/go_noted_far");
     char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
     struct rt_ring *ring = procwatch_folder(dir, ring_path, 256);
     struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 10);
@@ -1154,9 +1156,15 @@ Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
     int go_starts = sampled_starts_of(ring, pid, 3000);
     close(in);
     waitpid(pid, NULL, 0);
+    char *const far_argv[] = {go_far, "idle", NULL};
+    pid = start_runtime(far_argv, dir, false, &in);
+    int far_starts = sampled_starts_of(ring, pid, 3000);
+    close(in);
+    waitpid(pid, NULL, 0);
     rt_ext_procwatch_stop(w);
     cr_assert_eq(cat_starts, 0, "a dynamic program records itself: not sampled");
     cr_assert_eq(go_starts, 1, "the Go program is reported");
+    cr_assert_eq(far_starts, 1, "the Go program whose note runs past the first page is reported");
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
