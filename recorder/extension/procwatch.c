@@ -50,6 +50,7 @@
 struct proc_state {
     int32_t pid; /* 0: free */
     bool covered, started, alive;
+    bool leaving; /* its program could not be read at the last sample: exiting (a zombie) */
     uint64_t exe_hash, cwd_hash;
     uint64_t seen[SEEN_FDS];
     unsigned n_seen;
@@ -360,6 +361,7 @@ static struct proc_state *sample_process(struct rt_ext_procwatch *w, int32_t pid
     char path[64], exe[1024];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     size_t el = read_link(path, exe, sizeof exe);
+    p->leaving = !el;
     if (!el)
         return p; /* exiting (a zombie has no program) or not ours to look at */
     uint64_t eh = hash_bytes(1469598103934665603ull, exe, el) | 1;
@@ -443,8 +445,9 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
  * the last walk found only processes that record themselves and no covered process has
  * started a process or exec'd since (the ring's process-change counter did not move,
  * RING.md): only such a call can bring in a process the interposer cannot enter, and a tree
- * of covered processes has nothing to sample. It is walked QUIET_WALK_MS apart then, for one
- * started by a raw system call. An invocation's end does not end that quiet: what it resets
+ * of covered processes has nothing to sample (nor has a process leaving: a zombie has no
+ * program left to read). It is walked QUIET_WALK_MS apart then, for one started by a raw
+ * system call. An invocation's end does not end that quiet: what it resets
  * (the open files reported, the runtime's pid) belongs to uncovered processes, and is reset
  * at the next walk. (It used to walk the tree once per invocation, a no-op handler's too.)
  * Each walk of a single-threaded runtime is about ten system calls on /proc: every 5 ms that
@@ -462,27 +465,40 @@ static void *run(void *arg)
     bool quiet = false;      /* the last walk found only covered processes */
     int64_t walked_ns = 0;   /* when */
     while (!w->stop) {
-        struct timespec ts = {.tv_sec = (time_t)(w->period_ms / 1000),
-                              .tv_nsec = (long)(w->period_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+        uint32_t procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
+        int64_t left = walked_ns + QUIET_WALK_MS * 1000000LL - mono_ns();
+        bool waited = quiet && procs == procs_seen && left > 0;
+        if (waited) {
+            /* Until a process change (a producer wakes this word) or the quiet walk: not a
+             * wake-up every period, 200 a second, for nothing; and one wake-up per quiet
+             * walk, not a period's sleep on each side of the wait as well (a timer that
+             * expires costs its thread tens of microseconds on some virtual machines). */
+            struct timespec to = {.tv_sec = (time_t)(left / 1000000000LL),
+                                  .tv_nsec = (long)(left % 1000000000LL)};
+            syscall(SYS_futex, &w->ring.hdr->proc_gen, FUTEX_WAIT, procs, &to, NULL, 0);
+            if (w->stop)
+                break;
+            procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
+            if (procs == procs_seen && walked_ns + QUIET_WALK_MS * 1000000LL > mono_ns())
+                continue; /* woken early without a change (a signal) */
+        }
+        if (!waited || procs != procs_seen) {
+            /* A period between walks while the tree has processes to sample; after a process
+             * change, so that the walk comes once the process has begun. */
+            struct timespec ts = {.tv_sec = (time_t)(w->period_ms / 1000),
+                                  .tv_nsec = (long)(w->period_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            if (w->stop)
+                break;
+        }
         /* An invocation was sealed since (its connections snapshotted): what is open now is
          * reported again, for the next one. Otherwise a file closed at the end of one
          * invocation and opened again at the start of the next, with no sample between
          * (this thread runs at nice 19), would belong to the first only. */
         uint64_t gen = __atomic_load_n(&w->ring.hdr->snap_gen, __ATOMIC_ACQUIRE);
         bool forget = gen != w->snap_gen;
-        uint32_t procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
+        procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
         int64_t now = mono_ns();
-        int64_t left = walked_ns + QUIET_WALK_MS * 1000000LL - now;
-        if (quiet && procs == procs_seen && left > 0) {
-            /* Until a process change (a producer wakes this word) or the quiet walk: not a
-             * wake-up every period, 200 a second, for nothing. The walk comes a period after
-             * the change, as it did when this thread only slept: the process has begun. */
-            struct timespec to = {.tv_sec = (time_t)(left / 1000000000LL),
-                                  .tv_nsec = (long)(left % 1000000000LL)};
-            syscall(SYS_futex, &w->ring.hdr->proc_gen, FUTEX_WAIT, procs, &to, NULL, 0);
-            continue;
-        }
         w->snap_gen = gen;
         if (root <= 0 || forget)
             root = rt_ext_runtime_pid(w->run_dir);
@@ -500,7 +516,7 @@ static void *run(void *arg)
         quiet = n > 0;
         for (size_t i = 0; i < n && !w->stop; i++) {
             struct proc_state *p = sample_process(w, pids[i]);
-            quiet = quiet && p && p->covered;
+            quiet = quiet && p && (p->covered || p->leaving);
         }
         if (!n)
             root = 0; /* gone: read runtime.pid again */

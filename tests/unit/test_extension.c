@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -1168,12 +1169,43 @@ Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
+/* How many times this process's sampling thread (rt-procwatch) has gone to sleep and been woken:
+ * its voluntary context switches. */
+static long sampler_wakes(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    cr_assert_not_null(d);
+    long wakes = -1;
+    struct dirent *e;
+    while ((e = readdir(d)) && wakes < 0) {
+        char path[300], line[128];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        bool ours = f && fgets(line, sizeof line, f) && !strcmp(line, "rt-procwatch\n");
+        if (f)
+            fclose(f);
+        if (!ours)
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+        f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "voluntary_ctxt_switches: %ld", &wakes) == 1)
+                break;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    cr_assert_geq(wakes, 0, "the sampling thread is found");
+    return wakes;
+}
+
 /* A runtime tree of covered processes (a dynamic program) is walked every 50 ms, not every
  * period, while it records nothing, and while it records anything but a process change, even
  * with an invocation ending every 5 ms; a process change (the counter a producer bumps before
  * fork, spawn, system, popen or exec) brings the period back. Counted in walks: at most one per
  * 50 ms in a quiet while (one more at each end), whatever the machine's load; several times
- * that while processes change (120 periods of 5 ms). */
+ * that while processes change (120 periods of 5 ms). While quiet, the thread wakes once per walk
+ * (its wait on the process-change word ends at the walk's time), not three times. */
 Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
 {
     char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
@@ -1186,9 +1218,11 @@ Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
 
     usleep(100 * 1000); /* the first walks: /bin/sleep is a dynamic program, covered */
     uint64_t q0 = rt_ext_procwatch_walks(w);
+    long s0 = sampler_wakes();
     int64_t t0 = rt_ext_now_mono_ns();
     usleep(600 * 1000);
     uint64_t quiet = rt_ext_procwatch_walks(w) - q0;
+    long quiet_wakes = sampler_wakes() - s0;
     uint64_t quiet_ms = (uint64_t)((rt_ext_now_mono_ns() - t0) / 1000000);
 
     struct rt_producer prod;
@@ -1217,12 +1251,69 @@ Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
     rt_ext_procwatch_stop(w);
     cr_assert_leq(quiet, quiet_ms / 50 + 2, "quiet: %llu walks in %llu ms",
                   (unsigned long long)quiet, (unsigned long long)quiet_ms);
+    cr_assert_geq(quiet_wakes, 1, "the sampler's wake-ups are counted");
+    cr_assert_leq(quiet_wakes, (long)(quiet + quiet / 2 + 2),
+                  "quiet: the sampler woke %ld times for %llu walks", quiet_wakes,
+                  (unsigned long long)quiet);
     cr_assert_leq(busy, busy_ms / 50 + 2,
                   "records and invocation ends but no process change: %llu walks in %llu ms",
                   (unsigned long long)busy, (unsigned long long)busy_ms);
     cr_assert_geq(active, 2 * quiet + 10, "process changes: %llu walks against %llu quiet",
                   (unsigned long long)active, (unsigned long long)quiet);
 
+    procwatch_folder_remove(dir, ring_path, ring);
+}
+
+/* A child that has exited and is not reaped yet (a zombie: a shell's command between its exit
+ * and the shell's wait, the C sample's `uname` under `popen`) has no program to read: it is
+ * leaving, there is nothing to sample, and it does not keep a covered tree from being quiet.
+ * (It did: every walk that met one came back a period later, not 50 ms, and on a slow machine,
+ * where a child stays a zombie longer, the sampler walked at its full rate through each
+ * invocation.) */
+Test(extension_procwatch, a_zombie_child_leaves_the_tree_quiet)
+{
+    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
+    struct rt_ring *ring = procwatch_folder(dir, ring_path, 4096);
+    int in;
+    /* sh starts /bin/true and becomes /bin/sleep, which never reaps it */
+    char *const argv[] = {"/bin/sh", "-c", "/bin/true & exec /bin/sleep 5", NULL};
+    pid_t pid = start_runtime(argv, dir, false, &in);
+    char stat_path[64], text[512];
+    snprintf(stat_path, sizeof stat_path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    bool zombie = false;
+    for (int i = 0; i < 200 && !zombie; i++) { /* the child's exit, the parent's exec */
+        usleep(10 * 1000);
+        char exe[64], link[512] = "", state_path[64];
+        snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+        ssize_t ln = readlink(exe, link, sizeof link - 1);
+        FILE *f = fopen(stat_path, "r");
+        long child = f && fscanf(f, "%ld", &child) == 1 ? child : 0;
+        if (f)
+            fclose(f);
+        if (ln <= 0 || !strstr(link, "sleep") || child <= 0)
+            continue;
+        snprintf(state_path, sizeof state_path, "/proc/%ld/stat", child);
+        f = fopen(state_path, "r");
+        if (f && fgets(text, sizeof text, f))
+            zombie = strstr(text, ") Z ") != NULL;
+        if (f)
+            fclose(f);
+    }
+    cr_assert(zombie, "the runtime became /bin/sleep with a zombie child");
+    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 5);
+    cr_assert_not_null(w);
+    usleep(100 * 1000); /* the first walks */
+    uint64_t q0 = rt_ext_procwatch_walks(w);
+    int64_t t0 = rt_ext_now_mono_ns();
+    usleep(600 * 1000);
+    uint64_t quiet = rt_ext_procwatch_walks(w) - q0;
+    uint64_t quiet_ms = (uint64_t)((rt_ext_now_mono_ns() - t0) / 1000000);
+    kill(pid, SIGKILL);
+    close(in);
+    waitpid(pid, NULL, 0);
+    rt_ext_procwatch_stop(w);
+    cr_assert_leq(quiet, quiet_ms / 50 + 2, "with a zombie child: %llu walks in %llu ms",
+                  (unsigned long long)quiet, (unsigned long long)quiet_ms);
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
