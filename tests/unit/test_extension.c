@@ -1199,6 +1199,21 @@ static long sampler_wakes(void)
     return wakes;
 }
 
+/* The walks of sampler w over 600 ms, after 100 ms for its first ones: *ms gets the time it
+ * took, *wakes the times the sampling thread woke meanwhile. */
+static uint64_t quiet_walks(struct rt_ext_procwatch *w, uint64_t *ms, long *wakes)
+{
+    usleep(100 * 1000);
+    uint64_t q0 = rt_ext_procwatch_walks(w);
+    long s0 = sampler_wakes();
+    int64_t t0 = rt_ext_now_mono_ns();
+    usleep(600 * 1000);
+    uint64_t walks = rt_ext_procwatch_walks(w) - q0;
+    *wakes = sampler_wakes() - s0;
+    *ms = (uint64_t)((rt_ext_now_mono_ns() - t0) / 1000000);
+    return walks;
+}
+
 /* A runtime tree of covered processes (a dynamic program) is walked every 50 ms, not every
  * period, while it records nothing, and while it records anything but a process change, even
  * with an invocation ending every 5 ms; a process change (the counter a producer bumps before
@@ -1216,19 +1231,14 @@ Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
     struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 5);
     cr_assert_not_null(w);
 
-    usleep(100 * 1000); /* the first walks: /bin/sleep is a dynamic program, covered */
-    uint64_t q0 = rt_ext_procwatch_walks(w);
-    long s0 = sampler_wakes();
-    int64_t t0 = rt_ext_now_mono_ns();
-    usleep(600 * 1000);
-    uint64_t quiet = rt_ext_procwatch_walks(w) - q0;
-    long quiet_wakes = sampler_wakes() - s0;
-    uint64_t quiet_ms = (uint64_t)((rt_ext_now_mono_ns() - t0) / 1000000);
+    uint64_t quiet_ms;
+    long quiet_wakes;
+    uint64_t quiet = quiet_walks(w, &quiet_ms, &quiet_wakes); /* /bin/sleep: dynamic, covered */
 
     struct rt_producer prod;
     cr_assert_eq(rt_producer_attach(&prod, ring_path), 0);
     uint64_t b0 = rt_ext_procwatch_walks(w);
-    t0 = rt_ext_now_mono_ns();
+    int64_t t0 = rt_ext_now_mono_ns();
     for (int i = 0; i < 120; i++) { /* a record every 5 ms, as a busy handler would write */
         struct rt_rec rec = {.ts_ns = 1, .pid = pid, .tid = pid, .op = RT_OP_OPEN};
         rt_producer_emit(&prod, &rec);
@@ -1302,18 +1312,18 @@ Test(extension_procwatch, a_zombie_child_leaves_the_tree_quiet)
     cr_assert(zombie, "the runtime became /bin/sleep with a zombie child");
     struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 5);
     cr_assert_not_null(w);
-    usleep(100 * 1000); /* the first walks */
-    uint64_t q0 = rt_ext_procwatch_walks(w);
-    int64_t t0 = rt_ext_now_mono_ns();
-    usleep(600 * 1000);
-    uint64_t quiet = rt_ext_procwatch_walks(w) - q0;
-    uint64_t quiet_ms = (uint64_t)((rt_ext_now_mono_ns() - t0) / 1000000);
+    uint64_t quiet_ms;
+    long wakes;
+    uint64_t quiet = quiet_walks(w, &quiet_ms, &wakes);
     kill(pid, SIGKILL);
     close(in);
     waitpid(pid, NULL, 0);
     rt_ext_procwatch_stop(w);
     cr_assert_leq(quiet, quiet_ms / 50 + 2, "with a zombie child: %llu walks in %llu ms",
                   (unsigned long long)quiet, (unsigned long long)quiet_ms);
+    cr_assert_leq(wakes, (long)(quiet + quiet / 2 + 2),
+                  "with a zombie child: the sampler woke %ld times for %llu walks", wakes,
+                  (unsigned long long)quiet);
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
