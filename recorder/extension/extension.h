@@ -91,8 +91,8 @@
       "static or Go runtime or child): their program, working folder, open files and sockets, "    \
       "recorded flagged `sampled`, in milliseconds (0: never). A connection shorter than this "    \
       "can be missed. While every process of the runtime's tree records itself and nothing new "   \
-      "is recorded, it looks every 50 ms instead: a process started since would have been "        \
-      "recorded, unless by a raw system call.")
+      "is recorded, it looks every 50 ms instead (or every period, if longer): a process started " \
+      "since would have been recorded, unless by a raw system call.")
 
 typedef const char *rt_ext_cfg_str_t;
 typedef uint64_t rt_ext_cfg_size_t;

@@ -446,8 +446,8 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
  * started a process or exec'd since (the ring's process-change counter did not move,
  * RING.md): only such a call can bring in a process the interposer cannot enter, and a tree
  * of covered processes has nothing to sample (nor has a process leaving: a zombie has no
- * program left to read). It is walked QUIET_WALK_MS apart then, for one started by a raw
- * system call. An invocation's end does not end that quiet: what it resets
+ * program left to read). It is walked QUIET_WALK_MS apart then (or a period, if longer), for
+ * one started by a raw system call. An invocation's end does not end that quiet: what it resets
  * (the open files reported, the runtime's pid) belongs to uncovered processes, and is reset
  * at the next walk. (It used to walk the tree once per invocation, a no-op handler's too.)
  * Each walk of a single-threaded runtime is about ten system calls on /proc: every 5 ms that
@@ -464,9 +464,12 @@ static void *run(void *arg)
     uint32_t procs_seen = 0; /* the ring's process-change counter at the last walk */
     bool quiet = false;      /* the last walk found only covered processes */
     int64_t walked_ns = 0;   /* when */
+    /* the quiet walks' interval: never shorter than the period asked for (at most an hour) */
+    uint64_t quiet_ms = w->period_ms > QUIET_WALK_MS ? w->period_ms : QUIET_WALK_MS;
+    int64_t quiet_ns = (int64_t)(quiet_ms < 3600000 ? quiet_ms : 3600000) * 1000000LL;
     while (!w->stop) {
         uint32_t procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
-        int64_t left = walked_ns + QUIET_WALK_MS * 1000000LL - mono_ns();
+        int64_t left = walked_ns + quiet_ns - mono_ns();
         bool waited = quiet && procs == procs_seen && left > 0;
         if (waited) {
             /* Until a process change (a producer wakes this word) or the quiet walk: not a
@@ -479,7 +482,7 @@ static void *run(void *arg)
             if (w->stop)
                 break;
             procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
-            if (procs == procs_seen && walked_ns + QUIET_WALK_MS * 1000000LL > mono_ns())
+            if (procs == procs_seen && walked_ns + quiet_ns > mono_ns())
                 continue; /* woken early without a change (a signal) */
         }
         if (!waited || procs != procs_seen) {

@@ -1274,6 +1274,29 @@ Test(extension_procwatch, a_quiet_covered_tree_is_walked_less_often)
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
+/* A period longer than the quiet walks' 50 ms (RUNTRAIL_PROC_SAMPLE_MS=200) is not shortened
+ * by them: a quiet tree is walked once per period then. */
+Test(extension_procwatch, a_long_period_is_kept_while_quiet)
+{
+    char dir[] = "/tmp/rt-ext-procwatch.XXXXXX", ring_path[512];
+    struct rt_ring *ring = procwatch_folder(dir, ring_path, 4096);
+    int in;
+    char *const sleep_argv[] = {"/bin/sleep", "5", NULL};
+    pid_t pid = start_runtime(sleep_argv, dir, false, &in);
+    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 200);
+    cr_assert_not_null(w);
+    uint64_t quiet_ms;
+    long wakes;
+    uint64_t quiet = quiet_walks(w, &quiet_ms, &wakes);
+    kill(pid, SIGKILL);
+    close(in);
+    waitpid(pid, NULL, 0);
+    rt_ext_procwatch_stop(w);
+    cr_assert_leq(quiet, quiet_ms / 200 + 2, "a 200 ms period, quiet: %llu walks in %llu ms",
+                  (unsigned long long)quiet, (unsigned long long)quiet_ms);
+    procwatch_folder_remove(dir, ring_path, ring);
+}
+
 /* A child that has exited and is not reaped yet (a zombie: a shell's command between its exit
  * and the shell's wait, the C sample's `uname` under `popen`) has no program to read: it is
  * leaving, there is nothing to sample, and it does not keep a covered tree from being quiet.
