@@ -1214,6 +1214,22 @@ static uint64_t quiet_walks(struct rt_ext_procwatch *w, uint64_t *ms, long *wake
     return walks;
 }
 
+/* A sampler with period_ms over the runtime pid (started by start_runtime, its stdin in) in
+ * run folder dir: its walks in a quiet while (quiet_walks), then the runtime killed and the
+ * sampler stopped. */
+static uint64_t quiet_walks_of(pid_t pid, int in, const char *dir, const char *ring_path,
+                               uint64_t period_ms, uint64_t *ms, long *wakes)
+{
+    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, period_ms);
+    cr_assert_not_null(w);
+    uint64_t walks = quiet_walks(w, ms, wakes);
+    kill(pid, SIGKILL);
+    close(in);
+    waitpid(pid, NULL, 0);
+    rt_ext_procwatch_stop(w);
+    return walks;
+}
+
 /* A runtime tree of covered processes (a dynamic program) is walked every 50 ms, not every
  * period, while it records nothing, and while it records anything but a process change, even
  * with an invocation ending every 5 ms; a process change (the counter a producer bumps before
@@ -1283,15 +1299,9 @@ Test(extension_procwatch, a_long_period_is_kept_while_quiet)
     int in;
     char *const sleep_argv[] = {"/bin/sleep", "5", NULL};
     pid_t pid = start_runtime(sleep_argv, dir, false, &in);
-    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 200);
-    cr_assert_not_null(w);
     uint64_t quiet_ms;
     long wakes;
-    uint64_t quiet = quiet_walks(w, &quiet_ms, &wakes);
-    kill(pid, SIGKILL);
-    close(in);
-    waitpid(pid, NULL, 0);
-    rt_ext_procwatch_stop(w);
+    uint64_t quiet = quiet_walks_of(pid, in, dir, ring_path, 200, &quiet_ms, &wakes);
     cr_assert_leq(quiet, quiet_ms / 200 + 2, "a 200 ms period, quiet: %llu walks in %llu ms",
                   (unsigned long long)quiet, (unsigned long long)quiet_ms);
     procwatch_folder_remove(dir, ring_path, ring);
@@ -1339,15 +1349,9 @@ Test(extension_procwatch, a_zombie_child_leaves_the_tree_quiet)
         waitpid(pid, NULL, 0);
     }
     cr_assert(zombie, "the runtime became /bin/sleep with a zombie child");
-    struct rt_ext_procwatch *w = rt_ext_procwatch_start(ring_path, dir, 5);
-    cr_assert_not_null(w);
     uint64_t quiet_ms;
     long wakes;
-    uint64_t quiet = quiet_walks(w, &quiet_ms, &wakes);
-    kill(pid, SIGKILL);
-    close(in);
-    waitpid(pid, NULL, 0);
-    rt_ext_procwatch_stop(w);
+    uint64_t quiet = quiet_walks_of(pid, in, dir, ring_path, 5, &quiet_ms, &wakes);
     cr_assert_leq(quiet, quiet_ms / 50 + 2, "with a zombie child: %llu walks in %llu ms",
                   (unsigned long long)quiet, (unsigned long long)quiet_ms);
     cr_assert_leq(wakes, (long)(quiet + quiet / 2 + 2),
