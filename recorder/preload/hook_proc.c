@@ -177,26 +177,29 @@ static bool has_var(char *const envp[], const char *prefix, size_t plen)
     return false;
 }
 
-/* Returns envp, or out filled with envp plus our variables when a child would lose them.
- * *covered is cleared when LD_PRELOAD was replaced by something without us, and when the
- * environment is explicitly empty (NULL or no variables, as `env -i` passes): a program that
- * asks for a clean environment gets one, and its exec is recorded as not covered. */
-static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *covered)
+/* Whether a child given envp would lose the interposer: then an exec or spawn passes it on with
+ * our variables put back (keep_env). *covered is cleared when LD_PRELOAD was replaced by
+ * something without us, and when the environment is explicitly empty (NULL or no variables,
+ * as `env -i` passes): a program that asks for a clean environment gets one, and its exec is
+ * recorded as not covered. */
+static bool env_lost(char *const envp[], bool *covered)
 {
     if (!saved_ring[0] || !rt_pl_active)
-        return envp;
+        return false;
     if (!envp || !envp[0]) {
         *covered = false;
-        return envp;
+        return false;
     }
-    bool has_ring = has_var(envp, "RUNTRAIL_RING=", 14);
-    bool has_preload = has_var(envp, "LD_PRELOAD=", 11);
-    if (has_ring && has_preload)
-        return envp;
-    if (has_preload) { /* the program chose its own LD_PRELOAD: leave it */
-        *covered = false;
-        return envp;
-    }
+    if (!has_var(envp, "LD_PRELOAD=", 11))
+        return true;
+    if (!has_var(envp, "RUNTRAIL_RING=", 14))
+        *covered = false; /* the program chose its own LD_PRELOAD: leave it */
+    return false;
+}
+
+/* envp plus our variables (env_lost), in out; envp itself if that would not fit. */
+static char *const *keep_env(char *const envp[], char **out, size_t cap)
+{
     size_t n = 0;
     for (size_t i = 0; envp && envp[i]; i++) {
         if (n + 4 >= cap)
@@ -204,7 +207,7 @@ static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *c
         out[n++] = envp[i];
     }
     out[n++] = saved_preload;
-    if (!has_ring)
+    if (!has_var(envp, "RUNTRAIL_RING=", 14))
         out[n++] = saved_ring;
     if (saved_proxy[0] && !has_var(envp, "RUNTRAIL_PROXY=", 15))
         out[n++] = saved_proxy;
@@ -212,16 +215,44 @@ static char *const *keep_env(char *const envp[], char **out, size_t cap, bool *c
     return out;
 }
 
-/* The environment an exec of t passes on (keep_env), and RT_EF_NOT_COVERED added to *flags
- * when the new image will not load the interposer: static, or LD_PRELOAD replaced. */
-static char *const *exec_env(const struct exec_target *t, char *const envp[], char **env_buf,
-                             uint32_t *flags)
+/* Whether an exec of t must pass envp on with our variables put back (env_lost), and
+ * RT_EF_NOT_COVERED added to *flags when the new image will not load the interposer: static,
+ * or LD_PRELOAD replaced. */
+static bool exec_env(const struct exec_target *t, char *const envp[], uint32_t *flags)
 {
     bool covered = t->covered != 0;
-    char *const *env = keep_env(envp, env_buf, MAX_ENV, &covered);
+    bool keep = env_lost(envp, &covered);
     if (!covered)
         *flags |= RT_EF_NOT_COVERED;
-    return env;
+    return keep;
+}
+
+enum exec_kind { EXEC_VE, EXEC_VPE, EXEC_FD };
+
+static int real_exec(enum exec_kind kind, int fd, const char *file, char *const argv[],
+                     char *const envp[])
+{
+    if (kind == EXEC_FD)
+        return REAL(fexecve)(fd, argv, envp);
+    return kind == EXEC_VE ? REAL(execve)(file, argv, envp) : REAL(execvpe)(file, argv, envp);
+}
+
+/* The real exec with keep_env's environment. Its buffer (MAX_ENV pointers, 32 KiB) is in this
+ * frame alone, entered only when an environment lost our variables: in the hooks' own frames
+ * it put everything they call 32 KiB further down the stack, on pages the process had not
+ * touched (a shell's vfork child faulted in two of its parent's stack pages per exec). */
+__attribute__((noinline)) static int real_exec_kept(enum exec_kind kind, int fd, const char *file,
+                                                    char *const argv[], char *const envp[])
+{
+    char *out[MAX_ENV];
+    return real_exec(kind, fd, file, argv, keep_env(envp, out, MAX_ENV));
+}
+
+static int exec_call(enum exec_kind kind, bool keep, int fd, const char *file, char *const argv[],
+                     char *const envp[])
+{
+    return keep ? real_exec_kept(kind, fd, file, argv, envp)
+                : real_exec(kind, fd, file, argv, envp);
 }
 
 /* ---- exec ---- */
@@ -255,12 +286,12 @@ static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, 
     rt_producer_emit(&rt_pl_ring, &rec);
 }
 
-enum exec_kind { EXEC_VE, EXEC_VPE };
-
 /* vfork cannot be wrapped (the child would return into a dead frame), so a vfork child is
  * noticed when it reaches exec or _exit with a pid that is not ours: record the fork its
  * parent made. Touches nothing but the ring (the child shares our memory). */
-static int32_t vfork_noted; /* shared with the vfork child: the child it was noted for */
+/* shared with the vfork child: the child it was noted for. On the pages every process touches
+ * (start.ld): the child's first exec would otherwise fault a page in for it, twice (read, write) */
+RT_PL_START static int32_t vfork_noted;
 static void note_vfork_child(int32_t pid, int64_t t0)
 {
     if (pid == rt_pl_pid || pid == vfork_noted)
@@ -323,22 +354,21 @@ static int do_exec(enum exec_kind kind, const char *file, char *const argv[], ch
     const char *path = kind == EXEC_VPE ? search_path(file, resolved, sizeof resolved) : file;
     struct exec_target t;
     exec_look(path, 0, &t);
-    char *env_buf[MAX_ENV];
     if (kind == EXEC_VE && path_search_miss(file, argv, t.absent)) {
         note_vfork_child((int32_t)syscall(SYS_getpid), t0);
         uint32_t ignored = 0;
-        char *const *env = exec_env(&t, envp, env_buf, &ignored);
+        bool keep = exec_env(&t, envp, &ignored);
         rt_pl_leave();
-        return REAL(execve)(file, argv, env);
+        return exec_call(EXEC_VE, keep, -1, file, argv, envp);
     }
     uint32_t flags = exec_flags(path);
-    char *const *env = exec_env(&t, envp, env_buf, &flags);
+    bool keep = exec_env(&t, envp, &flags);
     int32_t me = (int32_t)syscall(SYS_getpid);
     note_vfork_child(me, t0);
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, path, argv, -1, flags, me,
              may_be_uncovered(&t, flags));
     rt_pl_leave(); /* a vfork child shares this thread's TLS with its parent */
-    int r = kind == EXEC_VE ? REAL(execve)(file, argv, env) : REAL(execvpe)(file, argv, env);
+    int r = exec_call(kind, keep, -1, file, argv, envp);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, path, argv, -1,
@@ -424,15 +454,14 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     target[n > 0 ? n : 0] = 0;
     uint32_t flags =
         n >= 7 && !memcmp(target, "/memfd:", 7) ? RT_EF_EXEC_MEMFD : exec_flags(target);
-    char *env_buf[MAX_ENV];
     struct exec_target t;
     exec_look(self, 0, &t);
-    char *const *env = exec_env(&t, envp, env_buf, &flags);
+    bool keep = exec_env(&t, envp, &flags);
     int32_t me = (int32_t)syscall(SYS_getpid);
     rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_PENDING, t0, 0, target, argv, fd, flags, me,
              may_be_uncovered(&t, flags));
     rt_pl_leave();
-    int r = REAL(fexecve)(fd, argv, env);
+    int r = exec_call(EXEC_FD, keep, fd, NULL, argv, envp);
     int e = RT_ERRNO;
     if (rt_pl_enter()) {
         rec_exec(RT_OP_EXEC, RT_RING_INT_EXEC_FAILED, t0, -(int64_t)e, target, argv, fd,
@@ -445,26 +474,42 @@ RT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 /* ---- spawn, fork, system, popen ---- */
 
+static int real_spawn(bool search, pid_t *pid, const char *file,
+                      const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                      char *const argv[], char *const envp[])
+{
+    return search ? REAL(posix_spawnp)(pid, file, fa, attr, argv, envp)
+                  : REAL(posix_spawn)(pid, file, fa, attr, argv, envp);
+}
+
+/* real_spawn with keep_env's environment, its buffer in this frame alone (real_exec_kept). */
+__attribute__((noinline)) static int real_spawn_kept(bool search, pid_t *pid, const char *file,
+                                                     const posix_spawn_file_actions_t *fa,
+                                                     const posix_spawnattr_t *attr,
+                                                     char *const argv[], char *const envp[])
+{
+    char *out[MAX_ENV];
+    return real_spawn(search, pid, file, fa, attr, argv, keep_env(envp, out, MAX_ENV));
+}
+
 static int spawn_common(bool search, pid_t *pid, const char *file,
                         const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
                         char *const argv[], char *const envp[])
 {
     if (!rt_pl_enter())
-        return search ? REAL(posix_spawnp)(pid, file, fa, attr, argv, envp)
-                      : REAL(posix_spawn)(pid, file, fa, attr, argv, envp);
+        return real_spawn(search, pid, file, fa, attr, argv, envp);
     int64_t t0 = rt_pl_stamp();
     char resolved[1024];
     const char *path = search ? search_path(file, resolved, sizeof resolved) : file;
     uint32_t flags = exec_flags(path);
-    char *env_buf[MAX_ENV];
     struct exec_target t;
     exec_look(path, 0, &t);
-    char *const *env = exec_env(&t, envp, env_buf, &flags);
+    bool keep = exec_env(&t, envp, &flags);
     pid_t child = 0;
     if (may_be_uncovered(&t, flags))
         rt_producer_proc_change(&rt_pl_ring);
-    int rc = search ? REAL(posix_spawnp)(&child, file, fa, attr, argv, env)
-                    : REAL(posix_spawn)(&child, file, fa, attr, argv, env);
+    int rc = keep ? real_spawn_kept(search, &child, file, fa, attr, argv, envp)
+                  : real_spawn(search, &child, file, fa, attr, argv, envp);
     int e = RT_ERRNO;
     if (pid)
         *pid = child;
@@ -514,11 +559,11 @@ RT_EXPORT pid_t fork(void)
 
 /* Whether the shell system() and popen() start (/bin/sh, with this process's environment)
  * records itself: a dynamic non-Go program, looked at once per process, and the environment
- * still carries the interposer (keep_env's test; those calls pass environ as it is). The
+ * still carries the interposer (env_lost's test; those calls pass environ as it is). The
  * commands it runs are its own execs, announced there. */
 static bool shell_covered(void)
 {
-    static int sh; /* 0: not looked at yet, 1: covered, -1: not */
+    RT_PL_START static int sh; /* 0: not looked at yet, 1: covered, -1: not */
     if (!__atomic_load_n(&sh, __ATOMIC_RELAXED)) {
         struct exec_target t;
         int saved = RT_ERRNO;
