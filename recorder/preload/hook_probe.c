@@ -34,9 +34,13 @@ _Static_assert(SEEN_WAYS == 4, "the replaced slot is chosen by the hash's top tw
 #define MIX 0x9e3779b97f4a7c15ull
 
 static uint64_t seen[SEEN_SLOTS] __attribute__((aligned(4096)));
-static uint64_t cwd_gen;  /* bumped by every chdir/fchdir: relative paths change meaning */
-static uint32_t seen_new; /* hashes this process (and its parent before the fork) entered */
-static struct {
+/* cwd_gen is bumped by every chdir/fchdir (relative paths change meaning); seen_new counts the
+ * hashes this process (and its parent before the fork) entered. These three are on the pages
+ * every process touches (start.ld): on a page of their own, a process's first probe faulted
+ * it in twice, a read of the zero page and then the copy to write. */
+RT_PL_START static uint64_t cwd_gen;
+RT_PL_START static uint32_t seen_new;
+RT_PL_START static struct {
     int32_t pid; /* the process the count belongs to (a fork child starts at 0) */
     uint64_t count;
 } repeats;
@@ -104,7 +108,16 @@ static bool repeated(enum rt_op op, int dirfd, const char *path, size_t len, int
      * With one slot per hash, any of a process's first probes shared a slot with a given one
      * with a chance of 1 in 4096 each, and a repeat was then recorded again. */
     uint64_t *first = &seen[(h >> 8) & (SEEN_FIRST_SLOTS - SEEN_WAYS)];
-    bool spread = __atomic_load_n(&seen_new, __ATOMIC_RELAXED) >= SEEN_FIRST;
+    uint32_t entered = __atomic_load_n(&seen_new, __ATOMIC_RELAXED);
+    if (!entered) {
+        /* Nothing entered yet, so nothing to find: the first touch of the table's first page
+         * is this store, one fault, where a look first would map the zero page and fault
+         * again to write. */
+        __atomic_store_n(&first[0], h, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&seen_new, 1, __ATOMIC_RELAXED);
+        return false;
+    }
+    bool spread = entered >= SEEN_FIRST;
     uint64_t *set = spread ? &seen[(h >> 8) & (SEEN_SLOTS - SEEN_WAYS)] : first;
     int empty = -1;
     bool found = false;

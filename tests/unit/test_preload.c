@@ -311,13 +311,13 @@ static long data_pages(pid_t pid, const char *so, long *loader)
     return beyond;
 }
 
-/* Starts tests/recorder/progs/idle (recording into ring, or pass-through when ring is NULL)
+/* Starts tests/recorder/progs/NAME (recording into ring, or pass-through when ring is NULL)
  * and returns how many pages of the interposer's data (its writable segment, .bss included) it
  * had touched once ready: those the loader writes and those beyond. */
-static long idle_data_pages(const char *ring)
+static long prog_data_pages(const char *name, const char *ring)
 {
     int to, from;
-    pid_t pid = start_prog("idle", ring, &to, &from);
+    pid_t pid = start_prog(name, ring, &to, &from);
     wait_ready(from);
     char so[512];
     snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
@@ -339,15 +339,32 @@ Test(preload, process_start_touches_few_data_pages, .timeout = 60)
 {
     char path[64];
     struct rt_ring *ring = test_ring("pages", 1024, path);
-    long recording = idle_data_pages(path);
+    long recording = prog_data_pages("idle", path);
     rt_ring_close(ring);
     unlink(path);
-    long passthru = idle_data_pages(NULL);
+    long passthru = prog_data_pages("idle", NULL);
     cr_assert_leq(recording, 2,
                   "a recorded process start touched %ld pages of the interposer's data", recording);
     cr_assert_leq(passthru, 2,
                   "a pass-through process start touched %ld pages of the interposer's data",
                   passthru);
+}
+
+/* A shell's search for a command (stats along its PATH) and its vfork and exec of it, recording,
+ * touch one page of the interposer's data more than a start: the probe table's first page. The
+ * probes' counters and the vfork child's note sit on the start's pages, and the table's first
+ * touch is a write (five pages before: each counter's page and the table's were read first,
+ * mapping the zero page, then faulted again to write). */
+Test(preload, a_shell_search_and_exec_touch_one_page_more, .timeout = 60)
+{
+    char path[64];
+    struct rt_ring *ring = test_ring("shpages", 1024, path);
+    long pages = prog_data_pages("shell_like", path);
+    rt_ring_close(ring);
+    unlink(path);
+    cr_assert_leq(pages, 3,
+                  "a shell's PATH search and exec touched %ld pages of the interposer's data",
+                  pages);
 }
 
 /* The interposer's file is mapped in two pieces, code with its read-only data and the writable
