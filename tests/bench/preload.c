@@ -20,17 +20,19 @@
  *                               thread's, and a fourth column gives the children's minor page
  *                               faults per process (steady from run to run, unlike times on a
  *                               loaded machine)
- *   preload spawnmix N PROG EMPTY SO [REF]
+ *   preload spawnmix N PROG EMPTY SO [REF] [-- ARG...]
  *                               process start, side by side within one loop: N rounds, each
- *                               spawning PROG once per variant in a rotating order, from
- *                               libc's own posix_spawn (not a hook), and reading each child's
- *                               own CPU time and page faults (wait4), so a slow drift of the
- *                               machine's speed hits every variant alike. Variants: plain (no
- *                               LD_PRELOAD, no RUNTRAIL_* variables), empty (LD_PRELOAD=EMPTY, a
- *                               library with nothing in it), passthru (LD_PRELOAD=SO without a
- *                               ring), and, when RUNTRAIL_RING names a live ring (run under
- *                               `runtrail record`), runtrail (SO recording into it) and ref (REF
- *                               recording). Prints per variant "spawnmix VARIANT WALL_MEDIAN
+ *                               spawning PROG (with the ARGs after "--", else "nop - -",
+ *                               this program returning at once) once per variant in a rotating
+ *                               order, from libc's own posix_spawn (not a hook), and reading
+ *                               each child's own CPU time and page faults (wait4), so a slow
+ *                               drift of the machine's speed hits every variant alike. Variants:
+ *                               plain (no LD_PRELOAD, no RUNTRAIL_* variables), empty
+ *                               (LD_PRELOAD=EMPTY, a library with nothing in it), passthru
+ *                               (LD_PRELOAD=SO without a ring), and, when RUNTRAIL_RING names a
+ *                               live ring (run under `runtrail record`), runtrail (SO recording
+ *                               into it) and ref (REF recording; "" for none). Prints per
+ *                               variant "spawnmix VARIANT WALL_MEDIAN
  *                               CPU_MEDIAN CPU_MEAN FAULTS_MEAN" (ns, ns, ns, faults per
  *                               process); the means leave out the slowest 5% of each
  *                               variant's starts (a preempted child)
@@ -150,10 +152,13 @@ static int spawnmix(long n, int argc, char **argv)
                              {"empty", mix_env(mix_var("LD_PRELOAD", argv[4]), NULL), 0, 0, 0},
                              {"passthru", mix_env(mix_var("LD_PRELOAD", argv[5]), NULL), 0, 0, 0}};
     int count = 3;
+    int dashes = 6;
+    while (dashes < argc && strcmp(argv[dashes], "--"))
+        dashes++;
     if (ring_var) {
         m[count++] = (struct mix){.name = "runtrail",
                                   .envp = mix_env(mix_var("LD_PRELOAD", argv[5]), ring_var)};
-        if (argc > 6 && *argv[6])
+        if (dashes > 6 && *argv[6])
             m[count++] = (struct mix){.name = "ref",
                                       .envp = mix_env(mix_var("LD_PRELOAD", argv[6]), ring_var)};
     }
@@ -162,7 +167,12 @@ static int spawnmix(long n, int argc, char **argv)
         m[v].cpu = calloc((size_t)n, sizeof(double));
         m[v].flt = calloc((size_t)n, sizeof(double));
     }
-    char *args[] = {argv[3], "nop", "-", "-", NULL};
+    char *nop[] = {argv[3], "nop", "-", "-", NULL};
+    char **args = nop;
+    if (dashes < argc) { /* PROG's own arguments: argv[dashes] becomes args[0] */
+        args = &argv[dashes];
+        args[0] = argv[3];
+    }
     for (long i = 0; i < n; i++)
         for (int j = 0; j < count; j++) {
             struct mix *x = &m[(i + j) % count];

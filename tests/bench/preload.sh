@@ -17,8 +17,10 @@
 # Then process start (posix_spawn + wait4 of a program that returns at once, BENCH_SPAWN rounds
 # of one start per variant in turn): plain, LD_PRELOAD of an empty library, the interposer
 # without a ring, recording into a `runtrail record` ring (and ref, recording with BENCH_REF);
-# wall, each child's CPU time and page faults (target: <= 50 us added by the interposer), and
-# the instructions of one start under callgrind, when valgrind is installed.
+# wall, each child's CPU time and page faults (target: <= 50 us added by the interposer); the
+# same for `sh -c 'uname -s'` (BENCH_SPAWN_SH rounds, 300), the C sample's popen: a shell's PATH
+# search, vfork and exec of a second preloaded program; and the instructions of one start under
+# callgrind, when valgrind is installed.
 # Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts; BENCH_REF=SO adds
 # a column "ref": runtrail record with another build of the interposer, e.g. the previous one,
 # measured side by side in the same run)
@@ -204,8 +206,21 @@ echo "process start ($S rounds, each spawning a program that returns at once onc
 echo "in turn), per process: median wall and children's CPU time, CPU mean of the fastest 95%,"
 echo "added = median CPU minus plain's, minor page faults (mean):"
 printf '  %-10s%12s%12s%12s%12s%10s\n' "" "wall us" "CPU us" "CPU mean" "CPU added" faults
-plain_cpu=$(awk '$2 == "plain" {print $4}' <<<"$mix")
-awk -v p="${plain_cpu:-0}" '$1 == "spawnmix" {printf "  %-10s%12.1f%12.1f%12.1f%+12.1f%10.1f\n", $2, $3/1e3, $4/1e3, $5/1e3, ($4-p)/1e3, $6}' <<<"$mix"
+mixrows() { # the spawnmix lines in $1, with the CPU added over plain's
+    local plain_cpu
+    plain_cpu=$(awk '$2 == "plain" {print $4}' <<<"$1")
+    awk -v p="${plain_cpu:-0}" '$1 == "spawnmix" {printf "  %-10s%12.1f%12.1f%12.1f%+12.1f%10.1f\n", $2, $3/1e3, $4/1e3, $5/1e3, ($4-p)/1e3, $6}' <<<"$1"
+}
+mixrows "$mix"
+# The same for what the C sample's popen starts: `sh -c 'uname -s'`, a shell that searches its
+# PATH, vforks and execs a second preloaded program (docs/recorder.md, "Tenth pass").
+SS=${BENCH_SPAWN_SH:-300}
+mix=$("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" -- \
+    "$P" spawnmix "$SS" /bin/sh "$EMPTY" "$SO" "$REF" -- -c 'uname -s >/dev/null')
+echo
+echo "the same for sh -c 'uname -s' ($SS rounds; two preloaded processes per start):"
+printf '  %-10s%12s%12s%12s%12s%10s\n' "" "wall us" "CPU us" "CPU mean" "CPU added" faults
+mixrows "$mix"
 # Instructions per process start (callgrind: the same count on any host and any load), when
 # valgrind is installed (make bench installs it).
 if command -v valgrind >/dev/null; then
