@@ -122,11 +122,12 @@ int rt_emu_start(const struct rt_emu_config *cfg, struct rt_emu **out, struct rt
         rt_emu_stop(emu);
         return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "runtime arguments");
     }
-    /* AWS_LAMBDA_EXEC_WRAPPER: an explicit --env wins, else the first layer that has one. */
+    /* AWS_LAMBDA_EXEC_WRAPPER: an explicit --env wins, else /opt/runtrail/wrapper of the
+     * merged layers, i.e. the last layer's that has one (start_extensions). */
     for (size_t i = 0; i < cfg->n_env; i++)
         if (!strncmp(cfg->env[i], "AWS_LAMBDA_EXEC_WRAPPER=", 24))
             snprintf(emu->wrapper, sizeof emu->wrapper, "%s", cfg->env[i] + 24);
-    for (size_t i = 0; !emu->wrapper[0] && i < cfg->n_layers; i++) {
+    for (size_t i = cfg->n_layers; !emu->wrapper[0] && i-- > 0;) {
         char path[4096];
         snprintf(path, sizeof path, "%s/runtrail/wrapper", cfg->layers[i]);
         if (access(path, X_OK) == 0 && !realpath(path, emu->wrapper))
@@ -148,46 +149,64 @@ int rt_emu_start(const struct rt_emu_config *cfg, struct rt_emu **out, struct rt
 
 /* ---- sandbox ---- */
 
-static int name_cmp(const void *a, const void *b)
+/* One name of the merged extensions/ folder: the file of the last layer that has it. */
+struct ext_entry {
+    char name[256];
+    char path[4096 + 256];
+    bool runs; /* an executable regular file */
+};
+
+static int ext_entry_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct ext_entry *)a)->name, ((const struct ext_entry *)b)->name);
 }
 
-/* Starts every executable file in LAYER/extensions/, in name order, like Lambda. */
-static int start_extensions(struct rt_emu *emu, const char *layer, struct rt_errinfo *ei)
+/* Starts the executables of the layers' extensions/ folders, in name order, like Lambda.
+ * Lambda merges the layers into /opt in their order, so a name a later layer also has is
+ * that layer's file: the recorder layer invoke adds and a --layer folder holding another build
+ * of it (extensions/runtrail) start one extension, the later one, not two. */
+static int start_extensions(struct rt_emu *emu, const struct rt_emu_config *cfg,
+                            struct rt_errinfo *ei)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/extensions", layer);
-    DIR *d = opendir(dir);
-    if (!d)
-        return RT_OK;
-    char *names[EMU_MAX_EXTENSIONS] = {0};
+    struct ext_entry *e = calloc(EMU_MAX_EXTENSIONS, sizeof *e);
+    if (!e)
+        return rt_fail(ei, RT_ERR_EMU_NO_MEMORY, -1, "extensions");
     size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < EMU_MAX_EXTENSIONS) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[4096 + 256];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
-            names[n++] = strdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof names[0], name_cmp);
-    int rc = RT_OK;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == RT_OK && names[i] && emu->n_ext_procs < EMU_MAX_EXTENSIONS) {
-            char path[4096 + 256];
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-            char real[4096];
-            char *argv[] = {realpath(path, real) ? real : path, NULL};
-            rc = emu_proc_spawn(emu, argv, names[i], -1, &emu->ext_procs[emu->n_ext_procs], ei);
-            if (rc == RT_OK)
-                emu->n_ext_procs++;
+    for (size_t l = 0; l < cfg->n_layers; l++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/extensions", cfg->layers[l]);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof e->name)
+                continue;
+            size_t i = 0;
+            while (i < n && strcmp(e[i].name, de->d_name))
+                i++;
+            if (i == n && n == EMU_MAX_EXTENSIONS)
+                continue;
+            if (i == n)
+                snprintf(e[n++].name, sizeof e->name, "%s", de->d_name);
+            snprintf(e[i].path, sizeof e[i].path, "%s/%s", dir, de->d_name);
+            struct stat st;
+            e[i].runs =
+                stat(e[i].path, &st) == 0 && S_ISREG(st.st_mode) && access(e[i].path, X_OK) == 0;
         }
-        free(names[i]);
+        if (d)
+            closedir(d);
     }
+    qsort(e, n, sizeof *e, ext_entry_cmp);
+    int rc = RT_OK;
+    for (size_t i = 0; rc == RT_OK && i < n && emu->n_ext_procs < EMU_MAX_EXTENSIONS; i++) {
+        if (!e[i].runs)
+            continue;
+        char real[4096];
+        char *argv[] = {realpath(e[i].path, real) ? real : e[i].path, NULL};
+        rc = emu_proc_spawn(emu, argv, e[i].name, -1, &emu->ext_procs[emu->n_ext_procs], ei);
+        if (rc == RT_OK)
+            emu->n_ext_procs++;
+    }
+    free(e);
     return rc;
 }
 
@@ -322,8 +341,7 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
     uint64_t until = emu_mono_ns() +
                      (uint64_t)(cfg->init_timeout_ms ? cfg->init_timeout_ms : 10000) * 1000000ull;
     int rc = RT_OK;
-    for (size_t i = 0; rc == RT_OK && i < cfg->n_layers; i++)
-        rc = start_extensions(emu, cfg->layers[i], ei);
+    rc = start_extensions(emu, cfg, ei);
     if (rc != RT_OK)
         return rc;
     while (!extensions_registered(emu) && !emu->init_failed && !emu->cancelled &&

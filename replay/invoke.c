@@ -255,7 +255,9 @@ int rt_invoke_setup_recording(struct rt_invoke_opts *o, const char *self_exe, co
                  probe);
         return RT_ERR_EMULATOR;
     }
-    /* The recorder layer comes first: its wrapper wraps the runtime. */
+    /* The recorder layer comes first, as if added before the function's own layers: its
+     * wrapper wraps the runtime, unless a later --layer folder holds another build of it
+     * (runtrail/wrapper, extensions/runtrail), which replaces it as in Lambda's /opt. */
     memmove(o->layers + 1, o->layers, o->n_layers * sizeof o->layers[0]);
     o->layers[0] = o->layer_path;
     o->n_layers++;

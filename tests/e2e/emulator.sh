@@ -150,6 +150,20 @@ rm -f "$T_TMP/ext.log"
 expect_eq "an invocation waits for the extension to call next again (>= 300 ms)" yes \
     "$(python3 -c 'import json,sys; print("yes" if json.loads(open(sys.argv[1]).readline())["durationMs"] >= 300 else "no")' "$T_TMP/slow")"
 
+# Lambda merges the layers into /opt in their order: an extension a later layer also has is that
+# layer's file, one process, not one per layer (docs/man/runtrail-invoke.1).
+mkdir -p "$T_TMP/layer2/extensions"
+printf '#!/bin/sh\necho "from the second layer" >>"$TEST_EXT_LOG"\nexec %s "$@"\n' \
+    "$ROOT/tests/replay/ext_logger.py" >"$T_TMP/layer2/extensions/logger"
+chmod +x "$T_TMP/layer2/extensions/logger"
+rm -f "$T_TMP/ext.log"
+"$RUNTRAIL" invoke --no-record --layer "$T_TMP/layer" --layer "$T_TMP/layer2" \
+    --env TEST_EXT_LOG="$T_TMP/ext.log" --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" \
+    -- "$C_BOOTSTRAP" >/dev/null 2>"$T_TMP/merge.err"
+expect_eq "two layers with the same extension: the later layer's starts, once" \
+    "from the second layer|register 200" \
+    "$(grep -E '^(from|register)' "$T_TMP/ext.log" | sed 's/^\(register [0-9]*\) .*/\1/' | paste -sd'|')"
+
 # The Init phase as Lambda runs it: the runtime starts once every extension has registered,
 # beside what an extension does before its first event/next; init is over (and the first event
 # goes out) only when the runtime and every extension wait in next.

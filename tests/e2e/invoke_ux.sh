@@ -69,6 +69,17 @@ id1=$(sed -n 1p "$T_TMP/print.report" | python3 -c 'import json,sys; print(json.
 expect_grep "cold-start bundle: the init's line, before the start" \
     '^-[0-9.]+ms +stdout +"init line S14-7f3a"' "$T_TMP/show1.txt"
 
+# A --layer folder holding another build of the recorder layer replaces the built one, as a
+# later layer's files replace an earlier one's in Lambda's /opt: one extension, no second one
+# failing to register beside it.
+cp -r "$RT_ROOT/$BUILD/layer" "$T_TMP/other-layer"
+"$RUNTRAIL" invoke --store "$T_TMP/s-other" --layer "$T_TMP/other-layer" --repeat 2 \
+    -- "$T_TMP/fn/runtime.sh" >/dev/null 2>"$T_TMP/other.err"
+expect_no_grep "the recorder layer given again as --layer: no second extension" \
+    "cannot register|is in use" "$T_TMP/other.err"
+expect_eq "... and each invocation is recorded once (2 bundles and the shutdown's)" 3 \
+    "$(only_bundle "$T_TMP/s-other" | wc -l)"
+
 # What recording cost beside the function, in every bundle: the extension's CPU since the
 # previous bundle (META recorder_cpu_ns), in show, show --json and export's recorder_cpu_ms.
 expect_grep "show: the recorder line says the extension's CPU since the previous bundle" \
