@@ -330,6 +330,17 @@ static long prog_data_pages(const char *name, const char *ring)
     return loader + pages;
 }
 
+/* prog_data_pages of NAME recording into a ring of its own. */
+static long recorded_data_pages(const char *name)
+{
+    char path[64];
+    struct rt_ring *ring = test_ring("pages", 1024, path);
+    long pages = prog_data_pages(name, path);
+    rt_ring_close(ring);
+    unlink(path);
+    return pages;
+}
+
 /* What every process touches from its start sits first in .bss (start.ld), right after the
  * relocated data the loader writes anyway (one page: -z norelro): a process start touches two
  * pages of the interposer's data, recording or not. (Scattered through .bss, it took five
@@ -337,11 +348,7 @@ static long prog_data_pages(const char *name, const char *ring)
  * three recording.) */
 Test(preload, process_start_touches_few_data_pages, .timeout = 60)
 {
-    char path[64];
-    struct rt_ring *ring = test_ring("pages", 1024, path);
-    long recording = prog_data_pages("idle", path);
-    rt_ring_close(ring);
-    unlink(path);
+    long recording = recorded_data_pages("idle");
     long passthru = prog_data_pages("idle", NULL);
     cr_assert_leq(recording, 2,
                   "a recorded process start touched %ld pages of the interposer's data", recording);
@@ -357,11 +364,7 @@ Test(preload, process_start_touches_few_data_pages, .timeout = 60)
  * mapping the zero page, then faulted again to write). */
 Test(preload, a_shell_search_and_exec_touch_one_page_more, .timeout = 60)
 {
-    char path[64];
-    struct rt_ring *ring = test_ring("shpages", 1024, path);
-    long pages = prog_data_pages("shell_like", path);
-    rt_ring_close(ring);
-    unlink(path);
+    long pages = recorded_data_pages("shell_like");
     cr_assert_leq(pages, 3,
                   "a shell's PATH search and exec touched %ld pages of the interposer's data",
                   pages);
