@@ -340,8 +340,7 @@ static int cold_start(struct rt_emu *emu, struct rt_errinfo *ei)
     emu->registration_open = true;
     uint64_t until = emu_mono_ns() +
                      (uint64_t)(cfg->init_timeout_ms ? cfg->init_timeout_ms : 10000) * 1000000ull;
-    int rc = RT_OK;
-    rc = start_extensions(emu, cfg, ei);
+    int rc = start_extensions(emu, cfg, ei);
     if (rc != RT_OK)
         return rc;
     while (!extensions_registered(emu) && !emu->init_failed && !emu->cancelled &&

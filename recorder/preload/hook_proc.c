@@ -288,9 +288,9 @@ static void rec_exec(enum rt_op op, uint16_t internal, int64_t t0, int64_t res, 
 
 /* vfork cannot be wrapped (the child would return into a dead frame), so a vfork child is
  * noticed when it reaches exec or _exit with a pid that is not ours: record the fork its
- * parent made. Touches nothing but the ring (the child shares our memory). */
-/* shared with the vfork child: the child it was noted for. On the pages every process touches
- * (start.ld): the child's first exec would otherwise fault a page in for it, twice (read, write) */
+ * parent made. Touches nothing but the ring (the child shares our memory) and vfork_noted, the
+ * child it was noted for, on the pages every process touches (start.ld): on a page of its own,
+ * a shell's first vfork child faulted it in twice (a read, then the write). */
 RT_PL_START static int32_t vfork_noted;
 static void note_vfork_child(int32_t pid, int64_t t0)
 {
