@@ -194,7 +194,9 @@ size_t rt_pl_resolve_walk(const char *const *names, void ***slots, size_t count)
          : (rt_fn_##name)rt_pl_resolve(#name, (void **)&rt_real_##name))
 
 /* What every process touches at start and exit sits together, first in .bss, where the page
- * the loader zeroes anyway holds its start (recorder/preload/start.ld). */
+ * the loader zeroes anyway holds its start (recorder/preload/start.ld); so do a few small
+ * variables that only some processes touch (the probe counters, the vfork note), which on a
+ * page of their own would cost those processes a fault or two. */
 #define RT_PL_START __attribute__((section(".bss.rt_pl_start")))
 /* A buffer of which a process touches the first bytes: the Nth after the N-1th. */
 #define RT_PL_START_HEAD(n) __attribute__((section(".bss.rt_pl_start.head" #n)))
