@@ -11,9 +11,9 @@
 # with RUNTRAIL_TSC=0 (every stamp from clock_gettime), so both time stamp paths are measured on
 # any host; the clocksource the kernel used is printed with the load. Targets: runtrail <= 1.10x
 # native, >= 20x less added time than strace, <= 100 ns per recorded event on both paths.
-# Then the kill loop again as BENCH_EV_ROUNDS (25) short runs, native and recording
-# alternately: the added CPU ns per event at the quartiles of the runs, steadier on a busy host
-# than a best of 5.
+# Then the kill and openat loops again as BENCH_EV_ROUNDS (25) short runs, native, recording
+# and recording with RUNTRAIL_TSC=0 alternately: the added CPU ns per event on both paths at
+# the quartiles of the runs, steadier on a busy host than a best of 5.
 # Then process start (posix_spawn + wait4 of a program that returns at once, BENCH_SPAWN rounds
 # of one start per variant in turn): plain, LD_PRELOAD of an empty library, the interposer
 # without a ring, recording into a `runtrail record` ring (and ref, recording with BENCH_REF);
@@ -162,35 +162,43 @@ done
 
 # ---- per recorded event, many short interleaved runs ----
 # The best of 5 above moves by more than 100 ns per event from one run to the next on a busy
-# VM; BENCH_EV_ROUNDS short runs of the kill loop, native and recording alternately (and ref,
-# with BENCH_REF), give the added CPU per event at the median and quartiles of the runs.
+# VM (an openat's own time here varies by more than the recorder adds); BENCH_EV_ROUNDS short
+# runs of the kill and the openat loops, native, recording and recording with RUNTRAIL_TSC=0
+# alternately (and ref, with BENCH_REF), give the added CPU per event on both time stamp paths
+# at the median and quartiles of the runs.
 EV_ROUNDS=${BENCH_EV_ROUNDS:-25}
 EV_N=$((N / 2))
-evvariants=(native runtrail)
+evvariants=(native runtrail notsc)
 [ -n "$REF" ] && evvariants+=(ref)
-declare -A evcpu=()
-for rep in $(seq "$EV_ROUNDS"); do
-    for v in "${evvariants[@]}"; do
-        case $v in
-        native) r=$("$P" kill "$EV_N" x) ;;
-        runtrail) r=$("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" -- "$P" kill "$EV_N" x) ;;
-        ref) r=$(RUNTRAIL_PRELOAD=$REF "$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" -- "$P" kill "$EV_N" x) ;;
-        esac
-        set -- $r
-        evcpu[$v]+=" $3"
-    done
-done
-echo
-echo "kill(self, 0), $EV_ROUNDS interleaved runs of $EV_N each: CPU ns added per recorded event"
-echo "(a run's CPU ns per op minus native's at the same rank), first quartile / median / third:"
 quart() { printf '%s\n' "$@" | sort -g | awk -v q="$Q" '{v[NR] = $1} END {print v[int((NR - 1) * q) + 1]}'; }
-for v in "${evvariants[@]}"; do
-    [ "$v" = native ] && continue
-    line=""
-    for Q in 0.25 0.5 0.75; do
-        line+=$(awk -v a="$(quart ${evcpu[$v]})" -v b="$(quart ${evcpu[native]})" 'BEGIN{printf "%9.1f", a - b}')
+for m in kill:x open:"$TMP/file"; do
+    declare -A evcpu=()
+    for rep in $(seq "$EV_ROUNDS"); do
+        for v in "${evvariants[@]}"; do
+            cmd=("$P" "${m%%:*}" "$EV_N" "${m#*:}")
+            rec=("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" --)
+            case $v in
+            native) r=$("${cmd[@]}") ;;
+            runtrail) r=$("${rec[@]}" "${cmd[@]}") ;;
+            notsc) r=$(RUNTRAIL_TSC=0 "${rec[@]}" "${cmd[@]}") ;;
+            ref) r=$(RUNTRAIL_PRELOAD=$REF "${rec[@]}" "${cmd[@]}") ;;
+            esac
+            set -- $r
+            evcpu[$v]+=" $3"
+        done
     done
-    printf '  %-10s%s\n' "$v" "$line"
+    echo
+    echo "${m%%:*}: $EV_ROUNDS interleaved runs of $EV_N each, CPU ns added per recorded event (a run's"
+    echo "CPU ns per op minus native's at the same rank), first quartile / median / third:"
+    for v in "${evvariants[@]}"; do
+        [ "$v" = native ] && continue
+        line=""
+        for Q in 0.25 0.5 0.75; do
+            line+=$(awk -v a="$(quart ${evcpu[$v]})" -v b="$(quart ${evcpu[native]})" 'BEGIN{printf "%9.1f", a - b}')
+        done
+        printf '  %-10s%s\n' "$v" "$line"
+    done
+    unset evcpu
 done
 
 # ---- process start ----
