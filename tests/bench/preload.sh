@@ -13,7 +13,9 @@
 # native, >= 20x less added time than strace, <= 100 ns per recorded event on both paths.
 # Then the kill and openat loops again as BENCH_EV_ROUNDS (25) short runs, native, recording
 # and recording with RUNTRAIL_TSC=0 alternately: the added CPU ns per event on both paths at
-# the quartiles of the runs, steadier on a busy host than a best of 5.
+# the quartiles of the runs, steadier on a busy host than a best of 5. Then the hook's own cost
+# per call in the calling thread, on both paths (`preload pair`: hooked and raw system calls
+# alternately in one process, each timed with the TSC; x86-64).
 # Then process start (posix_spawn + wait4 of a program that returns at once, BENCH_SPAWN rounds
 # of one start per variant in turn): plain, LD_PRELOAD of an empty library, the interposer
 # without a ring, recording into a `runtrail record` ring (and ref, recording with BENCH_REF);
@@ -199,6 +201,52 @@ for m in kill:x open:"$TMP/file"; do
         printf '  %-10s%s\n' "$v" "$line"
     done
     unset evcpu
+done
+
+# ---- the hook's own cost per call, in the calling thread ----
+# `preload pair` times each call alone (fenced rdtsc), the hooked libc call and the same system
+# call made raw, alternately in one process: what whole runs swing by on a busy VM (hundreds of
+# ns per call here) cancels out, and the figure is the hook's own work on the calling thread
+# (the consumer's is not in it). BENCH_PAIR_ROUNDS (7) runs per variant, interleaved; the
+# median of the runs' quartiles, minus native's (libc's wrapper, ~10 ns).
+PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-7}
+PAIR_N=$((N / 2))
+for m in kill open:"$TMP/file"; do
+    declare -A pq=()
+    for rep in $(seq "$PAIR_ROUNDS"); do
+        for v in "${evvariants[@]}"; do
+            cmd=("$P" pair "$PAIR_N" "$m")
+            rec=("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" --)
+            case $v in
+            native) r=$("${cmd[@]}") ;;
+            runtrail) r=$("${rec[@]}" "${cmd[@]}") ;;
+            notsc) r=$(RUNTRAIL_TSC=0 "${rec[@]}" "${cmd[@]}") ;;
+            ref) r=$(RUNTRAIL_PRELOAD=$REF "${rec[@]}" "${cmd[@]}") ;;
+            esac
+            set -- $r
+            [ $# -eq 6 ] || continue
+            pq[$v,1]+=" $3" pq[$v,2]+=" $4" pq[$v,3]+=" $5" pq[$v,4]+=" $6"
+        done
+    done
+    if [ "${pq[native,2]:-}" = "" ] || [ "${pq[native,2]# }" = "-" ]; then
+        echo
+        echo "${m%%:*}: the hook's own cost per call not measured (preload pair needs x86-64)"
+        unset pq
+        continue
+    fi
+    echo
+    echo "${m%%:*}: the hook's own cost per recorded call, in the calling thread ($PAIR_ROUNDS runs of"
+    echo "$PAIR_N pairs, hooked vs raw system call alternately, each timed alone; ns added over"
+    echo "native's, median of the runs' first quartile / median / third / mean of the middle half):"
+    for v in "${evvariants[@]}"; do
+        [ "$v" = native ] && continue
+        line=""
+        for q in 1 2 3 4; do
+            line+=$(awk -v a="$(median ${pq[$v,$q]})" -v b="$(median ${pq[native,$q]})" 'BEGIN{printf "%9.1f", a - b}')
+        done
+        printf '  %-10s%s\n' "$v" "$line"
+    done
+    unset pq
 done
 
 # ---- process start ----
