@@ -36,7 +36,7 @@
  *                               CPU_MEDIAN CPU_MEAN FAULTS_MEAN" (ns, ns, ns, faults per
  *                               process); the means leave out the slowest 5% of each
  *                               variant's starts (a preempted child)
- *   preload pair N kill|open[:FILE]
+ *   preload pair N kill|open:FILE
  *                               the hook's own cost per call, in this thread: N rounds, each
  *                               making the call once through libc (kill(getpid(), 0) or
  *                               openat(FILE), which the interposer hooks) and once as a raw
@@ -240,7 +240,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 #endif
 
-/* preload pair N kill|open[:FILE] (see the top of the file). */
+/* preload pair N kill|open:FILE (see the top of the file). */
 static int pair(long n, const char *what)
 {
     bool open_ = !strncmp(what, "open:", 5);

@@ -228,7 +228,7 @@ for m in kill open:"$TMP/file"; do
             pq[$v,1]+=" $3" pq[$v,2]+=" $4" pq[$v,3]+=" $5" pq[$v,4]+=" $6"
         done
     done
-    if [ "${pq[native,2]:-}" = "" ] || [ "${pq[native,2]# }" = "-" ]; then
+    if [ -z "${pq[native,2]:-}" ] || [[ " ${pq[native,2]} " == *" - "* ]]; then
         echo
         echo "${m%%:*}: the hook's own cost per call not measured (preload pair needs x86-64)"
         unset pq
