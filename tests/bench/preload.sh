@@ -172,20 +172,24 @@ EV_ROUNDS=${BENCH_EV_ROUNDS:-25}
 EV_N=$((N / 2))
 evvariants=(native runtrail notsc)
 [ -n "$REF" ] && evvariants+=(ref)
+# as_variant V CMD... -> CMD's output, run natively (native) or under `runtrail record`:
+# runtrail, notsc (RUNTRAIL_TSC=0: every stamp from the clock), ref (the BENCH_REF interposer)
+as_variant() {
+    local v=$1 rec=("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" --)
+    shift
+    case $v in
+    native) "$@" ;;
+    runtrail) "${rec[@]}" "$@" ;;
+    notsc) RUNTRAIL_TSC=0 "${rec[@]}" "$@" ;;
+    ref) RUNTRAIL_PRELOAD=$REF "${rec[@]}" "$@" ;;
+    esac
+}
 quart() { printf '%s\n' "$@" | sort -g | awk -v q="$Q" '{v[NR] = $1} END {print v[int((NR - 1) * q) + 1]}'; }
 for m in kill:x open:"$TMP/file"; do
     declare -A evcpu=()
     for rep in $(seq "$EV_ROUNDS"); do
         for v in "${evvariants[@]}"; do
-            cmd=("$P" "${m%%:*}" "$EV_N" "${m#*:}")
-            rec=("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" --)
-            case $v in
-            native) r=$("${cmd[@]}") ;;
-            runtrail) r=$("${rec[@]}" "${cmd[@]}") ;;
-            notsc) r=$(RUNTRAIL_TSC=0 "${rec[@]}" "${cmd[@]}") ;;
-            ref) r=$(RUNTRAIL_PRELOAD=$REF "${rec[@]}" "${cmd[@]}") ;;
-            esac
-            set -- $r
+            set -- $(as_variant "$v" "$P" "${m%%:*}" "$EV_N" "${m#*:}")
             evcpu[$v]+=" $3"
         done
     done
@@ -215,15 +219,7 @@ for m in kill open:"$TMP/file"; do
     declare -A pq=()
     for rep in $(seq "$PAIR_ROUNDS"); do
         for v in "${evvariants[@]}"; do
-            cmd=("$P" pair "$PAIR_N" "$m")
-            rec=("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" --)
-            case $v in
-            native) r=$("${cmd[@]}") ;;
-            runtrail) r=$("${rec[@]}" "${cmd[@]}") ;;
-            notsc) r=$(RUNTRAIL_TSC=0 "${rec[@]}" "${cmd[@]}") ;;
-            ref) r=$(RUNTRAIL_PRELOAD=$REF "${rec[@]}" "${cmd[@]}") ;;
-            esac
-            set -- $r
+            set -- $(as_variant "$v" "$P" pair "$PAIR_N" "$m")
             [ $# -eq 6 ] || continue
             pq[$v,1]+=" $3" pq[$v,2]+=" $4" pq[$v,3]+=" $5" pq[$v,4]+=" $6"
         done
