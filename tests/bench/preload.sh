@@ -190,6 +190,7 @@ for m in kill:x open:"$TMP/file"; do
     for rep in $(seq "$EV_ROUNDS"); do
         for v in "${evvariants[@]}"; do
             set -- $(as_variant "$v" "$P" "${m%%:*}" "$EV_N" "${m#*:}")
+            [ $# -eq 3 ] || continue
             evcpu[$v]+=" $3"
         done
     done
@@ -198,6 +199,7 @@ for m in kill:x open:"$TMP/file"; do
     echo "CPU ns per op minus native's at the same rank), first quartile / median / third:"
     for v in "${evvariants[@]}"; do
         [ "$v" = native ] && continue
+        [ -n "${evcpu[$v]:-}" ] && [ -n "${evcpu[native]:-}" ] || { printf '  %-10s no run finished\n' "$v"; continue; }
         line=""
         for Q in 0.25 0.5 0.75; do
             line+=$(awk -v a="$(quart ${evcpu[$v]})" -v b="$(quart ${evcpu[native]})" 'BEGIN{printf "%9.1f", a - b}')
@@ -224,9 +226,12 @@ for m in kill open:"$TMP/file"; do
             pq[$v,1]+=" $3" pq[$v,2]+=" $4" pq[$v,3]+=" $5" pq[$v,4]+=" $6"
         done
     done
-    if [ -z "${pq[native,2]:-}" ] || [[ " ${pq[native,2]} " == *" - "* ]]; then
+    why=
+    [ -z "${pq[native,2]:-}" ] && why="no native run finished"
+    [[ " ${pq[native,2]:-} " == *" - "* ]] && why="preload pair needs x86-64"
+    if [ -n "$why" ]; then
         echo
-        echo "${m%%:*}: the hook's own cost per call not measured (preload pair needs x86-64)"
+        echo "${m%%:*}: the hook's own cost per call not measured ($why)"
         unset pq
         continue
     fi
@@ -236,6 +241,7 @@ for m in kill open:"$TMP/file"; do
     echo "native's, median of the runs' first quartile / median / third / mean of the middle half):"
     for v in "${evvariants[@]}"; do
         [ "$v" = native ] && continue
+        [ -n "${pq[$v,2]:-}" ] || { printf '  %-10s no run finished\n' "$v"; continue; }
         line=""
         for q in 1 2 3 4; do
             line+=$(awk -v a="$(median ${pq[$v,$q]})" -v b="$(median ${pq[native,$q]})" 'BEGIN{printf "%9.1f", a - b}')
