@@ -60,6 +60,7 @@ struct rt_recording {
     struct rt_writer *w;
     struct rt_ring *ring;
     char ring_path[PATH_MAX];
+    bool ring_in_mem; /* ring_path is the memfd's /proc path, not a file to remove */
     int ring_rc;
     struct rt_errinfo ring_ei;
     pid_t child;
@@ -423,6 +424,15 @@ static void create_ring(struct rt_recording *r)
                       : env_dir && *env_dir               ? env_dir
                                                           : default_ring_dir();
     bool chosen = (r->cfg.ring_dir && *r->cfg.ring_dir) || (env_dir && *env_dir);
+    /* In memory unless a folder was chosen: a program that clears /dev/shm or /tmp then
+     * cannot take the ring from the processes it starts afterwards. */
+    if (!chosen &&
+        rt_ring_create_mem(0, r->ring_path, sizeof r->ring_path, &r->ring, &r->ring_ei) == RT_OK) {
+        r->ring_rc = RT_OK;
+        r->ring_in_mem = true;
+        rt_ring_populate(r->ring); /* before the recorded program's first write to it */
+        return;
+    }
     snprintf(r->ring_path, sizeof r->ring_path, "%s/runtrail-ring-%d-%s", dir, (int)getpid(), hex);
     r->ring_rc = rt_ring_create(r->ring_path, 0, &r->ring, &r->ring_ei);
     if (r->ring_rc != RT_OK && !chosen && strcmp(dir, "/tmp") != 0) {
@@ -686,7 +696,8 @@ void rt_record_free(struct rt_recording *r)
         close(r->exec_err_fd);
     if (r->ring) {
         rt_ring_close(r->ring);
-        unlink(r->ring_path);
+        if (!r->ring_in_mem)
+            unlink(r->ring_path);
     }
     for (size_t i = 0; i < r->n_held; i++)
         free(r->held[i].strings);

@@ -32,7 +32,8 @@
 struct rt_record_config {
     char *const *argv;    /* the command (argv[0] searched in PATH), NULL-terminated */
     const char *preload;  /* the interposer; NULL: run without (exit status and logs only) */
-    const char *ring_dir; /* NULL or "": $RUNTRAIL_RING_DIR, else /dev/shm (tmpfs) or /tmp */
+    const char *ring_dir; /* a folder for the ring's file; NULL or "": $RUNTRAIL_RING_DIR, else
+                           * in memory (a memfd), else a file in /dev/shm (tmpfs) or /tmp */
     size_t max_events;    /* events kept; 0 = 100000; the rest are counted as dropped */
     int out_fd, err_fd;   /* the command's stdout and stderr as given to us (normally 1, 2) */
     /* Called for each event as it is drained, before it is traced or kept, or NULL: rewrites

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ struct conn_report {
 };
 
 struct rt_ring {
+    int fd; /* the memfd of a ring in memory (its /proc path names it), else -1 */
     void *map;
     size_t map_len;
     struct rt_ring_header *hdr;
@@ -180,58 +182,30 @@ static uint64_t ring_key(void)
     return key | (1ull << 63);
 }
 
-int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei)
+/* The ring's length in bytes for `slots` records (0 = default), and its cell count. */
+static size_t ring_len(size_t slots, uint64_t *cells, size_t *conn_off)
 {
-    rt_errinfo_clear(ei);
     uint64_t s = RT_RING_MIN_SLOTS;
     uint64_t want = slots ? slots : RT_RING_DEFAULT_SLOTS;
     while (s < want && s < RT_RING_MAX_SLOTS)
         s <<= 1;
-    uint64_t n = s * RT_RING_SLOT_CELLS;
-    size_t conn_off = RT_RING_HDR_SIZE + (size_t)n * RT_RING_CELL_SIZE;
-    size_t len = conn_off + RT_RING_CONNS * sizeof(struct rt_ring_conn);
-    struct rt_ring *r = ring_state_new();
-    if (!r)
-        return rt_fail(ei, RT_ERR_NOMEM, -1, "%s", path);
-    if (unlink(path) != 0 && errno != ENOENT) {
-        ring_discard(r);
-        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
-    }
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        ring_discard(r);
-        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
-    }
-    /* Reserve the blocks now: on a full tmpfs a sparse file would SIGBUS on first write. The
-     * cells need no initial content: a zero word is never a commit. */
-    int fe = posix_fallocate(fd, 0, (off_t)len);
-    if (fe != 0 && fe != EOPNOTSUPP && fe != EINVAL) {
-        close(fd);
-        unlink(path);
-        ring_discard(r);
-        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(fe));
-    }
-    /* posix_fallocate already set the size; where the filesystem cannot allocate, the file
-     * is sized here (sparse). */
-    if (fe != 0 && ftruncate(fd, (off_t)len) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(path);
-        ring_discard(r);
-        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(e));
-    }
+    *cells = s * RT_RING_SLOT_CELLS;
+    *conn_off = RT_RING_HDR_SIZE + (size_t)*cells * RT_RING_CELL_SIZE;
+    return *conn_off + RT_RING_CONNS * sizeof(struct rt_ring_conn);
+}
+
+/* Maps fd (already sized to len) and writes the header; publishes the magic last. The fd is
+ * not closed here. */
+static int ring_map(struct rt_ring *r, int fd, size_t len, uint64_t n, size_t conn_off,
+                    const char *name, struct rt_errinfo *ei)
+{
     void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    int e = errno;
-    close(fd);
-    if (map == MAP_FAILED) {
-        unlink(path);
-        ring_discard(r);
-        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: mmap: %s", path, strerror(e));
-    }
-    /* No readahead here: the blocks are unwritten extents, and the header's first write
-     * would read around it, zero-filling the page cache of the whole ring on the cold
-     * start's path (1.1-1.4 ms of the ring's creation on ext4). rt_ring_populate does that
-     * later, off that path. */
+    if (map == MAP_FAILED)
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: mmap: %s", name, strerror(errno));
+    /* No readahead here: on a disk file system the blocks are unwritten extents, and the
+     * header's first write would read around it, zero-filling the page cache of the whole
+     * ring on the cold start's path (1.1-1.4 ms of the ring's creation on ext4).
+     * rt_ring_populate does that later, off that path. */
     (void)madvise(map, len, MADV_RANDOM);
     r->map = map;
     r->map_len = len;
@@ -259,13 +233,125 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
 #endif
     /* Producers check the magic first: publish it last. */
     __atomic_store_n(&h->magic, RT_RING_MAGIC, __ATOMIC_RELEASE);
+    return RT_OK;
+}
+
+int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    uint64_t n;
+    size_t conn_off;
+    size_t len = ring_len(slots, &n, &conn_off);
+    struct rt_ring *r = ring_state_new();
+    if (!r)
+        return rt_fail(ei, RT_ERR_NOMEM, -1, "%s", path);
+    r->fd = -1;
+    if (unlink(path) != 0 && errno != ENOENT) {
+        ring_discard(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        ring_discard(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
+    }
+    /* Reserve the blocks now: on a full tmpfs a sparse file would SIGBUS on first write. The
+     * cells need no initial content: a zero word is never a commit. */
+    int fe = posix_fallocate(fd, 0, (off_t)len);
+    if (fe != 0 && fe != EOPNOTSUPP && fe != EINVAL) {
+        close(fd);
+        unlink(path);
+        ring_discard(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(fe));
+    }
+    /* posix_fallocate already set the size; where the filesystem cannot allocate, the file
+     * is sized here (sparse). */
+    if (fe != 0 && ftruncate(fd, (off_t)len) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        ring_discard(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(e));
+    }
+    int rc = ring_map(r, fd, len, n, conn_off, path, ei);
+    close(fd);
+    if (rc != RT_OK) {
+        unlink(path);
+        ring_discard(r);
+        return rc;
+    }
+    *out = r;
+    return RT_OK;
+}
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+
+int rt_ring_create_mem(size_t slots, char *path, size_t cap, struct rt_ring **out,
+                       struct rt_errinfo *ei)
+{
+    rt_errinfo_clear(ei);
+    uint64_t n;
+    size_t conn_off;
+    size_t len = ring_len(slots, &n, &conn_off);
+    struct rt_ring *r = ring_state_new();
+    if (!r)
+        return rt_fail(ei, RT_ERR_NOMEM, -1, "event ring in memory");
+    int fd = memfd_create("runtrail-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        int e = errno;
+        ring_discard(r);
+        return rt_fail(ei, RT_ERR_RING_OPEN, -1, "memfd_create: %s", strerror(e));
+    }
+    /* Sparse: a page is allocated at its first write (rt_ring_populate allocates them all
+     * later, off the cold start's path). Then its size is sealed: nobody can shrink the ring
+     * under the mappings of the consumer and the producers (a SIGBUS in every one of them). */
+    char why[96] = "";
+    struct stat own, seen;
+    if (ftruncate(fd, (off_t)len) != 0)
+        snprintf(why, sizeof why, "ftruncate: %s", strerror(errno));
+    else if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+        snprintf(why, sizeof why, "sealing its size: %s", strerror(errno));
+    else if ((size_t)snprintf(path, cap, "/proc/%d/fd/%d", (int)getpid(), fd) >= cap)
+        snprintf(why, sizeof why, "its /proc path is too long");
+    else {
+        /* Producers open it by that path: check that /proc is there and names it. */
+        int again = open(path, O_RDONLY | O_CLOEXEC);
+        if (again < 0)
+            snprintf(why, sizeof why, "%s: %s", path, strerror(errno));
+        else if (fstat(fd, &own) != 0 || fstat(again, &seen) != 0 || own.st_ino != seen.st_ino ||
+                 own.st_dev != seen.st_dev)
+            snprintf(why, sizeof why, "%s names another file", path);
+        if (again >= 0)
+            close(again);
+    }
+    int rc = why[0] ? rt_fail(ei, RT_ERR_RING_OPEN, -1, "event ring in memory: %s", why)
+                    : ring_map(r, fd, len, n, conn_off, path, ei);
+    if (rc != RT_OK) {
+        close(fd);
+        ring_discard(r);
+        if (cap)
+            path[0] = '\0';
+        return rc;
+    }
+    r->fd = fd;
     *out = r;
     return RT_OK;
 }
 
 void rt_ring_populate(struct rt_ring *ring)
 {
-    if (ring)
+    if (!ring)
+        return;
+    /* In memory: allocate every page now (zeroed), so that a producer's first write to a cell
+     * maps a page instead of allocating and clearing one. On a file: read it into the page
+     * cache. Either way the pages count once, in the sandbox's memory, not in any process's
+     * RSS until it touches them. */
+    if (ring->fd >= 0)
+        (void)fallocate(ring->fd, 0, 0, (off_t)ring->map_len);
+    else
         (void)madvise(ring->map, ring->map_len, MADV_WILLNEED);
 }
 
@@ -274,6 +360,8 @@ void rt_ring_close(struct rt_ring *ring)
     if (!ring)
         return;
     munmap(ring->map, ring->map_len);
+    if (ring->fd >= 0)
+        close(ring->fd);
     ring_discard(ring);
 }
 

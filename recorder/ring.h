@@ -1,6 +1,6 @@
 /* The shared event ring between the interposer (producers: every thread of every process that
  * loads libruntrail-preload.so) and the consumer (`runtrail record`, the Lambda extension).
- * A file under /tmp named by RUNTRAIL_RING, created by the consumer and mapped MAP_SHARED by
+ * A memfd (or a file) named by RUNTRAIL_RING, created by the consumer and mapped MAP_SHARED by
  * everyone. Layout, memory ordering and the commit protocol: recorder/RING.md.
  *
  * Producers (ring_produce.c, linked into the preload library, libc only) never block, never
@@ -18,12 +18,20 @@ struct rt_ring;
 
 /* Creates (truncating) the ring file at path with room for `slots` records (0 = default). */
 int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct rt_errinfo *ei);
-/* Reads the ring's file into the page cache (zero-filled blocks), so that a producer's first
- * write to a cell finds its page there: without it, that write's fault reads around it, and
- * the whole ring's zero-filling (about 1 ms) lands in the function's process. Slow: call it
- * from a background thread after the ring is published. */
+/* Creates the ring in memory (a memfd whose size is sealed), with nothing on a file system: a
+ * function that clears /tmp, or fills it, cannot take it from the processes it starts later.
+ * Producers open it as /proc/PID/fd/N (this process's pid and the memfd), written to path
+ * (cap bytes); fails if that path does not reach it (no /proc) or memfd_create is refused.
+ * The memfd stays open until rt_ring_close. */
+int rt_ring_create_mem(size_t slots, char *path, size_t cap, struct rt_ring **out,
+                       struct rt_errinfo *ei);
+/* Allocates the ring's pages (in memory) or reads its file into the page cache (zero-filled
+ * blocks), so that a producer's first write to a cell finds its page there: without it, that
+ * write's fault allocates and clears it (in memory) or reads around it, and the whole ring's
+ * zero-filling (about 1 ms) lands in the function's processes. Slow: call it from a
+ * background thread after the ring is published. */
 void rt_ring_populate(struct rt_ring *ring);
-/* Unmaps; the file stays (call unlink yourself when done). */
+/* Unmaps (and closes a ring in memory); a file stays (call unlink yourself when done). */
 void rt_ring_close(struct rt_ring *ring);
 
 /* Calls fn for each committed record in order and frees its slot, then writes the summaries

@@ -64,9 +64,10 @@
     _(disable, "RUNTRAIL_DISABLE", "0", bool,                                                      \
       "1: the extension registers and does nothing else; the wrapper runs the runtime as is.")     \
     _(run_dir, "RUNTRAIL_RUN_DIR", "", str,                                                        \
-      "Folder of the event ring and of the ready file the wrapper reads (empty: "                  \
+      "Folder of the ready file the wrapper reads and of the runtime's pid file (empty: "          \
       "`/tmp/runtrail-PORT`, PORT from AWS_LAMBDA_RUNTIME_API, 9001 in Lambda, so that local "     \
-      "sandboxes sharing one /tmp never share a ring).")                                           \
+      "sandboxes sharing one /tmp never meet). The event ring is in memory; only where that "      \
+      "fails (no memfd or /proc) is it a file here.")                                              \
     _(ring_slots, "RUNTRAIL_RING_SLOTS", "2048", count,                                            \
       "Size of the event ring in 1 KiB units, rounded to a power of two: room for at least "       \
       "that many records, 5-8 times as many of the usual size (0: the ring's default).")           \
@@ -444,7 +445,8 @@ void rt_ext_proxy_stop(struct rt_ext_proxy *p);
 
 /* ---- helpers (util in sealer.c) ---- */
 /* The runtime's pid as the wrapper wrote it (RUNTRAIL_RUN_DIR/runtime.pid) before exec'ing the
- * runtime; 0 when unknown. */
+ * runtime; 0 when unknown. Once the file is gone (a function that cleared /tmp), the pid it
+ * last named for that folder. */
 pid_t rt_ext_runtime_pid(const char *run_dir);
 
 /* ---- /proc sampling of processes the interposer cannot enter (procwatch.c, procparse.c) ---- */

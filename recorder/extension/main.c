@@ -303,6 +303,7 @@ struct recorder {
     struct rt_ext_logs *logs;           /* the function's lines from the Telemetry API (LOGS) */
     struct rt_ext_procwatch *procwatch; /* /proc sampling of uncovered processes, or NULL */
     char ring_path[4096], ready_path[4096];
+    bool ring_file; /* the ring is the file ring_path (else in memory) */
 };
 
 /* Creates the ring and the sealer (its thread starts after register), starts the proxy and
@@ -318,11 +319,24 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     if (mkdir(cfg->run_dir, 0755) != 0 && errno != EEXIST)
         counters[RT_CTR_CONFIG_ERRORS]++;
     unlink(rec->ready_path);
-    snprintf(rec->ring_path, sizeof rec->ring_path, "%s/ring", cfg->run_dir);
-    if (rt_ring_create(rec->ring_path, (size_t)cfg->ring_slots, &rec->ring, NULL) != RT_OK) {
-        diag("cannot create the event ring %s: recording without the interposer", rec->ring_path);
-        rec->ring = NULL;
-        rec->ring_path[0] = '\0';
+    /* The ring in memory first: on Lambda /tmp is a disk, and a function that clears it (a
+     * common habit) would delete a ring file, leaving every process it starts afterwards
+     * unrecorded. A file in the run folder where memfd or /proc is missing. */
+    struct rt_errinfo mem_ei;
+    if (rt_ring_create_mem((size_t)cfg->ring_slots, rec->ring_path, sizeof rec->ring_path,
+                           &rec->ring, &mem_ei) != RT_OK) {
+        snprintf(rec->ring_path, sizeof rec->ring_path, "%s/ring", cfg->run_dir);
+        if (rt_ring_create(rec->ring_path, (size_t)cfg->ring_slots, &rec->ring, NULL) != RT_OK) {
+            diag("%s; cannot create the event ring %s either: recording without the interposer",
+                 mem_ei.detail, rec->ring_path);
+            rec->ring = NULL;
+            rec->ring_path[0] = '\0';
+        } else {
+            rec->ring_file = true;
+            diag("%s; the event ring is the file %s instead, which a function that clears /tmp "
+                 "removes",
+                 mem_ei.detail, rec->ring_path);
+        }
     }
     /* The proxy's socket first: the sealer leaves the runtime's traffic to it out of the
      * bundles, so it needs the port actually bound. */
@@ -451,7 +465,7 @@ static void shutdown_recorder(struct recorder *rec, const struct rt_ext_config *
      * shutdown budget belongs to the bundles (what it sampled last is in the final seal or
      * lost, as for any sample taken too late) */
     (void)rt_ext_procwatch_stop(rec->procwatch);
-    if (rec->ring_path[0])
+    if (rec->ring_file)
         unlink(rec->ring_path);
     if (!cfg->disable)
         rmdir(cfg->run_dir); /* only when empty: never someone else's files */

@@ -1049,16 +1049,33 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
 
 pid_t rt_ext_runtime_pid(const char *run_dir)
 {
+    /* The last pid read, per folder: a function that clears /tmp removes the file, and the
+     * runtime it named runs on (the /proc sampler and the hold still need it). */
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char last_dir[4096];
+    static pid_t last_pid;
     char path[4200], text[32];
     snprintf(path, sizeof path, "%s/runtime.pid", run_dir);
+    pid_t pid = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    text[n] = '\0';
-    long v = strtol(text, NULL, 10);
-    return v > 1 && v < INT_MAX ? (pid_t)v : 0;
+    bool gone = fd < 0 && errno == ENOENT;
+    if (fd >= 0) {
+        ssize_t n = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (n > 0) {
+            text[n] = '\0';
+            long v = strtol(text, NULL, 10);
+            pid = v > 1 && v < INT_MAX ? (pid_t)v : 0;
+        }
+    }
+    pthread_mutex_lock(&mu);
+    bool same = strcmp(last_dir, run_dir) == 0;
+    if (pid > 0) {
+        snprintf(last_dir, sizeof last_dir, "%s", run_dir);
+        last_pid = pid;
+    } else if (gone && same) {
+        pid = last_pid;
+    }
+    pthread_mutex_unlock(&mu);
+    return pid;
 }

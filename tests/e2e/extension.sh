@@ -6,7 +6,8 @@
 # the code digest, the handler's file/net/proc events and none of the runtime's traffic to
 # the proxy; the sandbox chain; payload modes and redaction; and the failures: store not
 # writable (counted in the next bundle, spooled bundle delivered later), ring full, bad
-# configuration, timeout, crash, RUNTRAIL_DISABLE and a proxy that cannot start.
+# configuration, timeout, crash, RUNTRAIL_DISABLE, a proxy that cannot start, and a function
+# that deletes the run folder.
 source "$(dirname "$0")/../lib.sh"
 ROOT=$RT_ROOT
 SAMPLES=$ROOT/samples
@@ -230,6 +231,18 @@ secs=$(($(date +%s) - t0))
 expect_eq "hold on next: a crash is recorded (its sandbox closed) and the next invocation answers, well before the deadline" \
     "crash,unknown,ok,unknown yes" \
     "$(for b in $(all_bundles "$T_TMP/store-died"); do facts "$b" meta.status; done | paste -sd,) $([ "$secs" -lt 20 ] && echo yes || echo "no ($secs s)")"
+
+# A function that clears /tmp at every invocation (common advice on Lambda) removes the run
+# folder; the ring lives in memory, so the processes it starts afterwards are still recorded.
+rec "$T_TMP/store-clean" --task-root "$ROOT/tests/extension/cleaner" --handler app.handler \
+    --event "$T_TMP/empty.json" --repeat 3 -- python3 "$SAMPLES/python/bootstrap.py" \
+    >"$T_TMP/clean.out" 2>"$T_TMP/clean.err"
+expect_eq "run folder cleared by the function: answers unchanged, the folder gone each time" \
+    '{"child":"Linux","run_dir_left":false} x3' \
+    "$(sort -u "$T_TMP/clean.out") x$(wc -l <"$T_TMP/clean.out")"
+expect_eq "run folder cleared by the function: every invocation still records its child" \
+    "1 1 1" \
+    "$(for b in $(bundles "$T_TMP/store-clean"); do facts "$b" events | grep -c '^proc_start .*exe="/[a-z/]*uname"'; done | paste -sd' ')"
 
 rec "$T_TMP/store-off" --env RUNTRAIL_DISABLE=1 --env "$UPSTREAM" \
     --task-root "$SAMPLES/c-bootstrap" --event "$ok_event" -- "$C_BOOTSTRAP" \

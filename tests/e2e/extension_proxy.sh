@@ -53,9 +53,16 @@ AWS_LAMBDA_RUNTIME_API=127.0.0.1:$UP RUNTRAIL_PROXY_PORT=$PROXY_PORT RUNTRAIL_RU
 EXT_PID=$!
 PIDS+=($EXT_PID)
 for _ in $(seq 100); do [ -s "$T_TMP/run/ready" ] && break; sleep 0.05; done
-expect_eq "the extension writes its ready file (proxy address, ring, pid)" \
-    "RUNTRAIL_PROXY=127.0.0.1:$PROXY_PORT|RUNTRAIL_RING=$T_TMP/run/ring|RUNTRAIL_PID=$EXT_PID" \
-    "$(paste -sd'|' "$T_TMP/run/ready" 2>/dev/null)"
+expect_eq "the extension writes its ready file (proxy address, ring in memory, pid)" \
+    "RUNTRAIL_PROXY=127.0.0.1:$PROXY_PORT|RUNTRAIL_RING=/proc/$EXT_PID/fd/N|RUNTRAIL_PID=$EXT_PID" \
+    "$(paste -sd'|' "$T_TMP/run/ready" 2>/dev/null | sed -E 's#(/fd/)[0-9]+#\1N#')"
+RING=$(sed -n 's/^RUNTRAIL_RING=//p' "$T_TMP/run/ready")
+expect_eq "the ring is a memfd whose size is sealed, and no file in the run folder" \
+    "/memfd:runtrail-ring (deleted) shrink,grow,seal no" \
+    "$(readlink "$RING") $(python3 -c 'import fcntl,os,sys
+s = fcntl.fcntl(os.open(sys.argv[1], os.O_RDONLY), fcntl.F_GET_SEALS)
+print(",".join(n for n, b in (("shrink", fcntl.F_SEAL_SHRINK), ("grow", fcntl.F_SEAL_GROW),
+                              ("write", fcntl.F_SEAL_WRITE), ("seal", fcntl.F_SEAL_SEAL)) if s & b))' "$RING" 2>&1) $([ -e "$T_TMP/run/ring" ] && echo yes || echo no)"
 
 # case NAME: the request bytes are in $T_TMP/req-NAME
 n_case=0

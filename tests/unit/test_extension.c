@@ -1533,3 +1533,60 @@ Test(extension_sealer, fills_the_ring_page_cache_only_after_register)
     unlink(path);
     rmdir(dir);
 }
+
+/* The same for the ring in memory (the extension's default): its pages are allocated after
+ * register, not on the cold start's path. */
+Test(extension_sealer, allocates_the_memory_ring_only_after_register)
+{
+    char path[64];
+    struct rt_ring *ring = NULL;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create_mem(0, path, sizeof path, &ring, &ei), RT_OK, "%s", ei.detail);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0);
+    static const char *const env[] = {NULL};
+    fake_env = env;
+    struct rt_ext_config cfg;
+    rt_ext_config_load_from(&cfg, fake_get);
+    struct rt_ext_sealer_options so = {.cfg = &cfg, .ring = ring, .sandbox_id = "t"};
+    struct rt_ext_sealer *s = NULL;
+    cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
+    usleep(50 * 1000);
+    struct stat st;
+    cr_assert_eq(fstat(fd, &st), 0);
+    cr_expect_lt((off_t)st.st_blocks * 512, st.st_size / 4, "%lld of %lld bytes before register",
+                 (long long)st.st_blocks * 512, (long long)st.st_size);
+    rt_ext_sealer_registered(s);
+    for (int i = 0; i < 200 && fstat(fd, &st) == 0 && (off_t)st.st_blocks * 512 < st.st_size; i++)
+        usleep(10 * 1000);
+    cr_expect_geq((off_t)st.st_blocks * 512, st.st_size, "allocated after register");
+    cr_expect_geq(rt_ext_sealer_stop(s, rt_ext_now_mono_ns() + 5000000000LL), 0);
+    close(fd);
+    rt_ring_close(ring);
+}
+
+/* runtime.pid removed (a function that clears /tmp): the pid it last named stays known. */
+Test(extension_sealer, runtime_pid_outlives_its_file)
+{
+    char dir[] = "/tmp/rt-runtime-pid.XXXXXX", path[64], other[] = "/tmp/rt-runtime-pid.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_not_null(mkdtemp(other));
+    cr_assert_eq(rt_ext_runtime_pid(dir), 0, "no file yet");
+    snprintf(path, sizeof path, "%s/runtime.pid", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "4242\n");
+    fclose(f);
+    cr_assert_eq(rt_ext_runtime_pid(dir), 4242);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(rt_ext_runtime_pid(dir), 4242, "the file is gone, the runtime is not");
+    cr_assert_eq(rt_ext_runtime_pid(other), 0, "another folder knows nothing");
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "garbage\n");
+    fclose(f);
+    cr_assert_eq(rt_ext_runtime_pid(dir), 0, "a file that says nothing usable is not overridden");
+    unlink(path);
+    rmdir(dir);
+    rmdir(other);
+}

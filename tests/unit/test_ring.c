@@ -1,7 +1,8 @@
 /* Unit tests of recorder/: the shared event ring (producer and consumer together): records
  * round-trip intact, strings are cut and counted, a full ring counts drops, many threads in
  * several processes lose nothing silently (every record present once or counted as dropped),
- * records of every size wrap around intact, a stalled producer's reservation is skipped, exec
+ * records of every size wrap around intact, a ring in memory is reached through /proc and
+ * cannot be resized, a stalled producer's reservation is skipped, exec
  * records are merged, a scribbled ring cannot crash
  * the consumer; the connection table yields one summary per period with the bytes since the
  * previous one, a last one at close or when the owner is gone, bounded strings when scribbled;
@@ -126,6 +127,57 @@ Test(ring, roundtrip)
     free(c);
     rt_producer_detach(&p);
     drop_ring(ring);
+}
+
+/* The ring in memory (the extension's and `runtrail record`'s default): another process
+ * attaches by the /proc path it is given, with no file anywhere to delete; nobody can resize
+ * it under the mappings; populating allocates its pages. */
+Test(ring, in_memory_ring_is_reached_through_proc_and_keeps_its_size)
+{
+    char path[64];
+    struct rt_ring *ring = NULL;
+    struct rt_errinfo ei;
+    cr_assert_eq(rt_ring_create_mem(0, path, sizeof path, &ring, &ei), RT_OK, "%s", ei.detail);
+    char want[32];
+    snprintf(want, sizeof want, "/proc/%d/fd/", (int)getpid());
+    cr_assert_eq(strncmp(path, want, strlen(want)), 0, "%s", path);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+        struct rt_producer p;
+        if (rt_producer_attach(&p, path) != 0)
+            _exit(2);
+        struct rt_rec r = rec_open("/from/the/child", 5);
+        _exit(rt_producer_emit(&p, &r) == 0 ? 0 : 3);
+    }
+    int st;
+    cr_assert_eq(waitpid(child, &st, 0), child);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child could not record (%d)", st);
+    struct collected *c = calloc(1, sizeof *c);
+    cr_assert_eq(rt_ring_drain(ring, collect, c), 1);
+    cr_assert_str_eq(c->ev[0].str[0].ptr, "/from/the/child");
+    free(c);
+
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    cr_assert_eq(fstat(fd, &sb), 0);
+    cr_assert_eq(ftruncate(fd, 4096), -1, "the size is sealed");
+    cr_assert_eq(errno, EPERM);
+    cr_assert_eq(ftruncate(fd, sb.st_size * 2), -1, "both ways");
+    struct stat after;
+    cr_assert_eq(fstat(fd, &after), 0);
+    cr_assert_eq(after.st_size, sb.st_size);
+    blkcnt_t before_populate = after.st_blocks;
+    rt_ring_populate(ring);
+    cr_assert_eq(fstat(fd, &after), 0);
+    cr_assert_gt(after.st_blocks, before_populate, "rt_ring_populate allocates the pages");
+    cr_assert_geq((off_t)after.st_blocks * 512, sb.st_size);
+    close(fd);
+
+    rt_ring_close(ring);
+    struct rt_producer late;
+    cr_assert_eq(rt_producer_attach(&late, path), -1, "closed: nothing to attach to");
 }
 
 Test(ring, long_strings_are_cut_and_counted)
