@@ -284,6 +284,9 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
     return RT_OK;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
 #define MFD_ALLOW_SEALING 0x0002U
@@ -345,14 +348,21 @@ void rt_ring_populate(struct rt_ring *ring)
 {
     if (!ring)
         return;
-    /* In memory: allocate every page now (zeroed), so that a producer's first write to a cell
-     * maps a page instead of allocating and clearing one. On a file: read it into the page
-     * cache. Either way the pages count once, in the sandbox's memory, not in any process's
-     * RSS until it touches them. */
-    if (ring->fd >= 0)
-        (void)fallocate(ring->fd, 0, 0, (off_t)ring->map_len);
-    else
+    if (ring->fd < 0) {
         (void)madvise(ring->map, ring->map_len, MADV_WILLNEED);
+        return;
+    }
+    /* In memory: read-fault every page here, which allocates and clears it (a fallocate'd
+     * page of a memfd is cleared only at its first fault, which would then be a producer's),
+     * so that a producer's first write to a cell only maps a page. The pages are this
+     * process's RSS from now on rather than after the consumer's first lap of the ring. A
+     * kernel before 5.14 (no MADV_POPULATE_READ): one read per page. */
+    if (madvise(ring->map, ring->map_len, MADV_POPULATE_READ) != 0) {
+        long page = sysconf(_SC_PAGESIZE);
+        size_t step = page > 0 ? (size_t)page : 4096;
+        for (size_t off = 0; off < ring->map_len; off += step)
+            (void)*(volatile const char *)((const char *)ring->map + off);
+    }
 }
 
 void rt_ring_close(struct rt_ring *ring)

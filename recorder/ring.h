@@ -25,11 +25,12 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
  * The memfd stays open until rt_ring_close. */
 int rt_ring_create_mem(size_t slots, char *path, size_t cap, struct rt_ring **out,
                        struct rt_errinfo *ei);
-/* Allocates the ring's pages (in memory) or reads its file into the page cache (zero-filled
- * blocks), so that a producer's first write to a cell finds its page there: without it, that
- * write's fault allocates and clears it (in memory) or reads around it, and the whole ring's
- * zero-filling (about 1 ms) lands in the function's processes. Slow: call it from a
- * background thread after the ring is published. */
+/* Allocates and clears the ring's pages (in memory: they join this process's RSS) or reads
+ * its file into the page cache (zero-filled blocks), so that a producer's first write to a
+ * cell finds its page there: without it, that write's fault allocates and clears it (in
+ * memory) or reads around it, and the whole ring's zero-filling (about 1 ms) lands in the
+ * function's processes. Never changes a cell. Slow: call it from a background thread after
+ * the ring is published. */
 void rt_ring_populate(struct rt_ring *ring);
 /* Unmaps (and closes a ring in memory); a file stays (call unlink yourself when done). */
 void rt_ring_close(struct rt_ring *ring);
