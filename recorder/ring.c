@@ -139,13 +139,28 @@ static bool tsc_usable(void)
 #endif
 #endif
 
+/* The ring's length in bytes for `slots` records (0 = default), and its cell count. */
+static size_t ring_len(size_t slots, uint64_t *cells, size_t *conn_off)
+{
+    uint64_t s = RT_RING_MIN_SLOTS;
+    uint64_t want = slots ? slots : RT_RING_DEFAULT_SLOTS;
+    while (s < want && s < RT_RING_MAX_SLOTS)
+        s <<= 1;
+    *cells = s * RT_RING_SLOT_CELLS;
+    *conn_off = RT_RING_HDR_SIZE + (size_t)*cells * RT_RING_CELL_SIZE;
+    return *conn_off + RT_RING_CONNS * sizeof(struct rt_ring_conn);
+}
+
 static size_t state_len(void)
 {
     return sizeof(struct rt_ring) + RT_RING_CONNS * sizeof(struct conn_report);
 }
 
-static struct rt_ring *ring_state_new(void)
+/* The consumer's state for a new ring of `slots` records (0 = default), fd -1; its length in
+ * bytes, cell count and connection table offset in *len, *cells, *conn_off. */
+static struct rt_ring *ring_state_new(size_t slots, size_t *len, uint64_t *cells, size_t *conn_off)
 {
+    *len = ring_len(slots, cells, conn_off);
 #ifdef RING_STATE_HEAP
     void *m = calloc(1, state_len());
     if (!m)
@@ -157,6 +172,7 @@ static struct rt_ring *ring_state_new(void)
 #endif
     struct rt_ring *r = m;
     r->rep = (struct conn_report *)(r + 1);
+    r->fd = -1;
     return r;
 }
 
@@ -180,18 +196,6 @@ static uint64_t ring_key(void)
         key *= 0x9e3779b97f4a7c15ull;
     }
     return key | (1ull << 63);
-}
-
-/* The ring's length in bytes for `slots` records (0 = default), and its cell count. */
-static size_t ring_len(size_t slots, uint64_t *cells, size_t *conn_off)
-{
-    uint64_t s = RT_RING_MIN_SLOTS;
-    uint64_t want = slots ? slots : RT_RING_DEFAULT_SLOTS;
-    while (s < want && s < RT_RING_MAX_SLOTS)
-        s <<= 1;
-    *cells = s * RT_RING_SLOT_CELLS;
-    *conn_off = RT_RING_HDR_SIZE + (size_t)*cells * RT_RING_CELL_SIZE;
-    return *conn_off + RT_RING_CONNS * sizeof(struct rt_ring_conn);
 }
 
 /* Maps fd (already sized to len) and writes the header; publishes the magic last. The fd is
@@ -240,12 +244,10 @@ int rt_ring_create(const char *path, size_t slots, struct rt_ring **out, struct 
 {
     rt_errinfo_clear(ei);
     uint64_t n;
-    size_t conn_off;
-    size_t len = ring_len(slots, &n, &conn_off);
-    struct rt_ring *r = ring_state_new();
+    size_t len, conn_off;
+    struct rt_ring *r = ring_state_new(slots, &len, &n, &conn_off);
     if (!r)
         return rt_fail(ei, RT_ERR_NOMEM, -1, "%s", path);
-    r->fd = -1;
     if (unlink(path) != 0 && errno != ENOENT) {
         ring_discard(r);
         return rt_fail(ei, RT_ERR_RING_OPEN, -1, "%s: %s", path, strerror(errno));
@@ -297,9 +299,8 @@ int rt_ring_create_mem(size_t slots, char *path, size_t cap, struct rt_ring **ou
 {
     rt_errinfo_clear(ei);
     uint64_t n;
-    size_t conn_off;
-    size_t len = ring_len(slots, &n, &conn_off);
-    struct rt_ring *r = ring_state_new();
+    size_t len, conn_off;
+    struct rt_ring *r = ring_state_new(slots, &len, &n, &conn_off);
     if (!r)
         return rt_fail(ei, RT_ERR_NOMEM, -1, "event ring in memory");
     int fd = memfd_create("runtrail-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);

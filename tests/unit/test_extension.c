@@ -1502,6 +1502,21 @@ Test(extension_http, too_long_unreachable_and_unknown_method)
 
 /* ---- the sealer fills the ring's page cache after register ---- */
 
+/* A sealer over ring with the default settings, not registered yet, given 50 ms to show that
+ * it does nothing before register. */
+static struct rt_ext_sealer *sealer_for(struct rt_ring *ring)
+{
+    static const char *const env[] = {NULL};
+    fake_env = env;
+    static struct rt_ext_config cfg;
+    rt_ext_config_load_from(&cfg, fake_get);
+    struct rt_ext_sealer_options so = {.cfg = &cfg, .ring = ring, .sandbox_id = "t"};
+    struct rt_ext_sealer *s = NULL;
+    cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
+    usleep(50 * 1000);
+    return s;
+}
+
 Test(extension_sealer, fills_the_ring_page_cache_only_after_register)
 {
     char dir[] = "/tmp/rt-seal-pop.XXXXXX", path[64];
@@ -1511,14 +1526,7 @@ Test(extension_sealer, fills_the_ring_page_cache_only_after_register)
     cr_assert_eq(rt_ring_create(path, 0, &ring, NULL), RT_OK);
     struct statfs fs;
     cr_assert_eq(statfs(dir, &fs), 0);
-    static const char *const env[] = {NULL};
-    fake_env = env;
-    struct rt_ext_config cfg;
-    rt_ext_config_load_from(&cfg, fake_get);
-    struct rt_ext_sealer_options so = {.cfg = &cfg, .ring = ring, .sandbox_id = "t"};
-    struct rt_ext_sealer *s = NULL;
-    cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
-    usleep(50 * 1000);
+    struct rt_ext_sealer *s = sealer_for(ring);
     size_t total = 0, before = cached_pages(path, &total);
     /* tmpfs allocates every page at creation (posix_fallocate): nothing to tell there. */
     if (fs.f_type != TMPFS_MAGIC)
@@ -1544,14 +1552,7 @@ Test(extension_sealer, allocates_the_memory_ring_only_after_register)
     cr_assert_eq(rt_ring_create_mem(0, path, sizeof path, &ring, &ei), RT_OK, "%s", ei.detail);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     cr_assert_geq(fd, 0);
-    static const char *const env[] = {NULL};
-    fake_env = env;
-    struct rt_ext_config cfg;
-    rt_ext_config_load_from(&cfg, fake_get);
-    struct rt_ext_sealer_options so = {.cfg = &cfg, .ring = ring, .sandbox_id = "t"};
-    struct rt_ext_sealer *s = NULL;
-    cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
-    usleep(50 * 1000);
+    struct rt_ext_sealer *s = sealer_for(ring);
     struct stat st;
     cr_assert_eq(fstat(fd, &st), 0);
     cr_expect_lt((off_t)st.st_blocks * 512, st.st_size / 4, "%lld of %lld bytes before register",
