@@ -411,18 +411,7 @@ static const char *default_ring_dir(void)
 
 static void create_ring(struct rt_recording *r)
 {
-    unsigned char rnd[8];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-        uint64_t x = (uint64_t)rt_clock_wall_ns() ^ (uint64_t)getpid() << 32;
-        memcpy(rnd, &x, sizeof rnd);
-    }
-    char hex[17];
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
     const char *env_dir = getenv("RUNTRAIL_RING_DIR");
-    const char *dir = r->cfg.ring_dir && *r->cfg.ring_dir ? r->cfg.ring_dir
-                      : env_dir && *env_dir               ? env_dir
-                                                          : default_ring_dir();
     bool chosen = (r->cfg.ring_dir && *r->cfg.ring_dir) || (env_dir && *env_dir);
     /* In memory unless a folder was chosen: a program that clears /dev/shm or /tmp then
      * cannot take the ring from the processes it starts afterwards. */
@@ -433,6 +422,17 @@ static void create_ring(struct rt_recording *r)
         rt_ring_populate(r->ring); /* before the recorded program's first write to it */
         return;
     }
+    const char *dir = r->cfg.ring_dir && *r->cfg.ring_dir ? r->cfg.ring_dir
+                      : env_dir && *env_dir               ? env_dir
+                                                          : default_ring_dir();
+    unsigned char rnd[8];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        uint64_t x = (uint64_t)rt_clock_wall_ns() ^ (uint64_t)getpid() << 32;
+        memcpy(rnd, &x, sizeof rnd);
+    }
+    char hex[17];
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
     snprintf(r->ring_path, sizeof r->ring_path, "%s/runtrail-ring-%d-%s", dir, (int)getpid(), hex);
     r->ring_rc = rt_ring_create(r->ring_path, 0, &r->ring, &r->ring_ei);
     if (r->ring_rc != RT_OK && !chosen && strcmp(dir, "/tmp") != 0) {

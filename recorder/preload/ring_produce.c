@@ -41,8 +41,7 @@ int rt_producer_attach(struct rt_producer *p, const char *path)
     memset(p, 0, sizeof *p);
     /* A ring in memory is named by its consumer's /proc/PID/fd/N, a link that must be
      * followed; a ring file never through a symbolic link. */
-    bool in_proc = path[0] == '/' && path[1] == 'p' && path[2] == 'r' && path[3] == 'o' &&
-                   path[4] == 'c' && path[5] == '/';
+    bool in_proc = strncmp(path, "/proc/", 6) == 0;
     long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | (in_proc ? 0 : O_NOFOLLOW));
     if (fd < 0) {
         errno = saved;
