@@ -1,7 +1,7 @@
-/* The consumer side of the shared event ring (recorder/ring.h): creates the ring file, drains
- * committed records in order into plain struct rt_event values, gives up on records whose
- * producer stalled (killed between reserve and commit) after a grace period, and merges the
- * two halves of an exec (the record written before execve and, if the call returned, its
+/* The consumer side of the shared event ring (recorder/ring.h): creates the ring (in memory,
+ * or as a file), drains committed records in order into plain struct rt_event values, gives up on
+ * records whose producer stalled (killed between reserve and commit) after a grace period, and
+ * merges the two halves of an exec (the record written before execve and, if the call returned, its
  * failure) into one event. Everything read from the shared mapping is validated: a producer
  * may scribble on it. Layout and protocol: recorder/RING.md. */
 #include "recorder/ring.h"
