@@ -3,7 +3,10 @@
  * atomically to a folder (temporary file, fsync, rename) or uploads them to S3, and keeps
  * bundles that could not be delivered in a bounded spool folder until rt_store_flush_spool()
  * gets them out. Spool files are named "<wall-ns>-<seq>-<key with / as +>" so that sorting the
- * names gives the oldest first and the name alone says where the bundle belongs. */
+ * names gives the oldest first and the name alone says where the bundle belongs. The store keeps
+ * each file it spooled open (the newest ones, up to a quarter of the descriptor limit): a
+ * function that empties /tmp deletes the name, not the bundle, which is then read back through
+ * its descriptor, or written back when the store lets go of it. */
 #include "store/store.h"
 #include "store/s3.h"
 #include "store/util.h"
@@ -17,12 +20,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SPOOL_MAX (64ull * 1024 * 1024)
 #define DEFAULT_TIMEOUT_MS 5000
+/* Spool files held open at most (and never more than a quarter of RLIMIT_NOFILE: Lambda's is
+ * 1024, shared with everything else the extension opens). */
+#define SPOOL_HOLD_MAX 256
+
+/* A file this store spooled and keeps open, by its name in the spool folder. */
+struct spool_held {
+    char *name;
+    int fd;
+    uint64_t size;
+};
 
 struct rt_store {
     bool is_s3;
@@ -36,6 +50,9 @@ struct rt_store {
     char *sse;
     bool no_sync;
     unsigned spool_seq;
+    /* The files spooled by this store that it keeps open, oldest first (sorted by name). */
+    struct spool_held *held;
+    size_t n_held, cap_held, hold_max;
     /* Bundles in the spool as last counted; -1 = count again. Only this store changes the
      * spool (spool_add, rt_store_flush_spool: both set -1), so a seal reads the folder only
      * after one of them, not every time. */
@@ -51,6 +68,100 @@ struct rt_store {
 
 #define BREAKER_MIN_MS 5000
 #define BREAKER_MAX_MS 60000
+
+/* ---- spool files held open ---- */
+
+/* The whole file behind fd (from offset 0), malloc'ed. */
+static int read_fd_all(int fd, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return RT_ERR_IO;
+    size_t size = (size_t)sb.st_size;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (!buf)
+        return RT_ERR_NOMEM;
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = pread(fd, buf + got, size - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            return RT_ERR_IO;
+        }
+        got += (size_t)r;
+    }
+    *out = buf;
+    *len = size;
+    return RT_OK;
+}
+
+static ssize_t held_find(const struct rt_store *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_held; i++)
+        if (strcmp(st->held[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* Forgets held[i] (delivered or evicted: its file goes too). */
+static void held_drop(struct rt_store *st, size_t i)
+{
+    close(st->held[i].fd);
+    free(st->held[i].name);
+    memmove(&st->held[i], &st->held[i + 1], (st->n_held - i - 1) * sizeof *st->held);
+    st->n_held--;
+}
+
+/* Lets go of held[i], still waiting: a file deleted from the spool meanwhile (the function
+ * emptied /tmp) is written back first, so that it stays in the spool. */
+static void held_release(struct rt_store *st, size_t i)
+{
+    struct stat sb;
+    if (fstat(st->held[i].fd, &sb) == 0 && sb.st_nlink == 0) {
+        uint8_t *data;
+        size_t len;
+        char *path = rt_path_join(st->spool_dir, st->held[i].name);
+        if (path && read_fd_all(st->held[i].fd, &data, &len) == RT_OK) {
+            (void)rt_write_file(path, data, len, !st->no_sync, NULL);
+            free(data);
+        }
+        free(path);
+    }
+    held_drop(st, i);
+}
+
+/* Keeps fd open for the spool file name (len bytes), letting go of the oldest held one past
+ * hold_max. Closes fd when it cannot be kept. */
+static void held_add(struct rt_store *st, const char *name, int fd, uint64_t len)
+{
+    if (st->n_held && st->n_held >= st->hold_max)
+        held_release(st, 0);
+    char *copy = st->hold_max ? strdup(name) : NULL;
+    if (st->n_held == st->cap_held && copy) {
+        size_t cap = st->cap_held ? st->cap_held * 2 : 16;
+        struct spool_held *nh = realloc(st->held, cap * sizeof *nh);
+        if (nh) {
+            st->held = nh;
+            st->cap_held = cap;
+        }
+    }
+    if (!copy || st->n_held == st->cap_held) {
+        free(copy);
+        close(fd);
+        return;
+    }
+    /* names grow with the wall clock: nearly always the last place, wherever it goes */
+    size_t at = st->n_held;
+    while (at > 0 && strcmp(st->held[at - 1].name, copy) > 0)
+        at--;
+    memmove(&st->held[at + 1], &st->held[at], (st->n_held - at) * sizeof *st->held);
+    st->held[at] = (struct spool_held){.name = copy, .fd = fd, .size = len};
+    st->n_held++;
+}
 
 static int64_t mono_ms(void)
 {
@@ -277,6 +388,11 @@ int rt_store_open(const char *url, const struct rt_store_options *opts, struct r
         return RT_ERR_NOMEM;
     st->spool_max = opts && opts->spool_max ? opts->spool_max : DEFAULT_SPOOL_MAX;
     st->spooled = -1;
+    st->hold_max = SPOOL_HOLD_MAX;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur / 4 < SPOOL_HOLD_MAX)
+        st->hold_max = (size_t)(rl.rlim_cur / 4);
     st->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     st->no_sync = opts && opts->no_sync;
     int rc = parse_url(st, url, ei);
@@ -307,6 +423,9 @@ void rt_store_close(struct rt_store *st)
 {
     if (!st)
         return;
+    while (st->n_held) /* a deleted one is written back: the spool outlives this store */
+        held_release(st, 0);
+    free(st->held);
     rt_s3_close(st->s3);
     free(st->root);
     free(st->bucket);
@@ -341,6 +460,7 @@ static int put_key(struct rt_store *st, const char *key, const uint8_t *data, si
 struct spool_entry {
     char *name;
     uint64_t size;
+    int fd; /* held open by this store (struct spool_held), or -1 */
 };
 
 static int cmp_spool(const void *a, const void *b)
@@ -348,37 +468,61 @@ static int cmp_spool(const void *a, const void *b)
     return strcmp(((const struct spool_entry *)a)->name, ((const struct spool_entry *)b)->name);
 }
 
-/* Lists the spool, oldest first. Missing folder = empty. */
-static int spool_scan(const char *dir, struct spool_entry **out, size_t *n_out)
+static bool spool_push(struct spool_entry **v, size_t *n, size_t *cap, const char *name,
+                       uint64_t size, int fd)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct spool_entry *nv = realloc(*v, nc * sizeof **v);
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = nc;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return false;
+    (*v)[(*n)++] = (struct spool_entry){.name = copy, .size = size, .fd = fd};
+    return true;
+}
+
+/* Lists the spool, oldest first: the files in the folder (missing folder = empty), and the
+ * files this store holds open, whether or not their names are still there. */
+static int spool_scan(struct rt_store *st, struct spool_entry **out, size_t *n_out)
 {
     *out = NULL;
     *n_out = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? RT_OK : RT_ERR_IO;
     struct spool_entry *v = NULL;
     size_t n = 0, cap = 0;
+    DIR *d = opendir(st->spool_dir);
+    if (!d && errno != ENOENT && !st->n_held)
+        return RT_ERR_IO;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while (d && (de = readdir(d))) {
         if (de->d_name[0] == '.' || !strstr(de->d_name, RT_BUNDLE_EXT))
             continue;
         struct stat sb;
         if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct spool_entry *nv = realloc(v, cap * sizeof *v);
-            if (!nv)
-                break;
-            v = nv;
-        }
-        v[n].name = strdup(de->d_name);
-        v[n].size = (uint64_t)sb.st_size;
-        if (v[n].name)
-            n++;
+        if (!spool_push(&v, &n, &cap, de->d_name, (uint64_t)sb.st_size, -1))
+            break;
     }
-    closedir(d);
+    if (d)
+        closedir(d);
     if (n)
+        qsort(v, n, sizeof *v, cmp_spool);
+    size_t listed = n;
+    for (size_t h = 0; h < st->n_held; h++) {
+        struct spool_entry key = {.name = st->held[h].name};
+        struct spool_entry *e = listed ? bsearch(&key, v, listed, sizeof *v, cmp_spool) : NULL;
+        if (e) {
+            e->fd = st->held[h].fd;
+            e->size = st->held[h].size;
+        } else if (!spool_push(&v, &n, &cap, st->held[h].name, st->held[h].size, st->held[h].fd)) {
+            break;
+        }
+    }
+    if (n > listed)
         qsort(v, n, sizeof *v, cmp_spool);
     *out = v;
     *n_out = n;
@@ -392,6 +536,20 @@ static void spool_free(struct spool_entry *v, size_t n)
     free(v);
 }
 
+/* Removes a spooled bundle (delivered or evicted): its name in the folder and its descriptor. */
+static bool spool_remove(struct rt_store *st, const struct spool_entry *e)
+{
+    char *p = rt_path_join(st->spool_dir, e->name);
+    bool gone = p && unlink(p) == 0;
+    free(p);
+    ssize_t h = e->fd >= 0 ? held_find(st, e->name) : -1;
+    if (h >= 0) {
+        held_drop(st, (size_t)h);
+        gone = true;
+    }
+    return gone;
+}
+
 /* Keeps data in the spool under key, evicting the oldest entries past spool_max. */
 static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, size_t len,
                      struct rt_errinfo *ei)
@@ -403,18 +561,16 @@ static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, 
     st->spooled = -1;
     struct spool_entry *v;
     size_t n;
-    if (spool_scan(st->spool_dir, &v, &n) != RT_OK)
+    if (spool_scan(st, &v, &n) != RT_OK)
         n = 0, v = NULL;
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += v[i].size;
     for (size_t i = 0; i < n && total + len > st->spool_max; i++) {
-        char *p = rt_path_join(st->spool_dir, v[i].name);
-        if (p && unlink(p) == 0) {
+        if (spool_remove(st, &v[i])) {
             total -= v[i].size;
             st->counters[RT_CTR_SPOOL_DROPPED]++;
         }
-        free(p);
     }
     spool_free(v, n);
 
@@ -431,8 +587,11 @@ static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, 
     char *path = rt_path_join(st->spool_dir, name);
     if (!path)
         return RT_ERR_NOMEM;
-    int rc = rt_write_file(path, data, len, !st->no_sync, ei);
+    int fd;
+    int rc = rt_write_file_keep(path, data, len, !st->no_sync, &fd, ei);
     free(path);
+    if (rc == RT_OK)
+        held_add(st, name, fd, len);
     return rc;
 }
 
@@ -444,7 +603,7 @@ static size_t spool_count(struct rt_store *st)
         return (size_t)st->spooled;
     struct spool_entry *v;
     size_t n;
-    if (spool_scan(st->spool_dir, &v, &n) != RT_OK)
+    if (spool_scan(st, &v, &n) != RT_OK)
         return 0;
     spool_free(v, n);
     st->spooled = (long)n;
@@ -526,7 +685,7 @@ int rt_store_flush_spool_for(struct rt_store *st, int64_t max_ms, bool *more, st
     st->spooled = -1;
     struct spool_entry *v;
     size_t n;
-    int rc = spool_scan(st->spool_dir, &v, &n);
+    int rc = spool_scan(st, &v, &n);
     if (rc != RT_OK)
         return -rc;
     int delivered = 0, failure = RT_OK;
@@ -545,17 +704,21 @@ int rt_store_flush_spool_for(struct rt_store *st, int64_t max_ms, bool *more, st
         for (char *p = key; *p; p++)
             if (*p == '+')
                 *p = '/';
-        char *path = rt_path_join(st->spool_dir, v[i].name);
         uint8_t *data = NULL;
         size_t len = 0;
-        if (!path || rt_read_file(path, &data, &len, 0) != RT_OK) {
+        if (v[i].fd >= 0) { /* through its descriptor: the name may be gone */
+            if (read_fd_all(v[i].fd, &data, &len) != RT_OK)
+                continue;
+        } else {
+            char *path = rt_path_join(st->spool_dir, v[i].name);
+            rc = path ? rt_read_file(path, &data, &len, 0) : RT_ERR_NOMEM;
             free(path);
-            continue; /* vanished or unreadable: nothing to deliver */
+            if (rc != RT_OK)
+                continue; /* vanished or unreadable: nothing to deliver */
         }
         rc = put_key(st, key, data, len, NULL, 0, ei);
         free(data);
         if (rc != RT_OK) {
-            free(path);
             if (!rt_s3_interrupted(st->s3)) {
                 st->counters[RT_CTR_STORE_FAILURES]++;
                 open_breaker(st);
@@ -563,8 +726,7 @@ int rt_store_flush_spool_for(struct rt_store *st, int64_t max_ms, bool *more, st
             failure = rc;
             break;
         }
-        unlink(path);
-        free(path);
+        spool_remove(st, &v[i]);
         delivered++;
     }
     spool_free(v, n);

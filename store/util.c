@@ -79,7 +79,8 @@ void rt_fsync_parent(const char *path)
     }
 }
 
-int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei)
+static int write_file(const char *path, const void *data, size_t len, bool sync, int *keep,
+                      struct rt_errinfo *ei)
 {
     char dir[PATH_MAX], tmp[PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s", path);
@@ -99,11 +100,12 @@ int rt_write_file(const char *path, const void *data, size_t len, bool sync, str
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: path too long", path);
     /* The folder usually exists (a store writes many files into one): create it only when
      * the file cannot be, which saves a mkdir per path component and a stat per file. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int flags = (keep ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL | O_CLOEXEC;
+    int fd = open(tmp, flags, 0644);
     if (fd < 0 && errno == ENOENT && slash) {
         if (rt_mkdir_p(dir) != 0)
             return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", dir, strerror(errno));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        fd = open(tmp, flags, 0644);
     }
     if (fd < 0)
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", tmp, strerror(errno));
@@ -122,19 +124,37 @@ int rt_write_file(const char *path, const void *data, size_t len, bool sync, str
         p += w;
         left -= (size_t)w;
     }
-    if ((sync && fsync(fd) != 0) || close(fd) != 0) {
+    if ((sync && fsync(fd) != 0) || (!keep && close(fd) != 0)) {
         int e = errno;
+        if (keep)
+            close(fd);
         unlink(tmp);
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", tmp, strerror(e));
     }
     if (rename(tmp, path) != 0) {
         int e = errno;
+        if (keep)
+            close(fd);
         unlink(tmp);
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: %s", path, strerror(e));
     }
     if (sync)
         rt_fsync_parent(path);
+    if (keep)
+        *keep = fd;
     return RT_OK;
+}
+
+int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei)
+{
+    return write_file(path, data, len, sync, NULL, ei);
+}
+
+int rt_write_file_keep(const char *path, const void *data, size_t len, bool sync, int *fd_out,
+                       struct rt_errinfo *ei)
+{
+    *fd_out = -1;
+    return write_file(path, data, len, sync, fd_out, ei);
 }
 
 int rt_open_parent_beneath(int dirfd, const char *rel, bool create, const char **base)

@@ -24,6 +24,10 @@ int rt_mkdir_p(const char *path);
  * that does not outlive the writer, such as a Lambda sandbox's /tmp), neither. Returns RT_OK
  * or RT_ERR_STORE_IO with path and errno text in ei. */
 int rt_write_file(const char *path, const void *data, size_t len, bool sync, struct rt_errinfo *ei);
+/* The same, and *fd_out gets a descriptor of the file written, open for reading and writing
+ * (close-on-exec; -1 on failure): its bytes stay readable through it if the file is deleted. */
+int rt_write_file_keep(const char *path, const void *data, size_t len, bool sync, int *fd_out,
+                       struct rt_errinfo *ei);
 
 /* Opens the folder that holds rel (a relative path below dirfd), component by component:
  * "", "." and ".." are refused (EINVAL), each folder is opened with O_NOFOLLOW (a symbolic

@@ -1,8 +1,8 @@
 /* Unit tests for store/store.c and store/util.c: the partitioned key layout and its
  * sanitising, store URLs, atomic writes into a folder store, and the recorder's spool (bundles
  * kept while the store is down, delivered oldest first by flush, oldest evicted and counted
- * past the cap; S3 not tried again for a while after a failure; a put interrupted at
- * SHUTDOWN). */
+ * past the cap, kept through a function emptying /tmp; S3 not tried again for a while after a
+ * failure; a put interrupted at SHUTDOWN). */
 #include "formats/toolbox.h"
 #include "store/store.h"
 #include "store/util.h"
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -228,6 +229,126 @@ Test(store, spool_cap_evicts_oldest_and_counts)
     cr_assert_eq(access(p, F_OK), 0);
     snprintf(p, sizeof p, "%s/v1/fn=fn/dt=2026-11-26/hr=10/1795689711000000000-r0.rtb", root);
     cr_assert_neq(access(p, F_OK), 0);
+    rt_store_close(st);
+}
+
+/* Empties the spool as a function clearing /tmp would: every file, and the folder with them
+ * when whole is set. */
+static void empty_spool(const char *spool, bool whole)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, whole ? "rm -rf '%s'" : "rm -f '%s'/*", spool);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(count_files(spool), 0);
+}
+
+/* Whether bundle rid (put by put_spooled, its id as its bytes) was delivered to root whole. */
+static bool delivered(const char *root, int i)
+{
+    char p[600], rid[16];
+    snprintf(rid, sizeof rid, "r%d", i);
+    snprintf(p, sizeof p, "%s/v1/fn=fn/dt=2026-11-26/hr=10/%019lld-%s.rtb", root,
+             1795689711000000000LL + i, rid);
+    uint8_t *data;
+    size_t len;
+    if (rt_read_file(p, &data, &len, 0) != RT_OK)
+        return false;
+    bool same = len == strlen(rid) && memcmp(data, rid, len) == 0;
+    free(data);
+    return same;
+}
+
+/* A function that empties /tmp while the store is down (common advice on Lambda: clear /tmp
+ * at every invocation) deletes the spool's names, not its bundles: they are counted, and
+ * delivered whole once the store is back. */
+Test(store, spool_survives_the_function_emptying_tmp)
+{
+    char root[300], spool[300], blocker[300];
+    struct rt_store_options o = {0};
+    struct rt_store *st = down_store(&o, root, spool, blocker);
+    struct rt_errinfo ei;
+    put_spooled(st, 3, NULL, 0);
+    empty_spool(spool, true);
+    /* the next one recreates the folder */
+    struct rt_meta m = meta_for("fn", "r3", 1795689711000000003LL);
+    cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)"r3", 2, NULL, 0, &ei),
+                 RT_ERR_STORE_SPOOLED);
+    cr_assert_eq(count_files(spool), 1);
+    uint64_t c[RT_CTR__COUNT] = {0};
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 4);
+    cr_assert_eq(c[RT_CTR_SPOOL_DROPPED], 0);
+    cr_assert_lt(rt_store_flush_spool(st, &ei), 0); /* still down: all kept */
+    empty_spool(spool, false);
+
+    cr_assert_eq(unlink(blocker), 0);
+    cr_assert_eq(rt_store_flush_spool(st, &ei), 4);
+    for (int i = 0; i < 4; i++)
+        cr_assert(delivered(root, i), "r%d not delivered whole", i);
+    memset(c, 0, sizeof c);
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 0);
+    rt_store_close(st);
+}
+
+static int open_fds(void)
+{
+    return count_files("/proc/self/fd");
+}
+
+/* The store holds at most a quarter of the descriptor limit open (here 64 / 4): past it the
+ * oldest is let go, and written back first if it had been deleted. */
+Test(store, spool_holds_a_quarter_of_the_descriptor_limit)
+{
+    struct rlimit rl = {.rlim_cur = 64, .rlim_max = 64};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    char root[300], spool[300], blocker[300];
+    struct rt_store_options o = {0};
+    struct rt_store *st = down_store(&o, root, spool, blocker);
+    struct rt_errinfo ei;
+    int fds = open_fds();
+    put_spooled(st, 16, NULL, 0);
+    cr_assert_eq(open_fds(), fds + 16);
+    empty_spool(spool, false);
+    for (int i = 16; i < 18; i++) { /* r0 and r1 are let go: written back */
+        char rid[16];
+        snprintf(rid, sizeof rid, "r%d", i);
+        struct rt_meta m = meta_for("fn", rid, 1795689711000000000LL + i);
+        cr_assert_eq(rt_store_put_bundle(st, &m, (const uint8_t *)rid, strlen(rid), NULL, 0, &ei),
+                     RT_ERR_STORE_SPOOLED);
+    }
+    cr_assert_eq(open_fds(), fds + 16);
+    cr_assert_eq(count_files(spool), 4); /* r0, r1 back; r16, r17 */
+    empty_spool(spool, false);           /* r0 and r1 were no longer held: gone now */
+    uint64_t c[RT_CTR__COUNT] = {0};
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 16);
+    cr_assert_eq(unlink(blocker), 0);
+    cr_assert_eq(rt_store_flush_spool(st, &ei), 16);
+    cr_assert_not(delivered(root, 0));
+    cr_assert_not(delivered(root, 1));
+    for (int i = 2; i < 18; i++)
+        cr_assert(delivered(root, i), "r%d not delivered whole", i);
+    cr_assert_eq(open_fds(), fds);
+    rt_store_close(st);
+}
+
+/* Closing the store writes back what was deleted from the spool: a later store delivers it. */
+Test(store, spool_close_writes_back_deleted_bundles)
+{
+    char root[300], spool[300], blocker[300];
+    struct rt_store_options o = {0};
+    struct rt_store *st = down_store(&o, root, spool, blocker);
+    struct rt_errinfo ei;
+    put_spooled(st, 2, NULL, 0);
+    empty_spool(spool, true);
+    rt_store_close(st);
+    cr_assert_eq(count_files(spool), 2);
+    cr_assert_eq(unlink(blocker), 0);
+    cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
+    cr_assert_eq(rt_store_flush_spool(st, &ei), 2);
+    cr_assert(delivered(root, 0));
+    cr_assert(delivered(root, 1));
     rt_store_close(st);
 }
 
