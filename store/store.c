@@ -185,148 +185,6 @@ const char *rt_store_default_url(void)
     return env && *env ? env : "./runtrail-data";
 }
 
-/* ---- keys ---- */
-
-/* Copies in to out keeping [A-Za-z0-9._-], replacing anything else by '_', never starting
- * with '.', at most max characters; an empty result becomes fallback. */
-static void sanitize_component(const char *in, size_t max, char *out, const char *fallback)
-{
-    size_t n = 0;
-    for (const char *p = in ? in : ""; *p && n < max; p++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || c == '.';
-        if (!ok || (n == 0 && c == '.'))
-            c = '_';
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    if (n == 0)
-        snprintf(out, max + 1, "%s", fallback);
-}
-
-int rt_store_key(const struct rt_meta *meta, char *key, size_t cap)
-{
-    if (!meta || !key || cap == 0)
-        return RT_ERR_INVALID_ARG;
-    char fn[65], rid[129];
-    sanitize_component(meta->function, 64, fn, "unknown");
-    sanitize_component(meta->request_id, 128, rid, "no-request-id");
-    int64_t ns = meta->start_wall_ns > 0 ? meta->start_wall_ns : 0;
-    time_t secs = (time_t)(ns / 1000000000);
-    struct tm tm;
-    if (!gmtime_r(&secs, &tm))
-        return RT_ERR_INVALID_ARG;
-    int w =
-        snprintf(key, cap, "v1/fn=%s/dt=%04d-%02d-%02d/hr=%02d/%019" PRId64 "-%s%s", fn,
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, ns, rid, RT_BUNDLE_EXT);
-    if (w < 0 || (size_t)w >= cap)
-        return RT_ERR_INVALID_ARG;
-    return RT_OK;
-}
-
-/* Reads exactly n digits at *p into *v; advances *p. */
-static bool take_digits(const char **p, int n, int *v)
-{
-    int x = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return false;
-        x = x * 10 + (c - '0');
-    }
-    *p += n;
-    *v = x;
-    return true;
-}
-
-static bool take_lit(const char **p, const char *lit)
-{
-    size_t n = strlen(lit);
-    if (strncmp(*p, lit, n))
-        return false;
-    *p += n;
-    return true;
-}
-
-/* A name as sanitize_component() writes it: 1..max of [A-Za-z0-9._-], not starting with '.'
- * (so never "." or ".."). Advances *p past it. */
-static bool take_name(const char **p, size_t max)
-{
-    size_t n = 0;
-    for (const char *s = *p; s[n]; n++) {
-        char c = s[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || (c == '.' && n > 0);
-        if (!ok)
-            break;
-    }
-    if (n == 0 || n > max)
-        return false;
-    *p += n;
-    return true;
-}
-
-int rt_store_key_check(const char *key, size_t prefix_len, struct rt_errinfo *ei)
-{
-    rt_errinfo_clear(ei);
-    if (!key || strlen(key) < prefix_len)
-        return RT_ERR_INVALID_ARG;
-    /* first the characters: a control character or a non-ASCII byte is named by position */
-    for (size_t i = 0; key[i]; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c < 0x20 || c == 0x7f)
-            return rt_fail(ei, RT_ERR_STORE_KEY, -1, "control character 0x%02x at offset %zu", c,
-                           i);
-        if (c >= 0x80)
-            return rt_fail(ei, RT_ERR_STORE_KEY, -1,
-                           "non-ASCII byte 0x%02x at offset %zu (a character the listing could "
-                           "not carry is shown as U+FFFD)",
-                           c, i);
-    }
-    const char *p = key + prefix_len;
-    const char *what = "v1/fn=";
-    int year, mon, day, hour;
-    if (!take_lit(&p, "v1/fn="))
-        goto bad;
-    what = "function name";
-    if (!take_name(&p, 64) || !take_lit(&p, "/dt="))
-        goto bad;
-    what = "dt=YYYY-MM-DD";
-    if (!take_digits(&p, 4, &year) || !take_lit(&p, "-") || !take_digits(&p, 2, &mon) ||
-        !take_lit(&p, "-") || !take_digits(&p, 2, &day) || mon < 1 || mon > 12 || day < 1 ||
-        day > 31 || !take_lit(&p, "/hr="))
-        goto bad;
-    what = "hr=HH";
-    if (!take_digits(&p, 2, &hour) || hour > 23 || !take_lit(&p, "/"))
-        goto bad;
-    what = "<start-ns>-<request-id>" RT_BUNDLE_EXT;
-    for (int i = 0; i < 19; i++)
-        if (p[i] < '0' || p[i] > '9')
-            goto bad;
-    p += 19;
-    if (!take_lit(&p, "-"))
-        goto bad;
-    /* the request id is a name that ends where the one ".rtb" at the end begins */
-    size_t left = strlen(p), el = strlen(RT_BUNDLE_EXT);
-    if (left <= el || strcmp(p + left - el, RT_BUNDLE_EXT) != 0)
-        goto bad;
-    char rid[130];
-    if (left - el > 128)
-        goto bad;
-    memcpy(rid, p, left - el);
-    rid[left - el] = '\0';
-    const char *r = rid;
-    if (!take_name(&r, 128) || *r)
-        goto bad;
-    return RT_OK;
-bad:
-    return rt_fail(ei, RT_ERR_STORE_KEY, -1,
-                   "%s expected at offset %zu (layout v1/fn=NAME/dt=YYYY-MM-DD/hr=HH/"
-                   "<start-ns>-<request-id>%s)",
-                   what, (size_t)(p - key), RT_BUNDLE_EXT);
-}
-
 /* ---- open/close ---- */
 
 static int parse_url(struct rt_store *st, const char *url, struct rt_errinfo *ei)
@@ -499,7 +357,8 @@ static int spool_scan(struct rt_store *st, struct spool_entry **out, size_t *n_o
         return RT_ERR_IO;
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || !strstr(de->d_name, RT_BUNDLE_EXT))
+        char key[512];
+        if (!rt_store_spool_key(de->d_name, key, sizeof key))
             continue;
         struct stat sb;
         if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
@@ -577,13 +436,9 @@ static int spool_add(struct rt_store *st, const char *key, const uint8_t *data, 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char name[512];
-    int w = snprintf(name, sizeof name, "%020" PRId64 "-%06u-%s",
-                     (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, st->spool_seq++ % 1000000, key);
-    if (w < 0 || (size_t)w >= sizeof name)
+    if (rt_store_spool_name((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, st->spool_seq++, key,
+                            name, sizeof name) != RT_OK)
         return rt_fail(ei, RT_ERR_STORE_IO, -1, "%s: key too long for the spool", key);
-    for (char *p = name; *p; p++)
-        if (*p == '/')
-            *p = '+';
     char *path = rt_path_join(st->spool_dir, name);
     if (!path)
         return RT_ERR_NOMEM;
@@ -696,14 +551,9 @@ int rt_store_flush_spool_for(struct rt_store *st, int64_t max_ms, bool *more, st
                 *more = true; /* the rest at the next call */
             break;
         }
-        /* name: 20 digits '-' 6 digits '-' key */
-        if (strlen(v[i].name) < 29)
-            continue;
         char key[512];
-        snprintf(key, sizeof key, "%s", v[i].name + 28);
-        for (char *p = key; *p; p++)
-            if (*p == '+')
-                *p = '/';
+        if (!rt_store_spool_key(v[i].name, key, sizeof key))
+            continue;
         uint8_t *data = NULL;
         size_t len = 0;
         if (v[i].fd >= 0) { /* through its descriptor: the name may be gone */

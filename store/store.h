@@ -44,6 +44,16 @@ int rt_store_key(const struct rt_meta *meta, char *key, size_t cap);
  * key's own bytes, which a caller escapes itself). */
 int rt_store_key_check(const char *key, size_t prefix_len, struct rt_errinfo *ei);
 
+/* The spool's file name for key: "<wall-ns, 20 digits>-<seq mod 10^6, 6 digits>-<key with '/'
+ * as '+'>", so that sorting names gives the oldest first and the name says where the bundle
+ * belongs. RT_ERR_INVALID_ARG when it does not fit in cap bytes. */
+int rt_store_spool_name(int64_t wall_ns, unsigned seq, const char *key, char *name, size_t cap);
+/* The key a spool file's name stands for, into key (cap bytes): true only for a name of that
+ * form whose key passes rt_store_key_check(). A name this store did not write (planted in a
+ * /tmp the function shares) could otherwise send its bytes anywhere: "..+..+x.rtb" outside a
+ * folder store. */
+bool rt_store_spool_key(const char *name, char *key, size_t cap);
+
 /* Stores one sealed bundle under rt_store_key(meta). On success, if where is not NULL, writes
  * the local path (folder store) or the s3:// URL. On failure with a spool configured the
  * bundle is spooled and RT_ERR_STORE_SPOOLED is returned (the data is safe). */

@@ -352,6 +352,40 @@ Test(store, spool_close_writes_back_deleted_bundles)
     rt_store_close(st);
 }
 
+/* Files in the spool folder that this store would not have written (a name that is no spooled
+ * bundle key, planted by the function or anyone sharing /tmp) are neither counted nor
+ * delivered: "..+..+x.rtb" used to be put at ../../x.rtb, outside a folder store. */
+Test(store, spool_ignores_names_that_are_no_bundle_key)
+{
+    char root[300], spool[300], blocker[300], p[600];
+    struct rt_store_options o = {0};
+    struct rt_store *st = down_store(&o, root, spool, blocker);
+    struct rt_errinfo ei;
+    put_spooled(st, 1, NULL, 0);
+    static const char *planted[] = {
+        "00000000000000000000-000000-..+..+outside.rtb",
+        "00000000000000000000-000000-v1+fn=fn+dt=2026-11-26+hr=10+..+..+..+..+outside.rtb",
+        "00000000000000000000-000000-v1+fn=..+dt=2026-11-26+hr=10+1795689711000000009-x.rtb",
+        "short.rtb",
+    };
+    for (size_t i = 0; i < sizeof planted / sizeof *planted; i++) {
+        snprintf(p, sizeof p, "%s/%s", spool, planted[i]);
+        cr_assert_eq(rt_write_file(p, "forged", 6, false, &ei), RT_OK);
+    }
+    uint64_t c[RT_CTR__COUNT] = {0};
+    rt_store_take_counters(st, c);
+    cr_assert_eq(c[RT_CTR_SPOOLED], 1);
+    cr_assert_eq(unlink(blocker), 0);
+    cr_assert_eq(rt_store_flush_spool(st, &ei), 1);
+    cr_assert(delivered(root, 0));
+    snprintf(p, sizeof p, "%s/outside.rtb", tmpdir);
+    cr_assert_neq(access(p, F_OK), 0, "a planted spool name wrote outside the store");
+    snprintf(p, sizeof p, "%s/v1/fn=fn/outside.rtb", tmpdir);
+    cr_assert_neq(access(p, F_OK), 0, "a planted spool name wrote outside the store");
+    cr_assert_eq(count_files(spool), 4); /* left where they are: not this store's to delete */
+    rt_store_close(st);
+}
+
 Test(store, default_url)
 {
     unsetenv("RUNTRAIL_STORE");
