@@ -52,7 +52,8 @@ s3_fault '{"mode":"none"}'
 expect_eq "S3 slow: the bundle and the shutdown bundle uploaded all the same" "2 1" \
     "$("$S3TOOL" list bkt slow/ | wc -l) $("$S3TOOL" list bkt slow/ | grep -c -- '-shutdown\.rtb')"
 
-# S3 answers 503 for a while: the function does not notice; the spool catches up.
+# S3 answers 503 for a while: the function does not notice; the spool catches up, even though
+# its folder is emptied in between (as a function clearing /tmp at each invocation would).
 EM_PORT=$(free_port)
 "$RUNTRAIL" emulate --listen "127.0.0.1:$EM_PORT" --store s3://bkt/flaky --function-name flaky \
     "${S3ENV[@]}" --task-root "$ROOT/samples/c-bootstrap" -- "$C_BOOTSTRAP" \
@@ -67,13 +68,22 @@ expect_grep "S3 down: the invocation answers normally" '"bucket":"example-upload
 for _ in $(seq 100); do [ -n "$(find "$T_TMP/spool" -type f 2>/dev/null)" ] && break; sleep 0.1; done
 expect_eq "S3 down: the bundle waits in the spool" yes \
     "$([ -n "$(find "$T_TMP/spool" -type f 2>/dev/null)" ] && echo yes)"
+rm -rf "$T_TMP/spool"
 s3_fault '{"mode":"none"}'
 curl -s --max-time 20 --data-binary @"$EVENT" "$URL" >"$T_TMP/em2"
 kill -TERM "$EM_PID" 2>/dev/null
 for _ in $(seq 50); do kill -0 "$EM_PID" 2>/dev/null || break; sleep 0.1; done
 "$S3TOOL" list bkt flaky/ | cut -f1 >"$T_TMP/fkeys"
-expect_eq "S3 back: both bundles and the shutdown bundle uploaded" "3 1" \
+expect_eq "S3 back: both bundles and the shutdown bundle uploaded (the emptied spool's too)" "3 1" \
     "$(wc -l <"$T_TMP/fkeys") $(grep -c -- '-shutdown\.rtb$' "$T_TMP/fkeys")"
+mkdir -p "$T_TMP/flaky"
+i=0
+while read -r key; do
+    i=$((i + 1))
+    "$S3TOOL" get bkt "$key" "$T_TMP/flaky/$i.rtb" >/dev/null 2>&1
+done <"$T_TMP/fkeys"
+expect_exit "S3 back: the uploaded bundles form one closed verified chain" 0 \
+    "$RUNTRAIL" verify --strict "$T_TMP/flaky"
 second=$(sort "$T_TMP/fkeys" | grep -v -- '-shutdown\.rtb$' | tail -n 1)
 "$S3TOOL" get bkt "$second" "$T_TMP/second.rtb" >/dev/null 2>&1
 expect_eq "the next bundle counts the failed upload" yes \
