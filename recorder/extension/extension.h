@@ -446,7 +446,8 @@ void rt_ext_proxy_stop(struct rt_ext_proxy *p);
 /* ---- helpers (util in sealer.c) ---- */
 /* The runtime's pid as the wrapper wrote it (RUNTRAIL_RUN_DIR/runtime.pid) before exec'ing the
  * runtime; 0 when unknown. Once the file is gone (a function that cleared /tmp), the pid it
- * last named for that folder. */
+ * last named for that folder; and while that process lives, that pid whatever the file says
+ * later (the function can write it). */
 pid_t rt_ext_runtime_pid(const char *run_dir);
 
 /* ---- /proc sampling of processes the interposer cannot enter (procwatch.c, procparse.c) ---- */

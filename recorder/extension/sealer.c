@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -1050,7 +1051,10 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
 pid_t rt_ext_runtime_pid(const char *run_dir)
 {
     /* The last pid read, per folder: a function that clears /tmp removes the file, and the
-     * runtime it named runs on (the /proc sampler and the hold still need it). */
+     * runtime it named runs on (the /proc sampler and the hold still need it). While that
+     * runtime lives, a different pid in the file is not believed: the function can write
+     * there, and a pid of its choosing would point the /proc sampler away from the processes
+     * it starts. A runtime that is gone (restarted by the emulator) lets the file speak again. */
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     static char last_dir[4096];
     static pid_t last_pid;
@@ -1070,7 +1074,10 @@ pid_t rt_ext_runtime_pid(const char *run_dir)
     }
     pthread_mutex_lock(&mu);
     bool same = strcmp(last_dir, run_dir) == 0;
-    if (pid > 0) {
+    if (pid > 0 && same && last_pid > 0 && pid != last_pid &&
+        (kill(last_pid, 0) == 0 || errno == EPERM)) {
+        pid = last_pid;
+    } else if (pid > 0) {
         snprintf(last_dir, sizeof last_dir, "%s", run_dir);
         last_pid = pid;
     } else if (gone && same) {

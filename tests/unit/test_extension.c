@@ -1591,3 +1591,36 @@ Test(extension_sealer, runtime_pid_outlives_its_file)
     rmdir(dir);
     rmdir(other);
 }
+
+static void write_pid_file(const char *path, long pid)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "%ld\n", pid);
+    fclose(f);
+}
+
+/* The function can write runtime.pid: while the runtime read first lives, another pid there is
+ * not believed (it would point the /proc sampler elsewhere); once that runtime is gone (the
+ * emulator restarts it), the file is read again. */
+Test(extension_sealer, runtime_pid_is_not_replaced_while_the_runtime_lives)
+{
+    char dir[] = "/tmp/rt-runtime-pid.XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/runtime.pid", dir);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    write_pid_file(path, child);
+    cr_assert_eq(rt_ext_runtime_pid(dir), child);
+    write_pid_file(path, getpid()); /* planted */
+    cr_assert_eq(rt_ext_runtime_pid(dir), child, "a live runtime is replaced by a planted pid");
+    kill(child, SIGKILL);
+    cr_assert_eq(waitpid(child, NULL, 0), child);
+    cr_assert_eq(rt_ext_runtime_pid(dir), getpid(), "the runtime is gone: the file speaks again");
+    unlink(path);
+    rmdir(dir);
+}
