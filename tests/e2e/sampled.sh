@@ -92,4 +92,23 @@ expect_grep "static child: the file, sampled" \
 expect_grep "static child: the connection, sampled" \
     "^connect\|\{\"addr\": \"127.0.0.1:$port\", \"fd\": [0-9]+\}\|sampled$" "$T_TMP/static.ev"
 expect_eq "static child: coverage partial" 1 "$(coverage_of "$b" | grep -c partial)"
+
+# The function writes another live process's pid (here a sleep outside the sandbox) into
+# runtime.pid, then starts the static child in the next invocation: the sampler stays on the
+# runtime's tree and still sees the child's connection.
+sleep 60 &
+decoy=$!
+printf '{"plant_pid": %s}\n' "$decoy" >"$T_TMP/plant.json"
+mkdir -p "$T_TMP/run-plant"
+"$RUNTRAIL" invoke --store "$T_TMP/st-plant" --function-name planted --timeout 10 --task-root "$HERE" \
+    --handler app.handler --env STATIC_PROBE="$PROGS/static_probe" \
+    --env RUNTRAIL_RUN_DIR="$T_TMP/run-plant" --event "$T_TMP/plant.json" --event "$T_TMP/s.json" \
+    -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/plant.out" 2>"$T_TMP/plant.err"
+kill "$decoy" 2>/dev/null
+expect_eq "planted runtime.pid: the pid written, then the connection made" "1 1" \
+    "$(grep -c "\"planted\": *$decoy" "$T_TMP/plant.out") $(grep -c '"made": *1' "$T_TMP/plant.out")"
+b=$(find "$T_TMP/st-plant" -name '*.rtb' ! -name '*-shutdown.rtb' | sort | tail -n 1)
+events_of "$b" >"$T_TMP/plant.ev"
+expect_grep "planted runtime.pid: the static child's connection is still sampled" \
+    "^connect\|\{\"addr\": \"127.0.0.1:$port\", \"fd\": [0-9]+\}\|sampled$" "$T_TMP/plant.ev"
 finish
