@@ -117,20 +117,23 @@ static void held_drop(struct rt_store *st, size_t i)
 }
 
 /* Lets go of held[i], still waiting: a file deleted from the spool meanwhile (the function
- * emptied /tmp) is written back first, so that it stays in the spool. */
+ * emptied /tmp), or replaced by another under its name, is written back first, so that it
+ * stays in the spool. */
 static void held_release(struct rt_store *st, size_t i)
 {
-    struct stat sb;
-    if (fstat(st->held[i].fd, &sb) == 0 && sb.st_nlink == 0) {
+    struct stat sb, at;
+    char *path = rt_path_join(st->spool_dir, st->held[i].name);
+    if (path && fstat(st->held[i].fd, &sb) == 0 &&
+        (sb.st_nlink == 0 || stat(path, &at) != 0 || at.st_ino != sb.st_ino ||
+         at.st_dev != sb.st_dev)) {
         uint8_t *data;
         size_t len;
-        char *path = rt_path_join(st->spool_dir, st->held[i].name);
-        if (path && read_fd_all(st->held[i].fd, &data, &len) == RT_OK) {
+        if (read_fd_all(st->held[i].fd, &data, &len) == RT_OK) {
             (void)rt_write_file(path, data, len, !st->no_sync, NULL);
             free(data);
         }
-        free(path);
     }
+    free(path);
     held_drop(st, i);
 }
 

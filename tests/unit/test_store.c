@@ -333,22 +333,46 @@ Test(store, spool_holds_a_quarter_of_the_descriptor_limit)
     rt_store_close(st);
 }
 
-/* Closing the store writes back what was deleted from the spool: a later store delivers it. */
+/* The spool file of bundle i (put by put_spooled), into path (600 bytes). */
+static void spool_file_of(const char *spool, int i, char *path)
+{
+    char tail[32];
+    snprintf(tail, sizeof tail, "-r%d.rtb", i);
+    DIR *d = opendir(spool);
+    cr_assert_not_null(d);
+    struct dirent *de;
+    path[0] = '\0';
+    while ((de = readdir(d)))
+        if (strlen(de->d_name) > strlen(tail) &&
+            strcmp(de->d_name + strlen(de->d_name) - strlen(tail), tail) == 0)
+            snprintf(path, 600, "%s/%s", spool, de->d_name);
+    closedir(d);
+    cr_assert(path[0], "no spool file for r%d", i);
+}
+
+/* Closing the store writes back what was deleted from the spool, or replaced there under the
+ * same name: a later store delivers the bundles as they were put. */
 Test(store, spool_close_writes_back_deleted_bundles)
 {
-    char root[300], spool[300], blocker[300];
+    char root[300], spool[300], blocker[300], p[600];
     struct rt_store_options o = {0};
     struct rt_store *st = down_store(&o, root, spool, blocker);
     struct rt_errinfo ei;
-    put_spooled(st, 2, NULL, 0);
-    empty_spool(spool, true);
+    put_spooled(st, 3, NULL, 0);
+    spool_file_of(spool, 2, p);
+    cr_assert_eq(rt_write_file(p, "forged", 6, false, &ei), RT_OK); /* a new file, renamed over */
+    spool_file_of(spool, 0, p);
+    cr_assert_eq(unlink(p), 0);
+    spool_file_of(spool, 1, p);
+    cr_assert_eq(unlink(p), 0);
+    cr_assert_eq(count_files(spool), 1);
     rt_store_close(st);
-    cr_assert_eq(count_files(spool), 2);
+    cr_assert_eq(count_files(spool), 3);
     cr_assert_eq(unlink(blocker), 0);
     cr_assert_eq(rt_store_open(root, &o, &st, &ei), RT_OK);
-    cr_assert_eq(rt_store_flush_spool(st, &ei), 2);
-    cr_assert(delivered(root, 0));
-    cr_assert(delivered(root, 1));
+    cr_assert_eq(rt_store_flush_spool(st, &ei), 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert(delivered(root, i), "r%d not delivered as it was put", i);
     rt_store_close(st);
 }
 
