@@ -27,12 +27,15 @@ expect_eq "three invocation bundles and the shutdown bundle uploaded" "4 1" \
 expect_eq "keys: trails/v1/fn=orders/dt=YYYY-MM-DD/hr=HH/<ns>-<request id>.rtb" 3 \
     "$(grep -cE '^trails/v1/fn=orders/dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/hr=[0-9]{2}/[0-9]{19}-[0-9a-f-]{36}\.rtb$' "$T_TMP/keys")"
 expect_eq "every upload was correctly signed (independent SigV4 check)" 0 "$(s3_mismatches)"
-mkdir -p "$T_TMP/got"
-i=0
-while read -r key; do
-    i=$((i + 1))
-    "$S3TOOL" get bkt "$key" "$T_TMP/got/$i.rtb" >/dev/null 2>&1
-done <"$T_TMP/keys"
+download() { # download KEYS DIR: each key listed in the file KEYS, as DIR/N.rtb
+    mkdir -p "$2"
+    local i=0 key
+    while read -r key; do
+        i=$((i + 1))
+        "$S3TOOL" get bkt "$key" "$2/$i.rtb" >/dev/null 2>&1
+    done <"$1"
+}
+download "$T_TMP/keys" "$T_TMP/got"
 expect_exit "downloaded bundles verify as one chain" 0 "$RUNTRAIL" verify "$T_TMP/got"
 for f in "$T_TMP"/got/*.rtb; do zstd -dc "$f"; done >"$T_TMP/raw"
 expect_eq "no credential in clear in the uploaded bundles" 0 \
@@ -76,12 +79,7 @@ for _ in $(seq 50); do kill -0 "$EM_PID" 2>/dev/null || break; sleep 0.1; done
 "$S3TOOL" list bkt flaky/ | cut -f1 >"$T_TMP/fkeys"
 expect_eq "S3 back: both bundles and the shutdown bundle uploaded (the emptied spool's too)" "3 1" \
     "$(wc -l <"$T_TMP/fkeys") $(grep -c -- '-shutdown\.rtb$' "$T_TMP/fkeys")"
-mkdir -p "$T_TMP/flaky"
-i=0
-while read -r key; do
-    i=$((i + 1))
-    "$S3TOOL" get bkt "$key" "$T_TMP/flaky/$i.rtb" >/dev/null 2>&1
-done <"$T_TMP/fkeys"
+download "$T_TMP/fkeys" "$T_TMP/flaky"
 expect_exit "S3 back: the uploaded bundles form one closed verified chain" 0 \
     "$RUNTRAIL" verify --strict "$T_TMP/flaky"
 second=$(sort "$T_TMP/fkeys" | grep -v -- '-shutdown\.rtb$' | tail -n 1)
