@@ -169,19 +169,26 @@ __attribute__((constructor(200))) static void save_env(void)
     }
 }
 
-static bool has_var(char *const envp[], const char *prefix, size_t plen)
+/* envp's entry starting with prefix (plen bytes), or NULL. */
+static const char *find_var(char *const envp[], const char *prefix, size_t plen)
 {
     for (size_t i = 0; envp && envp[i]; i++)
         if (!strncmp(envp[i], prefix, plen))
-            return true;
-    return false;
+            return envp[i];
+    return NULL;
+}
+
+static bool has_var(char *const envp[], const char *prefix, size_t plen)
+{
+    return find_var(envp, prefix, plen) != NULL;
 }
 
 /* Whether a child given envp would lose the interposer: then an exec or spawn passes it on with
  * our variables put back (keep_env). *covered is cleared when LD_PRELOAD was replaced by
- * something without us, and when the environment is explicitly empty (NULL or no variables,
- * as `env -i` passes): a program that asks for a clean environment gets one, and its exec is
- * recorded as not covered. */
+ * something without us, when RUNTRAIL_RING names another ring than ours (the child would
+ * record where nobody reads, or nowhere), and when the environment is explicitly empty (NULL
+ * or no variables, as `env -i` passes): a program that asks for a clean environment gets one,
+ * and its exec is recorded as not covered. */
 static bool env_lost(char *const envp[], bool *covered)
 {
     if (!saved_ring[0] || !rt_pl_active)
@@ -192,8 +199,9 @@ static bool env_lost(char *const envp[], bool *covered)
     }
     if (!has_var(envp, "LD_PRELOAD=", 11))
         return true;
-    if (!has_var(envp, "RUNTRAIL_RING=", 14))
-        *covered = false; /* the program chose its own LD_PRELOAD: leave it */
+    const char *ring = find_var(envp, "RUNTRAIL_RING=", 14);
+    if (!ring || strcmp(ring, saved_ring) != 0)
+        *covered = false; /* the program chose its own LD_PRELOAD or ring: leave it */
     return false;
 }
 

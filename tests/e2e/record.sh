@@ -224,6 +224,18 @@ expect_grep "env -i: the exec is recorded, flagged not_covered" '^execve 0 \{"ar
 expect_no_grep "env -i: nothing of the uncovered child is recorded" '"path":"/etc/hostname"' envi.got
 expect_grep "a partial environment still records the child" '"argv":\["sh","-c","echo \$\{LD_PRELOAD:\+kept\}"\]' envi.got
 
+# A child pointed at another ring would record where nobody reads (or nowhere): its exec says
+# not_covered, as for a replaced LD_PRELOAD; the same ring passed on explicitly is covered.
+rm -rf st
+rec sh -c 'RUNTRAIL_RING=/elsewhere/ring /usr/bin/env >/dev/null; RUNTRAIL_RING="$RUNTRAIL_RING" /usr/bin/true'
+events >otherring.got
+expect_grep "another RUNTRAIL_RING: the exec is recorded, flagged not_covered" \
+    '^execve 0 \{"argv":\["/usr/bin/env"\],"fd":-1,"path":"/usr/bin/env"\} \[not_covered\]$' otherring.got
+expect_grep "the same RUNTRAIL_RING passed on: covered, and the child records itself" \
+    '^execve 0 \{"argv":\["/usr/bin/true"\],"fd":-1,"path":"/usr/bin/true"\}$' otherring.got
+expect_grep "the same RUNTRAIL_RING passed on: the child's own start is recorded" \
+    '^proc_start 0 \{"argv":\["/usr/bin/true"\],"exe":"/usr/bin/true"' otherring.got
+
 # ---- network family ----
 rm -rf st
 closed=$(free_port)
