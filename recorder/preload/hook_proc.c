@@ -169,6 +169,9 @@ __attribute__((constructor(200))) static void save_env(void)
     }
 }
 
+/* What every LD_PRELOAD that loads the interposer names (its file, in the layer or a build). */
+#define RT_PL_SO_NAME "libruntrail-preload"
+
 /* envp's entry starting with prefix (plen bytes), or NULL. */
 static const char *find_var(char *const envp[], const char *prefix, size_t plen)
 {
@@ -185,10 +188,10 @@ static bool has_var(char *const envp[], const char *prefix, size_t plen)
 
 /* Whether a child given envp would lose the interposer: then an exec or spawn passes it on with
  * our variables put back (keep_env). *covered is cleared when LD_PRELOAD was replaced by
- * something without us, when RUNTRAIL_RING names another ring than ours (the child would
- * record where nobody reads, or nowhere), and when the environment is explicitly empty (NULL
- * or no variables, as `env -i` passes): a program that asks for a clean environment gets one,
- * and its exec is recorded as not covered. */
+ * something without us (whether or not RUNTRAIL_RING was kept), when RUNTRAIL_RING names
+ * another ring than ours (the child would record where nobody reads, or nowhere), and when
+ * the environment is explicitly empty (NULL or no variables, as `env -i` passes): a program
+ * that asks for a clean environment gets one, and its exec is recorded as not covered. */
 static bool env_lost(char *const envp[], bool *covered)
 {
     if (!saved_ring[0] || !rt_pl_active)
@@ -197,10 +200,11 @@ static bool env_lost(char *const envp[], bool *covered)
         *covered = false;
         return false;
     }
-    if (!has_var(envp, "LD_PRELOAD=", 11))
+    const char *preload = find_var(envp, "LD_PRELOAD=", 11);
+    if (!preload)
         return true;
     const char *ring = find_var(envp, "RUNTRAIL_RING=", 14);
-    if (!ring || strcmp(ring, saved_ring) != 0)
+    if (!strstr(preload, RT_PL_SO_NAME) || !ring || strcmp(ring, saved_ring) != 0)
         *covered = false; /* the program chose its own LD_PRELOAD or ring: leave it */
     return false;
 }

@@ -225,10 +225,14 @@ expect_no_grep "env -i: nothing of the uncovered child is recorded" '"path":"/et
 expect_grep "a partial environment still records the child" '"argv":\["sh","-c","echo \$\{LD_PRELOAD:\+kept\}"\]' envi.got
 
 # A child pointed at another ring would record where nobody reads (or nowhere): its exec says
-# not_covered, as for a replaced LD_PRELOAD; the same ring passed on explicitly is covered.
+# not_covered, as for a replaced LD_PRELOAD (with RUNTRAIL_RING kept or not); the same ring
+# passed on explicitly is covered.
 rm -rf st
-rec sh -c 'RUNTRAIL_RING=/elsewhere/ring /usr/bin/env >/dev/null; RUNTRAIL_RING="$RUNTRAIL_RING" /usr/bin/true'
+rec sh -c 'RUNTRAIL_RING=/elsewhere/ring /usr/bin/env >/dev/null; RUNTRAIL_RING="$RUNTRAIL_RING" /usr/bin/true; LD_PRELOAD=libc.so.6 /usr/bin/cat /etc/hostname >/dev/null'
 events >otherring.got
+expect_grep "LD_PRELOAD replaced, RUNTRAIL_RING kept: the exec is recorded, flagged not_covered" \
+    '^execve 0 \{"argv":\["/usr/bin/cat","/etc/hostname"\],"fd":-1,"path":"/usr/bin/cat"\} \[not_covered\]$' otherring.got
+expect_no_grep "LD_PRELOAD replaced: nothing of the uncovered child is recorded" '"path":"/etc/hostname"' otherring.got
 expect_grep "another RUNTRAIL_RING: the exec is recorded, flagged not_covered" \
     '^execve 0 \{"argv":\["/usr/bin/env"\],"fd":-1,"path":"/usr/bin/env"\} \[not_covered\]$' otherring.got
 expect_grep "the same RUNTRAIL_RING passed on: covered, and the child records itself" \
