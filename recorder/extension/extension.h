@@ -416,6 +416,8 @@ struct rt_ext_proxy_options {
     uint16_t port;                /* on 127.0.0.1; 0 = any free port */
     int listen_fd;                /* from rt_ext_proxy_listen (the proxy owns it), or -1 */
     struct rt_ext_sealer *sealer; /* NULL: pure pass-through */
+    const char *run_dir; /* the runtime.pid folder, read at the runtime's first request (its
+                          * pid is then known before any handler runs); NULL: not read */
 };
 
 /* A listening socket on 127.0.0.1:port; when that port is taken (another process, or a port
@@ -466,6 +468,10 @@ bool rt_proc_net_find(const char *text, size_t len, bool v6, uint64_t inode,
 long rt_proc_fdinfo_flags(const char *text, size_t len);
 /* The parent pid of a /proc/PID/stat text; -1 when malformed. */
 long rt_proc_stat_ppid(const char *text, size_t len);
+/* Whether an environment block (/proc/PID/environ: NUL-separated NAME=value entries, the last
+ * maybe unterminated) loads the interposer into ring: the first LD_PRELOAD names the
+ * interposer's file and the first RUNTRAIL_RING is ring. */
+bool rt_proc_environ_interposed(const char *text, size_t len, const char *ring);
 
 struct rt_ext_procwatch;
 /* Starts the sampling thread (lowest priority): every period_ms it walks the process tree of

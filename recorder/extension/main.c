@@ -359,8 +359,11 @@ static void start_recorder(const struct rt_ext_config *cfg, const char *runtime_
     memcpy(so.initial_counters, counters, sizeof counters);
     if (rt_ext_sealer_new(&so, &rec->sealer) != RT_OK)
         rec->sealer = NULL;
-    struct rt_ext_proxy_options po = {
-        .upstream = runtime_api, .port = port, .listen_fd = listen_fd, .sealer = rec->sealer};
+    struct rt_ext_proxy_options po = {.upstream = runtime_api,
+                                      .port = port,
+                                      .listen_fd = listen_fd,
+                                      .sealer = rec->sealer,
+                                      .run_dir = cfg->run_dir};
     struct rt_errinfo ei;
     rt_errinfo_clear(&ei);
     if (rt_ext_proxy_start(&po, &rec->proxy, &ei) != RT_OK) {

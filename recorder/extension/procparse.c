@@ -1,8 +1,10 @@
 /* The parsers of the /proc texts the extension's sampling reads (procwatch.c): the socket
- * tables /proc/PID/net/{tcp,tcp6,udp,udp6}, fdinfo's open flags and stat's parent pid. Pure
+ * tables /proc/PID/net/{tcp,tcp6,udp,udp6}, fdinfo's open flags, stat's parent pid and
+ * whether an environment block loads the interposer into our ring. Pure
  * functions over a buffer and its length, never reading past it (fuzzed:
  * tests/fuzz/fuzz_procparse.c). */
 #include "recorder/extension/extension.h"
+#include "recorder/preload/ring_produce.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -144,4 +146,31 @@ long rt_proc_stat_ppid(const char *text, size_t len)
     for (const char *q = close + 4; q < text + len && *q >= '0' && *q <= '9' && nd < 10; q++, nd++)
         v = v * 10 + (*q - '0');
     return nd ? v : -1;
+}
+
+/* The value of the first entry NAME= (name_len bytes with the '=') of the NUL-separated block,
+ * and its length (up to the NUL or the end). */
+static const char *env_value(const char *text, size_t len, const char *name, size_t name_len,
+                             size_t *vlen)
+{
+    for (size_t i = 0; i < len;) {
+        const char *nul = memchr(text + i, 0, len - i);
+        size_t n = nul ? (size_t)(nul - (text + i)) : len - i;
+        if (n >= name_len && memcmp(text + i, name, name_len) == 0) {
+            *vlen = n - name_len;
+            return text + i + name_len;
+        }
+        i += n + 1;
+    }
+    return NULL;
+}
+
+bool rt_proc_environ_interposed(const char *text, size_t len, const char *ring)
+{
+    size_t pl, rl;
+    const char *preload = env_value(text, len, "LD_PRELOAD=", 11, &pl);
+    const char *r = env_value(text, len, "RUNTRAIL_RING=", 14, &rl);
+    size_t want = strlen(ring);
+    return preload && r && rl == want && memcmp(r, ring, want) == 0 &&
+           memmem(preload, pl, RT_PRELOAD_SO_NAME, strlen(RT_PRELOAD_SO_NAME)) != NULL;
 }

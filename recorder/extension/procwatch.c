@@ -6,7 +6,8 @@
  * socket (connect to the peer, listen or bind on the local address, from /proc/PID/net tables
  * joined with the descriptor's inode). Only the runtime's process tree is walked
  * (RUN_DIR/runtime.pid, then /proc/PID/task/TID/children), and in it only static and Go program
- * images (uncovered_image); the others record themselves. What opens and closes between two samples
+ * images and dynamic ones started without the interposer (uncovered_image); the others record
+ * themselves. What opens and closes between two samples
  * is not seen; what is open is reported again after each invocation ends, for the next one; a
  * socket no net table lists yet (sampled between socket() and connect()) is looked for again
  * at the next samples. The thread runs at nice 19: it never takes a core the
@@ -63,6 +64,7 @@ struct rt_ext_procwatch {
     pthread_t thread;
     struct rt_producer ring;
     char run_dir[4096];
+    char ring_path[4096]; /* what RUNTRAIL_RING says in a process that records into our ring */
     uint64_t period_ms;
     volatile int stop;
     uint64_t cpu_ns;
@@ -126,11 +128,38 @@ static void emit(struct rt_ext_procwatch *w, int32_t pid, enum rt_op op, int64_t
     rt_producer_emit(&w->ring, &rec);
 }
 
+/* Whether the environment pid's image started with (/proc/PID/environ, what the loader read)
+ * loads the interposer into our ring. When it does not, the process is confirmed alive after
+ * the read (an exiting process's environment reads empty, and its program is gone by then).
+ * Unreadable or longer than the buffer: assumed so, so that a process is never both recorded
+ * and sampled. */
+static bool env_interposed(struct rt_ext_procwatch *w, int32_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    size_t n = 0;
+    ssize_t r = 0;
+    while (n < sizeof w->text && (r = read(fd, w->text + n, sizeof w->text - n)) > 0)
+        n += (size_t)r;
+    close(fd);
+    if (r < 0 || n == sizeof w->text)
+        return true;
+    if (rt_proc_environ_interposed(w->text, n, w->ring_path))
+        return true;
+    char exe[16];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    return readlink(path, exe, sizeof exe) <= 0;
+}
+
 /* Whether the program image of pid is one the interposer cannot see into: a static
- * executable (no PT_INTERP: the loader never runs, LD_PRELOAD is ignored; a 32-bit one too)
- * or a Go program (a "Go" ELF note: Go makes its system calls itself, even when linked with
- * libc for cgo). A dynamic non-Go program has the interposer, or was deliberately started
- * without it, which its exec already says (not_covered). Not runtrail's own static wrapper
+ * executable (no PT_INTERP: the loader never runs, LD_PRELOAD is ignored; a 32-bit one too),
+ * a Go program (a "Go" ELF note: Go makes its system calls itself, even when linked with libc
+ * for cgo), or a dynamic program started without the interposer (env_interposed: `env -i`,
+ * its own LD_PRELOAD, another ring; its exec says not_covered, and what it does is what a
+ * responder needs to see). Not runtrail's own static wrapper
  * (a "runtrail" ELF note, recorder/wrapper/wrapper.c): the runtime's pid is that program's
  * from its write of runtime.pid to its exec of the runtime, and a sample in between must not
  * report it. Read once per program image. */
@@ -186,7 +215,9 @@ static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
         own = own || rt_elf_note_named(notes, len, "runtrail", 9);
     }
     close(fd);
-    return !own && (uncovered || !interp);
+    if (own)
+        return false;
+    return uncovered || !interp || !env_interposed(w, pid);
 }
 
 static struct proc_state *state_of(struct rt_ext_procwatch *w, int32_t pid)
@@ -543,6 +574,7 @@ struct rt_ext_procwatch *rt_ext_procwatch_start(const char *ring_path, const cha
         return NULL;
     w->period_ms = period_ms;
     snprintf(w->run_dir, sizeof w->run_dir, "%s", run_dir);
+    snprintf(w->ring_path, sizeof w->ring_path, "%s", ring_path);
     if (rt_producer_attach(&w->ring, ring_path) != 0 ||
         pthread_create(&w->thread, NULL, run, w) != 0) {
         rt_producer_detach(&w->ring);

@@ -38,6 +38,7 @@ struct rt_ext_proxy {
     struct rt_ext_invocation *inflight;       /* between invocation/next and response/error */
     bool had_invocation;                      /* for cold_start */
     bool runtime_seen;                        /* the runtime has sent a request through us */
+    char run_dir[4096];                       /* where runtime.pid is ("": not read) */
     int64_t started_mono_ns, started_wall_ns; /* the proxy's start: the sandbox's init */
     char last_next_id[64]; /* request id of the runtime's latest invocation/next */
     char announced_id[64]; /* an INVOKE event the runtime has not taken through /next (yet) */
@@ -880,7 +881,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         pthread_mutex_init(&r->mu, NULL);
         pthread_cond_init(&r->cv, NULL);
         *con_cls = r;
-        __atomic_store_n(&p->runtime_seen, true, __ATOMIC_RELAXED);
+        /* The runtime's first request: its pid is read now, before any handler runs, and
+         * stays while it lives (rt_ext_runtime_pid): a pid the function writes into the file
+         * later is not believed. Read by the sampler only, it could come after the function's
+         * first invocation on a busy machine. */
+        if (!__atomic_exchange_n(&p->runtime_seen, true, __ATOMIC_RELAXED) && p->run_dir[0])
+            (void)rt_ext_runtime_pid(p->run_dir);
         if (is_chunked(conn) && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
             r->call = prepare_stream(p, conn, url, method, r);
             r->streaming = r->call != NULL; /* else forwarded whole, once it has arrived */
@@ -1004,6 +1010,8 @@ int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy
     }
     snprintf(p->upstream, sizeof p->upstream, "%s", o->upstream);
     p->sealer = o->sealer;
+    if (o->run_dir)
+        snprintf(p->run_dir, sizeof p->run_dir, "%s", o->run_dir);
     p->started_mono_ns = rt_ext_now_mono_ns();
     p->started_wall_ns = rt_ext_now_wall_ns();
     pthread_mutex_init(&p->mu, NULL);

@@ -169,9 +169,6 @@ __attribute__((constructor(200))) static void save_env(void)
     }
 }
 
-/* What every LD_PRELOAD that loads the interposer names (its file, in the layer or a build). */
-#define RT_PL_SO_NAME "libruntrail-preload"
-
 /* envp's entry starting with prefix (plen bytes), or NULL. */
 static const char *find_var(char *const envp[], const char *prefix, size_t plen)
 {
@@ -204,7 +201,7 @@ static bool env_lost(char *const envp[], bool *covered)
     if (!preload)
         return true;
     const char *ring = find_var(envp, "RUNTRAIL_RING=", 14);
-    if (!strstr(preload, RT_PL_SO_NAME) || !ring || strcmp(ring, saved_ring) != 0)
+    if (!strstr(preload, RT_PRELOAD_SO_NAME) || !ring || strcmp(ring, saved_ring) != 0)
         *covered = false; /* the program chose its own LD_PRELOAD or ring: leave it */
     return false;
 }

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A process joins a ring when its LD_PRELOAD names the interposer's file (a name holding
+ * RT_PRELOAD_SO_NAME: the layer's, a build's) and RUNTRAIL_RING the ring's path. */
+#define RT_PRELOAD_SO_NAME "libruntrail-preload"
+
 /* One record as a hook fills it; strings are (pointer, length), NULL = empty. */
 struct rt_rec {
     int64_t ts_ns;

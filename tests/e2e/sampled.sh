@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# /proc sampling of what the interposer cannot enter (issue 12, item 3). A Go custom runtime
+# /proc sampling of what the interposer cannot enter (issue 12, item 3), or was kept out of. A Go custom runtime
 # (tests/e2e/sampled/runtime.go, standard library only, CGO_ENABLED=0: statically linked, its
 # own system calls) and a `gcc -static` child of a Python handler
 # (tests/recorder/progs/static_probe.c) open a file and connect to a local listener while the
@@ -92,6 +92,26 @@ expect_grep "static child: the file, sampled" \
 expect_grep "static child: the connection, sampled" \
     "^connect\|\{\"addr\": \"127.0.0.1:$port\", \"fd\": [0-9]+\}\|sampled$" "$T_TMP/static.ev"
 expect_eq "static child: coverage partial" 1 "$(coverage_of "$b" | grep -c partial)"
+
+# A dynamic child started with an empty environment (subprocess.run(env={})) runs without the
+# interposer, as it asked: its exec says not_covered, and the sampler shows what it held open.
+printf '{"file": "%s", "port": %s, "hold_ms": 3000, "clean_env": true}\n' "$T_TMP/data.txt" "$port" >"$T_TMP/clean.json"
+"$RUNTRAIL" invoke --store "$T_TMP/st-clean" --function-name clean-env --timeout 10 --task-root "$HERE" \
+    --handler app.handler --event "$T_TMP/clean.json" \
+    -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/clean.out" 2>"$T_TMP/clean.err"
+expect_grep "clean environment: the child made its connection" '"made": *1' "$T_TMP/clean.out"
+b=$(find "$T_TMP/st-clean" -name '*.rtb' ! -name '*-shutdown.rtb')
+events_of "$b" >"$T_TMP/clean.ev"
+expect_grep "clean environment: the exec its parent recorded, not_covered" \
+    '^execve\|\{"argv": \["/[^"]*python3[^"]*", "-c", .*\|.*not_covered' "$T_TMP/clean.ev"
+expect_grep "clean environment: the program, sampled" \
+    '^proc_start\|\{"argv": \["/[^"]*python3[^"]*", "-c", .*\|(.*,)?sampled$' "$T_TMP/clean.ev"
+expect_grep "clean environment: the file, sampled" \
+    "^openat\|\{\"dirfd\": -100, \"flags\": 524288, \"mode\": 0, \"path\": \"$T_TMP/data.txt\"\}\|sampled$" "$T_TMP/clean.ev"
+expect_grep "clean environment: the connection, sampled" \
+    "^connect\|\{\"addr\": \"127.0.0.1:$port\", \"fd\": [0-9]+\}\|sampled$" "$T_TMP/clean.ev"
+expect_eq "clean environment: the runtime itself is not sampled (it records itself)" 0 \
+    "$(grep -c '^proc_start|{"argv": \["python3", ".*bootstrap.py"\].*sampled' "$T_TMP/clean.ev")"
 
 # The function writes another live process's pid (here a sleep outside the sandbox) into
 # runtime.pid, then starts the static child in the next invocation: the sampler stays on the

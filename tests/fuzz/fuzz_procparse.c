@@ -1,15 +1,17 @@
 /* fuzz-sources: recorder/extension/procparse.c */
 /* libFuzzer harness for the parsers of the /proc texts the extension samples (a process the
  * interposer cannot enter may be anything, and its comm name is in /proc/PID/stat): the
- * socket-table search with both address forms and a few inodes, fdinfo's flags and stat's
- * parent pid. Checks that a found socket's addresses are NUL-terminated inside their fields
- * and that the numbers stay in range. */
+ * socket-table search with both address forms and a few inodes, fdinfo's flags, stat's
+ * parent pid and the environment block's check for the interposer. Checks that a found socket's
+ * addresses are NUL-terminated inside their fields and that the numbers stay in range. */
 #include "recorder/extension/extension.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static volatile size_t sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,6 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
             }
         }
+    sink += rt_proc_environ_interposed(text, size, "/proc/1/fd/3") +
+            rt_proc_environ_interposed(text, size, "");
     long flags = rt_proc_fdinfo_flags(text, size);
     long ppid = rt_proc_stat_ppid(text, size);
     if (flags < -1 || ppid < -1)

@@ -1008,6 +1008,43 @@ Test(procparse, fdinfo_flags_and_stat_ppid)
     cr_assert_eq(rt_proc_stat_ppid("4242 (x", 7), -1);
 }
 
+/* An environment block loads the interposer into our ring only with both variables, the first
+ * of each as the loader reads it; its last entry may be cut short. */
+Test(procparse, environ_interposed)
+{
+#define ENV(lit) lit, sizeof lit - 1
+    const char *ring = "/proc/77/fd/5";
+    cr_assert(rt_proc_environ_interposed(
+        ENV("PATH=/bin\0LD_PRELOAD=/opt/runtrail/lib/libruntrail-preload.so\0"
+            "RUNTRAIL_RING=/proc/77/fd/5\0"),
+        ring));
+    cr_assert(rt_proc_environ_interposed(ENV("LD_PRELOAD=/x.so:/opt/runtrail/lib/"
+                                             "libruntrail-preload.so\0RUNTRAIL_RING=/proc/77/fd/5"),
+                                         ring),
+              "the last entry without its NUL");
+    cr_assert_not(rt_proc_environ_interposed("", 0, ring), "env -i");
+    cr_assert_not(rt_proc_environ_interposed(
+                      ENV("LD_PRELOAD=libc.so.6\0RUNTRAIL_RING=/proc/77/fd/5\0"), ring),
+                  "its own LD_PRELOAD");
+    cr_assert_not(
+        rt_proc_environ_interposed(
+            ENV("LD_PRELOAD=/lib/libruntrail-preload.so\0RUNTRAIL_RING=/elsewhere\0"), ring),
+        "another ring");
+    cr_assert_not(
+        rt_proc_environ_interposed(
+            ENV("LD_PRELOAD=/lib/libruntrail-preload.so\0RUNTRAIL_RING=/proc/77/fd/55\0"), ring),
+        "a ring whose path only starts like ours");
+    cr_assert_not(
+        rt_proc_environ_interposed(ENV("LD_PRELOAD=\0LD_PRELOAD=/lib/libruntrail-preload.so\0"
+                                       "RUNTRAIL_RING=/proc/77/fd/5\0"),
+                                   ring),
+        "the loader reads the first LD_PRELOAD");
+    cr_assert_not(rt_proc_environ_interposed(ENV("XLD_PRELOAD=/lib/libruntrail-preload.so\0"
+                                                 "RUNTRAIL_RING=/proc/77/fd/5\0"),
+                                             ring));
+#undef ENV
+}
+
 /* ---- the /proc sampler and runtrail's own wrapper ---- */
 
 struct sampled_starts {
@@ -1033,11 +1070,18 @@ static int sampled_starts_of(struct rt_ring *ring, pid_t pid, int ms)
     return s.starts;
 }
 
+static void built(char out[512], const char *rel);
+
 /* Starts argv with a pipe on stdin (the write end in *in), run_dir as RUNTRAIL_RUN_DIR, and
- * writes its pid to run_dir/runtime.pid, as the wrapper does. Traced: the child stops at its
- * exec, in argv[0]'s image, until PTRACE_DETACH. */
-static pid_t start_runtime(char *const argv[], const char *run_dir, bool traced, int *in)
+ * writes its pid to run_dir/runtime.pid, as the wrapper does. Interposed: with LD_PRELOAD and
+ * RUNTRAIL_RING (run_dir/ring) set as the wrapper sets them, else without either. Traced: the
+ * child stops at its exec, in argv[0]'s image, until PTRACE_DETACH. */
+static pid_t start_runtime_as(char *const argv[], const char *run_dir, bool traced, bool interposed,
+                              int *in)
 {
+    char so[512], ring[512];
+    built(so, "lib/libruntrail-preload.so");
+    snprintf(ring, sizeof ring, "%s/ring", run_dir);
     int p[2];
     cr_assert_eq(pipe(p), 0);
     pid_t pid = fork();
@@ -1046,6 +1090,12 @@ static pid_t start_runtime(char *const argv[], const char *run_dir, bool traced,
         dup2(p[0], 0);
         close(p[1]);
         setenv("RUNTRAIL_RUN_DIR", run_dir, 1);
+        unsetenv("LD_PRELOAD");
+        unsetenv("RUNTRAIL_RING");
+        if (interposed) {
+            setenv("LD_PRELOAD", so, 1);
+            setenv("RUNTRAIL_RING", ring, 1);
+        }
         if (traced)
             ptrace(PTRACE_TRACEME, 0, NULL, NULL);
         execv(argv[0], argv);
@@ -1063,6 +1113,11 @@ static pid_t start_runtime(char *const argv[], const char *run_dir, bool traced,
     snprintf(text, sizeof text, "%d\n", (int)pid);
     write_file(path, text);
     return pid;
+}
+
+static pid_t start_runtime(char *const argv[], const char *run_dir, bool traced, int *in)
+{
+    return start_runtime_as(argv, run_dir, traced, true, in);
 }
 
 /* out: the build folder's (BUILD, else build) program rel, which must be there. */
@@ -1134,9 +1189,10 @@ Test(extension_procwatch, reports_a_static_runtime_but_not_the_wrapper_before_it
 
 /* A dynamic program with a Go note (the Go toolchain's build id) makes its system calls
  * itself: the sampler reports it as it does a static one, and not a dynamic program without
- * that note, which records itself. Also when the note runs past the file's first page, which
- * the sampler reads at once (go_noted_far). */
-Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
+ * that note, which records itself; but it does report a dynamic program started without the
+ * interposer (env -i, its own LD_PRELOAD). Also when the note runs past the file's first page,
+ * which the sampler reads at once (go_noted_far). */
+Test(extension_procwatch, reports_a_go_program_and_a_bare_dynamic_one_but_not_a_covered_one)
 {
     char go[512], go_far[512];
     built(go, "tests/recorder/go_noted");
@@ -1152,6 +1208,10 @@ Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
     int cat_starts = sampled_starts_of(ring, pid, 300);
     close(in);
     waitpid(pid, NULL, 0);
+    pid = start_runtime_as(cat_argv, dir, false, false, &in);
+    int bare_starts = sampled_starts_of(ring, pid, 3000);
+    close(in);
+    waitpid(pid, NULL, 0);
     char *const go_argv[] = {go, "idle", NULL};
     pid = start_runtime(go_argv, dir, false, &in);
     int go_starts = sampled_starts_of(ring, pid, 3000);
@@ -1164,6 +1224,7 @@ Test(extension_procwatch, reports_a_go_program_but_not_a_dynamic_one)
     waitpid(pid, NULL, 0);
     rt_ext_procwatch_stop(w);
     cr_assert_eq(cat_starts, 0, "a dynamic program records itself: not sampled");
+    cr_assert_eq(bare_starts, 1, "a dynamic program started without the interposer is sampled");
     cr_assert_eq(go_starts, 1, "the Go program is reported");
     cr_assert_eq(far_starts, 1, "the Go program whose note runs past the first page is reported");
     procwatch_folder_remove(dir, ring_path, ring);
