@@ -51,7 +51,8 @@
 struct proc_state {
     int32_t pid; /* 0: free */
     bool covered, started, alive;
-    bool leaving; /* its program could not be read at the last sample: exiting (a zombie) */
+    bool env_empty; /* its image's environment read empty once: look again (env_interposed) */
+    bool leaving;   /* its program could not be read at the last sample: exiting (a zombie) */
     uint64_t exe_hash, cwd_hash;
     uint64_t seen[SEEN_FDS];
     unsigned n_seen;
@@ -129,29 +130,27 @@ static void emit(struct rt_ext_procwatch *w, int32_t pid, enum rt_op op, int64_t
 }
 
 /* Whether the environment pid's image started with (/proc/PID/environ, what the loader read)
- * loads the interposer into our ring. When it does not, the process is confirmed alive after
- * the read (an exiting process's environment reads empty, and its program is gone by then).
- * Unreadable or longer than the buffer: assumed so, so that a process is never both recorded
- * and sampled. */
-static bool env_interposed(struct rt_ext_procwatch *w, int32_t pid)
+ * loads the interposer into our ring: 1 yes, 0 no, -1 it read empty. Empty is `env -i`, but
+ * also an exec not finished (the new image's environment is not set up yet) or a process
+ * exiting: the caller looks again at the next sample. Unreadable or longer than the buffer:
+ * 1, so that a process is never both recorded and sampled. */
+static int env_interposed(struct rt_ext_procwatch *w, int32_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return true;
+        return 1;
     size_t n = 0;
     ssize_t r = 0;
     while (n < sizeof w->text && (r = read(fd, w->text + n, sizeof w->text - n)) > 0)
         n += (size_t)r;
     close(fd);
     if (r < 0 || n == sizeof w->text)
-        return true;
-    if (rt_proc_environ_interposed(w->text, n, w->ring_path))
-        return true;
-    char exe[16];
-    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-    return readlink(path, exe, sizeof exe) <= 0;
+        return 1;
+    if (!n)
+        return -1;
+    return rt_proc_environ_interposed(w->text, n, w->ring_path);
 }
 
 /* Whether the program image of pid is one the interposer cannot see into: a static
@@ -162,8 +161,9 @@ static bool env_interposed(struct rt_ext_procwatch *w, int32_t pid)
  * responder needs to see). Not runtrail's own static wrapper
  * (a "runtrail" ELF note, recorder/wrapper/wrapper.c): the runtime's pid is that program's
  * from its write of runtime.pid to its exec of the runtime, and a sample in between must not
- * report it. Read once per program image. */
-static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
+ * report it. Read once per program image. 1: uncovered, 0: covered, -1: a dynamic image whose
+ * environment read empty (env_interposed). */
+static int uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
@@ -216,8 +216,11 @@ static bool uncovered_image(struct rt_ext_procwatch *w, int32_t pid)
     }
     close(fd);
     if (own)
-        return false;
-    return uncovered || !interp || !env_interposed(w, pid);
+        return 0;
+    if (uncovered || !interp)
+        return 1;
+    int env = env_interposed(w, pid);
+    return env < 0 ? -1 : !env;
 }
 
 static struct proc_state *state_of(struct rt_ext_procwatch *w, int32_t pid)
@@ -398,7 +401,15 @@ static struct proc_state *sample_process(struct rt_ext_procwatch *w, int32_t pid
     uint64_t eh = hash_bytes(1469598103934665603ull, exe, el) | 1;
     if (eh != p->exe_hash) { /* first sight, or a new program image (exec) */
         p->exe_hash = eh;
-        p->covered = !uncovered_image(w, pid);
+        int u = uncovered_image(w, pid);
+        if (u < 0 && !p->env_empty) {
+            p->env_empty = true; /* maybe an exec not finished: the next sample looks again */
+            p->exe_hash = 0;
+            p->covered = true;
+        } else {
+            p->env_empty = false;
+            p->covered = u == 0;
+        }
     }
     if (p->covered)
         return p;
