@@ -2,7 +2,8 @@
 # the extension can use them) and libruntrail-preload.so, the LD_PRELOAD interposer. The .so is
 # built without sanitizers even when SANITIZE=1 (it is preloaded into uninstrumented programs),
 # position-independent, with hidden visibility (only the hooks are exported), against libc and
-# libdl only (dlsym bound to its GLIBC_2.2.5 version, so the library also loads on glibc < 2.34).
+# libdl only (dlsym bound to its oldest version, GLIBC_2.2.5, or GLIBC_2.17 on arm64, so the
+# library also loads on glibc < 2.34).
 # The tiny test programs in tests/recorder/progs/ are built the same way.
 RECORDER_LIB_SRCS := recorder/ring.c recorder/record.c recorder/preload/ring_produce.c \
                      recorder/preload/sniff.c
@@ -25,11 +26,11 @@ $(BUILD)/preload-obj/%.o: %.c
 # (start.ld) instead of a page of its own made read-only by one more mprotect. RELRO would guard
 # 34 GOT entries of a library whose ~107 resolved hook pointers are writable by design (each is
 # resolved at its first call); -z now still binds every symbol at load.
+preload_link = $(1) -shared -fPIC -Wl,-z,defs -Wl,-z,now -Wl,-Bsymbolic-functions \
+	-Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-T,recorder/preload/start.ld -o $@ $(2)
 $(PRELOAD_SO): $(PRELOAD_OBJS) recorder/preload/start.ld recorder/module.mk
 	@mkdir -p $(dir $@)
-	$(CC) -shared -fPIC -Wl,-z,defs -Wl,-z,now -Wl,-Bsymbolic-functions \
-	  -Wl,-z,noseparate-code -Wl,-z,norelro \
-	  -Wl,-T,recorder/preload/start.ld -o $@ $(PRELOAD_OBJS)
+	$(call preload_link,$(CC),$(PRELOAD_OBJS))
 
 SOLIBS += $(PRELOAD_SO)
 
@@ -42,6 +43,27 @@ $(BUILD)/tests/recorder/%: tests/recorder/progs/%.c
 
 test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
 -include $(shell find $(BUILD)/preload-obj -name '*.d' 2>/dev/null)
+
+# The interposer and three test programs for arm64 (Graviton), with Debian's cross compiler
+# (scripts/deps.sh --test installs it and qemu-user): test_preload and tests/e2e/arm64.sh run
+# them under qemu-aarch64, user-mode emulation, recording into a ring this machine's consumer
+# reads. So the arm64 interposer is built, loaded and checked here, its counter path included
+# (recorder/RING.md).
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64 := $(BUILD)/arm64
+ARM64_PRELOAD_OBJS := $(patsubst %.c,$(ARM64)/preload-obj/%.o,$(PRELOAD_SRCS))
+$(ARM64)/preload-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(ARM64_CC) $(PRELOAD_CFLAGS) -c $< -o $@
+$(ARM64)/lib/libruntrail-preload.so: $(ARM64_PRELOAD_OBJS) recorder/preload/start.ld recorder/module.mk
+	@mkdir -p $(dir $@)
+	$(call preload_link,$(ARM64_CC),$(ARM64_PRELOAD_OBJS))
+ARM64_PROGS := $(patsubst %,$(ARM64)/tests/recorder/%,clock file_ops net_ops)
+$(ARM64)/tests/recorder/%: tests/recorder/progs/%.c
+	@mkdir -p $(dir $@)
+	$(ARM64_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread
+test test-unit unit: $(ARM64)/lib/libruntrail-preload.so $(ARM64_PROGS)
+-include $(shell find $(ARM64)/preload-obj -name '*.d' 2>/dev/null)
 
 # The interposer's microbenchmark program (tests/bench/preload.sh), uninstrumented.
 $(BUILD)/tests/bench/preload: tests/bench/preload.c

@@ -93,14 +93,17 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Whether producers may time events with the time stamp counter: invariant (constant rate,
- * runs in every C-state) and trusted by the kernel as its clocksource, which means it is
- * synchronised across CPUs: `tsc`, or `kvm-clock` (a KVM guest's clock is the TSC scaled by
- * the host's parameters, and its vDSO reads the TSC only when the host marks it stable across
- * vCPUs; each producer still checks the TSC against the clock every millisecond, RING.md).
- * Anything else: producers read CLOCK_MONOTONIC. */
-static bool tsc_usable(void)
+/* Whether producers may time events with the counter (ring_layout.h) instead of the clock:
+ * where the kernel keeps its own clock with it, which means it runs at a constant rate in step
+ * across CPUs. x86-64: an invariant TSC (constant rate, runs in every C-state) and `tsc` or
+ * `kvm-clock` as the clocksource (a KVM guest's clock is the TSC scaled by the host's
+ * parameters, and its vDSO reads the TSC only when the host marks it stable across vCPUs).
+ * arm64: `arch_sys_counter`, the generic timer, whose rate the architecture fixes. Each
+ * producer still checks the counter against the clock every millisecond (RING.md). Anything
+ * else: producers read CLOCK_MONOTONIC. */
+static bool counter_usable(void)
 {
+#if defined(__x86_64__) || defined(__aarch64__)
 #if defined(__x86_64__)
     unsigned a, b, c, d;
     if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000007u)
@@ -108,6 +111,7 @@ static bool tsc_usable(void)
     __get_cpuid(0x80000007u, &a, &b, &c, &d);
     if (!(d & (1u << 8)))
         return false;
+#endif
     /* read(2), not stdio: this runs on the extension's start path, before register */
     char buf[32];
     int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
@@ -119,7 +123,11 @@ static bool tsc_usable(void)
     if (n <= 0)
         return false;
     buf[n] = '\0';
+#if defined(__x86_64__)
     return strcmp(buf, "tsc\n") == 0 || strcmp(buf, "kvm-clock\n") == 0;
+#else
+    return strcmp(buf, "arch_sys_counter\n") == 0;
+#endif
 #else
     return false;
 #endif
@@ -230,9 +238,9 @@ static int ring_map(struct rt_ring *r, int fd, size_t len, uint64_t n, size_t co
     h->conn_off = conn_off;
     h->conn_count = RT_RING_CONNS;
     h->conn_size = sizeof(struct rt_ring_conn);
-#if defined(__x86_64__)
+#if defined(RT_RING_HAVE_COUNTER)
     /* The narrowest of 8 reads (the header is zero: no pair until one counts). */
-    if (tsc_usable())
+    if (counter_usable())
         rt_ring_clock_pair(8, UINT64_MAX, 0, &h->clock_tsc, &h->clock_mono);
 #endif
     /* Producers check the magic first: publish it last. */

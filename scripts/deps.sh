@@ -12,7 +12,8 @@ PKGS=(
 # Test-time peers: npm packages (s3rver, aws-lambda-ric, AWS SDK) build a native addon; jq runs
 # the documented `runtrail show --json | jq` lines (tests/e2e/docs_commands.sh); awscli and
 # python3-boto3 are AWS's own clients (TLS, SigV4, the Lambda control plane); golang-go builds
-# the Go function the /proc sampler is tested with.
+# the Go function the /proc sampler is tested with; gcc-aarch64-linux-gnu builds the arm64
+# (Graviton) interposer, which qemu-user runs here (recorder/module.mk, tests/e2e/arm64.sh).
 # make bench also counts instructions with valgrind (tests/bench/preload.sh) and times the
 # phases of a cold start from kernel tracepoints with perf (tests/bench/coldstart.sh).
 if [ "${1:-}" = "--bench" ]; then
@@ -20,7 +21,8 @@ if [ "${1:-}" = "--bench" ]; then
   set -- --test
 fi
 if [ "${1:-}" = "--test" ]; then
-  PKGS+=(nodejs cmake g++ autoconf automake libtool make git jq awscli python3-boto3 golang-go)
+  PKGS+=(nodejs cmake g++ autoconf automake libtool make git jq awscli python3-boto3 golang-go
+         gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
   command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 fi
 

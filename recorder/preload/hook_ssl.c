@@ -20,8 +20,8 @@
 #include <link.h>
 #include <string.h>
 
-/* As in preload.c: dlsym at its oldest version (glibc < 2.34 keeps it in libdl). */
-__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+/* dlsym at its oldest version (preload.h: glibc < 2.34 keeps it in libdl). */
+RT_DLSYM_OLDEST;
 
 /* The OpenSSL functions this file calls: name and type. Resolved lazily (ssl_fn). */
 #define RT_SSL_FNS(_)                                                                              \

@@ -104,12 +104,22 @@ void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
     base_mono = h->clock_mono;
     if (!base_tsc || base_mono <= 0 || (tsc_env && !strcmp(tsc_env, "0")))
         tsc_off = 1;
+#if defined(__aarch64__)
+    /* The rate is the architecture's (CNTFRQ_EL0), not measured: the counter is usable from
+     * the first event, where x86-64 reads the clock for the ring's first 10 ms. 1 MHz .. 10
+     * GHz (Arm's timers run at 1 GHz since Armv8.6, at tens of MHz before). */
+    uint64_t hz = rt_ring_counter_hz();
+    if (hz < 1000000 || hz > 10000000000ull)
+        tsc_off = 1;
+    else if (!tsc_off)
+        tsc_mult = (uint64_t)((1000000000ull << 32) / hz);
+#endif
 }
 
-#if defined(__x86_64__)
+#if defined(RT_RING_HAVE_COUNTER)
 static inline uint64_t rdtsc(void)
 {
-    return __builtin_ia32_rdtsc();
+    return rt_ring_counter();
 }
 
 /* A TSC value and CLOCK_MONOTONIC read together: the narrowest of up to 4 tries, enough once
@@ -125,9 +135,15 @@ static void clock_off(void)
     __atomic_store_n(&rt_pl_tsc_interval, 0, __ATOMIC_RELAXED);
 }
 
-/* The rate from the ring's creation to now (>= CAL_NS): 0 if too early or implausible. */
+/* The rate from the ring's creation to now (>= CAL_NS): 0 if too early or implausible. On
+ * arm64 the rate is the architecture's (rt_pl_clock_init), never measured. */
 static uint64_t measure_rate(uint64_t t, int64_t m)
 {
+#if defined(__aarch64__)
+    (void)t;
+    (void)m;
+    return __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED);
+#endif
     int64_t dn = m - base_mono;
     if (dn < CAL_NS || t <= base_tsc)
         return 0;
@@ -174,7 +190,7 @@ static inline int64_t tsc_to_ns(uint64_t t)
 /* No TSC stamp now: no anchor yet, the anchor expired, or the TSC is not in use. */
 int64_t rt_pl_stamp_slow(void)
 {
-#if defined(__x86_64__)
+#if defined(RT_RING_HAVE_COUNTER)
     if (__atomic_load_n(&tsc_off, __ATOMIC_RELAXED))
         return -1 - rt_pl_mono_ns(); /* the clock path: nothing else to look at */
     uint64_t t, mult = __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED);
@@ -224,7 +240,7 @@ int64_t rt_pl_stamp_slow(void)
 
 int64_t rt_pl_stamp_ns(int64_t stamp)
 {
-#if defined(__x86_64__)
+#if defined(RT_RING_HAVE_COUNTER)
     if (stamp >= 0)
         return tsc_to_ns((uint64_t)stamp);
 #endif
@@ -262,7 +278,7 @@ static inline void rec_clear(struct rt_rec *rec)
  * stamp t0 taken before the call. */
 static inline void rec_times(struct rt_rec *rec, int64_t t0)
 {
-#if defined(__x86_64__)
+#if defined(RT_RING_HAVE_COUNTER)
     if (t0 >= 0) {
         uint64_t now = rdtsc();
         uint64_t d = now > (uint64_t)t0 ? now - (uint64_t)t0 : 0;

@@ -25,6 +25,15 @@
 #define RT_EXPORT __attribute__((visibility("default")))
 #define RT_TLS __attribute__((tls_model("initial-exec"))) __thread
 
+/* Binds dlsym to its oldest version, so the library also loads on glibc < 2.34, where dlsym
+ * is in libdl (since 2.34 libc keeps that version as a compatibility symbol): glibc's first
+ * version on each architecture. Used once per file that calls dlsym. */
+#if defined(__aarch64__)
+#define RT_DLSYM_OLDEST __asm__(".symver dlsym,dlsym@GLIBC_2.17")
+#else
+#define RT_DLSYM_OLDEST __asm__(".symver dlsym,dlsym@GLIBC_2.2.5")
+#endif
+
 /* Declarations glibc keeps out of the public headers. */
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
@@ -263,12 +272,14 @@ static inline void rt_pl_leave(void)
 
 /* ---- time ----
  * A hook takes a stamp before the real call; rt_pl_rec_init turns it into the record's
- * CLOCK_MONOTONIC start and duration. With a usable time stamp counter (the ring header
- * says so, recorder/RING.md) a stamp is the raw TSC (>= 0): one rdtsc instead of a vDSO
- * clock_gettime, converted with the rate this process measured against the ring's creation
- * and a per-thread (TSC, CLOCK_MONOTONIC) anchor re-read every millisecond, so the error
- * never grows past what the rate error adds in 1 ms. Otherwise (no TSC, not calibrated yet:
- * the ring is younger than 10 ms, RUNTRAIL_TSC=0) a stamp is -1 - CLOCK_MONOTONIC ns. */
+ * CLOCK_MONOTONIC start and duration. With a usable counter (the TSC on x86-64, CNTVCT_EL0
+ * on arm64: ring_layout.h; the ring header says so, recorder/RING.md) a stamp is the raw
+ * count (>= 0): one register read instead of a vDSO clock_gettime, converted with the rate
+ * (x86-64: measured by this process against the ring's creation; arm64: CNTFRQ_EL0) and a
+ * per-thread (counter, CLOCK_MONOTONIC) anchor re-read every millisecond, so the error never
+ * grows past what the rate error adds in 1 ms. Otherwise (no usable counter, not calibrated
+ * yet: on x86-64 the ring is younger than 10 ms, RUNTRAIL_TSC=0) a stamp is
+ * -1 - CLOCK_MONOTONIC ns. */
 int64_t rt_pl_stamp_slow(void);
 
 static inline int64_t rt_pl_mono_ns(void)
@@ -280,12 +291,12 @@ static inline int64_t rt_pl_mono_ns(void)
 
 static inline int64_t rt_pl_stamp(void)
 {
-#if defined(__x86_64__)
+#if defined(RT_RING_HAVE_COUNTER)
     /* The interval first: where stamps come from the clock it is 0, and the rdtsc (~12 ns on
      * an EPYC guest) would be read for nothing. */
     uint64_t iv = __atomic_load_n(&rt_pl_tsc_interval, __ATOMIC_RELAXED);
     if (__builtin_expect(iv != 0, 1)) {
-        uint64_t t = __builtin_ia32_rdtsc();
+        uint64_t t = rt_ring_counter();
         if (__builtin_expect(t - __atomic_load_n(&rt_pl_anchor_tsc, __ATOMIC_RELAXED) < iv, 1))
             return (int64_t)t;
     }

@@ -27,9 +27,9 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-/* Bind dlsym to its oldest version (libdl's on glibc < 2.34, libc's compat one since), as a
- * weak reference: NULL where no loaded object has it. */
-__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+/* dlsym at its oldest version (preload.h), as a weak reference: NULL where no loaded object
+ * has it. */
+RT_DLSYM_OLDEST;
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
 
 /* Lambda runs 64-bit programs only (x86_64, arm64): the ELF64 types throughout. */

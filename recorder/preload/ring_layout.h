@@ -147,11 +147,49 @@ _Static_assert(offsetof(struct rt_ring_header, head) == 64, "ring header head");
 _Static_assert(offsetof(struct rt_ring_header, conn_off) == 256, "ring header connections");
 _Static_assert(sizeof(struct rt_ring_conn) == 1088, "connection entry size (RING.md)");
 
-#if defined(__x86_64__)
+/* The counter a producer may time events with instead of two vDSO clock reads per event
+ * (RING.md, "Time"): the time stamp counter on x86-64, the generic timer's virtual count
+ * (CNTVCT_EL0) on arm64. Both count at a constant rate in step across CPUs where the kernel
+ * keeps its own clock with them (ring.c decides, per host). rt_ring_counter is the plain read
+ * the hooks take around a call (the system call between two reads orders them);
+ * rt_ring_counter_ordered waits for earlier instructions first, for reads paired with the
+ * clock. */
+#if defined(__x86_64__) || defined(__aarch64__)
+#define RT_RING_HAVE_COUNTER 1
 #include <stdbool.h>
 #include <time.h>
-/* A (TSC, CLOCK_MONOTONIC) pair read back to back, as the header's clock pair (consumer) and
- * the producers' calibration read it: the narrowest of up to `tries` reads, the counter taken
+static inline uint64_t rt_ring_counter(void)
+{
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#else
+    uint64_t t;
+    __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(t));
+    return t;
+#endif
+}
+static inline uint64_t rt_ring_counter_ordered(void)
+{
+#if defined(__aarch64__)
+    __asm__ __volatile__("isb" ::: "memory");
+#endif
+    return rt_ring_counter();
+}
+/* The counter's rate in Hz where the architecture states it (arm64: CNTFRQ_EL0, which the
+ * firmware sets for the kernel and user space alike), else 0: measured against the clock. */
+static inline uint64_t rt_ring_counter_hz(void)
+{
+#if defined(__aarch64__)
+    uint64_t hz;
+    __asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(hz));
+    return hz & 0xffffffffu; /* the upper half is reserved */
+#else
+    return 0;
+#endif
+}
+
+/* A (counter, CLOCK_MONOTONIC) pair read back to back, as the header's clock pair (consumer)
+ * and the producers' anchors read it: the narrowest of up to `tries` reads, the counter taken
  * at the middle of the clock read, stopping at the first narrower than good_ticks. A read
  * max_ticks wide or wider does not count; false when none counted (*tsc, *mono untouched). */
 static inline bool rt_ring_clock_pair(int tries, uint64_t max_ticks, uint64_t good_ticks,
@@ -159,11 +197,12 @@ static inline bool rt_ring_clock_pair(int tries, uint64_t max_ticks, uint64_t go
 {
     uint64_t best = max_ticks;
     for (int i = 0; i < tries; i++) {
-        uint64_t t0 = __builtin_ia32_rdtsc();
+        uint64_t t0 = rt_ring_counter_ordered();
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t t1 = __builtin_ia32_rdtsc();
-        if (t1 > t0 && t1 - t0 < best) {
+        uint64_t t1 = rt_ring_counter_ordered();
+        /* t1 >= t0: a counter with a few MHz reads the same value on both sides */
+        if (t1 >= t0 && t1 - t0 < best) {
             best = t1 - t0;
             *tsc = t0 + (t1 - t0) / 2;
             *mono = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;

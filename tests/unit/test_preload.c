@@ -424,13 +424,29 @@ static void collect_timed(const struct rt_event *ev, void *arg)
     }
 }
 
-static void check_times(const char *tsc_env)
+#define QEMU_ARM64 "/usr/bin/qemu-aarch64"     /* Debian's qemu-user */
+#define ARM64_SYSROOT "/usr/aarch64-linux-gnu" /* libc6-arm64-cross */
+
+/* Runs tests/recorder/clock recording into a fresh ring (the arm64 build under qemu-aarch64
+ * when arm64), checks each recorded call against the program's own brackets, and returns the
+ * counter rate an arm64 program printed (0 otherwise); *pair says whether the ring's creator
+ * wrote a clock pair, that is, let producers use the counter (recorder/RING.md, "Time"). */
+static uint64_t check_times(const char *tsc_env, bool arm64, struct timed *t, bool *pair)
 {
     char path[64], so[512], prog[512];
-    snprintf(so, sizeof so, "%s/lib/libruntrail-preload.so", build_dir());
-    snprintf(prog, sizeof prog, "%s/tests/recorder/clock", build_dir());
-    cr_assert_eq(access(prog, X_OK), 0, "%s missing", prog);
+    const char *dir = arm64 ? "/arm64" : "";
+    snprintf(so, sizeof so, "%s%s/lib/libruntrail-preload.so", build_dir(), dir);
+    snprintf(prog, sizeof prog, "%s%s/tests/recorder/clock", build_dir(), dir);
+    cr_assert_eq(access(prog, R_OK), 0, "%s missing", prog);
+    if (arm64)
+        cr_assert_eq(access(QEMU_ARM64, X_OK), 0,
+                     QEMU_ARM64 " missing: bash scripts/deps.sh --test installs qemu-user");
     struct rt_ring *ring = test_ring("clock", 1024, path);
+    struct rt_ring_header h;
+    int rf = open(path, O_RDONLY);
+    cr_assert_eq(pread(rf, &h, sizeof h, 0), (ssize_t)sizeof h);
+    close(rf);
+    *pair = h.clock_tsc != 0;
     int out[2];
     cr_assert_eq(pipe(out), 0);
     pid_t pid = fork();
@@ -438,13 +454,22 @@ static void check_times(const char *tsc_env)
     if (pid == 0) {
         dup2(out[1], 1);
         close(out[0]);
-        setenv("LD_PRELOAD", so, 1);
         setenv("RUNTRAIL_RING", path, 1);
         if (tsc_env)
             setenv("RUNTRAIL_TSC", tsc_env, 1);
         else
             unsetenv("RUNTRAIL_TSC");
-        execl(prog, prog, (char *)NULL);
+        if (arm64) {
+            /* the interposer goes into the emulated program, not into qemu itself */
+            char pre[600];
+            snprintf(pre, sizeof pre, "LD_PRELOAD=%s", so);
+            unsetenv("LD_PRELOAD");
+            setenv("QEMU_LD_PREFIX", ARM64_SYSROOT, 1);
+            execl(QEMU_ARM64, QEMU_ARM64, "-E", pre, prog, (char *)NULL);
+        } else {
+            setenv("LD_PRELOAD", so, 1);
+            execl(prog, prog, (char *)NULL);
+        }
         _exit(127);
     }
     close(out[1]);
@@ -456,12 +481,12 @@ static void check_times(const char *tsc_env)
     close(out[0]);
     text[len] = 0;
     cr_assert_eq(finish(pid), 0);
-    struct timed t = {0};
-    rt_ring_drain_final(ring, 100, collect_timed, &t);
+    *t = (struct timed){0};
+    rt_ring_drain_final(ring, 100, collect_timed, t);
     rt_ring_close(ring);
     unlink(path);
-    cr_assert_eq(t.n, CLOCK_CALLS, "recorded %d of the timed calls", t.n);
-    /* The interposer turns TSC stamps off if its conversion is off by more than 20 us. */
+    cr_assert_eq(t->n, CLOCK_CALLS, "recorded %d of the timed calls", t->n);
+    /* The interposer turns counter stamps off if its conversion is off by more than 20 us. */
     const int64_t slack = 50 * 1000;
     const char *p = text;
     for (int i = 0; i < CLOCK_CALLS; i++) {
@@ -469,25 +494,76 @@ static void check_times(const char *tsc_env)
         int used = 0;
         cr_assert_eq(sscanf(p, "%lld %lld\n%n", &a, &b, &used), 2, "line %d of the output", i);
         p += used;
-        cr_assert_geq(t.ts[i], a - slack, "call %d starts %lld ns before its bracket", i,
-                      (long long)(a - t.ts[i]));
-        cr_assert_leq(t.ts[i] + t.dur[i], b + slack, "call %d ends %lld ns after its bracket", i,
-                      (long long)(t.ts[i] + t.dur[i] - b));
+        cr_assert_geq(t->ts[i], a - slack, "call %d starts %lld ns before its bracket", i,
+                      (long long)(a - t->ts[i]));
+        cr_assert_leq(t->ts[i] + t->dur[i], b + slack, "call %d ends %lld ns after its bracket", i,
+                      (long long)(t->ts[i] + t->dur[i] - b));
         if (i > 0)
-            cr_assert_gt(t.ts[i], t.ts[i - 1], "the starts of one thread's calls grow");
+            cr_assert_gt(t->ts[i], t->ts[i - 1], "the starts of one thread's calls grow");
     }
-    cr_assert_geq(t.dur[CLOCK_CALLS - 1], 50 * 1000 * 1000,
-                  "accept blocked ~100 ms, recorded %lld ns", (long long)t.dur[CLOCK_CALLS - 1]);
+    cr_assert_geq(t->dur[CLOCK_CALLS - 1], 50 * 1000 * 1000,
+                  "accept blocked ~100 ms, recorded %lld ns", (long long)t->dur[CLOCK_CALLS - 1]);
+    unsigned long long hz = 0;
+    if (arm64)
+        cr_assert_eq(sscanf(p, "hz %llu", &hz), 1, "the counter rate after the calls: %s", p);
+    return hz;
 }
 
 Test(preload, recorded_times_are_clock_monotonic, .timeout = 60)
 {
-    check_times(NULL);
+    struct timed t;
+    bool pair;
+    check_times(NULL, false, &t, &pair);
 }
 
 Test(preload, recorded_times_without_tsc, .timeout = 60)
 {
-    check_times("0");
+    struct timed t;
+    bool pair;
+    check_times("0", false, &t, &pair);
+}
+
+/* How many of the recorded durations are whole multiples of the counter's tick. */
+static int whole_ticks(const struct timed *t, uint64_t tick_ns)
+{
+    int n = 0;
+    for (int i = 0; i < t->n; i++)
+        n += t->dur[i] % (int64_t)tick_ns == 0;
+    return n;
+}
+
+/* The arm64 interposer, run under qemu-aarch64: it loads, records into this machine's ring, and
+ * its times are CLOCK_MONOTONIC. Its counter (CNTVCT_EL0 at the rate CNTFRQ_EL0 states, from
+ * the first event: ring_layout.h) is in use when the ring allows it, which shows in the
+ * durations: each a whole number of ticks when the tick is a whole number of ns (16 ns under
+ * Debian 12's qemu), and not so with RUNTRAIL_TSC=0, where they come from the clock. */
+Test(preload, arm64_interposer_records_with_its_counter, .timeout = 60)
+{
+    struct timed t;
+    bool pair;
+    uint64_t hz = check_times(NULL, true, &t, &pair);
+    cr_assert(hz >= 1000000, "CNTFRQ_EL0 %llu", (unsigned long long)hz);
+    uint64_t tick = 1000000000ull / hz;
+    if (1000000000ull % hz || tick < 2) {
+        cr_log_warn("a counter tick of %.3f ns: counter stamps cannot be told from the clock's",
+                    1e9 / (double)hz);
+        return;
+    }
+    int whole = whole_ticks(&t, tick);
+    if (pair)
+        cr_assert_eq(whole, CLOCK_CALLS,
+                     "%d of %d durations are whole %llu ns ticks: the counter was not used", whole,
+                     CLOCK_CALLS, (unsigned long long)tick);
+    else
+        cr_assert_lt(whole, CLOCK_CALLS / 2,
+                     "%d of %d durations are whole %llu ns ticks, with "
+                     "no clock pair in the ring",
+                     whole, CLOCK_CALLS, (unsigned long long)tick);
+    check_times("0", true, &t, &pair);
+    whole = whole_ticks(&t, tick);
+    cr_assert_lt(whole, CLOCK_CALLS / 2,
+                 "%d of %d durations are whole %llu ns ticks with RUNTRAIL_TSC=0", whole,
+                 CLOCK_CALLS, (unsigned long long)tick);
 }
 
 /* ---- the hook table resolved in one pass, as dlsym(RTLD_NEXT) would (resolve.c) ---- */

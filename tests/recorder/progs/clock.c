@@ -2,7 +2,8 @@
  * (past the interposer's TSC calibration period), then brackets 200 kill(self, 0) calls and
  * one accept() that blocks ~100 ms (a thread connects after a sleep) with this program's own
  * CLOCK_MONOTONIC reads, printing "A B" in ns per call, in order. tests/unit/test_preload.c
- * checks that each recorded start and end lies between its A and B. */
+ * checks that each recorded start and end lies between its A and B. Built for arm64 too (run
+ * under qemu-aarch64), where it then prints "hz N", the counter's rate (CNTFRQ_EL0). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -60,5 +61,10 @@ int main(void)
         return 13;
     printf("%lld %lld\n", (long long)a, (long long)b);
     pthread_join(t, NULL);
+#if defined(__aarch64__)
+    unsigned long long hz;
+    __asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(hz));
+    printf("hz %llu\n", hz & 0xffffffffu);
+#endif
     return 0;
 }
