@@ -44,7 +44,7 @@ $(BUILD)/tests/recorder/%: tests/recorder/progs/%.c
 test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
 -include $(shell find $(BUILD)/preload-obj -name '*.d' 2>/dev/null)
 
-# The interposer and three test programs for arm64 (Graviton), with Debian's cross compiler
+# The interposer and four test programs for arm64 (Graviton), with Debian's cross compiler
 # (scripts/deps.sh --test installs it and qemu-user): test_preload and tests/e2e/arm64.sh run
 # them under qemu-aarch64, user-mode emulation, recording into a ring this machine's consumer
 # reads. So the arm64 interposer is built, loaded and checked here, its counter path included
@@ -58,7 +58,7 @@ $(ARM64)/preload-obj/%.o: %.c
 $(ARM64)/lib/libruntrail-preload.so: $(ARM64_PRELOAD_OBJS) recorder/preload/start.ld recorder/module.mk
 	@mkdir -p $(dir $@)
 	$(call preload_link,$(ARM64_CC),$(ARM64_PRELOAD_OBJS))
-ARM64_PROGS := $(patsubst %,$(ARM64)/tests/recorder/%,clock file_ops net_ops)
+ARM64_PROGS := $(patsubst %,$(ARM64)/tests/recorder/%,clock file_ops net_ops probe_ops)
 $(ARM64)/tests/recorder/%: tests/recorder/progs/%.c
 	@mkdir -p $(dir $@)
 	$(ARM64_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread

@@ -2,8 +2,9 @@
 # The arm64 (Graviton) interposer, built with Debian's cross compiler and run under
 # qemu-aarch64 (user-mode emulation) by runtrail record on this machine: it loads into an arm64
 # program, records into the ring, and records what the x86-64 interposer records for the same
-# program (tests/recorder/progs/file_ops and net_ops): the same events, arguments and results,
-# apart from the ports the system picks. proc_start names the arm64 program.
+# program (tests/recorder/progs/file_ops, net_ops and probe_ops, whose raw syscall(2) numbers
+# differ between the two): the same events, arguments and results, apart from the ports the
+# system picks and O_DIRECTORY's value. proc_start names the arm64 program.
 . "$(dirname "$0")/../lib.sh"
 X86="$RT_ROOT/$BUILD/tests/recorder"
 ARM="$RT_ROOT/$BUILD/arm64/tests/recorder"
@@ -50,4 +51,21 @@ arm arm.net "$QEMU" "$ARM/net_ops" 1
 expect_eq "net_ops under qemu exits 0" 0 "$(cat arm.net.rc)"
 expect_grep "net_ops: the HTTP request is seen" '^outbound 0 .*GET /items' arm.net.ev
 expect_file "net_ops: arm64 records what x86-64 records" x86.net.ev arm.net.ev
+
+# probes, their folding, and the same calls through syscall(2) by number. O_DIRECTORY is 0x4000
+# on arm64 and 0x10000 on x86-64 (the flags are recorded as the program passed them; bundles
+# say their architecture for show to name them). io_uring_setup: qemu 7.2 has no io_uring (an
+# x86-64 kernel may refuse it too: tests/e2e/record.sh checks it), so it is left out.
+mkdir probe
+rec x86.probe "$X86/probe_ops" probe
+rm -rf probe && mkdir probe
+arm arm.probe "$QEMU" "$ARM/probe_ops" probe
+expect_eq "probe_ops under qemu exits 0" 0 "$(cat arm.probe.rc)"
+for t in x86 arm; do
+    sed -E 's/^(kill 0 \{"pid":)[0-9]+/\1PID/; /^io_uring_setup /d' "$t.probe.ev" >"$t.probe.got"
+done
+sed -i 's/"flags":16384,"mode":0,"path":"\."/"flags":65536,"mode":0,"path":"."/' arm.probe.got
+expect_grep "probe_ops: raw syscall(2) openat recorded" '^openat 4 \{"dirfd":-100,"flags":0,"mode":0,"path":"link"\}$' arm.probe.got
+expect_grep "probe_ops: repeats folded" '^probe_repeats 0 \{"count":4\}$' arm.probe.got
+expect_file "probe_ops: arm64 records what x86-64 records" x86.probe.got arm.probe.got
 finish
