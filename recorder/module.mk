@@ -52,7 +52,10 @@ test test-unit unit bench: $(RECORDER_PROGS) $(PRELOAD_SO)
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64 := $(BUILD)/arm64
 ARM64_PRELOAD_OBJS := $(patsubst %.c,$(ARM64)/preload-obj/%.o,$(PRELOAD_SRCS))
+ARM64_CC_CHECK = @command -v $(ARM64_CC) >/dev/null || { echo "runtrail: $(ARM64_CC) not found: \
+	it builds the arm64 interposer the tests run under qemu (bash scripts/deps.sh --test)" >&2; exit 1; }
 $(ARM64)/preload-obj/%.o: %.c
+	$(ARM64_CC_CHECK)
 	@mkdir -p $(dir $@)
 	$(ARM64_CC) $(PRELOAD_CFLAGS) -c $< -o $@
 $(ARM64)/lib/libruntrail-preload.so: $(ARM64_PRELOAD_OBJS) recorder/preload/start.ld recorder/module.mk
@@ -60,6 +63,7 @@ $(ARM64)/lib/libruntrail-preload.so: $(ARM64_PRELOAD_OBJS) recorder/preload/star
 	$(call preload_link,$(ARM64_CC),$(ARM64_PRELOAD_OBJS))
 ARM64_PROGS := $(patsubst %,$(ARM64)/tests/recorder/%,clock file_ops net_ops probe_ops)
 $(ARM64)/tests/recorder/%: tests/recorder/progs/%.c
+	$(ARM64_CC_CHECK)
 	@mkdir -p $(dir $@)
 	$(ARM64_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread
 test test-unit unit: $(ARM64)/lib/libruntrail-preload.so $(ARM64_PROGS)
