@@ -88,6 +88,7 @@ int32_t rt_pl_tid(void)
 #define RECAL_NS (1000 * 1000 * 1000LL) /* and again this often (an ever longer baseline) */
 #define ANCHOR_NS (1000 * 1000LL)       /* a thread re-reads its anchor this often */
 #define PAIR_MAX_TICKS 20000            /* a (TSC, clock) pair read slower than this is retried */
+#define PAIR_MAX_NS 10000               /* the same for a counter of stated rate (arm64) */
 #define STEP_MAX_NS 10000               /* a thread's stamps never step back by less than this */
 
 #define anchor_ns rt_pl_thread.anchor_ns
@@ -97,6 +98,7 @@ RT_PL_START static uint64_t base_tsc; /* the ring header's pair; 0 = TSC not usa
 RT_PL_START static int64_t base_mono;
 RT_PL_START static int64_t cal_at; /* CLOCK_MONOTONIC of the last rate measurement */
 RT_PL_START static int tsc_off;
+RT_PL_START static uint64_t pair_max; /* ticks: a (counter, clock) pair read slower is retried */
 
 void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
 {
@@ -104,6 +106,7 @@ void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
     base_mono = h->clock_mono;
     if (!base_tsc || base_mono <= 0 || (tsc_env && !strcmp(tsc_env, "0")))
         tsc_off = 1;
+    pair_max = PAIR_MAX_TICKS;
 #if defined(__aarch64__)
     /* The rate is the architecture's (CNTFRQ_EL0), not measured: the counter is usable from
      * the first event, where x86-64 reads the clock for the ring's first 10 ms. 1 MHz .. 10
@@ -113,6 +116,8 @@ void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
         tsc_off = 1;
     else if (!tsc_off)
         tsc_mult = (uint64_t)((1000000000ull << 32) / hz);
+    /* 20000 ticks would be 800 us of a 25 MHz timer: the same 10 us as on x86-64 instead */
+    pair_max = hz / (1000000000 / PAIR_MAX_NS) > 8 ? hz / (1000000000 / PAIR_MAX_NS) : 8;
 #endif
 }
 
@@ -123,10 +128,10 @@ static inline uint64_t rdtsc(void)
 }
 
 /* A TSC value and CLOCK_MONOTONIC read together: the narrowest of up to 4 tries, enough once
- * one is narrower than PAIR_MAX_TICKS / 8. False if every try was interrupted. */
+ * one is narrower than pair_max / 8. False if every try was interrupted. */
 static bool read_pair(uint64_t *tsc, int64_t *mono)
 {
-    return rt_ring_clock_pair(4, PAIR_MAX_TICKS, PAIR_MAX_TICKS / 8, tsc, mono);
+    return rt_ring_clock_pair(4, pair_max, pair_max / 8, tsc, mono);
 }
 
 static void clock_off(void)
@@ -193,8 +198,8 @@ int64_t rt_pl_stamp_slow(void)
 #if defined(RT_RING_HAVE_COUNTER)
     if (__atomic_load_n(&tsc_off, __ATOMIC_RELAXED))
         return -1 - rt_pl_mono_ns(); /* the clock path: nothing else to look at */
-    uint64_t t, mult = __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED);
-    int64_t m;
+    uint64_t t = 0, mult = __atomic_load_n(&tsc_mult, __ATOMIC_RELAXED);
+    int64_t m = 0;
     if (!mult && !__atomic_load_n(&tsc_off, __ATOMIC_RELAXED)) {
         m = rt_pl_mono_ns(); /* too early to measure the rate: the clock alone */
         if (m - base_mono < CAL_NS)
