@@ -89,22 +89,29 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Reads a /proc file into w->text; returns its length (0 when unreadable). */
+/* Reads a /proc file into w->text (NUL-terminated) and returns the length read. When bad is
+ * given, *bad says whether the text is not the whole file: it could not be opened, a read
+ * failed, or it filled the buffer. */
+static size_t read_proc(struct rt_ext_procwatch *w, const char *path, bool *bad)
+{
+    size_t n = 0;
+    ssize_t r = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        while (n < sizeof w->text - 1 && (r = read(fd, w->text + n, sizeof w->text - 1 - n)) > 0)
+            n += (size_t)r;
+        close(fd);
+    }
+    w->text[n] = 0;
+    if (bad)
+        *bad = fd < 0 || r < 0 || n == sizeof w->text - 1;
+    return n;
+}
+
+/* A /proc file into w->text; its length (0 when unreadable). */
 static size_t read_text(struct rt_ext_procwatch *w, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    size_t n = 0;
-    while (n < sizeof w->text - 1) {
-        ssize_t r = read(fd, w->text + n, sizeof w->text - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    w->text[n] = 0;
-    return n;
+    return read_proc(w, path, NULL);
 }
 
 static size_t read_link(const char *path, char *out, size_t cap)
@@ -137,16 +144,10 @@ static void emit(struct rt_ext_procwatch *w, int32_t pid, enum rt_op op, int64_t
 static int env_interposed(struct rt_ext_procwatch *w, int32_t pid)
 {
     char path[64];
+    bool bad;
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 1;
-    size_t n = 0;
-    ssize_t r = 0;
-    while (n < sizeof w->text && (r = read(fd, w->text + n, sizeof w->text - n)) > 0)
-        n += (size_t)r;
-    close(fd);
-    if (r < 0 || n == sizeof w->text)
+    size_t n = read_proc(w, path, &bad);
+    if (bad)
         return 1;
     if (!n)
         return -1;
