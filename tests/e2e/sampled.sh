@@ -35,6 +35,18 @@ for l in sys.stdin:
     if r.get("record") == "event":
         print(r["op"], json.dumps(r.get("args", {}), sort_keys=True), ",".join(r.get("flags", [])), sep="|")'
 }
+# py_invoke NAME EVENT [OPTION...]: runtrail invoke of the Python handler (app.py) with EVENT
+# and the options; its answers in NAME.out, the last invocation's bundle in $b, its events in
+# NAME.ev
+py_invoke() {
+    local name=$1 event=$2
+    shift 2
+    "$RUNTRAIL" invoke --store "$T_TMP/st-$name" --function-name "$name" --timeout 10 \
+        --task-root "$HERE" --handler app.handler --event "$event" "$@" \
+        -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/$name.out" 2>"$T_TMP/$name.err"
+    b=$(find "$T_TMP/st-$name" -name '*.rtb' ! -name '*-shutdown.rtb' | sort | tail -n 1)
+    events_of "$b" >"$T_TMP/$name.ev"
+}
 uncovered_of() { "$RUNTRAIL" show --json "$1" | head -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"].get("runtime_uncovered", 0))'; }
 coverage_of() { "$RUNTRAIL" show --json "$1" | head -n 1 | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin)["coverage"]))'; }
 
@@ -77,12 +89,8 @@ expect_eq "Go runtime: ls FLAGS says sampled on both invocations" 2 \
 # The sampler runs at nice 19: on a machine busy with other work (CI runs two scripts and the
 # sanitizers at once) a pass can take most of a second, so the child holds its connection 3 s.
 printf '{"file": "%s", "port": %s, "count": 1, "hold_ms": 3000}\n' "$T_TMP/data.txt" "$port" >"$T_TMP/s.json"
-"$RUNTRAIL" invoke --store "$T_TMP/st-static" --function-name static-child --timeout 10 --task-root "$HERE" \
-    --handler app.handler --env STATIC_PROBE="$PROGS/static_probe" --event "$T_TMP/s.json" \
-    -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/static.out" 2>"$T_TMP/static.err"
+py_invoke static "$T_TMP/s.json" --env STATIC_PROBE="$PROGS/static_probe"
 expect_grep "static child: it made its connection" '"made": *1' "$T_TMP/static.out"
-b=$(find "$T_TMP/st-static" -name '*.rtb' ! -name '*-shutdown.rtb')
-events_of "$b" >"$T_TMP/static.ev"
 expect_grep "static child: the exec its parent recorded, not_covered" \
     "^execve\|.*\"path\": \"$PROGS/static_probe\"\}\|.*not_covered" "$T_TMP/static.ev"
 expect_grep "static child: the program and its arguments, sampled" \
@@ -96,12 +104,8 @@ expect_eq "static child: coverage partial" 1 "$(coverage_of "$b" | grep -c parti
 # A dynamic child started with an empty environment (subprocess.run(env={})) runs without the
 # interposer, as it asked: its exec says not_covered, and the sampler shows what it held open.
 printf '{"file": "%s", "port": %s, "hold_ms": 3000, "clean_env": true}\n' "$T_TMP/data.txt" "$port" >"$T_TMP/clean.json"
-"$RUNTRAIL" invoke --store "$T_TMP/st-clean" --function-name clean-env --timeout 10 --task-root "$HERE" \
-    --handler app.handler --event "$T_TMP/clean.json" \
-    -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/clean.out" 2>"$T_TMP/clean.err"
+py_invoke clean "$T_TMP/clean.json"
 expect_grep "clean environment: the child made its connection" '"made": *1' "$T_TMP/clean.out"
-b=$(find "$T_TMP/st-clean" -name '*.rtb' ! -name '*-shutdown.rtb')
-events_of "$b" >"$T_TMP/clean.ev"
 expect_grep "clean environment: the exec its parent recorded, not_covered" \
     '^execve\|\{"argv": \["/[^"]*python3[^"]*", "-c", .*\|.*not_covered' "$T_TMP/clean.ev"
 expect_grep "clean environment: the program, sampled" \
@@ -120,15 +124,11 @@ sleep 60 &
 decoy=$!
 printf '{"plant_pid": %s}\n' "$decoy" >"$T_TMP/plant.json"
 mkdir -p "$T_TMP/run-plant"
-"$RUNTRAIL" invoke --store "$T_TMP/st-plant" --function-name planted --timeout 10 --task-root "$HERE" \
-    --handler app.handler --env STATIC_PROBE="$PROGS/static_probe" \
-    --env RUNTRAIL_RUN_DIR="$T_TMP/run-plant" --event "$T_TMP/plant.json" --event "$T_TMP/s.json" \
-    -- python3 "$RT_ROOT/samples/python/bootstrap.py" >"$T_TMP/plant.out" 2>"$T_TMP/plant.err"
+py_invoke plant "$T_TMP/plant.json" --event "$T_TMP/s.json" --env STATIC_PROBE="$PROGS/static_probe" \
+    --env RUNTRAIL_RUN_DIR="$T_TMP/run-plant"
 kill "$decoy" 2>/dev/null
 expect_eq "planted runtime.pid: the pid written, then the connection made" "1 1" \
     "$(grep -c "\"planted\": *$decoy" "$T_TMP/plant.out") $(grep -c '"made": *1' "$T_TMP/plant.out")"
-b=$(find "$T_TMP/st-plant" -name '*.rtb' ! -name '*-shutdown.rtb' | sort | tail -n 1)
-events_of "$b" >"$T_TMP/plant.ev"
 expect_grep "planted runtime.pid: the static child's connection is still sampled" \
     "^connect\|\{\"addr\": \"127.0.0.1:$port\", \"fd\": [0-9]+\}\|sampled$" "$T_TMP/plant.ev"
 finish
