@@ -1082,13 +1082,15 @@ static pid_t start_runtime_as(char *const argv[], const char *run_dir, bool trac
     char so[512], ring[512];
     built(so, "lib/libruntrail-preload.so");
     snprintf(ring, sizeof ring, "%s/ring", run_dir);
-    int p[2];
+    int p[2], execd[2];
     cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(pipe2(execd, O_CLOEXEC), 0);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         dup2(p[0], 0);
         close(p[1]);
+        close(execd[0]);
         setenv("RUNTRAIL_RUN_DIR", run_dir, 1);
         unsetenv("LD_PRELOAD");
         unsetenv("RUNTRAIL_RING");
@@ -1103,6 +1105,15 @@ static pid_t start_runtime_as(char *const argv[], const char *run_dir, bool trac
     }
     close(p[0]);
     *in = p[1];
+    /* runtime.pid names the runtime once it runs, as the wrapper writes it just before its own
+     * exec: until its exec the child is a copy of this program, with this program's starting
+     * environment, which the sampler would take for a dynamic program kept out of the
+     * interposer. The exec closes execd[1]: the read ends there. */
+    close(execd[1]);
+    char c;
+    while (read(execd[0], &c, 1) > 0)
+        ;
+    close(execd[0]);
     if (traced) {
         int st = 0;
         cr_assert_eq(waitpid(pid, &st, 0), pid);
