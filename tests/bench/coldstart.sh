@@ -194,3 +194,4 @@ for k in keys + ['first response']:
 PY
 printf '%-22s %10s %10s\n' "process start (ms)" "$ext_start" "$true_start"
 echo "(process start: runtrail-extension --version vs /bin/true, median of 50)"
+bash "$(dirname "$0")/host.sh" --line # what kind of host these figures are from

@@ -217,3 +217,4 @@ PY
 else
     echo "recorder: $LAYER/extensions/runtrail is not built, so only the baseline was measured"
 fi
+bash "$(dirname "$0")/host.sh" --line # what kind of host these figures are from

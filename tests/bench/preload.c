@@ -52,6 +52,11 @@
  *                               and any later cost of what the hook evicted. x86-64 only
  *                               (prints "-" elsewhere)
  *   preload nop X X             returns at once (the program spawn starts)
+ *   preload host N X            what this host charges for the things a recorded process
+ *                               start is made of (tests/bench/host.sh): a fresh anonymous page
+ *                               fault (N pages written once), a system call (getppid, raw)
+ *                               and a vDSO clock read; the median of 5 runs of each. Prints
+ *                               "host FAULT_NS SYSCALL_NS CLOCK_NS"
  * Prints "MODE WALL_NS_PER_OP CPU_NS_PER_OP" (monotonic clock and this thread's CPU time around
  * the loop only; CPU time is robust to other load on the machine but does not include work
  * done in other processes, such as a tracer's). */
@@ -66,6 +71,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -152,6 +158,34 @@ static double median_of(double *v, long n, double *trimmed_mean)
         sum += v[i];
     *trimmed_mean = keep ? sum / (double)keep : 0;
     return n ? v[n / 2] : 0;
+}
+
+/* preload host: see the mode list. */
+static int host_costs(long n)
+{
+    double fault[5], sys[5], clk[5], tm;
+    for (int r = 0; r < 5; r++) {
+        char *m = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (m == MAP_FAILED)
+            return 1;
+        double t0 = now();
+        for (long i = 0; i < n; i++)
+            m[i * 4096] = 1;
+        fault[r] = (now() - t0) / (double)n;
+        munmap(m, (size_t)n * 4096);
+        t0 = now();
+        for (int i = 0; i < 20000; i++)
+            syscall(SYS_getppid);
+        sys[r] = (now() - t0) / 20000;
+        t0 = now();
+        for (int i = 0; i < 20000; i++)
+            clock_ns(CLOCK_MONOTONIC);
+        clk[r] = (now() - t0) / 20000;
+    }
+    printf("host %.0f %.0f %.1f\n", median_of(fault, 5, &tm), median_of(sys, 5, &tm),
+           median_of(clk, 5, &tm));
+    return 0;
 }
 
 static int spawnmix(long n, int argc, char **argv)
@@ -420,6 +454,8 @@ int main(int argc, char **argv)
         t1 = now();
     } else if (!strcmp(mode, "pair")) {
         return pair(n, argv[3]);
+    } else if (!strcmp(mode, "host")) {
+        return host_costs(n);
     } else if (!strcmp(mode, "spawnmix")) {
         return argc < 6 ? 2 : spawnmix(n, argc, argv);
     } else if (!strcmp(mode, "spawn")) {

@@ -9,7 +9,8 @@
 # recorded event (best of 5 runs, variants interleaved; the best-vs-median summary at the end
 # shows how much the load on the machine moved them). The column "notsc" is runtrail record
 # with RUNTRAIL_TSC=0 (every stamp from clock_gettime), so both time stamp paths are measured on
-# any host; the clocksource the kernel used is printed with the load. Targets: runtrail <= 1.10x
+# any host; the host line at the end (host.sh) says which clocksource the kernel used, its
+# boot flags and what a page fault costs there, and the load. Targets: runtrail <= 1.10x
 # native, >= 20x less added time than strace, <= 100 ns per recorded event on both paths.
 # Then the kill and openat loops again as BENCH_EV_ROUNDS (25) short runs, native, recording
 # and recording with RUNTRAIL_TSC=0 alternately: the added CPU ns per event on both paths at
@@ -310,5 +311,5 @@ else
     echo "(instructions per process start and per event: skipped, valgrind is not installed)"
 fi
 echo
-echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
+bash "$(dirname "$0")/host.sh" --line # the clocksource, the kernel's flags, a fault's cost
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
