@@ -117,7 +117,8 @@ void rt_pl_clock_init(const struct rt_ring_header *h, const char *tsc_env)
     else if (!tsc_off)
         tsc_mult = (uint64_t)((1000000000ull << 32) / hz);
     /* 20000 ticks would be 800 us of a 25 MHz timer: the same 10 us as on x86-64 instead */
-    pair_max = hz / (1000000000 / PAIR_MAX_NS) > 8 ? hz / (1000000000 / PAIR_MAX_NS) : 8;
+    uint64_t ticks = hz / (1000000000 / PAIR_MAX_NS);
+    pair_max = ticks > 8 ? ticks : 8;
 #endif
 }
 
