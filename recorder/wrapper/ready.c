@@ -34,9 +34,17 @@ static long pid_of(const char *v, size_t n)
     return pid;
 }
 
+/* Nothing to use, written field by field: the ring's 4 KiB are not cleared (a page touched). */
+static void ready_clear(struct rt_wrap_ready *out)
+{
+    out->proxy[0] = '\0';
+    out->ring[0] = '\0';
+    out->pid = 0;
+}
+
 bool rt_wrap_parse_ready(const char *text, size_t len, struct rt_wrap_ready *out)
 {
-    memset(out, 0, sizeof *out);
+    ready_clear(out);
     const char *proxy = NULL, *ring = NULL, *pid = NULL;
     size_t proxy_n = 0, ring_n = 0, pid_n = 0;
     size_t at = 0;
@@ -66,12 +74,14 @@ bool rt_wrap_parse_ready(const char *text, size_t len, struct rt_wrap_ready *out
     }
     if (!proxy || !proxy_ok(proxy, proxy_n) || !pid || (out->pid = pid_of(pid, pid_n)) <= 0 ||
         ring_n >= sizeof out->ring || (ring && memchr(ring, '\0', ring_n))) {
-        memset(out, 0, sizeof *out);
+        ready_clear(out);
         return false;
     }
-    memcpy(out->proxy, proxy, proxy_n);
+    memcpy(out->proxy, proxy, proxy_n); /* proxy_ok: at most 15 bytes */
+    out->proxy[proxy_n] = '\0';
     if (ring)
         memcpy(out->ring, ring, ring_n);
+    out->ring[ring_n] = '\0'; /* 0 without a RUNTRAIL_RING line */
     return true;
 }
 

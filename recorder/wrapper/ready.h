@@ -14,14 +14,16 @@
  *   RUNTRAIL_PID=N                  the extension's process */
 struct rt_wrap_ready {
     char proxy[24]; /* "127.0.0.1:PORT", PORT 1-65535 in decimal */
+    long pid;       /* > 0 */
     char ring[4096];
-    long pid; /* > 0 */
 };
 
 /* Parses the text of a ready file: KEY=VALUE lines, the last of each key counts, other keys
  * are ignored, and a last line without its newline is ignored (a file still being written).
  * Returns true only when the proxy is 127.0.0.1 with a port number and the pid a positive
- * number; on false, *out holds nothing to use. Never reads past text[len - 1]. */
+ * number; on false, *out holds nothing to use (empty proxy and ring, pid 0). Never reads past
+ * text[len - 1], and writes only the bytes it fills and their terminators (the wrapper's pages:
+ * recorder/wrapper/wrapper.c). */
 bool rt_wrap_parse_ready(const char *text, size_t len, struct rt_wrap_ready *out);
 
 /* The extension's run folder, as the extension computes it: RUNTRAIL_RUN_DIR when set and not

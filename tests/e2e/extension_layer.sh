@@ -184,6 +184,28 @@ expect_eq "wrapper: a script without #! runs under sh, with its arguments" \
     "$(env RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" "$T_TMP/pathbin/plain-script" a b)"
 expect_eq "wrapper: ... also when found on PATH" "no-shebang $T_TMP/pathbin/plain-script c" \
     "$(env PATH="$T_TMP/pathbin:$PATH" RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" plain-script c)"
+# The runtime's whole environment: each variable the wrapper sets appears once (a stale
+# RUNTRAIL_PROXY from the parent is replaced, not kept beside the new one), the rest unchanged.
+env -i PATH=/usr/bin:/bin LANG=C.UTF-8 LD_PRELOAD=/lib/other.so RUNTRAIL_PROXY=127.0.0.1:1 \
+    AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001 RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" /usr/bin/env |
+    sort >"$T_TMP/env.out"
+expect_eq "wrapper: the runtime's environment, each variable once" \
+    "$(printf '%s\n' AWS_LAMBDA_RUNTIME_API=127.0.0.1:9555 LANG=C.UTF-8 \
+        "LD_PRELOAD=/lib/other.so:$LAYER/runtrail/lib/libruntrail-preload.so" PATH=/usr/bin:/bin \
+        RUNTRAIL_PROXY=127.0.0.1:9555 "RUNTRAIL_RING=$RUN/ring" "RUNTRAIL_RUN_DIR=$RUN" \
+        RUNTRAIL_UPSTREAM=127.0.0.1:9001)" "$(cat "$T_TMP/env.out")"
+# What the wrapper costs a cold start is mostly the pages it touches (a page fault is 10 us and
+# more on some hosts): a process's fault count survives exec, so a static program that prints
+# its own, run through the wrapper and directly, tells the wrapper's. 17-19 before its buffers
+# shared pages and setenv's heap went (docs/deploy.md, "The wrapper"), 8-10 after, linked
+# against musl; a static glibc wrapper (no musl-gcc) touches more and is not held to it.
+FAULTS=$ROOT/$BUILD/tests/recorder/static_faults
+if [ -d "$ROOT/$BUILD/wrapper-obj-musl" ]; then
+    # (both started alike, by the shell itself: an `env` before the wrapper would add its own)
+    direct=$(RUNTRAIL_RUN_DIR="$RUN" "$FAULTS") via=$(RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" "$FAULTS")
+    check "wrapper: at most 12 page faults of its own (took $((via - direct)))" \
+        test $((via - direct)) -le 12 -a $((via - direct)) -gt 0
+fi
 # The shell prints its pid, then execs the wrapper, which execs a shell that prints runtime.pid.
 env RUNTRAIL_RUN_DIR="$RUN" sh -c 'echo $$; exec "$0" sh -c "cat \"\$0\"" "$1/runtime.pid"' \
     "$WRAPPER" "$RUN" >"$T_TMP/pids.out"
