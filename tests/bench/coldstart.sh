@@ -2,16 +2,19 @@
 # Benchmark: where the recorder's cold start time goes (issue 4: cold start added <= 5 ms). COLD
 # cold starts of the C sample through the local emulator, with the recorder and with
 # --no-record, interleaved; the median of each phase. Time stamps come from kernel tracepoints
-# (`perf record -a` of exec, fork, connect and sendto: nothing stops the traced programs) when
+# (`perf record -a` of exec, execve, fork, connect and sendto: nothing stops the traced programs) when
 # perf can record them, else from `strace -f --seccomp-bpf` (each traced call stops its program,
 # so every phase reads longer). With perf:
 #   extension start   exec of extensions/runtrail to its register request (dynamic loading,
 #                     config, event ring, sealer thread, proxy listening, ready file)
 #   register          the register round trip and the emulator's start of the runtime, to the
-#                     exec of the wrapper (Lambda, and the emulator, start the runtime once
+#                     execve of the wrapper (Lambda, and the emulator, start the runtime once
 #                     every extension has registered; the extension's Telemetry API
 #                     subscription, /proc sampler and event/next run beside the runtime's start)
-#   wrapper           exec of the wrapper (a static program) to the exec of the runtime
+#   wrapper exec      that execve to the wrapper's exec (the kernel loading a static program)
+#   wrapper run       exec of the wrapper to its execve of the runtime
+#   runtime exec      that execve (without the recorder: the emulator's child's) to the
+#                     runtime's exec: the kernel loading the runtime, which every start pays
 #   runtime init      exec of the runtime to its first connection to the Runtime API (the
 #                     runtime's start under the interposer, beside the extension's work)
 #   first next        that connection to the handler's fork: invocation/next (through the proxy)
@@ -44,7 +47,7 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-cold.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 PERF_EVENTS=(-e sched:sched_process_exec -e sched:sched_process_fork -e syscalls:sys_enter_connect
-    -e syscalls:sys_enter_sendto)
+    -e syscalls:sys_enter_sendto -e syscalls:sys_enter_execve)
 TRACER=${TRACER:-}
 if [ -z "$TRACER" ] && command -v perf >/dev/null &&
     perf record -q -a -o "$TMP/probe.data" "${PERF_EVENTS[@]}" -- true >/dev/null 2>&1; then
@@ -71,20 +74,27 @@ one_perf() {
     python3 - "$TMP/perf.txt" "$TMP/r.json" >>"$out" <<'PY'
 import json, re, sys
 ev = {}
+execve = {}  # tid -> the time of its latest execve call
 for line in open(sys.argv[1]):
     m = re.match(r'\s*(.+?)\s+(\d+)\s+([\d.]+):\s+(\S+):\s*(.*)', line)
     if not m:
         continue
-    comm, t, name, rest = m.group(1), float(m.group(3)) * 1000, m.group(4), m.group(5)
+    comm, tid, t, name, rest = m.group(1), m.group(2), float(m.group(3)) * 1000, m.group(4), m.group(5)
     def mark(k):
         ev.setdefault(k, t)
-    if name == 'sched:sched_process_exec':
+    if name == 'syscalls:sys_enter_execve':
+        execve[tid] = t
+    elif name == 'sched:sched_process_exec':
         if '/extensions/' in rest:
             mark('ext')
         elif rest.startswith('filename=') and '/wrapper ' in rest:
+            if tid in execve:
+                ev.setdefault('wrapexec', execve[tid])
             mark('wrap')
         elif '/bootstrap ' in rest:
             mark('wrap')  # no wrapper without the recorder
+            if tid in execve:  # the execve that loads it: the wrapper's, or the emulator's child's
+                ev.setdefault('rtexec', execve[tid])
             mark('boot')
     elif name == 'syscalls:sys_enter_connect':
         if 'ext' in ev and 'wrap' not in ev and comm != 'bootstrap':
@@ -95,11 +105,13 @@ for line in open(sys.argv[1]):
         mark('handler')
     elif name == 'syscalls:sys_enter_sendto' and comm == 'bootstrap' and 'handler' in ev:
         mark('response')
-phases = [('extension start', 'ext', 'register'), ('register', 'register', 'wrap'),
-          ('wrapper', 'wrap', 'boot'), ('runtime init', 'boot', 'next'),
+phases = [('extension start', 'ext', 'register'), ('register', 'register', 'wrapexec'),
+          ('wrapper exec', 'wrapexec', 'wrap'), ('wrapper run', 'wrap', 'rtexec'),
+          ('runtime exec', 'rtexec', 'boot'),
+          ('runtime init', 'boot', 'next'),
           ('first next', 'next', 'handler'), ('handler', 'handler', 'response')]
 for name, a, b in phases:
-    if a in ev and b in ev and not (name == 'wrapper' and 'ext' not in ev):
+    if a in ev and b in ev and not (name.startswith('wrapper') and 'ext' not in ev):
         print('%s\t%.3f' % (name, ev[b] - ev[a]))
 r = json.loads(open(sys.argv[2]).readline())
 print('first response\t%.3f' % (r['initMs'] + r['responseMs']))
@@ -183,7 +195,8 @@ def load(path):
     return {k: sorted(x)[len(x) // 2] for k, x in v.items()}
 rec, plain = load(sys.argv[1]), load(sys.argv[2])
 print('%-22s %10s %10s' % ('', 'recorder', 'no-record'))
-keys = (['extension start', 'register', 'wrapper', 'runtime init', 'first next', 'handler']
+keys = (['extension start', 'register', 'wrapper exec', 'wrapper run', 'runtime exec',
+         'runtime init', 'first next', 'handler']
         if sys.argv[3] == 'perf' else
         ['extension load', 'extension init', 'register', 'wrapper', 'runtime init', 'child'])
 for k in keys + ['first response']:

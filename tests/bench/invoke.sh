@@ -6,8 +6,8 @@
 # on a shared machine does not land on one mode only): p50/p99 response latency (delivery of the event to the runtime's
 # response, as the emulator measures it) and completion (until the extension is back in
 # event/next), the cold start (sandbox start to the first response, median of COLD runs), and
-# the extension's peak RSS; plus the same with a no-op handler ({"noop":true}), which shows
-# the emulator's own round trip and the recorder's fixed cost per invocation; and the
+# the extension's peak RSS and its largest PSS; plus the same with a no-op handler
+# ({"noop":true}), which shows the emulator's own round trip and the recorder's fixed cost per invocation; and the
 # extension's own CPU per invocation, from the bundles' META recorder_cpu_ns. Targets (issue
 # 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
 # RUNTRAIL_LAYERS_DIR), not the host's /opt. Where the cold start goes: tests/bench/coldstart.sh;
@@ -76,10 +76,14 @@ if [ $RECORD = 1 ]; then
     # Sample the extension's VmHWM (peak RSS) while the recorded runs go on: one process that
     # reads /proc (a process's comm and exe link, then its status) and starts none. The
     # pgrep and sed it replaces, started every 50 ms (pgrep reading every command line), made
-    # the no-op handler's recorded p99 3-4 ms against 0.5 ms without them.
-    python3 - "$(readlink -f "$LAYER/extensions/runtrail")" "$TMP/rss" <<'PY' &
+    # the no-op handler's recorded p99 3-4 ms against 0.5 ms without them. Its PSS (the
+    # shared pages, the event ring's among them, divided among the processes that map them)
+    # from smaps_rollup, which walks the extension's page tables under its mmap lock: every
+    # 500 ms only, the largest sample kept.
+    python3 - "$(readlink -f "$LAYER/extensions/runtrail")" "$TMP/rss" "$TMP/pss" <<'PY' &
 import os, sys, time
-ext, out, peak, pid = sys.argv[1], sys.argv[2], 0, None
+ext, out, pss_out, peak, pid = sys.argv[1], sys.argv[2], sys.argv[3], 0, None
+pss_peak, pss_next = 0, 0.0
 def find():
     for p in os.listdir('/proc'):
         try:
@@ -96,6 +100,12 @@ while True:
             if line.startswith('VmHWM:') and int(line.split()[1]) > peak:
                 peak = int(line.split()[1])
                 open(out, 'w').write('%d\n' % peak)
+        if pid and time.monotonic() >= pss_next:
+            pss_next = time.monotonic() + 0.5
+            for line in open('/proc/%s/smaps_rollup' % pid):
+                if line.startswith('Pss:') and int(line.split()[1]) > pss_peak:
+                    pss_peak = int(line.split()[1])
+                    open(pss_out, 'w').write('%d\n' % pss_peak)
     except OSError:
         pid = None
     time.sleep(0.05 if pid else 0.2)
@@ -117,6 +127,7 @@ if [ $RECORD = 1 ]; then
     read -r c50b c99b cmeanb <<<"$(stats "$TMP/rec.json" durationMs)"
     read -r n50b n99b nmeanb <<<"$(stats "$TMP/noop-rec.json" responseMs)"
     rss=$(cat "$TMP/rss" 2>/dev/null || echo 0)
+    pss=$(cat "$TMP/pss" 2>/dev/null || echo 0)
 fi
 # Cold starts, alternating: the median of COLD fresh sandboxes per mode.
 for i in $(seq "$COLD"); do
@@ -149,6 +160,7 @@ row "no-op handler p50 (ms)" "$n50a" "${n50b:-0}" "(emulator round trip)"
 row "no-op handler p99 (ms)" "$n99a" "${n99b:-0}" ""
 if [ $RECORD = 1 ]; then
     awk -v r="$rss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension peak RSS (MB)", "-", r / 1024, "", "", "<= 10 MB" }'
+    awk -v r="$pss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension PSS, largest (MB)", "-", r / 1024, "", "", "(sampled every 0.5 s)" }'
     # The extension's own CPU per invocation, as each bundle's META says (recorder_cpu_ns: its
     # threads' CPU since the previous bundle), median over the warm bundles from the third on
     # (the first holds the extension's start, the second or the next few the CODE digest).
