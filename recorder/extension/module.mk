@@ -59,10 +59,17 @@ LAYER_SHLIBS := libmicrohttpd libjansson libevent_core libevent_extra
 # glibc-hwcaps/ and tls/ folders, 0.28 ms at the median of 120 starts here).
 EXT_RPATH = $(if $(and $(EXT_MHD),$(word 3,$(EXT_STATIC_A))),,-Wl,-rpath,'$$ORIGIN/../runtrail/lib')
 
+# Said when the layer's extension links the system's libmicrohttpd: nothing fails, but every
+# cold start pays for it (a tree without .deps/src, such as a git worktree, builds it so).
+EXT_MHD_NOTE := runtrail: the layer's extension links the system's libmicrohttpd (GnuTLS and \
+  seven libraries more: 226 page faults to start against 66, and about 5 ms more per cold start \
+  on a host whose faults cost 10 us); run 'make deps' (scripts/mhd-src.sh) for the static one
+
 $(LAYER)/extensions/runtrail: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
                               $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ -Wl,--as-needed $(EXT_RPATH) $(ext_link)
+	$(if $(EXT_MHD),,@echo "$(EXT_MHD_NOTE)" >&2)
 
 $(LAYER)/.stamp: $(LAYER)/extensions/runtrail $(BUILD)/wrapper/runtrail-wrapper $$(LAYER_PRELOAD) \
                  recorder/extension/module.mk
