@@ -41,13 +41,16 @@ __attribute__((section(".note.runtrail"), aligned(4),
  * The parsed ready file first (only the bytes it fills are written), then one buffer used
  * front to back: the ready file's text, every path and variable, and the runtime's
  * environment. Nothing comes from malloc (setenv's copies cost a heap page and an mmap'd
- * one) and no path buffer sits on the stack (PATH_MAX each, a page apiece): 17 page faults
- * from exec to the runtime's exec before, 8 to 10 after (docs/deploy.md, "The wrapper"). */
+ * one) and no path buffer sits on the stack (PATH_MAX each, a page apiece): 17 to 19 page
+ * faults from exec to the runtime's exec before, 8 to 10 after (docs/deploy.md, "The
+ * wrapper"). */
 static struct {
     size_t used;
     struct rt_wrap_ready ready;
     char buf[64 * 1024];
 } w;
+/* set_env rounds used up to a pointer's alignment: never past the end. */
+_Static_assert(sizeof w.buf % sizeof(char *) == 0, "the buffer ends aligned");
 
 /* n bytes of the buffer, or NULL when they do not fit. */
 static char *take(size_t n)
