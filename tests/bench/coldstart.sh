@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: where the recorder's cold start time goes (issue 4: cold start added <= 5 ms). COLD
 # cold starts of the C sample through the local emulator, with the recorder and with
-# --no-record, interleaved; the median of each phase. Time stamps come from kernel tracepoints
+# --no-record, interleaved; each phase's median and quartiles. Time stamps come from kernel tracepoints
 # (`perf record -a` of exec, execve, fork, connect and sendto: nothing stops the traced programs) when
 # perf can record them, else from `strace -f --seccomp-bpf` (each traced call stops its program,
 # so every phase reads longer). With perf:
@@ -184,7 +184,7 @@ PY
 ext_start=$(start_ms "$LAYER/extensions/runtrail" --version)
 true_start=$(start_ms /bin/true)
 
-echo "cold start breakdown: median of $COLD cold starts of the C sample traced with $TRACER (ms)"
+echo "cold start breakdown: $COLD cold starts of the C sample traced with $TRACER (ms)"
 python3 - "$TMP/rec" "$TMP/plain" "$TRACER" <<'PY'
 import collections, sys
 def load(path):
@@ -192,19 +192,22 @@ def load(path):
     for line in open(path):
         k, x = line.rstrip('\n').split('\t')
         v[k].append(float(x))
-    return {k: sorted(x)[len(x) // 2] for k, x in v.items()}
+    # the median, and the first and third quartiles: a phase of a few ms moves by as much
+    # from run to run on a busy VM, and the spread says how far a median can be trusted
+    return {k: tuple(sorted(x)[int(q * (len(x) - 1) + 0.5)] for q in (0.5, 0.25, 0.75))
+            for k, x in v.items()}
 rec, plain = load(sys.argv[1]), load(sys.argv[2])
-print('%-22s %10s %10s' % ('', 'recorder', 'no-record'))
+def cell(v):
+    return '%.2f (%.2f-%.2f)' % v if v is not None else '-'
+print('%-18s %20s %20s' % ('', 'recorder', 'no-record'))
 keys = (['extension start', 'register', 'wrapper exec', 'wrapper run', 'runtime exec',
          'runtime init', 'first next', 'handler']
         if sys.argv[3] == 'perf' else
         ['extension load', 'extension init', 'register', 'wrapper', 'runtime init', 'child'])
 for k in keys + ['first response']:
-    a = rec.get(k)
-    b = plain.get(k)
-    print('%-22s %10s %10s' % (k, '%.2f' % a if a is not None else '-',
-                               '%.2f' % b if b is not None else '-'))
+    print('%-18s %20s %20s' % (k, cell(rec.get(k)), cell(plain.get(k))))
 PY
-printf '%-22s %10s %10s\n' "process start (ms)" "$ext_start" "$true_start"
-echo "(process start: runtrail-extension --version vs /bin/true, median of 50)"
+printf '%-18s %20s %20s\n' "process start (ms)" "$ext_start" "$true_start"
+echo "(medians, first and third quartiles in brackets; process start: runtrail-extension"
+echo "--version vs /bin/true, median of 50)"
 bash "$(dirname "$0")/host.sh" --line # what kind of host these figures are from
