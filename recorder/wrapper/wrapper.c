@@ -62,6 +62,13 @@ static char *take(size_t n)
     return p;
 }
 
+/* Gives back what the buffer's last block (p, from take) did not use: its first len bytes and
+ * their NUL stay. */
+static void trim(const char *p, size_t len)
+{
+    w.used = (size_t)(p - w.buf) + len + 1;
+}
+
 /* The formatted string, kept in the buffer; NULL when it does not fit. */
 __attribute__((format(printf, 1, 2))) static char *keep(const char *fmt, ...)
 {
@@ -139,12 +146,14 @@ static const char *own_folder(const char *argv0)
         if (!s)
             return NULL;
         *s = '\0';
+        trim(dir, (size_t)(s - dir));
     }
     if (!dir || dir[0] == '/')
         return dir;
     char *cwd = take(PATH_MAX);
     if (!cwd || !getcwd(cwd, PATH_MAX))
         return NULL;
+    trim(cwd, strlen(cwd));
     return keep("%s/%s", cwd, dir);
 }
 
@@ -181,7 +190,7 @@ static const char *read_ready(const char *path, size_t *len)
     close(fd);
     buf[n] = '\0';
     *len = n;
-    w.used -= cap - (n + 1); /* the rest of the 8 KiB back to the buffer */
+    trim(buf, n);
     return buf;
 }
 
@@ -227,7 +236,7 @@ int main(int argc, char **argv)
     char *run_dir = take(PATH_MAX);
     if (!run_dir || !rt_wrap_run_dir(getenv("RUNTRAIL_RUN_DIR"), api, run_dir, PATH_MAX))
         return run(argv);
-    w.used -= PATH_MAX - (strlen(run_dir) + 1);
+    trim(run_dir, strlen(run_dir));
     const char *path = keep("%s/ready", run_dir);
     size_t len = 0;
     const char *text = path ? read_ready(path, &len) : NULL;
