@@ -197,14 +197,21 @@ expect_eq "wrapper: the runtime's environment, each variable once" \
 # What the wrapper costs a cold start is mostly the pages it touches (a page fault is 10 us and
 # more on some hosts): a process's fault count survives exec, so a static program that prints
 # its own, run through the wrapper and directly, tells the wrapper's. 17-19 before its buffers
-# shared pages and setenv's heap went (docs/deploy.md, "The wrapper"), 8-10 after, linked
+# shared pages and setenv's heap went (docs/deploy.md, "The wrapper"), 8-11 after, linked
 # against musl; a static glibc wrapper (no musl-gcc) touches more and is not held to it.
 FAULTS=$ROOT/$BUILD/tests/recorder/static_faults
 if [ -d "$ROOT/$BUILD/wrapper-obj-musl" ]; then
-    # (both started alike, by the shell itself: an `env` before the wrapper would add its own)
-    direct=$(RUNTRAIL_RUN_DIR="$RUN" "$FAULTS") via=$(RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" "$FAULTS")
-    check "wrapper: at most 12 page faults of its own (took $((via - direct)))" \
-        test $((via - direct)) -le 12 -a $((via - direct)) -gt 0
+    # Both started alike, by the shell itself (an `env` before the wrapper would add its own).
+    # A single run moves by 2-3 faults either way with where the kernel puts the stack and the
+    # environment (one CI run read 13; the least of nine runs of each read 8 to 11 here, and
+    # 18 to 19 with the old wrapper): the bound sits between the two.
+    direct=999999 via=999999
+    for _ in 1 2 3 4 5 6 7 8 9; do
+        n=$(RUNTRAIL_RUN_DIR="$RUN" "$FAULTS") && [ "$n" -lt "$direct" ] && direct=$n
+        n=$(RUNTRAIL_RUN_DIR="$RUN" "$WRAPPER" "$FAULTS") && [ "$n" -lt "$via" ] && via=$n
+    done
+    check "wrapper: at most 14 page faults of its own (took $((via - direct)))" \
+        test $((via - direct)) -le 14 -a $((via - direct)) -gt 0
 fi
 # The shell prints its pid, then execs the wrapper, which execs a shell that prints runtime.pid.
 env RUNTRAIL_RUN_DIR="$RUN" sh -c 'echo $$; exec "$0" sh -c "cat \"\$0\"" "$1/runtime.pid"' \
