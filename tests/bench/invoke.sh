@@ -6,7 +6,9 @@
 # on a shared machine does not land on one mode only): p50/p99 response latency (delivery of the event to the runtime's
 # response, as the emulator measures it) and completion (until the extension is back in
 # event/next), the cold start (sandbox start to the first response, median of COLD runs), and
-# the extension's peak RSS and its largest PSS; plus the same with a no-op handler
+# the extension's peak RSS and its largest PSS; the C sample's response again with the recorder
+# less its interposer (which splits the added latency between the interposer, in the processes
+# the handler starts, and the extension with its proxy); plus the same with a no-op handler
 # ({"noop":true}), which shows the emulator's own round trip and the recorder's fixed cost per invocation; and the
 # extension's own CPU per invocation, from the bundles' META recorder_cpu_ns. Targets (issue
 # 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
@@ -68,6 +70,13 @@ per=$(( (N + ROUNDS - 1) / ROUNDS ))
 round() { # round MODE EVENT TAG
     local mode=$1 event=$2 tag=$3 opt=(--no-record)
     [ "$mode" = rec ] && opt=(--store "$TMP/store-$tag")
+    # The recorder without its interposer: the layer with libruntrail-preload.so left out, so
+    # the runtime and the processes it starts run unpreloaded, and with the /proc sampler off
+    # (which would otherwise read /proc about each process the interposer no longer covers):
+    # what the extension, its proxy and its sealing add, and so, against the full recorder, what
+    # the interposer in the function's processes adds.
+    [ "$mode" = nopre ] && opt=(--no-record --layer "$TMP/layer-nopre"
+        --env "RUNTRAIL_STORE=$TMP/store-$tag" --env RUNTRAIL_PROC_SAMPLE_MS=0)
     "$RUNTRAIL" invoke "${opt[@]}" --quiet --task-root "$TASK" --event "$event" --repeat "$per" \
         --report "$TMP/r.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/$tag.err"
     cat "$TMP/r.json" >>"$TMP/$tag.json"
@@ -112,9 +121,13 @@ while True:
 PY
     SAMPLER=$!
 fi
+if [ $RECORD = 1 ]; then
+    cp -a "$LAYER" "$TMP/layer-nopre" && rm -f "$TMP/layer-nopre/runtrail/lib/libruntrail-preload.so"
+fi
 for r in $(seq "$ROUNDS"); do
     round plain "$EVENT" plain
     [ $RECORD = 1 ] && round rec "$EVENT" rec
+    [ $RECORD = 1 ] && round nopre "$EVENT" nopre
     round plain "$TMP/noop.json" noop-plain
     [ $RECORD = 1 ] && round rec "$TMP/noop.json" noop-rec
 done
@@ -126,6 +139,7 @@ if [ $RECORD = 1 ]; then
     read -r p50b p99b meanb <<<"$(stats "$TMP/rec.json" responseMs)"
     read -r c50b c99b cmeanb <<<"$(stats "$TMP/rec.json" durationMs)"
     read -r n50b n99b nmeanb <<<"$(stats "$TMP/noop-rec.json" responseMs)"
+    read -r x50 x99 xmean <<<"$(stats "$TMP/nopre.json" responseMs)"
     rss=$(cat "$TMP/rss" 2>/dev/null || echo 0)
     pss=$(cat "$TMP/pss" 2>/dev/null || echo 0)
 fi
@@ -153,6 +167,10 @@ printf '%-28s %10s %10s %10s %9s   %s\n' "" "no-record" "recorder" "added" "rati
 row "response p50 (ms)" "$p50a" "${p50b:-0}" "<= 0.3 ms"
 row "response p99 (ms)" "$p99a" "${p99b:-0}" "<= 1 ms"
 row "response mean (ms)" "$meana" "${meanb:-0}" ""
+if [ $RECORD = 1 ]; then
+    row "  p50, no interposer (ms)" "$p50a" "$x50" "(the layer without it, sampler off)"
+    row "  p99, no interposer (ms)" "$p99a" "$x99" ""
+fi
 row "completion p50 (ms)" "$c50a" "${c50b:-0}" "(extension back in next)"
 row "completion p99 (ms)" "$c99a" "${c99b:-0}" ""
 row "cold start, median (ms)" "$colda" "${coldb:-0}" "<= 5 ms"
