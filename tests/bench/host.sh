@@ -4,10 +4,10 @@
 # `pti=on` and `tsc=unstable` charged 9.5 us per page fault where another took 2.4-2.9 us, and
 # every process start and the cold start about three times as much (docs/recorder.md,
 # "Thirteenth pass"). So each figure needs its host's: the clocksource (which time stamp path
-# the interposer takes), the hypervisor, the kernel's boot flags that change what a kernel entry costs, and
-# three costs measured here with `tests/bench/preload host` (a fresh anonymous page fault, a
-# system call, a vDSO clock read; medians of 5 runs). With --line: one line, which
-# tests/bench/preload.sh, invoke.sh and coldstart.sh end with.
+# the interposer takes), the hypervisor, the kernel's boot flags that change what a kernel
+# entry costs, and three costs measured here with `tests/bench/preload host` (a fresh anonymous
+# page fault, a system call, a vDSO clock read; medians of 5 runs). With --line: one line,
+# which tests/bench/preload.sh, invoke.sh and coldstart.sh end with.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
