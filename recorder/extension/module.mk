@@ -54,10 +54,20 @@ LAYER_PRELOAD = $(filter %/libruntrail-preload.so,$(SOLIBS))
 # Libraries the extension needs that Lambda's Amazon Linux 2023 images do not ship.
 LAYER_SHLIBS := libmicrohttpd libjansson libevent_core libevent_extra
 
-# The run path to runtrail/lib only when a library is copied there: with every library linked
-# in, the loader would otherwise look for libc there first (about twenty failed lookups in
-# glibc-hwcaps/ and tls/ folders, 0.28 ms at the median of 120 starts here).
-EXT_RPATH = $(if $(and $(EXT_MHD),$(word 3,$(EXT_STATIC_A))),,-Wl,-rpath,'$$ORIGIN/../runtrail/lib')
+# The extension's run path, as DT_RPATH (--disable-new-dtags), which the loader searches before
+# LD_LIBRARY_PATH, for the extension's own libraries and for those it loads later (libcurl,
+# libcrypto, libzstd, expat: lazy.c). Lambda's LD_LIBRARY_PATH holds /var/task/lib and
+# /opt/lib, the function's and other layers' folders: a function that ships its own
+# libcrypto.so.3 there had the extension load that one (a build without the symbols it calls
+# sealed nothing: "cannot load libcrypto.so.3"), and the loader tried every folder of that list
+# for libc before ld.so.cache (88 failed opens on Debian, 32 with this path). So: runtrail/lib
+# only when a library is copied there (with every library linked in, the loader would look for
+# libc there first: about twenty failed lookups, 0.28 ms at the median of 120 starts), then
+# the system's folders, Amazon Linux's (/lib64, /usr/lib64) before this compiler's multiarch
+# ones (Debian's, where the emulator runs).
+EXT_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+EXT_SYSLIBS := /lib64:/usr/lib64$(if $(EXT_MULTIARCH),:/lib/$(EXT_MULTIARCH):/usr/lib/$(EXT_MULTIARCH))
+EXT_RPATH = -Wl,--disable-new-dtags,-rpath,'$(if $(and $(EXT_MHD),$(word 3,$(EXT_STATIC_A))),,$$ORIGIN/../runtrail/lib:)$(EXT_SYSLIBS)'
 
 # Said when the layer's extension links the system's libmicrohttpd: nothing fails, but every
 # cold start pays for it (a tree without .deps/src, such as a git worktree, builds it so).
@@ -66,7 +76,8 @@ EXT_MHD_NOTE := runtrail: the layer's extension links the system's libmicrohttpd
   on a host whose faults cost 10 us); run 'make deps' (scripts/mhd-src.sh) for the static one
 
 $(LAYER)/extensions/runtrail: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
-                              $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD)
+                              $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD) \
+                              recorder/extension/module.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -o $@ -Wl,--as-needed $(EXT_RPATH) $(ext_link)
 	$(if $(EXT_MHD),,@echo "$(EXT_MHD_NOTE)" >&2)

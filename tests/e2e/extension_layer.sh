@@ -24,8 +24,8 @@ printf '%s\n' extensions/runtrail ${SHARED_LIBS:+$(sed 's|^|runtrail/lib/|' <<<"
     runtrail/lib/libruntrail-preload.so runtrail/wrapper | sort >"$T_TMP/zip.want"
 if [ -z "$SHARED_LIBS" ]; then
     # (a sanitizer build also needs the sanitizers' runtimes)
-    expect_eq "every library linked in: the extension needs libc alone, and has no run path" \
-        "libc.so.6 0" "$(grep -vE '^lib(asan|ubsan)\.so' <<<"$NEEDED" | paste -sd' ') $(readelf -d "$LAYER/extensions/runtrail" | grep -c RUNPATH)"
+    expect_eq "every library linked in: the extension needs libc alone, and looks in no runtrail/lib" \
+        "libc.so.6 0" "$(grep -vE '^lib(asan|ubsan)\.so' <<<"$NEEDED" | paste -sd' ') $(readelf -d "$LAYER/extensions/runtrail" | grep -c 'runtrail/lib')"
 fi
 if compgen -G "$ROOT/.deps/src/libmicrohttpd_*.dsc" >/dev/null; then
     expect_eq "with libmicrohttpd's source, the extension loads no TLS library (ldd)" "" \
@@ -58,6 +58,30 @@ mkdir -p "$T_TMP/run"
 expect_grep "layer from the zip: the function answers" '"bucket":"example-uploads"' "$T_TMP/zip.out"
 expect_eq "layer from the zip: the invocation's bundle, with the interposer's events, and the shutdown bundle" "2 1 yes" \
     "$(find "$T_TMP/store" -name '*.rtb' | wc -l) $(find "$T_TMP/store" -name '*-shutdown.rtb' | wc -l) $("$RUNTRAIL" show --json "$(find "$T_TMP/store" -name '*.rtb' ! -name '*-shutdown.rtb' | head -n 1)" | grep -q '"coverage":\["preload","proxy"\]' && echo yes)"
+
+# Lambda's LD_LIBRARY_PATH holds the function's folders (/var/task/lib) and other layers'
+# (/opt/lib): a library there of the same name as one the extension loads (libcrypto.so.3, at
+# the first seal) is not the one it loads, since its run path names the system's folders first
+# (DT_RPATH, searched before LD_LIBRARY_PATH). Before, the extension took the function's and,
+# this one lacking what it calls, sealed nothing. (A Python runtime: the C sample links libcurl,
+# which would itself take the function's libcrypto.)
+mkdir -p "$T_TMP/fnlib"
+printf 'int not_openssl(void) { return 0; }\n' >"$T_TMP/fnlib/c.c"
+cc -shared -fPIC -Wl,-soname,libcrypto.so.3 -o "$T_TMP/fnlib/libcrypto.so.3" "$T_TMP/fnlib/c.c"
+rpath=$(readelf -d "$T_TMP/opt/extensions/runtrail" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')
+expect_eq "the layer's extension: the system's library folders on its run path, as DT_RPATH" \
+    "/lib64:/usr/lib64 0" "$(sed 's|^\$ORIGIN/../runtrail/lib:||; s|^\(/lib64:/usr/lib64\).*|\1|' <<<"$rpath") $(readelf -d "$T_TMP/opt/extensions/runtrail" | grep -c RUNPATH)"
+"$RUNTRAIL" invoke --no-record --layer "$T_TMP/opt" --env RUNTRAIL_STORE="$T_TMP/libstore" \
+    --env RUNTRAIL_SPOOL_DIR="$T_TMP/libspool" --env RUNTRAIL_PROXY_PORT="$(free_port)" \
+    --env RUNTRAIL_LAYERS_DIR="$T_TMP/opt" \
+    --env "LD_LIBRARY_PATH=$T_TMP/fnlib:/var/lang/lib:/lib64:/usr/lib64:/var/task/lib:/opt/lib" \
+    --task-root "$ROOT/samples/python" --handler app.handler \
+    --event "$ROOT/samples/events/s3-put.json" -- python3 "$ROOT/samples/python/bootstrap.py" \
+    >"$T_TMP/fnlib.out" 2>"$T_TMP/fnlib.err"
+expect_grep "a function's libcrypto.so.3 on LD_LIBRARY_PATH: the function answers" \
+    '"runtime":"python"' "$T_TMP/fnlib.out"
+expect_eq "... and the extension seals with the system's libcrypto: 2 bundles, all intact" \
+    "2 0 0" "$(find "$T_TMP/libstore" -name '*.rtb' | wc -l) $(grep -c 'cannot load' "$T_TMP/fnlib.err") $("$RUNTRAIL" verify "$T_TMP/libstore" >/dev/null 2>&1; echo $?)"
 
 # A runtime that never comes through the proxy (an entry point that does not run the wrapper):
 # the extension still gets INVOKE and SHUTDOWN, but cannot see the outcome. Its bundle says
