@@ -68,9 +68,21 @@ expect_eq "layer from the zip: the invocation's bundle, with the interposer's ev
 mkdir -p "$T_TMP/fnlib"
 printf 'int not_openssl(void) { return 0; }\n' >"$T_TMP/fnlib/c.c"
 cc -shared -fPIC -Wl,-soname,libcrypto.so.3 -o "$T_TMP/fnlib/libcrypto.so.3" "$T_TMP/fnlib/c.c"
+# The folder the build's libc is in comes first (after runtrail/lib, when the layer carries
+# libraries): the loader looks for libc in every folder before it, and in each one's
+# glibc-hwcaps and tls subfolders too, two system calls a subfolder (62 failed lookups at each
+# start on Debian with /lib64:/usr/lib64 first, 20 now).
 rpath=$(readelf -d "$T_TMP/opt/extensions/runtrail" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')
-expect_eq "the layer's extension: the system's library folders on its run path, as DT_RPATH" \
-    "/lib64:/usr/lib64 0" "$(sed 's|^\$ORIGIN/../runtrail/lib:||; s|^\(/lib64:/usr/lib64\).*|\1|' <<<"$rpath") $(readelf -d "$T_TMP/opt/extensions/runtrail" | grep -c RUNPATH)"
+libc_dir=$(dirname "$(realpath "$(${CC:-cc} -print-file-name=libc.so.6)")")
+expect_eq "the layer's extension: libc's folder first on its run path, then Amazon Linux's, as DT_RPATH" \
+    "$libc_dir 1 0" "$(sed 's|^\$ORIGIN/../runtrail/lib:||; s|:.*||' <<<"$rpath") $(tr : '\n' <<<"$rpath" | grep -cx /lib64) $(readelf -d "$T_TMP/opt/extensions/runtrail" | grep -c RUNPATH)"
+if command -v strace >/dev/null; then
+    failed=$(LD_LIBRARY_PATH=/var/task:/var/task/lib:/opt/lib:/var/lang/lib:/lib64:/usr/lib64 \
+        strace -f -e trace=openat,open,stat,newfstatat -o "$T_TMP/ld.trace" \
+        "$T_TMP/opt/extensions/runtrail" --version >/dev/null 2>&1; grep -c ENOENT "$T_TMP/ld.trace")
+    expect_eq "the extension's start under Lambda's LD_LIBRARY_PATH: at most 24 failed lookups (took $failed)" \
+        yes "$([ "$failed" -le 24 ] && echo yes)"
+fi
 "$RUNTRAIL" invoke --no-record --layer "$T_TMP/opt" --env RUNTRAIL_STORE="$T_TMP/libstore" \
     --env RUNTRAIL_SPOOL_DIR="$T_TMP/libspool" --env RUNTRAIL_PROXY_PORT="$(free_port)" \
     --env RUNTRAIL_LAYERS_DIR="$T_TMP/opt" \
