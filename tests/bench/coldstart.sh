@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: where the recorder's cold start time goes (issue 4: cold start added <= 5 ms). COLD
-# cold starts of the C sample through the local emulator, with the recorder and with
-# --no-record, interleaved; each phase's median and quartiles. Time stamps come from kernel tracepoints
+# cold starts of the C sample through the local emulator, with the recorder, with the extension
+# alone (RUNTRAIL_DISABLE=1) and with --no-record, interleaved; each phase's median and quartiles. Time stamps come from kernel tracepoints
 # (`perf record -a` of exec, execve, fork, connect and sendto: nothing stops the traced programs) when
 # perf can record them, else from `strace -f --seccomp-bpf` (each traced call stops its program,
 # so every phase reads longer). With perf:
@@ -163,8 +163,12 @@ print('first response\t%.3f' % (r['initMs'] + r['responseMs']))
 PY
 }
 
+# Three sandboxes in turn: the recorder; the same layer with RUNTRAIL_DISABLE=1 (the extension
+# starts, registers and waits for events, nothing else; the wrapper execs the runtime as is: what
+# any extension and a wrapper script cost, the floor under the recorder's own work); none.
 for _ in $(seq "$COLD"); do
     one "--store $TMP/store" "$TMP/rec"
+    one "--store $TMP/store --env RUNTRAIL_DISABLE=1" "$TMP/bare"
     one --no-record "$TMP/plain"
 done
 
@@ -185,7 +189,7 @@ ext_start=$(start_ms "$LAYER/extensions/runtrail" --version)
 true_start=$(start_ms /bin/true)
 
 echo "cold start breakdown: $COLD cold starts of the C sample traced with $TRACER (ms)"
-python3 - "$TMP/rec" "$TMP/plain" "$TRACER" <<'PY'
+python3 - "$TMP/rec" "$TMP/bare" "$TMP/plain" "$TRACER" <<'PY'
 import collections, sys
 def load(path):
     v = collections.defaultdict(list)
@@ -196,18 +200,23 @@ def load(path):
     # from run to run on a busy VM, and the spread says how far a median can be trusted
     return {k: tuple(sorted(x)[int(q * (len(x) - 1) + 0.5)] for q in (0.5, 0.25, 0.75))
             for k, x in v.items()}
-rec, plain = load(sys.argv[1]), load(sys.argv[2])
+rec, bare, plain = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
 def cell(v):
     return '%.2f (%.2f-%.2f)' % v if v is not None else '-'
-print('%-18s %20s %20s' % ('', 'recorder', 'no-record'))
+print('%-18s %20s %20s %20s' % ('', 'recorder', 'extension only', 'no-record'))
 keys = (['extension start', 'register', 'wrapper exec', 'wrapper run', 'runtime exec',
          'runtime init', 'first next', 'handler']
-        if sys.argv[3] == 'perf' else
+        if sys.argv[4] == 'perf' else
         ['extension load', 'extension init', 'register', 'wrapper', 'runtime init', 'child'])
 for k in keys + ['first response']:
-    print('%-18s %20s %20s' % (k, cell(rec.get(k)), cell(plain.get(k))))
+    print('%-18s %20s %20s %20s' % (k, cell(rec.get(k)), cell(bare.get(k)), cell(plain.get(k))))
+def added(a):
+    return '%+.2f' % (a['first response'][0] - plain['first response'][0]) if 'first response' in a else '-'
+print('%-18s %20s %20s' % ('added', added(rec), added(bare)))
 PY
-printf '%-18s %20s %20s\n' "process start (ms)" "$ext_start" "$true_start"
-echo "(medians, first and third quartiles in brackets; process start: runtrail-extension"
+printf '%-18s %20s %20s %20s\n' "process start (ms)" "$ext_start" "" "$true_start"
+echo "(medians, first and third quartiles in brackets; extension only: the same layer with"
+echo "RUNTRAIL_DISABLE=1, the extension registering and nothing else, the runtime run as is;"
+echo "added: its median first response minus no-record's; process start: runtrail-extension"
 echo "--version vs /bin/true, median of 50)"
 bash "$(dirname "$0")/host.sh" --line # what kind of host these figures are from
