@@ -68,7 +68,7 @@ LAYER_SHLIBS := libmicrohttpd libjansson libevent_core libevent_extra
 # /lib64 and /usr/lib64 first: 62 failed lookups at each start, 20 with its own folder first),
 # then Amazon Linux's (/lib64, /usr/lib64) and this compiler's multiarch ones, each once.
 EXT_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
-EXT_LIBC_DIR := $(shell d=$$(realpath -q "$$($(CC) -print-file-name=libc.so.6)") && dirname "$$d")
+EXT_LIBC_DIR := $(shell d=$$(realpath -qe "$$($(CC) -print-file-name=libc.so.6)") && dirname "$$d")
 ext_uniq = $(if $1,$(firstword $1) $(call ext_uniq,$(filter-out $(firstword $1),$1)))
 ext_empty :=
 EXT_SYSLIBS := $(subst $(ext_empty) $(ext_empty),:,$(strip $(call ext_uniq,$(EXT_LIBC_DIR) /lib64 \

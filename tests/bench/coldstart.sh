@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: where the recorder's cold start time goes (issue 4: cold start added <= 5 ms). COLD
 # cold starts of the C sample through the local emulator, with the recorder, with the extension
-# alone (RUNTRAIL_DISABLE=1) and with --no-record, interleaved; each phase's median and quartiles. Time stamps come from kernel tracepoints
-# (`perf record -a` of exec, execve, fork, connect and sendto: nothing stops the traced programs) when
-# perf can record them, else from `strace -f --seccomp-bpf` (each traced call stops its program,
-# so every phase reads longer). With perf:
+# alone (RUNTRAIL_DISABLE=1) and with --no-record, interleaved; each phase's median and
+# quartiles. Time stamps come from kernel tracepoints (`perf record -a` of exec, execve, fork,
+# connect and sendto: nothing stops the traced programs) when perf can record them, else from
+# `strace -f --seccomp-bpf` (each traced call stops its program, so every phase reads longer).
+# With perf:
 #   extension start   exec of extensions/runtrail to its register request (dynamic loading,
 #                     config, event ring, sealer thread, proxy listening, ready file)
 #   register          the register round trip and the emulator's start of the runtime, to the

@@ -73,13 +73,15 @@ cc -shared -fPIC -Wl,-soname,libcrypto.so.3 -o "$T_TMP/fnlib/libcrypto.so.3" "$T
 # glibc-hwcaps and tls subfolders too, two system calls a subfolder (62 failed lookups at each
 # start on Debian with /lib64:/usr/lib64 first, 20 now).
 rpath=$(readelf -d "$T_TMP/opt/extensions/runtrail" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')
-libc_dir=$(dirname "$(realpath "$(${CC:-cc} -print-file-name=libc.so.6)")")
+libc_dir=$(dirname "$(realpath -e "$(${CC:-cc} -print-file-name=libc.so.6)")")
 expect_eq "the layer's extension: libc's folder first on its run path, then Amazon Linux's, as DT_RPATH" \
     "$libc_dir 1 0" "$(sed 's|^\$ORIGIN/../runtrail/lib:||; s|:.*||' <<<"$rpath") $(tr : '\n' <<<"$rpath" | grep -cx /lib64) $(readelf -d "$T_TMP/opt/extensions/runtrail" | grep -c RUNPATH)"
-if command -v strace >/dev/null; then
-    failed=$(LD_LIBRARY_PATH=/var/task:/var/task/lib:/opt/lib:/var/lang/lib:/lib64:/usr/lib64 \
-        strace -f -e trace=openat,open,stat,newfstatat -o "$T_TMP/ld.trace" \
-        "$T_TMP/opt/extensions/runtrail" --version >/dev/null 2>&1; grep -c ENOENT "$T_TMP/ld.trace")
+# (Where strace cannot trace, the trace has no exec of its own and the count is skipped.)
+LD_LIBRARY_PATH=/var/task:/var/task/lib:/opt/lib:/var/lang/lib:/lib64:/usr/lib64 \
+    strace -e trace=execve,openat,open,stat,newfstatat -o "$T_TMP/ld.trace" \
+    "$T_TMP/opt/extensions/runtrail" --version >/dev/null 2>&1 || true
+if grep -q '^execve(' "$T_TMP/ld.trace" 2>/dev/null; then
+    failed=$(grep -c ENOENT "$T_TMP/ld.trace")
     expect_eq "the extension's start under Lambda's LD_LIBRARY_PATH: at most 24 failed lookups (took $failed)" \
         yes "$([ "$failed" -le 24 ] && echo yes)"
 fi
