@@ -212,7 +212,9 @@ keys = (['extension start', 'register', 'wrapper exec', 'wrapper run', 'runtime 
 for k in keys + ['first response']:
     print('%-18s %20s %20s %20s' % (k, cell(rec.get(k)), cell(bare.get(k)), cell(plain.get(k))))
 def added(a):
-    return '%+.2f' % (a['first response'][0] - plain['first response'][0]) if 'first response' in a else '-'
+    if 'first response' not in a or 'first response' not in plain:
+        return '-'
+    return '%+.2f' % (a['first response'][0] - plain['first response'][0])
 print('%-18s %20s %20s' % ('added', added(rec), added(bare)))
 PY
 printf '%-18s %20s %20s %20s\n' "process start (ms)" "$ext_start" "" "$true_start"
