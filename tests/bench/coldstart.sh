@@ -46,6 +46,7 @@ for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail"; do
     [ -x "$f" ] || { echo "bench coldstart: $f is missing; run make first" >&2; exit 2; }
 done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-cold.XXXXXX")
+export RUNTRAIL_CACHE="$TMP/catalog" # the catalog of the bench's own (see tests/bench/run.sh)
 trap 'rm -rf "$TMP"' EXIT
 PERF_EVENTS=(-e sched:sched_process_exec -e sched:sched_process_fork -e syscalls:sys_enter_connect
     -e syscalls:sys_enter_sendto -e syscalls:sys_enter_execve)

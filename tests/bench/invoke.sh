@@ -34,6 +34,7 @@ EVENT=$RT_ROOT/samples/events/sqs-batch.json
 BENCH_DIR=${TMPDIR:-/tmp}
 [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && BENCH_DIR=/dev/shm
 TMP=$(mktemp -d "$BENCH_DIR/rt-bench.XXXXXX")
+export RUNTRAIL_CACHE="$TMP/catalog" # the catalog of the bench's own (see tests/bench/run.sh)
 SAMPLER=
 trap '[ -n "$SAMPLER" ] && kill $SAMPLER 2>/dev/null; rm -rf "$TMP"' EXIT
 for f in "$RUNTRAIL" "$BOOTSTRAP"; do

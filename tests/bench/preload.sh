@@ -35,6 +35,7 @@ P="$RT_ROOT/$BUILD/tests/bench/preload"
 SO="$RT_ROOT/$BUILD/lib/libruntrail-preload.so"
 N=${BENCH_N:-200000}
 TMP=$(mktemp -d /tmp/rt-bench.XXXXXX)
+export RUNTRAIL_CACHE="$TMP/catalog" # the catalog of the bench's own (see tests/bench/run.sh)
 server=
 cleanup() { [ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT

@@ -15,6 +15,7 @@ CORPUS=${CORPUS:-12}
 RT=$RT_ROOT/$BUILD/bin/runtrail
 CBOOT=$RT_ROOT/$BUILD/samples/c/bootstrap
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-replay.XXXXXX")
+export RUNTRAIL_CACHE="$TMP/catalog" # the catalog of the bench's own (see tests/bench/run.sh)
 UPID=
 trap '[ -n "$UPID" ] && kill $UPID 2>/dev/null; rm -rf "$TMP"' EXIT
 for f in "$RT" "$CBOOT"; do

@@ -18,6 +18,7 @@ RUNTRAIL=$RT_ROOT/$BUILD/bin/runtrail
 PY=/usr/bin/python3
 [ -x "$RUNTRAIL" ] || { echo "bench ssl: $RUNTRAIL is missing; run make first" >&2; exit 2; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-ssl.XXXXXX")
+export RUNTRAIL_CACHE="$TMP/catalog" # the catalog of the bench's own (see tests/bench/run.sh)
 SERVER=
 trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 2
