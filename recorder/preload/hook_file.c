@@ -57,16 +57,11 @@ static void rec_open(int64_t t0, int64_t res, int dirfd, const char *path, int f
 {
     if (res >= 0)
         rt_pl_net_fd_reused((int)res);
-    struct rt_rec rec;
-    rt_pl_rec_init(&rec, RT_OP_OPEN, t0, res);
-    rt_pl_str(&rec, 0, path);
-    rec.num[0] = dirfd;
-    rec.num[1] = flags;
-    rec.num[2] = wants_mode(flags) ? (int64_t)mode : 0;
-    rec.flags = path_flags(path);
+    uint32_t ef = path_flags(path);
     if (create && res >= 0)
-        rec.flags |= RT_EF_CREATE;
-    rt_pl_emit(&rec);
+        ef |= RT_EF_CREATE;
+    rt_pl_emit_simple(RT_OP_OPEN, t0, res, path, dirfd, flags,
+                      wants_mode(flags) ? (int64_t)mode : 0, ef);
 }
 
 #define RES(r) ((r) < 0 ? -(int64_t)RT_ERRNO : (int64_t)(r))

@@ -17,8 +17,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define RESERVE_TRIES 256
-
 /* The fields from ts_ns to internal, in the same order and padding in both structs. */
 #define FIXED_BYTES (offsetof(struct rt_ring_slot, str_len) - offsetof(struct rt_ring_slot, ts_ns))
 _Static_assert(FIXED_BYTES == offsetof(struct rt_rec, str) - offsetof(struct rt_rec, ts_ns),
@@ -99,14 +97,8 @@ void rt_producer_detach(struct rt_producer *p)
 #define MADV_POPULATE_WRITE 23
 #endif
 
-void rt_producer_forget_pages(struct rt_producer *p)
-{
-    memset(p->populated, 0, sizeof p->populated);
-    p->records = 0;
-}
-
 /* Pre-faults one chunk (first use by this process): out of line, the hot path only tests. */
-static __attribute__((noinline)) void populate_chunk(struct rt_producer *p, uint64_t chunk)
+void rt_producer_populate_chunk(struct rt_producer *p, uint64_t chunk)
 {
     __atomic_fetch_or(&p->populated[chunk >> 6], 1ull << (chunk & 63), __ATOMIC_RELAXED);
     size_t off = (size_t)(chunk * RT_RING_CHUNK);
@@ -117,19 +109,10 @@ static __attribute__((noinline)) void populate_chunk(struct rt_producer *p, uint
     errno = saved;
 }
 
-static inline bool populated(const struct rt_producer *p, uint64_t chunk)
+void rt_producer_forget_pages(struct rt_producer *p)
 {
-    return (__atomic_load_n(&p->populated[chunk >> 6], __ATOMIC_RELAXED) >> (chunk & 63)) & 1;
-}
-
-/* Pre-faults the chunks holding cells first..last (one chunk or two) not yet used here. */
-static inline void populate(struct rt_producer *p, uint64_t first, uint64_t last)
-{
-    uint64_t c0 = first / RT_RING_CHUNK_CELLS, c1 = last / RT_RING_CHUNK_CELLS;
-    if (__builtin_expect(!populated(p, c0), 0))
-        populate_chunk(p, c0);
-    if (__builtin_expect(c1 != c0 && !populated(p, c1), 0))
-        populate_chunk(p, c1);
+    memset(p->populated, 0, sizeof p->populated);
+    p->records = 0;
 }
 
 /* Fills the record at s: the fixed part, then the strings (len[] already cut to fit). */
@@ -157,6 +140,21 @@ void rt_producer_proc_change(struct rt_producer *p)
     int saved = errno;
     syscall(SYS_futex, &h->proc_gen, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
     errno = saved;
+}
+
+/* The record wraps around the end of the cells (once a lap): built aside, then copied in two
+ * pieces; the commit word is in the first cell, never split. Out of line: the hot paths only
+ * test for it. */
+void rt_producer_emit_wrapped(struct rt_producer *p, struct rt_ring_slot *s, uint64_t pos,
+                              uint64_t k, const struct rt_rec *rec, const size_t *len)
+{
+    struct rt_ring_slot tmp;
+    fill(&tmp, rec, len);
+    uint64_t n = p->mask + 1, at = pos & p->mask;
+    size_t bytes = (size_t)k * RT_RING_CELL_SIZE, first = (size_t)(n - at) * RT_RING_CELL_SIZE;
+    memcpy((char *)s + 8, (const char *)&tmp + 8, first - 8);
+    memcpy(p->cells, (const char *)&tmp + first, bytes - first);
+    rt_producer_publish(p, s, pos, k);
 }
 
 int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
@@ -188,60 +186,16 @@ int rt_producer_emit(struct rt_producer *p, const struct rt_rec *rec)
         total = used;
         __atomic_fetch_add(&h->truncated, truncated, __ATOMIC_RELAXED);
     }
-    uint64_t k = rt_ring_rec_cells(total), n = p->mask + 1;
-    uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
-    for (int tries = 0;; tries++) {
-        if (tries == RESERVE_TRIES)
-            goto full;
-        /* Room: every cell up to pos + k - 1 was read by the consumer in the previous lap. */
-        uint64_t tail = __atomic_load_n(&p->tail_seen, __ATOMIC_ACQUIRE);
-        if ((int64_t)(pos + k - tail) > (int64_t)n) {
-            tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
-            __atomic_store_n(&p->tail_seen, tail, __ATOMIC_RELEASE);
-            if ((int64_t)(pos + k - tail) > (int64_t)n) {
-                uint64_t now = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
-                if (now == pos)
-                    goto full; /* the consumer has not read that far yet */
-                pos = now;
-                continue;
-            }
-        }
-        if (__atomic_compare_exchange_n(&h->head, &pos, pos + k, true, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
-            break;
+    uint64_t k = rt_ring_rec_cells(total), pos;
+    bool wraps;
+    struct rt_ring_slot *s = rt_producer_reserve(p, h, k, &pos, &wraps);
+    if (!s)
+        return -1;
+    if (__builtin_expect(wraps, 0)) {
+        rt_producer_emit_wrapped(p, s, pos, k, rec, len);
+        return 0;
     }
-    uint64_t at = pos & p->mask;
-    /* Pre-fault chunks once this process is more than a passing one (ring_produce.h). */
-    bool prefault = __atomic_load_n(&p->records, __ATOMIC_RELAXED) >= RT_RING_POPULATE_AFTER;
-    if (__builtin_expect(!prefault, 0))
-        __atomic_fetch_add(&p->records, 1, __ATOMIC_RELAXED);
-    struct rt_ring_slot *s = (struct rt_ring_slot *)&p->cells[at];
-    if (__builtin_expect(at + k <= n, 1)) {
-        if (prefault)
-            populate(p, at, at + k - 1);
-        fill(s, rec, len);
-    } else {
-        /* The record wraps around the end of the cells (once a lap): built aside, then
-         * copied in two pieces; the commit word is in the first cell, never split. */
-        if (prefault) {
-            populate(p, at, at);
-            populate(p, 0, 0);
-        }
-        struct rt_ring_slot tmp;
-        fill(&tmp, rec, len);
-        size_t bytes = (size_t)k * RT_RING_CELL_SIZE, first = (size_t)(n - at) * RT_RING_CELL_SIZE;
-        memcpy((char *)s + 8, (const char *)&tmp + 8, first - 8);
-        memcpy(p->cells, (const char *)&tmp + first, bytes - first);
-    }
-    /* The next record (of any thread) most likely starts where this one ends: start fetching
-     * its first two lines for writing while this one is committed. */
-    __builtin_prefetch(&p->cells[(pos + k) & p->mask], 1, 3);
-    __builtin_prefetch(&p->cells[(pos + k + 1) & p->mask], 1, 3);
-    /* Commit: a plain release store of the keyed position. */
-    __atomic_store_n(&s->commit, (pos + 1) ^ p->key, __ATOMIC_RELEASE);
+    fill(s, rec, len);
+    rt_producer_publish(p, s, pos, k);
     return 0;
-
-full:
-    __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
-    return -1;
 }

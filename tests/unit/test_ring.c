@@ -390,6 +390,62 @@ Test(ring, stalled_producer_is_skipped_after_the_grace_period)
     drop_ring(ring);
 }
 
+/* The hooks' commonest record (numbers and at most one string) is written in place by
+ * rt_producer_emit_short: every field arrives as given, num[3] and the other strings empty, a
+ * name longer than a slot holds is cut to fit and counted, and records of every size wrap
+ * around the end of the cells intact, lap after lap. */
+Test(ring, short_records_written_in_place_arrive_whole)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    static char name[2000];
+    for (size_t i = 0; i < sizeof name - 1; i++)
+        name[i] = (char)('a' + i % 26);
+    const size_t lens[] = {0, 1, 40, 100, 301, RT_RING_STR_BYTES, sizeof name - 1};
+    const size_t nlens = sizeof lens / sizeof *lens;
+    struct collected *c = calloc(1, sizeof *c);
+    uint64_t cells = p.mask + 1, used = 0;
+    size_t cut = 0;
+    for (uint64_t i = 0; used < 3 * cells; i++) { /* three laps, records of 2 to 16 cells */
+        size_t len = lens[i % nlens];
+        char saved = name[len];
+        name[len] = '\0';
+        int rc = rt_producer_emit_short(&p, 1000 + (int64_t)i, 7 + i, RT_OP_KILL, -(int64_t)i, 11,
+                                        (int64_t)i, -13, 42, 43, RT_EF_CREATE, len ? name : NULL);
+        name[len] = saved;
+        cr_assert_eq(rc, 0, "record %llu", (unsigned long long)i);
+        size_t kept = len < RT_RING_STR_BYTES ? len : RT_RING_STR_BYTES;
+        cut += len > RT_RING_STR_BYTES;
+        used += rt_ring_rec_cells(kept);
+        c->n = 0;
+        cr_assert_eq(rt_ring_drain(ring, collect, c), 1, "record %llu", (unsigned long long)i);
+        const struct rt_event *ev = &c->ev[0];
+        cr_assert_eq(ev->op, RT_OP_KILL);
+        cr_assert_eq(ev->ts_ns, 1000 + (int64_t)i);
+        cr_assert_eq(ev->dur_ns, 7 + i);
+        cr_assert_eq(ev->result, -(int64_t)i);
+        cr_assert_eq(ev->num[0], 11);
+        cr_assert_eq(ev->num[1], (int64_t)i);
+        cr_assert_eq(ev->num[2], -13);
+        cr_assert_eq(ev->num[3], 0);
+        cr_assert_eq(ev->pid, 42);
+        cr_assert_eq(ev->tid, 43);
+        cr_assert_eq(ev->flags, RT_EF_CREATE);
+        cr_assert_eq(ev->str[0].len, kept, "record %llu of a %zu-byte name", (unsigned long long)i,
+                     len);
+        cr_assert_eq(memcmp(ev->str[0].ptr, name, kept), 0);
+        cr_assert_eq(ev->str[1].len, 0);
+        cr_assert_eq(ev->str[2].len, 0);
+    }
+    cr_assert_gt(cut, 0);
+    cr_assert_eq(rt_ring_take_truncated(ring), cut, "each cut name counted once");
+    cr_assert_eq(rt_ring_take_dropped(ring), 0);
+    free(c);
+    rt_producer_detach(&p);
+    drop_ring(ring);
+}
+
 /* A producer given up on commits late: its keyed position can never pass for a commit of a
  * later lap, and the ring goes on taking and delivering records over several laps. */
 Test(ring, late_commit_after_give_up_is_harmless)
