@@ -204,10 +204,15 @@ RT_EXPORT DIR *opendir(const char *path)
     return d;
 }
 
-/* Path operations: one event with up to two paths and up to three numbers. */
+/* Path operations: one event with up to two paths and up to three numbers (with one path, the
+ * short record, written in place). */
 static void rec_path(enum rt_op op, int64_t t0, int64_t res, const char *p0, const char *p1,
                      int64_t n0, int64_t n1, int64_t n2)
 {
+    if (!p1) {
+        rt_pl_emit_simple(op, t0, res, p0, n0, n1, n2, 0);
+        return;
+    }
     struct rt_rec rec;
     rt_pl_rec_init(&rec, op, t0, res);
     rt_pl_str(&rec, 0, p0);
