@@ -148,17 +148,18 @@ static bool repeated(enum rt_op op, int dirfd, const char *path, size_t len, int
 static void rec_probe(enum rt_op op, int64_t t0, int64_t res, int dirfd, const char *path,
                       int64_t n1, int64_t n2, const char *s1, size_t s1_len)
 {
-    size_t len = path ? strnlen(path, 4096) : 0;
-    const int64_t num[3] = {dirfd, n1, n2};
-    if (res >= 0 && repeated(op, dirfd, path, len, res, num, s1, s1_len))
-        return;
+    if (res >= 0) { /* only a successful probe can repeat one (a PATH search's misses do not) */
+        const int64_t num[3] = {dirfd, n1, n2};
+        if (repeated(op, dirfd, path, path ? strnlen(path, 4096) : 0, res, num, s1, s1_len))
+            return;
+    }
     if (!s1_len) { /* a stat or an access: the short record, written in place */
         rt_pl_emit_simple(op, t0, res, path, dirfd, n1, n2, 0);
         return;
     }
     struct rt_rec rec;
     rt_pl_rec_init(&rec, op, t0, res);
-    rt_pl_strn(&rec, 0, path, len);
+    rt_pl_str(&rec, 0, path);
     rt_pl_strn(&rec, 1, s1, s1_len);
     rec.num[0] = dirfd;
     rec.num[1] = n1;
