@@ -8,10 +8,9 @@
 #include "recorder/preload/ring_layout.h"
 
 #include <stdbool.h>
-#include <string.h>
-
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A process joins a ring when its LD_PRELOAD names the interposer's file (a name holding
  * RT_PRELOAD_SO_NAME: the layer's, a build's) and RUNTRAIL_RING the ring's path. */
