@@ -78,13 +78,20 @@ rt_link_with = -Wl,--start-group $(call rt_lib_files,$(1)) -Wl,--end-group \
 # $(call rt_link,PREFIX): the same for the lists PREFIX_LIBS and PREFIX_PKGS.
 rt_link = $(call rt_link_with,$($(1)_LIBS),$($(1)_PKGS))
 LDLIBS_BASE := -lpthread -lm
+# $(call rt_own_mhd,ARGS): link ARGS with EXT_MHD in place of -lmicrohttpd, when both are there.
+rt_own_mhd = $(if $(and $(EXT_MHD),$(filter -lmicrohttpd,$(1))),$(filter-out -lmicrohttpd,$(1)) \
+               $(EXT_MHD),$(1))
 
 # $(call rt_program,NAME,SOURCES,PREFIX): $(BUILD)/bin/NAME from SOURCES, linked with the
 # libraries in PREFIX_LIBS and the packages in PREFIX_PKGS and those of its libraries.
+# A program that links libmicrohttpd takes the extension's own static one when there is one
+# (EXT_MHD, recorder/extension/module.mk): the emulator then serves the Runtime API with the
+# same library, and the same memory pool, as the recorder's proxy.
 define rt_program
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $$$$(call rt_lib_files,$$$$($(3)_LIBS))
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $$$$(call rt_lib_files,$$$$($(3)_LIBS)) \
+                   $$$$(EXT_MHD)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(filter %.o,$$^) -o $$@ $$(call rt_link,$(3))
+	$$(CC) $$(ALL_CFLAGS) $$(filter %.o,$$^) -o $$@ $$(call rt_own_mhd,$$(call rt_link,$(3)))
 BINS += $(BUILD)/bin/$(1)
 endef
 # Everything, for helper programs that do not name their lists.

@@ -7,7 +7,7 @@ PKGS=(
   build-essential pkg-config clang libclang-rt-14-dev
   musl-tools libzstd-dev zstd libsqlite3-dev sqlite3 libcurl4-openssl-dev curl libncurses-dev
   libmicrohttpd-dev libevent-dev libjansson-dev libssl-dev libexpat1-dev libcriterion-dev
-  tmux strace python3 zip unzip cppcheck clang-format
+  tmux strace python3 zip unzip cppcheck clang-format patch
 )
 # Test-time peers: npm packages (s3rver, aws-lambda-ric, AWS SDK) build a native addon; jq runs
 # the documented `runtrail show --json | jq` lines (tests/e2e/docs_commands.sh); awscli and

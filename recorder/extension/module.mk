@@ -25,7 +25,7 @@ EXTENSION_PKGS := jansson
 EXT_MHD_DSC := $(firstword $(wildcard .deps/src/libmicrohttpd_*.dsc))
 ifneq ($(EXT_MHD_DSC),)
 EXT_MHD := $(BUILD)/mhd/libmicrohttpd.a
-$(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh
+$(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh scripts/mhd-pool-no-zero.patch
 	@CC="$(CC)" bash scripts/build-mhd.sh $(EXT_MHD_DSC) $(BUILD)/mhd
 endif
 # jansson and libevent from their static archives where the system has them (Debian's -dev
