@@ -21,6 +21,13 @@
 #define RT_EMU_MAX_RESPONSE 6291556u
 #define RT_EMU_MAX_STREAMED (20u * 1024 * 1024)
 #define RT_EMU_MAX_EVENT 6291556u
+/* The request header block Lambda's Runtime API takes (Go's net/http default, 1 MiB and its 4 KiB
+ * of slack): AWS's runtime clients send an error's X-Ray cause as a header of up to 1 MiB. MHD
+ * parses a request's headers in its connection's memory pool, which must hold them with room
+ * for its own (the parsed headers' list, the reply's header block); the recorder's proxy
+ * (recorder/extension/proxy.c) takes the same. */
+#define RT_EMU_MAX_HEADERS (1024u * 1024 + 4096)
+#define RT_EMU_CONNECTION_POOL (RT_EMU_MAX_HEADERS + 64u * 1024)
 
 struct rt_emu_config {
     char *const *runtime_argv;    /* the runtime command, NULL-terminated; required */

@@ -537,6 +537,7 @@ int emu_http_start(struct rt_emu *emu, struct rt_errinfo *ei)
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     emu->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, emu, MHD_OPTION_SOCK_ADDR, &sa,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)RT_EMU_CONNECTION_POOL,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, emu, MHD_OPTION_END);
     if (!emu->mhd)
         return rt_fail(ei, RT_ERR_EMU_LISTEN, -1, "127.0.0.1: cannot start the API server");

@@ -27,6 +27,13 @@
 #include <unistd.h>
 
 #define MAX_BODY (64u * 1024 * 1024) /* more than any Lambda payload; beyond: 413 */
+/* Each connection's MHD memory pool, where a request's headers are parsed: room for the 1 MiB
+ * (and 4 KiB) header block Lambda's Runtime API takes, which AWS's runtime clients fill with an
+ * error's X-Ray cause, and for MHD's own (as replay/emulator.h's RT_EMU_CONNECTION_POOL). A
+ * smaller pool made MHD refuse such an error (431): the function's error lost, the invocation
+ * timed out. The pool is mapped, not written, until used: the extension's own libmicrohttpd
+ * does not zero it per request (scripts/mhd-pool-no-zero.patch), the system's does. */
+#define PROXY_POOL ((size_t)(1024 * 1024 + 4096 + 64 * 1024))
 
 struct rt_ext_proxy {
     struct MHD_Daemon *daemon;
@@ -1032,7 +1039,7 @@ int rt_ext_proxy_start(const struct rt_ext_proxy_options *o, struct rt_ext_proxy
             port, NULL, NULL, on_request, p, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
             NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PROXY_POOL, MHD_OPTION_THREAD_STACK_SIZE,
             (size_t)(256 * 1024), MHD_OPTION_END);
     if (!p->daemon) {
         if (fd >= 0)
