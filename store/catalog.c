@@ -81,7 +81,14 @@ struct rt_catalog {
     size_t intern_used;
     bool in_batch;
     bool batch_lost; /* SQLite rolled the batch back with a failed statement (disk full) */
+    /* A batch commits every split_events events (rt_catalog_set_batch_split), so that its
+     * write-ahead log, which holds every page the transaction writes until it commits, stays
+     * bounded: one transaction of 6.3 million events grew it to 241 MB. */
+    uint64_t batch_events, split_events;
+    bool batch_open; /* between begin_batch and end_batch, even when in_batch was dropped */
 };
+
+static void split_batch(struct rt_catalog *cat);
 
 int rt_catalog_schema_version(void)
 {
@@ -274,8 +281,11 @@ static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog 
                      readonly ? "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
                               : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                                /* bulk ingest: big page cache, checkpoints every 64 MiB */
-                                "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384;",
+                                /* bulk ingest: big page cache, checkpoints every 64 MiB,
+                                 * and a log that grew past that cut back to it once
+                                 * checkpointed, not kept at its largest on disk */
+                                "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384;"
+                                "PRAGMA journal_size_limit=67108864;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(cat, ei, path);
         goto out;
@@ -305,6 +315,7 @@ static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog 
         (rc = prepare(cat, &cat->find_str, "SELECT id FROM strings WHERE text = ?", ei)) ||
         (rc = prepare(cat, &cat->ins_str, "INSERT INTO strings (text) VALUES (?)", ei)))
         goto out;
+    cat->split_events = RT_CATALOG_BATCH_SPLIT;
     cat->intern = calloc(INTERN_SLOTS, sizeof *cat->intern);
     if (!cat->intern)
         rc = RT_ERR_NOMEM;
@@ -761,6 +772,7 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
         return rc;
     struct stat sb;
     uint64_t size = stat(abs, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    uint64_t n_events = b->n_events;
     bool own_tx = !cat->in_batch;
     if (own_tx && sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rt_bundle_free(b);
@@ -790,18 +802,47 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
         }
         if (cat->in_batch)
             sqlite3_exec(cat->db, "RELEASE bundle", NULL, NULL, NULL);
+        if (rc == RT_OK && cat->in_batch &&
+            (cat->batch_events += n_events + 1) >= cat->split_events)
+            split_batch(cat);
     }
     return rc;
+}
+
+/* Commits what the batch holds so far and goes on in a new transaction. A commit refused for
+ * the lock (SQLITE_BUSY) leaves the transaction open, to be tried again at the next split; one
+ * that failed otherwise rolled back what was not yet committed, which end_batch reports. */
+static void split_batch(struct rt_catalog *cat)
+{
+    if (sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        if (sqlite3_get_autocommit(cat->db)) {
+            cat->batch_lost = true;
+            cat->in_batch = false;
+            intern_clear(cat);
+        }
+        return;
+    }
+    cat->batch_events = 0;
+    if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        cat->in_batch = false; /* each file commits on its own from here; end_batch: nothing left */
+}
+
+void rt_catalog_set_batch_split(struct rt_catalog *cat, uint64_t events)
+{
+    if (cat)
+        cat->split_events = events ? events : RT_CATALOG_BATCH_SPLIT;
 }
 
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
 {
     rt_errinfo_clear(ei);
-    if (!cat || cat->in_batch)
+    if (!cat || cat->batch_open)
         return RT_ERR_INVALID_ARG;
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(cat, ei, "begin");
     cat->in_batch = true;
+    cat->batch_events = 0;
+    cat->batch_open = true;
     return RT_OK;
 }
 
@@ -810,11 +851,15 @@ int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
     rt_errinfo_clear(ei);
     if (cat && cat->batch_lost) {
         cat->batch_lost = false;
+        cat->batch_open = false;
         return rt_fail(ei, RT_ERR_CATALOG, -1,
                        "commit: the batch was rolled back by an earlier failure");
     }
-    if (!cat || !cat->in_batch)
+    if (!cat || !cat->batch_open)
         return RT_ERR_INVALID_ARG;
+    cat->batch_open = false;
+    if (!cat->in_batch) /* a split could not begin its next transaction: all is committed */
+        return RT_OK;
     cat->in_batch = false;
     if (sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         int rc = db_fail(cat, ei, "commit");

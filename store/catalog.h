@@ -149,10 +149,17 @@ int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, siz
 
 /* Groups the following rt_catalog_index_file() calls into one transaction (faster bulk
  * ingest); rt_catalog_end_batch() commits it. A commit that fails — or a batch SQLite rolled
- * back when a statement failed (disk full) — is an error: none of the batch is indexed.
+ * back when a statement failed (disk full) — is an error: what the batch indexed since it
+ * last committed is not in the catalog. A batch commits by itself, and goes on, each time it
+ * has indexed RT_CATALOG_BATCH_SPLIT events, so that SQLite's write-ahead log (every page
+ * of an open transaction) stays bounded; what it committed stays indexed whatever happens
+ * later, and indexing it again is a no-op.
  * A lock held by another process past the busy timeout is RT_ERR_CATALOG_BUSY. */
+#define RT_CATALOG_BATCH_SPLIT 1000000u
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
+/* Sets the events after which a batch commits (0: RT_CATALOG_BATCH_SPLIT); for tests. */
+void rt_catalog_set_batch_split(struct rt_catalog *cat, uint64_t events);
 
 /* One finding of `runtrail check` (analysis/check.h), as stored. */
 struct rt_catalog_finding {

@@ -412,6 +412,56 @@ Test(catalog, batch_ingest)
     rt_catalog_close(cat);
 }
 
+/* A batch commits by itself every so many events (here 2: each bundle holds 1 event, counted
+ * with its invocation as 2): another connection sees what it has indexed before end_batch,
+ * and end_batch commits the rest. */
+static int64_t count_invocations(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/catalog.sqlite", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM invocations", -1, &st, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+Test(catalog, batch_commits_as_it_grows)
+{
+    const char *names[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        char rid[16];
+        snprintf(rid, sizeof rid, "req-%s", names[i]);
+        make_bundle(names[i], "orders", rid, T0 + i, RT_STATUS_OK, "/etc/passwd", NULL, NULL, NULL);
+    }
+    struct rt_catalog *cat;
+    char dir[300], p[512];
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, NULL), RT_OK);
+    rt_catalog_set_batch_split(cat, 4);
+    cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_OK);
+    cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_ERR_INVALID_ARG, "one batch at a time");
+    int64_t seen[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s.rtb", tmpdir, names[i]);
+        cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
+        seen[i] = count_invocations(dir);
+    }
+    cr_assert_eq(seen[0], 0, "the first bundle is not committed yet (%lld)", (long long)seen[0]);
+    cr_assert_eq(seen[1], 2, "the batch committed at 4 events (%lld)", (long long)seen[1]);
+    cr_assert_eq(seen[2], 2, "the third waits for the end (%lld)", (long long)seen[2]);
+    cr_assert_eq(rt_catalog_end_batch(cat, NULL), RT_OK);
+    cr_assert_eq(count_invocations(dir), 3);
+    cr_assert_eq(rt_catalog_end_batch(cat, NULL), RT_ERR_INVALID_ARG, "no batch open");
+    expect(cat, F(.path_glob = "/etc/passwd"), "req-a,req-b,req-c");
+    rt_catalog_close(cat);
+}
+
 Test(catalog, dir_resolution)
 {
     char buf[300];
