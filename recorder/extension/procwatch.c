@@ -48,17 +48,25 @@
  * often rather than every period (see run()). */
 #define QUIET_WALK_MS 50
 
+/* What a followed process's descriptors were, apart from struct proc_state: every walk looks
+ * at every slot's state, and with these lists inside (2.2 KB a slot, 140 KB in all, a fresh
+ * mapping) the first walk faulted in 33 pages beside the runtime's start; now it touches one
+ * page of states and the lists of the processes it follows. */
+struct proc_fds {
+    uint64_t seen[SEEN_FDS];
+    uint64_t unlisted[UNLISTED_SOCKETS]; /* sockets no table listed yet: (fd, target) hashes */
+    unsigned unlisted_tries[UNLISTED_SOCKETS];
+};
+
 struct proc_state {
     int32_t pid; /* 0: free */
     bool covered, started, alive;
     bool env_empty; /* its image's environment read empty once: look again (env_interposed) */
     bool leaving;   /* its program could not be read at the last sample: exiting (a zombie) */
     uint64_t exe_hash, cwd_hash;
-    uint64_t seen[SEEN_FDS];
-    unsigned n_seen;
+    unsigned n_seen;      /* of fds->seen */
     unsigned start_tries; /* samples that found no arguments yet (see sample_process) */
-    uint64_t unlisted[UNLISTED_SOCKETS]; /* sockets no table listed yet: (fd, target) hashes */
-    unsigned unlisted_tries[UNLISTED_SOCKETS];
+    struct proc_fds *fds; /* the slot's lists (rt_ext_procwatch.fds) */
 };
 
 struct rt_ext_procwatch {
@@ -72,6 +80,7 @@ struct rt_ext_procwatch {
     uint64_t snap_gen; /* the ring's snapshot generation at the previous sample */
     uint64_t walks;    /* walks of the process tree (tests, bench) */
     struct proc_state procs[MAX_PROCS];
+    struct proc_fds fds[MAX_PROCS]; /* procs[i]'s in fds[i] */
     char text[TEXT_MAX];
 };
 
@@ -236,6 +245,8 @@ static struct proc_state *state_of(struct rt_ext_procwatch *w, int32_t pid)
     if (free_slot) {
         memset(free_slot, 0, sizeof *free_slot);
         free_slot->pid = pid;
+        free_slot->fds = &w->fds[free_slot - w->procs];
+        memset(free_slot->fds, 0, sizeof *free_slot->fds);
     }
     return free_slot;
 }
@@ -249,7 +260,7 @@ static bool seen_before(const struct proc_state *p, uint64_t h, uint64_t *now, u
     if (*n_now < SEEN_FDS)
         now[(*n_now)++] = h;
     for (unsigned i = 0; i < p->n_seen; i++)
-        if (p->seen[i] == h)
+        if (p->fds->seen[i] == h)
             return true;
     return false;
 }
@@ -263,23 +274,23 @@ static bool retry_socket(struct proc_state *p, uint64_t h)
 {
     unsigned free_at = UNLISTED_SOCKETS;
     for (unsigned i = 0; i < UNLISTED_SOCKETS; i++) {
-        if (p->unlisted[i] == h)
-            return ++p->unlisted_tries[i] < UNLISTED_TRIES;
-        if (!p->unlisted[i] && free_at == UNLISTED_SOCKETS)
+        if (p->fds->unlisted[i] == h)
+            return ++p->fds->unlisted_tries[i] < UNLISTED_TRIES;
+        if (!p->fds->unlisted[i] && free_at == UNLISTED_SOCKETS)
             free_at = i;
     }
     if (free_at == UNLISTED_SOCKETS)
         return false;
-    p->unlisted[free_at] = h;
-    p->unlisted_tries[free_at] = 1;
+    p->fds->unlisted[free_at] = h;
+    p->fds->unlisted_tries[free_at] = 1;
     return true;
 }
 
 static void forget_unlisted(struct proc_state *p, uint64_t h)
 {
     for (unsigned i = 0; i < UNLISTED_SOCKETS; i++)
-        if (p->unlisted[i] == h)
-            p->unlisted[i] = 0;
+        if (p->fds->unlisted[i] == h)
+            p->fds->unlisted[i] = 0;
 }
 
 /* Finds the socket with this inode in a /proc/PID/net table however long it is (a machine with
@@ -382,7 +393,7 @@ static void sample_fds(struct rt_ext_procwatch *w, struct proc_state *p)
         }
     }
     closedir(d);
-    memcpy(p->seen, now, n_now * sizeof now[0]);
+    memcpy(p->fds->seen, now, n_now * sizeof now[0]);
     p->n_seen = n_now;
 }
 
