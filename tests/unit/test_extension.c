@@ -1242,63 +1242,56 @@ Test(extension_procwatch, reports_a_go_program_and_a_bare_dynamic_one_but_not_a_
     procwatch_folder_remove(dir, ring_path, ring);
 }
 
-/* How many times this process's sampling thread (rt-procwatch) has gone to sleep and been woken:
- * its voluntary context switches. */
-static long sampler_wakes(void)
+/* Opens /proc/self/task/TID/NAME of this process's sampling thread (rt-procwatch). */
+static FILE *sampler_file(const char *name)
 {
     DIR *d = opendir("/proc/self/task");
     cr_assert_not_null(d);
-    long wakes = -1;
+    FILE *out = NULL;
     struct dirent *e;
-    while ((e = readdir(d)) && wakes < 0) {
+    while (!out && (e = readdir(d))) {
         char path[300], line[128];
         snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
         FILE *f = fopen(path, "r");
         bool ours = f && fgets(line, sizeof line, f) && !strcmp(line, "rt-procwatch\n");
         if (f)
             fclose(f);
-        if (!ours)
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
-        f = fopen(path, "r");
-        while (f && fgets(line, sizeof line, f))
-            if (sscanf(line, "voluntary_ctxt_switches: %ld", &wakes) == 1)
-                break;
-        if (f)
-            fclose(f);
+        snprintf(path, sizeof path, "/proc/self/task/%s/%s", e->d_name, name);
+        if (ours)
+            out = fopen(path, "r");
     }
     closedir(d);
-    cr_assert_geq(wakes, 0, "the sampling thread is found");
+    cr_assert_not_null(out, "the sampling thread is found");
+    return out;
+}
+
+/* How many times this process's sampling thread has gone to sleep and been woken: its
+ * voluntary context switches. */
+static long sampler_wakes(void)
+{
+    FILE *f = sampler_file("status");
+    long wakes = -1;
+    char line[128];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &wakes) == 1)
+            break;
+    fclose(f);
+    cr_assert_geq(wakes, 0, "the sampling thread's switches are read");
     return wakes;
 }
 
 /* The page faults of this process's sampling thread so far (minflt in its stat). */
 static long sampler_faults(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    cr_assert_not_null(d);
+    FILE *f = sampler_file("stat");
     long faults = -1;
-    struct dirent *e;
-    while ((e = readdir(d)) && faults < 0) {
-        char path[300], line[512];
-        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        bool ours = f && fgets(line, sizeof line, f) && !strcmp(line, "rt-procwatch\n");
-        if (f)
-            fclose(f);
-        if (!ours)
-            continue;
-        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        const char *rest = f && fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
-        if (f)
-            fclose(f);
-        /* after the name: state ppid pgrp session tty_nr tpgid flags minflt */
-        if (rest && sscanf(rest, ") %*c %*d %*d %*d %*d %*d %*u %ld", &faults) != 1)
-            faults = -1;
-    }
-    closedir(d);
-    cr_assert_geq(faults, 0, "the sampling thread is found");
+    char line[512];
+    const char *rest = fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+    fclose(f);
+    /* after the name: state ppid pgrp session tty_nr tpgid flags minflt */
+    if (rest && sscanf(rest, ") %*c %*d %*d %*d %*d %*d %*u %ld", &faults) != 1)
+        faults = -1;
+    cr_assert_geq(faults, 0, "the sampling thread's faults are read");
     return faults;
 }
 
