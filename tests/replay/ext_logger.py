@@ -38,8 +38,15 @@ if init_delay:
     log("init-done %d" % int(time.time() * 1000))
 
 
+# The emulator may deliver what it kept for a subscriber as soon as it has answered the
+# subscription, before this process's main thread has logged that answer: records wait for it,
+# so that the log's order is the order the extension saw (subscribed, then records).
+subscribed = threading.Event()
+
+
 class Telemetry(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
+        subscribed.wait(10)
         records = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         for rec in records:
             log("telemetry %s" % rec["record"])
@@ -62,6 +69,7 @@ if os.environ.get("TEST_EXT_TELEMETRY") == "1":
     r = conn.getresponse()
     r.read()
     log("subscribe %d" % r.status)
+    subscribed.set()
 while True:
     conn.request("GET", "/2020-01-01/extension/event/next",
                  headers={"Lambda-Extension-Identifier": ext_id})
