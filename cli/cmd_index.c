@@ -35,13 +35,16 @@ static const char help_tail[] =
     "\n"
     "Exit status: 0 ok, 2 usage error, a bundle that could not be indexed, or a\n"
     "catalog that could not be written (locked by another runtrail past a 10 s wait,\n"
-    "a full disk): then nothing of this run was indexed.\n"
+    "a full disk): then only what this run committed before the failure is indexed\n"
+    "(the run commits after every million events), and the summary says how much.\n"
     "See runtrail-index(1).\n";
 
 static const struct rt_cli_spec index_spec = {"index", help_head, options, help_tail, false};
 
+/* ok: indexed and committed; pending: indexed since the last commit (rt_catalog_commits). */
 struct counts {
-    size_t ok, bad;
+    size_t ok, bad, pending;
+    uint64_t commits;
 };
 
 static void report(const char *path, int rc, const struct rt_errinfo *ei)
@@ -63,7 +66,12 @@ static void on_file(const char *path, void *arg)
     struct rt_errinfo ei;
     int rc = rt_catalog_index_file(w->cat, path, NULL, &ei);
     if (rc == RT_OK) {
-        w->c->ok++;
+        w->c->pending++;
+        if (rt_catalog_commits(w->cat) != w->c->commits) { /* a commit holds it */
+            w->c->commits = rt_catalog_commits(w->cat);
+            w->c->ok += w->c->pending;
+            w->c->pending = 0;
+        }
     } else {
         report(path, rc, &ei);
         w->c->bad++;
@@ -103,7 +111,7 @@ RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
         report(dir, rc, &ei);
         return RT_EXIT_USAGE;
     }
-    struct counts c = {0, 0};
+    struct counts c = {0, 0, 0, rt_catalog_commits(cat)};
     rc = rt_catalog_begin_batch(cat, &ei);
     if (rc != RT_OK) { /* locked by another runtrail past the busy timeout, or unwritable */
         report(dir, rc, &ei);
@@ -118,9 +126,14 @@ RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
     rt_catalog_close(cat);
     if (rc != RT_OK) {
         report(dir, rc, &ei);
+        /* what earlier commits held stays indexed; the rest of the batch is not */
+        printf("indexed %zu bundles, %zu failed, %zu not committed (the last commit failed); "
+               "catalog %s/catalog.sqlite\n",
+               c.ok, c.bad, c.pending, dir);
         return RT_EXIT_USAGE;
     }
     /* what the batch held is indexed only now that the commit succeeded */
+    c.ok += c.pending;
     printf("indexed %zu bundles, %zu failed; catalog %s/catalog.sqlite\n", c.ok, c.bad, dir);
     return c.bad ? RT_EXIT_USAGE : RT_EXIT_OK;
 }

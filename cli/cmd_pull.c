@@ -147,7 +147,8 @@ struct pull {
     size_t done, fetched, skipped, corrupt, failed, rejected, to_fetch;
     bool in_batch;
     size_t pending_new, pending_present; /* indexed in the open batch, not yet committed */
-    char **paths;                        /* full path of items[i], for the catalog */
+    uint64_t commits_seen; /* rt_catalog_commits() when the pending counts were last settled */
+    char **paths;          /* full path of items[i], for the catalog */
     struct rt_s3_get_item *items;
     uint64_t bytes_total, bytes_now;
     int64_t t0;
@@ -439,9 +440,23 @@ static void draw(struct pull *p, bool final)
     fflush(stderr);
 }
 
+/* A bundle indexed in the batch counts as new or present once a commit holds it: the batch's
+ * own commits (every RT_CATALOG_BATCH_SPLIT events, and commit_batch's) and, where the batch
+ * could not go on, each file's. */
+static void settle(struct pull *p)
+{
+    uint64_t commits = rt_catalog_commits(p->cat);
+    if (commits == p->commits_seen)
+        return;
+    p->commits_seen = commits;
+    p->fetched += p->pending_new;
+    p->skipped += p->pending_present;
+    p->pending_new = p->pending_present = 0;
+}
+
 /* Commits what was indexed since the last commit: it counts as new or present only once
  * committed; a failed commit (a full disk, a catalog that cannot be written) is an error and
- * what it held counts as failed. With again, a new batch is opened. */
+ * what it held since the last commit counts as failed. With again, a new batch is opened. */
 static void commit_batch(struct pull *p, bool again)
 {
     if (!p->cat)
@@ -451,6 +466,7 @@ static void commit_batch(struct pull *p, bool again)
     int rc = p->in_batch ? rt_catalog_end_batch(p->cat, &ei) : RT_OK;
     p->in_batch = false;
     if (rc == RT_OK) {
+        p->commits_seen = rt_catalog_commits(p->cat);
         p->fetched += p->pending_new;
         p->skipped += p->pending_present;
     } else {
@@ -478,6 +494,7 @@ static void index_one(struct pull *p, const char *path, const char *key, bool do
             *(p->in_batch ? &p->pending_new : &p->fetched) += 1;
         else
             *(p->in_batch ? &p->pending_present : &p->skipped) += 1;
+        settle(p);
         if (++p->since_commit >= 500)
             commit_batch(p, true);
         return;
@@ -678,8 +695,10 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
     uint64_t bytes_wanted = 0;
     p.tty = isatty(STDERR_FILENO) == 1 && !p.dry_run;
     p.t0 = mono_ns();
-    if (p.cat)
+    if (p.cat) {
         p.in_batch = rt_catalog_begin_batch(p.cat, NULL) == RT_OK;
+        p.commits_seen = rt_catalog_commits(p.cat);
+    }
     p.items = items;
     p.paths = paths;
     for (size_t i = 0; items && paths && i < p.n_objects; i++) {
@@ -719,6 +738,7 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
             struct rt_errinfo vi;
             if (rt_catalog_index_file(p.cat, path, key, &vi) == RT_OK) {
                 *(p.in_batch ? &p.pending_present : &p.skipped) += 1;
+                settle(&p);
                 free(path);
                 continue;
             }

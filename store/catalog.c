@@ -85,7 +85,8 @@ struct rt_catalog {
      * write-ahead log, which holds every page the transaction writes until it commits, stays
      * bounded: one transaction of 6.3 million events grew it to 241 MB. */
     uint64_t batch_events, split_events;
-    bool batch_open; /* between begin_batch and end_batch, even when in_batch was dropped */
+    bool batch_open;  /* between begin_batch and end_batch, even when in_batch was dropped */
+    uint64_t commits; /* rt_catalog_commits() */
 };
 
 static void split_batch(struct rt_catalog *cat);
@@ -785,6 +786,8 @@ int rt_catalog_index_file(struct rt_catalog *cat, const char *path, const char *
     if (own_tx) {
         if (rc == RT_OK && sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = db_fail(cat, ei, "commit");
+        else if (rc == RT_OK)
+            cat->commits++;
         if (rc != RT_OK) {
             sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
             intern_clear(cat); /* ids of rolled-back strings are gone */
@@ -822,6 +825,7 @@ static void split_batch(struct rt_catalog *cat)
         }
         return;
     }
+    cat->commits++;
     cat->batch_events = 0;
     if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         cat->in_batch = false; /* each file commits on its own from here; end_batch: nothing left */
@@ -867,7 +871,13 @@ int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei)
         intern_clear(cat);
         return rc;
     }
+    cat->commits++;
     return RT_OK;
+}
+
+uint64_t rt_catalog_commits(const struct rt_catalog *cat)
+{
+    return cat ? cat->commits : 0;
 }
 
 int rt_catalog_index_default(const char *path, struct rt_errinfo *ei)

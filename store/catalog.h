@@ -158,6 +158,11 @@ int rt_catalog_find_key(struct rt_catalog *cat, const char *key, char *path, siz
 #define RT_CATALOG_BATCH_SPLIT 1000000u
 int rt_catalog_begin_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
 int rt_catalog_end_batch(struct rt_catalog *cat, struct rt_errinfo *ei);
+/* How many commits of indexed bundles this handle has made: a batch's own (a split's, the
+ * end's) and those of files indexed outside a batch. A caller that counts what it indexed
+ * knows that everything it indexed before this number last moved is in the catalog, whatever
+ * a later commit does: `runtrail pull` and `runtrail index` count so. */
+uint64_t rt_catalog_commits(const struct rt_catalog *cat);
 /* Sets the events after which a batch commits (0: RT_CATALOG_BATCH_SPLIT); for tests. */
 void rt_catalog_set_batch_split(struct rt_catalog *cat, uint64_t events);
 

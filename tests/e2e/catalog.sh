@@ -101,4 +101,23 @@ expect_exit "index on a locked catalog exits 2" 2 "$RUNTRAIL" index --cache "$C"
 expect_grep "with a real reason" "catalog is locked by another runtrail \(busy\)" "$T_TMP/last.err"
 expect_no_grep "not 'invalid argument'" "invalid argument" "$T_TMP/last.err"
 kill "$lock_pid" 2>/dev/null
+
+# a commit that fails (a file size limit, as a full disk would): exit 2, the reason, and a
+# summary that counts nothing as indexed that the catalog does not hold
+F="$T_TMP/full"
+"$RUNTRAIL" index --cache "$F" "$S/error.rtb" >/dev/null 2>&1
+wal=$(stat -c %s "$F/catalog.sqlite-wal")
+check "the catalog's WAL is past the limit set below ($wal bytes)" test "$wal" -gt 40960
+(trap '' XFSZ; ulimit -f 40; exec "$RUNTRAIL" index --cache "$F" "$S") \
+    >"$T_TMP/full.out" 2>"$T_TMP/full.err"
+expect_eq "an index whose commit fails exits 2" 2 $?
+expect_grep "the catalog is named with the reason" "/full: catalog \(SQLite\) error \(commit: " \
+    "$T_TMP/full.err"
+expect_grep "nothing counted as indexed" \
+    "indexed 0 bundles, 0 failed, 8 not committed \(the last commit failed\)" "$T_TMP/full.out"
+expect_eq "the catalog holds what it held" "1" "$("$RUNTRAIL" ls --cache "$F" --json | wc -l)"
+"$RUNTRAIL" index --cache "$F" "$S" >"$T_TMP/full2.out" 2>&1
+expect_grep "once the disk has room, the same index adds them" "indexed 8 bundles, 0 failed" \
+    "$T_TMP/full2.out"
+expect_eq "all 8 are in the catalog" "8" "$("$RUNTRAIL" ls --cache "$F" --json | wc -l)"
 finish

@@ -6,6 +6,8 @@
 #include "tests/unit/tmpdir.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -447,19 +449,68 @@ Test(catalog, batch_commits_as_it_grows)
     cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_OK);
     cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_ERR_INVALID_ARG, "one batch at a time");
     int64_t seen[3];
+    uint64_t commits[3];
     for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s.rtb", tmpdir, names[i]);
         cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
         seen[i] = count_invocations(dir);
+        commits[i] = rt_catalog_commits(cat);
     }
     cr_assert_eq(seen[0], 0, "the first bundle is not committed yet (%lld)", (long long)seen[0]);
     cr_assert_eq(seen[1], 2, "the batch committed at 4 events (%lld)", (long long)seen[1]);
     cr_assert_eq(seen[2], 2, "the third waits for the end (%lld)", (long long)seen[2]);
+    cr_assert(commits[0] == 0 && commits[1] == 1 && commits[2] == 1,
+              "the split is counted as a commit (%llu %llu %llu)", (unsigned long long)commits[0],
+              (unsigned long long)commits[1], (unsigned long long)commits[2]);
     cr_assert_eq(rt_catalog_end_batch(cat, NULL), RT_OK);
+    cr_assert_eq(rt_catalog_commits(cat), 2);
     cr_assert_eq(count_invocations(dir), 3);
     cr_assert_eq(rt_catalog_end_batch(cat, NULL), RT_ERR_INVALID_ARG, "no batch open");
     expect(cat, F(.path_glob = "/etc/passwd"), "req-a,req-b,req-c");
     rt_catalog_close(cat);
+}
+
+/* A last commit that fails (here a file size limit, as a full disk would) loses only what the
+ * batch indexed after its last split, and the commit count says which bundles those are. */
+Test(catalog, a_failed_last_commit_keeps_what_a_split_committed)
+{
+    const char *names[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        char rid[16];
+        snprintf(rid, sizeof rid, "req-%s", names[i]);
+        make_bundle(names[i], "orders", rid, T0 + i, RT_STATUS_OK, "/etc/passwd", NULL, NULL, NULL);
+    }
+    struct rt_catalog *cat;
+    char dir[300], p[512];
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    cr_assert_eq(rt_catalog_open(dir, &cat, NULL), RT_OK);
+    rt_catalog_set_batch_split(cat, 4);
+    cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_OK);
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s.rtb", tmpdir, names[i]);
+        cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
+    }
+    cr_assert_eq(rt_catalog_commits(cat), 1, "a and b committed by the split");
+    /* no file may grow from here: the WAL cannot take the next commit */
+    char f[400];
+    struct stat st;
+    off_t largest = 0;
+    snprintf(f, sizeof f, "%s/catalog.sqlite", dir);
+    if (stat(f, &st) == 0 && st.st_size > largest)
+        largest = st.st_size;
+    snprintf(f, sizeof f, "%s/catalog.sqlite-wal", dir);
+    if (stat(f, &st) == 0 && st.st_size > largest)
+        largest = st.st_size;
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {(rlim_t)largest, (rlim_t)largest};
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    snprintf(p, sizeof p, "%s/c.rtb", tmpdir);
+    cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
+    struct rt_errinfo ei;
+    cr_assert_neq(rt_catalog_end_batch(cat, &ei), RT_OK, "the last commit fails");
+    cr_assert_eq(rt_catalog_commits(cat), 1, "a failed commit is not counted");
+    rt_catalog_close(cat);
+    cr_assert_eq(count_invocations(dir), 2, "a and b stay indexed, c is not");
 }
 
 Test(catalog, dir_resolution)
