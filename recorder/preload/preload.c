@@ -341,7 +341,7 @@ void rt_pl_emit(struct rt_rec *rec)
 static void atfork_child(void)
 {
     rt_pl_pid = (int32_t)getpid();
-    rt_pl_tid_cache = 0;
+    rt_pl_tid_cache = rt_pl_pid; /* a fork child's one thread: its tid is its pid */
     rt_producer_forget_pages(&rt_pl_ring);
     rt_pl_net_fork_child();
 }

@@ -173,6 +173,12 @@ import json, sys
 t = [r["ts_ns"] for r in map(json.loads, sys.stdin) if r.get("record") == "event"]
 sys.exit(0 if len(t) > 10 and t == sorted(t) else 1)'
 expect_eq "events are stored in time order (held execs included)" 0 "$?"
+"$RUNTRAIL" show --json "$BUNDLE" | python3 -c '
+import json, sys
+ev = [r for r in map(json.loads, sys.stdin) if r.get("record") == "event"]
+bad = [(r["pid"], r["tid"], r["op"]) for r in ev if r["pid"] != r["tid"]]
+sys.exit(0 if len({r["pid"] for r in ev}) > 3 and not bad else print(bad) or 1)'
+expect_eq "each process of proc_ops, fork children included, records its own thread id" 0 "$?"
 check "system's shell records its own start" grep -q "proc_start 0 {\"argv\":\[\"sh\",\"-c\",\"exit 3\"\]" proc.got
 
 # Failed execs and PATH searches (issue 14, item 15): flags and --exec mean what ran; a
