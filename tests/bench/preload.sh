@@ -14,7 +14,8 @@
 # native, >= 20x less added time than strace, <= 100 ns per recorded event on both paths.
 # Then the kill and openat loops again as BENCH_EV_ROUNDS (25) short runs, native, recording
 # and recording with RUNTRAIL_TSC=0 alternately: the added CPU ns per event on both paths at
-# the quartiles of the runs, steadier on a busy host than a best of 5. Then the hook's own cost
+# the quartiles of the runs, steadier on a busy host than a best of 5; the mixed loop the same
+# way (BENCH_MIX_ROUNDS, 15), as ratios at the quartiles. Then the hook's own cost
 # per call in the calling thread, on both paths (`preload pair`: hooked and raw system calls
 # alternately in one process, each timed with the TSC; x86-64).
 # Then process start (posix_spawn + wait4 of a program that returns at once, BENCH_SPAWN rounds
@@ -210,6 +211,37 @@ for m in kill:x open:"$TMP/file"; do
     done
     unset evcpu
 done
+
+# ---- the mixed loop, many short interleaved runs ----
+# On a VM whose vCPUs the host schedules, whole runs of the mixed loop (its TCP connections to
+# the local server) fall in two modes tens of percent apart, so a best of 5 can pair a fast
+# native run with a slow recorded one or the other way round. BENCH_MIX_ROUNDS short runs per
+# variant, interleaved, and the ratio of their quartiles: what the issue's <= 1.10x target is
+# read against where the best of 5 above is noise.
+MIX_ROUNDS=${BENCH_MIX_ROUNDS:-15}
+MIX_N=$((N / 100 > 50 ? N / 100 : 50))
+declare -A mxw=() mxc=()
+for rep in $(seq "$MIX_ROUNDS"); do
+    for v in "${evvariants[@]}"; do
+        set -- $(as_variant "$v" "$P" mixed "$MIX_N" "$TMP/file:$port:$dport")
+        [ $# -eq 3 ] || continue
+        mxw[$v]+=" $2" mxc[$v]+=" $3"
+    done
+done
+echo
+echo "mixed: $MIX_ROUNDS interleaved runs of $MIX_N ops each, x native at the same rank (wall; CPU of"
+echo "the traced thread), first quartile / median / third:"
+for v in "${evvariants[@]}"; do
+    [ "$v" = native ] && continue
+    [ -n "${mxw[$v]:-}" ] && [ -n "${mxw[native]:-}" ] || { printf '  %-10s no run finished\n' "$v"; continue; }
+    line="" cline=""
+    for Q in 0.25 0.5 0.75; do
+        line+=$(awk -v a="$(quart ${mxw[$v]})" -v b="$(quart ${mxw[native]})" 'BEGIN{printf "%7.3f", a / b}')
+        cline+=$(awk -v a="$(quart ${mxc[$v]})" -v b="$(quart ${mxc[native]})" 'BEGIN{printf "%7.3f", a / b}')
+    done
+    printf '  %-10s wall%s   CPU%s\n' "$v" "$line" "$cline"
+done
+unset mxw mxc
 
 # ---- the hook's own cost per call, in the calling thread ----
 # `preload pair` times each call alone (fenced rdtsc), the hooked libc call and the same system
