@@ -433,20 +433,30 @@ static int64_t count_invocations(const char *dir)
     return n;
 }
 
-Test(catalog, batch_commits_as_it_grows)
+/* Bundles a, b and c (two events each) in tmpdir, and a catalog in dir (cap 300) with a batch
+ * open that commits by itself at 4 events: after b. */
+static const char *const split_names[] = {"a", "b", "c"};
+static struct rt_catalog *split_fixture(char *dir)
 {
-    const char *names[] = {"a", "b", "c"};
     for (int i = 0; i < 3; i++) {
         char rid[16];
-        snprintf(rid, sizeof rid, "req-%s", names[i]);
-        make_bundle(names[i], "orders", rid, T0 + i, RT_STATUS_OK, "/etc/passwd", NULL, NULL, NULL);
+        snprintf(rid, sizeof rid, "req-%s", split_names[i]);
+        make_bundle(split_names[i], "orders", rid, T0 + i, RT_STATUS_OK, "/etc/passwd", NULL, NULL,
+                    NULL);
     }
     struct rt_catalog *cat;
-    char dir[300], p[512];
-    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    snprintf(dir, 300, "%s/cache", tmpdir);
     cr_assert_eq(rt_catalog_open(dir, &cat, NULL), RT_OK);
     rt_catalog_set_batch_split(cat, 4);
     cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_OK);
+    return cat;
+}
+
+Test(catalog, batch_commits_as_it_grows)
+{
+    const char *const *names = split_names;
+    char dir[300], p[512];
+    struct rt_catalog *cat = split_fixture(dir);
     cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_ERR_INVALID_ARG, "one batch at a time");
     int64_t seen[3];
     uint64_t commits[3];
@@ -474,18 +484,9 @@ Test(catalog, batch_commits_as_it_grows)
  * batch indexed after its last split, and the commit count says which bundles those are. */
 Test(catalog, a_failed_last_commit_keeps_what_a_split_committed)
 {
-    const char *names[] = {"a", "b", "c"};
-    for (int i = 0; i < 3; i++) {
-        char rid[16];
-        snprintf(rid, sizeof rid, "req-%s", names[i]);
-        make_bundle(names[i], "orders", rid, T0 + i, RT_STATUS_OK, "/etc/passwd", NULL, NULL, NULL);
-    }
-    struct rt_catalog *cat;
+    const char *const *names = split_names;
     char dir[300], p[512];
-    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
-    cr_assert_eq(rt_catalog_open(dir, &cat, NULL), RT_OK);
-    rt_catalog_set_batch_split(cat, 4);
-    cr_assert_eq(rt_catalog_begin_batch(cat, NULL), RT_OK);
+    struct rt_catalog *cat = split_fixture(dir);
     for (int i = 0; i < 2; i++) {
         snprintf(p, sizeof p, "%s/%s.rtb", tmpdir, names[i]);
         cr_assert_eq(rt_catalog_index_file(cat, p, NULL, NULL), RT_OK);
