@@ -188,6 +188,16 @@ as_variant() {
     esac
 }
 quart() { printf '%s\n' "$@" | sort -g | awk -v q="$Q" '{v[NR] = $1} END {print v[int((NR - 1) * q) + 1]}'; }
+# vs_native FMT OP "RUNS" "NATIVE_RUNS" -> a variant's runs against native's at the first
+# quartile, the median and the third, each printed with FMT: a - b (OP -) or a / b (OP /)
+vs_native() {
+    local fmt=$1 op=$2 runs=$3 native=$4 out="" Q
+    for Q in 0.25 0.5 0.75; do
+        out+=$(awk -v a="$(quart $runs)" -v b="$(quart $native)" -v f="$fmt" -v op="$op" \
+            'BEGIN{printf f, op == "/" ? a / b : a - b}')
+    done
+    printf '%s' "$out"
+}
 for m in kill:x open:"$TMP/file"; do
     declare -A evcpu=()
     for rep in $(seq "$EV_ROUNDS"); do
@@ -203,11 +213,7 @@ for m in kill:x open:"$TMP/file"; do
     for v in "${evvariants[@]}"; do
         [ "$v" = native ] && continue
         [ -n "${evcpu[$v]:-}" ] && [ -n "${evcpu[native]:-}" ] || { printf '  %-10s no run finished\n' "$v"; continue; }
-        line=""
-        for Q in 0.25 0.5 0.75; do
-            line+=$(awk -v a="$(quart ${evcpu[$v]})" -v b="$(quart ${evcpu[native]})" 'BEGIN{printf "%9.1f", a - b}')
-        done
-        printf '  %-10s%s\n' "$v" "$line"
+        printf '  %-10s%s\n' "$v" "$(vs_native %9.1f - "${evcpu[$v]}" "${evcpu[native]}")"
     done
     unset evcpu
 done
@@ -234,12 +240,8 @@ echo "the traced thread), first quartile / median / third:"
 for v in "${evvariants[@]}"; do
     [ "$v" = native ] && continue
     [ -n "${mxw[$v]:-}" ] && [ -n "${mxw[native]:-}" ] || { printf '  %-10s no run finished\n' "$v"; continue; }
-    line="" cline=""
-    for Q in 0.25 0.5 0.75; do
-        line+=$(awk -v a="$(quart ${mxw[$v]})" -v b="$(quart ${mxw[native]})" 'BEGIN{printf "%7.3f", a / b}')
-        cline+=$(awk -v a="$(quart ${mxc[$v]})" -v b="$(quart ${mxc[native]})" 'BEGIN{printf "%7.3f", a / b}')
-    done
-    printf '  %-10s wall%s   CPU%s\n' "$v" "$line" "$cline"
+    printf '  %-10s wall%s   CPU%s\n' "$v" "$(vs_native %7.3f / "${mxw[$v]}" "${mxw[native]}")" \
+        "$(vs_native %7.3f / "${mxc[$v]}" "${mxc[native]}")"
 done
 unset mxw mxc
 
