@@ -112,9 +112,12 @@ RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
         return RT_EXIT_USAGE;
     }
     struct counts c = {0, 0, 0, rt_catalog_commits(cat)};
+    /* a batch's errors are the catalog file's (an open error may be the folder's) */
+    char file[PATH_MAX + 32];
+    snprintf(file, sizeof file, "%s/catalog.sqlite", dir);
     rc = rt_catalog_begin_batch(cat, &ei);
     if (rc != RT_OK) { /* locked by another runtrail past the busy timeout, or unwritable */
-        report(dir, rc, &ei);
+        report(file, rc, &ei);
         rt_catalog_close(cat);
         return RT_EXIT_USAGE;
     }
@@ -125,15 +128,15 @@ RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
     rc = rt_catalog_end_batch(cat, &ei);
     rt_catalog_close(cat);
     if (rc != RT_OK) {
-        report(dir, rc, &ei);
+        report(file, rc, &ei);
         /* what earlier commits held stays indexed; the rest of the batch is not */
         printf("indexed %zu bundles, %zu failed, %zu not committed (the last commit failed); "
-               "catalog %s/catalog.sqlite\n",
-               c.ok, c.bad, c.pending, dir);
+               "catalog %s\n",
+               c.ok, c.bad, c.pending, file);
         return RT_EXIT_USAGE;
     }
     /* what the batch held is indexed only now that the commit succeeded */
     c.ok += c.pending;
-    printf("indexed %zu bundles, %zu failed; catalog %s/catalog.sqlite\n", c.ok, c.bad, dir);
+    printf("indexed %zu bundles, %zu failed; catalog %s\n", c.ok, c.bad, file);
     return c.bad ? RT_EXIT_USAGE : RT_EXIT_OK;
 }

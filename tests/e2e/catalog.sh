@@ -111,7 +111,8 @@ check "the catalog's WAL is past the limit set below ($wal bytes)" test "$wal" -
 (trap '' XFSZ; ulimit -f 40; exec "$RUNTRAIL" index --cache "$F" "$S") \
     >"$T_TMP/full.out" 2>"$T_TMP/full.err"
 expect_eq "an index whose commit fails exits 2" 2 $?
-expect_grep "the catalog is named with the reason" "/full: catalog \(SQLite\) error \(commit: " \
+expect_grep "the catalog file is named with the reason" \
+    "/full/catalog.sqlite: catalog \(SQLite\) error \(commit: " \
     "$T_TMP/full.err"
 expect_grep "nothing counted as indexed" \
     "indexed 0 bundles, 0 failed, 8 not committed \(the last commit failed\)" "$T_TMP/full.out"
