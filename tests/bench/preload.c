@@ -24,9 +24,10 @@
  *                               process start, side by side within one loop: N rounds, each
  *                               spawning PROG (with the ARGs after "--", else "nop - -",
  *                               this program returning at once) once per variant in a rotating
- *                               order, from libc's own posix_spawn (not a hook), and reading
- *                               each child's own CPU time and page faults (wait4), so a slow
- *                               drift of the machine's speed hits every variant alike. Variants:
+ *                               order, forward and backward in turn, from libc's own
+ *                               posix_spawn (not a hook), and reading each child's own CPU
+ *                               time and page faults (wait4), so a slow drift of the
+ *                               machine's speed hits every variant alike. Variants:
  *                               plain (no LD_PRELOAD, no RUNTRAIL_* variables), empty
  *                               (LD_PRELOAD=EMPTY, a library with nothing in it), passthru
  *                               (LD_PRELOAD=SO without a ring), and, when RUNTRAIL_RING names a
@@ -227,7 +228,12 @@ static int spawnmix(long n, int argc, char **argv)
     }
     for (long i = 0; i < n; i++)
         for (int j = 0; j < count; j++) {
-            struct mix *x = &m[(i + j) % count];
+            /* Forward in even rounds, backward in odd ones, so that each variant follows each
+             * of its neighbours as often: a recording start right after another one is
+             * cheaper here (ref always after runtrail read 15 us less than itself placed
+             * before it; docs/recorder.md, "Twentieth pass"). */
+            int at = (int)(i % count);
+            struct mix *x = &m[i & 1 ? (at - j + count) % count : (at + j) % count];
             pid_t pid;
             int st;
             struct rusage ru;
