@@ -55,7 +55,7 @@ static int resolve_request_id(const char *id, const char *cache, struct rt_cli_p
                      name);
         return RT_EXIT_USAGE;
     }
-    snprintf(db, sizeof db, "%s/catalog.sqlite", dir);
+    snprintf(db, sizeof db, "%s/" RT_CATALOG_FILE, dir);
     char where[4400];
     rt_escape_buf(where, sizeof where, db, strlen(db), 0);
     if (access(db, F_OK) != 0) {

@@ -114,7 +114,7 @@ RT_COMMAND(index, "add local bundles or folders of bundles to the catalog")
     struct counts c = {0, 0, 0, rt_catalog_commits(cat)};
     /* a batch's errors are the catalog file's (an open error may be the folder's) */
     char file[PATH_MAX + 32];
-    snprintf(file, sizeof file, "%s/catalog.sqlite", dir);
+    snprintf(file, sizeof file, "%s/" RT_CATALOG_FILE, dir);
     rc = rt_catalog_begin_batch(cat, &ei);
     if (rc != RT_OK) { /* locked by another runtrail past the busy timeout, or unwritable */
         report(file, rc, &ei);

@@ -471,7 +471,7 @@ static void commit_batch(struct pull *p, bool again)
         p->skipped += p->pending_present;
     } else {
         char what[PATH_MAX + 32];
-        snprintf(what, sizeof what, "%s/catalog.sqlite", p->cache);
+        snprintf(what, sizeof what, "%s/" RT_CATALOG_FILE, p->cache);
         if (p->tty)
             fputc('\n', stderr);
         print_err(what, rc, &ei);
@@ -771,7 +771,7 @@ RT_COMMAND(pull, "download bundles from S3, verify them and index them")
         char b[32];
         fmt_bytes(p.bytes_now, b, sizeof b);
         printf("pulled %zu bundles (%s) in %.1fs: %zu new, %zu already present, %zu corrupt, "
-               "%zu failed, %zu bad keys skipped; catalog %s/catalog.sqlite\n",
+               "%zu failed, %zu bad keys skipped; catalog %s/" RT_CATALOG_FILE "\n",
                listed, b, secs, p.fetched, p.skipped, p.corrupt, p.failed, p.rejected, p.cache);
         if (p.corrupt || p.failed || p.rejected)
             ex = RT_EXIT_USAGE;

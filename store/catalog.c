@@ -206,7 +206,7 @@ int rt_catalog_open_readonly(const char *dir, struct rt_catalog **out, struct rt
     rt_errinfo_clear(ei);
     if (!dir || !out)
         return RT_ERR_INVALID_ARG;
-    char *path = rt_path_join(dir, "catalog.sqlite");
+    char *path = rt_path_join(dir, RT_CATALOG_FILE);
     if (!path)
         return RT_ERR_NOMEM;
     struct stat sb;
@@ -239,7 +239,7 @@ static int open_catalog(const char *dir, enum open_mode mode, struct rt_catalog 
         return RT_ERR_INVALID_ARG;
     if (dir && !readonly && rt_mkdir_p(dir) != 0)
         return rt_fail(ei, RT_ERR_CATALOG, -1, "%s: %s", dir, strerror(errno));
-    char *path = dir ? rt_path_join(dir, "catalog.sqlite") : strdup(":memory:");
+    char *path = dir ? rt_path_join(dir, RT_CATALOG_FILE) : strdup(":memory:");
     if (path && mode == OPEN_READ_IMMUTABLE) {
         char *uri = sqlite3_mprintf("file:%s?immutable=1", path); /* escaped below */
         free(path);

@@ -14,6 +14,9 @@
 
 struct rt_catalog;
 
+/* The catalog's file in its cache folder. */
+#define RT_CATALOG_FILE "catalog.sqlite"
+
 /* The cache folder (no trailing slash): --cache, else $RUNTRAIL_CACHE, else
  * ${XDG_CACHE_HOME:-$HOME/.cache}/runtrail. override may be NULL. */
 int rt_catalog_dir(const char *override, char *buf, size_t cap);
