@@ -32,7 +32,9 @@
 # in tests/bench/invoke.sh), and the bare cost of starting the extension binary (`--version`:
 # the loader and its libraries, nothing else) against /bin/true. Needs perf (linux-perf, which
 # make bench installs) or strace (skipped without both). Not a test: it prints a table.
-# Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build TRACER=perf|strace)
+# BENCH_REF=DIR (another revision's build folder, made with `make BUILD=DIR`) adds a column:
+# that build's recorder, its cold starts interleaved with the others, for an A/B of a change.
+# Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build TRACER=perf|strace BENCH_REF=DIR)
 set -u
 RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -42,7 +44,9 @@ BOOTSTRAP=$RT_ROOT/$BUILD/samples/c/bootstrap
 LAYER=$RT_ROOT/$BUILD/layer
 TASK=$RT_ROOT/samples/c-bootstrap
 EVENT=$RT_ROOT/samples/events/sqs-batch.json
-for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail"; do
+REF=${BENCH_REF:-}
+[ -z "$REF" ] || REF_RUNTRAIL=$(cd "$RT_ROOT" && cd "$REF" && pwd)/bin/runtrail
+for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail" ${REF:+"$REF_RUNTRAIL"}; do
     [ -x "$f" ] || { echo "bench coldstart: $f is missing; run make first" >&2; exit 2; }
 done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-cold.XXXXXX")
@@ -64,12 +68,13 @@ if [ -z "$TRACER" ]; then
     exit 0
 fi
 
-# one_perf MODE OUT: the same from kernel tracepoints, system-wide (the emulator, extension,
-# wrapper and runtime are all children of the command, but their order is what is timed).
+# one_perf MODE OUT [RUNTRAIL]: the same from kernel tracepoints, system-wide (the emulator,
+# extension, wrapper and runtime are all children of the command, but their order is what is
+# timed).
 one_perf() {
-    local mode=$1 out=$2
+    local mode=$1 out=$2 rt=${3:-$RUNTRAIL}
     rm -f "$TMP/perf.data" "$TMP/r.json"
-    perf record -q -a -o "$TMP/perf.data" "${PERF_EVENTS[@]}" -- "$RUNTRAIL" invoke $mode --quiet \
+    perf record -q -a -o "$TMP/perf.data" "${PERF_EVENTS[@]}" -- "$rt" invoke $mode --quiet \
         --task-root "$TASK" --event "$EVENT" --report "$TMP/r.json" -- "$BOOTSTRAP" \
         >/dev/null 2>>"$TMP/err"
     perf script -i "$TMP/perf.data" -F comm,tid,time,event,trace >"$TMP/perf.txt" 2>/dev/null
@@ -120,13 +125,13 @@ print('first response\t%.3f' % (r['initMs'] + r['responseMs']))
 PY
 }
 
-# one MODE OUT: a traced cold start, its phases appended to OUT as "name ms" lines
+# one MODE OUT [RUNTRAIL]: a traced cold start, its phases appended to OUT as "name ms" lines
 one() {
-    local mode=$1 out=$2
+    local mode=$1 out=$2 rt=${3:-$RUNTRAIL}
     [ "$TRACER" = perf ] && { one_perf "$@"; return; }
     rm -f "$TMP/trace" "$TMP/r.json"
     strace -f --seccomp-bpf -ttt -e trace=execve,mkdir,rename,clone,clone3,exit_group -e signal=none \
-        -o "$TMP/trace" "$RUNTRAIL" invoke $mode --quiet --task-root "$TASK" --event "$EVENT" \
+        -o "$TMP/trace" "$rt" invoke $mode --quiet --task-root "$TASK" --event "$EVENT" \
         --report "$TMP/r.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/err"
     python3 - "$TMP/trace" "$TMP/r.json" >>"$out" <<'PY'
 import json, re, sys
@@ -172,6 +177,7 @@ for _ in $(seq "$COLD"); do
     one "--store $TMP/store" "$TMP/rec"
     one "--store $TMP/store --env RUNTRAIL_DISABLE=1" "$TMP/bare"
     one --no-record "$TMP/plain"
+    [ -z "$REF" ] || one "--store $TMP/store" "$TMP/ref" "$REF_RUNTRAIL"
 done
 
 # Starting the extension binary alone (loader + libraries) vs /bin/true, 50 runs each.
@@ -191,7 +197,7 @@ ext_start=$(start_ms "$LAYER/extensions/runtrail" --version)
 true_start=$(start_ms /bin/true)
 
 echo "cold start breakdown: $COLD cold starts of the C sample traced with $TRACER (ms)"
-python3 - "$TMP/rec" "$TMP/bare" "$TMP/plain" "$TRACER" <<'PY'
+python3 - "$TMP/rec" "$TMP/bare" "$TMP/plain" "$TRACER" ${REF:+"$TMP/ref"} <<'PY'
 import collections, sys
 def load(path):
     v = collections.defaultdict(list)
@@ -203,24 +209,30 @@ def load(path):
     return {k: tuple(sorted(x)[int(q * (len(x) - 1) + 0.5)] for q in (0.5, 0.25, 0.75))
             for k, x in v.items()}
 rec, bare, plain = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
+ref = load(sys.argv[5]) if len(sys.argv) > 5 else None
 def cell(v):
     return '%.2f (%.2f-%.2f)' % v if v is not None else '-'
-print('%-18s %20s %20s %20s' % ('', 'recorder', 'extension only', 'no-record'))
+def refcell(k):
+    return ' %20s' % cell(ref.get(k)) if ref is not None else ''
+print('%-18s %20s %20s %20s' % ('', 'recorder', 'extension only', 'no-record') +
+      (' %20s' % 'ref recorder' if ref is not None else ''))
 keys = (['extension start', 'register', 'wrapper exec', 'wrapper run', 'runtime exec',
          'runtime init', 'first next', 'handler']
         if sys.argv[4] == 'perf' else
         ['extension load', 'extension init', 'register', 'wrapper', 'runtime init', 'child'])
 for k in keys + ['first response']:
-    print('%-18s %20s %20s %20s' % (k, cell(rec.get(k)), cell(bare.get(k)), cell(plain.get(k))))
+    print('%-18s %20s %20s %20s' % (k, cell(rec.get(k)), cell(bare.get(k)), cell(plain.get(k))) +
+          refcell(k))
 def added(a):
     if 'first response' not in a or 'first response' not in plain:
         return '-'
     return '%+.2f' % (a['first response'][0] - plain['first response'][0])
-print('%-18s %20s %20s' % ('added', added(rec), added(bare)))
+print('%-18s %20s %20s' % ('added', added(rec), added(bare)) +
+      (' %20s %20s' % ('', added(ref)) if ref is not None else ''))
 PY
 printf '%-18s %20s %20s %20s\n' "process start (ms)" "$ext_start" "" "$true_start"
 echo "(medians, first and third quartiles in brackets; extension only: the same layer with"
 echo "RUNTRAIL_DISABLE=1, the extension registering and nothing else, the runtime run as is;"
 echo "added: its median first response minus no-record's; process start: runtrail-extension"
-echo "--version vs /bin/true, median of 50)"
+echo "--version vs /bin/true, median of 50${REF:+; ref recorder: the recorder of $REF})"
 bash "$(dirname "$0")/host.sh" --line # what kind of host these figures are from
