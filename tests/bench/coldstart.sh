@@ -33,8 +33,11 @@
 # the loader and its libraries, nothing else) against /bin/true. Needs perf (linux-perf, which
 # make bench installs) or strace (skipped without both). Not a test: it prints a table.
 # BENCH_REF=DIR (another revision's build folder, made with `make BUILD=DIR`) adds a column:
-# that build's recorder, its cold starts interleaved with the others, for an A/B of a change.
-# Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build TRACER=perf|strace BENCH_REF=DIR)
+# that build's recorder, its cold starts interleaved with the others, for an A/B of a change;
+# BENCH_REF_ENV="NAME=VALUE ..." gives that column's sandbox those settings too (alone, it adds
+# the column with this build: an A/B of a setting, e.g. RUNTRAIL_PROC_SAMPLE_MS=0).
+# Usage: tests/bench/coldstart.sh   (COLD=15 BUILD=build TRACER=perf|strace BENCH_REF=DIR
+#                                    BENCH_REF_ENV="NAME=VALUE ...")
 set -u
 RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -45,13 +48,18 @@ LAYER=$RT_ROOT/$BUILD/layer
 TASK=$RT_ROOT/samples/c-bootstrap
 EVENT=$RT_ROOT/samples/events/sqs-batch.json
 REF=${BENCH_REF:-}
+REF_ENV=${BENCH_REF_ENV:-}
+REF_RUNTRAIL=$RUNTRAIL
 [ -z "$REF" ] || REF_RUNTRAIL=$(cd "$RT_ROOT" && cd "$REF" && pwd)/bin/runtrail
+[ -n "$REF" ] || [ -z "$REF_ENV" ] || REF=$BUILD
 for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail" ${REF:+"$REF_RUNTRAIL"}; do
     [ -x "$f" ] || { echo "bench coldstart: $f is missing; run make first" >&2; exit 2; }
 done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-cold.XXXXXX")
 export RUNTRAIL_CACHE="$TMP/catalog" # the catalog of the bench's own (see tests/bench/run.sh)
 trap 'rm -rf "$TMP"' EXIT
+REF_MODE="--store $TMP/store"
+for kv in $REF_ENV; do REF_MODE+=" --env $kv"; done
 PERF_EVENTS=(-e sched:sched_process_exec -e sched:sched_process_fork -e syscalls:sys_enter_connect
     -e syscalls:sys_enter_sendto -e syscalls:sys_enter_execve)
 TRACER=${TRACER:-}
@@ -177,7 +185,7 @@ for _ in $(seq "$COLD"); do
     one "--store $TMP/store" "$TMP/rec"
     one "--store $TMP/store --env RUNTRAIL_DISABLE=1" "$TMP/bare"
     one --no-record "$TMP/plain"
-    [ -z "$REF" ] || one "--store $TMP/store" "$TMP/ref" "$REF_RUNTRAIL"
+    [ -z "$REF" ] || one "$REF_MODE" "$TMP/ref" "$REF_RUNTRAIL"
 done
 
 # Starting the extension binary alone (loader + libraries) vs /bin/true, 50 runs each.
@@ -234,5 +242,5 @@ printf '%-18s %20s %20s %20s\n' "process start (ms)" "$ext_start" "" "$true_star
 echo "(medians, first and third quartiles in brackets; extension only: the same layer with"
 echo "RUNTRAIL_DISABLE=1, the extension registering and nothing else, the runtime run as is;"
 echo "added: its median first response minus no-record's; process start: runtrail-extension"
-echo "--version vs /bin/true, median of 50${REF:+; ref recorder: the recorder of $REF})"
+echo "--version vs /bin/true, median of 50${REF:+; ref recorder: the recorder of $REF}${REF_ENV:+ with $REF_ENV})"
 bash "$(dirname "$0")/host.sh" --line # what kind of host these figures are from
