@@ -50,9 +50,15 @@ EVENT=$RT_ROOT/samples/events/sqs-batch.json
 REF=${BENCH_REF:-}
 REF_ENV=${BENCH_REF_ENV:-}
 REF_RUNTRAIL=$RUNTRAIL
-[ -z "$REF" ] || REF_RUNTRAIL=$(cd "$RT_ROOT" && cd "$REF" && pwd)/bin/runtrail
+if [ -n "$REF" ]; then
+    REF_RUNTRAIL=$(cd "$RT_ROOT" && cd "$REF" 2>/dev/null && pwd)/bin/runtrail
+    [ -x "$REF_RUNTRAIL" ] || {
+        echo "bench coldstart: BENCH_REF $REF is not a build folder (make BUILD=$REF)" >&2
+        exit 2
+    }
+fi
 [ -n "$REF" ] || [ -z "$REF_ENV" ] || REF=$BUILD
-for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail" ${REF:+"$REF_RUNTRAIL"}; do
+for f in "$RUNTRAIL" "$BOOTSTRAP" "$LAYER/extensions/runtrail"; do
     [ -x "$f" ] || { echo "bench coldstart: $f is missing; run make first" >&2; exit 2; }
 done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rt-bench-cold.XXXXXX")
@@ -242,5 +248,6 @@ printf '%-18s %20s %20s %20s\n' "process start (ms)" "$ext_start" "" "$true_star
 echo "(medians, first and third quartiles in brackets; extension only: the same layer with"
 echo "RUNTRAIL_DISABLE=1, the extension registering and nothing else, the runtime run as is;"
 echo "added: its median first response minus no-record's; process start: runtrail-extension"
-echo "--version vs /bin/true, median of 50${REF:+; ref recorder: the recorder of $REF}${REF_ENV:+ with $REF_ENV})"
+ref_note=${REF:+; ref recorder: the recorder of $REF}${REF_ENV:+ with $REF_ENV}
+echo "--version vs /bin/true, median of 50$ref_note)"
 bash "$(dirname "$0")/host.sh" --line # what kind of host these figures are from
