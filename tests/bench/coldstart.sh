@@ -51,8 +51,9 @@ REF=${BENCH_REF:-}
 REF_ENV=${BENCH_REF_ENV:-}
 REF_RUNTRAIL=$RUNTRAIL
 if [ -n "$REF" ]; then
-    REF_RUNTRAIL=$(cd "$RT_ROOT" && cd "$REF" 2>/dev/null && pwd)/bin/runtrail
-    [ -x "$REF_RUNTRAIL" ] || {
+    # (a folder cd cannot enter gives no path, not "/bin/runtrail")
+    REF_RUNTRAIL=$(cd "$RT_ROOT" && cd "$REF" 2>/dev/null && pwd)/bin/runtrail &&
+        [ -x "$REF_RUNTRAIL" ] || {
         echo "bench coldstart: BENCH_REF $REF is not a build folder (make BUILD=$REF)" >&2
         exit 2
     }
