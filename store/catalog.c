@@ -330,9 +330,12 @@ out:
     return RT_OK;
 }
 
+/* Frees the cached strings. A catalog that interned nothing (every command but the indexing
+ * ones) skips the walk: writing the 4 MiB table's 1024 untouched pages at close faulted each
+ * in, 15 ms of every `runtrail ls` on a host where a page fault costs 11-14 us. */
 static void intern_clear(struct rt_catalog *cat)
 {
-    if (!cat->intern)
+    if (!cat->intern || !cat->intern_used)
         return;
     for (size_t i = 0; i < INTERN_SLOTS; i++) {
         free(cat->intern[i].text);
