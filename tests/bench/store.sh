@@ -81,10 +81,13 @@ echo " events/CPU-s is the rate without the other load on the machine)"
 # ---- 3. queries on a generated catalog ----
 echo
 C="$TMP/gen"
-"$RUNTRAIL" ls --cache "$C" >/dev/null 2>&1 # creates the schema
+# An empty index creates the catalog and its schema (ls only reads: it creates nothing).
+mkdir -p "$TMP/none"
+"$RUNTRAIL" index --cache "$C" "$TMP/none" >/dev/null ||
+    { echo "bench store: runtrail index could not create $C/catalog.sqlite" >&2; exit 1; }
 EV=$((INVOCATIONS * EVENTS_PER))
 t0=$(now)
-sqlite3 "$C/catalog.sqlite" >/dev/null <<SQL # (journal_mode prints its new value)
+sqlite3 -bail "$C/catalog.sqlite" >/dev/null <<SQL || # (journal_mode prints its new value)
 PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;
 DROP INDEX events_inv; DROP INDEX events_target; DROP INDEX events_host;
 BEGIN;
@@ -113,6 +116,7 @@ CREATE INDEX events_target ON events(target, kind, inv) WHERE target IS NOT NULL
 CREATE INDEX events_host ON events(host, kind, port, inv) WHERE host IS NOT NULL;
 ANALYZE;
 SQL
+    { echo "bench store: generating the catalog failed" >&2; exit 1; }
 t1=$(now)
 echo "generated catalog: $INVOCATIONS invocations, $EV events, $(du -m "$C/catalog.sqlite" | cut -f1) MB, in $(python3 -c "print(f'{($t1-$t0)/1e9:.0f}')") s"
 query() { # query LABEL ARGS...: median wall and CPU time of 5 runs of the whole command
@@ -124,7 +128,8 @@ query() { # query LABEL ARGS...: median wall and CPU time of 5 runs of the whole
         /usr/bin/time -f "%U %S" -o "$TMP/qcpu" "$RUNTRAIL" ls --cache "$C" --json "$@" >/dev/null
         b=$(now)
         times+=($(( (b - a) / 1000 )))
-        cpus+=($(awk '{printf "%d", ($1 + $2) * 1000000}' "$TMP/qcpu"))
+        # the last line: time(1) writes "Command exited with non-zero status N" above it
+        cpus+=($(awk 'END {printf "%d", ($1 + $2) * 1000000}' "$TMP/qcpu"))
     done
     local med cmed
     med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
