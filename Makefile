@@ -83,7 +83,8 @@ rt_own_mhd = $(if $(and $(EXT_MHD),$(filter -lmicrohttpd,$(1))),$(filter-out -lm
                $(EXT_MHD),$(1))
 
 # $(call rt_program,NAME,SOURCES,PREFIX): $(BUILD)/bin/NAME from SOURCES, linked with the
-# libraries in PREFIX_LIBS and the packages in PREFIX_PKGS and those of its libraries.
+# libraries in PREFIX_LIBS and the packages in PREFIX_PKGS and those of its libraries, less
+# the link arguments in PREFIX_DROP (a library the program loads itself: cli/module.mk).
 # A program that links libmicrohttpd takes the extension's own static one when there is one
 # (EXT_MHD, recorder/extension/module.mk): the emulator then serves the Runtime API with the
 # same library, and the same memory pool, as the recorder's proxy.
@@ -91,7 +92,8 @@ define rt_program
 $(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $$$$(call rt_lib_files,$$$$($(3)_LIBS)) \
                    $$$$(EXT_MHD)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(filter %.o,$$^) -o $$@ $$(call rt_own_mhd,$$(call rt_link,$(3)))
+	$$(CC) $$(ALL_CFLAGS) $$(filter %.o,$$^) -o $$@ \
+	    $$(call rt_own_mhd,$$(filter-out $$($(3)_DROP),$$(call rt_link,$(3))))
 BINS += $(BUILD)/bin/$(1)
 endef
 # Everything, for helper programs that do not name their lists.

@@ -2,6 +2,7 @@
  * sorted table generated from the RT_COMMAND lines of cli/cmd_*.c, and prints the top-level
  * help and version. */
 #include "cli/cli.h"
+#include "recorder/extension/lazy.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,6 +100,10 @@ static int usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* libcurl is loaded when first called (recorder/extension/curl_lazy.c, linked into this
+     * program in its stead): most commands never call it. What is lost when it cannot be: */
+    rt_lazy_set_program("runtrail", "pull, S3 stores, export to S3, the Lambda API calls and "
+                                    "the emulator's Telemetry API fail");
     if (argc < 2)
         return usage(stderr);
     const char *name = argv[1];

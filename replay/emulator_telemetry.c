@@ -195,6 +195,10 @@ int emu_tele_start(struct rt_emu *emu)
 {
     struct emu_telemetry *t = &emu->tele;
     t->pipe_fd = -1;
+    /* Before any thread, as libcurl asks; and in the runtrail program, which loads libcurl at
+     * its first call, this loads it now rather than at the first delivery, inside a measured
+     * invocation (a failure shows at the first delivery: curl_easy_init returns NULL). */
+    (void)curl_global_init(CURL_GLOBAL_DEFAULT);
     t->partial = malloc(LINE_MAX_BYTES);
     if (!t->partial)
         return RT_ERR_EMU_NO_MEMORY;

@@ -9,7 +9,8 @@
 #  4. Links: `readelf -d` of the built programs must show no shared library they must not need
 #     (the table LINKS): the interposer needs only libc, libdl and the dynamic loader; the
 #     extension never needs SQLite or ncurses, nor libcurl, libcrypto, libzstd or libexpat
-#     (curl_lazy.c and seal_lazy.c load them when first called).
+#     (curl_lazy.c and seal_lazy.c load them when first called); nor does runtrail need
+#     libcurl (curl_lazy.c).
 # Usage: scripts/check-layers.sh [--root DIR] [--build DIR]
 #   --root   the source tree to check (default: the tree this script is in)
 #   --build  the build folder whose programs are checked (default: $BUILD, else ROOT/build);
@@ -65,6 +66,7 @@ LINKS='
 # program (in the build folder)  rule   libraries
 lib/libruntrail-preload.so       only   libc.so.*|libdl.so.*|ld-linux*.so.*
 layer/runtrail/wrapper           static -
+bin/runtrail                     never  libcurl*
 bin/runtrail-extension           never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*|libcurl*|libcrypto*|libzstd*|libexpat*
 layer/extensions/runtrail        never  libsqlite3.so*|libncurses*|libncursesw*|libtinfo*|libcurl*|libcrypto*|libzstd*|libexpat*
 '

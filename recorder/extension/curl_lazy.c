@@ -12,7 +12,13 @@
  * Where libcurl cannot be loaded, every call fails as libcurl's own calls fail (NULL handles,
  * CURLE_FAILED_INIT): bundles bound for S3 stay in the spool, a streamed response is forwarded
  * whole; the reason is printed once. check-layers.sh checks that the extension does not
- * link libcurl. */
+ * link libcurl.
+ *
+ * The runtrail CLI links this file too: loading libcurl and its libraries was half of every
+ * command's start on a host whose page faults cost 11-14 us (`runtrail --version` 20.0 ->
+ * 9.5 ms), and only pull, S3 stores, export to S3 and the Lambda API calls use it. There,
+ * without libcurl, those fail with libcurl's own error codes and the reason
+ * (rt_lazy_set_program); every other command works. */
 #define CURL_DISABLE_TYPECHECK /* the definitions below are the functions themselves */
 #include "recorder/extension/lazy.h"
 
@@ -25,14 +31,17 @@
 
 typedef void (*any_fn)(void);
 
-static const char *const names[] = {
-    "curl_global_init",         "curl_easy_init",     "curl_easy_cleanup",
-    "curl_easy_reset",          "curl_easy_perform",  "curl_easy_setopt",
-    "curl_easy_getinfo",        "curl_easy_strerror", "curl_easy_header",
-    "curl_easy_nextheader",     "curl_slist_append",  "curl_slist_free_all",
-    "curl_multi_init",          "curl_multi_cleanup", "curl_multi_add_handle",
-    "curl_multi_remove_handle", "curl_multi_perform", "curl_multi_poll",
-    "curl_multi_info_read",     "curl_multi_setopt"};
+static const char *const names[] = {"curl_global_init",      "curl_easy_init",
+                                    "curl_easy_cleanup",     "curl_easy_reset",
+                                    "curl_easy_perform",     "curl_easy_setopt",
+                                    "curl_easy_getinfo",     "curl_easy_strerror",
+                                    "curl_easy_header",      "curl_easy_nextheader",
+                                    "curl_slist_append",     "curl_slist_free_all",
+                                    "curl_multi_init",       "curl_multi_cleanup",
+                                    "curl_multi_add_handle", "curl_multi_remove_handle",
+                                    "curl_multi_perform",    "curl_multi_poll",
+                                    "curl_multi_info_read",  "curl_multi_setopt",
+                                    "curl_easy_escape",      "curl_free"};
 static struct {
     CURLcode (*global_init)(long);
     CURL *(*easy_init)(void);
@@ -55,21 +64,23 @@ static struct {
     CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned int, int, int *);
     CURLMsg *(*multi_info_read)(CURLM *, int *);
     CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+    char *(*easy_escape)(CURL *, const char *, int);
+    void (*free)(void *);
 } fn;
 _Static_assert(sizeof fn == sizeof names / sizeof *names * sizeof(void *), "one pointer per name");
-static struct rt_lazy_lib curl_lib = {
-    "libcurl.so.4", "bundles for S3 stay in the spool and streamed responses are forwarded whole",
-    PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib curl_lib = {"libcurl.so.4", NULL, PTHREAD_ONCE_INIT, false};
 
 static void load(void)
 {
-    /* OpenSSL first, as seal_lazy.c initialises it (without its error texts), before libcurl's
-     * TLS initialises it with them. */
-    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+    /* In the extension, OpenSSL first, as seal_lazy.c initialises it (without its error texts),
+     * before libcurl's TLS initialises it with them. The CLI keeps them, for TLS errors. */
+    if (rt_lazy_extension())
+        (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+    curl_lib.without = rt_lazy_curl_without();
     rt_lazy_load(&curl_lib, names, (void **)&fn, sizeof names / sizeof *names);
     /* Once, here, before any other libcurl call, whichever thread comes first. */
     if (curl_lib.ok && fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "runtrail-extension: %s: curl_global_init failed\n", curl_lib.soname);
+        fprintf(stderr, "%s: %s: curl_global_init failed\n", rt_lazy_program(), curl_lib.soname);
         curl_lib.ok = false;
     }
 }
@@ -229,4 +240,15 @@ CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd extra[], unsigned int n, 
 CURLMsg *curl_multi_info_read(CURLM *m, int *left)
 {
     return ready() ? fn.multi_info_read(m, left) : NULL;
+}
+
+char *curl_easy_escape(CURL *h, const char *s, int len)
+{
+    return ready() ? fn.easy_escape(h, s, len) : NULL;
+}
+
+void curl_free(void *p)
+{
+    if (p && ready())
+        fn.free(p);
 }

@@ -4,6 +4,33 @@
 #include <dlfcn.h>
 #include <stdio.h>
 
+static const char *program = "runtrail-extension";
+static const char *curl_without =
+    "bundles for S3 stay in the spool and streamed responses are forwarded whole";
+static bool extension = true;
+
+void rt_lazy_set_program(const char *name, const char *without)
+{
+    program = name;
+    curl_without = without;
+    extension = false;
+}
+
+bool rt_lazy_extension(void)
+{
+    return extension;
+}
+
+const char *rt_lazy_program(void)
+{
+    return program;
+}
+
+const char *rt_lazy_curl_without(void)
+{
+    return curl_without;
+}
+
 void rt_lazy_load(struct rt_lazy_lib *lib, const char *const *names, void **slots, size_t n)
 {
     void *h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
@@ -13,6 +40,6 @@ void rt_lazy_load(struct rt_lazy_lib *lib, const char *const *names, void **slot
             missing = names[i];
     lib->ok = h && !missing;
     if (!lib->ok)
-        fprintf(stderr, "runtrail-extension: cannot load %s (%s): %s\n", lib->soname,
+        fprintf(stderr, "%s: cannot load %s (%s): %s\n", program, lib->soname,
                 h ? missing : dlerror(), lib->without);
 }

@@ -1,5 +1,6 @@
 /* A library loaded at the first call of one of its functions, by the files that define those
- * functions in the extension program in its stead (curl_lazy.c, seal_lazy.c). */
+ * functions in a program in its stead: the extension (curl_lazy.c, seal_lazy.c) and the
+ * runtrail CLI (curl_lazy.c). */
 #ifndef RT_RECORDER_EXTENSION_LAZY_H
 #define RT_RECORDER_EXTENSION_LAZY_H
 
@@ -13,6 +14,15 @@ struct rt_lazy_lib {
     pthread_once_t once; /* PTHREAD_ONCE_INIT */
     bool ok;             /* loaded, every name resolved */
 };
+
+/* What these files say on stderr when a library cannot be loaded: the program's name, which
+ * begins each message, and what that program loses without libcurl (curl_lazy.c). The
+ * extension's by default; another program that links them sets its own, first thing in main
+ * (cli/runtrail.c), and keeps OpenSSL's error texts, which the extension goes without. */
+void rt_lazy_set_program(const char *name, const char *curl_without);
+const char *rt_lazy_program(void);
+const char *rt_lazy_curl_without(void);
+bool rt_lazy_extension(void); /* no other program has set its name */
 
 /* Loads lib->soname (dlopen, RTLD_LOCAL) and resolves names[i] into slots[i], for a struct of
  * n function pointers in the order of names; sets lib->ok, and says on stderr why not. Call it

@@ -254,7 +254,8 @@ without() {
     for _ in $(seq 100); do [ -s "$T_TMP/run$n/ready" ] && break; sleep 0.05; done
 }
 lib_path() { readlink -f "$(ldd "$RUNTRAIL" | awk -v l="$1" 'index($1, l) == 1 {print $3}')"; }
-LIBCURL=$(lib_path libcurl.so.4)
+# (libcurl from the compiler's search: neither runtrail nor the extension links it)
+LIBCURL=$(readlink -f "$(${CC:-cc} -print-file-name=libcurl.so.4)")
 LIBCRYPTO=$(lib_path libcrypto.so.3)
 if [ -f "$LIBCURL" ] && unshare -m sh -c "mount --bind /dev/null '$LIBCURL'" 2>/dev/null; then
     # Without libcurl: a streamed response is forwarded whole, its trailers as headers.

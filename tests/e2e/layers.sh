@@ -2,12 +2,12 @@
 # `make check-layers` (scripts/check-layers.sh): passes on the real tree and the real build,
 # and fails, naming file and line, on each kind of forbidden include planted in a temporary
 # copy of the sources (never in the real tree), and on programs that need a library they must
-# not (copies of real programs standing in for the interposer and the extension).
+# not (programs built here, each needing what its rule forbids, standing in for the real ones).
 source "$(dirname "$0")/../lib.sh"
 CHECK=$RT_ROOT/scripts/check-layers.sh
 
 expect_exit "the real tree and build pass" 0 bash "$CHECK" --root "$RT_ROOT" --build "$RT_ROOT/$BUILD"
-expect_grep "it says what it checked" '^check-layers: ok \([0-9]+ source files, [0-9]+ rooms; symbols of [0-9]+ objects; links of 4 programs\)$' "$T_TMP/last.out"
+expect_grep "it says what it checked" '^check-layers: ok \([0-9]+ source files, [0-9]+ rooms; symbols of [0-9]+ objects; links of 5 programs\)$' "$T_TMP/last.out"
 
 # A pristine copy of the sources the check reads.
 SRC=$T_TMP/pristine
@@ -102,9 +102,20 @@ cp "$RT_ROOT/$BUILD/lib/libruntrail-preload.so" "$FAKE/lib/"
 cp "$RT_ROOT/$BUILD/layer/runtrail/wrapper" "$FAKE/layer/runtrail/"
 cp "$RT_ROOT/$BUILD/bin/runtrail-extension" "$FAKE/bin/"
 cp "$RT_ROOT/$BUILD/layer/extensions/runtrail" "$FAKE/layer/extensions/"
+cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/bin/"
 expect_exit "links: copies of the real programs pass" 0 bash "$CHECK" --root "$SRC" --build "$FAKE"
 
-cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/lib/libruntrail-preload.so" # the CLI needs libcurl
+# standin OUT LIB...: a program that returns at once and needs the libraries LIB (-lNAME)
+printf 'int main(void) { return 0; }\n' >"$T_TMP/nc.c"
+standin() {
+    local out=$1; shift
+    cc "$T_TMP/nc.c" -o "$out" -Wl,--no-as-needed "$@" 2>"$T_TMP/cc.err" ||
+        _notok "links: build a stand-in that needs $*" "$(head -n 3 "$T_TMP/cc.err")"
+}
+standin "$T_TMP/needs-curl" -lcurl
+standin "$T_TMP/needs-sqlite-curl" -lsqlite3 -lcurl
+
+cp "$T_TMP/needs-curl" "$FAKE/lib/libruntrail-preload.so"
 expect_exit "links: an interposer needing libcurl fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"
 expect_grep "links: names the interposer and libcurl" \
     "^$FAKE/lib/libruntrail-preload.so: needs libcurl\.so\.4 \(readelf -d\); it may need only: libc\.so\.\* libdl\.so\.\* ld-linux\*\.so\.\*$" \
@@ -119,7 +130,7 @@ expect_grep "links: names the wrapper and what it needs" \
     "$T_TMP/last.out"
 cp "$RT_ROOT/$BUILD/layer/runtrail/wrapper" "$FAKE/layer/runtrail/"
 
-cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/bin/runtrail-extension" # the CLI needs SQLite
+cp "$T_TMP/needs-sqlite-curl" "$FAKE/bin/runtrail-extension"
 expect_exit "links: an extension needing SQLite fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"
 expect_grep "links: names the extension and libsqlite3" \
     "^$FAKE/bin/runtrail-extension: needs libsqlite3\.so\.0 \(readelf -d\); it must never need: " \
@@ -129,7 +140,13 @@ expect_grep "links: and names libcurl, which the extension loads only when first
     "$T_TMP/last.out"
 cp "$RT_ROOT/$BUILD/bin/runtrail-extension" "$FAKE/bin/"
 
-printf 'int main(void) { return 0; }\n' >"$T_TMP/nc.c"
+cp "$T_TMP/needs-curl" "$FAKE/bin/runtrail"
+expect_exit "links: a runtrail needing libcurl fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"
+expect_grep "links: names runtrail and libcurl, which it loads only when first called" \
+    "^$FAKE/bin/runtrail: needs libcurl\.so\.4 \(readelf -d\); it must never need: libcurl\*$" \
+    "$T_TMP/last.out"
+cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/bin/"
+
 if cc "$T_TMP/nc.c" -o "$FAKE/layer/extensions/runtrail" -Wl,--no-as-needed -lncursesw 2>"$T_TMP/cc.err"; then
     expect_exit "links: a layer extension needing ncurses fails" 1 bash "$CHECK" --root "$SRC" \
         --build "$FAKE"
