@@ -80,7 +80,7 @@ enum rt_export_type {
     _("time", TIME, "when the call started, UTC, ISO 8601 with microseconds")                      \
     _("wall_ns", INT, "the same in Unix nanoseconds: the invocation's start + ts_ns")              \
     _("ts_ns", INT, "nanoseconds since the invocation started (negative: before it)")              \
-    _("dur_ns", INT, "how long the call took, ns")                                                 \
+    _("dur_ns", INT, "how long the call took, ns (proc_start: the interposer's start there)")      \
     _("pid", INT, "the process id")                                                                \
     _("tid", INT, "the thread id")                                                                 \
     _("kind", STRING, "proc, file, net, sec, mark or log")                                         \

@@ -346,7 +346,10 @@ static void atfork_child(void)
     rt_pl_net_fork_child();
 }
 
-static void record_start(int argc, char **argv)
+/* The start record spans the interposer's own start in this process: from the constructor's
+ * entry (t0_ns, CLOCK_MONOTONIC) to the record, so that every bundle carries what the
+ * interposer's start cost on the host it ran on (docs/format.md, proc_start). */
+static void record_start(int argc, char **argv, int64_t t0_ns)
 {
     char exe[1024];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
@@ -359,7 +362,8 @@ static void record_start(int argc, char **argv)
             args[alen++] = *p;
     }
     struct rt_rec rec;
-    rt_pl_rec_init(&rec, RT_OP_PROC_START, rt_pl_stamp(), 0);
+    rt_pl_rec_init_ns(&rec, RT_OP_PROC_START, t0_ns, 0);
+    rec.ts_ns = thread_order(rec.ts_ns);
     rt_pl_strn(&rec, 0, exe, n > 0 ? (size_t)n : 0);
     rt_pl_strn(&rec, 1, args, alen);
     rec.num[0] = (int64_t)getppid();
@@ -371,21 +375,25 @@ __attribute__((constructor)) static void preload_init(int argc, char **argv, cha
     (void)envp;
     int saved = errno;
     rt_pl_depth++;
+    const char *ring = getenv("RUNTRAIL_RING");
+    const char *off = getenv("RUNTRAIL_DISABLE");
+    bool want = ring && *ring && !(off && *off && strcmp(off, "0") != 0);
+    /* Where this process records, its start is timed from here (one clock read; the vDSO
+     * pages it touches, the start record would touch anyway). A process that does not record
+     * reads no clock. */
+    int64_t t0_ns = want ? rt_pl_mono_ns() : 0;
     /* Each hook resolves its own name at its first call, from the tables saved here: most
      * processes call a few of the ~107 hooked functions. */
     rt_pl_resolve_init();
     /* libc's getpid, not the syscall hook, which would read rt_pl_hot first: a page whose
      * first touch is a read is faulted in twice (the zero page, then a copy to write). */
     rt_pl_pid = (int32_t)getpid();
-    const char *ring = getenv("RUNTRAIL_RING");
-    const char *off = getenv("RUNTRAIL_DISABLE");
-    if (ring && *ring && !(off && *off && strcmp(off, "0") != 0) &&
-        rt_producer_attach(&rt_pl_ring, ring) == 0) {
+    if (want && rt_producer_attach(&rt_pl_ring, ring) == 0) {
         rt_pl_clock_init(rt_pl_ring.hdr, getenv("RUNTRAIL_TSC"));
         pthread_atfork(NULL, NULL, atfork_child);
         rt_pl_net_init();
         __atomic_store_n(&rt_pl_active, 1, __ATOMIC_RELEASE);
-        record_start(argc, argv);
+        record_start(argc, argv, t0_ns);
     }
     rt_pl_depth--;
     errno = saved;

@@ -51,6 +51,19 @@ W
 expect_file "file family: exact events, args and results" file.want file.got
 events | grep -q "^proc_start 0 {\"argv\":\[\"$PROGS/file_ops\",\"w\"\],\"exe\":\"$PROGS/file_ops\"" &&
     _ok "proc_start has exe and argv" || _notok "proc_start has exe and argv" "$(events | head -n 8)"
+# proc_start spans the interposer's own start (docs/format.md): at least the ring's attach
+# (an open, fstat, mmap and close: over 1 us on any host), and it ends before the first call
+# the program made. The build before it timed only the record's making: 0.2-1 us here.
+"$RUNTRAIL" show --json "$BUNDLE" | python3 -c '
+import json, sys
+ev = [r for r in map(json.loads, sys.stdin) if r.get("record") == "event"]
+s = [e for e in ev if e["op"] == "proc_start"]
+first = next(e for e in ev if e["op"] == "openat")
+assert len(s) == 1, s
+assert 1000 < s[0]["dur_ns"] < 1000000000, s[0]
+assert s[0]["ts_ns"] + s[0]["dur_ns"] <= first["ts_ns"], (s[0], first)
+' && _ok "proc_start's duration is the interposer's start, before the program's first call" ||
+    _notok "proc_start's duration is the interposer's start, before the program's first call"
 events | grep '^meta' >meta.got
 expect_grep "meta function is the basename" '^meta function=file_ops$' meta.got
 expect_grep "meta command line" "^meta command=$PROGS/file_ops w\$" meta.got
