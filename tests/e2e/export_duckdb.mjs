@@ -83,19 +83,22 @@ ok('changed-after-deploy: the new destinations and programs ls finds only in the
   wantChanged.length > 0 && same(gotChanged, wantChanged),
   `duckdb ${JSON.stringify(gotChanged)} ls ${JSON.stringify(wantChanged)}`);
 
-// 4. the recorder's cost per function: the bundles of ls --function F, and the sum and median
-// of META recorder_cpu_ns as gen_invocations --recorder-cpu set it (thumbnailer only: NS +
-// (I % 5) * 100000 for invocation I, the last 12 hex digits of its request id); null elsewhere.
+// 4. the recorder's cost per function: the bundles of ls --function F, the sum and median of
+// META recorder_cpu_ns as gen_invocations --recorder-cpu set it (thumbnailer only: NS +
+// (I % 5) * 100000 for invocation I, the last 12 hex digits of its request id; null elsewhere),
+// and the sum of its proc_start durations (thumbnailer: 100000 + (I % 3) * 20000 ns; 0 elsewhere).
 const cost = await run('recorder-cost');
-const gotCost = cost.map((r) => `${r.function} ${r.bundles} ${r.recorder_cpu_ms} ${r.warm_median_ms}`);
+const gotCost = cost.map((r) => `${r.function} ${r.bundles} ${r.recorder_cpu_ms} ${r.warm_median_ms} ${r.interposer_start_ms}`);
 const wantCost = [...new Set(ls().map((r) => r.function))].sort().map((fn) => {
   const rows = ls('--function', fn);
-  if (fn !== 'thumbnailer') return `${fn} ${rows.length} null null`;
-  const ms = rows.map((r) => (700000 + (parseInt(r.request_id.slice(-12), 16) % 5) * 100000) / 1e6).sort((a, b) => a - b);
+  if (fn !== 'thumbnailer') return `${fn} ${rows.length} null null 0`;
+  const inv = rows.map((r) => parseInt(r.request_id.slice(-12), 16));
+  const ms = inv.map((i) => (700000 + (i % 5) * 100000) / 1e6).sort((a, b) => a - b);
   const sum = ms.reduce((a, b) => a + b, 0);
   const mid = ms.length % 2 ? ms[(ms.length - 1) / 2] : (ms[ms.length / 2 - 1] + ms[ms.length / 2]) / 2;
-  return `${fn} ${rows.length} ${Math.round(sum * 1000) / 1000} ${Math.round(mid * 1000) / 1000}`;
+  const starts = inv.reduce((a, i) => a + 100000 + (i % 3) * 20000, 0) / 1e6;
+  return `${fn} ${rows.length} ${Math.round(sum * 1000) / 1000} ${Math.round(mid * 1000) / 1000} ${Math.round(starts * 1000) / 1000}`;
 });
-ok('recorder-cost: the bundles of ls --function F, the sum and median of recorder_cpu_ms',
+ok('recorder-cost: the bundles of ls --function F, the sum and median of recorder_cpu_ms, the sum of proc_start durations',
   same(gotCost, wantCost), `duckdb ${JSON.stringify(gotCost)} want ${JSON.stringify(wantCost)}`);
 process.exit(failed ? 1 : 0);

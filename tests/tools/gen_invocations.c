@@ -11,7 +11,8 @@
  * --step: the first one's start (Unix ns) and the time between two; --deploy: the invocations
  * also run /usr/bin/convert and talk to api.partner.example (198.51.100.20:443), what a new
  * version of the function would add; --recorder-cpu: META recorder_cpu_ns of invocation I is
- * NS + (I % 5) * 100000 (without it, not set, as from a recorder that did not measure it). */
+ * NS + (I % 5) * 100000 and its proc_start lasts 100000 + (I % 3) * 20000 ns, the
+ * interposer's start (without it, neither: as from a recorder that did not measure them). */
 #include "formats/bundle.h"
 
 #include <stdio.h>
@@ -89,7 +90,10 @@ static int write_one(const char *dir, unsigned i, bool attack, const struct gen 
     int pid = 100 + (int)(i % 5000), fd = 5 + (int)(i % 7);
     int64_t t = 0;
     char argv0[] = "python3\0-m\0awslambdaric\0app.handler";
-    struct rt_event e = {.pid = pid, .tid = pid, .op = RT_OP_PROC_START};
+    struct rt_event e = {.pid = pid,
+                         .tid = pid,
+                         .op = RT_OP_PROC_START,
+                         .dur_ns = g->recorder_cpu_ns ? 100000u + (i % 3) * 20000u : 0};
     e.str[0] = S("/var/lang/bin/python3.12");
     e.str[1] = (struct rt_str){argv0, sizeof argv0};
     add(w, e);
