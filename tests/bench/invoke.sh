@@ -10,7 +10,9 @@
 # less its interposer (which splits the added latency between the interposer, in the processes
 # the handler starts, and the extension with its proxy); plus the same with a no-op handler
 # ({"noop":true}), which shows the emulator's own round trip and the recorder's fixed cost per invocation; and the
-# extension's own CPU per invocation, from the bundles' META recorder_cpu_ns. Targets (issue
+# extension's own CPU per invocation, from the bundles' META recorder_cpu_ns, and the
+# interposer's start in the processes each invocation starts, from their proc_start events'
+# durations (both what the bundles say, as they would on Lambda). Targets (issue
 # 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
 # RUNTRAIL_LAYERS_DIR), not the host's /opt. Where the cold start goes: tests/bench/coldstart.sh;
 # figures and their explanation: docs/deploy.md (Overhead). Not a test: it prints a table.
@@ -193,6 +195,30 @@ label = "extension CPU, " + ("C sample" if sys.argv[1] == "rec" else "no-op") + 
 print("%-28s %10s %10.3f %10s %9s   %s" % (label, "-", v[len(v) // 2] if v else float("nan"),
       "", "", "(per warm invocation, median; META recorder_cpu_ns)"))' "$tag"
     done
+    # The interposer's start in the processes each invocation started, as the bundles say:
+    # each proc_start event spans it (the constructor's entry to the start record, wall time;
+    # docs/format.md), summed per warm invocation; the C sample's handler starts sh and uname.
+    "$RUNTRAIL" export --format jsonl --table invocations --table events -o "$TMP/export-rec" \
+        "$TMP/store-rec" >/dev/null 2>&1
+    find "$TMP/export-rec" -name '*.jsonl' -path '*table=invocations*' -exec cat {} + >"$TMP/inv.jsonl"
+    find "$TMP/export-rec" -name '*.jsonl' -path '*table=events*' -exec cat {} + | python3 -c '
+import json, sys
+inv = [json.loads(l) for l in open(sys.argv[1])]
+warm = {r["request_id"] for r in inv
+        if not r["cold_start"] and r["seq"] > 1 and r["request_id"] != "shutdown"}
+cold = {r["request_id"] for r in inv if r["cold_start"]}
+per = {}
+for r in map(json.loads, sys.stdin):
+    if r["op"] == "proc_start":
+        n, t = per.get(r["request_id"], (0, 0))
+        per[r["request_id"]] = (n + 1, t + r["dur_ns"] / 1e6)
+for label, ids, what in (("interposer starts (ms)", warm, "per warm invocation"),
+                         ("  in a cold start (ms)", cold, "the runtime and its first invocation")):
+    v = sorted(per[i][1] for i in ids if i in per)
+    n = sorted(per[i][0] for i in ids if i in per)
+    print("%-28s %10s %10.3f %10s %9s   %s" % (label, "-", v[len(v) // 2] if v else float("nan"),
+          "", "", "(%s, median; %d processes; proc_start durations)" % (what, n[len(n) // 2] if n else 0)))' \
+        "$TMP/inv.jsonl"
     echo "bundles written: $bundles (of $((per * ROUNDS)) + $COLD)"
     # Where the extension's CPU goes: one more recorded run of THREAD_N C-sample invocations,
     # each of the extension's threads read every 20 ms (/proc/PID/task/TID/schedstat, ns on

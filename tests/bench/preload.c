@@ -32,7 +32,8 @@
  *                               (LD_PRELOAD=EMPTY, a library with nothing in it), passthru
  *                               (LD_PRELOAD=SO without a ring), and, when RUNTRAIL_RING names a
  *                               live ring (run under `runtrail record`), runtrail (SO recording
- *                               into it) and ref (REF recording; "" for none). Prints per
+ *                               into it) and ref (REF recording; "" for none); each child's
+ *                               argv[0] is its variant's name. Prints per
  *                               variant "spawnmix VARIANT WALL_MEDIAN
  *                               CPU_MEDIAN CPU_MEAN FAULTS_MEAN" (ns, ns, ns, faults per
  *                               process); the means leave out the slowest 5% of each
@@ -224,7 +225,6 @@ static int spawnmix(long n, int argc, char **argv)
     char **args = nop;
     if (dashes < argc) { /* PROG's own arguments: argv[dashes] becomes args[0] */
         args = &argv[dashes];
-        args[0] = argv[3];
     }
     for (long i = 0; i < n; i++)
         for (int j = 0; j < count; j++) {
@@ -237,6 +237,9 @@ static int spawnmix(long n, int argc, char **argv)
             pid_t pid;
             int st;
             struct rusage ru;
+            /* argv[0] names the variant, so that the bundle's proc_start records say whose
+             * start each was (tests/bench/preload.sh reads their durations) */
+            args[0] = (char *)x->name;
             double t0 = now();
             if (spawn_real(&pid, argv[3], NULL, NULL, args, x->envp) != 0 ||
                 wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)

@@ -23,8 +23,9 @@
 # without a ring, recording into a `runtrail record` ring (and ref, recording with BENCH_REF);
 # wall, each child's CPU time and page faults (target: <= 50 us added by the interposer); the
 # same for `sh -c 'uname -s'` (BENCH_SPAWN_SH rounds, 300), the C sample's popen: a shell's PATH
-# search, vfork and exec of a second preloaded program; and the instructions of one start under
-# callgrind, when valgrind is installed.
+# search, vfork and exec of a second preloaded program; after each, the interposer's start as the
+# recording processes' own proc_start events time it (what every bundle carries from the hosts
+# it runs on); and the instructions of one start under callgrind, when valgrind is installed.
 # Not a test. Usage: tests/bench/preload.sh   (BENCH_N scales the loop counts; BENCH_REF=SO adds
 # a column "ref": runtrail record with another build of the interposer, e.g. the previous one,
 # measured side by side in the same run)
@@ -293,7 +294,7 @@ done
 # runs by more than the 50 us target, hits every variant alike.
 EMPTY="$RT_ROOT/$BUILD/tests/bench/empty.so"
 S=${BENCH_SPAWN:-1000}
-mix=$("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" -- \
+mix=$("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st-mix" -- \
     "$P" spawnmix "$S" "$P" "$EMPTY" "$SO" "$REF")
 echo
 echo "process start ($S rounds, each spawning a program that returns at once once per variant,"
@@ -306,15 +307,40 @@ mixrows() { # the spawnmix lines in $1, with the CPU added over plain's
     awk -v p="${plain_cpu:-0}" '$1 == "spawnmix" {printf "  %-10s%12.1f%12.1f%12.1f%+12.1f%10.1f\n", $2, $3/1e3, $4/1e3, $5/1e3, ($4-p)/1e3, $6}' <<<"$1"
 }
 mixrows "$mix"
+# What the recorder itself says of those starts: each recording process's proc_start event
+# spans the interposer's start in it (its constructor's entry to the start record, wall time;
+# docs/format.md), the figure every bundle carries from the hosts it runs on. Read back from
+# the bundle the run above wrote, by variant (spawnmix names each child's argv[0] after it;
+# a process whose parent is a tagged one counts as its parent's).
+starts() { # starts DIR -> a line per recording variant: its proc_start durations' median
+    "$RUNTRAIL" export --format jsonl --table events "$1" 2>/dev/null | python3 -c '
+import json, sys
+rows = [r for r in map(json.loads, sys.stdin) if r["op"] == "proc_start"]
+tag = {r["pid"]: r["argv"][0] for r in rows if r["argv"] and r["argv"][0] in ("runtrail", "ref")}
+by = {}
+for r in rows:
+    v = tag.get(r["pid"]) or tag.get(r["args"]["ppid"])
+    if v:
+        by.setdefault(v, []).append(r["dur_ns"] / 1e3)
+for v in ("runtrail", "ref"):
+    if by.get(v):
+        d = sorted(by[v])
+        print("  %-10s%12.1f us, median of %d (quartiles %.1f-%.1f)"
+              % (v, d[len(d) // 2], len(d), d[len(d) // 4], d[3 * len(d) // 4]))'
+}
+echo "the interposer's start as its proc_start events time it (wall, constructor to start record):"
+starts "$TMP/st-mix"
 # The same for what the C sample's popen starts: `sh -c 'uname -s'`, a shell that searches its
 # PATH, vforks and execs a second preloaded program (docs/recorder.md, "Tenth pass").
 SS=${BENCH_SPAWN_SH:-300}
-mix=$("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st" -- \
+mix=$("$RUNTRAIL" record --quiet --max-events 10000000 --store "$TMP/st-mix-sh" -- \
     "$P" spawnmix "$SS" /bin/sh "$EMPTY" "$SO" "$REF" -- -c 'uname -s >/dev/null')
 echo
 echo "the same for sh -c 'uname -s' ($SS rounds; two preloaded processes per start):"
 printf '  %-10s%12s%12s%12s%12s%10s\n' "" "wall us" "CPU us" "CPU mean" "CPU added" faults
 mixrows "$mix"
+echo "the interposer's start as its proc_start events time it (per process: sh and uname):"
+starts "$TMP/st-mix-sh"
 # Instructions per process start (callgrind: the same count on any host and any load), when
 # valgrind is installed (make bench installs it).
 if command -v valgrind >/dev/null; then
