@@ -61,7 +61,7 @@ int rt_lambda_open(const struct rt_lambda_options *o, struct rt_lambda **out, st
     if (!out)
         return RT_ERR_INVALID_ARG;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return rt_fail(ei, RT_ERR_LAMBDA_NETWORK, -1, "curl_global_init failed");
+        return rt_fail(ei, RT_ERR_NO_LIBCURL, -1, "curl_global_init failed");
     struct rt_lambda *l = calloc(1, sizeof *l);
     if (!l)
         return RT_ERR_NOMEM;

@@ -137,7 +137,7 @@ int rt_s3_open(const char *bucket, const struct rt_s3_options *o, struct rt_s3 *
     if (global_init_rc != CURLE_OK)
         global_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (global_init_rc != CURLE_OK)
-        return rt_fail(ei, RT_ERR_S3_NETWORK, -1, "curl_global_init failed");
+        return rt_fail(ei, RT_ERR_NO_LIBCURL, -1, "curl_global_init failed");
     struct rt_s3 *s3 = calloc(1, sizeof *s3);
     if (!s3)
         return RT_ERR_NOMEM;

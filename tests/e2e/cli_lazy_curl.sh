@@ -34,6 +34,9 @@ if [ -f "$LIBCURL" ] && unshare -m sh -c "mount --bind /dev/null '$LIBCURL'" 2>/
         --cache "$T_TMP/pull2"
     expect_eq "... and says why, once" 1 \
         "$(grep -c 'runtrail: cannot load libcurl.so.4 .*: pull, S3 stores' "$T_TMP/last.err")"
+    expect_grep "... and the pull's own error names libcurl, not the network" \
+        "s3://bucket/prefix: libcurl could not be loaded or started \\(Debian: apt-get install libcurl4\\)" \
+        "$T_TMP/last.err"
 else
     echo "# the cases without libcurl are skipped: they need a mount namespace (root)"
 fi
