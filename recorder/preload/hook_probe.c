@@ -9,8 +9,9 @@
  * makes it, and a repeat (same call, path, flags and result, same working directory) is only
  * counted: the count goes out as one probe_repeats event at the process's exit (and every
  * REPEATS_FLUSH repeats). The memory of what was seen is a fixed table of 64-bit hashes in
- * sets of 4, no allocation; a hash evicted by other paths (a fifth in its set) just means a
- * later repeat is recorded again. */
+ * sets of 4, no allocation; a hash whose set is full takes the next one's room, and only a
+ * hash pushed out of a nearly full table (8 full sets in a row) means a later repeat is
+ * recorded again. */
 #include "recorder/preload/preload.h"
 
 #include <errno.h>
@@ -20,14 +21,14 @@
 #include <unistd.h>
 
 #define SEEN_SLOTS 4096 /* power of two: 32 KiB, only the touched pages are ever mapped */
-#define SEEN_WAYS 4     /* slots a hash may take (a power of two, aligned) */
+#define SEEN_WAYS 4     /* slots of a set (a power of two, aligned) */
+#define SEEN_PROBE 8    /* sets a new hash may try before it pushes another out */
 _Static_assert(SEEN_WAYS == 4, "the replaced slot is chosen by the hash's top two bits");
 /* A process's first SEEN_FIRST new probes go to the table's first page (512 slots), and only
  * later ones anywhere in it: spread over all eight pages from the start, a shell's handful of
  * probes faulted in several zero pages (3-4 us each on a VM), for a table it hardly used.
- * After the switch a lookup tries the hash's set in the first page too, so what was seen
- * before is still found. 32 in 128 sets of 4 keeps a fifth hash in one set (an eviction: a
- * repeat recorded again) as rare as it was: about 1 process in 1000 at the switch. */
+ * After the switch a lookup tries the hash's sets in the first page too, so what was seen
+ * before is still found. */
 #define SEEN_FIRST_SLOTS 512
 #define SEEN_FIRST 32
 #define REPEATS_FLUSH 1000 /* a long-lived process reports its repeats this often */
@@ -83,6 +84,31 @@ void rt_pl_probe_flush(void)
     rt_pl_emit(&rec);
 }
 
+/* Looks for hash h in the sets of seen[0..slots) from set `at` on (taken modulo their count),
+ * as described in repeated(); true if found. Else, where empty is not NULL, sets *empty to the
+ * slot h should take. */
+static bool seen_walk(size_t at, size_t slots, uint64_t h, uint64_t **empty)
+{
+    size_t sets = slots / SEEN_WAYS;
+    uint64_t *set = NULL;
+    for (size_t k = 0; k < SEEN_PROBE; k++) {
+        set = &seen[(at + k) % sets * SEEN_WAYS];
+        for (int w = 0; w < SEEN_WAYS; w++) {
+            uint64_t v = __atomic_load_n(&set[w], __ATOMIC_RELAXED);
+            if (v == h)
+                return true;
+            if (!v) {
+                if (empty)
+                    *empty = &set[w];
+                return false;
+            }
+        }
+    }
+    if (empty) /* SEEN_PROBE full sets: one of the last one's hashes gives way */
+        *empty = &set[h >> 62];
+    return false;
+}
+
 /* Whether this successful probe was already recorded by this process (then it is counted).
  * fd-relative paths are never folded: the same name under a reused descriptor number may be
  * another file (find walks directories that way). */
@@ -103,34 +129,35 @@ static bool repeated(enum rt_op op, int dirfd, const char *path, size_t len, int
     if (s1_len)
         h = mix_bytes(h, s1, s1_len);
     h |= 1; /* 0 is an empty slot */
-    /* A set of SEEN_WAYS slots (one 32-byte piece of a cache line): the hash is looked for in
-     * all of them and a new one takes an empty slot, else one chosen by the hash's top bits.
-     * With one slot per hash, any of a process's first probes shared a slot with a given one
-     * with a chance of 1 in 4096 each, and a repeat was then recorded again. */
-    uint64_t *first = &seen[(h >> 8) & (SEEN_FIRST_SLOTS - SEEN_WAYS)];
+    /* Sets of SEEN_WAYS slots (one 32-byte piece of a cache line each): a new hash takes an
+     * empty slot of its set, or of the next set when its own is full, and so on (open
+     * addressing by sets, at most SEEN_PROBE of them); a lookup walks the same sets until it
+     * finds the hash or a set with an empty slot, where the hash would have gone. Slots are
+     * never emptied, so a set full once stays full and the walk stays right. Only where
+     * SEEN_PROBE sets in a row are full is a slot taken from another hash (chosen by the
+     * hash's top bits). Sets alone, without the walk, let a fifth hash in one set push one
+     * out: e2e/record's 150 paths lost one in about 300 runs. */
+    size_t at = (size_t)(h >> 8) / SEEN_WAYS;
     uint32_t entered = __atomic_load_n(&seen_new, __ATOMIC_RELAXED);
     if (!entered) {
         /* Nothing entered yet, so nothing to find: the first touch of the table's first page
          * is this store, one fault, where a look first would map the zero page and fault
          * again to write. */
-        __atomic_store_n(&first[0], h, __ATOMIC_RELAXED);
+        __atomic_store_n(&seen[at % (SEEN_FIRST_SLOTS / SEEN_WAYS) * SEEN_WAYS], h,
+                         __ATOMIC_RELAXED);
         __atomic_fetch_add(&seen_new, 1, __ATOMIC_RELAXED);
         return false;
     }
+    /* The process's first SEEN_FIRST hashes went to the first page's sets (walks wrap there);
+     * once it has entered that many, new ones go anywhere, and a lookup that does not find
+     * the hash there looks in the first page too. */
     bool spread = entered >= SEEN_FIRST;
-    uint64_t *set = spread ? &seen[(h >> 8) & (SEEN_SLOTS - SEEN_WAYS)] : first;
-    int empty = -1;
-    bool found = false;
-    for (int w = 0; w < SEEN_WAYS && !found; w++) {
-        uint64_t v = __atomic_load_n(&set[w], __ATOMIC_RELAXED);
-        found = v == h;
-        if (!v && empty < 0)
-            empty = w;
-    }
-    for (int w = 0; spread && set != first && w < SEEN_WAYS && !found; w++)
-        found = __atomic_load_n(&first[w], __ATOMIC_RELAXED) == h;
+    uint64_t *empty = NULL;
+    bool found = seen_walk(at, spread ? SEEN_SLOTS : SEEN_FIRST_SLOTS, h, &empty);
+    if (!found && spread)
+        found = seen_walk(at, SEEN_FIRST_SLOTS, h, NULL);
     if (!found) {
-        __atomic_store_n(&set[empty >= 0 ? empty : (int)(h >> 62)], h, __ATOMIC_RELAXED);
+        __atomic_store_n(empty, h, __ATOMIC_RELAXED);
         __atomic_fetch_add(&seen_new, 1, __ATOMIC_RELAXED);
         return false;
     }
