@@ -12,11 +12,14 @@
 # ({"noop":true}), which shows the emulator's own round trip and the recorder's fixed cost per invocation; and the
 # extension's own CPU per invocation, from the bundles' META recorder_cpu_ns, and the
 # interposer's start in the processes each invocation starts, from their proc_start events'
-# durations (both what the bundles say, as they would on Lambda). Targets (issue
+# durations (both what the bundles say, as they would on Lambda); and the recorder again with
+# the store Lambda uses, S3 (s3rver on loopback, when `npm ci` installed it): the response, and
+# the extension's CPU per invocation, which then holds a signed PutObject per bundle instead of
+# a file's creation (completion waits on s3rver's PUT, which is not S3's). Targets (issue
 # 4): p50 added <= 0.3 ms, p99 added <= 1 ms, cold start added <= 5 ms, RSS <= 10 MB. The recorded runs hash the recorder layer (invoke sets
 # RUNTRAIL_LAYERS_DIR), not the host's /opt. Where the cold start goes: tests/bench/coldstart.sh;
 # figures and their explanation: docs/deploy.md (Overhead). Not a test: it prints a table.
-# Usage: tests/bench/invoke.sh   (N=2000 ROUNDS=4 COLD=15 BUILD=build)
+# Usage: tests/bench/invoke.sh   (N=2000 ROUNDS=4 COLD=15 BUILD=build S3=1|0)
 set -u
 RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -38,12 +41,42 @@ BENCH_DIR=${TMPDIR:-/tmp}
 TMP=$(mktemp -d "$BENCH_DIR/rt-bench.XXXXXX")
 export RUNTRAIL_CACHE="$TMP/catalog" # the catalog of the bench's own (see tests/bench/run.sh)
 SAMPLER=
-trap '[ -n "$SAMPLER" ] && kill $SAMPLER 2>/dev/null; rm -rf "$TMP"' EXIT
+S3_PID=
+trap '[ -n "$SAMPLER" ] && kill $SAMPLER 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null
+      rm -rf "$TMP"' EXIT
 for f in "$RUNTRAIL" "$BOOTSTRAP"; do
     [ -x "$f" ] || { echo "bench invoke: $f is missing; run make first" >&2; exit 2; }
 done
 RECORD=1
 [ -x "$LAYER/extensions/runtrail" ] || RECORD=0
+# The S3 store: s3rver (the npm test peer) on a loopback port, for the recorded rounds that
+# store there. Without it (no `npm ci`, or S3=0), those rows are left out and say why.
+S3=${S3:-1}
+S3RVER=$RT_ROOT/node_modules/.bin/s3rver
+S3_WHY=
+if [ $RECORD = 1 ] && [ "$S3" = 1 ]; then
+    if [ -x "$S3RVER" ] && command -v node >/dev/null; then
+        S3_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        mkdir -p "$TMP/s3rver"
+        NODE_OPTIONS=--openssl-legacy-provider "$S3RVER" -d "$TMP/s3rver" -a 127.0.0.1 \
+            -p "$S3_PORT" -s --configure-bucket bench >"$TMP/s3rver.log" 2>&1 &
+        S3_PID=$!
+        for _ in $(seq 100); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break
+            sleep 0.1
+        done
+        (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null || { S3=0; S3_WHY="s3rver did not start"; }
+    else
+        S3=0
+        S3_WHY="s3rver is not installed (make test-deps, or npm ci)"
+    fi
+else
+    S3=0
+    [ $RECORD = 1 ] && S3_WHY="S3=0"
+fi
+# what the sandbox (and runtrail pull, reading the bundles back) needs to reach it
+S3_ENV=(AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+    AWS_ENDPOINT_URL=http://127.0.0.1:${S3_PORT:-0})
 
 # stats FILE FIELD -> "p50 p99 mean" (ms) over the warm invocations of a --report file
 stats() {
@@ -73,6 +106,10 @@ per=$(( (N + ROUNDS - 1) / ROUNDS ))
 round() { # round MODE EVENT TAG
     local mode=$1 event=$2 tag=$3 opt=(--no-record)
     [ "$mode" = rec ] && opt=(--store "$TMP/store-$tag")
+    if [ "$mode" = s3 ]; then # one function name per tag: the pull below reads them apart
+        opt=(--store "s3://bench/trails" --function-name "bench-$tag")
+        for kv in "${S3_ENV[@]}"; do opt+=(--env "$kv"); done
+    fi
     # The recorder without its interposer: the layer with libruntrail-preload.so left out, so
     # the runtime and the processes it starts run unpreloaded, and with the /proc sampler off
     # (which would otherwise read /proc about each process the interposer no longer covers):
@@ -80,6 +117,7 @@ round() { # round MODE EVENT TAG
     # the interposer in the function's processes adds.
     [ "$mode" = nopre ] && opt=(--no-record --layer "$TMP/layer-nopre"
         --env "RUNTRAIL_STORE=$TMP/store-$tag" --env RUNTRAIL_PROC_SAMPLE_MS=0)
+    if [ "$mode" = s3 ]; then echo s3; else echo folder; fi >"$TMP/store-kind"
     "$RUNTRAIL" invoke "${opt[@]}" --quiet --task-root "$TASK" --event "$event" --repeat "$per" \
         --report "$TMP/r.json" -- "$BOOTSTRAP" >/dev/null 2>>"$TMP/$tag.err"
     cat "$TMP/r.json" >>"$TMP/$tag.json"
@@ -91,11 +129,14 @@ if [ $RECORD = 1 ]; then
     # the no-op handler's recorded p99 3-4 ms against 0.5 ms without them. Its PSS (the
     # shared pages, the event ring's among them, divided among the processes that map them)
     # from smaps_rollup, which walks the extension's page tables under its mmap lock: every
-    # 500 ms only, the largest sample kept.
-    python3 - "$(readlink -f "$LAYER/extensions/runtrail")" "$TMP/rss" "$TMP/pss" <<'PY' &
+    # 500 ms only, the largest sample kept. Kept per store (the folder, or S3, which loads
+    # libcurl): FILE.folder and FILE.s3, the store named in $TMP/store-kind when a round's
+    # extension is first seen.
+    python3 - "$(readlink -f "$LAYER/extensions/runtrail")" "$TMP/rss" "$TMP/pss" \
+        "$TMP/store-kind" <<'PY' &
 import os, sys, time
-ext, out, pss_out, peak, pid = sys.argv[1], sys.argv[2], sys.argv[3], 0, None
-pss_peak, pss_next = 0, 0.0
+ext, rss_out, pss_out, kind_file, pid = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], None
+peaks, pss_peaks, pss_next, kind = {}, {}, 0.0, "folder"
 def find():
     for p in os.listdir('/proc'):
         try:
@@ -105,19 +146,27 @@ def find():
         except OSError:
             pass
     return None
+def keep(table, out, v):
+    if v > table.get(kind, 0):
+        table[kind] = v
+        open('%s.%s' % (out, kind), 'w').write('%d\n' % v)
 while True:
-    pid = pid or find()  # a new extension each round: looked for only while none is known
+    if not pid:  # a new extension each round: looked for only while none is known
+        pid = find()
+        if pid:
+            try:
+                kind = open(kind_file).read().strip() or "folder"
+            except OSError:
+                kind = "folder"
     try:
         for line in open('/proc/%s/status' % pid) if pid else ():
-            if line.startswith('VmHWM:') and int(line.split()[1]) > peak:
-                peak = int(line.split()[1])
-                open(out, 'w').write('%d\n' % peak)
+            if line.startswith('VmHWM:'):
+                keep(peaks, rss_out, int(line.split()[1]))
         if pid and time.monotonic() >= pss_next:
             pss_next = time.monotonic() + 0.5
             for line in open('/proc/%s/smaps_rollup' % pid):
-                if line.startswith('Pss:') and int(line.split()[1]) > pss_peak:
-                    pss_peak = int(line.split()[1])
-                    open(pss_out, 'w').write('%d\n' % pss_peak)
+                if line.startswith('Pss:'):
+                    keep(pss_peaks, pss_out, int(line.split()[1]))
     except OSError:
         pid = None
     time.sleep(0.05 if pid else 0.2)
@@ -133,6 +182,8 @@ for r in $(seq "$ROUNDS"); do
     [ $RECORD = 1 ] && round nopre "$EVENT" nopre
     round plain "$TMP/noop.json" noop-plain
     [ $RECORD = 1 ] && round rec "$TMP/noop.json" noop-rec
+    [ $S3 = 1 ] && round s3 "$EVENT" s3
+    [ $S3 = 1 ] && round s3 "$TMP/noop.json" noop-s3
 done
 read -r p50a p99a meana <<<"$(stats "$TMP/plain.json" responseMs)"
 read -r c50a c99a cmeana <<<"$(stats "$TMP/plain.json" durationMs)"
@@ -143,8 +194,20 @@ if [ $RECORD = 1 ]; then
     read -r c50b c99b cmeanb <<<"$(stats "$TMP/rec.json" durationMs)"
     read -r n50b n99b nmeanb <<<"$(stats "$TMP/noop-rec.json" responseMs)"
     read -r x50 x99 xmean <<<"$(stats "$TMP/nopre.json" responseMs)"
-    rss=$(cat "$TMP/rss" 2>/dev/null || echo 0)
-    pss=$(cat "$TMP/pss" 2>/dev/null || echo 0)
+fi
+if [ $S3 = 1 ]; then
+    read -r s50 s99 smean <<<"$(stats "$TMP/s3.json" responseMs)"
+    read -r sc50 sc99 scmean <<<"$(stats "$TMP/s3.json" durationMs)"
+    read -r sn50 sn99 snmean <<<"$(stats "$TMP/noop-s3.json" responseMs)"
+    # Read back as a responder would: pulled (each bundle verified) into a catalog of its own.
+    env "${S3_ENV[@]}" "$RUNTRAIL" pull s3://bench/trails --cache "$TMP/s3cache" \
+        >"$TMP/s3pull.out" 2>&1 || echo "bench invoke: runtrail pull from s3rver failed" >&2
+fi
+if [ $RECORD = 1 ]; then
+    rss=$(cat "$TMP/rss.folder" 2>/dev/null || echo 0)
+    pss=$(cat "$TMP/pss.folder" 2>/dev/null || echo 0)
+    rss_s3=$(cat "$TMP/rss.s3" 2>/dev/null || echo 0)
+    pss_s3=$(cat "$TMP/pss.s3" 2>/dev/null || echo 0)
 fi
 # Cold starts, alternating: the median of COLD fresh sandboxes per mode.
 for i in $(seq "$COLD"); do
@@ -174,27 +237,47 @@ if [ $RECORD = 1 ]; then
     row "  p50, no interposer (ms)" "$p50a" "$x50" "(the layer without it, sampler off)"
     row "  p99, no interposer (ms)" "$p99a" "$x99" ""
 fi
+if [ $S3 = 1 ]; then
+    row "  p50, S3 store (ms)" "$p50a" "$s50" "(the recorder storing to s3rver)"
+    row "  p99, S3 store (ms)" "$p99a" "$s99" ""
+fi
 row "completion p50 (ms)" "$c50a" "${c50b:-0}" "(extension back in next)"
 row "completion p99 (ms)" "$c99a" "${c99b:-0}" ""
 row "cold start, median (ms)" "$colda" "${coldb:-0}" "<= 5 ms"
 row "no-op handler p50 (ms)" "$n50a" "${n50b:-0}" "(emulator round trip)"
 row "no-op handler p99 (ms)" "$n99a" "${n99b:-0}" ""
+if [ $S3 = 1 ]; then
+    row "  completion p50, S3 (ms)" "$c50a" "$sc50" "(waits on s3rver's PUT, not S3's)"
+    row "  no-op p50, S3 store (ms)" "$n50a" "$sn50" ""
+    row "  no-op p99, S3 store (ms)" "$n99a" "$sn99" ""
+fi
 if [ $RECORD = 1 ]; then
     awk -v r="$rss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension peak RSS (MB)", "-", r / 1024, "", "", "<= 10 MB" }'
     awk -v r="$pss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension PSS, largest (MB)", "-", r / 1024, "", "", "(sampled every 0.5 s)" }'
+    if [ $S3 = 1 ]; then
+        awk -v r="$rss_s3" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "  peak RSS, S3 store (MB)", "-", r / 1024, "", "", "(libcurl and what it loads: the host'"'"'s)" }'
+        awk -v r="$pss_s3" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "  PSS, S3 store (MB)", "-", r / 1024, "", "", "" }'
+    fi
     # The extension's own CPU per invocation, as each bundle's META says (recorder_cpu_ns: its
     # threads' CPU since the previous bundle), median over the warm bundles from the third on
     # (the first holds the extension's start, the second or the next few the CODE digest).
-    for tag in rec noop-rec; do
-        "$RUNTRAIL" export --format jsonl "$TMP/store-$tag" 2>/dev/null | python3 -c '
+    # With S3, the bundles pulled back (the catalog's, by function name).
+    for tag in rec noop-rec s3 noop-s3; do
+        src=("$TMP/store-$tag")
+        case $tag in *s3) [ $S3 = 1 ] || continue; src=(--cache "$TMP/s3cache" --function "bench-$tag") ;; esac
+        "$RUNTRAIL" export --format jsonl "${src[@]}" 2>/dev/null | python3 -c '
 import json, sys
 v = sorted(r["recorder_cpu_ms"] for r in map(json.loads, sys.stdin)
            if r["recorder_cpu_ms"] is not None and not r["cold_start"] and r["seq"] > 1
            and r["request_id"] != "shutdown")
-label = "extension CPU, " + ("C sample" if sys.argv[1] == "rec" else "no-op") + " (ms)"
+tag = sys.argv[1]
+label = ("extension CPU, " + ("C sample" if tag == "rec" else "no-op") if tag.endswith("rec")
+         else "  " + ("C sample" if tag == "s3" else "no-op") + ", S3 store") + " (ms)"
 print("%-28s %10s %10.3f %10s %9s   %s" % (label, "-", v[len(v) // 2] if v else float("nan"),
-      "", "", "(per warm invocation, median; META recorder_cpu_ns)"))' "$tag"
+      "", "", "(per warm invocation, median; META recorder_cpu_ns)" if tag.endswith("rec")
+      else "(%d bundles pulled back)" % len(v)))' "$tag"
     done
+    [ -n "$S3_WHY" ] && echo "  (no S3 rows: $S3_WHY)"
     # The interposer's start in the processes each invocation started, as the bundles say:
     # each proc_start event spans it (the constructor's entry to the start record, wall time;
     # docs/format.md), summed per warm invocation; the C sample's handler starts sh and uname.
@@ -224,14 +307,13 @@ for label, ids, what in (("interposer starts (ms)", warm, "per warm invocation")
     # each of the extension's threads read every 20 ms (/proc/PID/task/TID/schedstat, ns on
     # CPU; its name from comm, see docs/deploy.md), the last reading per thread kept. Threads
     # that ended between two readings count as "(ended threads)": the process's utime + stime
-    # (10 ms ticks) less the threads read.
-    python3 - "$(readlink -f "$LAYER/extensions/runtrail")" "${THREAD_N:-600}" "$RUNTRAIL" \
-        "$TASK" "$EVENT" "$BOOTSTRAP" "$TMP/store-threads" <<'PY'
+    # (10 ms ticks) less the threads read. Then the same with the S3 store.
+    cat >"$TMP/threads.py" <<'PY'
 import os, subprocess, sys, time
-ext, n, runtrail, task, event, boot, store = sys.argv[1:8]
+ext, n, runtrail, task, event, boot, label = sys.argv[1:8]
 n = int(n)
-run = subprocess.Popen([runtrail, "invoke", "--store", store, "--quiet", "--task-root", task,
-                        "--event", event, "--repeat", str(n), "--", boot],
+run = subprocess.Popen([runtrail, "invoke", "--quiet", "--task-root", task, "--event", event,
+                        "--repeat", str(n)] + sys.argv[8:] + ["--", boot],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 tick = os.sysconf("SC_CLK_TCK")
 def ticks_ns(path):  # utime + stime: a process's counts its ended threads too
@@ -266,11 +348,22 @@ for name, v in last.values():
 ended = total - sum(by.values())
 if ended > 0:
     by["(ended threads)"] = ended
-print("extension CPU by thread, C sample (%d invocations; ms per invocation, share):" % n)
+print("extension CPU by thread, C sample, %s (%d invocations; ms per invocation, share):"
+      % (label, n))
 for name, v in sorted(by.items(), key=lambda kv: -kv[1]):
     print("  %-26s %8.3f %6.1f%%" % (name, v / 1e6 / n, 100.0 * v / total if total else 0))
 print("  %-26s %8.3f" % ("all", total / 1e6 / n))
 PY
+    threads() { # threads LABEL INVOKE-ARGS...
+        python3 "$TMP/threads.py" "$(readlink -f "$LAYER/extensions/runtrail")" \
+            "${THREAD_N:-600}" "$RUNTRAIL" "$TASK" "$EVENT" "$BOOTSTRAP" "$@"
+    }
+    threads "folder store" --store "$TMP/store-threads"
+    if [ $S3 = 1 ]; then
+        s3args=(--store s3://bench/trails --function-name bench-threads)
+        for kv in "${S3_ENV[@]}"; do s3args+=(--env "$kv"); done
+        threads "S3 store" "${s3args[@]}"
+    fi
 else
     echo "recorder: $LAYER/extensions/runtrail is not built, so only the baseline was measured"
 fi
