@@ -76,6 +76,9 @@ struct rt_ext_sealer {
     /* sealer thread only */
     struct held **events;
     size_t n_events, cap_events;
+    /* Bytes the sealer has held and let go of since it last looked at the heap (held events,
+     * payloads, stored bundles): below TRIM_FREE_MIN there is nothing of its own to return. */
+    size_t released;
     struct rt_store *store;
     bool store_tried, spool_pending;
     bool flush_due; /* a put succeeded with bundles in the spool (sealer thread) */
@@ -181,6 +184,7 @@ static void hold_event(const struct rt_event *ev, void *arg)
         rt_ext_sealer_count(s, RT_CTR_EVENTS_DROPPED, 1);
         return;
     }
+    s->released += sizeof *h + strs + 1; /* freed once sealed or released */
     h->ev = *ev;
     char *d = h->data;
     for (int i = 0; i < RT_EVENT_STRS; i++) {
@@ -661,6 +665,7 @@ static void finish_and_store(struct rt_ext_sealer *s, struct rt_writer *w, const
             s->spool_pending = true;
         }
     }
+    s->released += len;
     free(data);
     pthread_mutex_lock(&s->mu);
     s->sealed++;
@@ -790,9 +795,16 @@ static void seal_after_last(struct rt_ext_sealer *s)
  * give it back: after the response, before the invocation is marked done, so inside the
  * event/next hold, where Lambda sends no next invocation whose allocations would wait for
  * the arena locks the trim takes. Below that bound, trimming after every invocation would
- * only make the next one fault the same pages in again. Caller holds mu. */
+ * only make the next one fault the same pages in again. Asking the heap costs too: mallinfo2
+ * walks every free chunk of every arena under its lock, 30-60 us per seal once libcurl has
+ * fragmented them (an S3 store), 3 us without; so it is asked only once the sealer has let go
+ * of TRIM_FREE_MIN bytes since it last asked, which a backlog or a large invocation does at
+ * once and small ones every few hundred. Caller holds mu. */
 static void return_free_memory(struct rt_ext_sealer *s)
 {
+    if (s->released < TRIM_FREE_MIN)
+        return;
+    s->released = 0;
     pthread_mutex_unlock(&s->mu);
     if (mallinfo2().fordblks > TRIM_FREE_MIN)
         malloc_trim(0);
@@ -817,6 +829,7 @@ static void *run(void *arg)
         while ((inv = pop(s)) != NULL) {
             pthread_mutex_unlock(&s->mu);
             seal(s, inv);
+            s->released += inv->event_len + inv->result_len + inv->stream_error_len;
             char done_id[sizeof s->done_id];
             snprintf(done_id, sizeof done_id, "%s", inv->request_id ? inv->request_id : "");
             rt_ext_invocation_free(inv);

@@ -1752,3 +1752,83 @@ Test(extension_sealer, runtime_pid_is_not_replaced_while_the_runtime_lives)
     unlink(path);
     rmdir(dir);
 }
+
+/* ---- how often the sealer asks the heap what is free ---- */
+
+/* The sealer's calls to mallinfo2 land here (this definition comes before libc's at link time):
+ * counted, and answered "nothing free", so that no trim runs in this binary's tests. */
+static int heap_asked;
+struct mallinfo2 mallinfo2(void)
+{
+    __atomic_add_fetch(&heap_asked, 1, __ATOMIC_SEQ_CST);
+    return (struct mallinfo2){0};
+}
+
+/* One invocation through the sealer, waited for: event_len bytes of event, a small result. */
+static void seal_one(struct rt_ext_sealer *s, int n, size_t event_len)
+{
+    struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
+    cr_assert_not_null(inv);
+    char id[64];
+    snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+    inv->request_id = strdup(id);
+    inv->event = malloc(event_len);
+    cr_assert_not_null(inv->event);
+    memset(inv->event, 'x', event_len);
+    inv->event[0] = '"';
+    inv->event[event_len - 1] = '"';
+    inv->event_len = event_len;
+    inv->event_type = strdup("application/json");
+    inv->result = (uint8_t *)strdup("{\"ok\":true}");
+    inv->result_len = strlen((char *)inv->result);
+    inv->status = RT_STATUS_OK;
+    inv->start_mono_ns = rt_ext_now_mono_ns();
+    inv->end_mono_ns = inv->start_mono_ns + 1000;
+    inv->start_wall_ns = rt_ext_now_wall_ns();
+    inv->end_wall_ns = inv->start_wall_ns + 1000;
+    rt_ext_sealer_submit(s, inv);
+    int64_t submitted = 0;
+    cr_assert_eq(rt_ext_sealer_wait_done(s, id, rt_ext_now_mono_ns() + 10000000000LL, &submitted),
+                 1, "invocation %d sealed", n);
+}
+
+/* mallinfo2 walks every free chunk of every arena: 30-60 us per seal with an S3 store's libcurl
+ * in the heap. Small invocations ask it once a megabyte has gone through the sealer, not at
+ * every seal; a large one asks at once. */
+Test(extension_sealer, asks_the_heap_once_a_megabyte_has_gone_through)
+{
+    char dir[] = "/tmp/rt-seal-heap.XXXXXX", store[64], spool[64], run[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(spool, sizeof spool, "%s/spool", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    const char *const env[] = {"RUNTRAIL_STORE",
+                               store,
+                               "RUNTRAIL_SPOOL_DIR",
+                               spool,
+                               "RUNTRAIL_RUN_DIR",
+                               run,
+                               "RUNTRAIL_PAYLOAD",
+                               "full",
+                               NULL};
+    fake_env = env;
+    struct rt_ext_config cfg;
+    rt_ext_config_load_from(&cfg, fake_get);
+    struct rt_ext_sealer_options so = {.cfg = &cfg, .sandbox_id = "heap"};
+    struct rt_ext_sealer *s = NULL;
+    cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
+    rt_ext_sealer_registered(s);
+    int before = __atomic_load_n(&heap_asked, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 100; i++)
+        seal_one(s, i, 2000);
+    int small = __atomic_load_n(&heap_asked, __ATOMIC_SEQ_CST) - before;
+    cr_expect_leq(small, 1, "100 seals of 2 kB asked the heap %d times", small);
+    seal_one(s, 100, 2u * 1024 * 1024);
+    int large = __atomic_load_n(&heap_asked, __ATOMIC_SEQ_CST) - before - small;
+    cr_expect_eq(large, 1, "a 2 MiB invocation asked the heap %d times", large);
+    cr_expect_eq(rt_ext_sealer_sealed(s), 101);
+    cr_expect_geq(rt_ext_sealer_stop(s, rt_ext_now_mono_ns() + 5000000000LL), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
