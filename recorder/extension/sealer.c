@@ -77,8 +77,10 @@ struct rt_ext_sealer {
     struct held **events;
     size_t n_events, cap_events;
     /* Bytes the sealer has held and let go of since it last looked at the heap (held events,
-     * payloads, stored bundles): below TRIM_FREE_MIN there is nothing of its own to return. */
+     * payloads, stored bundles): below TRIM_FREE_MIN there is nothing of its own to return;
+     * and whether invocations have waited behind one another since (a backlog). */
     size_t released;
+    bool backlog;
     struct rt_store *store;
     bool store_tried, spool_pending;
     bool flush_due; /* a put succeeded with bundles in the spool (sealer thread) */
@@ -797,14 +799,17 @@ static void seal_after_last(struct rt_ext_sealer *s)
  * the arena locks the trim takes. Below that bound, trimming after every invocation would
  * only make the next one fault the same pages in again. Asking the heap costs too: mallinfo2
  * walks every free chunk of every arena under its lock, 30-60 us per seal once libcurl has
- * fragmented them (an S3 store), 3 us without; so it is asked only once the sealer has let go
- * of TRIM_FREE_MIN bytes since it last asked, which a backlog or a large invocation does at
- * once and small ones every few hundred. Caller holds mu. */
+ * fragmented them (an S3 store), 3 us without; so it is asked only when the queue empties
+ * after a backlog (invocations waiting behind one another, as they never do while Lambda
+ * waits for the hold) or once the sealer has let go of TRIM_FREE_MIN bytes since it last
+ * asked, which a large invocation does at once and small ones every few hundred. Caller
+ * holds mu. */
 static void return_free_memory(struct rt_ext_sealer *s)
 {
-    if (s->released < TRIM_FREE_MIN)
+    if (s->released < TRIM_FREE_MIN && !s->backlog)
         return;
     s->released = 0;
+    s->backlog = false;
     pthread_mutex_unlock(&s->mu);
     if (mallinfo2().fordblks > TRIM_FREE_MIN)
         malloc_trim(0);
@@ -827,6 +832,8 @@ static void *run(void *arg)
     for (;;) {
         struct rt_ext_invocation *inv;
         while ((inv = pop(s)) != NULL) {
+            if (s->head)
+                s->backlog = true;
             pthread_mutex_unlock(&s->mu);
             seal(s, inv);
             s->released += inv->event_len + inv->result_len + inv->stream_error_len;
