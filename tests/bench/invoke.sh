@@ -74,7 +74,8 @@ else
     S3=0
     [ $RECORD = 1 ] && S3_WHY="S3=0"
 fi
-# what the sandbox (and runtrail pull, reading the bundles back) needs to reach it
+# what the sandbox (and runtrail pull, reading the bundles back) needs to reach it; the
+# sandbox's environment is the emulator's, not this shell's
 S3_ENV=(AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
     AWS_ENDPOINT_URL=http://127.0.0.1:${S3_PORT:-0})
 
@@ -199,9 +200,13 @@ if [ $S3 = 1 ]; then
     read -r s50 s99 smean <<<"$(stats "$TMP/s3.json" responseMs)"
     read -r sc50 sc99 scmean <<<"$(stats "$TMP/s3.json" durationMs)"
     read -r sn50 sn99 snmean <<<"$(stats "$TMP/noop-s3.json" responseMs)"
-    # Read back as a responder would: pulled (each bundle verified) into a catalog of its own.
-    env "${S3_ENV[@]}" "$RUNTRAIL" pull s3://bench/trails --cache "$TMP/s3cache" \
-        >"$TMP/s3pull.out" 2>&1 || echo "bench invoke: runtrail pull from s3rver failed" >&2
+    # Read back as a responder would: pulled (each bundle verified) into a catalog of its own;
+    # none of the user's own AWS settings (a profile, a session token, an S3 endpoint, which
+    # comes before AWS_ENDPOINT_URL) may send it anywhere but s3rver.
+    env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL_S3 -u AWS_CONFIG_FILE \
+        -u AWS_SHARED_CREDENTIALS_FILE HOME="$TMP/home" "${S3_ENV[@]}" \
+        "$RUNTRAIL" pull s3://bench/trails --cache "$TMP/s3cache" >"$TMP/s3pull.out" 2>&1 ||
+        echo "bench invoke: runtrail pull from s3rver failed" >&2
 fi
 if [ $RECORD = 1 ]; then
     rss=$(cat "$TMP/rss.folder" 2>/dev/null || echo 0)
