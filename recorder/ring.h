@@ -80,6 +80,9 @@ size_t rt_ring_snapshot_conns(struct rt_ring *ring,
  * rt_ring_snapshot_conns at the seal, as before). Freed with rt_ring_cut_free. */
 struct rt_ring_cut;
 struct rt_ring_cut *rt_ring_cut_conns(const struct rt_ring *ring);
+/* The bytes a cut holds (the connections it copied), 0 for NULL: the sealer's queue bound
+ * counts them. */
+size_t rt_ring_cut_bytes(const struct rt_ring_cut *cut);
 void rt_ring_cut_free(struct rt_ring_cut *cut);
 /* Sealing that invocation (consumer): from rt_ring_set_cut on, a drain that summarises a
  * closed connection first writes what the cut holds of it; rt_ring_settle_cut then writes the

@@ -27,7 +27,7 @@
 
 #define DRAIN_PERIOD_MS 20 /* when RUNTRAIL_DRAIN_MS is 0 */
 #define HELD_MAX_FACTOR 2  /* events held between bundles: up to 2 x RUNTRAIL_MAX_EVENTS */
-#define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* invocations waiting to be sealed */
+#define QUEUE_MAX_BYTES (32u * 1024 * 1024) /* what invocations waiting to be sealed hold */
 #define TRIM_FREE_MIN (1024u * 1024)        /* free heap bytes worth returning to the system */
 /* spool delivered per turn while the store is back and no invocation waits */
 #define FLUSH_SLICE_MS 200
@@ -42,6 +42,7 @@ struct held {
 
 struct queued {
     struct rt_ext_invocation *inv;
+    size_t bytes; /* what it holds (held_bytes), counted in queued_bytes */
     struct queued *next;
 };
 
@@ -59,7 +60,7 @@ struct rt_ext_sealer {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     struct queued *head, *tail;
-    size_t queued_bytes; /* payload bytes waiting (under mu) */
+    size_t queued_bytes; /* bytes the waiting invocations hold (under mu) */
     bool stopping;
     bool started; /* its thread runs (rt_ext_sealer_registered; main thread) */
     bool dead;    /* its thread could not start: every invocation is dropped (under mu) */
@@ -230,8 +231,9 @@ static const char *env_or(const char *name, const char *fallback)
  * then counts a core running only this thread as idle and puts the function's next woken
  * thread there at once (A/B in docs/deploy.md: lower p50 and p99 than nice 10). The price: a
  * function that keeps every core busy also holds back sealing; the backlog waits in the
- * bounded queue (QUEUE_MAX_BYTES, beyond it counted as store_failures) and SHUTDOWN seals the
- * rest. Linux: the policy and nice value are the thread's own. */
+ * bounded queue (QUEUE_MAX_BYTES of what the invocations hold, beyond it counted as
+ * store_failures) and SHUTDOWN seals the rest. Linux: the policy and nice value are the thread's
+ * own. */
 static void background_priority(int nice_fallback)
 {
     struct sched_param sp = {0};
@@ -743,7 +745,7 @@ static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
     if (!s->head)
         s->tail = NULL;
     struct rt_ext_invocation *inv = q->inv;
-    s->queued_bytes -= inv->event_len + inv->result_len;
+    s->queued_bytes -= q->bytes;
     free(q);
     return inv;
 }
@@ -941,6 +943,26 @@ void rt_ext_sealer_began(struct rt_ext_sealer *s, int64_t start_mono_ns)
         rt_ext_logs_mark(s->logs, start_mono_ns);
 }
 
+static size_t str_bytes(const char *str)
+{
+    return str ? strlen(str) + 1 : 0;
+}
+
+/* What an invocation waiting in the queue holds: its payloads, and its headers, strings and
+ * copy of the connection table (a function with many connections open: 1.1 KB each, per
+ * invocation), so that the queue's bound is one on memory (malloc's own overhead aside). */
+static size_t held_bytes(const struct rt_ext_invocation *inv)
+{
+    size_t n = sizeof(struct queued) + sizeof *inv + inv->event_len + inv->result_len +
+               inv->stream_error_len + str_bytes(inv->request_id) + str_bytes(inv->event_type) +
+               str_bytes(inv->result_type) + str_bytes(inv->error_type) +
+               rt_ring_cut_bytes(inv->conn_cut);
+    for (size_t i = 0; i < inv->n_headers; i++)
+        n += sizeof inv->headers[i] + str_bytes(inv->headers[i].name) +
+             str_bytes(inv->headers[i].value);
+    return n;
+}
+
 void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv)
 {
     /* An invocation ended without a result (timeout, crash, SHUTDOWN): it ends here. What the
@@ -955,16 +977,17 @@ void rt_ext_sealer_submit(struct rt_ext_sealer *s, struct rt_ext_invocation *inv
         return;
     }
     q->inv = inv;
+    q->bytes = held_bytes(inv);
     q->next = NULL;
     pthread_mutex_lock(&s->mu);
     snprintf(s->submitted_id, sizeof s->submitted_id, "%s", inv->request_id ? inv->request_id : "");
     s->submitted_ns = rt_ext_now_mono_ns();
     pthread_cond_broadcast(&s->done_cond); /* a hold waiting for it starts its seal's bound */
-    size_t bytes = inv->event_len + inv->result_len;
+    size_t bytes = q->bytes;
     if (s->dead || (s->head && s->queued_bytes + bytes > QUEUE_MAX_BYTES)) {
-        /* The sealer is far behind (a burst of large payloads on a slow sandbox), or its
-         * thread never started: bound the memory the recorder takes from the function; the
-         * loss is counted. */
+        /* The sealer is far behind (a burst of invocations on a slow sandbox or behind a slow
+         * store), or its thread never started: bound the memory the recorder takes from the
+         * function; the loss is counted. */
         s->counters[RT_CTR_STORE_FAILURES]++;
         mark_done_locked(s, inv->request_id);
         pthread_mutex_unlock(&s->mu);

@@ -1843,3 +1843,67 @@ Test(extension_sealer, asks_the_heap_once_a_megabyte_has_gone_through)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
 }
+
+/* ---- the queue's bound ---- */
+
+/* The sealer's queue is bounded by what the waiting invocations hold, not by their payloads
+ * alone: here each has a 1 kB event and 400 kB of headers (Lambda's client context and
+ * identity can be large; the copy of the connection table a function with many connections
+ * open hands over is 1.1 KB per connection), 100 of them handed over while the sealer cannot
+ * start. Counting payloads only, all 100 (40 MB) waited; under the 32 MiB bound about 80 do,
+ * and the others are counted as lost (store_failures). */
+Test(extension_sealer, the_queue_bound_counts_everything_an_invocation_holds)
+{
+    char dir[] = "/tmp/rt-seal-queue.XXXXXX", store[64], spool[64], run[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(spool, sizeof spool, "%s/spool", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    const char *const env[] = {
+        "RUNTRAIL_STORE", store, "RUNTRAIL_SPOOL_DIR", spool, "RUNTRAIL_RUN_DIR", run, NULL};
+    fake_env = env;
+    struct rt_ext_config cfg;
+    rt_ext_config_load_from(&cfg, fake_get);
+    struct rt_ext_sealer_options so = {.cfg = &cfg, .sandbox_id = "queue"};
+    struct rt_ext_sealer *s = NULL;
+    cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
+    enum { invocations = 100, headers = 4, value_len = 100 * 1024 };
+    for (int n = 0; n < invocations; n++) {
+        struct rt_ext_invocation *inv = calloc(1, sizeof *inv);
+        cr_assert_not_null(inv);
+        char id[64];
+        snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+        inv->request_id = strdup(id);
+        inv->event = (uint8_t *)strdup("{\"k\":1}");
+        inv->event_len = strlen((char *)inv->event);
+        inv->headers = calloc(headers, sizeof *inv->headers);
+        cr_assert_not_null(inv->headers);
+        for (size_t h = 0; h < headers; h++) {
+            char name[64];
+            snprintf(name, sizeof name, "Lambda-Runtime-Test-%zu", h);
+            inv->headers[h].name = strdup(name);
+            inv->headers[h].value = malloc(value_len + 1);
+            cr_assert_not_null(inv->headers[h].value);
+            memset(inv->headers[h].value, 'v', value_len);
+            inv->headers[h].value[value_len] = '\0';
+        }
+        inv->n_headers = headers;
+        inv->status = RT_STATUS_OK;
+        inv->start_mono_ns = rt_ext_now_mono_ns();
+        inv->end_mono_ns = inv->start_mono_ns + 1000;
+        inv->start_wall_ns = rt_ext_now_wall_ns();
+        inv->end_wall_ns = inv->start_wall_ns + 1000;
+        rt_ext_sealer_submit(s, inv);
+    }
+    rt_ext_sealer_registered(s); /* now it seals what waited */
+    cr_expect_geq(rt_ext_sealer_stop(s, rt_ext_now_mono_ns() + 20000000000LL), 0);
+    uint64_t sealed = rt_ext_sealer_sealed(s);
+    size_t each = headers * (size_t)value_len;
+    cr_expect_leq(sealed, 32u * 1024 * 1024 / each + 1, "%llu of %d invocations waited",
+                  (unsigned long long)sealed, invocations);
+    cr_expect_geq(sealed, 32u * 1024 * 1024 / each - 4, "%llu of %d invocations waited",
+                  (unsigned long long)sealed, invocations);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}

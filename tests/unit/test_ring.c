@@ -21,6 +21,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -847,6 +848,34 @@ static void next_period(struct rt_producer *p, struct rt_ring_conn *c, int64_t a
     snprintf(c->req, sizeof c->req, "%s", req);
     c->status[0] = 0;
     c->bytes_out = out;
+}
+
+/* A cut waits in the extension's queue with its invocation: it holds the connections it
+ * copied and no room beyond them (8 entries of 1.1 KB each were kept for a function with no
+ * connection open), and says how much that is for the queue's bound. */
+Test(ring, a_cut_holds_only_the_connections_it_copied)
+{
+    struct rt_ring *ring = make_ring(16);
+    struct rt_producer p;
+    cr_assert_eq(rt_producer_attach(&p, ring_path), 0);
+    struct rt_ring_cut *none = rt_ring_cut_conns(ring);
+    cr_assert_not_null(none);
+    cr_expect_lt(rt_ring_cut_bytes(none), sizeof(struct rt_ring_conn));
+    cr_expect_lt(malloc_usable_size(none), sizeof(struct rt_ring_conn), "%zu bytes kept",
+                 malloc_usable_size(none));
+    for (uint32_t i = 0; i < 3; i++)
+        conn_open(&p, i, getpid(), p.hdr->snap_gen);
+    struct rt_ring_cut *three = rt_ring_cut_conns(ring);
+    cr_assert_not_null(three);
+    size_t bytes = rt_ring_cut_bytes(three);
+    cr_expect_geq(bytes, 3 * sizeof(struct rt_ring_conn));
+    cr_expect_lt(bytes, 4 * sizeof(struct rt_ring_conn), "%zu bytes for 3 connections", bytes);
+    cr_expect_lt(malloc_usable_size(three), 4 * sizeof(struct rt_ring_conn));
+    cr_expect_eq(rt_ring_cut_bytes(NULL), 0);
+    rt_ring_cut_free(none);
+    rt_ring_cut_free(three);
+    rt_producer_detach(&p);
+    drop_ring(ring);
 }
 
 /* The extension cuts the table when an invocation ends and seals it later, maybe while the
