@@ -9,8 +9,10 @@
 # RSS (VmHWM), PSS and sealing throughput.
 # Targets (issue 4): p50 added <= 0.3 ms, p99 added <= 1 ms, RSS <= 10 MB. Not a test.
 # The client does not hold event/next as Lambda does, so the idle-priority sealer falls behind
-# and its queue holds payloads: the peak RSS includes that backlog; the "now" figures are read
-# once every bundle is stored (about 9.7 MB of it is shared libraries, see docs/deploy.md).
+# and its queue holds the waiting invocations (their payloads, headers and copies of the
+# connection table, bounded together: docs/deploy.md): the peak RSS includes that backlog; the
+# "now" figures are read once every bundle is stored (about 9.7 MB of it is shared libraries,
+# see docs/deploy.md).
 # Usage: tests/bench/extension.sh   (N=2000 BLOCKS=4 STARTS=10 BUILD=build)
 set -u
 RT_ROOT=${RT_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
