@@ -78,8 +78,9 @@ struct rt_ext_sealer {
     struct held **events;
     size_t n_events, cap_events;
     /* Bytes the sealer has held and let go of since it last looked at the heap (held events,
-     * payloads, stored bundles): below TRIM_FREE_MIN there is nothing of its own to return;
-     * and whether invocations have waited behind one another since (a backlog). */
+     * the invocations as queued, stored bundles): below TRIM_FREE_MIN there is nothing of its
+     * own to return; and whether invocations have waited behind one another since (a
+     * backlog). */
     size_t released;
     bool backlog;
     struct rt_store *store;
@@ -736,7 +737,8 @@ static void mark_done_locked(struct rt_ext_sealer *s, const char *request_id)
 
 /* ---- the thread ---- */
 
-static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
+/* The next waiting invocation, and in *bytes (when not NULL) what it holds (held_bytes). */
+static struct rt_ext_invocation *pop(struct rt_ext_sealer *s, size_t *bytes)
 {
     struct queued *q = s->head;
     if (!q)
@@ -746,6 +748,8 @@ static struct rt_ext_invocation *pop(struct rt_ext_sealer *s)
         s->tail = NULL;
     struct rt_ext_invocation *inv = q->inv;
     s->queued_bytes -= q->bytes;
+    if (bytes)
+        *bytes = q->bytes;
     free(q);
     return inv;
 }
@@ -833,12 +837,13 @@ static void *run(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         struct rt_ext_invocation *inv;
-        while ((inv = pop(s)) != NULL) {
+        size_t held = 0;
+        while ((inv = pop(s, &held)) != NULL) {
             if (s->head)
                 s->backlog = true;
             pthread_mutex_unlock(&s->mu);
             seal(s, inv);
-            s->released += inv->event_len + inv->result_len + inv->stream_error_len;
+            s->released += held;
             char done_id[sizeof s->done_id];
             snprintf(done_id, sizeof done_id, "%s", inv->request_id ? inv->request_id : "");
             rt_ext_invocation_free(inv);
@@ -924,7 +929,7 @@ void rt_ext_sealer_registered(struct rt_ext_sealer *s)
         pthread_mutex_lock(&s->mu);
         s->dead = true;
         while (s->head) {
-            struct rt_ext_invocation *inv = pop(s);
+            struct rt_ext_invocation *inv = pop(s, NULL);
             mark_done_locked(s, inv->request_id);
             rt_ext_invocation_free(inv);
         }
@@ -1075,7 +1080,7 @@ int rt_ext_sealer_stop(struct rt_ext_sealer *s, int64_t deadline_mono_ns)
     if (s->code_started)
         pthread_join(s->code_thread, NULL);
     while (s->head)
-        rt_ext_invocation_free(pop(s));
+        rt_ext_invocation_free(pop(s, NULL));
     for (size_t i = 0; i < s->n_events; i++)
         free(s->events[i]);
     free(s->events);

@@ -6,6 +6,7 @@
 #include "recorder/preload/ring_produce.h"
 #include "recorder/ring.h"
 #include "tests/unit/cached_pages.h"
+#include "tests/unit/tmpdir.h"
 
 #include <criterion/criterion.h>
 #include <malloc.h>
@@ -1766,19 +1767,17 @@ struct mallinfo2 mallinfo2(void)
 
 /* A sealer's folders: its configuration points into these, which outlive it. */
 struct sealer_dirs {
-    char dir[64], store[96], spool[96], run[96];
+    char store[300], spool[300], run[300];
 };
 
-/* A sealer storing into a new folder named after tmpl (a mkdtemp template) with its spool and
- * run folder there, and RUNTRAIL_PAYLOAD=payload when not NULL; its thread not started yet. */
-static struct rt_ext_sealer *sealer_in(struct sealer_dirs *d, const char *tmpl,
-                                       const char *sandbox_id, const char *payload)
+/* A sealer storing into the test's tmpdir (tests/unit/tmpdir.h) with its spool and run folder
+ * there, and RUNTRAIL_PAYLOAD=payload when not NULL; its thread not started yet. */
+static struct rt_ext_sealer *sealer_in(struct sealer_dirs *d, const char *sandbox_id,
+                                       const char *payload)
 {
-    snprintf(d->dir, sizeof d->dir, "%s", tmpl);
-    cr_assert_not_null(mkdtemp(d->dir));
-    snprintf(d->store, sizeof d->store, "%s/store", d->dir);
-    snprintf(d->spool, sizeof d->spool, "%s/spool", d->dir);
-    snprintf(d->run, sizeof d->run, "%s/run", d->dir);
+    snprintf(d->store, sizeof d->store, "%s/store", tmpdir);
+    snprintf(d->spool, sizeof d->spool, "%s/spool", tmpdir);
+    snprintf(d->run, sizeof d->run, "%s/run", tmpdir);
     const char *const env[] = {"RUNTRAIL_STORE",
                                d->store,
                                "RUNTRAIL_SPOOL_DIR",
@@ -1796,13 +1795,6 @@ static struct rt_ext_sealer *sealer_in(struct sealer_dirs *d, const char *tmpl,
     struct rt_ext_sealer *s = NULL;
     cr_assert_eq(rt_ext_sealer_new(&so, &s), RT_OK);
     return s;
-}
-
-static void remove_tree(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_expect_eq(system(cmd), 0);
 }
 
 /* Invocation n, ended: event_len bytes of event, a small result. */
@@ -1848,10 +1840,11 @@ static void submit_one(struct rt_ext_sealer *s, int n, size_t event_len, bool wa
  * in the heap. Small invocations ask it once a megabyte has gone through the sealer, not at
  * every seal; a large one asks at once, and so does the end of a backlog (whose memory the
  * trim is for). */
-Test(extension_sealer, asks_the_heap_once_a_megabyte_has_gone_through)
+Test(extension_sealer, asks_the_heap_once_a_megabyte_has_gone_through, .init = rt_tmpdir_setup,
+     .fini = rt_tmpdir_teardown)
 {
     struct sealer_dirs d;
-    struct rt_ext_sealer *s = sealer_in(&d, "/tmp/rt-seal-heap.XXXXXX", "heap", "full");
+    struct rt_ext_sealer *s = sealer_in(&d, "heap", "full");
     rt_ext_sealer_registered(s);
     int before = __atomic_load_n(&heap_asked, __ATOMIC_SEQ_CST);
     for (int i = 0; i < 100; i++)
@@ -1870,7 +1863,6 @@ Test(extension_sealer, asks_the_heap_once_a_megabyte_has_gone_through)
     cr_expect_leq(backlog, 50, "a backlog of 50 asked the heap %d times", backlog);
     cr_expect_eq(rt_ext_sealer_sealed(s), 151);
     cr_expect_geq(rt_ext_sealer_stop(s, rt_ext_now_mono_ns() + 5000000000LL), 0);
-    remove_tree(d.dir);
 }
 
 /* ---- the queue's bound ---- */
@@ -1881,10 +1873,11 @@ Test(extension_sealer, asks_the_heap_once_a_megabyte_has_gone_through)
  * open hands over is 1.1 KB per connection), 100 of them handed over while the sealer cannot
  * start. Counting payloads only, all 100 (40 MB) waited; under the 32 MiB bound about 80 do,
  * and the others are counted as lost (store_failures). */
-Test(extension_sealer, the_queue_bound_counts_everything_an_invocation_holds)
+Test(extension_sealer, the_queue_bound_counts_everything_an_invocation_holds,
+     .init = rt_tmpdir_setup, .fini = rt_tmpdir_teardown)
 {
     struct sealer_dirs d;
-    struct rt_ext_sealer *s = sealer_in(&d, "/tmp/rt-seal-queue.XXXXXX", "queue", NULL);
+    struct rt_ext_sealer *s = sealer_in(&d, "queue", NULL);
     enum { invocations = 100, headers = 4, value_len = 100 * 1024 };
     for (int n = 0; n < invocations; n++) {
         struct rt_ext_invocation *inv = ended_invocation(n, 7);
@@ -1910,5 +1903,4 @@ Test(extension_sealer, the_queue_bound_counts_everything_an_invocation_holds)
                   stored, invocations);
     cr_expect_geq(stored, (int)(32u * 1024 * 1024 / each) - 4, "%d of %d invocations waited",
                   stored, invocations);
-    remove_tree(d.dir);
 }
