@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the extension's libmicrohttpd from Debian's source package (fetched by
-# scripts/mhd-src.sh): a static library, position-independent, without HTTPS (so without GnuTLS)
+# scripts/deb-src.sh): a static library, position-independent, without HTTPS (so without GnuTLS)
 # and without what the extension does not call (authentication, the POST processor, upgrades),
 # with scripts/mhd-pool-no-zero.patch: a connection's memory pool is not zeroed as it is freed
 # (docs/recorder.md, "Eighteenth pass"), so that a pool sized for the 1 MiB request headers

@@ -43,5 +43,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The source of the extension's own libmicrohttpd (static, no TLS); optional.
-bash "$(dirname "$0")/mhd-src.sh"
+# The sources of the extension's own libmicrohttpd (static, no TLS) and libcurl; optional.
+bash "$(dirname "$0")/deb-src.sh" libmicrohttpd curl

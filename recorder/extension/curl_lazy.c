@@ -68,7 +68,7 @@ static struct {
     void (*free)(void *);
 } fn;
 _Static_assert(sizeof fn == sizeof names / sizeof *names * sizeof(void *), "one pointer per name");
-static struct rt_lazy_lib curl_lib = {"libcurl.so.4", NULL, PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib curl_lib = {.soname = "libcurl.so.4", .once = PTHREAD_ONCE_INIT};
 
 static void load(void)
 {
@@ -77,6 +77,10 @@ static void load(void)
     if (rt_lazy_extension())
         (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     curl_lib.without = rt_lazy_curl_without();
+    /* The extension's own libcurl (HTTP(S) and OpenSSL only: scripts/build-curl.sh), where the
+     * layer carries it; the CLI takes the system's, which has what a shell user's proxies,
+     * netrc and HTTP/2 may need. */
+    curl_lib.own = rt_lazy_extension() ? "libruntrail-curl.so" : NULL;
     rt_lazy_load(&curl_lib, names, (void **)&fn, sizeof names / sizeof *names);
     /* Once, here, before any other libcurl call, whichever thread comes first. */
     if (curl_lib.ok && fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -20,13 +20,25 @@ $(eval $(call rt_static_lib,rtextension,$(EXT_SRCS),libcurl libmicrohttpd jansso
 EXTENSION_LIBS := rtextension recorder store formats
 EXTENSION_PKGS := jansson
 # The extension's own libmicrohttpd, when Debian's source package is in .deps/src
-# (scripts/mhd-src.sh, run by make deps): static and without TLS (scripts/build-mhd.sh), which
+# (scripts/deb-src.sh, run by make deps): static and without TLS (scripts/build-mhd.sh), which
 # spares every sandbox GnuTLS and seven libraries more. Without it, the system's shared one.
 EXT_MHD_DSC := $(firstword $(wildcard .deps/src/libmicrohttpd_*.dsc))
 ifneq ($(EXT_MHD_DSC),)
 EXT_MHD := $(BUILD)/mhd/libmicrohttpd.a
 $(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh scripts/mhd-pool-no-zero.patch
 	@CC="$(CC)" bash scripts/build-mhd.sh $(EXT_MHD_DSC) $(BUILD)/mhd
+endif
+# The extension's own libcurl, from the same place (scripts/build-curl.sh): a shared library
+# with HTTP(S) and the system's OpenSSL only, which the extension loads at its first S3 upload
+# from the layer's runtrail/lib (or the build tree's lib/) before the system's libcurl.so.4
+# (lazy.c): Debian's brings about thirty libraries, 4 MB of resident memory more per sandbox.
+EXT_CURL_DSC := $(firstword $(wildcard .deps/src/curl_*.dsc))
+ifneq ($(EXT_CURL_DSC),)
+EXT_CURL := $(BUILD)/lib/libruntrail-curl.so
+$(EXT_CURL): $(EXT_CURL_DSC) scripts/build-curl.sh
+	@CC="$(CC)" bash scripts/build-curl.sh $(EXT_CURL_DSC) $(BUILD)/curl
+	@mkdir -p $(dir $@) && cp $(BUILD)/curl/libruntrail-curl.so $@
+all: $(EXT_CURL)
 endif
 # jansson and libevent from their static archives where the system has them (Debian's -dev
 # packages do): the loader then maps libc alone, 0.45-0.6 ms less from exec to the ready file
@@ -79,7 +91,7 @@ EXT_RPATH = -Wl,--disable-new-dtags,-rpath,'$(if $(and $(EXT_MHD),$(word 3,$(EXT
 # cold start pays for it (a tree without .deps/src, such as a git worktree, builds it so).
 EXT_MHD_NOTE := runtrail: the layer's extension links the system's libmicrohttpd (GnuTLS and \
   seven libraries more: 226 page faults to start against 66, and about 5 ms more per cold start \
-  on a host whose faults cost 10 us); run 'make deps' (scripts/mhd-src.sh) for the static one
+  on a host whose faults cost 10 us); run 'make deps' (scripts/deb-src.sh) for the static one
 
 $(LAYER)/extensions/runtrail: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
                               $(call rt_lib_files,$(EXTENSION_LIBS)) $(EXT_MHD) \
@@ -89,10 +101,11 @@ $(LAYER)/extensions/runtrail: $(patsubst %.c,$(BUILD)/obj/%.o,$(EXT_MAIN)) \
 	$(if $(EXT_MHD),,@echo "$(EXT_MHD_NOTE)" >&2)
 
 $(LAYER)/.stamp: $(LAYER)/extensions/runtrail $(BUILD)/wrapper/runtrail-wrapper $$(LAYER_PRELOAD) \
-                 recorder/extension/module.mk
+                 $(EXT_CURL) recorder/extension/module.mk
 	@rm -rf $(LAYER)/runtrail && mkdir -p $(LAYER)/runtrail/lib
 	install -m 755 $(BUILD)/wrapper/runtrail-wrapper $(LAYER)/runtrail/wrapper
 	$(if $(LAYER_PRELOAD),install -m 755 $(LAYER_PRELOAD) $(LAYER)/runtrail/lib/)
+	$(if $(EXT_CURL),install -m 755 $(EXT_CURL) $(LAYER)/runtrail/lib/)
 	@for lib in $$(ldd $(LAYER)/extensions/runtrail | awk '{print $$3}' \
 	  | grep -E '/($(subst $() ,|,$(LAYER_SHLIBS)))[.-]'); do \
 	  cp -L "$$lib" $(LAYER)/runtrail/lib/ || exit 1; done

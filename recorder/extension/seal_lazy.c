@@ -51,7 +51,8 @@ static struct {
 } crypto;
 _Static_assert(sizeof crypto == sizeof crypto_names / sizeof *crypto_names * sizeof(void *),
                "one pointer per name");
-static struct rt_lazy_lib crypto_lib = {"libcrypto.so.3", NO_SEAL, PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib crypto_lib = {
+    .soname = "libcrypto.so.3", .without = NO_SEAL, .once = PTHREAD_ONCE_INIT};
 
 static void crypto_load(void)
 {
@@ -147,7 +148,8 @@ static struct {
 } zstd;
 _Static_assert(sizeof zstd == sizeof zstd_names / sizeof *zstd_names * sizeof(void *),
                "one pointer per name");
-static struct rt_lazy_lib zstd_lib = {"libzstd.so.1", NO_SEAL, PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib zstd_lib = {
+    .soname = "libzstd.so.1", .without = NO_SEAL, .once = PTHREAD_ONCE_INIT};
 
 static void zstd_load(void)
 {
@@ -222,8 +224,9 @@ static struct {
 } expat;
 _Static_assert(sizeof expat == sizeof expat_names / sizeof *expat_names * sizeof(void *),
                "one pointer per name");
-static struct rt_lazy_lib expat_lib = {"libexpat.so.1", "S3's error documents cannot be read",
-                                       PTHREAD_ONCE_INIT, false};
+static struct rt_lazy_lib expat_lib = {.soname = "libexpat.so.1",
+                                       .without = "S3's error documents cannot be read",
+                                       .once = PTHREAD_ONCE_INIT};
 
 static void expat_load(void)
 {

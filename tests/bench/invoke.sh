@@ -260,7 +260,11 @@ if [ $RECORD = 1 ]; then
     awk -v r="$rss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension peak RSS (MB)", "-", r / 1024, "", "", "<= 10 MB" }'
     awk -v r="$pss" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "extension PSS, largest (MB)", "-", r / 1024, "", "", "(sampled every 0.5 s)" }'
     if [ $S3 = 1 ]; then
-        awk -v r="$rss_s3" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "  peak RSS, S3 store (MB)", "-", r / 1024, "", "", "(libcurl and what it loads: the host'"'"'s)" }'
+        # which libcurl the extension loads: the layer's own (scripts/build-curl.sh), else the host's
+        curl_why="(the host's libcurl and what it loads: no layer libcurl)"
+        [ -f "$LAYER/runtrail/lib/libruntrail-curl.so" ] &&
+            curl_why="<= 10 MB (the layer's libcurl: HTTP(S), OpenSSL)"
+        awk -v r="$rss_s3" -v why="$curl_why" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "  peak RSS, S3 store (MB)", "-", r / 1024, "", "", why }'
         awk -v r="$pss_s3" 'BEGIN { printf "%-28s %10s %10.1f %10s %9s   %s\n", "  PSS, S3 store (MB)", "-", r / 1024, "", "", "" }'
     fi
     # The extension's own CPU per invocation, as each bundle's META says (recorder_cpu_ns: its

@@ -20,8 +20,17 @@ unzip -Z1 "$T_TMP/layer.zip" | grep -v '/$' | sort >"$T_TMP/zip.list"
 # the layer carries each one the extension links as a shared library (NEEDED), and no other.
 NEEDED=$(readelf -d "$LAYER/extensions/runtrail" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 SHARED_LIBS=$(grep -E '^lib(microhttpd|jansson|event_core|event_extra)[.-]' <<<"$NEEDED")
+# The layer carries the extension's own libcurl where make built it from Debian's source
+# (.deps/src, make deps: scripts/build-curl.sh).
+OWN_CURL=
+if compgen -G "$ROOT/.deps/src/curl_*.dsc" >/dev/null; then
+    OWN_CURL=runtrail/lib/libruntrail-curl.so
+    expect_eq "the extension's own libcurl needs OpenSSL and libc, nothing else (readelf)" \
+        "libc.so.6 libcrypto.so.3 libssl.so.3" \
+        "$(readelf -d "$LAYER/$OWN_CURL" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | paste -sd' ')"
+fi
 printf '%s\n' extensions/runtrail ${SHARED_LIBS:+$(sed 's|^|runtrail/lib/|' <<<"$SHARED_LIBS")} \
-    runtrail/lib/libruntrail-preload.so runtrail/wrapper | sort >"$T_TMP/zip.want"
+    runtrail/lib/libruntrail-preload.so $OWN_CURL runtrail/wrapper | sort >"$T_TMP/zip.want"
 if [ -z "$SHARED_LIBS" ]; then
     # (a sanitizer build also needs the sanitizers' runtimes)
     expect_eq "every library linked in: the extension needs libc alone, and looks in no runtrail/lib" \

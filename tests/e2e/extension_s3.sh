@@ -17,10 +17,24 @@ S3ENV=(--env AWS_ACCESS_KEY_ID=S3RVER --env AWS_SECRET_ACCESS_KEY=S3RVER
        --env RUNTRAIL_RUN_DIR="$T_TMP/run" --env RUNTRAIL_SPOOL_DIR="$T_TMP/spool"
        --env RUNTRAIL_LAYERS_DIR="$T_TMP/opt")
 
+# (LD_DEBUG=files: which libraries each process of the sandbox loads, one file per process)
+mkdir -p "$T_TMP/ld"
 "$RUNTRAIL" invoke --store s3://bkt/trails --function-name orders --event "$EVENT" --repeat 3 \
-    "${S3ENV[@]}" --task-root "$ROOT/samples/c-bootstrap" -- "$C_BOOTSTRAP" \
-    >"$T_TMP/out" 2>"$T_TMP/err"
+    "${S3ENV[@]}" --env LD_DEBUG=files --env LD_DEBUG_OUTPUT="$T_TMP/ld/files" \
+    --task-root "$ROOT/samples/c-bootstrap" -- "$C_BOOTSTRAP" >"$T_TMP/out" 2>"$T_TMP/err"
 expect_eq "three invocations answered" 3 "$(grep -c example-uploads "$T_TMP/out")"
+# The extension loads libcurl at its first upload: the layer's own (HTTP(S) and OpenSSL only,
+# scripts/build-curl.sh) where make built it from Debian's source (.deps/src), else the
+# system's libcurl.so.4.
+EXT_LD=$(grep -l 'file=libcurl.so.4\|file=.*libruntrail-curl.so' "$T_TMP"/ld/files.* 2>/dev/null |
+    xargs -r grep -l 'runtrail-extension\|extensions/runtrail' | head -n 1)
+if [ -f "$ROOT/$BUILD/layer/runtrail/lib/libruntrail-curl.so" ]; then
+    expect_eq "the extension loads the layer's own libcurl, and with it no TLS library but OpenSSL" \
+        "runtrail/lib/libruntrail-curl.so 0" \
+        "$(grep -o 'runtrail/lib/libruntrail-curl\.so' "$EXT_LD" | head -n 1) $(grep -c 'file=lib\(gnutls\|curl\.so\|rtmp\|ssh2\|ldap\|gssapi\)' "$EXT_LD")"
+else
+    expect_grep "the extension loads the system's libcurl" 'file=libcurl\.so\.4' "$EXT_LD"
+fi
 "$S3TOOL" list bkt trails/ | cut -f1 >"$T_TMP/keys"
 expect_eq "three invocation bundles and the shutdown bundle uploaded" "4 1" \
     "$(wc -l <"$T_TMP/keys") $(grep -c -- '-shutdown\.rtb$' "$T_TMP/keys")"
@@ -40,6 +54,23 @@ expect_exit "downloaded bundles verify as one chain" 0 "$RUNTRAIL" verify "$T_TM
 for f in "$T_TMP"/got/*.rtb; do zstd -dc "$f"; done >"$T_TMP/raw"
 expect_eq "no credential in clear in the uploaded bundles" 0 \
     "$(grep -a -c -e 'S3RVER' "$T_TMP/raw")"
+
+# A layer whose own libcurl cannot be loaded (one without libcurl's functions here; a library
+# it needs missing from the image would be the same): the extension says so and uploads with
+# the system's libcurl.so.4.
+if [ -f "$ROOT/$BUILD/layer/runtrail/lib/libruntrail-curl.so" ]; then
+    cp -r "$ROOT/$BUILD/layer" "$T_TMP/badlayer"
+    printf 'int not_curl(void) { return 0; }\n' >"$T_TMP/notcurl.c"
+    cc -shared -fPIC -o "$T_TMP/badlayer/runtrail/lib/libruntrail-curl.so" "$T_TMP/notcurl.c"
+    "$RUNTRAIL" invoke --layer "$T_TMP/badlayer" --store s3://bkt/fallback --function-name fb \
+        --event "$EVENT" "${S3ENV[@]}" --task-root "$ROOT/samples/c-bootstrap" \
+        -- "$C_BOOTSTRAP" >"$T_TMP/fb.out" 2>"$T_TMP/fb.err"
+    expect_grep "own libcurl unusable: the extension says so and takes the system's" \
+        "cannot load $T_TMP/badlayer/extensions/../runtrail/lib/libruntrail-curl\.so \(curl_global_init\): loading the system's libcurl\.so\.4 instead" \
+        "$T_TMP/fb.err"
+    expect_eq "own libcurl unusable: the bundle and the shutdown bundle uploaded all the same" \
+        2 "$("$S3TOOL" list bkt fallback/ | wc -l)"
+fi
 
 # S3 slow to answer (3.5 s for the first PUT; the store gives a request 2 s): the extension
 # holds event/next for the seal (RUNTRAIL_FLUSH_WAIT_MS, generous here), but never past the
