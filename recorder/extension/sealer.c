@@ -8,6 +8,7 @@
 #include "recorder/extension/extension.h"
 
 #include "formats/digest.h"
+#include "formats/escape.h"
 #include "formats/toolbox.h"
 #include "recorder/ring.h"
 #include "store/store.h"
@@ -85,7 +86,8 @@ struct rt_ext_sealer {
     bool backlog;
     struct rt_store *store;
     bool store_tried, spool_pending;
-    bool flush_due; /* a put succeeded with bundles in the spool (sealer thread) */
+    bool flush_due;  /* a put succeeded with bundles in the spool (sealer thread) */
+    bool store_said; /* a store failure was said on stderr, and no bundle has gone out since */
     /* SHUTDOWN's order (rt_ext_sealer_stop): first every sealed bundle into the spool, without
      * waiting on the network, then the time left to deliver them. The store as published for
      * the stopping thread, and whether it asked for that (both seq_cst: each side writes its
@@ -644,6 +646,32 @@ static void write_context(struct rt_ext_sealer *s, struct rt_writer *w,
     }
 }
 
+/* A bundle the store did not take: said on stderr (Lambda's logs) with the store's own words
+ * (libcurl's, S3's error code), once until a put succeeds again, so that an outage is one line
+ * and not one per invocation; the bundles wait in the spool meanwhile (store_failures in the
+ * next bundle's META counts them). */
+static void store_failed(struct rt_ext_sealer *s, int rc, const struct rt_errinfo *ei)
+{
+    if (s->store_said)
+        return;
+    s->store_said = true;
+    char msg[512];
+    rt_errinfo_format(rc, ei, msg, sizeof msg);
+    flockfile(stderr); /* one line, whatever another thread writes */
+    fputs("runtrail-extension: store: ", stderr);
+    rt_escape_fputs(stderr, msg, strlen(msg), 0);
+    fputs(" (said once until the store takes a bundle again)\n", stderr);
+    funlockfile(stderr);
+}
+
+/* A put or a spooled bundle's delivery succeeded: where an outage was said, its end is too. */
+static void store_back(struct rt_ext_sealer *s)
+{
+    if (s->store_said)
+        fputs("runtrail-extension: store: the store takes bundles again\n", stderr);
+    s->store_said = false;
+}
+
 /* Finishes the bundle, advances the chain (even when the store fails: a lost bundle shows as
  * a gap) and stores it, spooling on failure. */
 static void finish_and_store(struct rt_ext_sealer *s, struct rt_writer *w, const struct rt_meta *m)
@@ -662,12 +690,17 @@ static void finish_and_store(struct rt_ext_sealer *s, struct rt_writer *w, const
     if (!s->store) {
         rt_ext_sealer_count(s, RT_CTR_STORE_FAILURES, 1);
     } else {
-        rc = rt_store_put_bundle(s->store, m, data, len, NULL, 0, NULL);
+        struct rt_errinfo ei;
+        rc = rt_store_put_bundle(s->store, m, data, len, NULL, 0, &ei);
         if (rc == RT_OK) {
             s->stored++;
             s->flush_due = s->spool_pending; /* the store is back: run() flushes the spool */
+            store_back(s);
         } else {
             s->spool_pending = true;
+            /* (not a put that SHUTDOWN cut short on purpose: the flush after says) */
+            if (!__atomic_load_n(&s->spool_first, __ATOMIC_SEQ_CST))
+                store_failed(s, rc, &ei);
         }
     }
     s->released += len;
@@ -860,7 +893,12 @@ static void *run(void *arg)
              * seals. */
             pthread_mutex_unlock(&s->mu);
             bool more = false;
-            int n = rt_store_flush_spool_for(s->store, FLUSH_SLICE_MS, &more, NULL);
+            struct rt_errinfo ei;
+            int n = rt_store_flush_spool_for(s->store, FLUSH_SLICE_MS, &more, &ei);
+            if (n > 0)
+                store_back(s);
+            else if (n < 0 && !__atomic_load_n(&s->spool_first, __ATOMIC_SEQ_CST))
+                store_failed(s, -n, &ei);
             s->spool_pending = n < 0 || more;
             s->flush_due = n >= 0 && more;
             drain(s); /* the ring waited for that slice */
@@ -887,7 +925,12 @@ static void *run(void *arg)
     /* Every bundle is in the store or the spool: now the network may take the time left. */
     if (s->store && s->spool_pending) {
         rt_store_interrupt(s->store, false);
-        rt_store_flush_spool(s->store, NULL);
+        struct rt_errinfo ei;
+        int n = rt_store_flush_spool(s->store, &ei);
+        if (n > 0)
+            store_back(s);
+        else if (n < 0)
+            store_failed(s, -n, &ei);
     }
     return NULL;
 }

@@ -72,6 +72,38 @@ if [ -f "$ROOT/$BUILD/layer/runtrail/lib/libruntrail-curl.so" ]; then
         2 "$("$S3TOOL" list bkt fallback/ | wc -l)"
 fi
 
+# S3 over TLS with the layer's own libcurl, which has no CA bundle compiled in: it verifies with
+# OpenSSL's default store, which SSL_CERT_FILE names here (a test certificate, made with
+# `openssl req`, for a TLS endpoint in front of the verifying proxy: tests/tools/tls_front.js).
+# Without it, the test certificate does not verify: libcurl's words on stderr, the bundle
+# spooled, the invocation unaffected.
+if [ -f "$ROOT/$BUILD/layer/runtrail/lib/libruntrail-curl.so" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" \
+        -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+    node "$ROOT/tests/tools/tls_front.js" "$T_TMP/cert.pem" "$T_TMP/key.pem" "$T_TMP/tls.ready" \
+        "$T_TMP/tls.secrets" "tcp:${AWS_ENDPOINT_URL##*:}" >"$T_TMP/tls.log" 2>&1 &
+    S3_PIDS+=($!)
+    for _ in $(seq 200); do [ -s "$T_TMP/tls.ready" ] && break; sleep 0.05; done
+    TLS_ENV=("${S3ENV[@]}" --env AWS_ENDPOINT_URL="https://127.0.0.1:$(head -n 1 "$T_TMP/tls.ready")")
+    "$RUNTRAIL" invoke --store s3://bkt/tls --function-name tls --event "$EVENT" "${TLS_ENV[@]}" \
+        --env SSL_CERT_FILE="$T_TMP/cert.pem" --task-root "$ROOT/samples/c-bootstrap" \
+        -- "$C_BOOTSTRAP" >"$T_TMP/tls.out" 2>"$T_TMP/tls.err"
+    expect_eq "TLS, SSL_CERT_FILE naming the endpoint's certificate: both bundles uploaded" 2 \
+        "$("$S3TOOL" list bkt tls/ | wc -l)"
+    rm -rf "$T_TMP/spool"
+    "$RUNTRAIL" invoke --store s3://bkt/untrusted --function-name untrusted --event "$EVENT" \
+        "${TLS_ENV[@]}" --env SSL_CERT_FILE=/nonexistent --env SSL_CERT_DIR=/nonexistent \
+        --task-root "$ROOT/samples/c-bootstrap" -- "$C_BOOTSTRAP" \
+        >"$T_TMP/untrusted.out" 2>"$T_TMP/untrusted.err"
+    expect_grep "TLS, a certificate no store trusts: the invocation answers" \
+        '"bucket":"example-uploads"' "$T_TMP/untrusted.out"
+    expect_grep "TLS, a certificate no store trusts: libcurl's words on stderr" \
+        'SSL certificate problem' "$T_TMP/untrusted.err"
+    expect_eq "TLS, a certificate no store trusts: nothing uploaded, the bundles spooled" "0 yes" \
+        "$("$S3TOOL" list bkt untrusted/ | wc -l) $([ -n "$(find "$T_TMP/spool" -type f 2>/dev/null)" ] && echo yes)"
+    rm -rf "$T_TMP/spool"
+fi
+
 # S3 slow to answer (3.5 s for the first PUT; the store gives a request 2 s): the extension
 # holds event/next for the seal (RUNTRAIL_FLUSH_WAIT_MS, generous here), but never past the
 # invocation's deadline, so a 1 s function still answers, and its bundle arrives later.
@@ -110,6 +142,8 @@ for _ in $(seq 50); do kill -0 "$EM_PID" 2>/dev/null || break; sleep 0.1; done
 "$S3TOOL" list bkt flaky/ | cut -f1 >"$T_TMP/fkeys"
 expect_eq "S3 back: both bundles and the shutdown bundle uploaded (the emptied spool's too)" "3 1" \
     "$(wc -l <"$T_TMP/fkeys") $(grep -c -- '-shutdown\.rtb$' "$T_TMP/fkeys")"
+expect_eq "the outage said once on stderr, with S3's code, and its end once" "2 1 1" \
+    "$(grep -c '^runtrail-extension: store: ' "$T_TMP/emulate.err") $(grep -c '^runtrail-extension: store: .*503' "$T_TMP/emulate.err") $(grep -c '^runtrail-extension: store: the store takes bundles again' "$T_TMP/emulate.err")"
 download "$T_TMP/fkeys" "$T_TMP/flaky"
 expect_exit "S3 back: the uploaded bundles form one closed verified chain" 0 \
     "$RUNTRAIL" verify --strict "$T_TMP/flaky"
