@@ -43,7 +43,8 @@ static const char *resolve(void *h, const char *const *names, void **slots, size
     return NULL;
 }
 
-/* The path of file in ../runtrail/lib or ../lib from the program's folder, if it is there. */
+/* The path of file in ../runtrail/lib from the program's folder (the layer's folder, beside
+ * extensions/), if it is there. */
 static bool own_path(const char *file, char *path, size_t cap)
 {
     char exe[PATH_MAX];
@@ -55,13 +56,8 @@ static bool own_path(const char *file, char *path, size_t cap)
     if (!slash)
         return false;
     *slash = 0;
-    static const char *const dirs[] = {"../runtrail/lib", "../lib"};
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
-        int w = snprintf(path, cap, "%s/%s/%s", exe, dirs[i], file);
-        if (w > 0 && (size_t)w < cap && access(path, R_OK) == 0)
-            return true;
-    }
-    return false;
+    int w = snprintf(path, cap, "%s/../runtrail/lib/%s", exe, file);
+    return w > 0 && (size_t)w < cap && access(path, R_OK) == 0;
 }
 
 void rt_lazy_load(struct rt_lazy_lib *lib, const char *const *names, void **slots, size_t n)

@@ -27,10 +27,10 @@ bool rt_lazy_extension(void); /* no other program has set its name */
 
 /* Loads lib->soname (dlopen, RTLD_LOCAL) and resolves names[i] into slots[i], for a struct of
  * n function pointers in the order of names; sets lib->ok, and says on stderr why not. Call it
- * under lib->once. When lib->own names a file found beside the program (in ../runtrail/lib, the
- * layer's folder, or ../lib, the build tree's, from the program's own folder), that file is
- * loaded instead; if it cannot be (a library it needs is missing, a name is not in it), the
- * system's lib->soname is, and stderr says so. */
+ * under lib->once. When lib->own names a file found in the layer's folder beside the program
+ * (../runtrail/lib from the program's own folder), that file is loaded instead; if it cannot be (a
+ * library it needs is missing, a name is not in it), the system's lib->soname is, and stderr says
+ * so. */
 void rt_lazy_load(struct rt_lazy_lib *lib, const char *const *names, void **slots, size_t n);
 
 #endif

@@ -30,8 +30,8 @@ $(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh scripts/mhd-pool-no-zero.patch
 endif
 # The extension's own libcurl, from the same place (scripts/build-curl.sh): a shared library
 # with HTTP(S) and the system's OpenSSL only, which the extension loads at its first S3 upload
-# from the layer's runtrail/lib (or the build tree's lib/) before the system's libcurl.so.4
-# (lazy.c): Debian's brings about thirty libraries, 4 MB of resident memory more per sandbox.
+# from the layer's runtrail/lib before the system's libcurl.so.4 (lazy.c; the build tree's
+# bin/runtrail-extension, with no runtrail/ beside it, loads the system's): Debian's brings about thirty libraries, 4 MB of resident memory more per sandbox.
 EXT_CURL_DSC := $(firstword $(wildcard .deps/src/curl_*.dsc))
 ifneq ($(EXT_CURL_DSC),)
 EXT_CURL := $(BUILD)/lib/libruntrail-curl.so

@@ -237,20 +237,18 @@ expect_eq "bundle: coverage is the proxy only (no interposer wrote to the ring)"
 
 # Without a library the extension loads when first needed (a mount namespace of its own with
 # /dev/null over the library): it still starts, proxies, and says why once.
-# without "LIB..." N: a scripted Runtime API and an extension that cannot load the libraries
-# LIB (paths, space-separated), run folder runN, store storeN, stderr extN.err; sets UP,
-# PROXY_PORT and EXT_N_PID.
+# without LIB N: a scripted Runtime API and an extension that cannot load LIB, run folder runN,
+# store storeN, stderr extN.err; sets UP, PROXY_PORT and EXT_N_PID.
 without() {
-    local libs=$1 n=$2
+    local lib=$1 n=$2
     rm -f "$T_TMP/shutdown"
     start_fake "$T_TMP/fake$n.err"
     PROXY_PORT=$(free_port)
     mkdir -p "$T_TMP/run$n"
     AWS_LAMBDA_RUNTIME_API=127.0.0.1:$UP RUNTRAIL_PROXY_PORT=$PROXY_PORT RUNTRAIL_RUN_DIR=$T_TMP/run$n \
         RUNTRAIL_STORE=$T_TMP/store$n RUNTRAIL_SPOOL_DIR=$T_TMP/spool$n RUNTRAIL_LAYERS_DIR=$T_TMP/opt \
-        AWS_LAMBDA_FUNCTION_NAME=conformance unshare -m sh -c \
-        'ext=$1; shift; for l; do mount --bind /dev/null "$l" || exit 1; done; exec "$ext"' \
-        sh "$EXT" $libs 2>"$T_TMP/ext$n.err" &
+        AWS_LAMBDA_FUNCTION_NAME=conformance unshare -m sh -c 'mount --bind /dev/null "$1" && exec "$2"' \
+        sh "$lib" "$EXT" 2>"$T_TMP/ext$n.err" &
     EXT_N_PID=$!
     PIDS+=($EXT_N_PID)
     for _ in $(seq 100); do [ -s "$T_TMP/run$n/ready" ] && break; sleep 0.05; done
@@ -260,11 +258,8 @@ lib_path() { readlink -f "$(ldd "$RUNTRAIL" | awk -v l="$1" 'index($1, l) == 1 {
 LIBCURL=$(readlink -f "$(${CC:-cc} -print-file-name=libcurl.so.4)")
 LIBCRYPTO=$(lib_path libcrypto.so.3)
 if [ -f "$LIBCURL" ] && unshare -m sh -c "mount --bind /dev/null '$LIBCURL'" 2>/dev/null; then
-    # Without libcurl, neither the system's nor the extension's own beside it (build/lib,
-    # scripts/build-curl.sh): a streamed response is forwarded whole, its trailers as headers.
-    OWN_CURL=$ROOT/$BUILD/lib/libruntrail-curl.so
-    [ -f "$OWN_CURL" ] || OWN_CURL=
-    without "$LIBCURL $OWN_CURL" 2
+    # Without libcurl: a streamed response is forwarded whole, its trailers as headers.
+    without "$LIBCURL" 2
     run_case next
     expect_eq "no libcurl: invocation/next still goes through the proxy" same \
         "$(cat "$T_TMP/cmp-next")"
