@@ -18,22 +18,9 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/src" "$out/libruntrail-curl.so"
 echo "runtrail: building libcurl for the extension (HTTP(S) and OpenSSL only) from $(basename "$dsc")" >&2
-if command -v dpkg-source >/dev/null; then # with Debian's patches (its security fixes)
-  dpkg-source -q --no-check -x "$dsc" "$out/src" >"$out/unpack.log" 2>&1
-else # elsewhere (an Amazon Linux build container): the upstream release and Debian's patches
-  command -v patch >/dev/null || { echo "build-curl: needs patch(1) (dnf: patch)" >&2; exit 1; }
-  src=$(dirname "$dsc")
-  orig=$(ls "$src"/curl_*.orig.tar.* | grep -v '\.asc$' | head -n 1)
-  {
-    mkdir -p "$out/src" &&
-      tar -xf "$orig" -C "$out/src" --strip-components=1 &&
-      tar -xf "$src"/curl_*.debian.tar.xz -C "$out/src" &&
-      while read -r p _; do
-        case $p in '' | '#'*) continue ;; esac
-        patch -d "$out/src" -p1 --forward <"$out/src/debian/patches/$p" || exit 1
-      done <"$out/src/debian/patches/series"
-  } >"$out/unpack.log" 2>&1
-fi || { echo "build-curl: cannot unpack $dsc (see $out/unpack.log)" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/deb-unpack.sh" "$dsc" "$out/src" >"$out/unpack.log" 2>&1 ||
+  { echo "build-curl: cannot unpack $dsc (see $out/unpack.log)" >&2; exit 1; }
 cd "$out/src"
 ./configure --disable-dependency-tracking --enable-shared --disable-static \
   --with-openssl --without-ca-bundle --without-ca-path --with-ca-fallback \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the extension's libmicrohttpd from Debian's source package (fetched by
-# scripts/deb-src.sh): a static library, position-independent, without HTTPS (so without GnuTLS)
-# and without what the extension does not call (authentication, the POST processor, upgrades),
+# scripts/deb-src.sh, unpacked with Debian's patches by scripts/deb-unpack.sh): a static
+# library, position-independent, without HTTPS (so without GnuTLS) and without what the
+# extension does not call (authentication, the POST processor, upgrades),
 # with scripts/mhd-pool-no-zero.patch: a connection's memory pool is not zeroed as it is freed
 # (docs/recorder.md, "Eighteenth pass"), so that a pool sized for the 1 MiB request headers
 # Lambda's Runtime API takes costs only the pages a request uses.
@@ -15,12 +16,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/src" "$out/libmicrohttpd.a"
 echo "runtrail: building libmicrohttpd for the extension (static, no TLS) from $(basename "$dsc")" >&2
-if command -v dpkg-source >/dev/null; then # with Debian's patches
-  dpkg-source -q --no-check -x "$dsc" "$out/src" >"$out/unpack.log" 2>&1
-else # elsewhere (an Amazon Linux build container): the upstream release in the package
-  mkdir -p "$out/src" && tar -xf "$(dirname "$dsc")"/libmicrohttpd_*.orig.tar.* -C "$out/src" \
-    --strip-components=1 >"$out/unpack.log" 2>&1
-fi || { echo "build-mhd: cannot unpack $dsc (see $out/unpack.log)" >&2; exit 1; }
+bash "$here/deb-unpack.sh" "$dsc" "$out/src" >"$out/unpack.log" 2>&1 ||
+  { echo "build-mhd: cannot unpack $dsc (see $out/unpack.log)" >&2; exit 1; }
 cd "$out/src"
 command -v patch >/dev/null || { echo "build-mhd: needs patch(1) (Debian: patch; dnf: patch)" >&2; exit 1; }
 patch -p1 --forward <"$here/mhd-pool-no-zero.patch" >"$out/patch.log" 2>&1 ||

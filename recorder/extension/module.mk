@@ -25,7 +25,7 @@ EXTENSION_PKGS := jansson
 EXT_MHD_DSC := $(firstword $(wildcard .deps/src/libmicrohttpd_*.dsc))
 ifneq ($(EXT_MHD_DSC),)
 EXT_MHD := $(BUILD)/mhd/libmicrohttpd.a
-$(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh scripts/mhd-pool-no-zero.patch
+$(EXT_MHD): $(EXT_MHD_DSC) scripts/build-mhd.sh scripts/deb-unpack.sh scripts/mhd-pool-no-zero.patch
 	@CC="$(CC)" bash scripts/build-mhd.sh $(EXT_MHD_DSC) $(BUILD)/mhd
 endif
 # The extension's own libcurl, from the same place (scripts/build-curl.sh): a shared library
@@ -35,7 +35,7 @@ endif
 EXT_CURL_DSC := $(firstword $(wildcard .deps/src/curl_*.dsc))
 ifneq ($(EXT_CURL_DSC),)
 EXT_CURL := $(BUILD)/lib/libruntrail-curl.so
-$(EXT_CURL): $(EXT_CURL_DSC) scripts/build-curl.sh
+$(EXT_CURL): $(EXT_CURL_DSC) scripts/build-curl.sh scripts/deb-unpack.sh
 	@CC="$(CC)" bash scripts/build-curl.sh $(EXT_CURL_DSC) $(BUILD)/curl
 	@mkdir -p $(dir $@) && cp $(BUILD)/curl/libruntrail-curl.so $@
 all: $(EXT_CURL)
