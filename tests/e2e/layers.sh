@@ -7,7 +7,9 @@ source "$(dirname "$0")/../lib.sh"
 CHECK=$RT_ROOT/scripts/check-layers.sh
 
 expect_exit "the real tree and build pass" 0 bash "$CHECK" --root "$RT_ROOT" --build "$RT_ROOT/$BUILD"
-expect_grep "it says what it checked" '^check-layers: ok \([0-9]+ source files, [0-9]+ rooms; symbols of [0-9]+ objects; links of 5 programs\)$' "$T_TMP/last.out"
+# (five programs, and the extension's own libcurl where make built it: .deps/src)
+OWN_CURL=$RT_ROOT/$BUILD/lib/libruntrail-curl.so
+expect_grep "it says what it checked" "^check-layers: ok \\([0-9]+ source files, [0-9]+ rooms; symbols of [0-9]+ objects; links of $([ -f "$OWN_CURL" ] && echo 6 || echo 5) programs\\)\$" "$T_TMP/last.out"
 
 # A pristine copy of the sources the check reads.
 SRC=$T_TMP/pristine
@@ -104,6 +106,7 @@ cp "$RT_ROOT/$BUILD/bin/runtrail-extension" "$FAKE/bin/"
 cp "$RT_ROOT/$BUILD/layer/extensions/runtrail" "$FAKE/layer/extensions/"
 cp "$RT_ROOT/$BUILD/bin/runtrail" "$FAKE/bin/"
 expect_exit "links: copies of the real programs pass" 0 bash "$CHECK" --root "$SRC" --build "$FAKE"
+expect_grep "links: without the optional libcurl, five programs" 'links of 5 programs\)$' "$T_TMP/last.out"
 
 # standin OUT LIB...: a program that returns at once and needs the libraries LIB (-lNAME)
 printf 'int main(void) { return 0; }\n' >"$T_TMP/nc.c"
@@ -129,6 +132,15 @@ expect_grep "links: names the wrapper and what it needs" \
     "^$FAKE/layer/runtrail/wrapper: is dynamically linked \(needs: libc\.so\.6; readelf -d, -l\); it must be static" \
     "$T_TMP/last.out"
 cp "$RT_ROOT/$BUILD/layer/runtrail/wrapper" "$FAKE/layer/runtrail/"
+
+# The extension's own libcurl may need libc and OpenSSL only (checked where it is built).
+cp "$T_TMP/needs-curl" "$FAKE/lib/libruntrail-curl.so"
+expect_exit "links: an own libcurl needing the system's libcurl fails" 1 \
+    bash "$CHECK" --root "$SRC" --build "$FAKE"
+expect_grep "links: names the own libcurl and what it needs" \
+    "^$FAKE/lib/libruntrail-curl.so: needs libcurl\.so\.4 \(readelf -d\); it may need only: libc\.so\.\* libssl\.so\.\* libcrypto\.so\.\*$" \
+    "$T_TMP/last.out"
+rm "$FAKE/lib/libruntrail-curl.so"
 
 cp "$T_TMP/needs-sqlite-curl" "$FAKE/bin/runtrail-extension"
 expect_exit "links: an extension needing SQLite fails" 1 bash "$CHECK" --root "$SRC" --build "$FAKE"
