@@ -47,6 +47,9 @@
 /* A tree whose every process records itself, while nothing new is recorded, is walked this
  * often rather than every period (see run()). */
 #define QUIET_WALK_MS 50
+/* After a process change, the processes found covered are looked at again at every walk for
+ * this long (see run()): an exec that keeps the program's path is seen by nothing else. */
+#define RECHECK_MS 200
 
 /* What a followed process's descriptors were, apart from struct proc_state: every walk looks
  * at every slot's state, and with these lists inside (2.2 KB a slot, 140 KB in all, a fresh
@@ -397,13 +400,16 @@ static void sample_fds(struct rt_ext_procwatch *w, struct proc_state *p)
     p->n_seen = n_now;
 }
 
-/* Looks at one process of the tree; returns its state (NULL: no slot left). */
-static struct proc_state *sample_process(struct rt_ext_procwatch *w, int32_t pid)
+/* Looks at one process of the tree; returns its state (NULL: no slot left). recheck: a
+ * process found covered is classified again, as if its program were new. */
+static struct proc_state *sample_process(struct rt_ext_procwatch *w, int32_t pid, bool recheck)
 {
     struct proc_state *p = state_of(w, pid);
     if (!p)
         return NULL;
     p->alive = true;
+    if (recheck && p->covered)
+        p->exe_hash = 0;
     char path[64], exe[1024];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     size_t el = read_link(path, exe, sizeof exe);
@@ -501,7 +507,14 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
  * RING.md): only such a call can bring in a process the interposer cannot enter, and a tree
  * of covered processes has nothing to sample (nor has a process leaving: a zombie has no
  * program left to read). It is walked QUIET_WALK_MS apart then (or a period, if longer), for
- * one started by a raw system call. An invocation's end does not end that quiet: what it resets
+ * one started by a raw system call. After a process change, for RECHECK_MS, the covered
+ * processes are classified again at every walk, and the tree is not quiet: the change may be
+ * the exec of a fork child that a walk saw before it, still the parent's program with the
+ * parent's environment (the interposer in it), into the same program without the interposer
+ * (a Python runtime's child run with env={}); its path does not change, and nothing else in
+ * what a walk reads would say the program is new. (The interposer announces the change before
+ * the exec, so the first walk after it may come too soon: hence a window, not one walk.) An
+ * invocation's end does not end that quiet: what it resets
  * (the open files reported, the runtime's pid) belongs to uncovered processes, and is reset
  * at the next walk. (It used to walk the tree once per invocation, a no-op handler's too.)
  * Each walk of a single-threaded runtime is about ten system calls on /proc: every 5 ms that
@@ -520,6 +533,7 @@ static void *run(void *arg)
     int64_t walked_ns = 0;   /* when */
     /* the quiet walks' interval: never shorter than the period asked for (at most an hour) */
     uint64_t quiet_ms = w->period_ms > QUIET_WALK_MS ? w->period_ms : QUIET_WALK_MS;
+    int64_t recheck_until = 0; /* covered processes are classified again until then */
     int64_t quiet_ns = (int64_t)(quiet_ms < 3600000 ? quiet_ms : 3600000) * 1000000LL;
     while (!w->stop) {
         uint32_t procs = __atomic_load_n(&w->ring.hdr->proc_gen, __ATOMIC_ACQUIRE);
@@ -568,11 +582,14 @@ static void *run(void *arg)
         }
         size_t n = process_tree(w, (int32_t)root, pids);
         __atomic_store_n(&w->walks, w->walks + 1, __ATOMIC_RELAXED);
+        if (procs != procs_seen && walked_ns) /* (a first walk classifies everything anyway) */
+            recheck_until = now + RECHECK_MS * 1000000LL;
         walked_ns = now;
         procs_seen = procs;
-        quiet = n > 0;
+        bool recheck = now < recheck_until;
+        quiet = n > 0 && !recheck;
         for (size_t i = 0; i < n && !w->stop; i++) {
-            struct proc_state *p = sample_process(w, pids[i]);
+            struct proc_state *p = sample_process(w, pids[i], recheck);
             quiet = quiet && p && (p->covered || p->leaving);
         }
         if (!n)

@@ -117,6 +117,17 @@ expect_grep "clean environment: the connection, sampled" \
 expect_eq "clean environment: the runtime itself is not sampled (it records itself)" 0 \
     "$(grep -c '^proc_start|{"argv": \["python3", ".*bootstrap.py"\].*sampled' "$T_TMP/clean.ev")"
 
+# The same child forked first and exec'd 300 ms later: the sampler's walks meanwhile see the
+# runtime's program with the interposer in its environment, and the exec keeps that program's
+# path, so what the walks concluded before it must not stand after it.
+printf '{"file": "%s", "port": %s, "hold_ms": 2000, "late_exec": 300}\n' "$T_TMP/data.txt" "$port" >"$T_TMP/late.json"
+py_invoke late "$T_TMP/late.json"
+expect_grep "late exec: the child made its connection" '"made": *1' "$T_TMP/late.out"
+expect_grep "late exec: the program, sampled" \
+    '^proc_start\|\{"argv": \["/[^"]*python3[^"]*", "-c", .*\|(.*,)?sampled$' "$T_TMP/late.ev"
+expect_grep "late exec: the connection, sampled" \
+    "^connect\|\{\"addr\": \"127.0.0.1:$port\", \"fd\": [0-9]+\}\|sampled$" "$T_TMP/late.ev"
+
 # The function writes another live process's pid (here a sleep outside the sandbox) into
 # runtime.pid, then starts the static child in the next invocation: the sampler stays on the
 # runtime's tree and still sees the child's connection.

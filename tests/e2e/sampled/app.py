@@ -6,6 +6,7 @@
 import os
 import subprocess
 import sys
+import time
 
 # A dynamic child that holds a file and a connection open for a while (clean_env events).
 HOLDER = ("import socket, sys, time\n"
@@ -21,6 +22,28 @@ def handler(event, context):
         with open(os.path.join(os.environ["RUNTRAIL_RUN_DIR"], "runtime.pid"), "w") as f:
             f.write("%d\n" % event["plant_pid"])
         return {"planted": event["plant_pid"]}
+    if event.get("late_exec"):
+        # The same, but the child lingers before its exec: a sample then sees the runtime's
+        # own program with the runtime's environment (the interposer in it), and the exec
+        # keeps that program's path.
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            os.dup2(w, 1)
+            time.sleep(event["late_exec"] / 1000)
+            os.execve(sys.executable, [sys.executable, "-c", HOLDER, event["file"],
+                                       str(event["port"]), str(event["hold_ms"])], {})
+        os.close(w)
+        made = b""
+        while True:
+            chunk = os.read(r, 4096)
+            if not chunk:
+                break
+            made += chunk
+        os.close(r)
+        os.waitpid(pid, 0)
+        return {"made": int(made or b"0")}
     if event.get("clean_env"):
         out = subprocess.run([sys.executable, "-c", HOLDER, event["file"], str(event["port"]),
                               str(event["hold_ms"])], capture_output=True, env={})
