@@ -514,13 +514,13 @@ static size_t process_tree(struct rt_ext_procwatch *w, int32_t root, int32_t *pi
  * (a Python runtime's child run with env={}); its path does not change, and nothing else in
  * what a walk reads would say the program is new. (The interposer announces the change before
  * the exec, so the first walk after it may come too soon: hence a window, not one walk.) An
- * invocation's end does not end that quiet: what it resets
- * (the open files reported, the runtime's pid) belongs to uncovered processes, and is reset
- * at the next walk. (It used to walk the tree once per invocation, a no-op handler's too.)
- * Each walk of a single-threaded runtime is about ten system calls on /proc: every 5 ms that
- * was 2% of a core for as long as an invocation ran, and the function's CPU share pays for
- * it. (Until the counter, any record brought the full rate back: a handler busy with files
- * or the network had its tree walked every 5 ms.) */
+ * invocation's end does not end that quiet: what it resets (the open files reported, the
+ * runtime's pid) belongs to uncovered processes, and is reset at the next walk. (It used to
+ * walk the tree once per invocation, a no-op handler's too.) Each walk of a single-threaded
+ * runtime is about ten system calls on /proc: every 5 ms that was 2% of a core for as long as
+ * an invocation ran, and the function's CPU share pays for it. (Until the counter, any record
+ * brought the full rate back: a handler busy with files or the network had its tree walked
+ * every 5 ms.) */
 static void *run(void *arg)
 {
     struct rt_ext_procwatch *w = arg;
