@@ -672,6 +672,17 @@ static void store_back(struct rt_ext_sealer *s)
     s->store_said = false;
 }
 
+/* What a spool flush returned (delivered, or a negative RT_ERR_*), said as a put's would be;
+ * a failure only when say_failure (not a flush that SHUTDOWN cut short on purpose). */
+static void spool_flushed(struct rt_ext_sealer *s, int n, const struct rt_errinfo *ei,
+                          bool say_failure)
+{
+    if (n > 0)
+        store_back(s);
+    else if (n < 0 && say_failure)
+        store_failed(s, -n, ei);
+}
+
 /* Finishes the bundle, advances the chain (even when the store fails: a lost bundle shows as
  * a gap) and stores it, spooling on failure. */
 static void finish_and_store(struct rt_ext_sealer *s, struct rt_writer *w, const struct rt_meta *m)
@@ -895,10 +906,7 @@ static void *run(void *arg)
             bool more = false;
             struct rt_errinfo ei;
             int n = rt_store_flush_spool_for(s->store, FLUSH_SLICE_MS, &more, &ei);
-            if (n > 0)
-                store_back(s);
-            else if (n < 0 && !__atomic_load_n(&s->spool_first, __ATOMIC_SEQ_CST))
-                store_failed(s, -n, &ei);
+            spool_flushed(s, n, &ei, !__atomic_load_n(&s->spool_first, __ATOMIC_SEQ_CST));
             s->spool_pending = n < 0 || more;
             s->flush_due = n >= 0 && more;
             drain(s); /* the ring waited for that slice */
@@ -926,11 +934,7 @@ static void *run(void *arg)
     if (s->store && s->spool_pending) {
         rt_store_interrupt(s->store, false);
         struct rt_errinfo ei;
-        int n = rt_store_flush_spool(s->store, &ei);
-        if (n > 0)
-            store_back(s);
-        else if (n < 0)
-            store_failed(s, -n, &ei);
+        spool_flushed(s, rt_store_flush_spool(s->store, &ei), &ei, true);
     }
     return NULL;
 }
